@@ -1,0 +1,119 @@
+/**
+ * Classification: an Auth0 log event or Action call becomes one canonical event, with its `type`
+ * from the log type catalogue and the contract's rules for Management API operations (`sapi`).
+ */
+import { createHash } from 'node:crypto';
+import type { CanonicalEvent, EventType } from '../shared/event';
+import { logTypeInfo } from '../shared/log-types';
+import type { Auth0Log, LogStreamRecord } from './parse';
+
+const USER_PATH = /^\/api\/v2\/users\/([^/?#]+)\/?(?:[?#].*)?$/;
+const USER_BLOCKS_PATH = /^\/api\/v2\/user-blocks\/([^/?#]+)\/?(?:[?#].*)?$/;
+
+interface ApiOperation { method: string; path: string; body: Record<string, unknown> }
+
+function apiOperation(log: Auth0Log): ApiOperation | undefined {
+  const request = (log.details as { request?: Record<string, unknown> } | undefined)?.request;
+  if (!request || typeof request.method !== 'string' || typeof request.path !== 'string') return undefined;
+  const body = typeof request.body === 'object' && request.body !== null && !Array.isArray(request.body) ? (request.body as Record<string, unknown>) : {};
+  return { method: request.method.toLowerCase(), path: request.path, body };
+}
+
+function decodeUserId(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/**
+ * The type of a successful Management API operation (`sapi`), from its method, path and body:
+ * PATCH /api/v2/users/{id} with `blocked` true/false, or `password`; DELETE /api/v2/users/{id};
+ * DELETE /api/v2/user-blocks/{id} (brute-force unblock).
+ */
+export function classifyApiOperation(op: ApiOperation): { type: EventType; user_id: string } | undefined {
+  const user = USER_PATH.exec(op.path);
+  if (user) {
+    const user_id = decodeUserId(user[1]);
+    if (op.method === 'delete') return { type: 'user_deleted', user_id };
+    if (op.method === 'patch') {
+      if (op.body.blocked === true) return { type: 'user_blocked', user_id };
+      if (op.body.blocked === false) return { type: 'user_unblocked', user_id };
+      if (typeof op.body.password === 'string') return { type: 'password_changed', user_id };
+    }
+    return undefined;
+  }
+  const blocks = USER_BLOCKS_PATH.exec(op.path);
+  if (blocks && op.method === 'delete') return { type: 'user_unblocked', user_id: decodeUserId(blocks[1]) };
+  return undefined;
+}
+
+const nonEmpty = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** The canonical event of one Log Stream record. */
+export function classifyLogRecord(record: LogStreamRecord, tenant: string, receivedAt: string): CanonicalEvent {
+  const log = record.data;
+  const info = logTypeInfo(log.type);
+  let type: EventType = info.type ?? 'log';
+  let userId = nonEmpty(log.user_id);
+  if (log.type === 'sapi' || log.type === 'fapi') {
+    const op = log.type === 'sapi' ? apiOperation(log) : undefined;
+    const derived = op && classifyApiOperation(op);
+    if (derived) {
+      type = derived.type;
+      userId = derived.user_id;
+    }
+  }
+  const details = log.details as Record<string, unknown> | undefined;
+  const sessionId = nonEmpty(log.session_id) ?? nonEmpty(details?.session_id);
+  return {
+    id: record.log_id,
+    tenant,
+    type,
+    source: 'log-stream',
+    log_type: log.type,
+    level: info.level,
+    ...(userId ? { user_id: userId } : {}),
+    ...(sessionId ? { session_id: sessionId } : {}),
+    date: log.date ? new Date(log.date).toISOString() : receivedAt,
+    received_at: receivedAt,
+    data: log,
+  };
+}
+
+/** The Actions this pipeline accepts, with the event type and the equivalent log code of each. */
+export const ACTION_TRIGGERS: Readonly<Record<string, { type: EventType; log_type: string }>> = {
+  'post-user-registration': { type: 'user_registered', log_type: 'ss' },
+  'post-change-password': { type: 'password_changed', log_type: 'scp' },
+  'post-login': { type: 'login_succeeded', log_type: 's' },
+};
+
+export interface ActionPayload extends Record<string, unknown> {
+  occurred_at: string;
+  user: { user_id: string } & Record<string, unknown>;
+  session_id?: string;
+}
+
+/** A stable id for an Action call: the same call retried gets the same id, so it is written once. */
+export function actionEventId(tenant: string, trigger: string, payload: ActionPayload): string {
+  const key = [tenant, trigger, payload.user.user_id, new Date(payload.occurred_at).toISOString(), payload.session_id ?? ''].join('\n');
+  return `act_${createHash('sha256').update(key).digest('hex').slice(0, 40)}`;
+}
+
+export function classifyAction(trigger: string, payload: ActionPayload, tenant: string, receivedAt: string): CanonicalEvent {
+  const t = ACTION_TRIGGERS[trigger];
+  return {
+    id: actionEventId(tenant, trigger, payload),
+    tenant,
+    type: t.type,
+    source: 'action',
+    log_type: t.log_type,
+    level: logTypeInfo(t.log_type).level,
+    user_id: payload.user.user_id,
+    ...(payload.session_id ? { session_id: payload.session_id } : {}),
+    date: new Date(payload.occurred_at).toISOString(),
+    received_at: receivedAt,
+    data: { trigger, ...payload },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * The ingest Lambda, behind API Gateway:
+ *   POST /{tenant}/log-stream          Auth0 Log Stream custom webhook -> 200 {"received":N,"published":N}
+ *   POST /{tenant}/actions/{trigger}   Auth0 Actions                   -> 202 {"id":"..."}
+ * Parses, validates, classifies and publishes to SNS. 2xx only when every event is on the topic;
+ * 503 otherwise, so that Auth0 retries (duplicates are removed downstream by id).
+ */
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { CanonicalEvent } from '../shared/event';
+import { error, header, HttpError, json } from '../shared/http';
+import { createLogger } from '../shared/logger';
+import { configuredTenants } from '../shared/tenants';
+import { ACTION_TRIGGERS, classifyAction, classifyLogRecord } from './classify';
+import { parseActionBody, parseLogStreamBody } from './parse';
+import { publishEvents, type PublishOptions } from './publish';
+
+const logger = createLogger('auth0-events-ingest');
+const sns = new SNSClient({});
+
+/** Largest body accepted (Lambda's synchronous payload limit is 6 MB). */
+export const MAX_BODY_BYTES = 6 * 1024 * 1024 - 64 * 1024;
+const JSON_CONTENT_TYPES = /^(application\/(json|x-ndjson|jsonl|json-lines|x-jsonlines)|text\/plain|application\/[\w.+-]+\+json)$/;
+
+export interface IngestDeps { publish: Omit<PublishOptions, 'topicArn'> & { topicArn?: string }; now: () => Date }
+const defaultDeps = (): IngestDeps => ({ publish: { client: sns }, now: () => new Date() });
+
+function checkContentType(event: APIGatewayProxyEvent): void {
+  const raw = header(event.headers, 'content-type');
+  if (raw === undefined) return;
+  const type = raw.split(';')[0].trim().toLowerCase();
+  if (!JSON_CONTENT_TYPES.test(type)) {
+    throw new HttpError(415, 'unsupported_media_type', `Content-Type ${JSON.stringify(type.slice(0, 100))} is not accepted: send application/json (JSON Array or Object) or application/x-ndjson (JSON Lines).`);
+  }
+}
+
+function bodyText(event: APIGatewayProxyEvent): string {
+  const raw = event.body ?? '';
+  const size = event.isBase64Encoded ? Math.floor((raw.length * 3) / 4) : Buffer.byteLength(raw);
+  if (size > MAX_BODY_BYTES) throw new HttpError(413, 'body_too_large', `The body is ${size} bytes; send at most ${MAX_BODY_BYTES} bytes per request (split the batch).`);
+  return event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+}
+
+async function publish(events: CanonicalEvent[], deps: IngestDeps) {
+  const topicArn = deps.publish.topicArn ?? process.env.TOPIC_ARN;
+  if (!topicArn) throw new Error('TOPIC_ARN is not set');
+  const result = await publishEvents(events, { ...deps.publish, topicArn });
+  if (result.failed.length > 0) {
+    logger.error('events not published', { failed: result.failed.length, of: events.length, calls: result.calls, retries: result.retries, failures: result.failed.slice(0, 20) });
+  }
+  return result;
+}
+
+function retryLater(failed: number, total: number): APIGatewayProxyResult {
+  return error(503, 'publish_failed', `${failed} of ${total} events could not be published to the topic; retry the request (events already published are de-duplicated by id).`, {}, { 'retry-after': '1' });
+}
+
+export async function handleIngest(event: APIGatewayProxyEvent, deps: IngestDeps = defaultDeps()): Promise<APIGatewayProxyResult> {
+  const tenantName = event.pathParameters?.tenant ?? '';
+  const tenant = configuredTenants().get(tenantName);
+  if (!tenant) return error(404, 'unknown_tenant', `Tenant ${JSON.stringify(tenantName.slice(0, 100))} is not served by this deployment; check the URL's tenant segment (e.g. acme or acme@eu).`);
+  const receivedAt = deps.now().toISOString();
+  checkContentType(event);
+  const body = bodyText(event);
+
+  if (event.resource?.endsWith('/actions/{trigger}') || event.pathParameters?.trigger !== undefined) {
+    const trigger = event.pathParameters?.trigger ?? '';
+    if (!ACTION_TRIGGERS[trigger]) {
+      return error(404, 'unknown_trigger', `Trigger ${JSON.stringify(trigger.slice(0, 100))} is not supported; use one of ${Object.keys(ACTION_TRIGGERS).join(', ')}.`);
+    }
+    const canonical = classifyAction(trigger, parseActionBody(body), tenant.name, receivedAt);
+    const result = await publish([canonical], deps);
+    if (result.failed.length) return retryLater(1, 1);
+    logger.info('action event published', { id: canonical.id, tenant: tenant.name, type: canonical.type });
+    return json(202, { id: canonical.id });
+  }
+
+  const { records, format } = parseLogStreamBody(body);
+  // Auth0 may repeat a record within a delivery; publish each log_id once.
+  const unique = new Map<string, CanonicalEvent>();
+  for (const r of records) if (!unique.has(r.log_id)) unique.set(r.log_id, classifyLogRecord(r, tenant.name, receivedAt));
+  const events = [...unique.values()];
+  const result = await publish(events, deps);
+  if (result.failed.length) return retryLater(result.failed.length, events.length);
+  logger.info('log stream batch published', { tenant: tenant.name, format, received: records.length, published: result.published, calls: result.calls, retries: result.retries, ids: events.length <= 100 ? events.map((e) => e.id) : undefined });
+  return json(200, { received: records.length, published: result.published });
+}
+
+export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  try {
+    return await handleIngest(event);
+  } catch (e) {
+    if (e instanceof HttpError) {
+      logger.warn('request rejected', { status: e.statusCode, error: e.code, path: event.resource });
+      return e.toResponse();
+    }
+    logger.error('ingest failed', { error: (e as Error).name, message: (e as Error).message });
+    return error(500, 'internal_error', 'The request could not be processed; nothing was accepted. Retry later.');
+  }
+};

@@ -1,0 +1,86 @@
+/**
+ * Tenants: `acme` = acme.auth0.com, `acme@eu` = acme.eu.auth0.com, `acme@us-3` = acme.us-3.auth0.com.
+ * Shared by the CDK configuration (validated at synth) and the handlers (resolved per request
+ * from the TENANTS environment variable), so both agree on what a tenant name means.
+ */
+
+export interface TenantConfig {
+  /** Path segment `{tenant}`: `acme`, `acme@eu`, `acme@us-3`. */
+  name: string;
+  /** The events API identifier: the `aud` that access tokens for listeners must carry. */
+  audience: string;
+  /** A custom domain (e.g. `login.acme.com`); then the token issuer is `https://<customDomain>/`. */
+  customDomain?: string;
+  /** Overrides the issuer entirely (the local runtime's `dev` tenant: `http://127.0.0.1:3000/`). */
+  issuer?: string;
+}
+
+export interface Tenant extends TenantConfig {
+  /** The Auth0 domain: `acme.eu.auth0.com`. */
+  domain: string;
+  /** The `iss` of the tenant's tokens, with its trailing slash. */
+  issuer: string;
+  jwksUri: string;
+}
+
+export const TENANT_NAME_PATTERN = /^([a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)(?:@((?:eu|us|au|jp|uk|ca)(?:-[0-9]{1,2})?))?$/;
+const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+
+/** The problem with a tenant configuration entry, or undefined when it is valid. */
+export function tenantConfigProblem(config: unknown): string | undefined {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) return 'must be an object with name and audience';
+  const c = config as Record<string, unknown>;
+  if (typeof c.name !== 'string' || !TENANT_NAME_PATTERN.test(c.name)) {
+    return `name ${JSON.stringify(c.name)} is not a tenant name: use the Auth0 tenant name, with @<region> for regional tenants (acme, acme@eu, acme@us-3; regions eu, us, au, jp, uk, ca, optionally numbered)`;
+  }
+  if (typeof c.audience !== 'string' || c.audience.trim() === '') return 'audience must be the events API identifier (a non-empty string, e.g. https://events.acme.com)';
+  if (c.customDomain !== undefined && (typeof c.customDomain !== 'string' || !DOMAIN_PATTERN.test(c.customDomain))) {
+    return `customDomain ${JSON.stringify(c.customDomain)} must be a host name such as login.acme.com (no scheme, no path)`;
+  }
+  if (c.issuer !== undefined && (typeof c.issuer !== 'string' || !/^https?:\/\/[^/]+\/$/.test(c.issuer))) {
+    return `issuer ${JSON.stringify(c.issuer)} must be an origin URL ending in a slash, such as http://127.0.0.1:3000/`;
+  }
+  return undefined;
+}
+
+/** The Auth0 domain of a tenant name (`acme@eu` -> `acme.eu.auth0.com`). */
+export function auth0Domain(name: string): string {
+  const m = TENANT_NAME_PATTERN.exec(name);
+  if (!m) throw new Error(`not a tenant name: ${JSON.stringify(name)}`);
+  return m[2] ? `${m[1]}.${m[2]}.auth0.com` : `${m[1]}.auth0.com`;
+}
+
+export function toTenant(config: TenantConfig): Tenant {
+  const domain = config.customDomain ?? auth0Domain(config.name);
+  const issuer = config.issuer ?? `https://${domain}/`;
+  return { ...config, domain, issuer, jwksUri: `${issuer}.well-known/jwks.json` };
+}
+
+/** Parses and validates a tenants list (the TENANTS environment variable's JSON). */
+export function parseTenants(json: string | undefined): Map<string, Tenant> {
+  let list: unknown;
+  try {
+    list = JSON.parse(json ?? '');
+  } catch {
+    throw new Error('TENANTS must be a JSON array of {name, audience, customDomain?}');
+  }
+  if (!Array.isArray(list) || list.length === 0) throw new Error('TENANTS must be a non-empty JSON array');
+  const tenants = new Map<string, Tenant>();
+  list.forEach((entry, i) => {
+    const problem = tenantConfigProblem(entry);
+    if (problem) throw new Error(`TENANTS[${i}]: ${problem}`);
+    const t = toTenant(entry as TenantConfig);
+    if (tenants.has(t.name)) throw new Error(`TENANTS[${i}]: tenant ${t.name} is listed twice`);
+    tenants.set(t.name, t);
+  });
+  return tenants;
+}
+
+let cached: { json: string | undefined; tenants: Map<string, Tenant> } | undefined;
+
+/** The tenants this deployment serves, from process.env.TENANTS (parsed once per value). */
+export function configuredTenants(): Map<string, Tenant> {
+  const json = process.env.TENANTS;
+  if (!cached || cached.json !== json) cached = { json, tenants: parseTenants(json) };
+  return cached.tenants;
+}

@@ -1,0 +1,101 @@
+/**
+ * Deployment configuration, read from CDK context key `auth0-events` (cdk.json, or
+ * `-c auth0-events='{"tenants":[...]}'`) and validated at synth: a bad value fails with a
+ * message naming the field and what is allowed.
+ */
+import { tenantConfigProblem, type TenantConfig } from '../lambda/shared/tenants';
+
+export const CONTEXT_KEY = 'auth0-events';
+
+export interface ThrottleConfig {
+  /** Steady-state requests per second for the Auth0 API key. */
+  rateLimit: number;
+  /** Burst of requests above the rate. */
+  burstLimit: number;
+  /** Requests per day; the usage plan refuses more with 429. */
+  quotaPerDay: number;
+}
+
+export interface Auth0EventsConfig {
+  /** The Auth0 tenants this deployment serves (at least one). */
+  tenants: TenantConfig[];
+  /** Usage-plan throttle and quota of the ingest API key. Default: 50 rps, burst 100, 1,000,000 a day. */
+  throttle: ThrottleConfig;
+  /** E-mail address that receives alarm notifications (confirm the subscription once). Optional. */
+  alarmEmail?: string;
+  /** Days to keep Lambda, API access and WebSocket logs. Default 90. */
+  logRetentionDays: number;
+  /** Protect the DynamoDB tables from deletion (and retain them on stack delete). Default true. */
+  deletionProtection: boolean;
+}
+
+export const DEFAULT_THROTTLE: ThrottleConfig = { rateLimit: 50, burstLimit: 100, quotaPerDay: 1_000_000 };
+/** CloudWatch Logs accepts only these retention periods (days). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+export class ConfigError extends Error {
+  constructor(field: string, problem: string) {
+    super(`Invalid configuration ${CONTEXT_KEY}.${field}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const KNOWN_KEYS = ['tenants', 'throttle', 'alarmEmail', 'logRetentionDays', 'deletionProtection'];
+
+function positiveInt(value: unknown, field: string, what: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw new ConfigError(field, `must be a positive whole number (${what}), got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** Validates a raw context value (object or JSON string) into a complete configuration. */
+export function parseConfig(raw: unknown): Auth0EventsConfig {
+  let value = raw;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw new ConfigError('', 'is not valid JSON');
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError('', `must be an object with at least "tenants"; set it in cdk.json under context."${CONTEXT_KEY}"`);
+  }
+  const v = value as Record<string, unknown>;
+  for (const key of Object.keys(v)) if (!KNOWN_KEYS.includes(key)) throw new ConfigError(key, `is not a known setting; known settings: ${KNOWN_KEYS.join(', ')}`);
+
+  if (!Array.isArray(v.tenants) || v.tenants.length === 0) throw new ConfigError('tenants', 'must be a non-empty list of {"name", "audience", "customDomain"?}');
+  const names = new Set<string>();
+  const tenants = v.tenants.map((t, i) => {
+    const problem = tenantConfigProblem(t);
+    if (problem) throw new ConfigError(`tenants[${i}]`, problem);
+    const tc = t as TenantConfig;
+    if (names.has(tc.name)) throw new ConfigError(`tenants[${i}].name`, `tenant ${tc.name} is listed twice`);
+    names.add(tc.name);
+    return { name: tc.name, audience: tc.audience, ...(tc.customDomain ? { customDomain: tc.customDomain } : {}), ...(tc.issuer ? { issuer: tc.issuer } : {}) };
+  });
+
+  const t = (v.throttle ?? {}) as Record<string, unknown>;
+  if (typeof t !== 'object' || Array.isArray(t)) throw new ConfigError('throttle', 'must be an object {"rateLimit", "burstLimit", "quotaPerDay"}');
+  const throttle: ThrottleConfig = {
+    rateLimit: positiveInt(t.rateLimit, 'throttle.rateLimit', 'requests per second', DEFAULT_THROTTLE.rateLimit),
+    burstLimit: positiveInt(t.burstLimit, 'throttle.burstLimit', 'requests', DEFAULT_THROTTLE.burstLimit),
+    quotaPerDay: positiveInt(t.quotaPerDay, 'throttle.quotaPerDay', 'requests per day', DEFAULT_THROTTLE.quotaPerDay),
+  };
+  if (throttle.burstLimit < throttle.rateLimit) throw new ConfigError('throttle.burstLimit', `must be at least rateLimit (${throttle.rateLimit}), got ${throttle.burstLimit}`);
+
+  if (v.alarmEmail !== undefined && (typeof v.alarmEmail !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v.alarmEmail))) {
+    throw new ConfigError('alarmEmail', `must be an e-mail address, got ${JSON.stringify(v.alarmEmail)}`);
+  }
+  const logRetentionDays = positiveInt(v.logRetentionDays, 'logRetentionDays', 'days', 90);
+  if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) throw new ConfigError('logRetentionDays', `must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${logRetentionDays}`);
+  if (v.deletionProtection !== undefined && typeof v.deletionProtection !== 'boolean') throw new ConfigError('deletionProtection', 'must be true or false');
+
+  return {
+    tenants,
+    throttle,
+    ...(v.alarmEmail ? { alarmEmail: v.alarmEmail as string } : {}),
+    logRetentionDays,
+    deletionProtection: (v.deletionProtection as boolean | undefined) ?? true,
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * The event topic: every canonical event is published here once and fanned out by subscription
+ * filter policies. Encrypted with its own customer-managed key (rotation on), TLS-only.
+ */
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { customerManagedKey } from './secure-defaults';
+
+export interface EventTopicProps {
+  /**
+   * AWS account ids whose own SQS queues may subscribe to the topic (backend teams elsewhere).
+   * Default: none.
+   */
+  readonly subscriberAccounts?: string[];
+}
+
+export class EventTopic extends Construct {
+  readonly key: kms.Key;
+  readonly topic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: EventTopicProps = {}) {
+    super(scope, id);
+    this.key = customerManagedKey(this, 'Key', 'auth0-events: encrypts the event topic');
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: 'Auth0 events',
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+    for (const account of props.subscriberAccounts ?? []) this.allowSubscriber(account);
+  }
+
+  /** Lets a principal publish: sns:Publish on this topic, and encrypt with its key (no wildcard actions). */
+  grantPublish(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }));
+    this.key.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
+  }
+
+  /** Lets another AWS account subscribe its own queue (it must also allow this topic in its queue and key policies). */
+  allowSubscriber(account: string): void {
+    this.topic.addToResourcePolicy(new iam.PolicyStatement({
+      sid: `AllowSubscribe${account}`,
+      actions: ['sns:Subscribe'],
+      principals: [new iam.AccountPrincipal(account)],
+      resources: [this.topic.topicArn],
+      conditions: { StringEquals: { 'sns:Protocol': 'sqs' } },
+    }));
+  }
+}

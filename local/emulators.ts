@@ -1,0 +1,104 @@
+/**
+ * Real local AWS emulators, each in a child process so that tests, benchmarks and `npm start`
+ * use them alike:
+ *   - SNS and SQS: fauxqs (in-process server of its own, ESM), on 127.0.0.1.
+ *   - DynamoDB with streams and TTL: AWS's DynamoDB Local jar from amplify-dynamodb-simulator, on Java 17.
+ * Handlers reach them through the SDK's standard endpoint variables (see `emulatorEnv`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+
+export interface Emulator {
+  endpoint: string;
+  port: number;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+const REPO_ROOT = path.join(__dirname, '..');
+
+/** Credentials and region the SDK needs to sign requests; the emulators accept any. */
+export const EMULATOR_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1' };
+
+/** Environment that points the unchanged handlers' SDK clients at the emulators. */
+export function emulatorEnv(endpoints: { snsSqs?: string; dynamodb?: string }): Record<string, string> {
+  return {
+    ...EMULATOR_CREDENTIALS,
+    ...(endpoints.snsSqs ? { AWS_ENDPOINT_URL_SNS: endpoints.snsSqs, AWS_ENDPOINT_URL_SQS: endpoints.snsSqs } : {}),
+    ...(endpoints.dynamodb ? { AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb, AWS_ENDPOINT_URL_DYNAMODB_STREAMS: endpoints.dynamodb } : {}),
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return () => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Starts fauxqs (SNS + SQS) on 127.0.0.1; `port` 0 picks a free one. */
+export async function startSnsSqs(port = 0): Promise<Emulator> {
+  const script = `import('fauxqs').then((f) => f.startFauxqs({ port: ${port}, host: '127.0.0.1', logger: false }))
+    .then((s) => { process.stdout.write('FAUXQS_PORT=' + s.port + '\\n'); process.on('SIGTERM', () => s.stop().then(() => process.exit(0))); })
+    .catch((e) => { process.stderr.write(String(e && e.message || e) + '\\n'); process.exit(1); });`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const actual = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /FAUXQS_PORT=(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('exit', (code) => reject(new Error(`SNS/SQS emulator (fauxqs) exited with ${code}: ${err.trim().split('\n').slice(-3).join(' ')}`)));
+  });
+  return { endpoint: `http://127.0.0.1:${actual}`, port: actual, process: child, stop: stopper(child) };
+}
+
+export const DYNAMODB_LOCAL_DIR = path.join(REPO_ROOT, 'node_modules', 'amplify-dynamodb-simulator', 'emulator');
+
+/** Starts DynamoDB Local (streams, TTL) on Java; in memory unless `dbPath` is given. */
+export async function startDynamoDb(opts: { port?: number; dbPath?: string } = {}): Promise<Emulator> {
+  const port = opts.port || (await freePort());
+  if (!fs.existsSync(path.join(DYNAMODB_LOCAL_DIR, 'DynamoDBLocal.jar'))) {
+    throw new Error(`DynamoDB Local is missing at ${DYNAMODB_LOCAL_DIR}: run npm install`);
+  }
+  const storage = opts.dbPath ? ['-dbPath', opts.dbPath] : ['-inMemory'];
+  if (opts.dbPath) fs.mkdirSync(opts.dbPath, { recursive: true });
+  const args = [`-Djava.library.path=${path.join(DYNAMODB_LOCAL_DIR, 'DynamoDBLocal_lib')}`, '-Xmx512m', '-jar', path.join(DYNAMODB_LOCAL_DIR, 'DynamoDBLocal.jar'), ...storage, '-port', String(port), '-disableTelemetry'];
+  const child = spawn('java', args, { cwd: DYNAMODB_LOCAL_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT'
+      ? new Error('Java is needed for DynamoDB Local and was not found: install Java 17 or newer (Debian/Ubuntu: sudo apt-get install -y openjdk-17-jre-headless)')
+      : e));
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('CorsParams')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`DynamoDB Local exited with ${code}: ${out.trim().split('\n').slice(-3).join(' ')}`)));
+  });
+  return { endpoint: `http://127.0.0.1:${port}`, port, process: child, stop: stopper(child) };
+}

@@ -1,0 +1,2 @@
+// Jest matchers for aws-sdk-client-mock (toHaveReceivedCommandTimes, ...).
+import 'aws-sdk-client-mock-jest';
