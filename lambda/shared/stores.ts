@@ -1,0 +1,68 @@
+/**
+ * DynamoDB key design shared by the CDK tables, the writers, the push Lambda, the REST query
+ * endpoints and the local runtime (one definition, so they cannot disagree).
+ */
+import type { CanonicalEvent } from './event';
+
+/** Session events: one item per event id, kept 30 days. */
+export const EVENTS_TABLE = {
+  partitionKey: 'id',
+  /** "Events of tenant T after cursor C", newest last. */
+  byTenantIndex: { name: 'by-tenant', partitionKey: 'tenant', sortKey: 'cursor' },
+  /** "Events of user U in tenant T after cursor C": partition `${tenant}#${user_id}`. */
+  byUserIndex: { name: 'by-user', partitionKey: 'tenant_user', sortKey: 'cursor' },
+  ttlAttribute: 'expires_at',
+  retentionDays: 30,
+} as const;
+
+/** Users: one item per tenant and user. */
+export const USERS_TABLE = { partitionKey: 'tenant', sortKey: 'user_id' } as const;
+
+/** What the events table stores of a session event (and what the WebSocket pushes, see `pushedEvent`). */
+export interface StoredEvent {
+  id: string;
+  tenant: string;
+  type: string;
+  user_id?: string;
+  session_id?: string;
+  date: string;
+  log_type: string;
+  source: string;
+  level: number;
+  received_at: string;
+  /** When the writer stored it (ISO 8601). */
+  stored_at: string;
+  /** Sort key of the indexes: `${stored_at}#${id}`, so "after cursor" means "stored after". */
+  cursor: string;
+  /** `${tenant}#${user_id}` when the event has a user. */
+  tenant_user?: string;
+  /** Epoch seconds: DynamoDB TTL removes the item after this. */
+  expires_at: number;
+}
+
+export const cursorOf = (storedAt: string, id: string): string => `${storedAt}#${id}`;
+export const tenantUserOf = (tenant: string, userId: string): string => `${tenant}#${userId}`;
+
+export function toStoredEvent(event: CanonicalEvent, storedAt: Date): StoredEvent {
+  const stored_at = storedAt.toISOString();
+  return {
+    id: event.id,
+    tenant: event.tenant,
+    type: event.type,
+    ...(event.user_id ? { user_id: event.user_id, tenant_user: tenantUserOf(event.tenant, event.user_id) } : {}),
+    ...(event.session_id ? { session_id: event.session_id } : {}),
+    date: event.date,
+    log_type: event.log_type,
+    source: event.source,
+    level: event.level,
+    received_at: event.received_at,
+    stored_at,
+    cursor: cursorOf(stored_at, event.id),
+    expires_at: Math.floor(storedAt.getTime() / 1000) + EVENTS_TABLE.retentionDays * 86_400,
+  };
+}
+
+/** The event as the WebSocket sends it: `{"type":"event","event":{...}}` (contract, "WebSocket"). */
+export function pushedEvent(e: Pick<StoredEvent, 'id' | 'type' | 'tenant' | 'user_id' | 'session_id' | 'date' | 'log_type'>) {
+  return { id: e.id, type: e.type, tenant: e.tenant, user_id: e.user_id, session_id: e.session_id, date: e.date, log_type: e.log_type };
+}
