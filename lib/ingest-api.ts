@@ -173,11 +173,11 @@ export class IngestApi extends Construct {
       requestTemplates: { 'application/json': '{"statusCode": 200}' },
       integrationResponses: [{ statusCode: '200', responseTemplates: { 'application/json': '{"status":"ok"}' } }],
     }), { methodResponses: [{ statusCode: '200' }] });
-    Validations.of(health).acknowledge({ id: 'AwsSolutions::AwsSolutions-APIG4', reason: 'GET /health is a public liveness check by design: a mock integration that returns a constant, reaches no backend and reveals no data or configuration.' });
+    Validations.of(health).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'GET /health is a public liveness check by design: a mock integration that returns a constant, reaches no backend and reveals no data or configuration.' });
     Validations.of(this.api).acknowledge(
-      { id: 'AwsSolutions::AwsSolutions-COG4', reason: 'Callers are Auth0 Log Streams and Actions, which can only send a static header: the ingest methods use an API key checked by the usage plan; listener endpoints verify Auth0 access tokens, not Cognito.' },
-      { id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]', reason: 'The account-level role API Gateway uses to write execution logs; AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it and API Gateway needs nothing else.' },
-      { id: 'AwsSolutions::AwsSolutions-APIG3', reason: 'Every ingest method needs an API key and is throttled by a usage plan and stage limits; a WAF web ACL (about 6 USD a month and per-request charges) can be attached by operators that want IP allow-listing of Auth0 ranges.' },
+      { id: 'AwsSolutions-COG4', reason: 'Callers are Auth0 Log Streams and Actions, which can only send a static header: the ingest methods use an API key checked by the usage plan; listener endpoints verify Auth0 access tokens, not Cognito.' },
+      { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]', reason: 'The account-level role API Gateway uses to write execution logs; AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it and API Gateway needs nothing else.' },
+      { id: 'AwsSolutions-APIG3', reason: 'Every ingest method needs an API key and is throttled by a usage plan and stage limits; a WAF web ACL (about 6 USD a month and per-request charges) can be attached by operators that want IP allow-listing of Auth0 ranges.' },
     );
 
     this.apiKey = this.api.addApiKey('Auth0Key', { description: 'auth0-events: the key Auth0 Log Streams and Actions send' });

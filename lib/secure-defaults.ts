@@ -93,7 +93,7 @@ export class Handler extends Construct {
       },
     });
     Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'Only for X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords), which support no resource-level permissions; every other statement of this role names its resources.',
     });
   }
