@@ -6,7 +6,9 @@ export function logId(): string {
   return `900202611220000000${String(seq).padStart(6, '0')}00000000000000000000000000000${String(seq).padStart(4, '0')}`;
 }
 
-export function logRecord(data: Record<string, unknown>, id = logId()) {
+export interface TestLogRecord { log_id: string; data: { type: string; date: string; log_id: string } & Record<string, unknown> }
+
+export function logRecord(data: { type: string } & Record<string, unknown>, id = logId()): TestLogRecord {
   return { log_id: id, data: { date: '2026-11-22T10:00:00.000Z', client_id: 'cl_abc', client_name: 'Acme Web', ip: '203.0.113.9', ...data, log_id: id } };
 }
 
