@@ -7,7 +7,7 @@
  * loses a message: each one is deleted from the DLQ only after the send to the queue succeeded.
  */
 import {
-  DeleteMessageBatchCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ListMessageMoveTasksCommand, ReceiveMessageCommand,
+  ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ListMessageMoveTasksCommand, ReceiveMessageCommand,
   SendMessageBatchCommand, SQSClient, StartMessageMoveTaskCommand, type Message,
 } from '@aws-sdk/client-sqs';
 
@@ -38,17 +38,24 @@ async function queueArn(sqs: SQSClient, url: string): Promise<string> {
   return out.Attributes!.QueueArn!;
 }
 
-/** Peeks at up to `max` DLQ messages without consuming them (visibility 0 puts them back at once). */
+/**
+ * Peeks at up to `max` DLQ messages without consuming them: receives them (hidden for 30 s so each is
+ * seen once), then makes every one visible again at once.
+ */
 async function peek(sqs: SQSClient, dlqUrl: string, max: number): Promise<DlqEntry[]> {
-  const seen = new Map<string, DlqEntry>();
-  for (let empty = 0; seen.size < max && empty < 2;) {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: Math.min(10, max - seen.size), VisibilityTimeout: 0, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }));
-    const msgs = out.Messages ?? [];
-    const fresh = msgs.filter((m) => !seen.has(m.MessageId!));
-    if (fresh.length === 0) { empty++; continue; }
-    for (const m of fresh) seen.set(m.MessageId!, describe(m));
+  const seen: Message[] = [];
+  try {
+    while (seen.length < max) {
+      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: Math.min(10, max - seen.length), VisibilityTimeout: 30, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }));
+      if (!out.Messages?.length) break;
+      seen.push(...out.Messages);
+    }
+  } finally {
+    for (let i = 0; i < seen.length; i += 10) {
+      await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: dlqUrl, Entries: seen.slice(i, i + 10).map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })) }));
+    }
   }
-  return [...seen.values()];
+  return seen.map(describe);
 }
 
 export async function redrive(sqs: SQSClient, opts: { queueUrl: string; dlqUrl: string; dryRun?: boolean; max?: number; useMoveTask?: boolean }): Promise<RedriveResult> {
