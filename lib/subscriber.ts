@@ -41,7 +41,7 @@ export class SubscriberKey extends Construct {
     this.key.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'AllowEventTopicDeliveries',
       principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
-      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
       resources: ['*'],
       conditions: { ArnEquals: { 'aws:SourceArn': props.topic.topicArn } },
     }));
