@@ -14,7 +14,7 @@ export function apiKeyOf(headers: Record<string, string | undefined> | null | un
   if (direct) return direct;
   const auth = header(headers, 'authorization')?.trim();
   if (!auth) return undefined;
-  const key = auth.replace(/^bearer\s+/i, '').trim();
+  const key = auth.replace(/^bearer(?:\s+|$)/i, '').trim();
   return key || undefined;
 }
 

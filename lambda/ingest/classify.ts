@@ -28,11 +28,12 @@ function decodeUserId(segment: string): string {
 }
 
 /**
- * The type of a successful Management API operation (`sapi`), from its method, path and body:
- * PATCH /api/v2/users/{id} with `blocked` true/false, or `password`; DELETE /api/v2/users/{id};
- * DELETE /api/v2/user-blocks/{id} (brute-force unblock).
+ * The user and type of a successful Management API operation (`sapi`), from its method, path and
+ * body: PATCH /api/v2/users/{id} with `blocked` true/false, or `password`; DELETE /api/v2/users/{id};
+ * DELETE /api/v2/user-blocks/{id} (brute-force unblock). Any other operation on a user keeps type
+ * `log` but still names the user.
  */
-export function classifyApiOperation(op: ApiOperation): { type: EventType; user_id: string } | undefined {
+export function classifyApiOperation(op: ApiOperation): { type?: EventType; user_id: string } | undefined {
   const user = USER_PATH.exec(op.path);
   if (user) {
     const user_id = decodeUserId(user[1]);
@@ -42,10 +43,10 @@ export function classifyApiOperation(op: ApiOperation): { type: EventType; user_
       if (op.body.blocked === false) return { type: 'user_unblocked', user_id };
       if (typeof op.body.password === 'string') return { type: 'password_changed', user_id };
     }
-    return undefined;
+    return { user_id };
   }
   const blocks = USER_BLOCKS_PATH.exec(op.path);
-  if (blocks && op.method === 'delete') return { type: 'user_unblocked', user_id: decodeUserId(blocks[1]) };
+  if (blocks) return { ...(op.method === 'delete' ? { type: 'user_unblocked' as const } : {}), user_id: decodeUserId(blocks[1]) };
   return undefined;
 }
 
@@ -57,13 +58,11 @@ export function classifyLogRecord(record: LogStreamRecord, tenant: string, recei
   const info = logTypeInfo(log.type);
   let type: EventType = info.type ?? 'log';
   let userId = nonEmpty(log.user_id);
-  if (log.type === 'sapi' || log.type === 'fapi') {
-    const op = log.type === 'sapi' ? apiOperation(log) : undefined;
-    const derived = op && classifyApiOperation(op);
-    if (derived) {
-      type = derived.type;
-      userId = derived.user_id;
-    }
+  const op = log.type === 'sapi' ? apiOperation(log) : undefined;
+  const derived = op && classifyApiOperation(op);
+  if (derived) {
+    type = derived.type ?? type;
+    userId = derived.user_id;
   }
   const details = log.details as Record<string, unknown> | undefined;
   const sessionId = nonEmpty(log.session_id) ?? nonEmpty(details?.session_id);

@@ -88,8 +88,9 @@ export function recordProblems(value: unknown): string[] {
   }
   const d = r.data as Record<string, unknown>;
   if (typeof d.type !== 'string' || d.type.trim() === '') problems.push(`"data.type" must be the Auth0 log type code (a non-empty string)${'type' in d ? `, not ${describe(d.type)}` : ' (missing)'}`);
+  else if (d.type.length > 100) problems.push('"data.type" must be an Auth0 log type code (at most 100 characters)');
   if (d.date !== undefined && (typeof d.date !== 'string' || Number.isNaN(Date.parse(d.date)))) problems.push('"data.date" must be an ISO 8601 date string');
-  for (const field of ['type', 'user_id', 'session_id', 'client_id', 'connection', 'ip'] as const) {
+  for (const field of ['user_id', 'session_id', 'client_id', 'connection', 'ip'] as const) {
     const v = d[field];
     if (v !== undefined && v !== null && typeof v !== 'string') problems.push(`"data.${field}" must be a string, not ${describe(v)}`);
     else if (typeof v === 'string' && v.length > MAX_FIELD_LENGTH) problems.push(`"data.${field}" must be at most ${MAX_FIELD_LENGTH} characters`);

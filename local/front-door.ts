@@ -1,0 +1,136 @@
+/**
+ * The local stand-in for API Gateway's REST API: routes HTTP requests to the unchanged Lambda
+ * handlers as REST proxy events, with the API key check (x-api-key or Authorization, like the
+ * AUTHORIZER key source), a token-bucket throttle like the usage plan, Lambda authorizers for
+ * token-protected routes, and API Gateway's JSON error answers.
+ */
+import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { apiKeyOf } from '../lambda/api-key-authorizer/handler';
+
+export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+export type Authorizer = (event: APIGatewayProxyEvent) => Promise<APIGatewayAuthorizerResult>;
+
+export interface RestRoute {
+  method: string;
+  /** API Gateway resource path, e.g. `/{tenant}/actions/{trigger}`. */
+  resource: string;
+  handler: ProxyHandler;
+  /** `apiKey`: the ingest key; an Authorizer: a Lambda authorizer; `none`: public. */
+  auth: 'apiKey' | 'none' | Authorizer;
+}
+
+/** A token bucket: `rate` tokens a second, at most `burst` saved up (API Gateway's throttle model). */
+export class TokenBucket {
+  private tokens: number;
+  private last = Date.now();
+  constructor(private readonly rate: number, private readonly burst: number) {
+    this.tokens = burst;
+  }
+  take(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+const MAX_BODY = 10 * 1024 * 1024; // API Gateway REST payload limit
+
+function matchRoute(routes: RestRoute[], method: string, path: string): { route: RestRoute; params: Record<string, string> } | undefined {
+  const parts = path.split('/').filter(Boolean).map((p) => { try { return decodeURIComponent(p); } catch { return p; } });
+  for (const route of routes) {
+    if (route.method !== method) continue;
+    const pattern = route.resource.split('/').filter(Boolean);
+    if (pattern.length !== parts.length) continue;
+    const params: Record<string, string> = {};
+    if (pattern.every((seg, i) => (seg.startsWith('{') ? ((params[seg.slice(1, -1)] = parts[i]), true) : seg === parts[i]))) return { route, params };
+  }
+  return undefined;
+}
+
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string | number | boolean> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(body);
+}
+const gatewayError = (res: ServerResponse, status: number, error: string, message: string) => send(res, status, JSON.stringify({ error, message }));
+
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export interface FrontDoorOptions {
+  routes: RestRoute[];
+  apiKey: string;
+  throttle: { rateLimit: number; burstLimit: number };
+  stage?: string;
+  /** Called with every request's outcome (the dashboard and the logs use it). */
+  onRequest?: (info: { method: string; path: string; status: number; ms: number }) => void;
+}
+
+/** A Node request listener that behaves like the deployed REST API for these routes. */
+export function frontDoor(opts: FrontDoorOptions) {
+  const bucket = new TokenBucket(opts.throttle.rateLimit, opts.throttle.burstLimit);
+  return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const started = Date.now();
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const method = req.method ?? 'GET';
+    const match = matchRoute(opts.routes, method, url.pathname);
+    if (!match) return false;
+    const done = (status: number) => opts.onRequest?.({ method, path: url.pathname, status, ms: Date.now() - started });
+    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]));
+    const body = await readBody(req);
+    if (!body) {
+      gatewayError(res, 413, 'too_large', 'The request is too large: split the batch.');
+      return (done(413), true);
+    }
+    const event: APIGatewayProxyEvent = {
+      resource: match.route.resource,
+      path: url.pathname,
+      httpMethod: method,
+      headers,
+      multiValueHeaders: {},
+      queryStringParameters: url.searchParams.size ? Object.fromEntries(url.searchParams) : null,
+      multiValueQueryStringParameters: null,
+      pathParameters: Object.keys(match.params).length ? match.params : null,
+      stageVariables: null,
+      requestContext: { requestId: randomUUID(), stage: opts.stage ?? 'v1', httpMethod: method, resourcePath: match.route.resource, path: url.pathname } as APIGatewayProxyEvent['requestContext'],
+      body: body.length ? body.toString('utf8') : null,
+      isBase64Encoded: false,
+    };
+    if (match.route.auth === 'apiKey') {
+      const key = apiKeyOf(headers);
+      if (!key) return (gatewayError(res, 401, 'unauthorized', 'No API key: send it in the x-api-key header, or in Authorization (with or without Bearer).'), done(401), true);
+      if (key !== opts.apiKey) return (gatewayError(res, 403, 'forbidden', 'The API key is not valid for this API.'), done(403), true);
+      if (!bucket.take()) return (gatewayError(res, 429, 'throttled', 'Too many requests: slow down and retry (the usage plan throttles this key).'), done(429), true);
+    } else if (typeof match.route.auth === 'function') {
+      let result: APIGatewayAuthorizerResult;
+      try {
+        result = await match.route.auth(event);
+      } catch {
+        return (gatewayError(res, 401, 'unauthorized', 'Missing or invalid access token.'), done(401), true);
+      }
+      if (result.policyDocument.Statement.some((s) => s.Effect === 'Deny')) return (gatewayError(res, 403, 'forbidden', 'Access denied.'), done(403), true);
+      event.requestContext.authorizer = { principalId: result.principalId, ...(result.context ?? {}) };
+    }
+    let result: APIGatewayProxyResult;
+    try {
+      result = await match.route.handler(event);
+    } catch {
+      result = { statusCode: 502, body: JSON.stringify({ error: 'unavailable', message: 'The service failed to process the request; nothing may have been accepted: retry.' }) };
+    }
+    send(res, result.statusCode, result.body, { ...(result.headers ?? {}) });
+    done(result.statusCode);
+    return true;
+  };
+}

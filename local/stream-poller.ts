@@ -1,0 +1,120 @@
+/**
+ * The local stand-in for a Lambda DynamoDB Streams event source mapping: reads every shard of a
+ * table's stream (from LATEST when it starts, new shards from TRIM_HORIZON), keeps only the event
+ * names asked for (the mapping's filter), invokes the unchanged handler in order, retries a failed
+ * batch a bounded number of times and then hands it to `onFailure` (the on-failure destination).
+ */
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
+import type { Context, DynamoDBStreamEvent, DynamoDBRecord } from 'aws-lambda';
+import { lambdaContext } from './lambda-context';
+
+export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<unknown>;
+
+export interface StreamPollerOptions {
+  name: string;
+  dynamodb: DynamoDBClient;
+  streams: DynamoDBStreamsClient;
+  tableName: string;
+  handler: StreamHandler;
+  /** Event names passed to the handler (the filter). Default INSERT only. */
+  eventNames?: string[];
+  batchSize?: number;
+  retryAttempts?: number;
+  pollIntervalMs?: number;
+  onBatch?: (info: { name: string; records: number; error?: string }) => void;
+  onFailure?: (records: DynamoDBRecord[], error: string) => void;
+}
+
+export class StreamPoller {
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  /** Per shard: the iterator to read next, and the last sequence number delivered (to resume after errors). */
+  private shards = new Map<string, { iterator?: string; lastSeq?: string; closed?: boolean; start: 'LATEST' | 'TRIM_HORIZON' }>();
+  private streamArn = '';
+
+  constructor(private readonly opts: StreamPollerOptions) {}
+
+  async start(): Promise<void> {
+    const table = await this.opts.dynamodb.send(new DescribeTableCommand({ TableName: this.opts.tableName }));
+    this.streamArn = table.Table?.LatestStreamArn ?? '';
+    if (!this.streamArn) throw new Error(`table ${this.opts.tableName} has no stream`);
+    await this.discoverShards('LATEST');
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loopDone;
+  }
+
+  private async discoverShards(type: 'LATEST' | 'TRIM_HORIZON'): Promise<void> {
+    const desc = await this.opts.streams.send(new DescribeStreamCommand({ StreamArn: this.streamArn }));
+    for (const shard of desc.StreamDescription?.Shards ?? []) {
+      if (this.shards.has(shard.ShardId!)) continue;
+      const closed = !!shard.SequenceNumberRange?.EndingSequenceNumber;
+      if (closed && type === 'LATEST') { this.shards.set(shard.ShardId!, { start: type, closed: true }); continue; }
+      const it = await this.opts.streams.send(new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: shard.ShardId!, ShardIteratorType: type }));
+      this.shards.set(shard.ShardId!, { iterator: it.ShardIterator, start: type });
+    }
+  }
+
+  private toLambdaRecord(r: _Record): DynamoDBRecord {
+    return { ...(r as unknown as DynamoDBRecord), eventSourceARN: this.streamArn, awsRegion: 'us-east-1' };
+  }
+
+  private async deliver(records: DynamoDBRecord[]): Promise<void> {
+    const attempts = (this.opts.retryAttempts ?? 3) + 1;
+    let lastError = '';
+    for (let i = 0; i < attempts; i++) {
+      try {
+        await this.opts.handler({ Records: records }, lambdaContext(this.opts.name));
+        this.opts.onBatch?.({ name: this.opts.name, records: records.length });
+        return;
+      } catch (e) {
+        lastError = (e as Error).message;
+        this.opts.onBatch?.({ name: this.opts.name, records: records.length, error: lastError });
+        await new Promise((r) => setTimeout(r, 100 * 2 ** i));
+      }
+    }
+    this.opts.onFailure?.(records, lastError);
+  }
+
+  private async loop(): Promise<void> {
+    const wanted = new Set(this.opts.eventNames ?? ['INSERT']);
+    let sinceDiscover = 0;
+    while (this.running) {
+      let got = 0;
+      for (const [shardId, shard] of this.shards) {
+        try {
+          if (!shard.iterator) {
+            if (shard.closed) continue;
+            // Resume right after the last delivered record (an expired iterator, a restarted emulator).
+            shard.iterator = (await this.opts.streams.send(new GetShardIteratorCommand(shard.lastSeq
+              ? { StreamArn: this.streamArn, ShardId: shardId, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: shard.lastSeq }
+              : { StreamArn: this.streamArn, ShardId: shardId, ShardIteratorType: shard.start }))).ShardIterator;
+          }
+          const out = await this.opts.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: this.opts.batchSize ?? 100 }));
+          const all = out.Records ?? [];
+          const records = all.filter((r) => wanted.has(r.eventName ?? '')).map((r) => this.toLambdaRecord(r));
+          got += all.length;
+          if (records.length) await this.deliver(records);
+          if (all.length) shard.lastSeq = all[all.length - 1].dynamodb?.SequenceNumber;
+          shard.iterator = out.NextShardIterator;
+          if (!shard.iterator) shard.closed = true; // the shard is closed and read to its end
+        } catch (e) {
+          if (!this.running) return;
+          this.opts.onBatch?.({ name: this.opts.name, records: 0, error: `GetRecords failed: ${(e as Error).message}` });
+          shard.iterator = undefined;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+      if (++sinceDiscover >= 20 || [...this.shards.values()].every((v) => v.closed)) {
+        sinceDiscover = 0;
+        await this.discoverShards('TRIM_HORIZON').catch(() => undefined);
+      }
+      if (got === 0) await new Promise((r) => setTimeout(r, this.opts.pollIntervalMs ?? 100));
+    }
+  }
+}

@@ -1,0 +1,61 @@
+/** Configuration is validated at synth: bad values fail with a message naming the field. */
+import { parseConfig } from '../lib/config';
+import { auth0Domain, parseTenants, toTenant } from '../lambda/shared/tenants';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const base = { tenants: [{ name: 'acme', audience: 'https://events.acme.test' }] };
+
+test('the committed example configuration in cdk.json is valid', () => {
+  const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8'));
+  const config = parseConfig(cdkJson.context['auth0-events']);
+  expect(config.tenants.length).toBeGreaterThan(0);
+});
+
+test('defaults fill what is not set', () => {
+  expect(parseConfig(base)).toEqual({
+    tenants: base.tenants,
+    throttle: { rateLimit: 50, burstLimit: 100, quotaPerDay: 1_000_000 },
+    logRetentionDays: 90,
+    deletionProtection: true,
+  });
+});
+
+test('a JSON string (from -c on the command line) is accepted', () => {
+  expect(parseConfig(JSON.stringify(base)).tenants[0].name).toBe('acme');
+});
+
+test.each([
+  [undefined, /auth0-events\.: must be an object with at least "tenants"/],
+  ['{oops', /is not valid JSON/],
+  [{ tenants: [] }, /auth0-events\.tenants: must be a non-empty list/],
+  [{ tenants: [{ name: 'Acme', audience: 'x' }] }, /tenants\[0\]: name "Acme" is not a tenant name/],
+  [{ tenants: [{ name: 'acme@mars', audience: 'x' }] }, /regions eu, us, au, jp, uk, ca/],
+  [{ tenants: [{ name: 'acme' }] }, /tenants\[0\]: audience must be/],
+  [{ tenants: [{ name: 'acme', audience: 'a', customDomain: 'https://login.acme.com/' }] }, /customDomain .* must be a host name/],
+  [{ tenants: [{ name: 'acme', audience: 'a' }, { name: 'acme', audience: 'b' }] }, /tenants\[1\]\.name: tenant acme is listed twice/],
+  [{ ...base, throttle: { rateLimit: -1 } }, /throttle\.rateLimit: must be a positive whole number \(requests per second\), got -1/],
+  [{ ...base, throttle: { rateLimit: 100, burstLimit: 10 } }, /throttle\.burstLimit: must be at least rateLimit/],
+  [{ ...base, throttle: { quotaPerDay: '1000' } }, /throttle\.quotaPerDay: .* got "1000"/],
+  [{ ...base, alarmEmail: 'not-an-email' }, /alarmEmail: must be an e-mail address/],
+  [{ ...base, logRetentionDays: 10 }, /logRetentionDays: must be one of 1, 3, 5, 7, 14/],
+  [{ ...base, deletionProtection: 'yes' }, /deletionProtection: must be true or false/],
+  [{ ...base, tenant: [] }, /auth0-events\.tenant: is not a known setting/],
+])('%j fails with a clear message', (raw, message) => {
+  expect(() => parseConfig(raw)).toThrow(message);
+});
+
+test('tenant names map to Auth0 domains, issuers and JWKS URLs', () => {
+  expect(auth0Domain('acme')).toBe('acme.auth0.com');
+  expect(auth0Domain('acme@eu')).toBe('acme.eu.auth0.com');
+  expect(auth0Domain('acme@us-3')).toBe('acme.us-3.auth0.com');
+  expect(toTenant({ name: 'acme@eu', audience: 'a' })).toMatchObject({ issuer: 'https://acme.eu.auth0.com/', jwksUri: 'https://acme.eu.auth0.com/.well-known/jwks.json' });
+  expect(toTenant({ name: 'acme', audience: 'a', customDomain: 'login.acme.com' }).issuer).toBe('https://login.acme.com/');
+  expect(toTenant({ name: 'dev', audience: 'a', issuer: 'http://127.0.0.1:3000/' }).jwksUri).toBe('http://127.0.0.1:3000/.well-known/jwks.json');
+});
+
+test('the TENANTS variable of the handlers is validated too', () => {
+  expect(parseTenants(JSON.stringify(base.tenants)).get('acme')?.domain).toBe('acme.auth0.com');
+  expect(() => parseTenants(undefined)).toThrow(/TENANTS must be a JSON array/);
+  expect(() => parseTenants('[{"name":"x y","audience":"a"}]')).toThrow(/TENANTS\[0\]: name "x y"/);
+});

@@ -1,0 +1,119 @@
+/** CDK assertions on the synthesized template: the topic, its key, the ingest API and its Lambdas. */
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { buildStack, nagViolations } from './support/stack';
+
+const { app, template } = buildStack();
+const resourcesOf = (type: string) => Object.values(template.findResources(type)) as { Properties: Record<string, any> }[];
+
+test('cdk-nag AwsSolutions: no unacknowledged finding, and every acknowledgement gives a specific reason', () => {
+  expect(nagViolations(app)).toEqual([]);
+  const acks = app.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules').map((m) => m.data as Record<string, string>));
+  expect(acks.length).toBeGreaterThan(0);
+  for (const ack of acks) for (const reason of Object.values(ack)) expect(String(reason).length).toBeGreaterThan(60);
+});
+
+test('the event topic is encrypted with a rotating customer-managed key and refuses non-TLS publishing', () => {
+  const [key] = Object.entries(template.findResources('AWS::KMS::Key', { Properties: { Description: Match.stringLikeRegexp('event topic') } }));
+  expect(key[1].Properties.EnableKeyRotation).toBe(true);
+  template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [key[0], 'Arn'] } });
+  template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+    PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+  });
+});
+
+test('every ingest method requires an API key and the custom authorizer; the key comes from the authorizer', () => {
+  template.hasResourceProperties('AWS::ApiGateway::RestApi', { ApiKeySourceType: 'AUTHORIZER', EndpointConfiguration: { Types: ['REGIONAL'] } });
+  const methods = resourcesOf('AWS::ApiGateway::Method').map((m) => m.Properties);
+  const ingest = methods.filter((m) => m.HttpMethod === 'POST');
+  expect(ingest).toHaveLength(2);
+  for (const m of ingest) {
+    expect(m).toMatchObject({ ApiKeyRequired: true, AuthorizationType: 'CUSTOM', RequestParameters: expect.objectContaining({ 'method.request.path.tenant': true }) });
+    expect(m.RequestValidatorId).toBeDefined();
+  }
+  const health = methods.find((m) => m.HttpMethod === 'GET')!;
+  expect(health).toMatchObject({ AuthorizationType: 'NONE', Integration: { Type: 'MOCK' } });
+  template.hasResourceProperties('AWS::ApiGateway::Authorizer', { Type: 'REQUEST', AuthorizerResultTtlInSeconds: 0 });
+  template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true, ValidateRequestParameters: true });
+});
+
+test('the usage plan throttles and sets a daily quota, with one API key for Auth0', () => {
+  template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+    Throttle: { RateLimit: 20, BurstLimit: 40 },
+    Quota: { Limit: 500000, Period: 'DAY' },
+    ApiStages: [Match.objectLike({ Stage: Match.anyValue() })],
+  });
+  template.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
+  template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 1);
+});
+
+test('stage v1: JSON access logs with retention, execution logs at ERROR without bodies, metrics, tracing, throttling', () => {
+  const stage = resourcesOf('AWS::ApiGateway::Stage')[0].Properties;
+  expect(stage).toMatchObject({
+    StageName: 'v1',
+    TracingEnabled: true,
+    MethodSettings: [expect.objectContaining({ LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true, ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 })],
+  });
+  const format = JSON.parse(stage.AccessLogSetting.Format);
+  expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', resourcePath: '$context.resourcePath', apiKeyId: '$context.identity.apiKeyId' });
+  expect(stage.AccessLogSetting.Format).not.toMatch(/authorization|x-api-key/i);
+  for (const lg of resourcesOf('AWS::Logs::LogGroup')) expect(lg.Properties.RetentionInDays).toBe(90);
+});
+
+test('API Gateway errors answer JSON {"error","message"}', () => {
+  const responses = resourcesOf('AWS::ApiGateway::GatewayResponse').map((r) => r.Properties);
+  const byType = Object.fromEntries(responses.map((r) => [r.ResponseType, r]));
+  expect(byType.UNAUTHORIZED).toMatchObject({ StatusCode: '401' });
+  expect(byType.INVALID_API_KEY).toMatchObject({ StatusCode: '403' });
+  expect(byType.THROTTLED).toMatchObject({ StatusCode: '429' });
+  expect(byType.MISSING_AUTHENTICATION_TOKEN).toMatchObject({ StatusCode: '404' });
+  for (const r of responses) {
+    const body = r.ResponseTemplates['application/json'];
+    expect(body).toMatch(/^\{"error":"[a-z_]+","message":".+"\}$/);
+    expect(r.ResponseParameters['gatewayresponse.header.Content-Type']).toBe("'application/json'");
+  }
+});
+
+test('the ingest Lambda: Node 24 on ARM, tracing, JSON logs, its topic and tenants, may publish to that topic only', () => {
+  const fns = resourcesOf('AWS::Lambda::Function').map((f) => f.Properties);
+  const ingest = fns.find((f) => f.Environment?.Variables?.TOPIC_ARN)!;
+  expect(ingest).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, LoggingConfig: { LogFormat: 'JSON' }, Timeout: 28 });
+  expect(JSON.parse(ingest.Environment.Variables.TENANTS)).toEqual([
+    { name: 'acme', audience: 'https://events.acme.test' },
+    { name: 'acme@eu', audience: 'https://events.acme.test', customDomain: 'login.acme.test' },
+  ]);
+  for (const f of fns) expect(f.Runtime).toBe('nodejs24.x');
+  template.hasResourceProperties('AWS::IAM::Policy', {
+    PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'sns:Publish', Resource: { Ref: Match.stringLikeRegexp('EventsTopic') } })]) },
+  });
+  // The ingest role may encrypt with the topic key, and only with it (no wildcard actions).
+  template.hasResourceProperties('AWS::IAM::Policy', {
+    PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('EventsKey'), 'Arn'] } })]) },
+  });
+});
+
+test('no IAM policy grants every action, and Lambda roles carry no AWS-managed policy', () => {
+  for (const p of resourcesOf('AWS::IAM::Policy')) {
+    for (const s of p.Properties.PolicyDocument.Statement) {
+      for (const a of [s.Action].flat()) expect(a).not.toBe('*');
+    }
+  }
+  const lambdaRoles = resourcesOf('AWS::IAM::Role').filter((r) => JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('lambda.amazonaws.com'));
+  for (const r of lambdaRoles) expect(r.Properties.ManagedPolicyArns).toBeUndefined();
+});
+
+test('outputs: base URL, each tenant\'s Log Stream and Action URL, the API key id and how to read it', () => {
+  const outputs = template.findOutputs('*');
+  const names = Object.keys(outputs);
+  expect(names.filter((n) => n.includes('LogStreamUrl'))).toHaveLength(2);
+  expect(names.filter((n) => n.includes('ActionUrl'))).toHaveLength(2);
+  expect(JSON.stringify(Object.values(outputs).map((o) => o.Value))).toContain('acme@eu/log-stream');
+  const cmd = Object.entries(outputs).find(([n]) => n.includes('GetApiKeyCommand'))![1];
+  expect(JSON.stringify(cmd.Value)).toContain('--include-value');
+});
+
+test('the real app bundles its handlers with esbuild (no Docker) and synthesizes', () => {
+  const { template: bundled } = buildStack({}, { bundle: true });
+  const fns = Object.values(bundled.findResources('AWS::Lambda::Function')) as { Properties: any }[];
+  for (const f of fns) expect(f.Properties.Code.S3Key).toMatch(/\.zip$/);
+  expect(Template.fromJSON(bundled.toJSON())).toBeDefined();
+});
