@@ -19,7 +19,8 @@ let ddb: Emulator;
 let clients: ReturnType<typeof localClients>;
 let table: string;
 let handle: ReturnType<typeof createHandler>;
-const NOW = new Date('2024-05-01T12:00:00.000Z');
+// Now, not a fixed past date: DynamoDB Local's TTL would delete items whose expires_at has passed.
+const NOW = new Date();
 
 beforeAll(async () => {
   ddb = await startDynamoDb();
@@ -67,7 +68,7 @@ it('stores a session event once: a duplicate (same batch or later) succeeds and 
 });
 
 it('serves "events of tenant T after cursor C" and "events of user U in tenant T" from the indexes', async () => {
-  let t = Date.parse('2024-06-01T00:00:00.000Z');
+  let t = Date.now();
   const writer = createHandler({ db: clients.doc, table, now: () => new Date((t += 1000)) });
   const a1 = canonicalEvent({ tenant: 'idx', type: 'password_changed', log_type: 'scp', user_id: 'auth0|a' });
   const b1 = canonicalEvent({ tenant: 'idx', type: 'user_blocked', user_id: 'auth0|b' });
