@@ -28,10 +28,12 @@ describe('parseCanonicalEvent', () => {
 describe('sqsEventHandler', () => {
   it('logs every line about a record with its event_id, tenant, type and message_id', async () => {
     const lines: string[] = [];
-    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    const capture = (chunk: string | Uint8Array) => {
       lines.push(String(chunk));
       return true;
-    });
+    };
+    // Powertools writes error lines to stderr and the others to stdout.
+    const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
     try {
       const logger = new Logger({ serviceName: 'test', logLevel: 'INFO' });
       const e = canonicalEvent();
@@ -45,7 +47,7 @@ describe('sqsEventHandler', () => {
       expect(mine.map((l) => l.message)).toEqual(['working', 'event failed: reported as a batch item failure (retried, then the DLQ)']);
       for (const l of mine) expect(l).toMatchObject({ tenant: 'acme', type: e.type, message_id: `msg-${e.id}` });
     } finally {
-      spy.mockRestore();
+      for (const spy of spies) spy.mockRestore();
     }
   });
 
