@@ -26,7 +26,7 @@ function subscriberIds(stack: Stack, name: string) {
     subscriber: s,
     queue: id(s.queue),
     dlq: id(s.deadLetterQueue),
-    deliveryDlq: id(s.deliveryDeadLetterQueue),
+    deliveryDlq: id(s.deliveryDeadLetterQueue)!,
     fn: s.handler ? stack.getLogicalId(s.handler.function.node.defaultChild as never) : undefined,
     queueKey: stack.getLogicalId(fanOut.queueKey.key.node.defaultChild as never),
   };
