@@ -1,19 +1,28 @@
 /**
- * The auth0-events stack: Auth0 -> REST API -> ingest Lambda -> KMS-encrypted SNS topic.
+ * The auth0-events stack: Auth0 -> REST API -> ingest Lambda -> KMS-encrypted SNS topic
+ * -> subscriber queues (lib/subscribers.ts) -> users and events tables, webhooks, teams' queues.
  */
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { Auth0EventsConfig } from './config';
 import { EventTopic } from './event-topic';
+import { FanOut } from './fan-out';
 import { IngestApi } from './ingest-api';
+import { Stores } from './stores';
+import type { SubscriberDefinition } from './subscriber-definition';
 
 export interface Auth0EventsStackProps extends StackProps {
   readonly config: Auth0EventsConfig;
+  /** Subscriber definitions. Default: the registry, lib/subscribers.ts. */
+  readonly subscribers?: readonly SubscriberDefinition[];
 }
 
 export class Auth0EventsStack extends Stack {
   readonly events: EventTopic;
   readonly ingest: IngestApi;
+  readonly stores: Stores;
+  /** Every subscriber of the registry (lib/subscribers.ts), by name: `stack.subscribers.get('users')`. */
+  readonly subscribers: FanOut;
 
   constructor(scope: Construct, id: string, props: Auth0EventsStackProps) {
     super(scope, id, props);
@@ -23,6 +32,14 @@ export class Auth0EventsStack extends Stack {
       events: this.events,
       tenants: config.tenants,
       throttle: config.throttle,
+      logRetentionDays: config.logRetentionDays,
+    });
+    this.stores = new Stores(this, 'Stores', { deletionProtection: config.deletionProtection });
+    this.subscribers = new FanOut(this, 'Subscribers', {
+      topic: this.events,
+      stores: this.stores,
+      definitions: props.subscribers,
+      tenants: config.tenants.map((t) => t.name),
       logRetentionDays: config.logRetentionDays,
     });
   }

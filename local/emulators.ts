@@ -6,7 +6,7 @@
  * Handlers reach them through the SDK's standard endpoint variables (see `emulatorEnv`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 
@@ -41,6 +41,23 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** Resolves once 127.0.0.1:port accepts a TCP connection. */
+export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 function stopper(child: ChildProcess): () => Promise<void> {
@@ -100,5 +117,7 @@ export async function startDynamoDb(opts: { port?: number; dbPath?: string } = {
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`DynamoDB Local exited with ${code}: ${out.trim().split('\n').slice(-3).join(' ')}`)));
   });
+  // DynamoDB Local prints its banner seconds before it accepts connections: wait for the port.
+  await waitForPort(port, 60_000);
   return { endpoint: `http://127.0.0.1:${port}`, port, process: child, stop: stopper(child) };
 }

@@ -1,0 +1,129 @@
+/**
+ * Built-in subscriber `users`: keeps one item per tenant and user in the users table (USERS_TABLE),
+ * key (tenant, user_id).
+ *
+ * Idempotent and order-safe. Each event type owns one group of attributes, and each group remembers
+ * the event that last wrote it as a marker `<date ISO 8601>#<event id>` (dates normalised, so markers
+ * sort by time, then id). A conditional UpdateItem writes a group only when the event's marker is
+ * newer than the group's:
+ *   user_registered           email, username, created_at          (registered_event)
+ *   user_blocked/_unblocked   blocked, blocked_at                  (blocked_event)
+ *   user_deleted              deleted, deleted_at                  (deleted_event)
+ *   password_changed          last_password_change                 (password_event)
+ * and a second conditional UpdateItem moves `updated_at` forward only (updated_event). A duplicate has
+ * the same marker (no change); an older event has a smaller one (no rollback). A failed condition is
+ * success; any other error fails only that record (retried, then the DLQ).
+ */
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { CanonicalEvent, EventType } from '../shared/event';
+import { createLogger } from '../shared/logger';
+import { sqsEventHandler, type RecordContext } from '../shared/sqs-events';
+import { USERS_TABLE } from '../shared/stores';
+
+export const USER_EVENT_TYPES: readonly EventType[] = ['user_registered', 'user_blocked', 'user_unblocked', 'user_deleted', 'password_changed'];
+
+export interface UsersWriterDeps {
+  db: DynamoDBDocumentClient;
+  table: string;
+}
+
+const logger = createLogger('auth0-events-users');
+
+/** `<date ISO>#<id>`: markers compare as strings in event time order. */
+export const markerOf = (event: CanonicalEvent): string => `${new Date(event.date).toISOString()}#${event.id}`;
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const obj = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+/** Email and username of a registration, from an Action payload (`data.user`) or an `ss` log (`data.details.body`). */
+export function registrationFields(event: CanonicalEvent): { email?: string; username?: string } {
+  const user = obj(event.data.user);
+  const body = obj(obj(event.data.details).body);
+  const userName = str(event.data.user_name);
+  const email = str(user.email) ?? str(body.email) ?? (userName?.includes('@') ? userName : undefined);
+  const username = str(user.username) ?? str(body.username) ?? (userName && !userName.includes('@') ? userName : undefined);
+  return { ...(email ? { email } : {}), ...(username ? { username } : {}) };
+}
+
+interface GroupUpdate { marker: string; set: Record<string, unknown> }
+
+/** The attribute group an event writes, or undefined when the event is not about a user's state. */
+export function groupUpdate(event: CanonicalEvent): GroupUpdate | undefined {
+  const date = new Date(event.date).toISOString();
+  switch (event.type) {
+    case 'user_registered':
+      return { marker: 'registered_event', set: { ...registrationFields(event), created_at: date } };
+    case 'user_blocked':
+    case 'user_unblocked':
+      return { marker: 'blocked_event', set: { blocked: event.type === 'user_blocked', blocked_at: date } };
+    case 'user_deleted':
+      return { marker: 'deleted_event', set: { deleted: true, deleted_at: date } };
+    case 'password_changed':
+      return { marker: 'password_event', set: { last_password_change: date } };
+    default:
+      return undefined;
+  }
+}
+
+/** SET the attributes and the marker if the marker attribute is absent or older. Returns false when the condition failed. */
+async function conditionalSet(deps: UsersWriterDeps, event: CanonicalEvent, markerAttr: string, set: Record<string, unknown>): Promise<boolean> {
+  const names: Record<string, string> = { '#m': markerAttr };
+  const values: Record<string, unknown> = { ':m': markerOf(event) };
+  const assignments = ['#m = :m'];
+  Object.entries(set).forEach(([k, v], i) => {
+    names[`#a${i}`] = k;
+    values[`:a${i}`] = v;
+    assignments.push(`#a${i} = :a${i}`);
+  });
+  try {
+    await deps.db.send(new UpdateCommand({
+      TableName: deps.table,
+      Key: { [USERS_TABLE.partitionKey]: event.tenant, [USERS_TABLE.sortKey]: event.user_id },
+      UpdateExpression: `SET ${assignments.join(', ')}`,
+      ConditionExpression: 'attribute_not_exists(#m) OR #m < :m',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    }));
+    return true;
+  } catch (e) {
+    if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException') return false;
+    throw e;
+  }
+}
+
+/** Applies one event to the users table (see the file comment). */
+export async function applyUserEvent(event: CanonicalEvent, deps: UsersWriterDeps, log: RecordContext['logger'] = logger): Promise<'written' | 'unchanged' | 'skipped'> {
+  const update = groupUpdate(event);
+  if (!update) {
+    log.warn('event type is not a user event: acknowledged without a write (check the subscriber filter)');
+    return 'skipped';
+  }
+  if (!event.user_id) {
+    log.warn('user event without user_id: acknowledged without a write');
+    return 'skipped';
+  }
+  const written = await conditionalSet(deps, event, update.marker, update.set);
+  // Always attempted, also after a failed condition: a retry after a crash between the two writes completes it.
+  await conditionalSet(deps, event, 'updated_event', { updated_at: new Date(event.date).toISOString() });
+  log.info(written ? 'user updated' : 'user unchanged: duplicate or older than the stored state');
+  return written ? 'written' : 'unchanged';
+}
+
+let defaultDeps: UsersWriterDeps | undefined;
+function depsFromEnv(): UsersWriterDeps {
+  if (!defaultDeps) {
+    const table = process.env.USERS_TABLE;
+    if (!table) throw new Error('USERS_TABLE is not set');
+    defaultDeps = { db: DynamoDBDocumentClient.from(new DynamoDBClient({})), table };
+  }
+  return defaultDeps;
+}
+
+/** The handler with explicit dependencies (tests, local runtime). */
+export const createHandler = (deps?: UsersWriterDeps) =>
+  sqsEventHandler(async (event, { logger: log }) => {
+    await applyUserEvent(event, deps ?? depsFromEnv(), log);
+  }, { logger });
+
+export const handler = createHandler();

@@ -1,0 +1,167 @@
+/**
+ * Fan-out: the registry's plain subscriber definitions (lib/subscribers.ts) turned into Subscriber
+ * constructs sharing one queue key, with the table grants and the webhook forwarder wired in.
+ */
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import type { EventTopic } from './event-topic';
+import type { Stores } from './stores';
+import { Subscriber, SubscriberKey, type SubscriberHandlerProps } from './subscriber';
+import { validateRegistry, type SubscriberDefinition, type TableAccess } from './subscriber-definition';
+import { SUBSCRIBERS } from './subscribers';
+
+export const WEBHOOK_FORWARDER_ENTRY = 'lambda/webhook-forwarder/handler.ts';
+
+export interface FanOutProps {
+  readonly topic: EventTopic;
+  readonly stores: Stores;
+  /** Subscriber definitions. Default: the registry, lib/subscribers.ts. */
+  readonly definitions?: readonly SubscriberDefinition[];
+  /** The deployment's tenant names: a filter naming another tenant fails synth. Default: not checked. */
+  readonly tenants?: readonly string[];
+  /** Default 90 days. */
+  readonly logRetentionDays?: number;
+  /** Notified by every subscriber alarm. Default none. */
+  readonly alarmAction?: cloudwatch.IAlarmAction;
+}
+
+/** `session-events` -> `SessionEvents`: the construct id of a subscriber. */
+export const constructIdOf = (name: string): string => name.split('-').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('');
+
+export class FanOut extends Construct {
+  /** The shared key of every subscriber queue and DLQ. */
+  readonly queueKey: SubscriberKey;
+  readonly subscribers: ReadonlyMap<string, Subscriber>;
+
+  constructor(scope: Construct, id: string, props: FanOutProps) {
+    super(scope, id);
+    const definitions = props.definitions ?? SUBSCRIBERS;
+    validateRegistry(definitions, props.tenants);
+    this.queueKey = new SubscriberKey(this, 'QueueKey', { topic: props.topic.topic });
+    const subscribers = new Map<string, Subscriber>();
+    for (const d of definitions) subscribers.set(d.name, this.subscriber(d, props));
+    this.subscribers = subscribers;
+  }
+
+  /** A subscriber by name; throws when there is none. */
+  get(name: string): Subscriber {
+    const s = this.subscribers.get(name);
+    if (!s) throw new Error(`No subscriber named ${JSON.stringify(name)}; known: ${[...this.subscribers.keys()].join(', ')}`);
+    return s;
+  }
+
+  private subscriber(d: SubscriberDefinition, props: FanOutProps): Subscriber {
+    const common = {
+      name: d.name,
+      topic: props.topic,
+      queueKey: this.queueKey.key,
+      filter: d.filter,
+      maxReceiveCount: d.maxReceiveCount,
+      logRetentionDays: props.logRetentionDays,
+      alarmAction: props.alarmAction,
+      alarms: {
+        maxAgeOfOldestMessage: d.alarms?.maxAgeOfOldestMessageSeconds !== undefined ? Duration.seconds(d.alarms.maxAgeOfOldestMessageSeconds) : undefined,
+        errors: d.alarms?.errors,
+        throttles: d.alarms?.throttles,
+      },
+    };
+    const id = constructIdOf(d.name);
+    if (d.queue) return new Subscriber(this, id, { ...common, queueArn: d.queue.arn });
+
+    let handler: SubscriberHandlerProps;
+    if (d.webhook) {
+      const w = d.webhook;
+      const concurrency = w.concurrency ?? 5;
+      const batchSize = w.batchSize ?? 10;
+      const requestTimeout = w.requestTimeoutSeconds ?? 10;
+      handler = {
+        entry: WEBHOOK_FORWARDER_ENTRY,
+        description: d.description ?? `auth0-events webhook ${d.name}: POSTs events to ${new URL(w.url).host}`,
+        // Every wave of `concurrency` requests may take the full request timeout, plus the secret lookup.
+        timeout: Duration.seconds(Math.ceil(batchSize / concurrency) * requestTimeout + 5),
+        batchSize,
+        maxConcurrency: w.maxConcurrency ?? 2,
+        environment: {
+          WEBHOOK_URL: w.url,
+          WEBHOOK_SECRET_ID: w.secretName,
+          WEBHOOK_CONCURRENCY: String(concurrency),
+          WEBHOOK_TIMEOUT_MS: String(requestTimeout * 1000),
+        },
+      };
+    } else {
+      const h = d.handler!;
+      const environment: Record<string, string> = { ...h.environment };
+      if (h.tables?.users) environment.USERS_TABLE = props.stores.usersTable.tableName;
+      if (h.tables?.events) environment.EVENTS_TABLE = props.stores.eventsTable.tableName;
+      handler = {
+        entry: h.entry,
+        description: d.description,
+        timeout: h.timeoutSeconds !== undefined ? Duration.seconds(h.timeoutSeconds) : undefined,
+        memorySize: h.memorySize,
+        batchSize: h.batchSize,
+        maxBatchingWindow: h.maxBatchingWindowSeconds ? Duration.seconds(h.maxBatchingWindowSeconds) : undefined,
+        maxConcurrency: h.maxConcurrency,
+        environment,
+      };
+    }
+    const subscriber = new Subscriber(this, id, { ...common, handler });
+    const fn = subscriber.handler!.function;
+
+    const role = subscriber.handler!.role;
+    const grant = (table: 'users' | 'events', access: TableAccess | undefined) => {
+      if (!access) return;
+      const t = table === 'users' ? props.stores.usersTable : props.stores.eventsTable;
+      const tableArn = t.tableArn;
+      const statement = (actions: string[], resources: string[]) => fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+      if (access !== 'read') statement(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DescribeTable'], [tableArn]);
+      if (access !== 'write') {
+        statement(['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'], [tableArn, `${tableArn}/index/*`]);
+        Validations.of(role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(t.node.defaultChild as never)}.Arn>/index/*]`,
+          reason: `Reading the ${table} table includes querying its indexes; the wildcard covers only this table's indexes.`,
+        });
+      }
+      // DynamoDB uses the table's customer-managed key on the caller's behalf.
+      if (access === 'read') props.stores.key.grantDecrypt(fn);
+      else {
+        props.stores.key.grantEncryptDecrypt(fn);
+        for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
+          Validations.of(role).acknowledge({
+            id: `AwsSolutions-IAM5[Action::${action}]`,
+            reason: 'Writes to a table encrypted with a customer-managed key: DynamoDB calls these KMS action families on the caller\'s behalf; the statement names the one stores key.',
+          });
+        }
+      }
+    };
+    grant('users', d.handler?.tables?.users);
+    grant('events', d.handler?.tables?.events);
+
+    if (d.webhook) {
+      const w = d.webhook;
+      const secret = w.secretName.startsWith('arn:')
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, `${id}Secret`, w.secretName)
+        : secretsmanager.Secret.fromSecretNameV2(this, `${id}Secret`, w.secretName);
+      fn.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [w.secretName.startsWith('arn:') ? secret.secretArn : `${secret.secretArn}-??????`],
+      }));
+      if (!w.secretName.startsWith('arn:')) {
+        Validations.of(subscriber.handler!.role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${w.secretName}-??????]`,
+          reason: 'Secrets Manager appends 6 random characters to a secret ARN; "-??????" matches exactly that suffix of this one secret name.',
+        });
+      }
+      if (w.secretKeyArn) {
+        fn.addToRolePolicy(new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [w.secretKeyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
+        }));
+      }
+    }
+    return subscriber;
+  }
+}

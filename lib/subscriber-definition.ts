@@ -1,0 +1,172 @@
+/**
+ * What a subscriber is, as plain data (no CDK objects): the stack turns each definition into a
+ * Subscriber construct (lib/fan-out.ts), and the local runtime can build the same topology from it.
+ * The registry itself is lib/subscribers.ts.
+ */
+import { renderFilterPolicy, SubscriberDefinitionError, type FilterPolicy, type SubscriberFilter } from './subscriber-filter';
+
+export { SubscriberDefinitionError, type SubscriberFilter };
+
+/** Access a consumer handler gets to the stores; the table name is in its environment (USERS_TABLE, EVENTS_TABLE). */
+export type TableAccess = 'read' | 'write' | 'read-write';
+
+/** A handler file in this repository consumes the subscriber's queue. */
+export interface HandlerConsumerDefinition {
+  /** Handler file, relative to the repository root, exporting `handler` (e.g. `lambda/users-writer/handler.ts`). */
+  readonly entry: string;
+  /** Lambda timeout in seconds. Default 30. The queue's visibility timeout is 6x this plus the batching window. */
+  readonly timeoutSeconds?: number;
+  /** Default 256 MB. */
+  readonly memorySize?: number;
+  /** Records per invocation, 1..10000 (above 10 needs maxBatchingWindowSeconds). Default 10. */
+  readonly batchSize?: number;
+  /** Seconds to gather a batch, 0..300. Default 0. */
+  readonly maxBatchingWindowSeconds?: number;
+  /** Concurrent invocations the queue may drive, 2..1000. Default 5. */
+  readonly maxConcurrency?: number;
+  /** Extra environment variables (no secrets: use Secrets Manager). */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** Stores the handler uses. Default none. */
+  readonly tables?: { readonly users?: TableAccess; readonly events?: TableAccess };
+}
+
+/** The built-in webhook forwarder POSTs each matching event to an HTTPS URL. */
+export interface WebhookConsumerDefinition {
+  /** HTTPS URL that receives one POST per event (JSON body: the canonical event). */
+  readonly url: string;
+  /**
+   * Name or ARN of an existing Secrets Manager secret whose SecretString is the whole
+   * `Authorization` header value (e.g. `Bearer abc...`). Encrypted with the default
+   * aws/secretsmanager key, or give `secretKeyArn`.
+   */
+  readonly secretName: string;
+  /** ARN of the customer-managed KMS key of the secret, when it has one. */
+  readonly secretKeyArn?: string;
+  /** Requests in flight at once within one batch (the old WEBHOOK_CONCURRENT_CALLS). Default 5. */
+  readonly concurrency?: number;
+  /** Timeout of one POST in seconds. Default 10. */
+  readonly requestTimeoutSeconds?: number;
+  /** Records per invocation. Default 10. */
+  readonly batchSize?: number;
+  /** Concurrent invocations, 2..1000: at most maxConcurrency x concurrency requests in flight. Default 2. */
+  readonly maxConcurrency?: number;
+}
+
+/** A queue of the team's own, possibly in another AWS account, subscribed to the topic. */
+export interface QueueConsumerDefinition {
+  /** ARN of the team's SQS queue (standard, encrypted with its own customer-managed key). */
+  readonly arn: string;
+}
+
+export interface SubscriberAlarmThresholds {
+  /** Alarm when the oldest message in the queue is older than this many seconds. Default 300. */
+  readonly maxAgeOfOldestMessageSeconds?: number;
+  /** Alarm when the consumer has at least this many errors in 5 minutes. Default 1. */
+  readonly errors?: number;
+  /** Alarm when the consumer is throttled at least this many times in 5 minutes. Default 1. */
+  readonly throttles?: number;
+}
+
+export interface SubscriberDefinition {
+  /** Unique, lower-case letters, digits and dashes (`billing-sync`); names the resources and logs. */
+  readonly name: string;
+  /** What the subscriber does and who owns it. */
+  readonly description?: string;
+  /** Which events it receives. Default: every event. */
+  readonly filter?: SubscriberFilter;
+  /** Exactly one consumer: `handler`, `webhook` or `queue`. */
+  readonly handler?: HandlerConsumerDefinition;
+  readonly webhook?: WebhookConsumerDefinition;
+  readonly queue?: QueueConsumerDefinition;
+  /** Receives before a message moves to the DLQ. Default 5. */
+  readonly maxReceiveCount?: number;
+  readonly alarms?: SubscriberAlarmThresholds;
+}
+
+export const SUBSCRIBER_NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
+const QUEUE_ARN = /^arn:aws[a-z-]*:sqs:[a-z0-9-]+:(\d{12}):([A-Za-z0-9_-]{1,80})$/;
+const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+
+export const consumerKind = (d: SubscriberDefinition): 'handler' | 'webhook' | 'queue' =>
+  d.handler ? 'handler' : d.webhook ? 'webhook' : 'queue';
+
+/** The account and queue name of a queue ARN. */
+export function parseQueueArn(arn: string): { account: string; name: string } | undefined {
+  const m = QUEUE_ARN.exec(arn);
+  return m ? { account: m[1], name: m[2] } : undefined;
+}
+
+function wholeIn(name: string, field: string, v: number | undefined, min: number, max: number): void {
+  if (v === undefined) return;
+  if (!Number.isInteger(v) || v < min || v > max) throw new SubscriberDefinitionError(name, field, `must be a whole number ${min}..${max}, got ${JSON.stringify(v)}`);
+}
+
+/**
+ * Validates one definition and returns its filter policy. Throws SubscriberDefinitionError naming the
+ * subscriber and the field. `tenants`: the deployment's tenant names, when known.
+ */
+export function validateDefinition(d: SubscriberDefinition, tenants?: readonly string[]): FilterPolicy | undefined {
+  const name = typeof d?.name === 'string' ? d.name : String(d?.name);
+  if (!SUBSCRIBER_NAME.test(name)) throw new SubscriberDefinitionError(name, 'name', 'must be 2-40 lower-case letters, digits and dashes, starting with a letter');
+  const kinds = (['handler', 'webhook', 'queue'] as const).filter((k) => d[k] !== undefined);
+  if (kinds.length !== 1) throw new SubscriberDefinitionError(name, 'consumer', `needs exactly one of handler, webhook or queue, got ${kinds.length ? kinds.join(' and ') : 'none'}`);
+  const policy = renderFilterPolicy(name, d.filter);
+  for (const t of d.filter?.tenants ?? []) {
+    if (tenants && !tenants.includes(t)) throw new SubscriberDefinitionError(name, 'filter.tenants', `names ${JSON.stringify(t)}, which this deployment does not serve (tenants: ${tenants.join(', ')})`);
+  }
+  wholeIn(name, 'maxReceiveCount', d.maxReceiveCount, 1, 1000);
+  wholeIn(name, 'alarms.maxAgeOfOldestMessageSeconds', d.alarms?.maxAgeOfOldestMessageSeconds, 60, 1_209_600);
+  wholeIn(name, 'alarms.errors', d.alarms?.errors, 1, 1_000_000);
+  wholeIn(name, 'alarms.throttles', d.alarms?.throttles, 1, 1_000_000);
+  if (d.handler) {
+    const h = d.handler;
+    if (typeof h.entry !== 'string' || !/^lambda\/[A-Za-z0-9_./-]+\.ts$/.test(h.entry) || h.entry.includes('..')) {
+      throw new SubscriberDefinitionError(name, 'handler.entry', `must be a .ts file under lambda/ relative to the repository root, got ${JSON.stringify(h.entry)}`);
+    }
+    wholeIn(name, 'handler.timeoutSeconds', h.timeoutSeconds, 1, 900);
+    wholeIn(name, 'handler.memorySize', h.memorySize, 128, 10240);
+    wholeIn(name, 'handler.batchSize', h.batchSize, 1, 10000);
+    wholeIn(name, 'handler.maxBatchingWindowSeconds', h.maxBatchingWindowSeconds, 0, 300);
+    wholeIn(name, 'handler.maxConcurrency', h.maxConcurrency, 2, 1000);
+    if ((h.batchSize ?? 10) > 10 && !h.maxBatchingWindowSeconds) throw new SubscriberDefinitionError(name, 'handler.batchSize', 'above 10 needs maxBatchingWindowSeconds of at least 1');
+    // The visibility timeout is 6x the Lambda timeout plus the batching window; SQS allows at most 12 hours.
+    if (6 * (h.timeoutSeconds ?? 30) + (h.maxBatchingWindowSeconds ?? 0) > 43_200) throw new SubscriberDefinitionError(name, 'handler.timeoutSeconds', 'x 6 plus the batching window exceeds the 12-hour SQS visibility timeout limit');
+    for (const [table, access] of Object.entries(h.tables ?? {})) {
+      if (!['users', 'events'].includes(table)) throw new SubscriberDefinitionError(name, `handler.tables.${table}`, 'is not a table; use users or events');
+      if (!['read', 'write', 'read-write'].includes(access as string)) throw new SubscriberDefinitionError(name, `handler.tables.${table}`, `must be read, write or read-write, got ${JSON.stringify(access)}`);
+    }
+  }
+  if (d.webhook) {
+    const w = d.webhook;
+    let url: URL | undefined;
+    try {
+      url = new URL(w.url);
+    } catch {
+      url = undefined;
+    }
+    if (!url || url.protocol !== 'https:') throw new SubscriberDefinitionError(name, 'webhook.url', `must be an https:// URL, got ${JSON.stringify(w.url)}`);
+    if (url.username || url.password) throw new SubscriberDefinitionError(name, 'webhook.url', 'must not contain credentials: put the Authorization header value in the secret');
+    if (typeof w.secretName !== 'string' || !/^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$/.test(w.secretName)) {
+      throw new SubscriberDefinitionError(name, 'webhook.secretName', 'must be the name or ARN of a Secrets Manager secret');
+    }
+    if (w.secretKeyArn !== undefined && !KEY_ARN.test(w.secretKeyArn)) throw new SubscriberDefinitionError(name, 'webhook.secretKeyArn', 'must be a KMS key ARN');
+    wholeIn(name, 'webhook.concurrency', w.concurrency, 1, 100);
+    wholeIn(name, 'webhook.requestTimeoutSeconds', w.requestTimeoutSeconds, 1, 60);
+    wholeIn(name, 'webhook.batchSize', w.batchSize, 1, 10);
+    wholeIn(name, 'webhook.maxConcurrency', w.maxConcurrency, 2, 1000);
+  }
+  if (d.queue && !parseQueueArn(d.queue.arn)) {
+    throw new SubscriberDefinitionError(name, 'queue.arn', `must be an SQS queue ARN (arn:aws:sqs:<region>:<account>:<name>), got ${JSON.stringify(d.queue.arn)}`);
+  }
+  return policy;
+}
+
+/** Validates a whole registry: every definition, and unique names. */
+export function validateRegistry(definitions: readonly SubscriberDefinition[], tenants?: readonly string[]): Map<string, FilterPolicy | undefined> {
+  const policies = new Map<string, FilterPolicy | undefined>();
+  for (const d of definitions) {
+    if (policies.has(d.name)) throw new SubscriberDefinitionError(d.name, 'name', 'is used by two subscribers; names must be unique');
+    policies.set(d.name, validateDefinition(d, tenants));
+  }
+  return policies;
+}

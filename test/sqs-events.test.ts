@@ -1,0 +1,74 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { InvalidEventError, limiter, parseCanonicalEvent, sqsEventHandler } from '../lambda/shared/sqs-events';
+import { canonicalEvent, failedIds, sqsEvent, sqsRecord } from './support/events';
+
+describe('parseCanonicalEvent', () => {
+  it('accepts a canonical event and keeps only its fields', () => {
+    const e = canonicalEvent({ session_id: 's1', truncated: true });
+    expect(parseCanonicalEvent(JSON.stringify({ ...e, extra: 'x' }))).toEqual(e);
+  });
+
+  it.each([
+    ['not json', 'nope', /body is not JSON/],
+    ['an array', '[]', /not a JSON object/],
+    ['an SNS envelope', JSON.stringify({ Type: 'Notification', Message: '{}' }), /turn on raw message delivery/],
+    ['no id', JSON.stringify({ ...canonicalEvent(), id: undefined }), /^id must be a non-empty string/],
+    ['a bad type', JSON.stringify({ ...canonicalEvent(), type: 'blocked' }), /^type must be one of/],
+    ['a bad source', JSON.stringify({ ...canonicalEvent(), source: 'api' }), /^source must be log-stream or action/],
+    ['a bad level', JSON.stringify({ ...canonicalEvent(), level: 2.5 }), /^level must be a whole number 0..4/],
+    ['a bad date', JSON.stringify({ ...canonicalEvent(), date: '2024-13-45' }), /^date must be an ISO 8601 date-time/],
+    ['an empty user_id', JSON.stringify({ ...canonicalEvent(), user_id: '' }), /^user_id must be a non-empty string when present/],
+    ['data not an object', JSON.stringify({ ...canonicalEvent(), data: 'x' }), /^data must be an object/],
+  ])('rejects %s', (_what, body, message) => {
+    expect(() => parseCanonicalEvent(body)).toThrow(InvalidEventError);
+    expect(() => parseCanonicalEvent(body)).toThrow(message);
+  });
+});
+
+describe('sqsEventHandler', () => {
+  it('logs every line about a record with its event_id, tenant, type and message_id', async () => {
+    const lines: string[] = [];
+    const capture = (chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    };
+    // Powertools writes error lines to stderr and the others to stdout.
+    const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
+    try {
+      const logger = new Logger({ serviceName: 'test', logLevel: 'INFO' });
+      const e = canonicalEvent();
+      const handle = sqsEventHandler(async (event, { logger: log }) => {
+        log.info('working');
+        if (event.id === e.id) throw new Error('downstream down');
+      }, { logger });
+      const res = await handle(sqsEvent(e, canonicalEvent()));
+      expect(failedIds(res)).toEqual([`msg-${e.id}`]);
+      const mine = lines.map((l) => JSON.parse(l)).filter((l) => l.event_id === e.id);
+      expect(mine.map((l) => l.message)).toEqual(['working', 'event failed: reported as a batch item failure (retried, then the DLQ)']);
+      for (const l of mine) expect(l).toMatchObject({ tenant: 'acme', type: e.type, message_id: `msg-${e.id}` });
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+
+  it('bounds the records handled at once', async () => {
+    let active = 0;
+    let peak = 0;
+    const handle = sqsEventHandler(async () => {
+      peak = Math.max(peak, ++active);
+      await new Promise((r) => setTimeout(r, 5));
+      active--;
+    }, { logger: new Logger({ logLevel: 'SILENT' }), concurrency: 2 });
+    expect(await handle(sqsEvent(...Array.from({ length: 9 }, () => canonicalEvent())))).toEqual({ batchItemFailures: [] });
+    expect(peak).toBe(2);
+    expect(() => limiter(0)).toThrow('concurrency must be a whole number >= 1');
+  });
+
+  it('fails an invalid record without calling the handler', async () => {
+    const seen: string[] = [];
+    const handle = sqsEventHandler(async (e) => void seen.push(e.id), { logger: new Logger({ logLevel: 'SILENT' }) });
+    const good = canonicalEvent();
+    expect(failedIds(await handle(sqsEvent(good, sqsRecord('{"id":"x"}', 'bad'))))).toEqual(['bad']);
+    expect(seen).toEqual([good.id]);
+  });
+});
