@@ -72,9 +72,9 @@ function stopper(child: ChildProcess): () => Promise<void> {
   });
 }
 
-/** Starts fauxqs (SNS + SQS) on 127.0.0.1; `port` 0 picks a free one. */
+/** Starts fauxqs (SNS + SQS); `port` 0 picks a free one. Queue URLs follow the request host (127.0.0.1), so the SDK can use them as endpoints. */
 export async function startSnsSqs(port = 0): Promise<Emulator> {
-  const script = `import('fauxqs').then((f) => f.startFauxqs({ port: ${port}, host: '127.0.0.1', logger: false }))
+  const script = `import('fauxqs').then((f) => f.startFauxqs({ port: ${port}, logger: false }))
     .then((s) => { process.stdout.write('FAUXQS_PORT=' + s.port + '\\n'); process.on('SIGTERM', () => s.stop().then(() => process.exit(0))); })
     .catch((e) => { process.stderr.write(String(e && e.message || e) + '\\n'); process.exit(1); });`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

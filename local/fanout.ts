@@ -32,6 +32,11 @@ export async function createFanOut(opts: {
   topicArn?: string;
   /** Prefix of the queue names. Default `auth0-events-`. */
   prefix?: string;
+  /**
+   * Visibility timeout of every subscriber queue, overriding the deployed 6x consumer timeout, so
+   * that a failed message is retried (and reaches its DLQ) in seconds locally. Default: as deployed.
+   */
+  visibilityTimeoutSeconds?: number;
 }): Promise<{ topicArn: string; subscribers: LocalSubscriber[] }> {
   const policies = validateRegistry(opts.definitions);
   const prefix = opts.prefix ?? 'auth0-events-';
@@ -42,7 +47,7 @@ export async function createFanOut(opts: {
     const consumerTimeout = definition.handler?.timeoutSeconds ?? 30;
     const dlq = await queue(opts.sqs, `${name}-dlq`, { MessageRetentionPeriod: String(14 * 86400) });
     const main = await queue(opts.sqs, name, {
-      VisibilityTimeout: String(6 * consumerTimeout + (definition.handler?.maxBatchingWindowSeconds ?? 0)),
+      VisibilityTimeout: String(opts.visibilityTimeoutSeconds ?? 6 * consumerTimeout + (definition.handler?.maxBatchingWindowSeconds ?? 0)),
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: definition.maxReceiveCount ?? 5 }),
     });
     const filterPolicy = policies.get(definition.name);

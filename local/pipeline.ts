@@ -1,0 +1,344 @@
+/**
+ * The whole pipeline on one machine, with the unchanged handler code:
+ *   HTTP front door (REST routes, API key, usage-plan throttle)  -> ingest Lambda -> SNS (fauxqs)
+ *   -> subscriber queues with DLQs and filter policies (from lib/subscribers.ts) -> SQS pollers
+ *   -> users / session-events writers -> DynamoDB Local (tables from the synthesized stack)
+ *   -> events stream poller -> push Lambda -> WebSocket gateway -> listeners.
+ * Handlers reach the emulators through the SDK's standard endpoint variables, so no handler has a
+ * local branch. `npm start` (local/start.ts) runs it; the end-to-end tests start it in-process.
+ */
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, DeleteMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult, SQSEvent, SQSBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import * as fs from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import * as path from 'node:path';
+import { parseConfig, CONTEXT_KEY, type Auth0EventsConfig } from '../lib/config';
+import type { SubscriberDefinition } from '../lib/subscriber-definition';
+import { SUBSCRIBERS } from '../lib/subscribers';
+import type { TenantConfig } from '../lambda/shared/tenants';
+import { devJwks, devTenantConfig, DEFAULT_PORT, DEFAULT_WS_PORT } from './dev-tenant';
+import { emulatorEnv, startDynamoDb, startSnsSqs, type Emulator } from './emulators';
+import { createFanOut, type LocalSubscriber } from './fanout';
+import { frontDoor, type RestRoute } from './front-door';
+import { SqsPoller } from './sqs-poller';
+import { StreamPoller } from './stream-poller';
+import { createTables, tablesFromTemplate, type LocalTableSpec } from './tables';
+import { WebSocketGateway, type WsRouteHandler } from './websocket-gateway';
+import { redrive } from '../scripts/redrive';
+
+export const REPO_ROOT = path.join(__dirname, '..');
+
+export interface PipelineOptions {
+  port?: number;
+  wsPort?: number;
+  apiKey: string;
+  /** Keep DynamoDB data in this folder across restarts. Default: in memory. */
+  persistDir?: string;
+  /** Subscriber definitions. Default: the registry (lib/subscribers.ts). */
+  subscribers?: readonly SubscriberDefinition[];
+  /** Visibility timeout of subscriber queues (seconds). Default 5: a failed message is retried in seconds. */
+  visibilityTimeoutSeconds?: number;
+  /** Powertools log level of the handlers. Default WARN. */
+  logLevel?: string;
+  /** Seconds before an unauthenticated WebSocket is closed. Default 30 (the contract). */
+  log?: (line: string) => void;
+}
+
+export interface EventView { id: string; tenant?: string; type?: string; user_id?: string; at: string; stages: Record<string, string | number> }
+export interface PipelineState {
+  rest: string;
+  ws: string;
+  events: EventView[];
+  subscribers: { name: string; visible: number; inFlight: number; dlq: number }[];
+  listeners: { connectionId: string; tenant?: string; sub?: string; filter?: string; connected_at?: string }[];
+}
+
+type Handler<E, R> = (event: E, context?: unknown) => Promise<R>;
+const MAX_EVENTS_SHOWN = 200;
+
+/** Reads the deployment configuration of cdk.json (the local tenant `dev` is added to its tenants). */
+export function localConfig(port: number): { config: Auth0EventsConfig; tenants: TenantConfig[] } {
+  const cdkJson = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8'));
+  const config = parseConfig(cdkJson.context?.[CONTEXT_KEY]);
+  return { config, tenants: [devTenantConfig(port), ...config.tenants.filter((t) => t.name !== 'dev')] };
+}
+
+/** The synthesized template of the real stack (no bundling), for the local tables. */
+export function synthesizedTemplate(config: Auth0EventsConfig): { Resources: Record<string, any> } {
+  // Loaded lazily: aws-cdk-lib is large and only needed once at start.
+  const { App } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
+  const { Auth0EventsStack } = require('../lib/auth0-events-stack') as typeof import('../lib/auth0-events-stack');
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true } });
+  const stack = new Auth0EventsStack(app, 'Auth0Events', { config });
+  return app.synth().getStackByName(stack.stackName).template;
+}
+
+/** Which store a table of the template is, from its construct path. */
+export function storeOf(spec: LocalTableSpec): 'users' | 'events' | 'connections' | undefined {
+  if (/\/Stores\/Users\//.test(spec.path)) return 'users';
+  if (/\/Stores\/Events\//.test(spec.path)) return 'events';
+  if (/Connections/.test(spec.path)) return 'connections';
+  return undefined;
+}
+
+export class LocalPipeline {
+  readonly port: number;
+  readonly wsPort: number;
+  private snsSqs?: Emulator;
+  private dynamo?: Emulator;
+  private server?: Server;
+  private gateway?: WebSocketGateway;
+  private pollers: SqsPoller[] = [];
+  private streamPoller?: StreamPoller;
+  private tapRunning = false;
+  private tapLoop?: Promise<void>;
+  private sqs?: SQSClient;
+  subscribers: LocalSubscriber[] = [];
+  topicArn = '';
+  tables: Partial<Record<'users' | 'events' | 'connections', string>> = {};
+  private readonly events = new Map<string, EventView>();
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly opts: PipelineOptions) {
+    this.port = opts.port ?? DEFAULT_PORT;
+    this.wsPort = opts.wsPort ?? DEFAULT_WS_PORT;
+    this.log = opts.log ?? (() => undefined);
+  }
+
+  get restUrl(): string { return `http://127.0.0.1:${this.port}`; }
+  get wsUrl(): string { return `ws://127.0.0.1:${this.wsPort}`; }
+
+  private track(id: string, stage: string, value: string | number, info: Partial<EventView> = {}): void {
+    let e = this.events.get(id);
+    if (!e) {
+      e = { id, at: new Date().toISOString(), stages: {} };
+      this.events.set(id, e);
+      if (this.events.size > MAX_EVENTS_SHOWN) this.events.delete(this.events.keys().next().value!);
+    }
+    Object.assign(e, info);
+    if (typeof value === 'number') e.stages[stage] = ((e.stages[stage] as number | undefined) ?? 0) + value;
+    else e.stages[stage] = value;
+  }
+
+  async start(): Promise<void> {
+    const { config, tenants } = localConfig(this.port);
+    // Fail fast and clearly on a taken port, before anything else starts.
+    await Promise.all([assertPortFree(this.port, 'PORT'), assertPortFree(this.wsPort, 'WS_PORT')]);
+    const template = synthesizedTemplate(config);
+    [this.snsSqs, this.dynamo] = await Promise.all([
+      startSnsSqs(),
+      startDynamoDb(this.opts.persistDir ? { dbPath: path.resolve(this.opts.persistDir) } : {}),
+    ]);
+    const endpoints = { snsSqs: this.snsSqs.endpoint, dynamodb: this.dynamo.endpoint };
+    Object.assign(process.env, emulatorEnv(endpoints), {
+      TENANTS: JSON.stringify(tenants),
+      POWERTOOLS_LOG_LEVEL: this.opts.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    });
+    const sns = new SNSClient({});
+    this.sqs = new SQSClient({});
+    const ddb = new DynamoDBClient({});
+
+    const specs = tablesFromTemplate(template);
+    await createTables(ddb, specs);
+    for (const spec of specs) {
+      const store = storeOf(spec);
+      if (store) this.tables[store] = spec.create.TableName!;
+    }
+    const fanOut = await createFanOut({ sns, sqs: this.sqs, definitions: this.opts.subscribers ?? SUBSCRIBERS, visibilityTimeoutSeconds: this.opts.visibilityTimeoutSeconds ?? 5 });
+    this.topicArn = fanOut.topicArn;
+    this.subscribers = fanOut.subscribers;
+    Object.assign(process.env, {
+      TOPIC_ARN: this.topicArn,
+      ...(this.tables.users ? { USERS_TABLE: this.tables.users } : {}),
+      ...(this.tables.events ? { EVENTS_TABLE: this.tables.events } : {}),
+    });
+    await this.startTap(sns);
+
+    // Subscriber consumers: the same handler files the stack deploys.
+    for (const sub of this.subscribers) {
+      const entry = sub.definition.handler?.entry;
+      if (!entry) {
+        this.log(`subscriber ${sub.definition.name}: ${sub.definition.webhook ? 'webhook forwarding needs Secrets Manager and is not run locally' : 'a team queue: messages wait in the local stand-in queue'}`);
+        continue;
+      }
+      const handler = loadHandler<SQSEvent, SQSBatchResponse | void>(entry);
+      const name = sub.definition.name;
+      const poller = new SqsPoller({
+        name, sqs: this.sqs, queueUrl: sub.queueUrl, queueArn: sub.queueArn,
+        batchSize: Math.min(10, sub.definition.handler?.batchSize ?? 10), maxConcurrency: Math.min(4, sub.definition.handler?.maxConcurrency ?? 2),
+        handler: async (event, context) => {
+          let result: SQSBatchResponse | void;
+          try {
+            result = await handler(event, context);
+          } catch (e) {
+            for (const r of event.Records) this.track(idOf(r.body) ?? r.messageId, name, 'failed');
+            throw e;
+          }
+          const failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+          for (const r of event.Records) this.track(idOf(r.body) ?? r.messageId, name, failed.has(r.messageId) ? 'failed' : 'ok');
+          return result;
+        },
+      });
+      poller.start();
+      this.pollers.push(poller);
+    }
+
+    await this.startRealtime(ddb, template);
+    await this.startFrontDoor(config);
+  }
+
+  /** An unfiltered queue on the topic that feeds the page's "on the topic" stage. */
+  private async startTap(sns: SNSClient): Promise<void> {
+    const sqs = this.sqs!;
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'auth0-events-local-tap' }));
+    const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    await sns.send(new SubscribeCommand({ TopicArn: this.topicArn, Protocol: 'sqs', Endpoint: arn, Attributes: { RawMessageDelivery: 'true' } }));
+    this.tapRunning = true;
+    this.tapLoop = (async () => {
+      while (this.tapRunning) {
+        try {
+          const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+          const msgs = out.Messages ?? [];
+          for (const m of msgs) {
+            try {
+              const e = JSON.parse(m.Body!);
+              this.track(e.id, 'topic', 'ok', { tenant: e.tenant, type: e.type, user_id: e.user_id });
+            } catch { /* not an event */ }
+          }
+          if (msgs.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+        } catch {
+          if (this.tapRunning) await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    })();
+  }
+
+  /** The WebSocket API, its handlers and the push on the events stream. Filled in by the real-time wiring. */
+  protected async startRealtime(_ddb: DynamoDBClient, _template: unknown): Promise<void> {
+    this.gateway = new WebSocketGateway({ port: this.wsPort, routes: {}, onEvent: () => undefined });
+    await this.gateway.start();
+  }
+
+  private extraRoutes(): RestRoute[] {
+    return [];
+  }
+
+  private async startFrontDoor(config: Auth0EventsConfig): Promise<void> {
+    const ingest = loadHandler<APIGatewayProxyEvent, APIGatewayProxyResult>('lambda/ingest/handler.ts');
+    const routes: RestRoute[] = [
+      { method: 'POST', resource: '/{tenant}/log-stream', handler: ingest, auth: 'apiKey' },
+      { method: 'POST', resource: '/{tenant}/actions/{trigger}', handler: ingest, auth: 'apiKey' },
+      { method: 'GET', resource: '/health', handler: async () => ({ statusCode: 200, body: JSON.stringify({ status: 'ok' }) }), auth: 'none' },
+      ...this.extraRoutes(),
+    ];
+    const rest = frontDoor({ routes, apiKey: this.opts.apiKey, throttle: config.throttle, onRequest: (r) => this.log(`${r.method} ${r.path} ${r.status} ${r.ms}ms`) });
+    const page = fs.readFileSync(path.join(__dirname, 'page', 'index.html'));
+    this.server = createServer(async (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      try {
+        if (req.method === 'GET' && url.pathname === '/') {
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+          return void res.end(page);
+        }
+        if (req.method === 'GET' && url.pathname === '/.well-known/jwks.json') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          return void res.end(JSON.stringify(await devJwks()));
+        }
+        if (req.method === 'GET' && url.pathname === '/local/state') {
+          res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+          return void res.end(JSON.stringify(await this.state()));
+        }
+        if (req.method === 'POST' && url.pathname === '/local/redrive') {
+          const name = url.searchParams.get('subscriber') ?? '';
+          const sub = this.subscribers.find((s) => s.definition.name === name);
+          if (!sub) {
+            res.writeHead(404, { 'content-type': 'application/json' });
+            return void res.end(JSON.stringify({ error: 'unknown_subscriber', message: `No subscriber named ${JSON.stringify(name)}.` }));
+          }
+          const result = await redrive(this.sqs!, { queueUrl: sub.queueUrl, dlqUrl: sub.dlqUrl, useMoveTask: false });
+          this.log(`redrive ${name}: moved ${result.moved}`);
+          res.writeHead(200, { 'content-type': 'application/json' });
+          return void res.end(JSON.stringify({ moved: result.moved, listed: result.listed }));
+        }
+        if (await rest(req, res)) return;
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'not_found', message: 'No such route: use POST /{tenant}/log-stream, POST /{tenant}/actions/{trigger} or GET /health.' }));
+      } catch (e) {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'internal_error', message: 'The local runtime failed to handle the request.' }));
+        this.log(`front door error: ${(e as Error).message}`);
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.port, '127.0.0.1', () => resolve());
+    });
+  }
+
+  /** What the page shows: recent events and their stages, queue and DLQ depths, listeners. */
+  async state(): Promise<PipelineState> {
+    const depth = async (url: string) => {
+      const a = (await this.sqs!.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))).Attributes ?? {};
+      return { visible: Number(a.ApproximateNumberOfMessages ?? 0), inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) };
+    };
+    const subscribers = await Promise.all(this.subscribers.map(async (s) => {
+      const [q, d] = await Promise.all([depth(s.queueUrl), depth(s.dlqUrl)]);
+      return { name: s.definition.name, visible: q.visible, inFlight: q.inFlight, dlq: d.visible + d.inFlight };
+    }));
+    return {
+      rest: this.restUrl,
+      ws: this.wsUrl,
+      events: [...this.events.values()].reverse(),
+      subscribers,
+      listeners: await this.listeners(),
+    };
+  }
+
+  protected async listeners(): Promise<PipelineState['listeners']> {
+    return [...(this.gateway?.connections.entries() ?? [])].map(([connectionId, c]) => ({ connectionId, connected_at: new Date(c.connectedAt).toISOString() }));
+  }
+
+  async stop(): Promise<void> {
+    this.tapRunning = false;
+    await Promise.allSettled([
+      ...this.pollers.map((p) => p.stop()),
+      this.streamPoller?.stop(),
+      this.gateway?.stop(),
+      new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r())),
+    ]);
+    this.server?.closeAllConnections?.();
+    await this.tapLoop;
+    await Promise.allSettled([this.snsSqs?.stop(), this.dynamo?.stop()]);
+  }
+}
+
+function idOf(body: string): string | undefined {
+  try {
+    const id = JSON.parse(body)?.id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Loads a handler file's `handler` export (after the environment is set: handlers read it at load). */
+export function loadHandler<E, R>(entry: string): Handler<E, R> {
+  const mod = require(path.join(REPO_ROOT, entry)) as { handler?: Handler<E, R> };
+  if (typeof mod.handler !== 'function') throw new Error(`${entry} exports no handler`);
+  return mod.handler;
+}
+
+async function assertPortFree(port: number, variable: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', (e: NodeJS.ErrnoException) => reject(new Error(e.code === 'EADDRINUSE'
+      ? `Port ${port} is in use: stop what runs there, or pick another port with ${variable}=<port> npm start`
+      : `Port ${port}: ${e.message}`)));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve()));
+  });
+}
+
+export type { WsRouteHandler, APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult, DynamoDBStreamEvent, DynamoDBStreamsClient, StreamPoller };
