@@ -77,7 +77,7 @@ export async function handleChecks(event: SQSEvent, deps: CloserDeps): Promise<S
     try {
       await runCheck(check, deps);
     } catch (e) {
-      logger.error('close check failed', { connectionId: check.connection_id, error: (e as Error).name, message: (e as Error).message });
+      logger.error('close check failed', { connectionId: check.connection_id, error: (e as Error).name, detail: (e as Error).message });
       failures.push({ itemIdentifier: record.messageId });
     }
   }

@@ -30,10 +30,16 @@ export function isGone(e: unknown): boolean {
 
 const encoder = new TextEncoder();
 
-/** Sends one JSON message; 'gone' when the connection no longer exists. Other errors are thrown. */
+/** Encodes a message once, for sending to many connections. */
+export const encodeMessage = (message: unknown): Uint8Array => encoder.encode(JSON.stringify(message));
+
+/**
+ * Sends one JSON message (or bytes from encodeMessage); 'gone' when the connection no longer
+ * exists. Other errors are thrown (after the client's retries).
+ */
 export async function postJson(client: ApiGatewayManagementApiClient, connectionId: string, message: unknown): Promise<'sent' | 'gone'> {
   try {
-    await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: encoder.encode(JSON.stringify(message)) }));
+    await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: message instanceof Uint8Array ? message : encodeMessage(message) }));
     return 'sent';
   } catch (e) {
     if (isGone(e)) return 'gone';

@@ -22,7 +22,7 @@ import { mapWithConcurrency } from '../shared/concurrency';
 import { CONNECTIONS_TABLE, listenKeyOf } from '../shared/connections';
 import { createLogger } from '../shared/logger';
 import { pushedEvent, type StoredEvent } from '../shared/stores';
-import { managementClient, postJson } from './management';
+import { encodeMessage, managementClient, postJson } from './management';
 
 const logger = createLogger('auth0-events-push');
 
@@ -76,7 +76,7 @@ export async function* listenersFor(deps: PushDeps, event: Pick<StoredEvent, 'te
 /** Sends one stored event to every listener that may see it. */
 export async function pushEvent(event: StoredEvent, deps: PushDeps): Promise<PushStats> {
   const stats: PushStats = { listeners: 0, sent: 0, gone: 0, failed: 0, skipped: 0 };
-  const message = { type: 'event', event: pushedEvent(event) };
+  const message = encodeMessage({ type: 'event', event: pushedEvent(event) });
   const now = deps.now().toISOString();
   await mapWithConcurrency(listenersFor(deps, event), deps.concurrency, async (listener) => {
     stats.listeners++;
@@ -100,7 +100,7 @@ export async function pushEvent(event: StoredEvent, deps: PushDeps): Promise<Pus
       });
     } catch (e) {
       stats.failed++;
-      logger.warn('send failed', { id: event.id, connectionId: listener.connection_id, error: (e as Error).name, message: (e as Error).message });
+      logger.warn('send failed', { id: event.id, connectionId: listener.connection_id, error: (e as Error).name, detail: (e as Error).message });
     }
   });
   return stats;
@@ -115,7 +115,7 @@ export async function handlePushBatch(batch: DynamoDBStreamEvent, deps: PushDeps
       const stats = await pushEvent(event, deps);
       logger.info('event pushed', { id: event.id, tenant: event.tenant, type: event.type, ...stats });
     } catch (e) {
-      logger.error('push failed', { id: event.id, error: (e as Error).name, message: (e as Error).message });
+      logger.error('push failed', { id: event.id, error: (e as Error).name, detail: (e as Error).message });
       return { batchItemFailures: [{ itemIdentifier: record.dynamodb.SequenceNumber ?? '' }] };
     }
   }

@@ -98,7 +98,7 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
   try {
     return await handleQuery(event, deps);
   } catch (e) {
-    logger.error('query failed', { path: event.resource, error: (e as Error).name, message: (e as Error).message });
+    logger.error('query failed', { path: event.resource, error: (e as Error).name, detail: (e as Error).message });
     return error(500, 'internal_error', 'The request could not be processed; retry later.');
   }
 };

@@ -255,7 +255,7 @@ export const handler = async (event: SocketEvent): Promise<SocketResult> => {
   try {
     return await handleSocket(event, deps);
   } catch (e) {
-    logger.error('socket route failed', { route: event.requestContext.routeKey, connectionId: event.requestContext.connectionId, error: (e as Error).name, message: (e as Error).message });
+    logger.error('socket route failed', { route: event.requestContext.routeKey, connectionId: event.requestContext.connectionId, error: (e as Error).name, detail: (e as Error).message });
     return reply(500, 'internal_error', 'The request could not be processed; retry.');
   }
 };
