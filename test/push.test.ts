@@ -149,7 +149,7 @@ describe('handlePushBatch on the events table stream', () => {
     for (const shard of StreamDescription?.Shards ?? []) {
       const { ShardIterator } = await streams.send(new GetShardIteratorCommand({ StreamArn: tables.streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
       const page = await streams.send(new GetRecordsCommand({ ShardIterator }));
-      records.push(...(page.Records ?? []) as never);
+      records.push(...((page.Records ?? []) as unknown as DynamoDBStreamEvent['Records']));
     }
     const ours = records.filter((r) => [e1.id, e2.id].includes(r.dynamodb?.Keys?.id?.S ?? ''));
     expect(ours.map((r) => r.eventName)).toEqual(['INSERT', 'INSERT', 'MODIFY']);
