@@ -43,7 +43,7 @@ export async function* eventsAfter(
       TableName: table,
       IndexName: index.name,
       KeyConditionExpression: afterCursor === undefined ? '#p = :p' : '#p = :p AND #c > :c',
-      ExpressionAttributeNames: { '#p': index.partitionKey, '#c': index.sortKey },
+      ExpressionAttributeNames: { '#p': index.partitionKey, ...(afterCursor === undefined ? {} : { '#c': index.sortKey }) },
       ExpressionAttributeValues: { ':p': partition, ...(afterCursor === undefined ? {} : { ':c': afterCursor }) },
       ScanIndexForward: !opts.descending,
       Limit: opts.pageSize ?? 100,
