@@ -4,7 +4,7 @@ import { BatchWriteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynam
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { mapWithConcurrency } from '../lambda/shared/concurrency';
 import { handlePushBatch, pushEvent, type PushDeps } from '../lambda/realtime/push';
-import { managementClient } from '../lambda/realtime/management';
+import { signedPoster } from '../lambda/realtime/signed-poster';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { clients, createTables, readyDynamoDb, listener, managementServer, putEvent, storedEvent, type ManagementServer } from './support/realtime';
 
@@ -29,7 +29,7 @@ beforeEach(() => mgmt.reset());
 
 const deps = (concurrency = 10, endpoint = mgmt.endpoint): PushDeps => ({
   ddb: db.ddb,
-  mgmt: managementClient(endpoint, { maxSockets: concurrency, maxAttempts: 1 }),
+  post: signedPoster({ endpoint, region: 'us-east-1', maxSockets: concurrency, maxAttempts: 1 }),
   connectionsTable: tables.connections,
   concurrency,
   now: () => new Date(),

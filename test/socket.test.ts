@@ -13,6 +13,7 @@ import { pushEvent } from '../lambda/realtime/push';
 import { handleQuery } from '../lambda/realtime/query';
 import { authorize } from '../lambda/realtime/token-authorizer';
 import { managementClient } from '../lambda/realtime/management';
+import { signedPoster } from '../lambda/realtime/signed-poster';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { fakeTenant, type FakeTenant } from './support/auth0';
 import { clients, createTables, managementServer, putEvent, readyDynamoDb, storedEvent, type ManagementServer } from './support/realtime';
@@ -203,7 +204,7 @@ describe('catch-up', () => {
     });
     await authenticate(id, { type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|ops' }), since: history[4].id }, deps);
     // The stream then delivers both new events to the push Lambda.
-    const push = { ddb: db.ddb, mgmt: managementClient(mgmt.endpoint), connectionsTable: tables.connections, concurrency: 5, now: () => new Date() };
+    const push = { ddb: db.ddb, post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1' }), connectionsTable: tables.connections, concurrency: 5, now: () => new Date() };
     await pushEvent(beforeSeam!, push);
     await pushEvent(afterSeam!, push);
     const types = sent(id).map((m) => (m.type === 'event' ? `${m.replay ? 'replay' : 'live'}:${m.event.id}` : m.type));

@@ -6,13 +6,14 @@
  *   - A listener is skipped when the event was stored at or before its `live_from` (catch-up sends
  *     those, see socket.ts) or when its token has expired (the closer closes it).
  *   - 410 GoneException: that connection's item is deleted (conditionally on that id, nothing else).
- *   - Any other send error is retried by the SDK (3 attempts), then counted and logged: one bad
+ *   - Requests go through a lean SigV4 sender (signed-poster.ts: ~0.1 ms CPU per request instead of
+ *     the SDK's ~0.8 ms), with as many keep-alive sockets as the concurrency.
+ *   - Any other send error is retried (429, 5xx, network: 3 attempts), then counted and logged: one bad
  *     listener never makes the whole fan-out repeat for everyone.
  *   - A failure to read listeners fails the record: the handler reports it as the batch item
  *     failure, so Lambda retries from that record (bisecting, bounded retries, then the on-failure
  *     destination).
  */
-import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -22,7 +23,8 @@ import { mapWithConcurrency } from '../shared/concurrency';
 import { CONNECTIONS_TABLE, listenKeyOf } from '../shared/connections';
 import { createLogger } from '../shared/logger';
 import { pushedEvent, type StoredEvent } from '../shared/stores';
-import { encodeMessage, managementClient, postJson } from './management';
+import { encodeMessage } from './management';
+import { signedPoster, type Post } from './signed-poster';
 
 const logger = createLogger('auth0-events-push');
 
@@ -30,7 +32,8 @@ export const DEFAULT_POST_CONCURRENCY = 50;
 
 export interface PushDeps {
   ddb: DynamoDBDocumentClient;
-  mgmt: ApiGatewayManagementApiClient;
+  /** Sends bytes to one connection (signed-poster.ts in AWS). */
+  post: Post;
   connectionsTable: string;
   concurrency: number;
   now: () => Date;
@@ -85,7 +88,7 @@ export async function pushEvent(event: StoredEvent, deps: PushDeps): Promise<Pus
       return;
     }
     try {
-      if ((await postJson(deps.mgmt, listener.connection_id, message)) === 'sent') {
+      if ((await deps.post(listener.connection_id, message)) === 'sent') {
         stats.sent++;
         return;
       }
@@ -131,7 +134,7 @@ export const handler = async (batch: DynamoDBStreamEvent): Promise<DynamoDBBatch
     if (!endpoint || !table) throw new Error('WS_ENDPOINT and CONNECTIONS_TABLE must be set');
     deps = {
       ddb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
-      mgmt: managementClient(endpoint, { maxSockets: concurrency }),
+      post: signedPoster({ endpoint, region: process.env.AWS_REGION ?? '', maxSockets: concurrency }),
       connectionsTable: table,
       concurrency,
       now: () => new Date(),
