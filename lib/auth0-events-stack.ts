@@ -1,6 +1,7 @@
 /**
  * The auth0-events stack: Auth0 -> REST API -> ingest Lambda -> KMS-encrypted SNS topic
- * -> subscriber queues (lib/subscribers.ts) -> users and events tables, webhooks, teams' queues.
+ * -> subscriber queues (lib/subscribers.ts) -> users and events tables, webhooks, teams' queues;
+ * events table stream -> push Lambda -> WebSocket API (real-time session events).
  */
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
@@ -8,6 +9,7 @@ import type { Auth0EventsConfig } from './config';
 import { EventTopic } from './event-topic';
 import { FanOut } from './fan-out';
 import { IngestApi } from './ingest-api';
+import { SessionEventsSocket } from './session-events-socket';
 import { Stores } from './stores';
 import type { SubscriberDefinition } from './subscriber-definition';
 
@@ -23,6 +25,7 @@ export class Auth0EventsStack extends Stack {
   readonly stores: Stores;
   /** Every subscriber of the registry (lib/subscribers.ts), by name: `stack.subscribers.get('users')`. */
   readonly subscribers: FanOut;
+  readonly realtime: SessionEventsSocket;
 
   constructor(scope: Construct, id: string, props: Auth0EventsStackProps) {
     super(scope, id, props);
@@ -41,6 +44,13 @@ export class Auth0EventsStack extends Stack {
       definitions: props.subscribers,
       tenants: config.tenants.map((t) => t.name),
       logRetentionDays: config.logRetentionDays,
+    });
+    this.realtime = new SessionEventsSocket(this, 'Realtime', {
+      eventsTable: this.stores.eventsTable,
+      tenants: config.tenants,
+      logRetentionDays: config.logRetentionDays,
+      restApi: this.ingest.api,
+      deletionProtection: config.deletionProtection,
     });
   }
 }

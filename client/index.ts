@@ -1,0 +1,2 @@
+export * from './session-events-client';
+export * from './middleware';

@@ -1,0 +1,335 @@
+/**
+ * A small typed client for the real-time session events WebSocket (Node and browsers).
+ *
+ *   const client = new SessionEventsClient({ url: 'wss://.../v1', tenant: 'acme', token: () => getAccessToken() });
+ *   client.onSessionEnded('auth0|123', (e) => endLocalSessions(e.user_id));
+ *   client.on('event', (e) => console.log(e.type, e.user_id));
+ *   client.start();
+ *
+ * It connects with ?tenant=, authenticates, keeps the connection alive with pings (every 5 minutes,
+ * under API Gateway's 10-minute idle timeout; a missing pong means a dead connection), reconnects
+ * with exponential backoff and jitter, resumes with `since` = the last event id it delivered, holds
+ * live events until the replay is over (`caught_up`) so delivery stays in order, and delivers each
+ * event id once (a window of recent ids). In Node it uses the `ws` package unless a WebSocket
+ * constructor is given; in browsers the global WebSocket.
+ */
+
+export const SESSION_EVENT_TYPES = ['password_changed', 'user_blocked', 'logout', 'user_deleted', 'refresh_token_revoked'] as const;
+export type SessionEventType = (typeof SESSION_EVENT_TYPES)[number];
+/** The events after which a user's existing sessions and tokens should end. */
+export const SESSION_ENDING_TYPES: readonly SessionEventType[] = ['password_changed', 'user_blocked', 'logout', 'user_deleted'];
+
+export interface SessionEvent {
+  id: string;
+  type: SessionEventType;
+  tenant: string;
+  user_id?: string;
+  session_id?: string;
+  /** ISO 8601: when it happened at Auth0. */
+  date: string;
+  log_type: string;
+}
+
+export type ServerMessage =
+  | { type: 'authenticated'; sub: string; filter: '*' | 'self'; expires_at: string }
+  | { type: 'authentication_failed'; message: string }
+  | { type: 'event'; event: SessionEvent; replay?: boolean }
+  | { type: 'caught_up'; count: number; last_id?: string }
+  | { type: 'pong' }
+  | { type: 'closing'; reason: 'not_authenticated' | 'token_expired' | string; message: string }
+  | { type: 'error'; error: string; message: string };
+
+/** What the client needs of a WebSocket: the browser API, which `ws` implements too. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export interface BackoffOptions {
+  /** First delay, ms. Default 500. */
+  initialMs?: number;
+  /** Largest delay, ms. Default 30000. */
+  maxMs?: number;
+  /** Growth per attempt. Default 2. */
+  factor?: number;
+}
+
+export interface SessionEventsClientOptions {
+  /** The WebSocket URL, e.g. wss://abc.execute-api.eu-west-1.amazonaws.com/v1 */
+  url: string;
+  tenant: string;
+  /** An access token, or a function returning a fresh one (called on every (re)connect). */
+  token: string | (() => string | Promise<string>);
+  /** Resume after this event id on the first connect (later connects use the last id seen). */
+  since?: string;
+  /** WebSocket constructor. Default: globalThis.WebSocket, else the `ws` package (Node). */
+  WebSocket?: WebSocketConstructor;
+  /** Ping interval, ms. Default 300000 (5 min; API Gateway closes idle connections after 10 min). */
+  pingIntervalMs?: number;
+  /** Reconnect when no pong arrives within this time, ms. Default 10000. */
+  pongTimeoutMs?: number;
+  backoff?: BackoffOptions;
+  /** How many recent event ids are remembered to drop duplicates. Default 1000. */
+  dedupeWindow?: number;
+  /** Longest time live events are held while a replay runs, ms. Default 30000. */
+  replayHoldMs?: number;
+  /** Random number in [0, 1), for jitter (tests). Default Math.random. */
+  random?: () => number;
+}
+
+export type ClientState = 'idle' | 'connecting' | 'authenticating' | 'open' | 'waiting' | 'closed';
+
+interface Listeners {
+  event: (e: SessionEvent) => void;
+  authenticated: (m: { sub: string; filter: '*' | 'self'; expires_at: string }) => void;
+  caught_up: (m: { count: number; last_id?: string }) => void;
+  error: (e: Error) => void;
+  state: (s: ClientState) => void;
+}
+
+/** Exponential backoff with "equal jitter": half the delay fixed, half random. */
+export function backoffDelay(attempt: number, options: BackoffOptions = {}, random: () => number = Math.random): number {
+  const initial = options.initialMs ?? 500;
+  const max = options.maxMs ?? 30_000;
+  const base = Math.min(max, initial * (options.factor ?? 2) ** Math.max(0, attempt));
+  return Math.round(base / 2 + (random() * base) / 2);
+}
+
+function defaultWebSocket(): WebSocketConstructor {
+  const g = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (g) return g;
+  // Node without a global WebSocket: the `ws` package (browser bundles never reach this line).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('ws') as WebSocketConstructor;
+}
+
+function text(data: unknown): string {
+  if (typeof data === 'string') return data;
+  if (data instanceof ArrayBuffer) return new TextDecoder().decode(data);
+  if (ArrayBuffer.isView(data)) return new TextDecoder().decode(data as Uint8Array);
+  return String(data);
+}
+
+export class SessionEventsClient {
+  private readonly opts: SessionEventsClientOptions;
+  private readonly handlers: { [K in keyof Listeners]: Set<Listeners[K]> } = { event: new Set(), authenticated: new Set(), caught_up: new Set(), error: new Set(), state: new Set() };
+  private socket?: WebSocketLike;
+  private attempt = 0;
+  private stopped = true;
+  private reconnectTimer?: ReturnType<typeof setTimeout>;
+  private pingTimer?: ReturnType<typeof setInterval>;
+  private pongTimer?: ReturnType<typeof setTimeout>;
+  private holdTimer?: ReturnType<typeof setTimeout>;
+  private readonly seen = new Set<string>();
+  private readonly seenOrder: string[] = [];
+  private held: SessionEvent[] | undefined;
+  private _state: ClientState = 'idle';
+  /** The id of the last event delivered: the `since` of the next connect. */
+  lastEventId?: string;
+
+  constructor(options: SessionEventsClientOptions) {
+    this.opts = options;
+    this.lastEventId = options.since;
+  }
+
+  get state(): ClientState {
+    return this._state;
+  }
+
+  on<K extends keyof Listeners>(type: K, listener: Listeners[K]): () => void {
+    this.handlers[type].add(listener);
+    return () => this.handlers[type].delete(listener);
+  }
+
+  /** Calls `cb` when `userId`'s sessions end (password changed, blocked, logged out, deleted). */
+  onSessionEnded(userId: string, cb: (e: SessionEvent) => void): () => void {
+    return this.on('event', (e) => {
+      if (e.user_id === userId && SESSION_ENDING_TYPES.includes(e.type)) cb(e);
+    });
+  }
+
+  /** Calls `cb` for every session-ending event, whoever the user. */
+  onAnySessionEnded(cb: (e: SessionEvent) => void): () => void {
+    return this.on('event', (e) => {
+      if (e.user_id && SESSION_ENDING_TYPES.includes(e.type)) cb(e);
+    });
+  }
+
+  start(): this {
+    if (!this.stopped) return this;
+    this.stopped = false;
+    void this.connect();
+    return this;
+  }
+
+  /** Closes the connection and stops reconnecting. */
+  close(): void {
+    this.stopped = true;
+    this.clearTimers();
+    clearTimeout(this.reconnectTimer);
+    const s = this.socket;
+    this.socket = undefined;
+    if (s && s.readyState <= 1) s.close(1000, 'client closed');
+    this.setState('closed');
+  }
+
+  private emit<K extends keyof Listeners>(type: K, arg: Parameters<Listeners[K]>[0]): void {
+    for (const h of this.handlers[type]) {
+      try {
+        (h as (a: typeof arg) => void)(arg);
+      } catch (e) {
+        if (type !== 'error') this.emit('error', e instanceof Error ? e : new Error(String(e)));
+      }
+    }
+  }
+
+  private setState(s: ClientState): void {
+    if (this._state === s) return;
+    this._state = s;
+    this.emit('state', s);
+  }
+
+  private clearTimers(): void {
+    clearInterval(this.pingTimer);
+    clearTimeout(this.pongTimer);
+    clearTimeout(this.holdTimer);
+    this.pingTimer = this.pongTimer = this.holdTimer = undefined;
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    this.setState('connecting');
+    let token: string;
+    try {
+      token = typeof this.opts.token === 'function' ? await this.opts.token() : this.opts.token;
+    } catch (e) {
+      this.emit('error', new Error(`Could not get an access token: ${(e as Error).message}`));
+      return this.scheduleReconnect();
+    }
+    if (this.stopped) return;
+    const url = `${this.opts.url}${this.opts.url.includes('?') ? '&' : '?'}tenant=${encodeURIComponent(this.opts.tenant)}`;
+    const Ctor = this.opts.WebSocket ?? defaultWebSocket();
+    let socket: WebSocketLike;
+    try {
+      socket = new Ctor(url);
+    } catch (e) {
+      this.emit('error', e as Error);
+      return this.scheduleReconnect();
+    }
+    this.socket = socket;
+    socket.onopen = () => {
+      if (this.socket !== socket) return;
+      this.setState('authenticating');
+      const since = this.lastEventId;
+      this.held = since ? [] : undefined;
+      if (since) this.holdTimer = setTimeout(() => this.release(), this.opts.replayHoldMs ?? 30_000);
+      socket.send(JSON.stringify({ type: 'authenticate', access_token: token, ...(since ? { since } : {}) }));
+    };
+    socket.onmessage = (ev) => {
+      if (this.socket !== socket) return;
+      let msg: ServerMessage;
+      try {
+        msg = JSON.parse(text(ev.data)) as ServerMessage;
+      } catch {
+        return this.emit('error', new Error('The server sent a message that is not JSON'));
+      }
+      this.onMessage(socket, msg);
+    };
+    socket.onerror = () => {
+      // The close event follows; reconnecting happens there.
+    };
+    socket.onclose = (ev) => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      this.clearTimers();
+      this.release();
+      if (this.stopped) return this.setState('closed');
+      if (ev.code !== 1000 && ev.code !== 1005) this.emit('error', new Error(`Connection closed (${ev.code}${ev.reason ? `: ${ev.reason}` : ''}); reconnecting`));
+      this.scheduleReconnect();
+    };
+  }
+
+  private onMessage(socket: WebSocketLike, msg: ServerMessage): void {
+    switch (msg.type) {
+      case 'authenticated':
+        this.attempt = 0;
+        this.setState('open');
+        this.startPings(socket);
+        this.emit('authenticated', { sub: msg.sub, filter: msg.filter, expires_at: msg.expires_at });
+        return;
+      case 'event':
+        if (this.held && !msg.replay) this.held.push(msg.event);
+        else this.deliver(msg.event);
+        return;
+      case 'caught_up':
+        this.release();
+        this.emit('caught_up', { count: msg.count, ...(msg.last_id ? { last_id: msg.last_id } : {}) });
+        return;
+      case 'pong':
+        clearTimeout(this.pongTimer);
+        this.pongTimer = undefined;
+        return;
+      case 'authentication_failed':
+        this.emit('error', new Error(`Authentication failed: ${msg.message}`));
+        // A fixed token will not get better: stop. A token function may return a fresh one.
+        if (typeof this.opts.token !== 'function') this.close();
+        return;
+      case 'closing':
+        this.emit('error', new Error(`Server is closing the connection (${msg.reason}): ${msg.message}`));
+        if (msg.reason === 'token_expired' && typeof this.opts.token !== 'function') this.close();
+        return;
+      case 'error':
+        this.emit('error', new Error(`${msg.error}: ${msg.message}`));
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Ends the replay hold: live events received meanwhile are delivered (duplicates dropped). */
+  private release(): void {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    const held = this.held;
+    this.held = undefined;
+    for (const e of held ?? []) this.deliver(e);
+  }
+
+  private deliver(e: SessionEvent): void {
+    if (!e || typeof e.id !== 'string' || this.seen.has(e.id)) return;
+    this.seen.add(e.id);
+    this.seenOrder.push(e.id);
+    const window = this.opts.dedupeWindow ?? 1000;
+    while (this.seenOrder.length > window) this.seen.delete(this.seenOrder.shift()!);
+    this.lastEventId = e.id;
+    this.emit('event', e);
+  }
+
+  private startPings(socket: WebSocketLike): void {
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => {
+      if (this.socket !== socket || socket.readyState !== 1) return;
+      socket.send('{"type":"ping"}');
+      if (!this.pongTimer) {
+        this.pongTimer = setTimeout(() => {
+          this.pongTimer = undefined;
+          if (this.socket === socket) socket.close(4000, 'no pong');
+        }, this.opts.pongTimeoutMs ?? 10_000);
+      }
+    }, this.opts.pingIntervalMs ?? 300_000);
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped) return;
+    this.setState('waiting');
+    const delay = backoffDelay(this.attempt++, this.opts.backoff, this.opts.random);
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => void this.connect(), delay);
+  }
+}

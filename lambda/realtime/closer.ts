@@ -1,0 +1,106 @@
+/**
+ * The closer: consumes the close-check queue (an SQS queue whose messages are delayed).
+ *   - `authenticate` checks (sent on $connect, delayed 30 s): a connection still `pending` is sent
+ *     {"type":"closing","reason":"not_authenticated","message"} and closed.
+ *   - `expiry` checks (sent on authenticate, delayed until the token's exp, in steps of at most
+ *     15 minutes, SQS's longest delay): a connection whose token has expired is sent
+ *     {"type":"closing","reason":"token_expired","message"} and closed; a check that is early is
+ *     sent again with the remaining delay; a check superseded by a newer authenticate is dropped.
+ * Closing = DeleteConnection (API Gateway then runs $disconnect) and deleting the item. Meanwhile
+ * the push Lambda already skips a connection whose token has expired, so lateness never leaks events.
+ */
+import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { AUTHENTICATE_WITHIN_SECONDS, CONNECTIONS_TABLE, type CloseCheck, type ConnectionItem } from '../shared/connections';
+import { createLogger } from '../shared/logger';
+import { closeConnection, managementClient, postJson } from './management';
+import { MAX_DELAY_SECONDS } from './socket';
+
+const logger = createLogger('auth0-events-closer');
+
+export interface CloserDeps {
+  ddb: DynamoDBDocumentClient;
+  mgmt: ApiGatewayManagementApiClient;
+  connectionsTable: string;
+  scheduleCheck: (check: CloseCheck, delaySeconds: number) => Promise<void>;
+  now: () => Date;
+}
+
+export type CheckOutcome = 'closed' | 'kept' | 'rescheduled' | 'absent' | 'superseded';
+
+export async function runCheck(check: CloseCheck, deps: CloserDeps): Promise<CheckOutcome> {
+  const { Item } = await deps.ddb.send(new GetCommand({ TableName: deps.connectionsTable, Key: { [CONNECTIONS_TABLE.partitionKey]: check.connection_id }, ConsistentRead: true }));
+  const conn = Item as ConnectionItem | undefined;
+  if (!conn) return 'absent';
+  const now = deps.now().getTime();
+  let reason: 'not_authenticated' | 'token_expired';
+  let message: string;
+  if (check.check === 'authenticate') {
+    if (conn.state === 'authenticated') return 'kept';
+    const due = Date.parse(conn.connected_at) + AUTHENTICATE_WITHIN_SECONDS * 1000;
+    if (now < due) {
+      await deps.scheduleCheck(check, (due - now) / 1000);
+      return 'rescheduled';
+    }
+    reason = 'not_authenticated';
+    message = `Not authenticated within ${AUTHENTICATE_WITHIN_SECONDS} s of connecting: send {"type":"authenticate","access_token":"..."} right after connecting.`;
+  } else {
+    if (!conn.token_expires_at || conn.token_expires_at !== check.expires_at) return 'superseded';
+    const due = Date.parse(conn.token_expires_at);
+    if (now < due) {
+      await deps.scheduleCheck(check, Math.min(MAX_DELAY_SECONDS, (due - now) / 1000));
+      return 'rescheduled';
+    }
+    reason = 'token_expired';
+    message = `The access token expired at ${conn.token_expires_at}: reconnect and authenticate with a new token (send "since" to resume).`;
+  }
+  if ((await postJson(deps.mgmt, conn.connection_id, { type: 'closing', reason, message })) === 'sent') await closeConnection(deps.mgmt, conn.connection_id);
+  await deps.ddb.send(new DeleteCommand({ TableName: deps.connectionsTable, Key: { [CONNECTIONS_TABLE.partitionKey]: conn.connection_id } }));
+  logger.info('connection closed', { connectionId: conn.connection_id, tenant: conn.tenant, reason });
+  return 'closed';
+}
+
+export async function handleChecks(event: SQSEvent, deps: CloserDeps): Promise<SQSBatchResponse> {
+  const failures: { itemIdentifier: string }[] = [];
+  for (const record of event.Records) {
+    let check: CloseCheck;
+    try {
+      check = JSON.parse(record.body) as CloseCheck;
+      if (typeof check.connection_id !== 'string') throw new Error('no connection_id');
+    } catch {
+      logger.error('malformed close check dropped', { messageId: record.messageId });
+      continue;
+    }
+    try {
+      await runCheck(check, deps);
+    } catch (e) {
+      logger.error('close check failed', { connectionId: check.connection_id, error: (e as Error).name, detail: (e as Error).message });
+      failures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures: failures };
+}
+
+let deps: CloserDeps | undefined;
+export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  if (!deps) {
+    const sqs = new SQSClient({});
+    const queueUrl = process.env.CLOSE_QUEUE_URL;
+    const endpoint = process.env.WS_ENDPOINT;
+    const table = process.env.CONNECTIONS_TABLE;
+    if (!queueUrl || !endpoint || !table) throw new Error('CLOSE_QUEUE_URL, WS_ENDPOINT and CONNECTIONS_TABLE must be set');
+    deps = {
+      ddb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+      mgmt: managementClient(endpoint),
+      connectionsTable: table,
+      scheduleCheck: async (check, delaySeconds) => {
+        await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(check), DelaySeconds: Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.ceil(delaySeconds))) }));
+      },
+      now: () => new Date(),
+    };
+  }
+  return handleChecks(event, deps);
+};

@@ -1,0 +1,144 @@
+/**
+ * The push Lambda, on the events table's stream (INSERT records only, filtered at the event source).
+ * For each new session event: the tenant's `*` listeners and the `self` listeners whose sub is the
+ * event's user_id (index by-listener, paginated, fed straight into the sender pool), sent
+ * {"type":"event","event":{...}} with at most POST_CONCURRENCY requests in flight.
+ *   - A listener is skipped when the event was stored at or before its `live_from` (catch-up sends
+ *     those, see socket.ts) or when its token has expired (the closer closes it).
+ *   - 410 GoneException: that connection's item is deleted (conditionally on that id, nothing else).
+ *   - Requests go through a lean SigV4 sender (signed-poster.ts: ~0.1 ms CPU per request instead of
+ *     the SDK's ~0.8 ms), with as many keep-alive sockets as the concurrency.
+ *   - Any other send error is retried (429, 5xx, network: 3 attempts), then counted and logged: one bad
+ *     listener never makes the whole fan-out repeat for everyone.
+ *   - A failure to read listeners fails the record: the handler reports it as the batch item
+ *     failure, so Lambda retries from that record (bisecting, bounded retries, then the on-failure
+ *     destination).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { mapWithConcurrency } from '../shared/concurrency';
+import { CONNECTIONS_TABLE, listenKeyOf } from '../shared/connections';
+import { createLogger } from '../shared/logger';
+import { pushedEvent, type StoredEvent } from '../shared/stores';
+import { encodeMessage } from './management';
+import { signedPoster, type Post } from './signed-poster';
+
+const logger = createLogger('auth0-events-push');
+
+export const DEFAULT_POST_CONCURRENCY = 50;
+
+export interface PushDeps {
+  ddb: DynamoDBDocumentClient;
+  /** Sends bytes to one connection (signed-poster.ts in AWS). */
+  post: Post;
+  connectionsTable: string;
+  concurrency: number;
+  now: () => Date;
+}
+
+export interface PushStats {
+  listeners: number;
+  sent: number;
+  gone: number;
+  failed: number;
+  skipped: number;
+}
+
+interface Listener {
+  connection_id: string;
+  live_from?: string;
+  token_expires_at?: string;
+}
+
+/** Every listener of one partition of the by-listener index, page by page. */
+async function* listenersOf(deps: PushDeps, listenKey: string): AsyncGenerator<Listener> {
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await deps.ddb.send(new QueryCommand({
+      TableName: deps.connectionsTable,
+      IndexName: CONNECTIONS_TABLE.byListenerIndex.name,
+      KeyConditionExpression: '#k = :k',
+      ExpressionAttributeNames: { '#k': CONNECTIONS_TABLE.byListenerIndex.partitionKey },
+      ExpressionAttributeValues: { ':k': listenKey },
+      ExclusiveStartKey: startKey,
+    }));
+    for (const item of page.Items ?? []) yield item as Listener;
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+}
+
+/** The listeners who may see `event`: the tenant's `*` listeners, then the user's `self` listeners. */
+export async function* listenersFor(deps: PushDeps, event: Pick<StoredEvent, 'tenant' | 'user_id'>): AsyncGenerator<Listener> {
+  yield* listenersOf(deps, listenKeyOf(event.tenant, '*', ''));
+  if (event.user_id) yield* listenersOf(deps, listenKeyOf(event.tenant, 'self', event.user_id));
+}
+
+/** Sends one stored event to every listener that may see it. */
+export async function pushEvent(event: StoredEvent, deps: PushDeps): Promise<PushStats> {
+  const stats: PushStats = { listeners: 0, sent: 0, gone: 0, failed: 0, skipped: 0 };
+  const message = encodeMessage({ type: 'event', event: pushedEvent(event) });
+  const now = deps.now().toISOString();
+  await mapWithConcurrency(listenersFor(deps, event), deps.concurrency, async (listener) => {
+    stats.listeners++;
+    if ((listener.live_from && event.stored_at <= listener.live_from) || (listener.token_expires_at && listener.token_expires_at <= now)) {
+      stats.skipped++;
+      return;
+    }
+    try {
+      if ((await deps.post(listener.connection_id, message)) === 'sent') {
+        stats.sent++;
+        return;
+      }
+      stats.gone++;
+      await deps.ddb.send(new DeleteCommand({
+        TableName: deps.connectionsTable,
+        Key: { [CONNECTIONS_TABLE.partitionKey]: listener.connection_id },
+        ConditionExpression: 'attribute_exists(#id)',
+        ExpressionAttributeNames: { '#id': CONNECTIONS_TABLE.partitionKey },
+      })).catch((e: Error) => {
+        if (e.name !== 'ConditionalCheckFailedException') throw e;
+      });
+    } catch (e) {
+      stats.failed++;
+      logger.warn('send failed', { id: event.id, connectionId: listener.connection_id, error: (e as Error).name, detail: (e as Error).message });
+    }
+  });
+  return stats;
+}
+
+/** Processes a stream batch in order; the first record that fails (and the rest) are retried. */
+export async function handlePushBatch(batch: DynamoDBStreamEvent, deps: PushDeps): Promise<DynamoDBBatchResponse> {
+  for (const record of batch.Records) {
+    if (record.eventName !== 'INSERT' || !record.dynamodb?.NewImage) continue;
+    const event = unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>) as StoredEvent;
+    try {
+      const stats = await pushEvent(event, deps);
+      logger.info('event pushed', { id: event.id, tenant: event.tenant, type: event.type, ...stats });
+    } catch (e) {
+      logger.error('push failed', { id: event.id, error: (e as Error).name, detail: (e as Error).message });
+      return { batchItemFailures: [{ itemIdentifier: record.dynamodb.SequenceNumber ?? '' }] };
+    }
+  }
+  return { batchItemFailures: [] };
+}
+
+let deps: PushDeps | undefined;
+export const handler = async (batch: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+  if (!deps) {
+    const concurrency = Number(process.env.POST_CONCURRENCY ?? DEFAULT_POST_CONCURRENCY);
+    const endpoint = process.env.WS_ENDPOINT;
+    const table = process.env.CONNECTIONS_TABLE;
+    if (!endpoint || !table) throw new Error('WS_ENDPOINT and CONNECTIONS_TABLE must be set');
+    deps = {
+      ddb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+      post: signedPoster({ endpoint, region: process.env.AWS_REGION ?? '', maxSockets: concurrency }),
+      connectionsTable: table,
+      concurrency,
+      now: () => new Date(),
+    };
+  }
+  return handlePushBatch(batch, deps);
+};

@@ -1,0 +1,104 @@
+/**
+ * GET /{tenant}/events?limit=100&since=ID and GET /{tenant}/listeners, behind the token authorizer
+ * (token-authorizer.ts), which passes `sub` and `filter` as authorizer context.
+ *   events: with `since`, the `limit` events stored after that event; without, the `limit` most
+ *     recent ones; newest last either way. `next` is the id to pass as `since` for the following page
+ *     (the last event's id, or `since` itself when there is nothing new). `self` callers see only
+ *     their own events.
+ *   listeners: needs listen:events (filter `*`): the tenant's authenticated connections.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { CONNECTIONS_TABLE, type ConnectionItem, type ListenFilter } from '../shared/connections';
+import { error, json } from '../shared/http';
+import { createLogger } from '../shared/logger';
+import { pushedEvent, type StoredEvent } from '../shared/stores';
+import { configuredTenants } from '../shared/tenants';
+import { SCOPE_ALL } from '../shared/tokens';
+import { eventsAfter, visibleEvent, type Viewer } from './history';
+
+const logger = createLogger('auth0-events-query');
+
+export const MAX_LIMIT = 1000;
+
+export interface QueryDeps {
+  ddb: DynamoDBDocumentClient;
+  eventsTable: string;
+  connectionsTable: string;
+}
+
+async function listEvents(event: APIGatewayProxyEvent, viewer: Viewer, deps: QueryDeps): Promise<APIGatewayProxyResult> {
+  const rawLimit = event.queryStringParameters?.limit;
+  const limit = rawLimit === undefined ? 100 : Number(rawLimit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) return error(400, 'bad_request', `limit must be a whole number from 1 to ${MAX_LIMIT}, got ${JSON.stringify(String(rawLimit).slice(0, 20))}.`);
+  const since = event.queryStringParameters?.since;
+  const events: StoredEvent[] = [];
+  if (since !== undefined) {
+    const start = since === '' ? undefined : await visibleEvent(deps.ddb, deps.eventsTable, viewer, since);
+    if (!start) return error(400, 'unknown_since', `since ${JSON.stringify(since.slice(0, 100))} is not a stored event you may see (unknown, or older than 30 days): leave since out to get the most recent events.`);
+    for await (const e of eventsAfter(deps.ddb, deps.eventsTable, viewer, start.cursor, { pageSize: limit })) {
+      events.push(e);
+      if (events.length >= limit) break;
+    }
+  } else {
+    for await (const e of eventsAfter(deps.ddb, deps.eventsTable, viewer, undefined, { pageSize: limit, descending: true })) {
+      events.push(e);
+      if (events.length >= limit) break;
+    }
+    events.reverse();
+  }
+  const next = events.length ? events[events.length - 1].id : since ?? null;
+  return json(200, { events: events.map(pushedEvent), next });
+}
+
+async function listListeners(tenant: string, deps: QueryDeps): Promise<APIGatewayProxyResult> {
+  const listeners: { connected_at: string; sub: string; filter: ListenFilter }[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await deps.ddb.send(new QueryCommand({
+      TableName: deps.connectionsTable,
+      IndexName: CONNECTIONS_TABLE.byTenantIndex.name,
+      KeyConditionExpression: '#t = :t',
+      ExpressionAttributeNames: { '#t': CONNECTIONS_TABLE.byTenantIndex.partitionKey },
+      ExpressionAttributeValues: { ':t': tenant },
+      ExclusiveStartKey: startKey,
+    }));
+    for (const item of (page.Items ?? []) as ConnectionItem[]) {
+      if (item.state === 'authenticated' && item.sub && item.filter) listeners.push({ connected_at: item.connected_at, sub: item.sub, filter: item.filter });
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return json(200, { count: listeners.length, listeners });
+}
+
+export async function handleQuery(event: APIGatewayProxyEvent, deps: QueryDeps): Promise<APIGatewayProxyResult> {
+  const name = event.pathParameters?.tenant ?? '';
+  const tenant = configuredTenants().get(name);
+  if (!tenant) return error(404, 'unknown_tenant', `Tenant ${JSON.stringify(name.slice(0, 100))} is not served by this deployment; check the URL's tenant segment (e.g. acme or acme@eu).`);
+  const ctx = (event.requestContext?.authorizer ?? {}) as Record<string, string | undefined>;
+  if (ctx.error) return error(403, 'insufficient_scope', ctx.error);
+  const filter = ctx.filter as ListenFilter | undefined;
+  const sub = ctx.sub;
+  if (!sub || (filter !== '*' && filter !== 'self') || ctx.tenant !== tenant.name) return error(401, 'unauthorized', 'Send an Auth0 access token of this tenant for the events API: Authorization: Bearer <token>.');
+  if (event.resource?.endsWith('/listeners')) {
+    if (filter !== '*') return error(403, 'insufficient_scope', `Listing listeners needs the ${SCOPE_ALL} scope; this token has only listen:events:self.`);
+    return listListeners(tenant.name, deps);
+  }
+  return listEvents(event, { tenant: tenant.name, sub, filter }, deps);
+}
+
+let deps: QueryDeps | undefined;
+export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  deps ??= {
+    ddb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+    eventsTable: process.env.EVENTS_TABLE ?? '',
+    connectionsTable: process.env.CONNECTIONS_TABLE ?? '',
+  };
+  try {
+    return await handleQuery(event, deps);
+  } catch (e) {
+    logger.error('query failed', { path: event.resource, error: (e as Error).name, detail: (e as Error).message });
+    return error(500, 'internal_error', 'The request could not be processed; retry later.');
+  }
+};

@@ -1,0 +1,68 @@
+/**
+ * WebSocket connections table key design, shared by the CDK construct, the socket, push, closer and
+ * query handlers and the tests (one definition, so they cannot disagree).
+ *
+ * One item per open connection, keyed by the API Gateway connection id. It is written `pending` on
+ * $connect and becomes `authenticated` (with sub, filter, token expiry, listen_key and live_from)
+ * after a valid `authenticate`. Only authenticated items carry `listen_key`, so the `by-listener`
+ * index is sparse: unauthenticated connections can never be found by the push Lambda.
+ */
+export const CONNECTIONS_TABLE = {
+  partitionKey: 'connection_id',
+  /**
+   * "Who listens to events of tenant T": partition `T#*` (filter `*`) or `T#self#<sub>` (filter
+   * `self`): the push Lambda queries the first and, when the event has a user, the second.
+   */
+  byListenerIndex: {
+    name: 'by-listener',
+    partitionKey: 'listen_key',
+    sortKey: 'connection_id',
+    include: ['live_from', 'token_expires_at'],
+  },
+  /** A tenant's connections, oldest first (GET /{tenant}/listeners). */
+  byTenantIndex: {
+    name: 'by-tenant',
+    partitionKey: 'tenant',
+    sortKey: 'connected_at',
+    include: ['sub', 'filter', 'state'],
+  },
+  ttlAttribute: 'expires_at',
+} as const;
+
+/** API Gateway closes every WebSocket connection after 2 hours; items left behind expire after that. */
+export const MAX_CONNECTION_SECONDS = 2 * 3600;
+/** A connection that has not authenticated within this time is closed (contract). */
+export const AUTHENTICATE_WITHIN_SECONDS = 30;
+
+export type ListenFilter = '*' | 'self';
+
+export interface ConnectionItem {
+  connection_id: string;
+  tenant: string;
+  state: 'pending' | 'authenticated';
+  /** ISO 8601. */
+  connected_at: string;
+  /** Epoch seconds (DynamoDB TTL): a backstop for items whose $disconnect never arrived. */
+  expires_at: number;
+  sub?: string;
+  filter?: ListenFilter;
+  /** ISO 8601: the access token's `exp`. Push skips the connection from then on; the closer closes it. */
+  token_expires_at?: string;
+  /** Present only when authenticated (see `listenKeyOf`). */
+  listen_key?: string;
+  /** ISO 8601: the catch-up seam. Push sends only events stored strictly after it. */
+  live_from?: string;
+  authenticated_at?: string;
+}
+
+export const listenKeyOf = (tenant: string, filter: ListenFilter, sub: string): string =>
+  filter === '*' ? `${tenant}#*` : `${tenant}#self#${sub}`;
+
+/** The message the close-check queue carries (see lambda/realtime/closer.ts). */
+export interface CloseCheck {
+  connection_id: string;
+  /** `authenticate`: close when still pending. `expiry`: close when the token of `expires_at` has expired. */
+  check: 'authenticate' | 'expiry';
+  /** For `expiry`: the token expiry this check was scheduled for (a newer authenticate supersedes it). */
+  expires_at?: string;
+}

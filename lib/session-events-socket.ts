@@ -1,0 +1,347 @@
+/**
+ * Real-time session events (contract: shared/design.md "WebSocket" and the REST query endpoints).
+ *
+ *   WebSocket API, stage v1 (access logs, execution logs at ERROR, throttling):
+ *     $connect ?tenant=   -> socket Lambda (unknown tenant refused, `pending` connection item)
+ *     $disconnect         -> socket Lambda (item deleted)
+ *     authenticate        -> socket Lambda (token verified, listener registered, catch-up)
+ *     ping                -> answered by API Gateway itself (mock integration): {"type":"pong"}
+ *     $default            -> answered by API Gateway itself: an error naming the known message types
+ *   Connections table (customer-managed key, TTL backstop, sparse GSI by-listener, GSI by-tenant).
+ *   Close checks: an SQS queue with per-message delay (30 s after $connect; the token's exp after
+ *     authenticate) consumed by the closer Lambda, which closes unauthenticated or expired connections.
+ *   Push Lambda on the events table stream: INSERT only (event source filter), bisect on error,
+ *     bounded retries and record age, partial batch failures, an encrypted SQS on-failure
+ *     destination, an iterator-age alarm; execute-api:ManageConnections on this API's v1 stage only.
+ *   REST (on the ingest API, when `restApi` is given): GET /{tenant}/events and GET
+ *     /{tenant}/listeners, behind a REQUEST authorizer that verifies the same Auth0 tokens.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { CONNECTIONS_TABLE } from '../lambda/shared/connections';
+import { EVENTS_TABLE } from '../lambda/shared/stores';
+import type { TenantConfig } from '../lambda/shared/tenants';
+import { customerManagedKey, Handler, logGroup } from './secure-defaults';
+
+export interface SessionEventsSocketProps {
+  /** The events table (lambda/shared/stores.ts EVENTS_TABLE), with a NEW_IMAGE stream. */
+  readonly eventsTable: dynamodb.ITable;
+  readonly tenants: TenantConfig[];
+  readonly logRetentionDays: number;
+  /** The REST API to add GET /{tenant}/events and GET /{tenant}/listeners to. Default: none. */
+  readonly restApi?: apigw.RestApi;
+  /** WebSocket stage throttle. Default 100 requests per second, burst 200. */
+  readonly throttle?: { rateLimit: number; burstLimit: number };
+  /** Protect the connections table from deletion. Default true. */
+  readonly deletionProtection?: boolean;
+  /** Alarms notify this topic. Default: no action. */
+  readonly alarmTopic?: sns.ITopic;
+  /** Management API requests in flight per push invocation. Default 50. */
+  readonly postConcurrency?: number;
+}
+
+export const WEBSOCKET_STAGE = 'v1';
+const UNKNOWN_MESSAGE = JSON.stringify({
+  type: 'error',
+  error: 'unknown_message',
+  message: 'Unknown message type. Known types: {"type":"authenticate","access_token":"<Auth0 access token>","since":"<event id, optional>"} and {"type":"ping"}.',
+});
+
+export class SessionEventsSocket extends Construct {
+  readonly api: apigwv2.WebSocketApi;
+  readonly stage: apigwv2.WebSocketStage;
+  readonly connections: dynamodb.Table;
+  readonly key: kms.Key;
+  readonly socket: Handler;
+  readonly push: Handler;
+  readonly closer: Handler;
+  readonly query?: Handler;
+  readonly tokenAuthorizer?: Handler;
+  readonly closeChecks: sqs.Queue;
+  readonly pushFailures: sqs.Queue;
+  readonly alarms: cloudwatch.Alarm[] = [];
+  /** wss://<api>.execute-api.<region>.amazonaws.com/v1 */
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: SessionEventsSocketProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const retention = props.logRetentionDays;
+    const tenantsJson = JSON.stringify(props.tenants);
+    const deletionProtection = props.deletionProtection ?? true;
+    this.key = customerManagedKey(this, 'Key', 'auth0-events: encrypts the WebSocket connections table and the real-time queues');
+
+    // ---- connections table
+    this.connections = new dynamodb.Table(this, 'Connections', {
+      partitionKey: { name: CONNECTIONS_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.key,
+      timeToLiveAttribute: CONNECTIONS_TABLE.ttlAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection,
+      removalPolicy: deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    for (const index of [CONNECTIONS_TABLE.byListenerIndex, CONNECTIONS_TABLE.byTenantIndex]) {
+      this.connections.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.INCLUDE,
+        nonKeyAttributes: [...index.include],
+      });
+    }
+
+    // ---- queues: close checks (+ DLQ) and the push Lambda's on-failure destination
+    const queue = (qid: string, extra: Partial<sqs.QueueProps> = {}) => new sqs.Queue(this, qid, {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      ...extra,
+    });
+    const closeChecksDlq = queue('CloseChecksDlq');
+    this.closeChecks = queue('CloseChecks', { visibilityTimeout: Duration.seconds(60), deadLetterQueue: { queue: closeChecksDlq, maxReceiveCount: 5 } });
+    this.pushFailures = queue('PushFailures');
+    for (const [q, what] of [[closeChecksDlq, 'close checks'], [this.pushFailures, 'stream batches the push Lambda gave up on (on-failure destination)']] as const) {
+      Validations.of(q).acknowledge({ id: 'AwsSolutions-SQS3', reason: `This queue is itself the dead-letter destination (${what}); a DLQ of a DLQ would only move the problem. Its depth is alarmed.` });
+    }
+
+    // ---- WebSocket API
+    const accessLogs = logGroup(this, 'AccessLogs', retention);
+    const wsEndpoint = () => `https://${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}/${WEBSOCKET_STAGE}`;
+    const common = { CONNECTIONS_TABLE: this.connections.tableName, TENANTS: tenantsJson };
+
+    this.socket = new Handler(this, 'Socket', {
+      entry: 'lambda/realtime/socket.ts',
+      description: 'WebSocket $connect, $disconnect and authenticate (token check, catch-up)',
+      logRetentionDays: retention,
+      // Catch-up waits for the seam and sends up to CATCH_UP_MAX events; API Gateway stops waiting at 29 s.
+      timeout: Duration.seconds(29),
+      memorySize: 512,
+    });
+    this.api = new apigwv2.WebSocketApi(this, 'Api', {
+      description: 'auth0-events: real-time session events (WebSocket)',
+      routeSelectionExpression: '$request.body.type',
+      connectRouteOptions: { integration: new WebSocketLambdaIntegration('Connect', this.socket.function) },
+      disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('Disconnect', this.socket.function) },
+    });
+    this.api.addRoute('authenticate', { integration: new WebSocketLambdaIntegration('Authenticate', this.socket.function) });
+    this.mockRoute('ping', JSON.stringify({ type: 'pong' }));
+    this.mockRoute('$default', UNKNOWN_MESSAGE);
+
+    this.stage = new apigwv2.WebSocketStage(this, 'Stage', {
+      webSocketApi: this.api,
+      stageName: WEBSOCKET_STAGE,
+      autoDeploy: true,
+      throttle: props.throttle ?? { rateLimit: 100, burstLimit: 200 },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        format: apigw.AccessLogFormat.custom(JSON.stringify({
+          requestId: '$context.requestId',
+          connectionId: '$context.connectionId',
+          eventType: '$context.eventType',
+          routeKey: '$context.routeKey',
+          status: '$context.status',
+          ip: '$context.identity.sourceIp',
+          requestTime: '$context.requestTime',
+          integrationLatencyMs: '$context.integrationLatency',
+          error: '$context.error.message',
+          integrationError: '$context.integrationErrorMessage',
+        })),
+      },
+    });
+    // Execution logs at ERROR (never message bodies), through the account's API Gateway logging role.
+    (this.stage.node.defaultChild as apigwv2.CfnStage).addPropertyOverride('DefaultRouteSettings.LoggingLevel', 'ERROR');
+    (this.stage.node.defaultChild as apigwv2.CfnStage).addPropertyOverride('DefaultRouteSettings.DataTraceEnabled', false);
+    this.url = this.stage.url;
+    const manageConnections = new iam.PolicyStatement({
+      actions: ['execute-api:ManageConnections'],
+      resources: ['POST', 'DELETE'].map((method) => stack.formatArn({
+        service: 'execute-api',
+        resource: this.api.apiId,
+        resourceName: `${WEBSOCKET_STAGE}/${method}/@connections/*`,
+      })),
+    });
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: 'Browsers cannot send headers on a WebSocket handshake, so the contract authenticates in-band: the first message carries the Auth0 access token, verified by the socket Lambda. Unauthenticated connections receive nothing (they are not in the listener index) and are closed after 30 s; ping and $default are constant mock answers.',
+    });
+
+    this.socket.function.addEnvironment('WS_ENDPOINT', wsEndpoint());
+    for (const [k, v] of Object.entries({ ...common, EVENTS_TABLE: props.eventsTable.tableName, CLOSE_QUEUE_URL: this.closeChecks.queueUrl })) this.socket.function.addEnvironment(k, v);
+    this.grantTable(this.socket.role, this.connections, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], []);
+    this.grantTable(this.socket.role, props.eventsTable, ['dynamodb:GetItem'], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
+    this.grantSend(this.socket.role, this.closeChecks);
+    this.socket.role.addToPolicy(manageConnections);
+
+    // ---- closer
+    this.closer = new Handler(this, 'Closer', {
+      entry: 'lambda/realtime/closer.ts',
+      description: 'Closes WebSocket connections not authenticated within 30 s or whose token expired',
+      logRetentionDays: retention,
+      timeout: Duration.seconds(30),
+      environment: { ...common, WS_ENDPOINT: wsEndpoint(), CLOSE_QUEUE_URL: this.closeChecks.queueUrl },
+    });
+    this.closer.function.addEventSource(new SqsEventSource(this.closeChecks, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }));
+    this.grantTable(this.closer.role, this.connections, ['dynamodb:GetItem', 'dynamodb:DeleteItem'], []);
+    this.grantSend(this.closer.role, this.closeChecks);
+    this.closer.role.addToPolicy(manageConnections);
+
+    // ---- push
+    const concurrency = props.postConcurrency ?? 50;
+    this.push = new Handler(this, 'Push', {
+      entry: 'lambda/realtime/push.ts',
+      description: 'Pushes each new session event to the tenant\'s listeners over the WebSocket API',
+      logRetentionDays: retention,
+      memorySize: 1024,
+      timeout: Duration.seconds(120),
+      environment: { ...common, WS_ENDPOINT: wsEndpoint(), POST_CONCURRENCY: String(concurrency) },
+    });
+    this.push.function.addEventSource(new DynamoEventSource(props.eventsTable, {
+      startingPosition: lambda.StartingPosition.LATEST,
+      filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT') })],
+      batchSize: 20,
+      maxBatchingWindow: Duration.seconds(0),
+      bisectBatchOnError: true,
+      retryAttempts: 3,
+      maxRecordAge: Duration.hours(1),
+      reportBatchItemFailures: true,
+      parallelizationFactor: 4,
+      // The on-failure destination with exact grants (SqsDlq would grant kms:ReEncrypt* and GenerateDataKey*).
+      onFailure: { bind: () => {
+        this.grantSend(this.push.role, this.pushFailures);
+        return { destination: this.pushFailures.queueArn };
+      } },
+    }));
+    this.grantTable(this.push.role, this.connections, ['dynamodb:DeleteItem'], [CONNECTIONS_TABLE.byListenerIndex.name]);
+    this.push.role.addToPolicy(manageConnections);
+    for (const handler of [this.socket, this.closer, this.push]) {
+      Validations.of(handler.role).acknowledge(...['POST', 'DELETE'].map((method) => ({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${stack.getLogicalId(this.api.node.defaultChild as apigwv2.CfnApi)}>/${WEBSOCKET_STAGE}/${method}/@connections/*]`,
+        reason: `execute-api:ManageConnections (${method} /@connections/{id}: ${method === 'POST' ? 'send' : 'close'}) on this WebSocket API's v1 stage only; connection ids exist only at run time, so the last path segment is a wildcard.`,
+      })));
+    }
+    Validations.of(this.push.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray (xray:PutTraceSegments, xray:PutTelemetryRecords) and dynamodb:ListStreams, which Lambda needs to poll the events table stream: none of them supports resource-level permissions. Reading the stream itself is granted on the stream ARN only.',
+    });
+
+    // ---- REST query endpoints on the ingest API
+    if (props.restApi) {
+      this.query = new Handler(this, 'Query', {
+        entry: 'lambda/realtime/query.ts',
+        description: 'GET /{tenant}/events and GET /{tenant}/listeners',
+        logRetentionDays: retention,
+        timeout: Duration.seconds(28),
+        memorySize: 512,
+        environment: { ...common, EVENTS_TABLE: props.eventsTable.tableName },
+      });
+      this.grantTable(this.query.role, props.eventsTable, ['dynamodb:GetItem'], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
+      this.grantTable(this.query.role, this.connections, [], [CONNECTIONS_TABLE.byTenantIndex.name]);
+      this.tokenAuthorizer = new Handler(this, 'TokenAuthorizer', {
+        entry: 'lambda/realtime/token-authorizer.ts',
+        description: 'Verifies Auth0 access tokens (listen:events, listen:events:self) for the query endpoints',
+        logRetentionDays: retention,
+        memorySize: 256,
+        timeout: Duration.seconds(5),
+        environment: { TENANTS: tenantsJson },
+      });
+      const authorizer = new apigw.RequestAuthorizer(this, 'AccessTokenAuthorizer', {
+        handler: this.tokenAuthorizer.function,
+        // The policy names one method and one tenant: no caching across methods.
+        identitySources: [apigw.IdentitySource.header('Authorization')],
+        resultsCacheTtl: Duration.seconds(0),
+      });
+      const integration = new apigw.LambdaIntegration(this.query.function, { proxy: true, allowTestInvoke: false });
+      const tenant = props.restApi.root.getResource('{tenant}') ?? props.restApi.root.addResource('{tenant}');
+      const method: apigw.MethodOptions = { authorizer, authorizationType: apigw.AuthorizationType.CUSTOM, requestParameters: { 'method.request.path.tenant': true } };
+      tenant.addResource('events').addMethod('GET', integration, {
+        ...method,
+        requestParameters: { ...method.requestParameters, 'method.request.querystring.limit': false, 'method.request.querystring.since': false },
+      });
+      tenant.addResource('listeners').addMethod('GET', integration, method);
+    }
+
+    // ---- alarms
+    const alarm = (aid: string, metric: cloudwatch.IMetric, threshold: number, description: string, evaluationPeriods = 1) => {
+      const a = new cloudwatch.Alarm(this, aid, {
+        metric, threshold, evaluationPeriods, alarmDescription: description,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      if (props.alarmTopic) a.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+      this.alarms.push(a);
+      return a;
+    };
+    alarm('PushIteratorAge', this.push.function.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }), 60_000,
+      'Session events wait more than a minute on the events table stream before the push Lambda takes them: listeners get them late.', 5);
+    alarm('PushErrors', this.push.function.metricErrors({ period: Duration.minutes(5) }), 0, 'The push Lambda failed: stream records are being retried, and after 3 retries go to the push failures queue.');
+    alarm('PushFailuresDepth', this.pushFailures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }), 0,
+      'Stream batches the push Lambda gave up on: their events reached no listener live (clients resuming with since still get them).');
+    alarm('CloseChecksDlqDepth', closeChecksDlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }), 0,
+      'Close checks failed 5 times: some unauthenticated or expired connections may stay open (they receive nothing).');
+    alarm('SocketIntegrationErrors', new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName: 'IntegrationError', dimensionsMap: { ApiId: this.api.apiId, Stage: WEBSOCKET_STAGE }, statistic: 'Sum', period: Duration.minutes(5) }), 5,
+      'The WebSocket API\'s Lambda integrations fail (connect, authenticate).');
+
+    new CfnOutput(this, 'WebSocketUrl', { value: this.stage.url, description: 'WebSocket URL for listeners (add ?tenant=<tenant>)' });
+  }
+
+  /** A route answered by API Gateway itself with a constant JSON message (no Lambda). */
+  private mockRoute(routeKey: string, response: string): void {
+    const id = routeKey === '$default' ? 'Default' : routeKey[0].toUpperCase() + routeKey.slice(1);
+    const integration = new apigwv2.CfnIntegration(this, `${id}Integration`, {
+      apiId: this.api.apiId,
+      integrationType: 'MOCK',
+      requestTemplates: { $default: '{"statusCode": 200}' },
+      templateSelectionExpression: '\\$default',
+    });
+    new apigwv2.CfnIntegrationResponse(this, `${id}IntegrationResponse`, {
+      apiId: this.api.apiId,
+      integrationId: integration.ref,
+      integrationResponseKey: '$default',
+      responseTemplates: { $default: response },
+      templateSelectionExpression: '\\$default',
+    });
+    const route = new apigwv2.CfnRoute(this, `${id}Route`, {
+      apiId: this.api.apiId,
+      routeKey,
+      authorizationType: 'NONE',
+      target: `integrations/${integration.ref}`,
+      routeResponseSelectionExpression: '$default',
+    });
+    Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: `${routeKey} is answered by API Gateway with a constant message (mock integration): it reaches no backend and reveals no data. Listeners authenticate in-band with the authenticate message.` });
+    new apigwv2.CfnRouteResponse(this, `${id}RouteResponse`, { apiId: this.api.apiId, routeId: route.ref, routeResponseKey: '$default' });
+  }
+
+  /** Item actions on the table, Query on the named indexes, and the table key's use: nothing wider. */
+  private grantTable(role: iam.IRole, table: dynamodb.ITable, actions: string[], indexes: string[]): void {
+    const resources = [...(actions.length ? [table.tableArn] : [])];
+    if (actions.length) role.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources }));
+    if (indexes.length) role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: indexes.map((i) => `${table.tableArn}/index/${i}`) }));
+    if (table.encryptionKey) {
+      const writes = actions.some((a) => /Put|Update|Delete/.test(a));
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: writes ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'] : ['kms:Decrypt', 'kms:DescribeKey'],
+        resources: [table.encryptionKey.keyArn],
+      }));
+    }
+  }
+
+  private grantSend(role: iam.IRole, queue: sqs.Queue): void {
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.key.keyArn] }));
+  }
+}

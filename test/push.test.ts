@@ -1,0 +1,200 @@
+/** The push Lambda against DynamoDB Local and a local management endpoint. */
+import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
+import { BatchWriteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { mapWithConcurrency } from '../lambda/shared/concurrency';
+import { handlePushBatch, pushEvent, type PushDeps } from '../lambda/realtime/push';
+import { signedPoster } from '../lambda/realtime/signed-poster';
+import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
+import { clients, createTables, readyDynamoDb, listener, managementServer, putEvent, storedEvent, type ManagementServer } from './support/realtime';
+
+Object.assign(process.env, EMULATOR_CREDENTIALS);
+
+let dynamo: Emulator;
+let mgmt: ManagementServer;
+let db: ReturnType<typeof clients>;
+let tables: Awaited<ReturnType<typeof createTables>>;
+let n = 0;
+
+beforeAll(async () => {
+  [dynamo, mgmt] = await Promise.all([readyDynamoDb(), managementServer()]);
+  db = clients(dynamo.endpoint);
+  tables = await createTables(db.raw, 'push');
+}, 60_000);
+afterAll(async () => {
+  await mgmt?.close();
+  await dynamo?.stop();
+});
+beforeEach(() => mgmt.reset());
+
+const deps = (concurrency = 10, endpoint = mgmt.endpoint): PushDeps => ({
+  ddb: db.ddb,
+  post: signedPoster({ endpoint, region: 'us-east-1', maxSockets: concurrency, maxAttempts: 1 }),
+  connectionsTable: tables.connections,
+  concurrency,
+  now: () => new Date(),
+});
+
+async function addListeners(items: ReturnType<typeof listener>[]) {
+  for (let i = 0; i < items.length; i += 25) {
+    await db.ddb.send(new BatchWriteCommand({ RequestItems: { [tables.connections]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));
+  }
+}
+const received = (id: string) => (mgmt.messages.get(id) ?? []) as { type: string; event: { id: string; user_id?: string } }[];
+
+describe('pushEvent', () => {
+  const tenant = `acme-${++n}`;
+  beforeAll(() => addListeners([
+    listener('all-1', tenant, '*', 'auth0|ops1'),
+    listener('all-2', tenant, '*', 'auth0|ops2'),
+    listener('alice-1', tenant, 'self', 'auth0|alice'),
+    listener('alice-2', tenant, 'self', 'auth0|alice'),
+    listener('bob-1', tenant, 'self', 'auth0|bob'),
+    listener('other-tenant', `${tenant}-x`, '*', 'auth0|ops1'),
+    listener('other-tenant-alice', `${tenant}-x`, 'self', 'auth0|alice'),
+  ]));
+
+  it('sends an event to the tenant\'s * listeners and the user\'s self listeners only', async () => {
+    const e = storedEvent(tenant, 'auth0|alice', new Date());
+    const stats = await pushEvent(e, deps());
+    expect(stats).toEqual({ listeners: 4, sent: 4, gone: 0, failed: 0, skipped: 0 });
+    expect([...mgmt.messages.keys()].sort()).toEqual(['alice-1', 'alice-2', 'all-1', 'all-2']);
+    for (const id of mgmt.messages.keys()) {
+      expect(received(id)).toEqual([{ type: 'event', event: { id: e.id, type: 'logout', tenant, user_id: 'auth0|alice', session_id: e.session_id, date: e.date, log_type: 'slo' } }]);
+    }
+  });
+
+  it('never gives self listeners other users\' events', async () => {
+    for (const user of ['auth0|bob', 'auth0|carol', undefined]) await pushEvent(storedEvent(tenant, user, new Date()), deps());
+    expect(received('alice-1')).toEqual([]);
+    expect(received('alice-2')).toEqual([]);
+    expect(received('bob-1').map((m) => m.event.user_id)).toEqual(['auth0|bob']);
+    expect(received('all-1')).toHaveLength(3);
+    expect(received('other-tenant')).toEqual([]);
+    expect(received('other-tenant-alice')).toEqual([]);
+  });
+
+  it('skips listeners whose token expired and events at or before a listener\'s live_from (catch-up seam)', async () => {
+    const t = `skip-${++n}`;
+    const at = new Date();
+    await addListeners([
+      listener('expired', t, '*', 'auth0|x', { token_expires_at: new Date(Date.now() - 1000).toISOString() }),
+      listener('seam-after', t, '*', 'auth0|y', { live_from: new Date(at.getTime() + 1).toISOString() }),
+      listener('seam-equal', t, '*', 'auth0|y', { live_from: at.toISOString() }),
+      listener('seam-before', t, '*', 'auth0|z', { live_from: new Date(at.getTime() - 1).toISOString() }),
+    ]);
+    const stats = await pushEvent(storedEvent(t, 'auth0|u', at), deps());
+    expect(stats).toMatchObject({ listeners: 4, sent: 1, skipped: 3 });
+    expect([...mgmt.messages.keys()]).toEqual(['seam-before']);
+  });
+
+  it('removes a gone connection (410) and only that one', async () => {
+    const t = `gone-${++n}`;
+    await addListeners([listener('g-1', t, '*', 'a'), listener('g-2', t, '*', 'b'), listener('g-3', t, 'self', 'u')]);
+    mgmt.gone.add('g-2');
+    try {
+      const stats = await pushEvent(storedEvent(t, 'u', new Date()), deps());
+      expect(stats).toMatchObject({ listeners: 3, sent: 2, gone: 1, failed: 0 });
+    } finally {
+      mgmt.gone.delete('g-2');
+    }
+    const exists = async (id: string) => Boolean((await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item);
+    expect(await exists('g-1')).toBe(true);
+    expect(await exists('g-2')).toBe(false);
+    expect(await exists('g-3')).toBe(true);
+  });
+
+  it('counts other send errors per listener without failing the event', async () => {
+    const t = `err-${++n}`;
+    await addListeners([listener('e-1', t, '*', 'a')]);
+    const stats = await pushEvent(storedEvent(t, 'u', new Date()), deps(10, 'http://127.0.0.1:9'));
+    expect(stats).toMatchObject({ listeners: 1, sent: 0, failed: 1 });
+  });
+
+  it('serves 1,000 listeners (paginated query) with never more requests in flight than the bound', async () => {
+    const t = `big-${++n}`;
+    const bound = 25;
+    await addListeners(Array.from({ length: 1000 }, (_, i) => listener(`big-${String(i).padStart(4, '0')}`, t, i % 2 ? '*' : 'self', i % 2 ? `ops${i}` : 'auth0|target')));
+    const slow = await managementServer({ latencyMs: 5 });
+    try {
+      const started = Date.now();
+      const stats = await pushEvent(storedEvent(t, 'auth0|target', new Date()), deps(bound, slow.endpoint));
+      const ms = Date.now() - started;
+      expect(stats).toEqual({ listeners: 1000, sent: 1000, gone: 0, failed: 0, skipped: 0 });
+      expect(slow.messages.size).toBe(1000);
+      expect([...slow.messages.values()].every((m) => m.length === 1)).toBe(true);
+      expect(slow.peakInFlight).toBeLessThanOrEqual(bound);
+      expect(slow.peakInFlight).toBeGreaterThan(bound / 2);
+      // Ideal: 1000 x 5 ms / 25 = 200 ms; allow for DynamoDB Local and the test machine.
+      expect(ms).toBeLessThan(5000);
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
+describe('handlePushBatch on the events table stream', () => {
+  it('pushes INSERT records read from the stream, ignores MODIFY, and reports a failed record', async () => {
+    const t = `stream-${++n}`;
+    await addListeners([listener('s-1', t, '*', 'ops')]);
+    const e1 = storedEvent(t, 'u1', new Date());
+    const e2 = storedEvent(t, 'u2', new Date());
+    await putEvent(db.ddb, tables.events, e1);
+    await putEvent(db.ddb, tables.events, e2);
+    await db.ddb.send(new UpdateCommand({ TableName: tables.events, Key: { id: e1.id }, UpdateExpression: 'SET #d = :d', ExpressionAttributeNames: { '#d': 'level' }, ExpressionAttributeValues: { ':d': 4 } }));
+
+    const streams = new DynamoDBStreamsClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: tables.streamArn }));
+    const records: DynamoDBStreamEvent['Records'] = [];
+    for (const shard of StreamDescription?.Shards ?? []) {
+      const { ShardIterator } = await streams.send(new GetShardIteratorCommand({ StreamArn: tables.streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+      const page = await streams.send(new GetRecordsCommand({ ShardIterator }));
+      records.push(...((page.Records ?? []) as unknown as DynamoDBStreamEvent['Records']));
+    }
+    const ours = records.filter((r) => [e1.id, e2.id].includes(r.dynamodb?.Keys?.id?.S ?? ''));
+    expect(ours.map((r) => r.eventName)).toEqual(['INSERT', 'INSERT', 'MODIFY']);
+
+    const result = await handlePushBatch({ Records: ours }, deps());
+    expect(result.batchItemFailures).toEqual([]);
+    expect(received('s-1').map((m) => m.event.id)).toEqual([e1.id, e2.id]);
+
+    // Listeners cannot be read (no such table): the first record fails and is reported for retry.
+    mgmt.reset();
+    const broken = await handlePushBatch({ Records: ours }, { ...deps(), connectionsTable: 'no-such-table' });
+    expect(broken.batchItemFailures).toEqual([{ itemIdentifier: ours[0].dynamodb?.SequenceNumber }]);
+    expect(mgmt.requests).toBe(0);
+  });
+});
+
+describe('mapWithConcurrency', () => {
+  it('keeps order, never exceeds the bound, and takes items from an async iterable', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    async function* source() {
+      for (let i = 0; i < 100; i++) {
+        if (i % 10 === 0) await new Promise((r) => setTimeout(r, 2));
+        yield i;
+      }
+    }
+    const out = await mapWithConcurrency(source(), 7, async (x) => {
+      peak = Math.max(peak, ++inFlight);
+      await new Promise((r) => setTimeout(r, Math.random() * 3));
+      inFlight--;
+      return x * 2;
+    });
+    expect(out).toEqual(Array.from({ length: 100 }, (_, i) => i * 2));
+    expect(peak).toBe(7);
+  });
+
+  it('rejects with the first error and starts nothing after it', async () => {
+    const started: number[] = [];
+    await expect(mapWithConcurrency([1, 2, 3, 4, 5, 6], 2, async (x) => {
+      started.push(x);
+      if (x === 2) throw new Error('boom');
+      await new Promise((r) => setTimeout(r, 5));
+      return x;
+    })).rejects.toThrow('boom');
+    expect(started.length).toBeLessThanOrEqual(3);
+    expect(await mapWithConcurrency([], 3, async (x) => x)).toEqual([]);
+  });
+});

@@ -1,0 +1,74 @@
+/** The push Lambda's SigV4 sender: signatures identical to the AWS SDK's signer; status handling. */
+import { SignatureV4 } from '@smithy/signature-v4';
+import { createHash, createHmac } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { signedPoster, signRequest, uriEncode } from '../lambda/realtime/signed-poster';
+
+/** A Node-crypto Sha256 for the SDK signer (the SDK's own implementation, in the SDK's interface). */
+class Sha256 {
+  private h: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
+  constructor(secret?: string | Uint8Array) {
+    this.h = secret ? createHmac('sha256', secret) : createHash('sha256');
+  }
+  update(data: string | Uint8Array) {
+    this.h.update(data);
+  }
+  async digest() {
+    return new Uint8Array(this.h.digest());
+  }
+}
+
+describe('signRequest', () => {
+  it.each([
+    ['plain id', 'L0SM9cOFvHcCIhw='],
+    ['id with +/', 'ab+c/d=='],
+  ])('matches the SDK signer (%s), with and without a session token', async (_n, connectionId) => {
+    const body = JSON.stringify({ type: 'event', event: { id: 'x' } });
+    for (const credentials of [
+      { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' },
+      { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token/with+chars=' },
+    ]) {
+      const date = new Date('2026-03-04T05:06:07.089Z');
+      const host = 'abc123.execute-api.eu-west-1.amazonaws.com';
+      const path = `/v1/@connections/${uriEncode(connectionId)}`;
+      const sdk = new SignatureV4({ service: 'execute-api', region: 'eu-west-1', credentials, sha256: Sha256 as never });
+      const signed = await sdk.sign({ method: 'POST', protocol: 'https:', hostname: host, path, headers: { host }, body } as never, { signingDate: date });
+      const ours = signRequest({ method: 'POST', host, path, region: 'eu-west-1', credentials, date, payloadHash: createHash('sha256').update(body).digest('hex') });
+      expect(ours.authorization).toBe((signed as unknown as { headers: Record<string, string> }).headers.authorization);
+      expect(ours['x-amz-date']).toBe('20260304T050607Z');
+    }
+  });
+});
+
+describe('signedPoster', () => {
+  it('sends, reports 410 as gone, retries 429/5xx, and fails on 403', async () => {
+    const seen: { url: string; auth?: string; body: string }[] = [];
+    let flaky = 2;
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        seen.push({ url: req.url!, auth: req.headers.authorization, body });
+        if (req.url!.endsWith('gone')) return void res.writeHead(410).end();
+        if (req.url!.endsWith('forbidden')) return void res.writeHead(403).end();
+        if (req.url!.endsWith('flaky') && flaky-- > 0) return void res.writeHead(flaky ? 429 : 503).end();
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const post = signedPoster({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, region: 'us-east-1', credentials: () => ({ accessKeyId: 'a', secretAccessKey: 'b' }), maxAttempts: 3 });
+    const data = new TextEncoder().encode('{"type":"event"}');
+    try {
+      expect(await post('abc=', data)).toBe('sent');
+      expect(seen[0]).toMatchObject({ url: '/v1/@connections/abc%3D', body: '{"type":"event"}' });
+      expect(seen[0].auth).toMatch(/^AWS4-HMAC-SHA256 Credential=a\/\d{8}\/us-east-1\/execute-api\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/);
+      expect(await post('gone', data)).toBe('gone');
+      expect(await post('flaky', data)).toBe('sent');
+      await expect(post('forbidden', data)).rejects.toThrow('HTTP 403');
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
