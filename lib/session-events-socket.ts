@@ -53,7 +53,9 @@ export interface SessionEventsSocketProps {
 }
 
 export const WEBSOCKET_STAGE = 'v1';
-const UNKNOWN_MESSAGE = JSON.stringify({
+/** What API Gateway answers to `ping` and to an unknown message (mock integrations; the local runtime answers the same). */
+export const PONG_REPLY = JSON.stringify({ type: 'pong' });
+export const UNKNOWN_MESSAGE = JSON.stringify({
   type: 'error',
   error: 'unknown_message',
   message: 'Unknown message type. Known types: {"type":"authenticate","access_token":"<Auth0 access token>","since":"<event id, optional>"} and {"type":"ping"}.',
@@ -139,7 +141,7 @@ export class SessionEventsSocket extends Construct {
       disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('Disconnect', this.socket.function) },
     });
     this.api.addRoute('authenticate', { integration: new WebSocketLambdaIntegration('Authenticate', this.socket.function) });
-    this.mockRoute('ping', JSON.stringify({ type: 'pong' }));
+    this.mockRoute('ping', PONG_REPLY);
     this.mockRoute('$default', UNKNOWN_MESSAGE);
 
     this.stage = new apigwv2.WebSocketStage(this, 'Stage', {

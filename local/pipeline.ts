@@ -9,7 +9,7 @@
  */
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, DeleteMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult, SQSEvent, SQSBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import * as fs from 'node:fs';
@@ -28,6 +28,7 @@ import { StreamPoller } from './stream-poller';
 import { createTables, tablesFromTemplate, type LocalTableSpec } from './tables';
 import { WebSocketGateway, type WsRouteHandler } from './websocket-gateway';
 import { redrive } from '../scripts/redrive';
+import { PONG_REPLY, UNKNOWN_MESSAGE } from '../lib/session-events-socket';
 
 export const REPO_ROOT = path.join(__dirname, '..');
 
@@ -43,7 +44,7 @@ export interface PipelineOptions {
   visibilityTimeoutSeconds?: number;
   /** Powertools log level of the handlers. Default WARN. */
   logLevel?: string;
-  /** Seconds before an unauthenticated WebSocket is closed. Default 30 (the contract). */
+  /** Where the runtime reports what it does (not the handlers' logs). Default: nowhere. */
   log?: (line: string) => void;
 }
 
@@ -96,6 +97,7 @@ export class LocalPipeline {
   private tapRunning = false;
   private tapLoop?: Promise<void>;
   private sqs?: SQSClient;
+  private ddb?: DynamoDBClient;
   subscribers: LocalSubscriber[] = [];
   topicArn = '';
   tables: Partial<Record<'users' | 'events' | 'connections', string>> = {};
@@ -140,6 +142,7 @@ export class LocalPipeline {
     const sns = new SNSClient({});
     this.sqs = new SQSClient({});
     const ddb = new DynamoDBClient({});
+    this.ddb = ddb;
 
     const specs = tablesFromTemplate(template);
     await createTables(ddb, specs);
@@ -186,7 +189,7 @@ export class LocalPipeline {
       this.pollers.push(poller);
     }
 
-    await this.startRealtime(ddb, template);
+    await this.startRealtime(ddb);
     await this.startFrontDoor(config);
   }
 
@@ -216,14 +219,71 @@ export class LocalPipeline {
     })();
   }
 
-  /** The WebSocket API, its handlers and the push on the events stream. Filled in by the real-time wiring. */
-  protected async startRealtime(_ddb: DynamoDBClient, _template: unknown): Promise<void> {
-    this.gateway = new WebSocketGateway({ port: this.wsPort, routes: {}, onEvent: () => undefined });
+  /**
+   * The WebSocket API: the socket Lambda on $connect, $disconnect and authenticate, API Gateway's
+   * constant answers to ping and $default, the closer on the close-check queue, and the push Lambda on
+   * the events table's stream (INSERT only, as the deployed event source filter).
+   */
+  private async startRealtime(ddb: DynamoDBClient): Promise<void> {
+    const sqs = this.sqs!;
+    const closeQueue = await sqs.send(new CreateQueueCommand({ QueueName: 'auth0-events-close-checks', Attributes: { VisibilityTimeout: '60' } }));
+    const closeArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: closeQueue.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    this.gateway = new WebSocketGateway({
+      port: this.wsPort,
+      routes: {},
+      onEvent: (e) => {
+        if (e.kind !== 'push' || !e.detail) return;
+        const id = idOf(e.detail, true);
+        if (id) this.track(id, 'pushed', 1);
+      },
+    });
+    Object.assign(process.env, {
+      WS_ENDPOINT: this.gateway.endpoint,
+      CLOSE_QUEUE_URL: closeQueue.QueueUrl!,
+      ...(this.tables.connections ? { CONNECTIONS_TABLE: this.tables.connections } : {}),
+    });
+    const socket = loadHandler<Parameters<WsRouteHandler>[0], APIGatewayProxyResult>('lambda/realtime/socket.ts');
+    const constant = (body: string): WsRouteHandler => async () => ({ statusCode: 200, body });
+    Object.assign(this.gateway.routes, {
+      $connect: socket, $disconnect: socket, authenticate: socket,
+      ping: constant(PONG_REPLY), $default: constant(UNKNOWN_MESSAGE),
+    });
     await this.gateway.start();
+
+    const closer = new SqsPoller({ name: 'closer', sqs, queueUrl: closeQueue.QueueUrl!, queueArn: closeArn, handler: loadHandler<SQSEvent, SQSBatchResponse>('lambda/realtime/closer.ts') });
+    closer.start();
+    this.pollers.push(closer);
+
+    if (!this.tables.events) throw new Error('the synthesized stack has no events table');
+    const push = loadHandler<DynamoDBStreamEvent, { batchItemFailures: { itemIdentifier: string }[] }>('lambda/realtime/push.ts');
+    this.streamPoller = new StreamPoller({
+      name: 'push', dynamodb: ddb, streams: new DynamoDBStreamsClient({}), tableName: this.tables.events,
+      handler: async (event, context) => {
+        for (const r of event.Records) {
+          const id = r.dynamodb?.NewImage?.id?.S;
+          if (id) this.track(id, 'stored', 'ok', { tenant: r.dynamodb?.NewImage?.tenant?.S, type: r.dynamodb?.NewImage?.type?.S, user_id: r.dynamodb?.NewImage?.user_id?.S });
+        }
+        return push(event, context);
+      },
+      onFailure: (records, error) => this.log(`push gave up on ${records.length} stream record(s): ${error}`),
+    });
+    await this.streamPoller.start();
   }
 
-  private extraRoutes(): RestRoute[] {
-    return [];
+  /** REST query routes behind the token authorizer, as deployed. */
+  private queryRoutes(): RestRoute[] {
+    const query = loadHandler<APIGatewayProxyEvent, APIGatewayProxyResult>('lambda/realtime/query.ts');
+    const authorizer = loadHandler<APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult>('lambda/realtime/token-authorizer.ts');
+    const auth = (event: APIGatewayProxyEvent) => authorizer({
+      type: 'REQUEST', methodArn: `arn:aws:execute-api:us-east-1:000000000000:local/v1/GET${event.resource}`,
+      resource: event.resource, path: event.path, httpMethod: event.httpMethod, headers: event.headers, multiValueHeaders: {},
+      pathParameters: event.pathParameters, queryStringParameters: event.queryStringParameters, multiValueQueryStringParameters: null,
+      stageVariables: null, requestContext: event.requestContext,
+    } as APIGatewayRequestAuthorizerEvent);
+    return [
+      { method: 'GET', resource: '/{tenant}/events', handler: query, auth },
+      { method: 'GET', resource: '/{tenant}/listeners', handler: query, auth },
+    ];
   }
 
   private async startFrontDoor(config: Auth0EventsConfig): Promise<void> {
@@ -232,7 +292,7 @@ export class LocalPipeline {
       { method: 'POST', resource: '/{tenant}/log-stream', handler: ingest, auth: 'apiKey' },
       { method: 'POST', resource: '/{tenant}/actions/{trigger}', handler: ingest, auth: 'apiKey' },
       { method: 'GET', resource: '/health', handler: async () => ({ statusCode: 200, body: JSON.stringify({ status: 'ok' }) }), auth: 'none' },
-      ...this.extraRoutes(),
+      ...this.queryRoutes(),
     ];
     const rest = frontDoor({ routes, apiKey: this.opts.apiKey, throttle: config.throttle, onRequest: (r) => this.log(`${r.method} ${r.path} ${r.status} ${r.ms}ms`) });
     const page = fs.readFileSync(path.join(__dirname, 'page', 'index.html'));
@@ -297,8 +357,21 @@ export class LocalPipeline {
     };
   }
 
-  protected async listeners(): Promise<PipelineState['listeners']> {
-    return [...(this.gateway?.connections.entries() ?? [])].map(([connectionId, c]) => ({ connectionId, connected_at: new Date(c.connectedAt).toISOString() }));
+  /** Open connections, with what the connections table knows of them (tenant, sub, filter). */
+  private async listeners(): Promise<PipelineState['listeners']> {
+    const open = [...(this.gateway?.connections.entries() ?? [])];
+    if (!open.length || !this.tables.connections) return [];
+    const items = new Map<string, Record<string, AttributeValue>>();
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.ddb!.send(new ScanCommand({ TableName: this.tables.connections, ExclusiveStartKey: start, Limit: 1000 }));
+      for (const item of page.Items ?? []) items.set(item.connection_id?.S ?? '', item);
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return open.map(([connectionId, c]) => {
+      const item = items.get(connectionId);
+      return { connectionId, tenant: item?.tenant?.S, sub: item?.sub?.S, filter: item?.filter?.S, connected_at: new Date(c.connectedAt).toISOString() };
+    });
   }
 
   async stop(): Promise<void> {
@@ -315,9 +388,11 @@ export class LocalPipeline {
   }
 }
 
-function idOf(body: string): string | undefined {
+/** The event id of a message body: a canonical event, or with `pushed` a WebSocket `{"type":"event","event":{...}}`. */
+function idOf(body: string, pushed = false): string | undefined {
   try {
-    const id = JSON.parse(body)?.id;
+    const parsed = JSON.parse(body);
+    const id = pushed ? (parsed?.type === 'event' ? parsed.event?.id : undefined) : parsed?.id;
     return typeof id === 'string' ? id : undefined;
   } catch {
     return undefined;
@@ -341,4 +416,3 @@ async function assertPortFree(port: number, variable: string): Promise<void> {
   });
 }
 
-export type { WsRouteHandler, APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult, DynamoDBStreamEvent, DynamoDBStreamsClient, StreamPoller };

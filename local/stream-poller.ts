@@ -64,19 +64,30 @@ export class StreamPoller {
     return { ...(r as unknown as DynamoDBRecord), eventSourceARN: this.streamArn, awsRegion: 'us-east-1' };
   }
 
-  private async deliver(records: DynamoDBRecord[]): Promise<void> {
+  /**
+   * Invokes the handler; a thrown error retries the batch, a partial batch response
+   * (`batchItemFailures`, as with ReportBatchItemFailures) retries from the first failed record on.
+   */
+  private async deliver(batch: DynamoDBRecord[]): Promise<void> {
     const attempts = (this.opts.retryAttempts ?? 3) + 1;
+    let records = batch;
     let lastError = '';
     for (let i = 0; i < attempts; i++) {
       try {
-        await this.opts.handler({ Records: records }, lambdaContext(this.opts.name));
-        this.opts.onBatch?.({ name: this.opts.name, records: records.length });
-        return;
+        const result = (await this.opts.handler({ Records: records }, lambdaContext(this.opts.name))) as { batchItemFailures?: { itemIdentifier: string }[] } | undefined;
+        const failed = result?.batchItemFailures?.[0]?.itemIdentifier;
+        if (!failed) {
+          this.opts.onBatch?.({ name: this.opts.name, records: records.length });
+          return;
+        }
+        const from = records.findIndex((r) => r.dynamodb?.SequenceNumber === failed);
+        records = from >= 0 ? records.slice(from) : records;
+        lastError = `record ${failed} failed`;
       } catch (e) {
         lastError = (e as Error).message;
-        this.opts.onBatch?.({ name: this.opts.name, records: records.length, error: lastError });
-        await new Promise((r) => setTimeout(r, 100 * 2 ** i));
       }
+      this.opts.onBatch?.({ name: this.opts.name, records: records.length, error: lastError });
+      await new Promise((r) => setTimeout(r, 100 * 2 ** i));
     }
     this.opts.onFailure?.(records, lastError);
   }

@@ -33,7 +33,12 @@ export class WebSocketGateway {
   /** Requests the management endpoint served (for tests and the dashboard). */
   managementRequests = 0;
 
-  constructor(private readonly opts: WebSocketGatewayOptions) {}
+  /** The route handlers; may be filled in after construction (before start). */
+  readonly routes: Record<string, WsRouteHandler>;
+
+  constructor(private readonly opts: WebSocketGatewayOptions) {
+    this.routes = opts.routes;
+  }
 
   get stage(): string { return this.opts.stage ?? 'v1'; }
   get endpoint(): string { return `http://${this.opts.host ?? '127.0.0.1'}:${this.opts.port}/${this.stage}`; }
@@ -51,7 +56,7 @@ export class WebSocketGateway {
   }
 
   private async invoke(routeKey: string, connectionId: string, eventType: 'CONNECT' | 'MESSAGE' | 'DISCONNECT', extra: Record<string, unknown> = {}, conn?: Conn) {
-    const handler = this.opts.routes[routeKey];
+    const handler = this.routes[routeKey];
     if (!handler) return undefined;
     return handler({ requestContext: this.requestContext(connectionId, routeKey, eventType, conn), isBase64Encoded: false, ...extra } as never);
   }
@@ -104,7 +109,7 @@ export class WebSocketGateway {
       let routeKey = '$default';
       try {
         const type = (JSON.parse(body) as { type?: unknown })?.type;
-        if (typeof type === 'string' && this.opts.routes[type] && !type.startsWith('$')) routeKey = type;
+        if (typeof type === 'string' && this.routes[type] && !type.startsWith('$')) routeKey = type;
       } catch {
         // Not JSON: $default.
       }
@@ -142,7 +147,7 @@ export class WebSocketGateway {
       const data = Buffer.concat(chunks);
       if (data.length > (this.opts.maxMessageBytes ?? 128 * 1024)) return reply(413, JSON.stringify({ message: 'Payload too large' }));
       await new Promise<void>((resolve) => conn.socket.send(data.toString(), () => resolve()));
-      this.opts.onEvent?.({ kind: 'push', connectionId: id });
+      this.opts.onEvent?.({ kind: 'push', connectionId: id, detail: data.toString() });
       return reply(200);
     }
     if (req.method === 'DELETE') {

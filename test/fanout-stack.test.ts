@@ -43,7 +43,8 @@ describe('fan-out in the stack (registry subscribers)', () => {
   });
 
   it('encrypts every subscriber queue with one shared customer-managed key that is not the topic key', () => {
-    const queues = Object.values(resources).filter((r) => r.Type === 'AWS::SQS::Queue');
+    // The subscribers' queues (the real-time construct has queues of its own, with its own key).
+    const queues = Object.entries(resources).filter(([id, r]) => r.Type === 'AWS::SQS::Queue' && id.startsWith('Subscribers')).map(([, r]) => r);
     expect(queues.length).toBe(SUBSCRIBERS.length * 3);
     const keys = new Set(queues.map((q) => JSON.stringify(q.Properties.KmsMasterKeyId)));
     expect(keys.size).toBe(1);
@@ -177,7 +178,8 @@ describe('fan-out in the stack (registry subscribers)', () => {
   it('turns deletion protection off from config', () => {
     const { template: t } = buildStack({ deletionProtection: false });
     const tables = Object.values(t.findResources('AWS::DynamoDB::Table')) as { DeletionPolicy: string; Properties: { DeletionProtectionEnabled: boolean } }[];
-    expect(tables.map((x) => [x.DeletionPolicy, x.Properties.DeletionProtectionEnabled])).toEqual([['Delete', false], ['Delete', false]]);
+    // Every table of the stack: users, events and the WebSocket connections.
+    expect(tables.map((x) => [x.DeletionPolicy, x.Properties.DeletionProtectionEnabled])).toEqual([['Delete', false], ['Delete', false], ['Delete', false]]);
   });
 });
 

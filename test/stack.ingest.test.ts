@@ -25,13 +25,16 @@ test('every ingest method requires an API key and the custom authorizer; the key
   template.hasResourceProperties('AWS::ApiGateway::RestApi', { ApiKeySourceType: 'AUTHORIZER', EndpointConfiguration: { Types: ['REGIONAL'] } });
   const methods = resourcesOf('AWS::ApiGateway::Method').map((m) => m.Properties);
   const ingest = methods.filter((m) => m.HttpMethod === 'POST');
+  // POST methods are the ingest methods; GET /{tenant}/events and /listeners use the token authorizer.
   expect(ingest).toHaveLength(2);
   for (const m of ingest) {
     expect(m).toMatchObject({ ApiKeyRequired: true, AuthorizationType: 'CUSTOM', RequestParameters: expect.objectContaining({ 'method.request.path.tenant': true }) });
     expect(m.RequestValidatorId).toBeDefined();
   }
-  const health = methods.find((m) => m.HttpMethod === 'GET')!;
-  expect(health).toMatchObject({ AuthorizationType: 'NONE', Integration: { Type: 'MOCK' } });
+  // The only method without authorization is GET /health, a mock integration.
+  const open = methods.filter((m) => m.AuthorizationType === 'NONE');
+  expect(open).toHaveLength(1);
+  expect(open[0]).toMatchObject({ HttpMethod: 'GET', Integration: { Type: 'MOCK' } });
   template.hasResourceProperties('AWS::ApiGateway::Authorizer', { Type: 'REQUEST', AuthorizerResultTtlInSeconds: 0 });
   template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true, ValidateRequestParameters: true });
 });
