@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import { pathToFileURL } from 'node:url';
 
 export interface Emulator {
   endpoint: string;
@@ -72,9 +73,20 @@ function stopper(child: ChildProcess): () => Promise<void> {
   });
 }
 
-/** Starts fauxqs (SNS + SQS); `port` 0 picks a free one. Queue URLs follow the request host (127.0.0.1), so the SDK can use them as endpoints. */
+/**
+ * Starts fauxqs (SNS + SQS); `port` 0 picks a free one.
+ * fauxqs names queues `http://sqs.<region>.localhost:<port>/...`, a host that does not resolve here;
+ * the AWS SDK uses a queue URL's host as the endpoint when the endpoint comes from
+ * AWS_ENDPOINT_URL_SQS, so the queue URLs are made to follow the request host (127.0.0.1:<port>)
+ * instead. That keeps the handlers unchanged (no `useQueueUrlAsEndpoint` setting in Lambda code).
+ */
 export async function startSnsSqs(port = 0): Promise<Emulator> {
-  const script = `import('fauxqs').then((f) => f.startFauxqs({ port: ${port}, logger: false }))
+  const store = pathToFileURL(path.join(REPO_ROOT, 'node_modules', 'fauxqs', 'dist', 'sqs', 'sqsStore.js')).href;
+  const script = `import(${JSON.stringify(store)}).then(({ SqsStore }) => {
+      SqsStore.prototype.buildQueueUrl = function (name, _port, requestHost) { return 'http://' + requestHost + '/000000000000/' + name; };
+      return import('fauxqs');
+    })
+    .then((f) => f.startFauxqs({ port: ${port}, logger: false }))
     .then((s) => { process.stdout.write('FAUXQS_PORT=' + s.port + '\\n'); process.on('SIGTERM', () => s.stop().then(() => process.exit(0))); })
     .catch((e) => { process.stderr.write(String(e && e.message || e) + '\\n'); process.exit(1); });`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -265,6 +265,7 @@ export class LocalPipeline {
         }
         return push(event, context);
       },
+      onBatch: (b) => { if (b.error) this.log(`push: ${b.error}`); },
       onFailure: (records, error) => this.log(`push gave up on ${records.length} stream record(s): ${error}`),
     });
     await this.streamPoller.start();

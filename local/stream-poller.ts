@@ -1,8 +1,9 @@
 /**
  * The local stand-in for a Lambda DynamoDB Streams event source mapping: reads every shard of a
- * table's stream (from LATEST when it starts, new shards from TRIM_HORIZON), keeps only the event
- * names asked for (the mapping's filter), invokes the unchanged handler in order, retries a failed
- * batch a bounded number of times and then hands it to `onFailure` (the on-failure destination).
+ * table's stream from TRIM_HORIZON, skipping records created before it started (a persisted table's
+ * history; DynamoDB Local's LATEST iterators fail on quiet shards), keeps only the event names asked
+ * for (the mapping's filter), invokes the unchanged handler in order, retries a failed batch a
+ * bounded number of times and then hands it to `onFailure` (the on-failure destination).
  */
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
@@ -30,8 +31,10 @@ export class StreamPoller {
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   /** Per shard: the iterator to read next, and the last sequence number delivered (to resume after errors). */
-  private shards = new Map<string, { iterator?: string; lastSeq?: string; closed?: boolean; start: 'LATEST' | 'TRIM_HORIZON' }>();
+  private shards = new Map<string, { iterator?: string; lastSeq?: string; closed?: boolean }>();
   private streamArn = '';
+  /** Epoch seconds: records created before this are history, not news. */
+  private startedAt = 0;
 
   constructor(private readonly opts: StreamPollerOptions) {}
 
@@ -39,7 +42,8 @@ export class StreamPoller {
     const table = await this.opts.dynamodb.send(new DescribeTableCommand({ TableName: this.opts.tableName }));
     this.streamArn = table.Table?.LatestStreamArn ?? '';
     if (!this.streamArn) throw new Error(`table ${this.opts.tableName} has no stream`);
-    await this.discoverShards('LATEST');
+    this.startedAt = Math.floor(Date.now() / 1000);
+    await this.discoverShards();
     this.running = true;
     this.loopDone = this.loop();
   }
@@ -49,14 +53,12 @@ export class StreamPoller {
     await this.loopDone;
   }
 
-  private async discoverShards(type: 'LATEST' | 'TRIM_HORIZON'): Promise<void> {
+  private async discoverShards(): Promise<void> {
     const desc = await this.opts.streams.send(new DescribeStreamCommand({ StreamArn: this.streamArn }));
     for (const shard of desc.StreamDescription?.Shards ?? []) {
       if (this.shards.has(shard.ShardId!)) continue;
-      const closed = !!shard.SequenceNumberRange?.EndingSequenceNumber;
-      if (closed && type === 'LATEST') { this.shards.set(shard.ShardId!, { start: type, closed: true }); continue; }
-      const it = await this.opts.streams.send(new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: shard.ShardId!, ShardIteratorType: type }));
-      this.shards.set(shard.ShardId!, { iterator: it.ShardIterator, start: type });
+      const it = await this.opts.streams.send(new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }));
+      this.shards.set(shard.ShardId!, { iterator: it.ShardIterator });
     }
   }
 
@@ -104,11 +106,13 @@ export class StreamPoller {
             // Resume right after the last delivered record (an expired iterator, a restarted emulator).
             shard.iterator = (await this.opts.streams.send(new GetShardIteratorCommand(shard.lastSeq
               ? { StreamArn: this.streamArn, ShardId: shardId, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: shard.lastSeq }
-              : { StreamArn: this.streamArn, ShardId: shardId, ShardIteratorType: shard.start }))).ShardIterator;
+              : { StreamArn: this.streamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
           }
           const out = await this.opts.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: this.opts.batchSize ?? 100 }));
           const all = out.Records ?? [];
-          const records = all.filter((r) => wanted.has(r.eventName ?? '')).map((r) => this.toLambdaRecord(r));
+          const records = all
+            .filter((r) => wanted.has(r.eventName ?? '') && Math.floor(Number(r.dynamodb?.ApproximateCreationDateTime ?? Infinity) / 1) >= this.startedAt)
+            .map((r) => this.toLambdaRecord(r));
           got += all.length;
           if (records.length) await this.deliver(records);
           if (all.length) shard.lastSeq = all[all.length - 1].dynamodb?.SequenceNumber;
@@ -116,14 +120,16 @@ export class StreamPoller {
           if (!shard.iterator) shard.closed = true; // the shard is closed and read to its end
         } catch (e) {
           if (!this.running) return;
-          this.opts.onBatch?.({ name: this.opts.name, records: 0, error: `GetRecords failed: ${(e as Error).message}` });
+          if ((e as Error).name !== 'TrimmedDataAccessException') this.opts.onBatch?.({ name: this.opts.name, records: 0, error: `GetRecords failed: ${(e as Error).message}` });
           shard.iterator = undefined;
-          await new Promise((r) => setTimeout(r, 500));
+          // DynamoDB Local answers TrimmedDataAccessException for an iterator taken on an empty shard:
+          // take a new one at once. Anything else (the emulator restarting) waits a little.
+          if ((e as Error).name !== 'TrimmedDataAccessException') await new Promise((r) => setTimeout(r, 500));
         }
       }
       if (++sinceDiscover >= 20 || [...this.shards.values()].every((v) => v.closed)) {
         sinceDiscover = 0;
-        await this.discoverShards('TRIM_HORIZON').catch(() => undefined);
+        await this.discoverShards().catch(() => undefined);
       }
       if (got === 0) await new Promise((r) => setTimeout(r, this.opts.pollIntervalMs ?? 100));
     }
