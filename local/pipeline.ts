@@ -23,7 +23,7 @@ import { devJwks, devTenantConfig, DEFAULT_PORT, DEFAULT_WS_PORT } from './dev-t
 import { emulatorEnv, startDynamoDb, startSnsSqs, type Emulator } from './emulators';
 import { createFanOut, type LocalSubscriber } from './fanout';
 import { frontDoor, type RestRoute } from './front-door';
-import { SqsPoller } from './sqs-poller';
+import { SqsPoller, type SqsHandler } from './sqs-poller';
 import { StreamPoller } from './stream-poller';
 import { createTables, tablesFromTemplate, type LocalTableSpec } from './tables';
 import { WebSocketGateway, type WsRouteHandler } from './websocket-gateway';
@@ -44,6 +44,11 @@ export interface PipelineOptions {
   visibilityTimeoutSeconds?: number;
   /** Powertools log level of the handlers. Default WARN. */
   logLevel?: string;
+  /**
+   * Wraps a subscriber's handler (fault injection: the tests' always-failing subscriber, the stress
+   * run's random failures). Default: the handler as deployed.
+   */
+  wrapHandler?: (subscriber: string, handler: SqsHandler) => SqsHandler;
   /** Where the runtime reports what it does (not the handlers' logs). Default: nowhere. */
   log?: (line: string) => void;
 }
@@ -167,8 +172,9 @@ export class LocalPipeline {
         this.log(`subscriber ${sub.definition.name}: ${sub.definition.webhook ? 'webhook forwarding needs Secrets Manager and is not run locally' : 'a team queue: messages wait in the local stand-in queue'}`);
         continue;
       }
-      const handler = loadHandler<SQSEvent, SQSBatchResponse | void>(entry);
       const name = sub.definition.name;
+      const loaded = loadHandler<SQSEvent, SQSBatchResponse | void>(entry) as SqsHandler;
+      const handler = this.opts.wrapHandler ? this.opts.wrapHandler(name, loaded) : loaded;
       const poller = new SqsPoller({
         name, sqs: this.sqs, queueUrl: sub.queueUrl, queueArn: sub.queueArn,
         batchSize: Math.min(10, sub.definition.handler?.batchSize ?? 10), maxConcurrency: Math.min(4, sub.definition.handler?.maxConcurrency ?? 2),
