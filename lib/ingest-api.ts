@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import type { ThrottleConfig } from './config';
 import type { EventTopic } from './event-topic';
+import { GATEWAY_ERRORS } from './gateway-responses';
 import { Handler, logGroup } from './secure-defaults';
 
 export interface IngestApiProps {
@@ -22,22 +23,6 @@ export interface IngestApiProps {
   /** Stage name. Default `v1`. */
   readonly stageName?: string;
 }
-
-/** Every API Gateway error answered in the contract's JSON shape; the message says what to fix. */
-const GATEWAY_ERRORS: [apigw.ResponseType, string, string, string?][] = [
-  [apigw.ResponseType.UNAUTHORIZED, 'unauthorized', 'No API key: send it in the x-api-key header, or in Authorization (with or without Bearer).', '401'],
-  [apigw.ResponseType.INVALID_API_KEY, 'forbidden', 'The API key is not valid for this API.', '403'],
-  [apigw.ResponseType.ACCESS_DENIED, 'forbidden', 'Access denied.', '403'],
-  [apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, 'not_found', 'No such route: use POST /{tenant}/log-stream, POST /{tenant}/actions/{trigger} or GET /health.', '404'],
-  [apigw.ResponseType.THROTTLED, 'throttled', 'Too many requests: slow down and retry (the usage plan throttles this key).', '429'],
-  [apigw.ResponseType.QUOTA_EXCEEDED, 'quota_exceeded', 'The daily request quota of this API key is used up; retry tomorrow or raise throttle.quotaPerDay.', '429'],
-  [apigw.ResponseType.REQUEST_TOO_LARGE, 'too_large', 'The request is too large: split the batch.', '413'],
-  [apigw.ResponseType.BAD_REQUEST_PARAMETERS, 'bad_request', 'Missing or invalid request parameters.', '400'],
-  [apigw.ResponseType.BAD_REQUEST_BODY, 'bad_request', 'The request body is not valid.', '400'],
-  [apigw.ResponseType.INTEGRATION_TIMEOUT, 'timeout', 'The request timed out; nothing may have been accepted: retry.', '504'],
-  [apigw.ResponseType.DEFAULT_4XX, 'bad_request', 'The request was refused.'],
-  [apigw.ResponseType.DEFAULT_5XX, 'unavailable', 'The service failed to process the request; nothing may have been accepted: retry.'],
-];
 
 export class IngestApi extends Construct {
   readonly api: apigw.RestApi;
@@ -89,13 +74,15 @@ export class IngestApi extends Construct {
         throttlingBurstLimit: props.throttle.burstLimit,
       },
     });
-    for (const [type, code, message, statusCode] of GATEWAY_ERRORS) {
-      this.api.addGatewayResponse(`Gateway-${type.responseType}`, {
+    // Every API Gateway error answered in the contract's JSON shape (lib/gateway-responses.ts).
+    for (const [name, { code, message, statusCode }] of Object.entries(GATEWAY_ERRORS)) {
+      const type = apigw.ResponseType.of(name);
+      this.api.addGatewayResponse(`Gateway-${name}`, {
         type,
         ...(statusCode ? { statusCode } : {}),
         responseHeaders: { 'Content-Type': "'application/json'" },
         templates: {
-          'application/json': type === apigw.ResponseType.BAD_REQUEST_BODY
+          'application/json': name === 'BAD_REQUEST_BODY'
             ? `{"error":"${code}","message":"${message} $context.error.validationErrorString"}`
             : JSON.stringify({ error: code, message }),
         },

@@ -8,6 +8,7 @@ import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyR
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiKeyOf } from '../lambda/api-key-authorizer/handler';
+import { GATEWAY_ERRORS, gatewayErrorBody } from '../lib/gateway-responses';
 
 export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 export type Authorizer = (event: APIGatewayProxyEvent) => Promise<APIGatewayAuthorizerResult>;
@@ -56,7 +57,8 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(body);
 }
-const gatewayError = (res: ServerResponse, status: number, error: string, message: string) => send(res, status, JSON.stringify({ error, message }));
+/** API Gateway's own answers, with the deployed gateway responses' text (lib/gateway-responses.ts). */
+const gatewayError = (res: ServerResponse, status: number, type: keyof typeof GATEWAY_ERRORS) => send(res, status, gatewayErrorBody(type));
 
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
@@ -91,7 +93,7 @@ export function frontDoor(opts: FrontDoorOptions) {
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]));
     const body = await readBody(req);
     if (!body) {
-      gatewayError(res, 413, 'too_large', 'The request is too large: split the batch.');
+      gatewayError(res, 413, 'REQUEST_TOO_LARGE');
       return (done(413), true);
     }
     const event: APIGatewayProxyEvent = {
@@ -110,24 +112,24 @@ export function frontDoor(opts: FrontDoorOptions) {
     };
     if (match.route.auth === 'apiKey') {
       const key = apiKeyOf(headers);
-      if (!key) return (gatewayError(res, 401, 'unauthorized', 'No API key: send it in the x-api-key header, or in Authorization (with or without Bearer).'), done(401), true);
-      if (key !== opts.apiKey) return (gatewayError(res, 403, 'forbidden', 'The API key is not valid for this API.'), done(403), true);
-      if (!bucket.take()) return (gatewayError(res, 429, 'throttled', 'Too many requests: slow down and retry (the usage plan throttles this key).'), done(429), true);
+      if (!key) return (gatewayError(res, 401, 'UNAUTHORIZED'), done(401), true);
+      if (key !== opts.apiKey) return (gatewayError(res, 403, 'INVALID_API_KEY'), done(403), true);
+      if (!bucket.take()) return (gatewayError(res, 429, 'THROTTLED'), done(429), true);
     } else if (typeof match.route.auth === 'function') {
       let result: APIGatewayAuthorizerResult;
       try {
         result = await match.route.auth(event);
       } catch {
-        return (gatewayError(res, 401, 'unauthorized', 'Missing or invalid access token.'), done(401), true);
+        return (gatewayError(res, 401, 'UNAUTHORIZED'), done(401), true);
       }
-      if (result.policyDocument.Statement.some((s) => s.Effect === 'Deny')) return (gatewayError(res, 403, 'forbidden', 'Access denied.'), done(403), true);
+      if (result.policyDocument.Statement.some((s) => s.Effect === 'Deny')) return (gatewayError(res, 403, 'ACCESS_DENIED'), done(403), true);
       event.requestContext.authorizer = { principalId: result.principalId, ...(result.context ?? {}) };
     }
     let result: APIGatewayProxyResult;
     try {
       result = await match.route.handler(event);
     } catch {
-      result = { statusCode: 502, body: JSON.stringify({ error: 'unavailable', message: 'The service failed to process the request; nothing may have been accepted: retry.' }) };
+      result = { statusCode: 502, body: gatewayErrorBody('DEFAULT_5XX') };
     }
     send(res, result.statusCode, result.body, { ...(result.headers ?? {}) });
     done(result.statusCode);

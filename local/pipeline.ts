@@ -29,6 +29,7 @@ import { createTables, tablesFromTemplate, type LocalTableSpec } from './tables'
 import { WebSocketGateway, type WsRouteHandler } from './websocket-gateway';
 import { redrive } from '../scripts/redrive';
 import { PONG_REPLY, UNKNOWN_MESSAGE } from '../lib/session-events-socket';
+import { gatewayErrorBody } from '../lib/gateway-responses';
 
 export const REPO_ROOT = path.join(__dirname, '..');
 
@@ -332,7 +333,7 @@ export class LocalPipeline {
         }
         if (await rest(req, res)) return;
         res.writeHead(404, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'not_found', message: 'No such route: use POST /{tenant}/log-stream, POST /{tenant}/actions/{trigger} or GET /health.' }));
+        res.end(gatewayErrorBody('MISSING_AUTHENTICATION_TOKEN'));
       } catch (e) {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: 'internal_error', message: 'The local runtime failed to handle the request.' }));
