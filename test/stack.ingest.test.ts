@@ -30,7 +30,7 @@ test('every ingest method requires an API key and the custom authorizer; the key
     expect(m).toMatchObject({ ApiKeyRequired: true, AuthorizationType: 'CUSTOM', RequestParameters: expect.objectContaining({ 'method.request.path.tenant': true }) });
     expect(m.RequestValidatorId).toBeDefined();
   }
-  const health = methods.find((m) => m.HttpMethod === 'GET')!;
+  const health = methods.find((m) => m.HttpMethod === 'GET' && m.Integration?.Type === 'MOCK')!;
   expect(health).toMatchObject({ AuthorizationType: 'NONE', Integration: { Type: 'MOCK' } });
   template.hasResourceProperties('AWS::ApiGateway::Authorizer', { Type: 'REQUEST', AuthorizerResultTtlInSeconds: 0 });
   template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true, ValidateRequestParameters: true });
