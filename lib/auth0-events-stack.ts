@@ -1,7 +1,8 @@
 /**
  * The auth0-events stack: Auth0 -> REST API -> ingest Lambda -> KMS-encrypted SNS topic
  * -> subscriber queues (lib/subscribers.ts) -> users and events tables, webhooks, teams' queues;
- * events table stream -> push Lambda -> WebSocket API (real-time session events).
+ * events table stream -> push Lambda -> WebSocket API (real-time session events); alarms and a
+ * dashboard over all of it (lib/monitoring.ts).
  */
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
@@ -9,6 +10,7 @@ import type { Auth0EventsConfig } from './config';
 import { EventTopic } from './event-topic';
 import { FanOut } from './fan-out';
 import { IngestApi } from './ingest-api';
+import { Monitoring } from './monitoring';
 import { SessionEventsSocket } from './session-events-socket';
 import { Stores } from './stores';
 import type { SubscriberDefinition } from './subscriber-definition';
@@ -26,6 +28,8 @@ export class Auth0EventsStack extends Stack {
   /** Every subscriber of the registry (lib/subscribers.ts), by name: `stack.subscribers.get('users')`. */
   readonly subscribers: FanOut;
   readonly realtime: SessionEventsSocket;
+  /** Alarm topic, alarm actions on every alarm, the operations alarms and the dashboard (docs/operations.md). */
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: Auth0EventsStackProps) {
     super(scope, id, props);
@@ -51,6 +55,17 @@ export class Auth0EventsStack extends Stack {
       logRetentionDays: config.logRetentionDays,
       restApi: this.ingest.api,
       deletionProtection: config.deletionProtection,
+    });
+    // Last: it watches what the constructs above made, and gives every alarm of the stack its actions.
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      events: this.events,
+      ingest: this.ingest,
+      subscribers: this.subscribers,
+      realtime: this.realtime,
+      tenants: config.tenants.map((t) => t.name),
+      alarms: config.alarms,
+      alarmEmail: config.alarmEmail,
+      logRetentionDays: config.logRetentionDays,
     });
   }
 }

@@ -16,6 +16,21 @@ export interface ThrottleConfig {
   quotaPerDay: number;
 }
 
+/** Thresholds of the operations alarms (lib/monitoring.ts, docs/operations.md). */
+export interface AlarmConfig {
+  /**
+   * "No events received": a tenant whose Log Stream delivered no event for this many hours alarms
+   * (Auth0 pauses a stream after repeated failures). 1..24. Default 6.
+   */
+  noEventsHours: number;
+  /** REST API latency p99 above this many milliseconds for 15 minutes alarms. Default 5000. */
+  apiLatencyP99Ms: number;
+  /** Share of REST requests answered 5xx, in percent, above which (two 5-minute periods) it alarms. Default 5. */
+  api5xxPercent: number;
+  /** Share of ingest requests answered 4xx, in percent (at least 10 requests in 5 minutes), above which it alarms. Default 25. */
+  api4xxPercent: number;
+}
+
 export interface Auth0EventsConfig {
   /** The Auth0 tenants this deployment serves (at least one). */
   tenants: TenantConfig[];
@@ -27,9 +42,12 @@ export interface Auth0EventsConfig {
   logRetentionDays: number;
   /** Protect the DynamoDB tables from deletion (and retain them on stack delete). Default true. */
   deletionProtection: boolean;
+  /** Alarm thresholds. Defaults: DEFAULT_ALARMS. */
+  alarms: AlarmConfig;
 }
 
 export const DEFAULT_THROTTLE: ThrottleConfig = { rateLimit: 50, burstLimit: 100, quotaPerDay: 1_000_000 };
+export const DEFAULT_ALARMS: AlarmConfig = { noEventsHours: 6, apiLatencyP99Ms: 5000, api5xxPercent: 5, api4xxPercent: 25 };
 /** CloudWatch Logs accepts only these retention periods (days). */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
@@ -40,7 +58,8 @@ export class ConfigError extends Error {
   }
 }
 
-const KNOWN_KEYS = ['tenants', 'throttle', 'alarmEmail', 'logRetentionDays', 'deletionProtection'];
+const KNOWN_KEYS = ['tenants', 'throttle', 'alarmEmail', 'logRetentionDays', 'deletionProtection', 'alarms'];
+const ALARM_KEYS = Object.keys(DEFAULT_ALARMS);
 
 function positiveInt(value: unknown, field: string, what: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -91,11 +110,28 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
   if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) throw new ConfigError('logRetentionDays', `must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${logRetentionDays}`);
   if (v.deletionProtection !== undefined && typeof v.deletionProtection !== 'boolean') throw new ConfigError('deletionProtection', 'must be true or false');
 
+  const a = (v.alarms ?? {}) as Record<string, unknown>;
+  if (typeof a !== 'object' || Array.isArray(a)) throw new ConfigError('alarms', `must be an object with any of ${ALARM_KEYS.join(', ')}`);
+  for (const key of Object.keys(a)) if (!ALARM_KEYS.includes(key)) throw new ConfigError(`alarms.${key}`, `is not a known setting; known settings: ${ALARM_KEYS.join(', ')}`);
+  const alarms: AlarmConfig = {
+    noEventsHours: positiveInt(a.noEventsHours, 'alarms.noEventsHours', 'hours', DEFAULT_ALARMS.noEventsHours),
+    apiLatencyP99Ms: positiveInt(a.apiLatencyP99Ms, 'alarms.apiLatencyP99Ms', 'milliseconds', DEFAULT_ALARMS.apiLatencyP99Ms),
+    api5xxPercent: positiveInt(a.api5xxPercent, 'alarms.api5xxPercent', 'percent', DEFAULT_ALARMS.api5xxPercent),
+    api4xxPercent: positiveInt(a.api4xxPercent, 'alarms.api4xxPercent', 'percent', DEFAULT_ALARMS.api4xxPercent),
+  };
+  // CloudWatch evaluates at most one day of data per alarm.
+  if (alarms.noEventsHours > 24) throw new ConfigError('alarms.noEventsHours', `must be 1 to 24 hours (CloudWatch evaluates at most a day), got ${alarms.noEventsHours}`);
+  for (const key of ['api5xxPercent', 'api4xxPercent'] as const) {
+    if (alarms[key] > 100) throw new ConfigError(`alarms.${key}`, `must be a percentage from 1 to 100, got ${alarms[key]}`);
+  }
+  if (alarms.apiLatencyP99Ms > 29_000) throw new ConfigError('alarms.apiLatencyP99Ms', `must be below API Gateway's 29,000 ms integration timeout, got ${alarms.apiLatencyP99Ms}`);
+
   return {
     tenants,
     throttle,
     ...(v.alarmEmail ? { alarmEmail: v.alarmEmail as string } : {}),
     logRetentionDays,
     deletionProtection: (v.deletionProtection as boolean | undefined) ?? true,
+    alarms,
   };
 }

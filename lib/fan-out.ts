@@ -2,7 +2,7 @@
  * Fan-out: the registry's plain subscriber definitions (lib/subscribers.ts) turned into Subscriber
  * constructs sharing one queue key, with the table grants and the webhook forwarder wired in.
  */
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -44,6 +44,19 @@ export class FanOut extends Construct {
     const subscribers = new Map<string, Subscriber>();
     for (const d of definitions) subscribers.set(d.name, this.subscriber(d, props));
     this.subscribers = subscribers;
+    // Stack outputs <Name>QueueUrl, <Name>DlqUrl, <Name>DeliveryDlqUrl: for `npm run redrive -- --queue-url`
+    // and for operators (docs/operations.md).
+    for (const [name, s] of subscribers) {
+      const id = constructIdOf(name);
+      const outputs: [string, string | undefined, string][] = [
+        ['QueueUrl', s.queue?.queueUrl, 'queue'],
+        ['DlqUrl', s.deadLetterQueue?.queueUrl, 'DLQ (events its consumer failed)'],
+        ['DeliveryDlqUrl', s.deliveryDeadLetterQueue.queueUrl, 'delivery DLQ (events SNS could not deliver to its queue)'],
+      ];
+      for (const [suffix, value, what] of outputs) {
+        if (value) new CfnOutput(this, `${id}${suffix}`, { value, description: `Subscriber ${name}: ${what}` }).overrideLogicalId(`${id}${suffix}`);
+      }
+    }
   }
 
   /** A subscriber by name; throws when there is none. */

@@ -30,15 +30,20 @@ export class IngestApi extends Construct {
   readonly authorizer: Handler;
   readonly apiKey: apigw.IApiKey;
   readonly usagePlan: apigw.UsagePlan;
+  /** The stage name (a literal, e.g. for log group names and metric dimensions). */
+  readonly stageName: string;
   /** The stage's base URL, e.g. https://abc.execute-api.eu-west-1.amazonaws.com/v1/ */
   readonly url: string;
 
   constructor(scope: Construct, id: string, props: IngestApiProps) {
     super(scope, id);
     const stageName = props.stageName ?? 'v1';
+    this.stageName = stageName;
     const accessLogs = logGroup(this, 'AccessLogs', props.logRetentionDays);
 
     this.api = new apigw.RestApi(this, 'Api', {
+      // REST API metrics are keyed by name (ApiName): unique per stack, so alarms never mix two APIs.
+      restApiName: `${Stack.of(this).stackName}-ingest`,
       description: 'auth0-events: Auth0 Log Stream and Actions ingest',
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       apiKeySourceType: apigw.ApiKeySourceType.AUTHORIZER,

@@ -1,15 +1,30 @@
 /**
- * npm run redrive -- --subscriber <name> [--dry-run] [--max N] [--queue-url URL --dlq-url URL]
+ * npm run redrive -- --subscriber <name> [--dry-run] [--max N] [--delivery-dlq]
+ *                    [--stack Auth0Events | --local [--endpoint URL] | --queue-url URL --dlq-url URL]
  *
  * Lists what is in a subscriber's DLQ (type, id, first error seen) and moves it back to the
  * subscriber's queue. Against AWS it uses SQS's message move task (StartMessageMoveTask); where that is
- * not available (the local runtime's emulator) it falls back to receive → send → delete, which never
- * loses a message: each one is deleted from the DLQ only after the send to the queue succeeded.
+ * not available (the local runtime's emulator), or when --max is below the DLQ's depth, it uses
+ * receive → send → delete, which never loses a message: each one is deleted from the DLQ only after
+ * the send to the queue succeeded.
+ *
+ * Finding the queues:
+ *   AWS (default): the stack's queues carry the tags auth0-events:subscriber=<name> and
+ *     auth0-events:queue=queue|dlq|delivery-dlq (lib/subscriber.ts); CloudFormation names them
+ *     <stack>-..., so ListQueues with that prefix and ListQueueTags find them. Only @aws-sdk/client-sqs.
+ *   --local: the local runtime's names auth0-events-<name> and auth0-events-<name>-dlq, at the SQS
+ *     endpoint of --endpoint or AWS_ENDPOINT_URL_SQS.
+ *   --queue-url/--dlq-url: explicit (the stack outputs <Name>QueueUrl, <Name>DlqUrl, <Name>DeliveryDlqUrl).
  */
 import {
-  ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ListMessageMoveTasksCommand, ReceiveMessageCommand,
-  SendMessageBatchCommand, SQSClient, StartMessageMoveTaskCommand, type Message,
+  ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ListMessageMoveTasksCommand, ListQueuesCommand,
+  ListQueueTagsCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, StartMessageMoveTaskCommand, type Message,
 } from '@aws-sdk/client-sqs';
+
+/** The tags lib/subscriber.ts puts on every subscriber queue (kept literal: scripts do not import the CDK code). */
+export const SUBSCRIBER_TAG = 'auth0-events:subscriber';
+export const ROLE_TAG = 'auth0-events:queue';
+export const DEFAULT_STACK = 'Auth0Events';
 
 export interface DlqEntry { messageId: string; id?: string; type?: string; receiveCount?: string; firstError?: string }
 export interface RedriveResult { listed: DlqEntry[]; moved: number; mode: 'move-task' | 'receive-send-delete' | 'dry-run'; taskHandle?: string }
@@ -38,6 +53,57 @@ async function queueArn(sqs: SQSClient, url: string): Promise<string> {
   return out.Attributes!.QueueArn!;
 }
 
+async function visibleCount(sqs: SQSClient, url: string): Promise<number> {
+  const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }));
+  return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
+}
+
+export interface QueuePair { queueUrl: string; dlqUrl: string }
+
+/** The local runtime's queues of a subscriber: auth0-events-<name> and auth0-events-<name>-dlq. */
+export async function resolveLocalQueues(sqs: SQSClient, subscriber: string): Promise<QueuePair> {
+  const url = async (name: string) => {
+    try {
+      return (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl!;
+    } catch (e) {
+      throw new Error(`no queue ${name} in the local runtime (${(e as Error).name}); is npm start running and is ${subscriber} a subscriber in lib/subscribers.ts?`);
+    }
+  };
+  return { queueUrl: await url(`auth0-events-${subscriber}`), dlqUrl: await url(`auth0-events-${subscriber}-dlq`) };
+}
+
+/**
+ * A deployed stack's queues of a subscriber, by tag: the queue, and as `dlqUrl` its DLQ (or, with
+ * `deliveryDlq`, the SNS subscription's delivery DLQ, whose events never reached the queue).
+ */
+export async function resolveStackQueues(sqs: SQSClient, opts: { stack: string; subscriber: string; deliveryDlq?: boolean }): Promise<QueuePair> {
+  const urls: string[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await sqs.send(new ListQueuesCommand({ QueueNamePrefix: `${opts.stack}-`, MaxResults: 1000, NextToken }));
+    urls.push(...(page.QueueUrls ?? []));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  const byRole = new Map<string, string[]>();
+  const seen = new Set<string>();
+  for (const url of urls) {
+    const tags = (await sqs.send(new ListQueueTagsCommand({ QueueUrl: url }))).Tags ?? {};
+    const stackTag = tags['aws:cloudformation:stack-name'];
+    if (stackTag !== undefined && stackTag !== opts.stack) continue;
+    if (tags[SUBSCRIBER_TAG]) seen.add(tags[SUBSCRIBER_TAG]);
+    if (tags[SUBSCRIBER_TAG] !== opts.subscriber || !tags[ROLE_TAG]) continue;
+    byRole.set(tags[ROLE_TAG], [...(byRole.get(tags[ROLE_TAG]) ?? []), url]);
+  }
+  const one = (role: string): string => {
+    const found = byRole.get(role) ?? [];
+    if (found.length === 1) return found[0];
+    if (found.length > 1) throw new Error(`${found.length} queues of stack ${opts.stack} are tagged ${SUBSCRIBER_TAG}=${opts.subscriber}, ${ROLE_TAG}=${role}: pass --queue-url and --dlq-url`);
+    const known = seen.size ? `subscribers found: ${[...seen].sort().join(', ')}` : `no subscriber queues found with the prefix ${opts.stack}- (wrong --stack, region or credentials?)`;
+    throw new Error(`no ${role} of subscriber ${JSON.stringify(opts.subscriber)} in stack ${opts.stack}; ${known}. Or pass --queue-url and --dlq-url (stack outputs <Name>QueueUrl, <Name>DlqUrl, <Name>DeliveryDlqUrl).`);
+  };
+  return { queueUrl: one('queue'), dlqUrl: one(opts.deliveryDlq ? 'delivery-dlq' : 'dlq') };
+}
+
 /**
  * Peeks at up to `max` DLQ messages without consuming them: receives them (hidden for 30 s so each is
  * seen once), then makes every one visible again at once.
@@ -59,16 +125,20 @@ async function peek(sqs: SQSClient, dlqUrl: string, max: number): Promise<DlqEnt
 }
 
 export async function redrive(sqs: SQSClient, opts: { queueUrl: string; dlqUrl: string; dryRun?: boolean; max?: number; useMoveTask?: boolean }): Promise<RedriveResult> {
-  const max = opts.max ?? 1000;
-  if (opts.dryRun) return { listed: await peek(sqs, opts.dlqUrl, max), moved: 0, mode: 'dry-run' };
+  // Listing is bounded (each listed message stays hidden while the rest are read); moving is not, unless asked.
+  if (opts.dryRun) return { listed: await peek(sqs, opts.dlqUrl, opts.max ?? 1000), moved: 0, mode: 'dry-run' };
+  const max = opts.max ?? Number.POSITIVE_INFINITY;
   if (opts.useMoveTask !== false) {
     try {
       const [source, destination] = await Promise.all([queueArn(sqs, opts.dlqUrl), queueArn(sqs, opts.queueUrl)]);
+      // A move task moves everything: with --max below the DLQ's depth, move exactly max by hand below.
+      const depth = await visibleCount(sqs, opts.dlqUrl);
+      if (depth > max) throw new Error('max below depth');
       const listed = await peek(sqs, opts.dlqUrl, Math.min(max, 100));
       const running = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: source, MaxResults: 1 }));
       if (running.Results?.[0]?.Status === 'RUNNING') throw new Error(`a move task is already running for ${source}`);
       const task = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: source, DestinationArn: destination, MaxNumberOfMessagesPerSecond: 50 }));
-      return { listed, moved: listed.length, mode: 'move-task', taskHandle: task.TaskHandle };
+      return { listed, moved: depth, mode: 'move-task', taskHandle: task.TaskHandle };
     } catch (e) {
       // Only a running task stops us; an endpoint without the API (the local emulator) falls back below.
       if (/already running/.test((e as Error).message)) throw e;
@@ -95,23 +165,48 @@ export async function redrive(sqs: SQSClient, opts: { queueUrl: string; dlqUrl: 
   return { listed, moved, mode: 'receive-send-delete' };
 }
 
+export const USAGE = `usage: npm run redrive -- --subscriber <name> [--dry-run] [--max N] [--delivery-dlq]
+         [--stack <stack name, default ${DEFAULT_STACK}> | --local [--endpoint URL] | --queue-url URL --dlq-url URL]`;
+
+/** Resolves the queues from the command line's options. */
+export async function queuesFor(sqs: SQSClient, values: { subscriber?: string; local?: boolean; stack?: string; 'queue-url'?: string; 'dlq-url'?: string; 'delivery-dlq'?: boolean }): Promise<QueuePair> {
+  if (values['queue-url'] || values['dlq-url']) {
+    if (!values['queue-url'] || !values['dlq-url']) throw new Error(`--queue-url and --dlq-url go together\n${USAGE}`);
+    return { queueUrl: values['queue-url'], dlqUrl: values['dlq-url'] };
+  }
+  if (!values.subscriber) throw new Error(USAGE);
+  if (values.local) {
+    if (values['delivery-dlq']) throw new Error('--delivery-dlq: the local runtime has no SNS delivery DLQs');
+    return resolveLocalQueues(sqs, values.subscriber);
+  }
+  return resolveStackQueues(sqs, { stack: values.stack ?? DEFAULT_STACK, subscriber: values.subscriber, deliveryDlq: values['delivery-dlq'] });
+}
+
 async function main() {
   const { parseArgs } = await import('node:util');
   const { values } = parseArgs({ options: {
-    subscriber: { type: 'string' }, 'dry-run': { type: 'boolean', default: false }, max: { type: 'string', default: '1000' },
+    subscriber: { type: 'string' }, 'dry-run': { type: 'boolean', default: false }, max: { type: 'string' },
     'queue-url': { type: 'string' }, 'dlq-url': { type: 'string' }, local: { type: 'boolean', default: false },
+    stack: { type: 'string' }, endpoint: { type: 'string' }, 'delivery-dlq': { type: 'boolean', default: false },
   } });
-  const max = Number(values.max);
-  if (!Number.isInteger(max) || max <= 0) throw new Error('--max must be a positive whole number');
-  if (!values.subscriber && !(values['queue-url'] && values['dlq-url'])) throw new Error('usage: npm run redrive -- --subscriber <name> [--dry-run] [--max N]  (or --queue-url URL --dlq-url URL)');
-  const sqs = new SQSClient({});
-  const resolve = async (name: string) => (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl!;
-  // Queue names: the local runtime and the stack name them auth0-events-<subscriber> and ...-dlq.
-  const queueUrl = values['queue-url'] ?? (await resolve(`auth0-events-${values.subscriber}`));
-  const dlqUrl = values['dlq-url'] ?? (await resolve(`auth0-events-${values.subscriber}-dlq`));
-  const result = await redrive(sqs, { queueUrl, dlqUrl, dryRun: values['dry-run'], max });
+  const max = values.max === undefined ? undefined : Number(values.max);
+  if (max !== undefined && (!Number.isInteger(max) || max <= 0)) throw new Error('--max must be a positive whole number');
+  let sqs: SQSClient;
+  if (values.local) {
+    const endpoint = values.endpoint ?? process.env.AWS_ENDPOINT_URL_SQS ?? process.env.AWS_ENDPOINT_URL;
+    if (!endpoint) throw new Error('--local needs the local runtime\'s SQS endpoint: pass --endpoint URL or set AWS_ENDPOINT_URL_SQS');
+    const credentials = process.env.AWS_ACCESS_KEY_ID ? undefined : { accessKeyId: 'local', secretAccessKey: 'local' };
+    sqs = new SQSClient({ endpoint, region: process.env.AWS_REGION ?? 'us-east-1', ...(credentials ? { credentials } : {}) });
+  } else {
+    sqs = new SQSClient(values.endpoint ? { endpoint: values.endpoint } : {});
+  }
+  const { queueUrl, dlqUrl } = await queuesFor(sqs, values);
+  console.log(`DLQ   ${dlqUrl}\nqueue ${queueUrl}`);
+  const result = await redrive(sqs, { queueUrl, dlqUrl, dryRun: values['dry-run'], max, useMoveTask: !values.local });
   for (const e of result.listed) console.log(`${e.type ?? '-'}\t${e.id ?? e.messageId}\treceived ${e.receiveCount ?? '?'}x\t${e.firstError ?? ''}`);
-  console.log(result.mode === 'dry-run' ? `${result.listed.length} message(s) in the DLQ; --dry-run moved nothing` : `moved ${result.moved} message(s) back (${result.mode}${result.taskHandle ? `, task ${result.taskHandle}` : ''})`);
+  if (result.mode === 'dry-run') console.log(`${result.listed.length} message(s) listed; --dry-run moved nothing`);
+  else if (result.mode === 'move-task') console.log(`move task ${result.taskHandle} started for about ${result.moved} message(s) (50 a second); follow it with: aws sqs list-message-move-tasks --source-arn <DLQ ARN>`);
+  else console.log(`moved ${result.moved} message(s) back (receive, send, delete)`);
 }
 
 if (require.main === module) main().catch((e) => { console.error(`redrive: ${(e as Error).message}`); process.exit(1); });

@@ -18,7 +18,12 @@ test('defaults fill what is not set', () => {
     throttle: { rateLimit: 50, burstLimit: 100, quotaPerDay: 1_000_000 },
     logRetentionDays: 90,
     deletionProtection: true,
+    alarms: { noEventsHours: 6, apiLatencyP99Ms: 5000, api5xxPercent: 5, api4xxPercent: 25 },
   });
+});
+
+test('alarm thresholds may be set one by one; the rest keep their defaults', () => {
+  expect(parseConfig({ ...base, alarms: { noEventsHours: 24, api4xxPercent: 50 } }).alarms).toEqual({ noEventsHours: 24, apiLatencyP99Ms: 5000, api5xxPercent: 5, api4xxPercent: 50 });
 });
 
 test('a JSON string (from -c on the command line) is accepted', () => {
@@ -41,6 +46,12 @@ test.each([
   [{ ...base, logRetentionDays: 10 }, /logRetentionDays: must be one of 1, 3, 5, 7, 14/],
   [{ ...base, deletionProtection: 'yes' }, /deletionProtection: must be true or false/],
   [{ ...base, tenant: [] }, /auth0-events\.tenant: is not a known setting/],
+  [{ ...base, alarms: [] }, /alarms: must be an object/],
+  [{ ...base, alarms: { noEventHours: 3 } }, /alarms\.noEventHours: is not a known setting; known settings: noEventsHours/],
+  [{ ...base, alarms: { noEventsHours: 0 } }, /alarms\.noEventsHours: must be a positive whole number \(hours\), got 0/],
+  [{ ...base, alarms: { noEventsHours: 48 } }, /alarms\.noEventsHours: must be 1 to 24 hours/],
+  [{ ...base, alarms: { api5xxPercent: 101 } }, /alarms\.api5xxPercent: must be a percentage from 1 to 100/],
+  [{ ...base, alarms: { apiLatencyP99Ms: 30000 } }, /alarms\.apiLatencyP99Ms: must be below API Gateway's 29,000 ms/],
 ])('%j fails with a clear message', (raw, message) => {
   expect(() => parseConfig(raw)).toThrow(message);
 });

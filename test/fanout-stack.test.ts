@@ -44,7 +44,8 @@ describe('fan-out in the stack (registry subscribers)', () => {
 
   it('encrypts every subscriber queue with one shared customer-managed key that is not the topic key', () => {
     // The subscribers' queues (the real-time construct has queues of its own, with its own key).
-    const queues = Object.entries(resources).filter(([id, r]) => r.Type === 'AWS::SQS::Queue' && id.startsWith('Subscribers')).map(([, r]) => r);
+    const subscriberQueueIds = SUBSCRIBERS.flatMap((d) => { const ids = subscriberIds(stack, d.name); return [ids.queue, ids.dlq, ids.deliveryDlq]; });
+    const queues = Object.entries(resources).filter(([id, r]) => r.Type === 'AWS::SQS::Queue' && subscriberQueueIds.includes(id)).map(([, r]) => r);
     expect(queues.length).toBe(SUBSCRIBERS.length * 3);
     const keys = new Set(queues.map((q) => JSON.stringify(q.Properties.KmsMasterKeyId)));
     expect(keys.size).toBe(1);
@@ -119,7 +120,7 @@ describe('fan-out in the stack (registry subscribers)', () => {
     });
 
     it('has lag, DLQ depth, delivery-DLQ depth, errors and throttles alarms, missing data not breaching', () => {
-      const alarms = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm' && JSON.stringify(r.Properties.Dimensions).match(new RegExp(`"(${ids.queue}|${ids.dlq}|${ids.deliveryDlq}|${ids.fn})"`)));
+      const alarms = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm' && JSON.stringify(r.Properties.Dimensions ?? []).match(new RegExp(`"(${ids.queue}|${ids.dlq}|${ids.deliveryDlq}|${ids.fn})"`)));
       const summary = alarms.map((a) => {
         const p = a.Properties;
         const dim = p.Dimensions[0].Value;
@@ -178,7 +179,7 @@ describe('fan-out in the stack (registry subscribers)', () => {
   it('turns deletion protection off from config', () => {
     const { template: t } = buildStack({ deletionProtection: false });
     const tables = Object.values(t.findResources('AWS::DynamoDB::Table')) as { DeletionPolicy: string; Properties: { DeletionProtectionEnabled: boolean } }[];
-    // Every table of the stack: users, events and the WebSocket connections.
+    // users, events and the real-time connections table
     expect(tables.map((x) => [x.DeletionPolicy, x.Properties.DeletionProtectionEnabled])).toEqual([['Delete', false], ['Delete', false], ['Delete', false]]);
   });
 });

@@ -1,7 +1,7 @@
 /** The redrive command against a real local SQS: moved once, none lost, none duplicated; --dry-run changes nothing. */
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { startSnsSqs, type Emulator } from '../local/emulators';
-import { redrive } from '../scripts/redrive';
+import { redrive, resolveLocalQueues } from '../scripts/redrive';
 import { drain, sqsClient } from './support/sns-sqs';
 
 let emulator: Emulator;
@@ -56,4 +56,10 @@ test('--max bounds how many are moved; the rest stay in the DLQ', async () => {
   expect(result.moved).toBe(10);
   expect((await drain(sqs, queue, 15)).length).toBe(10);
   expect((await drain(sqs, dlq, 15)).length).toBe(5);
+});
+
+test('--local finds a subscriber\'s queues by the local runtime\'s names; an unknown subscriber says so', async () => {
+  const { queue, dlq } = await queues('auth0-events-audit');
+  await expect(resolveLocalQueues(sqs, 'audit')).resolves.toEqual({ queueUrl: queue, dlqUrl: dlq });
+  await expect(resolveLocalQueues(sqs, 'nope')).rejects.toThrow(/no queue auth0-events-nope in the local runtime/);
 });

@@ -72,7 +72,7 @@ describe('SessionEventsSocket', () => {
     const failures = stack.getLogicalId(stack.realtime.pushFailures.node.defaultChild as never);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: pushFn },
-      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('StoresEvents'), 'StreamArn'] },
+      EventSourceArn: { 'Fn::GetAtt': [stack.getLogicalId(stack.stores.eventsTable.node.defaultChild as never), 'StreamArn'] },
       FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'] }) }] },
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: 3,

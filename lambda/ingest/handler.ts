@@ -10,6 +10,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { CanonicalEvent } from '../shared/event';
 import { error, header, HttpError, json } from '../shared/http';
 import { createLogger } from '../shared/logger';
+import { emf, METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../shared/metrics';
 import { configuredTenants } from '../shared/tenants';
 import { ACTION_TRIGGERS, classifyAction, classifyLogRecord } from './classify';
 import { parseActionBody, parseLogStreamBody } from './parse';
@@ -41,12 +42,39 @@ function bodyText(event: APIGatewayProxyEvent): string {
   return event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
 }
 
-async function publish(events: CanonicalEvent[], deps: IngestDeps) {
+/** Event ids per log line: keeps a line far below CloudWatch Logs' 256 KB limit for any batch size. */
+export const IDS_PER_LOG_LINE = 200;
+
+/**
+ * One INFO line per (source, type) of the request naming every published event id (`event_ids`, more
+ * lines for large groups), the first of them carrying the EventsPublished metric (EMF).
+ */
+function logPublished(events: CanonicalEvent[], tenant: string, now: Date): void {
+  const groups = new Map<string, CanonicalEvent[]>();
+  for (const e of events) {
+    const key = `${e.source} ${e.type}`;
+    const group = groups.get(key);
+    if (group) group.push(e);
+    else groups.set(key, [e]);
+  }
+  for (const group of groups.values()) {
+    const { source, type } = group[0];
+    for (let i = 0; i < group.length; i += IDS_PER_LOG_LINE) {
+      const metric = i === 0 ? emf({ [METRIC_EVENTS_PUBLISHED]: group.length }, { tenant, type, source }, [['tenant', 'type'], ['tenant', 'source'], []], { now }) : {};
+      logger.info('events published', { ...metric, tenant, source, type, event_ids: group.slice(i, i + IDS_PER_LOG_LINE).map((e) => e.id) });
+    }
+  }
+}
+
+async function publish(events: CanonicalEvent[], tenant: string, deps: IngestDeps) {
   const topicArn = deps.publish.topicArn ?? process.env.TOPIC_ARN;
   if (!topicArn) throw new Error('TOPIC_ARN is not set');
   const result = await publishEvents(events, { ...deps.publish, topicArn });
   if (result.failed.length > 0) {
-    logger.error('events not published', { failed: result.failed.length, of: events.length, calls: result.calls, retries: result.retries, failures: result.failed.slice(0, 20) });
+    logger.error('events not published', {
+      ...emf({ [METRIC_PUBLISH_FAILED]: result.failed.length }, { tenant }, [['tenant'], []], { now: deps.now() }),
+      failed: result.failed.length, of: events.length, calls: result.calls, retries: result.retries, failures: result.failed.slice(0, 20),
+    });
   }
   return result;
 }
@@ -69,9 +97,9 @@ export async function handleIngest(event: APIGatewayProxyEvent, deps: IngestDeps
       return error(404, 'unknown_trigger', `Trigger ${JSON.stringify(trigger.slice(0, 100))} is not supported; use one of ${Object.keys(ACTION_TRIGGERS).join(', ')}.`);
     }
     const canonical = classifyAction(trigger, parseActionBody(body), tenant.name, receivedAt);
-    const result = await publish([canonical], deps);
+    const result = await publish([canonical], tenant.name, deps);
     if (result.failed.length) return retryLater(1, 1);
-    logger.info('action event published', { id: canonical.id, tenant: tenant.name, type: canonical.type });
+    logPublished([canonical], tenant.name, deps.now());
     return json(202, { id: canonical.id });
   }
 
@@ -80,9 +108,10 @@ export async function handleIngest(event: APIGatewayProxyEvent, deps: IngestDeps
   const unique = new Map<string, CanonicalEvent>();
   for (const r of records) if (!unique.has(r.log_id)) unique.set(r.log_id, classifyLogRecord(r, tenant.name, receivedAt));
   const events = [...unique.values()];
-  const result = await publish(events, deps);
+  const result = await publish(events, tenant.name, deps);
   if (result.failed.length) return retryLater(result.failed.length, events.length);
-  logger.info('log stream batch published', { tenant: tenant.name, format, received: records.length, published: result.published, calls: result.calls, retries: result.retries, ids: events.length <= 100 ? events.map((e) => e.id) : undefined });
+  logPublished(events, tenant.name, deps.now());
+  logger.info('log stream batch published', { tenant: tenant.name, format, received: records.length, published: result.published, calls: result.calls, retries: result.retries });
   return json(200, { received: records.length, published: result.published });
 }
 

@@ -103,7 +103,7 @@ export async function pushEvent(event: StoredEvent, deps: PushDeps): Promise<Pus
       });
     } catch (e) {
       stats.failed++;
-      logger.warn('send failed', { id: event.id, connectionId: listener.connection_id, error: (e as Error).name, detail: (e as Error).message });
+      logger.warn('send failed', { event_id: event.id, connectionId: listener.connection_id, error: (e as Error).name, detail: (e as Error).message });
     }
   });
   return stats;
@@ -116,9 +116,9 @@ export async function handlePushBatch(batch: DynamoDBStreamEvent, deps: PushDeps
     const event = unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>) as StoredEvent;
     try {
       const stats = await pushEvent(event, deps);
-      logger.info('event pushed', { id: event.id, tenant: event.tenant, type: event.type, ...stats });
+      logger.info('event pushed', { event_id: event.id, tenant: event.tenant, type: event.type, ...stats });
     } catch (e) {
-      logger.error('push failed', { id: event.id, error: (e as Error).name, detail: (e as Error).message });
+      logger.error('push failed', { event_id: event.id, error: (e as Error).name, detail: (e as Error).message });
       return { batchItemFailures: [{ itemIdentifier: record.dynamodb.SequenceNumber ?? '' }] };
     }
   }

@@ -1,0 +1,335 @@
+/**
+ * Operations (runbook: docs/operations.md):
+ *   - an alarm topic (its own customer-managed key, whose policy lets CloudWatch use it; TLS only) with
+ *     the configured e-mail subscription;
+ *   - alarm AND OK actions on every CloudWatch alarm of the stack, whoever made it (an aspect, so an
+ *     alarm added later by any construct is wired too);
+ *   - the alarms beyond the per-subscriber and push ones: ingest Lambda, REST API, topic deliveries,
+ *     publish failures, "no events received" per tenant;
+ *   - a composite "pipeline unhealthy" alarm over the critical ones;
+ *   - a dashboard, retention on API Gateway's execution log groups, and saved Logs Insights queries
+ *     that follow one event id through every handler.
+ *
+ * Plain aws-cloudwatch rather than cdk-monitoring-constructs: see docs/operations.md ("Why plain CDK").
+ */
+import { Aspects, CfnOutput, Duration, Stack, type IAspect } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct, type IConstruct } from 'constructs';
+import { METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../lambda/shared/metrics';
+import type { AlarmConfig } from './config';
+import type { EventTopic } from './event-topic';
+import type { FanOut } from './fan-out';
+import type { IngestApi } from './ingest-api';
+import { customerManagedKey, Handler, logGroup } from './secure-defaults';
+import { WEBSOCKET_STAGE, type SessionEventsSocket } from './session-events-socket';
+
+export interface MonitoringProps {
+  readonly events: EventTopic;
+  readonly ingest: IngestApi;
+  readonly subscribers: FanOut;
+  readonly realtime: SessionEventsSocket;
+  /** The deployment's tenant names: one "no events received" alarm each. */
+  readonly tenants: readonly string[];
+  readonly alarms: AlarmConfig;
+  /** Subscribed to the alarm topic (the address confirms once). Default: none. */
+  readonly alarmEmail?: string;
+  readonly logRetentionDays: number;
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+const RUNBOOK = 'docs/operations.md';
+
+/** Adds the alarm topic as alarm and OK action to every alarm it visits, once. */
+class AlarmActions implements IAspect {
+  constructor(private readonly action: cloudwatch.IAlarmAction, private readonly topic: sns.ITopic) {}
+
+  visit(node: IConstruct): void {
+    if (!(node instanceof cloudwatch.Alarm || node instanceof cloudwatch.CompositeAlarm)) return;
+    const cfn = node.node.defaultChild as cloudwatch.CfnAlarm | cloudwatch.CfnCompositeAlarm;
+    const stack = Stack.of(node);
+    const topic = JSON.stringify(stack.resolve(this.topic.topicArn));
+    const has = (actions: unknown) => ((stack.resolve(actions) as unknown[] | undefined) ?? []).some((a) => JSON.stringify(a) === topic);
+    if (!has(cfn.alarmActions)) node.addAlarmAction(this.action);
+    if (!has(cfn.okActions)) node.addOkAction(this.action);
+  }
+}
+
+export class Monitoring extends Construct {
+  readonly alarmKey: kms.Key;
+  readonly alarmTopic: sns.Topic;
+  /** The alarms made here (not the subscribers' or the push Lambda's own). */
+  readonly alarms: cloudwatch.Alarm[] = [];
+  /** The alarms the composite "pipeline unhealthy" alarm watches. */
+  readonly critical: cloudwatch.IAlarm[] = [];
+  readonly pipelineUnhealthy: cloudwatch.CompositeAlarm;
+  readonly dashboard: cloudwatch.Dashboard;
+  /** Namespace of the ingest Lambda's EMF metrics (lambda/shared/metrics.ts). */
+  readonly namespace: string;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const { ingest, events, subscribers, realtime } = props;
+    this.namespace = `auth0-events/${stack.stackName}`;
+    ingest.ingest.function.addEnvironment('METRICS_NAMESPACE', this.namespace);
+
+    // ---- alarm topic
+    this.alarmKey = customerManagedKey(this, 'AlarmKey', 'auth0-events: encrypts the alarm topic');
+    // CloudWatch publishes alarm notifications to the encrypted topic: it needs the key, for this account only.
+    this.alarmKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AllowCloudWatchAlarms',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+    }));
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: `auth0-events alarms (${stack.stackName})`,
+      masterKey: this.alarmKey,
+      enforceSSL: true,
+    });
+    // The topic has its own access policy (TLS only), so CloudWatch's publish is allowed explicitly,
+    // for alarms of this account.
+    this.alarmTopic.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AllowCloudWatchAlarms',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [this.alarmTopic.topicArn],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
+      },
+    }));
+    if (props.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    Aspects.of(stack).add(new AlarmActions(new cwActions.SnsAction(this.alarmTopic), this.alarmTopic));
+
+    // ---- ingest: Lambda, REST API, publishing
+    const fn = ingest.ingest.function;
+    this.alarm('IngestErrors', fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }), {
+      threshold: 1, comparison: 'GTE', critical: true,
+      description: 'The ingest Lambda crashed or timed out (Errors >= 1 in 5 minutes): Auth0 got a 5xx and retries; a paused Log Stream follows if it persists.',
+    });
+    this.alarm('IngestThrottles', fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }), {
+      threshold: 1, comparison: 'GTE', critical: true,
+      description: 'The ingest Lambda was throttled (Throttles >= 1 in 5 minutes): account concurrency is exhausted; Auth0 got 5xx answers.',
+    });
+    const api = ingest.api;
+    const stage = api.deploymentStage;
+    const a = props.alarms;
+    this.alarm('Api5xxRate', stage.metricServerError({ period: FIVE_MINUTES, statistic: 'Average' }), {
+      threshold: a.api5xxPercent / 100, comparison: 'GT', evaluationPeriods: 2, critical: true,
+      description: `More than ${a.api5xxPercent} % of REST requests answered 5xx for 10 minutes (5XXError average per 5 minutes): nothing of those requests was accepted; Auth0 retries and pauses the stream after repeated failures.`,
+    });
+    this.alarm('ApiLatencyP99', stage.metricLatency({ period: FIVE_MINUTES, statistic: 'p99' }), {
+      threshold: a.apiLatencyP99Ms, comparison: 'GT', evaluationPeriods: 3,
+      description: `REST latency p99 above ${a.apiLatencyP99Ms} ms for 15 minutes: publishing to SNS is slow or retried, or the catch-up queries are slow.`,
+    });
+    const ingestResources = ['/{tenant}/log-stream', '/{tenant}/actions/{trigger}'];
+    const apiMetric = (metricName: string, resource: string) => new cloudwatch.Metric({
+      namespace: 'AWS/ApiGateway', metricName, statistic: 'Sum', period: FIVE_MINUTES,
+      dimensionsMap: { ApiName: api.restApiName, Stage: ingest.stageName, Method: 'POST', Resource: resource },
+    });
+    const usingMetrics: Record<string, cloudwatch.IMetric> = {};
+    ingestResources.forEach((resource, i) => {
+      usingMetrics[`r${i}`] = apiMetric('Count', resource);
+      usingMetrics[`e${i}`] = apiMetric('4XXError', resource);
+    });
+    const sum = (p: string) => ingestResources.map((_, i) => `FILL(${p}${i}, 0)`).join(' + ');
+    this.alarm('Ingest4xxRate', new cloudwatch.MathExpression({
+      expression: `IF((${sum('r')}) >= 10, 100 * (${sum('e')}) / (${sum('r')}), 0)`,
+      usingMetrics,
+      period: FIVE_MINUTES,
+      label: 'Ingest 4xx rate (%)',
+    }), {
+      threshold: a.api4xxPercent, comparison: 'GT', evaluationPeriods: 2, critical: true,
+      description: `More than ${a.api4xxPercent} % of at least 10 ingest requests (POST log-stream and actions) answered 4xx for 10 minutes: a wrong or rotated API key in Auth0 (403), an unknown tenant (404) or throttling (429). Auth0 pauses a Log Stream after repeated failures.`,
+    });
+    const published = (dimensionsMap: Record<string, string> = {}, period = FIVE_MINUTES) =>
+      new cloudwatch.Metric({ namespace: this.namespace, metricName: METRIC_EVENTS_PUBLISHED, dimensionsMap, statistic: 'Sum', period });
+    const publishFailed = new cloudwatch.Metric({ namespace: this.namespace, metricName: METRIC_PUBLISH_FAILED, statistic: 'Sum', period: FIVE_MINUTES });
+    this.alarm('PublishFailures', publishFailed, {
+      threshold: 1, comparison: 'GTE', critical: true,
+      description: 'Events could not be put on the event topic after every retry (PublishFailed >= 1 in 5 minutes): the requests were answered 503 and Auth0 retries them.',
+    });
+    const topicName = events.topic.topicName;
+    const snsMetric = (metricName: string) => new cloudwatch.Metric({ namespace: 'AWS/SNS', metricName, dimensionsMap: { TopicName: topicName }, statistic: 'Sum', period: FIVE_MINUTES });
+    this.alarm('TopicDeliveryFailures', snsMetric('NumberOfNotificationsFailed'), {
+      threshold: 1, comparison: 'GTE',
+      description: 'SNS gave up delivering events to a subscriber queue (NumberOfNotificationsFailed >= 1 in 5 minutes): they went to that subscription\'s delivery DLQ (see the DeliveryDlqDepth alarms).',
+    });
+    this.alarm('TopicRedriveFailures', snsMetric('NumberOfNotificationsFailedToRedriveToDlq'), {
+      threshold: 1, comparison: 'GTE', critical: true,
+      description: 'SNS could deliver events neither to a subscriber queue nor to its delivery DLQ (NumberOfNotificationsFailedToRedriveToDlq >= 1 in 5 minutes): those events are LOST for that subscriber.',
+    });
+    for (const tenant of props.tenants) {
+      this.alarm(`NoEvents-${tenant}`, published({ tenant, source: 'log-stream' }, Duration.hours(1)), {
+        threshold: 1, comparison: 'LT', evaluationPeriods: a.noEventsHours, critical: true,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        description: `No Log Stream event of tenant ${tenant} was published for ${a.noEventsHours} h: Auth0 paused the Log Stream (it does after repeated failures), the stream is misconfigured, or the tenant is idle.`,
+      });
+    }
+
+    // ---- the per-subscriber and real-time alarms (made by their constructs): which of them are critical
+    for (const s of subscribers.subscribers.values()) {
+      for (const alarm of s.alarms) if (/\/(Lag|DlqDepth|DeliveryDlqDepth)$/.test(alarm.node.path)) this.critical.push(alarm);
+    }
+    for (const alarm of realtime.alarms) if (/\/(PushIteratorAge|PushFailuresDepth)$/.test(alarm.node.path)) this.critical.push(alarm);
+
+    this.pipelineUnhealthy = new cloudwatch.CompositeAlarm(this, 'PipelineUnhealthy', {
+      alarmDescription: `auth0-events pipeline unhealthy: events are not accepted, not delivered, piling up, failing or lost. The alarm that fired is listed in the notification and on the dashboard; runbook ${RUNBOOK}.`,
+      alarmRule: cloudwatch.AlarmRule.anyOf(...this.critical.map((c) => cloudwatch.AlarmRule.fromAlarm(c, cloudwatch.AlarmState.ALARM))),
+    });
+
+    // ---- API Gateway execution logs: API Gateway makes these groups itself, without retention, unless they exist
+    const restExecutionLogs = logGroup(this, 'RestExecutionLogs', props.logRetentionDays, `API-Gateway-Execution-Logs_${api.restApiId}/${ingest.stageName}`);
+    stage.node.addDependency(restExecutionLogs);
+    const socketExecutionLogs = logGroup(this, 'SocketExecutionLogs', props.logRetentionDays, `API-Gateway-Execution-Logs_${realtime.api.apiId}/${WEBSOCKET_STAGE}`);
+    realtime.stage.node.addDependency(socketExecutionLogs);
+
+    // ---- saved Logs Insights queries over every handler's log group
+    const handlerLogs = stack.node.findAll().filter((c): c is Handler => c instanceof Handler).map((h) => h.logGroup);
+    new logs.QueryDefinition(this, 'FollowEventQuery', {
+      queryDefinitionName: `auth0-events/${stack.stackName}/follow-one-event`,
+      queryString: new logs.QueryString({
+        fields: ['@timestamp', '@log', 'service', 'level', 'message', 'event_id', 'type', 'tenant', 'status', 'error', 'problem'],
+        filterStatements: ['@message like "REPLACE-WITH-EVENT-ID"'],
+        sort: '@timestamp asc',
+        limit: 200,
+      }),
+      logGroups: handlerLogs,
+    });
+    new logs.QueryDefinition(this, 'ErrorsQuery', {
+      queryDefinitionName: `auth0-events/${stack.stackName}/errors-and-warnings`,
+      queryString: new logs.QueryString({
+        fields: ['@timestamp', '@log', 'service', 'level', 'message', 'event_id', 'error', 'problem', 'detail'],
+        filterStatements: ['level in ["ERROR", "WARN", "CRITICAL"]'],
+        sort: '@timestamp desc',
+        limit: 200,
+      }),
+      logGroups: handlerLogs,
+    });
+
+    // ---- dashboard
+    this.dashboard = this.buildDashboard(props, published, publishFailed, snsMetric, handlerLogs);
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://${stack.region}.console.aws.amazon.com/cloudwatch/home?region=${stack.region}#dashboards:name=${this.dashboard.dashboardName}`,
+      description: 'The operations dashboard (runbook: docs/operations.md)',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'Every alarm notifies this topic (subscribe pagers or chat here)' });
+  }
+
+  private alarm(id: string, metric: cloudwatch.IMetric, o: {
+    threshold: number; comparison: 'GT' | 'GTE' | 'LT'; description: string; evaluationPeriods?: number; critical?: boolean;
+    treatMissingData?: cloudwatch.TreatMissingData;
+  }): cloudwatch.Alarm {
+    const comparisonOperator = {
+      GT: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      GTE: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      LT: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    }[o.comparison];
+    const evaluationPeriods = o.evaluationPeriods ?? 1;
+    const alarm = new cloudwatch.Alarm(this, id, {
+      metric,
+      threshold: o.threshold,
+      comparisonOperator,
+      evaluationPeriods,
+      datapointsToAlarm: evaluationPeriods,
+      // No requests, no invocations, no failures: CloudWatch reports no data, which is healthy,
+      // except where the absence itself is the problem ("no events received").
+      treatMissingData: o.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `${o.description} Runbook: ${RUNBOOK}#${id.replace(/-.*$/, '').toLowerCase()}`,
+    });
+    this.alarms.push(alarm);
+    if (o.critical) this.critical.push(alarm);
+    return alarm;
+  }
+
+  private buildDashboard(
+    props: MonitoringProps,
+    published: (d?: Record<string, string>, p?: Duration) => cloudwatch.Metric,
+    publishFailed: cloudwatch.Metric,
+    snsMetric: (name: string) => cloudwatch.Metric,
+    handlerLogs: logs.ILogGroup[],
+  ): cloudwatch.Dashboard {
+    const stack = Stack.of(this);
+    const { ingest, subscribers, realtime } = props;
+    const stage = ingest.api.deploymentStage;
+    const subs = [...subscribers.subscribers.values()];
+    const queued = subs.filter((s) => s.queue && s.deadLetterQueue);
+    const graph = (title: string, left: cloudwatch.IMetric[], o: Partial<cloudwatch.GraphWidgetProps> = {}) =>
+      new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, ...o });
+    const wsMetric = (metricName: string, statistic = 'Sum') => new cloudwatch.Metric({
+      namespace: 'AWS/ApiGateway', metricName, statistic, period: FIVE_MINUTES, dimensionsMap: { ApiId: realtime.api.apiId, Stage: WEBSOCKET_STAGE },
+    });
+    const allAlarms = stack.node.findAll().filter((c): c is cloudwatch.Alarm => c instanceof cloudwatch.Alarm);
+
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: `${stack.stackName}-operations`, defaultInterval: Duration.hours(6) });
+    dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown: `# auth0-events (${stack.stackName})\nAuth0 → REST API → ingest → SNS → subscriber queues → tables → stream → WebSocket push. Runbook: \`${RUNBOOK}\`. Follow one event: Logs Insights saved query *follow-one-event*.`,
+        width: 16, height: 3,
+      }),
+      new cloudwatch.AlarmStatusWidget({ title: 'Pipeline', alarms: [this.pipelineUnhealthy], width: 8, height: 3 }),
+    );
+    dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Every alarm', alarms: allAlarms, width: 24, height: Math.min(12, 2 + Math.ceil(allAlarms.length / 4)) }));
+    dashboard.addWidgets(
+      graph('Events in, per tenant and type', [new cloudwatch.MathExpression({
+        expression: `SEARCH('{"${this.namespace}",tenant,type} MetricName="${METRIC_EVENTS_PUBLISHED}"', 'Sum', 300)`,
+        label: '', period: FIVE_MINUTES,
+      })], { width: 12 }),
+      graph('Events in, per tenant and source', props.tenants.flatMap((tenant) => (['log-stream', 'action'] as const).map((source) =>
+        published({ tenant, source }).with({ label: `${tenant} ${source}` }))), { width: 12 }),
+    );
+    dashboard.addWidgets(
+      graph('Publish failures', [
+        publishFailed.with({ label: 'events not published (answered 503)' }),
+        snsMetric('NumberOfNotificationsFailed').with({ label: 'SNS deliveries failed (to delivery DLQ)' }),
+        snsMetric('NumberOfNotificationsFailedToRedriveToDlq').with({ label: 'SNS deliveries lost (no DLQ)' }),
+      ]),
+      graph('Ingest API requests', [
+        stage.metricCount({ period: FIVE_MINUTES, label: 'requests' }),
+        stage.metricClientError({ period: FIVE_MINUTES, label: '4xx' }),
+        stage.metricServerError({ period: FIVE_MINUTES, label: '5xx' }),
+      ], { right: [stage.metricLatency({ period: FIVE_MINUTES, statistic: 'p99', label: 'latency p99 (ms)' })] }),
+      graph('Ingest Lambda', [
+        ingest.ingest.function.metricInvocations({ period: FIVE_MINUTES, label: 'invocations' }),
+        ingest.ingest.function.metricErrors({ period: FIVE_MINUTES, label: 'errors' }),
+        ingest.ingest.function.metricThrottles({ period: FIVE_MINUTES, label: 'throttles' }),
+      ]),
+    );
+    dashboard.addWidgets(
+      graph('Subscriber lag (age of oldest message, s)', queued.map((s) => s.queue!.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum', label: s.name }))),
+      graph('Subscriber queue depth', queued.map((s) => s.queue!.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: s.name }))),
+      graph('Subscriber DLQ depth', [
+        ...queued.map((s) => s.deadLetterQueue!.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: `${s.name} DLQ` })),
+        ...subs.map((s) => s.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: `${s.name} delivery DLQ` })),
+      ]),
+    );
+    dashboard.addWidgets(
+      graph('Stream iterator age (push, ms)', [realtime.push.function.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1), label: 'iterator age max' })], { width: 6 }),
+      graph('WebSocket connections and messages', [wsMetric('ConnectCount').with({ label: 'connects' }), wsMetric('MessageCount').with({ label: 'messages' })], { width: 6 }),
+      graph('WebSocket errors', [
+        wsMetric('IntegrationError').with({ label: 'integration errors' }),
+        wsMetric('ExecutionError').with({ label: 'execution errors' }),
+        wsMetric('ClientError').with({ label: 'client errors' }),
+      ], { width: 6 }),
+      graph('Push errors', [
+        realtime.push.function.metricErrors({ period: FIVE_MINUTES, label: 'push Lambda errors' }),
+        realtime.pushFailures.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum', label: 'push failures queue' }),
+      ], { width: 6 }),
+    );
+    dashboard.addWidgets(new cloudwatch.LogQueryWidget({
+      title: 'Recent errors and warnings (every handler)',
+      logGroupNames: handlerLogs.map((g) => g.logGroupName),
+      queryLines: ['fields @timestamp, service, level, message, event_id, error, problem', 'filter level in ["ERROR", "WARN", "CRITICAL"]', 'sort @timestamp desc', 'limit 50'],
+      width: 24, height: 6,
+    }));
+    return dashboard;
+  }
+}
