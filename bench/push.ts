@@ -17,9 +17,9 @@
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { spawn } from 'node:child_process';
-import { managementClient, postJson } from '../lambda/realtime/management';
-import { signedPoster } from '../lambda/realtime/signed-poster';
-import { DEFAULT_POST_CONCURRENCY, pushEvent, type PushDeps } from '../lambda/realtime/push';
+import { managementClient, postJson } from '../lambda/shared/management';
+import { signedPoster } from '../lambda/shared/signed-poster';
+import { DEFAULT_POST_CONCURRENCY, pushEvent, type PushDeps } from '../lambda/push/handler';
 import { listenKeyOf } from '../lambda/shared/connections';
 import { toStoredEvent } from '../lambda/shared/stores';
 

@@ -127,7 +127,7 @@ export class SessionEventsSocket extends Construct {
     const common = { CONNECTIONS_TABLE: this.connections.tableName, TENANTS: tenantsJson };
 
     this.socket = new Handler(this, 'Socket', {
-      entry: 'lambda/realtime/socket.ts',
+      entry: 'lambda/socket/handler.ts',
       description: 'WebSocket $connect, $disconnect and authenticate (token check, catch-up)',
       logRetentionDays: retention,
       // Catch-up waits for the seam and sends up to CATCH_UP_MAX events; API Gateway stops waiting at 29 s.
@@ -191,7 +191,7 @@ export class SessionEventsSocket extends Construct {
 
     // ---- closer
     this.closer = new Handler(this, 'Closer', {
-      entry: 'lambda/realtime/closer.ts',
+      entry: 'lambda/closer/handler.ts',
       description: 'Closes WebSocket connections not authenticated within 30 s or whose token expired',
       logRetentionDays: retention,
       timeout: Duration.seconds(30),
@@ -205,7 +205,7 @@ export class SessionEventsSocket extends Construct {
     // ---- push
     const concurrency = props.postConcurrency ?? 50;
     this.push = new Handler(this, 'Push', {
-      entry: 'lambda/realtime/push.ts',
+      entry: 'lambda/push/handler.ts',
       description: 'Pushes each new session event to the tenant\'s listeners over the WebSocket API',
       logRetentionDays: retention,
       memorySize: 1024,
@@ -244,7 +244,7 @@ export class SessionEventsSocket extends Construct {
     // ---- REST query endpoints on the ingest API
     if (props.restApi) {
       this.query = new Handler(this, 'Query', {
-        entry: 'lambda/realtime/query.ts',
+        entry: 'lambda/events-query/handler.ts',
         description: 'GET /{tenant}/events and GET /{tenant}/listeners',
         logRetentionDays: retention,
         timeout: Duration.seconds(28),
@@ -254,7 +254,7 @@ export class SessionEventsSocket extends Construct {
       this.grantTable(this.query.role, props.eventsTable, ['dynamodb:GetItem'], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
       this.grantTable(this.query.role, this.connections, [], [CONNECTIONS_TABLE.byTenantIndex.name]);
       this.tokenAuthorizer = new Handler(this, 'TokenAuthorizer', {
-        entry: 'lambda/realtime/token-authorizer.ts',
+        entry: 'lambda/token-authorizer/handler.ts',
         description: 'Verifies Auth0 access tokens (listen:events, listen:events:self) for the query endpoints',
         logRetentionDays: retention,
         memorySize: 256,

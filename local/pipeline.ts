@@ -249,7 +249,7 @@ export class LocalPipeline {
       CLOSE_QUEUE_URL: closeQueue.QueueUrl!,
       ...(this.tables.connections ? { CONNECTIONS_TABLE: this.tables.connections } : {}),
     });
-    const socket = loadHandler<Parameters<WsRouteHandler>[0], APIGatewayProxyResult>('lambda/realtime/socket.ts');
+    const socket = loadHandler<Parameters<WsRouteHandler>[0], APIGatewayProxyResult>('lambda/socket/handler.ts');
     const constant = (body: string): WsRouteHandler => async () => ({ statusCode: 200, body });
     Object.assign(this.gateway.routes, {
       $connect: socket, $disconnect: socket, authenticate: socket,
@@ -257,12 +257,12 @@ export class LocalPipeline {
     });
     await this.gateway.start();
 
-    const closer = new SqsPoller({ name: 'closer', sqs, queueUrl: closeQueue.QueueUrl!, queueArn: closeArn, handler: loadHandler<SQSEvent, SQSBatchResponse>('lambda/realtime/closer.ts') });
+    const closer = new SqsPoller({ name: 'closer', sqs, queueUrl: closeQueue.QueueUrl!, queueArn: closeArn, handler: loadHandler<SQSEvent, SQSBatchResponse>('lambda/closer/handler.ts') });
     closer.start();
     this.pollers.push(closer);
 
     if (!this.tables.events) throw new Error('the synthesized stack has no events table');
-    const push = loadHandler<DynamoDBStreamEvent, { batchItemFailures: { itemIdentifier: string }[] }>('lambda/realtime/push.ts');
+    const push = loadHandler<DynamoDBStreamEvent, { batchItemFailures: { itemIdentifier: string }[] }>('lambda/push/handler.ts');
     this.streamPoller = new StreamPoller({
       name: 'push', dynamodb: ddb, streams: new DynamoDBStreamsClient({}), tableName: this.tables.events,
       handler: async (event, context) => {
@@ -280,8 +280,8 @@ export class LocalPipeline {
 
   /** REST query routes behind the token authorizer, as deployed. */
   private queryRoutes(): RestRoute[] {
-    const query = loadHandler<APIGatewayProxyEvent, APIGatewayProxyResult>('lambda/realtime/query.ts');
-    const authorizer = loadHandler<APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult>('lambda/realtime/token-authorizer.ts');
+    const query = loadHandler<APIGatewayProxyEvent, APIGatewayProxyResult>('lambda/events-query/handler.ts');
+    const authorizer = loadHandler<APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult>('lambda/token-authorizer/handler.ts');
     const auth = (event: APIGatewayProxyEvent) => authorizer({
       type: 'REQUEST', methodArn: `arn:aws:execute-api:us-east-1:000000000000:local/v1/GET${event.resource}`,
       resource: event.resource, path: event.path, httpMethod: event.httpMethod, headers: event.headers, multiValueHeaders: {},

@@ -23,7 +23,7 @@ import { apiEvent, mixedBatch, records, TEST_TENANTS } from './support/auth0-log
 const { handleIngest, IDS_PER_LOG_LINE } = require('../lambda/ingest/handler') as typeof import('../lambda/ingest/handler');
 const usersWriter = require('../lambda/users-writer/handler') as typeof import('../lambda/users-writer/handler');
 const sessionWriter = require('../lambda/session-events-writer/handler') as typeof import('../lambda/session-events-writer/handler');
-const { handlePushBatch } = require('../lambda/realtime/push') as typeof import('../lambda/realtime/push');
+const { handlePushBatch } = require('../lambda/push/handler') as typeof import('../lambda/push/handler');
 
 process.env.TENANTS = TEST_TENANTS;
 const API_KEY = 'k3y-Sup3rS3cret-0123456789abcdef';

@@ -3,8 +3,8 @@ import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetSha
 import { BatchWriteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { mapWithConcurrency } from '../lambda/shared/concurrency';
-import { handlePushBatch, pushEvent, type PushDeps } from '../lambda/realtime/push';
-import { signedPoster } from '../lambda/realtime/signed-poster';
+import { handlePushBatch, pushEvent, type PushDeps } from '../lambda/push/handler';
+import { signedPoster } from '../lambda/shared/signed-poster';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { clients, createTables, readyDynamoDb, listener, managementServer, putEvent, storedEvent, type ManagementServer } from './support/realtime';
 

@@ -3,7 +3,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { createHash, createHmac } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signedPoster, signRequest, uriEncode } from '../lambda/realtime/signed-poster';
+import { signedPoster, signRequest, uriEncode } from '../lambda/shared/signed-poster';
 
 /** A Node-crypto Sha256 for the SDK signer (the SDK's own implementation, in the SDK's interface). */
 class Sha256 {

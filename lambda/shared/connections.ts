@@ -58,7 +58,7 @@ export interface ConnectionItem {
 export const listenKeyOf = (tenant: string, filter: ListenFilter, sub: string): string =>
   filter === '*' ? `${tenant}#*` : `${tenant}#self#${sub}`;
 
-/** The message the close-check queue carries (see lambda/realtime/closer.ts). */
+/** The message the close-check queue carries (see lambda/closer/handler.ts). */
 export interface CloseCheck {
   connection_id: string;
   /** `authenticate`: close when still pending. `expiry`: close when the token of `expires_at` has expired. */

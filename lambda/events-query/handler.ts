@@ -16,7 +16,7 @@ import { createLogger } from '../shared/logger';
 import { pushedEvent, type StoredEvent } from '../shared/stores';
 import { configuredTenants } from '../shared/tenants';
 import { SCOPE_ALL } from '../shared/tokens';
-import { eventsAfter, visibleEvent, type Viewer } from './history';
+import { eventsAfter, visibleEvent, type Viewer } from '../shared/history';
 
 const logger = createLogger('auth0-events-query');
 

@@ -23,8 +23,8 @@ import { mapWithConcurrency } from '../shared/concurrency';
 import { CONNECTIONS_TABLE, listenKeyOf } from '../shared/connections';
 import { createLogger } from '../shared/logger';
 import { pushedEvent, type StoredEvent } from '../shared/stores';
-import { encodeMessage } from './management';
-import { signedPoster, type Post } from './signed-poster';
+import { encodeMessage } from '../shared/management';
+import { signedPoster, type Post } from '../shared/signed-poster';
 
 const logger = createLogger('auth0-events-push');
 

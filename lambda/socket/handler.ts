@@ -19,17 +19,18 @@
  * {"type":"caught_up","count","last_id"}. Catch-up events carry "replay": true, so that a client can
  * hold live events until `caught_up` and deliver strictly in order (the client in client/ does).
  */
-import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { closeCheckScheduler, type ScheduleCheck } from '../shared/close-checks';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import { AUTHENTICATE_WITHIN_SECONDS, CONNECTIONS_TABLE, listenKeyOf, MAX_CONNECTION_SECONDS, type CloseCheck, type ConnectionItem } from '../shared/connections';
+import { AUTHENTICATE_WITHIN_SECONDS, CONNECTIONS_TABLE, listenKeyOf, MAX_CONNECTION_SECONDS, type ConnectionItem } from '../shared/connections';
 import { createLogger } from '../shared/logger';
 import { pushedEvent } from '../shared/stores';
 import { configuredTenants, type Tenant } from '../shared/tenants';
 import { TokenError, verifyListenerToken, type VerifiedListener } from '../shared/tokens';
-import { eventsAfter, visibleEvent, type Viewer } from './history';
-import { closeConnection, managementClient, postJson } from './management';
+import { eventsAfter, visibleEvent, type Viewer } from '../shared/history';
+import { closeConnection, managementClient, postJson } from '../shared/management';
 
 const logger = createLogger('auth0-events-socket');
 
@@ -53,7 +54,7 @@ export interface SocketDeps {
   tenants: () => Map<string, Tenant>;
   verify: (token: unknown, tenant: Tenant) => Promise<VerifiedListener>;
   /** Schedules a close check `delaySeconds` from now (SQS delay queue in AWS). */
-  scheduleCheck: (check: CloseCheck, delaySeconds: number) => Promise<void>;
+  scheduleCheck: ScheduleCheck;
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
   /** How far after authentication the catch-up seam lies (ms). Default 1000. */
@@ -64,12 +65,7 @@ export interface SocketDeps {
   catchUpMax: number;
 }
 
-/** SQS allows at most 15 minutes of delay; longer waits re-enqueue (see closer). */
-export const MAX_DELAY_SECONDS = 900;
-
 function defaultDeps(): SocketDeps {
-  const sqs = new SQSClient({});
-  const queueUrl = process.env.CLOSE_QUEUE_URL;
   return {
     ddb: DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }),
     mgmt: managementClient(env('WS_ENDPOINT')),
@@ -77,10 +73,7 @@ function defaultDeps(): SocketDeps {
     eventsTable: env('EVENTS_TABLE'),
     tenants: configuredTenants,
     verify: (token, tenant) => verifyListenerToken(token, tenant),
-    scheduleCheck: async (check, delaySeconds) => {
-      if (!queueUrl) throw new Error('CLOSE_QUEUE_URL is not set');
-      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(check), DelaySeconds: Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.ceil(delaySeconds))) }));
-    },
+    scheduleCheck: closeCheckScheduler(new SQSClient({}), process.env.CLOSE_QUEUE_URL),
     now: () => new Date(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     seamMs: Number(process.env.SEAM_MS ?? 1000),

@@ -11,13 +11,13 @@
  */
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { AUTHENTICATE_WITHIN_SECONDS, CONNECTIONS_TABLE, type CloseCheck, type ConnectionItem } from '../shared/connections';
 import { createLogger } from '../shared/logger';
-import { closeConnection, managementClient, postJson } from './management';
-import { MAX_DELAY_SECONDS } from './socket';
+import { closeConnection, managementClient, postJson } from '../shared/management';
+import { closeCheckScheduler, MAX_DELAY_SECONDS, type ScheduleCheck } from '../shared/close-checks';
 
 const logger = createLogger('auth0-events-closer');
 
@@ -25,7 +25,7 @@ export interface CloserDeps {
   ddb: DynamoDBDocumentClient;
   mgmt: ApiGatewayManagementApiClient;
   connectionsTable: string;
-  scheduleCheck: (check: CloseCheck, delaySeconds: number) => Promise<void>;
+  scheduleCheck: ScheduleCheck;
   now: () => Date;
 }
 
@@ -87,7 +87,6 @@ export async function handleChecks(event: SQSEvent, deps: CloserDeps): Promise<S
 let deps: CloserDeps | undefined;
 export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
   if (!deps) {
-    const sqs = new SQSClient({});
     const queueUrl = process.env.CLOSE_QUEUE_URL;
     const endpoint = process.env.WS_ENDPOINT;
     const table = process.env.CONNECTIONS_TABLE;
@@ -96,9 +95,7 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
       ddb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
       mgmt: managementClient(endpoint),
       connectionsTable: table,
-      scheduleCheck: async (check, delaySeconds) => {
-        await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(check), DelaySeconds: Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.ceil(delaySeconds))) }));
-      },
+      scheduleCheck: closeCheckScheduler(new SQSClient({}), queueUrl),
       now: () => new Date(),
     };
   }

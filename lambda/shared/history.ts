@@ -3,8 +3,8 @@
  * by-tenant) or one user's (filter `self`, index by-user). Used by catch-up and GET /{tenant}/events.
  */
 import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ListenFilter } from '../shared/connections';
-import { EVENTS_TABLE, tenantUserOf, type StoredEvent } from '../shared/stores';
+import type { ListenFilter } from './connections';
+import { EVENTS_TABLE, tenantUserOf, type StoredEvent } from './stores';
 
 export interface Viewer {
   tenant: string;
