@@ -28,7 +28,7 @@ export class Auth0EventsStack extends Stack {
   /** Every subscriber of the registry (lib/subscribers.ts), by name: `stack.subscribers.get('users')`. */
   readonly subscribers: FanOut;
   readonly realtime: SessionEventsSocket;
-  /** Alarm topic, alarm actions on every alarm, the operations alarms and the dashboard (docs/operations.md). */
+  /** Alarm topic, alarm actions on every alarm, the operations alarms and the dashboard (README.md, "Operations"). */
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: Auth0EventsStackProps) {

@@ -16,7 +16,7 @@ export interface ThrottleConfig {
   quotaPerDay: number;
 }
 
-/** Thresholds of the operations alarms (lib/monitoring.ts, docs/operations.md). */
+/** Thresholds of the operations alarms (lib/monitoring.ts, README.md ("Operations")). */
 export interface AlarmConfig {
   /**
    * "No events received": a tenant whose Log Stream delivered no event for this many hours alarms

@@ -1,5 +1,5 @@
 /**
- * Operations (runbook: docs/operations.md):
+ * Operations (runbook: README.md, "Operations"):
  *   - an alarm topic (its own customer-managed key, whose policy lets CloudWatch use it; TLS only) with
  *     the configured e-mail subscription;
  *   - alarm AND OK actions on every CloudWatch alarm of the stack, whoever made it (an aspect, so an
@@ -10,7 +10,7 @@
  *   - a dashboard, retention on API Gateway's execution log groups, and saved Logs Insights queries
  *     that follow one event id through every handler.
  *
- * Plain aws-cloudwatch rather than cdk-monitoring-constructs: see docs/operations.md ("Why plain CDK").
+ * Plain aws-cloudwatch rather than cdk-monitoring-constructs: see README.md ("Why plain CDK and not cdk-monitoring-constructs").
  */
 import { Aspects, CfnOutput, Duration, Stack, type IAspect } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -43,7 +43,7 @@ export interface MonitoringProps {
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
-const RUNBOOK = 'docs/operations.md';
+const RUNBOOK = 'README.md';
 
 /** Adds the alarm topic as alarm and OK action to every alarm it visits, once. */
 class AlarmActions implements IAspect {
@@ -219,7 +219,7 @@ export class Monitoring extends Construct {
     this.dashboard = this.buildDashboard(props, published, publishFailed, snsMetric, handlerLogs);
     new CfnOutput(this, 'DashboardUrl', {
       value: `https://${stack.region}.console.aws.amazon.com/cloudwatch/home?region=${stack.region}#dashboards:name=${this.dashboard.dashboardName}`,
-      description: 'The operations dashboard (runbook: docs/operations.md)',
+      description: 'The operations dashboard (runbook: README.md, "Operations")',
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'Every alarm notifies this topic (subscribe pagers or chat here)' });
   }
