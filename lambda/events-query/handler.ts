@@ -8,7 +8,8 @@
  *   listeners: needs listen:events (filter `*`): the tenant's authenticated connections.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { partitionItems } from '../shared/query-pages';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { CONNECTIONS_TABLE, type ConnectionItem, type ListenFilter } from '../shared/connections';
 import { error, json } from '../shared/http';
@@ -54,21 +55,9 @@ async function listEvents(event: APIGatewayProxyEvent, viewer: Viewer, deps: Que
 
 async function listListeners(tenant: string, deps: QueryDeps): Promise<APIGatewayProxyResult> {
   const listeners: { connected_at: string; sub: string; filter: ListenFilter }[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.ddb.send(new QueryCommand({
-      TableName: deps.connectionsTable,
-      IndexName: CONNECTIONS_TABLE.byTenantIndex.name,
-      KeyConditionExpression: '#t = :t',
-      ExpressionAttributeNames: { '#t': CONNECTIONS_TABLE.byTenantIndex.partitionKey },
-      ExpressionAttributeValues: { ':t': tenant },
-      ExclusiveStartKey: startKey,
-    }));
-    for (const item of (page.Items ?? []) as ConnectionItem[]) {
-      if (item.state === 'authenticated' && item.sub && item.filter) listeners.push({ connected_at: item.connected_at, sub: item.sub, filter: item.filter });
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  for await (const item of partitionItems<ConnectionItem>(deps.ddb, deps.connectionsTable, CONNECTIONS_TABLE.byTenantIndex, tenant)) {
+    if (item.state === 'authenticated' && item.sub && item.filter) listeners.push({ connected_at: item.connected_at, sub: item.sub, filter: item.filter });
+  }
   return json(200, { count: listeners.length, listeners });
 }
 

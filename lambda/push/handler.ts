@@ -16,7 +16,8 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { partitionItems } from '../shared/query-pages';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { mapWithConcurrency } from '../shared/concurrency';
@@ -54,20 +55,8 @@ interface Listener {
 }
 
 /** Every listener of one partition of the by-listener index, page by page. */
-async function* listenersOf(deps: PushDeps, listenKey: string): AsyncGenerator<Listener> {
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.ddb.send(new QueryCommand({
-      TableName: deps.connectionsTable,
-      IndexName: CONNECTIONS_TABLE.byListenerIndex.name,
-      KeyConditionExpression: '#k = :k',
-      ExpressionAttributeNames: { '#k': CONNECTIONS_TABLE.byListenerIndex.partitionKey },
-      ExpressionAttributeValues: { ':k': listenKey },
-      ExclusiveStartKey: startKey,
-    }));
-    for (const item of page.Items ?? []) yield item as Listener;
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+function listenersOf(deps: PushDeps, listenKey: string): AsyncGenerator<Listener> {
+  return partitionItems<Listener>(deps.ddb, deps.connectionsTable, CONNECTIONS_TABLE.byListenerIndex, listenKey);
 }
 
 /** The listeners who may see `event`: the tenant's `*` listeners, then the user's `self` listeners. */

@@ -2,7 +2,8 @@
  * Reading stored session events in cursor order for a listener: the tenant's (filter `*`, index
  * by-tenant) or one user's (filter `self`, index by-user). Used by catch-up and GET /{tenant}/events.
  */
-import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { queryItems } from './query-pages';
 import type { ListenFilter } from './connections';
 import { EVENTS_TABLE, tenantUserOf, type StoredEvent } from './stores';
 
@@ -37,23 +38,15 @@ export async function* eventsAfter(
 ): AsyncGenerator<StoredEvent> {
   const index = viewer.filter === '*' ? EVENTS_TABLE.byTenantIndex : EVENTS_TABLE.byUserIndex;
   const partition = viewer.filter === '*' ? viewer.tenant : tenantUserOf(viewer.tenant, viewer.sub);
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await ddb.send(new QueryCommand({
-      TableName: table,
-      IndexName: index.name,
-      KeyConditionExpression: afterCursor === undefined ? '#p = :p' : '#p = :p AND #c > :c',
-      ExpressionAttributeNames: { '#p': index.partitionKey, ...(afterCursor === undefined ? {} : { '#c': index.sortKey }) },
-      ExpressionAttributeValues: { ':p': partition, ...(afterCursor === undefined ? {} : { ':c': afterCursor }) },
-      ScanIndexForward: !opts.descending,
-      Limit: opts.pageSize ?? 100,
-      ExclusiveStartKey: startKey,
-    }));
-    for (const item of page.Items ?? []) {
-      const event = item as StoredEvent;
-      // The index is per tenant (or tenant and user); checking again costs nothing.
-      if (mayView(viewer, event)) yield event;
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  const items = queryItems<StoredEvent>(ddb, {
+    TableName: table,
+    IndexName: index.name,
+    KeyConditionExpression: afterCursor === undefined ? '#p = :p' : '#p = :p AND #c > :c',
+    ExpressionAttributeNames: { '#p': index.partitionKey, ...(afterCursor === undefined ? {} : { '#c': index.sortKey }) },
+    ExpressionAttributeValues: { ':p': partition, ...(afterCursor === undefined ? {} : { ':c': afterCursor }) },
+    ScanIndexForward: !opts.descending,
+    Limit: opts.pageSize ?? 100,
+  });
+  // The index is per tenant (or tenant and user); checking again costs nothing.
+  for await (const event of items) if (mayView(viewer, event)) yield event;
 }
