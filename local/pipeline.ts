@@ -135,12 +135,26 @@ export class LocalPipeline {
     const { config, tenants } = localConfig(this.port);
     // Fail fast and clearly on a taken port, before anything else starts.
     await Promise.all([assertPortFree(this.port, 'PORT'), assertPortFree(this.wsPort, 'WS_PORT')]);
-    const template = synthesizedTemplate(config);
-    [this.snsSqs, this.dynamo] = await Promise.all([
+    // The emulators boot in their own processes while this one synthesizes the stack.
+    const emulators = Promise.allSettled([
       startSnsSqs(),
       startDynamoDb(this.opts.persistDir ? { dbPath: path.resolve(this.opts.persistDir) } : {}),
     ]);
-    const endpoints = { snsSqs: this.snsSqs.endpoint, dynamodb: this.dynamo.endpoint };
+    let template: ReturnType<typeof synthesizedTemplate> | undefined;
+    let synthError: unknown;
+    try {
+      template = synthesizedTemplate(config);
+    } catch (e) {
+      synthError = e;
+    }
+    const [snsSqs, dynamo] = await emulators;
+    if (snsSqs.status === 'fulfilled') this.snsSqs = snsSqs.value;
+    if (dynamo.status === 'fulfilled') this.dynamo = dynamo.value;
+    // Whatever failed, stop() ends what did start; the caller sees the reason.
+    if (!template) throw synthError;
+    if (snsSqs.status === 'rejected') throw snsSqs.reason;
+    if (dynamo.status === 'rejected') throw dynamo.reason;
+    const endpoints = { snsSqs: snsSqs.value.endpoint, dynamodb: dynamo.value.endpoint };
     Object.assign(process.env, emulatorEnv(endpoints), {
       TENANTS: JSON.stringify(tenants),
       POWERTOOLS_LOG_LEVEL: this.opts.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
