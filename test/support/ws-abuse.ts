@@ -39,7 +39,7 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
 async function acmeTenant(): Promise<{ server: Server; issuer: string; audience: string; sign: (claims: Record<string, unknown>, opts?: { issuer?: string; audience?: string }) => Promise<string> }> {
   const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'acme-local', alg: 'RS256', use: 'sig' };
-  const server = createServer((req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ keys: [jwk] })); });
+  const server = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ keys: [jwk] })); });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const issuer = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
   const audience = 'https://events.acme.example';
@@ -74,7 +74,7 @@ export async function wsAbuse(p: LocalPipeline, opts: { pingFlood?: number; post
 
     const answeredOrClosed = async (name: string, send: (ws: WebSocket) => void, expected: string, check: (pr: Probe) => boolean, authenticate = false) => {
       const pr = probe(url, 'dev');
-      if (!(await pr.opened)) return record(name, expected, 'could not connect', false);
+      if (!(await pr.opened)) { record(name, expected, 'could not connect', false); return; }
       if (authenticate) {
         pr.ws.send(auth(admin));
         await waitFor(() => pr.frames.some((f) => f.type === 'authenticated'), 10_000);
@@ -103,7 +103,7 @@ export async function wsAbuse(p: LocalPipeline, opts: { pingFlood?: number; post
     // Another tenant's tokens.
     const crossTenant = async (name: string, tenant: string, token: string) => {
       const pr = probe(url, tenant);
-      if (!(await pr.opened)) return record(name, 'authentication_failed, closed', 'could not connect', false);
+      if (!(await pr.opened)) { record(name, 'authentication_failed, closed', 'could not connect', false); return; }
       pr.ws.send(auth(token));
       await waitFor(() => pr.closeCode !== undefined, 10_000);
       const ok = pr.frames.some((f) => f.type === 'authentication_failed') && !pr.frames.some((f) => f.type === 'authenticated') && pr.closeCode !== undefined;
