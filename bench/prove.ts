@@ -10,14 +10,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { faultRun, type FaultReport } from './stress/fault';
-import { captureLogs, type LogScan } from './stress/log-capture';
-import { loadTest } from './stress/load';
-import { fuzzIngest } from '../test/support/ingest-fuzz';
-import { wsAbuse } from '../test/support/ws-abuse';
-import { costReport } from '../scripts/cost';
-import { formatAcks, nagAcknowledgements } from '../scripts/nag-acks';
-import { startRuntime, postLogStream } from '../test/support/local-runtime';
+import type { FaultReport } from './stress/fault';
+import type { LogScan } from './stress/log-capture';
+// Each part imports what it runs when it runs (after setting the handlers' log level: Powertools
+// loggers take it when their module loads).
 
 const argv = process.argv.slice(2);
 const arg = (name: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]; };
@@ -34,6 +30,8 @@ async function fault(): Promise<void> {
   print('== Fault run ==');
   const apiKey = 'stress-api-key-3f9a1c7e5b2d';
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+  const { faultRun } = await import('./stress/fault');
+  const { captureLogs } = await import('./stress/log-capture');
   const capture = captureLogs({ apiKey });
   let r: FaultReport;
   try {
@@ -66,6 +64,7 @@ async function fuzz(): Promise<void> {
   print('== Fuzzing the ingest ==');
   const runs = Number(arg('fuzz-runs') ?? 20_000);
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  const { fuzzIngest } = await import('../test/support/ingest-fuzz');
   const t0 = Date.now();
   const r = await fuzzIngest(runs);
   print(`inputs tried: ${r.healthy.inputs + r.flaky.inputs} (${r.healthy.inputs} with a healthy SNS, ${r.flaky.inputs} with a flaky one) in ${((Date.now() - t0) / 1000).toFixed(1)} s; slowest answer ${Math.max(r.healthy.maxMs, r.flaky.maxMs)} ms`);
@@ -76,6 +75,8 @@ async function fuzz(): Promise<void> {
 async function ws(): Promise<void> {
   print('== WebSocket abuse ==');
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  const { wsAbuse } = await import('../test/support/ws-abuse');
+  const { startRuntime, postLogStream } = await import('../test/support/local-runtime');
   const p = await startRuntime({ logLevel: 'SILENT' });
   try {
     let n = 0;
@@ -91,6 +92,7 @@ async function ws(): Promise<void> {
 
 async function load(): Promise<void> {
   print('== Load ==');
+  const { loadTest } = await import('./stress/load');
   const r = await loadTest({ seconds: Number(arg('seconds') ?? 60), listeners: Number(arg('listeners') ?? 1000), rate: arg('rate') ? Number(arg('rate')) : undefined, progress: (s) => print(`  ${s}`) });
   print(`listeners ${r.listeners} (10 listen:events, the rest listen:events:self), connected in ${r.connectSeconds.toFixed(1)} s`);
   for (const c of r.calibration) print(`  calibration ${c.rate}/s: achieved ${c.achieved}/s, p99 ${c.p99} ms -> ${c.ok ? 'holds' : 'does not hold'}`);
@@ -103,6 +105,7 @@ async function load(): Promise<void> {
 
 async function security(): Promise<void> {
   print('== Security ==');
+  const { formatAcks, nagAcknowledgements } = await import('../scripts/nag-acks');
   if (faultScan) print(`fault run log scan: ${faultScan.lines} lines; API key ${faultScan.findings.apiKey}, access tokens ${faultScan.findings.jwt}, e-mail addresses ${faultScan.findings.email}${faultScan.samples.length ? `; e.g. ${faultScan.samples[0]}` : ''}`);
   else print('log scan: printed by the fault part (every line of the 10,000-event run); test/log-secrets.test.ts scans a short run');
   if (faultScan) must(faultScan.findings.apiKey + faultScan.findings.jwt + faultScan.findings.email === 0, 'security: secrets in logs');
@@ -112,6 +115,7 @@ async function security(): Promise<void> {
 
 async function cost(): Promise<void> {
   print('== Cost model ==');
+  const { costReport } = await import('../scripts/cost');
   print(costReport(argv));
 }
 
