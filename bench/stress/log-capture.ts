@@ -3,6 +3,8 @@
  * the runtime's own lines) while it is on, and scans each for secrets: the API key, access tokens
  * (JWTs) and e-mail addresses. Lines are scanned as they come and not kept (only the first findings).
  */
+import { format } from 'node:util';
+
 export const JWT_PATTERN = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}/;
 export const EMAIL_PATTERN = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/;
 
@@ -40,11 +42,16 @@ export function captureLogs(secrets: { apiKey: string; extra?: string[] }): { st
   };
   process.stdout.write = write as typeof process.stdout.write;
   process.stderr.write = write as typeof process.stderr.write;
+  // console.* too: under jest the global console is buffered and does not reach process.stdout.
+  const methods = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
+  const consoleOriginals = methods.map((m) => console[m]);
+  for (const m of methods) console[m] = (...args: unknown[]) => { write(`${format(...args)}\n`); };
   return {
     passthrough: (s: string) => { realOut(s.endsWith('\n') ? s : `${s}\n`); },
     stop: () => {
       process.stdout.write = originals.out;
       process.stderr.write = originals.err;
+      methods.forEach((m, i) => { console[m] = consoleOriginals[i]; });
       if (pending) check(pending);
       pending = '';
       return scan;
