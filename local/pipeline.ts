@@ -396,6 +396,21 @@ export class LocalPipeline {
     });
   }
 
+  /**
+   * Stops DynamoDB Local and starts it again on the same port and data folder, after `downMs` of
+   * outage (the stress run's fault; needs `persistDir`, or the tables would be gone). Handlers and
+   * pollers keep their clients: they fail while it is down and recover by themselves.
+   */
+  async restartDynamoDb(downMs = 0): Promise<{ downMs: number }> {
+    if (!this.opts.persistDir || !this.dynamo) throw new Error('restartDynamoDb needs a started pipeline with persistDir (in-memory tables would be lost)');
+    const t0 = Date.now();
+    const port = this.dynamo.port;
+    await this.dynamo.stop();
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+    this.dynamo = await startDynamoDb({ port, dbPath: path.resolve(this.opts.persistDir) });
+    return { downMs: Date.now() - t0 };
+  }
+
   async stop(): Promise<void> {
     this.tapRunning = false;
     await Promise.allSettled([

@@ -24,6 +24,26 @@ export const MAX_LOG_ID_LENGTH = 256;
 /** Longest accepted identifier field (user_id, session_id, ...); free text lives in other fields. */
 export const MAX_FIELD_LENGTH = 4096;
 const MAX_PROBLEMS_REPORTED = 20;
+/**
+ * Deepest nesting accepted in `data` (Auth0 log events nest about 6 levels). Without a bound, a record
+ * nested some thousands of levels deep parses but overflows the stack when serialised for SNS: a 500
+ * that Auth0 would retry forever (found by the fuzzing in test/ingest.fuzz.test.ts).
+ */
+export const MAX_DEPTH = 64;
+
+/** Nesting depth of a parsed JSON value (iterative: no recursion on untrusted input); stops past `limit`. */
+export function depthOf(value: unknown, limit = MAX_DEPTH): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (d + 1 > max) max = d + 1;
+    if (max > limit) return max;
+    for (const child of Object.values(v as Record<string, unknown>)) if (typeof child === 'object' && child !== null) stack.push([child, d + 1]);
+  }
+  return max;
+}
 
 export type BodyFormat = 'array' | 'lines' | 'object';
 
@@ -96,6 +116,7 @@ export function recordProblems(value: unknown): string[] {
     else if (typeof v === 'string' && v.length > MAX_FIELD_LENGTH) problems.push(`"data.${field}" must be at most ${MAX_FIELD_LENGTH} characters`);
   }
   if (d.details !== undefined && d.details !== null && (typeof d.details !== 'object' || Array.isArray(d.details))) problems.push(`"data.details" must be an object, not ${describe(d.details)}`);
+  if (depthOf(d) > MAX_DEPTH) problems.push(`"data" nests deeper than ${MAX_DEPTH} levels`);
   return problems;
 }
 
@@ -143,6 +164,7 @@ export function parseActionBody(body: string): { occurred_at: string; user: { us
     problems.push('"occurred_at" must be an ISO 8601 date, set once per call so that a retried call keeps its id');
   }
   if (v.session_id !== undefined && typeof v.session_id !== 'string') problems.push('"session_id" must be a string');
+  if (depthOf(v) > MAX_DEPTH) problems.push(`the body nests deeper than ${MAX_DEPTH} levels`);
   if (problems.length) throw new HttpError(400, 'invalid_body', `${problems.join('; ')}.`, { problems });
   return v as ReturnType<typeof parseActionBody>;
 }

@@ -1,0 +1,140 @@
+/**
+ * Load through the local runtime (loopback only, bounded): 1,000 WebSocket listeners connected (10
+ * with listen:events, 990 with listen:events:self, one user each), Log Stream batches at a steady
+ * rate; every event's `date` is its send time, so each listener measures delivery latency (send ->
+ * frame). A short calibration finds the highest rate the runtime holds (every delivery arrives,
+ * p99 under 3 s, the rate achieved), then the main run at that rate and again at one tenth.
+ */
+import { execSync } from 'node:child_process';
+import { devToken } from '../../local/dev-tenant';
+import { freePort } from '../../local/emulators';
+import { LocalPipeline } from '../../local/pipeline';
+import { StressListener } from './listener';
+
+export interface LoadRun {
+  targetRate: number; seconds: number; batchSize: number;
+  eventsIn: number; eventsPerSecond: number; sessionEvents: number;
+  deliveriesExpected: number; deliveriesReceived: number;
+  latencyMs: { p50: number; p99: number; max: number };
+  memoryMb: { start: Record<string, number>; end: Record<string, number> };
+  errors: { http: number; listener: number; missingDeliveries: number };
+}
+
+const ADMINS = 10;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number) => { if (!xs.length) return NaN; const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
+
+/** Resident memory (MB) of this process (the runtime's handlers, pollers and gateway) and its emulator children. */
+function memory(): Record<string, number> {
+  const out: Record<string, number> = { runtime: Math.round(process.memoryUsage().rss / 1e6) };
+  try {
+    const ps = execSync(`ps --ppid ${process.pid} -o rss=,comm=`, { encoding: 'utf8' });
+    for (const line of ps.trim().split('\n')) {
+      const [rss, comm] = line.trim().split(/\s+/, 2);
+      const name = comm === 'java' ? 'dynamodb-local' : comm === 'node' ? 'fauxqs' : comm;
+      if (name === 'ps' || name === 'sh') continue;
+      out[name] = (out[name] ?? 0) + Math.round(Number(rss) / 1000);
+    }
+  } catch { /* ps missing: runtime only */ }
+  return out;
+}
+
+export async function loadTest(opts: { seconds: number; listeners: number; rate?: number; calibrate?: boolean; progress: (s: string) => void; apiKey?: string }): Promise<{ calibration: { rate: number; ok: boolean; p99: number; achieved: number }[]; runs: LoadRun[]; listeners: number; connectSeconds: number }> {
+  const apiKey = opts.apiKey ?? 'load-api-key-5e2c9d';
+  const [port, wsPort] = [await freePort(), await freePort()];
+  const p = new LocalPipeline({ port, wsPort, apiKey, logLevel: 'ERROR' });
+  const users = Math.max(1, opts.listeners - ADMINS);
+  const listeners: StressListener[] = [];
+  let window: { latencies: number[]; received: number } = { latencies: [], received: 0 };
+  let seq = 0;
+  try {
+    await p.start();
+    const t0 = Date.now();
+    const specs = Array.from({ length: opts.listeners }, (_, i) => (i < ADMINS ? { sub: `auth0|load-admin-${i}`, scope: 'listen:events' } : { sub: `auth0|load-${i - ADMINS}`, scope: 'listen:events:self' }));
+    for (let i = 0; i < specs.length; i += 50) {
+      await Promise.all(specs.slice(i, i + 50).map(async (s) => {
+        const l = new StressListener({ url: p.wsUrl, token: () => devToken({ sub: s.sub, scope: s.scope, port }), onEvent: (e, _replay, at) => { window.received++; window.latencies.push(at - Date.parse(e.date ?? '')); } });
+        if (!(await l.connect())) throw new Error(`listener ${s.sub} could not authenticate`);
+        listeners.push(l);
+      }));
+    }
+    const connectSeconds = (Date.now() - t0) / 1000;
+    opts.progress(`${listeners.length} listeners connected in ${connectSeconds.toFixed(1)} s`);
+
+    const run = async (rate: number, seconds: number): Promise<LoadRun> => {
+      const batchSize = Math.max(1, Math.min(100, Math.round(rate / 10)));
+      const interval = (1000 * batchSize) / rate;
+      window = { latencies: [], received: 0 };
+      const memStart = memory();
+      let eventsIn = 0;
+      let sessionEvents = 0;
+      let httpErrors = 0;
+      const listenerErrorsBefore = listeners.reduce((n, l) => n + l.errors.length + l.unexpectedCloses, 0);
+      const inflight: Promise<void>[] = [];
+      const start = Date.now();
+      for (let k = 0; Date.now() - start < seconds * 1000; k++) {
+        const due = start + k * interval;
+        if (due > Date.now()) await sleep(due - Date.now());
+        const now = new Date().toISOString();
+        let session = 0;
+        const batch = Array.from({ length: batchSize }, () => {
+          const log_id = `load-${Date.now()}-${++seq}`;
+          const r = Math.random();
+          const user = `auth0|load-${Math.floor(Math.random() * users)}`;
+          const type = r < 0.7 ? 's' : r < 0.8 ? 'fp' : r < 0.95 ? 'slo' : 'scp';
+          if (type === 'slo' || type === 'scp') session++;
+          return { log_id, data: { type, date: now, user_id: user, log_id, client_id: 'cl_load', ip: '203.0.113.7' } };
+        });
+        inflight.push((async () => {
+          try {
+            const res = await fetch(`${p.restUrl}/dev/log-stream`, { method: 'POST', headers: { 'x-api-key': apiKey, 'content-type': 'application/json' }, body: JSON.stringify(batch) });
+            await res.arrayBuffer();
+            if (res.status === 200) { eventsIn += batch.length; sessionEvents += session; } else httpErrors++;
+          } catch { httpErrors++; }
+        })());
+        if (inflight.length > 200) await Promise.race(inflight);
+      }
+      await Promise.all(inflight);
+      const sent = (Date.now() - start) / 1000;
+      const expected = sessionEvents * (ADMINS + 1);
+      const drainEnd = Date.now() + 30_000;
+      while (window.received < expected && Date.now() < drainEnd) await sleep(200);
+      await sleep(500);
+      const memEnd = memory();
+      const listenerErrors = listeners.reduce((n, l) => n + l.errors.length + l.unexpectedCloses, 0) - listenerErrorsBefore;
+      return {
+        targetRate: rate, seconds: Math.round(sent * 10) / 10, batchSize, eventsIn, eventsPerSecond: Math.round(eventsIn / sent), sessionEvents,
+        deliveriesExpected: expected, deliveriesReceived: window.received,
+        latencyMs: { p50: pct(window.latencies, 50), p99: pct(window.latencies, 99), max: Math.max(0, ...window.latencies) },
+        memoryMb: { start: memStart, end: memEnd },
+        errors: { http: httpErrors, listener: listenerErrors, missingDeliveries: Math.max(0, expected - window.received) },
+      };
+    };
+
+    const calibration: { rate: number; ok: boolean; p99: number; achieved: number }[] = [];
+    let best = opts.rate ?? 200;
+    if (opts.calibrate !== false && !opts.rate) {
+      for (const rate of [50, 100, 200, 400, 800, 1600, 3200]) {
+        const r = await run(rate, 8);
+        const ok = r.errors.http === 0 && r.errors.missingDeliveries === 0 && r.latencyMs.p99 < 3000 && r.eventsPerSecond >= 0.9 * rate;
+        calibration.push({ rate, ok, p99: r.latencyMs.p99, achieved: r.eventsPerSecond });
+        opts.progress(`calibration ${rate}/s: achieved ${r.eventsPerSecond}/s, p99 ${r.latencyMs.p99} ms, missing ${r.errors.missingDeliveries} -> ${ok ? 'holds' : 'does not hold'}`);
+        if (!ok) break;
+        best = rate;
+        await sleep(2000);
+      }
+    }
+    const runs: LoadRun[] = [];
+    for (const rate of [best, Math.max(1, Math.round(best / 10))]) {
+      opts.progress(`run: ${rate} events/s for ${opts.seconds} s`);
+      runs.push(await run(rate, opts.seconds));
+      const r = runs[runs.length - 1];
+      opts.progress(`  in ${r.eventsPerSecond}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, deliveries ${r.deliveriesReceived}/${r.deliveriesExpected}`);
+      await sleep(2000);
+    }
+    return { calibration, runs, listeners: listeners.length, connectSeconds };
+  } finally {
+    for (const l of listeners) l.close();
+    await p.stop();
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * WebSocket abuse against the local runtime (fast version: a 500-ping flood; `npm run prove -- --only ws`
+ * floods 10,000): every abuse is answered or closed cleanly, and the server keeps serving others.
+ */
+import './support/quiet-logs';
+import type { LocalPipeline } from '../local/pipeline';
+import { postLogStream, startRuntime } from './support/local-runtime';
+import { wsAbuse } from './support/ws-abuse';
+
+let p: LocalPipeline;
+beforeAll(async () => { p = await startRuntime(); }, 120_000);
+afterAll(async () => { await p?.stop(); });
+
+test('malformed, oversized, unknown, double authentication, other tenants\' tokens, a ping flood: each answered or closed cleanly', async () => {
+  let n = 0;
+  const results = await wsAbuse(p, {
+    pingFlood: 500,
+    postSessionEvent: async (user) => {
+      const id = `abuse-${Date.now()}-${++n}`;
+      const res = await postLogStream(p, [{ log_id: id, data: { type: 'slo', date: new Date().toISOString(), user_id: user } }]);
+      expect(res.status).toBe(200);
+      return id;
+    },
+  });
+  const failed = results.filter((r) => !r.ok);
+  expect(failed).toEqual([]);
+  expect(results.length).toBeGreaterThanOrEqual(17);
+}, 120_000);
