@@ -53,6 +53,13 @@ export interface SessionEventsSocketProps {
 }
 
 export const WEBSOCKET_STAGE = 'v1';
+
+/**
+ * How the push Lambda reads the events stream (the local runtime's stream poller uses the same):
+ * retries are bounded, but enough to ride out a short DynamoDB or management API outage (with bisect
+ * and Lambda's backoff, about a minute), and a record older than an hour goes to the on-failure queue.
+ */
+export const PUSH_STREAM = { batchSize: 20, retryAttempts: 10, maxRecordAgeSeconds: 3600 } as const;
 /** What API Gateway answers to `ping` and to an unknown message (mock integrations; the local runtime answers the same). */
 export const PONG_REPLY = JSON.stringify({ type: 'pong' });
 export const UNKNOWN_MESSAGE = JSON.stringify({
@@ -215,11 +222,11 @@ export class SessionEventsSocket extends Construct {
     this.push.function.addEventSource(new DynamoEventSource(props.eventsTable, {
       startingPosition: lambda.StartingPosition.LATEST,
       filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT') })],
-      batchSize: 20,
+      batchSize: PUSH_STREAM.batchSize,
       maxBatchingWindow: Duration.seconds(0),
       bisectBatchOnError: true,
-      retryAttempts: 3,
-      maxRecordAge: Duration.hours(1),
+      retryAttempts: PUSH_STREAM.retryAttempts,
+      maxRecordAge: Duration.seconds(PUSH_STREAM.maxRecordAgeSeconds),
       reportBatchItemFailures: true,
       parallelizationFactor: 4,
       // The on-failure destination with exact grants (SqsDlq would grant kms:ReEncrypt* and GenerateDataKey*).

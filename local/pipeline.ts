@@ -28,7 +28,7 @@ import { StreamPoller } from './stream-poller';
 import { createTables, tablesFromTemplate, type LocalTableSpec } from './tables';
 import { WebSocketGateway, type WsRouteHandler } from './websocket-gateway';
 import { redrive } from '../scripts/redrive';
-import { PONG_REPLY, UNKNOWN_MESSAGE } from '../lib/session-events-socket';
+import { PONG_REPLY, PUSH_STREAM, UNKNOWN_MESSAGE } from '../lib/session-events-socket';
 import { gatewayErrorBody } from '../lib/gateway-responses';
 
 export const REPO_ROOT = path.join(__dirname, '..');
@@ -279,6 +279,7 @@ export class LocalPipeline {
     const push = loadHandler<DynamoDBStreamEvent, { batchItemFailures: { itemIdentifier: string }[] }>('lambda/push/handler.ts');
     this.streamPoller = new StreamPoller({
       name: 'push', dynamodb: ddb, streams: new DynamoDBStreamsClient({}), tableName: this.tables.events,
+      batchSize: PUSH_STREAM.batchSize, retryAttempts: PUSH_STREAM.retryAttempts,
       handler: async (event, context) => {
         for (const r of event.Records) {
           const id = r.dynamodb?.NewImage?.id?.S;

@@ -89,7 +89,7 @@ export class StreamPoller {
         lastError = (e as Error).message;
       }
       this.opts.onBatch?.({ name: this.opts.name, records: records.length, error: lastError });
-      await new Promise((r) => setTimeout(r, 100 * 2 ** i));
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** i)));
     }
     this.opts.onFailure?.(records, lastError);
   }

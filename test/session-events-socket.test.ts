@@ -75,7 +75,7 @@ describe('SessionEventsSocket', () => {
       EventSourceArn: { 'Fn::GetAtt': [stack.getLogicalId(stack.stores.eventsTable.node.defaultChild as never), 'StreamArn'] },
       FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'] }) }] },
       BisectBatchOnFunctionError: true,
-      MaximumRetryAttempts: 3,
+      MaximumRetryAttempts: 10,
       MaximumRecordAgeInSeconds: 3600,
       ParallelizationFactor: 4,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
