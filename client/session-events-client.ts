@@ -229,7 +229,10 @@ export class SessionEventsClient {
       const since = this.lastEventId;
       this.held = since ? [] : undefined;
       if (since) this.holdTimer = setTimeout(() => this.release(), this.opts.replayHoldMs ?? 30_000);
-      socket.send(JSON.stringify({ type: 'authenticate', access_token: token, ...(since ? { since } : {}) }));
+      // `seen`: the ids delivered recently, so that the server can replay from a little before
+      // `since` (live pushes may arrive slightly out of stored order) without repeating any of them.
+      const seen = this.seenOrder.slice(-1000);
+      socket.send(JSON.stringify({ type: 'authenticate', access_token: token, ...(since ? { since, ...(seen.length ? { seen } : {}) } : {}) }));
     };
     socket.onmessage = (ev) => {
       if (this.socket !== socket) return;

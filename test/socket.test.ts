@@ -175,6 +175,27 @@ describe('catch-up', () => {
     ]);
   });
 
+  it('with seen, replays from a little before since and skips what the client has: an event pushed out of stored order is not lost', async () => {
+    // The client got history[1] and history[5] live, in that order, but history[2] (stored between
+    // them) was pushed after it dropped: since = history[5], yet history[2] is older by cursor.
+    const id = conn();
+    await connect(id);
+    await authenticate(id, { type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|ops' }), since: history[5].id, seen: [history[0].id, history[1].id, history[4].id, history[5].id] }, socketDeps({ lookbackMs: 10_000 }));
+    expect(eventIds(id)).toEqual([history[2].id]);
+    // Without seen, since alone: nothing after history[5], so history[2] would stay missed.
+    const plain = conn();
+    await connect(plain);
+    await authenticate(plain, { type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|ops' }), since: history[5].id });
+    expect(eventIds(plain)).toEqual([]);
+  });
+
+  it('refuses a malformed seen list', async () => {
+    const id = conn();
+    await connect(id);
+    await authenticate(id, { type: 'authenticate', access_token: await auth0.token(), since: history[0].id, seen: 'ev-1' });
+    expect(sent(id)[0]).toEqual({ type: 'authentication_failed', message: expect.stringContaining('"seen" must be a list') });
+  });
+
   it('stops at catchUpMax and says how to fetch the rest', async () => {
     const id = conn();
     await connect(id);

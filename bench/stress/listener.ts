@@ -43,7 +43,9 @@ export class StressListener {
       let live = false;
       ws.on('open', () => {
         this.authenticated = (ok) => { clearTimeout(timer); settle(ok); };
-        ws.send(JSON.stringify({ type: 'authenticate', access_token: token, ...(this.lastId ? { since: this.lastId } : {}) }));
+        // Like the client in client/: `since` plus the ids received recently (`seen`).
+        const seen = [...this.counts.keys()].slice(-1000);
+        ws.send(JSON.stringify({ type: 'authenticate', access_token: token, ...(this.lastId ? { since: this.lastId, seen } : {}) }));
       });
       ws.on('message', (data) => {
         const at = Date.now();

@@ -18,6 +18,12 @@
  * just before the seam are readable), then sends the rest up to the seam, and ends with
  * {"type":"caught_up","count","last_id"}. Catch-up events carry "replay": true, so that a client can
  * hold live events until `caught_up` and deliver strictly in order (the client in client/ does).
+ *
+ * Resume with `seen`: live pushes come in stream order, which can differ a little from stored
+ * (cursor) order when writers run concurrently, so the last id a client received is not always the
+ * newest by cursor. A client that also sends `seen` (the ids it received recently) gets a replay that
+ * starts CATCH_UP_LOOKBACK_MS (default 10 s) before the `since` event and skips every id in `seen`:
+ * nothing it missed is left out, nothing it has is sent again.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { closeCheckScheduler, type ScheduleCheck } from '../shared/close-checks';
@@ -26,7 +32,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { AUTHENTICATE_WITHIN_SECONDS, CONNECTIONS_TABLE, listenKeyOf, MAX_CONNECTION_SECONDS, type ConnectionItem } from '../shared/connections';
 import { createLogger } from '../shared/logger';
-import { pushedEvent } from '../shared/stores';
+import { cursorOf, pushedEvent } from '../shared/stores';
 import { configuredTenants, type Tenant } from '../shared/tenants';
 import { TokenError, verifyListenerToken, type VerifiedListener } from '../shared/tokens';
 import { eventsAfter, visibleEvent, type Viewer } from '../shared/history';
@@ -63,7 +69,12 @@ export interface SocketDeps {
   settleMs: number;
   /** Most events one catch-up sends; more -> an error message pointing at GET /{tenant}/events. */
   catchUpMax: number;
+  /** With `seen`, how far before the `since` event the replay starts (ms). Default 10000. */
+  lookbackMs?: number;
 }
+
+/** Most ids a client may list in `seen`. */
+export const MAX_SEEN = 1000;
 
 function defaultDeps(): SocketDeps {
   return {
@@ -79,6 +90,7 @@ function defaultDeps(): SocketDeps {
     seamMs: Number(process.env.SEAM_MS ?? 1000),
     settleMs: Number(process.env.SETTLE_MS ?? 1000),
     catchUpMax: Number(process.env.CATCH_UP_MAX ?? 2000),
+    lookbackMs: Number(process.env.CATCH_UP_LOOKBACK_MS ?? 10_000),
   };
 }
 
@@ -147,6 +159,10 @@ async function onAuthenticate(event: SocketEvent, deps: SocketDeps): Promise<Soc
   if (since !== undefined && since !== null && (typeof since !== 'string' || since.length === 0 || since.length > 512)) {
     return refuse(connectionId, '"since" must be the id of the last event you received (a non-empty string), or left out.', deps);
   }
+  const seen = body.seen;
+  if (seen !== undefined && (!Array.isArray(seen) || seen.length > MAX_SEEN || !seen.every((id) => typeof id === 'string' && id.length > 0 && id.length <= 512))) {
+    return refuse(connectionId, `"seen" must be a list of at most ${MAX_SEEN} event ids you received recently, or left out.`, deps);
+  }
   let listener: VerifiedListener;
   try {
     listener = await deps.verify(body.access_token, tenant);
@@ -179,15 +195,16 @@ async function onAuthenticate(event: SocketEvent, deps: SocketDeps): Promise<Soc
   if ((await postJson(deps.mgmt, connectionId, { type: 'authenticated', sub: listener.sub, filter: listener.filter, expires_at: expiresAt })) === 'gone') return reply(200);
   await deps.scheduleCheck({ connection_id: connectionId, check: 'expiry', expires_at: expiresAt }, (listener.expiresAt.getTime() - now.getTime()) / 1000);
   logger.info('authenticated', { connectionId, tenant: tenant.name, filter: listener.filter, since: since ?? undefined });
-  if (since) await catchUp(connectionId, { tenant: tenant.name, sub: listener.sub, filter: listener.filter }, since, liveFrom, deps);
+  if (since) await catchUp(connectionId, { tenant: tenant.name, sub: listener.sub, filter: listener.filter }, since, liveFrom, deps, seen as string[] | undefined);
   return reply(200);
 }
 
 /**
  * Sends the viewer every event stored after the `since` event and at or before `liveFrom`, in
- * stored order, each once; then `caught_up`. Returns the number of events sent.
+ * stored order, each once; then `caught_up`. With `seen`, from `lookbackMs` before the `since`
+ * event, skipping the ids in `seen` (see the top of this file). Returns the number of events sent.
  */
-export async function catchUp(connectionId: string, viewer: Viewer, since: string, liveFrom: string, deps: SocketDeps): Promise<number> {
+export async function catchUp(connectionId: string, viewer: Viewer, since: string, liveFrom: string, deps: SocketDeps, seen?: readonly string[]): Promise<number> {
   const start = await visibleEvent(deps.ddb, deps.eventsTable, viewer, since);
   if (!start) {
     await postJson(deps.mgmt, connectionId, {
@@ -197,7 +214,8 @@ export async function catchUp(connectionId: string, viewer: Viewer, since: strin
     await postJson(deps.mgmt, connectionId, { type: 'caught_up', count: 0 });
     return 0;
   }
-  let cursor = start.cursor;
+  const skip = new Set([since, ...(seen ?? [])]);
+  let cursor = seen ? cursorOf(new Date(Date.parse(start.stored_at) - (deps.lookbackMs ?? 10_000)).toISOString(), '') : start.cursor;
   let lastId: string | undefined;
   let count = 0;
   /** Sends events after `cursor` stored at or before the seam; false when the connection is gone or the cap is reached. */
@@ -211,8 +229,9 @@ export async function catchUp(connectionId: string, viewer: Viewer, since: strin
         });
         return false;
       }
-      if ((await postJson(deps.mgmt, connectionId, { type: 'event', replay: true, event: pushedEvent(e) })) === 'gone') return false;
       cursor = e.cursor;
+      if (skip.has(e.id)) continue;
+      if ((await postJson(deps.mgmt, connectionId, { type: 'event', replay: true, event: pushedEvent(e) })) === 'gone') return false;
       lastId = e.id;
       count++;
     }
