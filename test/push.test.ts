@@ -43,6 +43,21 @@ async function addListeners(items: ReturnType<typeof listener>[]) {
 const received = (id: string) => (mgmt.messages.get(id) ?? []) as { type: string; event: { id: string; user_id?: string } }[];
 
 describe('pushEvent', () => {
+  it('reads every listener before the first send: a failed read retries the record without having sent it to anyone', async () => {
+    const tenant = `t-retry-${++n}`;
+    await addListeners([listener(`c-star-${n}`, tenant, '*', 'auth0|ops'), listener(`c-self-${n}`, tenant, 'self', 'auth0|u1')]);
+    const event = storedEvent(tenant, 'auth0|u1', new Date());
+    let queries = 0;
+    // The second query (the user's self listeners) fails, as during a DynamoDB outage.
+    const flaky = { send: (cmd: { constructor: { name: string } }) => (cmd.constructor.name === 'QueryCommand' && ++queries === 2 ? Promise.reject(Object.assign(new Error('down'), { name: 'ServiceUnavailable' })) : db.ddb.send(cmd as never)) };
+    await expect(pushEvent(event, { ...deps(), ddb: flaky as never })).rejects.toThrow('down');
+    expect(received(`c-star-${n}`)).toEqual([]);
+    // The retry then sends it once to each.
+    await pushEvent(event, deps());
+    expect(received(`c-star-${n}`).map((m) => m.event.id)).toEqual([event.id]);
+    expect(received(`c-self-${n}`).map((m) => m.event.id)).toEqual([event.id]);
+  });
+
   const tenant = `acme-${++n}`;
   beforeAll(() => addListeners([
     listener('all-1', tenant, '*', 'auth0|ops1'),

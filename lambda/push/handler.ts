@@ -65,12 +65,18 @@ export async function* listenersFor(deps: PushDeps, event: Pick<StoredEvent, 'te
   if (event.user_id) yield* listenersOf(deps, listenKeyOf(event.tenant, 'self', event.user_id));
 }
 
-/** Sends one stored event to every listener that may see it. */
+/**
+ * Sends one stored event to every listener that may see it. The listeners are read in full before
+ * the first send: a read that fails (and makes Lambda retry the record) then fails before anyone got
+ * the event, so a retry never sends it twice to the same listener. Send errors are per listener.
+ */
 export async function pushEvent(event: StoredEvent, deps: PushDeps): Promise<PushStats> {
   const stats: PushStats = { listeners: 0, sent: 0, gone: 0, failed: 0, skipped: 0 };
   const message = encodeMessage({ type: 'event', event: pushedEvent(event) });
+  const listeners: Listener[] = [];
+  for await (const listener of listenersFor(deps, event)) listeners.push(listener);
   const now = deps.now().toISOString();
-  await mapWithConcurrency(listenersFor(deps, event), deps.concurrency, async (listener) => {
+  await mapWithConcurrency(listeners, deps.concurrency, async (listener) => {
     stats.listeners++;
     if ((listener.live_from && event.stored_at <= listener.live_from) || (listener.token_expires_at && listener.token_expires_at <= now)) {
       stats.skipped++;
