@@ -117,6 +117,8 @@ export class LocalPipeline {
   }
 
   get restUrl(): string { return `http://127.0.0.1:${this.port}`; }
+  /** The emulators' endpoints (for `npm run redrive -- --local --endpoint`, the AWS CLI, ...). */
+  get emulatorEndpoints(): { snsSqs?: string; dynamodb?: string } { return { snsSqs: this.snsSqs?.endpoint, dynamodb: this.dynamo?.endpoint }; }
   get wsUrl(): string { return `ws://127.0.0.1:${this.wsPort}`; }
 
   private track(id: string, stage: string, value: string | number, info: Partial<EventView> = {}): void {

@@ -45,6 +45,8 @@ async function main() {
     process.exit(1);
   }
   const rest = pipeline.restUrl;
+  // Tokens name the issuer http://127.0.0.1:<PORT>/: the token command needs the same PORT.
+  const portEnv = port !== DEFAULT_PORT ? `PORT=${port} ` : '';
   const sample = `[{"log_id":"demo-1","data":{"type":"sapi","date":"${new Date().toISOString()}","description":"Update a User","details":{"request":{"method":"patch","path":"/api/v2/users/auth0%7Calice","body":{"blocked":true}}}}},{"log_id":"demo-2","data":{"type":"scp","date":"${new Date().toISOString()}","user_id":"auth0|bob"}}]`;
   console.log(`
 Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.
@@ -53,13 +55,15 @@ Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.
   REST        ${rest}/${DEV_TENANT}/log-stream   ${rest}/${DEV_TENANT}/actions/{trigger}
   WebSocket   ${pipeline.wsUrl}/?tenant=${DEV_TENANT}
   API key     ${apiKey}${process.env.LOCAL_API_KEY ? '' : '   (set LOCAL_API_KEY to choose it)'}
-  Tenant      ${DEV_TENANT}: issuer ${rest}/, audience ${devAudience()}${values.persist ? `\n  Data        ${values.persist}` : ''}
+  Tenant      ${DEV_TENANT}: issuer ${rest}/, audience ${devAudience()}
+  Emulators   SNS/SQS ${pipeline.emulatorEndpoints.snsSqs}, DynamoDB ${pipeline.emulatorEndpoints.dynamodb}${values.persist ? `\n  Data        ${values.persist}` : ''}
 
 Try:
   curl -s -X POST ${rest}/${DEV_TENANT}/log-stream -H 'x-api-key: ${apiKey}' -H 'content-type: application/json' \\
     -d '${sample}'
-  npm run token -- --sub 'auth0|alice' --scope listen:events
-  npm run listen -- --url ${pipeline.wsUrl} --tenant ${DEV_TENANT} --token "$(npm run -s token -- --scope listen:events)"
+  ${portEnv}npm run token -- --sub 'auth0|alice' --scope listen:events
+  npm run listen -- --url ${pipeline.wsUrl} --tenant ${DEV_TENANT} --token "$(${portEnv}npm run -s token -- --scope listen:events)"
+  npm run redrive -- --subscriber users --local --endpoint ${pipeline.emulatorEndpoints.snsSqs} --dry-run
 
 Ctrl-C stops everything.`);
 }
