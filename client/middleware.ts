@@ -85,14 +85,19 @@ function decodePayload(token: string): TokenClaims | undefined {
   }
 }
 
+/** The bearer token of the Authorization header, if it carries one (Basic and other schemes are not tokens). */
+function bearerOf(req: RequestLike): string | undefined {
+  const header = req.headers.authorization ?? req.headers.Authorization;
+  const value = Array.isArray(header) ? header[0] : header;
+  return /^\s*bearer\s+(\S+)\s*$/i.exec(value ?? '')?.[1];
+}
+
 function defaultClaims(req: RequestLike): TokenClaims | undefined {
   const auth = req.auth as { payload?: TokenClaims } & TokenClaims | undefined;
   if (auth?.payload && typeof auth.payload === 'object') return auth.payload;
   if (auth && typeof auth === 'object' && (auth.sub || auth.iat)) return auth;
-  const header = req.headers.authorization ?? req.headers.Authorization;
-  const value = Array.isArray(header) ? header[0] : header;
-  const m = /^\s*bearer\s+(\S+)\s*$/i.exec(value ?? '');
-  return m ? decodePayload(m[1]) : undefined;
+  const token = bearerOf(req);
+  return token ? decodePayload(token) : undefined;
 }
 
 function send(res: ResponseLike, status: number, error: string, message: string): void {
@@ -106,7 +111,7 @@ function send(res: ResponseLike, status: number, error: string, message: string)
 export function rejectRevokedTokens(options: RevocationOptions) {
   const claimsOf = options.claims ?? defaultClaims;
   return (req: RequestLike, res: ResponseLike, next: Next): void => {
-    const hasToken = Boolean(req.auth) || Boolean(req.headers.authorization ?? req.headers.Authorization);
+    const hasToken = Boolean(req.auth) || bearerOf(req) !== undefined;
     if (!hasToken) return next();
     const claims = claimsOf(req);
     if (!claims || typeof claims.sub !== 'string' || typeof claims.iat !== 'number') {

@@ -14,8 +14,9 @@
  * constructor is given; in browsers the global WebSocket.
  */
 
-export const SESSION_EVENT_TYPES = ['password_changed', 'user_blocked', 'logout', 'user_deleted', 'refresh_token_revoked'] as const;
-export type SessionEventType = (typeof SESSION_EVENT_TYPES)[number];
+// The one definition of the session event types (lambda/shared/event.ts has no imports: safe for browsers).
+import { SESSION_EVENT_TYPES, type SessionEventType } from '../lambda/shared/event';
+export { SESSION_EVENT_TYPES, type SessionEventType };
 /** The events after which a user's existing sessions and tokens should end. */
 export const SESSION_ENDING_TYPES: readonly SessionEventType[] = ['password_changed', 'user_blocked', 'logout', 'user_deleted'];
 

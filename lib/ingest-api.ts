@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import type { ThrottleConfig } from './config';
 import type { EventTopic } from './event-topic';
-import { GATEWAY_ERRORS } from './gateway-responses';
+import { GATEWAY_ERRORS, gatewayErrorBody } from './gateway-responses';
 import { Handler, logGroup } from './secure-defaults';
 
 export interface IngestApiProps {
@@ -32,8 +32,6 @@ export class IngestApi extends Construct {
   readonly usagePlan: apigw.UsagePlan;
   /** The stage name (a literal, e.g. for log group names and metric dimensions). */
   readonly stageName: string;
-  /** The stage's base URL, e.g. https://abc.execute-api.eu-west-1.amazonaws.com/v1/ */
-  readonly url: string;
 
   constructor(scope: Construct, id: string, props: IngestApiProps) {
     super(scope, id);
@@ -89,7 +87,7 @@ export class IngestApi extends Construct {
         templates: {
           'application/json': name === 'BAD_REQUEST_BODY'
             ? `{"error":"${code}","message":"${message} $context.error.validationErrorString"}`
-            : JSON.stringify({ error: code, message }),
+            : gatewayErrorBody(name),
         },
       });
     }
@@ -180,7 +178,6 @@ export class IngestApi extends Construct {
       apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
     });
     this.usagePlan.addApiKey(this.apiKey);
-    this.url = this.api.url;
 
     const region = Stack.of(this).region;
     new CfnOutput(this, 'BaseUrl', { value: this.api.url, description: 'Ingest API base URL (stage included)' });

@@ -2,7 +2,7 @@
  * Secure defaults in one place: every key, log group and Lambda function of the stack is made here,
  * so that rotation, retention, tracing, runtime and least-privilege logging cannot drift apart.
  */
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -98,6 +98,3 @@ export class Handler extends Construct {
     });
   }
 }
-
-/** The stack's region and account tokens, for ARNs built by hand. */
-export const stackOf = (scope: Construct): Stack => Stack.of(scope);

@@ -21,13 +21,11 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CONNECTIONS_TABLE } from '../lambda/shared/connections';
@@ -46,8 +44,6 @@ export interface SessionEventsSocketProps {
   readonly throttle?: { rateLimit: number; burstLimit: number };
   /** Protect the connections table from deletion. Default true. */
   readonly deletionProtection?: boolean;
-  /** Alarms notify this topic. Default: no action. */
-  readonly alarmTopic?: sns.ITopic;
   /** Management API requests in flight per push invocation. Default 50. */
   readonly postConcurrency?: number;
 }
@@ -81,8 +77,6 @@ export class SessionEventsSocket extends Construct {
   readonly closeChecks: sqs.Queue;
   readonly pushFailures: sqs.Queue;
   readonly alarms: cloudwatch.Alarm[] = [];
-  /** wss://<api>.execute-api.<region>.amazonaws.com/v1 */
-  readonly url: string;
 
   constructor(scope: Construct, id: string, props: SessionEventsSocketProps) {
     super(scope, id);
@@ -175,7 +169,6 @@ export class SessionEventsSocket extends Construct {
     // Execution logs at ERROR (never message bodies), through the account's API Gateway logging role.
     (this.stage.node.defaultChild as apigwv2.CfnStage).addPropertyOverride('DefaultRouteSettings.LoggingLevel', 'ERROR');
     (this.stage.node.defaultChild as apigwv2.CfnStage).addPropertyOverride('DefaultRouteSettings.DataTraceEnabled', false);
-    this.url = this.stage.url;
     const manageConnections = new iam.PolicyStatement({
       actions: ['execute-api:ManageConnections'],
       resources: ['POST', 'DELETE'].map((method) => stack.formatArn({
@@ -291,13 +284,12 @@ export class SessionEventsSocket extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-      if (props.alarmTopic) a.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
       this.alarms.push(a);
       return a;
     };
     alarm('PushIteratorAge', this.push.function.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }), 60_000,
       'Session events wait more than a minute on the events table stream before the push Lambda takes them: listeners get them late.', 5);
-    alarm('PushErrors', this.push.function.metricErrors({ period: Duration.minutes(5) }), 0, 'The push Lambda failed: stream records are being retried, and after 3 retries go to the push failures queue.');
+    alarm('PushErrors', this.push.function.metricErrors({ period: Duration.minutes(5) }), 0, `The push Lambda failed: stream records are being retried, and after ${PUSH_STREAM.retryAttempts} retries (or an hour) go to the push failures queue.`);
     alarm('PushFailuresDepth', this.pushFailures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }), 0,
       'Stream batches the push Lambda gave up on: their events reached no listener live (clients resuming with since still get them).');
     alarm('CloseChecksDlqDepth', closeChecksDlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }), 0,

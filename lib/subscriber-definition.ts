@@ -87,9 +87,6 @@ export const SUBSCRIBER_NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 const QUEUE_ARN = /^arn:aws[a-z-]*:sqs:[a-z0-9-]+:(\d{12}):([A-Za-z0-9_-]{1,80})$/;
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 
-export const consumerKind = (d: SubscriberDefinition): 'handler' | 'webhook' | 'queue' =>
-  d.handler ? 'handler' : d.webhook ? 'webhook' : 'queue';
-
 /** The account and queue name of a queue ARN. */
 export function parseQueueArn(arn: string): { account: string; name: string } | undefined {
   const m = QUEUE_ARN.exec(arn);

@@ -6,14 +6,14 @@
  * Add a subscriber: `npm run new-subscriber -- <name>` (or add an entry by hand and a handler file).
  * Types and defaults: lib/subscriber-definition.ts. Walkthrough: docs/fanout.md.
  */
-import { SESSION_EVENT_TYPES } from '../lambda/shared/event';
+import { SESSION_EVENT_TYPES, USER_EVENT_TYPES } from '../lambda/shared/event';
 import type { SubscriberDefinition } from './subscriber-definition';
 
 export const SUBSCRIBERS: readonly SubscriberDefinition[] = [
   {
     name: 'users',
     description: 'Keeps one item per tenant and user in the users table (built-in)',
-    filter: { types: ['user_registered', 'user_blocked', 'user_unblocked', 'user_deleted', 'password_changed'] },
+    filter: { types: [...USER_EVENT_TYPES] },
     handler: { entry: 'lambda/users-writer/handler.ts', tables: { users: 'write' } },
   },
   {

@@ -18,7 +18,8 @@ export interface LocalSubscriber {
   subscriptionArn: string;
 }
 
-async function queue(sqs: SQSClient, name: string, attributes: Record<string, string> = {}): Promise<{ url: string; arn: string }> {
+/** Creates (idempotently) a queue and returns its URL and ARN. */
+export async function createQueue(sqs: SQSClient, name: string, attributes: Record<string, string> = {}): Promise<{ url: string; arn: string }> {
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
   return { url: QueueUrl!, arn: Attributes!.QueueArn! };
@@ -45,8 +46,8 @@ export async function createFanOut(opts: {
   for (const definition of opts.definitions) {
     const name = `${prefix}${definition.name}`;
     const consumerTimeout = definition.handler?.timeoutSeconds ?? 30;
-    const dlq = await queue(opts.sqs, `${name}-dlq`, { MessageRetentionPeriod: String(14 * 86400) });
-    const main = await queue(opts.sqs, name, {
+    const dlq = await createQueue(opts.sqs, `${name}-dlq`, { MessageRetentionPeriod: String(14 * 86400) });
+    const main = await createQueue(opts.sqs, name, {
       VisibilityTimeout: String(opts.visibilityTimeoutSeconds ?? 6 * consumerTimeout + (definition.handler?.maxBatchingWindowSeconds ?? 0)),
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: definition.maxReceiveCount ?? 5 }),
     });

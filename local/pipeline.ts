@@ -7,7 +7,7 @@
  * Handlers reach the emulators through the SDK's standard endpoint variables, so no handler has a
  * local branch. `npm start` (local/start.ts) runs it; the end-to-end tests start it in-process.
  */
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, DeleteMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, DeleteMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
@@ -21,7 +21,7 @@ import { SUBSCRIBERS } from '../lib/subscribers';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import { devJwks, devTenantConfig, DEFAULT_PORT, DEFAULT_WS_PORT } from './dev-tenant';
 import { emulatorEnv, startDynamoDb, startSnsSqs, type Emulator } from './emulators';
-import { createFanOut, type LocalSubscriber } from './fanout';
+import { createFanOut, createQueue, type LocalSubscriber } from './fanout';
 import { frontDoor, type RestRoute } from './front-door';
 import { SqsPoller, type SqsHandler } from './sqs-poller';
 import { StreamPoller } from './stream-poller';
@@ -196,16 +196,15 @@ export class LocalPipeline {
         name, sqs: this.sqs, queueUrl: sub.queueUrl, queueArn: sub.queueArn,
         batchSize: Math.min(10, sub.definition.handler?.batchSize ?? 10), maxConcurrency: Math.min(4, sub.definition.handler?.maxConcurrency ?? 2),
         handler: async (event, context) => {
-          let result: SQSBatchResponse | void;
+          // A handler that throws fails the whole batch, as in Lambda; the page shows each record's outcome.
+          let failed = new Set(event.Records.map((r) => r.messageId));
           try {
-            result = await handler(event, context);
-          } catch (e) {
-            for (const r of event.Records) this.track(idOf(r.body) ?? r.messageId, name, 'failed');
-            throw e;
+            const result = await handler(event, context);
+            failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+            return result;
+          } finally {
+            for (const r of event.Records) this.track(idOf(r.body) ?? r.messageId, name, failed.has(r.messageId) ? 'failed' : 'ok');
           }
-          const failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-          for (const r of event.Records) this.track(idOf(r.body) ?? r.messageId, name, failed.has(r.messageId) ? 'failed' : 'ok');
-          return result;
         },
       });
       poller.start();
@@ -219,8 +218,7 @@ export class LocalPipeline {
   /** An unfiltered queue on the topic that feeds the page's "on the topic" stage. */
   private async startTap(sns: SNSClient): Promise<void> {
     const sqs = this.sqs!;
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'auth0-events-local-tap' }));
-    const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    const { url: QueueUrl, arn } = await createQueue(sqs, 'auth0-events-local-tap');
     await sns.send(new SubscribeCommand({ TopicArn: this.topicArn, Protocol: 'sqs', Endpoint: arn, Attributes: { RawMessageDelivery: 'true' } }));
     this.tapRunning = true;
     this.tapLoop = (async () => {
@@ -249,8 +247,7 @@ export class LocalPipeline {
    */
   private async startRealtime(ddb: DynamoDBClient): Promise<void> {
     const sqs = this.sqs!;
-    const closeQueue = await sqs.send(new CreateQueueCommand({ QueueName: 'auth0-events-close-checks', Attributes: { VisibilityTimeout: '60' } }));
-    const closeArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: closeQueue.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    const closeQueue = await createQueue(sqs, 'auth0-events-close-checks', { VisibilityTimeout: '60' });
     this.gateway = new WebSocketGateway({
       port: this.wsPort,
       routes: {},
@@ -262,7 +259,7 @@ export class LocalPipeline {
     });
     Object.assign(process.env, {
       WS_ENDPOINT: this.gateway.endpoint,
-      CLOSE_QUEUE_URL: closeQueue.QueueUrl!,
+      CLOSE_QUEUE_URL: closeQueue.url,
       ...(this.tables.connections ? { CONNECTIONS_TABLE: this.tables.connections } : {}),
     });
     const socket = loadHandler<Parameters<WsRouteHandler>[0], APIGatewayProxyResult>('lambda/socket/handler.ts');
@@ -273,7 +270,7 @@ export class LocalPipeline {
     });
     await this.gateway.start();
 
-    const closer = new SqsPoller({ name: 'closer', sqs, queueUrl: closeQueue.QueueUrl!, queueArn: closeArn, handler: loadHandler<SQSEvent, SQSBatchResponse>('lambda/closer/handler.ts') });
+    const closer = new SqsPoller({ name: 'closer', sqs, queueUrl: closeQueue.url, queueArn: closeQueue.arn, handler: loadHandler<SQSEvent, SQSBatchResponse>('lambda/closer/handler.ts') });
     closer.start();
     this.pollers.push(closer);
 

@@ -61,12 +61,11 @@ export class WebSocketGateway {
     return handler({ requestContext: this.requestContext(connectionId, routeKey, eventType, conn), isBase64Encoded: false, ...extra } as never);
   }
 
-  private touch(id: string, conn: Conn): void {
+  private touch(conn: Conn): void {
     conn.lastActiveAt = Date.now();
     if (conn.idle) clearTimeout(conn.idle);
     conn.idle = setTimeout(() => conn.socket.close(1001, 'Going away: idle timeout'), this.opts.idleTimeoutMs ?? 600_000);
     conn.idle.unref();
-    void id;
   }
 
   async start(): Promise<void> {
@@ -101,10 +100,10 @@ export class WebSocketGateway {
   private accept(connectionId: string, ws: WebSocket, req: IncomingMessage): void {
     const conn: Conn = { socket: ws, connectedAt: Date.now(), lastActiveAt: Date.now(), sourceIp: req.socket.remoteAddress ?? '127.0.0.1' };
     this.connections.set(connectionId, conn);
-    this.touch(connectionId, conn);
+    this.touch(conn);
     this.opts.onEvent?.({ kind: 'connect', connectionId });
     ws.on('message', async (data, isBinary) => {
-      this.touch(connectionId, conn);
+      this.touch(conn);
       const body = isBinary ? Buffer.from(data as Buffer).toString('base64') : data.toString();
       let routeKey = '$default';
       try {

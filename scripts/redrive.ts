@@ -129,19 +129,21 @@ export async function redrive(sqs: SQSClient, opts: { queueUrl: string; dlqUrl: 
   if (opts.dryRun) return { listed: await peek(sqs, opts.dlqUrl, opts.max ?? 1000), moved: 0, mode: 'dry-run' };
   const max = opts.max ?? Number.POSITIVE_INFINITY;
   if (opts.useMoveTask !== false) {
-    try {
-      const [source, destination] = await Promise.all([queueArn(sqs, opts.dlqUrl), queueArn(sqs, opts.queueUrl)]);
-      // A move task moves everything: with --max below the DLQ's depth, move exactly max by hand below.
-      const depth = await visibleCount(sqs, opts.dlqUrl);
-      if (depth > max) throw new Error('max below depth');
-      const listed = await peek(sqs, opts.dlqUrl, Math.min(max, 100));
-      const running = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: source, MaxResults: 1 }));
-      if (running.Results?.[0]?.Status === 'RUNNING') throw new Error(`a move task is already running for ${source}`);
-      const task = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: source, DestinationArn: destination, MaxNumberOfMessagesPerSecond: 50 }));
-      return { listed, moved: depth, mode: 'move-task', taskHandle: task.TaskHandle };
-    } catch (e) {
-      // Only a running task stops us; an endpoint without the API (the local emulator) falls back below.
-      if (/already running/.test((e as Error).message)) throw e;
+    // A move task moves everything: with --max below the DLQ's depth, move exactly max by hand below.
+    const depth = await visibleCount(sqs, opts.dlqUrl);
+    if (depth <= max) {
+      try {
+        const [source, destination] = await Promise.all([queueArn(sqs, opts.dlqUrl), queueArn(sqs, opts.queueUrl)]);
+        const listed = await peek(sqs, opts.dlqUrl, Math.min(max, 100));
+        const running = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: source, MaxResults: 1 }));
+        if (running.Results?.[0]?.Status === 'RUNNING') throw new Error(`a move task is already running for ${source}`);
+        const task = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: source, DestinationArn: destination, MaxNumberOfMessagesPerSecond: 50 }));
+        return { listed, moved: depth, mode: 'move-task', taskHandle: task.TaskHandle };
+      } catch (e) {
+        // Only an endpoint without the move-task API (an emulator: InvalidAction) falls back below;
+        // anything else (access denied, a running task) is the operator's to see.
+        if (!/^(InvalidAction|UnsupportedOperation|UnknownOperationException)$/.test((e as Error).name)) throw e;
+      }
     }
   }
   // Receive → send → delete: a message leaves the DLQ only after it is safely on the queue.

@@ -231,6 +231,8 @@ describe('rejectRevokedTokens', () => {
     expect((await run(mw, { headers: {}, auth: { sub: 'a', iat: iat(new Date('2030-01-01T00:00:01Z')) } })).passed).toBe(true);
     expect((await run(mw, { headers: {} })).passed).toBe(true);
     expect((await run(mw, { headers: { authorization: `Bearer ${token({ sub: 'a' })}` } })).res.statusCode).toBe(401);
+    // Another scheme (Basic, an API key) is no access token: passed on, as requests without one.
+    expect((await run(mw, { headers: { authorization: 'Basic dXNlcjpwYXNz' } })).passed).toBe(true);
     const broken = rejectRevokedTokens({ latestRevocation: async () => { throw new Error('db down'); } });
     const r = await run(broken, { headers: { authorization: `Bearer ${token({ sub: 'a', iat: 1 })}` } });
     expect(r.res.statusCode).toBe(503);

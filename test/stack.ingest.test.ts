@@ -1,5 +1,5 @@
 /** CDK assertions on the synthesized template: the topic, its key, the ingest API and its Lambdas. */
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { buildStack, nagViolations } from './support/stack';
 
 const { app, template } = buildStack();
@@ -118,5 +118,4 @@ test('the real app bundles its handlers with esbuild (no Docker) and synthesizes
   const { template: bundled } = buildStack({}, { bundle: true });
   const fns = Object.values(bundled.findResources('AWS::Lambda::Function')) as { Properties: any }[];
   for (const f of fns) expect(f.Properties.Code.S3Key).toMatch(/\.zip$/);
-  expect(Template.fromJSON(bundled.toJSON())).toBeDefined();
 });

@@ -9,7 +9,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { partitionItems } from '../shared/query-pages';
+import { partitionItems } from '../shared/dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { CONNECTIONS_TABLE, type ConnectionItem, type ListenFilter } from '../shared/connections';
 import { error, json } from '../shared/http';

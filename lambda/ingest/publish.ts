@@ -4,6 +4,7 @@
  * The result says exactly which events are not on the topic, so the caller can answer 5xx for a retry.
  */
 import { PublishBatchCommand, type PublishBatchRequestEntry, type SNSClient } from '@aws-sdk/client-sns';
+import { mapWithConcurrency } from '../shared/concurrency';
 import { messageAttributes, type CanonicalEvent } from '../shared/event';
 
 /** SNS's limit for one message and for one PublishBatch call (body and attributes). */
@@ -144,10 +145,6 @@ export async function publishEvents(events: CanonicalEvent[], opts: PublishOptio
     }
   };
 
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < batches.length) await sendBatch(batches[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 8, batches.length) }, worker));
+  await mapWithConcurrency(batches, opts.concurrency ?? 8, sendBatch);
   return result;
 }

@@ -1,10 +1,11 @@
 /**
  * The push Lambda, on the events table's stream (INSERT records only, filtered at the event source).
  * For each new session event: the tenant's `*` listeners and the `self` listeners whose sub is the
- * event's user_id (index by-listener, paginated, fed straight into the sender pool), sent
- * {"type":"event","event":{...}} with at most POST_CONCURRENCY requests in flight.
+ * event's user_id (index by-listener, paginated, all read before the first send, so a failed read
+ * retries the record without having sent it to anyone), sent {"type":"event","event":{...}} with at
+ * most POST_CONCURRENCY requests in flight.
  *   - A listener is skipped when the event was stored at or before its `live_from` (catch-up sends
- *     those, see socket.ts) or when its token has expired (the closer closes it).
+ *     those, see lambda/socket/handler.ts) or when its token has expired (the closer closes it).
  *   - 410 GoneException: that connection's item is deleted (conditionally on that id, nothing else).
  *   - Requests go through a lean SigV4 sender (signed-poster.ts: ~0.1 ms CPU per request instead of
  *     the SDK's ~0.8 ms), with as many keep-alive sockets as the concurrency.
@@ -17,7 +18,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { partitionItems } from '../shared/query-pages';
+import { isConditionFailed, partitionItems } from '../shared/dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { mapWithConcurrency } from '../shared/concurrency';
@@ -94,7 +95,7 @@ export async function pushEvent(event: StoredEvent, deps: PushDeps): Promise<Pus
         ConditionExpression: 'attribute_exists(#id)',
         ExpressionAttributeNames: { '#id': CONNECTIONS_TABLE.partitionKey },
       })).catch((e: Error) => {
-        if (e.name !== 'ConditionalCheckFailedException') throw e;
+        if (!isConditionFailed(e)) throw e;
       });
     } catch (e) {
       stats.failed++;

@@ -6,7 +6,8 @@
  * PutItem with attribute_not_exists(id): a duplicate (same id, e.g. an Auth0 retry or an SQS redelivery)
  * fails the condition, which is a success: nothing is written twice, so nothing is pushed twice.
  */
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { isConditionFailed } from '../shared/dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { isSessionEventType, type CanonicalEvent } from '../shared/event';
 import { createLogger } from '../shared/logger';
@@ -35,7 +36,7 @@ export async function storeSessionEvent(event: CanonicalEvent, deps: SessionEven
       ExpressionAttributeNames: { '#id': EVENTS_TABLE.partitionKey },
     }));
   } catch (e) {
-    if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException') {
+    if (isConditionFailed(e)) {
       log.info('duplicate session event: already stored, not written again');
       return 'duplicate';
     }

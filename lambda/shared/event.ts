@@ -20,13 +20,17 @@ export const EVENT_TYPES = [
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Session events: the ones stored in the events table and pushed over the WebSocket. */
-export const SESSION_EVENT_TYPES: readonly EventType[] = [
+export const SESSION_EVENT_TYPES = [
   'password_changed',
   'user_blocked',
   'logout',
   'user_deleted',
   'refresh_token_revoked',
-];
+] as const satisfies readonly EventType[];
+export type SessionEventType = (typeof SESSION_EVENT_TYPES)[number];
+
+/** The events that change a user's state: what the users subscriber takes. */
+export const USER_EVENT_TYPES: readonly EventType[] = ['user_registered', 'user_blocked', 'user_unblocked', 'user_deleted', 'password_changed'];
 
 export const isSessionEventType = (type: string): boolean =>
   (SESSION_EVENT_TYPES as readonly string[]).includes(type);

@@ -3,7 +3,7 @@
  * by-tenant) or one user's (filter `self`, index by-user). Used by catch-up and GET /{tenant}/events.
  */
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { queryItems } from './query-pages';
+import { queryItems } from './dynamodb';
 import type { ListenFilter } from './connections';
 import { EVENTS_TABLE, tenantUserOf, type StoredEvent } from './stores';
 

@@ -31,6 +31,7 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCo
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { AUTHENTICATE_WITHIN_SECONDS, CONNECTIONS_TABLE, listenKeyOf, MAX_CONNECTION_SECONDS, type ConnectionItem } from '../shared/connections';
+import { isConditionFailed } from '../shared/dynamodb';
 import { createLogger } from '../shared/logger';
 import { cursorOf, pushedEvent } from '../shared/stores';
 import { configuredTenants, type Tenant } from '../shared/tenants';
@@ -188,7 +189,7 @@ async function onAuthenticate(event: SocketEvent, deps: SocketDeps): Promise<Soc
       },
     }));
   } catch (e) {
-    if ((e as Error).name === 'ConditionalCheckFailedException') return reply(200); // disconnected meanwhile
+    if (isConditionFailed(e)) return reply(200); // disconnected meanwhile
     throw e;
   }
   const expiresAt = listener.expiresAt.toISOString();

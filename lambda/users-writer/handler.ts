@@ -14,14 +14,13 @@
  * the same marker (no change); an older event has a smaller one (no rollback). A failed condition is
  * success; any other error fails only that record (retried, then the DLQ).
  */
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { isConditionFailed } from '../shared/dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { CanonicalEvent, EventType } from '../shared/event';
+import type { CanonicalEvent } from '../shared/event';
 import { createLogger } from '../shared/logger';
 import { sqsEventHandler, type RecordContext } from '../shared/sqs-events';
 import { USERS_TABLE } from '../shared/stores';
-
-export const USER_EVENT_TYPES: readonly EventType[] = ['user_registered', 'user_blocked', 'user_unblocked', 'user_deleted', 'password_changed'];
 
 export interface UsersWriterDeps {
   db: DynamoDBDocumentClient;
@@ -87,7 +86,7 @@ async function conditionalSet(deps: UsersWriterDeps, event: CanonicalEvent, mark
     }));
     return true;
   } catch (e) {
-    if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException') return false;
+    if (isConditionFailed(e)) return false;
     throw e;
   }
 }

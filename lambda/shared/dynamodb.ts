@@ -1,4 +1,4 @@
-/** Every item a DynamoDB Query returns, page by page (LastEvaluatedKey), as one async sequence. */
+/** DynamoDB helpers: every item of a Query page by page, and conditional-write outcomes. */
 import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 
 export async function* queryItems<T>(ddb: DynamoDBDocumentClient, input: Omit<QueryCommandInput, 'ExclusiveStartKey'>): AsyncGenerator<T> {
@@ -20,3 +20,6 @@ export function partitionItems<T>(ddb: DynamoDBDocumentClient, table: string, in
     ExpressionAttributeValues: { ':k': value },
   });
 }
+
+/** True when a conditional write was refused because its condition did not hold (not an error here). */
+export const isConditionFailed = (e: unknown): boolean => (e as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
