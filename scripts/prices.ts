@@ -63,13 +63,13 @@ export const PRICES = {
   },
 } as const;
 
-/** Usage assumptions of the model (not prices): change them here, they are printed with the result. */
+/** Usage assumptions of the model (not prices): change them here (the report points at this file). */
 export const ASSUMPTIONS = {
   /** Lambda memory (MB) and billed duration (ms) per invocation, from the stack and the local benches. */
   authorizer: { memoryMb: 128, ms: 5 },
   ingest: { memoryMb: 512, msPerCall: 25, msPerEvent: 0.3 },
   consumer: { memoryMb: 256, msPerInvocation: 10, msPerRecord: 8, batchSize: 10 },
-  push: { memoryMb: 256, msPerEvent: 20, msPerListener: 1 },
+  push: { memoryMb: 1024, msPerEvent: 20, msPerListener: 1 },
   /** Share of events that are user-state events (users subscriber) and session events (events table, push). */
   userEventShare: 0.05,
   sessionEventShare: 0.08,
@@ -79,15 +79,18 @@ export const ASSUMPTIONS = {
   pingsPerHour: 12,
   /** KMS: SNS and SQS reuse a data key for 5 minutes per key, queue and principal (SQS default), so KMS requests stay near constant. */
   kmsRequestsPerQueueMonth: 2 * 12 * 24 * 30,
-  kmsKeys: 3,
+  /** Customer-managed keys of the stack: topic, queues, stores, real time, alarms. */
+  kmsKeys: 5,
   /** Idle long polls of a Lambda SQS event source (5 pollers, 20 s) per queue a month. */
   idleSqsPollsPerQueueMonth: 5 * 3 * 60 * 24 * 30,
+  /** Queues that Lambda polls: users, session-events, close checks. */
   queues: 3,
   /** Bytes logged: per API request (access log + ingest line), per consumer record, per push. */
   logBytesPerRequest: 900,
   logBytesPerRecord: 300,
   logRetentionMonths: 3,
-  alarms: 20,
+  /** Metric alarms of the stack with the default registry (the composite alarm is left out). */
+  alarms: 25,
   /** DynamoDB: 2 conditional writes per user event (1 WRU each); 1 write per session event plus 2 GSIs (3 WRU); the push reads listeners (0.5 RRU per event per 4 KB page). */
   wruPerUserEvent: 2,
   wruPerSessionEvent: 3,
