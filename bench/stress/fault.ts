@@ -23,7 +23,7 @@ import * as path from 'node:path';
 import { classifyLogRecord } from '../../lambda/ingest/classify';
 import type { LogStreamRecord } from '../../lambda/ingest/parse';
 import { messageAttributes, type CanonicalEvent } from '../../lambda/shared/event';
-import { groupUpdate, markerOf } from '../../lambda/users-writer/handler';
+import { groupUpdates, markerOf } from '../../lambda/users-writer/handler';
 import { matchesFilterPolicy } from '../../lib/subscriber-filter';
 import { SUBSCRIBERS } from '../../lib/subscribers';
 import { devToken } from '../../local/dev-tenant';
@@ -356,7 +356,7 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
           if ((writes.get(`events ${id}`) ?? 0) > 1) s.writtenTwice++;
           if (done) expectedEvents++;
         } else if (name === 'users') {
-          const g = groupUpdate(e)!;
+          const g = groupUpdates(e)[0];
           const item = usersByKey.get(`${e.tenant}\n${e.user_id}`);
           done = item?.[g.marker] === markerOf(e) && item?.updated_event === markerOf(e);
           if ((writes.get(`users ${g.marker} ${markerOf(e)}`) ?? 0) > 1 || (writes.get(`users updated_event ${markerOf(e)}`) ?? 0) > 1) s.writtenTwice++;
