@@ -37,7 +37,10 @@ export class EventTopic extends Construct {
     this.key.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
   }
 
-  /** Lets another AWS account subscribe its own queue (it must also allow this topic in its queue and key policies). */
+  /**
+   * Lets another AWS account subscribe its own queues, with any filter: it can then receive every event
+   * of every tenant. Registry subscribers in other accounts do not need this (the stack subscribes them).
+   */
   allowSubscriber(account: string): void {
     this.topic.addToResourcePolicy(new iam.PolicyStatement({
       sid: `AllowSubscribe${account}`,

@@ -11,7 +11,7 @@
  *     └──(SNS cannot deliver)──▶ delivery DLQ (14 days)
  *   queue ──(event source mapping: batch, window, maxConcurrency, ReportBatchItemFailures)──▶ handler
  */
-import { Duration, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Tags, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -77,7 +77,7 @@ export interface SubscriberAlarmProps {
 export interface SubscriberProps {
   /** Unique subscriber name (lower-case, dashes). */
   readonly name: string;
-  /** The event topic. If `queueArn` is in another account, that account is allowed to subscribe. */
+  /** The event topic. A `queueArn` in another account is subscribed by this stack; that account gets no right on the topic. */
   readonly topic: EventTopic;
   /** The shared queue key (SubscriberKey.key). */
   readonly queueKey: kms.IKey;
@@ -216,8 +216,10 @@ export class Subscriber extends Construct {
       const queueArn = props.queueArn as string;
       const parsed = parseQueueArn(queueArn);
       if (!parsed) throw new SubscriberDefinitionError(name, 'queueArn', `must be an SQS queue ARN, got ${JSON.stringify(queueArn)}`);
-      const stackAccount = Stack.of(this).account;
-      if (Token.isUnresolved(stackAccount) || stackAccount !== parsed.account) topic.allowSubscriber(parsed.account);
+      // This stack creates the subscription, so the registry's filter is the one that holds. The queue's
+      // account gets no right on the topic: with sns:Subscribe it could subscribe any queue of its own
+      // with no filter and receive every tenant's events. (A queue in another account confirms once,
+      // docs/fanout.md.)
       this.subscription = new sns.Subscription(this, 'Subscription', {
         topic: topic.topic,
         protocol: sns.SubscriptionProtocol.SQS,
