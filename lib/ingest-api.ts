@@ -54,9 +54,9 @@ export class IngestApi extends Construct {
       deployOptions: {
         stageName,
         accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
+        // No caller IP ($context.identity.sourceIp): no IP address is logged anywhere (README, Security).
         accessLogFormat: apigw.AccessLogFormat.custom(JSON.stringify({
           requestId: '$context.requestId',
-          ip: '$context.identity.sourceIp',
           requestTime: '$context.requestTime',
           httpMethod: '$context.httpMethod',
           resourcePath: '$context.resourcePath',

@@ -152,13 +152,13 @@ export class SessionEventsSocket extends Construct {
       throttle: props.throttle ?? { rateLimit: 100, burstLimit: 200 },
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        // No caller IP ($context.identity.sourceIp): for this API it is the end user's address (README, Security).
         format: apigw.AccessLogFormat.custom(JSON.stringify({
           requestId: '$context.requestId',
           connectionId: '$context.connectionId',
           eventType: '$context.eventType',
           routeKey: '$context.routeKey',
           status: '$context.status',
-          ip: '$context.identity.sourceIp',
           requestTime: '$context.requestTime',
           integrationLatencyMs: '$context.integrationLatency',
           error: '$context.error.message',

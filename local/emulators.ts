@@ -1,8 +1,11 @@
 /**
  * Real local AWS emulators, each in a child process so that tests, benchmarks and `npm start`
  * use them alike:
- *   - SNS and SQS: fauxqs (in-process server of its own, ESM), on 127.0.0.1.
- *   - DynamoDB with streams and TTL: AWS's DynamoDB Local jar from amplify-dynamodb-simulator, on Java 17.
+ *   - SNS and SQS: fauxqs (in-process server of its own, ESM), bound to 127.0.0.1.
+ *   - DynamoDB with streams and TTL: AWS's DynamoDB Local jar from amplify-dynamodb-simulator, on Java 17,
+ *     bound to 127.0.0.1 (see `startDynamoDb`).
+ * Both accept any credentials, so neither may be reachable from the network: test/local-loopback.test.ts
+ * reads the listening sockets of `npm start` and its children.
  * Handlers reach them through the SDK's standard endpoint variables (see `emulatorEnv`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -79,6 +82,9 @@ function stopper(child: ChildProcess): () => Promise<void> {
  * the AWS SDK uses a queue URL's host as the endpoint when the endpoint comes from
  * AWS_ENDPOINT_URL_SQS, so the queue URLs are made to follow the request host (127.0.0.1:<port>)
  * instead. That keeps the handlers unchanged (no `useQueueUrlAsEndpoint` setting in Lambda code).
+ * fauxqs's own `startFauxqs` always listens on 0.0.0.0 (its `host` option only names the host in queue
+ * URLs), so this builds the same server with its exported `buildApp` (which makes the SQS, SNS and S3
+ * stores `startFauxqs` would make) and listens on 127.0.0.1 itself.
  */
 export async function startSnsSqs(port = 0): Promise<Emulator> {
   const store = pathToFileURL(path.join(REPO_ROOT, 'node_modules', 'fauxqs', 'dist', 'sqs', 'sqsStore.js')).href;
@@ -86,8 +92,12 @@ export async function startSnsSqs(port = 0): Promise<Emulator> {
       SqsStore.prototype.buildQueueUrl = function (name, _port, requestHost) { return 'http://' + requestHost + '/000000000000/' + name; };
       return import('fauxqs');
     })
-    .then((f) => f.startFauxqs({ port: ${port}, logger: false }))
-    .then((s) => { process.stdout.write('FAUXQS_PORT=' + s.port + '\\n'); process.on('SIGTERM', () => s.stop().then(() => process.exit(0))); })
+    .then(async (f) => {
+      const app = f.buildApp({ logger: false });
+      await app.listen({ port: ${port}, host: '127.0.0.1' });
+      process.stdout.write('FAUXQS_PORT=' + app.server.address().port + '\\n');
+      process.on('SIGTERM', () => app.close().then(() => process.exit(0)));
+    })
     .catch((e) => { process.stderr.write(String(e && e.message || e) + '\\n'); process.exit(1); });`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const actual = await new Promise<number>((resolve, reject) => {
@@ -106,7 +116,13 @@ export async function startSnsSqs(port = 0): Promise<Emulator> {
 
 export const DYNAMODB_LOCAL_DIR = path.join(REPO_ROOT, 'node_modules', 'amplify-dynamodb-simulator', 'emulator');
 
-/** Starts DynamoDB Local (streams, TTL) on Java; in memory unless `dbPath` is given. */
+/**
+ * Jetty XML that starts DynamoDB Local with its connector bound to 127.0.0.1 (the jar has no bind
+ * option and otherwise listens on every interface; the file says how).
+ */
+export const DYNAMODB_LOOPBACK_XML = path.join(__dirname, 'dynamodb-loopback.xml');
+
+/** Starts DynamoDB Local (streams, TTL) on Java, on 127.0.0.1 only; in memory unless `dbPath` is given. */
 export async function startDynamoDb(opts: { port?: number; dbPath?: string } = {}): Promise<Emulator> {
   const port = opts.port || (await freePort());
   if (!fs.existsSync(path.join(DYNAMODB_LOCAL_DIR, 'DynamoDBLocal.jar'))) {
@@ -114,7 +130,15 @@ export async function startDynamoDb(opts: { port?: number; dbPath?: string } = {
   }
   const storage = opts.dbPath ? ['-dbPath', opts.dbPath] : ['-inMemory'];
   if (opts.dbPath) fs.mkdirSync(opts.dbPath, { recursive: true });
-  const args = [`-Djava.library.path=${path.join(DYNAMODB_LOCAL_DIR, 'DynamoDBLocal_lib')}`, '-Xmx512m', '-jar', path.join(DYNAMODB_LOCAL_DIR, 'DynamoDBLocal.jar'), ...storage, '-port', String(port), '-disableTelemetry'];
+  const jarArgs = [...storage, '-port', String(port), '-disableTelemetry'];
+  if (jarArgs.some((a) => a.includes('\u001f'))) throw new Error(`DynamoDB Local: the data folder may not contain the character U+001F: ${JSON.stringify(opts.dbPath)}`);
+  // Jetty's XmlConfiguration (on DynamoDBLocal.jar's manifest Class-Path) runs the jar's own start-up with
+  // the connector's host set to loopback: see local/dynamodb-loopback.xml.
+  const args = [
+    `-Djava.library.path=${path.join(DYNAMODB_LOCAL_DIR, 'DynamoDBLocal_lib')}`, '-Xmx512m', '-Dorg.eclipse.jetty.util.log.announce=false',
+    '-cp', path.join(DYNAMODB_LOCAL_DIR, 'DynamoDBLocal.jar'), 'org.eclipse.jetty.xml.XmlConfiguration', DYNAMODB_LOOPBACK_XML,
+    `ddb.args=${jarArgs.join('\u001f')}`, 'ddb.host=127.0.0.1',
+  ];
   const child = spawn('java', args, { cwd: DYNAMODB_LOCAL_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';

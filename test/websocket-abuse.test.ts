@@ -25,4 +25,9 @@ test('malformed, oversized, unknown, double authentication, other tenants\' toke
   const failed = results.filter((r) => !r.ok);
   expect(failed).toEqual([]);
   expect(results.length).toBeGreaterThanOrEqual(17);
+  // Which checks reach the deployed handlers and which only the local gateway emulator (AbuseScope):
+  // the figure `npm run prove` reports says so, and this pins the split (hand-counted).
+  const emulatorOnly = results.filter((r) => r.scope === 'emulator').map((r) => r.name);
+  expect(emulatorOnly).toEqual(['malformed frame (not JSON)', 'binary frame', 'oversized frame (200 KB)', 'unknown message type', 'type is not a string', 'route key injection ($connect)', 'ping flood (500 pings)']);
+  expect(results.filter((r) => r.scope === 'deployed')).toHaveLength(results.length - 7);
 }, 120_000);

@@ -14,7 +14,24 @@ import { WebSocket } from 'ws';
 import { devAudience, devIssuer, devKey, devTenantConfig, devToken } from '../../local/dev-tenant';
 import type { LocalPipeline } from '../../local/pipeline';
 
-export interface AbuseResult { name: string; expected: string; observed: string; ok: boolean }
+/**
+ * What a check exercises. `deployed`: the deployed handlers (socket Lambda: $connect, authenticate,
+ * $disconnect; push Lambda), run unchanged by the local runtime. `emulator`: only the local gateway
+ * emulator (local/websocket-gateway.ts), standing in for what API Gateway itself does in AWS: route
+ * selection on `$request.body.type`, the constant mock answers to `ping` and `$default`, and the frame
+ * size limit. For those, the deployed part is the stack's configuration (route selection expression, mock
+ * integrations and their answers), asserted on the template by test/session-events-socket.test.ts;
+ * API Gateway's own behaviour is not tested here.
+ */
+export type AbuseScope = 'deployed' | 'emulator';
+export interface AbuseResult { name: string; expected: string; observed: string; ok: boolean; scope: AbuseScope }
+
+/** The checks answered by the gateway emulator alone (see AbuseScope). */
+export const GATEWAY_EMULATOR_ONLY: ReadonlySet<string> = new Set([
+  'malformed frame (not JSON)', 'binary frame', 'oversized frame (200 KB)', 'unknown message type', 'type is not a string',
+  'route key injection ($connect)',
+]);
+const scopeOf = (name: string): AbuseScope => (GATEWAY_EMULATOR_ONLY.has(name) || name.startsWith('ping flood') ? 'emulator' : 'deployed');
 
 interface Probe { frames: any[]; closeCode?: number; closed: Promise<number>; ws: WebSocket; opened: Promise<boolean> }
 
@@ -58,7 +75,7 @@ async function devSigned(claims: Record<string, unknown>, issuer: string, audien
 
 export async function wsAbuse(p: LocalPipeline, opts: { pingFlood?: number; postSessionEvent: (user: string) => Promise<string>; apiKey?: string }): Promise<AbuseResult[]> {
   const results: AbuseResult[] = [];
-  const record = (name: string, expected: string, observed: string, ok: boolean) => results.push({ name, expected, observed, ok });
+  const record = (name: string, expected: string, observed: string, ok: boolean) => results.push({ name, expected, observed, ok, scope: scopeOf(name) });
   const acme = await acmeTenant();
   const previousTenants = process.env.TENANTS;
   process.env.TENANTS = JSON.stringify([devTenantConfig(p.port), { name: 'acme', audience: acme.audience, issuer: acme.issuer }]);
