@@ -10,8 +10,9 @@ import { customerManagedKey } from './secure-defaults';
 
 export interface EventTopicProps {
   /**
-   * AWS account ids whose own SQS queues may subscribe to the topic (backend teams elsewhere).
-   * Default: none.
+   * AWS account ids that may subscribe their own SQS queues to the topic, with any filter: each can
+   * receive every event of every tenant. Registry subscribers in other accounts do not need this (the
+   * stack subscribes them with their filter). Default: none.
    */
   readonly subscriberAccounts?: string[];
 }

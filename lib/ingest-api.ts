@@ -177,14 +177,16 @@ export class IngestApi extends Construct {
 
     // One key and one usage plan per tenant: a key leaked from one tenant's Auth0 configuration
     // cannot post another tenant's events (the authorizer binds each key to its tenant's paths), and
-    // one tenant's traffic cannot use up another's throttle or quota.
+    // one tenant's traffic cannot use up another's throttle or quota. Construct ids come from the
+    // tenant's name, never its position: reordering or removing tenants must not hand one tenant's
+    // existing key to another.
     const region = Stack.of(this).region;
     const apiKeys = new Map<string, apigw.IApiKey>();
     const usagePlans = new Map<string, apigw.UsagePlan>();
     props.tenants.forEach((t, i) => {
       // Not api.addApiKey: its stage keys would make key -> stage -> methods -> authorizer -> key a cycle; the usage plan ties the key to the stage.
-      const key = new apigw.ApiKey(this, `TenantKey${i}`, { description: `auth0-events: the key of Auth0 tenant ${t.name} (Log Stream and Actions); accepted only on /${t.name}/ paths` });
-      const plan = this.api.addUsagePlan(`TenantUsagePlan${i}`, {
+      const key = new apigw.ApiKey(this, `TenantKey-${t.name}`, { description: `auth0-events: the key of Auth0 tenant ${t.name} (Log Stream and Actions); accepted only on /${t.name}/ paths` });
+      const plan = this.api.addUsagePlan(`TenantUsagePlan-${t.name}`, {
         description: `auth0-events: throttle and daily quota of tenant ${t.name}`,
         throttle: { rateLimit: props.throttle.rateLimit, burstLimit: props.throttle.burstLimit },
         quota: { limit: props.throttle.quotaPerDay, period: apigw.Period.DAY },

@@ -49,7 +49,6 @@ test.each([
   ['dev', { 'x-api-key': 'dev-key-11aa' }, 'dev'],
   ['acme', { authorization: 'acme-key-22bb' }, 'acme'],
   ['acme@eu', { authorization: 'Bearer acme-eu-key-33cc' }, 'acme@eu'],
-  ['acme%40eu', { 'x-api-key': 'acme-eu-key-33cc' }, 'acme@eu'],
 ])('each tenant\'s own key works on its own path %s', async (tenantPath, headers, tenant) => {
   const res = await post(tenantPath, headers);
   expect(res.status).toBe(200);

@@ -58,24 +58,59 @@ const resources = template.toJSON().Resources as Record<string, { Type: string; 
 const handlers = stack.node.findAll().filter((c): c is Handler => c instanceof Handler);
 const logicalId = (c: { node: { defaultChild?: unknown } }) => Stack.of(stack).getLogicalId(c.node.defaultChild as never);
 
-function grantedTo(roleId: string): Set<string> {
-  const actions = new Set<string>();
+interface Grant { action: string; resources: unknown[] }
+
+/** Every (action, resources) a role is allowed. */
+function grantsOf(roleId: string): Grant[] {
+  const grants: Grant[] = [];
   for (const r of Object.values(resources)) {
     if (r.Type !== 'AWS::IAM::Policy' || !r.Properties.Roles.some((x: any) => x.Ref === roleId)) continue;
-    for (const s of r.Properties.PolicyDocument.Statement) if (s.Effect === 'Allow') for (const a of [s.Action].flat()) actions.add(a);
+    for (const s of r.Properties.PolicyDocument.Statement) {
+      if (s.Effect === 'Allow') for (const a of [s.Action].flat()) grants.push({ action: a, resources: [s.Resource].flat() });
+    }
   }
-  return actions;
+  return grants;
+}
+const grantedTo = (roleId: string) => new Set(grantsOf(roleId).map((g) => g.action));
+
+/** Logical ids of the resources an ARN expression references (Fn::GetAtt / Ref, inside Fn::Join too). */
+function referenced(value: unknown): string[] {
+  const json = JSON.stringify(value);
+  return [...json.matchAll(/"Fn::GetAtt":\["([^"]+)"/g), ...json.matchAll(/"Ref":"([^"]+)"/g)].map((m) => m[1]).filter((id) => resources[id]);
 }
 
-function allowedByPlatform(fnId: string, action: string): boolean {
-  if (PLATFORM.has(action) || action.startsWith('kms:')) return true;
+/** The KMS actions a Lambda role may hold: using a key for its data, nothing that manages keys. */
+const KMS_DATA_ACTIONS = new Set(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']);
+
+/** Why a grant is more than the function needs, or undefined when it is needed. */
+function excess(fnId: string, used: Set<string>, g: Grant): string | undefined {
+  const fn = resources[fnId].Properties;
+  const env = JSON.stringify(fn.Environment ?? {});
   const mappings = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping' && r.Properties.FunctionName.Ref === fnId);
   // What each mapping reads: Fn::GetAtt [<queue>, Arn] or [<table>, StreamArn].
   const sources = mappings.map((m) => m.Properties.EventSourceArn['Fn::GetAtt'] as [string, string]);
-  if (SQS_SOURCE.has(action)) return sources.some(([id, attr]) => resources[id].Type === 'AWS::SQS::Queue' && attr === 'Arn');
-  if (STREAM_SOURCE.has(action)) return sources.some(([id, attr]) => resources[id].Type === 'AWS::DynamoDB::Table' && attr === 'StreamArn');
-  if (action === 'sqs:SendMessage') return mappings.some((m) => m.Properties.DestinationConfig?.OnFailure);
-  return false;
+  const onResources = (ids: string[]) => g.resources.every((r) => referenced(r).some((id) => ids.includes(id)));
+  if (PLATFORM.has(g.action)) return undefined;
+  if (g.action.startsWith('kms:')) return KMS_DATA_ACTIONS.has(g.action) ? undefined : 'a KMS action beyond using a key for data';
+  if (SQS_SOURCE.has(g.action)) {
+    const queues = sources.filter(([id, attr]) => resources[id].Type === 'AWS::SQS::Queue' && attr === 'Arn').map(([id]) => id);
+    return queues.length && onResources(queues) ? undefined : 'an event-source SQS action on a queue that is not its event source';
+  }
+  if (STREAM_SOURCE.has(g.action)) {
+    const tables = sources.filter(([id, attr]) => resources[id].Type === 'AWS::DynamoDB::Table' && attr === 'StreamArn').map(([id]) => id);
+    return tables.length && (g.action === 'dynamodb:ListStreams' || onResources(tables)) ? undefined : 'a stream action on a table that is not its event source';
+  }
+  if (g.action === 'sqs:SendMessage' && !used.has(g.action)) {
+    const failures = mappings.flatMap((m) => referenced(m.Properties.DestinationConfig?.OnFailure ?? {}));
+    return failures.length && onResources(failures) ? undefined : 'sqs:SendMessage, which its code never sends';
+  }
+  if (!used.has(g.action)) return 'an action its code never calls';
+  if (g.action.startsWith('dynamodb:')) {
+    // Only on tables the function is told about (their names are in its environment).
+    const tables = Object.keys(resources).filter((id) => resources[id].Type === 'AWS::DynamoDB::Table' && env.includes(`"Ref":"${id}"`));
+    return onResources(tables) ? undefined : 'a table action on a table not in its environment';
+  }
+  return undefined;
 }
 
 test('the derivation works on hand-checked handlers', () => {
@@ -91,10 +126,23 @@ test('every handler was found', () => {
   expect(handlers.map((h) => h.entry)).toEqual(expect.arrayContaining(['lambda/users-writer/handler.ts', 'lambda/session-events-writer/handler.ts', 'lambda/ingest/handler.ts']));
 });
 
-test.each(handlers.map((h) => [h.entry, h] as const))('%s holds no action its code does not call', (_entry, h) => {
+test.each(handlers.map((h) => [h.entry, h] as const))('%s holds no action (or resource) its code does not use', (_entry, h) => {
   const used = usedActions(h.entry);
-  const extra = [...grantedTo(logicalId(h.role))].filter((a) => !used.has(a) && !allowedByPlatform(logicalId(h.function), a));
+  const extra = grantsOf(logicalId(h.role)).map((g) => [g.action, excess(logicalId(h.function), used, g)]).filter(([, why]) => why);
   expect(extra).toEqual([]);
+});
+
+test('the check catches what a careless grant adds (a planted excess is reported)', () => {
+  const users = handlers.find((h) => h.entry === 'lambda/users-writer/handler.ts')!;
+  const fnId = logicalId(users.function);
+  const used = usedActions(users.entry);
+  const eventsTable = Object.keys(resources).find((id) => resources[id].Type === 'AWS::DynamoDB::Table' && JSON.stringify(resources[id].Properties).includes('StreamSpecification'))!;
+  const usersKey = grantsOf(logicalId(users.role)).find((g) => g.action === 'kms:Decrypt')!.resources;
+  expect(excess(fnId, used, { action: 'dynamodb:UpdateItem', resources: [{ 'Fn::GetAtt': [eventsTable, 'Arn'] }] })).toMatch(/not in its environment/);
+  expect(excess(fnId, used, { action: 'dynamodb:DeleteItem', resources: [] })).toMatch(/never calls/);
+  expect(excess(fnId, used, { action: 'kms:ScheduleKeyDeletion', resources: usersKey })).toMatch(/KMS action/);
+  expect(excess(fnId, used, { action: 'kms:CreateGrant', resources: usersKey })).toMatch(/KMS action/);
+  expect(excess(fnId, used, { action: 'sqs:ReceiveMessage', resources: [{ 'Fn::GetAtt': [eventsTable, 'Arn'] }] })).toMatch(/not its event source/);
 });
 
 test.each(handlers.map((h) => [h.entry, h] as const))('%s is granted every action its code calls', (_entry, h) => {

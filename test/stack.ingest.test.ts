@@ -1,6 +1,6 @@
 /** CDK assertions on the synthesized template: the topic, its key, the ingest API and its Lambdas. */
 import { Match } from 'aws-cdk-lib/assertions';
-import { buildStack, nagViolations } from './support/stack';
+import { buildStack, nagViolations, TEST_CONFIG } from './support/stack';
 
 const { app, template } = buildStack();
 const resourcesOf = (type: string) => Object.values(template.findResources(type)) as { Properties: Record<string, any> }[];
@@ -63,8 +63,18 @@ test('one API key and one usage plan (throttle and daily quota) per tenant; each
 test('the authorizer can read exactly the tenants\' keys (apigateway:GET on each key, nothing else) and knows which key is whose', () => {
   const fn = (Object.values(template.findResources('AWS::Lambda::Function')) as { Properties: any }[]).find((f) => f.Properties.Environment?.Variables?.TENANT_API_KEY_IDS)!;
   expect(fn).toBeDefined();
-  const ids = JSON.stringify(fn.Properties.Environment.Variables.TENANT_API_KEY_IDS);
-  expect(ids).toContain('acme@eu');
+  // The map names each tenant's own key: resolve it and compare with the keys' descriptions.
+  const keyDescription = (ref: string) => (template.toJSON().Resources[ref].Properties.Description as string);
+  const joined = fn.Properties.Environment.Variables.TENANT_API_KEY_IDS['Fn::Join'][1] as unknown[];
+  const pairs: [string, string][] = [];
+  joined.forEach((part, i) => {
+    if (typeof part === 'object' && part !== null && 'Ref' in part) {
+      const tenant = /"([^"]+)":"$/.exec(String(joined[i - 1]))![1];
+      pairs.push([tenant, keyDescription((part as { Ref: string }).Ref)]);
+    }
+  });
+  expect(pairs.map(([t]) => t).sort()).toEqual(['acme', 'acme@eu']);
+  for (const [tenant, description] of pairs) expect(description).toContain(`tenant ${tenant} (`);
   const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: any }[])
     .flatMap((p) => p.Properties.PolicyDocument.Statement)
     .filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('apigateway:')));
@@ -127,6 +137,13 @@ test('no IAM policy grants every action, and Lambda roles carry no AWS-managed p
   }
   const lambdaRoles = resourcesOf('AWS::IAM::Role').filter((r) => JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('lambda.amazonaws.com'));
   for (const r of lambdaRoles) expect(r.Properties.ManagedPolicyArns).toBeUndefined();
+});
+
+test('reordering the tenants keeps each tenant\'s key and usage plan (ids come from names, not positions)', () => {
+  const { template: reordered } = buildStack({ tenants: [...TEST_CONFIG.tenants].reverse() });
+  const keysOf = (t: typeof template) => Object.fromEntries((Object.entries(t.findResources('AWS::ApiGateway::ApiKey')) as [string, { Properties: any }][]).map(([id, k]) => [id, k.Properties.Description]));
+  expect(keysOf(reordered)).toEqual(keysOf(template));
+  expect(Object.keys(reordered.findResources('AWS::ApiGateway::UsagePlan')).sort()).toEqual(Object.keys(template.findResources('AWS::ApiGateway::UsagePlan')).sort());
 });
 
 test('outputs: base URL, each tenant\'s Log Stream and Action URL, each tenant\'s API key id and how to read it', () => {
