@@ -170,10 +170,12 @@ def moto_models() -> set[str]:
 def classify(summaries: list[dict[str, Any]], template: dict[str, Any], client: Any,
              reasons: dict[str, str]) -> list[dict[str, Any]]:
     modelled = moto_models()
-    ctx = Ctx(client, {s["LogicalResourceId"]: s.get("PhysicalResourceId", "") for s in summaries})
+    # moto lists a resource it skipped with an empty logical id and type: those are matched to the
+    # template's resources that are not listed by name.
+    named = [s for s in summaries if s.get("LogicalResourceId")]
+    ctx = Ctx(client, {s["LogicalResourceId"]: s.get("PhysicalResourceId", "") for s in named})
     results = []
-    for s in summaries:
-        # moto lists a skipped resource with an empty type: the template's type is the one that counts.
+    for s in named:
         lid, pid = s["LogicalResourceId"], s.get("PhysicalResourceId", "")
         ty = template["Resources"].get(lid, {}).get("Type") or s["ResourceType"]
         row = {"type": ty, "logical_id": lid, "physical_id": pid, "detail": ""}
@@ -185,9 +187,21 @@ def classify(summaries: list[dict[str, Any]], template: dict[str, Any], client: 
             except Exception as e:  # noqa: BLE001 - any API error means the resource is not there
                 problem = f"{type(e).__name__}: {e}"
             row.update(outcome=FAILED if problem else CREATED, detail=problem or "")
-        elif ty in modelled:
-            row.update(outcome=UNCHECKED, detail="moto models this type; the rehearsal has no checker for it yet")
         else:
-            row.update(outcome=NOT_CREATED, detail="moto has no CloudFormation model for this type")
+            row.update(outcome=UNCHECKED, detail="moto models this type; the rehearsal has no checker for it yet")
+        results.append(row)
+    listed = {s["LogicalResourceId"] for s in named}
+    unnamed = len(summaries) - len(named)
+    for lid, res in template["Resources"].items():
+        if lid in listed:
+            continue
+        row = {"type": res["Type"], "logical_id": lid, "physical_id": ""}
+        if res["Type"] in modelled:
+            row.update(outcome=FAILED, detail="moto models this type but the stack does not list it")
+        elif unnamed > 0:
+            unnamed -= 1
+            row.update(outcome=NOT_CREATED, detail="marked CREATE_COMPLETE; moto has no CloudFormation model for it")
+        else:
+            row.update(outcome=FAILED, detail="not in the stack")
         results.append(row)
     return results
