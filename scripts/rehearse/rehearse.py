@@ -24,9 +24,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from botocore.exceptions import BotoCoreError, ClientError  # noqa: E402
+from botocore.parsers import ResponseParserError  # noqa: E402
+
 sys.path.insert(0, str(Path(__file__).parent))
 from moto_gaps import patch_for_moto  # noqa: E402
-from template_logic import failed_rule_assertions, skipped_dependencies  # noqa: E402
+from template_logic import (failed_rule_assertions, probe_problems, reference_probes,  # noqa: E402
+                            skipped_dependencies)
 from verify import CREATED, FAILED, NOT_CREATED, UNCHECKED, classify, moto_models  # noqa: E402
 
 ACCOUNT, REGION, PARTITION = "123456789012", "us-east-1", "aws"  # moto's default account
@@ -73,6 +77,10 @@ def moto_server(log_path: Path) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, 9)
                 proc.wait()
+
+
+def moto_log() -> Path:
+    return Path(os.environ.get("REHEARSE_MOTO_LOG", "/tmp/rehearse-moto.log"))
 
 
 def subst(value: str) -> str:
@@ -161,7 +169,7 @@ def check_outputs(stack: dict[str, Any], template: dict[str, Any]) -> tuple[list
     return problems, unprovable
 
 
-def check_parameters(stack: dict[str, Any], template: dict[str, Any], ssm: Any) -> list[str]:
+def check_parameters(stack: dict[str, Any], template: dict[str, Any], ssm: Any) -> tuple[list[str], dict[str, str]]:
     """Every parameter has a value; an SSM-typed one resolved to the parameter store's value; Rules hold."""
     problems, values = [], {}
     given = {p["ParameterKey"]: p for p in stack.get("Parameters", [])}
@@ -180,64 +188,82 @@ def check_parameters(stack: dict[str, Any], template: dict[str, Any], ssm: Any) 
     failed = failed_rule_assertions(template, values)
     problems += [f"rule {f}" for f in failed]
     log(f"  rules: {len(template.get('Rules', {}))} evaluated by the rehearsal (moto ignores Rules), {len(failed)} failed")
-    return problems
+    return problems, values
 
 
 def rehearse(out: Path, boto3: Any) -> int:
     failures: list[str] = []
     started = time.time()
-    with moto_server(Path(os.environ.get("REHEARSE_MOTO_LOG", "/tmp/rehearse-moto.log"))) as endpoint:
+    with moto_server(moto_log()) as endpoint:
         log(f"moto_server on {endpoint} (loopback only)")
         from botocore.config import Config  # noqa: PLC0415
         config = Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=60)
         client = lambda svc: boto3.client(svc, endpoint_url=endpoint, region_name=REGION,  # noqa: E731
                                           aws_access_key_id="rehearsal", aws_secret_access_key="rehearsal",
                                           config=config)
-        s3, ssm, cf = client("s3"), client("ssm"), client("cloudformation")
         for st in read_assembly(out):
-            name = st["name"]
-            template = json.loads(st["template"].read_text())
-            # Bootstrap: the assets bucket and the version parameter at the lowest version the stack accepts.
-            bucket = f"cdk-hnb659fds-assets-{ACCOUNT}-{REGION}"
-            if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
-                s3.create_bucket(Bucket=bucket)
-            if st["bootstrap_parameter"]:
-                ssm.put_parameter(Name=st["bootstrap_parameter"], Value=str(st["bootstrap_version"]),
-                                  Type="String", Overwrite=True)
-            published = sum(publish_assets(s3, out, m) for m in st["assets"])
-            log(f"{name}: bootstrap version parameter {st['bootstrap_parameter']} = {st['bootstrap_version']}, "
-                f"{published} assets published to s3://{bucket}")
-            patched, patches = patch_for_moto(template)
-            # The template asset stays as published; the rehearsal deploys its patched copy next to it.
-            key = f"rehearsal/{name}.template.json"
-            s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(patched).encode())
-            url = f"https://s3.{REGION}.amazonaws.com/{bucket}/{key}"
-            try:
-                stack = deploy(cf, name, url)
-            except cf.exceptions.ClientError as e:
-                failures.append(f"{name}: {e}")
-                log(f"{name}: CloudFormation refused the template: {e}")
-                continue
-            status = stack["StackStatus"]
-            log(f"{name}: {status}{' (' + stack['StackStatusReason'] + ')' if stack.get('StackStatusReason') else ''}")
-            if status != "CREATE_COMPLETE":
-                failures.append(f"{name}: {status}")
-            failures += [f"{name}: {p}" for p in check_parameters(stack, template, ssm)]
-            problems, unprovable = check_outputs(stack, patched)
-            failures += [f"{name}: {p}" for p in problems]
-            log(f"  outputs: {len(patched.get('Outputs', {}))}, {len(problems)} unresolved, "
-                f"{len(unprovable)} not provable on moto:")
-            for u in unprovable:
-                log(f"    {u}")
-            failures += report(name, cf, client, patched, [MOTO_DEPLOY_GAP, *patches])
+            failures += rehearse_stack(st, out, client)
     elapsed = time.time() - started
     log(f"\nrehearsal took {elapsed:.1f} s; moto stopped")
     if failures:
         log("NOT PROVEN:\n  " + "\n  ".join(failures))
         return 1
-    log("PROVEN on moto: the stack deploys; every parameter, rule and output, and every reference in the resources\n"
-        "moto creates, resolved. Resources of the types moto skips (\"not created\" above) are proven by cfn-lint only.")
+    log("PROVEN on moto: the stack deploys; every parameter, rule and output, and every reference to a resource moto\n"
+        "creates (made by any resource, skipped ones included), resolved. Resources moto skips are not created, and\n"
+        "references between them are proven by cfn-lint only.")
     return 0
+
+
+def rehearse_stack(st: dict[str, Any], out: Path, client: Any) -> list[str]:
+    s3, ssm, cf = client("s3"), client("ssm"), client("cloudformation")
+    name, failures = st["name"], []
+    template = json.loads(st["template"].read_text())
+    # Bootstrap: the assets bucket and the version parameter at the lowest version the stack accepts.
+    bucket = f"cdk-hnb659fds-assets-{ACCOUNT}-{REGION}"
+    if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=bucket)
+    if st["bootstrap_parameter"]:
+        ssm.put_parameter(Name=st["bootstrap_parameter"], Value=str(st["bootstrap_version"]),
+                          Type="String", Overwrite=True)
+    published = sum(publish_assets(s3, out, m) for m in st["assets"])
+    log(f"{name}: bootstrap version parameter {st['bootstrap_parameter']} = {st['bootstrap_version']}, "
+        f"{published} assets published to s3://{bucket}")
+    patched, patches = patch_for_moto(template)
+    skipped_types = {r["Type"] for r in template["Resources"].values()} - moto_models()
+    probe_outputs, probes = reference_probes(patched, skipped_types)
+    deployed = {**patched, "Outputs": {**patched.get("Outputs", {}), **probe_outputs}}
+    # The template asset stays as published; the rehearsal deploys its patched copy next to it.
+    key = f"rehearsal/{name}.template.json"
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(deployed).encode())
+    try:
+        stack = deploy(cf, name, f"https://s3.{REGION}.amazonaws.com/{bucket}/{key}")
+    except (ClientError, BotoCoreError, ResponseParserError) as e:
+        # moto answers some broken references with an HTTP 500 instead of a ValidationError.
+        log(f"{name}: CloudFormation refused the template: {str(e)[:300]} (moto's log: {moto_log()})")
+        return [f"{name}: the stack was not created: {str(e)[:300]}"]
+    status = stack["StackStatus"]
+    log(f"{name}: {status}{' (' + stack['StackStatusReason'] + ')' if stack.get('StackStatusReason') else ''}")
+    if status != "CREATE_COMPLETE":
+        failures.append(f"{name}: {status}")
+    problems, params = check_parameters(stack, template, ssm)
+    failures += [f"{name}: {p}" for p in problems]
+    problems, unprovable = check_outputs(stack, patched)
+    failures += [f"{name}: {p}" for p in problems]
+    log(f"  outputs: {len(patched.get('Outputs', {}))}, {len(problems)} unresolved, "
+        f"{len(unprovable)} not provable on moto:")
+    for u in unprovable:
+        log(f"    {u}")
+    values = {o["OutputKey"]: o.get("OutputValue") for o in stack.get("Outputs", [])}
+    physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "")
+                for page in cf.get_paginator("list_stack_resources").paginate(StackName=name)
+                for r in page["StackResourceSummaries"] if r.get("LogicalResourceId")}
+    problems = probe_problems(probes, values, physical, params)
+    failures += [f"{name}: reference {p}" for p in problems]
+    log(f"  references made by resources moto skips: {len(probes['checks'])} distinct ones to resources it creates\n"
+        f"  or to parameters, probed as outputs of the rehearsal's copy: {len(probes['checks']) - len(problems)} "
+        f"resolved, {len(problems)} not; {probes['unprobeable']} between skipped resources, not provable on moto")
+    failures += report(name, cf, client, patched, [MOTO_DEPLOY_GAP, *patches])
+    return failures
 
 
 def report(name: str, cf: Any, client: Any, template: dict[str, Any], patches: list[dict[str, Any]]) -> list[str]:

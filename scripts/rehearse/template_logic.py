@@ -72,3 +72,70 @@ def skipped_dependencies(fragment: Any, template: dict[str, Any], skipped_types:
     """The resources of a type moto skips that a fragment references directly."""
     resources = template["Resources"]
     return {r for r in references(fragment) if resources.get(r, {}).get("Type") in skipped_types}
+
+
+def _intrinsic_refs(node: Any, found: list[dict[str, Any]]) -> None:
+    if isinstance(node, dict):
+        for fn, arg in node.items():
+            if fn == "Ref" and isinstance(arg, str):
+                found.append({"Ref": arg})
+            elif fn == "Fn::GetAtt" and isinstance(arg, list):
+                found.append({"Fn::GetAtt": arg})
+            else:
+                _intrinsic_refs(arg, found)
+    elif isinstance(node, list):
+        for v in node:
+            _intrinsic_refs(v, found)
+
+
+def reference_probes(template: dict[str, Any], skipped_types: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Resources of a type moto skips are never resolved by moto, so their references would go
+    unchecked. Every Ref / Fn::GetAtt they make to a resource moto creates (or to a parameter) becomes
+    an output of the rehearsal's copy, which moto must resolve: (probe outputs, what each one checks).
+    References between skipped resources cannot be probed and are counted apart."""
+    resources = template["Resources"]
+    outputs: dict[str, Any] = {}
+    probes: dict[str, Any] = {"checks": {}, "unprobeable": 0}
+    seen: dict[str, str] = {}
+    for lid, res in resources.items():
+        if res["Type"] not in skipped_types:
+            continue
+        found: list[dict[str, Any]] = []
+        _intrinsic_refs(res.get("Properties", {}), found)
+        for expr in found:
+            target = expr["Ref"] if "Ref" in expr else expr["Fn::GetAtt"][0]
+            if target.startswith("AWS::"):
+                continue
+            if resources.get(target, {}).get("Type") in skipped_types:
+                probes["unprobeable"] += 1
+                continue
+            key = repr(expr)
+            if key not in seen:
+                seen[key] = f"RehearsalProbe{len(seen)}"
+                outputs[seen[key]] = {"Value": expr}
+                probes["checks"][seen[key]] = {"expr": expr, "target": target, "used_by": []}
+            probes["checks"][seen[key]]["used_by"].append(lid)
+    return outputs, probes
+
+
+def probe_problems(probes: dict[str, Any], values: dict[str, str], physical: dict[str, str],
+                   params: dict[str, str]) -> list[str]:
+    """Each probe resolved: a Ref to a resource is its physical id, to a parameter its value; an
+    Fn::GetAtt is a value (an ARN for Arn)."""
+    problems = []
+    for name, check in probes["checks"].items():
+        expr, target, value = check["expr"], check["target"], values.get(name)
+        where = f"{json_expr(expr)} in {', '.join(sorted(set(check['used_by']))[:3])}"
+        if value in (None, "", "None"):
+            problems.append(f"{where} did not resolve ({value!r})")
+        elif "Ref" in expr and target in params and value != params[target]:
+            problems.append(f"{where} is {value!r}, not the parameter's value {params[target]!r}")
+        elif "Ref" in expr and physical.get(target) and value != physical[target]:
+            problems.append(f"{where} is {value!r}, not the physical id {physical[target]!r}")
+        elif "Fn::GetAtt" in expr and expr["Fn::GetAtt"][1] == "Arn" and not value.startswith("arn:"):
+            problems.append(f"{where} is {value!r}, not an ARN")
+    return problems
+
+
+def json_expr(expr: dict[str, Any]) -> str:
+    return f"Ref {expr['Ref']}" if "Ref" in expr else f"GetAtt {'.'.join(expr['Fn::GetAtt'])}"

@@ -93,6 +93,22 @@ class ExitCodeTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn("NOT PROVEN", r.stdout)
 
+    def test_a_skipped_resource_whose_reference_does_not_resolve_exits_1(self):
+        # moto never resolves a subscription's properties (it has no model for it): without the
+        # rehearsal's probes this template would pass.
+        r = self.run_on({"T": {"Type": "AWS::SNS::Topic"}, "S": {"Type": "AWS::SNS::Subscription", "Properties": {
+            "Protocol": "sqs", "TopicArn": {"Ref": "T"}, "Endpoint": {"Fn::GetAtt": ["NoSuchQueue", "Arn"]}}}})
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("NOT PROVEN", r.stdout)
+
+    def test_a_skipped_resource_whose_references_resolve_is_counted_not_created(self):
+        r = self.run_on({"T": {"Type": "AWS::SNS::Topic"}, "Q": {"Type": "AWS::SQS::Queue"},
+                         "S": {"Type": "AWS::SNS::Subscription", "Properties": {
+                             "Protocol": "sqs", "TopicArn": {"Ref": "T"}, "Endpoint": {"Fn::GetAtt": ["Q", "Arn"]}}}})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("probed as outputs of the rehearsal's copy: 2 resolved, 0 not", r.stdout)
+        self.assertRegex(r.stdout, r"AWS::SNS::Subscription\s+0\s+1\s+0\s+0")
+
 
 if __name__ == "__main__":
     unittest.main()
