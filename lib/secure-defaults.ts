@@ -2,7 +2,7 @@
  * Secure defaults in one place: every key, log group and Lambda function of the stack is made here,
  * so that rotation, retention, tracing, runtime and least-privilege logging cannot drift apart.
  */
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CfnResource, Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -96,6 +96,7 @@ export class Handler extends Construct {
         externalModules: ['@aws-sdk/*'],
       },
     });
+    dropRedundantRoleDependency(this.function, this.role);
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'Only for X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords), which support no resource-level permissions; every other statement of this role names its resources.',
@@ -119,4 +120,26 @@ export function grantTable(role: iam.IRole, table: dynamodb.ITable, actions: rea
       resources: [table.encryptionKey.keyArn],
     }));
   }
+}
+
+/**
+ * aws-lambda's `Function` makes its resource depend on the whole role construct
+ * (`this.resource.node.addDependency(this.role)`), rendered as `DependsOn: [<DefaultPolicy>, <Role>]`.
+ * The policy entry matters (the handler must not start before its grants exist); the role entry
+ * repeats the `Fn::GetAtt` on the role's ARN, which cfn-lint reports as W3005. This renders the
+ * function's DependsOn from its real dependencies at synthesis, without the role: any dependency
+ * added later (here or by CDK) is kept.
+ */
+function dropRedundantRoleDependency(fn: lambda.Function, role: iam.Role): void {
+  const cfnFunction = fn.node.defaultChild as CfnResource;
+  const cfnRole = role.node.defaultChild as CfnResource;
+  cfnFunction.addOverride('DependsOn', Lazy.any({
+    produce: () => {
+      const ids = cfnFunction.obtainDependencies()
+        .filter((d): d is CfnResource => CfnResource.isCfnResource(d) && d !== cfnRole && Stack.of(d) === Stack.of(cfnFunction))
+        .sort((a, b) => a.node.path.localeCompare(b.node.path))
+        .map((d) => d.logicalId);
+      return ids.length > 0 ? ids : undefined;
+    },
+  }));
 }

@@ -1,0 +1,141 @@
+"""Template logic moto does not evaluate, done by the rehearsal itself: the template's Rules (moto
+ignores them, so the CDK bootstrap version check would never fail there) and which outputs depend on
+a resource moto skips (moto renders a Ref to such a resource as "None")."""
+import re
+from typing import Any
+
+
+class RuleError(ValueError):
+    pass
+
+
+def _value(node: Any, params: dict[str, str]) -> Any:
+    if isinstance(node, dict) and len(node) == 1:
+        (fn, arg), = node.items()
+        if fn == "Ref":
+            if arg not in params:
+                raise RuleError(f"rule refers to {arg}, which is not a parameter")
+            return params[arg]
+        if fn == "Fn::Not":
+            return not _value(arg[0], params)
+        if fn == "Fn::And":
+            return all(_value(a, params) for a in arg)
+        if fn == "Fn::Or":
+            return any(_value(a, params) for a in arg)
+        if fn == "Fn::Equals":
+            return _value(arg[0], params) == _value(arg[1], params)
+        if fn == "Fn::Contains":
+            return _value(arg[1], params) in [_value(a, params) for a in _value(arg[0], params)]
+        raise RuleError(f"rule function {fn} is not evaluated by the rehearsal")
+    if isinstance(node, list):
+        return [_value(v, params) for v in node]
+    return node
+
+
+def failed_rule_assertions(template: dict[str, Any], params: dict[str, str]) -> list[str]:
+    """The AssertDescription of every Rules assertion that does not hold with these parameter values."""
+    failed = []
+    for name, rule in template.get("Rules", {}).items():
+        if "RuleCondition" in rule and not _value(rule["RuleCondition"], params):
+            continue
+        for assertion in rule.get("Assertions", []):
+            if not _value(assertion["Assert"], params):
+                failed.append(f"{name}: {assertion.get('AssertDescription', 'assertion failed')}")
+    return failed
+
+
+def references(node: Any) -> set[str]:
+    """Logical ids named by Ref, Fn::GetAtt and Fn::Sub in a template fragment (pseudo parameters excluded)."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for fn, arg in node.items():
+            if fn == "Ref" and isinstance(arg, str) and not arg.startswith("AWS::"):
+                found.add(arg)
+            elif fn == "Fn::GetAtt":
+                found.add(arg[0] if isinstance(arg, list) else arg.split(".")[0])
+            elif fn == "Fn::Sub":
+                text = arg[0] if isinstance(arg, list) else arg
+                local = set(arg[1]) if isinstance(arg, list) else set()
+                for var in re.findall(r"\$\{([^}!]+)\}", text):
+                    if not var.startswith("AWS::") and var not in local:
+                        found.add(var.split(".")[0])
+                if isinstance(arg, list):
+                    found |= references(arg[1])
+            found |= references(arg)
+    elif isinstance(node, list):
+        for v in node:
+            found |= references(v)
+    return found
+
+
+def skipped_dependencies(fragment: Any, template: dict[str, Any], skipped_types: set[str]) -> set[str]:
+    """The resources of a type moto skips that a fragment references directly."""
+    resources = template["Resources"]
+    return {r for r in references(fragment) if resources.get(r, {}).get("Type") in skipped_types}
+
+
+def _intrinsic_refs(node: Any, found: list[dict[str, Any]]) -> None:
+    if isinstance(node, dict):
+        for fn, arg in node.items():
+            if fn == "Ref" and isinstance(arg, str):
+                found.append({"Ref": arg})
+            elif fn == "Fn::GetAtt" and isinstance(arg, list):
+                found.append({"Fn::GetAtt": arg})
+            else:
+                _intrinsic_refs(arg, found)
+    elif isinstance(node, list):
+        for v in node:
+            _intrinsic_refs(v, found)
+
+
+def reference_probes(template: dict[str, Any], skipped_types: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Resources of a type moto skips are never resolved by moto, so their references would go
+    unchecked. Every Ref / Fn::GetAtt they make to a resource moto creates (or to a parameter) becomes
+    an output of the rehearsal's copy, which moto must resolve: (probe outputs, what each one checks).
+    References between skipped resources cannot be probed and are counted apart."""
+    resources = template["Resources"]
+    outputs: dict[str, Any] = {}
+    probes: dict[str, Any] = {"checks": {}, "unprobeable": 0}
+    seen: dict[str, str] = {}
+    for lid, res in resources.items():
+        if res["Type"] not in skipped_types:
+            continue
+        found: list[dict[str, Any]] = []
+        _intrinsic_refs(res.get("Properties", {}), found)
+        for expr in found:
+            target = expr["Ref"] if "Ref" in expr else expr["Fn::GetAtt"][0]
+            if target.startswith("AWS::"):
+                continue
+            if resources.get(target, {}).get("Type") in skipped_types:
+                probes["unprobeable"] += 1
+                continue
+            key = repr(expr)
+            if key not in seen:
+                seen[key] = f"RehearsalProbe{len(seen)}"
+                outputs[seen[key]] = {"Value": expr}
+                probes["checks"][seen[key]] = {"expr": expr, "target": target, "used_by": []}
+            probes["checks"][seen[key]]["used_by"].append(lid)
+    return outputs, probes
+
+
+def probe_problems(probes: dict[str, Any], values: dict[str, str], physical: dict[str, str],
+                   params: dict[str, str]) -> list[str]:
+    """Each probe resolved: a Ref to a resource is its physical id, to a parameter its value; an
+    Fn::GetAtt is a value (an ARN for Arn)."""
+    problems = []
+    for name, check in probes["checks"].items():
+        expr, target, value = check["expr"], check["target"], values.get(name)
+        where = f"{json_expr(expr)} in {', '.join(sorted(set(check['used_by']))[:3])}"
+        if value in (None, "", "None"):
+            problems.append(f"{where} did not resolve ({value!r})")
+        elif "Ref" in expr and target in params and value != params[target]:
+            problems.append(f"{where} is {value!r}, not the parameter's value {params[target]!r}")
+        elif "Ref" in expr and physical.get(target) and value != physical[target]:
+            problems.append(f"{where} is {value!r}, not the physical id {physical[target]!r}")
+        elif "Fn::GetAtt" in expr and expr["Fn::GetAtt"][1] == "Arn" and not value.startswith("arn:"):
+            problems.append(f"{where} is {value!r}, not an ARN")
+    return problems
+
+
+def json_expr(expr: dict[str, Any]) -> str:
+    return f"Ref {expr['Ref']}" if "Ref" in expr else f"GetAtt {'.'.join(expr['Fn::GetAtt'])}"

@@ -1,0 +1,114 @@
+"""The rehearsal's own logic (no jest: `python3 -m unittest discover -s scripts/rehearse`), with
+hand-written templates and expectations; two cases start moto_server to see the exit code."""
+import json
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+from moto_gaps import patch_for_moto  # noqa: E402
+from template_logic import failed_rule_assertions, references  # noqa: E402
+
+BOOTSTRAP_RULE = {"CheckBootstrapVersion": {"Assertions": [{
+    "Assert": {"Fn::Not": [{"Fn::Contains": [["1", "2", "3", "4", "5"], {"Ref": "BootstrapVersion"}]}]},
+    "AssertDescription": "CDK bootstrap stack version 6 required."}]}}
+
+
+class RulesTest(unittest.TestCase):
+    def test_bootstrap_version_5_is_refused_and_6_accepted(self):
+        t = {"Rules": BOOTSTRAP_RULE}
+        self.assertEqual(failed_rule_assertions(t, {"BootstrapVersion": "5"}),
+                         ["CheckBootstrapVersion: CDK bootstrap stack version 6 required."])
+        self.assertEqual(failed_rule_assertions(t, {"BootstrapVersion": "6"}), [])
+        self.assertEqual(failed_rule_assertions(t, {"BootstrapVersion": "30"}), [])
+
+    def test_a_rule_on_a_missing_parameter_is_an_error_not_a_pass(self):
+        with self.assertRaises(ValueError):
+            failed_rule_assertions({"Rules": BOOTSTRAP_RULE}, {})
+
+
+class PatchTest(unittest.TestCase):
+    def template(self):
+        return {"Resources": {
+            "A": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmName": "pipeline-a"}},
+            "B": {"Type": "AWS::CloudWatch::Alarm", "Properties": {}},
+            "D": {"Type": "AWS::CloudWatch::Dashboard", "Properties": {"DashboardBody": {"Fn::Join": ["", [
+                {"Fn::GetAtt": ["A", "Arn"]}, {"Fn::GetAtt": ["B", "Arn"]}, {"Fn::GetAtt": ["Q", "Arn"]}]]}}},
+            "Q": {"Type": "AWS::SQS::Queue"},
+            "M": {"Type": "AWS::ApiGateway::Method", "Properties": {"Integration": {"Type": "MOCK"}}},
+            "L": {"Type": "AWS::ApiGateway::Method", "Properties": {"Integration": {
+                "Type": "AWS_PROXY", "IntegrationHttpMethod": "POST", "Uri": "u"}}},
+        }}
+
+    def test_alarm_arns_are_built_and_other_getatts_kept(self):
+        original = self.template()
+        patched, applied = patch_for_moto(original)
+        parts = patched["Resources"]["D"]["Properties"]["DashboardBody"]["Fn::Join"][1]
+        self.assertEqual(parts[0]["Fn::Join"][1][-1], "pipeline-a")
+        self.assertEqual(parts[1]["Fn::Join"][1][-1], "B")
+        self.assertEqual(parts[2], {"Fn::GetAtt": ["Q", "Arn"]})
+        self.assertEqual(original, self.template(), "the original template must not change")
+        self.assertEqual([a["count"] for a in applied], [1, 2])
+
+    def test_only_mock_integrations_get_a_method(self):
+        patched, _ = patch_for_moto(self.template())
+        self.assertEqual(patched["Resources"]["M"]["Properties"]["Integration"],
+                         {"Type": "MOCK", "IntegrationHttpMethod": "POST", "Uri": ""})
+        self.assertEqual(patched["Resources"]["L"], self.template()["Resources"]["L"])
+
+    def test_references(self):
+        frag = {"Fn::Join": ["", [{"Ref": "Api"}, {"Ref": "AWS::Region"}, {"Fn::GetAtt": ["Fn", "Arn"]},
+                                  {"Fn::Sub": ["${Stage}/${x}/${AWS::AccountId}", {"x": {"Ref": "Key"}}]}]]}
+        self.assertEqual(references(frag), {"Api", "Fn", "Stage", "Key"})
+
+
+def assembly(directory: Path, resources: dict) -> None:
+    (directory / "S.template.json").write_text(json.dumps({"Resources": resources}))
+    (directory / "S.assets.json").write_text(json.dumps({"version": "55.0.0", "files": {}}))
+    (directory / "manifest.json").write_text(json.dumps({"artifacts": {
+        "S.assets": {"type": "cdk:asset-manifest", "properties": {"file": "S.assets.json"}},
+        "S": {"type": "aws:cloudformation:stack", "dependencies": ["S.assets"], "properties": {
+            "templateFile": "S.template.json",
+            "stackTemplateAssetObjectUrl": "s3://cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}/x.json"}}}}))
+
+
+class ExitCodeTest(unittest.TestCase):
+    def run_on(self, resources: dict) -> subprocess.CompletedProcess:
+        with tempfile.TemporaryDirectory() as d:
+            assembly(Path(d), resources)
+            return subprocess.run([sys.executable, "-W", "ignore", str(HERE / "rehearse.py"), "--out", d],
+                                  capture_output=True, text=True, timeout=120)
+
+    def test_a_stack_that_deploys_exits_0(self):
+        r = self.run_on({"Q": {"Type": "AWS::SQS::Queue", "Properties": {"MessageRetentionPeriod": 1209600}}})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"AWS::SQS::Queue\s+1\s+0\s+0\s+0")
+
+    def test_a_reference_that_does_not_resolve_exits_1(self):
+        r = self.run_on({"Q": {"Type": "AWS::SQS::Queue", "Properties": {
+            "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["NoSuchQueue", "Arn"]}, "maxReceiveCount": 3}}}})
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("NOT PROVEN", r.stdout)
+
+    def test_a_skipped_resource_whose_reference_does_not_resolve_exits_1(self):
+        # moto never resolves a subscription's properties (it has no model for it): without the
+        # rehearsal's probes this template would pass.
+        r = self.run_on({"T": {"Type": "AWS::SNS::Topic"}, "S": {"Type": "AWS::SNS::Subscription", "Properties": {
+            "Protocol": "sqs", "TopicArn": {"Ref": "T"}, "Endpoint": {"Fn::GetAtt": ["NoSuchQueue", "Arn"]}}}})
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("NOT PROVEN", r.stdout)
+
+    def test_a_skipped_resource_whose_references_resolve_is_counted_not_created(self):
+        r = self.run_on({"T": {"Type": "AWS::SNS::Topic"}, "Q": {"Type": "AWS::SQS::Queue"},
+                         "S": {"Type": "AWS::SNS::Subscription", "Properties": {
+                             "Protocol": "sqs", "TopicArn": {"Ref": "T"}, "Endpoint": {"Fn::GetAtt": ["Q", "Arn"]}}}})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("probed as outputs of the rehearsal's copy: 2 resolved, 0 not", r.stdout)
+        self.assertRegex(r.stdout, r"AWS::SNS::Subscription\s+0\s+1\s+0\s+0")
+
+
+if __name__ == "__main__":
+    unittest.main()
