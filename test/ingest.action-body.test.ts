@@ -8,6 +8,7 @@ import './support/quiet-logs';
 import { PublishBatchCommand, SNSClient, type PublishBatchCommandInput } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handleIngest, handler } from '../lambda/ingest/handler';
+import { HttpError } from '../lambda/shared/http';
 import { parseCanonicalEvent } from '../lambda/shared/sqs-events';
 import { apiEvent, TEST_TENANTS } from './support/auth0-logs';
 import { buildStack } from './support/stack';
@@ -34,7 +35,11 @@ afterAll(() => sns.restore());
 /** Posts an Action body at a given receive time, with optional extra headers. */
 async function post(trigger: string, body: unknown, at: string, headers: Record<string, string> = {}, tenant = 'acme') {
   const event = apiEvent({ tenant, trigger, body: JSON.stringify(body) });
-  const res = await handleIngest({ ...event, headers: { ...event.headers, ...headers } } as never, { publish: { client, topicArn: TOPIC }, now: () => new Date(at) });
+  const res = await handleIngest({ ...event, headers: { ...event.headers, ...headers } } as never, { publish: { client, topicArn: TOPIC }, now: () => new Date(at) })
+    .catch((e: unknown) => {
+      if (e instanceof HttpError) return e.toResponse();
+      throw e;
+    });
   return { status: res.statusCode, body: JSON.parse(res.body) };
 }
 const simplest = (user_id = 'auth0|simple') => ({ user: { user_id, email: 'simple@acme.test', username: 'simple' } });
