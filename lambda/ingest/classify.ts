@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import type { CanonicalEvent, EventType } from '../shared/event';
 import { canonicalDate } from '../shared/event-rules';
 import { logTypeInfo } from '../shared/log-types';
-import type { ActionBody, Auth0Log, LogStreamRecord } from './parse';
+import type { ActionBody } from './action-body';
+import type { Auth0Log, LogStreamRecord } from './parse';
 
 const USER_PATH = /^\/api\/v2\/users\/([^/?#]+)\/?(?:[?#].*)?$/;
 const USER_BLOCKS_PATH = /^\/api\/v2\/user-blocks\/([^/?#]+)\/?(?:[?#].*)?$/;

@@ -3,7 +3,9 @@
  *   POST /{tenant}/log-stream          Auth0 Log Stream custom webhook -> 200 {"received":N,"published":N}
  *   POST /{tenant}/actions/{trigger}   Auth0 Actions                   -> 202 {"id":"..."}
  * Parses, validates, classifies and publishes to SNS. 2xx only when every event is on the topic;
- * 503 otherwise, so that Auth0 retries (duplicates are removed downstream by id).
+ * 503 otherwise, so that Auth0 retries (duplicates are removed downstream by id). Every event passes
+ * the subscribers' own validator before it is published (else 400), and every event fits one SNS
+ * message (fit.ts), so no property of the input yields a 5xx.
  */
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
@@ -13,7 +15,8 @@ import { createLogger } from '../shared/logger';
 import { emf, METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../shared/metrics';
 import { configuredTenants } from '../shared/tenants';
 import { ACTION_TRIGGERS, classifyAction, classifyLogRecord } from './classify';
-import { eventProblems, parseActionBody, parseLogStreamBody } from './parse';
+import { parseActionBody } from './action-body';
+import { eventProblems, parseLogStreamBody } from './parse';
 import { LIMITS } from '../shared/event-rules';
 import { publishEvents, type PublishOptions } from './publish';
 
