@@ -6,7 +6,7 @@
  *   load      1,000 listeners; the highest rate the runtime holds for --seconds (default 60), and a tenth of it
  *   security  the log scan of the fault run (key, tokens, e-mails, IPs), and every acknowledged cdk-nag finding with its reason
  *   cost      the cost model at 1 M, 100 M and 1 B events a month
- * Options: --only fault,fuzz,...  --seconds N (load)  --events N (fault)  --fuzz-runs N  --listeners N
+ * Options: --only fault,fuzz,...  --seconds N (load)  --events N (fault)  --fuzz-runs N  --fuzz-fauxqs-runs N  --listeners N
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -64,11 +64,16 @@ async function fuzz(): Promise<void> {
   print('== Fuzzing the ingest ==');
   const runs = Number(arg('fuzz-runs') ?? 20_000);
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-  const { fuzzIngest } = await import('../test/support/ingest-fuzz');
+  const { fuzzIngest, fuzzIngestFauxqs } = await import('../test/support/ingest-fuzz');
   const t0 = Date.now();
   const r = await fuzzIngest(runs);
   print(`inputs tried: ${r.healthy.inputs + r.flaky.inputs} (${r.healthy.inputs} with a healthy SNS, ${r.flaky.inputs} with a flaky one) in ${((Date.now() - t0) / 1000).toFixed(1)} s; slowest answer ${Math.max(r.healthy.maxMs, r.flaky.maxMs)} ms`);
   print(`  healthy SNS answers ${JSON.stringify(r.healthy.byStatus)}; flaky SNS answers ${JSON.stringify(r.flaky.byStatus)}; no 500, no crash, no hang`);
+  // The healthy-SNS property against fauxqs, which enforces SNS's 256 KB limit (wide objects, long keys and long strings included).
+  const fauxqsRuns = Number(arg('fuzz-fauxqs-runs') ?? Math.max(200, Math.round(runs / 10)));
+  const t1 = Date.now();
+  const f = await fuzzIngestFauxqs(fauxqsRuns);
+  print(`  against fauxqs: ${f.inputs} inputs in ${((Date.now() - t1) / 1000).toFixed(1)} s, answers ${JSON.stringify(f.byStatus)}, ${f.eventsPublished} events published; healthy SNS => never 5xx`);
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
 }
 

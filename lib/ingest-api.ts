@@ -123,8 +123,8 @@ export class IngestApi extends Construct {
     });
 
     // Parameters on every method; bodies where a model exists (Action calls: a JSON object with the
-    // user and occurred_at). Log Stream bodies may be JSON Lines, which no JSON model describes: the
-    // ingest Lambda validates them and names the line or index at fault.
+    // user; occurred_at is optional). Log Stream bodies may be JSON Lines, which no JSON model
+    // describes: the ingest Lambda validates them and names the line or index at fault.
     const validator = new apigw.RequestValidator(this, 'Validator', {
       restApi: this.api,
       validateRequestParameters: true,
@@ -136,9 +136,9 @@ export class IngestApi extends Construct {
       schema: {
         schema: apigw.JsonSchemaVersion.DRAFT4,
         type: apigw.JsonSchemaType.OBJECT,
-        required: ['occurred_at', 'user'],
+        required: ['user'],
         properties: {
-          occurred_at: { type: apigw.JsonSchemaType.STRING, minLength: 10 },
+          occurred_at: { type: apigw.JsonSchemaType.STRING, minLength: 20 },
           session_id: { type: apigw.JsonSchemaType.STRING },
           user: {
             type: apigw.JsonSchemaType.OBJECT,

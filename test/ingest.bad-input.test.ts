@@ -85,7 +85,7 @@ test('records missing log_id or data, or with wrong field types: 400 listing eac
     { at: 'index 3', problem: '"log_id" must be a non-empty string, not a number' },
     { at: 'index 4', problem: '"data" must be the Auth0 log event object, not a string' },
     { at: 'index 5', problem: '"data.type" must be the Auth0 log type code (a non-empty string), not a number' },
-    { at: 'index 6', problem: '"data.date" must be an ISO 8601 date string' },
+    { at: 'index 6', problem: '"data.date" must be an ISO 8601 date-time with seconds and a time zone (e.g. 2026-11-22T10:00:00.000Z or 2026-11-22T11:00:00+01:00) whose UTC year is 0000 to 9999, not "yesterday"' },
     { at: 'index 6', problem: '"data.user_id" must be a string, not an object' },
     { at: 'index 6', problem: '"data.details" must be an object, not an array' },
     { at: 'index 7', problem: 'must be an object {"log_id": "...", "data": {...}}, not a string' },
@@ -162,7 +162,9 @@ test('Action calls: unknown trigger 404, bad bodies 400 naming the field', async
   expect((await call('{}', { trigger: 'pre-user-registration' })).body).toEqual({ error: 'unknown_trigger', message: expect.stringContaining('post-user-registration, post-change-password, post-login') });
   const missing = await call(JSON.stringify({ user: {} }), { trigger: 'post-change-password' });
   expect(missing.status).toBe(400);
-  expect(missing.body.problems).toEqual(['"user.user_id" must be a non-empty string', expect.stringContaining('"occurred_at" must be an ISO 8601 date')]);
+  expect(missing.body.problems).toEqual(['"user.user_id" must be a non-empty string']);
+  const badDate = await call(JSON.stringify({ user: { user_id: 'auth0|1' }, occurred_at: 'yesterday' }), { trigger: 'post-change-password' });
+  expect(badDate.body.problems).toEqual([expect.stringContaining('"occurred_at" must be an ISO 8601 date-time')]);
   expect((await call('[1]', { trigger: 'post-change-password' })).body.message).toBe('The body must be a JSON object, not an array.');
   expect((await call('{', { trigger: 'post-change-password' })).body.error).toBe('invalid_json');
   expect(published()).toBe(0);

@@ -3,7 +3,7 @@
  * runs many more). See test/support/ingest-fuzz.ts for the inputs and the properties.
  */
 import './support/quiet-logs';
-import { fuzzIngest } from './support/ingest-fuzz';
+import { fuzzIngest, fuzzIngestFauxqs } from './support/ingest-fuzz';
 
 test('every input gets 2xx with exact counts or 4xx with {error,message}; a flaky SNS adds only 503 with retry-after', async () => {
   const r = await fuzzIngest(Number(process.env.FUZZ_RUNS ?? 300));
@@ -11,6 +11,13 @@ test('every input gets 2xx with exact counts or 4xx with {error,message}; a flak
   expect(Object.keys(r.healthy.byStatus).filter((s) => Number(s) >= 500)).toEqual([]);
   expect(Object.keys(r.flaky.byStatus).filter((s) => Number(s) >= 500 && s !== '503')).toEqual([]);
 }, 120_000);
+
+test('healthy SNS => never 5xx, against fauxqs (a real SNS API enforcing the 256 KB limit), wide objects, long keys and long strings included', async () => {
+  const r = await fuzzIngestFauxqs(Number(process.env.FUZZ_RUNS_FAUXQS ?? 150));
+  expect(r.inputs).toBeGreaterThanOrEqual(150);
+  expect(Object.keys(r.byStatus).filter((s) => Number(s) >= 500)).toEqual([]);
+  expect(r.eventsPublished).toBeGreaterThan(0);
+}, 180_000);
 
 test('regression (found by the fuzzing): a record nested thousands of levels deep is a 400 naming it, not a 500 Auth0 would retry forever', async () => {
   const { handler } = await import('../lambda/ingest/handler');

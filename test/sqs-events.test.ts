@@ -19,9 +19,23 @@ describe('parseCanonicalEvent', () => {
     ['a bad date', JSON.stringify({ ...canonicalEvent(), date: '2024-13-45' }), /^date must be an ISO 8601 date-time/],
     ['an empty user_id', JSON.stringify({ ...canonicalEvent(), user_id: '' }), /^user_id must be a non-empty string when present/],
     ['data not an object', JSON.stringify({ ...canonicalEvent(), data: 'x' }), /^data must be an object/],
+    // The shared validator (lambda/shared/event-rules.ts), as the ingest runs it.
+    ['a six-digit year', JSON.stringify({ ...canonicalEvent(), date: '+010000-01-01T00:00:00Z' }), /^date must be an ISO 8601 date-time/],
+    ['30 February', JSON.stringify({ ...canonicalEvent(), date: '2024-02-30T00:00:00Z' }), /^date must be an ISO 8601 date-time/],
+    ['a user_id of 1,200 bytes in 400 characters', JSON.stringify({ ...canonicalEvent(), user_id: '€'.repeat(400) }), /^user_id must be at most 512 bytes in UTF-8 \(it has 1200\)/],
+    ['a session_id with a control character', JSON.stringify({ ...canonicalEvent(), session_id: 'a\u0000b' }), /^session_id must not contain control characters/],
+    ['a log_type with a space', JSON.stringify({ ...canonicalEvent(), log_type: 's x' }), /^log_type must be printable ASCII/],
   ])('rejects %s', (_what, body, message) => {
     expect(() => parseCanonicalEvent(body)).toThrow(InvalidEventError);
     expect(() => parseCanonicalEvent(body)).toThrow(message);
+  });
+});
+
+describe('dates', () => {
+  it('accepts offsets and fractions (what an older ingest published) and the extreme four-digit years', () => {
+    for (const date of ['2024-05-01T12:00:00+02:00', '2024-05-01T10:00:00.123456Z', '0000-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z', '2024-02-29T00:00:00Z']) {
+      expect(parseCanonicalEvent(JSON.stringify({ ...canonicalEvent(), date })).date).toBe(date);
+    }
   });
 });
 

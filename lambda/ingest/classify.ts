@@ -4,7 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { CanonicalEvent, EventType } from '../shared/event';
+import { canonicalDate } from '../shared/event-rules';
 import { logTypeInfo } from '../shared/log-types';
+import type { ActionBody } from './action-body';
 import type { Auth0Log, LogStreamRecord } from './parse';
 
 const USER_PATH = /^\/api\/v2\/users\/([^/?#]+)\/?(?:[?#].*)?$/;
@@ -75,7 +77,8 @@ export function classifyLogRecord(record: LogStreamRecord, tenant: string, recei
     level: info.level,
     ...(userId ? { user_id: userId } : {}),
     ...(sessionId ? { session_id: sessionId } : {}),
-    date: log.date ? new Date(log.date).toISOString() : receivedAt,
+    // The parser has checked the date; canonical (UTC, milliseconds) so that every subscriber reads it alike.
+    date: (log.date !== undefined && canonicalDate(log.date)) || receivedAt,
     received_at: receivedAt,
     data: log,
   };
@@ -88,31 +91,50 @@ export const ACTION_TRIGGERS: Readonly<Record<string, { type: EventType; log_typ
   'post-login': { type: 'login_succeeded', log_type: 's' },
 };
 
-export interface ActionPayload extends Record<string, unknown> {
-  occurred_at: string;
-  user: { user_id: string } & Record<string, unknown>;
-  session_id?: string;
+/** How an Action call is identified, in order of preference (README, "Action bodies"). */
+export type ActionIdentity = 'registration' | 'idempotency-key' | 'occurred_at' | 'received_at';
+
+/**
+ * A stable id for an Action call, so that a retried call is written once:
+ * - a registration (post-user-registration) without `occurred_at`: its tenant, trigger and user (a
+ *   user registers once);
+ * - else the caller's `Idempotency-Key` header, when sent;
+ * - else tenant, trigger, user, `occurred_at` and session (what the shipped Actions send; these ids
+ *   are unchanged from earlier releases);
+ * - else the same with the receive time instead of `occurred_at`: a retry gets another id, so it
+ *   may be a duplicate.
+ * Parts are joined with newlines, which no validated identifier contains, and each scheme has its
+ * own shape, so two schemes never give one id.
+ */
+export function actionEventId(tenant: string, trigger: string, body: ActionBody, receivedAt: string, idempotencyKey?: string): { id: string; identity: ActionIdentity } {
+  let identity: ActionIdentity;
+  let parts: string[];
+  if (body.occurred_at === undefined && trigger === 'post-user-registration') {
+    identity = 'registration';
+    parts = ['registration', tenant, trigger, body.user.user_id];
+  } else if (idempotencyKey !== undefined) {
+    identity = 'idempotency-key';
+    parts = ['idempotency-key', tenant, trigger, idempotencyKey];
+  } else {
+    identity = body.occurred_at !== undefined ? 'occurred_at' : 'received_at';
+    parts = [tenant, trigger, body.user.user_id, canonicalDate(body.occurred_at) ?? receivedAt, body.session_id ?? ''];
+  }
+  return { id: `act_${createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 40)}`, identity };
 }
 
-/** A stable id for an Action call: the same call retried gets the same id, so it is written once. */
-export function actionEventId(tenant: string, trigger: string, payload: ActionPayload): string {
-  const key = [tenant, trigger, payload.user.user_id, new Date(payload.occurred_at).toISOString(), payload.session_id ?? ''].join('\n');
-  return `act_${createHash('sha256').update(key).digest('hex').slice(0, 40)}`;
-}
-
-export function classifyAction(trigger: string, payload: ActionPayload, tenant: string, receivedAt: string): CanonicalEvent {
+export function classifyAction(trigger: string, body: ActionBody, tenant: string, receivedAt: string, idempotencyKey?: string): CanonicalEvent {
   const t = ACTION_TRIGGERS[trigger];
   return {
-    id: actionEventId(tenant, trigger, payload),
+    id: actionEventId(tenant, trigger, body, receivedAt, idempotencyKey).id,
     tenant,
     type: t.type,
     source: 'action',
     log_type: t.log_type,
     level: logTypeInfo(t.log_type).level,
-    user_id: payload.user.user_id,
-    ...(payload.session_id ? { session_id: payload.session_id } : {}),
-    date: new Date(payload.occurred_at).toISOString(),
+    user_id: body.user.user_id,
+    ...(body.session_id ? { session_id: body.session_id } : {}),
+    date: canonicalDate(body.occurred_at) ?? receivedAt,
     received_at: receivedAt,
-    data: { trigger, ...payload },
+    data: { trigger, ...body },
   };
 }

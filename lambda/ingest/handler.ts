@@ -3,7 +3,9 @@
  *   POST /{tenant}/log-stream          Auth0 Log Stream custom webhook -> 200 {"received":N,"published":N}
  *   POST /{tenant}/actions/{trigger}   Auth0 Actions                   -> 202 {"id":"..."}
  * Parses, validates, classifies and publishes to SNS. 2xx only when every event is on the topic;
- * 503 otherwise, so that Auth0 retries (duplicates are removed downstream by id).
+ * 503 otherwise, so that Auth0 retries (duplicates are removed downstream by id). Every event passes
+ * the subscribers' own validator before it is published (else 400), and every event fits one SNS
+ * message (fit.ts), so no property of the input yields a 5xx.
  */
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
@@ -13,7 +15,9 @@ import { createLogger } from '../shared/logger';
 import { emf, METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../shared/metrics';
 import { configuredTenants } from '../shared/tenants';
 import { ACTION_TRIGGERS, classifyAction, classifyLogRecord } from './classify';
-import { parseActionBody, parseLogStreamBody } from './parse';
+import { parseActionBody } from './action-body';
+import { eventProblems, parseLogStreamBody } from './parse';
+import { LIMITS } from '../shared/event-rules';
 import { publishEvents, type PublishOptions } from './publish';
 
 const logger = createLogger('auth0-events-ingest');
@@ -40,6 +44,19 @@ function bodyText(event: APIGatewayProxyEvent): string {
   const size = event.isBase64Encoded ? Math.floor((raw.length * 3) / 4) : Buffer.byteLength(raw);
   if (size > MAX_BODY_BYTES) throw new HttpError(413, 'body_too_large', `The body is ${size} bytes; send at most ${MAX_BODY_BYTES} bytes per request (split the batch).`);
   return event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+}
+
+/**
+ * The caller's `Idempotency-Key` header of an Action call (the same key on a retry gives the same id),
+ * or undefined; an empty or over-long key, or one with characters outside printable ASCII, is a 400.
+ */
+function idempotencyKey(event: APIGatewayProxyEvent): string | undefined {
+  const key = header(event.headers, 'idempotency-key');
+  if (key === undefined) return undefined;
+  if (key.length === 0 || key.length > LIMITS.idempotencyKeyChars || !/^[ -~]+$/.test(key)) {
+    throw new HttpError(400, 'invalid_idempotency_key', `The Idempotency-Key header must be 1 to ${LIMITS.idempotencyKeyChars} printable ASCII characters (it has ${key.length}); leave it out to identify the call by occurred_at.`);
+  }
+  return key;
 }
 
 /** Event ids per log line: keeps a line far below CloudWatch Logs' 256 KB limit for any batch size. */
@@ -96,17 +113,19 @@ export async function handleIngest(event: APIGatewayProxyEvent, deps: IngestDeps
     if (!ACTION_TRIGGERS[trigger]) {
       return error(404, 'unknown_trigger', `Trigger ${JSON.stringify(trigger.slice(0, 100))} is not supported; use one of ${Object.keys(ACTION_TRIGGERS).join(', ')}.`);
     }
-    const canonical = classifyAction(trigger, parseActionBody(body), tenant.name, receivedAt);
+    const canonical = classifyAction(trigger, parseActionBody(body), tenant.name, receivedAt, idempotencyKey(event));
+    const problems = eventProblems(canonical);
+    if (problems.length) throw new HttpError(400, 'invalid_body', `${problems.join('; ')}.`, { problems });
     const result = await publish([canonical], tenant.name, deps);
     if (result.failed.length) return retryLater(1, 1);
     logPublished([canonical], tenant.name, deps.now());
     return json(202, { id: canonical.id });
   }
 
-  const { records, format } = parseLogStreamBody(body);
+  const { records, format, events: classified } = parseLogStreamBody(body, (r) => classifyLogRecord(r, tenant.name, receivedAt));
   // Auth0 may repeat a record within a delivery; publish each log_id once.
   const unique = new Map<string, CanonicalEvent>();
-  for (const r of records) if (!unique.has(r.log_id)) unique.set(r.log_id, classifyLogRecord(r, tenant.name, receivedAt));
+  for (const e of classified) if (!unique.has(e.id)) unique.set(e.id, e);
   const events = [...unique.values()];
   const result = await publish(events, tenant.name, deps);
   if (result.failed.length) return retryLater(result.failed.length, events.length);

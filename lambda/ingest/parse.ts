@@ -3,6 +3,8 @@
  * JSON Object (one record), and validates every record. The batch is accepted whole or rejected whole:
  * a 400 names every problem (index or line), and nothing of a rejected batch is published.
  */
+import type { CanonicalEvent } from '../shared/event';
+import { canonicalDate, canonicalEventProblems, codeProblem, DATE_RULE, identifierProblem, LIMITS } from '../shared/event-rules';
 import { HttpError } from '../shared/http';
 
 export interface LogStreamRecord {
@@ -20,16 +22,15 @@ export interface Auth0Log extends Record<string, unknown> {
 }
 
 export const MAX_RECORDS = 10_000;
-export const MAX_LOG_ID_LENGTH = 256;
-/** Longest accepted identifier field (user_id, session_id, ...); free text lives in other fields. */
-export const MAX_FIELD_LENGTH = 4096;
+/** Longest accepted identifier field kept only in `data` (client_id, connection, ip); the limits of the fields subscribers read are in LIMITS. */
+export const MAX_FIELD_LENGTH = LIMITS.fieldChars;
 const MAX_PROBLEMS_REPORTED = 20;
 /**
  * Deepest nesting accepted in `data` (Auth0 log events nest about 6 levels). Without a bound, a record
  * nested some thousands of levels deep parses but overflows the stack when serialised for SNS: a 500
  * that Auth0 would retry forever (found by the fuzzing in test/ingest.fuzz.test.ts).
  */
-export const MAX_DEPTH = 64;
+export const MAX_DEPTH = LIMITS.depth;
 
 /** Nesting depth of a parsed JSON value (iterative: no recursion on untrusted input); stops past `limit`. */
 export function depthOf(value: unknown, limit = MAX_DEPTH): number {
@@ -49,13 +50,13 @@ export type BodyFormat = 'array' | 'lines' | 'object';
 
 interface Located { value: unknown; where: string }
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-function jsonProblem(e: unknown): string {
+export function jsonProblem(e: unknown): string {
   return e instanceof Error ? e.message.slice(0, 160) : 'invalid JSON';
 }
 
@@ -101,16 +102,28 @@ export function recordProblems(value: unknown): string[] {
   const r = value as Record<string, unknown>;
   const problems: string[] = [];
   if (typeof r.log_id !== 'string' || r.log_id.trim() === '') problems.push(`"log_id" must be a non-empty string${'log_id' in r ? `, not ${describe(r.log_id)}` : ' (missing)'}`);
-  else if (r.log_id.length > MAX_LOG_ID_LENGTH) problems.push(`"log_id" must be at most ${MAX_LOG_ID_LENGTH} characters`);
+  else {
+    const problem = identifierProblem(r.log_id, LIMITS.idBytes);
+    if (problem) problems.push(`"log_id" ${problem}`);
+  }
   if (typeof r.data !== 'object' || r.data === null || Array.isArray(r.data)) {
     problems.push(`"data" must be the Auth0 log event object${'data' in r ? `, not ${describe(r.data)}` : ' (missing)'}`);
     return problems;
   }
   const d = r.data as Record<string, unknown>;
   if (typeof d.type !== 'string' || d.type.trim() === '') problems.push(`"data.type" must be the Auth0 log type code (a non-empty string)${'type' in d ? `, not ${describe(d.type)}` : ' (missing)'}`);
-  else if (d.type.length > 100) problems.push('"data.type" must be an Auth0 log type code (at most 100 characters)');
-  if (d.date !== undefined && (typeof d.date !== 'string' || Number.isNaN(Date.parse(d.date)))) problems.push('"data.date" must be an ISO 8601 date string');
-  for (const field of ['user_id', 'session_id', 'client_id', 'connection', 'ip'] as const) {
+  else {
+    const problem = codeProblem(d.type, LIMITS.logTypeBytes);
+    if (problem) problems.push(`"data.type" must be an Auth0 log type code: it ${problem}`);
+  }
+  if (d.date !== undefined && canonicalDate(d.date) === undefined) problems.push(`"data.date" must be ${DATE_RULE}, not ${JSON.stringify(d.date)?.slice(0, 40)}`);
+  for (const [field, max] of [['user_id', LIMITS.userIdBytes], ['session_id', LIMITS.sessionIdBytes]] as const) {
+    const v = d[field];
+    if (v === undefined || v === null || v === '') continue;
+    const problem = typeof v === 'string' ? identifierProblem(v, max) : `must be a string, not ${describe(v)}`;
+    if (problem) problems.push(`"data.${field}" ${problem}`);
+  }
+  for (const field of ['client_id', 'connection', 'ip'] as const) {
     const v = d[field];
     if (v !== undefined && v !== null && typeof v !== 'string') problems.push(`"data.${field}" must be a string, not ${describe(v)}`);
     else if (typeof v === 'string' && v.length > MAX_FIELD_LENGTH) problems.push(`"data.${field}" must be at most ${MAX_FIELD_LENGTH} characters`);
@@ -120,17 +133,43 @@ export function recordProblems(value: unknown): string[] {
   return problems;
 }
 
-/** Parses and validates a Log Stream body; throws HttpError 400/413 naming what was wrong. */
-export function parseLogStreamBody(body: string): { format: BodyFormat; records: LogStreamRecord[] } {
+/** Where a field of the canonical event comes from, for error messages. */
+const EVENT_FIELD_SOURCES: Record<string, string> = {
+  user_id: 'data.user_id, or the user in a Management API request path',
+  session_id: 'data.session_id or data.details.session_id',
+  date: 'data.date',
+};
+
+/**
+ * The problems of a classified event, checked with the subscribers' own validator
+ * (lambda/shared/event-rules.ts), so that nothing is accepted that a subscriber would refuse.
+ */
+export function eventProblems(event: CanonicalEvent): string[] {
+  return canonicalEventProblems(event as unknown as Record<string, unknown>)
+    .map(([field, problem]) => `the event's ${field}${EVENT_FIELD_SOURCES[field] ? ` (from ${EVENT_FIELD_SOURCES[field]})` : ''} ${problem}`);
+}
+
+/**
+ * Parses, validates and classifies a Log Stream body (`toEvent` classifies one valid record); throws
+ * HttpError 400/413 naming what was wrong. Every returned event passes the subscribers' validator.
+ */
+export function parseLogStreamBody(body: string, toEvent: (record: LogStreamRecord) => CanonicalEvent): { format: BodyFormat; records: LogStreamRecord[]; events: CanonicalEvent[] } {
   const { format, items } = splitBody(body);
   if (items.length === 0) throw new HttpError(400, 'empty_body', 'The body holds no records.');
   if (items.length > MAX_RECORDS) {
     throw new HttpError(413, 'too_many_records', `The body holds ${items.length} records; send at most ${MAX_RECORDS} per request.`);
   }
   const problems: { at: string; problem: string }[] = [];
+  const events: CanonicalEvent[] = [];
   let count = 0;
   for (const { value, where } of items) {
-    for (const problem of recordProblems(value)) {
+    let found = recordProblems(value);
+    if (found.length === 0) {
+      const event = toEvent(value as LogStreamRecord);
+      found = eventProblems(event);
+      events.push(event);
+    }
+    for (const problem of found) {
       count++;
       if (problems.length < MAX_PROBLEMS_REPORTED) problems.push({ at: where, problem });
     }
@@ -141,30 +180,5 @@ export function parseLogStreamBody(body: string): { format: BodyFormat; records:
       `${count} problem${count === 1 ? '' : 's'} in the batch, nothing was accepted; first: ${first.at}: ${first.problem}.`,
       { problems });
   }
-  return { format, records: items.map((i) => i.value as LogStreamRecord) };
-}
-
-/** Parses and validates an Action call body (what auth0/actions/*.js send). */
-export function parseActionBody(body: string): { occurred_at: string; user: { user_id: string } & Record<string, unknown>; session_id?: string } & Record<string, unknown> {
-  const text = body.trim();
-  if (text === '') throw new HttpError(400, 'empty_body', 'The body is empty: send {"occurred_at": "<ISO 8601>", "user": {"user_id": "..."}}.');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new HttpError(400, 'invalid_json', `The body is not valid JSON: ${jsonProblem(e)}.`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'invalid_body', `The body must be a JSON object, not ${describe(value)}.`);
-  const v = value as Record<string, unknown>;
-  const problems: string[] = [];
-  const user = v.user as Record<string, unknown> | undefined;
-  if (typeof user !== 'object' || user === null || Array.isArray(user)) problems.push('"user" must be the Auth0 user object');
-  else if (typeof user.user_id !== 'string' || user.user_id === '') problems.push('"user.user_id" must be a non-empty string');
-  if (typeof v.occurred_at !== 'string' || Number.isNaN(Date.parse(v.occurred_at))) {
-    problems.push('"occurred_at" must be an ISO 8601 date, set once per call so that a retried call keeps its id');
-  }
-  if (v.session_id !== undefined && typeof v.session_id !== 'string') problems.push('"session_id" must be a string');
-  if (depthOf(v) > MAX_DEPTH) problems.push(`the body nests deeper than ${MAX_DEPTH} levels`);
-  if (problems.length) throw new HttpError(400, 'invalid_body', `${problems.join('; ')}.`, { problems });
-  return v as ReturnType<typeof parseActionBody>;
+  return { format, records: items.map((i) => i.value as LogStreamRecord), events };
 }

@@ -6,9 +6,9 @@
 import { PublishBatchCommand, type PublishBatchRequestEntry, type SNSClient } from '@aws-sdk/client-sns';
 import { mapWithConcurrency } from '../shared/concurrency';
 import { messageAttributes, type CanonicalEvent } from '../shared/event';
+import { attributeBytes, fitEvent, SNS_MAX_BYTES } from './fit';
 
-/** SNS's limit for one message and for one PublishBatch call (body and attributes). */
-export const SNS_MAX_BYTES = 262_144;
+export { SNS_MAX_BYTES } from './fit';
 export const MAX_BATCH_ENTRIES = 10;
 
 export interface PublishOptions {
@@ -29,31 +29,6 @@ export interface PublishFailure { id: string; code: string; message: string }
 export interface PublishResult { published: number; failed: PublishFailure[]; calls: number; retries: number }
 
 interface Entry { event: CanonicalEvent; request: PublishBatchRequestEntry; bytes: number }
-
-const attributeBytes = (attrs: Record<string, { DataType: string; StringValue: string }>): number =>
-  Object.entries(attrs).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v.DataType) + Buffer.byteLength(v.StringValue), 0);
-
-/** Fits an event into one SNS message: when too large, `data` keeps its smallest fields and `truncated` is set. */
-export function fitEvent(event: CanonicalEvent, limit = SNS_MAX_BYTES): { message: string; event: CanonicalEvent } {
-  const budget = limit - attributeBytes(messageAttributes(event));
-  const message = JSON.stringify(event);
-  if (Buffer.byteLength(message) <= budget) return { message, event };
-  const skeleton: CanonicalEvent = { ...event, data: {}, truncated: true };
-  const dropped: string[] = [];
-  const data: Record<string, unknown> = {};
-  let used = Buffer.byteLength(JSON.stringify({ ...skeleton, data: { truncated_fields: Object.keys(event.data) } }));
-  const fields = Object.entries(event.data)
-    .map(([k, v]) => ({ k, v, bytes: Buffer.byteLength(JSON.stringify({ [k]: v })) }))
-    .sort((a, b) => a.bytes - b.bytes);
-  for (const f of fields) {
-    if (used + f.bytes <= budget) {
-      data[f.k] = f.v;
-      used += f.bytes;
-    } else dropped.push(f.k);
-  }
-  const trimmed: CanonicalEvent = { ...skeleton, data: { ...data, truncated_fields: dropped } };
-  return { message: JSON.stringify(trimmed), event: trimmed };
-}
 
 function toEntry(event: CanonicalEvent, index: number): Entry {
   const { message } = fitEvent(event);

@@ -9,7 +9,8 @@
 import { BatchProcessor, EventType as BatchEventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { EVENT_TYPES, type CanonicalEvent, type EventSource, type EventType, type Level } from './event';
+import type { CanonicalEvent, EventSource, EventType, Level } from './event';
+import { canonicalEventProblems } from './event-rules';
 
 export class InvalidEventError extends Error {
   constructor(message: string) {
@@ -18,12 +19,7 @@ export class InvalidEventError extends Error {
   }
 }
 
-const SOURCES: readonly EventSource[] = ['log-stream', 'action'];
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const text = (v: unknown, max: number): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
-const isoDate = (v: unknown): v is string => typeof v === 'string' && ISO_DATE.test(v) && !Number.isNaN(Date.parse(v));
 
 /** Validates a message body into a CanonicalEvent; throws InvalidEventError naming the first bad field. */
 export function parseCanonicalEvent(body: string): CanonicalEvent {
@@ -36,30 +32,21 @@ export function parseCanonicalEvent(body: string): CanonicalEvent {
   if (!isObject(value)) throw new InvalidEventError('body is not a JSON object');
   const v = value;
   if (v.Type === 'Notification' && typeof v.Message === 'string') throw new InvalidEventError('body is an SNS envelope: turn on raw message delivery for this subscription');
-  const bad = (field: string, what: string) => new InvalidEventError(`${field} ${what}, got ${JSON.stringify(v[field])?.slice(0, 80)}`);
-  if (!text(v.id, 512)) throw bad('id', 'must be a non-empty string (at most 512 characters)');
-  if (!text(v.tenant, 100)) throw bad('tenant', 'must be a non-empty string');
-  if (typeof v.type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(v.type)) throw bad('type', `must be one of ${EVENT_TYPES.join(', ')}`);
-  if (!SOURCES.includes(v.source as EventSource)) throw bad('source', 'must be log-stream or action');
-  if (!text(v.log_type, 64)) throw bad('log_type', 'must be a non-empty string');
-  if (!Number.isInteger(v.level) || (v.level as number) < 0 || (v.level as number) > 4) throw bad('level', 'must be a whole number 0..4');
-  if (v.user_id !== undefined && !text(v.user_id, 512)) throw bad('user_id', 'must be a non-empty string when present');
-  if (v.session_id !== undefined && !text(v.session_id, 512)) throw bad('session_id', 'must be a non-empty string when present');
-  if (!isoDate(v.date)) throw bad('date', 'must be an ISO 8601 date-time');
-  if (!isoDate(v.received_at)) throw bad('received_at', 'must be an ISO 8601 date-time');
-  if (!isObject(v.data)) throw bad('data', 'must be an object');
+  // The one validator the ingest also runs on every event it publishes (lambda/shared/event-rules.ts).
+  const problem = canonicalEventProblems(v)[0];
+  if (problem) throw new InvalidEventError(`${problem[0]} ${problem[1]}, got ${JSON.stringify(v[problem[0]])?.slice(0, 80)}`);
   return {
-    id: v.id,
-    tenant: v.tenant,
+    id: v.id as string,
+    tenant: v.tenant as string,
     type: v.type as EventType,
     source: v.source as EventSource,
-    log_type: v.log_type,
+    log_type: v.log_type as string,
     level: v.level as Level,
     ...(v.user_id !== undefined ? { user_id: v.user_id as string } : {}),
     ...(v.session_id !== undefined ? { session_id: v.session_id as string } : {}),
-    date: v.date,
-    received_at: v.received_at,
-    data: v.data,
+    date: v.date as string,
+    received_at: v.received_at as string,
+    data: v.data as Record<string, unknown>,
     ...(v.truncated === true ? { truncated: true } : {}),
   };
 }

@@ -4,22 +4,32 @@
  *
  * Inputs: random bytes, random (unicode) strings, deeply nested JSON, huge strings, arbitrary JSON,
  * records with a wrong type in any one field, mixed valid and invalid records, valid batches, Action
- * bodies; as JSON arrays, JSON Lines or one object; every content type (and none, and junk); base64 or
- * not; known and unknown tenants and triggers.
+ * bodies (with and without occurred_at); wide objects (up to 50,000 keys), long keys (up to 400 KB)
+ * and long strings (up to 400 KB) at every depth of a record's data or an Action body; as JSON arrays,
+ * JSON Lines or one object; every content type (and none, and junk); base64 or not; known and unknown
+ * tenants and triggers.
+ *
+ * The SNS mock behaves as SNS does for what it checks: an entry over 256 KiB (body and attributes) or
+ * holding a character SNS refuses is a sender fault; every message it accepts must parse with the
+ * subscribers' parseCanonicalEvent.
  *
  * Properties, each input under a time bound:
  *   healthy SNS  every answer is 2xx with exact counts (every unique log_id published) or 4xx with
- *                {"error","message"} and nothing published; never 5xx.
+ *                {"error","message"} and nothing published; never 5xx (also run against fauxqs, which
+ *                enforces SNS's 256 KB limit: `fuzzIngestFauxqs`).
  *   flaky SNS    (entries and calls fail at random) the same, or 503 with retry-after (the retry signal;
  *                only then may part of the batch be on the topic); never any other 5xx.
  */
-import { PublishBatchCommand, SNSClient, type PublishBatchCommandInput } from '@aws-sdk/client-sns';
+import { CreateTopicCommand, PublishBatchCommand, SNSClient, type PublishBatchCommandInput } from '@aws-sdk/client-sns';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { handleIngest, handler } from '../../lambda/ingest/handler';
 import { HttpError } from '../../lambda/shared/http';
+import { parseCanonicalEvent } from '../../lambda/shared/sqs-events';
+import { startSnsSqs } from '../../local/emulators';
 import { apiEvent, TEST_TENANTS } from './auth0-logs';
+import { snsClient } from './sns-sqs';
 
 export const TOPIC = 'arn:aws:sns:us-east-1:123456789012:events';
 const CONTENT_TYPES = [undefined, null, 'application/json', 'application/json; charset=utf-8', 'application/x-ndjson', 'application/jsonl', 'application/json-lines', 'application/x-jsonlines', 'text/plain', 'application/vnd.api+json', 'text/html', 'application/xml', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'APPLICATION/JSON', '', ';;;', 'application/octet-stream'];
@@ -63,6 +73,52 @@ const deepRecord = fc.integer({ min: 100, max: 20_000 }).map((depth) => `[{"log_
 /** An Action body whose user object nests `depth` levels deep. */
 const deepAction = fc.integer({ min: 10, max: 20_000 }).map((depth) => `{"occurred_at":"2026-11-22T10:00:00Z","user":{"user_id":"auth0|d","app_metadata":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}}`);
 
+/** SNS's limit for one entry, body and attributes (written out, not taken from the code under test). */
+const SNS_LIMIT = 256 * 1024;
+/** Characters SNS refuses in a message (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html). */
+// eslint-disable-next-line no-control-regex
+const entryBytes = (e: { Message?: string; MessageAttributes?: Record<string, { DataType?: string; StringValue?: string }> }): number =>
+  Buffer.byteLength(e.Message ?? '') + Object.entries(e.MessageAttributes ?? {}).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v.DataType ?? '') + Buffer.byteLength(v.StringValue ?? ''), 0);
+const SNS_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+
+/** A wide object (n keys), a long key (len characters) or a long string, nested `depth` levels down. */
+function bigValue(kind: 'wide' | 'long-key' | 'long-string', n: number, len: number, depth: number): unknown {
+  let v: unknown;
+  if (kind === 'wide') {
+    const o: Record<string, unknown> = {};
+    for (let i = 0; i < n; i++) o[`k${i}`] = 'v'.repeat(i % 20);
+    v = o;
+  } else v = kind === 'long-key' ? { ['K'.repeat(len)]: 1 } : 'x'.repeat(len);
+  for (let d = 0; d < depth; d++) v = { n: v };
+  return v;
+}
+/** Merges an object into `into` (depth 0: the big shape is the record's or body's own keys), else adds it as a field. */
+const place = (into: Record<string, unknown>, v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null ? { ...v, ...into } : { ...into, big: v });
+const bigShape = fc.record({
+  kind: fc.constantFrom('wide' as const, 'long-key' as const, 'long-string' as const),
+  n: fc.oneof(fc.integer({ min: 1, max: 50_000 }), fc.integer({ min: 30_000, max: 50_000 })),
+  len: fc.oneof(fc.integer({ min: 1, max: 400_000 }), fc.integer({ min: 250_000, max: 400_000 })),
+  // Depth 0 (the record's or body's own keys) and shallow depths often; any depth up to 60 too.
+  depth: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 60 }) }),
+  where: fc.constantFrom('data', 'details', 'action-user', 'action-top'),
+});
+/** Wide objects, long keys and long strings at every depth: Log Stream batches (1-3 records) or Action bodies. */
+const bigBody = fc.tuple(fc.array(bigShape, { minLength: 1, maxLength: 3 }), fc.boolean(), fc.constantFrom('post-user-registration', 'post-change-password', 'post-login')).map(([shapes, withDate, action]) => {
+  const first = shapes[0];
+  if (first.where.startsWith('action')) {
+    const v = bigValue(first.kind, first.n, first.len, first.depth);
+    const user = first.where === 'action-user' ? place({ user_id: 'auth0|big' }, v) : { user_id: 'auth0|big' };
+    const body = { ...(withDate ? { occurred_at: '2026-11-22T10:00:00Z' } : {}), user };
+    return { trigger: action as string | undefined, body: JSON.stringify(first.where === 'action-top' ? place(body, v) : body) };
+  }
+  return { trigger: undefined, body: JSON.stringify(shapes.map((sh) => {
+    const log_id = `big-${++seq}`;
+    const base = { type: 'slo', date: '2026-11-22T10:00:00.000Z', user_id: 'auth0|big', session_id: 'sess_big', log_id };
+    const v = bigValue(sh.kind, sh.n, sh.len, sh.depth);
+    return { log_id, data: sh.where === 'details' ? { ...base, details: place({}, v) } : place(base, v) };
+  })) };
+});
+
 const records = fc.array(fc.oneof({ weight: 3, arbitrary: validRecord }, { weight: 1, arbitrary: brokenRecord }), { minLength: 0, maxLength: 30 });
 const framed = fc.tuple(records, fc.constantFrom('array', 'lines', 'object', 'lines-blank', 'array-dupes')).map(([rs, how]) => {
   if (how === 'array') return JSON.stringify(rs);
@@ -82,18 +138,21 @@ const body = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 7_000_000 }).map((n) => `[{"log_id":"huge-${++seq}","data":{"type":"s","description":"${'x'.repeat(n)}"}}]`) },
   { weight: 1, arbitrary: fc.jsonValue().map((v) => JSON.stringify(v)) },
   { weight: 6, arbitrary: framed },
-  { weight: 1, arbitrary: fc.record({ occurred_at: fc.oneof(fc.constant('2026-11-22T10:00:00Z'), fc.anything()), user: fc.oneof(fc.record({ user_id: fc.oneof(fc.string(), fc.anything()) }), fc.anything()), session_id: fc.oneof(fc.constant(undefined), fc.anything()) }).map((v) => JSON.stringify(v)) },
+  { weight: 1, arbitrary: fc.record({ occurred_at: fc.oneof(fc.constant('2026-11-22T10:00:00Z'), fc.constant(undefined), fc.anything()), user: fc.oneof(fc.record({ user_id: fc.oneof(fc.string(), fc.anything()) }), fc.anything()), session_id: fc.oneof(fc.constant(undefined), fc.anything()) }).map((v) => JSON.stringify(v)) },
   { weight: 1, arbitrary: fc.constantFrom('', ' ', '\uFEFF[]', 'null', '[]', '{}', '[null]', '[[]]', '"s"', '\n\n', '{"log_id":"a"}\n{', '[{"log_id":"a","data":{"type":"s"}}', '\u0000') },
 );
 
-export const ingestInput = fc.record({
+const anyInput = fc.record({
   body: fc.oneof({ weight: 20, arbitrary: body }, { weight: 1, arbitrary: fc.constant(null) }),
   tenant: fc.oneof({ weight: 8, arbitrary: fc.constantFrom('acme', 'acme@eu') }, { weight: 1, arbitrary: fc.string({ maxLength: 300 }) }),
   trigger: fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: fc.constantFrom('post-user-registration', 'post-change-password', 'post-login') }, { weight: 1, arbitrary: fc.string({ maxLength: 200 }) }),
   contentType: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...CONTENT_TYPES) }, { weight: 1, arbitrary: fc.string({ maxLength: 100 }) }),
   base64: fc.boolean(),
 });
-export type IngestInput = typeof ingestInput extends fc.Arbitrary<infer T> ? T : never;
+/** A big shape with a matching path (Log Stream batch, or the Action trigger), a JSON content type, sometimes base64. */
+const bigInput = fc.tuple(bigBody, fc.boolean()).map(([b, base64]) => ({ body: b.body as string | null, tenant: 'acme', trigger: b.trigger, contentType: 'application/json' as string | null | undefined, base64 }));
+export const ingestInput = fc.oneof({ weight: 6, arbitrary: anyInput }, { weight: 1, arbitrary: bigInput });
+export type IngestInput = typeof anyInput extends fc.Arbitrary<infer T> ? T : never;
 
 export interface FuzzStats { inputs: number; byStatus: Record<string, number>; eventsPublished: number; maxMs: number }
 
@@ -137,6 +196,7 @@ async function fuzz(runs: number, opts: { seed?: number; timeoutMs?: number }): 
   const sns = mockClient(SNSClient);
   let published: string[] = [];
   let calls = 0;
+  let refused: string | undefined;
   let flakiness = 0;
   let rand = Math.random;
   sns.on(PublishBatchCommand).callsFake((input: PublishBatchCommandInput) => {
@@ -146,7 +206,15 @@ async function fuzz(runs: number, opts: { seed?: number; timeoutMs?: number }): 
     const failed: { Id: string; Code: string; Message: string; SenderFault: boolean }[] = [];
     for (const e of input.PublishBatchRequestEntries ?? []) {
       if (flakiness && rand() < flakiness) failed.push({ Id: e.Id!, Code: 'InternalError', Message: 'injected', SenderFault: false });
-      else {
+      else if (entryBytes(e) > SNS_LIMIT || SNS_FORBIDDEN.test(e.Message ?? '') || Object.values(e.MessageAttributes ?? {}).some((a) => SNS_FORBIDDEN.test(a.StringValue ?? ''))) {
+        // What SNS (and fauxqs) answer for an entry too large or with characters it refuses.
+        failed.push({ Id: e.Id!, Code: 'InvalidParameter', Message: 'Message too long or invalid', SenderFault: true });
+      } else {
+        try {
+          parseCanonicalEvent(e.Message!);
+        } catch (err) {
+          refused ??= `a message every subscriber refuses: ${(err as Error).message}`;
+        }
         ok.push({ Id: e.Id!, MessageId: 'm' });
         published.push(JSON.parse(e.Message!).id);
       }
@@ -161,6 +229,7 @@ async function fuzz(runs: number, opts: { seed?: number; timeoutMs?: number }): 
     s.inputs++;
     s.byStatus[res.statusCode] = (s.byStatus[res.statusCode] ?? 0) + 1;
     s.eventsPublished += published.length;
+    if (refused) throw new Error(`${res.statusCode}, but the ingest published ${refused}`);
     const parsed = JSON.parse(res.body);
     const text = input.body === null ? '' : input.body;
     if (res.statusCode === 200) {
@@ -184,6 +253,7 @@ async function fuzz(runs: number, opts: { seed?: number; timeoutMs?: number }): 
   await fc.assert(fc.asyncProperty(ingestInput, async (input) => {
     published = [];
     calls = 0;
+    refused = undefined;
     flakiness = 0;
     const t0 = Date.now();
     const res = await withTimeout(handler(event(input) as never), timeoutMs);
@@ -196,6 +266,7 @@ async function fuzz(runs: number, opts: { seed?: number; timeoutMs?: number }): 
   await fc.assert(fc.asyncProperty(ingestInput, fc.double({ min: 0.05, max: 0.9, noNaN: true }), fc.integer(), async (input, f, s) => {
     published = [];
     calls = 0;
+    refused = undefined;
     flakiness = f;
     let x = s >>> 0;
     rand = () => ((x = (Math.imul(x ^ (x >>> 15), 2246822507) + 0x9e3779b9) >>> 0) / 4294967296);
@@ -213,4 +284,48 @@ async function fuzz(runs: number, opts: { seed?: number; timeoutMs?: number }): 
   }), { numRuns: runs, seed: opts.seed, endOnFailure: true });
   sns.restore();
   return result;
+}
+
+/**
+ * The healthy-SNS property against fauxqs (a real SNS API that enforces the 256 KB limit) instead of
+ * the mock: never 5xx; 2xx with exact counts; 4xx with {"error","message"}.
+ */
+export async function fuzzIngestFauxqs(runs: number, opts: { seed?: number; timeoutMs?: number } = {}): Promise<FuzzStats> {
+  process.env.TENANTS = TEST_TENANTS;
+  const emulator = await startSnsSqs();
+  const sns = snsClient(emulator.endpoint);
+  const stats: FuzzStats = { inputs: 0, byStatus: {}, eventsPublished: 0, maxMs: 0 };
+  try {
+    const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: 'fuzz-topic' }));
+    await fc.assert(fc.asyncProperty(ingestInput, async (input) => {
+      const t0 = Date.now();
+      const ev = apiEvent({ tenant: input.tenant, body: input.body, trigger: input.trigger, contentType: input.contentType as string | null | undefined, base64: input.base64 });
+      const res = await withTimeout((async () => {
+        try {
+          return await handleIngest(ev as never, { publish: { client: sns, topicArn: TopicArn! }, now: () => new Date() });
+        } catch (e) {
+          if (e instanceof HttpError) return e.toResponse();
+          throw e;
+        }
+      })(), opts.timeoutMs ?? 20_000);
+      stats.maxMs = Math.max(stats.maxMs, Date.now() - t0);
+      stats.inputs++;
+      stats.byStatus[res.statusCode] = (stats.byStatus[res.statusCode] ?? 0) + 1;
+      const parsed = JSON.parse(res.body);
+      if (res.statusCode >= 500) throw new Error(`${res.statusCode} from a healthy SNS (fauxqs): ${res.body.slice(0, 300)}`);
+      if (res.statusCode === 200) {
+        const ids = expectedIds(input.body ?? '');
+        if (!ids || parsed.received !== ids.length || parsed.published !== new Set(ids).size) throw new Error(`200 with inexact counts ${res.body}`);
+        stats.eventsPublished += parsed.published;
+      } else if (res.statusCode === 202) stats.eventsPublished++;
+      else if (typeof parsed.error !== 'string' || typeof parsed.message !== 'string') throw new Error(`${res.statusCode} without {error,message}`);
+    }), { numRuns: runs, seed: opts.seed, endOnFailure: true });
+  } catch (e) {
+    const m = (e as Error).message;
+    throw new Error(m.length > 3000 ? `${m.slice(0, 1500)}\n...\n${m.slice(-1500)}` : m);
+  } finally {
+    sns.destroy();
+    await emulator.stop();
+  }
+  return stats;
 }
