@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { handler } from '../lambda/ingest/handler';
 import { parseCanonicalEvent } from '../lambda/shared/sqs-events';
 import { toStoredEvent } from '../lambda/shared/stores';
-import { createHandler as createUsersWriter, groupUpdate, markerOf, registrationFields } from '../lambda/users-writer/handler';
+import { createHandler as createUsersWriter, groupUpdates, markerOf, registrationFields } from '../lambda/users-writer/handler';
 import { createHandler as createSessionWriter } from '../lambda/session-events-writer/handler';
 import { startDynamoDb, type Emulator } from '../local/emulators';
 import { createEventsTable, createUsersTable, localClients } from './support/dynamodb';
@@ -53,7 +53,7 @@ const rec = (log_id: string, data: Record<string, unknown>) => ({ log_id, data: 
 /** What every built-in subscriber needs of a message (throws when it cannot be processed). */
 function processable(message: string): void {
   const e = parseCanonicalEvent(message);
-  groupUpdate(e);
+  groupUpdates(e);
   markerOf(e);
   registrationFields(e);
   const stored = toStoredEvent(e, new Date('2026-11-22T10:00:05.000Z'));
