@@ -6,7 +6,7 @@
  *   load      1,000 listeners; the highest rate the runtime holds for --seconds (default 60), and a tenth of it
  *   security  the log scan of the fault run, and every acknowledged cdk-nag finding with its reason
  *   cost      the cost model at 1 M, 100 M and 1 B events a month
- * Options: --only fault,fuzz,...  --seconds N (load)  --events N (fault)  --fuzz-runs N  --listeners N
+ * Options: --only fault,fuzz,...  --seconds N (load)  --events N --drain-seconds N (fault, default 600)  --fuzz-runs N  --listeners N
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -35,7 +35,7 @@ async function fault(): Promise<void> {
   const capture = captureLogs({ apiKey });
   let r: FaultReport;
   try {
-    r = await faultRun({ events: Number(arg('events') ?? 10_000), apiKey, progress: (l) => capture.passthrough(`  [${new Date().toISOString().slice(11, 19)}] ${l}`) });
+    r = await faultRun({ events: Number(arg('events') ?? 10_000), drainMs: Number(arg('drain-seconds') ?? 600) * 1000, apiKey, progress: (l) => capture.passthrough(`  [${new Date().toISOString().slice(11, 19)}] ${l}`) });
   } finally {
     faultScan = capture.stop();
     process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
@@ -54,7 +54,7 @@ async function fault(): Promise<void> {
   print(`  users table vs oracle: ${u.users} users, ${u.items} items; matching ${u.matching}  MISMATCHED ${u.mismatched} (by field ${JSON.stringify(u.byField)}; by cause ${JSON.stringify(u.byCause)}); unexplained items ${u.unexplainedItems}`);
   for (const x of u.samples) print(`      ${x}`);
   print(`  tables: users ${r.tables.usersItems} items for ${r.tables.usersExpected} users (oracle); events ${r.tables.eventsItems} items, ${r.tables.eventsExpected} expected; extra ${r.tables.extraItems}`);
-  for (const l of r.listeners) print(`  listener ${l.name.padEnd(14)} ${l.filter.padEnd(4)} ${l.resumed ? 'dropped+resumed' : 'stayed connected'}  expected ${l.expected}  received ${l.received}  missing ${l.missing}  pushed twice ${l.pushedTwice}  reconnects ${l.reconnects}  replayed ${l.replayed}${l.errors.length ? `  errors ${l.errors.join('; ')}` : ''}`);
+  for (const l of r.listeners) print(`  listener ${l.name.padEnd(14)} ${l.filter.padEnd(4)} ${l.resumed ? 'dropped+resumed' : 'stayed connected'}  expected ${l.expected}  received ${l.received}  missing ${l.missing}  pushed twice ${l.pushedTwice}  reconnects ${l.reconnects}  replayed ${l.replayed}${l.errors.length ? `  errors ${l.errors.join('; ')}` : ''}${l.missing ? `  missing by input ${JSON.stringify(l.missingByRow)}` : ''}`);
   print(`TOTAL processed ${t.processed}  in DLQ ${t.inDlq}  LOST ${t.lost}  WRITTEN TWICE ${t.writtenTwice}  UNEXPECTED ${t.unexpected}  MISCLASSIFIED ${t.misclassified}  USERS DIFFERING FROM THE ORACLE ${t.userMismatches}  PUSHED TWICE TO ONE LISTENER ${t.pushedTwice}  missed by listeners ${t.missedByListeners} (stayed connected ${t.missedByStayedConnected}, resumed ${t.missedByResumed})`);
   print(`log lines scanned ${faultScan.lines} (${(faultScan.bytes / 1e6).toFixed(1)} MB): API key ${faultScan.findings.apiKey}, access tokens ${faultScan.findings.jwt}, e-mail addresses ${faultScan.findings.email}`);
   must(t.lost === 0, 'fault: events lost');

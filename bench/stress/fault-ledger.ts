@@ -19,6 +19,8 @@ export interface Observed {
 export interface SubscriberLedger {
   expected: number; delivered: number; processed: number; inDlq: number; inDlqAlsoProcessed: number; dlqMessages: number;
   lost: number; writtenTwice: number; unexpected: number; unexpectedDeliveries: number; misclassified: number; samples: string[];
+  /** Ids in the DLQ whose effect is not applied (a redrive applies them). */
+  inDlqIds: string[];
 }
 
 export interface UsersLedger {
@@ -36,14 +38,14 @@ export function subscriberLedger(
   const inDlqIds = new Set(dlqBodies.map((b) => { try { return JSON.parse(b).id as string; } catch { return b; } }));
   const expectedIds = new Set(accepted.filter((e) => oracleRow(e.row).deliver[name]).map((e) => e.id!));
   const byId = new Map(accepted.map((e) => [e.id!, e]));
-  const s: SubscriberLedger = { expected: expectedIds.size, delivered: 0, processed: 0, inDlq: 0, inDlqAlsoProcessed: 0, dlqMessages: dlqBodies.length, lost: 0, writtenTwice: 0, unexpected: 0, unexpectedDeliveries: 0, misclassified: 0, samples: [] };
+  const s: SubscriberLedger = { expected: expectedIds.size, delivered: 0, processed: 0, inDlq: 0, inDlqAlsoProcessed: 0, dlqMessages: dlqBodies.length, lost: 0, writtenTwice: 0, unexpected: 0, unexpectedDeliveries: 0, misclassified: 0, samples: [], inDlqIds: [] };
   for (const id of expectedIds) {
     if (obs.delivered.has(id)) s.delivered++;
     // session-events: the item is in the events table; users: the handler finished it (its effect is
     // checked as a whole against the oracle's final state, since a newer event may supersede it).
     const done = table.ids ? table.ids.has(id) : obs.completed.has(id);
     if (done) s.processed++;
-    if (inDlqIds.has(id)) { if (done) s.inDlqAlsoProcessed++; else s.inDlq++; }
+    if (inDlqIds.has(id)) { if (done) s.inDlqAlsoProcessed++; else { s.inDlq++; s.inDlqIds.push(id); } }
     if (!done && !inDlqIds.has(id)) { s.lost++; if (s.samples.length < 5) s.samples.push(`lost ${id} (${byId.get(id)?.row})`); }
   }
   for (const [id, m] of obs.delivered) {
@@ -66,7 +68,7 @@ export function subscriberLedger(
 }
 
 /** The users table item by item against the oracle's reducer (`items`: the table's items of the run's tenant). */
-export function usersLedger(accepted: PlannedEvent[], items: Record<string, unknown>[]): UsersLedger & { unexplainedItems: number } {
+export function usersLedger(accepted: PlannedEvent[], items: Record<string, unknown>[], inDlqNotProcessed: ReadonlySet<string> = new Set()): UsersLedger & { unexplainedItems: number } {
   const events: UserStateEvent[] = accepted.filter((e) => oracleRow(e.row).effect).map((e) => ({
     id: e.id!, user: e.params.user, effect: oracleRow(e.row).effect!, date: e.params.date, receivedAt: e.acceptedAt!, ...(e.params.email ? { email: e.params.email } : {}),
   }));
@@ -85,7 +87,8 @@ export function usersLedger(accepted: PlannedEvent[], items: Record<string, unkn
     const mine = events.filter((e) => e.user === user);
     const newest = (effects: string[]) => mine.filter((e) => effects.includes(e.effect)).sort((a, b) => (orderingKey(a) < orderingKey(b) ? 1 : -1))[0];
     const scenario = accepted.find((e) => e.params.user === user && e.scenario)?.scenario;
-    const causes = new Set(diff.map((f) => {
+    const parked = mine.filter((e) => inDlqNotProcessed.has(e.id));
+    const causes = new Set(parked.length ? [`an event of the user is in the DLQ, not redriven (${parked.map((e) => e.effect).join(', ')})`] : diff.map((f) => {
       const got = item?.[f];
       if (f === 'blocked' && scenario) return `${scenario} dates`;
       if ((f === 'blocked' || f === 'deleted') && want[f] === false && got === undefined) return `registration leaves ${f} unset (oracle: false)`;

@@ -51,7 +51,7 @@ export interface FaultOptions {
 
 export const FAULT_DEFAULTS: FaultOptions = {
   events: 10_000, handlerFailure: 0.3, restartDynamoDb: true, dropListeners: true, seed: 7,
-  drainMs: 180_000, apiKey: 'stress-api-key-3f9a1c7e5b2d', progress: () => undefined,
+  drainMs: 600_000, apiKey: 'stress-api-key-3f9a1c7e5b2d', progress: () => undefined,
 };
 
 export { rng } from './fault-plan';
@@ -68,7 +68,7 @@ export interface FaultReport {
   /** The users table against the oracle's final state, user by user. */
   users: UsersLedger & { unexplainedItems: number };
   tables: { usersItems: number; usersExpected: number; eventsItems: number; eventsExpected: number; extraItems: number };
-  listeners: { name: string; filter: string; resumed: boolean; expected: number; received: number; missing: number; pushedTwice: number; reconnects: number; replayed: number; caughtUp: number; errors: string[]; detail?: unknown }[];
+  listeners: { name: string; filter: string; resumed: boolean; expected: number; received: number; missing: number; missingByRow: Record<string, number>; pushedTwice: number; reconnects: number; replayed: number; caughtUp: number; errors: string[]; detail?: unknown }[];
   totals: { processed: number; inDlq: number; lost: number; writtenTwice: number; unexpected: number; misclassified: number; userMismatches: number; pushedTwice: number; missedByListeners: number; missedByStayedConnected: number; missedByResumed: number };
   drainSeconds: number;
   pushGaveUp: { batches: number; records: number; errors: string[] };
@@ -301,6 +301,7 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
       const st = await p.state().catch(() => undefined);
       const busy = st ? st.subscribers.filter((s) => s.name === 'users' || s.name === 'session-events').reduce((n, s) => n + s.visible + s.inFlight, 0) : 1;
       const sig = listeners.map((x) => `${x.l.counts.size}/${x.l.open}`).join(',') + `|${busy}`;
+      if (Math.floor((Date.now() - drainStart) / 30_000) !== Math.floor((Date.now() - drainStart - 1000) / 30_000)) o.progress(`draining: ${busy} messages in the subscriber queues; listeners received ${listeners.map((x) => x.l.counts.size).join(', ')}`);
       stable = busy === 0 && sig === lastSig ? stable + 1 : 0;
       lastSig = sig;
       if (stable >= 4) break;
@@ -322,17 +323,21 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
       if (!observed[name]) continue;
       subscribers[name] = subscriberLedger(name, accepted, observed[name], await peekAll(sqs, sub.dlqUrl), name === 'session-events' ? { ids: storedIds } : {});
     }
-    const users = usersLedger(accepted, usersItems.filter((i) => i.tenant === 'dev'));
+    const users = usersLedger(accepted, usersItems.filter((i) => i.tenant === 'dev'), new Set(subscribers.users.inDlqIds));
     const duplicatesInUsers = usersItems.length - new Set(usersItems.map((i) => `${i.tenant}\n${i.user_id}`)).size;
     users.unexplainedItems += usersItems.length - usersItems.filter((i) => i.tenant === 'dev').length;
     subscribers.users.unexpected += users.unexplainedItems;
     const sessionIds = accepted.filter((e) => oracleRow(e.row).deliver['session-events']);
+    const byId = new Map(accepted.map((e) => [e.id!, e]));
 
     const listenerRows: FaultReport['listeners'] = listeners.map((x) => {
       const expected = sessionIds.filter((e) => x.filter === '*' || e.params.user === x.sub).map((e) => e.id!);
-      const missing = expected.filter((id) => !x.l.counts.has(id)).length;
+      const missingIds = expected.filter((id) => !x.l.counts.has(id));
+      const missing = missingIds.length;
+      const missingByRow: Record<string, number> = {};
+      for (const id of missingIds) { const row = byId.get(id)?.row ?? '?'; missingByRow[row] = (missingByRow[row] ?? 0) + 1; }
       const twice = [...x.l.counts.values()].filter((n) => n > 1).length;
-      return { name: x.name, filter: x.filter, resumed: x.resumed, expected: expected.length, received: x.l.counts.size, missing, pushedTwice: twice, reconnects: x.l.connects - 1, replayed: x.l.replayed, caughtUp: x.l.caughtUp, errors: x.l.errors.slice(0, 3),
+      return { name: x.name, filter: x.filter, resumed: x.resumed, expected: expected.length, received: x.l.counts.size, missing, missingByRow, pushedTwice: twice, reconnects: x.l.connects - 1, replayed: x.l.replayed, caughtUp: x.l.caughtUp, errors: x.l.errors.slice(0, 3),
         detail: process.env.FAULT_DEBUG ? { timeline: x.l.timeline, missing: expected.filter((id) => !x.l.counts.has(id)).slice(0, 12), twice: [...x.l.arrivals].filter(([, a]) => a.length > 1).slice(0, 6).map(([id, a]) => `${id} ${a.join(' ')}`) } : undefined };
     });
     const sum = (f: (s: SubscriberLedger) => number) => Object.values(subscribers).reduce((n, s) => n + f(s), 0);
