@@ -91,7 +91,7 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
     const tc = t as TenantConfig;
     if (names.has(tc.name)) throw new ConfigError(`tenants[${i}].name`, `tenant ${tc.name} is listed twice`);
     names.add(tc.name);
-    return { name: tc.name, audience: tc.audience, ...(tc.customDomain ? { customDomain: tc.customDomain } : {}), ...(tc.issuer ? { issuer: tc.issuer } : {}) };
+    return { name: tc.name, audience: tc.audience, ...(tc.customDomain ? { customDomain: tc.customDomain } : {}), ...(tc.issuer ? { issuer: tc.issuer } : {}), ...(tc.trustScopeClaim ? { trustScopeClaim: true } : {}) };
   });
 
   const t = (v.throttle ?? {}) as Record<string, unknown>;

@@ -10,8 +10,9 @@ import { Construct } from 'constructs';
 import type { EventTopic } from './event-topic';
 import type { Stores } from './stores';
 import { Subscriber, SubscriberKey, type SubscriberHandlerProps } from './subscriber';
-import { validateRegistry, type SubscriberDefinition, type TableAccess } from './subscriber-definition';
+import { tableActions, validateRegistry, type SubscriberDefinition, type TableAccess } from './subscriber-definition';
 import { SUBSCRIBERS } from './subscribers';
+import { grantTable } from './secure-defaults';
 
 export const WEBHOOK_FORWARDER_ENTRY = 'lambda/webhook-forwarder/handler.ts';
 
@@ -127,26 +128,15 @@ export class FanOut extends Construct {
     const grant = (table: 'users' | 'events', access: TableAccess | undefined) => {
       if (!access) return;
       const t = table === 'users' ? props.stores.usersTable : props.stores.eventsTable;
-      const tableArn = t.tableArn;
-      const statement = (actions: string[], resources: string[]) => fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
-      if (access !== 'read') statement(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:DescribeTable'], [tableArn]);
-      if (access !== 'write') {
-        statement(['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'], [tableArn, `${tableArn}/index/*`]);
+      const actions = tableActions(access);
+      const queries = actions.includes('Query');
+      // Exactly the listed item actions; Query on the table and (wildcard) its indexes.
+      grantTable(role, t, actions.map((a) => `dynamodb:${a}`), queries ? '*' : []);
+      if (queries) {
         Validations.of(role).acknowledge({
           id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(t.node.defaultChild as never)}.Arn>/index/*]`,
           reason: `Reading the ${table} table includes querying its indexes; the wildcard covers only this table's indexes.`,
         });
-      }
-      // DynamoDB uses the table's customer-managed key on the caller's behalf.
-      if (access === 'read') props.stores.key.grantDecrypt(fn);
-      else {
-        props.stores.key.grantEncryptDecrypt(fn);
-        for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
-          Validations.of(role).acknowledge({
-            id: `AwsSolutions-IAM5[Action::${action}]`,
-            reason: 'Writes to a table encrypted with a customer-managed key: DynamoDB calls these KMS action families on the caller\'s behalf; the statement names the one stores key.',
-          });
-        }
       }
     };
     grant('users', d.handler?.tables?.users);

@@ -8,6 +8,7 @@
  */
 import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import type { ThrottleConfig } from './config';
@@ -18,6 +19,7 @@ import { Handler, logGroup } from './secure-defaults';
 export interface IngestApiProps {
   readonly events: EventTopic;
   readonly tenants: TenantConfig[];
+  /** Throttle and daily quota of each tenant's usage plan (every tenant gets its own plan with these limits). */
   readonly throttle: ThrottleConfig;
   readonly logRetentionDays: number;
   /** Stage name. Default `v1`. */
@@ -28,8 +30,10 @@ export class IngestApi extends Construct {
   readonly api: apigw.RestApi;
   readonly ingest: Handler;
   readonly authorizer: Handler;
-  readonly apiKey: apigw.IApiKey;
-  readonly usagePlan: apigw.UsagePlan;
+  /** One API key per tenant, by tenant name: accepted only on that tenant's paths. */
+  readonly apiKeys: ReadonlyMap<string, apigw.IApiKey>;
+  /** One usage plan per tenant (its throttle and daily quota), by tenant name. */
+  readonly usagePlans: ReadonlyMap<string, apigw.UsagePlan>;
   /** The stage name (a literal, e.g. for log group names and metric dimensions). */
   readonly stageName: string;
 
@@ -73,8 +77,9 @@ export class IngestApi extends Construct {
         dataTraceEnabled: false,
         metricsEnabled: true,
         tracingEnabled: true,
-        throttlingRateLimit: props.throttle.rateLimit,
-        throttlingBurstLimit: props.throttle.burstLimit,
+        // Stage-wide limits: every tenant's plan may use its whole allowance at once.
+        throttlingRateLimit: props.throttle.rateLimit * props.tenants.length,
+        throttlingBurstLimit: props.throttle.burstLimit * props.tenants.length,
       },
     });
     // Every API Gateway error answered in the contract's JSON shape (lib/gateway-responses.ts).
@@ -105,10 +110,10 @@ export class IngestApi extends Construct {
 
     this.authorizer = new Handler(this, 'ApiKeyAuthorizer', {
       entry: 'lambda/api-key-authorizer/handler.ts',
-      description: 'Reads the ingest API key from x-api-key or Authorization for the usage plan',
+      description: 'Reads the ingest API key from x-api-key or Authorization and accepts it only on its own tenant\'s paths',
       logRetentionDays: props.logRetentionDays,
-      memorySize: 128,
-      timeout: Duration.seconds(3),
+      memorySize: 256,
+      timeout: Duration.seconds(5),
     });
     const authorizer = new apigw.RequestAuthorizer(this, 'ApiKeyFromHeaders', {
       handler: this.authorizer.function,
@@ -170,22 +175,40 @@ export class IngestApi extends Construct {
       { id: 'AwsSolutions-APIG3', reason: 'Every ingest method needs an API key and is throttled by a usage plan and stage limits; a WAF web ACL (about 6 USD a month and per-request charges) can be attached by operators that want IP allow-listing of Auth0 ranges.' },
     );
 
-    this.apiKey = this.api.addApiKey('Auth0Key', { description: 'auth0-events: the key Auth0 Log Streams and Actions send' });
-    this.usagePlan = this.api.addUsagePlan('Auth0UsagePlan', {
-      description: 'auth0-events: throttle and daily quota of the Auth0 key',
-      throttle: { rateLimit: props.throttle.rateLimit, burstLimit: props.throttle.burstLimit },
-      quota: { limit: props.throttle.quotaPerDay, period: apigw.Period.DAY },
-      apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
-    });
-    this.usagePlan.addApiKey(this.apiKey);
-
+    // One key and one usage plan per tenant: a key leaked from one tenant's Auth0 configuration
+    // cannot post another tenant's events (the authorizer binds each key to its tenant's paths), and
+    // one tenant's traffic cannot use up another's throttle or quota.
     const region = Stack.of(this).region;
-    new CfnOutput(this, 'BaseUrl', { value: this.api.url, description: 'Ingest API base URL (stage included)' });
-    new CfnOutput(this, 'ApiKeyId', { value: this.apiKey.keyId, description: 'Id of the API key Auth0 sends' });
-    new CfnOutput(this, 'GetApiKeyCommand', {
-      value: `aws apigateway get-api-key --api-key ${this.apiKey.keyId} --include-value --query value --output text --region ${region}`,
-      description: 'Prints the API key value to paste into Auth0 (Log Stream Authorization Token, Action secret EVENTS_API_KEY)',
+    const apiKeys = new Map<string, apigw.IApiKey>();
+    const usagePlans = new Map<string, apigw.UsagePlan>();
+    props.tenants.forEach((t, i) => {
+      // Not api.addApiKey: its stage keys would make key -> stage -> methods -> authorizer -> key a cycle; the usage plan ties the key to the stage.
+      const key = new apigw.ApiKey(this, `TenantKey${i}`, { description: `auth0-events: the key of Auth0 tenant ${t.name} (Log Stream and Actions); accepted only on /${t.name}/ paths` });
+      const plan = this.api.addUsagePlan(`TenantUsagePlan${i}`, {
+        description: `auth0-events: throttle and daily quota of tenant ${t.name}`,
+        throttle: { rateLimit: props.throttle.rateLimit, burstLimit: props.throttle.burstLimit },
+        quota: { limit: props.throttle.quotaPerDay, period: apigw.Period.DAY },
+        apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+      });
+      plan.addApiKey(key);
+      apiKeys.set(t.name, key);
+      usagePlans.set(t.name, plan);
+      new CfnOutput(this, `ApiKeyId${i}`, { value: key.keyId, description: `Id of tenant ${t.name}'s API key` });
+      new CfnOutput(this, `GetApiKeyCommand${i}`, {
+        value: `aws apigateway get-api-key --api-key ${key.keyId} --include-value --query value --output text --region ${region}`,
+        description: `Prints tenant ${t.name}'s API key, to paste into that tenant's Auth0 Log Stream (Authorization Token) and Action secret EVENTS_API_KEY`,
+      });
     });
+    this.apiKeys = apiKeys;
+    this.usagePlans = usagePlans;
+    // The authorizer reads exactly these keys' values (GetApiKey with includeValue is apigateway:GET on the key).
+    this.authorizer.function.addEnvironment('TENANT_API_KEY_IDS', Stack.of(this).toJsonString(Object.fromEntries([...apiKeys].map(([t, k]) => [t, k.keyId]))));
+    this.authorizer.role.addToPolicy(new iam.PolicyStatement({
+      actions: ['apigateway:GET'],
+      resources: [...apiKeys.values()].map((k) => Stack.of(this).formatArn({ service: 'apigateway', account: '', resource: '/apikeys', resourceName: k.keyId })),
+    }));
+
+    new CfnOutput(this, 'BaseUrl', { value: this.api.url, description: 'Ingest API base URL (stage included)' });
     props.tenants.forEach((t, i) => {
       new CfnOutput(this, `LogStreamUrl${i}`, { value: `${this.api.url}${t.name}/log-stream`, description: `Log Stream Payload URL of tenant ${t.name}` });
       new CfnOutput(this, `ActionUrl${i}`, {

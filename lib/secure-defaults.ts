@@ -3,6 +3,7 @@
  * so that rotation, retention, tracing, runtime and least-privilege logging cannot drift apart.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -47,12 +48,15 @@ export interface HandlerProps {
  * own log group with retention, and a role that may write only to that log group.
  */
 export class Handler extends Construct {
+  /** The handler's entry, relative to the repository root (what its role's grants must match). */
+  readonly entry: string;
   readonly function: nodejs.NodejsFunction;
   readonly logGroup: logs.LogGroup;
   readonly role: iam.Role;
 
   constructor(scope: Construct, id: string, props: HandlerProps) {
     super(scope, id);
+    this.entry = props.entry;
     this.logGroup = logGroup(this, 'Logs', props.logRetentionDays);
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -96,5 +100,23 @@ export class Handler extends Construct {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'Only for X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords), which support no resource-level permissions; every other statement of this role names its resources.',
     });
+  }
+}
+
+/**
+ * Exactly the given item actions on a table, Query on the named indexes (`*`: every index of this
+ * table), and the table key's use: Decrypt and DescribeKey to read, plus Encrypt and GenerateDataKey
+ * to write (DynamoDB calls KMS with the caller's permissions for a customer-managed table key).
+ */
+export function grantTable(role: iam.IRole, table: dynamodb.ITable, actions: readonly string[], indexes: readonly string[] | '*' = []): void {
+  if (actions.length) role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...actions], resources: [table.tableArn] }));
+  const indexArns = indexes === '*' ? [`${table.tableArn}/index/*`] : indexes.map((i) => `${table.tableArn}/index/${i}`);
+  if (indexArns.length) role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: indexArns }));
+  if (table.encryptionKey) {
+    const writes = actions.some((a) => /Put|Update|Delete|BatchWrite/.test(a));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: writes ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'] : ['kms:Decrypt', 'kms:DescribeKey'],
+      resources: [table.encryptionKey.keyArn],
+    }));
   }
 }

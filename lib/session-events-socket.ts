@@ -31,7 +31,7 @@ import { Construct } from 'constructs';
 import { CONNECTIONS_TABLE } from '../lambda/shared/connections';
 import { EVENTS_TABLE } from '../lambda/shared/stores';
 import type { TenantConfig } from '../lambda/shared/tenants';
-import { customerManagedKey, Handler, logGroup } from './secure-defaults';
+import { customerManagedKey, grantTable, Handler, logGroup } from './secure-defaults';
 
 export interface SessionEventsSocketProps {
   /** The events table (lambda/shared/stores.ts EVENTS_TABLE), with a NEW_IMAGE stream. */
@@ -184,8 +184,8 @@ export class SessionEventsSocket extends Construct {
 
     this.socket.function.addEnvironment('WS_ENDPOINT', wsEndpoint());
     for (const [k, v] of Object.entries({ ...common, EVENTS_TABLE: props.eventsTable.tableName, CLOSE_QUEUE_URL: this.closeChecks.queueUrl })) this.socket.function.addEnvironment(k, v);
-    this.grantTable(this.socket.role, this.connections, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], []);
-    this.grantTable(this.socket.role, props.eventsTable, ['dynamodb:GetItem'], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
+    grantTable(this.socket.role, this.connections, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], []);
+    grantTable(this.socket.role, props.eventsTable, ['dynamodb:GetItem'], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
     this.grantSend(this.socket.role, this.closeChecks);
     this.socket.role.addToPolicy(manageConnections);
 
@@ -198,7 +198,7 @@ export class SessionEventsSocket extends Construct {
       environment: { ...common, WS_ENDPOINT: wsEndpoint(), CLOSE_QUEUE_URL: this.closeChecks.queueUrl },
     });
     this.closer.function.addEventSource(new SqsEventSource(this.closeChecks, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }));
-    this.grantTable(this.closer.role, this.connections, ['dynamodb:GetItem', 'dynamodb:DeleteItem'], []);
+    grantTable(this.closer.role, this.connections, ['dynamodb:GetItem', 'dynamodb:DeleteItem'], []);
     this.grantSend(this.closer.role, this.closeChecks);
     this.closer.role.addToPolicy(manageConnections);
 
@@ -228,7 +228,7 @@ export class SessionEventsSocket extends Construct {
         return { destination: this.pushFailures.queueArn };
       } },
     }));
-    this.grantTable(this.push.role, this.connections, ['dynamodb:DeleteItem'], [CONNECTIONS_TABLE.byListenerIndex.name]);
+    grantTable(this.push.role, this.connections, ['dynamodb:DeleteItem'], [CONNECTIONS_TABLE.byListenerIndex.name]);
     this.push.role.addToPolicy(manageConnections);
     for (const handler of [this.socket, this.closer, this.push]) {
       Validations.of(handler.role).acknowledge(...['POST', 'DELETE'].map((method) => ({
@@ -251,8 +251,8 @@ export class SessionEventsSocket extends Construct {
         memorySize: 512,
         environment: { ...common, EVENTS_TABLE: props.eventsTable.tableName },
       });
-      this.grantTable(this.query.role, props.eventsTable, ['dynamodb:GetItem'], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
-      this.grantTable(this.query.role, this.connections, [], [CONNECTIONS_TABLE.byTenantIndex.name]);
+      grantTable(this.query.role, props.eventsTable, ['dynamodb:GetItem'], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
+      grantTable(this.query.role, this.connections, [], [CONNECTIONS_TABLE.byTenantIndex.name]);
       this.tokenAuthorizer = new Handler(this, 'TokenAuthorizer', {
         entry: 'lambda/token-authorizer/handler.ts',
         description: 'Verifies Auth0 access tokens (listen:events, listen:events:self) for the query endpoints',
@@ -325,20 +325,6 @@ export class SessionEventsSocket extends Construct {
     });
     Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: `${routeKey} is answered by API Gateway with a constant message (mock integration): it reaches no backend and reveals no data. Listeners authenticate in-band with the authenticate message.` });
     new apigwv2.CfnRouteResponse(this, `${id}RouteResponse`, { apiId: this.api.apiId, routeId: route.ref, routeResponseKey: '$default' });
-  }
-
-  /** Item actions on the table, Query on the named indexes, and the table key's use: nothing wider. */
-  private grantTable(role: iam.IRole, table: dynamodb.ITable, actions: string[], indexes: string[]): void {
-    const resources = [...(actions.length ? [table.tableArn] : [])];
-    if (actions.length) role.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources }));
-    if (indexes.length) role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: indexes.map((i) => `${table.tableArn}/index/${i}`) }));
-    if (table.encryptionKey) {
-      const writes = actions.some((a) => /Put|Update|Delete/.test(a));
-      role.addToPrincipalPolicy(new iam.PolicyStatement({
-        actions: writes ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'] : ['kms:Decrypt', 'kms:DescribeKey'],
-        resources: [table.encryptionKey.keyArn],
-      }));
-    }
   }
 
   private grantSend(role: iam.IRole, queue: sqs.Queue): void {

@@ -8,7 +8,23 @@ import { renderFilterPolicy, SubscriberDefinitionError, type FilterPolicy, type 
 export { SubscriberDefinitionError, type SubscriberFilter };
 
 /** Access a consumer handler gets to the stores; the table name is in its environment (USERS_TABLE, EVENTS_TABLE). */
-export type TableAccess = 'read' | 'write' | 'read-write';
+/** A DynamoDB item action a subscriber's handler may be granted on a table. */
+export const TABLE_ACTIONS = ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem'] as const;
+export type TableAction = (typeof TABLE_ACTIONS)[number];
+/**
+ * What a handler may do on a table: exactly the listed actions (least privilege: list what the handler
+ * calls), or a level: `read` = GetItem, BatchGetItem, Query (table and its indexes); `write` = PutItem,
+ * UpdateItem, DeleteItem, BatchWriteItem; `read-write` = both.
+ */
+export type TableAccess = 'read' | 'write' | 'read-write' | readonly TableAction[];
+
+/** The item actions a TableAccess grants. */
+export function tableActions(access: TableAccess): TableAction[] {
+  if (Array.isArray(access)) return [...new Set(access as readonly TableAction[])];
+  const read: TableAction[] = ['GetItem', 'BatchGetItem', 'Query'];
+  const write: TableAction[] = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'];
+  return access === 'read' ? read : access === 'write' ? write : [...read, ...write];
+}
 
 /** A handler file in this repository consumes the subscriber's queue. */
 export interface HandlerConsumerDefinition {
@@ -130,7 +146,10 @@ export function validateDefinition(d: SubscriberDefinition, tenants?: readonly s
     if (6 * (h.timeoutSeconds ?? 30) + (h.maxBatchingWindowSeconds ?? 0) > 43_200) throw new SubscriberDefinitionError(name, 'handler.timeoutSeconds', 'x 6 plus the batching window exceeds the 12-hour SQS visibility timeout limit');
     for (const [table, access] of Object.entries(h.tables ?? {})) {
       if (!['users', 'events'].includes(table)) throw new SubscriberDefinitionError(name, `handler.tables.${table}`, 'is not a table; use users or events');
-      if (!['read', 'write', 'read-write'].includes(access as string)) throw new SubscriberDefinitionError(name, `handler.tables.${table}`, `must be read, write or read-write, got ${JSON.stringify(access)}`);
+      const valid = Array.isArray(access)
+        ? access.length > 0 && access.every((a) => (TABLE_ACTIONS as readonly string[]).includes(a))
+        : ['read', 'write', 'read-write'].includes(access as string);
+      if (!valid) throw new SubscriberDefinitionError(name, `handler.tables.${table}`, `must be read, write, read-write, or a non-empty list of ${TABLE_ACTIONS.join(', ')}; got ${JSON.stringify(access)}`);
     }
   }
   if (d.webhook) {

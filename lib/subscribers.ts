@@ -14,13 +14,13 @@ export const SUBSCRIBERS: readonly SubscriberDefinition[] = [
     name: 'users',
     description: 'Keeps one item per tenant and user in the users table (built-in)',
     filter: { types: [...USER_EVENT_TYPES] },
-    handler: { entry: 'lambda/users-writer/handler.ts', tables: { users: 'write' } },
+    handler: { entry: 'lambda/users-writer/handler.ts', tables: { users: ['UpdateItem'] } },
   },
   {
     name: 'session-events',
     description: 'Stores session events in the events table, whose stream drives the WebSocket push (built-in)',
     filter: { types: [...SESSION_EVENT_TYPES] },
-    handler: { entry: 'lambda/session-events-writer/handler.ts', tables: { events: 'write' } },
+    handler: { entry: 'lambda/session-events-writer/handler.ts', tables: { events: ['PutItem'] } },
   },
   // new-subscriber: entries are added above this line
 ];

@@ -47,13 +47,15 @@ export async function devJwks(): Promise<{ keys: JWK[] }> {
   return { keys: [(await devKey()).publicJwk] };
 }
 
+/** `scope`: the permissions to grant, space separated (they go in the `permissions` claim, as Auth0 RBAC puts them). */
 export interface DevTokenOptions { sub: string; scope: string; expiresInSeconds?: number; port?: number; audience?: string; extraClaims?: Record<string, unknown> }
 
 /** An access token of the dev tenant, as Auth0 would issue it for the events API. */
 export async function devToken(opts: DevTokenOptions): Promise<string> {
   const key = await devKey();
   const privateKey = await importJWK(key.privateJwk, 'RS256');
-  return new SignJWT({ scope: opts.scope, ...opts.extraClaims })
+  const permissions = opts.scope.split(/\s+/).filter(Boolean);
+  return new SignJWT({ scope: 'openid', permissions, ...opts.extraClaims })
     .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT' })
     .setIssuer(devIssuer(opts.port))
     .setAudience(opts.audience ?? devAudience())

@@ -1,13 +1,15 @@
 /**
  * The local stand-in for API Gateway's REST API: routes HTTP requests to the unchanged Lambda
- * handlers as REST proxy events, with the API key check (x-api-key or Authorization, like the
- * AUTHORIZER key source), a token-bucket throttle like the usage plan, Lambda authorizers for
- * token-protected routes, and API Gateway's JSON error answers.
+ * handlers as REST proxy events, with the deployed ingest authorizer (lambda/api-key-authorizer: the
+ * key from x-api-key or Authorization, accepted only on its own tenant's paths) and the usage plans'
+ * part (the key must be one of the tenants' keys; a token-bucket throttle per tenant), Lambda
+ * authorizers for token-protected routes, and API Gateway's JSON error answers.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { apiKeyOf } from '../lambda/api-key-authorizer/handler';
+import { createHandler as ingestAuthorizer } from '../lambda/api-key-authorizer/handler';
+import { sameSecret } from '../lambda/api-key-authorizer/tenant-keys';
 import { GATEWAY_ERRORS, gatewayErrorBody } from '../lib/gateway-responses';
 
 export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -18,7 +20,7 @@ export interface RestRoute {
   /** API Gateway resource path, e.g. `/{tenant}/actions/{trigger}`. */
   resource: string;
   handler: ProxyHandler;
-  /** `apiKey`: the ingest key; an Authorizer: a Lambda authorizer; `none`: public. */
+  /** `apiKey`: a tenant's ingest key (the ingest authorizer and usage plans); an Authorizer: a Lambda authorizer; `none`: public. */
   auth: 'apiKey' | 'none' | Authorizer;
 }
 
@@ -73,7 +75,9 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 
 export interface FrontDoorOptions {
   routes: RestRoute[];
-  apiKey: string;
+  /** Each served tenant's API key (one usage plan each). */
+  apiKeys: ReadonlyMap<string, string>;
+  /** Each tenant's usage-plan throttle. */
   throttle: { rateLimit: number; burstLimit: number };
   stage?: string;
   /** Called with every request's outcome (the dashboard and the logs use it). */
@@ -82,7 +86,14 @@ export interface FrontDoorOptions {
 
 /** A Node request listener that behaves like the deployed REST API for these routes. */
 export function frontDoor(opts: FrontDoorOptions) {
-  const bucket = new TokenBucket(opts.throttle.rateLimit, opts.throttle.burstLimit);
+  const buckets = new Map([...opts.apiKeys.keys()].map((t) => [t, new TokenBucket(opts.throttle.rateLimit, opts.throttle.burstLimit)]));
+  const authorizeKey = ingestAuthorizer({ keyOf: async (tenant) => opts.apiKeys.get(tenant) });
+  /** The usage plans' part: the tenant whose plan holds the key (compared in constant time), or undefined. */
+  const planOf = (key: string): string | undefined => {
+    let owner: string | undefined;
+    for (const [tenant, k] of opts.apiKeys) if (sameSecret(key, k)) owner = tenant;
+    return owner;
+  };
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const started = Date.now();
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -111,10 +122,16 @@ export function frontDoor(opts: FrontDoorOptions) {
       isBase64Encoded: false,
     };
     if (match.route.auth === 'apiKey') {
-      const key = apiKeyOf(headers);
-      if (!key) return (gatewayError(res, 401, 'UNAUTHORIZED'), done(401), true);
-      if (key !== opts.apiKey) return (gatewayError(res, 403, 'INVALID_API_KEY'), done(403), true);
-      if (!bucket.take()) return (gatewayError(res, 429, 'THROTTLED'), done(429), true);
+      let result: APIGatewayAuthorizerResult;
+      try {
+        result = await authorizeKey({ type: 'REQUEST', methodArn: `arn:aws:execute-api:us-east-1:000000000000:local/${opts.stage ?? 'v1'}/${method}${url.pathname}`, path: url.pathname, headers, pathParameters: match.params } as never);
+      } catch {
+        return (gatewayError(res, 401, 'UNAUTHORIZED'), done(401), true);
+      }
+      if (result.policyDocument.Statement.some((s) => s.Effect === 'Deny')) return (gatewayError(res, 403, 'ACCESS_DENIED'), done(403), true);
+      const plan = planOf(String(result.usageIdentifierKey ?? ''));
+      if (!plan) return (gatewayError(res, 403, 'INVALID_API_KEY'), done(403), true);
+      if (!buckets.get(plan)!.take()) return (gatewayError(res, 429, 'THROTTLED'), done(429), true);
     } else if (typeof match.route.auth === 'function') {
       let result: APIGatewayAuthorizerResult;
       try {

@@ -12,6 +12,7 @@ import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult, SQSEvent, SQSBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import * as path from 'node:path';
@@ -19,7 +20,7 @@ import { parseConfig, CONTEXT_KEY, type Auth0EventsConfig } from '../lib/config'
 import type { SubscriberDefinition } from '../lib/subscriber-definition';
 import { SUBSCRIBERS } from '../lib/subscribers';
 import type { TenantConfig } from '../lambda/shared/tenants';
-import { devJwks, devTenantConfig, DEFAULT_PORT, DEFAULT_WS_PORT } from './dev-tenant';
+import { devJwks, devTenantConfig, DEFAULT_PORT, DEFAULT_WS_PORT, DEV_TENANT } from './dev-tenant';
 import { emulatorEnv, startDynamoDb, startSnsSqs, type Emulator } from './emulators';
 import { createFanOut, createQueue, type LocalSubscriber } from './fanout';
 import { frontDoor, type RestRoute } from './front-door';
@@ -36,7 +37,10 @@ export const REPO_ROOT = path.join(__dirname, '..');
 export interface PipelineOptions {
   port?: number;
   wsPort?: number;
+  /** The API key of the local tenant `dev`. */
   apiKey: string;
+  /** API keys of the other served tenants (cdk.json's), by name. Default: a random key each. */
+  apiKeys?: Record<string, string>;
   /** Keep DynamoDB data in this folder across restarts. Default: in memory. */
   persistDir?: string;
   /** Subscriber definitions. Default: the registry (lib/subscribers.ts). */
@@ -109,11 +113,14 @@ export class LocalPipeline {
   tables: Partial<Record<'users' | 'events' | 'connections', string>> = {};
   private readonly events = new Map<string, EventView>();
   private readonly log: (line: string) => void;
+  /** Every served tenant's own API key, accepted only on its paths: `dev`'s is opts.apiKey, the others opts.apiKeys or random. */
+  readonly apiKeys: ReadonlyMap<string, string>;
 
   constructor(private readonly opts: PipelineOptions) {
     this.port = opts.port ?? DEFAULT_PORT;
     this.wsPort = opts.wsPort ?? DEFAULT_WS_PORT;
     this.log = opts.log ?? (() => undefined);
+    this.apiKeys = new Map(localConfig(this.port).tenants.map((t) => [t.name, t.name === DEV_TENANT ? opts.apiKey : opts.apiKeys?.[t.name] ?? randomBytes(18).toString('base64url')]));
   }
 
   get restUrl(): string { return `http://127.0.0.1:${this.port}`; }
@@ -316,7 +323,7 @@ export class LocalPipeline {
       { method: 'GET', resource: '/health', handler: async () => ({ statusCode: 200, body: JSON.stringify({ status: 'ok' }) }), auth: 'none' },
       ...this.queryRoutes(),
     ];
-    const rest = frontDoor({ routes, apiKey: this.opts.apiKey, throttle: config.throttle, onRequest: (r) => this.log(`${r.method} ${r.path} ${r.status} ${r.ms}ms`) });
+    const rest = frontDoor({ routes, apiKeys: this.apiKeys, throttle: config.throttle, onRequest: (r) => this.log(`${r.method} ${r.path} ${r.status} ${r.ms}ms`) });
     const page = fs.readFileSync(path.join(__dirname, 'page', 'index.html'));
     this.server = createServer(async (req, res) => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');

@@ -54,7 +54,8 @@ Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.
   Page        ${rest}/            (events, queues, DLQs, listeners)
   REST        ${rest}/${DEV_TENANT}/log-stream   ${rest}/${DEV_TENANT}/actions/{trigger}
   WebSocket   ${pipeline.wsUrl}/?tenant=${DEV_TENANT}
-  API key     ${apiKey}${process.env.LOCAL_API_KEY ? '' : '   (set LOCAL_API_KEY to choose it)'}
+  API keys    one per tenant, accepted only on that tenant's paths:
+${[...pipeline.apiKeys].map(([t, k]) => `              ${t.padEnd(12)} ${k}${t === DEV_TENANT ? (process.env.LOCAL_API_KEY ? '' : '   (set LOCAL_API_KEY to choose it)') : '   (random each start)'}`).join('\n')}
   Tenant      ${DEV_TENANT}: issuer ${rest}/, audience ${devAudience()}
   Emulators   SNS/SQS ${pipeline.emulatorEndpoints.snsSqs}, DynamoDB ${pipeline.emulatorEndpoints.dynamodb}${values.persist ? `\n  Data        ${values.persist}` : ''}
 

@@ -105,7 +105,7 @@ describe('authenticate', () => {
   it('refuses a token without a listen scope, and a body that is not JSON', async () => {
     const a = conn();
     await connect(a);
-    await authenticate(a, { type: 'authenticate', access_token: await auth0.token({ scope: 'openid' }) });
+    await authenticate(a, { type: 'authenticate', access_token: await auth0.token({ scope: 'openid', permissions: [] }) });
     expect(sent(a)[0]).toMatchObject({ type: 'authentication_failed', message: expect.stringMatching(/listen:events/) });
     const b = conn();
     await connect(b);
@@ -118,7 +118,7 @@ describe('authenticate', () => {
     const id = conn();
     await connect(id);
     scheduled = [];
-    const token = await auth0.token({ sub: 'auth0|alice', scope: 'listen:events:self' }, { expiresIn: '10m' });
+    const token = await auth0.token({ sub: 'auth0|alice', permissions: ['listen:events:self'] }, { expiresIn: '10m' });
     await authenticate(id, { type: 'authenticate', access_token: token });
     const [msg] = sent(id);
     expect(msg).toMatchObject({ type: 'authenticated', sub: 'auth0|alice', filter: 'self' });
@@ -161,14 +161,14 @@ describe('catch-up', () => {
   it('sends a self listener only its own later events', async () => {
     const id = conn();
     await connect(id);
-    await authenticate(id, { type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|alice', scope: 'listen:events:self' }), since: history[0].id });
+    await authenticate(id, { type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|alice', permissions: ['listen:events:self'] }), since: history[0].id });
     expect(eventIds(id)).toEqual([history[2].id, history[5].id]);
   });
 
   it('treats another user\'s event as an unknown since for a self listener', async () => {
     const id = conn();
     await connect(id);
-    await authenticate(id, { type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|alice', scope: 'listen:events:self' }), since: history[1].id });
+    await authenticate(id, { type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|alice', permissions: ['listen:events:self'] }), since: history[1].id });
     expect(sent(id).slice(1)).toEqual([
       { type: 'error', error: 'unknown_since', message: expect.stringMatching(/not a stored event you may see/) },
       { type: 'caught_up', count: 0 },
@@ -347,7 +347,7 @@ describe('token authorizer', () => {
   }) as unknown as APIGatewayRequestAuthorizerEvent;
 
   it('allows a valid token for this method only, with sub and filter as context', async () => {
-    const r = await authorize(event(`Bearer ${await auth0.token({ sub: 'auth0|s', scope: 'listen:events:self' })}`));
+    const r = await authorize(event(`Bearer ${await auth0.token({ sub: 'auth0|s', permissions: ['listen:events:self'] })}`));
     expect(r.context).toEqual({ sub: 'auth0|s', filter: 'self', tenant: TENANT });
     expect(r.policyDocument.Statement).toEqual([{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: 'arn:aws:execute-api:us-east-1:1:api/v1/GET/dev/events' }]);
   });
@@ -359,7 +359,7 @@ describe('token authorizer', () => {
   });
 
   it('passes a missing scope and an unknown tenant to the query Lambda (403, 404)', async () => {
-    expect((await authorize(event(`Bearer ${await auth0.token({ scope: 'openid' })}`))).context).toMatchObject({ error: expect.stringMatching(/listen:events/) });
+    expect((await authorize(event(`Bearer ${await auth0.token({ scope: 'openid', permissions: [] })}`))).context).toMatchObject({ error: expect.stringMatching(/listen:events/) });
     expect((await authorize(event(undefined, 'unknown'))).context).toEqual({ sub: '', filter: '' });
   });
 });

@@ -39,14 +39,39 @@ test('every ingest method requires an API key and the custom authorizer; the key
   template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true, ValidateRequestParameters: true });
 });
 
-test('the usage plan throttles and sets a daily quota, with one API key for Auth0', () => {
-  template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
-    Throttle: { RateLimit: 20, BurstLimit: 40 },
-    Quota: { Limit: 500000, Period: 'DAY' },
-    ApiStages: [Match.objectLike({ Stage: Match.anyValue() })],
-  });
-  template.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
-  template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 1);
+test('one API key and one usage plan (throttle and daily quota) per tenant; each plan holds exactly its tenant\'s key', () => {
+  // TEST_CONFIG serves two tenants: acme and acme@eu.
+  template.resourceCountIs('AWS::ApiGateway::ApiKey', 2);
+  template.resourceCountIs('AWS::ApiGateway::UsagePlan', 2);
+  template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 2);
+  const plans = template.findResources('AWS::ApiGateway::UsagePlan');
+  for (const plan of Object.values(plans) as { Properties: any }[]) {
+    expect(plan.Properties).toMatchObject({ Throttle: { RateLimit: 20, BurstLimit: 40 }, Quota: { Limit: 500000, Period: 'DAY' } });
+  }
+  const keys = Object.entries(template.findResources('AWS::ApiGateway::ApiKey')) as [string, { Properties: any }][];
+  expect(keys.map(([, k]) => k.Properties.Description).sort()).toEqual([
+    expect.stringContaining('tenant acme ('), expect.stringContaining('tenant acme@eu ('),
+  ].sort());
+  const links = (Object.values(template.findResources('AWS::ApiGateway::UsagePlanKey')) as { Properties: any }[]).map((l) => [l.Properties.KeyId.Ref, l.Properties.UsagePlanId.Ref]);
+  // Two different keys in two different plans.
+  expect(new Set(links.map(([k]) => k)).size).toBe(2);
+  expect(new Set(links.map(([, p]) => p)).size).toBe(2);
+  // Keys are not stage keys (that would make a dependency cycle with the authorizer).
+  for (const [, k] of keys) expect(k.Properties.StageKeys).toBeUndefined();
+});
+
+test('the authorizer can read exactly the tenants\' keys (apigateway:GET on each key, nothing else) and knows which key is whose', () => {
+  const fn = (Object.values(template.findResources('AWS::Lambda::Function')) as { Properties: any }[]).find((f) => f.Properties.Environment?.Variables?.TENANT_API_KEY_IDS)!;
+  expect(fn).toBeDefined();
+  const ids = JSON.stringify(fn.Properties.Environment.Variables.TENANT_API_KEY_IDS);
+  expect(ids).toContain('acme@eu');
+  const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: any }[])
+    .flatMap((p) => p.Properties.PolicyDocument.Statement)
+    .filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('apigateway:')));
+  expect(statements).toHaveLength(1);
+  expect(statements[0].Action).toBe('apigateway:GET');
+  expect(statements[0].Resource).toHaveLength(2);
+  for (const r of statements[0].Resource) expect(JSON.stringify(r)).toMatch(/::\/apikeys\//);
 });
 
 test('stage v1: JSON access logs with retention, execution logs at ERROR without bodies, metrics, tracing, throttling', () => {
@@ -54,7 +79,7 @@ test('stage v1: JSON access logs with retention, execution logs at ERROR without
   expect(stage).toMatchObject({
     StageName: 'v1',
     TracingEnabled: true,
-    MethodSettings: [expect.objectContaining({ LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true, ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 })],
+    MethodSettings: [expect.objectContaining({ LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true, ThrottlingRateLimit: 40, ThrottlingBurstLimit: 80 })],
   });
   const format = JSON.parse(stage.AccessLogSetting.Format);
   expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', resourcePath: '$context.resourcePath', apiKeyId: '$context.identity.apiKeyId' });
@@ -104,14 +129,16 @@ test('no IAM policy grants every action, and Lambda roles carry no AWS-managed p
   for (const r of lambdaRoles) expect(r.Properties.ManagedPolicyArns).toBeUndefined();
 });
 
-test('outputs: base URL, each tenant\'s Log Stream and Action URL, the API key id and how to read it', () => {
+test('outputs: base URL, each tenant\'s Log Stream and Action URL, each tenant\'s API key id and how to read it', () => {
   const outputs = template.findOutputs('*');
   const names = Object.keys(outputs);
   expect(names.filter((n) => n.includes('LogStreamUrl'))).toHaveLength(2);
   expect(names.filter((n) => n.includes('ActionUrl'))).toHaveLength(2);
   expect(JSON.stringify(Object.values(outputs).map((o) => o.Value))).toContain('acme@eu/log-stream');
-  const cmd = Object.entries(outputs).find(([n]) => n.includes('GetApiKeyCommand'))![1];
-  expect(JSON.stringify(cmd.Value)).toContain('--include-value');
+  const cmds = Object.entries(outputs).filter(([n]) => n.includes('GetApiKeyCommand'));
+  expect(cmds).toHaveLength(2);
+  for (const [, cmd] of cmds) expect(JSON.stringify(cmd.Value)).toContain('--include-value');
+  expect(names.filter((n) => n.includes('ApiKeyId'))).toHaveLength(2);
 });
 
 test('the real app bundles its handlers with esbuild (no Docker) and synthesizes', () => {

@@ -29,21 +29,40 @@ async function rejection(token: unknown, o: VerifyOptions = opts): Promise<Token
 }
 
 describe('verifyListenerToken', () => {
-  it('accepts listen:events as filter *', async () => {
-    const v = await verifyListenerToken(await t.token({ sub: 'auth0|a', scope: 'openid listen:events' }), t.tenant, opts);
+  it('accepts the listen:events permission as filter *', async () => {
+    const v = await verifyListenerToken(await t.token({ sub: 'auth0|a', scope: 'openid', permissions: ['listen:events'] }), t.tenant, opts);
     expect(v).toMatchObject({ tenant: 'dev', sub: 'auth0|a', filter: '*' });
     expect(v.expiresAt.getTime()).toBeGreaterThan(Date.now() + 3_500_000);
   });
 
-  it('accepts listen:events:self as filter self', async () => {
-    const v = await verifyListenerToken(await t.token({ sub: 'auth0|b', scope: 'listen:events:self' }), t.tenant, opts);
+  it('accepts the listen:events:self permission as filter self', async () => {
+    const v = await verifyListenerToken(await t.token({ sub: 'auth0|b', permissions: ['listen:events:self'] }), t.tenant, opts);
     expect(v).toMatchObject({ sub: 'auth0|b', filter: 'self' });
   });
 
-  it('gives * when a token has both scopes, and reads the permissions claim (RBAC)', async () => {
-    expect((await verifyListenerToken(await t.token({ scope: 'listen:events:self listen:events' }), t.tenant, opts)).filter).toBe('*');
+  it('gives * when a token has both permissions', async () => {
+    expect((await verifyListenerToken(await t.token({ permissions: ['listen:events:self', 'listen:events'] }), t.tenant, opts)).filter).toBe('*');
     expect((await verifyListenerToken(await t.token({ scope: 'openid', permissions: ['listen:events:self'] }), t.tenant, opts)).filter).toBe('self');
-    expect((await verifyListenerToken(await t.token({ scope: 'listen:events:self', permissions: ['listen:events'] }), t.tenant, opts)).filter).toBe('*');
+  });
+
+  // The attacker: with RBAC off, Auth0 grants any scope the user's application requests.
+  it('refuses a user who requested listen:events as a scope without the permission (403), by default', async () => {
+    const selfGranted = await t.token({ sub: 'auth0|mallory', scope: 'openid listen:events', permissions: [] });
+    const err = await rejection(selfGranted);
+    expect(err.code).toBe('insufficient_scope');
+    expect(err.status).toBe(403);
+    expect(err.message).toMatch(/permissions claim; the scope claim is not trusted/);
+    // No permissions claim at all (an API with RBAC off issues none).
+    expect((await rejection(await t.token({ sub: 'auth0|mallory', scope: 'listen:events', permissions: undefined }))).code).toBe('insufficient_scope');
+    // A self-scoped user cannot widen itself to * through the scope claim either.
+    const widened = await verifyListenerToken(await t.token({ sub: 'auth0|m', scope: 'listen:events', permissions: ['listen:events:self'] }), t.tenant, opts);
+    expect(widened.filter).toBe('self');
+  });
+
+  it('lets the scope claim grant only for a tenant that opts in (trustScopeClaim)', async () => {
+    const optedIn = { ...t.tenant, trustScopeClaim: true };
+    expect((await verifyListenerToken(await t.token({ sub: 'auth0|a', scope: 'openid listen:events', permissions: [] }), optedIn, opts)).filter).toBe('*');
+    expect((await verifyListenerToken(await t.token({ sub: 'auth0|a', scope: 'listen:events:self', permissions: [] }), optedIn, opts)).filter).toBe('self');
   });
 
   it('caches the JWKS across verifications', async () => {
@@ -142,7 +161,7 @@ describe('verifyListenerToken', () => {
     const err = await rejection(await t.token({ scope: 'openid profile read:users', permissions: ['other'] }));
     expect(err.code).toBe('insufficient_scope');
     expect(err.status).toBe(403);
-    expect(err.message).toMatch(/neither the listen:events nor the listen:events:self scope/);
+    expect(err.message).toMatch(/neither the listen:events nor the listen:events:self permission/);
   });
 
   it('refuses a token without sub', async () => {
@@ -175,6 +194,7 @@ describe('helpers', () => {
     expect(bearerToken('bearer  x ')).toBe('x');
     expect(bearerToken('Basic x')).toBeUndefined();
     expect(bearerToken(undefined)).toBeUndefined();
-    expect([...scopesOf({ scope: ' a  b ', permissions: ['c', 1] as never })]).toEqual(['a', 'b', 'c']);
+    expect([...scopesOf({ scope: ' a  b ', permissions: ['c', 1] as never })]).toEqual(['c']);
+    expect([...scopesOf({ scope: ' a  b ', permissions: ['c', 1] as never }, true)]).toEqual(['a', 'b', 'c']);
   });
 });

@@ -78,6 +78,54 @@ it('keeps attribute groups independent: an old registration fills registration f
   });
 });
 
+describe('what a hostile or broken sender does with dates and ids', () => {
+  const received = (minute: number) => at(minute).replace(':00.000Z', ':30.000Z');
+
+  it('a forged far-future date cannot freeze a user: later real events still apply', async () => {
+    const user_id = 'auth0|frozen';
+    // Received at 10:01:30 but claiming the year 2999.
+    const forgedBlock = canonicalEvent({ type: 'user_blocked', user_id, date: '2999-01-01T00:00:00.000Z', received_at: received(1) });
+    await handle(sqsEvent(forgedBlock));
+    expect((await getUser('acme', user_id))?.blocked).toBe(true);
+    // The real unblock, an hour later.
+    const unblock = canonicalEvent({ type: 'user_unblocked', log_type: 'ublkdu', user_id, date: '2024-05-01T11:00:00.000Z', received_at: '2024-05-01T11:00:02.000Z' });
+    await handle(sqsEvent(unblock));
+    expect(await getUser('acme', user_id)).toMatchObject({ blocked: false, blocked_at: '2024-05-01T11:00:00.000Z' });
+  });
+
+  it('a date a little ahead (clock skew within 5 minutes) still orders normally', async () => {
+    const user_id = 'auth0|skew';
+    const block = canonicalEvent({ type: 'user_blocked', user_id, date: at(4), received_at: at(1) });
+    const olderUnblock = canonicalEvent({ type: 'user_unblocked', log_type: 'ublkdu', user_id, date: at(3), received_at: at(5) });
+    await handle(sqsEvent(block));
+    await handle(sqsEvent(olderUnblock));
+    expect((await getUser('acme', user_id))?.blocked).toBe(true);
+  });
+
+  it('a user deleted, then registered again (a reused social user_id), comes back: not deleted, not blocked', async () => {
+    const user_id = 'google-oauth2|reused';
+    await handle(sqsEvent(canonicalEvent({ type: 'user_registered', log_type: 'ss', user_id, date: at(0), data: { user_name: 'first@example.com' } })));
+    await handle(sqsEvent(canonicalEvent({ type: 'user_blocked', user_id, date: at(2) })));
+    await handle(sqsEvent(canonicalEvent({ type: 'user_deleted', log_type: 'sdu', user_id, date: at(3) })));
+    expect(await getUser('acme', user_id)).toMatchObject({ deleted: true, blocked: true });
+    await handle(sqsEvent(canonicalEvent({ type: 'user_registered', log_type: 'ss', user_id, date: at(7), data: { user_name: 'again@example.com' } })));
+    const item = await getUser('acme', user_id);
+    expect(item).toMatchObject({ deleted: false, blocked: false, email: 'again@example.com', created_at: at(7), updated_at: at(7) });
+    expect(item?.deleted_at).toBeUndefined();
+  });
+
+  it('an older registration arriving after a deletion does not undo it, and a registration never undoes a newer block', async () => {
+    const user_id = 'auth0|late-reg';
+    await handle(sqsEvent(canonicalEvent({ type: 'user_deleted', log_type: 'sdu', user_id, date: at(10) })));
+    await handle(sqsEvent(canonicalEvent({ type: 'user_registered', log_type: 'ss', user_id, date: at(1) })));
+    expect(await getUser('acme', user_id)).toMatchObject({ deleted: true, deleted_at: at(10) });
+    const other = 'auth0|blocked-first';
+    await handle(sqsEvent(canonicalEvent({ type: 'user_blocked', user_id: other, date: at(6) })));
+    await handle(sqsEvent(canonicalEvent({ type: 'user_registered', log_type: 'ss', user_id: other, date: at(5) })));
+    expect(await getUser('acme', other)).toMatchObject({ blocked: true, deleted: false });
+  });
+});
+
 it('keeps tenants apart: the same user id in two tenants is two items', async () => {
   await handle(sqsEvent(canonicalEvent({ type: 'user_blocked', user_id: 'auth0|same', tenant: 'acme', date: at(1) }), canonicalEvent({ type: 'user_unblocked', log_type: 'ublkdu', user_id: 'auth0|same', tenant: 'acme@eu', date: at(1) })));
   expect((await getUser('acme', 'auth0|same'))?.blocked).toBe(true);

@@ -11,6 +11,12 @@ export interface TenantConfig {
   audience: string;
   /** A custom domain (e.g. `login.acme.com`); then the token issuer is `https://<customDomain>/`. */
   customDomain?: string;
+  /**
+   * Let the token's `scope` claim grant `listen:events` / `listen:events:self` (besides the
+   * `permissions` claim). Safe only when the Auth0 API has RBAC on, or an Action strips scopes the
+   * user was not given: with RBAC off Auth0 grants any scope an application requests. Default false.
+   */
+  trustScopeClaim?: boolean;
   /** Overrides the issuer entirely (the local runtime's `dev` tenant: `http://127.0.0.1:3000/`). */
   issuer?: string;
 }
@@ -37,6 +43,7 @@ export function tenantConfigProblem(config: unknown): string | undefined {
   if (c.customDomain !== undefined && (typeof c.customDomain !== 'string' || !DOMAIN_PATTERN.test(c.customDomain))) {
     return `customDomain ${JSON.stringify(c.customDomain)} must be a host name such as login.acme.com (no scheme, no path)`;
   }
+  if (c.trustScopeClaim !== undefined && typeof c.trustScopeClaim !== 'boolean') return 'trustScopeClaim must be true or false (default false: only the permissions claim grants listen:events)';
   if (c.issuer !== undefined && (typeof c.issuer !== 'string' || !/^https?:\/\/[^/]+\/$/.test(c.issuer))) {
     return `issuer ${JSON.stringify(c.issuer)} must be an origin URL ending in a slash, such as http://127.0.0.1:3000/`;
   }

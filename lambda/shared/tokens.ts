@@ -5,9 +5,12 @@
  *   - `iss` must be the tenant's issuer (https://<tenant domain or custom domain>/);
  *   - `aud` must contain the tenant's configured events API identifier;
  *   - `exp` required and in the future, `nbf` (when present) in the past, `sub` required;
- *   - scopes from the `scope` claim (space separated) and the `permissions` claim (RBAC tenants):
- *     `listen:events` -> filter `*` (every session event of the tenant), `listen:events:self` ->
- *     filter `self` (only events whose user_id is the token's sub); both -> `*`.
+ *   - permissions from the `permissions` claim (Auth0 RBAC with "Add Permissions in the Access
+ *     Token"): `listen:events` -> filter `*` (every session event of the tenant),
+ *     `listen:events:self` -> filter `self` (only events whose user_id is the token's sub); both -> `*`.
+ *     The `scope` claim counts only for a tenant configured with `trustScopeClaim: true`: with RBAC
+ *     off (Auth0's default for an API) Auth0 grants any scope an application asks for, so a user could
+ *     give itself `listen:events` and read every user's session events.
  * The JWKS of each tenant is fetched once per container and cached (jose's remote key set: kept up
  * to 10 minutes, re-fetched at once when a token names an unknown `kid`, at most every 30 s).
  * Messages say what was wrong and how to fix it; they never contain the token.
@@ -89,10 +92,13 @@ export function bearerToken(authorization: string | undefined): string | undefin
   return m ? m[1] : undefined;
 }
 
-/** Every scope of a token: its `scope` claim (space separated) and its `permissions` claim (array). */
-export function scopesOf(payload: JWTPayload): Set<string> {
+/**
+ * What a token grants: its `permissions` claim (array, Auth0 RBAC), and its `scope` claim (space
+ * separated) only when `trustScopeClaim` is set for the tenant (see the file comment).
+ */
+export function scopesOf(payload: JWTPayload, trustScopeClaim = false): Set<string> {
   const scopes = new Set<string>();
-  if (typeof payload.scope === 'string') for (const s of payload.scope.split(/\s+/)) if (s) scopes.add(s);
+  if (trustScopeClaim && typeof payload.scope === 'string') for (const s of payload.scope.split(/\s+/)) if (s) scopes.add(s);
   if (Array.isArray(payload.permissions)) for (const p of payload.permissions) if (typeof p === 'string') scopes.add(p);
   return scopes;
 }
@@ -173,9 +179,10 @@ export async function verifyListenerToken(token: unknown, tenant: Tenant, option
     throw explain(e, tenant);
   }
   if (typeof payload.sub !== 'string' || payload.sub === '') throw invalid('The access token has no sub claim.');
-  const filter = filterOf(scopesOf(payload));
+  const filter = filterOf(scopesOf(payload, tenant.trustScopeClaim === true));
   if (!filter) {
-    throw new TokenError('insufficient_scope', `The access token has neither the ${SCOPE_ALL} nor the ${SCOPE_SELF} scope (scope or permissions claim): grant one to the client or user in the events API's settings.`);
+    const where = tenant.trustScopeClaim ? 'permissions or scope claim' : 'permissions claim; the scope claim is not trusted for this tenant';
+    throw new TokenError('insufficient_scope', `The access token has neither the ${SCOPE_ALL} nor the ${SCOPE_SELF} permission (${where}): in Auth0, turn on RBAC and "Add Permissions in the Access Token" for the events API, and assign the permission to the user or role.`);
   }
   return {
     tenant: tenant.name,

@@ -2,14 +2,19 @@
  * Built-in subscriber `users`: keeps one item per tenant and user in the users table (USERS_TABLE),
  * key (tenant, user_id).
  *
- * Idempotent and order-safe. Each event type owns one group of attributes, and each group remembers
- * the event that last wrote it as a marker `<date ISO 8601>#<event id>` (dates normalised, so markers
- * sort by time, then id). A conditional UpdateItem writes a group only when the event's marker is
- * newer than the group's:
+ * Idempotent and order-safe. Each group of attributes remembers the event that last wrote it as a
+ * marker `<ordering date ISO 8601>#<event id>` (dates normalised, so markers sort by time, then id).
+ * A conditional UpdateItem writes a group only when the event's marker is newer than the group's:
  *   user_registered           email, username, created_at          (registered_event)
+ *                             blocked = false                      (blocked_event)
+ *                             deleted = false, no deleted_at       (deleted_event)
  *   user_blocked/_unblocked   blocked, blocked_at                  (blocked_event)
  *   user_deleted              deleted, deleted_at                  (deleted_event)
  *   password_changed          last_password_change                 (password_event)
+ * so a registration newer than a deletion brings the user back (a social user_id reused after the
+ * user was deleted), and an older one never undoes a newer block or deletion.
+ * The ordering date is the event's date, but never more than MAX_CLOCK_SKEW_MS after the time ingest
+ * received it: a forged or skewed far-future date cannot freeze a user's state.
  * and a second conditional UpdateItem moves `updated_at` forward only (updated_event). A duplicate has
  * the same marker (no change); an older event has a smaller one (no rollback). A failed condition is
  * success; any other error fails only that record (retried, then the DLQ).
@@ -29,8 +34,15 @@ export interface UsersWriterDeps {
 
 const logger = createLogger('auth0-events-users');
 
-/** `<date ISO>#<id>`: markers compare as strings in event time order. */
-export const markerOf = (event: CanonicalEvent): string => `${new Date(event.date).toISOString()}#${event.id}`;
+/** How far an event's date may be ahead of its receive time and still count as is for ordering. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** The date that orders an event: its date, capped at received_at + MAX_CLOCK_SKEW_MS. */
+export const orderingDate = (event: Pick<CanonicalEvent, 'date' | 'received_at'>): string =>
+  new Date(Math.min(Date.parse(event.date), Date.parse(event.received_at) + MAX_CLOCK_SKEW_MS)).toISOString();
+
+/** `<ordering date ISO>#<id>`: markers compare as strings in event time order. */
+export const markerOf = (event: CanonicalEvent): string => `${orderingDate(event)}#${event.id}`;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const obj = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
@@ -45,28 +57,32 @@ export function registrationFields(event: CanonicalEvent): { email?: string; use
   return { ...(email ? { email } : {}), ...(username ? { username } : {}) };
 }
 
-interface GroupUpdate { marker: string; set: Record<string, unknown> }
+interface GroupUpdate { marker: string; set: Record<string, unknown>; remove?: string[] }
 
-/** The attribute group an event writes, or undefined when the event is not about a user's state. */
-export function groupUpdate(event: CanonicalEvent): GroupUpdate | undefined {
+/** The attribute groups an event writes (see the file comment); empty when the event is not about a user's state. */
+export function groupUpdates(event: CanonicalEvent): GroupUpdate[] {
   const date = new Date(event.date).toISOString();
   switch (event.type) {
     case 'user_registered':
-      return { marker: 'registered_event', set: { ...registrationFields(event), created_at: date } };
+      return [
+        { marker: 'registered_event', set: { ...registrationFields(event), created_at: date } },
+        { marker: 'blocked_event', set: { blocked: false } },
+        { marker: 'deleted_event', set: { deleted: false }, remove: ['deleted_at'] },
+      ];
     case 'user_blocked':
     case 'user_unblocked':
-      return { marker: 'blocked_event', set: { blocked: event.type === 'user_blocked', blocked_at: date } };
+      return [{ marker: 'blocked_event', set: { blocked: event.type === 'user_blocked', blocked_at: date } }];
     case 'user_deleted':
-      return { marker: 'deleted_event', set: { deleted: true, deleted_at: date } };
+      return [{ marker: 'deleted_event', set: { deleted: true, deleted_at: date } }];
     case 'password_changed':
-      return { marker: 'password_event', set: { last_password_change: date } };
+      return [{ marker: 'password_event', set: { last_password_change: date } }];
     default:
-      return undefined;
+      return [];
   }
 }
 
-/** SET the attributes and the marker if the marker attribute is absent or older. Returns false when the condition failed. */
-async function conditionalSet(deps: UsersWriterDeps, event: CanonicalEvent, markerAttr: string, set: Record<string, unknown>): Promise<boolean> {
+/** SET (and REMOVE) the attributes and the marker if the marker attribute is absent or older. Returns false when the condition failed. */
+async function conditionalSet(deps: UsersWriterDeps, event: CanonicalEvent, markerAttr: string, set: Record<string, unknown>, remove: string[] = []): Promise<boolean> {
   const names: Record<string, string> = { '#m': markerAttr };
   const values: Record<string, unknown> = { ':m': markerOf(event) };
   const assignments = ['#m = :m'];
@@ -75,11 +91,12 @@ async function conditionalSet(deps: UsersWriterDeps, event: CanonicalEvent, mark
     values[`:a${i}`] = v;
     assignments.push(`#a${i} = :a${i}`);
   });
+  remove.forEach((k, i) => { names[`#r${i}`] = k; });
   try {
     await deps.db.send(new UpdateCommand({
       TableName: deps.table,
       Key: { [USERS_TABLE.partitionKey]: event.tenant, [USERS_TABLE.sortKey]: event.user_id },
-      UpdateExpression: `SET ${assignments.join(', ')}`,
+      UpdateExpression: `SET ${assignments.join(', ')}${remove.length ? ` REMOVE ${remove.map((_, i) => `#r${i}`).join(', ')}` : ''}`,
       ConditionExpression: 'attribute_not_exists(#m) OR #m < :m',
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
@@ -93,8 +110,8 @@ async function conditionalSet(deps: UsersWriterDeps, event: CanonicalEvent, mark
 
 /** Applies one event to the users table (see the file comment). */
 export async function applyUserEvent(event: CanonicalEvent, deps: UsersWriterDeps, log: RecordContext['logger'] = logger): Promise<'written' | 'unchanged' | 'skipped'> {
-  const update = groupUpdate(event);
-  if (!update) {
+  const updates = groupUpdates(event);
+  if (updates.length === 0) {
     log.warn('event type is not a user event: acknowledged without a write (check the subscriber filter)');
     return 'skipped';
   }
@@ -102,7 +119,8 @@ export async function applyUserEvent(event: CanonicalEvent, deps: UsersWriterDep
     log.warn('user event without user_id: acknowledged without a write');
     return 'skipped';
   }
-  const written = await conditionalSet(deps, event, update.marker, update.set);
+  let written = false;
+  for (const update of updates) if (await conditionalSet(deps, event, update.marker, update.set, update.remove)) written = true;
   // Always attempted, also after a failed condition: a retry after a crash between the two writes completes it.
   await conditionalSet(deps, event, 'updated_event', { updated_at: new Date(event.date).toISOString() });
   log.info(written ? 'user updated' : 'user unchanged: duplicate or older than the stored state');

@@ -56,7 +56,7 @@ export async function fakeTenant(name = 'dev', audience = 'https://events.test')
     async token(claims = {}, opts = {}) {
       const k = opts.key ?? key;
       const { sub = 'auth0|alice', ...rest } = claims as { sub?: string };
-      let jwt = new SignJWT({ scope: 'listen:events', ...rest })
+      let jwt = new SignJWT({ permissions: ['listen:events'], ...rest })
         .setProtectedHeader({ alg: 'RS256', kid: k.kid, typ: 'JWT', ...opts.header })
         .setIssuer(issuer)
         .setAudience(audience)

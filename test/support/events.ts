@@ -4,9 +4,10 @@ import type { CanonicalEvent } from '../../lambda/shared/event';
 
 let seq = 0;
 
-/** A valid canonical event; override any field. */
+/** A valid canonical event; override any field (received_at defaults to a second after `date`, as ingest would see it). */
 export function canonicalEvent(overrides: Partial<CanonicalEvent> = {}): CanonicalEvent {
   seq += 1;
+  const date = overrides.date ?? '2024-05-01T10:00:00.000Z';
   return {
     id: `90020240101000000000000000000000000${String(seq).padStart(6, '0')}`,
     tenant: 'acme',
@@ -15,8 +16,8 @@ export function canonicalEvent(overrides: Partial<CanonicalEvent> = {}): Canonic
     log_type: 'sapi',
     level: 1,
     user_id: 'auth0|u1',
-    date: '2024-05-01T10:00:00.000Z',
-    received_at: '2024-05-01T10:00:01.000Z',
+    date,
+    received_at: new Date(Date.parse(date) + 1000).toISOString(),
     data: { type: 'sapi' },
     ...overrides,
   };
