@@ -55,6 +55,7 @@ async function fault(): Promise<void> {
   for (const x of u.samples) print(`      ${x}`);
   print(`  tables: users ${r.tables.usersItems} items for ${r.tables.usersExpected} users (oracle); events ${r.tables.eventsItems} items, ${r.tables.eventsExpected} expected; extra ${r.tables.extraItems}`);
   for (const l of r.listeners) print(`  listener ${l.name.padEnd(14)} ${l.filter.padEnd(4)} ${l.resumed ? 'dropped+resumed' : 'stayed connected'}  expected ${l.expected}  received ${l.received}  missing ${l.missing}  pushed twice ${l.pushedTwice}  reconnects ${l.reconnects}  replayed ${l.replayed}${l.errors.length ? `  errors ${l.errors.join('; ')}` : ''}${l.missing ? `  missing by input ${JSON.stringify(l.missingByRow)}` : ''}`);
+  for (const l of r.listeners) if (l.detail && (l.missing || l.pushedTwice)) print(`  debug ${l.name}: ${JSON.stringify(l.detail).slice(0, 4000)}`);
   print(`TOTAL processed ${t.processed}  in DLQ ${t.inDlq}  LOST ${t.lost}  WRITTEN TWICE ${t.writtenTwice}  UNEXPECTED ${t.unexpected}  MISCLASSIFIED ${t.misclassified}  USERS DIFFERING FROM THE ORACLE ${t.userMismatches}  PUSHED TWICE TO ONE LISTENER ${t.pushedTwice}  missed by listeners ${t.missedByListeners} (stayed connected ${t.missedByStayedConnected}, resumed ${t.missedByResumed})`);
   print(`log lines scanned ${faultScan.lines} (${(faultScan.bytes / 1e6).toFixed(1)} MB): API key ${faultScan.findings.apiKey}, access tokens ${faultScan.findings.jwt}, e-mail addresses ${faultScan.findings.email}`);
   must(t.lost === 0, 'fault: events lost');

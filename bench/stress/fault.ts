@@ -329,6 +329,7 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
     subscribers.users.unexpected += users.unexplainedItems;
     const sessionIds = accepted.filter((e) => oracleRow(e.row).deliver['session-events']);
     const byId = new Map(accepted.map((e) => [e.id!, e]));
+    const storedAt = new Map(eventsItems.map((i) => [String(i.id), String(i.stored_at)]));
 
     const listenerRows: FaultReport['listeners'] = listeners.map((x) => {
       const expected = sessionIds.filter((e) => x.filter === '*' || e.params.user === x.sub).map((e) => e.id!);
@@ -338,7 +339,7 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
       for (const id of missingIds) { const row = byId.get(id)?.row ?? '?'; missingByRow[row] = (missingByRow[row] ?? 0) + 1; }
       const twice = [...x.l.counts.values()].filter((n) => n > 1).length;
       return { name: x.name, filter: x.filter, resumed: x.resumed, expected: expected.length, received: x.l.counts.size, missing, missingByRow, pushedTwice: twice, reconnects: x.l.connects - 1, replayed: x.l.replayed, caughtUp: x.l.caughtUp, errors: x.l.errors.slice(0, 3),
-        detail: process.env.FAULT_DEBUG ? { timeline: x.l.timeline, missing: expected.filter((id) => !x.l.counts.has(id)).slice(0, 12), twice: [...x.l.arrivals].filter(([, a]) => a.length > 1).slice(0, 6).map(([id, a]) => `${id} ${a.join(' ')}`) } : undefined };
+        detail: process.env.FAULT_DEBUG ? { timeline: x.l.timeline, missing: missingIds.slice(0, 12).map((id) => `${id} ${byId.get(id)?.row} stored_at=${storedAt.get(id)}`), twice: [...x.l.arrivals].filter(([, a]) => a.length > 1).slice(0, 6).map(([id, a]) => `${id} ${a.join(' ')}`) } : undefined };
     });
     const sum = (f: (s: SubscriberLedger) => number) => Object.values(subscribers).reduce((n, s) => n + f(s), 0);
     const sent = all.length;
