@@ -327,7 +327,9 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
     const duplicatesInUsers = usersItems.length - new Set(usersItems.map((i) => `${i.tenant}\n${i.user_id}`)).size;
     users.unexplainedItems += usersItems.length - usersItems.filter((i) => i.tenant === 'dev').length;
     subscribers.users.unexpected += users.unexplainedItems;
-    const sessionIds = accepted.filter((e) => oracleRow(e.row).deliver['session-events']);
+    // A listener cannot receive an event parked in the DLQ (counted there; a redrive stores and pushes it).
+    const parked = new Set(subscribers['session-events'].inDlqIds);
+    const sessionIds = accepted.filter((e) => oracleRow(e.row).deliver['session-events'] && !parked.has(e.id!));
     const byId = new Map(accepted.map((e) => [e.id!, e]));
     const storedAt = new Map(eventsItems.map((i) => [String(i.id), String(i.stored_at)]));
 
