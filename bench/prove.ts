@@ -1,12 +1,12 @@
 /**
  * npm run prove — proof under stress, loopback only, bounded, stopping by itself (docs/stress.md):
- *   fault     10,000 events through the local runtime under faults, then the ledger
+ *   fault     10,000 events through the local runtime under faults, then the ledger against the oracle
  *   fuzz      property-based fuzzing of the ingest (fast-check)
  *   ws        WebSocket abuse against the local runtime
  *   load      1,000 listeners; the highest rate the runtime holds for --seconds (default 60), and a tenth of it
  *   security  the log scan of the fault run (key, tokens, e-mails, IPs), and every acknowledged cdk-nag finding with its reason
  *   cost      the cost model at 1 M, 100 M and 1 B events a month
- * Options: --only fault,fuzz,...  --seconds N (load)  --events N (fault)  --fuzz-runs N  --fuzz-fauxqs-runs N  --listeners N
+ * Options: --only fault,fuzz,...  --seconds N (load)  --events N --drain-seconds N (fault, default 600)  --fuzz-runs N  --fuzz-fauxqs-runs N  --listeners N
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -35,7 +35,7 @@ async function fault(): Promise<void> {
   const capture = captureLogs({ apiKey });
   let r: FaultReport;
   try {
-    r = await faultRun({ events: Number(arg('events') ?? 10_000), apiKey, progress: (l) => capture.passthrough(`  [${new Date().toISOString().slice(11, 19)}] ${l}`) });
+    r = await faultRun({ events: Number(arg('events') ?? 10_000), drainMs: Number(arg('drain-seconds') ?? 600) * 1000, apiKey, progress: (l) => capture.passthrough(`  [${new Date().toISOString().slice(11, 19)}] ${l}`) });
   } finally {
     faultScan = capture.stop();
     process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
@@ -45,16 +45,24 @@ async function fault(): Promise<void> {
   print(`faults: handler invocations ${r.faults.handlerInvocations}, injected ${JSON.stringify(r.faults.injected)}`);
   print(`        SNS PublishBatch calls ${r.faults.sns.publishBatchCalls}: failed ${r.faults.sns.failedCalls}, outage ${r.faults.sns.outageCalls}, partial ${r.faults.sns.partialCalls} (${r.faults.sns.failedEntries} entries), answers lost ${r.faults.sns.lostResponses}`);
   print(`        DynamoDB Local down and back in ${r.faults.dynamoDbRestartMs} ms; listener drops ${r.faults.listenerDrops}; push gave up on ${r.pushGaveUp.records} stream record(s) in ${r.pushGaveUp.batches} batch(es) ${r.pushGaveUp.errors.join('; ')}`);
-  print(`sent ${r.events.sent}  accepted ${r.events.accepted}  not accepted ${r.events.notAccepted}`);
+  print(`sent ${r.events.sent}  accepted ${r.events.accepted}  not accepted ${r.events.notAccepted}  (user-state ${r.events.userStateEvents} for ${r.events.users} users, ${r.events.sentTwice} of them sent twice; ${r.events.actionCalls} Action calls)`);
   for (const [name, s] of Object.entries(r.subscribers)) {
-    print(`  ${name.padEnd(15)} expected ${s.expected}  processed ${s.processed}  in DLQ ${s.inDlq} (+${s.inDlqAlsoProcessed} in DLQ whose effect is applied; ${s.dlqMessages} DLQ messages)  lost ${s.lost}  written twice ${s.writtenTwice}  unexplained items ${s.unexpected}`);
+    print(`  ${name.padEnd(15)} expected (oracle) ${s.expected}  delivered ${s.delivered}  processed ${s.processed}  in DLQ ${s.inDlq} (+${s.inDlqAlsoProcessed} in DLQ whose effect is applied; ${s.dlqMessages} DLQ messages)  lost ${s.lost}  written twice ${s.writtenTwice}  unexpected ${s.unexpected} (deliveries ${s.unexpectedDeliveries})  misclassified ${s.misclassified}`);
+    for (const x of s.samples) print(`      ${x}`);
   }
-  print(`  tables: users ${r.tables.usersItems} items for ${r.tables.usersExpected} expected events (one user each); events ${r.tables.eventsItems} items, ${r.tables.eventsExpected} expected; extra ${r.tables.extraItems}`);
-  for (const l of r.listeners) print(`  listener ${l.name.padEnd(14)} ${l.filter.padEnd(4)} ${l.resumed ? 'dropped+resumed' : 'stayed connected'}  expected ${l.expected}  received ${l.received}  missing ${l.missing}  pushed twice ${l.pushedTwice}  reconnects ${l.reconnects}  replayed ${l.replayed}${l.errors.length ? `  errors ${l.errors.join('; ')}` : ''}`);
-  print(`TOTAL processed ${t.processed}  in DLQ ${t.inDlq}  LOST ${t.lost}  WRITTEN TWICE ${t.writtenTwice}  PUSHED TWICE TO ONE LISTENER ${t.pushedTwice}  missed by listeners ${t.missedByListeners} (stayed connected ${t.missedByStayedConnected}, resumed ${t.missedByResumed})`);
+  const u = r.users;
+  print(`  users table vs oracle: ${u.users} users, ${u.items} items; matching ${u.matching}  MISMATCHED ${u.mismatched} (by field ${JSON.stringify(u.byField)}; by cause ${JSON.stringify(u.byCause)}); unexplained items ${u.unexplainedItems}`);
+  for (const x of u.samples) print(`      ${x}`);
+  print(`  tables: users ${r.tables.usersItems} items for ${r.tables.usersExpected} users (oracle); events ${r.tables.eventsItems} items, ${r.tables.eventsExpected} expected; extra ${r.tables.extraItems}`);
+  for (const l of r.listeners) print(`  listener ${l.name.padEnd(14)} ${l.filter.padEnd(4)} ${l.resumed ? 'dropped+resumed' : 'stayed connected'}  expected ${l.expected}  received ${l.received}  missing ${l.missing}  pushed twice ${l.pushedTwice}  reconnects ${l.reconnects}  replayed ${l.replayed}${l.errors.length ? `  errors ${l.errors.join('; ')}` : ''}${l.missing ? `  missing by input ${JSON.stringify(l.missingByRow)}` : ''}`);
+  for (const l of r.listeners) if (l.detail && (l.missing || l.pushedTwice)) print(`  debug ${l.name}: ${JSON.stringify(l.detail).slice(0, 4000)}`);
+  print(`TOTAL processed ${t.processed}  in DLQ ${t.inDlq}  LOST ${t.lost}  WRITTEN TWICE ${t.writtenTwice}  UNEXPECTED ${t.unexpected}  MISCLASSIFIED ${t.misclassified}  USERS DIFFERING FROM THE ORACLE ${t.userMismatches}  PUSHED TWICE TO ONE LISTENER ${t.pushedTwice}  missed by listeners ${t.missedByListeners} (stayed connected ${t.missedByStayedConnected}, resumed ${t.missedByResumed})`);
   print(`log lines scanned ${faultScan.lines} (${(faultScan.bytes / 1e6).toFixed(1)} MB): API key ${faultScan.findings.apiKey}, access tokens ${faultScan.findings.jwt}, e-mail addresses ${faultScan.findings.email}, IP addresses ${faultScan.findings.ip}`);
   must(t.lost === 0, 'fault: events lost');
   must(t.writtenTwice === 0, 'fault: written twice');
+  must(t.unexpected === 0, 'fault: deliveries or items the oracle does not expect');
+  must(t.misclassified === 0, 'fault: events classified otherwise than the oracle');
+  must(t.userMismatches === 0, `fault: ${t.userMismatches} users differ from the oracle (${JSON.stringify(r.users.byCause)})`);
   must(r.events.accepted === r.events.sent, 'fault: not every event accepted');
   must(t.pushedTwice === 0, 'fault: pushed twice to one listener');
   must(t.missedByListeners === 0, 'fault: session events missed by listeners');

@@ -1,5 +1,6 @@
 /**
- * The fault run: Auth0 Log Stream batches through the whole local pipeline (LocalPipeline) while
+ * The fault run: Auth0 Log Stream batches and Action calls through the whole local pipeline
+ * (LocalPipeline) while
  *   - the `users` and `session-events` subscriber handlers fail 30% of their invocations at random
  *     (three ways: throw before any work, do the work and then throw (the acknowledgement is lost),
  *     or report some records as batch item failures without handling them);
@@ -8,10 +9,14 @@
  *   - DynamoDB Local is stopped and started again once (persisted data folder, same port);
  *   - WebSocket listeners are dropped (by the server through the management API, and by the client
  *     as a network drop) and resume with `since`;
- *   - some batches are posted twice, as Auth0 does when it retries; the poster itself retries every
- *     5xx, 429 and network error as Auth0 does.
- * Then the ledger (see docs/stress.md, "Ledger"). Every count comes from the tables, the DLQs and
- * what the listeners received; the handlers' writes are counted through their DynamoDB client.
+ *   - user-state events go to a small set of users, several each, with distinct dates, in shuffled
+ *     order, some sent twice in separate batches, and some batches posted twice as Auth0 does when it
+ *     retries; the poster itself retries every 5xx, 429 and network error as Auth0 does
+ *     (bench/stress/fault-plan.ts).
+ * Then the ledger (see docs/stress.md, "Ledger", and bench/stress/fault-ledger.ts): every expectation
+ * comes from the hand-written oracle (bench/stress/oracle.ts), never from production code; every
+ * observation from the tables, the DLQs, the messages each subscriber's handler received and what the
+ * listeners received; the handlers' writes are counted through their DynamoDB client.
  */
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -20,17 +25,15 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { classifyLogRecord } from '../../lambda/ingest/classify';
-import type { LogStreamRecord } from '../../lambda/ingest/parse';
-import { messageAttributes, type CanonicalEvent } from '../../lambda/shared/event';
-import { groupUpdates, markerOf } from '../../lambda/users-writer/handler';
-import { matchesFilterPolicy } from '../../lib/subscriber-filter';
 import { SUBSCRIBERS } from '../../lib/subscribers';
 import { devToken } from '../../local/dev-tenant';
 import { freePort } from '../../local/emulators';
 import { LocalPipeline, REPO_ROOT } from '../../local/pipeline';
 import type { SqsHandler } from '../../local/sqs-poller';
+import { subscriberLedger, usersLedger, type Observed, type SubscriberLedger, type UsersLedger } from './fault-ledger';
+import { faultPlan, plannedEvent, POOL, rng, type PlannedEvent, type Send } from './fault-plan';
 import { StressListener } from './listener';
+import { oracleRow, type BuiltInSubscriber } from './oracle';
 import { SnsFaultProxy } from './sns-fault-proxy';
 
 export interface FaultOptions {
@@ -48,65 +51,25 @@ export interface FaultOptions {
 
 export const FAULT_DEFAULTS: FaultOptions = {
   events: 10_000, handlerFailure: 0.3, restartDynamoDb: true, dropListeners: true, seed: 7,
-  drainMs: 180_000, apiKey: 'stress-api-key-3f9a1c7e5b2d', progress: () => undefined,
+  drainMs: 600_000, apiKey: 'stress-api-key-3f9a1c7e5b2d', progress: () => undefined,
 };
 
-/** Seeded PRNG (mulberry32): the run's choices are reproducible from the seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from './fault-plan';
 
 /** Subscriber queues' visibility timeout in the run (deployed: 6 x the consumer timeout = 180 s). */
 export const VISIBILITY_TIMEOUT_SECONDS = 5;
 
-const POOL = ['auth0|pool-1', 'auth0|pool-2', 'auth0|pool-3'];
-
-/** Realistic mix: mostly logins; session events for a few pool users; user-state events each for a user of its own. */
-export function faultRecords(n: number, random: () => number, runId: string): LogStreamRecord[] {
-  const base = Date.parse('2026-11-22T10:00:00.000Z');
-  const out: LogStreamRecord[] = [];
-  for (let i = 0; i < n; i++) {
-    const log_id = `90020261122${runId}${String(i).padStart(7, '0')}`;
-    const date = new Date(base + i * 10).toISOString();
-    const own = `auth0|u-${runId}-${i}`;
-    const pool = POOL[Math.floor(random() * POOL.length)];
-    const common = { date, client_id: 'cl_abc', client_name: 'Acme Web', ip: '203.0.113.9', log_id };
-    const sapi = (method: string, user: string, body: Record<string, unknown>) => ({ ...common, type: 'sapi', description: 'Update a User', details: { request: { method, path: `/api/v2/users/${encodeURIComponent(user)}`, body, auth: { strategy: 'jwt' } }, response: { statusCode: 200 } } });
-    const r = random();
-    let data: Record<string, unknown>;
-    if (r < 0.45) data = { ...common, type: 's', user_id: pool, details: { session_id: `sess-${i}` } };
-    else if (r < 0.55) data = { ...common, type: 'fp', user_id: own, description: 'Wrong email or password.' };
-    else if (r < 0.65) data = { ...common, type: 'slo', user_id: pool, details: { session_id: `sess-${i}` } };
-    else if (r < 0.70) data = { ...common, type: 'srrt', user_id: pool, description: 'Successfully revoked a Refresh Token' };
-    else if (r < 0.76) data = { ...common, type: 'scp', user_id: own, description: 'Password changed successfully' };
-    else if (r < 0.80) data = sapi('patch', own, { blocked: true });
-    else if (r < 0.83) data = sapi('patch', own, { blocked: false });
-    else if (r < 0.85) data = { ...sapi('delete', own, {}), description: 'Delete a User' };
-    else if (r < 0.90) data = { ...common, type: 'ss', user_id: own, user_name: `person${i}@example.org`, connection: 'Username-Password-Authentication' };
-    else data = { ...common, type: 'w', description: 'Deprecation warning' };
-    out.push({ log_id, data: data as LogStreamRecord['data'] });
-  }
-  return out;
-}
-
-interface Batch { records: LogStreamRecord[]; lines: boolean; duplicate?: boolean }
-
 export interface FaultReport {
   seed: number;
-  events: { sent: number; accepted: number; notAccepted: number };
+  events: { sent: number; accepted: number; notAccepted: number; userStateEvents: number; users: number; sentTwice: number; actionCalls: number };
   posts: { batches: number; duplicatesPosted: number; requests: number; answered: Record<string, number>; seconds: number };
   faults: { handlerInvocations: number; injected: Record<string, number>; sns: SnsFaultProxy['stats']; dynamoDbRestartMs?: number; listenerDrops: number };
-  subscribers: Record<string, { expected: number; processed: number; inDlq: number; inDlqAlsoProcessed: number; dlqMessages: number; lost: number; writtenTwice: number; unexpected: number }>;
+  subscribers: Record<string, SubscriberLedger>;
+  /** The users table against the oracle's final state, user by user. */
+  users: UsersLedger & { unexplainedItems: number };
   tables: { usersItems: number; usersExpected: number; eventsItems: number; eventsExpected: number; extraItems: number };
-  listeners: { name: string; filter: string; resumed: boolean; expected: number; received: number; missing: number; pushedTwice: number; reconnects: number; replayed: number; caughtUp: number; errors: string[]; detail?: unknown }[];
-  totals: { processed: number; inDlq: number; lost: number; writtenTwice: number; pushedTwice: number; missedByListeners: number; missedByStayedConnected: number; missedByResumed: number };
+  listeners: { name: string; filter: string; resumed: boolean; expected: number; received: number; missing: number; missingByRow: Record<string, number>; pushedTwice: number; reconnects: number; replayed: number; caughtUp: number; errors: string[]; detail?: unknown }[];
+  totals: { processed: number; inDlq: number; lost: number; writtenTwice: number; unexpected: number; misclassified: number; userMismatches: number; pushedTwice: number; missedByListeners: number; missedByStayedConnected: number; missedByResumed: number };
   drainSeconds: number;
   pushGaveUp: { batches: number; records: number; errors: string[] };
   logLines: number;
@@ -144,36 +107,56 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
   const persistDir = fs.mkdtempSync(path.join(os.tmpdir(), 'auth0-events-fault-'));
   const injected: Record<string, number> = { throwBefore: 0, throwAfterWork: 0, partialBatch: 0, recordsFailed: 0 };
   let handlerInvocations = 0;
-  /** Successful conditional writes per key: `events <id>` or `users <group> <marker>`. */
-  const writes = new Map<string, number>();
+  const observed: Record<BuiltInSubscriber, Observed> = {
+    users: { delivered: new Map(), completed: new Set(), writes: new Map() },
+    'session-events': { delivered: new Map(), completed: new Set(), writes: new Map() },
+  };
   const pushGaveUp: string[] = [];
-  const warmUp: LogStreamRecord[] = [];
 
-  // The deployed handler code with a DynamoDB client that counts the writes that succeeded.
-  const countingDb = () => {
+  // The deployed handler code with a DynamoDB client that counts the conditional writes that succeeded:
+  // a PutItem of one id, or the very same conditional UpdateItem / transaction, succeeding twice is a
+  // write done twice (a retry whose condition does not hold any more fails, as it must).
+  const countingDb = (writes: Map<string, number>) => {
     const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
     const send = db.send.bind(db) as (c: unknown) => Promise<unknown>;
     (db as unknown as { send: (c: unknown) => Promise<unknown> }).send = async (cmd: any) => {
       const out = await send(cmd);
-      const name = cmd?.constructor?.name;
-      const key = name === 'PutCommand' ? `events ${cmd.input.Item?.id}`
-        : name === 'UpdateCommand' ? `users ${cmd.input.ExpressionAttributeNames?.['#m']} ${cmd.input.ExpressionAttributeValues?.[':m']}` : undefined;
+      const name = cmd?.constructor?.name as string;
+      const key = name === 'PutCommand' && cmd.input.ConditionExpression ? `put ${JSON.stringify(cmd.input.Item?.id)}`
+        : (name === 'UpdateCommand' && cmd.input.ConditionExpression) || name === 'TransactWriteCommand' ? `${name} ${JSON.stringify(cmd.input)}` : undefined;
       if (key) writes.set(key, (writes.get(key) ?? 0) + 1);
       return out;
     };
     return db;
   };
+  const bodyOf = (body: string): { id?: string; type?: string; log_type?: string; user_id?: string } => { try { return JSON.parse(body); } catch { return {}; } };
   const wrapHandler = (name: string, deployed: SqsHandler): SqsHandler => {
     const def = SUBSCRIBERS.find((s) => s.name === name);
+    const obs = observed[name as BuiltInSubscriber];
     let handler = deployed;
-    if (def?.handler?.entry && (name === 'users' || name === 'session-events')) {
+    if (def?.handler?.entry && obs) {
       const mod = require(path.join(REPO_ROOT, def.handler.entry)) as { createHandler: (deps: unknown) => SqsHandler };
       const table = name === 'users' ? process.env.USERS_TABLE : process.env.EVENTS_TABLE;
-      handler = mod.createHandler({ db: countingDb(), table });
+      handler = mod.createHandler({ db: countingDb(obs.writes), table });
     }
+    // What reached the handler, and what it finished (for the ledger).
+    const run: SqsHandler = async (event, context) => {
+      const result = await handler(event, context);
+      if (obs) {
+        const failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+        for (const r of event.Records) if (!failed.has(r.messageId)) { const id = bodyOf(r.body).id; if (id) obs.completed.add(id); }
+      }
+      return result;
+    };
     return async (event, context) => {
       handlerInvocations++;
-      if (random() >= o.handlerFailure) return handler(event, context);
+      if (obs) {
+        for (const r of event.Records) {
+          const b = bodyOf(r.body);
+          if (b.id && !obs.delivered.has(b.id)) obs.delivered.set(b.id, { type: b.type, log_type: b.log_type, user_id: b.user_id });
+        }
+      }
+      if (random() >= o.handlerFailure) return run(event, context);
       const mode = random();
       if (mode < 0.4) {
         injected.throwBefore++;
@@ -181,7 +164,7 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
       }
       if (mode < 0.7) {
         injected.throwAfterWork++;
-        await handler(event, context);
+        await run(event, context);
         throw new Error('injected: handler failed after its work (acknowledgement lost)');
       }
       injected.partialBatch++;
@@ -189,7 +172,7 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
       if (failing.size === 0) failing.add(event.Records[0].messageId);
       injected.recordsFailed += failing.size;
       const rest = event.Records.filter((r) => !failing.has(r.messageId));
-      const result = rest.length ? await handler({ Records: rest }, context) : undefined;
+      const result = rest.length ? await run({ Records: rest }, context) : undefined;
       return { batchItemFailures: [...failing].map((itemIdentifier) => ({ itemIdentifier })).concat(result ? result.batchItemFailures : []) };
     };
   };
@@ -220,15 +203,47 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
       if (!(await l.connect())) throw new Error(`listener ${x.sub} could not authenticate`);
       listeners.push({ name: x.sub, filter: x.scope === 'listen:events' ? '*' : 'self', sub: x.sub, resumed: o.dropListeners && x.drop !== '', l });
     }
+    const answered: Record<string, number> = {};
+    let requests = 0;
+    let notAccepted = 0;
+    /** Posts one send until it is answered 2xx (at most 40 attempts), retrying as Auth0 does. */
+    const post = async (s: Send): Promise<void> => {
+      const events = s.kind === 'batch' ? s.events : [s.event];
+      const lines = s.kind === 'batch' && s.lines;
+      const url = s.kind === 'batch' ? `${p.restUrl}/dev/log-stream` : `${p.restUrl}/dev/actions/${(s.event.input as { trigger: string }).trigger}`;
+      const records = events.map((e) => (e.input.via === 'log-stream' ? e.input.record : undefined));
+      const body = s.kind === 'action' ? JSON.stringify((s.event.input as { payload: unknown }).payload) : lines ? records.map((r) => JSON.stringify(r)).join('\n') : JSON.stringify(records);
+      for (let attempt = 0; attempt < 40; attempt++) {
+        requests++;
+        let status = 0;
+        let json: any;
+        try {
+          const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${o.apiKey}`, 'content-type': lines ? 'application/x-ndjson' : 'application/json' }, body });
+          status = res.status;
+          json = await res.json().catch(() => undefined);
+        } catch { status = 0; }
+        answered[status] = (answered[status] ?? 0) + 1;
+        if (status === 200 || status === 202) {
+          const at = new Date().toISOString();
+          if (s.kind === 'batch' && (json?.received !== events.length || json?.published !== events.length)) throw new Error(`200 with wrong counts: ${JSON.stringify(json)} for ${events.length}`);
+          if (s.kind === 'action') {
+            if (typeof json?.id !== 'string') throw new Error(`Action answered ${status} without an id: ${JSON.stringify(json)}`);
+            if (s.event.id && s.event.id !== json.id) throw new Error(`the same Action call got two ids: ${s.event.id} and ${json.id}`);
+            s.event.id = json.id;
+          }
+          for (const e of events) e.acceptedAt ??= at;
+          return;
+        }
+        if (status !== 0 && status !== 429 && status < 500) throw new Error(`the front door answered ${status}: ${JSON.stringify(json)}`);
+        await sleep(Math.min(3000, 100 * 2 ** Math.min(attempt, 5)) * (0.5 + random() / 2));
+      }
+      notAccepted++;
+    };
+
     // Warm-up: one session event per pool user, so that every listener has an event id to resume from.
-    const warm = POOL.map((u, i) => ({ log_id: `90020261122${runId}warm${i}`, data: { type: 'slo', date: new Date(Date.parse('2026-11-22T09:59:00.000Z') + i).toISOString(), user_id: u, log_id: `90020261122${runId}warm${i}` } }));
-    for (let i = 0; i < 20; i++) {
-      const res = await fetch(`${p.restUrl}/dev/log-stream`, { method: 'POST', headers: { 'x-api-key': o.apiKey, 'content-type': 'application/json' }, body: JSON.stringify(warm) });
-      if (res.status === 200) break;
-      await sleep(200);
-    }
+    const warmUp = POOL.map((user, i) => plannedEvent('slo logout', { id: `90020261122${runId}warm${i}`, user, date: new Date(Date.now() - 7 * 3600_000 + i).toISOString() }));
+    await post({ kind: 'batch', events: warmUp, lines: false });
     for (let i = 0; i < 100 && !listeners.every((x) => x.l.lastId); i++) await sleep(100);
-    warmUp.push(...(warm as LogStreamRecord[]));
     if (!listeners.every((x) => x.l.lastId)) throw new Error('the warm-up events did not reach every listener');
     const dropAt = async (kind: 'server' | 'client') => {
       const targets = plan.map((x, i) => ({ x, i })).filter(({ x }) => x.drop === kind);
@@ -241,48 +256,9 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
       }
     };
 
-    // Batches: 1..100 records (about 50), 80% JSON arrays and 20% JSON Lines; 15% posted twice.
-    const records = faultRecords(o.events, random, runId);
-    const batches: Batch[] = [];
-    for (let i = 0; i < records.length;) {
-      const size = 1 + Math.floor(random() * 100);
-      batches.push({ records: records.slice(i, i + size), lines: random() < 0.2 });
-      i += size;
-    }
-    const queue: Batch[] = [...batches];
-    let duplicatesPosted = 0;
-    for (const b of batches) {
-      if (random() < 0.15) {
-        queue.splice(Math.floor(random() * queue.length) + 1, 0, { ...b, duplicate: true });
-        duplicatesPosted++;
-      }
-    }
-    const accepted = new Set<string>(warmUp.map((r) => r.log_id));
-    const answered: Record<string, number> = {};
-    let requests = 0;
-    let notAcceptedBatches = 0;
-    const post = async (b: Batch): Promise<void> => {
-      const body = b.lines ? b.records.map((r) => JSON.stringify(r)).join('\n') : JSON.stringify(b.records);
-      for (let attempt = 0; attempt < 40; attempt++) {
-        requests++;
-        let status = 0;
-        let json: any;
-        try {
-          const res = await fetch(`${p.restUrl}/dev/log-stream`, { method: 'POST', headers: { authorization: `Bearer ${o.apiKey}`, 'content-type': b.lines ? 'application/x-ndjson' : 'application/json' }, body });
-          status = res.status;
-          json = await res.json().catch(() => undefined);
-        } catch { status = 0; }
-        answered[status] = (answered[status] ?? 0) + 1;
-        if (status === 200) {
-          if (json?.received !== b.records.length || json?.published !== b.records.length) throw new Error(`200 with wrong counts: ${JSON.stringify(json)} for ${b.records.length}`);
-          for (const r of b.records) accepted.add(r.log_id);
-          return;
-        }
-        if (status !== 0 && status !== 429 && status < 500) throw new Error(`the front door answered ${status}: ${JSON.stringify(json)}`);
-        await sleep(Math.min(3000, 100 * 2 ** Math.min(attempt, 5)) * (0.5 + random() / 2));
-      }
-      notAcceptedBatches++;
-    };
+    const fp = faultPlan(o.events, random, runId);
+    const queue = fp.sends;
+    o.progress(`plan: ${fp.events.length} events (${fp.stats.userStateEvents} user-state for ${fp.users.length - 2} users, ${fp.stats.lifecycleInDateOrder} with the lifecycle in date order), ${fp.stats.batches} batches + ${fp.stats.duplicateBatches} posted twice, ${fp.stats.actionCalls} Action calls, ${fp.stats.eventsSentTwice} user-state events sent twice`);
 
     const t0 = Date.now();
     let next = 0;
@@ -302,13 +278,19 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
         if (at(0.5) && !milestones.has('outage')) { milestones.add('outage'); proxy!.outage(4000); o.progress('SNS outage: 4 s'); }
         if (o.dropListeners && at(0.8) && !milestones.has('drop2')) { milestones.add('drop2'); void dropAt('server').catch((e) => o.progress(`server drop failed: ${(e as Error).message}`)); void dropAt('client'); o.progress('listeners dropped (2nd)'); }
         await post(b);
-        if (next % 50 === 0) o.progress(`posted ${next}/${queue.length} batches`);
+        if (next % 50 === 0) o.progress(`posted ${next}/${queue.length}`);
       }
     };
     await Promise.all(Array.from({ length: 4 }, worker));
     await restart;
+    // Far-/near-future dates: one post after the other, each answered before the next is sent.
+    const sequenced = fp.sequenced(Date.now());
+    for (const e of sequenced) {
+      await post({ kind: 'batch', events: [e], lines: false });
+      await sleep(5);
+    }
     const postSeconds = (Date.now() - t0) / 1000;
-    o.progress(`all ${queue.length} posts answered in ${postSeconds.toFixed(1)} s; draining`);
+    o.progress(`all ${queue.length + sequenced.length} posts answered in ${postSeconds.toFixed(1)} s; draining`);
 
     // Drain: subscriber queues empty and every listener's count unchanged for 4 s, bounded.
     const drainStart = Date.now();
@@ -319,6 +301,7 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
       const st = await p.state().catch(() => undefined);
       const busy = st ? st.subscribers.filter((s) => s.name === 'users' || s.name === 'session-events').reduce((n, s) => n + s.visible + s.inFlight, 0) : 1;
       const sig = listeners.map((x) => `${x.l.counts.size}/${x.l.open}`).join(',') + `|${busy}`;
+      if (Math.floor((Date.now() - drainStart) / 30_000) !== Math.floor((Date.now() - drainStart - 1000) / 30_000)) o.progress(`draining: ${busy} messages in the subscriber queues; listeners received ${listeners.map((x) => x.l.counts.size).join(', ')}`);
       stable = busy === 0 && sig === lastSig ? stable + 1 : 0;
       lastSig = sig;
       if (stable >= 4) break;
@@ -326,80 +309,60 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
     const drainSeconds = (Date.now() - drainStart) / 1000;
     o.progress(`drained in ${drainSeconds.toFixed(1)} s`);
 
-    // ---- Ledger ----
+    // ---- Ledger: observations against the oracle ----
+    const all: PlannedEvent[] = [...warmUp, ...fp.events, ...sequenced];
+    const accepted = all.filter((e) => e.acceptedAt && e.id);
     const ddb = new DynamoDBClient({});
-    const receivedAt = new Date().toISOString();
-    const byId = new Map<string, CanonicalEvent>();
-    for (const r of [...warmUp, ...records]) byId.set(r.log_id, classifyLogRecord(r, 'dev', receivedAt));
     const eventsItems = await scanAll(ddb, p.tables.events!);
     const usersItems = await scanAll(ddb, p.tables.users!);
-    const storedEvents = new Map(eventsItems.map((i) => [i.id as string, i]));
-    const usersByKey = new Map(usersItems.map((i) => [`${i.tenant}\n${i.user_id}`, i]));
+    const storedIds = new Set(eventsItems.map((i) => String(i.id)));
 
     const subscribers: FaultReport['subscribers'] = {};
-    let expectedUsers = 0;
-    let expectedEvents = 0;
-    const expectedUserKeys = new Set<string>();
     for (const sub of p.subscribers.filter((s) => s.definition.handler)) {
-      const name = sub.definition.name;
-      const dlqBodies = await peekAll(sqs, sub.dlqUrl);
-      const inDlq = new Set(dlqBodies.map((b) => { try { return JSON.parse(b).id as string; } catch { return b; } }));
-      const s = { expected: 0, processed: 0, inDlq: 0, inDlqAlsoProcessed: 0, dlqMessages: dlqBodies.length, lost: 0, writtenTwice: 0, unexpected: 0 };
-      for (const id of accepted) {
-        const e = byId.get(id)!;
-        const attrs = Object.fromEntries(Object.entries(messageAttributes(e)).map(([k, v]) => [k, v.StringValue])) as Record<string, string>;
-        if (!matchesFilterPolicy(sub.filterPolicy, attrs as never)) continue;
-        s.expected++;
-        let done = false;
-        if (name === 'session-events') {
-          done = storedEvents.has(id);
-          if ((writes.get(`events ${id}`) ?? 0) > 1) s.writtenTwice++;
-          if (done) expectedEvents++;
-        } else if (name === 'users') {
-          const g = groupUpdates(e)[0];
-          const item = usersByKey.get(`${e.tenant}\n${e.user_id}`);
-          done = item?.[g.marker] === markerOf(e) && item?.updated_event === markerOf(e);
-          if ((writes.get(`users ${g.marker} ${markerOf(e)}`) ?? 0) > 1 || (writes.get(`users updated_event ${markerOf(e)}`) ?? 0) > 1) s.writtenTwice++;
-          if (done || item) { expectedUserKeys.add(`${e.tenant}\n${e.user_id}`); }
-        }
-        if (done) s.processed++;
-        if (inDlq.has(id)) { if (done) s.inDlqAlsoProcessed++; else s.inDlq++; }
-        if (!done && !inDlq.has(id)) s.lost++;
-      }
-      subscribers[name] = s;
-      if (name === 'users') expectedUsers = s.expected;
+      const name = sub.definition.name as BuiltInSubscriber;
+      if (!observed[name]) continue;
+      subscribers[name] = subscriberLedger(name, accepted, observed[name], await peekAll(sqs, sub.dlqUrl), name === 'session-events' ? { ids: storedIds } : {});
     }
-    // Items no expected event explains (must be none).
-    const extraEvents = eventsItems.filter((i) => !accepted.has(i.id as string)).length;
-    const extraUsers = usersItems.filter((i) => !expectedUserKeys.has(`${i.tenant}\n${i.user_id}`)).length;
-    subscribers['session-events'].unexpected = extraEvents;
-    subscribers.users.unexpected = extraUsers;
+    const users = usersLedger(accepted, usersItems.filter((i) => i.tenant === 'dev'), new Set(subscribers.users.inDlqIds));
     const duplicatesInUsers = usersItems.length - new Set(usersItems.map((i) => `${i.tenant}\n${i.user_id}`)).size;
+    users.unexplainedItems += usersItems.length - usersItems.filter((i) => i.tenant === 'dev').length;
+    subscribers.users.unexpected += users.unexplainedItems;
+    // A listener cannot receive an event parked in the DLQ (counted there; a redrive stores and pushes it).
+    const parked = new Set(subscribers['session-events'].inDlqIds);
+    const sessionIds = accepted.filter((e) => oracleRow(e.row).deliver['session-events'] && !parked.has(e.id!));
+    const byId = new Map(accepted.map((e) => [e.id!, e]));
+    const storedAt = new Map(eventsItems.map((i) => [String(i.id), String(i.stored_at)]));
 
     const listenerRows: FaultReport['listeners'] = listeners.map((x) => {
-      const expected = eventsItems.filter((i) => i.tenant === 'dev' && (x.filter === '*' || i.user_id === x.sub)).map((i) => i.id as string);
-      const missing = expected.filter((id) => !x.l.counts.has(id)).length;
+      const expected = sessionIds.filter((e) => x.filter === '*' || e.params.user === x.sub).map((e) => e.id!);
+      const missingIds = expected.filter((id) => !x.l.counts.has(id));
+      const missing = missingIds.length;
+      const missingByRow: Record<string, number> = {};
+      for (const id of missingIds) { const row = byId.get(id)?.row ?? '?'; missingByRow[row] = (missingByRow[row] ?? 0) + 1; }
       const twice = [...x.l.counts.values()].filter((n) => n > 1).length;
-      return { name: x.name, filter: x.filter, resumed: x.resumed, expected: expected.length, received: x.l.counts.size, missing, pushedTwice: twice, reconnects: x.l.connects - 1, replayed: x.l.replayed, caughtUp: x.l.caughtUp, errors: x.l.errors.slice(0, 3),
-        detail: process.env.FAULT_DEBUG ? { timeline: x.l.timeline, missing: expected.filter((id) => !x.l.counts.has(id)).slice(0, 12).map((id) => `${id} stored_at=${Date.parse(storedEvents.get(id)!.stored_at as string)}`), twice: [...x.l.arrivals].filter(([, a]) => a.length > 1).slice(0, 6).map(([id, a]) => `${id} stored_at=${Date.parse(storedEvents.get(id)?.stored_at as string)} ${a.join(' ')}`) } : undefined };
+      return { name: x.name, filter: x.filter, resumed: x.resumed, expected: expected.length, received: x.l.counts.size, missing, missingByRow, pushedTwice: twice, reconnects: x.l.connects - 1, replayed: x.l.replayed, caughtUp: x.l.caughtUp, errors: x.l.errors.slice(0, 3),
+        detail: process.env.FAULT_DEBUG ? { timeline: x.l.timeline, missing: missingIds.slice(0, 12).map((id) => `${id} ${byId.get(id)?.row} stored_at=${storedAt.get(id)}`), twice: [...x.l.arrivals].filter(([, a]) => a.length > 1).slice(0, 6).map(([id, a]) => `${id} ${a.join(' ')}`) } : undefined };
     });
-    const sum = (f: (s: FaultReport['subscribers'][string]) => number) => Object.values(subscribers).reduce((n, s) => n + f(s), 0);
+    const sum = (f: (s: SubscriberLedger) => number) => Object.values(subscribers).reduce((n, s) => n + f(s), 0);
+    const sent = all.length;
     return {
       seed: o.seed,
-      events: { sent: records.length + warmUp.length, accepted: accepted.size, notAccepted: records.length + warmUp.length - accepted.size },
-      posts: { batches: batches.length, duplicatesPosted, requests, answered, seconds: postSeconds },
+      events: { sent, accepted: accepted.length, notAccepted: sent - accepted.length, userStateEvents: fp.stats.userStateEvents, users: fp.users.length, sentTwice: fp.stats.eventsSentTwice, actionCalls: fp.stats.actionCalls },
+      posts: { batches: fp.stats.batches, duplicatesPosted: fp.stats.duplicateBatches, requests, answered, seconds: postSeconds },
       faults: { handlerInvocations, injected, sns: proxy.stats, dynamoDbRestartMs, listenerDrops: o.dropListeners ? 2 * listenerRows.filter((l) => l.resumed).length : 0 },
       subscribers,
-      tables: { usersItems: usersItems.length, usersExpected: expectedUsers, eventsItems: eventsItems.length, eventsExpected: expectedEvents, extraItems: extraEvents + extraUsers + duplicatesInUsers },
+      users,
+      tables: { usersItems: usersItems.length, usersExpected: users.users, eventsItems: eventsItems.length, eventsExpected: subscribers['session-events'].expected, extraItems: subscribers['session-events'].unexpected - subscribers['session-events'].unexpectedDeliveries + users.unexplainedItems + duplicatesInUsers },
       listeners: listenerRows,
       totals: {
         processed: sum((s) => s.processed), inDlq: sum((s) => s.inDlq), lost: sum((s) => s.lost), writtenTwice: sum((s) => s.writtenTwice),
+        unexpected: sum((s) => s.unexpected), misclassified: sum((s) => s.misclassified), userMismatches: users.mismatched,
         pushedTwice: listenerRows.reduce((n, l) => n + l.pushedTwice, 0), missedByListeners: listenerRows.reduce((n, l) => n + l.missing, 0),
         missedByStayedConnected: listenerRows.filter((l) => !l.resumed).reduce((n, l) => n + l.missing, 0),
         missedByResumed: listenerRows.filter((l) => l.resumed).reduce((n, l) => n + l.missing, 0),
       },
       drainSeconds,
-      pushGaveUp: { batches: pushGaveUp.length, records: pushGaveUp.reduce((n, l) => n + Number(/on (\d+)/.exec(l)?.[1] ?? 0), 0), errors: [...new Set(pushGaveUp.map((l) => l.replace(/^.*: /, "").slice(0, 120)))] },
+      pushGaveUp: { batches: pushGaveUp.length, records: pushGaveUp.reduce((n, l) => n + Number(/on (\d+)/.exec(l)?.[1] ?? 0), 0), errors: [...new Set(pushGaveUp.map((l) => l.replace(/^.*: /, '').slice(0, 120)))] },
       logLines: 0,
     };
   } finally {
