@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import type { ThrottleConfig } from './config';
 import type { EventTopic } from './event-topic';
-import { GATEWAY_ERRORS, gatewayErrorBody } from './gateway-responses';
+import { GATEWAY_ERRORS, gatewayResponseTemplate } from './gateway-responses';
 import { Handler, logGroup } from './secure-defaults';
 
 export interface IngestApiProps {
@@ -78,17 +78,13 @@ export class IngestApi extends Construct {
       },
     });
     // Every API Gateway error answered in the contract's JSON shape (lib/gateway-responses.ts).
-    for (const [name, { code, message, statusCode }] of Object.entries(GATEWAY_ERRORS)) {
+    for (const [name, { statusCode }] of Object.entries(GATEWAY_ERRORS)) {
       const type = apigw.ResponseType.of(name);
       this.api.addGatewayResponse(`Gateway-${name}`, {
         type,
         ...(statusCode ? { statusCode } : {}),
         responseHeaders: { 'Content-Type': "'application/json'" },
-        templates: {
-          'application/json': name === 'BAD_REQUEST_BODY'
-            ? `{"error":"${code}","message":"${message} $context.error.validationErrorString"}`
-            : gatewayErrorBody(name),
-        },
+        templates: { 'application/json': gatewayResponseTemplate(name) },
       });
     }
 
