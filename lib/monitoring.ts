@@ -167,7 +167,16 @@ export class Monitoring extends Construct {
       threshold: 1, comparison: 'GTE', critical: true,
       description: 'SNS could deliver events neither to a subscriber queue nor to its delivery DLQ (NumberOfNotificationsFailedToRedriveToDlq >= 1 in 5 minutes): those events are LOST for that subscriber.',
     });
-    for (const tenant of props.tenants) {
+    // "No events received": silence is the problem, so missing data breaches. It is armed only for the
+    // tenants listed in alarms.noEventsTenants (their Log Stream delivers): a fresh deploy, before
+    // Auth0 is connected, would otherwise page for every tenant. One alarm cannot arm itself on the
+    // first event: an alarm sees at most a day (EvaluationPeriods x Period <= 86,400 s), and metric
+    // math that fills gaps (FILL(m, REPEAT), RUNNING_SUM) sees only the alarm's own evaluation range,
+    // so "stopped 3 days ago" and "never connected" look alike. README.md ("Deploy", step 6).
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html (EvaluationPeriods)
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data
+    for (const tenant of a.noEventsTenants) {
+      if (!props.tenants.includes(tenant)) throw new Error(`alarms.noEventsTenants names ${tenant}, which is not a tenant of this deployment`);
       this.alarm(`NoEvents-${tenant}`, published({ tenant, source: 'log-stream' }, Duration.hours(1)), {
         threshold: 1, comparison: 'LT', evaluationPeriods: a.noEventsHours, critical: true,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,

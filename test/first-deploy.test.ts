@@ -9,6 +9,8 @@
  * The stack is built with a subscriber of every kind (handler, webhook, a team's own queue).
  */
 import { App } from 'aws-cdk-lib';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Auth0EventsStack } from '../lib/auth0-events-stack';
 import { parseConfig } from '../lib/config';
@@ -113,5 +115,52 @@ describe('a stopped consumer loses nothing: retention and lag alarms', () => {
     expect(() => validateDefinition({ ...base, alarms: { maxAgeOfOldestMessageSeconds: 86_400 } })).not.toThrow();
     expect(() => validateDefinition({ ...base, alarms: { maxAgeOfOldestMessageSeconds: 86_401 } })).toThrow(SubscriberDefinitionError);
     expect(() => validateDefinition({ ...base, alarms: { maxAgeOfOldestMessageSeconds: 1_209_600 } })).toThrow(/maxAgeOfOldestMessageSeconds/);
+  });
+});
+
+describe('the shipped example configuration is refused at deploy, not at synth', () => {
+  const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8'));
+  const synth = (config: unknown) => {
+    const a = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    return Template.fromStack(new Auth0EventsStack(a, 'Example', { config: parseConfig(config) })).toJSON();
+  };
+  /** CloudFormation's rule functions used here, over the parameters' values (their defaults unless given). */
+  function assertionsHold(t: Record<string, any>, given: Record<string, string> = {}): { holds: boolean; description: string }[] {
+    const value = (v: any): any => {
+      if (typeof v === 'string') return v;
+      if (v.Ref) return given[v.Ref] ?? t.Parameters[v.Ref].Default;
+      if (v['Fn::Equals']) return value(v['Fn::Equals'][0]) === value(v['Fn::Equals'][1]);
+      if (v['Fn::Not']) return !value(v['Fn::Not'][0]);
+      if (v['Fn::Contains']) return (v['Fn::Contains'][0] as unknown[]).map(value).includes(value(v['Fn::Contains'][1]));
+      throw new Error(`rule function ${Object.keys(v)[0]} not evaluated here`);
+    };
+    return Object.entries(t.Rules ?? {}).filter(([id]) => id !== 'CheckBootstrapVersion')
+      .flatMap(([, rule]: [string, any]) => rule.Assertions.map((a: any) => ({ holds: value(a.Assert) as boolean, description: a.AssertDescription })));
+  }
+
+  it('cdk.json as shipped: synth works, and the template carries a Rule that fails with what to edit', () => {
+    const t = synth(cdkJson.context['auth0-events']);
+    expect(Object.keys(t.Rules).sort()).toEqual(['CheckBootstrapVersion', 'RefuseExampleConfiguration']);
+    const [result] = assertionsHold(t);
+    expect(result.holds).toBe(false); // CloudFormation refuses the change set: nothing is created
+    expect(result.description).toContain('Edit cdk.json, context "auth0-events": tenants');
+    expect(result.description).toContain('alarmEmail (oncall@acme.example)');
+    expect(result.description).toContain('tenants[0].audience (https://events.acme.example)');
+    expect(result.description).toContain('--parameters ExampleConfiguration=deploy');
+    expect(result.description.length).toBeLessThan(1024);
+  });
+
+  it('an explicit choice passes: --parameters ExampleConfiguration=deploy', () => {
+    const t = synth(cdkJson.context['auth0-events']);
+    expect(t.Parameters.ExampleConfiguration).toMatchObject({ Type: 'String', Default: 'refuse', AllowedValues: ['refuse', 'deploy'] });
+    expect(assertionsHold(t, { ExampleConfiguration: 'deploy' }).map((r) => r.holds)).toEqual([true]);
+  });
+
+  it('a configured deployment has no such rule or parameter (only CDK\'s own bootstrap check)', () => {
+    const t = synth(TEST_CONFIG);
+    expect(Object.keys(t.Rules)).toEqual(['CheckBootstrapVersion']);
+    expect(Object.keys(t.Parameters)).toEqual(['BootstrapVersion']);
+    // One placeholder left is enough to refuse: an example e-mail alone.
+    expect(Object.keys(synth({ ...TEST_CONFIG, alarmEmail: 'me@corp.example' }).Rules)).toContain('RefuseExampleConfiguration');
   });
 });
