@@ -109,6 +109,9 @@ export class IngestApi extends Construct {
     const authorizer = new apigw.RequestAuthorizer(this, 'ApiKeyFromHeaders', {
       handler: this.authorizer.function,
       // The key may come in either of two headers, so there is no single identity source to cache on.
+      // Allowed: a REQUEST authorizer needs identity sources only when caching is on (TTL 0 here); with
+      // none, API Gateway invokes it for every request. AWS::ApiGateway::Authorizer IdentitySource:
+      // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-authorizer.html
       identitySources: [],
       resultsCacheTtl: Duration.seconds(0),
     });

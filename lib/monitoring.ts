@@ -12,7 +12,7 @@
  *
  * Plain aws-cloudwatch rather than cdk-monitoring-constructs: see README.md ("Why plain CDK and not cdk-monitoring-constructs").
  */
-import { Aspects, CfnOutput, Duration, Stack, type IAspect } from 'aws-cdk-lib';
+import { Aspects, Aws, CfnCondition, CfnOutput, Duration, Fn, Stack, type IAspect } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -82,6 +82,12 @@ export class Monitoring extends Construct {
     // ---- alarm topic
     this.alarmKey = customerManagedKey(this, 'AlarmKey', 'auth0-events: encrypts the alarm topic');
     // CloudWatch publishes alarm notifications to the encrypted topic: it needs the key, for this account only.
+    // AWS documents kms:GenerateDataKey* and kms:Decrypt for a service that publishes to an encrypted topic
+    // (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services);
+    // aws:SourceAccount guards against the confused deputy and is carried for CloudWatch (unlike EventBridge,
+    // for which that page says source conditions are not supported in the key policy). The topic policy
+    // below adds aws:SourceArn on this account's alarms, as AWS shows for alarm topics
+    // (https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger). Checked, unchanged.
     this.alarmKey.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'AllowCloudWatchAlarms',
       principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
@@ -226,8 +232,16 @@ export class Monitoring extends Construct {
 
     // ---- dashboard
     this.dashboard = this.buildDashboard(props, published, publishFailed, snsMetric, handlerLogs);
+    // The console has its own host per partition: commercial regions have regional console endpoints
+    // (https://docs.aws.amazon.com/general/latest/gr/mgmt-console.html), China's console is
+    // console.amazonaws.cn (https://docs.amazonaws.cn/en_us/aws/latest/userguide/general-info.html),
+    // GovCloud's console.amazonaws-us-gov.com (https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/accessing-govcloud.html).
+    // Conditions, not a mapping: an unknown partition gets the commercial form instead of failing the deploy.
+    const inPartition = (id: string, partition: string) => new CfnCondition(this, id, { expression: Fn.conditionEquals(Aws.PARTITION, partition) });
+    const consoleHost = Fn.conditionIf(inPartition('InChina', 'aws-cn').logicalId, 'console.amazonaws.cn',
+      Fn.conditionIf(inPartition('InGovCloud', 'aws-us-gov').logicalId, 'console.amazonaws-us-gov.com', `${stack.region}.console.aws.amazon.com`)).toString();
     new CfnOutput(this, 'DashboardUrl', {
-      value: `https://${stack.region}.console.aws.amazon.com/cloudwatch/home?region=${stack.region}#dashboards:name=${this.dashboard.dashboardName}`,
+      value: `https://${consoleHost}/cloudwatch/home?region=${stack.region}#dashboards:name=${this.dashboard.dashboardName}`,
       description: 'The operations dashboard (runbook: README.md, "Operations")',
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'Every alarm notifies this topic (subscribe pagers or chat here)' });

@@ -164,3 +164,31 @@ describe('the shipped example configuration is refused at deploy, not at synth',
     expect(Object.keys(synth({ ...TEST_CONFIG, alarmEmail: 'me@corp.example' }).Rules)).toContain('RefuseExampleConfiguration');
   });
 });
+
+describe('the dashboard URL in every partition', () => {
+  const t = Template.fromStack(stack).toJSON();
+  const [key, output] = Object.entries(t.Outputs as Record<string, any>).find(([k]) => /DashboardUrl/.test(k))!;
+  /** Resolves the output as CloudFormation would in `partition`/`region` (Fn::If, Fn::Equals, Fn::Join, Ref). */
+  function render(partition: string, region: string): string {
+    const value = (v: any): any => {
+      if (typeof v === 'string' || typeof v === 'boolean') return v;
+      if (Array.isArray(v)) return v.map(value);
+      if (v.Ref === 'AWS::Partition') return partition;
+      if (v.Ref === 'AWS::Region') return region;
+      if (v.Ref && t.Resources[v.Ref]?.Type === 'AWS::CloudWatch::Dashboard') return value(t.Resources[v.Ref].Properties.DashboardName);
+      if (v['Fn::Join']) return (value(v['Fn::Join'][1]) as string[]).join(v['Fn::Join'][0]);
+      if (v['Fn::Equals']) return value(v['Fn::Equals'][0]) === value(v['Fn::Equals'][1]);
+      if (v.Condition) return value(t.Conditions[v.Condition]);
+      if (v['Fn::If']) return value(value(t.Conditions[v['Fn::If'][0]]) ? v['Fn::If'][1] : v['Fn::If'][2]);
+      throw new Error(`${key}: cannot resolve ${JSON.stringify(v)}`);
+    };
+    return value(output.Value);
+  }
+  it.each([
+    ['aws', 'eu-west-1', 'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards:name=Fresh-operations'],
+    ['aws-cn', 'cn-north-1', 'https://console.amazonaws.cn/cloudwatch/home?region=cn-north-1#dashboards:name=Fresh-operations'],
+    ['aws-us-gov', 'us-gov-west-1', 'https://console.amazonaws-us-gov.com/cloudwatch/home?region=us-gov-west-1#dashboards:name=Fresh-operations'],
+  ])('%s %s', (partition, region, url) => {
+    expect(render(partition, region)).toBe(url);
+  });
+});
