@@ -4,7 +4,8 @@
  * events table stream -> push Lambda -> WebSocket API (real-time session events); alarms and a
  * dashboard over all of it (lib/monitoring.ts).
  */
-import { Annotations, CfnParameter, CfnRule, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Aspects, CfnParameter, CfnRule, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { CONTEXT_KEY, examplePlaceholders, type Auth0EventsConfig } from './config';
 import { EventTopic } from './event-topic';
@@ -68,6 +69,10 @@ export class Auth0EventsStack extends Stack {
       logRetentionDays: config.logRetentionDays,
     });
     refuseExampleConfiguration(this, config);
+    if (config.lambdaArchitecture === 'x86_64') {
+      // Every function of the stack (lib/secure-defaults.ts makes them arm64) on x86_64, for a region without arm64.
+      Aspects.of(this).add({ visit: (node) => { if (node instanceof lambda.CfnFunction) node.architectures = ['x86_64']; } });
+    }
   }
 }
 

@@ -51,6 +51,12 @@ export interface Auth0EventsConfig {
   deletionProtection: boolean;
   /** Alarm thresholds. Defaults: DEFAULT_ALARMS. */
   alarms: AlarmConfig;
+  /**
+   * Lambda instruction set. arm64 (Graviton) is cheaper but, as AWS documents, "available in most AWS
+   * Regions" (https://docs.aws.amazon.com/lambda/latest/dg/foundation-arch.html): in a region without it,
+   * set x86_64 (the bundles are plain JavaScript). Default arm64.
+   */
+  lambdaArchitecture?: 'arm64' | 'x86_64';
 }
 
 export const DEFAULT_THROTTLE: ThrottleConfig = { rateLimit: 50, burstLimit: 100, quotaPerDay: 1_000_000 };
@@ -65,7 +71,7 @@ export class ConfigError extends Error {
   }
 }
 
-const KNOWN_KEYS = ['tenants', 'throttle', 'alarmEmail', 'logRetentionDays', 'deletionProtection', 'alarms'];
+const KNOWN_KEYS = ['tenants', 'throttle', 'alarmEmail', 'logRetentionDays', 'deletionProtection', 'alarms', 'lambdaArchitecture'];
 const ALARM_KEYS = Object.keys(DEFAULT_ALARMS);
 
 function positiveInt(value: unknown, field: string, what: string, fallback: number): number {
@@ -143,9 +149,14 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
   }
   if (alarms.apiLatencyP99Ms > 29_000) throw new ConfigError('alarms.apiLatencyP99Ms', `must be below API Gateway's 29,000 ms integration timeout, got ${alarms.apiLatencyP99Ms}`);
 
+  if (v.lambdaArchitecture !== undefined && v.lambdaArchitecture !== 'arm64' && v.lambdaArchitecture !== 'x86_64') {
+    throw new ConfigError('lambdaArchitecture', `must be "arm64" or "x86_64", got ${JSON.stringify(v.lambdaArchitecture)}`);
+  }
+
   return {
     tenants,
     throttle,
+    ...(v.lambdaArchitecture === 'x86_64' ? { lambdaArchitecture: 'x86_64' as const } : {}),
     ...(v.alarmEmail ? { alarmEmail: v.alarmEmail as string } : {}),
     logRetentionDays,
     deletionProtection: (v.deletionProtection as boolean | undefined) ?? true,

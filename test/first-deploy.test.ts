@@ -192,3 +192,16 @@ describe('the dashboard URL in every partition', () => {
     expect(render(partition, region)).toBe(url);
   });
 });
+
+describe('Lambda architecture: arm64 by default, x86_64 for a region without arm64', () => {
+  const architectures = (config: Record<string, unknown>) => {
+    const a = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const t = Template.fromStack(new Auth0EventsStack(a, 'Arch', { config: parseConfig(config) })).toJSON();
+    return [...new Set(Object.values(t.Resources as Record<string, Resource>).filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => JSON.stringify([r.Properties?.Architectures, r.Properties?.Runtime])))];
+  };
+  it('every function: arm64 and nodejs24.x by default; x86_64 when configured', () => {
+    expect(architectures(TEST_CONFIG)).toEqual([JSON.stringify([['arm64'], 'nodejs24.x'])]);
+    expect(architectures({ ...TEST_CONFIG, lambdaArchitecture: 'x86_64' })).toEqual([JSON.stringify([['x86_64'], 'nodejs24.x'])]);
+    expect(() => parseConfig({ ...TEST_CONFIG, lambdaArchitecture: 'arm' })).toThrow(/lambdaArchitecture: must be "arm64" or "x86_64", got "arm"/);
+  });
+});
