@@ -178,7 +178,7 @@ export class Monitoring extends Construct {
     // Auth0 is connected, would otherwise page for every tenant. One alarm cannot arm itself on the
     // first event: an alarm sees at most a day (EvaluationPeriods x Period <= 86,400 s), and metric
     // math that fills gaps (FILL(m, REPEAT), RUNNING_SUM) sees only the alarm's own evaluation range,
-    // so "stopped 3 days ago" and "never connected" look alike. README.md ("Deploy", step 6).
+    // so "stopped 3 days ago" and "never connected" look alike. README.md ("Deploy", step 8).
     // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html (EvaluationPeriods)
     // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data
     for (const tenant of a.noEventsTenants) {
