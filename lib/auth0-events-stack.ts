@@ -4,9 +4,10 @@
  * events table stream -> push Lambda -> WebSocket API (real-time session events); alarms and a
  * dashboard over all of it (lib/monitoring.ts).
  */
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Aspects, CfnParameter, CfnRule, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import type { Auth0EventsConfig } from './config';
+import { CONTEXT_KEY, examplePlaceholders, type Auth0EventsConfig } from './config';
 import { EventTopic } from './event-topic';
 import { FanOut } from './fan-out';
 import { IngestApi } from './ingest-api';
@@ -67,5 +68,40 @@ export class Auth0EventsStack extends Stack {
       alarmEmail: config.alarmEmail,
       logRetentionDays: config.logRetentionDays,
     });
+    refuseExampleConfiguration(this, config);
+    if (config.lambdaArchitecture === 'x86_64') {
+      // Every function of the stack (lib/secure-defaults.ts makes them arm64) on x86_64, for a region without arm64.
+      Aspects.of(this).add({ visit: (node) => { if (node instanceof lambda.CfnFunction) node.architectures = ['x86_64']; } });
+    }
   }
+}
+
+/** The CloudFormation parameter that deploys the shipped example configuration anyway. */
+export const EXAMPLE_PARAMETER = 'ExampleConfiguration';
+
+/**
+ * The shipped example configuration (cdk.json) must not reach an account by accident: it would page
+ * oncall@acme.example and serve tenants that are not yours. Synth, tests and `npm start` keep working;
+ * the template gets a Rule that CloudFormation checks before it creates or updates anything, so
+ * `cdk deploy` stops at change-set creation with the message below and nothing is created (the way
+ * CDK's own CheckBootstrapVersion rule stops a deploy into an account without the bootstrap stack).
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/rules-section-structure.html
+ * An explicit choice passes: edit cdk.json, or `cdk deploy --parameters ExampleConfiguration=deploy`.
+ */
+function refuseExampleConfiguration(stack: Stack, config: Auth0EventsConfig): void {
+  const placeholders = examplePlaceholders(config);
+  if (placeholders.length === 0) return;
+  const choice = new CfnParameter(stack, EXAMPLE_PARAMETER, {
+    type: 'String',
+    default: 'refuse',
+    allowedValues: ['refuse', 'deploy'],
+    description: 'This template was synthesized from the example configuration of cdk.json: "deploy" deploys it anyway.',
+  });
+  const message = `auth0-events: this is the example configuration, not yours: ${placeholders.join(', ')} use the reserved .example domain. `
+    + `Edit cdk.json, context "${CONTEXT_KEY}": tenants (your Auth0 tenant names, and the API identifier of your events API as audience) and alarmEmail (your on-call address), then run npx cdk deploy again. `
+    + `To deploy the example anyway: npx cdk deploy --parameters ${EXAMPLE_PARAMETER}=deploy`;
+  new CfnRule(stack, 'RefuseExampleConfiguration', {
+    assertions: [{ assert: Fn.conditionEquals(choice.valueAsString, 'deploy'), assertDescription: message }],
+  });
+  Annotations.of(stack).addInfo(`${message} (cdk deploy refuses it; synth and tests are unaffected)`);
 }

@@ -29,6 +29,13 @@ export interface AlarmConfig {
   api5xxPercent: number;
   /** Share of ingest requests answered 4xx, in percent (at least 10 requests in 5 minutes), above which it alarms. Default 25. */
   api4xxPercent: number;
+  /**
+   * The tenants whose "no events received" alarm is armed: list a tenant once its Log Stream delivers
+   * (README.md, "Deploy"). Silence pages only for these, so a fresh deploy, before Auth0 is connected,
+   * pages nobody. A CloudWatch alarm remembers at most one day, so it cannot tell "never connected"
+   * from "stopped three days ago" by itself: this list is that memory. Default: none.
+   */
+  noEventsTenants: string[];
 }
 
 export interface Auth0EventsConfig {
@@ -44,10 +51,16 @@ export interface Auth0EventsConfig {
   deletionProtection: boolean;
   /** Alarm thresholds. Defaults: DEFAULT_ALARMS. */
   alarms: AlarmConfig;
+  /**
+   * Lambda instruction set. arm64 (Graviton) is cheaper but, as AWS documents, "available in most AWS
+   * Regions" (https://docs.aws.amazon.com/lambda/latest/dg/foundation-arch.html): in a region without it,
+   * set x86_64 (the bundles are plain JavaScript). Default arm64.
+   */
+  lambdaArchitecture?: 'arm64' | 'x86_64';
 }
 
 export const DEFAULT_THROTTLE: ThrottleConfig = { rateLimit: 50, burstLimit: 100, quotaPerDay: 1_000_000 };
-export const DEFAULT_ALARMS: AlarmConfig = { noEventsHours: 6, apiLatencyP99Ms: 5000, api5xxPercent: 5, api4xxPercent: 25 };
+export const DEFAULT_ALARMS: AlarmConfig = { noEventsHours: 6, apiLatencyP99Ms: 5000, api5xxPercent: 5, api4xxPercent: 25, noEventsTenants: [] };
 /** CloudWatch Logs accepts only these retention periods (days). */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
@@ -58,7 +71,7 @@ export class ConfigError extends Error {
   }
 }
 
-const KNOWN_KEYS = ['tenants', 'throttle', 'alarmEmail', 'logRetentionDays', 'deletionProtection', 'alarms'];
+const KNOWN_KEYS = ['tenants', 'throttle', 'alarmEmail', 'logRetentionDays', 'deletionProtection', 'alarms', 'lambdaArchitecture'];
 const ALARM_KEYS = Object.keys(DEFAULT_ALARMS);
 
 function positiveInt(value: unknown, field: string, what: string, fallback: number): number {
@@ -118,7 +131,17 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
     apiLatencyP99Ms: positiveInt(a.apiLatencyP99Ms, 'alarms.apiLatencyP99Ms', 'milliseconds', DEFAULT_ALARMS.apiLatencyP99Ms),
     api5xxPercent: positiveInt(a.api5xxPercent, 'alarms.api5xxPercent', 'percent', DEFAULT_ALARMS.api5xxPercent),
     api4xxPercent: positiveInt(a.api4xxPercent, 'alarms.api4xxPercent', 'percent', DEFAULT_ALARMS.api4xxPercent),
+    noEventsTenants: [],
   };
+  if (a.noEventsTenants !== undefined) {
+    if (!Array.isArray(a.noEventsTenants) || a.noEventsTenants.some((t) => typeof t !== 'string')) {
+      throw new ConfigError('alarms.noEventsTenants', `must be a list of tenant names, got ${JSON.stringify(a.noEventsTenants)}`);
+    }
+    for (const t of a.noEventsTenants as string[]) {
+      if (!names.has(t)) throw new ConfigError('alarms.noEventsTenants', `names ${JSON.stringify(t)}, which is not in tenants (${[...names].join(', ')})`);
+    }
+    alarms.noEventsTenants = [...new Set(a.noEventsTenants as string[])];
+  }
   // CloudWatch evaluates at most one day of data per alarm.
   if (alarms.noEventsHours > 24) throw new ConfigError('alarms.noEventsHours', `must be 1 to 24 hours (CloudWatch evaluates at most a day), got ${alarms.noEventsHours}`);
   for (const key of ['api5xxPercent', 'api4xxPercent'] as const) {
@@ -126,12 +149,42 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
   }
   if (alarms.apiLatencyP99Ms > 29_000) throw new ConfigError('alarms.apiLatencyP99Ms', `must be below API Gateway's 29,000 ms integration timeout, got ${alarms.apiLatencyP99Ms}`);
 
+  if (v.lambdaArchitecture !== undefined && v.lambdaArchitecture !== 'arm64' && v.lambdaArchitecture !== 'x86_64') {
+    throw new ConfigError('lambdaArchitecture', `must be "arm64" or "x86_64", got ${JSON.stringify(v.lambdaArchitecture)}`);
+  }
+
   return {
     tenants,
     throttle,
+    ...(v.lambdaArchitecture === 'x86_64' ? { lambdaArchitecture: 'x86_64' as const } : {}),
     ...(v.alarmEmail ? { alarmEmail: v.alarmEmail as string } : {}),
     logRetentionDays,
     deletionProtection: (v.deletionProtection as boolean | undefined) ?? true,
     alarms,
   };
+}
+
+/**
+ * The settings of `config` that still hold the shipped example's placeholders: addresses under the
+ * `.example` domain, which is reserved for examples (RFC 2606) and so never a real deployment's.
+ * The stack refuses to deploy such a configuration (lib/auth0-events-stack.ts); synth still works.
+ */
+export function examplePlaceholders(config: Auth0EventsConfig): string[] {
+  const isExample = (value: string | undefined) => {
+    if (!value) return false;
+    let host = value.includes('@') ? value.slice(value.lastIndexOf('@') + 1) : value;
+    try {
+      host = new URL(host.includes('://') ? host : `https://${host}`).hostname;
+    } catch {
+      /* not a URL: compare as written */
+    }
+    return /(^|\.)example\.?$/i.test(host);
+  };
+  const found: string[] = [];
+  if (isExample(config.alarmEmail)) found.push(`alarmEmail (${config.alarmEmail})`);
+  config.tenants.forEach((t, i) => {
+    if (isExample(t.audience)) found.push(`tenants[${i}].audience (${t.audience})`);
+    if (isExample(t.customDomain)) found.push(`tenants[${i}].customDomain (${t.customDomain})`);
+  });
+  return found;
 }

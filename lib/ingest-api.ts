@@ -13,7 +13,7 @@ import { Construct } from 'constructs';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import type { ThrottleConfig } from './config';
 import type { EventTopic } from './event-topic';
-import { GATEWAY_ERRORS, gatewayErrorBody } from './gateway-responses';
+import { GATEWAY_ERRORS, gatewayResponseTemplate } from './gateway-responses';
 import { Handler, logGroup } from './secure-defaults';
 
 export interface IngestApiProps {
@@ -83,17 +83,13 @@ export class IngestApi extends Construct {
       },
     });
     // Every API Gateway error answered in the contract's JSON shape (lib/gateway-responses.ts).
-    for (const [name, { code, message, statusCode }] of Object.entries(GATEWAY_ERRORS)) {
+    for (const [name, { statusCode }] of Object.entries(GATEWAY_ERRORS)) {
       const type = apigw.ResponseType.of(name);
       this.api.addGatewayResponse(`Gateway-${name}`, {
         type,
         ...(statusCode ? { statusCode } : {}),
         responseHeaders: { 'Content-Type': "'application/json'" },
-        templates: {
-          'application/json': name === 'BAD_REQUEST_BODY'
-            ? `{"error":"${code}","message":"${message} $context.error.validationErrorString"}`
-            : gatewayErrorBody(name),
-        },
+        templates: { 'application/json': gatewayResponseTemplate(name) },
       });
     }
 
@@ -118,6 +114,9 @@ export class IngestApi extends Construct {
     const authorizer = new apigw.RequestAuthorizer(this, 'ApiKeyFromHeaders', {
       handler: this.authorizer.function,
       // The key may come in either of two headers, so there is no single identity source to cache on.
+      // Allowed: a REQUEST authorizer needs identity sources only when caching is on (TTL 0 here); with
+      // none, API Gateway invokes it for every request. AWS::ApiGateway::Authorizer IdentitySource:
+      // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-apigateway-authorizer.html
       identitySources: [],
       resultsCacheTtl: Duration.seconds(0),
     });

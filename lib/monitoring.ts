@@ -12,7 +12,7 @@
  *
  * Plain aws-cloudwatch rather than cdk-monitoring-constructs: see README.md ("Why plain CDK and not cdk-monitoring-constructs").
  */
-import { Aspects, CfnOutput, Duration, Stack, type IAspect } from 'aws-cdk-lib';
+import { Aspects, Aws, CfnCondition, CfnOutput, Duration, Fn, Stack, type IAspect } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -82,6 +82,12 @@ export class Monitoring extends Construct {
     // ---- alarm topic
     this.alarmKey = customerManagedKey(this, 'AlarmKey', 'auth0-events: encrypts the alarm topic');
     // CloudWatch publishes alarm notifications to the encrypted topic: it needs the key, for this account only.
+    // AWS documents kms:GenerateDataKey* and kms:Decrypt for a service that publishes to an encrypted topic
+    // (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services);
+    // aws:SourceAccount guards against the confused deputy and is carried for CloudWatch (unlike EventBridge,
+    // for which that page says source conditions are not supported in the key policy). The topic policy
+    // below adds aws:SourceArn on this account's alarms, as AWS shows for alarm topics
+    // (https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger). Checked, unchanged.
     this.alarmKey.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'AllowCloudWatchAlarms',
       principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
@@ -167,7 +173,16 @@ export class Monitoring extends Construct {
       threshold: 1, comparison: 'GTE', critical: true,
       description: 'SNS could deliver events neither to a subscriber queue nor to its delivery DLQ (NumberOfNotificationsFailedToRedriveToDlq >= 1 in 5 minutes): those events are LOST for that subscriber.',
     });
-    for (const tenant of props.tenants) {
+    // "No events received": silence is the problem, so missing data breaches. It is armed only for the
+    // tenants listed in alarms.noEventsTenants (their Log Stream delivers): a fresh deploy, before
+    // Auth0 is connected, would otherwise page for every tenant. One alarm cannot arm itself on the
+    // first event: an alarm sees at most a day (EvaluationPeriods x Period <= 86,400 s), and metric
+    // math that fills gaps (FILL(m, REPEAT), RUNNING_SUM) sees only the alarm's own evaluation range,
+    // so "stopped 3 days ago" and "never connected" look alike. README.md ("Deploy", step 8).
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html (EvaluationPeriods)
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data
+    for (const tenant of a.noEventsTenants) {
+      if (!props.tenants.includes(tenant)) throw new Error(`alarms.noEventsTenants names ${tenant}, which is not a tenant of this deployment`);
       this.alarm(`NoEvents-${tenant}`, published({ tenant, source: 'log-stream' }, Duration.hours(1)), {
         threshold: 1, comparison: 'LT', evaluationPeriods: a.noEventsHours, critical: true,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
@@ -217,8 +232,16 @@ export class Monitoring extends Construct {
 
     // ---- dashboard
     this.dashboard = this.buildDashboard(props, published, publishFailed, snsMetric, handlerLogs);
+    // The console has its own host per partition: commercial regions have regional console endpoints
+    // (https://docs.aws.amazon.com/general/latest/gr/mgmt-console.html), China's console is
+    // console.amazonaws.cn (https://docs.amazonaws.cn/en_us/aws/latest/userguide/general-info.html),
+    // GovCloud's console.amazonaws-us-gov.com (https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/accessing-govcloud.html).
+    // Conditions, not a mapping: an unknown partition gets the commercial form instead of failing the deploy.
+    const inPartition = (id: string, partition: string) => new CfnCondition(this, id, { expression: Fn.conditionEquals(Aws.PARTITION, partition) });
+    const consoleHost = Fn.conditionIf(inPartition('InChina', 'aws-cn').logicalId, 'console.amazonaws.cn',
+      Fn.conditionIf(inPartition('InGovCloud', 'aws-us-gov').logicalId, 'console.amazonaws-us-gov.com', `${stack.region}.console.aws.amazon.com`)).toString();
     new CfnOutput(this, 'DashboardUrl', {
-      value: `https://${stack.region}.console.aws.amazon.com/cloudwatch/home?region=${stack.region}#dashboards:name=${this.dashboard.dashboardName}`,
+      value: `https://${consoleHost}/cloudwatch/home?region=${stack.region}#dashboards:name=${this.dashboard.dashboardName}`,
       description: 'The operations dashboard (runbook: README.md, "Operations")',
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'Every alarm notifies this topic (subscribe pagers or chat here)' });

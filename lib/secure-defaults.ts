@@ -12,7 +12,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
 
-/** The Lambda runtime of every handler. */
+/**
+ * The Lambda runtime of every handler: nodejs24.x, a supported Lambda runtime (Amazon Linux 2023,
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html; CDK 2.259 made it NODEJS_LATEST
+ * "in every region"). Node.js 24 drops callback-style handlers: every handler here is async.
+ */
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
 export const REPO_ROOT = path.join(__dirname, '..');
 

@@ -27,7 +27,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, type IDependable } from 'constructs';
 import { CONNECTIONS_TABLE } from '../lambda/shared/connections';
 import { EVENTS_TABLE } from '../lambda/shared/stores';
 import type { TenantConfig } from '../lambda/shared/tenants';
@@ -46,6 +46,12 @@ export interface SessionEventsSocketProps {
   readonly deletionProtection?: boolean;
   /** Management API requests in flight per push invocation. Default 50. */
   readonly postConcurrency?: number;
+  /**
+   * API Gateway's account-level CloudWatch role setting (AWS::ApiGateway::Account), which the stage's
+   * access and execution logging needs: the stage waits for it. Default: the one `restApi` made
+   * (`cloudWatchRole: true`), if any.
+   */
+  readonly cloudWatchAccount?: IDependable;
 }
 
 export const WEBSOCKET_STAGE = 'v1';
@@ -167,6 +173,12 @@ export class SessionEventsSocket extends Construct {
       },
     });
     // Execution logs at ERROR (never message bodies), through the account's API Gateway logging role.
+    // The stage must wait for that role's account setting: on a fresh account a stage created first
+    // fails with "CloudWatch Logs role ARN must be set in account settings to enable logging" and the
+    // deploy rolls back (the REST stage waits for it through RestApi; this one is not a RestApi's).
+    // https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html
+    const account = props.cloudWatchAccount ?? props.restApi?.node.tryFindChild('Account');
+    if (account) this.stage.node.addDependency(account);
     (this.stage.node.defaultChild as apigwv2.CfnStage).addPropertyOverride('DefaultRouteSettings.LoggingLevel', 'ERROR');
     (this.stage.node.defaultChild as apigwv2.CfnStage).addPropertyOverride('DefaultRouteSettings.DataTraceEnabled', false);
     const manageConnections = new iam.PolicyStatement({

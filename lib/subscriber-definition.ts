@@ -75,7 +75,10 @@ export interface QueueConsumerDefinition {
 }
 
 export interface SubscriberAlarmThresholds {
-  /** Alarm when the oldest message in the queue is older than this many seconds. Default 300. */
+  /**
+   * Alarm when the oldest message in the queue is older than this many seconds. 60..86,400 (a day,
+   * so the alarm fires about 13 days before a message could expire from the 14-day queue). Default 300.
+   */
   readonly maxAgeOfOldestMessageSeconds?: number;
   /** Alarm when the consumer has at least this many errors in 5 minutes. Default 1. */
   readonly errors?: number;
@@ -99,6 +102,8 @@ export interface SubscriberDefinition {
   readonly alarms?: SubscriberAlarmThresholds;
 }
 
+/** The largest lag alarm threshold: one day, far below the queues' 14-day retention. */
+export const MAX_LAG_ALARM_SECONDS = 86_400;
 export const SUBSCRIBER_NAME = /^[a-z][a-z0-9-]{0,38}[a-z0-9]$/;
 const QUEUE_ARN = /^arn:aws[a-z-]*:sqs:[a-z0-9-]+:(\d{12}):([A-Za-z0-9_-]{1,80})$/;
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
@@ -128,7 +133,8 @@ export function validateDefinition(d: SubscriberDefinition, tenants?: readonly s
     if (tenants && !tenants.includes(t)) throw new SubscriberDefinitionError(name, 'filter.tenants', `names ${JSON.stringify(t)}, which this deployment does not serve (tenants: ${tenants.join(', ')})`);
   }
   wholeIn(name, 'maxReceiveCount', d.maxReceiveCount, 1, 1000);
-  wholeIn(name, 'alarms.maxAgeOfOldestMessageSeconds', d.alarms?.maxAgeOfOldestMessageSeconds, 60, 1_209_600);
+  // At most a day: the Lag alarm must fire long before a message can expire (queues keep 14 days).
+  wholeIn(name, 'alarms.maxAgeOfOldestMessageSeconds', d.alarms?.maxAgeOfOldestMessageSeconds, 60, MAX_LAG_ALARM_SECONDS);
   wholeIn(name, 'alarms.errors', d.alarms?.errors, 1, 1_000_000);
   wholeIn(name, 'alarms.throttles', d.alarms?.throttles, 1, 1_000_000);
   if (d.handler) {

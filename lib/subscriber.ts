@@ -7,7 +7,7 @@
  *                  the subscription's redrive DLQ, a consumer Lambda with partial batch responses and
  *                  bounded concurrency, and alarms.
  *
- *   topic ──(filter policy, raw delivery)──▶ queue ──(maxReceiveCount)──▶ DLQ (14 days)
+ *   topic ──(filter policy, raw delivery)──▶ queue (14 days) ──(maxReceiveCount)──▶ DLQ (14 days)
  *     └──(SNS cannot deliver)──▶ delivery DLQ (14 days)
  *   queue ──(event source mapping: batch, window, maxConcurrency, ReportBatchItemFailures)──▶ handler
  */
@@ -21,7 +21,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { EventTopic } from './event-topic';
 import { customerManagedKey, Handler } from './secure-defaults';
-import { parseQueueArn, SubscriberDefinitionError } from './subscriber-definition';
+import { MAX_LAG_ALARM_SECONDS, parseQueueArn, SubscriberDefinitionError } from './subscriber-definition';
 import { renderFilterPolicy, type FilterPolicy, type SubscriberFilter } from './subscriber-filter';
 
 export interface SubscriberKeyProps {
@@ -66,7 +66,7 @@ export interface SubscriberHandlerProps {
 }
 
 export interface SubscriberAlarmProps {
-  /** Lag alarm: the oldest message is older than this. Default 5 minutes. */
+  /** Lag alarm: the oldest message is older than this. At most one day (queues keep 14 days). Default 5 minutes. */
   readonly maxAgeOfOldestMessage?: Duration;
   /** Errors alarm: at least this many consumer errors in 5 minutes. Default 1. */
   readonly errors?: number;
@@ -107,6 +107,9 @@ export interface SubscriberProps {
  */
 export const QUEUE_TAGS = { subscriber: 'auth0-events:subscriber', role: 'auth0-events:queue' } as const;
 export type QueueRole = 'queue' | 'dlq' | 'delivery-dlq';
+
+/** Retention of every subscriber queue: the SQS maximum. */
+export const QUEUE_RETENTION = Duration.days(14);
 
 const DEFAULTS = {
   timeout: Duration.seconds(30),
@@ -162,6 +165,12 @@ export class Subscriber extends Construct {
       const window = h.maxBatchingWindow ?? Duration.seconds(0);
       this.deadLetterQueue = this.encryptedQueue('Dlq', props.queueKey, { retentionPeriod }, 'dlq');
       this.queue = this.encryptedQueue('Queue', props.queueKey, {
+        // 14 days, not SQS's default 4: if the consumer stops (a disabled event source mapping, a broken
+        // deploy), messages wait here instead of expiring before they ever reach the DLQ. The Lag alarm
+        // fires within a day at most (validateDefinition), 13 days before any message could expire.
+        // A message moved to the DLQ keeps its original enqueue time, so its DLQ days count from then:
+        // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
+        retentionPeriod: QUEUE_RETENTION,
         // AWS's guidance for Lambda consumers: at least 6x the function timeout, plus the batching window.
         visibilityTimeout: Duration.seconds(6 * timeout.toSeconds() + window.toSeconds()),
         deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? DEFAULTS.maxReceiveCount },
@@ -200,6 +209,7 @@ export class Subscriber extends Construct {
       }));
 
       const maxAge = alarmProps.maxAgeOfOldestMessage ?? DEFAULTS.maxAgeOfOldestMessage;
+      if (maxAge.toSeconds() > MAX_LAG_ALARM_SECONDS) throw new SubscriberDefinitionError(name, 'alarms.maxAgeOfOldestMessage', `must be at most ${MAX_LAG_ALARM_SECONDS} s (a day), so the Lag alarm fires long before a message can expire from the 14-day queue; got ${maxAge.toSeconds()} s`);
       this.alarm('Lag', this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }), maxAge.toSeconds(),
         cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, 3,
         `${name}: events wait longer than ${maxAge.toSeconds()} s in the subscriber queue for 3 minutes (consumer slow, failing or at its concurrency limit).`, props.alarmAction);

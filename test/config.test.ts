@@ -18,12 +18,16 @@ test('defaults fill what is not set', () => {
     throttle: { rateLimit: 50, burstLimit: 100, quotaPerDay: 1_000_000 },
     logRetentionDays: 90,
     deletionProtection: true,
-    alarms: { noEventsHours: 6, apiLatencyP99Ms: 5000, api5xxPercent: 5, api4xxPercent: 25 },
+    alarms: { noEventsHours: 6, apiLatencyP99Ms: 5000, api5xxPercent: 5, api4xxPercent: 25, noEventsTenants: [] },
   });
 });
 
 test('alarm thresholds may be set one by one; the rest keep their defaults', () => {
-  expect(parseConfig({ ...base, alarms: { noEventsHours: 24, api4xxPercent: 50 } }).alarms).toEqual({ noEventsHours: 24, apiLatencyP99Ms: 5000, api5xxPercent: 5, api4xxPercent: 50 });
+  expect(parseConfig({ ...base, alarms: { noEventsHours: 24, api4xxPercent: 50 } }).alarms).toEqual({ noEventsHours: 24, apiLatencyP99Ms: 5000, api5xxPercent: 5, api4xxPercent: 50, noEventsTenants: [] });
+});
+
+test('alarms.noEventsTenants arms the no-events alarm of the tenants listed (each once)', () => {
+  expect(parseConfig({ ...base, alarms: { noEventsTenants: ['acme', 'acme'] } }).alarms.noEventsTenants).toEqual(['acme']);
 });
 
 test('a JSON string (from -c on the command line) is accepted', () => {
@@ -50,6 +54,8 @@ test.each([
   [{ ...base, alarms: { noEventHours: 3 } }, /alarms\.noEventHours: is not a known setting; known settings: noEventsHours/],
   [{ ...base, alarms: { noEventsHours: 0 } }, /alarms\.noEventsHours: must be a positive whole number \(hours\), got 0/],
   [{ ...base, alarms: { noEventsHours: 48 } }, /alarms\.noEventsHours: must be 1 to 24 hours/],
+  [{ ...base, alarms: { noEventsTenants: 'acme' } }, /alarms\.noEventsTenants: must be a list of tenant names, got "acme"/],
+  [{ ...base, alarms: { noEventsTenants: ['acme@eu'] } }, /alarms\.noEventsTenants: names "acme@eu", which is not in tenants \(acme\)/],
   [{ ...base, alarms: { api5xxPercent: 101 } }, /alarms\.api5xxPercent: must be a percentage from 1 to 100/],
   [{ ...base, alarms: { apiLatencyP99Ms: 30000 } }, /alarms\.apiLatencyP99Ms: must be below API Gateway's 29,000 ms/],
 ])('%j fails with a clear message', (raw, message) => {

@@ -14,7 +14,8 @@ import { SUBSCRIBERS } from '../lib/subscribers';
 import { buildStack, nagViolations, TEST_CONFIG } from './support/stack';
 
 type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
-const { app, stack, template } = buildStack();
+// Every tenant's NoEvents alarm armed, so the complete alarm set is asserted (test/no-data-alarms.test.ts: unarmed).
+const { app, stack, template } = buildStack({ alarms: { noEventsTenants: TEST_CONFIG.tenants.map((t) => t.name) } });
 const resources = template.toJSON().Resources as Record<string, Resource>;
 const idOf = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as never);
 const ref = (c: { node: { defaultChild?: unknown } }) => ({ Ref: idOf(c) });
@@ -127,7 +128,7 @@ describe('alarms', () => {
   });
 
   it('thresholds and the no-events window come from config', () => {
-    const { stack: s, template: t } = buildStack({ alarms: { noEventsHours: 12, apiLatencyP99Ms: 2000, api5xxPercent: 10, api4xxPercent: 50 } });
+    const { stack: s, template: t } = buildStack({ alarms: { noEventsHours: 12, apiLatencyP99Ms: 2000, api5xxPercent: 10, api4xxPercent: 50, noEventsTenants: ['acme'] } });
     const r = t.toJSON().Resources as Record<string, Resource>;
     const props = (path: string) => r[alarmsByPath(s).get(path)!].Properties;
     expect(props('Monitoring/NoEvents-acme')).toMatchObject({ EvaluationPeriods: 12, DatapointsToAlarm: 12, Period: 3600 });
