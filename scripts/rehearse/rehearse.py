@@ -138,11 +138,20 @@ def publish_assets(s3: Any, out: Path, asset_manifest: Path) -> int:
     return count
 
 
-def deploy(cf: Any, name: str, template_url: str) -> dict[str, Any]:
+# The shipped cdk.json is the example configuration, which the template refuses unless the deployer
+# opts in (lib/auth0-events-stack.ts): the rehearsal deploys it with that documented opt-in.
+EXAMPLE_OPT_IN = {"ExampleConfiguration": "deploy"}
+
+
+def deploy(cf: Any, name: str, template_url: str, template: dict[str, Any] | None = None) -> dict[str, Any]:
     """CreateStack from the template's S3 URL, then waited for. (`cdk deploy` executes a change set;
     moto's change-set execution ignores DependsOn, see MOTO_DEPLOY_GAP.)"""
     caps = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
-    cf.create_stack(StackName=name, TemplateURL=template_url, Capabilities=caps)
+    declared = (template or {}).get("Parameters", {})
+    params = [{"ParameterKey": k, "ParameterValue": v} for k, v in EXAMPLE_OPT_IN.items() if k in declared]
+    for p in params:
+        log(f"  passing {p['ParameterKey']}={p['ParameterValue']} (the example configuration's documented opt-in)")
+    cf.create_stack(StackName=name, TemplateURL=template_url, Capabilities=caps, Parameters=params)
     started = time.time()
     while True:
         stack = cf.describe_stacks(StackName=name)["Stacks"][0]
@@ -236,7 +245,7 @@ def rehearse_stack(st: dict[str, Any], out: Path, client: Any) -> list[str]:
     key = f"rehearsal/{name}.template.json"
     s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(deployed).encode())
     try:
-        stack = deploy(cf, name, f"https://s3.{REGION}.amazonaws.com/{bucket}/{key}")
+        stack = deploy(cf, name, f"https://s3.{REGION}.amazonaws.com/{bucket}/{key}", template)
     except (ClientError, BotoCoreError, ResponseParserError) as e:
         # moto answers some broken references with an HTTP 500 instead of a ValidationError.
         log(f"{name}: CloudFormation refused the template: {str(e)[:300]} (moto's log: {moto_log()})")
