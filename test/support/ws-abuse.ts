@@ -114,8 +114,8 @@ export async function wsAbuse(p: LocalPipeline, opts: { pingFlood?: number; post
     await answeredOrClosed('type is not a string', (ws) => ws.send(JSON.stringify({ type: { $ne: 1 } })), 'an error frame, connection kept', (pr) => isError(pr) && pr.closeCode === undefined);
     await answeredOrClosed('route key injection ($connect)', (ws) => ws.send(JSON.stringify({ type: '$connect' })), 'an error frame, connection kept', (pr) => isError(pr) && pr.closeCode === undefined);
     await answeredOrClosed('authenticate with a junk token', (ws) => ws.send(auth('not-a-jwt')), 'authentication_failed, closed', (pr) => pr.frames.some((f) => f.type === 'authentication_failed') && pr.closeCode !== undefined);
-    await answeredOrClosed('authenticate with an expired token', async (ws) => ws.send(auth(await devSigned({ scope: 'listen:events' }, devIssuer(p.port), devAudience(), Math.floor(Date.now() / 1000) - 60 as unknown as string))), 'authentication_failed, closed', (pr) => pr.frames.some((f) => f.type === 'authentication_failed') && pr.closeCode !== undefined);
-    await answeredOrClosed('authenticate with an alg=none token', (ws) => ws.send(auth(`${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'x', scope: 'listen:events', iss: devIssuer(p.port), aud: devAudience(), exp: 9999999999 })).toString('base64url')}.`)), 'authentication_failed, closed', (pr) => pr.frames.some((f) => f.type === 'authentication_failed') && pr.closeCode !== undefined);
+    await answeredOrClosed('authenticate with an expired token', async (ws) => ws.send(auth(await devSigned({ permissions: ['listen:events'] }, devIssuer(p.port), devAudience(), Math.floor(Date.now() / 1000) - 60 as unknown as string))), 'authentication_failed, closed', (pr) => pr.frames.some((f) => f.type === 'authentication_failed') && pr.closeCode !== undefined);
+    await answeredOrClosed('authenticate with an alg=none token', (ws) => ws.send(auth(`${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'x', permissions: ['listen:events'], iss: devIssuer(p.port), aud: devAudience(), exp: 9999999999 })).toString('base64url')}.`)), 'authentication_failed, closed', (pr) => pr.frames.some((f) => f.type === 'authentication_failed') && pr.closeCode !== undefined);
 
     // Another tenant's tokens.
     const crossTenant = async (name: string, tenant: string, token: string) => {
@@ -126,14 +126,14 @@ export async function wsAbuse(p: LocalPipeline, opts: { pingFlood?: number; post
       const ok = pr.frames.some((f) => f.type === 'authentication_failed') && !pr.frames.some((f) => f.type === 'authenticated') && pr.closeCode !== undefined;
       record(name, 'authentication_failed, closed', `${pr.frames.map((f) => f.type).join(',')}; closed ${pr.closeCode} (${String(pr.frames.find((f) => f.message)?.message ?? '').slice(0, 90)})`, ok);
     };
-    await crossTenant('acme token (acme-signed) on ?tenant=dev', 'dev', await acme.sign({ sub: 'auth0|acme-user', scope: 'listen:events' }));
-    await crossTenant('token claiming acme, signed by the dev key, on ?tenant=acme', 'acme', await devSigned({ scope: 'listen:events' }, acme.issuer, acme.audience, '1h'));
+    await crossTenant('acme token (acme-signed) on ?tenant=dev', 'dev', await acme.sign({ sub: 'auth0|acme-user', permissions: ['listen:events'] }));
+    await crossTenant('token claiming acme, signed by the dev key, on ?tenant=acme', 'acme', await devSigned({ permissions: ['listen:events'] }, acme.issuer, acme.audience, '1h'));
     await crossTenant('dev token on ?tenant=acme', 'acme', admin);
     {
       // Control: a genuine acme token on acme is accepted (the rejections above are not vacuous).
       const pr = probe(url, 'acme');
       await pr.opened;
-      pr.ws.send(auth(await acme.sign({ sub: 'auth0|acme-user', scope: 'listen:events' })));
+      pr.ws.send(auth(await acme.sign({ sub: 'auth0|acme-user', permissions: ['listen:events'] })));
       const ok = await waitFor(() => pr.frames.some((f) => f.type === 'authenticated'), 10_000);
       record('control: acme token on ?tenant=acme', 'authenticated', pr.frames.map((f) => f.type).join(',') || 'nothing', ok);
       pr.ws.terminate();
