@@ -166,7 +166,7 @@ describe('fan-out in the stack (registry subscribers)', () => {
     });
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       ...common,
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
       TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
       StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
       GlobalSecondaryIndexes: [

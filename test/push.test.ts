@@ -156,7 +156,7 @@ describe('handlePushBatch on the events table stream', () => {
     const e2 = storedEvent(t, 'u2', new Date());
     await putEvent(db.ddb, tables.events, e1);
     await putEvent(db.ddb, tables.events, e2);
-    await db.ddb.send(new UpdateCommand({ TableName: tables.events, Key: { id: e1.id }, UpdateExpression: 'SET #d = :d', ExpressionAttributeNames: { '#d': 'level' }, ExpressionAttributeValues: { ':d': 4 } }));
+    await db.ddb.send(new UpdateCommand({ TableName: tables.events, Key: { pk: `${t}#${e1.id}` }, UpdateExpression: 'SET #d = :d', ExpressionAttributeNames: { '#d': 'level' }, ExpressionAttributeValues: { ':d': 4 } }));
 
     const streams = new DynamoDBStreamsClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: tables.streamArn }));
@@ -166,7 +166,7 @@ describe('handlePushBatch on the events table stream', () => {
       const page = await streams.send(new GetRecordsCommand({ ShardIterator }));
       records.push(...((page.Records ?? []) as unknown as DynamoDBStreamEvent['Records']));
     }
-    const ours = records.filter((r) => [e1.id, e2.id].includes(r.dynamodb?.Keys?.id?.S ?? ''));
+    const ours = records.filter((r) => [e1.id, e2.id].includes(r.dynamodb?.NewImage?.id?.S ?? ''));
     expect(ours.map((r) => r.eventName)).toEqual(['INSERT', 'INSERT', 'MODIFY']);
 
     const result = await handlePushBatch({ Records: ours }, deps());

@@ -43,7 +43,7 @@ async function streamRecords(): Promise<{ eventName?: string; id?: string }[]> {
     let { ShardIterator } = await streams.send(new GetShardIteratorCommand({ StreamArn: Table!.LatestStreamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
     for (let i = 0; ShardIterator && i < 10; i++) {
       const page = await streams.send(new GetRecordsCommand({ ShardIterator }));
-      out.push(...(page.Records ?? []).map((r) => ({ eventName: r.eventName, id: r.dynamodb?.Keys?.id?.S })));
+      out.push(...(page.Records ?? []).map((r) => ({ eventName: r.eventName, id: r.dynamodb?.NewImage?.id?.S })));
       if (!page.Records?.length) break;
       ShardIterator = page.NextShardIterator;
     }
@@ -58,7 +58,7 @@ it('stores a session event once: a duplicate (same batch or later) succeeds and 
   expect(await handle(sqsEvent(logout, logout))).toEqual({ batchItemFailures: [] });
   const items = (await clients.doc.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items!.filter((i) => i.id === logout.id);
   expect(items).toEqual([{
-    id: logout.id, tenant: 'acme', type: 'logout', user_id: 'auth0|dup', tenant_user: 'acme#auth0|dup', session_id: 'sess-1',
+    pk: `acme#${logout.id}`, id: logout.id, tenant: 'acme', type: 'logout', user_id: 'auth0|dup', tenant_user: 'acme#auth0|dup', session_id: 'sess-1',
     date: logout.date, log_type: 'slo', source: 'log-stream', level: 1, received_at: logout.received_at,
     stored_at: NOW.toISOString(), cursor: `${NOW.toISOString()}#${logout.id}`,
     expires_at: Math.floor(NOW.getTime() / 1000) + 30 * 86400,

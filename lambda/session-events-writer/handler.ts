@@ -1,10 +1,10 @@
 /**
  * Built-in subscriber `session-events`: stores each session event once in the events table
- * (EVENTS_TABLE), in the shape of `toStoredEvent` (lambda/shared/stores.ts): PK id, GSIs by-tenant and
+ * (EVENTS_TABLE), in the shape of `toStoredEvent` (lambda/shared/stores.ts): PK `${tenant}#${id}`, GSIs by-tenant and
  * by-user on `cursor`, TTL `expires_at` 30 days. The table's stream (NEW_IMAGE) drives the WebSocket push.
  *
- * PutItem with attribute_not_exists(id): a duplicate (same id, e.g. an Auth0 retry or an SQS redelivery)
- * fails the condition, which is a success: nothing is written twice, so nothing is pushed twice.
+ * PutItem with attribute_not_exists(pk): a duplicate (same tenant and id, e.g. an Auth0 retry or an SQS
+ * redelivery) fails the condition; another tenant's event with the same id is a different item, which is a success: nothing is written twice, so nothing is pushed twice.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { isConditionFailed } from '../shared/dynamodb';
@@ -32,8 +32,8 @@ export async function storeSessionEvent(event: CanonicalEvent, deps: SessionEven
     await deps.db.send(new PutCommand({
       TableName: deps.table,
       Item: item,
-      ConditionExpression: 'attribute_not_exists(#id)',
-      ExpressionAttributeNames: { '#id': EVENTS_TABLE.partitionKey },
+      ConditionExpression: 'attribute_not_exists(#pk)',
+      ExpressionAttributeNames: { '#pk': EVENTS_TABLE.partitionKey },
     }));
   } catch (e) {
     if (isConditionFailed(e)) {

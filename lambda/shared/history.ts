@@ -5,7 +5,7 @@
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { queryItems } from './dynamodb';
 import type { ListenFilter } from './connections';
-import { EVENTS_TABLE, tenantUserOf, type StoredEvent } from './stores';
+import { EVENTS_TABLE, eventKey, tenantUserOf, type StoredEvent } from './stores';
 
 export interface Viewer {
   tenant: string;
@@ -18,9 +18,12 @@ export function mayView(viewer: Viewer, event: Pick<StoredEvent, 'tenant' | 'use
   return event.tenant === viewer.tenant && (viewer.filter === '*' || event.user_id === viewer.sub);
 }
 
-/** The stored event `id` if the viewer may see it (else undefined: unknown and foreign look alike). */
+/**
+ * The stored event `id` of the viewer's tenant if the viewer may see it (else undefined: unknown and
+ * foreign look alike). The key includes the tenant: another tenant's event with the same id is never read.
+ */
 export async function visibleEvent(ddb: DynamoDBDocumentClient, table: string, viewer: Viewer, id: string): Promise<StoredEvent | undefined> {
-  const { Item } = await ddb.send(new GetCommand({ TableName: table, Key: { [EVENTS_TABLE.partitionKey]: id } }));
+  const { Item } = await ddb.send(new GetCommand({ TableName: table, Key: eventKey(viewer.tenant, id) }));
   const event = Item as StoredEvent | undefined;
   return event && mayView(viewer, event) ? event : undefined;
 }

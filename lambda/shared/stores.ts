@@ -4,9 +4,18 @@
  */
 import type { CanonicalEvent } from './event';
 
-/** Session events: one item per event id, kept 30 days. */
+/**
+ * Session events: one item per tenant and event id, kept 30 days.
+ *
+ * Key: `pk` = `${tenant}#${id}` (eventKeyOf). Event ids come from each tenant (Auth0 log ids, caller
+ * chosen Action/Event Stream ids), so a bare id could be sent by another tenant first and pre-empt
+ * ours (issue 10, item 2); tenant names cannot contain '#' (TENANT_NAME_PATTERN), so the key is
+ * unambiguous. One attribute rather than PK tenant + SK id: writes and GetItems spread over the whole
+ * key space (a busy tenant is not one hot partition key), and "a tenant's events in order" is the
+ * by-tenant index's job anyway.
+ */
 export const EVENTS_TABLE = {
-  partitionKey: 'id',
+  partitionKey: 'pk',
   /** "Events of tenant T after cursor C", newest last. */
   byTenantIndex: { name: 'by-tenant', partitionKey: 'tenant', sortKey: 'cursor' },
   /** "Events of user U in tenant T after cursor C": partition `${tenant}#${user_id}`. */
@@ -20,6 +29,8 @@ export const USERS_TABLE = { partitionKey: 'tenant', sortKey: 'user_id' } as con
 
 /** What the events table stores of a session event (and what the WebSocket pushes, see `pushedEvent`). */
 export interface StoredEvent {
+  /** Table key: `${tenant}#${id}` (eventKeyOf). */
+  pk: string;
   id: string;
   tenant: string;
   type: string;
@@ -40,12 +51,17 @@ export interface StoredEvent {
   expires_at: number;
 }
 
+/** The events table key of event `id` of `tenant` (tenant names contain no '#'). */
+export const eventKeyOf = (tenant: string, id: string): string => `${tenant}#${id}`;
+/** The `Key` of a GetItem/UpdateItem on the events table. */
+export const eventKey = (tenant: string, id: string): Record<string, string> => ({ [EVENTS_TABLE.partitionKey]: eventKeyOf(tenant, id) });
 export const cursorOf = (storedAt: string, id: string): string => `${storedAt}#${id}`;
 export const tenantUserOf = (tenant: string, userId: string): string => `${tenant}#${userId}`;
 
 export function toStoredEvent(event: CanonicalEvent, storedAt: Date): StoredEvent {
   const stored_at = storedAt.toISOString();
   return {
+    pk: eventKeyOf(event.tenant, event.id),
     id: event.id,
     tenant: event.tenant,
     type: event.type,

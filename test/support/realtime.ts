@@ -166,3 +166,25 @@ export async function managementServer(opts: { latencyMs?: number } = {}): Promi
   });
   return state;
 }
+
+/** Every record of a table's stream so far (all shards, from TRIM_HORIZON), as the push Lambda gets them. */
+export async function streamRecords(endpoint: string, streamArn: string): Promise<import('aws-lambda').DynamoDBStreamEvent['Records']> {
+  const { DynamoDBStreamsClient, DescribeStreamCommand, GetShardIteratorCommand, GetRecordsCommand } = await import('@aws-sdk/client-dynamodb-streams');
+  const streams = new DynamoDBStreamsClient({ endpoint, region: EMULATOR_CREDENTIALS.AWS_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const out: import('aws-lambda').DynamoDBStreamEvent['Records'] = [];
+  try {
+    const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+    for (const shard of StreamDescription?.Shards ?? []) {
+      let { ShardIterator } = await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+      for (let i = 0; ShardIterator && i < 20; i++) {
+        const page = await streams.send(new GetRecordsCommand({ ShardIterator }));
+        out.push(...((page.Records ?? []) as unknown as import('aws-lambda').DynamoDBStreamEvent['Records']));
+        if (!page.Records?.length) break;
+        ShardIterator = page.NextShardIterator;
+      }
+    }
+  } finally {
+    streams.destroy();
+  }
+  return out;
+}
