@@ -29,27 +29,35 @@ export async function visibleEvent(ddb: DynamoDBDocumentClient, table: string, v
 }
 
 /**
- * The viewer's events with cursor strictly after `afterCursor` (all when undefined), in cursor order
- * (oldest first, or newest first with `descending`), page by page.
+ * The viewer's events with cursor strictly after `afterCursor` (all when undefined) and, with `upTo`,
+ * before `before` (exclusive), in cursor order (oldest first, or newest first with `descending`), page by page.
  */
 export async function* eventsAfter(
   ddb: DynamoDBDocumentClient,
   table: string,
   viewer: Viewer,
   afterCursor: string | undefined,
-  opts: { pageSize?: number; descending?: boolean } = {},
+  opts: { pageSize?: number; descending?: boolean; before?: string } = {},
 ): AsyncGenerator<StoredEvent> {
   const index = viewer.filter === '*' ? EVENTS_TABLE.byTenantIndex : EVENTS_TABLE.byUserIndex;
   const partition = viewer.filter === '*' ? viewer.tenant : tenantUserOf(viewer.tenant, viewer.sub);
+  // One sort-key condition per query: `> after` (the upper bound is checked below), or `< before`.
+  const [condition, value] = afterCursor !== undefined ? ['#c > :c', afterCursor] : opts.before !== undefined ? ['#c < :c', opts.before] : [];
   const items = queryItems<StoredEvent>(ddb, {
     TableName: table,
     IndexName: index.name,
-    KeyConditionExpression: afterCursor === undefined ? '#p = :p' : '#p = :p AND #c > :c',
-    ExpressionAttributeNames: { '#p': index.partitionKey, ...(afterCursor === undefined ? {} : { '#c': index.sortKey }) },
-    ExpressionAttributeValues: { ':p': partition, ...(afterCursor === undefined ? {} : { ':c': afterCursor }) },
+    KeyConditionExpression: condition ? `#p = :p AND ${condition}` : '#p = :p',
+    ExpressionAttributeNames: { '#p': index.partitionKey, ...(condition ? { '#c': index.sortKey } : {}) },
+    ExpressionAttributeValues: { ':p': partition, ...(condition ? { ':c': value } : {}) },
     ScanIndexForward: !opts.descending,
     Limit: opts.pageSize ?? 100,
   });
-  // The index is per tenant (or tenant and user); checking again costs nothing.
-  for await (const event of items) if (mayView(viewer, event)) yield event;
+  for await (const event of items) {
+    if (opts.before !== undefined && event.cursor >= opts.before) {
+      if (opts.descending) continue;
+      return;
+    }
+    // The index is per tenant (or tenant and user); checking again costs nothing.
+    if (mayView(viewer, event)) yield event;
+  }
 }

@@ -24,6 +24,28 @@ export const EVENTS_TABLE = {
   retentionDays: 30,
 } as const;
 
+/**
+ * REST polling's settle horizon (issue 10, item 7). A cursor is taken from the writer's clock before
+ * its PutItem, and the by-tenant/by-user indexes are eventually consistent, so an event can become
+ * readable after events with later cursors. GET /{tenant}/events therefore returns only events whose
+ * cursor is at least REST_SETTLE_MS old, and the writer makes sure that every event is readable on the
+ * indexes before its cursor is that old:
+ *   - its PutItem must answer within WRITE_BUDGET_MS of stored_at; if it answers later, the writer
+ *     moves the cursor forward to "now" (conditional UpdateItem; the push Lambda ignores MODIFY), so the
+ *     event appears ahead of every poller's horizon instead of behind it;
+ *   - that move must answer within 2 x WRITE_BUDGET_MS of the first stored_at too (the writer logs
+ *     `late_move: true` when it does not: then a poller may have been served the old cursor, and can
+ *     get that event twice, or, resuming with `since` = that event, skip the events of those seconds);
+ *   - GSI propagation: AWS states that writes "propagate to a GSI within 1 second"
+ *     (https://repost.aws/knowledge-center/dynamodb-missing-table-items-gsi); we allow 3 s.
+ * So REST_SETTLE_MS = 2 x WRITE_BUDGET_MS + GSI_PROPAGATION_ALLOWANCE_MS = 5 s: polls see events 5 s
+ * late, and in exchange nothing is skipped and nothing repeated. Clocks: Lambda hosts' clocks (Amazon
+ * Time Sync) agree to well under a millisecond, far below these margins.
+ */
+export const WRITE_BUDGET_MS = 1000;
+export const GSI_PROPAGATION_ALLOWANCE_MS = 3000;
+export const REST_SETTLE_MS = 2 * WRITE_BUDGET_MS + GSI_PROPAGATION_ALLOWANCE_MS;
+
 /** Users: one item per tenant and user. */
 export const USERS_TABLE = { partitionKey: 'tenant', sortKey: 'user_id' } as const;
 
