@@ -12,7 +12,7 @@ import { runCheck, type CloserDeps } from '../lambda/closer/handler';
 import { pushEvent } from '../lambda/push/handler';
 import { handleQuery } from '../lambda/events-query/handler';
 import { authorize } from '../lambda/token-authorizer/handler';
-import { managementClient } from '../lambda/shared/management';
+import { closeConnection, managementClient } from '../lambda/shared/management';
 import { signedPoster } from '../lambda/shared/signed-poster';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { fakeTenant, type FakeTenant } from './support/auth0';
@@ -225,7 +225,7 @@ describe('catch-up', () => {
     });
     await authenticate(id, { type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|ops' }), since: history[4].id }, deps);
     // The stream then delivers both new events to the push Lambda.
-    const push = { ddb: db.ddb, post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1' }), connectionsTable: tables.connections, concurrency: 5, now: () => new Date() };
+    const push = { ddb: db.ddb, post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1' }), close: (c: string) => closeConnection(managementClient(mgmt.endpoint), c), connectionsTable: tables.connections, eventsTable: tables.events, concurrency: 5, now: () => new Date() };
     await pushEvent(beforeSeam!, push);
     await pushEvent(afterSeam!, push);
     const types = sent(id).map((m) => (m.type === 'event' ? `${m.replay ? 'replay' : 'live'}:${m.event.id}` : m.type));

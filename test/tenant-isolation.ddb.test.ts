@@ -12,6 +12,7 @@ import { handlePushBatch } from '../lambda/push/handler';
 import { storeSessionEvent } from '../lambda/session-events-writer/handler';
 import { visibleEvent } from '../lambda/shared/history';
 import { signedPoster } from '../lambda/shared/signed-poster';
+import { closeConnection, managementClient } from '../lambda/shared/management';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { canonicalEvent } from './support/events';
 import { clients, createTables, listener, managementServer, readyDynamoDb, streamRecords, type ManagementServer } from './support/realtime';
@@ -57,7 +58,7 @@ it('a hostile tenant storing an event with our id first pre-empts nothing: ours 
   // The push Lambda, fed the table's stream records: each tenant's listener gets its own tenant's event.
   const records = (await streamRecords(dynamo.endpoint, tables.streamArn!)).filter((r) => r.eventName === 'INSERT');
   expect(records).toHaveLength(3);
-  const push = { ddb: db.ddb, post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1', maxAttempts: 1 }), connectionsTable: tables.connections, eventsTable: tables.events, concurrency: 2, now: () => new Date() };
+  const push = { ddb: db.ddb, post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1', maxAttempts: 1 }), close: (id: string) => closeConnection(managementClient(mgmt.endpoint), id), connectionsTable: tables.connections, eventsTable: tables.events, concurrency: 2, now: () => new Date() };
   expect(await handlePushBatch({ Records: records }, push)).toEqual({ batchItemFailures: [] });
   const got = (id: string) => (mgmt.messages.get(id) ?? []).map((m) => (m as { event: { id: string; tenant: string; type: string; user_id: string } }).event);
   expect(got('acme-ops')).toEqual([

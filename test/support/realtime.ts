@@ -109,6 +109,8 @@ export interface ManagementServer {
   closed: string[];
   /** Connection ids answered with 410 GoneException. */
   gone: Set<string>;
+  /** Connection id -> how many more POSTs to it are answered 500 (a failing send). */
+  failNext: Map<string, number>;
   inFlight: number;
   peakInFlight: number;
   requests: number;
@@ -119,7 +121,7 @@ export interface ManagementServer {
 /** A local API Gateway management API: POST /@connections/{id} (records the body) and DELETE. */
 export async function managementServer(opts: { latencyMs?: number } = {}): Promise<ManagementServer> {
   const state: ManagementServer = {
-    endpoint: '', messages: new Map(), closed: [], gone: new Set(), inFlight: 0, peakInFlight: 0, requests: 0,
+    endpoint: '', messages: new Map(), closed: [], gone: new Set(), failNext: new Map(), inFlight: 0, peakInFlight: 0, requests: 0,
     reset() {
       state.messages.clear();
       state.closed.length = 0;
@@ -143,6 +145,12 @@ export async function managementServer(opts: { latencyMs?: number } = {}): Promi
         if (state.gone.has(id)) {
           res.writeHead(410, { 'content-type': 'application/json', 'x-amzn-errortype': 'GoneException' });
           return void res.end(JSON.stringify({ message: 'Gone' }));
+        }
+        const failures = state.failNext.get(id) ?? 0;
+        if (req.method === 'POST' && failures > 0) {
+          state.failNext.set(id, failures - 1);
+          res.writeHead(500, { 'content-type': 'application/json', 'x-amzn-errortype': 'InternalServerErrorException' });
+          return void res.end(JSON.stringify({ message: 'Internal server error' }));
         }
         if (req.method === 'DELETE') {
           state.closed.push(id);
