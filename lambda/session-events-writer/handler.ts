@@ -53,16 +53,16 @@ export async function storeSessionEvent(event: CanonicalEvent, deps: SessionEven
 
 /** The PutItem answered late: the event takes a cursor of "now", ahead of every REST poller's horizon. */
 async function moveForward(item: StoredEvent, deps: SessionEventsWriterDeps, now: () => Date, budget: number, log: RecordContext['logger']): Promise<void> {
-  const key = eventKey(item.tenant, item.id);
-  const storedAt = now().toISOString();
-  const cursor = cursorOf(storedAt, item.id);
+  // Only the cursor (the indexes' order) moves: stored_at stays what the push saw in the INSERT
+  // image and compares with a listener's live_from (the catch-up seam, lambda/socket/handler.ts).
+  const cursor = cursorOf(now().toISOString(), item.id);
   try {
     await deps.db.send(new UpdateCommand({
-      TableName: deps.table, Key: key,
+      TableName: deps.table, Key: eventKey(item.tenant, item.id),
       ConditionExpression: '#c = :old',
-      UpdateExpression: 'SET #s = :s, #c = :c',
-      ExpressionAttributeNames: { '#s': 'stored_at', '#c': EVENTS_TABLE.byTenantIndex.sortKey },
-      ExpressionAttributeValues: { ':old': item.cursor, ':s': storedAt, ':c': cursor },
+      UpdateExpression: 'SET #c = :c',
+      ExpressionAttributeNames: { '#c': EVENTS_TABLE.byTenantIndex.sortKey },
+      ExpressionAttributeValues: { ':old': item.cursor, ':c': cursor },
     }));
   } catch (e) {
     if (isConditionFailed(e)) return; // moved by a concurrent delivery of the same event

@@ -31,8 +31,8 @@ export const EVENTS_TABLE = {
  * cursor is at least REST_SETTLE_MS old, and the writer makes sure that every event is readable on the
  * indexes before its cursor is that old:
  *   - its PutItem must answer within WRITE_BUDGET_MS of stored_at; if it answers later, the writer
- *     moves the cursor forward to "now" (conditional UpdateItem; the push Lambda ignores MODIFY), so the
- *     event appears ahead of every poller's horizon instead of behind it;
+ *     moves the cursor (not stored_at) forward to "now" (conditional UpdateItem; the push Lambda
+ *     ignores MODIFY), so the event appears ahead of every poller's horizon instead of behind it;
  *   - that move must answer within 2 x WRITE_BUDGET_MS of the first stored_at too (the writer logs
  *     `late_move: true` when it does not: then a poller may have been served the old cursor, and can
  *     get that event twice, or, resuming with `since` = that event, skip the events of those seconds);
@@ -65,7 +65,10 @@ export interface StoredEvent {
   received_at: string;
   /** When the writer stored it (ISO 8601). */
   stored_at: string;
-  /** Sort key of the indexes: `${stored_at}#${id}`, so "after cursor" means "stored after". */
+  /**
+   * Sort key of the indexes: `${stored_at}#${id}`, so "after cursor" means "stored after"; a write that
+   * answered late gets a later time here (never in stored_at), see REST_SETTLE_MS.
+   */
   cursor: string;
   /** `${tenant}#${user_id}` when the event has a user. */
   tenant_user?: string;
