@@ -17,7 +17,7 @@
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { spawn } from 'node:child_process';
-import { managementClient, postJson } from '../lambda/shared/management';
+import { closeConnection, managementClient, postJson } from '../lambda/shared/management';
 import { signedPoster } from '../lambda/shared/signed-poster';
 import { DEFAULT_POST_CONCURRENCY, pushEvent, type PushDeps } from '../lambda/push/handler';
 import { listenKeyOf } from '../lambda/shared/connections';
@@ -128,7 +128,7 @@ const event = toStoredEvent({ id: 'bench-1', tenant: 'bench', type: 'logout', so
 async function viaPushEvent(listeners: number, concurrency: number, endpoint: string, sdk = false) {
   const client = managementClient(endpoint, { maxSockets: concurrency });
   const post = sdk ? (id: string, data: Uint8Array) => postJson(client, id, data) : signedPoster({ endpoint, region: 'us-east-1', maxSockets: concurrency });
-  const deps: PushDeps = { ddb: fakeListenerStore(listeners), post, connectionsTable: 'bench', concurrency, now: () => new Date() };
+  const deps: PushDeps = { ddb: fakeListenerStore(listeners), post, close: (id) => closeConnection(client, id), connectionsTable: 'bench', eventsTable: 'bench-events', concurrency, now: () => new Date() };
   const stats = await pushEvent(event, deps);
   if (stats.sent + stats.failed !== listeners) throw new Error(`expected ${listeners} listeners, saw ${stats.listeners}`);
   return { errors: stats.failed + stats.gone };

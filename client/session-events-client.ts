@@ -8,7 +8,8 @@
  *
  * It connects with ?tenant=, authenticates, keeps the connection alive with pings (every 5 minutes,
  * under API Gateway's 10-minute idle timeout; a missing pong means a dead connection), reconnects
- * with exponential backoff and jitter, resumes with `since` = the last event id it delivered, holds
+ * with exponential backoff and jitter, resumes with `since` = the last event id it delivered (or the
+ * server's `resume_from` after a `closing` with reason `missed_events`, on which it reconnects), holds
  * live events until the replay is over (`caught_up`) so delivery stays in order, and delivers each
  * event id once (a window of recent ids). In Node it uses the `ws` package unless a WebSocket
  * constructor is given; in browsers the global WebSocket.
@@ -37,7 +38,7 @@ export type ServerMessage =
   | { type: 'event'; event: SessionEvent; replay?: boolean }
   | { type: 'caught_up'; count: number; last_id?: string }
   | { type: 'pong' }
-  | { type: 'closing'; reason: 'not_authenticated' | 'token_expired' | string; message: string }
+  | { type: 'closing'; reason: 'not_authenticated' | 'token_expired' | 'missed_events' | string; message: string; resume_from?: string }
   | { type: 'error'; error: string; message: string };
 
 /** What the client needs of a WebSocket: the browser API, which `ws` implements too. */
@@ -130,6 +131,8 @@ export class SessionEventsClient {
   private readonly seen = new Set<string>();
   private readonly seenOrder: string[] = [];
   private held: SessionEvent[] | undefined;
+  /** `since` for the next connect when the server said where to resume (closing `missed_events`). */
+  private resumeFrom?: string;
   private _state: ClientState = 'idle';
   /** The id of the last event delivered: the `since` of the next connect. */
   lastEventId?: string;
@@ -227,7 +230,8 @@ export class SessionEventsClient {
     socket.onopen = () => {
       if (this.socket !== socket) return;
       this.setState('authenticating');
-      const since = this.lastEventId;
+      const since = this.resumeFrom ?? this.lastEventId;
+      this.resumeFrom = undefined;
       this.held = since ? [] : undefined;
       if (since) this.holdTimer = setTimeout(() => this.release(), this.opts.replayHoldMs ?? 30_000);
       // `seen`: the ids delivered recently, so that the server can replay from a little before
@@ -286,7 +290,13 @@ export class SessionEventsClient {
         return;
       case 'closing':
         this.emit('error', new Error(`Server is closing the connection (${msg.reason}): ${msg.message}`));
-        if (msg.reason === 'token_expired' && typeof this.opts.token !== 'function') this.close();
+        if (msg.reason === 'token_expired' && typeof this.opts.token !== 'function') return this.close();
+        if (msg.reason === 'missed_events') {
+          // An event could not be delivered: reconnect now (without waiting for the server's close)
+          // and resume from where the server says (else the last event delivered), with `seen`.
+          if (typeof msg.resume_from === 'string' && msg.resume_from) this.resumeFrom = msg.resume_from;
+          socket.close(4001, 'missed events: resuming');
+        }
         return;
       case 'error':
         this.emit('error', new Error(`${msg.error}: ${msg.message}`));

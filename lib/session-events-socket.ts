@@ -30,6 +30,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IDependable } from 'constructs';
 import { CONNECTIONS_TABLE } from '../lambda/shared/connections';
 import { EVENTS_TABLE } from '../lambda/shared/stores';
+import { METRIC_PUSH_SEND_FAILED } from '../lambda/shared/metrics';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import { customerManagedKey, grantTable, Handler, logGroup } from './secure-defaults';
 
@@ -222,7 +223,8 @@ export class SessionEventsSocket extends Construct {
       logRetentionDays: retention,
       memorySize: 1024,
       timeout: Duration.seconds(120),
-      environment: { ...common, WS_ENDPOINT: wsEndpoint(), POST_CONCURRENCY: String(concurrency) },
+      // EVENTS_TABLE: where a listener that missed an event resumes; METRICS_NAMESPACE: as lib/monitoring.ts.
+      environment: { ...common, WS_ENDPOINT: wsEndpoint(), POST_CONCURRENCY: String(concurrency), EVENTS_TABLE: props.eventsTable.tableName, METRICS_NAMESPACE: `auth0-events/${stack.stackName}` },
     });
     this.push.function.addEventSource(new DynamoEventSource(props.eventsTable, {
       startingPosition: lambda.StartingPosition.LATEST,
@@ -241,6 +243,7 @@ export class SessionEventsSocket extends Construct {
       } },
     }));
     grantTable(this.push.role, this.connections, ['dynamodb:DeleteItem'], [CONNECTIONS_TABLE.byListenerIndex.name]);
+    grantTable(this.push.role, props.eventsTable, [], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
     this.push.role.addToPolicy(manageConnections);
     for (const handler of [this.socket, this.closer, this.push]) {
       Validations.of(handler.role).acknowledge(...['POST', 'DELETE'].map((method) => ({
@@ -304,6 +307,8 @@ export class SessionEventsSocket extends Construct {
     alarm('PushErrors', this.push.function.metricErrors({ period: Duration.minutes(5) }), 0, `The push Lambda failed: stream records are being retried, and after ${PUSH_STREAM.retryAttempts} retries (or an hour) go to the push failures queue.`);
     alarm('PushFailuresDepth', this.pushFailures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }), 0,
       'Stream batches the push Lambda gave up on: their events reached no listener live (clients resuming with since still get them).');
+    alarm('PushSendFailures', new cloudwatch.Metric({ namespace: `auth0-events/${stack.stackName}`, metricName: METRIC_PUSH_SEND_FAILED, statistic: 'Sum', period: Duration.minutes(5) }), 0,
+      'Events could not be sent to some listeners after retries (PushSendFailed): those listeners were told "closing"/"missed_events" and closed, and resume with since; many of them means the management API fails or throttles.');
     alarm('CloseChecksDlqDepth', closeChecksDlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }), 0,
       'Close checks failed 5 times: some unauthenticated or expired connections may stay open (they receive nothing).');
     alarm('SocketIntegrationErrors', new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName: 'IntegrationError', dimensionsMap: { ApiId: this.api.apiId, Stage: WEBSOCKET_STAGE }, statistic: 'Sum', period: Duration.minutes(5) }), 5,

@@ -2,7 +2,7 @@
  * The DynamoDB stores, with the key design of lambda/shared/stores.ts (one definition shared with the
  * writers, the push Lambda and the REST catch-up):
  *   users:  PK tenant, SK user_id.
- *   events: PK id; GSI by-tenant (tenant, cursor) and by-user (tenant_user, cursor), both projecting
+ *   events: PK pk = `${tenant}#${id}` (ids are unique per tenant only); GSI by-tenant (tenant, cursor) and by-user (tenant_user, cursor), both projecting
  *           every attribute; TTL expires_at (30 days); stream NEW_IMAGE for the WebSocket push.
  * On-demand, point-in-time recovery, one customer-managed key (rotation on), deletion protection
  * from config (and then retained when the stack is deleted).

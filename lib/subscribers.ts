@@ -20,7 +20,7 @@ export const SUBSCRIBERS: readonly SubscriberDefinition[] = [
     name: 'session-events',
     description: 'Stores session events in the events table, whose stream drives the WebSocket push (built-in)',
     filter: { types: [...SESSION_EVENT_TYPES] },
-    handler: { entry: 'lambda/session-events-writer/handler.ts', tables: { events: ['PutItem'] } },
+    handler: { entry: 'lambda/session-events-writer/handler.ts', tables: { events: ['PutItem', 'UpdateItem'] } },
   },
   // new-subscriber: entries are added above this line
 ];

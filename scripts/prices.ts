@@ -90,7 +90,7 @@ export const ASSUMPTIONS = {
   logBytesPerRecord: 300,
   logRetentionMonths: 3,
   /** Metric alarms of the stack with the default registry (the composite alarm is left out). */
-  alarms: 25,
+  alarms: 26,
   /** DynamoDB: 2 conditional writes per user event (1 WRU each); 1 write per session event plus 2 GSIs (3 WRU); the push reads listeners (0.5 RRU per event per 4 KB page). */
   wruPerUserEvent: 2,
   wruPerSessionEvent: 3,

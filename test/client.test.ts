@@ -64,6 +64,11 @@ class FakeServer {
     for (const ws of this.live) ws.send(JSON.stringify({ type: 'event', event: e }));
   }
 
+  /** Sends a raw message to every authenticated connection (and closes none). */
+  sendAll(message: unknown) {
+    for (const ws of this.live) ws.send(JSON.stringify(message));
+  }
+
   /** Drops every connection abruptly (no close frame). */
   dropAll() {
     for (const ws of this.wss.clients) ws.terminate();
@@ -129,6 +134,27 @@ describe('SessionEventsClient', () => {
     expect(server.authMessages.map((m) => m.since)).toEqual([undefined, first[2].id]);
     expect(states).toEqual(expect.arrayContaining(['connecting', 'authenticating', 'open', 'waiting']));
     expect(client.lastEventId).toBe(after.id);
+  });
+
+  it('on closing "missed_events" reconnects by itself and resumes from resume_from: the missed event arrives', async () => {
+    // Issue 10, item 8: the push could not send `missed` to this client; it says so with `closing`
+    // (its DeleteConnection may fail or come late: this server never closes the socket).
+    client = newClient();
+    const got: string[] = [];
+    client.on('event', (e) => got.push(e.id));
+    client.start();
+    await until(() => client!.state === 'open');
+    const [a, b, missed, later] = [ev(), ev(), ev(), ev()];
+    server.publish(a);
+    server.publish(b);
+    server.log.push(missed); // stored, but its send to this client failed
+    server.publish(later); // sent fine (another stream shard)
+    await until(() => got.length === 3);
+    server.sendAll({ type: 'closing', reason: 'missed_events', message: 'An event could not be sent to this connection: reconnect with since.', resume_from: b.id });
+    await until(() => got.includes(missed.id));
+    expect(got).toEqual([a.id, b.id, later.id, missed.id]);
+    expect(server.authMessages.map((m) => m.since)).toEqual([undefined, b.id]);
+    expect(server.authMessages[1].seen).toEqual([a.id, b.id, later.id]);
   });
 
   it('holds live events that arrive during a replay until caught_up', async () => {

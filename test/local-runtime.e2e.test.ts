@@ -119,10 +119,14 @@ test('a listener that reconnects with since gets what it missed, once and in ord
 
 test('REST: GET /dev/events needs a token, and a self-scoped caller sees only its own events', async () => {
   expect((await fetch(`${p.restUrl}/dev/events`)).status).toBe(401);
-  const res = await fetch(`${p.restUrl}/dev/events?limit=100`, { headers: { authorization: `Bearer ${await tokenFor(p, 'auth0|alice', 'listen:events:self')}` } });
-  expect(res.status).toBe(200);
-  const body = await res.json();
-  expect(body.events.length).toBeGreaterThan(0);
+  const token = await tokenFor(p, 'auth0|alice', 'listen:events:self');
+  // REST lists events once they are 5 s old (the settle horizon, docs/realtime.md): wait for alice's.
+  const body = await until(async () => {
+    const res = await fetch(`${p.restUrl}/dev/events?limit=100`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    const b = await res.json();
+    return b.events.length > 0 ? b : undefined;
+  }, 10_000, 'alice\'s events on REST');
   expect(body.events.every((e: { user_id: string }) => e.user_id === 'auth0|alice')).toBe(true);
   expect((await fetch(`${p.restUrl}/dev/log-stream`, { method: 'POST', headers: { 'x-api-key': 'wrong' }, body: '[]' })).status).toBe(403);
   expect((await fetch(`${p.restUrl}/health`)).status).toBe(200);

@@ -117,7 +117,7 @@ test('one event leaves an INFO line with its id at every hop, and no line carrie
   const posted: string[] = [];
   const stream: DynamoDBStreamEvent = { Records: [{ eventName: 'INSERT', dynamodb: { SequenceNumber: '1', NewImage: marshall(stored!, { removeUndefinedValues: true }) as never } }] };
   const out = await handlePushBatch(stream, {
-    ddb: db, connectionsTable: 'connections', concurrency: 5, now,
+    ddb: db, connectionsTable: 'connections', eventsTable: 'events', concurrency: 5, now, close: async () => undefined,
     post: async (connectionId: string, message: string | Uint8Array) => { posted.push(`${connectionId} ${Buffer.from(message).toString()}`); return 'sent'; },
   });
   expect(out).toEqual({ batchItemFailures: [] });

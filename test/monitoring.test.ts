@@ -56,6 +56,7 @@ function expectedAlarms(): Record<string, Expected> {
     'Realtime/PushIteratorAge': alarm('IteratorAge', 'AWS/Lambda', 'Maximum', 60, 60_000, GT, 5, 'notBreaching', { FunctionName: fnRef(realtime.push) }),
     'Realtime/PushErrors': alarm('Errors', 'AWS/Lambda', 'Sum', 300, 0, GT, 1, 'notBreaching', { FunctionName: fnRef(realtime.push) }),
     'Realtime/PushFailuresDepth': alarm('ApproximateNumberOfMessagesVisible', 'AWS/SQS', 'Maximum', 300, 0, GT, 1, 'notBreaching', { QueueName: { 'Fn::GetAtt': [idOf(realtime.pushFailures), 'QueueName'] } }),
+    'Realtime/PushSendFailures': alarm('PushSendFailed', NS, 'Sum', 300, 0, GT, 1, 'notBreaching', {}),
     'Realtime/CloseChecksDlqDepth': alarm('ApproximateNumberOfMessagesVisible', 'AWS/SQS', 'Maximum', 300, 0, GT),
     'Realtime/SocketIntegrationErrors': alarm('IntegrationError', 'AWS/ApiGateway', 'Sum', 300, 5, GT, 1, 'notBreaching', { ApiId: ref(realtime.api), Stage: 'v1' }),
   };

@@ -5,6 +5,8 @@ import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { mapWithConcurrency } from '../lambda/shared/concurrency';
 import { handlePushBatch, pushEvent, type PushDeps } from '../lambda/push/handler';
 import { signedPoster } from '../lambda/shared/signed-poster';
+import { closeConnection, managementClient } from '../lambda/shared/management';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { clients, createTables, readyDynamoDb, listener, managementServer, putEvent, storedEvent, type ManagementServer } from './support/realtime';
 
@@ -30,7 +32,9 @@ beforeEach(() => mgmt.reset());
 const deps = (concurrency = 10, endpoint = mgmt.endpoint): PushDeps => ({
   ddb: db.ddb,
   post: signedPoster({ endpoint, region: 'us-east-1', maxSockets: concurrency, maxAttempts: 1 }),
+  close: (id) => closeConnection(managementClient(endpoint, { maxAttempts: 1 }), id),
   connectionsTable: tables.connections,
+  eventsTable: tables.events,
   concurrency,
   now: () => new Date(),
 });
@@ -72,7 +76,7 @@ describe('pushEvent', () => {
   it('sends an event to the tenant\'s * listeners and the user\'s self listeners only', async () => {
     const e = storedEvent(tenant, 'auth0|alice', new Date());
     const stats = await pushEvent(e, deps());
-    expect(stats).toEqual({ listeners: 4, sent: 4, gone: 0, failed: 0, skipped: 0 });
+    expect(stats).toEqual({ listeners: 4, sent: 4, gone: 0, failed: 0, skipped: 0, unclosed: 0 });
     expect([...mgmt.messages.keys()].sort()).toEqual(['alice-1', 'alice-2', 'all-1', 'all-2']);
     for (const id of mgmt.messages.keys()) {
       expect(received(id)).toEqual([{ type: 'event', event: { id: e.id, type: 'logout', tenant, user_id: 'auth0|alice', session_id: e.session_id, date: e.date, log_type: 'slo' } }]);
@@ -123,7 +127,37 @@ describe('pushEvent', () => {
     const t = `err-${++n}`;
     await addListeners([listener('e-1', t, '*', 'a')]);
     const stats = await pushEvent(storedEvent(t, 'u', new Date()), deps(10, 'http://127.0.0.1:9'));
-    expect(stats).toMatchObject({ listeners: 1, sent: 0, failed: 1 });
+    expect(stats).toMatchObject({ listeners: 1, sent: 0, failed: 1, unclosed: 1 });
+  });
+
+  it('closes a listener it could not send an event to, says where to resume, and counts the failure as a metric', async () => {
+    // Issue 10, item 8: after its retries a failed send used to be only logged; the listener stayed
+    // connected, never knowing it had missed an event.
+    const t = `miss-${++n}`;
+    await addListeners([listener('m-ok', t, '*', 'a'), listener('m-bad', t, '*', 'b'), listener('m-self', t, 'self', 'auth0|u')]);
+    const ownEarlier = storedEvent(t, 'auth0|u', new Date(Date.now() - 3000));
+    const otherEarlier = storedEvent(t, 'auth0|v', new Date(Date.now() - 2000));
+    const missed = storedEvent(t, 'auth0|u', new Date(Date.now() - 1000));
+    for (const e of [ownEarlier, otherEarlier, missed]) await putEvent(db.ddb, tables.events, e);
+    mgmt.failNext.set('m-bad', 1);
+    mgmt.failNext.set('m-self', 1);
+    const out: string[] = [];
+    const spies = [process.stdout, process.stderr].map((s) => jest.spyOn(s, 'write').mockImplementation(((c: string | Uint8Array) => out.push(c.toString())) as never));
+    try {
+      const res = await handlePushBatch({ Records: [{ eventName: 'INSERT', dynamodb: { SequenceNumber: '1', NewImage: marshall(missed) as never } }] }, deps());
+      expect(res).toEqual({ batchItemFailures: [] });
+    } finally {
+      spies.forEach((s) => s.mockRestore());
+    }
+    expect(received('m-ok').map((m) => m.event.id)).toEqual([missed.id]);
+    const closing = (resumeFrom: string) => [{ type: 'closing', reason: 'missed_events', message: expect.stringMatching(/reconnect/), resume_from: resumeFrom }];
+    // resume_from: the event before the missed one that this listener may see (a self listener: its own user's).
+    expect(received('m-bad')).toEqual(closing(otherEarlier.id));
+    expect(received('m-self')).toEqual(closing(ownEarlier.id));
+    expect([...mgmt.closed].sort()).toEqual(['m-bad', 'm-self']);
+    const metric = out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l._aws);
+    expect(metric).toMatchObject({ PushSendFailed: 2, tenant: t });
+    expect(metric._aws.CloudWatchMetrics[0]).toMatchObject({ Dimensions: [['tenant'], []], Metrics: [{ Name: 'PushSendFailed', Unit: 'Count' }] });
   });
 
   it('serves 1,000 listeners (paginated query) with never more requests in flight than the bound', async () => {
@@ -135,7 +169,7 @@ describe('pushEvent', () => {
       const started = Date.now();
       const stats = await pushEvent(storedEvent(t, 'auth0|target', new Date()), deps(bound, slow.endpoint));
       const ms = Date.now() - started;
-      expect(stats).toEqual({ listeners: 1000, sent: 1000, gone: 0, failed: 0, skipped: 0 });
+      expect(stats).toEqual({ listeners: 1000, sent: 1000, gone: 0, failed: 0, skipped: 0, unclosed: 0 });
       expect(slow.messages.size).toBe(1000);
       expect([...slow.messages.values()].every((m) => m.length === 1)).toBe(true);
       expect(slow.peakInFlight).toBeLessThanOrEqual(bound);
@@ -156,7 +190,7 @@ describe('handlePushBatch on the events table stream', () => {
     const e2 = storedEvent(t, 'u2', new Date());
     await putEvent(db.ddb, tables.events, e1);
     await putEvent(db.ddb, tables.events, e2);
-    await db.ddb.send(new UpdateCommand({ TableName: tables.events, Key: { id: e1.id }, UpdateExpression: 'SET #d = :d', ExpressionAttributeNames: { '#d': 'level' }, ExpressionAttributeValues: { ':d': 4 } }));
+    await db.ddb.send(new UpdateCommand({ TableName: tables.events, Key: { pk: `${t}#${e1.id}` }, UpdateExpression: 'SET #d = :d', ExpressionAttributeNames: { '#d': 'level' }, ExpressionAttributeValues: { ':d': 4 } }));
 
     const streams = new DynamoDBStreamsClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: tables.streamArn }));
@@ -166,7 +200,7 @@ describe('handlePushBatch on the events table stream', () => {
       const page = await streams.send(new GetRecordsCommand({ ShardIterator }));
       records.push(...((page.Records ?? []) as unknown as DynamoDBStreamEvent['Records']));
     }
-    const ours = records.filter((r) => [e1.id, e2.id].includes(r.dynamodb?.Keys?.id?.S ?? ''));
+    const ours = records.filter((r) => [e1.id, e2.id].includes(r.dynamodb?.NewImage?.id?.S ?? ''));
     expect(ours.map((r) => r.eventName)).toEqual(['INSERT', 'INSERT', 'MODIFY']);
 
     const result = await handlePushBatch({ Records: ours }, deps());

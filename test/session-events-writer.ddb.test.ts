@@ -9,7 +9,7 @@ import { DescribeTableCommand, ProvisionedThroughputExceededException } from '@a
 import { DynamoDBStreamsClient, DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createHandler } from '../lambda/session-events-writer/handler';
+import { createHandler, storeSessionEvent } from '../lambda/session-events-writer/handler';
 import { EVENTS_TABLE } from '../lambda/shared/stores';
 import { startDynamoDb, type Emulator } from '../local/emulators';
 import { createEventsTable, localClients } from './support/dynamodb';
@@ -43,7 +43,7 @@ async function streamRecords(): Promise<{ eventName?: string; id?: string }[]> {
     let { ShardIterator } = await streams.send(new GetShardIteratorCommand({ StreamArn: Table!.LatestStreamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
     for (let i = 0; ShardIterator && i < 10; i++) {
       const page = await streams.send(new GetRecordsCommand({ ShardIterator }));
-      out.push(...(page.Records ?? []).map((r) => ({ eventName: r.eventName, id: r.dynamodb?.Keys?.id?.S })));
+      out.push(...(page.Records ?? []).map((r) => ({ eventName: r.eventName, id: r.dynamodb?.NewImage?.id?.S })));
       if (!page.Records?.length) break;
       ShardIterator = page.NextShardIterator;
     }
@@ -58,7 +58,7 @@ it('stores a session event once: a duplicate (same batch or later) succeeds and 
   expect(await handle(sqsEvent(logout, logout))).toEqual({ batchItemFailures: [] });
   const items = (await clients.doc.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items!.filter((i) => i.id === logout.id);
   expect(items).toEqual([{
-    id: logout.id, tenant: 'acme', type: 'logout', user_id: 'auth0|dup', tenant_user: 'acme#auth0|dup', session_id: 'sess-1',
+    pk: `acme#${logout.id}`, id: logout.id, tenant: 'acme', type: 'logout', user_id: 'auth0|dup', tenant_user: 'acme#auth0|dup', session_id: 'sess-1',
     date: logout.date, log_type: 'slo', source: 'log-stream', level: 1, received_at: logout.received_at,
     stored_at: NOW.toISOString(), cursor: `${NOW.toISOString()}#${logout.id}`,
     expires_at: Math.floor(NOW.getTime() / 1000) + 30 * 86400,
@@ -86,6 +86,29 @@ it('serves "events of tenant T after cursor C" and "events of user U in tenant T
   const cursorOfA1 = all.find((i) => i.id === a1.id)!.cursor as string;
   expect(await q(EVENTS_TABLE.byTenantIndex, 'idx', cursorOfA1)).toEqual([b1.id, a2.id]);
   expect(await q(EVENTS_TABLE.byUserIndex, 'idx#auth0|a')).toEqual([a1.id, a2.id]);
+});
+
+it('moves the cursor (not stored_at) forward when the PutItem answers after the write budget, and leaves a timely one alone', async () => {
+  // A client whose PutItem waits 400 ms after the writer took stored_at; the budget is 100 ms.
+  const slow = { send: async (cmd: unknown) => {
+    if (cmd instanceof PutCommand) await new Promise((r) => setTimeout(r, 400));
+    return clients.doc.send(cmd as never);
+  } } as unknown as DynamoDBDocumentClient;
+  const late = canonicalEvent({ type: 'logout', log_type: 'slo', tenant: 'late' });
+  const before = Date.now();
+  expect(await storeSessionEvent(late, { db: slow, table, writeBudgetMs: 100 })).toBe('written');
+  const on = async (id: string) => (await clients.doc.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items!.find((i) => i.id === id)!;
+  const item = await on(late.id);
+  const storedAt = Date.parse(item.stored_at);
+  expect(storedAt).toBeGreaterThanOrEqual(before);
+  expect(storedAt).toBeLessThan(before + 400);
+  const [cursorTime, cursorId] = (item.cursor as string).split('#');
+  expect(cursorId).toBe(late.id);
+  expect(Date.parse(cursorTime) - storedAt).toBeGreaterThanOrEqual(400);
+  const timely = canonicalEvent({ type: 'logout', log_type: 'slo', tenant: 'late' });
+  await storeSessionEvent(timely, { db: clients.doc, table, writeBudgetMs: 60_000 });
+  const t = await on(timely.id);
+  expect(t.cursor).toBe(`${t.stored_at}#${timely.id}`);
 });
 
 it('reports invalid records as batch item failures; acknowledges non-session types without writing', async () => {

@@ -6,13 +6,13 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import type { CloseCheck, ConnectionItem } from '../lambda/shared/connections';
 import { clearKeySets, verifyListenerToken } from '../lambda/shared/tokens';
-import type { StoredEvent } from '../lambda/shared/stores';
+import { cursorOf, type StoredEvent } from '../lambda/shared/stores';
 import { handleSocket, type SocketDeps } from '../lambda/socket/handler';
 import { runCheck, type CloserDeps } from '../lambda/closer/handler';
 import { pushEvent } from '../lambda/push/handler';
 import { handleQuery } from '../lambda/events-query/handler';
 import { authorize } from '../lambda/token-authorizer/handler';
-import { managementClient } from '../lambda/shared/management';
+import { closeConnection, managementClient } from '../lambda/shared/management';
 import { signedPoster } from '../lambda/shared/signed-poster';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { fakeTenant, type FakeTenant } from './support/auth0';
@@ -225,11 +225,40 @@ describe('catch-up', () => {
     });
     await authenticate(id, { type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|ops' }), since: history[4].id }, deps);
     // The stream then delivers both new events to the push Lambda.
-    const push = { ddb: db.ddb, post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1' }), connectionsTable: tables.connections, concurrency: 5, now: () => new Date() };
+    const push = { ddb: db.ddb, post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1' }), close: (c: string) => closeConnection(managementClient(mgmt.endpoint), c), connectionsTable: tables.connections, eventsTable: tables.events, concurrency: 5, now: () => new Date() };
     await pushEvent(beforeSeam!, push);
     await pushEvent(afterSeam!, push);
     const types = sent(id).map((m) => (m.type === 'event' ? `${m.replay ? 'replay' : 'live'}:${m.event.id}` : m.type));
     expect(types).toEqual(['authenticated', `replay:${history[5].id}`, `replay:${beforeSeam!.id}`, 'caught_up', `live:${afterSeam!.id}`]);
+  });
+  it('replays once an event whose late write moved its cursor past the seam (REST settle horizon), and pushes it to no one twice', async () => {
+    const id = conn();
+    await connect(id);
+    let moved: StoredEvent | undefined;
+    let afterSeam: StoredEvent | undefined;
+    const deps = socketDeps({
+      seamMs: 2000, // long enough for the first pass to end before the seam on a busy machine
+      settleMs: 100,
+      sleep: async (ms) => {
+        const seam = Date.parse((await item(id))!.live_from!);
+        // Stored just before the seam, but its PutItem answered late: the writer moved its cursor
+        // (not its stored_at, which the push already used for the seam) past an event stored after the seam.
+        moved = storedEvent(TENANT, 'auth0|zed', new Date(seam - 5));
+        moved.cursor = cursorOf(new Date(seam + 50).toISOString(), moved.id);
+        afterSeam = storedEvent(TENANT, 'auth0|zed', new Date(seam + 10));
+        await putEvent(db.ddb, tables.events, moved);
+        await putEvent(db.ddb, tables.events, afterSeam);
+        await new Promise((r) => setTimeout(r, ms));
+      },
+    });
+    await authenticate(id, { type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|ops' }), since: history[5].id }, deps);
+    const push = { ddb: db.ddb, post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1' }), close: (c: string) => closeConnection(managementClient(mgmt.endpoint), c), connectionsTable: tables.connections, eventsTable: tables.events, concurrency: 5, now: () => new Date() };
+    await pushEvent(moved!, push);
+    await pushEvent(afterSeam!, push);
+    const types = sent(id).map((m) => (m.type === 'event' ? `${m.replay ? 'replay' : 'live'}:${m.event.id}` : m.type));
+    // (Events of the tests before this one replay too: only these two matter here.)
+    const ours = types.filter((t) => t.endsWith(`:${moved!.id}`) || t.endsWith(`:${afterSeam!.id}`));
+    expect(ours.sort()).toEqual([`live:${afterSeam!.id}`, `replay:${moved!.id}`].sort());
   });
 });
 

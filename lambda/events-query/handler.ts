@@ -5,6 +5,9 @@
  *     recent ones; newest last either way. `next` is the id to pass as `since` for the following page
  *     (the last event's id, or `since` itself when there is nothing new). `self` callers see only
  *     their own events.
+ *     Settle horizon: only events whose cursor is at least REST_SETTLE_MS (5 s) old are listed, so a
+ *     poller never moves past an event that is not readable yet (lambda/shared/stores.ts explains why
+ *     that bound holds): polling with `since` = `next` misses nothing and gets nothing twice.
  *   listeners: needs listen:events (filter `*`): the tenant's authenticated connections.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -14,7 +17,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { CONNECTIONS_TABLE, type ConnectionItem, type ListenFilter } from '../shared/connections';
 import { error, json } from '../shared/http';
 import { createLogger } from '../shared/logger';
-import { pushedEvent, type StoredEvent } from '../shared/stores';
+import { cursorOf, pushedEvent, REST_SETTLE_MS, type StoredEvent } from '../shared/stores';
 import { configuredTenants } from '../shared/tenants';
 import { SCOPE_ALL } from '../shared/tokens';
 import { eventsAfter, visibleEvent, type Viewer } from '../shared/history';
@@ -27,6 +30,9 @@ export interface QueryDeps {
   ddb: DynamoDBDocumentClient;
   eventsTable: string;
   connectionsTable: string;
+  /** The settle horizon (ms). Default REST_SETTLE_MS. */
+  settleMs?: number;
+  now?: () => Date;
 }
 
 async function listEvents(event: APIGatewayProxyEvent, viewer: Viewer, deps: QueryDeps): Promise<APIGatewayProxyResult> {
@@ -35,15 +41,18 @@ async function listEvents(event: APIGatewayProxyEvent, viewer: Viewer, deps: Que
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) return error(400, 'bad_request', `limit must be a whole number from 1 to ${MAX_LIMIT}, got ${JSON.stringify(String(rawLimit).slice(0, 20))}.`);
   const since = event.queryStringParameters?.since;
   const events: StoredEvent[] = [];
+  // The settle horizon: events stored at or before now - settle are readable. Cursors are
+  // `${ISO time}#${id}`, so "stored at or before h" is "cursor < `${h + 1 ms}#`".
+  const before = cursorOf(new Date((deps.now?.() ?? new Date()).getTime() - (deps.settleMs ?? REST_SETTLE_MS) + 1).toISOString(), '');
   if (since !== undefined) {
     const start = since === '' ? undefined : await visibleEvent(deps.ddb, deps.eventsTable, viewer, since);
     if (!start) return error(400, 'unknown_since', `since ${JSON.stringify(since.slice(0, 100))} is not a stored event you may see (unknown, or older than 30 days): leave since out to get the most recent events.`);
-    for await (const e of eventsAfter(deps.ddb, deps.eventsTable, viewer, start.cursor, { pageSize: limit })) {
+    for await (const e of eventsAfter(deps.ddb, deps.eventsTable, viewer, start.cursor, { pageSize: limit, before })) {
       events.push(e);
       if (events.length >= limit) break;
     }
   } else {
-    for await (const e of eventsAfter(deps.ddb, deps.eventsTable, viewer, undefined, { pageSize: limit, descending: true })) {
+    for await (const e of eventsAfter(deps.ddb, deps.eventsTable, viewer, undefined, { pageSize: limit, descending: true, before })) {
       events.push(e);
       if (events.length >= limit) break;
     }

@@ -9,8 +9,10 @@
  *   - 410 GoneException: that connection's item is deleted (conditionally on that id, nothing else).
  *   - Requests go through a lean SigV4 sender (signed-poster.ts: ~0.1 ms CPU per request instead of
  *     the SDK's ~0.8 ms), with as many keep-alive sockets as the concurrency.
- *   - Any other send error is retried (429, 5xx, network: 3 attempts), then counted and logged: one bad
- *     listener never makes the whole fan-out repeat for everyone.
+ *   - Any other send error is retried (429, 5xx, network: 3 attempts), then counted (EMF metric
+ *     PushSendFailed, alarmed) and the listener is told `closing` / `missed_events` and closed, so that
+ *     it resumes with `since` (missed.ts): one bad listener never makes the whole fan-out repeat for
+ *     everyone, and none misses an event silently.
  *   - A failure to read listeners fails the record: the handler reports it as the batch item
  *     failure, so Lambda retries from that record (bisecting, bounded retries, then the on-failure
  *     destination).
@@ -25,7 +27,9 @@ import { mapWithConcurrency } from '../shared/concurrency';
 import { CONNECTIONS_TABLE, listenKeyOf } from '../shared/connections';
 import { createLogger } from '../shared/logger';
 import { pushedEvent, type StoredEvent } from '../shared/stores';
-import { encodeMessage } from '../shared/management';
+import { closeConnection, encodeMessage, managementClient } from '../shared/management';
+import { emf, METRIC_PUSH_SEND_FAILED } from '../shared/metrics';
+import { closeMissed, type MissedListener } from './missed';
 import { signedPoster, type Post } from '../shared/signed-poster';
 
 const logger = createLogger('auth0-events-push');
@@ -36,7 +40,11 @@ export interface PushDeps {
   ddb: DynamoDBDocumentClient;
   /** Sends bytes to one connection (signed-poster.ts in AWS). */
   post: Post;
+  /** Closes one connection (DeleteConnection). */
+  close: (connectionId: string) => Promise<void>;
   connectionsTable: string;
+  /** The events table: the event before a missed one is where its listener resumes. */
+  eventsTable: string;
   concurrency: number;
   now: () => Date;
 }
@@ -47,6 +55,8 @@ export interface PushStats {
   gone: number;
   failed: number;
   skipped: number;
+  /** Listeners that missed the event and could not be closed. */
+  unclosed: number;
 }
 
 interface Listener {
@@ -61,9 +71,9 @@ function listenersOf(deps: PushDeps, listenKey: string): AsyncGenerator<Listener
 }
 
 /** The listeners who may see `event`: the tenant's `*` listeners, then the user's `self` listeners. */
-export async function* listenersFor(deps: PushDeps, event: Pick<StoredEvent, 'tenant' | 'user_id'>): AsyncGenerator<Listener> {
-  yield* listenersOf(deps, listenKeyOf(event.tenant, '*', ''));
-  if (event.user_id) yield* listenersOf(deps, listenKeyOf(event.tenant, 'self', event.user_id));
+export async function* listenersFor(deps: PushDeps, event: Pick<StoredEvent, 'tenant' | 'user_id'>): AsyncGenerator<Listener & MissedListener> {
+  for await (const l of listenersOf(deps, listenKeyOf(event.tenant, '*', ''))) yield { ...l, filter: '*' };
+  if (event.user_id) for await (const l of listenersOf(deps, listenKeyOf(event.tenant, 'self', event.user_id))) yield { ...l, filter: 'self' };
 }
 
 /**
@@ -72,9 +82,10 @@ export async function* listenersFor(deps: PushDeps, event: Pick<StoredEvent, 'te
  * the event, so a retry never sends it twice to the same listener. Send errors are per listener.
  */
 export async function pushEvent(event: StoredEvent, deps: PushDeps): Promise<PushStats> {
-  const stats: PushStats = { listeners: 0, sent: 0, gone: 0, failed: 0, skipped: 0 };
+  const stats: PushStats = { listeners: 0, sent: 0, gone: 0, failed: 0, skipped: 0, unclosed: 0 };
   const message = encodeMessage({ type: 'event', event: pushedEvent(event) });
-  const listeners: Listener[] = [];
+  const listeners: (Listener & MissedListener)[] = [];
+  const missed: MissedListener[] = [];
   for await (const listener of listenersFor(deps, event)) listeners.push(listener);
   const now = deps.now().toISOString();
   await mapWithConcurrency(listeners, deps.concurrency, async (listener) => {
@@ -99,9 +110,14 @@ export async function pushEvent(event: StoredEvent, deps: PushDeps): Promise<Pus
       });
     } catch (e) {
       stats.failed++;
-      logger.warn('send failed', { event_id: event.id, connectionId: listener.connection_id, error: (e as Error).name, detail: (e as Error).message });
+      missed.push(listener);
+      logger.warn('send failed: the listener is closed so that it resumes', { event_id: event.id, connectionId: listener.connection_id, error: (e as Error).name, detail: (e as Error).message });
     }
   });
+  if (missed.length) {
+    stats.unclosed = await closeMissed(event, missed, deps, logger);
+    logger.warn('listeners missed an event', { event_id: event.id, failed: stats.failed, unclosed: stats.unclosed, ...emf({ [METRIC_PUSH_SEND_FAILED]: stats.failed }, { tenant: event.tenant }, [['tenant'], []]) });
+  }
   return stats;
 }
 
@@ -127,11 +143,15 @@ export const handler = async (batch: DynamoDBStreamEvent): Promise<DynamoDBBatch
     const concurrency = Number(process.env.POST_CONCURRENCY ?? DEFAULT_POST_CONCURRENCY);
     const endpoint = process.env.WS_ENDPOINT;
     const table = process.env.CONNECTIONS_TABLE;
-    if (!endpoint || !table) throw new Error('WS_ENDPOINT and CONNECTIONS_TABLE must be set');
+    const eventsTable = process.env.EVENTS_TABLE;
+    if (!endpoint || !table || !eventsTable) throw new Error('WS_ENDPOINT, CONNECTIONS_TABLE and EVENTS_TABLE must be set');
+    const mgmt = managementClient(endpoint);
     deps = {
       ddb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
       post: signedPoster({ endpoint, region: process.env.AWS_REGION ?? '', maxSockets: concurrency }),
+      close: (id) => closeConnection(mgmt, id),
       connectionsTable: table,
+      eventsTable,
       concurrency,
       now: () => new Date(),
     };

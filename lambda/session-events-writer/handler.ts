@@ -1,23 +1,25 @@
 /**
  * Built-in subscriber `session-events`: stores each session event once in the events table
- * (EVENTS_TABLE), in the shape of `toStoredEvent` (lambda/shared/stores.ts): PK id, GSIs by-tenant and
+ * (EVENTS_TABLE), in the shape of `toStoredEvent` (lambda/shared/stores.ts): PK `${tenant}#${id}`, GSIs by-tenant and
  * by-user on `cursor`, TTL `expires_at` 30 days. The table's stream (NEW_IMAGE) drives the WebSocket push.
  *
- * PutItem with attribute_not_exists(id): a duplicate (same id, e.g. an Auth0 retry or an SQS redelivery)
- * fails the condition, which is a success: nothing is written twice, so nothing is pushed twice.
+ * PutItem with attribute_not_exists(pk): a duplicate (same tenant and id, e.g. an Auth0 retry or an SQS
+ * redelivery) fails the condition; another tenant's event with the same id is a different item, which is a success: nothing is written twice, so nothing is pushed twice.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { isConditionFailed } from '../shared/dynamodb';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isSessionEventType, type CanonicalEvent } from '../shared/event';
 import { createLogger } from '../shared/logger';
 import { sqsEventHandler, type RecordContext } from '../shared/sqs-events';
-import { EVENTS_TABLE, toStoredEvent } from '../shared/stores';
+import { cursorOf, EVENTS_TABLE, eventKey, toStoredEvent, WRITE_BUDGET_MS, type StoredEvent } from '../shared/stores';
 
 export interface SessionEventsWriterDeps {
   db: DynamoDBDocumentClient;
   table: string;
   now?: () => Date;
+  /** Longest time from stored_at to PutItem's answer before the cursor is moved forward (ms). Default WRITE_BUDGET_MS. */
+  writeBudgetMs?: number;
 }
 
 const logger = createLogger('auth0-events-session-events');
@@ -27,13 +29,14 @@ export async function storeSessionEvent(event: CanonicalEvent, deps: SessionEven
     log.warn('not a session event type: acknowledged without a write (check the subscriber filter)');
     return 'skipped';
   }
-  const item = toStoredEvent(event, (deps.now ?? (() => new Date()))());
+  const now = deps.now ?? (() => new Date());
+  const item = toStoredEvent(event, now());
   try {
     await deps.db.send(new PutCommand({
       TableName: deps.table,
       Item: item,
-      ConditionExpression: 'attribute_not_exists(#id)',
-      ExpressionAttributeNames: { '#id': EVENTS_TABLE.partitionKey },
+      ConditionExpression: 'attribute_not_exists(#pk)',
+      ExpressionAttributeNames: { '#pk': EVENTS_TABLE.partitionKey },
     }));
   } catch (e) {
     if (isConditionFailed(e)) {
@@ -42,8 +45,32 @@ export async function storeSessionEvent(event: CanonicalEvent, deps: SessionEven
     }
     throw e;
   }
-  log.info('session event stored', { cursor: item.cursor });
+  const budget = deps.writeBudgetMs ?? WRITE_BUDGET_MS;
+  if (now().getTime() - Date.parse(item.stored_at) > budget) await moveForward(item, deps, now, budget, log);
+  else log.info('session event stored', { cursor: item.cursor });
   return 'written';
+}
+
+/** The PutItem answered late: the event takes a cursor of "now", ahead of every REST poller's horizon. */
+async function moveForward(item: StoredEvent, deps: SessionEventsWriterDeps, now: () => Date, budget: number, log: RecordContext['logger']): Promise<void> {
+  // Only the cursor (the indexes' order) moves: stored_at stays what the push saw in the INSERT
+  // image and compares with a listener's live_from (the catch-up seam, lambda/socket/handler.ts).
+  const cursor = cursorOf(now().toISOString(), item.id);
+  try {
+    await deps.db.send(new UpdateCommand({
+      TableName: deps.table, Key: eventKey(item.tenant, item.id),
+      ConditionExpression: '#c = :old',
+      UpdateExpression: 'SET #c = :c',
+      ExpressionAttributeNames: { '#c': EVENTS_TABLE.byTenantIndex.sortKey },
+      ExpressionAttributeValues: { ':old': item.cursor, ':c': cursor },
+    }));
+  } catch (e) {
+    if (isConditionFailed(e)) return; // moved by a concurrent delivery of the same event
+    throw e;
+  }
+  // If this move answered after 2 x budget, a poller may have been served the old cursor (see REST_SETTLE_MS).
+  const late = now().getTime() - Date.parse(item.stored_at) > 2 * budget;
+  log.warn('session event stored late: cursor moved forward', { cursor, moved_from: item.cursor, late_move: late });
 }
 
 let defaultDeps: SessionEventsWriterDeps | undefined;

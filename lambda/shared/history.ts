@@ -5,7 +5,7 @@
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { queryItems } from './dynamodb';
 import type { ListenFilter } from './connections';
-import { EVENTS_TABLE, tenantUserOf, type StoredEvent } from './stores';
+import { EVENTS_TABLE, eventKey, tenantUserOf, type StoredEvent } from './stores';
 
 export interface Viewer {
   tenant: string;
@@ -18,35 +18,46 @@ export function mayView(viewer: Viewer, event: Pick<StoredEvent, 'tenant' | 'use
   return event.tenant === viewer.tenant && (viewer.filter === '*' || event.user_id === viewer.sub);
 }
 
-/** The stored event `id` if the viewer may see it (else undefined: unknown and foreign look alike). */
+/**
+ * The stored event `id` of the viewer's tenant if the viewer may see it (else undefined: unknown and
+ * foreign look alike). The key includes the tenant: another tenant's event with the same id is never read.
+ */
 export async function visibleEvent(ddb: DynamoDBDocumentClient, table: string, viewer: Viewer, id: string): Promise<StoredEvent | undefined> {
-  const { Item } = await ddb.send(new GetCommand({ TableName: table, Key: { [EVENTS_TABLE.partitionKey]: id } }));
+  const { Item } = await ddb.send(new GetCommand({ TableName: table, Key: eventKey(viewer.tenant, id) }));
   const event = Item as StoredEvent | undefined;
   return event && mayView(viewer, event) ? event : undefined;
 }
 
 /**
- * The viewer's events with cursor strictly after `afterCursor` (all when undefined), in cursor order
- * (oldest first, or newest first with `descending`), page by page.
+ * The viewer's events with cursor strictly after `afterCursor` (all when undefined) and, with `upTo`,
+ * before `before` (exclusive), in cursor order (oldest first, or newest first with `descending`), page by page.
  */
 export async function* eventsAfter(
   ddb: DynamoDBDocumentClient,
   table: string,
   viewer: Viewer,
   afterCursor: string | undefined,
-  opts: { pageSize?: number; descending?: boolean } = {},
+  opts: { pageSize?: number; descending?: boolean; before?: string } = {},
 ): AsyncGenerator<StoredEvent> {
   const index = viewer.filter === '*' ? EVENTS_TABLE.byTenantIndex : EVENTS_TABLE.byUserIndex;
   const partition = viewer.filter === '*' ? viewer.tenant : tenantUserOf(viewer.tenant, viewer.sub);
+  // One sort-key condition per query: `> after` (the upper bound is checked below), or `< before`.
+  const [condition, value] = afterCursor !== undefined ? ['#c > :c', afterCursor] : opts.before !== undefined ? ['#c < :c', opts.before] : [];
   const items = queryItems<StoredEvent>(ddb, {
     TableName: table,
     IndexName: index.name,
-    KeyConditionExpression: afterCursor === undefined ? '#p = :p' : '#p = :p AND #c > :c',
-    ExpressionAttributeNames: { '#p': index.partitionKey, ...(afterCursor === undefined ? {} : { '#c': index.sortKey }) },
-    ExpressionAttributeValues: { ':p': partition, ...(afterCursor === undefined ? {} : { ':c': afterCursor }) },
+    KeyConditionExpression: condition ? `#p = :p AND ${condition}` : '#p = :p',
+    ExpressionAttributeNames: { '#p': index.partitionKey, ...(condition ? { '#c': index.sortKey } : {}) },
+    ExpressionAttributeValues: { ':p': partition, ...(condition ? { ':c': value } : {}) },
     ScanIndexForward: !opts.descending,
     Limit: opts.pageSize ?? 100,
   });
-  // The index is per tenant (or tenant and user); checking again costs nothing.
-  for await (const event of items) if (mayView(viewer, event)) yield event;
+  for await (const event of items) {
+    if (opts.before !== undefined && event.cursor >= opts.before) {
+      if (opts.descending) continue;
+      return;
+    }
+    // The index is per tenant (or tenant and user); checking again costs nothing.
+    if (mayView(viewer, event)) yield event;
+  }
 }

@@ -4,9 +4,18 @@
  */
 import type { CanonicalEvent } from './event';
 
-/** Session events: one item per event id, kept 30 days. */
+/**
+ * Session events: one item per tenant and event id, kept 30 days.
+ *
+ * Key: `pk` = `${tenant}#${id}` (eventKeyOf). Event ids come from each tenant (Auth0 log ids, caller
+ * chosen Action/Event Stream ids), so a bare id could be sent by another tenant first and pre-empt
+ * ours (issue 10, item 2); tenant names cannot contain '#' (TENANT_NAME_PATTERN), so the key is
+ * unambiguous. One attribute rather than PK tenant + SK id: writes and GetItems spread over the whole
+ * key space (a busy tenant is not one hot partition key), and "a tenant's events in order" is the
+ * by-tenant index's job anyway.
+ */
 export const EVENTS_TABLE = {
-  partitionKey: 'id',
+  partitionKey: 'pk',
   /** "Events of tenant T after cursor C", newest last. */
   byTenantIndex: { name: 'by-tenant', partitionKey: 'tenant', sortKey: 'cursor' },
   /** "Events of user U in tenant T after cursor C": partition `${tenant}#${user_id}`. */
@@ -15,11 +24,35 @@ export const EVENTS_TABLE = {
   retentionDays: 30,
 } as const;
 
+/**
+ * REST polling's settle horizon (issue 10, item 7). A cursor is taken from the writer's clock before
+ * its PutItem, and the by-tenant/by-user indexes are eventually consistent, so an event can become
+ * readable after events with later cursors. GET /{tenant}/events therefore returns only events whose
+ * cursor is at least REST_SETTLE_MS old, and the writer makes sure that every event is readable on the
+ * indexes before its cursor is that old:
+ *   - its PutItem must answer within WRITE_BUDGET_MS of stored_at; if it answers later, the writer
+ *     moves the cursor (not stored_at) forward to "now" (conditional UpdateItem; the push Lambda
+ *     ignores MODIFY), so the event appears ahead of every poller's horizon instead of behind it;
+ *   - that move must answer within 2 x WRITE_BUDGET_MS of the first stored_at too (the writer logs
+ *     `late_move: true` when it does not: then a poller may have been served the old cursor, and can
+ *     get that event twice, or, resuming with `since` = that event, skip the events of those seconds);
+ *   - GSI propagation: AWS states that writes "propagate to a GSI within 1 second"
+ *     (https://repost.aws/knowledge-center/dynamodb-missing-table-items-gsi); we allow 3 s.
+ * So REST_SETTLE_MS = 2 x WRITE_BUDGET_MS + GSI_PROPAGATION_ALLOWANCE_MS = 5 s: polls see events 5 s
+ * late, and in exchange nothing is skipped and nothing repeated. Clocks: Lambda hosts' clocks (Amazon
+ * Time Sync) agree to well under a millisecond, far below these margins.
+ */
+export const WRITE_BUDGET_MS = 1000;
+export const GSI_PROPAGATION_ALLOWANCE_MS = 3000;
+export const REST_SETTLE_MS = 2 * WRITE_BUDGET_MS + GSI_PROPAGATION_ALLOWANCE_MS;
+
 /** Users: one item per tenant and user. */
 export const USERS_TABLE = { partitionKey: 'tenant', sortKey: 'user_id' } as const;
 
 /** What the events table stores of a session event (and what the WebSocket pushes, see `pushedEvent`). */
 export interface StoredEvent {
+  /** Table key: `${tenant}#${id}` (eventKeyOf). */
+  pk: string;
   id: string;
   tenant: string;
   type: string;
@@ -32,7 +65,10 @@ export interface StoredEvent {
   received_at: string;
   /** When the writer stored it (ISO 8601). */
   stored_at: string;
-  /** Sort key of the indexes: `${stored_at}#${id}`, so "after cursor" means "stored after". */
+  /**
+   * Sort key of the indexes: `${stored_at}#${id}`, so "after cursor" means "stored after"; a write that
+   * answered late gets a later time here (never in stored_at), see REST_SETTLE_MS.
+   */
   cursor: string;
   /** `${tenant}#${user_id}` when the event has a user. */
   tenant_user?: string;
@@ -40,12 +76,17 @@ export interface StoredEvent {
   expires_at: number;
 }
 
+/** The events table key of event `id` of `tenant` (tenant names contain no '#'). */
+export const eventKeyOf = (tenant: string, id: string): string => `${tenant}#${id}`;
+/** The `Key` of a GetItem/UpdateItem on the events table. */
+export const eventKey = (tenant: string, id: string): Record<string, string> => ({ [EVENTS_TABLE.partitionKey]: eventKeyOf(tenant, id) });
 export const cursorOf = (storedAt: string, id: string): string => `${storedAt}#${id}`;
 export const tenantUserOf = (tenant: string, userId: string): string => `${tenant}#${userId}`;
 
 export function toStoredEvent(event: CanonicalEvent, storedAt: Date): StoredEvent {
   const stored_at = storedAt.toISOString();
   return {
+    pk: eventKeyOf(event.tenant, event.id),
     id: event.id,
     tenant: event.tenant,
     type: event.type,

@@ -222,7 +222,9 @@ export async function catchUp(connectionId: string, viewer: Viewer, since: strin
   /** Sends events after `cursor` stored at or before the seam; false when the connection is gone or the cap is reached. */
   const pass = async (): Promise<boolean> => {
     for await (const e of eventsAfter(deps.ddb, deps.eventsTable, viewer, cursor)) {
-      if (e.stored_at > liveFrom) return true; // live from here on: the push Lambda sends it
+      // Stored after the seam: the push sends it. Not the end of the replay: an event stored before the
+      // seam can sort after it when its late write moved its cursor (REST_SETTLE_MS, lambda/shared/stores.ts).
+      if (e.stored_at > liveFrom) continue;
       if (count >= deps.catchUpMax) {
         await postJson(deps.mgmt, connectionId, {
           type: 'error', error: 'catch_up_truncated',

@@ -109,6 +109,8 @@ export interface ManagementServer {
   closed: string[];
   /** Connection ids answered with 410 GoneException. */
   gone: Set<string>;
+  /** Connection id -> how many more POSTs to it are answered 500 (a failing send). */
+  failNext: Map<string, number>;
   inFlight: number;
   peakInFlight: number;
   requests: number;
@@ -119,7 +121,7 @@ export interface ManagementServer {
 /** A local API Gateway management API: POST /@connections/{id} (records the body) and DELETE. */
 export async function managementServer(opts: { latencyMs?: number } = {}): Promise<ManagementServer> {
   const state: ManagementServer = {
-    endpoint: '', messages: new Map(), closed: [], gone: new Set(), inFlight: 0, peakInFlight: 0, requests: 0,
+    endpoint: '', messages: new Map(), closed: [], gone: new Set(), failNext: new Map(), inFlight: 0, peakInFlight: 0, requests: 0,
     reset() {
       state.messages.clear();
       state.closed.length = 0;
@@ -144,6 +146,12 @@ export async function managementServer(opts: { latencyMs?: number } = {}): Promi
           res.writeHead(410, { 'content-type': 'application/json', 'x-amzn-errortype': 'GoneException' });
           return void res.end(JSON.stringify({ message: 'Gone' }));
         }
+        const failures = state.failNext.get(id) ?? 0;
+        if (req.method === 'POST' && failures > 0) {
+          state.failNext.set(id, failures - 1);
+          res.writeHead(500, { 'content-type': 'application/json', 'x-amzn-errortype': 'InternalServerErrorException' });
+          return void res.end(JSON.stringify({ message: 'Internal server error' }));
+        }
         if (req.method === 'DELETE') {
           state.closed.push(id);
           return void res.writeHead(204).end();
@@ -165,4 +173,26 @@ export async function managementServer(opts: { latencyMs?: number } = {}): Promi
     server.close(() => r());
   });
   return state;
+}
+
+/** Every record of a table's stream so far (all shards, from TRIM_HORIZON), as the push Lambda gets them. */
+export async function streamRecords(endpoint: string, streamArn: string): Promise<import('aws-lambda').DynamoDBStreamEvent['Records']> {
+  const { DynamoDBStreamsClient, DescribeStreamCommand, GetShardIteratorCommand, GetRecordsCommand } = await import('@aws-sdk/client-dynamodb-streams');
+  const streams = new DynamoDBStreamsClient({ endpoint, region: EMULATOR_CREDENTIALS.AWS_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const out: import('aws-lambda').DynamoDBStreamEvent['Records'] = [];
+  try {
+    const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+    for (const shard of StreamDescription?.Shards ?? []) {
+      let { ShardIterator } = await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+      for (let i = 0; ShardIterator && i < 20; i++) {
+        const page = await streams.send(new GetRecordsCommand({ ShardIterator }));
+        out.push(...((page.Records ?? []) as unknown as import('aws-lambda').DynamoDBStreamEvent['Records']));
+        if (!page.Records?.length) break;
+        ShardIterator = page.NextShardIterator;
+      }
+    }
+  } finally {
+    streams.destroy();
+  }
+  return out;
 }
