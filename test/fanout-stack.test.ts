@@ -138,7 +138,7 @@ describe('fan-out in the stack (registry subscribers)', () => {
     });
   });
 
-  it('gives each writer only its own table: users UpdateItem on users, session-events PutItem (and UpdateItem for a late write's cursor) on events', () => {
+  it('gives each writer only its own table: users UpdateItem on users, session-events PutItem (and UpdateItem for a late write\'s cursor) on events', () => {
     const policyOf = (name: string) => {
       const role = stack.getLogicalId(subscriberIds(stack, name).subscriber.handler!.role.node.defaultChild as never);
       return Object.values(resources).find((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([ref(role)]))!.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[];

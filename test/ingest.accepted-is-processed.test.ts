@@ -8,8 +8,6 @@
  * not imported from the code under test.
  */
 import './support/quiet-logs';
-import { PublishBatchCommand, SNSClient, type PublishBatchCommandInput } from '@aws-sdk/client-sns';
-import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { handler } from '../lambda/ingest/handler';
 import { parseCanonicalEvent } from '../lambda/shared/sqs-events';
@@ -18,27 +16,12 @@ import { createHandler as createUsersWriter, groupUpdates, markerOf, registratio
 import { createHandler as createSessionWriter } from '../lambda/session-events-writer/handler';
 import { startDynamoDb, type Emulator } from '../local/emulators';
 import { createEventsTable, createUsersTable, localClients } from './support/dynamodb';
-import { apiEvent, TEST_TENANTS } from './support/auth0-logs';
+import { apiEvent } from './support/auth0-logs';
 import { sqsEvent } from './support/events';
+import { recordingSns } from './support/sns-recorder';
 
-const TOPIC = 'arn:aws:sns:us-east-1:123456789012:events';
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
-const sns = mockClient(SNSClient);
-let messages: string[] = [];
-
-beforeAll(() => {
-  process.env.TENANTS = TEST_TENANTS;
-  process.env.TOPIC_ARN = TOPIC;
-});
-beforeEach(() => {
-  messages = [];
-  sns.reset();
-  sns.on(PublishBatchCommand).callsFake((input: PublishBatchCommandInput) => {
-    messages.push(...input.PublishBatchRequestEntries!.map((e) => e.Message!));
-    return { Successful: input.PublishBatchRequestEntries!.map((e) => ({ Id: e.Id!, MessageId: 'm' })), Failed: [] };
-  });
-});
-afterAll(() => sns.restore());
+const { messages } = recordingSns();
 
 async function postLogs(records: unknown[]) {
   const res = await handler(apiEvent({ tenant: 'acme', body: JSON.stringify(records) }) as never);
@@ -186,7 +169,7 @@ test('property: every message of a 2xx answer parses with parseCanonicalEvent, a
   let accepted = 0;
   let refused = 0;
   await fc.assert(fc.asyncProperty(fc.array(logRecord, { minLength: 1, maxLength: 5 }), async (records) => {
-    messages = [];
+    messages.length = 0;
     const r = await postLogs(records);
     if (r.status === 200) {
       accepted++;
@@ -197,7 +180,7 @@ test('property: every message of a 2xx answer parses with parseCanonicalEvent, a
     }
   }), { numRuns: Number(process.env.FUZZ_RUNS ?? 400), endOnFailure: true });
   await fc.assert(fc.asyncProperty(fc.constantFrom('post-user-registration', 'post-change-password', 'post-login'), actionBody, async (trigger, body) => {
-    messages = [];
+    messages.length = 0;
     const r = await postAction(trigger, body);
     if (r.status === 202) {
       accepted++;
@@ -241,7 +224,7 @@ describe('the writers against DynamoDB Local, at the edges', () => {
   ];
 
   test.each(cases)('%s: the ingest answer is as expected, and what it accepts both writers store', async (_what, record, acceptable) => {
-    messages = [];
+    messages.length = 0;
     const r = await postLogs([record]);
     expect(r.status).toBe(acceptable ? 200 : 400);
     for (const m of messages) {
@@ -251,7 +234,7 @@ describe('the writers against DynamoDB Local, at the edges', () => {
   });
 
   test('the simplest Action bodies are stored by the users writer', async () => {
-    messages = [];
+    messages.length = 0;
     expect((await postAction('post-user-registration', { user: { user_id: `auth0|${'é'.repeat(200)}`, email: 'x@acme.test', username: 'x' } })).status).toBe(202);
     expect((await postAction('post-change-password', { user: { user_id: 'auth0|edge8' } })).status).toBe(202);
     expect(messages).toHaveLength(2);

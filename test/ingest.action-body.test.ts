@@ -5,32 +5,16 @@
  * `Idempotency-Key` header, else `occurred_at`, else the receive time (then a retry may be a duplicate).
  */
 import './support/quiet-logs';
-import { PublishBatchCommand, SNSClient, type PublishBatchCommandInput } from '@aws-sdk/client-sns';
-import { mockClient } from 'aws-sdk-client-mock';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { handleIngest, handler } from '../lambda/ingest/handler';
 import { HttpError } from '../lambda/shared/http';
 import { parseCanonicalEvent } from '../lambda/shared/sqs-events';
-import { apiEvent, TEST_TENANTS } from './support/auth0-logs';
+import { apiEvent } from './support/auth0-logs';
+import { recordingSns, TEST_TOPIC as TOPIC } from './support/sns-recorder';
 import { buildStack } from './support/stack';
 
-const TOPIC = 'arn:aws:sns:us-east-1:123456789012:events';
-const sns = mockClient(SNSClient);
 const client = new SNSClient({ region: 'us-east-1' });
-let messages: string[] = [];
-
-beforeAll(() => {
-  process.env.TENANTS = TEST_TENANTS;
-  process.env.TOPIC_ARN = TOPIC;
-});
-beforeEach(() => {
-  messages = [];
-  sns.reset();
-  sns.on(PublishBatchCommand).callsFake((input: PublishBatchCommandInput) => {
-    messages.push(...input.PublishBatchRequestEntries!.map((e) => e.Message!));
-    return { Successful: input.PublishBatchRequestEntries!.map((e) => ({ Id: e.Id!, MessageId: 'm' })), Failed: [] };
-  });
-});
-afterAll(() => sns.restore());
+const { messages } = recordingSns();
 
 /** Posts an Action body at a given receive time, with optional extra headers. */
 async function post(trigger: string, body: unknown, at: string, headers: Record<string, string> = {}, tenant = 'acme') {
@@ -46,7 +30,7 @@ const simplest = (user_id = 'auth0|simple') => ({ user: { user_id, email: 'simpl
 
 test('the simplest body (only the user) is a 202 on every trigger, published with the receive time as its date', async () => {
   for (const trigger of ['post-user-registration', 'post-change-password', 'post-login']) {
-    messages = [];
+    messages.length = 0;
     const r = await post(trigger, simplest(), '2026-11-22T10:00:00.000Z');
     expect(r.status).toBe(202);
     const e = parseCanonicalEvent(messages[0]);

@@ -157,6 +157,7 @@ const QUIET: Record<string, State> = {
   'Subscribers/SessionEvents/Errors': 'OK',
   'Subscribers/SessionEvents/Throttles': 'OK',
   'Realtime/PushIteratorAge': 'OK',
+  'Realtime/PushSendFailures': 'OK',
   'Realtime/PushErrors': 'OK',
   'Realtime/PushFailuresDepth': 'OK',
   'Realtime/CloseChecksDlqDepth': 'OK',
