@@ -115,12 +115,15 @@ export class LocalPipeline {
   private readonly log: (line: string) => void;
   /** Every served tenant's own API key, accepted only on its paths: `dev`'s is opts.apiKey, the others opts.apiKeys or random. */
   readonly apiKeys: ReadonlyMap<string, string>;
+  /** cdk.json's configuration and the served tenants (read once). */
+  private readonly local: ReturnType<typeof localConfig>;
 
   constructor(private readonly opts: PipelineOptions) {
     this.port = opts.port ?? DEFAULT_PORT;
     this.wsPort = opts.wsPort ?? DEFAULT_WS_PORT;
     this.log = opts.log ?? (() => undefined);
-    this.apiKeys = new Map(localConfig(this.port).tenants.map((t) => [t.name, t.name === DEV_TENANT ? opts.apiKey : opts.apiKeys?.[t.name] ?? randomBytes(18).toString('base64url')]));
+    this.local = localConfig(this.port);
+    this.apiKeys = new Map(this.local.tenants.map((t) => [t.name, t.name === DEV_TENANT ? opts.apiKey : opts.apiKeys?.[t.name] ?? randomBytes(18).toString('base64url')]));
   }
 
   get restUrl(): string { return `http://127.0.0.1:${this.port}`; }
@@ -141,7 +144,7 @@ export class LocalPipeline {
   }
 
   async start(): Promise<void> {
-    const { config, tenants } = localConfig(this.port);
+    const { config, tenants } = this.local;
     // Fail fast and clearly on a taken port, before anything else starts.
     await Promise.all([assertPortFree(this.port, 'PORT'), assertPortFree(this.wsPort, 'WS_PORT')]);
     // The emulators boot in their own processes while this one synthesizes the stack.

@@ -15,7 +15,7 @@ import { APIGatewayClient, GetApiKeyCommand } from '@aws-sdk/client-api-gateway'
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { header } from '../shared/http';
 import { createLogger } from '../shared/logger';
-import { checkTenantKey } from './tenant-keys';
+import { mayPostTo } from './tenant-keys';
 
 const logger = createLogger('auth0-events-api-key-authorizer');
 
@@ -73,8 +73,7 @@ export const createHandler = (deps?: AuthorizerDeps) => async (event: APIGateway
   // arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<method>/<path...>
   const [arnPrefix, stage] = event.methodArn.split('/');
   // A key read from API Gateway that fails (throttled, unavailable) throws: API Gateway answers 500, Auth0 retries.
-  const verdict = await checkTenantKey(key, tenant, (deps ?? depsFromEnv()).keyOf);
-  if (!verdict.allow) {
+  if (!(await mayPostTo(key, tenant, (deps ?? depsFromEnv()).keyOf))) {
     logger.warn('API key of another tenant refused', { tenant, path: event.path });
     // Deny: the ACCESS_DENIED gateway response (403 forbidden).
     return { principalId: 'auth0', policyDocument: policy('Deny', event.methodArn) };

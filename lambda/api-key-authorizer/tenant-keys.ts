@@ -12,23 +12,12 @@ export function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(da, db);
 }
 
-export type KeyVerdict =
-  /** The key is the path tenant's own key. */
-  | { allow: true }
-  /** The path names no served tenant: the key is passed on (the usage plan checks it, the ingest answers 404). */
-  | { allow: true; unknownTenant: true }
-  /** A key, but not this tenant's: 403. */
-  | { allow: false; reason: string };
-
-/** The message of a 403 for a key that is not the path tenant's (never says whose key it is). */
-export const WRONG_TENANT_MESSAGE = 'This API key is not valid for this tenant: every tenant has its own key, accepted only on its own paths (/{tenant}/...). Use the key of the tenant named in the URL.';
-
 /**
- * Decides whether `presented` may post to `tenant`'s paths. `keyOf` gives a served tenant's key
- * (undefined when the tenant is not served).
+ * Whether `presented` may post to `tenant`'s paths: yes when it is that tenant's key, or when the path
+ * names no served tenant (`keyOf` gives undefined: the usage plans then check the key and the ingest
+ * answers 404); no for any other key.
  */
-export async function checkTenantKey(presented: string, tenant: string, keyOf: (tenant: string) => Promise<string | undefined> | string | undefined): Promise<KeyVerdict> {
+export async function mayPostTo(presented: string, tenant: string, keyOf: (tenant: string) => Promise<string | undefined> | string | undefined): Promise<boolean> {
   const expected = await keyOf(tenant);
-  if (expected === undefined) return { allow: true, unknownTenant: true };
-  return sameSecret(presented, expected) ? { allow: true } : { allow: false, reason: WRONG_TENANT_MESSAGE };
+  return expected === undefined || sameSecret(presented, expected);
 }
