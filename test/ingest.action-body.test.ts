@@ -63,6 +63,14 @@ test('an Idempotency-Key header identifies the call: same key, same id at anothe
   expect(c.body.id).not.toBe(a.body.id);
 });
 
+test('the same Idempotency-Key for two different users gives two events (one user\'s event is never dropped as the other\'s duplicate)', async () => {
+  const alice = await post('post-login', simplest('auth0|alice'), '2026-11-22T10:00:00.000Z', { 'Idempotency-Key': 'req-1' });
+  const bob = await post('post-login', simplest('auth0|bob'), '2026-11-22T10:00:00.000Z', { 'Idempotency-Key': 'req-1' });
+  expect(alice.status).toBe(202);
+  expect(bob.status).toBe(202);
+  expect(bob.body.id).not.toBe(alice.body.id);
+});
+
 test('an Idempotency-Key that is empty or over 255 characters is a 400 naming the header', async () => {
   for (const key of ['', 'k'.repeat(256)]) {
     const r = await post('post-login', simplest(), '2026-11-22T10:00:00.000Z', { 'Idempotency-Key': key });

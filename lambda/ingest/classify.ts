@@ -98,7 +98,8 @@ export type ActionIdentity = 'registration' | 'idempotency-key' | 'occurred_at' 
  * A stable id for an Action call, so that a retried call is written once:
  * - a registration (post-user-registration) without `occurred_at`: its tenant, trigger and user (a
  *   user registers once);
- * - else the caller's `Idempotency-Key` header, when sent;
+ * - else the caller's `Idempotency-Key` header, when sent, per tenant, trigger and user (a key reused
+ *   for another user gives another id, so neither call is dropped as the other's duplicate);
  * - else tenant, trigger, user, `occurred_at` and session (what the shipped Actions send; these ids
  *   are unchanged from earlier releases);
  * - else the same with the receive time instead of `occurred_at`: a retry gets another id, so it
@@ -114,7 +115,7 @@ export function actionEventId(tenant: string, trigger: string, body: ActionBody,
     parts = ['registration', tenant, trigger, body.user.user_id];
   } else if (idempotencyKey !== undefined) {
     identity = 'idempotency-key';
-    parts = ['idempotency-key', tenant, trigger, idempotencyKey];
+    parts = ['idempotency-key', tenant, trigger, body.user.user_id, idempotencyKey];
   } else {
     identity = body.occurred_at !== undefined ? 'occurred_at' : 'received_at';
     parts = [tenant, trigger, body.user.user_id, canonicalDate(body.occurred_at) ?? receivedAt, body.session_id ?? ''];
