@@ -7,6 +7,7 @@
  * names the subscriber and the field.
  */
 import { EVENT_TYPES, type EventSource, type EventType, type Level, type MessageAttributeName } from '../lambda/shared/event';
+import { EVENT_SOURCES } from '../lambda/shared/event-rules';
 import { TENANT_NAME_PATTERN } from '../lambda/shared/tenants';
 
 export interface LevelRange {
@@ -32,7 +33,7 @@ export interface SubscriberFilter {
   readonly level?: LevelRange;
   /** Tenant names as in the API path (`acme`, `acme@eu`). Default: every tenant. */
   readonly tenants?: readonly string[];
-  /** `log-stream` and/or `action`. Default: both. */
+  /** `log-stream`, `action` and/or `event-stream` (the front door). Default: every one. */
   readonly sources?: readonly EventSource[];
 }
 
@@ -43,7 +44,6 @@ export type FilterPolicy = Partial<Record<MessageAttributeName, FilterCondition[
 
 /** SNS limits for one filter policy. */
 export const SNS_FILTER_LIMITS = { maxKeys: 5, maxCombinations: 150 } as const;
-const SOURCES: readonly EventSource[] = ['log-stream', 'action'];
 const LOG_TYPE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export class SubscriberDefinitionError extends Error {
@@ -113,7 +113,7 @@ export function renderFilterPolicy(subscriber: string, filter: SubscriberFilter 
     if (extra.length) throw new SubscriberDefinitionError(subscriber, `filter.level.${extra[0]}`, 'is not known; use min and/or max');
     policy.level = level(subscriber, filter.level);
   }
-  const sources = list(subscriber, 'filter.sources', filter.sources, (s) => (SOURCES.includes(s) ? undefined : `must be ${SOURCES.join(' or ')}`));
+  const sources = list(subscriber, 'filter.sources', filter.sources, (s) => (EVENT_SOURCES.includes(s) ? undefined : `must be one of ${EVENT_SOURCES.join(', ')}`));
   if (sources) policy.source = sources;
 
   const keys = Object.keys(policy) as MessageAttributeName[];

@@ -2,6 +2,7 @@
  * The ingest Lambda, behind API Gateway:
  *   POST /{tenant}/log-stream          Auth0 Log Stream custom webhook -> 200 {"received":N,"published":N}
  *   POST /{tenant}/actions/{trigger}   Auth0 Actions                   -> 202 {"id":"..."}
+ *   POST /{tenant}/event-stream        Auth0 Event Streams webhook     -> 202 {"id":"..."} (cloud-event.ts)
  * Parses, validates, classifies and publishes to SNS. 2xx only when every event is on the topic;
  * 503 otherwise, so that Auth0 retries (duplicates are removed downstream by id). Every event passes
  * the subscribers' own validator before it is published (else 400), and every event fits one SNS
@@ -16,6 +17,7 @@ import { emf, METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../shared/m
 import { configuredTenants } from '../shared/tenants';
 import { ACTION_TRIGGERS, classifyAction, classifyLogRecord } from './classify';
 import { parseActionBody } from './action-body';
+import { cloudEventFromBody } from './cloud-event';
 import { eventProblems, parseLogStreamBody } from './parse';
 import { LIMITS } from '../shared/event-rules';
 import { publishEvents, type PublishOptions } from './publish';
@@ -100,6 +102,14 @@ function retryLater(failed: number, total: number): APIGatewayProxyResult {
   return error(503, 'publish_failed', `${failed} of ${total} events could not be published to the topic; retry the request (events already published are de-duplicated by id).`, {}, { 'retry-after': '1' });
 }
 
+/** Publishes one event (an Action call, a CloudEvent): 202 {"id"} when it is on the topic, else 503. */
+async function publishOne(canonical: CanonicalEvent, tenant: string, deps: IngestDeps): Promise<APIGatewayProxyResult> {
+  const result = await publish([canonical], tenant, deps);
+  if (result.failed.length) return retryLater(1, 1);
+  logPublished([canonical], tenant, deps.now());
+  return json(202, { id: canonical.id });
+}
+
 export async function handleIngest(event: APIGatewayProxyEvent, deps: IngestDeps = defaultDeps()): Promise<APIGatewayProxyResult> {
   const tenantName = event.pathParameters?.tenant ?? '';
   const tenant = configuredTenants().get(tenantName);
@@ -108,6 +118,9 @@ export async function handleIngest(event: APIGatewayProxyEvent, deps: IngestDeps
   checkContentType(event);
   const body = bodyText(event);
 
+  if (event.resource?.endsWith('/event-stream')) {
+    return publishOne(cloudEventFromBody(body, tenant, receivedAt, eventProblems), tenant.name, deps);
+  }
   if (event.resource?.endsWith('/actions/{trigger}') || event.pathParameters?.trigger !== undefined) {
     const trigger = event.pathParameters?.trigger ?? '';
     if (!ACTION_TRIGGERS[trigger]) {
@@ -116,10 +129,7 @@ export async function handleIngest(event: APIGatewayProxyEvent, deps: IngestDeps
     const canonical = classifyAction(trigger, parseActionBody(body), tenant.name, receivedAt, idempotencyKey(event));
     const problems = eventProblems(canonical);
     if (problems.length) throw new HttpError(400, 'invalid_body', `${problems.join('; ')}.`, { problems });
-    const result = await publish([canonical], tenant.name, deps);
-    if (result.failed.length) return retryLater(1, 1);
-    logPublished([canonical], tenant.name, deps.now());
-    return json(202, { id: canonical.id });
+    return publishOne(canonical, tenant.name, deps);
   }
 
   const { records, format, events: classified } = parseLogStreamBody(body, (r) => classifyLogRecord(r, tenant.name, receivedAt));

@@ -32,7 +32,7 @@ export const LIMITS = {
   depth: 64,
 } as const;
 
-export const EVENT_SOURCES: readonly EventSource[] = ['log-stream', 'action'];
+export const EVENT_SOURCES: readonly EventSource[] = ['log-stream', 'action', 'event-stream'];
 
 export const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 
@@ -96,7 +96,7 @@ export function canonicalEventProblems(v: Record<string, unknown>): [field: stri
   check('id', identifierProblem(v.id, LIMITS.idBytes));
   check('tenant', identifierProblem(v.tenant, LIMITS.tenantBytes));
   if (typeof v.type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(v.type)) check('type', `must be one of ${EVENT_TYPES.join(', ')}`);
-  if (!EVENT_SOURCES.includes(v.source as EventSource)) check('source', `must be ${EVENT_SOURCES.join(' or ')}`);
+  if (!EVENT_SOURCES.includes(v.source as EventSource)) check('source', `must be one of ${EVENT_SOURCES.join(', ')}`);
   check('log_type', codeProblem(v.log_type, LIMITS.logTypeBytes));
   if (!Number.isInteger(v.level) || (v.level as number) < 0 || (v.level as number) > 4) check('level', 'must be a whole number 0..4');
   const optional = (field: 'user_id' | 'session_id', max: number) => {

@@ -4,9 +4,13 @@
  * subscriber, the push Lambda and the local runtime.
  */
 
-/** Event types derived from Auth0 log codes and Action triggers; every other code is `log`. */
+/**
+ * Event types derived from Auth0 log codes, Action triggers and Auth0 Event Streams (CloudEvents,
+ * lambda/ingest/cloud-event.ts); every other code or CloudEvent type is `log`.
+ */
 export const EVENT_TYPES = [
   'user_registered',
+  'user_updated',
   'password_changed',
   'user_blocked',
   'user_unblocked',
@@ -15,6 +19,27 @@ export const EVENT_TYPES = [
   'refresh_token_revoked',
   'login_succeeded',
   'login_failed',
+  // Auth0 Event Streams organization and group events, named after their CloudEvent types
+  // (organization.member.added -> organization_member_added; README, "Auth0 Event Streams (webhook)").
+  'organization_created',
+  'organization_updated',
+  'organization_deleted',
+  'organization_member_added',
+  'organization_member_deleted',
+  'organization_member_role_assigned',
+  'organization_member_role_deleted',
+  'organization_connection_added',
+  'organization_connection_updated',
+  'organization_connection_removed',
+  'organization_group_role_assigned',
+  'organization_group_role_deleted',
+  'group_created',
+  'group_updated',
+  'group_deleted',
+  'group_member_added',
+  'group_member_deleted',
+  'group_role_assigned',
+  'group_role_deleted',
   'log',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -30,23 +55,24 @@ export const SESSION_EVENT_TYPES = [
 export type SessionEventType = (typeof SESSION_EVENT_TYPES)[number];
 
 /** The events that change a user's state: what the users subscriber takes. */
-export const USER_EVENT_TYPES: readonly EventType[] = ['user_registered', 'user_blocked', 'user_unblocked', 'user_deleted', 'password_changed'];
+export const USER_EVENT_TYPES: readonly EventType[] = ['user_registered', 'user_updated', 'user_blocked', 'user_unblocked', 'user_deleted', 'password_changed'];
 
 export const isSessionEventType = (type: string): boolean =>
   (SESSION_EVENT_TYPES as readonly string[]).includes(type);
 
-export type EventSource = 'log-stream' | 'action';
+/** The front door an event came in by: a Log Stream record, an Action call, or an Event Streams CloudEvent. */
+export type EventSource = 'log-stream' | 'action' | 'event-stream';
 
 /** Severity of a log code, as in Auth0's authentication-API webhooks: 0 debug .. 4 critical. */
 export type Level = 0 | 1 | 2 | 3 | 4;
 
 export interface CanonicalEvent {
-  /** Auth0 `log_id`, or a stable hash for Action calls: the de-duplication key downstream. */
+  /** Auth0 `log_id`, a stable hash for Action calls, or `ce_<CloudEvent id>`: the de-duplication key downstream. */
   id: string;
   tenant: string;
   type: EventType;
   source: EventSource;
-  /** The Auth0 log type code (`sapi`, `scp`, ...); for Actions, the code of the equivalent log. */
+  /** The Auth0 log type code (`sapi`, `scp`, ...); for Actions, the code of the equivalent log; for Event Streams, the CloudEvent type (`user.created`). */
   log_type: string;
   level: Level;
   user_id?: string;

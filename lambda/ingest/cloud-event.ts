@@ -1,0 +1,194 @@
+/**
+ * Auth0 Event Streams: one CloudEvent 1.0 per request (webhook), or per EventBridge entry.
+ *
+ * Shape, from Auth0's documentation:
+ * - https://auth0.com/docs/customize/events/event-types: `id`, `source`, `specversion`, `type`, `time`,
+ *   `data` (an object, the changed entity in `data.object`), types `user.created`, `user.updated`,
+ *   `user.deleted`; the overview's example spells the type `com.auth0.user.<event-type>` and the source
+ *   `urn:auth0:<your-tenant>:users`;
+ * - https://auth0.com/docs/events/user/user.created (and each event's reference page): type
+ *   `user.created`, source "in the form urn:auth0:<domain>" (example `urn:auth0:example.auth0app.com`),
+ *   extension attributes `a0tenant` (the tenant name, `[a-z0-9][-a-z0-9]{1,62}[a-z0-9]`) and `a0stream`
+ *   (the stream id, `est_...`);
+ * - the event type list of the Management API (EventStreamEventTypeEnum in Auth0's SDKs): user.*,
+ *   organization.*, group.*, connection.*;
+ * - https://auth0.com/docs/deploy-monitor/events/events-best-practices: at least once, any order;
+ *   de-duplicate by event id, order by the objects' `updated_at`.
+ * A well-formed CloudEvent of a type this pipeline does not name (connection.*, a future type) is
+ * accepted as a `log` event: refusing it would make Auth0 retry it, and disable the stream after 500
+ * consecutive failures.
+ */
+import type { CanonicalEvent, EventType, Level } from '../shared/event';
+import { canonicalDate, codeProblem, DATE_RULE, identifierProblem, LIMITS } from '../shared/event-rules';
+import { HttpError } from '../shared/http';
+import { auth0Domain, type TenantConfig } from '../shared/tenants';
+import { depthOf, describe, jsonProblem, MAX_DEPTH } from './parse';
+
+export interface CloudEvent {
+  id: string;
+  source: string;
+  specversion: '1.0';
+  /** The type as sent: `user.created` or `com.auth0.user.created`. */
+  type: string;
+  /** The type without the `com.auth0.` prefix: `user.created`. */
+  eventType: string;
+  /** ISO 8601, as sent. */
+  time: string;
+  data: Record<string, unknown>;
+  a0tenant?: string;
+  a0stream?: string;
+  /** The whole CloudEvent as received (every attribute, extensions included). */
+  raw: Record<string, unknown>;
+}
+
+/** Prefix of canonical ids of CloudEvents: never a Log Stream `log_id` (digits) nor an Action id (`act_`). */
+export const CLOUD_EVENT_ID_PREFIX = 'ce_';
+/** Longest `source` accepted (a URN naming a host name: 253 characters and a few segments). */
+export const MAX_SOURCE_CHARS = 1024;
+const AUTH0_TYPE_PREFIX = 'com.auth0.';
+
+/** Canonical types of the CloudEvent types this pipeline names (README, "Auth0 Event Streams (webhook)"). */
+export const CLOUD_EVENT_TYPES: Readonly<Record<string, EventType>> = {
+  'user.created': 'user_registered',
+  'user.updated': 'user_updated',
+  'user.deleted': 'user_deleted',
+  'organization.created': 'organization_created',
+  'organization.updated': 'organization_updated',
+  'organization.deleted': 'organization_deleted',
+  'organization.member.added': 'organization_member_added',
+  'organization.member.deleted': 'organization_member_deleted',
+  'organization.member.role.assigned': 'organization_member_role_assigned',
+  'organization.member.role.deleted': 'organization_member_role_deleted',
+  'organization.connection.added': 'organization_connection_added',
+  'organization.connection.updated': 'organization_connection_updated',
+  'organization.connection.removed': 'organization_connection_removed',
+  'organization.group.role.assigned': 'organization_group_role_assigned',
+  'organization.group.role.deleted': 'organization_group_role_deleted',
+  'group.created': 'group_created',
+  'group.updated': 'group_updated',
+  'group.deleted': 'group_deleted',
+  'group.member.added': 'group_member_added',
+  'group.member.deleted': 'group_member_deleted',
+  'group.role.assigned': 'group_role_assigned',
+  'group.role.deleted': 'group_role_deleted',
+};
+
+/**
+ * Level of every Event Streams event: 1 (info), the catalogue's level for successful changes
+ * (lambda/shared/log-types.ts: `ss` signup and `sdu` user deleted are 1). Every Event Streams event
+ * reports a completed change, none a failure.
+ */
+export const CLOUD_EVENT_LEVEL: Level = 1;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const bad = (message: string, field?: string): HttpError => new HttpError(400, 'invalid_cloud_event', message, field ? { field } : {});
+
+/** Parses and validates one CloudEvent (structured JSON mode); throws HttpError 400 naming the problem. */
+export function parseCloudEvent(value: unknown): CloudEvent {
+  if (!isObject(value)) throw bad(`The body must be one CloudEvent (a JSON object with id, source, specversion, type, time and data), not ${describe(value)}.`);
+  const v = value;
+  const missing = ['id', 'source', 'specversion', 'type', 'time', 'data'].filter((k) => v[k] === undefined || v[k] === null);
+  if (missing.length) throw bad(`The CloudEvent has no ${missing.map((k) => `"${k}"`).join(', ')}: Auth0 Event Streams send id, source, specversion, type, time and data.`, missing[0]);
+  if (v.specversion !== '1.0') throw bad(`"specversion" must be "1.0" (CloudEvents 1.0), not ${JSON.stringify(v.specversion)?.slice(0, 40)}.`, 'specversion');
+  const idProblem = identifierProblem(v.id, LIMITS.idBytes - CLOUD_EVENT_ID_PREFIX.length);
+  if (idProblem) throw bad(`"id" ${idProblem}.`, 'id');
+  if (typeof v.source !== 'string' || v.source === '' || v.source.length > MAX_SOURCE_CHARS) throw bad(`"source" must be a non-empty string of at most ${MAX_SOURCE_CHARS} characters (urn:auth0:<tenant domain>).`, 'source');
+  const typeProblem = codeProblem(v.type, LIMITS.logTypeBytes);
+  if (typeProblem) throw bad(`"type" ${typeProblem} (e.g. user.created).`, 'type');
+  if (canonicalDate(v.time) === undefined) throw bad(`"time" must be ${DATE_RULE}, not ${JSON.stringify(v.time)?.slice(0, 40)}.`, 'time');
+  if (!isObject(v.data)) throw bad(`"data" must be an object (the event payload), not ${describe(v.data)}.`, 'data');
+  for (const ext of ['a0tenant', 'a0stream'] as const) {
+    if (v[ext] !== undefined && codeProblem(v[ext], 100)) throw bad(`"${ext}" must be a printable ASCII string of at most 100 characters when present.`, ext);
+  }
+  if (depthOf(v) > MAX_DEPTH) throw bad(`The CloudEvent nests deeper than ${MAX_DEPTH} levels.`, 'data');
+  const type = v.type as string;
+  return {
+    id: v.id as string,
+    source: v.source,
+    specversion: '1.0',
+    type,
+    eventType: type.startsWith(AUTH0_TYPE_PREFIX) ? type.slice(AUTH0_TYPE_PREFIX.length) : type,
+    time: v.time as string,
+    data: v.data,
+    ...(typeof v.a0tenant === 'string' ? { a0tenant: v.a0tenant } : {}),
+    ...(typeof v.a0stream === 'string' ? { a0stream: v.a0stream } : {}),
+    raw: v,
+  };
+}
+
+/**
+ * Why the CloudEvent is not the tenant's, or undefined when it is. The source must be
+ * `urn:auth0:<name>` or `urn:auth0:<name>:<more>`, where <name> is the tenant's Auth0 domain
+ * (acme.eu.auth0.com for acme@eu), its configured custom domain, or its bare tenant name (acme); and
+ * `a0tenant`, when sent, must be the tenant name without its region.
+ */
+export function cloudEventTenantProblem(ce: CloudEvent, tenant: TenantConfig): string | undefined {
+  const shortName = tenant.name.split('@')[0];
+  const m = /^urn:auth0:([^:]+)(?::.*)?$/i.exec(ce.source);
+  const expected = `urn:auth0:${auth0Domain(tenant.name)}`;
+  if (!m) return `The CloudEvent's source ${JSON.stringify(ce.source.slice(0, 100))} is not an Auth0 source; tenant ${tenant.name} accepts ${expected}.`;
+  const named = m[1].toLowerCase();
+  const allowed = [auth0Domain(tenant.name), shortName, ...(tenant.customDomain ? [tenant.customDomain.toLowerCase()] : [])];
+  if (!allowed.includes(named)) return `The CloudEvent's source ${JSON.stringify(ce.source.slice(0, 100))} names another tenant than ${tenant.name} (expected ${expected}); send each tenant's stream to its own URL.`;
+  if (ce.a0tenant !== undefined && ce.a0tenant !== shortName) return `The CloudEvent's a0tenant ${JSON.stringify(ce.a0tenant)} names another tenant than ${tenant.name} (expected ${JSON.stringify(shortName)}).`;
+  return undefined;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** The user a CloudEvent is about: `data.object.user_id` (user.*), `.user.user_id` (organization.member.*), a user `member` (group.member.*). */
+export function cloudEventUserId(ce: CloudEvent): string | undefined {
+  const object = isObject(ce.data.object) ? ce.data.object : {};
+  if (ce.eventType.startsWith('user.')) return str(object.user_id);
+  if (isObject(object.user)) return str(object.user.user_id);
+  if (isObject(object.member) && object.member.member_type === 'user') return str(object.member.id);
+  return undefined;
+}
+
+/**
+ * The canonical event of a valid CloudEvent: id `ce_<CloudEvent id>` (a redelivery gives the same id, so
+ * it is written once), type from CLOUD_EVENT_TYPES (else `log`), `log_type` the CloudEvent type without
+ * `com.auth0.`, `date` its `time`, `data` the CloudEvent as received. A `user.*` event without
+ * `data.object.user_id` is a 400 (Auth0's schema requires it, and the users table needs it).
+ */
+export function classifyCloudEvent(ce: CloudEvent, tenant: string, receivedAt: string): CanonicalEvent {
+  const userId = cloudEventUserId(ce);
+  if (ce.eventType.startsWith('user.') && CLOUD_EVENT_TYPES[ce.eventType] && userId === undefined) {
+    throw bad(`A ${ce.eventType} CloudEvent needs "data.object.user_id" (a non-empty string).`, 'data.object.user_id');
+  }
+  return {
+    id: `${CLOUD_EVENT_ID_PREFIX}${ce.id}`,
+    tenant,
+    type: CLOUD_EVENT_TYPES[ce.eventType] ?? 'log',
+    source: 'event-stream',
+    log_type: ce.eventType,
+    level: CLOUD_EVENT_LEVEL,
+    ...(userId ? { user_id: userId } : {}),
+    date: canonicalDate(ce.time) as string,
+    received_at: receivedAt,
+    data: ce.raw,
+  };
+}
+
+/**
+ * The canonical event of a webhook body (one CloudEvent, JSON): 400 when it is not JSON or not a valid
+ * CloudEvent, 403 when its source names another tenant, 400 when the canonical event would not pass
+ * the subscribers' validator (`problemsOf`).
+ */
+export function cloudEventFromBody(body: string, tenant: TenantConfig, receivedAt: string, problemsOf: (e: CanonicalEvent) => string[]): CanonicalEvent {
+  const text = body.replace(/^\uFEFF/, '').trim();
+  if (text === '') throw new HttpError(400, 'empty_body', 'The body is empty: send one CloudEvent as a JSON object.');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new HttpError(400, 'invalid_json', `The body is not valid JSON: ${jsonProblem(e)}; send one CloudEvent as a JSON object.`);
+  }
+  const ce = parseCloudEvent(value);
+  const problem = cloudEventTenantProblem(ce, tenant);
+  if (problem) throw new HttpError(403, 'wrong_tenant', problem);
+  const canonical = classifyCloudEvent(ce, tenant.name, receivedAt);
+  const problems = problemsOf(canonical);
+  if (problems.length) throw bad(`${problems.join('; ')}.`);
+  return canonical;
+}
