@@ -1,6 +1,7 @@
 /**
  * The ingest API: a regional REST API (stage v1) that Auth0 calls.
- *   POST /{tenant}/log-stream, POST /{tenant}/actions/{trigger}: API key (x-api-key or Authorization),
+ *   POST /{tenant}/log-stream, POST /{tenant}/actions/{trigger}, POST /{tenant}/event-stream (Auth0
+ *     Event Streams webhook, the key as its bearer token): API key (x-api-key or Authorization),
  *     usage-plan throttle and quota, -> the ingest Lambda -> the event topic.
  *   GET /health: no auth, a fixed {"status":"ok"} from a mock integration.
  * JSON access logs, execution logs at ERROR (never request bodies), metrics, X-Ray tracing,
@@ -46,7 +47,7 @@ export class IngestApi extends Construct {
     this.api = new apigw.RestApi(this, 'Api', {
       // REST API metrics are keyed by name (ApiName): unique per stack, so alarms never mix two APIs.
       restApiName: `${Stack.of(this).stackName}-ingest`,
-      description: 'auth0-events: Auth0 Log Stream and Actions ingest',
+      description: 'auth0-events: Auth0 Log Stream, Actions and Event Streams ingest',
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       apiKeySourceType: apigw.ApiKeySourceType.AUTHORIZER,
       // API Gateway needs an account-wide role to write execution logs.
@@ -95,7 +96,7 @@ export class IngestApi extends Construct {
 
     this.ingest = new Handler(this, 'Ingest', {
       entry: 'lambda/ingest/handler.ts',
-      description: 'Parses, classifies and publishes Auth0 Log Stream batches and Action calls',
+      description: 'Parses, classifies and publishes Auth0 Log Stream batches, Action calls and Event Streams CloudEvents',
       logRetentionDays: props.logRetentionDays,
       memorySize: 512,
       // API Gateway's integration timeout is 29 s; leave time to answer 503.
@@ -157,6 +158,9 @@ export class IngestApi extends Construct {
     };
     const tenant = this.api.root.addResource('{tenant}');
     tenant.addResource('log-stream').addMethod('POST', integration, ingestMethod);
+    // One CloudEvent per request. No body model: the ingest Lambda validates the CloudEvent and names
+    // the attribute at fault, which API Gateway's model validation would not.
+    tenant.addResource('event-stream').addMethod('POST', integration, ingestMethod);
     tenant.addResource('actions').addResource('{trigger}').addMethod('POST', integration, {
       ...ingestMethod,
       requestParameters: { 'method.request.path.tenant': true, 'method.request.path.trigger': true },
@@ -212,6 +216,7 @@ export class IngestApi extends Construct {
     new CfnOutput(this, 'BaseUrl', { value: this.api.url, description: 'Ingest API base URL (stage included)' });
     props.tenants.forEach((t, i) => {
       new CfnOutput(this, `LogStreamUrl${i}`, { value: `${this.api.url}${t.name}/log-stream`, description: `Log Stream Payload URL of tenant ${t.name}` });
+      new CfnOutput(this, `EventStreamUrl${i}`, { value: `${this.api.url}${t.name}/event-stream`, description: `Event Streams webhook endpoint of tenant ${t.name} (authorization: bearer, the tenant's API key)` });
       new CfnOutput(this, `ActionUrl${i}`, {
         value: `${this.api.url}${t.name}/actions/post-user-registration`,
         description: `Action URL of tenant ${t.name} (post-user-registration; the Actions build it from EVENTS_API_URL = BaseUrl and EVENTS_TENANT = ${t.name})`,

@@ -323,6 +323,7 @@ export class LocalPipeline {
     const routes: RestRoute[] = [
       { method: 'POST', resource: '/{tenant}/log-stream', handler: ingest, auth: 'apiKey' },
       { method: 'POST', resource: '/{tenant}/actions/{trigger}', handler: ingest, auth: 'apiKey' },
+      { method: 'POST', resource: '/{tenant}/event-stream', handler: ingest, auth: 'apiKey' },
       { method: 'GET', resource: '/health', handler: async () => ({ statusCode: 200, body: JSON.stringify({ status: 'ok' }) }), auth: 'none' },
       ...this.queryRoutes(),
     ];

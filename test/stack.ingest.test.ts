@@ -26,7 +26,7 @@ test('every ingest method requires an API key and the custom authorizer; the key
   const methods = resourcesOf('AWS::ApiGateway::Method').map((m) => m.Properties);
   const ingest = methods.filter((m) => m.HttpMethod === 'POST');
   // POST methods are the ingest methods; GET /{tenant}/events and /listeners use the token authorizer.
-  expect(ingest).toHaveLength(2);
+  expect(ingest).toHaveLength(3);
   for (const m of ingest) {
     expect(m).toMatchObject({ ApiKeyRequired: true, AuthorizationType: 'CUSTOM', RequestParameters: expect.objectContaining({ 'method.request.path.tenant': true }) });
     expect(m.RequestValidatorId).toBeDefined();
@@ -37,6 +37,27 @@ test('every ingest method requires an API key and the custom authorizer; the key
   expect(open[0]).toMatchObject({ HttpMethod: 'GET', Integration: { Type: 'MOCK' } });
   template.hasResourceProperties('AWS::ApiGateway::Authorizer', { Type: 'REQUEST', AuthorizerResultTtlInSeconds: 0 });
   template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true, ValidateRequestParameters: true });
+});
+
+test('POST /{tenant}/event-stream (Auth0 Event Streams webhook) exists, needs the API key through the API key authorizer, and runs the ingest Lambda', () => {
+  const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+  const tenantIds = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::ApiGateway::Resource' && r.Properties.PathPart === '{tenant}').map(([id]) => id);
+  const streamIds = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::ApiGateway::Resource' && r.Properties.PathPart === 'event-stream').map(([id, r]) => ({ id, parent: r.Properties.ParentId }));
+  expect(streamIds).toHaveLength(1);
+  expect(tenantIds).toContainEqual(streamIds[0].parent.Ref);
+  const methods = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGateway::Method' && r.Properties.ResourceId?.Ref === streamIds[0].id);
+  expect(methods.map((m) => m.Properties.HttpMethod)).toEqual(['POST']);
+  const [method] = methods;
+  expect(method.Properties).toMatchObject({ ApiKeyRequired: true, AuthorizationType: 'CUSTOM', Integration: { Type: 'AWS_PROXY' } });
+  // The same authorizer as the Log Stream door: the API key authorizer (a REQUEST authorizer on the API key Lambda).
+  const authorizer = resources[method.Properties.AuthorizerId.Ref];
+  expect(authorizer).toMatchObject({ Type: 'AWS::ApiGateway::Authorizer', Properties: { Type: 'REQUEST' } });
+  expect(JSON.stringify(authorizer.Properties.AuthorizerUri)).toMatch(/ApiKeyAuthorizer/);
+  expect(JSON.stringify(method.Properties.Integration.Uri)).toMatch(/IngestApiIngest|Ingest/);
+  const logStream = Object.entries(resources).find(([, r]) => r.Type === 'AWS::ApiGateway::Resource' && r.Properties.PathPart === 'log-stream')!;
+  const logStreamMethod = Object.values(resources).find((r) => r.Type === 'AWS::ApiGateway::Method' && r.Properties.ResourceId?.Ref === logStream[0])!;
+  expect(method.Properties.AuthorizerId).toEqual(logStreamMethod.Properties.AuthorizerId);
+  expect(method.Properties.Integration.Uri).toEqual(logStreamMethod.Properties.Integration.Uri);
 });
 
 test('one API key and one usage plan (throttle and daily quota) per tenant; each plan holds exactly its tenant\'s key', () => {
