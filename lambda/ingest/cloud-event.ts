@@ -22,6 +22,7 @@ import type { CanonicalEvent, EventType, Level } from '../shared/event';
 import { canonicalDate, codeProblem, DATE_RULE, identifierProblem, LIMITS } from '../shared/event-rules';
 import { HttpError } from '../shared/http';
 import { auth0Domain, type TenantConfig } from '../shared/tenants';
+import { fitEvent, SNS_MAX_BYTES, toMessage } from './fit';
 import { depthOf, describe, jsonProblem, MAX_DEPTH } from './parse';
 
 export interface CloudEvent {
@@ -156,7 +157,7 @@ export function classifyCloudEvent(ce: CloudEvent, tenant: string, receivedAt: s
   if (ce.eventType.startsWith('user.') && CLOUD_EVENT_TYPES[ce.eventType] && userId === undefined) {
     throw bad(`A ${ce.eventType} CloudEvent needs "data.object.user_id" (a non-empty string).`, 'data.object.user_id');
   }
-  return {
+  return keepObject({
     id: `${CLOUD_EVENT_ID_PREFIX}${ce.id}`,
     tenant,
     type: CLOUD_EVENT_TYPES[ce.eventType] ?? 'log',
@@ -167,7 +168,25 @@ export function classifyCloudEvent(ce: CloudEvent, tenant: string, receivedAt: s
     date: canonicalDate(ce.time) as string,
     received_at: receivedAt,
     data: ce.raw,
-  };
+  });
+}
+
+const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+/**
+ * An event too large for one SNS message loses whole top-level fields of `data` (fit.ts), which for a
+ * CloudEvent is its whole payload. Trim inside `data.data.object` instead (its largest fields go
+ * first: user_metadata, app_metadata, identities), so the user's id, email, name and updated_at reach
+ * the users table. Whatever still does not fit is trimmed when published.
+ */
+function keepObject(event: CanonicalEvent): CanonicalEvent {
+  if (!fitEvent(event).event.truncated) return event;
+  const payload = event.data.data as Record<string, unknown>;
+  if (!isObject(payload.object)) return event;
+  const shell = { ...event.data, data: { ...payload, object: {} } };
+  const overhead = bytes(toMessage({ ...event, data: shell, truncated: true })) - bytes(toMessage({ ...event, data: {}, truncated: true }));
+  const object = fitEvent({ ...event, data: payload.object }, SNS_MAX_BYTES - overhead).event.data;
+  return { ...event, data: { ...shell, data: { ...payload, object } }, truncated: true };
 }
 
 /**

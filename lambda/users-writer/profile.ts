@@ -35,6 +35,8 @@ export interface Profile { fields: Record<string, string | boolean>; full: boole
 export function profileOf(event: CanonicalEvent): Profile {
   if (event.source !== 'event-stream') return { fields: registrationFields(event), full: false };
   const object = obj(obj(event.data.data).object);
+  // No user object (trimmed from a message over SNS's limit, see `truncated`): nothing of the profile is known.
+  if (typeof object.user_id !== 'string') return { fields: {}, full: false };
   const fields: Record<string, string | boolean> = {};
   for (const [k, type] of Object.entries(PROFILE_FIELDS)) {
     const v = object[k];
