@@ -65,8 +65,9 @@ const profileGroup = (p: Profile, at: string | undefined): GroupUpdate => ({
   marker: 'profile_event', set: p.fields, ...(p.full ? { remove: Object.keys(PROFILE_FIELDS).filter((k) => !(k in p.fields)) } : {}), ...(at ? { at } : {}),
 });
 
-/** The date that orders an event's writes: the user's own updated_at for an Event Streams user event, else the event's date. */
-export const userChangedAt = (event: CanonicalEvent): string => (event.source === 'event-stream' ? profileOf(event).updated_at : undefined) ?? new Date(event.date).toISOString();
+/** When the user changed: its own updated_at for an Event Streams user.created/updated, else the event's date (a deletion's `time`). */
+export const userChangedAt = (event: CanonicalEvent): string =>
+  ((event.type === 'user_registered' || event.type === 'user_updated') ? profileOf(event).updated_at : undefined) ?? new Date(event.date).toISOString();
 
 /** The attribute groups an event writes (see the file comment); empty when the event is not about a user's state. */
 export function groupUpdates(event: CanonicalEvent): GroupUpdate[] {
