@@ -8,29 +8,15 @@
 import './support/quiet-logs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { classifyCloudEvent, parseCloudEvent } from '../lambda/ingest/cloud-event';
-import { createHandler } from '../lambda/users-writer/handler';
-import { startDynamoDb, type Emulator } from '../local/emulators';
-import { createUsersTable, localClients } from './support/dynamodb';
+import type { createHandler } from '../lambda/users-writer/handler';
+import { usersWriterOnDynamoDb } from './support/dynamodb';
 import { canonicalEvent, sqsEvent } from './support/events';
 import { userCreated, userDeleted, userUpdated } from './support/auth0-event-streams';
 
-let ddb: Emulator;
-let clients: ReturnType<typeof localClients>;
-let table: string;
-let handle: ReturnType<typeof createHandler>;
+const w = usersWriterOnDynamoDb('users-es-test');
+const handle: ReturnType<typeof createHandler> = (...args) => w.handle(...args);
 
-beforeAll(async () => {
-  ddb = await startDynamoDb();
-  clients = localClients(ddb.endpoint);
-  table = await createUsersTable(clients.client, 'users-es-test');
-  handle = createHandler({ db: clients.doc, table });
-}, 60_000);
-afterAll(async () => {
-  clients?.client.destroy();
-  await ddb?.stop();
-});
-
-const getUser = async (userId: string) => (await clients.doc.send(new GetCommand({ TableName: table, Key: { tenant: 'acme', user_id: userId }, ConsistentRead: true }))).Item;
+const getUser = async (userId: string) => (await w.clients.doc.send(new GetCommand({ TableName: w.table, Key: { tenant: 'acme', user_id: userId }, ConsistentRead: true }))).Item;
 /** The canonical event of a CloudEvent, received `lagSeconds` after its time. */
 const fromStream = (ce: { time: string }, lagSeconds = 30) => classifyCloudEvent(parseCloudEvent(ce), 'acme', new Date(Date.parse(ce.time) + lagSeconds * 1000).toISOString());
 const D = 'acme.auth0.com';

@@ -77,34 +77,24 @@ export function userDeleted(opts: { id?: string; domain?: string; userId?: strin
   return { ...created, type: 'user.deleted', id: opts.id ?? 'evt_deleted000000001', time, data: { object: { ...created.data.object, deleted_at: time } } };
 }
 
+/** A CloudEvent of `type` about `object`, with the documented attributes (reference pages above). */
+function envelope(type: string, id: string, domain: string, object: Record<string, unknown>) {
+  return {
+    specversion: '1.0', type, source: `urn:auth0:${domain}`, id, time: '2025-02-01T12:34:56Z',
+    data: { object }, a0tenant: domain.split('.')[0], a0stream: 'est_vjFVP5pVdfvsfRKatshkVV',
+  };
+}
+
 /** `organization.member.added`, as on its reference page. */
 export function organizationMemberAdded(opts: { id?: string; domain?: string; userId?: string } = {}) {
-  const domain = opts.domain ?? 'example.auth0app.com';
-  return {
-    specversion: '1.0',
-    type: 'organization.member.added',
-    source: `urn:auth0:${domain}`,
-    id: opts.id ?? 'evt_vjFVP5pVdfvsfRKatshkVV',
-    time: '2025-02-01T12:34:56Z',
-    data: { object: { organization: { id: 'org_9ybsU1dN2dKfDkBi', name: 'acme-corp' }, user: { user_id: opts.userId ?? 'auth0|507f1f77bcf86cd799439020' } } },
-    a0tenant: domain.split('.')[0],
-    a0stream: 'est_vjFVP5pVdfvsfRKatshkVV',
-  };
+  return envelope('organization.member.added', opts.id ?? 'evt_vjFVP5pVdfvsfRKatshkVV', opts.domain ?? 'example.auth0app.com',
+    { organization: { id: 'org_9ybsU1dN2dKfDkBi', name: 'acme-corp' }, user: { user_id: opts.userId ?? 'auth0|507f1f77bcf86cd799439020' } });
 }
 
 /** `group.member.added`: a user added to a group. */
 export function groupMemberAdded(opts: { id?: string; domain?: string; userId?: string } = {}) {
-  const domain = opts.domain ?? 'example.auth0app.com';
-  return {
-    specversion: '1.0',
-    type: 'group.member.added',
-    source: `urn:auth0:${domain}`,
-    id: opts.id ?? 'evt_groupmember0000000000',
-    time: '2025-02-01T12:34:56Z',
-    data: { object: { group: { id: 'grp_1', name: 'admins' }, member: { member_type: 'user', id: opts.userId ?? 'auth0|507f1f77bcf86cd799439020' } } },
-    a0tenant: domain.split('.')[0],
-    a0stream: 'est_vjFVP5pVdfvsfRKatshkVV',
-  };
+  return envelope('group.member.added', opts.id ?? 'evt_groupmember0000000000', opts.domain ?? 'example.auth0app.com',
+    { group: { id: 'grp_1', name: 'admins' }, member: { member_type: 'user', id: opts.userId ?? 'auth0|507f1f77bcf86cd799439020' } });
 }
 
 /** An API Gateway REST proxy event for POST /{tenant}/event-stream. */

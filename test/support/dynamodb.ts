@@ -35,3 +35,27 @@ export async function createEventsTable(client: DynamoDBClient, name: string): P
   await client.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: EVENTS_TABLE.ttlAttribute, Enabled: true } }));
   return name;
 }
+
+/**
+ * Registers jest hooks that start DynamoDB Local with a users table and the users writer on it;
+ * the returned object is filled in beforeAll.
+ */
+export function usersWriterOnDynamoDb(tableName: string) {
+  // Loaded here so that tests of other tables do not load the users writer.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createHandler } = require('../../lambda/users-writer/handler') as typeof import('../../lambda/users-writer/handler');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startDynamoDb } = require('../../local/emulators') as typeof import('../../local/emulators');
+  const state = {} as { ddb: Awaited<ReturnType<typeof startDynamoDb>>; clients: ReturnType<typeof localClients>; table: string; handle: ReturnType<typeof createHandler> };
+  beforeAll(async () => {
+    state.ddb = await startDynamoDb();
+    state.clients = localClients(state.ddb.endpoint);
+    state.table = await createUsersTable(state.clients.client, tableName);
+    state.handle = createHandler({ db: state.clients.doc, table: state.table });
+  }, 60_000);
+  afterAll(async () => {
+    state.clients?.client.destroy();
+    await state.ddb?.stop();
+  });
+  return state;
+}
