@@ -53,6 +53,7 @@ Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.
 
   Page        ${rest}/            (events, queues, DLQs, listeners)
   REST        ${rest}/${DEV_TENANT}/log-stream   ${rest}/${DEV_TENANT}/actions/{trigger}
+              ${rest}/${DEV_TENANT}/event-stream (Auth0 Event Streams: Authorization: Bearer <key>)
   WebSocket   ${pipeline.wsUrl}/?tenant=${DEV_TENANT}
   API keys    one per tenant, accepted only on that tenant's paths:
 ${[...pipeline.apiKeys].map(([t, k]) => `              ${t.padEnd(12)} ${k}${t === DEV_TENANT ? (process.env.LOCAL_API_KEY ? '' : '   (set LOCAL_API_KEY to choose it)') : '   (random each start)'}`).join('\n')}

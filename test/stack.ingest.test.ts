@@ -167,12 +167,14 @@ test('reordering the tenants keeps each tenant\'s key and usage plan (ids come f
   expect(Object.keys(reordered.findResources('AWS::ApiGateway::UsagePlan')).sort()).toEqual(Object.keys(template.findResources('AWS::ApiGateway::UsagePlan')).sort());
 });
 
-test('outputs: base URL, each tenant\'s Log Stream and Action URL, each tenant\'s API key id and how to read it', () => {
+test('outputs: base URL, each tenant\'s Log Stream, Action and Event Streams URL, each tenant\'s API key id and how to read it', () => {
   const outputs = template.findOutputs('*');
   const names = Object.keys(outputs);
   expect(names.filter((n) => n.includes('LogStreamUrl'))).toHaveLength(2);
   expect(names.filter((n) => n.includes('ActionUrl'))).toHaveLength(2);
   expect(JSON.stringify(Object.values(outputs).map((o) => o.Value))).toContain('acme@eu/log-stream');
+  expect(names.filter((n) => n.includes('EventStreamUrl'))).toEqual(['IngestEventStreamUrl0', 'IngestEventStreamUrl1']);
+  expect(JSON.stringify(Object.values(outputs).map((o) => o.Value))).toContain('acme@eu/event-stream');
   const cmds = Object.entries(outputs).filter(([n]) => n.includes('GetApiKeyCommand'));
   expect(cmds).toHaveLength(2);
   for (const [, cmd] of cmds) expect(JSON.stringify(cmd.Value)).toContain('--include-value');
