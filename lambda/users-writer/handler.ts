@@ -77,14 +77,14 @@ export function groupUpdates(event: CanonicalEvent): GroupUpdate[] {
     case 'user_updated': {
       const p = profileOf(event);
       const at = p.updated_at;
-      const common = [
-        profileGroup(p, at),
-        { marker: 'deleted_event', set: { deleted: false }, remove: ['deleted_at'], ...(at ? { at } : {}) },
-      ];
-      if (event.type === 'user_updated') return [...common, ...(p.blocked !== undefined ? [{ marker: 'blocked_event', set: { blocked: p.blocked }, ...(at ? { at } : {}) }] : [])];
+      const profile = profileGroup(p, at);
+      const alive: GroupUpdate = { marker: 'deleted_event', set: { deleted: false }, remove: ['deleted_at'], ...(at ? { at } : {}) };
+      if (event.type === 'user_updated') return [profile, alive, ...(p.blocked !== undefined ? [{ marker: 'blocked_event', set: { blocked: p.blocked }, ...(at ? { at } : {}) }] : [])];
+      // The profile first: a new user's item appears with its email (a reader polling for the item sees it whole sooner).
       return [
+        profile,
         { marker: 'registered_event', set: { created_at: p.created_at ?? date } },
-        ...common,
+        alive,
         { marker: 'blocked_event', set: { blocked: p.blocked ?? false }, ...(at ? { at } : {}) },
       ];
     }
