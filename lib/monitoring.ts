@@ -136,7 +136,7 @@ export class Monitoring extends Construct {
       threshold: a.apiLatencyP99Ms, comparison: 'GT', evaluationPeriods: 3,
       description: `REST latency p99 above ${a.apiLatencyP99Ms} ms for 15 minutes: publishing to SNS is slow or retried, or the catch-up queries are slow.`,
     });
-    const ingestResources = ['/{tenant}/log-stream', '/{tenant}/actions/{trigger}'];
+    const ingestResources = ['/{tenant}/log-stream', '/{tenant}/actions/{trigger}', '/{tenant}/event-stream'];
     const apiMetric = (metricName: string, resource: string) => new cloudwatch.Metric({
       namespace: 'AWS/ApiGateway', metricName, statistic: 'Sum', period: FIVE_MINUTES,
       dimensionsMap: { ApiName: api.restApiName, Stage: ingest.stageName, Method: 'POST', Resource: resource },
@@ -154,7 +154,7 @@ export class Monitoring extends Construct {
       label: 'Ingest 4xx rate (%)',
     }), {
       threshold: a.api4xxPercent, comparison: 'GT', evaluationPeriods: 2, critical: true,
-      description: `More than ${a.api4xxPercent} % of at least 10 ingest requests (POST log-stream and actions) answered 4xx for 10 minutes: a wrong or rotated API key in Auth0 (403), an unknown tenant (404) or throttling (429). Auth0 pauses a Log Stream after repeated failures.`,
+      description: `More than ${a.api4xxPercent} % of at least 10 ingest requests (POST log-stream, actions and event-stream) answered 4xx for 10 minutes: a wrong or rotated API key in Auth0 (403), an unknown tenant (404), a CloudEvent of another tenant (403 wrong_tenant) or throttling (429). Auth0 pauses a Log Stream, and disables an Event Stream, after repeated failures.`,
     });
     const published = (dimensionsMap: Record<string, string> = {}, period = FIVE_MINUTES) =>
       new cloudwatch.Metric({ namespace: this.namespace, metricName: METRIC_EVENTS_PUBLISHED, dimensionsMap, statistic: 'Sum', period });
@@ -306,7 +306,7 @@ export class Monitoring extends Construct {
         expression: `SEARCH('{"${this.namespace}",tenant,type} MetricName="${METRIC_EVENTS_PUBLISHED}"', 'Sum', 300)`,
         label: '', period: FIVE_MINUTES,
       })], { width: 12 }),
-      graph('Events in, per tenant and source', props.tenants.flatMap((tenant) => (['log-stream', 'action'] as const).map((source) =>
+      graph('Events in, per tenant and source', props.tenants.flatMap((tenant) => (['log-stream', 'action', 'event-stream'] as const).map((source) =>
         published({ tenant, source }).with({ label: `${tenant} ${source}` }))), { width: 12 }),
     );
     dashboard.addWidgets(

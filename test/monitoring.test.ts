@@ -101,11 +101,11 @@ describe('alarms', () => {
     if (e.dimensions) expect(dims(p)).toEqual(e.dimensions);
   });
 
-  it('Ingest4xxRate: 4xx share of the two ingest methods (POST log-stream, POST actions), only from 10 requests per 5 minutes', () => {
+  it('Ingest4xxRate: 4xx share of the three ingest methods (POST log-stream, POST actions, POST event-stream), only from 10 requests per 5 minutes', () => {
     const p = resources[found.get('Monitoring/Ingest4xxRate')!].Properties;
     const metrics = p.Metrics as { Id: string; Expression?: string; ReturnData: boolean; MetricStat?: { Metric: Record<string, any>; Period: number; Stat: string } }[];
     const expression = metrics.find((m) => m.Expression)!;
-    expect(expression).toMatchObject({ ReturnData: true, Expression: 'IF((FILL(r0, 0) + FILL(r1, 0)) >= 10, 100 * (FILL(e0, 0) + FILL(e1, 0)) / (FILL(r0, 0) + FILL(r1, 0)), 0)' });
+    expect(expression).toMatchObject({ ReturnData: true, Expression: 'IF((FILL(r0, 0) + FILL(r1, 0) + FILL(r2, 0)) >= 10, 100 * (FILL(e0, 0) + FILL(e1, 0) + FILL(e2, 0)) / (FILL(r0, 0) + FILL(r1, 0) + FILL(r2, 0)), 0)' });
     const stats = metrics.filter((m) => m.MetricStat).map((m) => ({ id: m.Id, name: m.MetricStat!.Metric.MetricName, stat: m.MetricStat!.Stat, period: m.MetricStat!.Period, ...dims(m.MetricStat!.Metric) }));
     const common = { stat: 'Sum', period: 300, ApiName: 'Test-ingest', Stage: 'v1', Method: 'POST' };
     expect(stats).toEqual(expect.arrayContaining([
@@ -113,11 +113,13 @@ describe('alarms', () => {
       { id: 'e0', name: '4XXError', Resource: '/{tenant}/log-stream', ...common },
       { id: 'r1', name: 'Count', Resource: '/{tenant}/actions/{trigger}', ...common },
       { id: 'e1', name: '4XXError', Resource: '/{tenant}/actions/{trigger}', ...common },
+      { id: 'r2', name: 'Count', Resource: '/{tenant}/event-stream', ...common },
+      { id: 'e2', name: '4XXError', Resource: '/{tenant}/event-stream', ...common },
     ]));
-    expect(stats).toHaveLength(4);
+    expect(stats).toHaveLength(6);
     // The resources named in the alarm exist on the API.
     const paths = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGateway::Resource').map((r) => r.Properties.PathPart);
-    expect(paths).toEqual(expect.arrayContaining(['{tenant}', 'log-stream', 'actions', '{trigger}']));
+    expect(paths).toEqual(expect.arrayContaining(['{tenant}', 'log-stream', 'actions', '{trigger}', 'event-stream']));
   });
 
   it('every alarm, and the composite alarm, notifies the alarm topic on ALARM and on OK, once', () => {
@@ -235,8 +237,10 @@ describe('dashboard', () => {
     const byType = JSON.stringify(widgets.find((w) => w.properties.title === 'Events in, per tenant and type')!.properties.metrics);
     expect(byType).toContain(`SEARCH('{\\"${NS}\\",tenant,type} MetricName=\\"EventsPublished\\"', 'Sum', 300)`);
     const bySource = widgets.find((w) => w.properties.title === 'Events in, per tenant and source')!.properties.metrics as unknown[][];
-    expect(bySource).toHaveLength(TEST_CONFIG.tenants.length * 2);
+    // log-stream, action and event-stream per tenant
+    expect(bySource).toHaveLength(TEST_CONFIG.tenants.length * 3);
     expect(JSON.stringify(bySource)).toContain(JSON.stringify([NS, 'EventsPublished', 'source', 'log-stream', 'tenant', 'acme@eu']).slice(0, -1));
+    expect(JSON.stringify(bySource)).toContain(JSON.stringify([NS, 'EventsPublished', 'source', 'event-stream', 'tenant', 'acme@eu']).slice(0, -1));
   });
 
   it('has one line per subscriber for lag, depth and DLQ depth (and the delivery DLQ), the push and WebSocket metrics', () => {
