@@ -91,8 +91,14 @@ export const ASSUMPTIONS = {
   maxFanout: 5,
   /** Listener pings per connection-hour (keeps API Gateway's 10-minute idle timeout away). */
   pingsPerHour: 12,
-  /** KMS: SNS and SQS reuse a data key for 5 minutes per key, queue and principal (SQS default), so KMS requests stay near constant. */
-  kmsRequestsPerQueueMonth: 2 * 12 * 24 * 30,
+  /**
+   * KMS: SNS and SQS reuse a data key for 5 minutes per key, queue and principal (SQS default), so KMS
+   * requests stay near constant. SQS's formula per queue: R = B / D x (2 P + C), B the billing period,
+   * D the reuse period, P producing and C consuming principals ("How do I estimate my AWS KMS usage
+   * costs?", https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html,
+   * read 2026-11-25): one producer and one consumer give 3 per 5 minutes (this said 2 before).
+   */
+  kmsRequestsPerQueueMonth: (2 * 1 + 1) * 12 * 24 * 30,
   /** Customer-managed keys of the stack: topic, queues, stores, real time, alarms. */
   kmsKeys: 5,
   /** Idle long polls of a Lambda SQS event source (5 pollers, 20 s) per queue a month. */

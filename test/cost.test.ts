@@ -99,9 +99,10 @@ describe('front doors, hand-computed: 1,000,000 events in a month, Log Stream ba
     expect(d.variable['CloudWatch Logs (front door)']).toBeCloseTo(0.0236, 9); // 100,000 x 400 B = 0.04 GB x 0.59
     expect(d.perMillion).toBeCloseTo(1.59226676, 7);
     expect(d.fixed['SQS idle polls']).toBeCloseTo(0.2592, 9); // 648,000 x 0.4/1e6
-    expect(d.fixed['KMS data keys (5 min reuse)']).toBeCloseTo(0.05184, 9); // 17,280 / 10,000 x 0.03
+    // SQS's formula: 30 days / 300 s x (2 x 1 producer + 1 consumer) = 25,920 requests / 10,000 x 0.03
+    expect(d.fixed['KMS data keys (5 min reuse)']).toBeCloseTo(0.07776, 9);
     expect(d.fixed['CloudWatch alarms']).toBeCloseTo(0.5, 9); // 5 x 0.10
-    expect(d.fixedMonthly).toBeCloseTo(0.81104, 9);
+    expect(d.fixedMonthly).toBeCloseTo(0.83696, 9);
   });
 
   it('EventBridge with one message per receive (a quiet queue): 3 SQS requests and an invocation per event', () => {
