@@ -1,6 +1,8 @@
 import { EVENT_TYPES } from '../lambda/shared/event';
 import type { EventType } from '../lambda/shared/event';
 import { LOG_TYPES, logTypeInfo } from '../lambda/shared/log-types';
+import { classifyLogRecord } from '../lambda/ingest/classify';
+import { isSessionEventType } from '../lambda/shared/event';
 import type { LogCategory } from '../lambda/shared/log-types';
 
 const CATEGORIES: readonly LogCategory[] = [
@@ -372,5 +374,33 @@ describe("levels follow the header's rules", () => {
       if (isSuccess(c) && !isFailure(c)) expect([c, LOG_TYPES[c].level <= 1]).toEqual([c, true]);
       if (isFailure(c)) expect([c, LOG_TYPES[c].level >= 3]).toEqual([c, true]);
     }
+  });
+});
+
+describe('one logout is one logout event (back-channel records after an slo)', () => {
+  // Written from Auth0's documented shapes (Tenant Log Catalog schemas of `slo` and
+  // `oidc_backchannel_logout_succeeded`; OIDC Back-Channel Logout, "How it works": after the front-channel
+  // logout Auth0 posts a logout token to each application's back-channel URI). One user, one session,
+  // two applications with back-channel URIs.
+  const user = 'auth0|602e93db83fa6f00749a23e6';
+  const slo = { type: 'slo', date: '2026-11-25T10:00:00.000Z', user_id: user, client_id: 'appA', details: { session_id: 'sid-1', initiated_by: 'rp' } };
+  const backchannel = (client: string, uri: string) => ({
+    type: 'oidc_backchannel_logout_succeeded', date: '2026-11-25T10:00:01.000Z', user_id: user, client_id: client,
+    details: { initiator: 'rp-logout', request: { method: 'POST', backchannel_logout_uri: uri }, response: { statusCode: 200 } },
+  });
+  const records = [
+    { log_id: 'l-slo', data: slo },
+    { log_id: 'l-bc-a', data: backchannel('appA', 'https://a.example/backchannel') },
+    { log_id: 'l-bc-b', data: backchannel('appB', 'https://b.example/backchannel') },
+  ];
+
+  it('yields one logout session event and two plain logs', () => {
+    const events = records.map((r) => classifyLogRecord(r, 'acme', '2026-11-25T10:00:02.000Z'));
+    expect(events.map((e) => [e.log_type, e.type])).toEqual([
+      ['slo', 'logout'],
+      ['oidc_backchannel_logout_succeeded', 'log'],
+      ['oidc_backchannel_logout_succeeded', 'log'],
+    ]);
+    expect(events.filter((e) => isSessionEventType(e.type))).toHaveLength(1);
   });
 });
