@@ -28,7 +28,7 @@ import { SqsPoller, type SqsHandler } from './sqs-poller';
 import { StreamPoller } from './stream-poller';
 import { createTables, tablesFromTemplate, type LocalTableSpec } from './tables';
 import { WebSocketGateway, type WsRouteHandler } from './websocket-gateway';
-import { redrive } from '../scripts/redrive';
+import { redrive } from '../lib/ops/redrive';
 import { PONG_REPLY, PUSH_STREAM, UNKNOWN_MESSAGE } from '../lib/session-events-socket';
 import { gatewayErrorBody } from '../lib/gateway-responses';
 
