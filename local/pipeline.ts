@@ -162,8 +162,9 @@ export class LocalPipeline {
    *
    * `events`: the canonical events it published (or their ids): each is counted and shown with this
    * door, which wins over the door its `source` names (an EventBridge Log Stream record's source is
-   * `log-stream`); or a number when the door knows only how many. A REST door whose handler answers
-   * like the ingest Lambda (`{"published":N}` or `{"id"}`) is wrapped with `countedDoor` instead.
+   * `log-stream`); or a number when the door knows only how many (`0` when the route is added shows
+   * the door before its first event). A REST door whose handler answers like the ingest Lambda
+   * (`{"published":N}` or `{"id"}`) is wrapped with `countedDoor` instead.
    */
   frontDoorAccepted(door: string, events: number | readonly (string | { id?: unknown })[]): void {
     if (typeof events === 'number') return this.flow.door(door, events);
