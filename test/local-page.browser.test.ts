@@ -31,13 +31,19 @@ afterAll(async () => {
   await p?.stop();
 });
 
-// Runs first: the flow counts are since the runtime started, so the numbers below are this test's alone.
-test('the flow picture counts each stage live and each event shows its front door', async () => {
+/** A `listen:events` listener (so that session events are pushed) and the page, live. */
+async function listenerAndPage(sub: string) {
   const listener = new RawListener(p.wsUrl);
-  await listener.open(await tokenFor(p, 'auth0|flow-desk', 'listen:events'));
-  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  await listener.open(await tokenFor(p, sub, 'listen:events'));
+  const page = await browser.newPage({ viewport: { width: 1280, height: 640 } });
   await page.goto(p.restUrl + '/');
   await page.waitForSelector('text=live');
+  return { listener, page };
+}
+
+// Runs first: the flow counts are since the runtime started, so the numbers below are this test's alone.
+test('the flow picture counts each stage live and each event shows its front door', async () => {
+  const { listener, page } = await listenerAndPage('auth0|flow-desk');
   const count = async (key: string) => (await page.locator(`[data-count="${key}"]`).textContent())?.trim();
   expect([await count('door:log-stream'), await count('door:action'), await count('topic'), await count('pushed')]).toEqual(['0', '0', '0', '0']);
 
@@ -81,11 +87,7 @@ test('the flow picture counts each stage live and each event shows its front doo
 });
 
 test('the page loads, shows an event posted during the test, and its redrive button works', async () => {
-  const listener = new RawListener(p.wsUrl);
-  await listener.open(await tokenFor(p, 'auth0|support-desk', 'listen:events'));
-  const page = await browser.newPage({ viewport: { width: 1280, height: 640 } });
-  await page.goto(p.restUrl + '/');
-  await page.waitForSelector('text=live');
+  const { listener, page } = await listenerAndPage('auth0|support-desk');
   const date = new Date().toISOString();
   const blocked = { log_id: `page-block-${Date.now()}`, data: { type: 'sapi', date, details: { request: { method: 'patch', path: '/api/v2/users/auth0%7Cpage-user', body: { blocked: true } } } } };
   const revoked = { log_id: `page-srrt-${Date.now()}`, data: { type: 'srrt', date, user_id: 'auth0|page-user' } };
