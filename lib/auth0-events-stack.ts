@@ -30,24 +30,24 @@ export interface Auth0EventsStackProps extends StackProps {
 }
 
 export class Auth0EventsStack extends Stack {
-  /** The whole pipeline. */
+  /** The whole pipeline; the fields below are its parts, kept for existing callers (`stack.subscribers.get('users')`). */
   readonly pipeline: Auth0Events;
-  readonly events: EventTopic;
-  readonly ingest: IngestApi;
-  readonly stores: Stores;
-  /** Every subscriber of the registry (lib/subscribers.ts), by name: `stack.subscribers.get('users')`. */
-  readonly subscribers: FanOut;
-  readonly realtime: SessionEventsSocket;
-  /** Alarm topic, alarm actions on every alarm, the operations alarms and the dashboard (README.md, "Operations"). */
-  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: Auth0EventsStackProps) {
     super(scope, id, props);
     const { config } = props;
     this.pipeline = new Auth0Events(this, 'Default', { ...config, subscribers: props.subscribers });
-    ({ events: this.events, ingest: this.ingest, stores: this.stores, subscribers: this.subscribers, realtime: this.realtime, monitoring: this.monitoring } = this.pipeline);
     refuseExampleConfiguration(this, config);
   }
+
+  get events(): EventTopic { return this.pipeline.events; }
+  get ingest(): IngestApi { return this.pipeline.ingest; }
+  get stores(): Stores { return this.pipeline.stores; }
+  /** Every subscriber of the registry (lib/subscribers.ts), by name: `stack.subscribers.get('users')`. */
+  get subscribers(): FanOut { return this.pipeline.subscribers; }
+  get realtime(): SessionEventsSocket { return this.pipeline.realtime; }
+  /** Alarm topic, alarm actions on every alarm, the operations alarms and the dashboard (README.md, "Operations"). */
+  get monitoring(): Monitoring { return this.pipeline.monitoring; }
 }
 
 /** The CloudFormation parameter that deploys the shipped example configuration anyway. */
