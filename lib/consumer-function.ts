@@ -36,7 +36,8 @@ export class ConsumerFunction extends Construct {
     this.logGroup = logGroup(this, 'Logs', props.logRetentionDays);
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `${props.description}: writes its own logs and consumes its queue`,
+      // A fixed text: IAM allows only Latin-1 in role descriptions, and the function's description is the team's.
+      description: 'auth0-events subscriber consumer: writes its own logs and consumes its queue',
     });
     this.role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }));
     this.function = new nodejs.NodejsFunction(this, 'Function', {
