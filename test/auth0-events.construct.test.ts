@@ -52,7 +52,13 @@ describe('Auth0Events inside an arbitrary stack', () => {
     expect(byName).toEqual({
       '/auth0-events/Platform/topic-arn': ['String', { Ref: stack.getLogicalId(pipeline.events.topic.node.defaultChild as never) }],
       '/auth0-events/Platform/topic-key-arn': ['String', { 'Fn::GetAtt': [stack.getLogicalId(pipeline.events.key.node.defaultChild as never), 'Arn'] }],
-      '/auth0-events/Platform/event-types': ['StringList', 'user_registered,password_changed,user_blocked,user_unblocked,logout,user_deleted,refresh_token_revoked,login_succeeded,login_failed,log'],
+      '/auth0-events/Platform/event-types': ['StringList', [
+        'user_registered,user_updated,password_changed,user_blocked,user_unblocked,logout,user_deleted,refresh_token_revoked,login_succeeded,login_failed',
+        'organization_created,organization_updated,organization_deleted,organization_member_added,organization_member_deleted',
+        'organization_member_role_assigned,organization_member_role_deleted,organization_connection_added,organization_connection_updated',
+        'organization_connection_removed,organization_group_role_assigned,organization_group_role_deleted',
+        'group_created,group_updated,group_deleted,group_member_added,group_member_deleted,group_role_assigned,group_role_deleted,log',
+      ].join(',')],
       '/auth0-events/Platform/filter-attributes': ['StringList', 'tenant,type,log_type,level,source'],
     });
   });
