@@ -62,7 +62,8 @@ function main(): void {
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
   const entries = builtInHandlerEntries();
   for (const entry of entries) bundleHandler(entry);
-  console.log(`dist/: package code and ${entries.length} handler bundles in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  // stderr: `npm pack --json` (which runs this as prepack) keeps stdout for its JSON.
+  console.error(`dist/: package code and ${entries.length} handler bundles in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 if (require.main === module) main();
