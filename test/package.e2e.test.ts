@@ -147,10 +147,12 @@ describe("a team's app outside the repository adds a subscriber in under 15 line
   }, 120_000);
 
   it('synthesizes offline with cdk synth: plain node runs the compiled app', () => {
+    // No credentials, no AWS configuration, no instance metadata: synth must not need them.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && !k.startsWith('CDK_')));
+    const none = path.join(tmp, 'no-aws-config');
     run('cdk synth (team app)', path.join(app, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet'], {
       cwd: app,
-      // No credentials and no account: synth must not need them.
-      env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: 'none', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
+      env: { ...env, AWS_CONFIG_FILE: none, AWS_SHARED_CREDENTIALS_FILE: none, AWS_EC2_METADATA_DISABLED: 'true' },
     });
     assetsDir = path.join(app, 'cdk.out');
     template = JSON.parse(fs.readFileSync(path.join(assetsDir, 'AccountSync.template.json'), 'utf8'));
