@@ -38,7 +38,7 @@ export const BUNDLING = {
 
 /** Where `npm run build` writes the bundle of a built-in entry: `lambda/ingest/handler.ts` -> `handlers/ingest`, `lambda/socket/connect.ts` -> `handlers/socket-connect`. */
 export function prebuiltHandlerDir(entry: string, root: string = REPO_ROOT): string {
-  const m = /^lambda\/(.+)\.ts$/.exec(entry);
+  const m = /^lambda\/([\w-]+(?:\/[\w-]+)*)\.ts$/.exec(entry);
   if (!m) throw new Error(`handler entry ${JSON.stringify(entry)}: a built-in entry is lambda/<name>/<file>.ts`);
   const name = m[1].replace(/\/handler$/, '').replace(/\//g, '-');
   return path.join(root, 'handlers', name);
@@ -48,25 +48,23 @@ export function prebuiltHandlerDir(entry: string, root: string = REPO_ROOT): str
 export type HandlerCode = Pick<nodejs.NodejsFunctionProps, 'entry' | 'depsLockFilePath' | 'projectRoot' | 'bundling' | 'code' | 'handler'>;
 
 /**
- * The one place that decides where a handler's code comes from:
- * - an absolute entry (a team's own handler, in its own app): NodejsFunction bundles it with the
- *   team's esbuild and lock file (found from the current directory, NodejsFunction's default);
- * - a built-in entry (`lambda/...ts`, relative to `root`) whose source is there (this repository, run
- *   with tsx or jest): NodejsFunction bundles the source with this repository's lock file;
- * - a built-in entry with no source next to the code (the installed package: `dist/` has no `.ts`):
- *   the bundle `npm run build` made with the same options, `handlers/<name>/index.js`, as an asset,
- *   so a consumer of the package needs neither tsx nor esbuild for the built-in handlers.
+ * The one place that decides where a built-in handler's code comes from (`lambda/...ts`, relative to
+ * `root`; a team's own handler is lib/consumer-function.ts):
+ * - its source is there (this repository, run with tsx or jest): NodejsFunction bundles the source
+ *   with this repository's lock file;
+ * - no source next to the code (the installed package: `dist/` has no `.ts`): the bundle
+ *   `npm run build` made with the same options, `handlers/<name>/index.js`, as an asset, so a
+ *   consumer of the package needs neither tsx nor esbuild for the built-in handlers.
  */
 export function handlerCode(entry: string, root: string = REPO_ROOT): HandlerCode {
-  if (path.isAbsolute(entry)) return { entry, bundling: BUNDLING };
+  const prebuilt = prebuiltHandlerDir(entry, root);
   const source = path.join(root, entry);
   if (fs.existsSync(source)) {
     return { entry: source, depsLockFilePath: path.join(root, 'package-lock.json'), projectRoot: root, bundling: BUNDLING };
   }
-  const prebuilt = prebuiltHandlerDir(entry, root);
   if (fs.existsSync(path.join(prebuilt, 'index.js'))) return { code: lambda.Code.fromAsset(prebuilt), handler: 'index.handler' };
   throw new Error(`handler entry ${entry}: neither its source (${source}) nor a prebuilt bundle (${prebuilt}/index.js) exists; `
-    + 'a handler of your own needs an absolute path (path.join(__dirname, \'handler.ts\')), and the package needs `npm run build`');
+    + 'the package needs `npm run build`');
 }
 
 /** A customer-managed KMS key with yearly rotation, kept when the stack is deleted. */
@@ -83,10 +81,7 @@ export function logGroup(scope: Construct, id: string, retentionDays: number, lo
 }
 
 export interface HandlerProps {
-  /**
-   * Handler entry: relative to the repository root for a built-in handler (e.g. `lambda/ingest/handler.ts`),
-   * or an absolute path to a handler of your own (see handlerCode).
-   */
+  /** Handler entry, relative to the repository root (e.g. `lambda/ingest/handler.ts`); see handlerCode. */
   entry: string;
   /** Log retention in days. */
   logRetentionDays: number;

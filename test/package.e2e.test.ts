@@ -123,6 +123,29 @@ describe('the tarball holds compiled JavaScript, .d.ts and the handler bundles, 
   });
 });
 
+describe('the whole pipeline from the package deploys the prebuilt handler bundles', () => {
+  it('Auth0Events in a stack of the team app: every function\'s asset is a bundle of dist/handlers, as packed', () => {
+    const outdir = path.join(tmp, 'pipeline.out');
+    const script = path.join(app, 'pipeline-synth.js');
+    fs.writeFileSync(script, [
+      "const { App, Stack } = require('aws-cdk-lib');",
+      "const { Auth0Events } = require('auth0-events');",
+      "const app = new App({ outdir: process.argv[2], context: { 'aws:cdk:enable-asset-metadata': true } });",
+      "new Auth0Events(new Stack(app, 'Pipeline'), 'Auth0Events', { tenants: [{ name: 'acme', audience: 'https://events.acme.test' }] });",
+      'app.synth();',
+    ].join('\n'));
+    run('pipeline synth', process.execPath, [script, outdir], { cwd: app });
+    const bundles = path.join(app, 'node_modules', 'auth0-events', 'dist', 'handlers');
+    const byContent = new Map(fs.readdirSync(bundles).map((name) => [fs.readFileSync(path.join(bundles, name, 'index.js'), 'utf8'), name]));
+    const t = JSON.parse(fs.readFileSync(path.join(outdir, 'Pipeline.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> };
+    const functions = Object.values(t.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    const used = functions.map((f) => byContent.get(fs.readFileSync(path.join(outdir, f.Metadata!['aws:asset:path'], 'index.js'), 'utf8')) ?? `not a prebuilt bundle: ${f.Metadata!['aws:asset:path']}`);
+    expect([...new Set(used)].sort()).toEqual([
+      'api-key-authorizer', 'closer', 'events-query', 'ingest', 'push', 'session-events-writer', 'socket', 'token-authorizer', 'users-writer',
+    ]);
+  }, 120_000);
+});
+
 describe("a team's app outside the repository adds a subscriber in under 15 lines", () => {
   let template: { Resources: Record<string, { Type: string; Properties: any }>; Parameters: Record<string, any> };
   let assetsDir: string;

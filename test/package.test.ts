@@ -1,7 +1,7 @@
 /**
- * Where a handler's code comes from (lib/secure-defaults.ts handlerCode), both ways: from source in
- * this repository, from the prebuilt bundle in the installed package (dist/ has no .ts), and a team's
- * own absolute entry; and every handler the stack builds has a prebuilt bundle (scripts/build.ts).
+ * Where a built-in handler's code comes from (lib/secure-defaults.ts handlerCode), both ways: from
+ * source in this repository, from the prebuilt bundle in the installed package (dist/ has no .ts);
+ * and every handler the stack builds has a prebuilt bundle (scripts/build.ts).
  * test/package.e2e.test.ts proves the same from outside the repository, with the packed tarball.
  */
 import { App } from 'aws-cdk-lib';
@@ -30,12 +30,12 @@ describe('prebuiltHandlerDir: one directory per built-in entry', () => {
     expect(prebuiltHandlerDir(entry, '/pkg')).toBe(`/pkg/${dir}`);
   });
 
-  it.each(['lib/index.ts', '/team/app/handler.ts', 'lambda/ingest/handler.js', '../lambda/x/handler.ts'])('refuses %s', (entry) => {
+  it.each(['lib/index.ts', '/team/app/handler.ts', 'lambda/ingest/handler.js', '../lambda/x/handler.ts', 'lambda/../../etc/x.ts', 'lambda/a//handler.ts'])('refuses %s', (entry) => {
     expect(() => prebuiltHandlerDir(entry, '/pkg')).toThrow(/a built-in entry is lambda\/<name>\/<file>\.ts/);
   });
 });
 
-describe('handlerCode: source in the repository, bundle in the package, a team entry as given', () => {
+describe('handlerCode: source in the repository, bundle in the package', () => {
   let pkg: string;
   beforeAll(() => {
     // What the installed package holds: compiled code and handlers/<name>/index.js, no .ts sources.
@@ -76,13 +76,10 @@ describe('handlerCode: source in the repository, bundle in the package, a team e
       `handler entry lambda/push/handler.ts: neither its source (${pkg}/lambda/push/handler.ts) nor a prebuilt bundle (${pkg}/handlers/push/index.js) exists`);
   });
 
-  it('a relative entry of a team (not a built-in one) is refused with the way to name it', () => {
+  it('an entry that is not a built-in one (lambda/...ts) is refused', () => {
     expect(() => handlerCode('src/handler.ts', pkg)).toThrow(/a built-in entry is lambda\/<name>\/<file>\.ts/);
   });
 
-  it("a team's absolute entry: bundled by NodejsFunction with the team's own lock file (no repository paths)", () => {
-    expect(handlerCode('/team/app/src/handler.ts', pkg)).toEqual({ entry: '/team/app/src/handler.ts', bundling: BUNDLING });
-  });
 });
 
 describe('every handler the stack builds has a prebuilt bundle in the package', () => {
