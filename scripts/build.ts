@@ -1,8 +1,8 @@
 /**
  * npm run build — the package in dist/:
- *   dist/lib/**, dist/lambda/**   JavaScript + .d.ts of the constructs (lib/index.ts) and of the
- *                                 handler runtime (lambda/index.ts, `auth0-events/handler`), by tsc
- *                                 with tsconfig.build.json;
+ *   dist/lib/**, dist/lambda/**   JavaScript + .d.ts of the constructs (lib/index.ts), of the
+ *                                 handler runtime (lib/handler.ts, `auth0-events/handler`) and of the
+ *                                 lambda/shared code they use, by tsc with tsconfig.build.json;
  *   dist/handlers/<name>/index.js every built-in handler bundled by esbuild with the options of
  *                                 NodejsFunction (lib/secure-defaults.ts BUNDLING), which the
  *                                 constructs deploy as assets when run from the package (handlerCode).
