@@ -13,8 +13,8 @@
  *
  * npm installs with --prefer-offline: every package is one this repository's lock file holds, so the
  * tarballs come from the npm cache (the registry is asked only for package metadata it lacks).
- * Measured: about 80 s of CPU; 190 s on two cores shared at load average 14 (pack with the build 67 s,
- * install 24 s, tsc with library checks 65 s, cdk synth 27 s).
+ * Measured on two shared cores: 89 s at load average 7-10 (pack with the build 29 s, install 13 s,
+ * pipeline synth 13 s, tsc with library checks 20 s, cdk synth 13 s; 77 s of CPU), 190 s at load 14.
  */
 import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
 import * as fs from 'node:fs';
