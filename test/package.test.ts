@@ -111,3 +111,11 @@ describe('every handler the stack builds has a prebuilt bundle in the package', 
     expect(used.filter((e) => !built.has(e))).toEqual([]);
   });
 });
+
+describe("the README shows the team's example as it is in examples/team-subscriber/ (tested from the package)", () => {
+  const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+  it.each(['lib/account-sync-stack.ts', 'lambda/account-sync.ts'])('%s, verbatim', (file) => {
+    const text = fs.readFileSync(path.join(REPO, 'examples', 'team-subscriber', file), 'utf8');
+    expect(readme).toContain(`\`\`\`ts\n// ${file}\n${text}\`\`\``);
+  });
+});
