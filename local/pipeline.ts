@@ -17,18 +17,19 @@ import * as fs from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import * as path from 'node:path';
 import { parseConfig, CONTEXT_KEY, type Auth0EventsConfig } from '../lib/config';
-import type { SubscriberDefinition } from '../lib/subscriber-definition';
+import type { SubscriberDefinition, TableAccess } from '../lib/subscriber-definition';
 import { SUBSCRIBERS } from '../lib/subscribers';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import { devJwks, devTenantConfig, DEFAULT_PORT, DEFAULT_WS_PORT, DEV_TENANT } from './dev-tenant';
 import { emulatorEnv, startDynamoDb, startSnsSqs, type Emulator } from './emulators';
 import { createFanOut, createQueue, type LocalSubscriber } from './fanout';
+import { acceptedBy, FlowCounter, type FlowCounts } from './flow';
 import { frontDoor, type RestRoute } from './front-door';
 import { SqsPoller, type SqsHandler } from './sqs-poller';
 import { StreamPoller } from './stream-poller';
 import { createTables, tablesFromTemplate, type LocalTableSpec } from './tables';
 import { WebSocketGateway, type WsRouteHandler } from './websocket-gateway';
-import { redrive } from '../scripts/redrive';
+import { redrive } from '../lib/ops/redrive';
 import { PONG_REPLY, PUSH_STREAM, UNKNOWN_MESSAGE } from '../lib/session-events-socket';
 import { gatewayErrorBody } from '../lib/gateway-responses';
 
@@ -58,13 +59,16 @@ export interface PipelineOptions {
   log?: (line: string) => void;
 }
 
-export interface EventView { id: string; tenant?: string; type?: string; user_id?: string; at: string; stages: Record<string, string | number> }
+/** An event on the page; `door` is the front door that accepted it (a door's tag, else the event's `source`). */
+export interface EventView { id: string; tenant?: string; type?: string; user_id?: string; door?: string; at: string; stages: Record<string, string | number> }
 export interface PipelineState {
   rest: string;
   ws: string;
   events: EventView[];
   subscribers: { name: string; visible: number; inFlight: number; dlq: number }[];
   listeners: { connectionId: string; tenant?: string; sub?: string; filter?: string; connected_at?: string }[];
+  /** Counts per stage since start: front doors -> topic -> subscribers -> stored -> pushed (local/flow.ts). */
+  flow: FlowCounts;
 }
 
 type Handler<E, R> = (event: E, context?: unknown) => Promise<R>;
@@ -112,6 +116,7 @@ export class LocalPipeline {
   topicArn = '';
   tables: Partial<Record<'users' | 'events' | 'connections', string>> = {};
   private readonly events = new Map<string, EventView>();
+  private readonly flow = new FlowCounter({ stores: ['events', 'users'] });
   private readonly log: (line: string) => void;
   /** Every served tenant's own API key, accepted only on its paths: `dev`'s is opts.apiKey, the others opts.apiKeys or random. */
   readonly apiKeys: ReadonlyMap<string, string>;
@@ -131,16 +136,58 @@ export class LocalPipeline {
   get emulatorEndpoints(): { snsSqs?: string; dynamodb?: string } { return { snsSqs: this.snsSqs?.endpoint, dynamodb: this.dynamo?.endpoint }; }
   get wsUrl(): string { return `ws://127.0.0.1:${this.wsPort}`; }
 
-  private track(id: string, stage: string, value: string | number, info: Partial<EventView> = {}): void {
+  private view(id: string): EventView {
     let e = this.events.get(id);
     if (!e) {
       e = { id, at: new Date().toISOString(), stages: {} };
       this.events.set(id, e);
       if (this.events.size > MAX_EVENTS_SHOWN) this.events.delete(this.events.keys().next().value!);
     }
+    return e;
+  }
+
+  private track(id: string, stage: string, value: string | number, info: Partial<EventView> = {}): void {
+    const e = this.view(id);
     Object.assign(e, info);
     if (typeof value === 'number') e.stages[stage] = ((e.stages[stage] as number | undefined) ?? 0) + value;
     else e.stages[stage] = value;
+  }
+
+  /**
+   * Counts events a front door accepted (on the page: the flow's first box, and each event's door).
+   * A door wires itself with this one call, after its events are on the topic and before it answers
+   * 2xx, e.g. the EventBridge entry:
+   *
+   *     pipeline.frontDoorAccepted('eventbridge', events)
+   *
+   * `events`: the canonical events it published (or their ids): each is counted and shown with this
+   * door, which wins over the door its `source` names (an EventBridge Log Stream record's source is
+   * `log-stream`); or a number when the door knows only how many (`0` when the route is added shows
+   * the door before its first event). A REST door whose handler answers like the ingest Lambda
+   * (`{"published":N}` or `{"id"}`) is wrapped with `countedDoor` instead.
+   */
+  frontDoorAccepted(door: string, events: number | readonly (string | { id?: unknown })[]): void {
+    if (typeof events === 'number') return this.flow.door(door, events);
+    this.flow.door(door, events.length);
+    for (const e of events) {
+      const id = typeof e === 'string' ? e : e.id;
+      if (typeof id === 'string' && id) this.view(id).door = door;
+    }
+  }
+
+  /**
+   * A REST route's handler that counts what it accepted for `door` (from its 2xx answer, see
+   * local/flow.ts acceptedBy), e.g. `{ method: 'POST', resource: '/{tenant}/event-stream',
+   * handler: this.countedDoor('event-stream', ingest), auth: 'apiKey' }`.
+   */
+  countedDoor<E>(door: string, handler: Handler<E, APIGatewayProxyResult>): Handler<E, APIGatewayProxyResult> {
+    this.flow.declareDoor(door);
+    return async (event, context) => {
+      const result = await handler(event, context);
+      const accepted = acceptedBy(result);
+      if (accepted.count) this.frontDoorAccepted(door, accepted.ids.length === accepted.count ? accepted.ids : accepted.count);
+      return result;
+    };
   }
 
   async start(): Promise<void> {
@@ -185,6 +232,7 @@ export class LocalPipeline {
     const fanOut = await createFanOut({ sns, sqs: this.sqs, definitions: this.opts.subscribers ?? SUBSCRIBERS, visibilityTimeoutSeconds: this.opts.visibilityTimeoutSeconds ?? 5 });
     this.topicArn = fanOut.topicArn;
     this.subscribers = fanOut.subscribers;
+    for (const sub of this.subscribers) this.flow.declareSubscriber(sub.definition.name);
     Object.assign(process.env, {
       TOPIC_ARN: this.topicArn,
       ...(this.tables.users ? { USERS_TABLE: this.tables.users } : {}),
@@ -214,6 +262,8 @@ export class LocalPipeline {
             return result;
           } finally {
             for (const r of event.Records) this.track(idOf(r.body) ?? r.messageId, name, failed.has(r.messageId) ? 'failed' : 'ok');
+            const fresh = this.flow.delivered(name, event.Records.map((r) => ({ messageId: r.messageId, ok: !failed.has(r.messageId) })));
+            if (writes(sub.definition.handler?.tables?.users)) this.flow.stored('users', fresh);
           }
         },
       });
@@ -239,7 +289,9 @@ export class LocalPipeline {
           for (const m of msgs) {
             try {
               const e = JSON.parse(m.Body!);
-              this.track(e.id, 'topic', 'ok', { tenant: e.tenant, type: e.type, user_id: e.user_id });
+              this.flow.topic();
+              const door = this.events.get(e.id)?.door ?? (typeof e.source === 'string' ? e.source : undefined);
+              this.track(e.id, 'topic', 'ok', { tenant: e.tenant, type: e.type, user_id: e.user_id, door });
             } catch { /* not an event */ }
           }
           if (msgs.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
@@ -264,7 +316,9 @@ export class LocalPipeline {
       onEvent: (e) => {
         if (e.kind !== 'push' || !e.detail) return;
         const id = idOf(e.detail, true);
-        if (id) this.track(id, 'pushed', 1);
+        if (!id) return;
+        this.track(id, 'pushed', 1);
+        this.flow.pushed();
       },
     });
     Object.assign(process.env, {
@@ -294,7 +348,11 @@ export class LocalPipeline {
           const id = r.dynamodb?.NewImage?.id?.S;
           if (id) this.track(id, 'stored', 'ok', { tenant: r.dynamodb?.NewImage?.tenant?.S, type: r.dynamodb?.NewImage?.type?.S, user_id: r.dynamodb?.NewImage?.user_id?.S });
         }
-        return push(event, context);
+        const result = await push(event, context);
+        // New items: the records before the first failure are done (a failed one is retried from there).
+        const failedAt = event.Records.findIndex((r) => result.batchItemFailures.some((f) => f.itemIdentifier === r.dynamodb?.SequenceNumber));
+        this.flow.stored('events', failedAt === -1 ? event.Records.length : failedAt);
+        return result;
       },
       onBatch: (b) => { if (b.error) this.log(`push: ${b.error}`); },
       onFailure: (records, error) => this.log(`push gave up on ${records.length} stream record(s): ${error}`),
@@ -321,8 +379,8 @@ export class LocalPipeline {
   private async startFrontDoor(config: Auth0EventsConfig): Promise<void> {
     const ingest = loadHandler<APIGatewayProxyEvent, APIGatewayProxyResult>('lambda/ingest/handler.ts');
     const routes: RestRoute[] = [
-      { method: 'POST', resource: '/{tenant}/log-stream', handler: ingest, auth: 'apiKey' },
-      { method: 'POST', resource: '/{tenant}/actions/{trigger}', handler: ingest, auth: 'apiKey' },
+      { method: 'POST', resource: '/{tenant}/log-stream', handler: this.countedDoor('log-stream', ingest), auth: 'apiKey' },
+      { method: 'POST', resource: '/{tenant}/actions/{trigger}', handler: this.countedDoor('action', ingest), auth: 'apiKey' },
       { method: 'GET', resource: '/health', handler: async () => ({ statusCode: 200, body: JSON.stringify({ status: 'ok' }) }), auth: 'none' },
       ...this.queryRoutes(),
     ];
@@ -386,6 +444,7 @@ export class LocalPipeline {
       events: [...this.events.values()].reverse(),
       subscribers,
       listeners: await this.listeners(),
+      flow: this.flow.snapshot(),
     };
   }
 
@@ -444,6 +503,12 @@ function idOf(body: string, pushed = false): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Whether a subscriber's access to a table includes writing it (its records count as the table's writes). */
+function writes(access: TableAccess | undefined): boolean {
+  if (access === undefined || access === 'read') return false;
+  return typeof access === 'string' || access.some((a) => ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'].includes(a));
 }
 
 /** Loads a handler file's `handler` export (after the environment is set: handlers read it at load). */

@@ -9,33 +9,17 @@
  * counted in both. Without --events-per-month it prints 1 M, 100 M and 1 B a month.
  */
 import { ASSUMPTIONS as A, PRICES as P } from './prices';
+import { CostLines, gbs, lambdaCost, logCost, restDoorLines, snsCost, sum, tiered } from './cost-units';
+import { doorCosts, DoorInput, formatDoors } from './cost-doors';
+import { AlarmCount, shippedStackAlarms } from './stack-alarms';
 
-export interface CostInput { eventsPerMonth: number; batchSize: number; actionShare: number; listeners: number }
-export type CostLines = Record<string, number>;
+export { tiered };
+export type { CostLines };
+export interface CostInput { eventsPerMonth: number; batchSize: number; actionShare: number; listeners: number; alarms: AlarmCount }
 export interface CostResult { design: CostLines; original: CostLines; designTotal: number; originalTotal: number; ratio: number; usage: Record<string, number> }
 
-/** Price of `units` under per-million tiers (cumulative). */
-export function tiered(units: number, tiers: readonly { upToMillions: number; usd: number }[]): number {
-  let left = units;
-  let from = 0;
-  let usd = 0;
-  for (const t of tiers) {
-    const cap = t.upToMillions * 1e6 - from;
-    const n = Math.min(left, cap);
-    usd += (n / 1e6) * t.usd;
-    left -= n;
-    from = t.upToMillions * 1e6;
-    if (left <= 0) break;
-  }
-  return usd;
-}
-
-const gbs = (invocations: number, memoryMb: number, ms: number) => invocations * (memoryMb / 1024) * (ms / 1000);
-const lambdaCost = (invocations: number, gbSeconds: number) => (invocations / 1e6) * P.lambda.requestsPerMillion + gbSeconds * P.lambda.gbSecondArm;
-const sum = (l: CostLines) => Object.values(l).reduce((a, b) => a + b, 0);
-
-/** The part after the topic, the same in both designs. */
-function downstream(i: CostInput): { lines: CostLines; usage: Record<string, number> } {
+/** The part after the topic, the same in both designs and for every front door. */
+export function downstream(i: CostInput): { lines: CostLines; usage: Record<string, number> } {
   const n = i.eventsPerMonth;
   const userEvents = n * A.userEventShare;
   const sessionEvents = n * A.sessionEventShare;
@@ -52,7 +36,7 @@ function downstream(i: CostInput): { lines: CostLines; usage: Record<string, num
   const connectionMinutes = i.listeners * 60 * 24 * 30;
   const wru = userEvents * A.wruPerUserEvent + sessionEvents * A.wruPerSessionEvent;
   const rru = sessionEvents * A.rruPerPush;
-  const logGb = ((consumed + sessionEvents) * A.logBytesPerRecord) / 1e9;
+  const logBytes = (consumed + sessionEvents) * A.logBytesPerRecord;
   return {
     lines: {
       'SQS requests': (sqsRequests / 1e6) * P.sqs.requestsPerMillion,
@@ -61,8 +45,8 @@ function downstream(i: CostInput): { lines: CostLines; usage: Record<string, num
       'WebSocket messages': tiered(wsMessages, P.apiGateway.wsMessagesPerMillionTiers),
       'WebSocket connection minutes': (connectionMinutes / 1e6) * P.apiGateway.wsConnectionMinutesPerMillion,
       'KMS keys and requests': A.kmsKeys * P.kms.keyMonth + ((A.queues + 1) * A.kmsRequestsPerQueueMonth / 1e4) * P.kms.requestsPer10k,
-      'CloudWatch alarms': A.alarms * P.cloudwatch.standardAlarmMonth,
-      'CloudWatch Logs (consumers)': logGb * (P.cloudwatch.logsIngestedPerGb + A.logRetentionMonths * P.cloudwatch.logsStoredPerGbMonth),
+      'CloudWatch alarms (counted in the template)': i.alarms.alarmMetrics * P.cloudwatch.standardAlarmMonth + i.alarms.compositeAlarms * P.cloudwatch.compositeAlarmMonth,
+      'CloudWatch Logs (consumers)': logCost(logBytes),
     },
     usage: { sqsRequests, wsMessages, connectionMinutes, wru, rru },
   };
@@ -78,24 +62,14 @@ export function monthlyCost(i: CostInput): CostResult {
   const deliveries = streamed / i.batchSize;
   const restRequests = actions + deliveries;
   const publishRequests = actions + deliveries * Math.ceil(i.batchSize / 10); // PublishBatch: 10 entries (well under 64 KB) a call
-  const authorizerGbs = gbs(restRequests, A.authorizer.memoryMb, A.authorizer.ms);
-  const ingestGbs = gbs(restRequests, A.ingest.memoryMb, A.ingest.msPerCall) + gbs(n, A.ingest.memoryMb, A.ingest.msPerEvent);
   const common = downstream(i);
-  const logs = (requests: number) => ((requests * A.logBytesPerRequest) / 1e9) * (P.cloudwatch.logsIngestedPerGb + A.logRetentionMonths * P.cloudwatch.logsStoredPerGbMonth);
-  const design: CostLines = {
-    'API Gateway REST requests': tiered(restRequests, P.apiGateway.restPerMillionTiers),
-    'Lambda authorizer': lambdaCost(restRequests, authorizerGbs),
-    'Lambda ingest': lambdaCost(restRequests, ingestGbs),
-    'SNS requests': (publishRequests / 1e6) * P.sns.requestsPerMillion,
-    'CloudWatch Logs (API and ingest)': logs(restRequests),
-    ...common.lines,
-  };
+  const design: CostLines = { ...restDoorLines(restRequests, restRequests, n, publishRequests), ...common.lines };
   const original: CostLines = {
     'API Gateway REST requests': tiered(n, P.apiGateway.restPerMillionTiers),
     'Lambda authorizer': 0,
     'Lambda ingest': 0,
-    'SNS requests': (n / 1e6) * P.sns.requestsPerMillion,
-    'CloudWatch Logs (API and ingest)': logs(n),
+    'SNS requests': snsCost(n),
+    'CloudWatch Logs (front door)': logCost(n * A.logBytesPerRequest),
     ...common.lines,
   };
   const designTotal = sum(design);
@@ -118,7 +92,7 @@ export function formatCost(i: CostInput, r: CostResult): string {
 
 /** Per single Action call: what this design pays on top of the original (authorizer + ingest Lambda). */
 export function perActionExtra(): number {
-  const one = monthlyCost({ eventsPerMonth: 1e6, batchSize: 1, actionShare: 1, listeners: 0 });
+  const one = monthlyCost({ eventsPerMonth: 1e6, batchSize: 1, actionShare: 1, listeners: 0, alarms: { metricAlarms: 0, alarmMetrics: 0, compositeAlarms: 0 } });
   return (one.designTotal - one.originalTotal) / 1e6;
 }
 
@@ -127,18 +101,46 @@ function arg(argv: string[], name: string): string | undefined {
   return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 }
 
-export function costReport(argv: string[]): string {
-  const base = { batchSize: Number(arg(argv, 'batch-size') ?? 50), actionShare: Number(arg(argv, 'action-share') ?? 0.02), listeners: Number(arg(argv, 'listeners') ?? 1000) };
+/** The alarms to price: `--alarm-metrics N --composite-alarms K`, else those given, else counted in the synthesized stack. */
+function alarmsFor(argv: string[], given?: AlarmCount): { alarms: AlarmCount; from: string } {
+  const metrics = arg(argv, 'alarm-metrics');
+  if (metrics !== undefined) return { alarms: { metricAlarms: NaN, alarmMetrics: Number(metrics), compositeAlarms: Number(arg(argv, 'composite-alarms') ?? 0) }, from: 'given on the command line' };
+  if (given) return { alarms: given, from: 'given' };
+  return { alarms: shippedStackAlarms(), from: 'counted in the template synthesized from cdk.json' };
+}
+
+export function costReport(argv: string[], givenAlarms?: AlarmCount): string {
+  const { alarms, from } = alarmsFor(argv, givenAlarms);
+  const base = { batchSize: Number(arg(argv, 'batch-size') ?? 50), actionShare: Number(arg(argv, 'action-share') ?? 0.02), listeners: Number(arg(argv, 'listeners') ?? 1000), alarms };
   const given = arg(argv, 'events-per-month');
   const volumes = given ? [Number(given)] : [1e6, 1e8, 1e9];
-  const out = [`Prices: AWS us-east-1 public prices as of ${PRICES_DATE} (scripts/prices.ts lists the pages); usage assumptions in the same file.`, ''];
+  const out = [
+    `Prices: AWS us-east-1 public prices as of ${PRICES_DATE}, EventBridge and composite alarms as of ${P.eventBridgeAsOf} (scripts/prices.ts lists the pages); usage assumptions in the same file.`,
+    `Alarms (${from}): ${Number.isNaN(alarms.metricAlarms) ? '' : `${alarms.metricAlarms} metric alarms reading `}${alarms.alarmMetrics} alarm metrics, ${alarms.compositeAlarms} composite.`,
+    '',
+  ];
   for (const n of volumes) out.push(formatCost({ eventsPerMonth: n, ...base }, monthlyCost({ eventsPerMonth: n, ...base })), '');
-  const allActions = monthlyCost({ eventsPerMonth: 1e8, batchSize: base.batchSize, actionShare: 1, listeners: base.listeners });
+  const allActions = monthlyCost({ eventsPerMonth: 1e8, batchSize: base.batchSize, actionShare: 1, listeners: base.listeners, alarms });
   out.push(
     `Where this design costs more: a single Action call pays the Lambda authorizer and the ingest Lambda on top of the original's API Gateway request and SNS publish: +$${(perActionExtra() * 1e6).toFixed(3)} per million Action calls.`,
     `  With every event an Action call (--action-share 1) at 100 M/month: ${usd(allActions.designTotal)} vs ${usd(allActions.originalTotal)} (ratio ${allActions.ratio.toFixed(3)}).`,
     `Where it saves: Log Stream batches of ${base.batchSize} need 1/${base.batchSize} of the REST requests and about 1/10 of the SNS requests; the rest (queues, tables, push, WebSocket) is the same in both.`,
+    '',
   );
+  const doorN = given ? Number(given) : 1e8;
+  const doors: DoorInput = {
+    eventsPerMonth: doorN,
+    logStreamBatch: base.batchSize,
+    tenants: Number(arg(argv, 'tenants') ?? 1),
+    authorizerCacheTtlSeconds: A.authorizer.cacheTtlSeconds,
+    messagesPerReceive: Number(arg(argv, 'messages-per-receive') ?? A.eventBridge.messagesPerReceive),
+    eventBridgeSources: Number(arg(argv, 'eventbridge-sources') ?? 1),
+  };
+  const shared = downstream({ eventsPerMonth: doorN, ...base, actionShare: 0 }).lines;
+  // The stack as it is (authorizer not cached; EventBridge batches full), then the other case of each.
+  const [logStream, eventStreams, eventBridge] = doorCosts(doors);
+  const [, eventStreamsCached, eventBridgeSingles] = doorCosts({ ...doors, authorizerCacheTtlSeconds: 300, messagesPerReceive: 1 });
+  out.push(formatDoors(doors, [logStream, eventStreams, eventStreamsCached, eventBridge, eventBridgeSingles], shared));
   return out.join('\n');
 }
 

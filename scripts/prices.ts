@@ -1,11 +1,13 @@
 /**
- * AWS public on-demand unit prices, us-east-1, USD, as published on the pages below and known to the
- * author on 2025-06-01 (the date of this table; check the pages before relying on a figure). Free tiers
- * are left out. Lines marked "assumption" are not prices but usage assumptions the model needs.
- * Used only by scripts/cost.ts (no CDK, no SDK).
+ * AWS public on-demand unit prices, us-east-1, USD, as published on the pages below: known to the
+ * author on 2025-06-01 (`asOf`), the EventBridge and composite-alarm prices read on 2026-11-25
+ * (`eventBridgeAsOf`); check the pages before relying on a figure. Free tiers are left out.
+ * ASSUMPTIONS below are not prices but the usage the model needs.
+ * Used only by scripts/cost*.ts (no CDK, no SDK; the alarm count comes from scripts/stack-alarms.ts).
  */
 export const PRICES = {
   asOf: '2025-06-01',
+  eventBridgeAsOf: '2026-11-25',
   region: 'us-east-1',
   sources: {
     apiGateway: 'https://aws.amazon.com/api-gateway/pricing/',
@@ -15,6 +17,8 @@ export const PRICES = {
     dynamodb: 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
     kms: 'https://aws.amazon.com/kms/pricing/',
     cloudwatch: 'https://aws.amazon.com/cloudwatch/pricing/',
+    /** Read 2026-11-25 (the page's example: "SaaS application publishes 5 million events" -> partner events ingested 5M x $1.00/M; delivery is charged only to another account). */
+    eventBridge: 'https://aws.amazon.com/eventbridge/pricing/',
   },
   apiGateway: {
     /** REST API requests, per million, by monthly tier (first 333 M, next 667 M, next 19 B, over 20 B). */
@@ -59,14 +63,24 @@ export const PRICES = {
   cloudwatch: {
     logsIngestedPerGb: 0.5,
     logsStoredPerGbMonth: 0.03,
+    /** Per alarm metric (standard resolution): a metric-math alarm pays for each metric it reads. */
     standardAlarmMonth: 0.1,
+    /** Composite alarm, per alarm (added 2026-11-25 from the same page). */
+    compositeAlarmMonth: 0.5,
+  },
+  eventBridge: {
+    /** Partner events (Auth0's partner event source) ingested by the partner event bus, per million 64 KB chunks (read 2026-11-25). */
+    partnerEventsPerMillion: 1.0,
+    /** Rule matching and delivery to a target in the same account (the front-door queue): no charge (read 2026-11-25). */
+    sameAccountDeliveryPerMillion: 0,
   },
 } as const;
 
 /** Usage assumptions of the model (not prices): change them here (the report points at this file). */
 export const ASSUMPTIONS = {
   /** Lambda memory (MB) and billed duration (ms) per invocation, from the stack and the local benches. */
-  authorizer: { memoryMb: 128, ms: 5 },
+  /** 256 MB as lib/ingest-api.ts gives it (was 128 here); cache TTL 0 as the stack has it (no single identity source). */
+  authorizer: { memoryMb: 256, ms: 5, cacheTtlSeconds: 0 },
   ingest: { memoryMb: 512, msPerCall: 25, msPerEvent: 0.3 },
   consumer: { memoryMb: 256, msPerInvocation: 10, msPerRecord: 8, batchSize: 10 },
   push: { memoryMb: 1024, msPerEvent: 20, msPerListener: 1 },
@@ -77,8 +91,14 @@ export const ASSUMPTIONS = {
   maxFanout: 5,
   /** Listener pings per connection-hour (keeps API Gateway's 10-minute idle timeout away). */
   pingsPerHour: 12,
-  /** KMS: SNS and SQS reuse a data key for 5 minutes per key, queue and principal (SQS default), so KMS requests stay near constant. */
-  kmsRequestsPerQueueMonth: 2 * 12 * 24 * 30,
+  /**
+   * KMS: SNS and SQS reuse a data key for 5 minutes per key, queue and principal (SQS default), so KMS
+   * requests stay near constant. SQS's formula per queue: R = B / D x (2 P + C), B the billing period,
+   * D the reuse period, P producing and C consuming principals ("How do I estimate my AWS KMS usage
+   * costs?", https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html,
+   * read 2026-11-25): one producer and one consumer give 3 per 5 minutes (this said 2 before).
+   */
+  kmsRequestsPerQueueMonth: (2 * 1 + 1) * 12 * 24 * 30,
   /** Customer-managed keys of the stack: topic, queues, stores, real time, alarms. */
   kmsKeys: 5,
   /** Idle long polls of a Lambda SQS event source (5 pollers, 20 s) per queue a month. */
@@ -89,10 +109,26 @@ export const ASSUMPTIONS = {
   logBytesPerRequest: 900,
   logBytesPerRecord: 300,
   logRetentionMonths: 3,
-  /** Metric alarms of the stack with the default registry (the composite alarm is left out). */
-  alarms: 26,
+  /* The stack's alarms are not assumed: scripts/stack-alarms.ts counts them in the synthesized template. */
   /** DynamoDB: 2 conditional writes per user event (1 WRU each); 1 write per session event plus 2 GSIs (3 WRU); the push reads listeners (0.5 RRU per event per 4 KB page). */
   wruPerUserEvent: 2,
   wruPerSessionEvent: 3,
   rruPerPush: 0.5,
+  /**
+   * The EventBridge front door (per partner event source: partner bus -> rule -> SQS queue + DLQ ->
+   * the ingest Lambda with an SQS event source). Messages per receive: the Lambda SQS event source
+   * takes up to its batch size (default 10) per ReceiveMessage; a quiet queue gives fewer.
+   */
+  eventBridge: {
+    memoryMb: 512,
+    messagesPerReceive: 10,
+    /** Alarms of one source: queue age, DLQ depth x2, ingest errors, the rule's FailedInvocations. */
+    alarmsPerSource: 5,
+    /** Lambda-polled queues per source (the DLQ is not polled). */
+    polledQueuesPerSource: 1,
+    /** Its own customer-managed keys per source (0: the queue takes the stack's queue key). */
+    kmsKeysPerSource: 0,
+    /** Bytes logged per ingest invocation (no API access log; the Lambda's summary and REPORT lines). */
+    logBytesPerInvocation: 400,
+  },
 } as const;

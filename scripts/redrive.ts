@@ -16,49 +16,10 @@
  *     endpoint of --endpoint or AWS_ENDPOINT_URL_SQS.
  *   --queue-url/--dlq-url: explicit (the stack outputs <Name>QueueUrl, <Name>DlqUrl, <Name>DeliveryDlqUrl).
  */
-import {
-  ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, GetQueueUrlCommand, ListMessageMoveTasksCommand, ListQueuesCommand,
-  ListQueueTagsCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, StartMessageMoveTaskCommand, type Message,
-} from '@aws-sdk/client-sqs';
+import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { redrive, resolveStackQueues, type QueuePair } from '../lib/ops/redrive';
 
-/** The tags lib/subscriber.ts puts on every subscriber queue (kept literal: scripts do not import the CDK code). */
-export const SUBSCRIBER_TAG = 'auth0-events:subscriber';
-export const ROLE_TAG = 'auth0-events:queue';
 export const DEFAULT_STACK = 'Auth0Events';
-
-export interface DlqEntry { messageId: string; id?: string; type?: string; receiveCount?: string; firstError?: string }
-export interface RedriveResult { listed: DlqEntry[]; moved: number; mode: 'move-task' | 'receive-send-delete' | 'dry-run'; taskHandle?: string }
-
-function describe(m: Message): DlqEntry {
-  let id: string | undefined;
-  let type: string | undefined;
-  try {
-    const body = JSON.parse(m.Body ?? '');
-    id = typeof body.id === 'string' ? body.id : undefined;
-    type = typeof body.type === 'string' ? body.type : undefined;
-  } catch {
-    // Not a canonical event: listed by message id only.
-  }
-  return {
-    messageId: m.MessageId!,
-    ...(id ? { id } : {}),
-    ...(type ? { type } : {}),
-    receiveCount: m.Attributes?.ApproximateReceiveCount,
-    firstError: m.MessageAttributes?.first_error?.StringValue ?? m.MessageAttributes?.error?.StringValue,
-  };
-}
-
-async function queueArn(sqs: SQSClient, url: string): Promise<string> {
-  const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
-  return out.Attributes!.QueueArn!;
-}
-
-async function visibleCount(sqs: SQSClient, url: string): Promise<number> {
-  const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }));
-  return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
-}
-
-export interface QueuePair { queueUrl: string; dlqUrl: string }
 
 /** The local runtime's queues of a subscriber: auth0-events-<name> and auth0-events-<name>-dlq. */
 export async function resolveLocalQueues(sqs: SQSClient, subscriber: string): Promise<QueuePair> {
@@ -70,101 +31,6 @@ export async function resolveLocalQueues(sqs: SQSClient, subscriber: string): Pr
     }
   };
   return { queueUrl: await url(`auth0-events-${subscriber}`), dlqUrl: await url(`auth0-events-${subscriber}-dlq`) };
-}
-
-/**
- * A deployed stack's queues of a subscriber, by tag: the queue, and as `dlqUrl` its DLQ (or, with
- * `deliveryDlq`, the SNS subscription's delivery DLQ, whose events never reached the queue).
- */
-export async function resolveStackQueues(sqs: SQSClient, opts: { stack: string; subscriber: string; deliveryDlq?: boolean }): Promise<QueuePair> {
-  const urls: string[] = [];
-  let NextToken: string | undefined;
-  do {
-    const page = await sqs.send(new ListQueuesCommand({ QueueNamePrefix: `${opts.stack}-`, MaxResults: 1000, NextToken }));
-    urls.push(...(page.QueueUrls ?? []));
-    NextToken = page.NextToken;
-  } while (NextToken);
-  const byRole = new Map<string, string[]>();
-  const seen = new Set<string>();
-  for (const url of urls) {
-    const tags = (await sqs.send(new ListQueueTagsCommand({ QueueUrl: url }))).Tags ?? {};
-    const stackTag = tags['aws:cloudformation:stack-name'];
-    if (stackTag !== undefined && stackTag !== opts.stack) continue;
-    if (tags[SUBSCRIBER_TAG]) seen.add(tags[SUBSCRIBER_TAG]);
-    if (tags[SUBSCRIBER_TAG] !== opts.subscriber || !tags[ROLE_TAG]) continue;
-    byRole.set(tags[ROLE_TAG], [...(byRole.get(tags[ROLE_TAG]) ?? []), url]);
-  }
-  const one = (role: string): string => {
-    const found = byRole.get(role) ?? [];
-    if (found.length === 1) return found[0];
-    if (found.length > 1) throw new Error(`${found.length} queues of stack ${opts.stack} are tagged ${SUBSCRIBER_TAG}=${opts.subscriber}, ${ROLE_TAG}=${role}: pass --queue-url and --dlq-url`);
-    const known = seen.size ? `subscribers found: ${[...seen].sort().join(', ')}` : `no subscriber queues found with the prefix ${opts.stack}- (wrong --stack, region or credentials?)`;
-    throw new Error(`no ${role} of subscriber ${JSON.stringify(opts.subscriber)} in stack ${opts.stack}; ${known}. Or pass --queue-url and --dlq-url (stack outputs <Name>QueueUrl, <Name>DlqUrl, <Name>DeliveryDlqUrl).`);
-  };
-  return { queueUrl: one('queue'), dlqUrl: one(opts.deliveryDlq ? 'delivery-dlq' : 'dlq') };
-}
-
-/**
- * Peeks at up to `max` DLQ messages without consuming them: receives them (hidden for 30 s so each is
- * seen once), then makes every one visible again at once.
- */
-async function peek(sqs: SQSClient, dlqUrl: string, max: number): Promise<DlqEntry[]> {
-  const seen: Message[] = [];
-  try {
-    while (seen.length < max) {
-      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: Math.min(10, max - seen.length), VisibilityTimeout: 30, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }));
-      if (!out.Messages?.length) break;
-      seen.push(...out.Messages);
-    }
-  } finally {
-    for (let i = 0; i < seen.length; i += 10) {
-      await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: dlqUrl, Entries: seen.slice(i, i + 10).map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })) }));
-    }
-  }
-  return seen.map(describe);
-}
-
-export async function redrive(sqs: SQSClient, opts: { queueUrl: string; dlqUrl: string; dryRun?: boolean; max?: number; useMoveTask?: boolean }): Promise<RedriveResult> {
-  // Listing is bounded (each listed message stays hidden while the rest are read); moving is not, unless asked.
-  if (opts.dryRun) return { listed: await peek(sqs, opts.dlqUrl, opts.max ?? 1000), moved: 0, mode: 'dry-run' };
-  const max = opts.max ?? Number.POSITIVE_INFINITY;
-  if (opts.useMoveTask !== false) {
-    // A move task moves everything: with --max below the DLQ's depth, move exactly max by hand below.
-    const depth = await visibleCount(sqs, opts.dlqUrl);
-    if (depth <= max) {
-      try {
-        const [source, destination] = await Promise.all([queueArn(sqs, opts.dlqUrl), queueArn(sqs, opts.queueUrl)]);
-        const listed = await peek(sqs, opts.dlqUrl, Math.min(max, 100));
-        const running = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: source, MaxResults: 1 }));
-        if (running.Results?.[0]?.Status === 'RUNNING') throw new Error(`a move task is already running for ${source}`);
-        const task = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: source, DestinationArn: destination, MaxNumberOfMessagesPerSecond: 50 }));
-        return { listed, moved: depth, mode: 'move-task', taskHandle: task.TaskHandle };
-      } catch (e) {
-        // Only an endpoint without the move-task API (an emulator: InvalidAction) falls back below;
-        // anything else (access denied, a running task) is the operator's to see.
-        if (!/^(InvalidAction|UnsupportedOperation|UnknownOperationException)$/.test((e as Error).name)) throw e;
-      }
-    }
-  }
-  // Receive → send → delete: a message leaves the DLQ only after it is safely on the queue.
-  const listed: DlqEntry[] = [];
-  let moved = 0;
-  while (moved < max) {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: opts.dlqUrl, MaxNumberOfMessages: Math.min(10, max - moved), VisibilityTimeout: 60, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }));
-    const msgs = out.Messages ?? [];
-    if (msgs.length === 0) break;
-    const sent = await sqs.send(new SendMessageBatchCommand({
-      QueueUrl: opts.queueUrl,
-      Entries: msgs.map((m, i) => ({ Id: String(i), MessageBody: m.Body!, MessageAttributes: m.MessageAttributes })),
-    }));
-    const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
-    const done = msgs.filter((_, i) => ok.has(String(i)));
-    if (done.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: opts.dlqUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
-    listed.push(...done.map(describe));
-    moved += done.length;
-    if (done.length < msgs.length) throw new Error(`${msgs.length - done.length} messages could not be sent back; they stay in the DLQ (moved ${moved})`);
-  }
-  return { listed, moved, mode: 'receive-send-delete' };
 }
 
 export const USAGE = `usage: npm run redrive -- --subscriber <name> [--dry-run] [--max N] [--delivery-dlq]

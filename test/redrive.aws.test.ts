@@ -8,7 +8,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { QUEUE_TAGS } from '../lib/subscriber';
-import { queuesFor, redrive, resolveStackQueues, ROLE_TAG, SUBSCRIBER_TAG } from '../scripts/redrive';
+import { redrive, resolveStackQueues, ROLE_TAG, SUBSCRIBER_TAG } from '../lib/ops/redrive';
+import { queuesFor } from '../scripts/redrive';
 
 const mock = mockClient(SQSClient);
 const sqs = new SQSClient({ region: 'eu-west-1' });

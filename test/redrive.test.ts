@@ -1,7 +1,8 @@
 /** The redrive command against a real local SQS: moved once, none lost, none duplicated; --dry-run changes nothing. */
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { startSnsSqs, type Emulator } from '../local/emulators';
-import { redrive, resolveLocalQueues } from '../scripts/redrive';
+import { redrive } from '../lib/ops/redrive';
+import { resolveLocalQueues } from '../scripts/redrive';
 import { drain, sqsClient } from './support/sns-sqs';
 
 let emulator: Emulator;

@@ -5,7 +5,7 @@
  * retries the record without having sent it to anyone), sent {"type":"event","event":{...}} with at
  * most POST_CONCURRENCY requests in flight.
  *   - A listener is skipped when the event was stored at or before its `live_from` (catch-up sends
- *     those, see lambda/socket/handler.ts) or when its token has expired (the closer closes it).
+ *     those, see lambda/socket/catch-up.ts) or when its token has expired (the closer closes it).
  *   - 410 GoneException: that connection's item is deleted (conditionally on that id, nothing else).
  *   - Requests go through a lean SigV4 sender (signed-poster.ts: ~0.1 ms CPU per request instead of
  *     the SDK's ~0.8 ms), with as many keep-alive sockets as the concurrency.

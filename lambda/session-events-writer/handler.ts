@@ -54,7 +54,7 @@ export async function storeSessionEvent(event: CanonicalEvent, deps: SessionEven
 /** The PutItem answered late: the event takes a cursor of "now", ahead of every REST poller's horizon. */
 async function moveForward(item: StoredEvent, deps: SessionEventsWriterDeps, now: () => Date, budget: number, log: RecordContext['logger']): Promise<void> {
   // Only the cursor (the indexes' order) moves: stored_at stays what the push saw in the INSERT
-  // image and compares with a listener's live_from (the catch-up seam, lambda/socket/handler.ts).
+  // image and compares with a listener's live_from (the catch-up seam, lambda/socket/catch-up.ts).
   const cursor = cursorOf(now().toISOString(), item.id);
   try {
     await deps.db.send(new UpdateCommand({

@@ -3,12 +3,28 @@
  * a short description, a severity level, a category and, for the few codes that mean one thing by
  * themselves, the canonical event type (shared/design.md, "Events").
  *
- * Sources: Auth0's "Log Event Type Codes" reference, the Tenant Log Catalog and the Log Stream
- * event filters; legacy codes that Auth0 no longer documents (con, coff, du, fapi, limit_ui,
- * sys_*, gd_module_switch, ...) are kept so that old or replayed logs still classify.
+ * Sources (read 2026-11-25):
+ * - Auth0 "Log Type Codes", https://auth0.com/docs/deploy-monitor/logs/log-event-type-codes (its
+ *   source: github.com/auth0/docs-v2 main/docs/deploy-monitor/logs/log-event-type-codes.mdx, last
+ *   changed 2026-07-07): all of its 165 codes are here, with its meanings.
+ * - Auth0 Tenant Log Catalog, https://auth0.com/docs/tenant-logs (one schema per code, in docs-v2
+ *   main/docs/oas/tenant-logs/logs-schema.json): the codes only it documents (`fscim`, `limit_phone`,
+ *   the delegated-login family `sdel`, `sdelsa`, `fdelsa`, `sdeleacft`, `fdeleacft`).
+ * - Legacy codes Auth0 no longer lists but did document (the earlier "Log Event Type Codes" page,
+ *   github.com/auth0/docs articles/logs/references/log-event-type-codes.md, with its Managed Private
+ *   Cloud table; the Guardian log table; the Log Stream event filters): `admin_update_launch`,
+ *   `sys_*`, `con`, `coff`, `du`, `fapi`, `limit_ui`, `scph`, `gd_module_switch`, `gd_user_delete`,
+ *   kept so that old or replayed logs still classify. No code is here without one of these sources.
  *
- * Levels follow the Auth0 logs-to-provider extensions: 0 debug, 1 info (most successes),
- * 2 warning, 3 error (most failures), 4 critical (rate limits, blocked accounts and IPs).
+ * Levels (the scale of the Auth0 logs-to-provider extensions), by these rules:
+ * - 0 debug: a message sent or a link followed on the user's behalf in passwordless, email
+ *   verification and password reset flows (`cs`, `cls`, `sv`, `svr`, `scpr`);
+ * - 1 info: every other success, and informational records;
+ * - 2 warning: warnings, notices, a limit about to be reached, a user at the authenticator cap;
+ * - 3 error: every failure (and the breached-password signals);
+ * - 4 critical: a limit reached, blocking an account, an IP address, a phone or MFA attempts
+ *   (`limit_*`, `api_limit`, `*_rate_limit_exceed`), and `fcpro` (no login through that connector).
+ * test/log-types.test.ts checks these rules over the whole table from the codes' names.
  *
  * Codes without a `type` become `log` events. `sapi` deliberately has no code-level type: the
  * ingest classifier derives one from the Management API request it records.
@@ -62,15 +78,23 @@ const ROWS: readonly Row[] = [
   ['scv', 1, 'login', 'Successful credential validation'],
   ['w', 2, 'login', 'Warning during login'],
   ['rich_consents_access_error', 3, 'login', 'Error accessing rich authorization consents'],
+  // Delegated login (an agent acting for the user, `details.actor.sub`): Tenant Log Catalog only.
+  ['sdel', 1, 'login', 'Successful delegated login'],
 
   // Silent authentication (an existing session checked with prompt=none)
   ['ssa', 1, 'session', 'Successful silent authentication'],
   ['fsa', 3, 'session', 'Failed silent authentication'],
+  ['sdelsa', 1, 'session', 'Successful delegated silent authentication'],
+  ['fdelsa', 3, 'session', 'Failed delegated silent authentication'],
 
   // Logout
   ['slo', 1, 'logout', 'Successful logout', 'logout'],
   ['flo', 3, 'logout', 'Failed logout'],
-  ['oidc_backchannel_logout_succeeded', 1, 'logout', 'OIDC Back-Channel Logout request delivered', 'logout'],
+  // Not `logout`: Auth0 sends one back-channel logout request, and writes one of these records (it
+  // names the request's `backchannel_logout_uri`), per application of a session that ended, after
+  // the `slo`, password change, deletion or revocation that ended it (docs: OIDC Back-Channel
+  // Logout, "How it works", and its Initiators page). Counting it would count one logout 1+N times.
+  ['oidc_backchannel_logout_succeeded', 1, 'logout', 'OIDC Back-Channel Logout request delivered to an application'],
   ['oidc_backchannel_logout_failed', 3, 'logout', 'OIDC Back-Channel Logout request failed'],
   ['universal_logout_succeeded', 1, 'logout', 'Successful Universal Logout request'],
   ['universal_logout_failed', 3, 'logout', 'Failed Universal Logout request'],
@@ -95,8 +119,9 @@ const ROWS: readonly Row[] = [
   ['pwd_leak', 3, 'security', 'Login attempt with a breached password'],
   ['signup_pwd_leak', 3, 'security', 'Signup attempt with a breached password'],
   ['reset_pwd_leak', 3, 'security', 'Password reset attempt with a breached password'],
-  ['limit_wc', 4, 'security', 'Account blocked: too many failed logins to one account from one IP (brute-force protection)', 'user_blocked'],
-  ['limit_sul', 4, 'security', 'User blocked: too many logins from one IP in a short period', 'user_blocked'],
+  ['limit_wc', 4, 'security', 'IP address blocked from one account: too many failed logins to it (brute-force protection)', 'user_blocked'],
+  ['limit_sul', 4, 'security', 'User blocked: too many logins from one IP address per time period', 'user_blocked'],
+  ['limit_phone', 4, 'security', 'User blocked from sending more SMS or voice messages: per-period limit reached'],
   ['limit_mu', 4, 'security', 'IP address blocked: too many failed logins or signups across accounts (suspicious IP throttling)'],
   ['ublkdu', 1, 'security', 'Login block on a user released', 'user_unblocked'],
   ['pla', 1, 'security', 'Pre-login bot detection assessment'],
@@ -115,7 +140,7 @@ const ROWS: readonly Row[] = [
 
   // Email verification and notifications
   ['sv', 0, 'email', 'Email address verified with a verification link'],
-  ['fv', 3, 'email', 'Email address verification failed'],
+  ['fv', 3, 'email', 'Failed to send the verification email'],
   ['svr', 0, 'email', 'Verification email requested'],
   ['fvr', 3, 'email', 'Verification email request failed'],
   ['fn', 3, 'email', 'Failed to send a notification'],
@@ -132,12 +157,19 @@ const ROWS: readonly Row[] = [
   ['fdu', 3, 'user_management', 'Failed to delete user'],
   ['du', 1, 'user_management', 'User deleted (legacy code)'],
   ['sui', 1, 'user_management', 'Users imported'],
-  ['fui', 2, 'user_management', 'Users import failed'],
+  ['fui', 3, 'user_management', 'Users import failed'],
   ['wum', 2, 'user_management', 'Warning during user management'],
   ['sscim', 1, 'user_management', 'SCIM provisioning operation succeeded'],
   ['fscim', 3, 'user_management', 'SCIM provisioning operation failed'],
   ['my_account_authentication_method_succeeded', 1, 'user_management', 'My Account API: authentication method operation succeeded'],
   ['my_account_authentication_method_failed', 3, 'user_management', 'My Account API: authentication method operation failed'],
+  ['connected_accounts_connection_succeeded', 1, 'user_management', 'User connected a third-party account (connected accounts)'],
+  ['connected_accounts_connection_failed', 3, 'user_management', 'User failed to connect a third-party account (connected accounts)'],
+  ['connected_accounts_delete_succeeded', 1, 'user_management', 'User deleted a connected third-party account'],
+  ['connected_accounts_delete_failed', 3, 'user_management', 'User failed to delete a connected third-party account'],
+  ['directory_sync_started', 1, 'user_management', 'Inbound directory sync started'],
+  ['directory_sync_completed', 1, 'user_management', 'Inbound directory sync completed'],
+  ['directory_sync_failed', 3, 'user_management', 'Inbound directory sync failed'],
 
   // Management API
   ['sapi', 1, 'management_api', 'Successful Management API write operation'],
@@ -172,6 +204,12 @@ const ROWS: readonly Row[] = [
   ['fdecc', 3, 'token', 'User cancelled the device confirmation'],
   ['secte', 1, 'token', 'Custom Token Exchange succeeded'],
   ['fecte', 3, 'token', 'Custom Token Exchange failed'],
+  ['success_on_behalf_of_token_exchange', 1, 'token', 'On-Behalf-Of Token Exchange succeeded'],
+  ['failed_on_behalf_of_token_exchange', 3, 'token', 'On-Behalf-Of Token Exchange failed'],
+  ['seta', 1, 'token', 'Token exchange at Token Vault succeeded'],
+  ['feta', 3, 'token', 'Token exchange at Token Vault failed'],
+  ['sdeleacft', 1, 'token', 'Delegated authorization code exchanged for an access token'],
+  ['fdeleacft', 3, 'token', 'Failed to exchange a delegated authorization code for an access token'],
   ['ciba_start_succeeded', 1, 'token', 'Client-Initiated Backchannel Authentication (CIBA) flow started'],
   ['ciba_start_failed', 3, 'token', 'Client-Initiated Backchannel Authentication (CIBA) flow failed to start'],
   ['ciba_exchange_succeeded', 1, 'token', 'CIBA auth_req_id exchanged for an access token'],
@@ -205,10 +243,10 @@ const ROWS: readonly Row[] = [
   ['gd_send_email_verification_failure', 3, 'mfa', 'Failed to send an MFA email verification message'],
   ['gd_auth_email_verification', 1, 'mfa', 'MFA email verification confirmed'],
   ['gd_auth_fail_email_verification', 3, 'mfa', 'MFA email verification failed'],
-  ['gd_otp_rate_limit_exceed', 2, 'mfa', 'Too many MFA code failures or requests'],
+  ['gd_otp_rate_limit_exceed', 4, 'mfa', 'Too many MFA code failures or requests'],
   ['gd_recovery_succeed', 1, 'mfa', 'MFA recovery code accepted'],
   ['gd_recovery_failed', 3, 'mfa', 'MFA recovery code rejected'],
-  ['gd_recovery_rate_limit_exceed', 2, 'mfa', 'Too many failed MFA recovery code attempts'],
+  ['gd_recovery_rate_limit_exceed', 4, 'mfa', 'Too many failed MFA recovery code attempts'],
   ['gd_webauthn_challenge_failed', 3, 'mfa', 'WebAuthn factor challenge failed in the browser'],
   ['gd_webauthn_enrollment_failed', 3, 'mfa', 'WebAuthn factor enrollment failed in the browser'],
   ['gd_tenant_update', 1, 'mfa', 'Guardian (MFA) tenant settings updated'],
@@ -219,8 +257,6 @@ const ROWS: readonly Row[] = [
   // Passkeys
   ['passkey_challenge_started', 1, 'passkey', 'Native passkey challenge started'],
   ['passkey_challenge_failed', 3, 'passkey', 'Native passkey challenge failed'],
-  ['passkey_register_started', 1, 'passkey', 'Passkey registration started'],
-  ['passkey_register_failed', 3, 'passkey', 'Passkey registration failed'],
 
   // Actions, hooks, Flows and Forms
   ['actions_execution_failed', 3, 'extensibility', 'Action execution failed'],

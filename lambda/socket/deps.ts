@@ -1,0 +1,73 @@
+/** The socket Lambda's event and result shapes, its dependencies (injectable for tests) and the shared reply. */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { closeCheckScheduler, type ScheduleCheck } from '../shared/close-checks';
+import { createLogger } from '../shared/logger';
+import { managementClient } from '../shared/management';
+import { configuredTenants, type Tenant } from '../shared/tenants';
+import { verifyListenerToken, type VerifiedListener } from '../shared/tokens';
+
+export const logger = createLogger('auth0-events-socket');
+
+/** The parts of API Gateway's WebSocket proxy event this handler reads. */
+export interface SocketEvent {
+  requestContext: { routeKey: string; connectionId: string; eventType?: string };
+  queryStringParameters?: Record<string, string | undefined> | null;
+  body?: string | null;
+  isBase64Encoded?: boolean;
+}
+export interface SocketResult {
+  statusCode: number;
+  body?: string;
+}
+
+export interface SocketDeps {
+  ddb: DynamoDBDocumentClient;
+  mgmt: ApiGatewayManagementApiClient;
+  connectionsTable: string;
+  eventsTable: string;
+  tenants: () => Map<string, Tenant>;
+  verify: (token: unknown, tenant: Tenant) => Promise<VerifiedListener>;
+  /** Schedules a close check `delaySeconds` from now (SQS delay queue in AWS). */
+  scheduleCheck: ScheduleCheck;
+  now: () => Date;
+  sleep: (ms: number) => Promise<void>;
+  /** How far after authentication the catch-up seam lies (ms). Default 1000. */
+  seamMs: number;
+  /** How long after the seam catch-up reads the last events before it (ms). Default 1000. */
+  settleMs: number;
+  /** Most events one catch-up sends; more -> an error message pointing at GET /{tenant}/events. */
+  catchUpMax: number;
+  /** With `seen`, how far before the `since` event the replay starts (ms). Default 10000. */
+  lookbackMs?: number;
+}
+
+export function defaultDeps(): SocketDeps {
+  return {
+    ddb: DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }),
+    mgmt: managementClient(env('WS_ENDPOINT')),
+    connectionsTable: env('CONNECTIONS_TABLE'),
+    eventsTable: env('EVENTS_TABLE'),
+    tenants: configuredTenants,
+    verify: (token, tenant) => verifyListenerToken(token, tenant),
+    scheduleCheck: closeCheckScheduler(new SQSClient({}), process.env.CLOSE_QUEUE_URL),
+    now: () => new Date(),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    seamMs: Number(process.env.SEAM_MS ?? 1000),
+    settleMs: Number(process.env.SETTLE_MS ?? 1000),
+    catchUpMax: Number(process.env.CATCH_UP_MAX ?? 2000),
+    lookbackMs: Number(process.env.CATCH_UP_LOOKBACK_MS ?? 10_000),
+  };
+}
+
+function env(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+}
+
+export const reply = (statusCode: number, error?: string, message?: string): SocketResult =>
+  error ? { statusCode, body: JSON.stringify({ error, message }) } : { statusCode };
+

@@ -1,0 +1,106 @@
+/**
+ * The layout follows the layers (issue 13): imports run down, never back up.
+ *
+ *   scripts/, bench/      tools: may use everything below
+ *   local/                the local runtime: uses lib/ and lambda/
+ *   lib/                  the package: constructs and operations helpers (lib/ops/); uses lambda/
+ *   lambda/               handler code, bundled alone: imports no other layer of this repository
+ *
+ * A scan of every import statement (static, `export ... from`, side-effect, `import()` and
+ * `require()`) of the source files, not a list of known files: a new file that runs back up fails here.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const ROOT = path.join(__dirname, '..');
+
+/** Layer -> the top-level folders of this repository it must not import from. */
+const FORBIDDEN: Record<string, readonly string[]> = {
+  lambda: ['lib', 'local', 'scripts', 'bench', 'client', 'bin', 'test'],
+  lib: ['local', 'scripts', 'bench', 'client', 'bin', 'test'],
+  local: ['scripts', 'bench', 'bin', 'test'],
+};
+
+/** Every module specifier in a source text. */
+export function specifiers(source: string): string[] {
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const found: string[] = [];
+  const patterns = [
+    /\b(?:import|export)\s+(?:type\s+)?[^'";]*?\bfrom\s*['"]([^'"]+)['"]/g, // import x from '...', export * from '...'
+    /\bimport\s*['"]([^'"]+)['"]/g, // import '...'
+    /\b(?:import|require)\s*\(\s*['"`]([^'"`]+)['"`]\s*\)/g, // import('...'), require('...')
+  ];
+  for (const re of patterns) for (const m of code.matchAll(re)) found.push(m[1]);
+  return found;
+}
+
+/** The repository's top-level folder a relative specifier of `file` lands in, or undefined (a package). */
+function targetFolder(file: string, spec: string): string | undefined {
+  if (!spec.startsWith('.')) return undefined;
+  const rel = path.relative(ROOT, path.resolve(path.dirname(file), spec));
+  if (rel.startsWith('..')) return '(outside the repository)';
+  return rel.split(path.sep)[0];
+}
+
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
+    const p = path.join(dir, d.name);
+    if (d.isDirectory()) return d.name === 'node_modules' ? [] : sourceFiles(p);
+    return /\.(ts|js|mjs|cjs)$/.test(d.name) && !d.name.endsWith('.d.ts') ? [p] : [];
+  });
+}
+
+/** Every import that runs back up a layer, as "file -> specifier". */
+export function violations(files: readonly string[], read: (f: string) => string = (f) => fs.readFileSync(f, 'utf8')): string[] {
+  const out: string[] = [];
+  for (const file of files) {
+    const layer = path.relative(ROOT, file).split(path.sep)[0];
+    const forbidden = FORBIDDEN[layer] ?? [];
+    for (const spec of specifiers(read(file))) {
+      const target = targetFolder(file, spec);
+      if (target && (forbidden.includes(target) || target === '(outside the repository)')) out.push(`${path.relative(ROOT, file)} -> ${spec}`);
+    }
+  }
+  return out;
+}
+
+describe('the scan sees every way of importing (hand-written cases)', () => {
+  const cases: [string, string[]][] = [
+    [`import { redrive } from '../scripts/redrive';`, ['../scripts/redrive']],
+    [`import {\n  a,\n  b,\n} from "../bench/prove";`, ['../bench/prove']],
+    [`import type { X } from '../scripts/x';`, ['../scripts/x']],
+    [`import * as s from '../scripts/x';`, ['../scripts/x']],
+    [`export { redrive } from '../scripts/redrive';`, ['../scripts/redrive']],
+    [`export * from '../bench/x';`, ['../bench/x']],
+    [`import '../scripts/side-effect';`, ['../scripts/side-effect']],
+    [`const m = await import('../scripts/x');`, ['../scripts/x']],
+    [`const m = require("../bench/x");`, ['../bench/x']],
+    [`// import { x } from '../scripts/commented';\n/* require('../bench/c') */`, []],
+    [`import { SQSClient } from '@aws-sdk/client-sqs';`, ['@aws-sdk/client-sqs']],
+  ];
+  test.each(cases)('%j', (source, expected) => {
+    expect(specifiers(source)).toEqual(expected);
+  });
+
+  test('each layer rule catches a file that runs back up (fake files, hand-written verdicts)', () => {
+    const fake: Record<string, string> = {
+      [path.join(ROOT, 'local/pipeline.ts')]: `import { redrive } from '../scripts/redrive';`,
+      [path.join(ROOT, 'local/x.ts')]: `import { y } from '../lib/ops/redrive';`,
+      [path.join(ROOT, 'lib/ops/x.ts')]: `import { fanout } from '../../local/fanout';`,
+      [path.join(ROOT, 'lib/y.ts')]: `import { e } from '../lambda/shared/event';`,
+      [path.join(ROOT, 'lambda/socket/x.ts')]: `import { Subscriber } from '../../lib/subscriber';`,
+      [path.join(ROOT, 'lambda/shared/y.ts')]: `import { a } from './event';`,
+    };
+    expect(violations(Object.keys(fake), (f) => fake[f])).toEqual([
+      'local/pipeline.ts -> ../scripts/redrive',
+      'lib/ops/x.ts -> ../../local/fanout',
+      'lambda/socket/x.ts -> ../../lib/subscriber',
+    ]);
+  });
+});
+
+test('no file under lambda/, lib/ or local/ imports a layer above it (scripts/, bench/; lib/ not local/; lambda/ nothing)', () => {
+  const files = ['lambda', 'lib', 'local'].flatMap((d) => sourceFiles(path.join(ROOT, d)));
+  expect(files.length).toBeGreaterThan(50);
+  expect(violations(files)).toEqual([]);
+});
