@@ -1,28 +1,37 @@
 /**
- * The auth0-events stack: Auth0 -> REST API -> ingest Lambda -> KMS-encrypted SNS topic
- * -> subscriber queues (lib/subscribers.ts) -> users and events tables, webhooks, teams' queues;
- * events table stream -> push Lambda -> WebSocket API (real-time session events); alarms and a
- * dashboard over all of it (lib/monitoring.ts).
+ * The auth0-events stack of this app (bin/auth0-events.ts): a thin wrapper around the Auth0Events
+ * construct (lib/auth0-events.ts), plus the guard against deploying the shipped example configuration.
+ *
+ * The pipeline's construct id is `Default`, which CDK leaves out of logical ids
+ * (https://docs.aws.amazon.com/cdk/v2/guide/identifiers.html#identifiers-logical-ids): every resource keeps
+ * the logical id it had when the stack held the constructs directly, so updating a deployed stack
+ * replaces nothing.
  */
-import { Annotations, Aspects, CfnParameter, CfnRule, Fn, Stack, type StackProps } from 'aws-cdk-lib';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { Construct } from 'constructs';
+import { Annotations, CfnParameter, CfnRule, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { Auth0Events } from './auth0-events';
 import { CONTEXT_KEY, examplePlaceholders, type Auth0EventsConfig } from './config';
-import { EventTopic } from './event-topic';
-import { FanOut } from './fan-out';
-import { IngestApi } from './ingest-api';
-import { Monitoring } from './monitoring';
-import { SessionEventsSocket } from './session-events-socket';
-import { Stores } from './stores';
+import type { EventTopic } from './event-topic';
+import type { FanOut } from './fan-out';
+import type { IngestApi } from './ingest-api';
+import type { Monitoring } from './monitoring';
+import type { SessionEventsSocket } from './session-events-socket';
+import type { Stores } from './stores';
 import type { SubscriberDefinition } from './subscriber-definition';
 
 export interface Auth0EventsStackProps extends StackProps {
+  /** The validated configuration (parseConfig of cdk.json's context `auth0-events`). */
   readonly config: Auth0EventsConfig;
-  /** Subscriber definitions. Default: the registry, lib/subscribers.ts. */
+  /**
+   * Subscriber definitions.
+   * @default - the registry, lib/subscribers.ts
+   */
   readonly subscribers?: readonly SubscriberDefinition[];
 }
 
 export class Auth0EventsStack extends Stack {
+  /** The whole pipeline. */
+  readonly pipeline: Auth0Events;
   readonly events: EventTopic;
   readonly ingest: IngestApi;
   readonly stores: Stores;
@@ -35,44 +44,9 @@ export class Auth0EventsStack extends Stack {
   constructor(scope: Construct, id: string, props: Auth0EventsStackProps) {
     super(scope, id, props);
     const { config } = props;
-    this.events = new EventTopic(this, 'Events');
-    this.ingest = new IngestApi(this, 'Ingest', {
-      events: this.events,
-      tenants: config.tenants,
-      throttle: config.throttle,
-      logRetentionDays: config.logRetentionDays,
-    });
-    this.stores = new Stores(this, 'Stores', { deletionProtection: config.deletionProtection });
-    this.subscribers = new FanOut(this, 'Subscribers', {
-      topic: this.events,
-      stores: this.stores,
-      definitions: props.subscribers,
-      tenants: config.tenants.map((t) => t.name),
-      logRetentionDays: config.logRetentionDays,
-    });
-    this.realtime = new SessionEventsSocket(this, 'Realtime', {
-      eventsTable: this.stores.eventsTable,
-      tenants: config.tenants,
-      logRetentionDays: config.logRetentionDays,
-      restApi: this.ingest.api,
-      deletionProtection: config.deletionProtection,
-    });
-    // Last: it watches what the constructs above made, and gives every alarm of the stack its actions.
-    this.monitoring = new Monitoring(this, 'Monitoring', {
-      events: this.events,
-      ingest: this.ingest,
-      subscribers: this.subscribers,
-      realtime: this.realtime,
-      tenants: config.tenants.map((t) => t.name),
-      alarms: config.alarms,
-      alarmEmail: config.alarmEmail,
-      logRetentionDays: config.logRetentionDays,
-    });
+    this.pipeline = new Auth0Events(this, 'Default', { ...config, subscribers: props.subscribers });
+    ({ events: this.events, ingest: this.ingest, stores: this.stores, subscribers: this.subscribers, realtime: this.realtime, monitoring: this.monitoring } = this.pipeline);
     refuseExampleConfiguration(this, config);
-    if (config.lambdaArchitecture === 'x86_64') {
-      // Every function of the stack (lib/secure-defaults.ts makes them arm64) on x86_64, for a region without arm64.
-      Aspects.of(this).add({ visit: (node) => { if (node instanceof lambda.CfnFunction) node.architectures = ['x86_64']; } });
-    }
   }
 }
 

@@ -57,6 +57,72 @@ export interface Auth0EventsConfig {
    * set x86_64 (the bundles are plain JavaScript). Default arm64.
    */
   lambdaArchitecture?: 'arm64' | 'x86_64';
+  /**
+   * AWS accounts whose own CDK apps may subscribe their own SQS queues to the event topic
+   * (Auth0EventsSubscriber in another account). Each gets `sns:Subscribe` for protocol `sqs` and
+   * endpoints that are queues of that account only; with any filter it chooses, so it can receive
+   * every event of every tenant this deployment serves. Default: none.
+   */
+  subscriberAccounts?: string[];
+  /**
+   * Prefix of the SSM parameters that tell subscribers where the topic is (`<prefix>/topic-arn`, ...).
+   * Default: `/auth0-events/<stack name>`.
+   */
+  parameterPrefix?: string;
+}
+
+/**
+ * What a deployment is given (cdk.json's context `auth0-events`, or the props of the Auth0Events
+ * construct): the same fields as Auth0EventsConfig, each optional but `tenants`, validated by
+ * parseConfig.
+ */
+export interface Auth0EventsSettings {
+  /** The Auth0 tenants this deployment serves (at least one). */
+  readonly tenants: readonly TenantConfig[];
+  /**
+   * Usage-plan throttle and quota of each tenant's ingest API key.
+   * @default { rateLimit: 50, burstLimit: 100, quotaPerDay: 1_000_000 }
+   */
+  readonly throttle?: Partial<ThrottleConfig>;
+  /**
+   * E-mail address subscribed to the alarm topic (it confirms once).
+   * @default - no e-mail subscription
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Days to keep every log group (a CloudWatch Logs retention value).
+   * @default 90
+   */
+  readonly logRetentionDays?: number;
+  /**
+   * Protect (and retain) the DynamoDB tables.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+  /**
+   * Thresholds of the operations alarms.
+   * @default DEFAULT_ALARMS
+   */
+  readonly alarms?: Partial<AlarmConfig>;
+  /**
+   * Lambda instruction set; x86_64 for a region without arm64.
+   * @default 'arm64'
+   */
+  readonly lambdaArchitecture?: 'arm64' | 'x86_64';
+  /**
+   * AWS accounts (12 digits) whose own apps may subscribe their own SQS queues to the topic: each gets
+   * `sns:Subscribe` with `sns:Protocol` = `sqs` and `sns:Endpoint` = a queue of that account, and can
+   * then receive every event of every tenant, with a filter of its choosing. The same account needs
+   * nothing here.
+   * @default - no other account may subscribe
+   */
+  readonly subscriberAccounts?: readonly string[];
+  /**
+   * Prefix of the SSM parameters the pipeline publishes for subscribers (`<prefix>/topic-arn`,
+   * `<prefix>/topic-key-arn`, `<prefix>/event-types`, `<prefix>/filter-attributes`).
+   * @default `/auth0-events/<stack name>`
+   */
+  readonly parameterPrefix?: string;
 }
 
 export const DEFAULT_THROTTLE: ThrottleConfig = { rateLimit: 50, burstLimit: 100, quotaPerDay: 1_000_000 };
@@ -71,7 +137,9 @@ export class ConfigError extends Error {
   }
 }
 
-const KNOWN_KEYS = ['tenants', 'throttle', 'alarmEmail', 'logRetentionDays', 'deletionProtection', 'alarms', 'lambdaArchitecture'];
+const KNOWN_KEYS = ['tenants', 'throttle', 'alarmEmail', 'logRetentionDays', 'deletionProtection', 'alarms', 'lambdaArchitecture', 'subscriberAccounts', 'parameterPrefix'];
+/** SSM parameter names: letters, digits, `_ . - /`; a name may not begin with `aws` or `ssm`. */
+const PARAMETER_PREFIX = /^(\/[A-Za-z0-9_.-]+)+$/;
 const ALARM_KEYS = Object.keys(DEFAULT_ALARMS);
 
 function positiveInt(value: unknown, field: string, what: string, fallback: number): number {
@@ -153,9 +221,20 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
     throw new ConfigError('lambdaArchitecture', `must be "arm64" or "x86_64", got ${JSON.stringify(v.lambdaArchitecture)}`);
   }
 
+  const accounts = v.subscriberAccounts ?? [];
+  if (!Array.isArray(accounts) || accounts.some((a) => typeof a !== 'string' || !/^\d{12}$/.test(a))) {
+    throw new ConfigError('subscriberAccounts', `must be a list of 12-digit AWS account ids, got ${JSON.stringify(v.subscriberAccounts)}`);
+  }
+  const prefix = v.parameterPrefix;
+  if (prefix !== undefined && (typeof prefix !== 'string' || !PARAMETER_PREFIX.test(prefix) || /^\/(aws|ssm)/i.test(prefix) || prefix.length > 900)) {
+    throw new ConfigError('parameterPrefix', `must be an SSM parameter path such as /auth0-events/prod (letters, digits, _ . - /; no trailing slash; not under /aws or /ssm), got ${JSON.stringify(prefix)}`);
+  }
+
   return {
     tenants,
     throttle,
+    ...(accounts.length ? { subscriberAccounts: [...new Set(accounts as string[])] } : {}),
+    ...(prefix ? { parameterPrefix: prefix as string } : {}),
     ...(v.lambdaArchitecture === 'x86_64' ? { lambdaArchitecture: 'x86_64' as const } : {}),
     ...(v.alarmEmail ? { alarmEmail: v.alarmEmail as string } : {}),
     logRetentionDays,

@@ -1,6 +1,7 @@
 /**
- * Fan-out: the registry's plain subscriber definitions (lib/subscribers.ts) turned into Subscriber
- * constructs sharing one queue key, with the table grants and the webhook forwarder wired in.
+ * Fan-out: the registry's plain subscriber definitions (lib/subscribers.ts) turned into
+ * Auth0EventsSubscriber constructs (the same construct a team's own app uses) sharing one queue key,
+ * with the repository's handlers, the table grants and the webhook forwarder wired in.
  */
 import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -9,10 +10,10 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { EventTopic } from './event-topic';
 import type { Stores } from './stores';
-import { Subscriber, SubscriberKey, type SubscriberHandlerProps } from './subscriber';
+import { Auth0EventsSubscriber, SubscriberKey, type Auth0EventsSubscriberHandlerProps } from './subscriber';
 import { tableActions, validateRegistry, type SubscriberDefinition, type TableAccess } from './subscriber-definition';
 import { SUBSCRIBERS } from './subscribers';
-import { grantTable } from './secure-defaults';
+import { grantTable, Handler } from './secure-defaults';
 
 export const WEBHOOK_FORWARDER_ENTRY = 'lambda/webhook-forwarder/handler.ts';
 
@@ -29,20 +30,36 @@ export interface FanOutProps {
   readonly alarmAction?: cloudwatch.IAlarmAction;
 }
 
+/** A registry subscriber: its `handler.entry` is a handler of this repository (lib/secure-defaults.ts). */
+export class RegistrySubscriber extends Auth0EventsSubscriber {
+  declare readonly handler?: Handler;
+
+  protected createConsumer(id: string, name: string, h: Auth0EventsSubscriberHandlerProps, timeout: Duration, logRetentionDays: number): Handler {
+    return new Handler(this, id, {
+      entry: h.entry as string,
+      description: h.description ?? `auth0-events subscriber ${name}`,
+      logRetentionDays,
+      memorySize: h.memorySize,
+      timeout,
+      environment: { POWERTOOLS_SERVICE_NAME: `auth0-events-${name}`, ...h.environment },
+    });
+  }
+}
+
 /** `session-events` -> `SessionEvents`: the construct id of a subscriber. */
 export const constructIdOf = (name: string): string => name.split('-').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('');
 
 export class FanOut extends Construct {
   /** The shared key of every subscriber queue and DLQ. */
   readonly queueKey: SubscriberKey;
-  readonly subscribers: ReadonlyMap<string, Subscriber>;
+  readonly subscribers: ReadonlyMap<string, RegistrySubscriber>;
 
   constructor(scope: Construct, id: string, props: FanOutProps) {
     super(scope, id);
     const definitions = props.definitions ?? SUBSCRIBERS;
     validateRegistry(definitions, props.tenants);
     this.queueKey = new SubscriberKey(this, 'QueueKey', { topic: props.topic.topic });
-    const subscribers = new Map<string, Subscriber>();
+    const subscribers = new Map<string, RegistrySubscriber>();
     for (const d of definitions) subscribers.set(d.name, this.subscriber(d, props));
     this.subscribers = subscribers;
     // Stack outputs <Name>QueueUrl, <Name>DlqUrl, <Name>DeliveryDlqUrl: for `npm run redrive -- --queue-url`
@@ -61,13 +78,13 @@ export class FanOut extends Construct {
   }
 
   /** A subscriber by name; throws when there is none. */
-  get(name: string): Subscriber {
+  get(name: string): RegistrySubscriber {
     const s = this.subscribers.get(name);
     if (!s) throw new Error(`No subscriber named ${JSON.stringify(name)}; known: ${[...this.subscribers.keys()].join(', ')}`);
     return s;
   }
 
-  private subscriber(d: SubscriberDefinition, props: FanOutProps): Subscriber {
+  private subscriber(d: SubscriberDefinition, props: FanOutProps): RegistrySubscriber {
     const common = {
       name: d.name,
       topic: props.topic,
@@ -83,9 +100,9 @@ export class FanOut extends Construct {
       },
     };
     const id = constructIdOf(d.name);
-    if (d.queue) return new Subscriber(this, id, { ...common, queueArn: d.queue.arn });
+    if (d.queue) return new RegistrySubscriber(this, id, { ...common, queueArn: d.queue.arn });
 
-    let handler: SubscriberHandlerProps;
+    let handler: Auth0EventsSubscriberHandlerProps;
     if (d.webhook) {
       const w = d.webhook;
       const concurrency = w.concurrency ?? 5;
@@ -121,7 +138,7 @@ export class FanOut extends Construct {
         environment,
       };
     }
-    const subscriber = new Subscriber(this, id, { ...common, handler });
+    const subscriber = new RegistrySubscriber(this, id, { ...common, handler });
     const fn = subscriber.handler!.function;
 
     const role = subscriber.handler!.role;

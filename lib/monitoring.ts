@@ -113,7 +113,8 @@ export class Monitoring extends Construct {
       },
     }));
     if (props.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
-    Aspects.of(stack).add(new AlarmActions(new cwActions.SnsAction(this.alarmTopic), this.alarmTopic));
+    // Every alarm of the pipeline (the scope), not of a host stack that also holds other alarms.
+    Aspects.of(scope).add(new AlarmActions(new cwActions.SnsAction(this.alarmTopic), this.alarmTopic));
 
     // ---- ingest: Lambda, REST API, publishing
     const fn = ingest.ingest.function;

@@ -114,7 +114,8 @@ export function parseQueueArn(arn: string): { account: string; name: string } | 
   return m ? { account: m[1], name: m[2] } : undefined;
 }
 
-function wholeIn(name: string, field: string, v: number | undefined, min: number, max: number): void {
+/** Throws unless `v` is undefined or a whole number min..max. */
+export function wholeIn(name: string, field: string, v: number | undefined, min: number, max: number): void {
   if (v === undefined) return;
   if (!Number.isInteger(v) || v < min || v > max) throw new SubscriberDefinitionError(name, field, `must be a whole number ${min}..${max}, got ${JSON.stringify(v)}`);
 }

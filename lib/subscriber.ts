@@ -3,29 +3,32 @@
  *   SubscriberKey  the ONE customer-managed key of every subscriber queue and DLQ (not the topic's key:
  *                  with the SNS-to-SQS decryption restriction on, sharing it makes a dependency cycle),
  *                  whose policy lets SNS use it only on behalf of the event topic.
- *   Subscriber     one consumer of the topic: a filter policy, its own queue + DLQ (or a team's own queue),
- *                  the subscription's redrive DLQ, a consumer Lambda with partial batch responses and
- *                  bounded concurrency, and alarms.
+ *   Auth0EventsSubscriber  one consumer of the topic: a filter policy, its own queue + DLQ (or a team's
+ *                  own queue), the subscription's redrive DLQ, a consumer Lambda with partial batch
+ *                  responses and bounded concurrency, and alarms. The registry (lib/fan-out.ts) and a
+ *                  team's own app (README.md, "Subscribers") build subscribers with it alike.
  *
  *   topic ──(filter policy, raw delivery)──▶ queue (14 days) ──(maxReceiveCount)──▶ DLQ (14 days)
  *     └──(SNS cannot deliver)──▶ delivery DLQ (14 days)
  *   queue ──(event source mapping: batch, window, maxConcurrency, ReportBatchItemFailures)──▶ handler
  */
-import { Duration, Tags, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { EventTopic } from './event-topic';
-import { customerManagedKey, Handler } from './secure-defaults';
-import { MAX_LAG_ALARM_SECONDS, parseQueueArn, SubscriberDefinitionError } from './subscriber-definition';
+import type { IAuth0EventsTopic } from './auth0-events-topic';
+import { ConsumerFunction } from './consumer-function';
+import { customerManagedKey } from './secure-defaults';
+import { MAX_LAG_ALARM_SECONDS, parseQueueArn, SUBSCRIBER_NAME, SubscriberDefinitionError, wholeIn } from './subscriber-definition';
 import { renderFilterPolicy, type FilterPolicy, type SubscriberFilter } from './subscriber-filter';
 
 export interface SubscriberKeyProps {
-  /** The topic whose deliveries SNS encrypts with this key. */
+  /** The topic whose deliveries SNS encrypts with this key (in this or another account). */
   readonly topic: sns.ITopic;
 }
 
@@ -37,7 +40,8 @@ export class SubscriberKey extends Construct {
     super(scope, id);
     this.key = customerManagedKey(this, 'Key', 'auth0-events: encrypts the subscriber queues and their DLQs');
     // SNS encrypts each delivery to a queue (and to a subscription's redrive DLQ) with the queue's key;
-    // it may do so only for this topic.
+    // it may do so only for this topic. The statement AWS documents for an SSE-KMS queue subscribed to a
+    // topic: https://docs.aws.amazon.com/sns/latest/dg/sns-enable-encryption-for-topic-sqs-queue-subscriptions.html
     this.key.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'AllowEventTopicDeliveries',
       principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
@@ -48,57 +52,141 @@ export class SubscriberKey extends Construct {
   }
 }
 
-export interface SubscriberHandlerProps {
-  /** Handler file relative to the repository root, exporting `handler`. */
-  readonly entry: string;
-  /** Lambda timeout. Default 30 s. */
+export interface Auth0EventsSubscriberHandlerProps {
+  /**
+   * Your handler file, exporting `handler` (wrap it with `auth0EventsHandler` from
+   * `auth0-events/handler`): bundled by NodejsFunction with your esbuild and lock file, on the
+   * pipeline's secure defaults (arm64, Node.js 24, X-Ray, JSON logs to its own log group with
+   * retention, a role that writes only those logs and consumes only this queue). An absolute path, or
+   * relative to the directory `cdk` runs in. Exactly one of `entry` and `function`.
+   * @default - none
+   */
+  readonly entry?: string;
+  /**
+   * An existing function to consume the queue instead (its role gets consume rights on the queue and
+   * its key; a function imported without a role gets none and must have them already). Set `timeout`
+   * to its timeout: the queue's visibility timeout derives from it.
+   * @default - none
+   */
+  readonly function?: lambda.IFunction;
+  /**
+   * The lock file NodejsFunction bundles `entry` against.
+   * @default - the lock file NodejsFunction finds from the current directory upwards
+   */
+  readonly depsLockFilePath?: string;
+  /**
+   * Lambda timeout. The queue's visibility timeout is 6 times this plus the batching window.
+   * @default Duration.seconds(30)
+   */
   readonly timeout?: Duration;
-  /** Default 256 MB. */
+  /**
+   * Memory of the function made from `entry`, in MB.
+   * @default 256
+   */
   readonly memorySize?: number;
-  /** Records per invocation. Default 10. */
+  /**
+   * Records per invocation, 1..10000 (above 10 needs `maxBatchingWindow`).
+   * @default 10
+   */
   readonly batchSize?: number;
-  /** Time to gather a batch. Default none. */
+  /**
+   * Time to gather a batch, at most 5 minutes.
+   * @default - none
+   */
   readonly maxBatchingWindow?: Duration;
-  /** Concurrent invocations driven by the queue (2..1000). Default 5. */
+  /**
+   * Concurrent invocations the queue may drive, 2..1000 (the event source mapping's MaximumConcurrency).
+   * @default 5
+   */
   readonly maxConcurrency?: number;
+  /**
+   * Extra environment variables of the function made from `entry` (no secrets: use Secrets Manager).
+   * @default - none
+   */
   readonly environment?: Record<string, string>;
+  /**
+   * Description of the function made from `entry`.
+   * @default 'auth0-events subscriber <name>'
+   */
   readonly description?: string;
 }
 
-export interface SubscriberAlarmProps {
-  /** Lag alarm: the oldest message is older than this. At most one day (queues keep 14 days). Default 5 minutes. */
+export interface Auth0EventsSubscriberAlarmProps {
+  /**
+   * Lag alarm: the oldest message is older than this for 3 minutes. At most one day (queues keep 14 days).
+   * @default Duration.minutes(5)
+   */
   readonly maxAgeOfOldestMessage?: Duration;
-  /** Errors alarm: at least this many consumer errors in 5 minutes. Default 1. */
+  /**
+   * Errors alarm: at least this many consumer errors in 5 minutes.
+   * @default 1
+   */
   readonly errors?: number;
-  /** Throttles alarm: at least this many consumer throttles in 5 minutes. Default 1. */
+  /**
+   * Throttles alarm: at least this many consumer throttles in 5 minutes.
+   * @default 1
+   */
   readonly throttles?: number;
 }
 
-export interface SubscriberProps {
-  /** Unique subscriber name (lower-case, dashes). */
+export interface Auth0EventsSubscriberProps {
+  /** Subscriber name: 2-40 lower-case letters, digits and dashes; names its alarms, logs and queue tags. */
   readonly name: string;
-  /** The event topic. A `queueArn` in another account is subscribed by this stack; that account gets no right on the topic. */
-  readonly topic: EventTopic;
-  /** The shared queue key (SubscriberKey.key). */
-  readonly queueKey: kms.IKey;
-  /** Which events reach the subscriber. Default: every event. */
+  /**
+   * The event topic: `Auth0EventsTopic.fromParameters` / `fromTopicAttributes` in another app, or
+   * `pipeline.topic` in the same one.
+   */
+  readonly topic: IAuth0EventsTopic;
+  /**
+   * Which events reach the subscriber (the SNS filter policy is rendered from it and checked at synth).
+   * @default - every event
+   */
   readonly filter?: SubscriberFilter;
-  /** A handler in this repository consumes a queue made here. Exactly one of `handler` and `queueArn`. */
-  readonly handler?: SubscriberHandlerProps;
+  /** The consumer of a queue made here. Exactly one of `handler` and `queueArn`. @default - none */
+  readonly handler?: Auth0EventsSubscriberHandlerProps;
   /**
    * An existing queue (the team's own, possibly in another account) subscribed directly; its queue
    * and key policies must allow this topic (docs/fanout.md). No queue, DLQ or consumer is made here.
+   * @default - none
    */
   readonly queueArn?: string;
-  /** Receives before a message moves to the DLQ. Default 5. */
+  /**
+   * Customer-managed key of the queue, its DLQ and the delivery DLQ. Its key policy must let
+   * `sns.amazonaws.com` use kms:GenerateDataKey and kms:Decrypt for this topic (the key made by default does).
+   * @default - a new key (rotation on, retained on delete) that SNS may use for this topic only
+   */
+  readonly queueKey?: kms.IKey;
+  /**
+   * Receives before a message moves to the DLQ, 1..1000.
+   * @default 5
+   */
   readonly maxReceiveCount?: number;
-  /** Retention of the DLQs. Default 14 days (the SQS maximum). */
+  /**
+   * Retention of the DLQs.
+   * @default Duration.days(14) (the SQS maximum)
+   */
   readonly deadLetterRetention?: Duration;
-  /** Log retention of the consumer. Default 90 days. */
+  /**
+   * Log retention of the consumer made from `handler.entry`, in days.
+   * @default 90
+   */
   readonly logRetentionDays?: number;
-  readonly alarms?: SubscriberAlarmProps;
-  /** Notified when any alarm of this subscriber goes to ALARM or back to OK. Default none. */
+  /** Alarm thresholds. @default - the defaults of each threshold */
+  readonly alarms?: Auth0EventsSubscriberAlarmProps;
+  /**
+   * Notified when any alarm of this subscriber goes to ALARM or back to OK, e.g.
+   * `new cloudwatch_actions.SnsAction(yourAlarmTopic)`. Inside the pipeline, its Monitoring adds the
+   * pipeline's alarm topic to every alarm.
+   * @default - no action
+   */
   readonly alarmAction?: cloudwatch.IAlarmAction;
+}
+
+/** The consumer of a subscriber queue. */
+export interface SubscriberConsumer {
+  readonly function: lambda.IFunction;
+  /** Its role, when known (a function made here, or an imported one with a role). */
+  readonly role?: iam.IRole;
 }
 
 /**
@@ -122,35 +210,66 @@ const DEFAULTS = {
   throttles: 1,
 } as const;
 
+/** Checks what the registry's validateDefinition checks, for subscribers built directly. */
+function validateProps(props: Auth0EventsSubscriberProps): void {
+  const { name } = props;
+  if (typeof name !== 'string' || !SUBSCRIBER_NAME.test(name)) throw new SubscriberDefinitionError(String(name), 'name', 'must be 2-40 lower-case letters, digits and dashes, starting with a letter');
+  if ((props.handler === undefined) === (props.queueArn === undefined)) throw new SubscriberDefinitionError(name, 'consumer', 'needs exactly one of handler or queueArn');
+  if (props.queueArn !== undefined && !parseQueueArn(props.queueArn)) throw new SubscriberDefinitionError(name, 'queueArn', `must be an SQS queue ARN, got ${JSON.stringify(props.queueArn)}`);
+  wholeIn(name, 'maxReceiveCount', props.maxReceiveCount, 1, 1000);
+  const h = props.handler;
+  if (!h) return;
+  if ((h.entry === undefined) === (h.function === undefined)) throw new SubscriberDefinitionError(name, 'handler', 'needs exactly one of entry or function');
+  wholeIn(name, 'handler.batchSize', h.batchSize, 1, 10000);
+  wholeIn(name, 'handler.maxConcurrency', h.maxConcurrency, 2, 1000);
+  const window = h.maxBatchingWindow?.toSeconds() ?? 0;
+  wholeIn(name, 'handler.maxBatchingWindow (seconds)', window, 0, 300);
+  if ((h.batchSize ?? DEFAULTS.batchSize) > 10 && window < 1) throw new SubscriberDefinitionError(name, 'handler.batchSize', 'above 10 needs maxBatchingWindow of at least 1 second');
+  const timeout = (h.timeout ?? DEFAULTS.timeout).toSeconds();
+  wholeIn(name, 'handler.timeout (seconds)', timeout, 1, 900);
+  if (6 * timeout + window > 43_200) throw new SubscriberDefinitionError(name, 'handler.timeout', 'x 6 plus the batching window exceeds the 12-hour SQS visibility timeout limit');
+}
+
 /** The SNS filter policy in CDK's form. */
 export function cdkFilterPolicy(policy: FilterPolicy | undefined): Record<string, sns.SubscriptionFilter> | undefined {
   if (!policy) return undefined;
   return Object.fromEntries(Object.entries(policy).map(([k, conditions]) => [k, new sns.SubscriptionFilter(conditions as unknown[])]));
 }
 
-export class Subscriber extends Construct {
+/**
+ * One subscriber of the event topic: a filtered subscription (raw delivery, its own delivery DLQ),
+ * a queue encrypted with a customer-managed key (14 days, TLS only) with a DLQ, an event source
+ * mapping with partial batch responses and bounded concurrency, and alarms on lag, DLQ depth,
+ * delivery DLQ depth, errors and throttles. The same construct serves the pipeline's registry
+ * (lib/fan-out.ts) and a team's own app in this or another account.
+ */
+export class Auth0EventsSubscriber extends Construct {
   readonly name: string;
   readonly filterPolicy: FilterPolicy | undefined;
   readonly subscription: sns.Subscription;
+  /** The key of the queue, its DLQ and the delivery DLQ. */
+  readonly queueKey: kms.IKey;
   /** Messages SNS could not deliver to the queue (e.g. a broken queue or key policy). */
   readonly deliveryDeadLetterQueue: sqs.Queue;
   /** The subscriber's queue, when made here (handler consumers). */
   readonly queue?: sqs.Queue;
   /** Messages the consumer failed maxReceiveCount times. */
   readonly deadLetterQueue?: sqs.Queue;
-  readonly handler?: Handler;
+  /** The consumer of the queue (handler consumers). */
+  readonly handler?: SubscriberConsumer;
   readonly alarms: cloudwatch.Alarm[] = [];
 
-  constructor(scope: Construct, id: string, props: SubscriberProps) {
+  constructor(scope: Construct, id: string, props: Auth0EventsSubscriberProps) {
     super(scope, id);
     const { name, topic } = props;
     this.name = name;
-    if ((props.handler === undefined) === (props.queueArn === undefined)) throw new SubscriberDefinitionError(name, 'consumer', 'needs exactly one of handler or queueArn');
+    validateProps(props);
     this.filterPolicy = renderFilterPolicy(name, props.filter);
     const retentionPeriod = props.deadLetterRetention ?? DEFAULTS.deadLetterRetention;
     const alarmProps = props.alarms ?? {};
+    this.queueKey = props.queueKey ?? new SubscriberKey(this, 'QueueKey', { topic: topic.topic }).key;
 
-    this.deliveryDeadLetterQueue = this.encryptedQueue('DeliveryDlq', props.queueKey, { retentionPeriod }, 'delivery-dlq');
+    this.deliveryDeadLetterQueue = this.encryptedQueue('DeliveryDlq', this.queueKey, { retentionPeriod }, 'delivery-dlq');
     Validations.of(this.deliveryDeadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is the redrive DLQ of the SNS subscription (RedrivePolicy on AWS::SNS::Subscription), which cdk-nag does not recognise as a DLQ; it has no DLQ of its own by design.',
@@ -163,8 +282,8 @@ export class Subscriber extends Construct {
       const h = props.handler;
       const timeout = h.timeout ?? DEFAULTS.timeout;
       const window = h.maxBatchingWindow ?? Duration.seconds(0);
-      this.deadLetterQueue = this.encryptedQueue('Dlq', props.queueKey, { retentionPeriod }, 'dlq');
-      this.queue = this.encryptedQueue('Queue', props.queueKey, {
+      this.deadLetterQueue = this.encryptedQueue('Dlq', this.queueKey, { retentionPeriod }, 'dlq');
+      this.queue = this.encryptedQueue('Queue', this.queueKey, {
         // 14 days, not SQS's default 4: if the consumer stops (a disabled event source mapping, a broken
         // deploy), messages wait here instead of expiring before they ever reach the DLQ. The Lag alarm
         // fires within a day at most (validateDefinition), 13 days before any message could expire.
@@ -175,14 +294,7 @@ export class Subscriber extends Construct {
         visibilityTimeout: Duration.seconds(6 * timeout.toSeconds() + window.toSeconds()),
         deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? DEFAULTS.maxReceiveCount },
       }, 'queue');
-      this.subscription = new sns.Subscription(this, 'Subscription', {
-        topic: topic.topic,
-        protocol: sns.SubscriptionProtocol.SQS,
-        endpoint: this.queue.queueArn,
-        rawMessageDelivery: true,
-        filterPolicy: cdkFilterPolicy(this.filterPolicy),
-        deadLetterQueue: this.deliveryDeadLetterQueue,
-      });
+      this.subscription = this.subscribe(topic, this.queue.queueArn);
       // What SqsSubscription would add: SNS may send to the queue for this topic only.
       const policy = this.queue.addToResourcePolicy(new iam.PolicyStatement({
         sid: 'AllowEventTopic',
@@ -193,14 +305,7 @@ export class Subscriber extends Construct {
       }));
       if (policy.policyDependable) this.subscription.node.addDependency(policy.policyDependable);
 
-      this.handler = new Handler(this, 'Consumer', {
-        entry: h.entry,
-        description: h.description ?? `auth0-events subscriber ${name}`,
-        logRetentionDays: props.logRetentionDays ?? 90,
-        memorySize: h.memorySize,
-        timeout,
-        environment: { POWERTOOLS_SERVICE_NAME: `auth0-events-${name}`, ...h.environment },
-      });
+      this.handler = h.function ? { function: h.function, role: h.function.role } : this.createConsumer('Consumer', name, h, timeout, props.logRetentionDays ?? 90);
       this.handler.function.addEventSource(new SqsEventSource(this.queue, {
         batchSize: h.batchSize ?? DEFAULTS.batchSize,
         maxBatchingWindow: h.maxBatchingWindow,
@@ -223,22 +328,45 @@ export class Subscriber extends Construct {
         cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, 1,
         `${name}: the consumer Lambda was throttled (account concurrency exhausted?).`, props.alarmAction);
     } else {
-      const queueArn = props.queueArn as string;
-      const parsed = parseQueueArn(queueArn);
-      if (!parsed) throw new SubscriberDefinitionError(name, 'queueArn', `must be an SQS queue ARN, got ${JSON.stringify(queueArn)}`);
       // This stack creates the subscription, so the registry's filter is the one that holds. The queue's
       // account gets no right on the topic: with sns:Subscribe it could subscribe any queue of its own
       // with no filter and receive every tenant's events. (A queue in another account confirms once,
       // docs/fanout.md.)
-      this.subscription = new sns.Subscription(this, 'Subscription', {
-        topic: topic.topic,
-        protocol: sns.SubscriptionProtocol.SQS,
-        endpoint: queueArn,
-        rawMessageDelivery: true,
-        filterPolicy: cdkFilterPolicy(this.filterPolicy),
-        deadLetterQueue: this.deliveryDeadLetterQueue,
-      });
+      this.subscription = this.subscribe(topic, props.queueArn as string);
     }
+  }
+
+  /**
+   * The consumer function made from `handler.entry`: a team's file, bundled by NodejsFunction with the
+   * team's esbuild. The registry (lib/fan-out.ts) overrides this with the repository's own handlers.
+   */
+  protected createConsumer(id: string, name: string, h: Auth0EventsSubscriberHandlerProps, timeout: Duration, logRetentionDays: number): SubscriberConsumer {
+    return new ConsumerFunction(this, id, {
+      entry: h.entry as string,
+      depsLockFilePath: h.depsLockFilePath,
+      description: h.description ?? `auth0-events subscriber ${name}`,
+      logRetentionDays,
+      memorySize: h.memorySize,
+      timeout,
+      environment: { POWERTOOLS_SERVICE_NAME: `auth0-events-${name}`, ...h.environment },
+    });
+  }
+
+  /** The filtered subscription: raw delivery, its own delivery DLQ, in the topic's region. */
+  private subscribe(topic: IAuth0EventsTopic, endpoint: string): sns.Subscription {
+    // A topic in another region: the subscription is created there (what SqsSubscription does too).
+    const stackRegion = Stack.of(this).region;
+    const topicRegion = topic.topic.env.region;
+    const crossRegion = !Token.isUnresolved(stackRegion) && !Token.isUnresolved(topicRegion) && stackRegion !== topicRegion;
+    return new sns.Subscription(this, 'Subscription', {
+      topic: topic.topic,
+      protocol: sns.SubscriptionProtocol.SQS,
+      endpoint,
+      rawMessageDelivery: true,
+      filterPolicy: cdkFilterPolicy(this.filterPolicy),
+      deadLetterQueue: this.deliveryDeadLetterQueue,
+      ...(crossRegion ? { region: topicRegion } : {}),
+    });
   }
 
   private encryptedQueue(id: string, key: kms.IKey, props: sqs.QueueProps, role: QueueRole): sqs.Queue {

@@ -22,10 +22,10 @@ const ref = (c: { node: { defaultChild?: unknown } }) => ({ Ref: idOf(c) });
 const topicRef = ref(stack.monitoring.alarmTopic);
 const NS = `auth0-events/${stack.stackName}`;
 
-/** Every cloudwatch.Alarm of the stack by its path below the stack, e.g. `Monitoring/IngestErrors`. */
+/** Every cloudwatch.Alarm of the stack by its path below the pipeline (the stack's `Default` child), e.g. `Monitoring/IngestErrors`. */
 function alarmsByPath(s: Stack): Map<string, string> {
   const out = new Map<string, string>();
-  for (const c of s.node.findAll()) if (c instanceof cloudwatch.Alarm) out.set(c.node.path.split('/').slice(1).join('/'), idOf(c));
+  for (const c of s.node.findAll()) if (c instanceof cloudwatch.Alarm) out.set(c.node.path.split('/').slice(2).join('/'), idOf(c));
   return out;
 }
 

@@ -128,7 +128,7 @@ function noDataStates(config: unknown): Record<string, State> {
   const resources = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
   const pathOf = new Map<string, string>();
   for (const c of stack.node.findAll()) {
-    if (c instanceof cloudwatch.Alarm || c instanceof cloudwatch.CompositeAlarm) pathOf.set(stack.getLogicalId(c.node.defaultChild as cloudwatch.CfnAlarm), c.node.path.split('/').slice(1).join('/'));
+    if (c instanceof cloudwatch.Alarm || c instanceof cloudwatch.CompositeAlarm) pathOf.set(stack.getLogicalId(c.node.defaultChild as cloudwatch.CfnAlarm), c.node.path.split('/').slice(2).join('/')); // below the pipeline (the stack's `Default` child)
   }
   const states = new Map<string, State>();
   for (const [id, r] of Object.entries(resources)) if (r.Type === 'AWS::CloudWatch::Alarm') states.set(id, metricAlarmState(r.Properties));

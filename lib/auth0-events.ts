@@ -1,0 +1,94 @@
+/**
+ * Auth0Events: the whole pipeline as one construct any stack can contain.
+ * Auth0 -> REST API -> ingest Lambda -> KMS-encrypted SNS topic -> subscriber queues (the registry,
+ * lib/subscribers.ts) -> users and events tables, webhooks, teams' queues; events table stream -> push
+ * Lambda -> WebSocket API (real-time session events); alarms and a dashboard over all of it
+ * (lib/monitoring.ts); SSM parameters that tell other apps' subscribers where the topic is
+ * (lib/auth0-events-topic.ts). The app's stack (lib/auth0-events-stack.ts) is a thin wrapper around it.
+ */
+import { Aspects } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { TopicParameters, type IAuth0EventsTopic } from './auth0-events-topic';
+import { parseConfig, type Auth0EventsConfig, type Auth0EventsSettings } from './config';
+import { EventTopic } from './event-topic';
+import { FanOut } from './fan-out';
+import { IngestApi } from './ingest-api';
+import { Monitoring } from './monitoring';
+import { SessionEventsSocket } from './session-events-socket';
+import { Stores } from './stores';
+import type { SubscriberDefinition } from './subscriber-definition';
+
+export interface Auth0EventsProps extends Auth0EventsSettings {
+  /**
+   * The subscribers that live with the pipeline, as plain definitions (each becomes an
+   * Auth0EventsSubscriber). Teams' own apps add theirs with Auth0EventsSubscriber instead.
+   * @default - the registry of this package: `users` and `session-events` (lib/subscribers.ts)
+   */
+  readonly subscribers?: readonly SubscriberDefinition[];
+}
+
+export class Auth0Events extends Construct {
+  /** The validated configuration, defaults filled in. */
+  readonly config: Auth0EventsConfig;
+  readonly events: EventTopic;
+  readonly ingest: IngestApi;
+  readonly stores: Stores;
+  /** Every subscriber of the registry, by name: `pipeline.subscribers.get('users')`. */
+  readonly subscribers: FanOut;
+  readonly realtime: SessionEventsSocket;
+  /** Alarm topic, alarm actions on every alarm of this construct, the operations alarms and the dashboard (README.md, "Operations"). */
+  readonly monitoring: Monitoring;
+  /** The SSM parameters for subscribers in other apps (README.md, "Subscribers"). */
+  readonly parameters: TopicParameters;
+
+  constructor(scope: Construct, id: string, props: Auth0EventsProps) {
+    super(scope, id);
+    const { subscribers: definitions, ...settings } = props;
+    const config = parseConfig(settings);
+    this.config = config;
+    this.events = new EventTopic(this, 'Events', { subscriberAccounts: config.subscriberAccounts });
+    this.ingest = new IngestApi(this, 'Ingest', {
+      events: this.events,
+      tenants: config.tenants,
+      throttle: config.throttle,
+      logRetentionDays: config.logRetentionDays,
+    });
+    this.stores = new Stores(this, 'Stores', { deletionProtection: config.deletionProtection });
+    this.subscribers = new FanOut(this, 'Subscribers', {
+      topic: this.events,
+      stores: this.stores,
+      definitions,
+      tenants: config.tenants.map((t) => t.name),
+      logRetentionDays: config.logRetentionDays,
+    });
+    this.realtime = new SessionEventsSocket(this, 'Realtime', {
+      eventsTable: this.stores.eventsTable,
+      tenants: config.tenants,
+      logRetentionDays: config.logRetentionDays,
+      restApi: this.ingest.api,
+      deletionProtection: config.deletionProtection,
+    });
+    this.parameters = new TopicParameters(this, 'Parameters', { topic: this.events.topic, keyArn: this.events.keyArn, prefix: config.parameterPrefix });
+    // Last: it watches what the constructs above made, and gives every alarm of the pipeline its actions.
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      events: this.events,
+      ingest: this.ingest,
+      subscribers: this.subscribers,
+      realtime: this.realtime,
+      tenants: config.tenants.map((t) => t.name),
+      alarms: config.alarms,
+      alarmEmail: config.alarmEmail,
+      logRetentionDays: config.logRetentionDays,
+    });
+    if (config.lambdaArchitecture === 'x86_64') {
+      // Every function of the pipeline (lib/secure-defaults.ts makes them arm64) on x86_64, for a region without arm64.
+      Aspects.of(this).add({ visit: (node) => { if (node instanceof lambda.CfnFunction) node.architectures = ['x86_64']; } });
+    }
+  }
+
+  /** The event topic, as subscribers in this app take it (`new Auth0EventsSubscriber(this, 'X', { topic: pipeline.topic, ... })`). */
+  get topic(): IAuth0EventsTopic {
+    return this.events;
+  }
+}
