@@ -1,0 +1,82 @@
+/**
+ * The package's public surface: what `auth0-events` and `auth0-events/handler` export (a hand-written
+ * list, so an internal name cannot leak in unnoticed), that a handler's bundle does not pull in
+ * aws-cdk-lib, that the handler wrapper reports exactly the bad records of a batch, and that a team's
+ * `entry` really bundles.
+ */
+import { App, Stack } from 'aws-cdk-lib';
+import * as esbuild from 'esbuild';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as api from '../lib';
+import * as runtime from '../lib/handler';
+import { Auth0EventsSubscriber, Auth0EventsTopic } from '../lib';
+import { canonicalEvent, failedIds, sqsEvent, sqsRecord } from './support/events';
+
+describe('exports', () => {
+  it('auth0-events exports exactly the documented runtime names (types are erased)', () => {
+    expect(Object.keys(api).sort()).toEqual([
+      'Auth0Events', 'Auth0EventsStack', 'Auth0EventsSubscriber', 'Auth0EventsTopic', 'CONTEXT_KEY', 'ConfigError',
+      'DEFAULT_ALARMS', 'DEFAULT_PARAMETER_PREFIX', 'DEFAULT_THROTTLE', 'EVENT_TYPES', 'EXAMPLE_PARAMETER', 'MESSAGE_ATTRIBUTES',
+      'QUEUE_TAGS', 'SESSION_EVENT_TYPES', 'SNS_FILTER_LIMITS', 'SUBSCRIBERS', 'SubscriberDefinitionError', 'USER_EVENT_TYPES',
+      'matchesFilterPolicy', 'parameterNames', 'parseConfig', 'renderFilterPolicy', 'validateDefinition', 'validateRegistry',
+    ].sort());
+  });
+
+  it('auth0-events/handler exports the wrapper, the parser and the event constants', () => {
+    expect(Object.keys(runtime).sort()).toEqual([
+      'EVENT_TYPES', 'InvalidEventError', 'MESSAGE_ATTRIBUTES', 'SESSION_EVENT_TYPES', 'USER_EVENT_TYPES', 'auth0EventsHandler', 'parseCanonicalEvent',
+    ].sort());
+  });
+
+  it('a handler bundled from auth0-events/handler holds no aws-cdk-lib and no constructs', async () => {
+    const result = await esbuild.build({
+      entryPoints: [path.join(__dirname, '../lib/handler.ts')], bundle: true, platform: 'node', target: 'node24',
+      external: ['@aws-sdk/*'], write: false, metafile: true, logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.filter((i) => /aws-cdk-lib|node_modules\/constructs\//.test(i))).toEqual([]);
+    expect(inputs.filter((i) => i.startsWith('lib/') && i !== 'lib/handler.ts')).toEqual([]);
+    expect(result.outputFiles[0].contents.length).toBeLessThan(400_000); // Powertools and the validator, not the CDK (~40 MB)
+  });
+});
+
+describe('auth0EventsHandler', () => {
+  it('gives each record as a validated event and reports exactly the records that are not events or whose handling threw', async () => {
+    const good = canonicalEvent({ type: 'user_registered' });
+    const failing = canonicalEvent({ type: 'user_blocked', user_id: undefined });
+    const seen: string[] = [];
+    const handler = runtime.auth0EventsHandler(async (event) => {
+      seen.push(`${event.type}:${event.id}`);
+      if (event.type === 'user_blocked' && !event.user_id) throw new Error('a block without a user');
+    });
+    const res = await handler(sqsEvent(
+      sqsRecord(good, 'm-good'),
+      sqsRecord('{not json', 'm-garbage'),
+      sqsRecord(JSON.stringify({ Type: 'Notification', Message: JSON.stringify(good) }), 'm-envelope'),
+      sqsRecord(failing, 'm-throws'),
+    ));
+    expect(failedIds(res)).toEqual(['m-envelope', 'm-garbage', 'm-throws']);
+    expect(seen.sort()).toEqual([`user_blocked:${failing.id}`, `user_registered:${good.id}`].sort());
+  });
+});
+
+describe('a team\'s entry is bundled by NodejsFunction with the local esbuild', () => {
+  it('bundles test/support/team-handler.ts into the asset, without the CDK', () => {
+    const outdir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'team-app-'));
+    const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+    const stack = new Stack(app, 'Team');
+    const sub = new Auth0EventsSubscriber(stack, 'Sub', {
+      name: 'team',
+      topic: Auth0EventsTopic.fromTopicAttributes(stack, 'Events', { topicArn: 'arn:aws:sns:eu-west-1:111111111111:events' }),
+      handler: { entry: path.join(__dirname, 'support/team-handler.ts') },
+    });
+    const assembly = app.synth();
+    const fnId = stack.getLogicalId(sub.handler!.function.node.defaultChild as never);
+    const asset = assembly.getStackByName('Team').template.Resources[fnId].Metadata['aws:asset:path'];
+    const code = fs.readFileSync(path.join(outdir, asset, 'index.js'), 'utf8');
+    expect(code).toContain('raw message delivery'); // the validator's message: the wrapper is in the bundle
+    expect(code).not.toMatch(/aws-cdk-lib|CfnResource/);
+    fs.rmSync(outdir, { recursive: true, force: true });
+  });
+});
