@@ -85,7 +85,9 @@ describe('subscriber accounts: the topic policy', () => {
   const { stack, pipeline, template } = hostStack({ subscriberAccounts: [ALLOWED], parameterPrefix: '/auth0-events/prod' });
   const topicRef = { Ref: stack.getLogicalId(pipeline.events.topic.node.defaultChild as never) };
   const statements = (): { Sid?: string; Action: string | string[]; Principal?: unknown; Condition?: unknown }[] =>
-    Object.values(template.findResources('AWS::SNS::TopicPolicy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    Object.values(template.findResources('AWS::SNS::TopicPolicy'))
+      .filter((p) => JSON.stringify(p.Properties.Topics) === JSON.stringify([topicRef]))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
 
   it('lets the listed account subscribe SQS queues of its own account only', () => {
     const subscribe = statements().filter((s) => [s.Action].flat().includes('sns:Subscribe'));
