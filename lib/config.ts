@@ -20,20 +20,31 @@ export interface ThrottleConfig {
 export interface AlarmConfig {
   /**
    * "No events received": a tenant whose Log Stream delivered no event for this many hours alarms
-   * (Auth0 pauses a stream after repeated failures). 1..24. Default 6.
+   * (Auth0 pauses a stream after repeated failures). 1..24.
+   * @default 6
    */
   noEventsHours: number;
-  /** REST API latency p99 above this many milliseconds for 15 minutes alarms. Default 5000. */
+  /**
+   * REST API latency p99 above this many milliseconds for 15 minutes alarms.
+   * @default 5000
+   */
   apiLatencyP99Ms: number;
-  /** Share of REST requests answered 5xx, in percent, above which (two 5-minute periods) it alarms. Default 5. */
+  /**
+   * Share of REST requests answered 5xx, in percent, above which (two 5-minute periods) it alarms.
+   * @default 5
+   */
   api5xxPercent: number;
-  /** Share of ingest requests answered 4xx, in percent (at least 10 requests in 5 minutes), above which it alarms. Default 25. */
+  /**
+   * Share of ingest requests answered 4xx, in percent (at least 10 requests in 5 minutes), above which it alarms.
+   * @default 25
+   */
   api4xxPercent: number;
   /**
    * The tenants whose "no events received" alarm is armed: list a tenant once its Log Stream delivers
    * (README.md, "Deploy"). Silence pages only for these, so a fresh deploy, before Auth0 is connected,
    * pages nobody. A CloudWatch alarm remembers at most one day, so it cannot tell "never connected"
-   * from "stopped three days ago" by itself: this list is that memory. Default: none.
+   * from "stopped three days ago" by itself: this list is that memory.
+   * @default - none
    */
   noEventsTenants: string[];
 }
@@ -41,32 +52,46 @@ export interface AlarmConfig {
 export interface Auth0EventsConfig {
   /** The Auth0 tenants this deployment serves (at least one). */
   tenants: TenantConfig[];
-  /** Usage-plan throttle and quota of the ingest API key. Default: 50 rps, burst 100, 1,000,000 a day. */
+  /**
+   * Usage-plan throttle and quota of the ingest API key.
+   * @default - 50 rps, burst 100, 1,000,000 a day
+   */
   throttle: ThrottleConfig;
   /** E-mail address that receives alarm notifications (confirm the subscription once). Optional. */
   alarmEmail?: string;
-  /** Days to keep Lambda, API access and WebSocket logs. Default 90. */
+  /**
+   * Days to keep Lambda, API access and WebSocket logs.
+   * @default 90
+   */
   logRetentionDays: number;
-  /** Protect the DynamoDB tables from deletion (and retain them on stack delete). Default true. */
+  /**
+   * Protect the DynamoDB tables from deletion (and retain them on stack delete).
+   * @default true
+   */
   deletionProtection: boolean;
-  /** Alarm thresholds. Defaults: DEFAULT_ALARMS. */
+  /**
+   * Alarm thresholds.
+   * @default DEFAULT_ALARMS
+   */
   alarms: AlarmConfig;
   /**
    * Lambda instruction set. arm64 (Graviton) is cheaper but, as AWS documents, "available in most AWS
    * Regions" (https://docs.aws.amazon.com/lambda/latest/dg/foundation-arch.html): in a region without it,
-   * set x86_64 (the bundles are plain JavaScript). Default arm64.
+   * set x86_64 (the bundles are plain JavaScript).
+   * @default 'arm64'
    */
   lambdaArchitecture?: 'arm64' | 'x86_64';
   /**
    * AWS accounts whose own CDK apps may subscribe their own SQS queues to the event topic
    * (Auth0EventsSubscriber in another account). Each gets `sns:Subscribe` for protocol `sqs` and
    * endpoints that are queues of that account only; with any filter it chooses, so it can receive
-   * every event of every tenant this deployment serves. Default: none.
+   * every event of every tenant this deployment serves.
+   * @default - none
    */
   subscriberAccounts?: string[];
   /**
    * Prefix of the SSM parameters that tell subscribers where the topic is (`<prefix>/topic-arn`, ...).
-   * Default: `/auth0-events/<stack name>`.
+   * @default - `/auth0-events/<stack name>`
    */
   parameterPrefix?: string;
 }

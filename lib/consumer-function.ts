@@ -52,7 +52,7 @@ export class ConsumerFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: lambda.Tracing.ACTIVE,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
-      // The team's esbuild with the options of the pipeline's own handlers, no Docker.
+      // The team's esbuild with the options of the pipeline's own handlers (BUNDLING), no Docker.
       bundling: BUNDLING,
     });
     Validations.of(this.role).acknowledge({

@@ -30,19 +30,40 @@ export function tableActions(access: TableAccess): TableAction[] {
 export interface HandlerConsumerDefinition {
   /** Handler file, relative to the repository root, exporting `handler` (e.g. `lambda/users-writer/handler.ts`). */
   readonly entry: string;
-  /** Lambda timeout in seconds. Default 30. The queue's visibility timeout is 6x this plus the batching window. */
+  /**
+   * Lambda timeout in seconds. The queue's visibility timeout is 6x this plus the batching window.
+   * @default 30
+   */
   readonly timeoutSeconds?: number;
-  /** Default 256 MB. */
+  /**
+   * Memory in MB.
+   * @default 256
+   */
   readonly memorySize?: number;
-  /** Records per invocation, 1..10000 (above 10 needs maxBatchingWindowSeconds). Default 10. */
+  /**
+   * Records per invocation, 1..10000 (above 10 needs maxBatchingWindowSeconds).
+   * @default 10
+   */
   readonly batchSize?: number;
-  /** Seconds to gather a batch, 0..300. Default 0. */
+  /**
+   * Seconds to gather a batch, 0..300.
+   * @default 0
+   */
   readonly maxBatchingWindowSeconds?: number;
-  /** Concurrent invocations the queue may drive, 2..1000. Default 5. */
+  /**
+   * Concurrent invocations the queue may drive, 2..1000.
+   * @default 5
+   */
   readonly maxConcurrency?: number;
-  /** Extra environment variables (no secrets: use Secrets Manager). */
+  /**
+   * Extra environment variables (no secrets: use Secrets Manager).
+   * @default - none
+   */
   readonly environment?: Readonly<Record<string, string>>;
-  /** Stores the handler uses. Default none. */
+  /**
+   * Stores the handler uses.
+   * @default - none
+   */
   readonly tables?: { readonly users?: TableAccess; readonly events?: TableAccess };
 }
 
@@ -56,15 +77,30 @@ export interface WebhookConsumerDefinition {
    * aws/secretsmanager key, or give `secretKeyArn`.
    */
   readonly secretName: string;
-  /** ARN of the customer-managed KMS key of the secret, when it has one. */
+  /**
+   * ARN of the customer-managed KMS key of the secret, when it has one.
+   * @default - the secret uses the aws/secretsmanager key
+   */
   readonly secretKeyArn?: string;
-  /** Requests in flight at once within one batch (the old WEBHOOK_CONCURRENT_CALLS). Default 5. */
+  /**
+   * Requests in flight at once within one batch (the old WEBHOOK_CONCURRENT_CALLS).
+   * @default 5
+   */
   readonly concurrency?: number;
-  /** Timeout of one POST in seconds. Default 10. */
+  /**
+   * Timeout of one POST in seconds.
+   * @default 10
+   */
   readonly requestTimeoutSeconds?: number;
-  /** Records per invocation. Default 10. */
+  /**
+   * Records per invocation.
+   * @default 10
+   */
   readonly batchSize?: number;
-  /** Concurrent invocations, 2..1000: at most maxConcurrency x concurrency requests in flight. Default 2. */
+  /**
+   * Concurrent invocations, 2..1000: at most maxConcurrency x concurrency requests in flight.
+   * @default 2
+   */
   readonly maxConcurrency?: number;
 }
 
@@ -77,28 +113,59 @@ export interface QueueConsumerDefinition {
 export interface SubscriberAlarmThresholds {
   /**
    * Alarm when the oldest message in the queue is older than this many seconds. 60..86,400 (a day,
-   * so the alarm fires about 13 days before a message could expire from the 14-day queue). Default 300.
+   * so the alarm fires about 13 days before a message could expire from the 14-day queue).
+   * @default 300
    */
   readonly maxAgeOfOldestMessageSeconds?: number;
-  /** Alarm when the consumer has at least this many errors in 5 minutes. Default 1. */
+  /**
+   * Alarm when the consumer has at least this many errors in 5 minutes.
+   * @default 1
+   */
   readonly errors?: number;
-  /** Alarm when the consumer is throttled at least this many times in 5 minutes. Default 1. */
+  /**
+   * Alarm when the consumer is throttled at least this many times in 5 minutes.
+   * @default 1
+   */
   readonly throttles?: number;
 }
 
 export interface SubscriberDefinition {
   /** Unique, lower-case letters, digits and dashes (`billing-sync`); names the resources and logs. */
   readonly name: string;
-  /** What the subscriber does and who owns it. */
+  /**
+   * What the subscriber does and who owns it.
+   * @default - 'auth0-events subscriber <name>' ('auth0-events webhook <name>: POSTs events to <host>' for a webhook)
+   */
   readonly description?: string;
-  /** Which events it receives. Default: every event. */
+  /**
+   * Which events it receives.
+   * @default - every event
+   */
   readonly filter?: SubscriberFilter;
-  /** Exactly one consumer: `handler`, `webhook` or `queue`. */
+  /**
+   * A handler file of this repository consumes the queue. Exactly one of `handler`, `webhook` or `queue`.
+   * @default - none
+   */
   readonly handler?: HandlerConsumerDefinition;
+  /**
+   * The built-in webhook forwarder POSTs each event to a URL.
+   * @default - none
+   */
   readonly webhook?: WebhookConsumerDefinition;
+  /**
+   * A team's own queue, subscribed by this stack with this definition's filter.
+   * @default - none
+   */
   readonly queue?: QueueConsumerDefinition;
-  /** Receives before a message moves to the DLQ. Default 5. */
+  /**
+   * Receives before a message moves to the DLQ.
+   * @default 5
+   */
   readonly maxReceiveCount?: number;
+  /**
+   * Alarm thresholds.
+   * @default - each threshold's default
+   */
   readonly alarms?: SubscriberAlarmThresholds;
 }
 

@@ -10,9 +10,15 @@ import { EVENT_TYPES, type EventSource, type EventType, type Level, type Message
 import { TENANT_NAME_PATTERN } from '../lambda/shared/tenants';
 
 export interface LevelRange {
-  /** Lowest level delivered, 0 (debug) .. 4 (critical), inclusive. Default: no lower bound. */
+  /**
+   * Lowest level delivered, 0 (debug) .. 4 (critical), inclusive.
+   * @default - no lower bound
+   */
   readonly min?: Level;
-  /** Highest level delivered, inclusive. Default: no upper bound. */
+  /**
+   * Highest level delivered, inclusive.
+   * @default - no upper bound
+   */
   readonly max?: Level;
 }
 
@@ -21,18 +27,31 @@ export interface LevelRange {
  * within a field are ORed. An empty filter `{}` receives every event.
  */
 export interface SubscriberFilter {
-  /** Canonical event types, e.g. `['user_blocked', 'user_unblocked']`. Default: every type. */
+  /**
+   * Canonical event types, e.g. `['user_blocked', 'user_unblocked']`.
+   * @default - every type
+   */
   readonly types?: readonly EventType[];
   /**
    * Auth0 log type codes: exact (`'sapi'`) or a prefix ending in `*` (`'limit_*'` matches
-   * `limit_wc`, `limit_sul`, ...). Default: every code.
+   * `limit_wc`, `limit_sul`, ...).
+   * @default - every code
    */
   readonly logTypes?: readonly string[];
-  /** Level range, e.g. `{ min: 3 }` for "error and above" (the old LOG_LEVEL setting). Default: every level. */
+  /**
+   * Level range, e.g. `{ min: 3 }` for "error and above" (the old LOG_LEVEL setting).
+   * @default - every level
+   */
   readonly level?: LevelRange;
-  /** Tenant names as in the API path (`acme`, `acme@eu`). Default: every tenant. */
+  /**
+   * Tenant names as in the API path (`acme`, `acme@eu`).
+   * @default - every tenant
+   */
   readonly tenants?: readonly string[];
-  /** `log-stream` and/or `action`. Default: both. */
+  /**
+   * `log-stream` and/or `action`.
+   * @default - both
+   */
   readonly sources?: readonly EventSource[];
 }
 

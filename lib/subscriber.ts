@@ -142,7 +142,10 @@ export interface Auth0EventsSubscriberProps {
    * @default - every event
    */
   readonly filter?: SubscriberFilter;
-  /** The consumer of a queue made here. Exactly one of `handler` and `queueArn`. @default - none */
+  /**
+   * The consumer of a queue made here. Exactly one of `handler` and `queueArn`.
+   * @default - none
+   */
   readonly handler?: Auth0EventsSubscriberHandlerProps;
   /**
    * An existing queue (the team's own, possibly in another account) subscribed directly; its queue
@@ -171,7 +174,10 @@ export interface Auth0EventsSubscriberProps {
    * @default 90
    */
   readonly logRetentionDays?: number;
-  /** Alarm thresholds. @default - the defaults of each threshold */
+  /**
+   * Alarm thresholds.
+   * @default - each threshold's default
+   */
   readonly alarms?: Auth0EventsSubscriberAlarmProps;
   /**
    * Notified when any alarm of this subscriber goes to ALARM or back to OK, e.g.

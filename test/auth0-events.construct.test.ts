@@ -6,6 +6,8 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as path from 'node:path';
 import { Auth0Events, Auth0EventsStack, Auth0EventsSubscriber, parseConfig } from '../lib';
 import { nagViolations, TEST_CONFIG } from './support/stack';
 
@@ -117,6 +119,35 @@ describe('subscriber accounts: the topic policy', () => {
 
   it('publishes under the configured prefix', () => {
     template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/auth0-events/prod/topic-arn', Value: topicRef });
+  });
+});
+
+describe('a team subscriber in the same app: topic from pipeline.topic', () => {
+  const app = new App({ context: NO_BUNDLING });
+  const stack = new Stack(app, 'Platform');
+  const pipeline = new Auth0Events(stack, 'Auth0Events', TEST_CONFIG);
+  const billing = new Auth0EventsSubscriber(stack, 'Billing', {
+    name: 'billing-sync',
+    topic: pipeline.topic,
+    filter: { sources: ['action'] },
+    handler: { entry: path.join(__dirname, 'support/team-handler.ts') },
+    alarmAction: new cwActions.SnsAction(pipeline.monitoring.alarmTopic),
+  });
+  const resources = Template.fromStack(stack).toJSON().Resources;
+  const id = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as never);
+
+  it('subscribes to the pipeline\'s topic with its filter, under its own key, alarming to the pipeline\'s alarm topic', () => {
+    const topicRef = { Ref: id(pipeline.events.topic) };
+    expect(resources[id(billing.subscription)].Properties).toMatchObject({ TopicArn: topicRef, FilterPolicy: { source: ['action'] }, RawMessageDelivery: true });
+    expect(id(billing.queueKey)).not.toBe(id(pipeline.subscribers.queueKey.key));
+    expect(resources[id(billing.queueKey)].Properties.KeyPolicy.Statement).toContainEqual(expect.objectContaining({
+      Sid: 'AllowEventTopicDeliveries', Condition: { ArnEquals: { 'aws:SourceArn': topicRef } },
+    }));
+    for (const a of billing.alarms) expect(resources[id(a)].Properties.AlarmActions).toEqual([{ Ref: id(pipeline.monitoring.alarmTopic) }]);
+  });
+
+  it('the whole app stays cdk-nag clean', () => {
+    expect(nagViolations(app)).toEqual([]);
   });
 });
 

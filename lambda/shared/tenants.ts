@@ -9,15 +9,22 @@ export interface TenantConfig {
   name: string;
   /** The events API identifier: the `aud` that access tokens for listeners must carry. */
   audience: string;
-  /** A custom domain (e.g. `login.acme.com`); then the token issuer is `https://<customDomain>/`. */
+  /**
+   * A custom domain (e.g. `login.acme.com`); then the token issuer is `https://<customDomain>/`.
+   * @default - the tenant's Auth0 domain
+   */
   customDomain?: string;
   /**
    * Let the token's `scope` claim grant `listen:events` / `listen:events:self` (besides the
    * `permissions` claim). Safe only when the Auth0 API has RBAC on, or an Action strips scopes the
-   * user was not given: with RBAC off Auth0 grants any scope an application requests. Default false.
+   * user was not given: with RBAC off Auth0 grants any scope an application requests.
+   * @default false
    */
   trustScopeClaim?: boolean;
-  /** Overrides the issuer entirely (the local runtime's `dev` tenant: `http://127.0.0.1:3000/`). */
+  /**
+   * Overrides the issuer entirely (the local runtime's `dev` tenant: `http://127.0.0.1:3000/`).
+   * @default - from the domain
+   */
   issuer?: string;
 }
 
