@@ -11,7 +11,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { LAMBDA_RUNTIME, logGroup } from './secure-defaults';
+import { BUNDLING, LAMBDA_RUNTIME, logGroup } from './secure-defaults';
 
 export interface ConsumerFunctionProps {
   /** The handler file (absolute, or relative to the current directory), exporting `handler`. */
@@ -53,8 +53,8 @@ export class ConsumerFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: lambda.Tracing.ACTIVE,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
-      // The team's esbuild, no Docker; the runtime's AWS SDK v3 is used, everything else is bundled.
-      bundling: { forceDockerBundling: false, minify: true, sourceMap: true, target: 'node24', externalModules: ['@aws-sdk/*'] },
+      // The team's esbuild with the options of the pipeline's own handlers (BUNDLING), no Docker.
+      bundling: BUNDLING,
     });
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -10,6 +10,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /**
@@ -18,7 +19,53 @@ import * as path from 'node:path';
  * "in every region"). Node.js 24 drops callback-style handlers: every handler here is async.
  */
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
+/** The repository root when run from source; the package's `dist/` when run compiled. */
 export const REPO_ROOT = path.join(__dirname, '..');
+
+/**
+ * How every handler is bundled: by NodejsFunction from source, and by `npm run build` into the
+ * package's prebuilt bundles (scripts/build.ts maps these to the same esbuild options).
+ */
+export const BUNDLING = {
+  // Bundle from the repository lock file with the local esbuild: no Docker.
+  forceDockerBundling: false,
+  minify: true,
+  sourceMap: true,
+  target: 'node24',
+  // The runtime's AWS SDK v3 is used; everything else is bundled.
+  externalModules: ['@aws-sdk/*'],
+} as const satisfies nodejs.BundlingOptions;
+
+/** Where `npm run build` writes the bundle of a built-in entry: `lambda/ingest/handler.ts` -> `handlers/ingest`, `lambda/socket/connect.ts` -> `handlers/socket-connect`. */
+export function prebuiltHandlerDir(entry: string, root: string = REPO_ROOT): string {
+  const m = /^lambda\/([\w-]+(?:\/[\w-]+)*)\.ts$/.exec(entry);
+  if (!m) throw new Error(`handler entry ${JSON.stringify(entry)}: a built-in entry is lambda/<name>/<file>.ts`);
+  const name = m[1].replace(/\/handler$/, '').replace(/\//g, '-');
+  return path.join(root, 'handlers', name);
+}
+
+/** The code props of a handler's NodejsFunction. */
+export type HandlerCode = Pick<nodejs.NodejsFunctionProps, 'entry' | 'depsLockFilePath' | 'projectRoot' | 'bundling' | 'code' | 'handler'>;
+
+/**
+ * The one place that decides where a built-in handler's code comes from (`lambda/...ts`, relative to
+ * `root`; a team's own handler is lib/consumer-function.ts):
+ * - its source is there (this repository, run with tsx or jest): NodejsFunction bundles the source
+ *   with this repository's lock file;
+ * - no source next to the code (the installed package: `dist/` has no `.ts`): the bundle
+ *   `npm run build` made with the same options, `handlers/<name>/index.js`, as an asset, so a
+ *   consumer of the package needs neither tsx nor esbuild for the built-in handlers.
+ */
+export function handlerCode(entry: string, root: string = REPO_ROOT): HandlerCode {
+  const prebuilt = prebuiltHandlerDir(entry, root);
+  const source = path.join(root, entry);
+  if (fs.existsSync(source)) {
+    return { entry: source, depsLockFilePath: path.join(root, 'package-lock.json'), projectRoot: root, bundling: BUNDLING };
+  }
+  if (fs.existsSync(path.join(prebuilt, 'index.js'))) return { code: lambda.Code.fromAsset(prebuilt), handler: 'index.handler' };
+  throw new Error(`handler entry ${entry}: neither its source (${source}) nor a prebuilt bundle (${prebuilt}/index.js) exists; `
+    + 'the package needs `npm run build`');
+}
 
 /** A customer-managed KMS key with yearly rotation, kept when the stack is deleted. */
 export function customerManagedKey(scope: Construct, id: string, description: string): kms.Key {
@@ -34,7 +81,7 @@ export function logGroup(scope: Construct, id: string, retentionDays: number, lo
 }
 
 export interface HandlerProps {
-  /** Handler entry, relative to the repository root (e.g. `lambda/ingest/handler.ts`). */
+  /** Handler entry, relative to the repository root (e.g. `lambda/ingest/handler.ts`); see handlerCode. */
   entry: string;
   /** Log retention in days. */
   logRetentionDays: number;
@@ -71,9 +118,7 @@ export class Handler extends Construct {
       resources: [this.logGroup.logGroupArn],
     }));
     this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: path.join(REPO_ROOT, props.entry),
-      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
-      projectRoot: REPO_ROOT,
+      ...handlerCode(props.entry),
       runtime: LAMBDA_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
@@ -89,15 +134,6 @@ export class Handler extends Construct {
         POWERTOOLS_SERVICE_NAME: `auth0-events-${id.toLowerCase()}`,
         POWERTOOLS_LOG_LEVEL: 'INFO',
         ...props.environment,
-      },
-      bundling: {
-        // Bundle from the repository lock file with the local esbuild: no Docker.
-        forceDockerBundling: false,
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        // The runtime's AWS SDK v3 is used; everything else is bundled.
-        externalModules: ['@aws-sdk/*'],
       },
     });
     dropRedundantRoleDependency(this.function, this.role);
