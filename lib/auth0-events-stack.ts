@@ -12,6 +12,7 @@ import type { Construct } from 'constructs';
 import { Auth0Events } from './auth0-events';
 import { CONTEXT_KEY, examplePlaceholders, type Auth0EventsConfig } from './config';
 import type { EventTopic } from './event-topic';
+import type { EventBridgeFrontDoor } from './eventbridge-front-door';
 import type { FanOut } from './fan-out';
 import type { IngestApi } from './ingest-api';
 import type { Monitoring } from './monitoring';
@@ -46,6 +47,8 @@ export class Auth0EventsStack extends Stack {
   /** Every subscriber of the registry (lib/subscribers.ts), by name: `stack.subscribers.get('users')`. */
   get subscribers(): FanOut { return this.pipeline.subscribers; }
   get realtime(): SessionEventsSocket { return this.pipeline.realtime; }
+  /** Auth0 partner event buses, rules, queue and consumer, when a tenant names `eventBridgeSources`. */
+  get eventBridge(): EventBridgeFrontDoor | undefined { return this.pipeline.eventBridge; }
   /** Alarm topic, alarm actions on every alarm, the operations alarms and the dashboard (README.md, "Operations"). */
   get monitoring(): Monitoring { return this.pipeline.monitoring; }
 }
@@ -71,8 +74,8 @@ function refuseExampleConfiguration(stack: Stack, config: Auth0EventsConfig): vo
     allowedValues: ['refuse', 'deploy'],
     description: 'This template was synthesized from the example configuration of cdk.json: "deploy" deploys it anyway.',
   });
-  const message = `auth0-events: this is the example configuration, not yours: ${placeholders.join(', ')} use the reserved .example domain. `
-    + `Edit cdk.json, context "${CONTEXT_KEY}": tenants (your Auth0 tenant names, and the API identifier of your events API as audience) and alarmEmail (your on-call address), then run npx cdk deploy again. `
+  const message = `auth0-events: this is the example configuration, not yours: ${placeholders.join(', ')} are the example's placeholders (the reserved .example domain, the all-zero partner event source id). `
+    + `Edit cdk.json, context "${CONTEXT_KEY}": tenants (your Auth0 tenant names, and the API identifier of your events API as audience), alarmEmail (your on-call address) and eventBridgeSources (your Auth0 streams' Event Source Names, or none), then run npx cdk deploy again. `
     + `To deploy the example anyway: npx cdk deploy --parameters ${EXAMPLE_PARAMETER}=deploy`;
   new CfnRule(stack, 'RefuseExampleConfiguration', {
     assertions: [{ assert: Fn.conditionEquals(choice.valueAsString, 'deploy'), assertDescription: message }],

@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { TopicParameters, type IAuth0EventsTopic } from './auth0-events-topic';
 import { parseConfig, type Auth0EventsConfig, type Auth0EventsSettings } from './config';
 import { EventTopic } from './event-topic';
+import { EventBridgeFrontDoor, eventBridgeSources } from './eventbridge-front-door';
 import { FanOut } from './fan-out';
 import { IngestApi } from './ingest-api';
 import { Monitoring } from './monitoring';
@@ -37,6 +38,8 @@ export class Auth0Events extends Construct {
   /** Every subscriber of the registry, by name: `pipeline.subscribers.get('users')`. */
   readonly subscribers: FanOut;
   readonly realtime: SessionEventsSocket;
+  /** Auth0 partner event buses, rules, queue and consumer, when a tenant names `eventBridgeSources` (README.md, "Auth0 through Amazon EventBridge"). */
+  readonly eventBridge?: EventBridgeFrontDoor;
   /** Alarm topic, alarm actions on every alarm of this construct, the operations alarms and the dashboard (README.md, "Operations"). */
   readonly monitoring: Monitoring;
   /** The SSM parameters for subscribers in other apps (README.md, "Subscribers"). */
@@ -69,6 +72,7 @@ export class Auth0Events extends Construct {
       restApi: this.ingest.api,
       deletionProtection: config.deletionProtection,
     });
+    if (eventBridgeSources(config.tenants).size) this.eventBridge = new EventBridgeFrontDoor(this, 'EventBridge', { events: this.events, tenants: config.tenants, logRetentionDays: config.logRetentionDays });
     this.parameters = new TopicParameters(this, 'Parameters', { topic: this.events.topic, keyArn: this.events.keyArn, prefix: config.parameterPrefix });
     // Last: it watches what the constructs above made, and gives every alarm of the pipeline its actions.
     this.monitoring = new Monitoring(this, 'Monitoring', {
@@ -76,6 +80,7 @@ export class Auth0Events extends Construct {
       ingest: this.ingest,
       subscribers: this.subscribers,
       realtime: this.realtime,
+      eventBridge: this.eventBridge,
       tenants: config.tenants.map((t) => t.name),
       alarms: config.alarms,
       alarmEmail: config.alarmEmail,

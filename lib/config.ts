@@ -3,7 +3,7 @@
  * `-c auth0-events='{"tenants":[...]}'`) and validated at synth: a bad value fails with a
  * message naming the field and what is allowed.
  */
-import { tenantConfigProblem, type TenantConfig } from '../lambda/shared/tenants';
+import { eventBridgeSourceProblem, tenantConfigProblem, type TenantConfig } from '../lambda/shared/tenants';
 
 export const CONTEXT_KEY = 'auth0-events';
 
@@ -173,6 +173,21 @@ function positiveInt(value: unknown, field: string, what: string, fallback: numb
   return value;
 }
 
+/** A tenant's `eventBridgeSources`, validated; `seen` maps every source listed so far to its tenant (a source belongs to one). */
+function eventBridgeSourcesOf(tc: TenantConfig, i: number, seen: Map<string, string>): string[] {
+  const field = `tenants[${i}].eventBridgeSources`;
+  if (tc.eventBridgeSources === undefined) return [];
+  if (!Array.isArray(tc.eventBridgeSources)) throw new ConfigError(field, `must be a list of Auth0 partner event source names, got ${JSON.stringify(tc.eventBridgeSources)}`);
+  tc.eventBridgeSources.forEach((source, j) => {
+    const problem = eventBridgeSourceProblem(source);
+    if (problem) throw new ConfigError(`${field}[${j}]`, problem);
+    const owner = seen.get(source);
+    if (owner !== undefined) throw new ConfigError(`${field}[${j}]`, `${source} is listed ${owner === tc.name ? 'twice' : `for tenant ${owner} too`}: a partner event source belongs to one tenant`);
+    seen.set(source, tc.name);
+  });
+  return [...tc.eventBridgeSources];
+}
+
 /** Validates a raw context value (object or JSON string) into a complete configuration. */
 export function parseConfig(raw: unknown): Auth0EventsConfig {
   let value = raw;
@@ -191,13 +206,18 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
 
   if (!Array.isArray(v.tenants) || v.tenants.length === 0) throw new ConfigError('tenants', 'must be a non-empty list of {"name", "audience", "customDomain"?}');
   const names = new Set<string>();
+  const sources = new Map<string, string>();
   const tenants = v.tenants.map((t, i) => {
     const problem = tenantConfigProblem(t);
     if (problem) throw new ConfigError(`tenants[${i}]`, problem);
     const tc = t as TenantConfig;
     if (names.has(tc.name)) throw new ConfigError(`tenants[${i}].name`, `tenant ${tc.name} is listed twice`);
     names.add(tc.name);
-    return { name: tc.name, audience: tc.audience, ...(tc.customDomain ? { customDomain: tc.customDomain } : {}), ...(tc.issuer ? { issuer: tc.issuer } : {}), ...(tc.trustScopeClaim ? { trustScopeClaim: true } : {}) };
+    const eventBridgeSources = eventBridgeSourcesOf(tc, i, sources);
+    return {
+      name: tc.name, audience: tc.audience, ...(tc.customDomain ? { customDomain: tc.customDomain } : {}), ...(tc.issuer ? { issuer: tc.issuer } : {}),
+      ...(tc.trustScopeClaim ? { trustScopeClaim: true } : {}), ...(eventBridgeSources.length ? { eventBridgeSources } : {}),
+    };
   });
 
   const t = (v.throttle ?? {}) as Record<string, unknown>;
@@ -268,9 +288,13 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
   };
 }
 
+/** The id in the shipped example's partner event source (cdk.json): a placeholder no Auth0 source has. */
+export const EXAMPLE_SOURCE_ID = '-00000000-0000-0000-0000-000000000000/';
+
 /**
  * The settings of `config` that still hold the shipped example's placeholders: addresses under the
- * `.example` domain, which is reserved for examples (RFC 2606) and so never a real deployment's.
+ * `.example` domain, which is reserved for examples (RFC 2606) and so never a real deployment's, and
+ * partner event sources with the example's all-zero id (EXAMPLE_SOURCE_ID).
  * The stack refuses to deploy such a configuration (lib/auth0-events-stack.ts); synth still works.
  */
 export function examplePlaceholders(config: Auth0EventsConfig): string[] {
@@ -289,6 +313,11 @@ export function examplePlaceholders(config: Auth0EventsConfig): string[] {
   config.tenants.forEach((t, i) => {
     if (isExample(t.audience)) found.push(`tenants[${i}].audience (${t.audience})`);
     if (isExample(t.customDomain)) found.push(`tenants[${i}].customDomain (${t.customDomain})`);
+    // The shipped example's partner event source has the all-zero id, which Auth0 never issues:
+    // CloudFormation could not create its bus (the source does not exist in any account).
+    (t.eventBridgeSources ?? []).forEach((s, j) => {
+      if (s.includes(EXAMPLE_SOURCE_ID)) found.push(`tenants[${i}].eventBridgeSources[${j}] (${s})`);
+    });
   });
   return found;
 }

@@ -24,6 +24,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../lambda/shared/metrics';
 import type { AlarmConfig } from './config';
 import type { EventTopic } from './event-topic';
+import type { EventBridgeFrontDoor } from './eventbridge-front-door';
 import type { FanOut } from './fan-out';
 import type { IngestApi } from './ingest-api';
 import { customerManagedKey, Handler, logGroup } from './secure-defaults';
@@ -34,6 +35,8 @@ export interface MonitoringProps {
   readonly ingest: IngestApi;
   readonly subscribers: FanOut;
   readonly realtime: SessionEventsSocket;
+  /** The EventBridge front door, when configured: its queue, DLQs, consumer and rules are watched. */
+  readonly eventBridge?: EventBridgeFrontDoor;
   /** The deployment's tenant names: one "no events received" alarm each. */
   readonly tenants: readonly string[];
   readonly alarms: AlarmConfig;
@@ -191,6 +194,8 @@ export class Monitoring extends Construct {
       });
     }
 
+    if (props.eventBridge) this.eventBridgeAlarms(props.eventBridge);
+
     // ---- the per-subscriber and real-time alarms (made by their constructs): which of them are critical
     for (const s of subscribers.subscribers.values()) {
       for (const alarm of s.alarms) if (/\/(Lag|DlqDepth|DeliveryDlqDepth)$/.test(alarm.node.path)) this.critical.push(alarm);
@@ -246,6 +251,38 @@ export class Monitoring extends Construct {
       description: 'The operations dashboard (runbook: README.md, "Operations")',
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'Every alarm notifies this topic (subscribe pagers or chat here)' });
+  }
+
+  /** The EventBridge front door: queue age, both DLQs, consumer errors, and each rule's failed deliveries. */
+  private eventBridgeAlarms(door: EventBridgeFrontDoor): void {
+    door.handler.function.addEnvironment('METRICS_NAMESPACE', this.namespace);
+    const oneMinute = { period: Duration.minutes(1), statistic: 'Maximum' };
+    this.alarm('EventBridgeLag', door.queue.metricApproximateAgeOfOldestMessage(oneMinute), {
+      threshold: 300, comparison: 'GT', evaluationPeriods: 3, critical: true,
+      description: 'Auth0 EventBridge events wait longer than 300 s in the front door queue for 3 minutes: the eventbridge-ingest Lambda is failing, slow or throttled (they wait up to 14 days).',
+    });
+    this.alarm('EventBridgeDlqDepth', door.deadLetterQueue.metricApproximateNumberOfMessagesVisible(oneMinute), {
+      threshold: 1, comparison: 'GTE', critical: true,
+      description: 'Auth0 EventBridge events wait in the front door DLQ: refused (the message attribute "refused" says why: an unconfigured source, an invalid record) or not published after 5 receives. Fix the cause, then npm run redrive -- --subscriber eventbridge.',
+    });
+    this.alarm('EventBridgeDeliveryDlqDepth', door.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible(oneMinute), {
+      threshold: 1, comparison: 'GTE', critical: true,
+      description: 'EventBridge could not deliver Auth0 events to the front door queue (queue or key policy, a disabled key) for 24 hours: they wait in the delivery DLQ for 14 days.',
+    });
+    this.alarm('EventBridgeIngestErrors', door.handler.function.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }), {
+      threshold: 1, comparison: 'GTE',
+      description: 'The eventbridge-ingest Lambda crashed or timed out (Errors >= 1 in 5 minutes): its batch is retried from the queue.',
+    });
+    door.rules.forEach((rule, i) => {
+      const failed = new cloudwatch.Metric({
+        namespace: 'AWS/Events', metricName: 'FailedInvocations', statistic: 'Sum', period: FIVE_MINUTES,
+        dimensionsMap: { EventBusName: door.buses[i].eventBusName, RuleName: rule.ruleName },
+      });
+      this.alarm(`EventBridgeFailedInvocations-${i}`, failed, {
+        threshold: 1, comparison: 'GTE', critical: true,
+        description: `EventBridge failed to deliver events of ${door.buses[i].eventBusName} to the front door queue (FailedInvocations >= 1 in 5 minutes): they go to the delivery DLQ; check the queue and key policies.`,
+      });
+    });
   }
 
   private alarm(id: string, metric: cloudwatch.IMetric, o: {

@@ -12,7 +12,7 @@
  *     └──(SNS cannot deliver)──▶ delivery DLQ (14 days)
  *   queue ──(event source mapping: batch, window, maxConcurrency, ReportBatchItemFailures)──▶ handler
  */
-import { Duration, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -23,7 +23,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { IAuth0EventsTopic } from './auth0-events-topic';
 import { ConsumerFunction } from './consumer-function';
-import { customerManagedKey } from './secure-defaults';
+import { customerManagedKey, encryptedQueue } from './secure-defaults';
 import { MAX_LAG_ALARM_SECONDS, parseQueueArn, SUBSCRIBER_NAME, SubscriberDefinitionError, wholeIn } from './subscriber-definition';
 import { renderFilterPolicy, type FilterPolicy, type SubscriberFilter } from './subscriber-filter';
 
@@ -376,17 +376,7 @@ export class Auth0EventsSubscriber extends Construct {
   }
 
   private encryptedQueue(id: string, key: kms.IKey, props: sqs.QueueProps, role: QueueRole): sqs.Queue {
-    const queue = new sqs.Queue(this, id, {
-      ...props,
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: key,
-      // Data keys are reused for 5 minutes: fewer KMS calls per message.
-      dataKeyReuse: Duration.minutes(5),
-      enforceSSL: true,
-    });
-    Tags.of(queue).add(QUEUE_TAGS.subscriber, this.name);
-    Tags.of(queue).add(QUEUE_TAGS.role, role);
-    return queue;
+    return encryptedQueue(this, id, key, props, { [QUEUE_TAGS.subscriber]: this.name, [QUEUE_TAGS.role]: role });
   }
 
   private alarm(id: string, metric: cloudwatch.IMetric, threshold: number, comparisonOperator: cloudwatch.ComparisonOperator,

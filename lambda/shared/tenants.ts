@@ -26,6 +26,13 @@ export interface TenantConfig {
    * @default - from the domain
    */
   issuer?: string;
+  /**
+   * The Amazon EventBridge partner event sources of this tenant's Auth0 Log Streams and Event Streams
+   * (the "Event Source Name" Auth0 shows, e.g. `aws.partner/auth0.com/acme-0123abcd-.../auth0.logs`):
+   * the stack creates a partner event bus and a rule for each (lib/eventbridge-front-door.ts; README,
+   * "Auth0 through Amazon EventBridge"). A source belongs to one tenant. Default: none.
+   */
+  eventBridgeSources?: string[];
 }
 
 export interface Tenant extends TenantConfig {
@@ -54,6 +61,22 @@ export function tenantConfigProblem(config: unknown): string | undefined {
   if (c.issuer !== undefined && (typeof c.issuer !== 'string' || !/^https?:\/\/[^/]+\/$/.test(c.issuer))) {
     return `issuer ${JSON.stringify(c.issuer)} must be an origin URL ending in a slash, such as http://127.0.0.1:3000/`;
   }
+  return undefined;
+}
+
+/**
+ * An Auth0 partner event source name: Auth0's prefix, then what EventBridge allows in an event bus
+ * name (which must equal the source's name), at most 256 characters
+ * (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateEventBus.html).
+ */
+export const EVENTBRIDGE_SOURCE_PREFIX = 'aws.partner/auth0.com/';
+const EVENTBRIDGE_SOURCE_PATTERN = /^aws\.partner\/auth0\.com\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)+$/;
+
+/** Why `v` is not an Auth0 partner event source name, or undefined when it is one. */
+export function eventBridgeSourceProblem(v: unknown): string | undefined {
+  if (typeof v !== 'string') return `must be a partner event source name (a string), not ${JSON.stringify(v)}`;
+  if (!v.startsWith(EVENTBRIDGE_SOURCE_PREFIX)) return `${JSON.stringify(v.slice(0, 80))} is not an Auth0 partner event source: it must start with ${EVENTBRIDGE_SOURCE_PREFIX} (copy the Event Source Name from the stream's settings in the Auth0 Dashboard)`;
+  if (v.length > 256 || !EVENTBRIDGE_SOURCE_PATTERN.test(v)) return `${JSON.stringify(v.slice(0, 80))} must be ${EVENTBRIDGE_SOURCE_PREFIX}<tenant>-<id>/<stream>, at most 256 characters of letters, digits, ".", "_", "-" and "/"`;
   return undefined;
 }
 

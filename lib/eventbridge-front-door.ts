@@ -1,0 +1,154 @@
+/**
+ * The EventBridge front door: Auth0 Log Streams and Event Streams delivered to Amazon EventBridge
+ * partner event sources (README.md, "Auth0 through Amazon EventBridge").
+ *
+ *   per configured source: partner event bus (named as the source) ──rule {source: [<source>]}──┐
+ *     (EventBridge cannot deliver: retried up to 24 h / 185 times) ──▶ delivery DLQ (14 days)   │
+ *   queue (14 days) ◀──────────────────────────────────────────────────────────────────────────┘
+ *   queue ──(event source mapping, ReportBatchItemFailures)──▶ lambda/eventbridge-ingest ──▶ event topic
+ *     ├─ not on the topic: batch item failure, retried; after maxReceiveCount ──▶ DLQ (14 days)
+ *     └─ refused (a property of the input) ──────────────── sent at once ──────▶ DLQ
+ *
+ * The queue in front of the Lambda keeps every event while the Lambda or SNS fails (EventBridge's own
+ * retries to a Lambda target last at most 24 h). One customer-managed key encrypts the three queues;
+ * EventBridge may use it for this account only, and may send only from these rules. Its alarms are
+ * made by lib/monitoring.ts.
+ */
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { TenantConfig } from '../lambda/shared/tenants';
+import type { EventTopic } from './event-topic';
+import { customerManagedKey, encryptedQueue, Handler } from './secure-defaults';
+import { QUEUE_RETENTION, QUEUE_TAGS, type QueueRole } from './subscriber';
+
+/** The door's name: its queues' `auth0-events:subscriber` tag (`npm run redrive -- --subscriber eventbridge`) and the local runtime's. */
+export const EVENTBRIDGE_DOOR = 'eventbridge';
+
+export interface EventBridgeFrontDoorProps {
+  readonly events: EventTopic;
+  /** The tenants; those with `eventBridgeSources` get a partner bus and rule per source. */
+  readonly tenants: readonly TenantConfig[];
+  readonly logRetentionDays: number;
+  /** Receives before a message that failed to publish moves to the DLQ. Default 5. */
+  readonly maxReceiveCount?: number;
+}
+
+/** Every configured partner event source and its tenant. */
+export function eventBridgeSources(tenants: readonly TenantConfig[]): Map<string, string> {
+  return new Map(tenants.flatMap((t) => (t.eventBridgeSources ?? []).map((s) => [s, t.name] as [string, string])));
+}
+
+/**
+ * EventBridge's delivery to the queue: retried for the longest EventBridge allows (24 hours, 185
+ * attempts), then the event goes to the rule target's DLQ.
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html
+ */
+export const DELIVERY_RETRY = { maximumEventAgeInSeconds: 86_400, maximumRetryAttempts: 185 } as const;
+const CONSUMER_TIMEOUT = Duration.seconds(30);
+
+export class EventBridgeFrontDoor extends Construct {
+  readonly key: kms.Key;
+  /** What every rule targets; the Lambda consumes it. */
+  readonly queue: sqs.Queue;
+  /** Events the Lambda could not publish maxReceiveCount times, and refused events. */
+  readonly deadLetterQueue: sqs.Queue;
+  /** Events EventBridge could not deliver to the queue. */
+  readonly deliveryDeadLetterQueue: sqs.Queue;
+  readonly handler: Handler;
+  readonly buses: events.EventBus[] = [];
+  readonly rules: events.Rule[] = [];
+
+  constructor(scope: Construct, id: string, props: EventBridgeFrontDoorProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const sources = eventBridgeSources(props.tenants);
+    if (sources.size === 0) throw new Error('EventBridgeFrontDoor needs at least one tenant with eventBridgeSources');
+
+    this.key = customerManagedKey(this, 'Key', 'auth0-events: encrypts the EventBridge front door queues');
+    const queue = (qid: string, role: QueueRole, p: sqs.QueueProps = {}) =>
+      encryptedQueue(this, qid, this.key, { retentionPeriod: QUEUE_RETENTION, ...p }, { [QUEUE_TAGS.subscriber]: EVENTBRIDGE_DOOR, [QUEUE_TAGS.role]: role });
+    this.deadLetterQueue = queue('Dlq', 'dlq');
+    this.deliveryDeadLetterQueue = queue('DeliveryDlq', 'delivery-dlq');
+    Validations.of(this.deliveryDeadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the EventBridge rule target\'s dead-letter queue (DeadLetterConfig of AWS::Events::Rule targets), which cdk-nag does not recognise as a DLQ; it has no DLQ of its own by design.',
+    });
+    this.queue = queue('Queue', 'queue', {
+      // AWS's guidance for Lambda consumers: at least 6x the function timeout.
+      visibilityTimeout: Duration.seconds(6 * CONSUMER_TIMEOUT.toSeconds()),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+    });
+
+    // Rule ARNs written out (the rule's name is fixed): a reference to the rules from the key policy
+    // would make a cycle (key -> rule -> target queue -> key), as aws-cdk issue #11158 describes.
+    const ruleName = `${stack.stackName}-ingest`.slice(0, 64);
+    const ruleArns: string[] = [];
+    const target: events.IRuleTarget = {
+      bind: () => ({ arn: this.queue.queueArn, deadLetterConfig: { arn: this.deliveryDeadLetterQueue.queueArn }, retryPolicy: DELIVERY_RETRY }),
+    };
+    for (const [source, tenant] of sources) {
+      const n = this.buses.length;
+      // A partner event bus is named as its partner event source (AWS::Events::EventBus EventSourceName).
+      const bus = new events.EventBus(this, `Bus${n}`, { eventSourceName: source });
+      const rule = new events.Rule(this, `Rule${n}`, {
+        eventBus: bus,
+        ruleName,
+        description: `auth0-events: every event of ${source} (tenant ${tenant}) to the ingest queue`,
+        eventPattern: { source: [source] },
+        targets: [target],
+      });
+      this.buses.push(bus);
+      this.rules.push(rule);
+      ruleArns.push(stack.formatArn({ service: 'events', resource: 'rule', resourceName: `${source}/${ruleName}` }));
+    }
+
+    // EventBridge sends to the queue (and, when it cannot, to the delivery DLQ) only from these rules
+    // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions).
+    for (const q of [this.queue, this.deliveryDeadLetterQueue]) {
+      q.addToResourcePolicy(new iam.PolicyStatement({
+        sid: 'AllowAuth0PartnerRules',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [q.queueArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': ruleArns } },
+      }));
+    }
+    // SQS encrypts what EventBridge sends with the queue's key, under EventBridge's permissions: it
+    // needs GenerateDataKey and Decrypt (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-key-policy.html),
+    // for this account only (aws:SourceAccount, as aws-cdk's SqsQueue target under its
+    // EVENTS_TARGET_QUEUE_SAME_ACCOUNT flag; the queue policies above name the rules).
+    this.key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AllowEventBridgeToEncryptQueueMessages',
+      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+    }));
+
+    this.handler = new Handler(this, 'Ingest', {
+      entry: 'lambda/eventbridge-ingest/handler.ts',
+      description: 'Unwraps Auth0 EventBridge events from the front door queue, classifies them and publishes them to the event topic',
+      logRetentionDays: props.logRetentionDays,
+      timeout: CONSUMER_TIMEOUT,
+      environment: {
+        TOPIC_ARN: props.events.topic.topicArn,
+        DLQ_URL: this.deadLetterQueue.queueUrl,
+        EVENTBRIDGE_SOURCES: JSON.stringify(Object.fromEntries(sources)),
+      },
+    });
+    props.events.grantPublish(this.handler.function);
+    // Refused events go to the DLQ at once: SendMessage there, and the key to encrypt them.
+    this.handler.role.addToPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }));
+    this.key.grant(this.handler.role, 'kms:GenerateDataKey', 'kms:Decrypt');
+    this.handler.function.addEventSource(new SqsEventSource(this.queue, {
+      batchSize: 10,
+      maxConcurrency: 5,
+      reportBatchItemFailures: true,
+    }));
+  }
+}
