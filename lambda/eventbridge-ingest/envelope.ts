@@ -39,7 +39,7 @@ export function parseSources(json: string | undefined): Map<string, string> {
 
 /** The Log Stream record in `detail`: `{log_id, data}`, or the log event itself carrying `log_id`. */
 function logRecordOf(detail: Record<string, unknown>): unknown {
-  if ('data' in detail) return { log_id: detail.log_id, data: detail.data };
+  if ('data' in detail) return { ...('log_id' in detail ? { log_id: detail.log_id } : {}), data: detail.data };
   if (typeof detail.type === 'string' && 'log_id' in detail) return { log_id: detail.log_id, data: detail };
   return detail;
 }
