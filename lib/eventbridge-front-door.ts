@@ -62,6 +62,8 @@ export class EventBridgeFrontDoor extends Construct {
   readonly handler: Handler;
   readonly buses: events.EventBus[] = [];
   readonly rules: events.Rule[] = [];
+  /** The name of every rule (each on its own bus): a literal, for rule ARNs and metric dimensions. */
+  readonly ruleName: string;
 
   constructor(scope: Construct, id: string, props: EventBridgeFrontDoorProps) {
     super(scope, id);
@@ -87,6 +89,7 @@ export class EventBridgeFrontDoor extends Construct {
     // Rule ARNs written out (the rule's name is fixed): a reference to the rules from the key policy
     // would make a cycle (key -> rule -> target queue -> key), as aws-cdk issue #11158 describes.
     const ruleName = `${stack.stackName}-ingest`.slice(0, 64);
+    this.ruleName = ruleName;
     const ruleArns: string[] = [];
     const target: events.IRuleTarget = {
       bind: () => ({ arn: this.queue.queueArn, deadLetterConfig: { arn: this.deliveryDeadLetterQueue.queueArn }, retryPolicy: DELIVERY_RETRY }),

@@ -273,10 +273,10 @@ export class Monitoring extends Construct {
       threshold: 1, comparison: 'GTE',
       description: 'The eventbridge-ingest Lambda crashed or timed out (Errors >= 1 in 5 minutes): its batch is retried from the queue.',
     });
-    door.rules.forEach((rule, i) => {
+    door.rules.forEach((_rule, i) => {
       const failed = new cloudwatch.Metric({
         namespace: 'AWS/Events', metricName: 'FailedInvocations', statistic: 'Sum', period: FIVE_MINUTES,
-        dimensionsMap: { EventBusName: door.buses[i].eventBusName, RuleName: rule.ruleName },
+        dimensionsMap: { EventBusName: door.buses[i].eventBusName, RuleName: door.ruleName },
       });
       this.alarm(`EventBridgeFailedInvocations-${i}`, failed, {
         threshold: 1, comparison: 'GTE', critical: true,

@@ -53,7 +53,10 @@ const PLATFORM = new Set(['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:Put
 const SQS_SOURCE = new Set(['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']);
 const STREAM_SOURCE = new Set(['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams']);
 
-const { stack, template } = buildStack();
+// Every optional handler present: a tenant with an Auth0 partner event source adds the EventBridge front door's consumer.
+const { stack, template } = buildStack({
+  tenants: [{ name: 'acme', audience: 'https://events.acme.test', eventBridgeSources: ['aws.partner/auth0.com/acme-3f6b6c2e-8a51-4d2b-9c3e-2b7d1a9e4f10/auth0.logs'] }],
+});
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: any }>;
 const handlers = stack.node.findAll().filter((c): c is Handler => c instanceof Handler);
 const logicalId = (c: { node: { defaultChild?: unknown } }) => Stack.of(stack).getLogicalId(c.node.defaultChild as never);
@@ -119,11 +122,12 @@ test('the derivation works on hand-checked handlers', () => {
   expect([...usedActions('lambda/ingest/handler.ts')]).toEqual(['sns:Publish']);
   expect(usedActions('lambda/api-key-authorizer/handler.ts')).toEqual(new Set(['apigateway:GET']));
   expect(usedActions('lambda/push/handler.ts')).toContain('execute-api:ManageConnections');
+  expect([...usedActions('lambda/eventbridge-ingest/handler.ts')].sort()).toEqual(['sns:Publish', 'sqs:SendMessage']);
 });
 
 test('every handler was found', () => {
   expect(handlers.length).toBeGreaterThanOrEqual(8);
-  expect(handlers.map((h) => h.entry)).toEqual(expect.arrayContaining(['lambda/users-writer/handler.ts', 'lambda/session-events-writer/handler.ts', 'lambda/ingest/handler.ts']));
+  expect(handlers.map((h) => h.entry)).toEqual(expect.arrayContaining(['lambda/users-writer/handler.ts', 'lambda/session-events-writer/handler.ts', 'lambda/ingest/handler.ts', 'lambda/eventbridge-ingest/handler.ts']));
 });
 
 test.each(handlers.map((h) => [h.entry, h] as const))('%s holds no action (or resource) its code does not use', (_entry, h) => {
