@@ -22,6 +22,7 @@ import { SUBSCRIBERS } from '../lib/subscribers';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import { devJwks, devTenantConfig, DEFAULT_PORT, DEFAULT_WS_PORT, DEV_TENANT } from './dev-tenant';
 import { emulatorEnv, startDynamoDb, startSnsSqs, type Emulator } from './emulators';
+import { LocalEventBridge } from './eventbridge';
 import { createFanOut, createQueue, type LocalSubscriber } from './fanout';
 import { acceptedBy, FlowCounter, type FlowCounts } from './flow';
 import { frontDoor, type RestRoute } from './front-door';
@@ -66,6 +67,8 @@ export interface PipelineState {
   ws: string;
   events: EventView[];
   subscribers: { name: string; visible: number; inFlight: number; dlq: number }[];
+  /** Front doors with a queue of their own (`eventbridge`): depths as for subscribers; /local/redrive takes their name too. */
+  frontDoors: { name: string; visible: number; inFlight: number; dlq: number }[];
   listeners: { connectionId: string; tenant?: string; sub?: string; filter?: string; connected_at?: string }[];
   /** Counts per stage since start: front doors -> topic -> subscribers -> stored -> pushed (local/flow.ts). */
   flow: FlowCounts;
@@ -113,6 +116,8 @@ export class LocalPipeline {
   private sqs?: SQSClient;
   private ddb?: DynamoDBClient;
   subscribers: LocalSubscriber[] = [];
+  /** POST /local/eventbridge: the EventBridge front door's queue, DLQ and consumer. */
+  eventBridge?: LocalEventBridge;
   topicArn = '';
   tables: Partial<Record<'users' | 'events' | 'connections', string>> = {};
   private readonly events = new Map<string, EventView>();
@@ -271,6 +276,13 @@ export class LocalPipeline {
       this.pollers.push(poller);
     }
 
+    this.eventBridge = new LocalEventBridge({
+      sqs: this.sqs, tenants, visibilityTimeoutSeconds: this.opts.visibilityTimeoutSeconds ?? 5,
+      load: () => loadHandler<SQSEvent, SQSBatchResponse>('lambda/eventbridge-ingest/handler.ts'),
+      onRecord: (id, outcome) => { if (id) this.track(id, 'eventbridge', outcome); },
+    });
+    await this.eventBridge.start();
+
     await this.startRealtime(ddb);
     await this.startFrontDoor(config);
   }
@@ -402,9 +414,19 @@ export class LocalPipeline {
           res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
           return void res.end(JSON.stringify(await this.state()));
         }
+        if (req.method === 'POST' && url.pathname === '/local/eventbridge') {
+          const text = await readBody(req);
+          const answer = text === undefined
+            ? { status: 413, body: { error: 'body_too_large', message: 'Send at most 10 MB per request.' } }
+            : await this.eventBridge!.post(text);
+          this.log(`POST /local/eventbridge ${answer.status}`);
+          res.writeHead(answer.status, { 'content-type': 'application/json' });
+          return void res.end(JSON.stringify(answer.body));
+        }
         if (req.method === 'POST' && url.pathname === '/local/redrive') {
           const name = url.searchParams.get('subscriber') ?? '';
-          const sub = this.subscribers.find((s) => s.definition.name === name);
+          const door = this.eventBridge?.name === name ? { queueUrl: this.eventBridge.queueUrl, dlqUrl: this.eventBridge.dlqUrl } : undefined;
+          const sub = door ?? this.subscribers.find((s) => s.definition.name === name);
           if (!sub) {
             res.writeHead(404, { 'content-type': 'application/json' });
             return void res.end(JSON.stringify({ error: 'unknown_subscriber', message: `No subscriber named ${JSON.stringify(name)}.` }));
@@ -439,11 +461,16 @@ export class LocalPipeline {
       const [q, d] = await Promise.all([depth(s.queueUrl), depth(s.dlqUrl)]);
       return { name: s.definition.name, visible: q.visible, inFlight: q.inFlight, dlq: d.visible + d.inFlight };
     }));
+    const frontDoors = this.eventBridge ? [await (async (d: LocalEventBridge) => {
+      const [q, l] = await Promise.all([depth(d.queueUrl), depth(d.dlqUrl)]);
+      return { name: d.name, visible: q.visible, inFlight: q.inFlight, dlq: l.visible + l.inFlight };
+    })(this.eventBridge)] : [];
     return {
       rest: this.restUrl,
       ws: this.wsUrl,
       events: [...this.events.values()].reverse(),
       subscribers,
+      frontDoors,
       listeners: await this.listeners(),
       flow: this.flow.snapshot(),
     };
@@ -485,6 +512,7 @@ export class LocalPipeline {
     this.tapRunning = false;
     await Promise.allSettled([
       ...this.pollers.map((p) => p.stop()),
+      this.eventBridge?.stop(),
       this.streamPoller?.stop(),
       this.gateway?.stop(),
       new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r())),
@@ -493,6 +521,18 @@ export class LocalPipeline {
     await this.tapLoop;
     await Promise.allSettled([this.snsSqs?.stop(), this.dynamo?.stop()]);
   }
+}
+
+/** A request body, or undefined when it is over `limit` bytes (API Gateway's 10 MB). */
+async function readBody(req: import('node:http').IncomingMessage, limit = 10 * 1024 * 1024): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The event id of a message body: a canonical event, or with `pushed` a WebSocket `{"type":"event","event":{...}}`. */
