@@ -50,6 +50,8 @@ export function eventBridgeSources(tenants: readonly TenantConfig[]): Map<string
  */
 export const DELIVERY_RETRY = { maximumEventAgeInSeconds: 86_400, maximumRetryAttempts: 185 } as const;
 const CONSUMER_TIMEOUT = Duration.seconds(30);
+/** Receives before a message that could not be published moves to the DLQ (the local runtime uses it too). */
+export const EVENTBRIDGE_MAX_RECEIVE_COUNT = 5;
 
 export class EventBridgeFrontDoor extends Construct {
   readonly key: kms.Key;
@@ -83,7 +85,7 @@ export class EventBridgeFrontDoor extends Construct {
     this.queue = queue('Queue', 'queue', {
       // AWS's guidance for Lambda consumers: at least 6x the function timeout.
       visibilityTimeout: Duration.seconds(6 * CONSUMER_TIMEOUT.toSeconds()),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? EVENTBRIDGE_MAX_RECEIVE_COUNT },
     });
 
     // Rule ARNs written out (the rule's name is fixed): a reference to the rules from the key policy

@@ -11,7 +11,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { TenantConfig } from '../lambda/shared/tenants';
-import { EVENTBRIDGE_DOOR, eventBridgeSources } from '../lib/eventbridge-front-door';
+import { EVENTBRIDGE_DOOR, EVENTBRIDGE_MAX_RECEIVE_COUNT, eventBridgeSources } from '../lib/eventbridge-front-door';
 import { createQueue } from './fanout';
 import { SqsPoller, type SqsHandler } from './sqs-poller';
 
@@ -56,13 +56,13 @@ export class LocalEventBridge {
     this.sources = new Map([...eventBridgeSources(opts.tenants), [DEV_EVENTBRIDGE_SOURCE, 'dev']]);
   }
 
-  /** Creates the queue and DLQ (as deployed: maxReceiveCount 5), sets the handler's environment, starts the poller. */
+  /** Creates the queue and DLQ (maxReceiveCount as deployed), sets the handler's environment, starts the poller. */
   async start(): Promise<void> {
     const { sqs } = this.opts;
     const dlq = await createQueue(sqs, 'auth0-events-eventbridge-dlq', { MessageRetentionPeriod: String(14 * 86400) });
     const queue = await createQueue(sqs, 'auth0-events-eventbridge', {
       VisibilityTimeout: String(this.opts.visibilityTimeoutSeconds ?? 5),
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 5 }),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: EVENTBRIDGE_MAX_RECEIVE_COUNT }),
     });
     this.queueUrl = queue.url;
     this.dlqUrl = dlq.url;
