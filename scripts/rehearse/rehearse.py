@@ -29,8 +29,8 @@ from botocore.parsers import ResponseParserError  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from moto_gaps import patch_for_moto  # noqa: E402
-from template_logic import (failed_rule_assertions, probe_problems, reference_probes,  # noqa: E402
-                            skipped_dependencies)
+from template_logic import (failed_rule_assertions, partner_event_sources, probe_problems,  # noqa: E402
+                            reference_probes, skipped_dependencies)
 from verify import CREATED, FAILED, NOT_CREATED, UNCHECKED, classify, moto_models  # noqa: E402
 
 ACCOUNT, REGION, PARTITION = "123456789012", "us-east-1", "aws"  # moto's default account
@@ -235,6 +235,12 @@ def rehearse_stack(st: dict[str, Any], out: Path, client: Any) -> list[str]:
         ssm.put_parameter(Name=st["bootstrap_parameter"], Value=str(st["bootstrap_version"]),
                           Type="String", Overwrite=True)
     published = sum(publish_assets(s3, out, m) for m in st["assets"])
+    # Auth0's part, which precedes the deploy (README, "Auth0 through Amazon EventBridge"): saving a
+    # stream to EventBridge creates its partner event source in the account, pending until a bus is
+    # associated. Without it CreateEventBus fails ("Event source ... does not exist"), in AWS as in moto.
+    for source in partner_event_sources(template):
+        client("events").create_partner_event_source(Name=source, Account=ACCOUNT)
+        log(f"{name}: partner event source {source} created, as Auth0 does when the stream is saved")
     log(f"{name}: bootstrap version parameter {st['bootstrap_parameter']} = {st['bootstrap_version']}, "
         f"{published} assets published to s3://{bucket}")
     patched, patches = patch_for_moto(template)

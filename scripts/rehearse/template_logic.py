@@ -139,3 +139,10 @@ def probe_problems(probes: dict[str, Any], values: dict[str, str], physical: dic
 
 def json_expr(expr: dict[str, Any]) -> str:
     return f"Ref {expr['Ref']}" if "Ref" in expr else f"GetAtt {'.'.join(expr['Fn::GetAtt'])}"
+
+
+def partner_event_sources(template: dict[str, Any]) -> list[str]:
+    """The partner event sources the template's event buses associate (EventSourceName): they must
+    exist before the stack is created, as Auth0 makes them when a stream to EventBridge is saved."""
+    return sorted({r["Properties"]["EventSourceName"] for r in template["Resources"].values()
+                   if r["Type"] == "AWS::Events::EventBus" and isinstance(r.get("Properties", {}).get("EventSourceName"), str)})

@@ -142,7 +142,32 @@ def _dashboard(client: "Ctx", pid: str, res: dict[str, Any]) -> Optional[str]:
     return None if body.startswith("{") else "dashboard body is not JSON"
 
 
+def _event_bus(client: "Ctx", pid: str, res: dict[str, Any]) -> Optional[str]:
+    name = _props(res).get("Name", pid)
+    bus = client("events").describe_event_bus(Name=name)
+    return None if bus.get("Name") == name else f"no event bus {name}"
+
+
+def _event_rule(client: "Ctx", pid: str, res: dict[str, Any]) -> Optional[str]:
+    # The rule on its bus, with every target of the template, each with its DLQ and retry policy.
+    events, props = client("events"), _props(res)
+    bus = client.ref(props.get("EventBusName", "default"))
+    bus = bus.rsplit("event-bus/", 1)[-1]
+    name = props.get("Name") or pid.rsplit("/", 1)[-1]
+    events.describe_rule(Name=name, EventBusName=bus)
+    targets = events.list_targets_by_rule(Rule=name, EventBusName=bus)["Targets"]
+    if len(targets) != len(props.get("Targets", [])):
+        return f"{len(targets)} targets instead of {len(props.get('Targets', []))}"
+    for want, got in zip(props.get("Targets", []), targets):
+        for key in ("DeadLetterConfig", "RetryPolicy"):
+            if key in want and key not in got:
+                return f"target {got.get('Id')} has no {key}"
+    return None
+
+
 CHECKERS: dict[str, Checker] = {
+    "AWS::Events::EventBus": _event_bus,
+    "AWS::Events::Rule": _event_rule,
     "AWS::SQS::Queue": _queue,
     "AWS::SNS::Topic": _topic,
     "AWS::KMS::Key": _key,
