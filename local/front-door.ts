@@ -62,7 +62,8 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
 /** API Gateway's own answers, with the deployed gateway responses' text (lib/gateway-responses.ts). */
 const gatewayError = (res: ServerResponse, status: number, type: keyof typeof GATEWAY_ERRORS) => send(res, status, gatewayErrorBody(type));
 
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+/** A request body, or undefined when it is over API Gateway's 10 MB. */
+export async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {

@@ -25,7 +25,7 @@ import { emulatorEnv, startDynamoDb, startSnsSqs, type Emulator } from './emulat
 import { LocalEventBridge } from './eventbridge';
 import { createFanOut, createQueue, type LocalSubscriber } from './fanout';
 import { acceptedBy, FlowCounter, type FlowCounts } from './flow';
-import { frontDoor, type RestRoute } from './front-door';
+import { frontDoor, readBody, type RestRoute } from './front-door';
 import { SqsPoller, type SqsHandler } from './sqs-poller';
 import { StreamPoller } from './stream-poller';
 import { createTables, tablesFromTemplate, type LocalTableSpec } from './tables';
@@ -415,7 +415,7 @@ export class LocalPipeline {
           return void res.end(JSON.stringify(await this.state()));
         }
         if (req.method === 'POST' && url.pathname === '/local/eventbridge') {
-          const text = await readBody(req);
+          const text = (await readBody(req))?.toString('utf8');
           const answer = text === undefined
             ? { status: 413, body: { error: 'body_too_large', message: 'Send at most 10 MB per request.' } }
             : await this.eventBridge!.post(text);
@@ -521,18 +521,6 @@ export class LocalPipeline {
     await this.tapLoop;
     await Promise.allSettled([this.snsSqs?.stop(), this.dynamo?.stop()]);
   }
-}
-
-/** A request body, or undefined when it is over `limit` bytes (API Gateway's 10 MB). */
-async function readBody(req: import('node:http').IncomingMessage, limit = 10 * 1024 * 1024): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The event id of a message body: a canonical event, or with `pushed` a WebSocket `{"type":"event","event":{...}}`. */
