@@ -17,10 +17,9 @@ import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 
 import { publishEvents, type PublishOptions } from '../ingest/publish';
 import type { CanonicalEvent } from '../shared/event';
 import { createLogger } from '../shared/logger';
-import { emf, METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../shared/metrics';
+import { emf, METRIC_EVENTBRIDGE_REFUSED, METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../shared/metrics';
 import { parseSources, unwrap, type Unwrapped } from './envelope';
 
-export const METRIC_EVENTBRIDGE_REFUSED = 'EventBridgeRefused';
 const logger = createLogger('auth0-events-eventbridge-ingest');
 
 export interface EventBridgeIngestDeps {

@@ -7,6 +7,9 @@
  *   EventsPublished  Count, dimension sets [tenant, type], [tenant, source] and [] (the total): events on the topic
  *   PublishFailed    Count, dimension sets [tenant] and [] (the total): events not on the topic after every
  *                    retry (the request was answered 503)
+ * Of the eventbridge-ingest Lambda (same namespace): EventsPublished ([tenant, source] and []) and
+ * PublishFailed ([]) as above, and
+ *   EventBridgeRefused  Count, dimension set []: EventBridge events refused to the front door DLQ
  * Of the push Lambda (same namespace):
  *   PushSendFailed   Count, dimension sets [tenant] and []: sends to a listener that failed after every retry
  *                    (that listener is then told `closing` / `missed_events` and closed: lambda/push/missed.ts)
@@ -16,6 +19,7 @@ export const DEFAULT_METRICS_NAMESPACE = 'auth0-events/local';
 export const METRIC_EVENTS_PUBLISHED = 'EventsPublished';
 export const METRIC_PUBLISH_FAILED = 'PublishFailed';
 export const METRIC_PUSH_SEND_FAILED = 'PushSendFailed';
+export const METRIC_EVENTBRIDGE_REFUSED = 'EventBridgeRefused';
 
 export type Dimensions = Record<string, string>;
 
