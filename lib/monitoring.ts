@@ -21,7 +21,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct, type IConstruct } from 'constructs';
-import { METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../lambda/shared/metrics';
+import { METRIC_EVENTBRIDGE_REFUSED, METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../lambda/shared/metrics';
 import type { AlarmConfig } from './config';
 import type { EventTopic } from './event-topic';
 import type { EventBridgeFrontDoor } from './eventbridge-front-door';
@@ -385,6 +385,23 @@ export class Monitoring extends Construct {
         realtime.pushFailures.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum', label: 'push failures queue' }),
       ], { width: 6 }),
     );
+    const door = props.eventBridge;
+    if (door) {
+      const minute = { period: Duration.minutes(1), statistic: 'Maximum' };
+      dashboard.addWidgets(
+        graph('EventBridge front door: queue age (s)', [door.queue.metricApproximateAgeOfOldestMessage({ ...minute, label: 'oldest message' })]),
+        graph('EventBridge front door: queues', [
+          door.queue.metricApproximateNumberOfMessagesVisible({ ...minute, label: 'queue' }),
+          door.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ ...minute, label: 'DLQ' }),
+          door.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ ...minute, label: 'delivery DLQ' }),
+        ]),
+        graph('EventBridge front door: consumer', [
+          door.handler.function.metricInvocations({ period: FIVE_MINUTES, label: 'invocations' }),
+          door.handler.function.metricErrors({ period: FIVE_MINUTES, label: 'errors' }),
+          new cloudwatch.Metric({ namespace: this.namespace, metricName: METRIC_EVENTBRIDGE_REFUSED, statistic: 'Sum', period: FIVE_MINUTES, label: 'refused to the DLQ' }),
+        ]),
+      );
+    }
     dashboard.addWidgets(new cloudwatch.LogQueryWidget({
       title: 'Recent errors and warnings (every handler)',
       logGroupNames: handlerLogs.map((g) => g.logGroupName),

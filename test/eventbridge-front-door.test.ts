@@ -146,6 +146,13 @@ describe('the stack', () => {
     for (const a of [...failed, ...on('ApproximateAgeOfOldestMessage', queueDim(queue))]) expect(a.AlarmActions).toHaveLength(1);
   });
 
+  test('the dashboard has the front door\'s queue age, queues and consumer', () => {
+    const dashboard = Object.values(resources).find((r) => r.Type === 'AWS::CloudWatch::Dashboard')!;
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const title of ['EventBridge front door: queue age (s)', 'EventBridge front door: queues', 'EventBridge front door: consumer']) expect(body).toContain(title);
+    expect(body).toContain('EventBridgeRefused');
+  });
+
   test('cdk-nag AwsSolutions: no finding', () => {
     expect(nagViolations(app)).toEqual([]);
   });

@@ -184,8 +184,15 @@ describe('a deploy with no traffic yet pages nobody', () => {
     expect(noDataStates(TEST_CONFIG)).toEqual(QUIET);
   });
 
-  it('the shipped example configuration (cdk.json) too', () => {
-    expect(noDataStates(cdkJson.context['auth0-events'])).toEqual(QUIET);
+  it('the shipped example configuration (cdk.json) too, with its EventBridge front door', () => {
+    expect(noDataStates(cdkJson.context['auth0-events'])).toEqual({
+      ...QUIET,
+      'Monitoring/EventBridgeLag': 'OK',
+      'Monitoring/EventBridgeDlqDepth': 'OK',
+      'Monitoring/EventBridgeDeliveryDlqDepth': 'OK',
+      'Monitoring/EventBridgeIngestErrors': 'OK',
+      'Monitoring/EventBridgeFailedInvocations-0': 'OK',
+    });
   });
 
   it('the other side: once a tenant is armed (its Log Stream delivers), the same silence pages for that tenant only', () => {
