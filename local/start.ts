@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PORT, DEFAULT_WS_PORT, DEV_TENANT, devAudience } from './dev-tenant';
+import { DEV_EVENTBRIDGE_SOURCE } from './eventbridge';
 import { LocalPipeline } from './pipeline';
 
 async function main() {
@@ -55,6 +56,7 @@ Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.
   REST        ${rest}/${DEV_TENANT}/log-stream   ${rest}/${DEV_TENANT}/actions/{trigger}
               ${rest}/${DEV_TENANT}/event-stream (Auth0 Event Streams: Authorization: Bearer <key>)
   WebSocket   ${pipeline.wsUrl}/?tenant=${DEV_TENANT}
+  EventBridge ${rest}/local/eventbridge   (what a partner bus delivers; ${DEV_TENANT}'s source ${DEV_EVENTBRIDGE_SOURCE})
   API keys    one per tenant, accepted only on that tenant's paths:
 ${[...pipeline.apiKeys].map(([t, k]) => `              ${t.padEnd(12)} ${k}${t === DEV_TENANT ? (process.env.LOCAL_API_KEY ? '' : '   (set LOCAL_API_KEY to choose it)') : '   (random each start)'}`).join('\n')}
   Tenant      ${DEV_TENANT}: issuer ${rest}/, audience ${devAudience()}
