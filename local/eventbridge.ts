@@ -10,6 +10,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { unwrap } from '../lambda/eventbridge-ingest/envelope';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import { EVENTBRIDGE_DOOR, EVENTBRIDGE_MAX_RECEIVE_COUNT, eventBridgeSources } from '../lib/eventbridge-front-door';
 import { createQueue } from './fanout';
@@ -27,23 +28,15 @@ export interface LocalEventBridgeOptions {
   /** Loads the handler the rule targets (after the environment is set). */
   load: () => SqsHandler;
   visibilityTimeoutSeconds?: number;
-  /** Called with each message's event id (detail.log_id, or a CloudEvent's id) and outcome, for the page. */
-  onRecord?: (id: string | undefined, outcome: 'ok' | 'failed') => void;
+  /**
+   * Called after each batch, for the page: the ids of the canonical events now on the topic (read with
+   * the handler's own unwrap), and how many messages were refused to the DLQ or failed (retried).
+   */
+  onBatch?: (outcome: { accepted: string[]; refused: number; failed: number }) => void;
 }
 
 export interface LocalAnswer { status: number; body: Record<string, unknown> }
 const problem = (status: number, error: string, message: string): LocalAnswer => ({ status, body: { error, message } });
-
-/** The Auth0 id inside an EventBridge event: the Log Stream record's log_id, or the CloudEvent's id. */
-export function eventIdOf(body: string): string | undefined {
-  try {
-    const detail = JSON.parse(body)?.detail;
-    const id = detail?.log_id ?? detail?.id;
-    return typeof id === 'string' ? id : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export class LocalEventBridge {
   readonly name = EVENTBRIDGE_DOOR;
@@ -77,7 +70,15 @@ export class LocalEventBridge {
           failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
           return result;
         } finally {
-          for (const r of event.Records) this.opts.onRecord?.(eventIdOf(r.body), failed.has(r.messageId) ? 'failed' : 'ok');
+          const outcome = { accepted: [] as string[], refused: 0, failed: failed.size };
+          const now = new Date().toISOString();
+          for (const r of event.Records.filter((x) => !failed.has(x.messageId))) {
+            const u = unwrap(r.body, this.sources, now);
+            if ('refused' in u) outcome.refused++;
+            else outcome.accepted.push(u.event.id);
+          }
+          outcome.accepted = [...new Set(outcome.accepted)];
+          this.opts.onBatch?.(outcome);
         }
       },
     });

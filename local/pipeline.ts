@@ -279,8 +279,9 @@ export class LocalPipeline {
     this.eventBridge = new LocalEventBridge({
       sqs: this.sqs, tenants, visibilityTimeoutSeconds: this.opts.visibilityTimeoutSeconds ?? 5,
       load: () => loadHandler<SQSEvent, SQSBatchResponse>('lambda/eventbridge-ingest/handler.ts'),
-      onRecord: (id, outcome) => { if (id) this.track(id, 'eventbridge', outcome); },
+      onBatch: ({ accepted }) => this.frontDoorAccepted(this.eventBridge!.name, accepted),
     });
+    this.frontDoorAccepted(this.eventBridge.name, 0);
     await this.eventBridge.start();
 
     await this.startRealtime(ddb);

@@ -15,6 +15,8 @@ import { drain } from './support/sns-sqs';
 let p: LocalPipeline;
 let sqs: SQSClient;
 let recorder: string;
+/** Ids this file's tests put on the topic through the EventBridge door. */
+const accepted: string[] = [];
 
 beforeAll(async () => {
   p = await startRuntime();
@@ -34,6 +36,7 @@ const postEventBridge = async (body: unknown) => {
 test('an EventBridge-shaped Log Stream record arrives at the subscribers like the same record posted to /log-stream', async () => {
   const record = { log_id: `eb-e2e-logout-${Date.now()}`, data: { type: 'slo', date: '2026-11-22T10:00:00.000Z', user_id: 'auth0|eb-bob', description: 'Successful logout', details: { session_id: 'sess-eb-1' } } };
   expect(await postEventBridge(partnerEvent(record, DEV_EVENTBRIDGE_SOURCE))).toEqual({ status: 202, body: { queued: 1 } });
+  accepted.push(record.log_id);
   const [fromBus] = await until(async () => { const m = await drain(sqs, recorder, 1, 1); return m.length ? m : undefined; }, 10_000, 'the EventBridge event on the topic');
   expect((await postLogStream(p, [record])).status).toBe(200);
   const [fromHook] = await until(async () => { const m = await drain(sqs, recorder, 1, 1); return m.length ? m : undefined; }, 10_000, 'the webhook event on the topic');
@@ -52,6 +55,7 @@ test('a logout through EventBridge is pushed to a listen:events listener once', 
   const record = { log_id: `eb-e2e-push-${Date.now()}`, data: { type: 'slo', date: new Date().toISOString(), user_id: 'auth0|eb-carol' } };
   const e = partnerEvent(record, DEV_EVENTBRIDGE_SOURCE);
   expect((await postEventBridge([e, e])).status).toBe(202);
+  accepted.push(record.log_id);
   await listener.waitFor((events) => events.some((x) => x.id === record.log_id), 10_000);
   await new Promise((r) => setTimeout(r, 500));
   expect(listener.events().filter((x) => x.id === record.log_id)).toEqual([{ id: record.log_id, type: 'logout', tenant: 'dev', user_id: 'auth0|eb-carol', date: record.data.date, log_type: 'slo' }]);
@@ -65,6 +69,11 @@ test('a malformed record of a configured source lands in the front door DLQ (sho
     return s.frontDoors.find((d: { name: string; dlq: number }) => d.name === 'eventbridge' && d.dlq === 1);
   }, 10_000, 'the refused event in the eventbridge DLQ');
   expect(door).toEqual({ name: 'eventbridge', visible: 0, inFlight: 0, dlq: 1 });
+  // The page's flow: the two events put on the topic by this door so far (the duplicate and the refused
+  // one are not counted), each shown with the door that accepted it.
+  const state = await (await fetch(`${p.restUrl}/local/state`)).json();
+  expect(state.flow.doors.eventbridge).toBe(2);
+  expect(state.events.filter((e: { door?: string }) => e.door === 'eventbridge').map((e: { id: string }) => e.id).sort()).toEqual(accepted.sort());
   expect((await drain(sqs, recorder, 10, 2)).map((m) => JSON.parse(m.Body!).id)).not.toContain('eb-bad');
 });
 
