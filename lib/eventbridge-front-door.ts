@@ -144,6 +144,7 @@ export class EventBridgeFrontDoor extends Construct {
         TOPIC_ARN: props.events.topic.topicArn,
         DLQ_URL: this.deadLetterQueue.queueUrl,
         EVENTBRIDGE_SOURCES: JSON.stringify(Object.fromEntries(sources)),
+        TENANTS: JSON.stringify(props.tenants),
       },
     });
     props.events.grantPublish(this.handler.function);

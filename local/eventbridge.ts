@@ -73,7 +73,7 @@ export class LocalEventBridge {
           const outcome = { accepted: [] as string[], refused: 0, failed: failed.size };
           const now = new Date().toISOString();
           for (const r of event.Records.filter((x) => !failed.has(x.messageId))) {
-            const u = unwrap(r.body, this.sources, now);
+            const u = unwrap(r.body, (source) => this.opts.tenants.find((t) => t.name === this.sources.get(source)), now);
             if ('refused' in u) outcome.refused++;
             else outcome.accepted.push(u.event.id);
           }

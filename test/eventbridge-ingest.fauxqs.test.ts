@@ -11,6 +11,7 @@ import { handleIngest } from '../lambda/ingest/handler';
 import { startSnsSqs, type Emulator } from '../local/emulators';
 import { SqsPoller } from '../local/sqs-poller';
 import { apiEvent, TEST_TENANTS } from './support/auth0-logs';
+import { userCreated } from './support/auth0-event-streams';
 import { ACME_SOURCE, partnerEvent, queueEvent, SOURCES } from './support/eventbridge';
 import { drain, sqsClient, topicWithQueue } from './support/sns-sqs';
 
@@ -90,6 +91,17 @@ test('a Log Stream record through EventBridge reaches the subscribers as the sam
   expect(attributesOf(fromWebhook)).toEqual(ATTRIBUTES);
 });
 
+test('an Event Streams CloudEvent through EventBridge is the canonical event the webhook door makes (hand-written)', async () => {
+  const ce = userCreated({ domain: 'acme.auth0.com', id: 'evt_eb0000000000000001', userId: 'auth0|eb-ce-1', time: '2026-11-22T09:00:00Z' });
+  expect(await handleEventBridgeBatch(queueEvent(partnerEvent(ce, ACME_SOURCE, 'user.created')), deps())).toEqual({ batchItemFailures: [] });
+  const [m] = await drain(sqs, subscriberQueue, 1);
+  expect(JSON.parse(m.Body!)).toEqual({
+    id: 'ce_evt_eb0000000000000001', tenant: 'acme', type: 'user_registered', source: 'event-stream', log_type: 'user.created', level: 1,
+    user_id: 'auth0|eb-ce-1', date: '2026-11-22T09:00:00.000Z', received_at: '2026-11-22T10:00:05.000Z', data: ce,
+  });
+  expect(attributesOf(m)).toEqual({ tenant: 'acme', type: 'user_registered', log_type: 'user.created', level: '1', source: 'event-stream' });
+});
+
 test('the log event itself as detail (AWS sample shape, log_id inside) is read as the same record', async () => {
   expect(await handleEventBridgeBatch(queueEvent(partnerEvent(BLOCK.data)), deps())).toEqual({ batchItemFailures: [] });
   const [m] = await drain(sqs, subscriberQueue, 1);
@@ -114,7 +126,8 @@ describe('refused at once to the DLQ (a property of the input), never published,
     ['a record without log_id', partnerEvent({ data: good.data }), /"log_id" must be a non-empty string \(missing\)/],
     ['a record without data.type', partnerEvent({ log_id: 'r1', data: { date: '2026-11-22T10:00:00Z' } }), /"data.type" must be the Auth0 log type code/],
     ['a record with an impossible date', partnerEvent({ log_id: 'r2', data: { type: 's', date: '2026-02-30T10:00:00Z' } }), /"data.date" must be an ISO 8601/],
-    ['a CloudEvent this build cannot check', partnerEvent({ specversion: '1.0', id: 'evt_1', source: 'urn:auth0:acme', type: 'user.created', time: '2026-11-22T10:00:00Z', data: {} }, ACME_SOURCE, 'user.created'), /CloudEvent/],
+    ['a CloudEvent on acme\'s source naming another tenant', partnerEvent(userCreated({ domain: 'evil.auth0.com' }), ACME_SOURCE, 'user.created'), /names another tenant than acme/],
+    ['a CloudEvent without data', partnerEvent({ specversion: '1.0', id: 'evt_1', source: 'urn:auth0:acme.auth0.com', type: 'user.created', time: '2026-11-22T10:00:00Z' }, ACME_SOURCE, 'user.created'), /the CloudEvent in "detail" is not valid: The CloudEvent has no "data"/],
   ])('%s', async (_what, body, reason) => {
     const out = await handleEventBridgeBatch(queueEvent(body as never, partnerEvent(good)), deps());
     expect(out).toEqual({ batchItemFailures: [] });

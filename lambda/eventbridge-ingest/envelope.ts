@@ -19,13 +19,14 @@ import { classifyCloudEvent, cloudEventTenantProblem, parseCloudEvent } from '..
 import { classifyLogRecord } from '../ingest/classify';
 import { describe, eventProblems, recordProblems, type LogStreamRecord } from '../ingest/parse';
 import type { CanonicalEvent } from '../shared/event';
+import type { TenantConfig } from '../shared/tenants';
 
 export interface Unwrapped { event: CanonicalEvent; tenant: string; source: string; door: 'log-stream' | 'event-stream' }
 export interface Refusal { refused: string; source?: string }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The tenant of each configured partner event source, from EVENTBRIDGE_SOURCES (`{"<source>": "<tenant>"}`). */
+/** The tenant name of each configured partner event source, from EVENTBRIDGE_SOURCES (`{"<source>": "<tenant>"}`). */
 export function parseSources(json: string | undefined): Map<string, string> {
   let value: unknown;
   try {
@@ -46,10 +47,10 @@ function logRecordOf(detail: Record<string, unknown>): unknown {
 
 /**
  * The canonical event of one EventBridge event (an SQS message body), or why it is refused. The
- * tenant comes from the configured source, never from the payload alone: a source no tenant names is
- * refused, and an Event Streams CloudEvent must name that tenant itself too.
+ * tenant comes from the configured source (`tenantOf`), never from the payload alone: a source no
+ * tenant names is refused, and an Event Streams CloudEvent must name that tenant itself too.
  */
-export function unwrap(body: string, sources: ReadonlyMap<string, string>, receivedAt: string): Unwrapped | Refusal {
+export function unwrap(body: string, tenantOf: (source: string) => TenantConfig | undefined, receivedAt: string): Unwrapped | Refusal {
   let envelope: unknown;
   try {
     envelope = JSON.parse(body);
@@ -59,8 +60,8 @@ export function unwrap(body: string, sources: ReadonlyMap<string, string>, recei
   if (!isObject(envelope)) return { refused: `the message is ${describe(envelope)}, not an EventBridge event object` };
   const source = envelope.source;
   if (typeof source !== 'string') return { refused: 'the EventBridge event has no "source"' };
-  const tenant = sources.get(source);
-  if (tenant === undefined) return { refused: 'its source is not a partner event source of any configured tenant (tenants[].eventBridgeSources)', source: source.slice(0, 256) };
+  const config = tenantOf(source);
+  if (config === undefined) return { refused: 'its source is not a partner event source of any configured tenant (tenants[].eventBridgeSources)', source: source.slice(0, 256) };
   const detail = envelope.detail;
   if (!isObject(detail)) return { refused: `"detail" must be an object, not ${describe(detail)}`, source };
 
@@ -68,10 +69,10 @@ export function unwrap(body: string, sources: ReadonlyMap<string, string>, recei
     let problem: string | undefined;
     try {
       const ce = parseCloudEvent(detail);
-      problem = cloudEventTenantProblem(ce, tenant);
-      if (!problem) return checked(classifyCloudEvent(ce, tenant, receivedAt), tenant, source, 'event-stream');
+      problem = cloudEventTenantProblem(ce, config);
+      if (!problem) return checked(classifyCloudEvent(ce, config.name, receivedAt), config.name, source, 'event-stream');
     } catch (e) {
-      problem = `the CloudEvent is not valid: ${(e as Error).message.slice(0, 300)}`;
+      problem = `the CloudEvent in "detail" is not valid: ${(e as Error).message.slice(0, 300)}`;
     }
     return { refused: problem, source };
   }
@@ -79,7 +80,7 @@ export function unwrap(body: string, sources: ReadonlyMap<string, string>, recei
   const record = logRecordOf(detail);
   const problems = recordProblems(record);
   if (problems.length) return { refused: `the Log Stream record in "detail" is not valid: ${problems.slice(0, 5).join('; ')}`, source };
-  return checked(classifyLogRecord(record as LogStreamRecord, tenant, receivedAt), tenant, source, 'log-stream');
+  return checked(classifyLogRecord(record as LogStreamRecord, config.name, receivedAt), config.name, source, 'log-stream');
 }
 
 function checked(event: CanonicalEvent, tenant: string, source: string, door: Unwrapped['door']): Unwrapped | Refusal {

@@ -17,6 +17,7 @@ import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 
 import { publishEvents, type PublishOptions } from '../ingest/publish';
 import type { CanonicalEvent } from '../shared/event';
 import { createLogger } from '../shared/logger';
+import { configuredTenants, type TenantConfig } from '../shared/tenants';
 import { emf, METRIC_EVENTBRIDGE_REFUSED, METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../shared/metrics';
 import { parseSources, unwrap, type Unwrapped } from './envelope';
 
@@ -26,6 +27,7 @@ export interface EventBridgeIngestDeps {
   publish: Omit<PublishOptions, 'topicArn'> & { topicArn?: string };
   sqs: Pick<SQSClient, 'send'>;
   dlqUrl?: string;
+  /** Partner event source -> tenant name. Default: EVENTBRIDGE_SOURCES; the tenants themselves come from TENANTS. */
   sources?: ReadonlyMap<string, string>;
   now: () => Date;
 }
@@ -56,12 +58,14 @@ export async function handleEventBridgeBatch(event: SQSEvent, deps: EventBridgeI
   const dlqUrl = deps.dlqUrl ?? process.env.DLQ_URL;
   if (!topicArn || !dlqUrl) throw new Error('TOPIC_ARN and DLQ_URL must be set');
   const sources = deps.sources ?? parseSources(process.env.EVENTBRIDGE_SOURCES);
+  const tenants = configuredTenants();
+  const tenantOf = (source: string): TenantConfig | undefined => tenants.get(sources.get(source) ?? '');
   const receivedAt = deps.now().toISOString();
   const failures: SQSBatchItemFailure[] = [];
   const accepted: { record: SQSRecord; u: Unwrapped }[] = [];
 
   for (const record of event.Records) {
-    const u = unwrap(record.body, sources, receivedAt);
+    const u = unwrap(record.body, tenantOf, receivedAt);
     if ('refused' in u) {
       if (!(await refuse(record, u.refused, u.source, deps, dlqUrl))) failures.push({ itemIdentifier: record.messageId });
     } else accepted.push({ record, u });
