@@ -87,6 +87,7 @@ describe('every handler the stack builds has a prebuilt bundle in the package', 
     expect(builtInHandlerEntries()).toEqual([
       'lambda/api-key-authorizer/handler.ts',
       'lambda/closer/handler.ts',
+      'lambda/eventbridge-ingest/handler.ts',
       'lambda/events-query/handler.ts',
       'lambda/ingest/handler.ts',
       'lambda/push/handler.ts',
@@ -98,15 +99,17 @@ describe('every handler the stack builds has a prebuilt bundle in the package', 
     ]);
   });
 
-  it('each Handler of a stack with every kind of subscriber (webhook included) is among them', () => {
+  it('each Handler of a stack with every kind of subscriber (webhook included) and the EventBridge front door is among them', () => {
     const subscribers: SubscriberDefinition[] = [
       ...SUBSCRIBERS,
       { name: 'siem', webhook: { url: 'https://siem.example.com/auth0', secretName: 'auth0-events/siem' } },
     ];
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new Auth0EventsStack(app, 'Pkg', { config: parseConfig(TEST_CONFIG), subscribers });
+    const tenants = [{ ...TEST_CONFIG.tenants[0], eventBridgeSources: ['aws.partner/auth0.com/acme-3f6b6c2e-8a51-4d2b-9c3e-2b7d1a9e4f10/auth0.logs'] }, TEST_CONFIG.tenants[1]];
+    const stack = new Auth0EventsStack(app, 'Pkg', { config: parseConfig({ ...TEST_CONFIG, tenants }), subscribers });
     const used = [...new Set(stack.node.findAll().filter((c): c is Handler => c instanceof Handler).map((h) => h.entry))].sort();
-    expect(used.length).toBeGreaterThanOrEqual(10);
+    expect(used.length).toBeGreaterThanOrEqual(11);
+    expect(used).toContain('lambda/eventbridge-ingest/handler.ts');
     const built = new Set(builtInHandlerEntries());
     expect(used.filter((e) => !built.has(e))).toEqual([]);
   });
