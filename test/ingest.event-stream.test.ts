@@ -204,7 +204,7 @@ describe('what a broken or hostile sender gets: a 400 naming the problem, nothin
     expect(e).toMatchObject({ id: 'ce_evt_1234567890abcdef', type: 'user_registered', user_id: 'auth0|507f1f77bcf86cd799439020', truncated: true });
     const object = (e.data.data as { object: Record<string, unknown> }).object;
     expect(object).toMatchObject({ user_id: 'auth0|507f1f77bcf86cd799439020', email: 'john.doe@gmail.com', name: 'John Doe', updated_at: '2025-02-01T12:34:56Z', truncated_fields: ['user_metadata'] });
-    expect(groupUpdates(e).find((g) => g.marker === 'profile_event')?.set).toMatchObject({ email: 'john.doe@gmail.com', name: 'John Doe' });
+    expect(groupUpdates(e).filter((g) => g.marker === 'profile_event' || g.marker === 'email_event').reduce((all, g) => ({ ...all, ...g.set }), {})).toMatchObject({ email: 'john.doe@gmail.com', name: 'John Doe' });
   });
 });
 

@@ -70,7 +70,8 @@ it('keeps attribute groups independent: an old registration fills registration f
   expect(item).toMatchObject({
     email: 'new@example.com',
     username: 'newname',
-    created_at: at(20),
+    // created_at is the earliest registration (10:10), whichever arrived last.
+    created_at: at(10),
     last_password_change: at(30),
     deleted: true,
     deleted_at: at(40),

@@ -68,13 +68,16 @@ test('ordered by the user\'s updated_at: an update whose time is earlier but who
 });
 
 describe('across front doors', () => {
-  test('a Log Stream block newer than a user.updated stays; a newer user.updated with blocked false unblocks', async () => {
+  test('a Log Stream block newer than a user.updated stays; a newer user.updated that lifts the admin flag (previous_object blocked) unblocks', async () => {
     const user = 'auth0|cross-block';
     const block = canonicalEvent({ type: 'user_blocked', user_id: user, date: '2025-02-01T14:00:00.000Z' });
     await handle(sqsEvent(block));
     await handle(sqsEvent(fromStream(userUpdated({ domain: D, userId: user, blocked: false }))));
     expect(await getUser(user)).toMatchObject({ blocked: true, blocked_at: '2025-02-01T14:00:00.000Z', email: 'john.doe@example.com', updated_at: '2025-02-01T14:00:00.000Z' });
-    await handle(sqsEvent(fromStream(userUpdated({ domain: D, userId: user, id: 'evt_unblock', time: '2025-02-01T15:00:00Z', blocked: false }))));
+    const unblock = userUpdated({ domain: D, userId: user, id: 'evt_unblock', time: '2025-02-01T15:00:00Z', blocked: false });
+    // An administrator's unblock: Auth0's user.updated carries the object before the change (data.previous_object).
+    Object.assign(unblock.data, { previous_object: { ...unblock.data.object, blocked: true, updated_at: '2025-02-01T14:00:00Z' } });
+    await handle(sqsEvent(fromStream(unblock)));
     expect(await getUser(user)).toMatchObject({ blocked: false, updated_at: '2025-02-01T15:00:00.000Z' });
   });
 

@@ -28,13 +28,18 @@ export const PROFILE_FIELDS = {
 /** Longest profile string kept (Auth0 caps these far lower; a longer one is treated as absent). */
 export const MAX_PROFILE_CHARS = 2048;
 
-/** A user's profile as an event tells it: `full` when it is the whole profile (Event Streams). */
-export interface Profile { fields: Record<string, string | boolean>; full: boolean; blocked?: boolean; created_at?: string; updated_at?: string }
+/**
+ * A user's profile as an event tells it: `full` when it is the whole profile (Event Streams). `previous_blocked`: the
+ * administrator's block flag before the change, when the event carries `data.previous_object` (user.updated,
+ * "the event content as it was prior to the change", Auth0 Management API EventStreamCloudEventUserUpdatedData).
+ */
+export interface Profile { fields: Record<string, string | boolean>; full: boolean; blocked?: boolean; previous_blocked?: boolean; created_at?: string; updated_at?: string }
 
 /** The profile of a user event: the Event Streams user object (`data.data.object`), else registrationFields. */
 export function profileOf(event: CanonicalEvent): Profile {
   if (event.source !== 'event-stream') return { fields: registrationFields(event), full: false };
   const object = obj(obj(event.data.data).object);
+  const previous = obj(obj(event.data.data).previous_object);
   // No user object (trimmed from a message over SNS's limit, see `truncated`): nothing of the profile is known.
   if (typeof object.user_id !== 'string') return { fields: {}, full: false };
   const fields: Record<string, string | boolean> = {};
@@ -44,6 +49,7 @@ export function profileOf(event: CanonicalEvent): Profile {
   }
   const created_at = canonicalDate(object.created_at);
   const updated_at = canonicalDate(object.updated_at);
-  return { fields, full: true, ...(typeof object.blocked === 'boolean' ? { blocked: object.blocked } : {}), ...(created_at ? { created_at } : {}), ...(updated_at ? { updated_at } : {}) };
+  return { fields, full: true, ...(typeof object.blocked === 'boolean' ? { blocked: object.blocked } : {}),
+    ...(typeof previous.user_id === 'string' ? { previous_blocked: previous.blocked === true } : {}), ...(created_at ? { created_at } : {}), ...(updated_at ? { updated_at } : {}) };
 }
 
