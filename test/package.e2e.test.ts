@@ -198,7 +198,7 @@ describe("a team's app outside the repository adds a subscriber in under 15 line
     expect(sub.Properties.RawMessageDelivery).toBe(true);
     expect(sub.Properties.FilterPolicy).toEqual({ type: ['user_blocked', 'user_deleted'] });
     const topicParam = template.Parameters[ref(sub.Properties.TopicArn)];
-    expect(topicParam).toEqual(expect.objectContaining({ Type: 'AWS::SSM::Parameter::Value<String>', Default: '/auth0-events/Auth0Events/topic-arn' }));
+    expect(topicParam).toEqual(expect.objectContaining({ Type: 'AWS::SSM::Parameter::Value<String>', Default: '/auth0-events/topic-arn' }));
     expect(template.Resources[ref(sub.Properties.RedrivePolicy.deadLetterTargetArn)].Type).toBe('AWS::SQS::Queue');
   });
 
