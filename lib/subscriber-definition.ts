@@ -228,7 +228,7 @@ export function validateSubscriberSettings(name: string, s: SubscriberSettings, 
   wholeIn(name, 'handler.batchSize', h.batchSize, 1, 10000);
   wholeIn(name, seconds('handler.maxBatchingWindow'), h.maxBatchingWindow, 0, 300);
   wholeIn(name, 'handler.maxConcurrency', h.maxConcurrency, 2, 1000);
-  if ((h.batchSize ?? 10) > 10 && !h.maxBatchingWindow) throw new SubscriberDefinitionError(name, 'handler.batchSize', `above 10 needs ${seconds('handler.maxBatchingWindow')} of at least 1`);
+  if ((h.batchSize ?? 10) > 10 && !h.maxBatchingWindow) throw new SubscriberDefinitionError(name, 'handler.batchSize', `above 10 needs ${seconds('maxBatchingWindow')} of at least 1`);
   // The visibility timeout is 6x the Lambda timeout plus the batching window; SQS allows at most 12 hours.
   if (6 * (h.timeout ?? 30) + (h.maxBatchingWindow ?? 0) > 43_200) throw new SubscriberDefinitionError(name, seconds('handler.timeout'), 'x 6 plus the batching window exceeds the 12-hour SQS visibility timeout limit');
 }

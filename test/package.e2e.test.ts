@@ -251,5 +251,11 @@ describe("a team's app outside the repository adds a subscriber in under 15 line
       'AWS/SQS/ApproximateNumberOfMessagesVisible',
       'AWS/SQS/ApproximateNumberOfMessagesVisible',
     ]);
+    // Each notifies the team's alarm topic, on ALARM and back to OK (issue 13 review F4: before, no one).
+    const [[topicId, topic]] = ofType('AWS::SNS::Topic');
+    expect(topic.Type).toBe('AWS::SNS::Topic');
+    for (const [, a] of ofType('AWS::CloudWatch::Alarm')) {
+      expect([a.Properties.AlarmActions, a.Properties.OKActions]).toEqual([[{ Ref: topicId }], [{ Ref: topicId }]]);
+    }
   });
 });
