@@ -2,7 +2,11 @@
  * How a subscriber finds the event topic without hard-coding ARNs.
  *
  * The pipeline (Auth0Events) publishes what a subscriber needs as SSM parameters under one prefix,
- * `/auth0-events/<stack name>` unless configured:
+ * DEFAULT_PARAMETER_PREFIX (`/auth0-events`) unless configured with `parameterPrefix`; the prefix is
+ * also the stack output `TopicParameterPrefix`. The default does not depend on the stack's name, so
+ * a pipeline in any stack or Stage and `fromParameters()` agree. A second pipeline in the same account
+ * and region must set its own `parameterPrefix` (SSM parameter names are unique per account and region,
+ * so its deploy would fail on the first pipeline's parameters):
  *   <prefix>/topic-arn          the event topic's ARN
  *   <prefix>/topic-key-arn      the ARN of the topic's customer-managed KMS key
  *   <prefix>/event-types        the canonical event types (StringList)
@@ -12,7 +16,7 @@
  * resolves them at deploy time, so synth stays offline), or is given the ARN with
  * `Auth0EventsTopic.fromTopicAttributes` (another account: SSM parameters are per account and region).
  */
-import { Stack, Token } from 'aws-cdk-lib';
+import { CfnOutput, Token } from 'aws-cdk-lib';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
@@ -41,16 +45,16 @@ export function parameterNames(prefix: string) {
   } as const;
 }
 
-/** The prefix the app's stack (`Auth0Events`, bin/auth0-events.ts) publishes under by default. */
-export const DEFAULT_PARAMETER_PREFIX = '/auth0-events/Auth0Events';
-
-/** The default prefix of a pipeline in `stack`: `/auth0-events/<stack name>`. */
-export const defaultParameterPrefix = (stack: Stack): string => `/auth0-events/${stack.stackName}`;
+/**
+ * The prefix every pipeline publishes under and `fromParameters()` reads, unless `parameterPrefix` /
+ * `prefix` says otherwise: one value for both sides, whatever the pipeline's stack is called.
+ */
+export const DEFAULT_PARAMETER_PREFIX = '/auth0-events';
 
 export interface Auth0EventsTopicParametersProps {
   /**
    * Prefix of the parameters, as the pipeline was configured (`parameterPrefix`).
-   * @default '/auth0-events/Auth0Events' (the app's stack under its default name)
+   * @default '/auth0-events' (DEFAULT_PARAMETER_PREFIX, what a pipeline publishes under by default)
    */
   readonly prefix?: string;
 }
@@ -115,7 +119,7 @@ export class Auth0EventsTopic {
 export interface TopicParametersProps {
   readonly topic: sns.ITopic;
   readonly keyArn: string;
-  /** Parameter prefix. Default `/auth0-events/<stack name>`. */
+  /** Parameter prefix. Default DEFAULT_PARAMETER_PREFIX (`/auth0-events`). */
   readonly prefix?: string;
 }
 
@@ -125,8 +129,13 @@ export class TopicParameters extends Construct {
 
   constructor(scope: Construct, id: string, props: TopicParametersProps) {
     super(scope, id);
-    this.prefix = props.prefix ?? defaultParameterPrefix(Stack.of(this));
+    this.prefix = props.prefix ?? DEFAULT_PARAMETER_PREFIX;
     const names = parameterNames(this.prefix);
+    // For the teams: where to read the parameters from (`Auth0EventsTopic.fromParameters(.., { prefix })`).
+    new CfnOutput(this, 'Prefix', {
+      value: this.prefix,
+      description: 'Prefix of the SSM parameters of the event topic (Auth0EventsTopic.fromParameters prefix)',
+    }).overrideLogicalId('TopicParameterPrefix');
     new ssm.StringParameter(this, 'TopicArn', {
       parameterName: names.topicArn,
       stringValue: props.topic.topicArn,

@@ -7,6 +7,7 @@
  * (lib/auth0-events-topic.ts). The app's stack (lib/auth0-events-stack.ts) is a thin wrapper around it.
  */
 import { Aspects } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { TopicParameters, type IAuth0EventsTopic } from './auth0-events-topic';
@@ -18,12 +19,17 @@ import { IngestApi } from './ingest-api';
 import { Monitoring } from './monitoring';
 import { SessionEventsSocket } from './session-events-socket';
 import { Stores } from './stores';
+import { markAlarmedScope } from './subscriber';
 import type { SubscriberDefinition } from './subscriber-definition';
 
 export interface Auth0EventsProps extends Auth0EventsSettings {
   /**
    * The subscribers that live with the pipeline, as plain definitions (each becomes an
-   * Auth0EventsSubscriber). Teams' own apps add theirs with Auth0EventsSubscriber instead.
+   * Auth0EventsSubscriber). Webhook and queue definitions work from any app; a `handler.entry` names a
+   * handler of this package (`lambda/...`, resolved against the package's root), so it works only
+   * inside the auth0-events repository: from another app, synth refuses an entry of that app's own,
+   * and its handlers go in an `Auth0EventsSubscriber` (`topic: pipeline.topic`,
+   * `alarmAction: pipeline.alarmAction`) instead.
    * @default - the registry of this package: `users` and `session-events` (lib/subscribers.ts)
    */
   readonly subscribers?: readonly SubscriberDefinition[];
@@ -47,6 +53,8 @@ export class Auth0Events extends Construct {
 
   constructor(scope: Construct, id: string, props: Auth0EventsProps) {
     super(scope, id);
+    // Its Monitoring gives every alarm inside this construct the alarm topic as action.
+    markAlarmedScope(this);
     const { subscribers: definitions, ...settings } = props;
     const config = parseConfig(settings);
     this.config = config;
@@ -90,6 +98,15 @@ export class Auth0Events extends Construct {
       // Every function of the pipeline (lib/secure-defaults.ts makes them arm64) on x86_64, for a region without arm64.
       Aspects.of(this).add({ visit: (node) => { if (node instanceof lambda.CfnFunction) node.architectures = ['x86_64']; } });
     }
+  }
+
+  /**
+   * What every alarm of the pipeline notifies (its alarm topic): pass it as `alarmAction` to a subscriber
+   * of the same app that is not inside this construct, e.g.
+   * `new Auth0EventsSubscriber(this, 'X', { topic: pipeline.topic, alarmAction: pipeline.alarmAction, ... })`.
+   */
+  get alarmAction(): cloudwatch.IAlarmAction {
+    return this.monitoring.alarmAction;
   }
 
   /** The event topic, as subscribers in this app take it (`new Auth0EventsSubscriber(this, 'X', { topic: pipeline.topic, ... })`). */

@@ -91,7 +91,8 @@ export interface Auth0EventsConfig {
   subscriberAccounts?: string[];
   /**
    * Prefix of the SSM parameters that tell subscribers where the topic is (`<prefix>/topic-arn`, ...).
-   * @default - `/auth0-events/<stack name>`
+   * A second pipeline in the same account and region must set its own (parameter names are unique there).
+   * @default - `/auth0-events`
    */
   parameterPrefix?: string;
 }
@@ -144,8 +145,10 @@ export interface Auth0EventsSettings {
   readonly subscriberAccounts?: readonly string[];
   /**
    * Prefix of the SSM parameters the pipeline publishes for subscribers (`<prefix>/topic-arn`,
-   * `<prefix>/topic-key-arn`, `<prefix>/event-types`, `<prefix>/filter-attributes`).
-   * @default `/auth0-events/<stack name>`
+   * `<prefix>/topic-key-arn`, `<prefix>/event-types`, `<prefix>/filter-attributes`). A second pipeline
+   * in the same account and region must set its own: SSM parameter names are unique per account and
+   * region, so with the same prefix its deploy fails ("... already exists").
+   * @default `/auth0-events` (DEFAULT_PARAMETER_PREFIX, also `Auth0EventsTopic.fromParameters`' default)
    */
   readonly parameterPrefix?: string;
 }

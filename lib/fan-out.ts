@@ -11,9 +11,9 @@ import { Construct } from 'constructs';
 import type { EventTopic } from './event-topic';
 import type { Stores } from './stores';
 import { Auth0EventsSubscriber, SubscriberKey, type Auth0EventsSubscriberHandlerProps } from './subscriber';
-import { tableActions, validateRegistry, type SubscriberDefinition, type TableAccess } from './subscriber-definition';
+import { SubscriberDefinitionError, tableActions, validateRegistry, type SubscriberDefinition, type TableAccess } from './subscriber-definition';
 import { SUBSCRIBERS } from './subscribers';
-import { grantTable, Handler } from './secure-defaults';
+import { grantTable, Handler, isBuiltInHandler, REPO_ROOT } from './secure-defaults';
 
 export const WEBHOOK_FORWARDER_ENTRY = 'lambda/webhook-forwarder/handler.ts';
 
@@ -124,6 +124,14 @@ export class FanOut extends Construct {
       };
     } else {
       const h = d.handler!;
+      // A definition's handler.entry is a handler of this package (resolved against its root, not the
+      // directory cdk runs in): a consuming app's own file is never found there.
+      if (!isBuiltInHandler(h.entry)) {
+        throw new SubscriberDefinitionError(d.name, 'handler.entry', `${JSON.stringify(h.entry)} is not a handler of the auth0-events package (${REPO_ROOT}): `
+          + 'the handler.entry of a subscriber definition (Auth0EventsProps.subscribers) works only inside the auth0-events repository. '
+          + 'For a handler of your own app, add an Auth0EventsSubscriber next to the pipeline: '
+          + `new Auth0EventsSubscriber(stack, 'X', { name: '${d.name}', topic: pipeline.topic, alarmAction: pipeline.alarmAction, handler: { entry: '${h.entry}' }, ... })`);
+      }
       const environment: Record<string, string> = { ...h.environment };
       if (h.tables?.users) environment.USERS_TABLE = props.stores.usersTable.tableName;
       if (h.tables?.events) environment.EVENTS_TABLE = props.stores.eventsTable.tableName;

@@ -66,6 +66,11 @@ class AlarmActions implements IAspect {
 export class Monitoring extends Construct {
   readonly alarmKey: kms.Key;
   readonly alarmTopic: sns.Topic;
+  /**
+   * The alarm topic as an alarm action: what every alarm of the pipeline notifies. A subscriber of the
+   * same app outside the pipeline construct passes it as `alarmAction` (`pipeline.alarmAction`).
+   */
+  readonly alarmAction: cloudwatch.IAlarmAction;
   /** The alarms made here (not the subscribers' or the push Lambda's own). */
   readonly alarms: cloudwatch.Alarm[] = [];
   /** The alarms the composite "pipeline unhealthy" alarm watches. */
@@ -117,7 +122,8 @@ export class Monitoring extends Construct {
     }));
     if (props.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     // Every alarm of the pipeline (the scope), not of a host stack that also holds other alarms.
-    Aspects.of(scope).add(new AlarmActions(new cwActions.SnsAction(this.alarmTopic), this.alarmTopic));
+    this.alarmAction = new cwActions.SnsAction(this.alarmTopic);
+    Aspects.of(scope).add(new AlarmActions(this.alarmAction, this.alarmTopic));
 
     // ---- ingest: Lambda, REST API, publishing
     const fn = ingest.ingest.function;

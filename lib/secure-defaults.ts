@@ -45,6 +45,11 @@ export function prebuiltHandlerDir(entry: string, root: string = REPO_ROOT): str
   return path.join(root, 'handlers', name);
 }
 
+/** Whether `entry` is a built-in handler: its source (this repository) or its prebuilt bundle (the package) is under `root`. */
+export function isBuiltInHandler(entry: string, root: string = REPO_ROOT): boolean {
+  return fs.existsSync(path.join(root, entry)) || fs.existsSync(path.join(prebuiltHandlerDir(entry, root), 'index.js'));
+}
+
 /** The code props of a handler's NodejsFunction. */
 export type HandlerCode = Pick<nodejs.NodejsFunctionProps, 'entry' | 'depsLockFilePath' | 'projectRoot' | 'bundling' | 'code' | 'handler'>;
 

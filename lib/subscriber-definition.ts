@@ -3,6 +3,7 @@
  * Subscriber construct (lib/fan-out.ts), and the local runtime can build the same topology from it.
  * The registry itself is lib/subscribers.ts.
  */
+import { LOG_RETENTION_DAYS } from './config';
 import { renderFilterPolicy, SubscriberDefinitionError, type FilterPolicy, type SubscriberFilter } from './subscriber-filter';
 
 export { SubscriberDefinitionError, type SubscriberFilter };
@@ -188,6 +189,51 @@ export function wholeIn(name: string, field: string, v: number | undefined, min:
 }
 
 /**
+ * The numeric settings of a subscriber as Auth0EventsSubscriber's props give them, durations in seconds.
+ * Both paths check them with validateSubscriberSettings: the construct's props (lib/subscriber.ts) and
+ * the registry's definitions (validateDefinition), so the two cannot accept different values.
+ */
+export interface SubscriberSettings {
+  readonly maxReceiveCount?: number;
+  readonly logRetentionDays?: number;
+  readonly alarms?: { readonly maxAgeOfOldestMessage?: number; readonly errors?: number; readonly throttles?: number };
+  readonly handler?: {
+    readonly timeout?: number;
+    readonly memorySize?: number;
+    readonly batchSize?: number;
+    readonly maxBatchingWindow?: number;
+    readonly maxConcurrency?: number;
+  };
+}
+
+/**
+ * THE validator of a subscriber's numeric settings. `seconds` names a duration field in errors: the
+ * construct's `handler.timeout (seconds)`, a definition's `handler.timeoutSeconds`.
+ */
+export function validateSubscriberSettings(name: string, s: SubscriberSettings, seconds: (field: string) => string = (f) => `${f} (seconds)`): void {
+  wholeIn(name, 'maxReceiveCount', s.maxReceiveCount, 1, 1000);
+  if (s.logRetentionDays !== undefined && !LOG_RETENTION_DAYS.includes(s.logRetentionDays)) {
+    throw new SubscriberDefinitionError(name, 'logRetentionDays', `must be a CloudWatch Logs retention, one of ${LOG_RETENTION_DAYS.join(', ')}; got ${JSON.stringify(s.logRetentionDays)}`);
+  }
+  // At least a minute (a 0 s threshold alarms on every message), at most a day: the Lag alarm must fire
+  // long before a message can expire (queues keep 14 days).
+  wholeIn(name, seconds('alarms.maxAgeOfOldestMessage'), s.alarms?.maxAgeOfOldestMessage, 60, MAX_LAG_ALARM_SECONDS);
+  // At least 1: a threshold of 0 with >= is in ALARM on every datapoint the function reports.
+  wholeIn(name, 'alarms.errors', s.alarms?.errors, 1, 1_000_000);
+  wholeIn(name, 'alarms.throttles', s.alarms?.throttles, 1, 1_000_000);
+  const h = s.handler;
+  if (!h) return;
+  wholeIn(name, seconds('handler.timeout'), h.timeout, 1, 900);
+  wholeIn(name, 'handler.memorySize', h.memorySize, 128, 10240);
+  wholeIn(name, 'handler.batchSize', h.batchSize, 1, 10000);
+  wholeIn(name, seconds('handler.maxBatchingWindow'), h.maxBatchingWindow, 0, 300);
+  wholeIn(name, 'handler.maxConcurrency', h.maxConcurrency, 2, 1000);
+  if ((h.batchSize ?? 10) > 10 && !h.maxBatchingWindow) throw new SubscriberDefinitionError(name, 'handler.batchSize', `above 10 needs ${seconds('maxBatchingWindow')} of at least 1`);
+  // The visibility timeout is 6x the Lambda timeout plus the batching window; SQS allows at most 12 hours.
+  if (6 * (h.timeout ?? 30) + (h.maxBatchingWindow ?? 0) > 43_200) throw new SubscriberDefinitionError(name, seconds('handler.timeout'), 'x 6 plus the batching window exceeds the 12-hour SQS visibility timeout limit');
+}
+
+/**
  * Validates one definition and returns its filter policy. Throws SubscriberDefinitionError naming the
  * subscriber and the field. `tenants`: the deployment's tenant names, when known.
  */
@@ -200,24 +246,22 @@ export function validateDefinition(d: SubscriberDefinition, tenants?: readonly s
   for (const t of d.filter?.tenants ?? []) {
     if (tenants && !tenants.includes(t)) throw new SubscriberDefinitionError(name, 'filter.tenants', `names ${JSON.stringify(t)}, which this deployment does not serve (tenants: ${tenants.join(', ')})`);
   }
-  wholeIn(name, 'maxReceiveCount', d.maxReceiveCount, 1, 1000);
-  // At most a day: the Lag alarm must fire long before a message can expire (queues keep 14 days).
-  wholeIn(name, 'alarms.maxAgeOfOldestMessageSeconds', d.alarms?.maxAgeOfOldestMessageSeconds, 60, MAX_LAG_ALARM_SECONDS);
-  wholeIn(name, 'alarms.errors', d.alarms?.errors, 1, 1_000_000);
-  wholeIn(name, 'alarms.throttles', d.alarms?.throttles, 1, 1_000_000);
+  validateSubscriberSettings(name, {
+    maxReceiveCount: d.maxReceiveCount,
+    alarms: { maxAgeOfOldestMessage: d.alarms?.maxAgeOfOldestMessageSeconds, errors: d.alarms?.errors, throttles: d.alarms?.throttles },
+    handler: d.handler && {
+      timeout: d.handler.timeoutSeconds,
+      memorySize: d.handler.memorySize,
+      batchSize: d.handler.batchSize,
+      maxBatchingWindow: d.handler.maxBatchingWindowSeconds,
+      maxConcurrency: d.handler.maxConcurrency,
+    },
+  }, (f) => `${f}Seconds`);
   if (d.handler) {
     const h = d.handler;
     if (typeof h.entry !== 'string' || !/^lambda\/[A-Za-z0-9_./-]+\.ts$/.test(h.entry) || h.entry.includes('..')) {
       throw new SubscriberDefinitionError(name, 'handler.entry', `must be a .ts file under lambda/ relative to the repository root, got ${JSON.stringify(h.entry)}`);
     }
-    wholeIn(name, 'handler.timeoutSeconds', h.timeoutSeconds, 1, 900);
-    wholeIn(name, 'handler.memorySize', h.memorySize, 128, 10240);
-    wholeIn(name, 'handler.batchSize', h.batchSize, 1, 10000);
-    wholeIn(name, 'handler.maxBatchingWindowSeconds', h.maxBatchingWindowSeconds, 0, 300);
-    wholeIn(name, 'handler.maxConcurrency', h.maxConcurrency, 2, 1000);
-    if ((h.batchSize ?? 10) > 10 && !h.maxBatchingWindowSeconds) throw new SubscriberDefinitionError(name, 'handler.batchSize', 'above 10 needs maxBatchingWindowSeconds of at least 1');
-    // The visibility timeout is 6x the Lambda timeout plus the batching window; SQS allows at most 12 hours.
-    if (6 * (h.timeoutSeconds ?? 30) + (h.maxBatchingWindowSeconds ?? 0) > 43_200) throw new SubscriberDefinitionError(name, 'handler.timeoutSeconds', 'x 6 plus the batching window exceeds the 12-hour SQS visibility timeout limit');
     for (const [table, access] of Object.entries(h.tables ?? {})) {
       if (!['users', 'events'].includes(table)) throw new SubscriberDefinitionError(name, `handler.tables.${table}`, 'is not a table; use users or events');
       const valid = Array.isArray(access)

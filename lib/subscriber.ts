@@ -12,7 +12,7 @@
  *     └──(SNS cannot deliver)──▶ delivery DLQ (14 days)
  *   queue ──(event source mapping: batch, window, maxConcurrency, ReportBatchItemFailures)──▶ handler
  */
-import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -20,11 +20,11 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import type { IAuth0EventsTopic } from './auth0-events-topic';
 import { ConsumerFunction } from './consumer-function';
 import { customerManagedKey, encryptedQueue } from './secure-defaults';
-import { MAX_LAG_ALARM_SECONDS, parseQueueArn, SUBSCRIBER_NAME, SubscriberDefinitionError, wholeIn } from './subscriber-definition';
+import { parseQueueArn, SUBSCRIBER_NAME, SubscriberDefinitionError, validateSubscriberSettings } from './subscriber-definition';
 import { renderFilterPolicy, type FilterPolicy, type SubscriberFilter } from './subscriber-filter';
 
 export interface SubscriberKeyProps {
@@ -181,8 +181,9 @@ export interface Auth0EventsSubscriberProps {
   readonly alarms?: Auth0EventsSubscriberAlarmProps;
   /**
    * Notified when any alarm of this subscriber goes to ALARM or back to OK, e.g.
-   * `new cloudwatch_actions.SnsAction(yourAlarmTopic)`. Inside the pipeline, its Monitoring adds the
-   * pipeline's alarm topic to every alarm.
+   * `new cloudwatch_actions.SnsAction(yourAlarmTopic)`, or `pipeline.alarmAction` in the pipeline's own
+   * app. Inside the Auth0Events construct, its Monitoring adds the pipeline's alarm topic to every alarm.
+   * Without one (outside the pipeline), synth warns `auth0-events:subscriber-alarms-without-action`.
    * @default - no action
    */
   readonly alarmAction?: cloudwatch.IAlarmAction;
@@ -216,24 +217,29 @@ const DEFAULTS = {
   throttles: 1,
 } as const;
 
-/** Checks what the registry's validateDefinition checks, for subscribers built directly. */
+/** Validates the props: their shape here, their numbers with the registry's one validator (validateSubscriberSettings). */
 function validateProps(props: Auth0EventsSubscriberProps): void {
   const { name } = props;
   if (typeof name !== 'string' || !SUBSCRIBER_NAME.test(name)) throw new SubscriberDefinitionError(String(name), 'name', 'must be 2-40 lower-case letters, digits and dashes, starting with a letter');
   if ((props.handler === undefined) === (props.queueArn === undefined)) throw new SubscriberDefinitionError(name, 'consumer', 'needs exactly one of handler or queueArn');
   if (props.queueArn !== undefined && !parseQueueArn(props.queueArn)) throw new SubscriberDefinitionError(name, 'queueArn', `must be an SQS queue ARN, got ${JSON.stringify(props.queueArn)}`);
-  wholeIn(name, 'maxReceiveCount', props.maxReceiveCount, 1, 1000);
   const h = props.handler;
-  if (!h) return;
-  if ((h.entry === undefined) === (h.function === undefined)) throw new SubscriberDefinitionError(name, 'handler', 'needs exactly one of entry or function');
-  wholeIn(name, 'handler.batchSize', h.batchSize, 1, 10000);
-  wholeIn(name, 'handler.maxConcurrency', h.maxConcurrency, 2, 1000);
-  const window = h.maxBatchingWindow?.toSeconds() ?? 0;
-  wholeIn(name, 'handler.maxBatchingWindow (seconds)', window, 0, 300);
-  if ((h.batchSize ?? DEFAULTS.batchSize) > 10 && window < 1) throw new SubscriberDefinitionError(name, 'handler.batchSize', 'above 10 needs maxBatchingWindow of at least 1 second');
-  const timeout = (h.timeout ?? DEFAULTS.timeout).toSeconds();
-  wholeIn(name, 'handler.timeout (seconds)', timeout, 1, 900);
-  if (6 * timeout + window > 43_200) throw new SubscriberDefinitionError(name, 'handler.timeout', 'x 6 plus the batching window exceeds the 12-hour SQS visibility timeout limit');
+  if (h && (h.entry === undefined) === (h.function === undefined)) throw new SubscriberDefinitionError(name, 'handler', 'needs exactly one of entry or function');
+  const seconds = (d: Duration | undefined) => d?.toSeconds();
+  validateSubscriberSettings(name, {
+    maxReceiveCount: props.maxReceiveCount,
+    logRetentionDays: props.logRetentionDays,
+    alarms: { maxAgeOfOldestMessage: seconds(props.alarms?.maxAgeOfOldestMessage), errors: props.alarms?.errors, throttles: props.alarms?.throttles },
+    handler: h && { timeout: seconds(h.timeout), memorySize: h.memorySize, batchSize: h.batchSize, maxBatchingWindow: seconds(h.maxBatchingWindow), maxConcurrency: h.maxConcurrency },
+  });
+}
+
+/** Scopes whose alarms get actions from elsewhere (the Auth0Events construct: its Monitoring). */
+const ALARMED_SCOPES = new WeakSet<IConstruct>();
+
+/** Marks a scope whose every alarm gets an action added (Auth0Events marks itself). */
+export function markAlarmedScope(scope: IConstruct): void {
+  ALARMED_SCOPES.add(scope);
 }
 
 /** The SNS filter policy in CDK's form. */
@@ -271,6 +277,11 @@ export class Auth0EventsSubscriber extends Construct {
     this.name = name;
     validateProps(props);
     this.filterPolicy = renderFilterPolicy(name, props.filter);
+    if (!props.alarmAction && !this.node.scopes.some((c) => ALARMED_SCOPES.has(c))) {
+      Annotations.of(this).addWarningV2('auth0-events:subscriber-alarms-without-action',
+        `Subscriber ${JSON.stringify(name)}: no alarmAction, so its alarms (lag, DLQ, delivery DLQ, errors, throttles) notify no one. `
+        + 'Pass alarmAction, e.g. new cloudwatch_actions.SnsAction(yourAlarmTopic), or pipeline.alarmAction in the pipeline\'s own app.');
+    }
     const retentionPeriod = props.deadLetterRetention ?? DEFAULTS.deadLetterRetention;
     const alarmProps = props.alarms ?? {};
     this.queueKey = props.queueKey ?? new SubscriberKey(this, 'QueueKey', { topic: topic.topic }).key;
@@ -320,7 +331,6 @@ export class Auth0EventsSubscriber extends Construct {
       }));
 
       const maxAge = alarmProps.maxAgeOfOldestMessage ?? DEFAULTS.maxAgeOfOldestMessage;
-      if (maxAge.toSeconds() > MAX_LAG_ALARM_SECONDS) throw new SubscriberDefinitionError(name, 'alarms.maxAgeOfOldestMessage', `must be at most ${MAX_LAG_ALARM_SECONDS} s (a day), so the Lag alarm fires long before a message can expire from the 14-day queue; got ${maxAge.toSeconds()} s`);
       this.alarm('Lag', this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }), maxAge.toSeconds(),
         cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, 3,
         `${name}: events wait longer than ${maxAge.toSeconds()} s in the subscriber queue for 3 minutes (consumer slow, failing or at its concurrency limit).`, props.alarmAction);
@@ -358,12 +368,17 @@ export class Auth0EventsSubscriber extends Construct {
     });
   }
 
-  /** The filtered subscription: raw delivery, its own delivery DLQ, in the topic's region. */
+  /** The filtered subscription: raw delivery, its own delivery DLQ, in the stack's (= the topic's) region. */
   private subscribe(topic: IAuth0EventsTopic, endpoint: string): sns.Subscription {
-    // A topic in another region: the subscription is created there (what SqsSubscription does too).
+    // A topic in another region is refused: the subscription would be made in the topic's region, but
+    // "the Amazon SNS subscription and Amazon SQS queue [its DLQ] must be under the same AWS account and
+    // Region" (https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html), and the delivery DLQ
+    // is in this stack's region. (An env-agnostic stack cannot be checked at synth.)
     const stackRegion = Stack.of(this).region;
     const topicRegion = topic.topic.env.region;
-    const crossRegion = !Token.isUnresolved(stackRegion) && !Token.isUnresolved(topicRegion) && stackRegion !== topicRegion;
+    if (!Token.isUnresolved(stackRegion) && !Token.isUnresolved(topicRegion) && stackRegion !== topicRegion) {
+      throw new SubscriberDefinitionError(this.name, 'topic', `is in region ${topicRegion} and this stack in ${stackRegion}: SNS needs a subscription's dead-letter queue in the subscription's account and region, so deploy the subscriber's stack in ${topicRegion}`);
+    }
     return new sns.Subscription(this, 'Subscription', {
       topic: topic.topic,
       protocol: sns.SubscriptionProtocol.SQS,
@@ -371,7 +386,6 @@ export class Auth0EventsSubscriber extends Construct {
       rawMessageDelivery: true,
       filterPolicy: cdkFilterPolicy(this.filterPolicy),
       deadLetterQueue: this.deliveryDeadLetterQueue,
-      ...(crossRegion ? { region: topicRegion } : {}),
     });
   }
 

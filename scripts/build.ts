@@ -8,7 +8,8 @@
  *                                 constructs deploy as assets when run from the package (handlerCode).
  * `npm test` keeps its type check of the whole repository (`tsc --noEmit`); this emits the package only.
  */
-import { buildSync } from 'esbuild';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import { buildSync, type BuildOptions } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -37,19 +38,37 @@ export function builtInHandlerEntries(root: string = ROOT): string[] {
   return entries.sort();
 }
 
+/**
+ * NodejsFunction's bundling options as esbuild options: derived from BUNDLING, the one constant both
+ * paths use. An option of BUNDLING this does not know stops the build, so one added there cannot be
+ * silently left out of the prebuilt bundles (test/package.test.ts compares a prebuilt bundle with
+ * NodejsFunction's, byte for byte).
+ */
+export function esbuildOptionsOf(bundling: nodejs.BundlingOptions): BuildOptions {
+  const options: BuildOptions = {};
+  for (const [key, value] of Object.entries(bundling)) {
+    switch (key) {
+      case 'forceDockerBundling': break; // where NodejsFunction runs esbuild, not how
+      case 'minify': options.minify = value as boolean; break;
+      case 'sourceMap': options.sourcemap = value as boolean; break;
+      case 'target': options.target = value as string; break;
+      case 'externalModules': options.external = [...(value as string[])]; break;
+      default: throw new Error(`scripts/build.ts: BUNDLING.${key} has no esbuild mapping here; add it to esbuildOptionsOf`);
+    }
+  }
+  return options;
+}
+
 /** Bundles one entry as NodejsFunction would (esbuild --bundle --platform=node, CommonJS, index.js). */
 export function bundleHandler(entry: string, outRoot: string = DIST): string {
   const outdir = prebuiltHandlerDir(entry, outRoot);
   buildSync({
+    ...esbuildOptionsOf(BUNDLING),
     entryPoints: [path.join(ROOT, entry)],
     outfile: path.join(outdir, 'index.js'),
     bundle: true,
     platform: 'node',
     format: 'cjs',
-    target: BUNDLING.target,
-    minify: BUNDLING.minify,
-    sourcemap: BUNDLING.sourceMap,
-    external: [...BUNDLING.externalModules],
     tsconfig: path.join(ROOT, 'tsconfig.json'),
     logLevel: 'warning',
   });

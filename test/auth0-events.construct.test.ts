@@ -3,12 +3,13 @@
  * wrapper whose logical ids did not move; the SSM parameters it publishes for subscribers; and the
  * topic policy for subscriber accounts, tested from the side of an account that was not allowed.
  */
-import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { App, Duration, Stack, Stage } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { Auth0Events, Auth0EventsStack, Auth0EventsSubscriber, parseConfig } from '../lib';
+import { Auth0Events, Auth0EventsStack, Auth0EventsSubscriber, Auth0EventsTopic, parseConfig, SUBSCRIBERS } from '../lib';
 import { nagViolations, TEST_CONFIG } from './support/stack';
 
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
@@ -46,20 +47,20 @@ describe('Auth0Events inside an arbitrary stack', () => {
     for (const s of pipeline.subscribers.subscribers.values()) expect(s).toBeInstanceOf(Auth0EventsSubscriber);
   });
 
-  it('publishes the topic ARN, its key ARN, the event types and the filter attributes under /auth0-events/<stack name>', () => {
+  it('publishes the topic ARN, its key ARN, the event types and the filter attributes under /auth0-events (whatever the stack is called)', () => {
     const params = template.findResources('AWS::SSM::Parameter');
     const byName = Object.fromEntries(Object.values(params).map((p) => [p.Properties.Name, [p.Properties.Type, p.Properties.Value]]));
     expect(byName).toEqual({
-      '/auth0-events/Platform/topic-arn': ['String', { Ref: stack.getLogicalId(pipeline.events.topic.node.defaultChild as never) }],
-      '/auth0-events/Platform/topic-key-arn': ['String', { 'Fn::GetAtt': [stack.getLogicalId(pipeline.events.key.node.defaultChild as never), 'Arn'] }],
-      '/auth0-events/Platform/event-types': ['StringList', [
+      '/auth0-events/topic-arn': ['String', { Ref: stack.getLogicalId(pipeline.events.topic.node.defaultChild as never) }],
+      '/auth0-events/topic-key-arn': ['String', { 'Fn::GetAtt': [stack.getLogicalId(pipeline.events.key.node.defaultChild as never), 'Arn'] }],
+      '/auth0-events/event-types': ['StringList', [
         'user_registered,user_updated,password_changed,user_blocked,user_unblocked,logout,user_deleted,refresh_token_revoked,login_succeeded,login_failed',
         'organization_created,organization_updated,organization_deleted,organization_member_added,organization_member_deleted',
         'organization_member_role_assigned,organization_member_role_deleted,organization_connection_added,organization_connection_updated',
         'organization_connection_removed,organization_group_role_assigned,organization_group_role_deleted',
         'group_created,group_updated,group_deleted,group_member_added,group_member_deleted,group_role_assigned,group_role_deleted,log',
       ].join(',')],
-      '/auth0-events/Platform/filter-attributes': ['StringList', 'tenant,type,log_type,level,source'],
+      '/auth0-events/filter-attributes': ['StringList', 'tenant,type,log_type,level,source'],
     });
   });
 
@@ -75,6 +76,10 @@ describe('Auth0Events inside an arbitrary stack', () => {
     expect(nagViolations(app)).toEqual([]);
   });
 
+  it('warns about no alarm of its own: Monitoring gives every alarm inside it an action (issue 13 review F4)', () => {
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('no alarmAction'))).toEqual([]);
+  });
+
   it('lets no other account subscribe by default (no sns:Subscribe in the topic policy)', () => {
     const policy = JSON.stringify(template.findResources('AWS::SNS::TopicPolicy'));
     expect(policy).not.toContain('sns:Subscribe');
@@ -85,6 +90,66 @@ describe('Auth0Events inside an arbitrary stack', () => {
     expect(() => hostStack({ parameterPrefix: 'no-slash' })).toThrow('auth0-events.parameterPrefix');
     expect(() => hostStack({ parameterPrefix: '/trailing/' })).toThrow('auth0-events.parameterPrefix');
     expect(() => hostStack({ subscriberAccounts: ['12345'] })).toThrow('Invalid configuration auth0-events.subscriberAccounts: must be a list of 12-digit AWS account ids, got ["12345"]');
+  });
+});
+
+describe('the parameters a pipeline publishes are where fromParameters() looks by default (issue 13 review F1)', () => {
+  // Before: the pipeline published under /auth0-events/<stack name>, fromParameters() read
+  // /auth0-events/Auth0Events: they agreed only for the app's stack under its default name.
+  const ENTRY = path.join(__dirname, 'support/team-handler.ts');
+  type R = Record<string, { Type: string; Properties: Record<string, any> }>;
+  const published = (stack: Stack): string[] => Object.values(Template.fromStack(stack).toJSON().Resources as R)
+    .filter((x) => x.Type === 'AWS::SSM::Parameter').map((x) => x.Properties.Name as string).filter((n) => n.endsWith('/topic-arn'));
+  const read = (stack: Stack): string[] => Object.values(Template.fromStack(stack).toJSON().Parameters as Record<string, { Default: string }>)
+    .map((p) => p.Default).filter((d) => d?.endsWith('/topic-arn'));
+  const team = (app: App) => {
+    const stack = new Stack(app, 'Team');
+    new Auth0EventsSubscriber(stack, 'S', { name: 'team', topic: Auth0EventsTopic.fromParameters(stack, 'T'), handler: { entry: ENTRY } });
+    return stack;
+  };
+
+  it.each([
+    ['the app stack in a Stage (stack name Prod-Auth0Events)', (app: App) => new Auth0EventsStack(new Stage(app, 'Prod'), 'Auth0Events', { config: parseConfig(TEST_CONFIG) })],
+    ['Auth0Events inside a platform team\'s stack PlatformEvents', (app: App) => {
+      const host = new Stack(app, 'PlatformEvents');
+      new Auth0Events(host, 'Pipeline', TEST_CONFIG);
+      return host;
+    }],
+  ])('%s', (_label, pipelineStack) => {
+    const app = new App({ context: NO_BUNDLING });
+    const host = pipelineStack(app);
+    const teamStack = team(app);
+    expect(published(host)).toEqual(['/auth0-events/topic-arn']);
+    expect(read(teamStack)).toEqual(['/auth0-events/topic-arn']);
+  });
+
+  it('publishes the prefix as the stack output TopicParameterPrefix', () => {
+    expect(hostStack().template.toJSON().Outputs.TopicParameterPrefix.Value).toBe('/auth0-events');
+    expect(hostStack({ parameterPrefix: '/auth0-events/prod' }).template.toJSON().Outputs.TopicParameterPrefix.Value).toBe('/auth0-events/prod');
+  });
+});
+
+describe('Auth0EventsProps.subscribers with a handler file of the consuming app (issue 13 review F2)', () => {
+  // Before: "the package needs `npm run build`", a wrong fix; a definition's entry is resolved against
+  // the package, never the app's directory. Now synth says so and points to Auth0EventsSubscriber.
+  it('is refused at synth, naming the subscriber, the field and the construct to use', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'auth0-events-f2-'));
+    fs.mkdirSync(path.join(dir, 'lambda/audit'), { recursive: true });
+    fs.copyFileSync(path.join(__dirname, 'support/team-handler.ts'), path.join(dir, 'lambda/audit/handler.ts'));
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const build = () => new Auth0Events(new Stack(new App({ context: NO_BUNDLING }), 'Host'), 'Pipeline', {
+        ...TEST_CONFIG,
+        subscribers: [...SUBSCRIBERS, { name: 'audit', filter: { types: ['user_blocked'] }, handler: { entry: 'lambda/audit/handler.ts' } }],
+      });
+      expect(build).toThrow('Subscriber "audit": handler.entry "lambda/audit/handler.ts" is not a handler of the auth0-events package');
+      expect(build).toThrow('works only inside the auth0-events repository. For a handler of your own app, add an Auth0EventsSubscriber next to the pipeline');
+      expect(build).not.toThrow('npm run build');
+    } finally {
+      process.chdir(cwd);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -137,7 +202,7 @@ describe('a team subscriber in the same app: topic from pipeline.topic', () => {
     topic: pipeline.topic,
     filter: { sources: ['action'] },
     handler: { entry: path.join(__dirname, 'support/team-handler.ts') },
-    alarmAction: new cwActions.SnsAction(pipeline.monitoring.alarmTopic),
+    alarmAction: pipeline.alarmAction,
   });
   const resources = Template.fromStack(stack).toJSON().Resources;
   const id = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as never);

@@ -198,7 +198,7 @@ describe("a team's app outside the repository adds a subscriber in under 15 line
     expect(sub.Properties.RawMessageDelivery).toBe(true);
     expect(sub.Properties.FilterPolicy).toEqual({ type: ['user_blocked', 'user_deleted'] });
     const topicParam = template.Parameters[ref(sub.Properties.TopicArn)];
-    expect(topicParam).toEqual(expect.objectContaining({ Type: 'AWS::SSM::Parameter::Value<String>', Default: '/auth0-events/Auth0Events/topic-arn' }));
+    expect(topicParam).toEqual(expect.objectContaining({ Type: 'AWS::SSM::Parameter::Value<String>', Default: '/auth0-events/topic-arn' }));
     expect(template.Resources[ref(sub.Properties.RedrivePolicy.deadLetterTargetArn)].Type).toBe('AWS::SQS::Queue');
   });
 
@@ -251,5 +251,11 @@ describe("a team's app outside the repository adds a subscriber in under 15 line
       'AWS/SQS/ApproximateNumberOfMessagesVisible',
       'AWS/SQS/ApproximateNumberOfMessagesVisible',
     ]);
+    // Each notifies the team's alarm topic, on ALARM and back to OK (issue 13 review F4: before, no one).
+    const [[topicId, topic]] = ofType('AWS::SNS::Topic');
+    expect(topic.Type).toBe('AWS::SNS::Topic');
+    for (const [, a] of ofType('AWS::CloudWatch::Alarm')) {
+      expect([a.Properties.AlarmActions, a.Properties.OKActions]).toEqual([[{ Ref: topicId }], [{ Ref: topicId }]]);
+    }
   });
 });

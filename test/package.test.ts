@@ -4,7 +4,7 @@
  * and every handler the stack builds has a prebuilt bundle (scripts/build.ts).
  * test/package.e2e.test.ts proves the same from outside the repository, with the packed tarball.
  */
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,7 +14,7 @@ import { parseConfig } from '../lib/config';
 import { Handler, handlerCode, prebuiltHandlerDir } from '../lib/secure-defaults';
 import type { SubscriberDefinition } from '../lib/subscriber-definition';
 import { SUBSCRIBERS } from '../lib/subscribers';
-import { builtInHandlerEntries } from '../scripts/build';
+import { builtInHandlerEntries, bundleHandler, esbuildOptionsOf } from '../scripts/build';
 import { TEST_CONFIG } from './support/stack';
 
 const REPO = path.join(__dirname, '..');
@@ -112,6 +112,34 @@ describe('every handler the stack builds has a prebuilt bundle in the package', 
     expect(used).toContain('lambda/eventbridge-ingest/handler.ts');
     const built = new Set(builtInHandlerEntries());
     expect(used.filter((e) => !built.has(e))).toEqual([]);
+  });
+});
+
+describe('the prebuilt bundles are what NodejsFunction bundles from source (issue 13 review T1)', () => {
+  // scripts/build.ts derives its esbuild options from BUNDLING (esbuildOptionsOf); this guard compares the
+  // result byte for byte with the asset the in-repo synth deploys. (Mutating the build to bundle
+  // @aws-sdk made no other test fail.)
+  it('lambda/closer/handler.ts: the same index.js', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'auth0-events-bundle-'));
+    try {
+      const app = new App({ outdir: path.join(tmp, 'cdk.out'), context: { 'aws:cdk:enable-asset-metadata': true } });
+      const stack = new Stack(app, 'B');
+      const h = new Handler(stack, 'Closer', { entry: 'lambda/closer/handler.ts', logRetentionDays: 7 });
+      const assembly = app.synth();
+      const id = stack.getLogicalId(h.function.node.defaultChild as never);
+      const asset = assembly.getStackByName('B').template.Resources[id].Metadata['aws:asset:path'];
+      const fromSynth = fs.readFileSync(path.join(tmp, 'cdk.out', asset, 'index.js'), 'utf8');
+      const prebuilt = fs.readFileSync(path.join(bundleHandler('lambda/closer/handler.ts', path.join(tmp, 'dist')), 'index.js'), 'utf8');
+      expect(prebuilt).toBe(fromSynth);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('maps NodejsFunction\'s options to esbuild\'s, and stops on one it does not know', () => {
+    expect(esbuildOptionsOf({ forceDockerBundling: false, minify: true, sourceMap: true, target: 'node24', externalModules: ['@aws-sdk/*'] }))
+      .toEqual({ minify: true, sourcemap: true, target: 'node24', external: ['@aws-sdk/*'] });
+    expect(() => esbuildOptionsOf({ keepNames: true })).toThrow('scripts/build.ts: BUNDLING.keepNames has no esbuild mapping here');
   });
 });
 

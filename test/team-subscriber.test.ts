@@ -5,7 +5,7 @@
  * responses, and the lag, DLQ, delivery DLQ, errors and throttles alarms, with no pipeline Monitoring.
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -152,9 +152,18 @@ describe('a subscriber in account B against the topic in account A: Auth0EventsT
     for (const s of statements) expect(s.Condition).toEqual({ ArnEquals: { 'aws:SourceArn': TOPIC_A } });
   });
 
-  it('a topic in another region: the subscription is made in the topic\'s region', () => {
-    const { resources: r } = teamApp((s) => Auth0EventsTopic.fromTopicAttributes(s, 'Events', { topicArn: TOPIC_A.replace('eu-west-1', 'us-east-1') }), B);
-    expect(ofType(r, 'AWS::SNS::Subscription')[0][1].Properties.Region).toBe('us-east-1');
+  it('a topic in another region is refused at synth (issue 13 review F3: the delivery DLQ must be in the subscription\'s region)', () => {
+    // SNS: "The Amazon SNS subscription and Amazon SQS queue [the DLQ] must be under the same AWS account and
+    // Region" (https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html). Before, the subscription
+    // got Region us-east-1 with a RedrivePolicy to a DLQ in eu-west-1.
+    expect(() => teamApp((s) => Auth0EventsTopic.fromTopicAttributes(s, 'Events', { topicArn: TOPIC_A.replace('eu-west-1', 'us-east-1') }), B))
+      .toThrow('Subscriber "billing-sync": topic is in region us-east-1 and this stack in eu-west-1: SNS needs a subscription\'s dead-letter queue in the subscription\'s account and region, so deploy the subscriber\'s stack in us-east-1');
+  });
+
+  it('the topic\'s region: subscription, queue and delivery DLQ all in the stack\'s region (no Region override)', () => {
+    const { subscriber, resources: r } = teamApp((s) => Auth0EventsTopic.fromTopicAttributes(s, 'Events', { topicArn: TOPIC_A }), B);
+    expect(ofType(r, 'AWS::SNS::Subscription')[0][1].Properties.Region).toBeUndefined();
+    expect(Stack.of(subscriber.deliveryDeadLetterQueue).region).toBe('eu-west-1');
   });
 });
 
@@ -181,7 +190,13 @@ describe('other consumers, and what a team gets wrong', () => {
     ['both entry and function', { handler: { entry: ENTRY, function: {} as lambda.IFunction } }, 'Subscriber "billing-sync": handler needs exactly one of entry or function'],
     ['neither handler nor queue', { handler: undefined }, 'Subscriber "billing-sync": consumer needs exactly one of handler or queueArn'],
     ['an unknown event type', { filter: { types: ['user_banned' as never] } }, 'Subscriber "billing-sync": filter.types must be event types'],
-    ['a lag alarm of two days', { alarms: { maxAgeOfOldestMessage: Duration.days(2) } }, 'Subscriber "billing-sync": alarms.maxAgeOfOldestMessage must be at most 86400 s'],
+    ['a lag alarm of two days', { alarms: { maxAgeOfOldestMessage: Duration.days(2) } }, 'Subscriber "billing-sync": alarms.maxAgeOfOldestMessage (seconds) must be a whole number 60..86400, got 172800'],
+    // Issue 13 review F5: what the registry refused, the construct accepted (one validator now).
+    ['alarms.errors 0 (in ALARM on every datapoint)', { alarms: { errors: 0 } }, 'Subscriber "billing-sync": alarms.errors must be a whole number 1..1000000, got 0'],
+    ['alarms.throttles 0', { alarms: { throttles: 0 } }, 'Subscriber "billing-sync": alarms.throttles must be a whole number 1..1000000, got 0'],
+    ['a lag alarm of 0 s (alarms on any message)', { alarms: { maxAgeOfOldestMessage: Duration.seconds(0) } }, 'Subscriber "billing-sync": alarms.maxAgeOfOldestMessage (seconds) must be a whole number 60..86400, got 0'],
+    ['handler.memorySize 64', { handler: { entry: ENTRY, memorySize: 64 } }, 'Subscriber "billing-sync": handler.memorySize must be a whole number 128..10240, got 64'],
+    ['logRetentionDays 8 (not a CloudWatch Logs retention)', { logRetentionDays: 8 }, 'Subscriber "billing-sync": logRetentionDays must be a CloudWatch Logs retention, one of 1, 3, 5, 7, 14,'],
     ['maxConcurrency 1', { handler: { entry: ENTRY, maxConcurrency: 1 } }, 'Subscriber "billing-sync": handler.maxConcurrency must be a whole number 2..1000, got 1'],
     ['a topic ARN that is not one', 'not-an-arn', 'topicArn must be an SNS topic ARN'],
   ])('refuses %s, naming the field', (_what, extra, message) => {
@@ -190,5 +205,25 @@ describe('other consumers, and what a team gets wrong', () => {
     } else {
       expect(() => teamApp(attrs, undefined, extra as Partial<Auth0EventsSubscriberProps>)).toThrow(message);
     }
+  });
+});
+
+describe('alarms that notify no one are said at synth (issue 13 review F4)', () => {
+  const WARNING = 'auth0-events:subscriber-alarms-without-action';
+  const warnings = (stack: Stack) => Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('no alarmAction'));
+
+  it('a team subscriber without alarmAction: five alarms without actions, and one warning naming the subscriber', () => {
+    const { stack, resources } = teamApp((s) => Auth0EventsTopic.fromParameters(s, 'Events'), undefined, { alarmAction: undefined });
+    const alarms = ofType(resources, 'AWS::CloudWatch::Alarm');
+    expect(alarms.map(([, a]) => a.Properties.AlarmActions)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    const found = warnings(stack);
+    expect(found).toHaveLength(1);
+    expect(found[0].entry.data).toContain('Subscriber "billing-sync": no alarmAction, so its alarms (lag, DLQ, delivery DLQ, errors, throttles) notify no one.');
+    expect(found[0].entry.data).toContain(WARNING);
+  });
+
+  it('with alarmAction: no warning', () => {
+    const { stack } = teamApp((s) => Auth0EventsTopic.fromParameters(s, 'Events'));
+    expect(warnings(stack)).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Stack, type StackProps, aws_cloudwatch_actions as actions, aws_sns as sns } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Auth0EventsSubscriber, Auth0EventsTopic } from 'auth0-events';
 
@@ -6,10 +6,10 @@ export class AccountSyncStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
     new Auth0EventsSubscriber(this, 'AccountSync', {
-      name: 'account-sync',
+      name: 'account-sync', filter: { types: ['user_blocked', 'user_deleted'] },
       topic: Auth0EventsTopic.fromParameters(this, 'Auth0Events'),
-      filter: { types: ['user_blocked', 'user_deleted'] },
       handler: { entry: 'lambda/account-sync.ts' }, // relative to the app's directory, where cdk runs
+      alarmAction: new actions.SnsAction(new sns.Topic(this, 'Alarms', { enforceSSL: true })), // subscribe your on-call
     });
   }
 }
