@@ -1,6 +1,6 @@
 /**
- * Review of issue 12 (branch rev12): tenant isolation in the EventBridge front door's consumer and in
- * the Event Streams tenant check. Every test here FAILS on main at ee53ba7: each is a defect.
+ * Tenant isolation (review of issue 12, branch rev12): tenant isolation in the EventBridge front door's consumer and in
+ * the Event Streams tenant check. The rev12 tests here failed on main at ee53ba7 (each was a defect); the others were added with the fixes.
  */
 import './support/quiet-logs';
 import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { handleEventBridgeBatch } from '../lambda/eventbridge-ingest/handler';
 import { cloudEventTenantProblem, parseCloudEvent } from '../lambda/ingest/cloud-event';
 import { TEST_TENANTS } from './support/auth0-logs';
-import { userCreated } from './support/auth0-event-streams';
+import { userCreated, userDeleted } from './support/auth0-event-streams';
 import { ACME_SOURCE, EU_SOURCE, partnerEvent, queueEvent, SOURCES } from './support/eventbridge';
 
 beforeAll(() => {
@@ -73,4 +73,44 @@ test('a Log Stream record on acme\'s partner source whose data names another ten
     { publish: { client, topicArn: 'arn:aws:sns:us-east-1:123456789012:t', sleep: async () => undefined }, sqs, dlqUrl: 'https://sqs/dlq', sources: SOURCES, now: () => new Date('2026-11-22T10:00:05Z') },
   );
   expect(published.filter((p) => p.tenant === 'acme')).toEqual([]);
+});
+
+test('a publish failure of acme\'s event fails acme\'s message only, not acme@eu\'s with the same id', async () => {
+  const record = { log_id: '90020261122100000000000000000000000000000000000000000002', data: { type: 'sdu', date: '2026-11-22T10:00:00Z', user_id: 'auth0|same' } };
+  const client = new SNSClient({ region: 'us-east-1' });
+  mockClient(client).on(PublishBatchCommand).callsFake((input) => {
+    const tenant = JSON.parse(input.PublishBatchRequestEntries[0].Message).tenant;
+    // SNS refuses acme's entries (a sender fault: not retried), accepts acme@eu's.
+    return tenant === 'acme'
+      ? { Successful: [], Failed: input.PublishBatchRequestEntries.map((e: { Id: string }) => ({ Id: e.Id, Code: 'InvalidParameter', SenderFault: true, Message: 'no' })) }
+      : { Successful: input.PublishBatchRequestEntries.map((e: { Id: string }) => ({ Id: e.Id, MessageId: 'x' })), Failed: [] };
+  });
+  const sqs = new SQSClient({ region: 'us-east-1' });
+  mockClient(sqs);
+  const event = queueEvent(partnerEvent(record, ACME_SOURCE), partnerEvent(record, EU_SOURCE));
+  const out = await handleEventBridgeBatch(event, { publish: { client, topicArn: 'arn:aws:sns:us-east-1:123456789012:t', sleep: async () => undefined }, sqs, dlqUrl: 'https://sqs/dlq', sources: SOURCES, now: () => new Date('2026-11-22T10:00:05Z') });
+  expect(out).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] });
+});
+
+test('an Auth0 test delivery (a0purpose "test") via EventBridge is acknowledged, not published, not refused', async () => {
+  const { client, published } = recordingSns();
+  const sqs = new SQSClient({ region: 'us-east-1' });
+  const sqsMock = mockClient(sqs);
+  const out = await handleEventBridgeBatch(
+    queueEvent(partnerEvent({ ...userDeleted({ domain: 'acme.auth0.com' }), a0purpose: 'test' }, ACME_SOURCE)),
+    { publish: { client, topicArn: 'arn:aws:sns:us-east-1:123456789012:t', sleep: async () => undefined }, sqs, dlqUrl: 'https://sqs/dlq', sources: SOURCES, now: () => new Date('2026-11-22T10:00:05Z') },
+  );
+  expect(out).toEqual({ batchItemFailures: [] });
+  expect(published).toEqual([]);
+  expect(sqsMock.calls()).toHaveLength(0);
+});
+
+test('a Log Stream record naming its own tenant (tenant_name "acme", without region) is published for acme@eu', async () => {
+  const record = { log_id: '90020261122100000000000000000000000000000000000000000078', data: { type: 'sdu', date: '2026-11-22T10:00:00Z', user_id: 'auth0|eu-user', tenant_name: 'acme' } };
+  const { client, published } = recordingSns();
+  const sqs = new SQSClient({ region: 'us-east-1' });
+  mockClient(sqs);
+  await handleEventBridgeBatch(queueEvent(partnerEvent(record, EU_SOURCE)),
+    { publish: { client, topicArn: 'arn:aws:sns:us-east-1:123456789012:t', sleep: async () => undefined }, sqs, dlqUrl: 'https://sqs/dlq', sources: SOURCES, now: () => new Date('2026-11-22T10:00:05Z') });
+  expect(published).toEqual([{ tenant: 'acme@eu', id: '90020261122100000000000000000000000000000000000000000078' }]);
 });

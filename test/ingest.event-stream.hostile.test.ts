@@ -1,6 +1,6 @@
 /**
  * Review of issue 12 (branch rev12): what the Event Streams webhook door does with inputs Auth0 documents
- * or a sender can send. Every test here FAILS on main at ee53ba7: each is a defect.
+ * or a sender can send. The rev12 tests here failed on main at ee53ba7 (each was a defect); the others were added with the fixes.
  */
 import './support/quiet-logs';
 import { handler } from '../lambda/ingest/handler';
@@ -48,4 +48,31 @@ test('an oversized junk extension attribute is what gets trimmed, not the user o
 test('Log Stream door: apiEvent helper still works (sanity for this file)', async () => {
   const res = await handler(apiEvent({ tenant: 'acme', body: JSON.stringify([{ log_id: '900201', data: { type: 's', date: '2025-02-01T12:34:56Z' } }]) }) as never);
   expect(res.statusCode).toBe(200);
+});
+
+test.each([
+  ['ce_evt_1', 'ce_'],
+  ['act_0123456789abcdef0123456789abcdef01234567', 'act_'],
+])('a Log Stream record with log_id %s is a 400 naming the record and the reserved prefix', async (logId, prefix) => {
+  const res = await handler(apiEvent({ tenant: 'acme', body: JSON.stringify([{ log_id: '900202', data: { type: 's', date: '2025-02-01T12:34:56Z' } }, { log_id: logId, data: { type: 's', date: '2025-02-01T12:34:56Z' } }]) }) as never);
+  expect(res.statusCode).toBe(400);
+  expect(res.body).toContain(`must not start with \\"${prefix}\\"`);
+  expect(res.body).toMatch(/\[1\]|record 1|#1|index 1/);
+});
+
+test('the dropped extension attribute is recorded, and small extensions are kept', async () => {
+  const before = messages.length;
+  const r = await post('acme', { ...userCreated({ domain: 'acme.auth0.com' }), id: 'evt_junk2', xjunk: 'x'.repeat(300_000), xsmall: 'keep' });
+  expect(r.status).toBe(202);
+  const published = JSON.parse(messages[before]);
+  expect(published.data.truncated_attributes).toEqual(['xjunk']);
+  expect(published.data.xsmall).toBe('keep');
+  expect(published.data.xjunk).toBeUndefined();
+});
+
+test('an Auth0 test delivery is answered 200 {"id", "test": true} and nothing is published', async () => {
+  const before = messages.length;
+  const r = await post('acme', { ...userDeleted({ domain: 'acme.auth0.com' }), id: 'evt_test_1', a0purpose: 'test' });
+  expect(r).toEqual({ status: 200, body: { id: 'ce_evt_test_1', test: true } });
+  expect(messages.length).toBe(before);
 });
