@@ -98,7 +98,7 @@ test.each([
   ['/local/redrive?subscriber=eventbridge', 'http://127.0.0.1:1', undefined, 403, 'foreign_origin'],
   ['/local/redrive?subscriber=eventbridge', 'null', undefined, 403, 'foreign_origin'],
   ['/local/eventbridge', undefined, 'text/plain', 415, 'unsupported_media_type'],
-])('POST %s from origin %s (content-type %s) is refused: %d %s, nothing queued', async (route, origin, type, status, error) => {
+])('POST %s from origin %s (content-type %s) is refused: %d %s', async (route, origin, type, status, error) => {
   const headers: Record<string, string> = { ...(origin ? { origin } : {}), ...(type ? { 'content-type': type } : {}) };
   const body = JSON.stringify(partnerEvent({ log_id: `csrf-${Date.now()}`, data: { type: 's', date: '2026-11-22T10:00:00.000Z' } }, DEV_EVENTBRIDGE_SOURCE));
   const res = await fetch(`${p.restUrl}${route}`, { method: 'POST', headers, body });
