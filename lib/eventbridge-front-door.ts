@@ -10,8 +10,10 @@
  *     └─ refused (a property of the input) ──────────────── sent at once ──────▶ DLQ
  *
  * The queue in front of the Lambda keeps every event while the Lambda or SNS fails (EventBridge's own
- * retries to a Lambda target last at most 24 h). One customer-managed key encrypts the three queues;
- * EventBridge may use it for this account only, and may send only from these rules. Its alarms are
+ * retries to a Lambda target last at most 24 h). One customer-managed key encrypts the queue and its
+ * DLQ; the delivery DLQ has its own key, so a broken or disabled queue key (what sends events to the
+ * delivery DLQ) does not stop them there too. EventBridge may use both keys for this account only, and
+ * may send only from these rules. Its alarms are
  * made by lib/monitoring.ts.
  */
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
@@ -54,7 +56,10 @@ const CONSUMER_TIMEOUT = Duration.seconds(30);
 export const EVENTBRIDGE_MAX_RECEIVE_COUNT = 5;
 
 export class EventBridgeFrontDoor extends Construct {
+  /** Encrypts the queue and its DLQ. */
   readonly key: kms.Key;
+  /** Encrypts the delivery DLQ only. */
+  readonly deliveryKey: kms.Key;
   /** What every rule targets; the Lambda consumes it. */
   readonly queue: sqs.Queue;
   /** Events the Lambda could not publish maxReceiveCount times, and refused events. */
@@ -77,7 +82,9 @@ export class EventBridgeFrontDoor extends Construct {
     const queue = (qid: string, role: QueueRole, p: sqs.QueueProps = {}) =>
       encryptedQueue(this, qid, this.key, { retentionPeriod: QUEUE_RETENTION, ...p }, { [QUEUE_TAGS.subscriber]: EVENTBRIDGE_DOOR, [QUEUE_TAGS.role]: role });
     this.deadLetterQueue = queue('Dlq', 'dlq');
-    this.deliveryDeadLetterQueue = queue('DeliveryDlq', 'delivery-dlq');
+    this.deliveryKey = customerManagedKey(this, 'DeliveryKey', 'auth0-events: encrypts the EventBridge front door delivery DLQ');
+    this.deliveryDeadLetterQueue = encryptedQueue(this, 'DeliveryDlq', this.deliveryKey, { retentionPeriod: QUEUE_RETENTION },
+      { [QUEUE_TAGS.subscriber]: EVENTBRIDGE_DOOR, [QUEUE_TAGS.role]: 'delivery-dlq' });
     Validations.of(this.deliveryDeadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is the EventBridge rule target\'s dead-letter queue (DeadLetterConfig of AWS::Events::Rule targets), which cdk-nag does not recognise as a DLQ; it has no DLQ of its own by design.',
@@ -127,13 +134,15 @@ export class EventBridgeFrontDoor extends Construct {
     // needs GenerateDataKey and Decrypt (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-key-policy.html),
     // for this account only (aws:SourceAccount, as aws-cdk's SqsQueue target under its
     // EVENTS_TARGET_QUEUE_SAME_ACCOUNT flag; the queue policies above name the rules).
-    this.key.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'AllowEventBridgeToEncryptQueueMessages',
-      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-      resources: ['*'],
-      conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-    }));
+    for (const key of [this.key, this.deliveryKey]) {
+      key.addToResourcePolicy(new iam.PolicyStatement({
+        sid: 'AllowEventBridgeToEncryptQueueMessages',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }));
+    }
 
     this.handler = new Handler(this, 'Ingest', {
       entry: 'lambda/eventbridge-ingest/handler.ts',

@@ -279,14 +279,20 @@ export class Monitoring extends Construct {
       threshold: 1, comparison: 'GTE',
       description: 'The eventbridge-ingest Lambda crashed or timed out (Errors >= 1 in 5 minutes): its batch is retried from the queue.',
     });
+    // AWS/Events metrics of a rule on a custom (here: partner) bus carry EventBusName and RuleName
+    // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html).
+    const ruleMetric = (metricName: string, i: number) => new cloudwatch.Metric({
+      namespace: 'AWS/Events', metricName, statistic: 'Sum', period: FIVE_MINUTES,
+      dimensionsMap: { EventBusName: door.buses[i].eventBusName, RuleName: door.ruleName },
+    });
     door.rules.forEach((_rule, i) => {
-      const failed = new cloudwatch.Metric({
-        namespace: 'AWS/Events', metricName: 'FailedInvocations', statistic: 'Sum', period: FIVE_MINUTES,
-        dimensionsMap: { EventBusName: door.buses[i].eventBusName, RuleName: door.ruleName },
-      });
-      this.alarm(`EventBridgeFailedInvocations-${i}`, failed, {
+      this.alarm(`EventBridgeFailedInvocations-${i}`, ruleMetric('FailedInvocations', i), {
         threshold: 1, comparison: 'GTE', critical: true,
         description: `EventBridge failed to deliver events of ${door.buses[i].eventBusName} to the front door queue (FailedInvocations >= 1 in 5 minutes): they go to the delivery DLQ; check the queue and key policies.`,
+      });
+      this.alarm(`EventBridgeDlqSendFailed-${i}`, ruleMetric('InvocationsFailedToBeSentToDlq', i), {
+        threshold: 1, comparison: 'GTE', critical: true,
+        description: `EventBridge could deliver events of ${door.buses[i].eventBusName} neither to the front door queue nor to its delivery DLQ (InvocationsFailedToBeSentToDlq >= 1 in 5 minutes): those events are LOST; check the delivery DLQ's policy and key (its own key, not the queue's).`,
       });
     });
   }

@@ -75,7 +75,7 @@ export class LocalEventBridge {
           for (const r of event.Records.filter((x) => !failed.has(x.messageId))) {
             const u = unwrap(r.body, (source) => this.opts.tenants.find((t) => t.name === this.sources.get(source)), now);
             if ('refused' in u) outcome.refused++;
-            else outcome.accepted.push(u.event.id);
+            else if ('event' in u) outcome.accepted.push(u.event.id);
           }
           outcome.accepted = [...new Set(outcome.accepted)];
           this.opts.onBatch?.(outcome);

@@ -415,6 +415,17 @@ export class LocalPipeline {
           res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
           return void res.end(JSON.stringify(await this.state()));
         }
+        if (req.method === 'POST' && url.pathname.startsWith('/local/')) {
+          // A web page elsewhere in the developer's browser may send a simple cross-origin POST here (CSRF):
+          // a browser always sends Origin on a cross-origin POST, so a foreign one is refused; and the
+          // EventBridge route takes only application/json, which a simple (preflight-free) request cannot send.
+          const refusal = localPostRefusal(req.headers, url.pathname, this.port);
+          if (refusal) {
+            this.log(`POST ${url.pathname} ${refusal.status}`);
+            res.writeHead(refusal.status, { 'content-type': 'application/json' });
+            return void res.end(JSON.stringify(refusal.body));
+          }
+        }
         if (req.method === 'POST' && url.pathname === '/local/eventbridge') {
           const text = (await readBody(req))?.toString('utf8');
           const answer = text === undefined
@@ -558,3 +569,14 @@ async function assertPortFree(port: number, variable: string): Promise<void> {
   });
 }
 
+/** Why a POST to /local/* is refused (a foreign Origin; not JSON on /local/eventbridge), or undefined. */
+export function localPostRefusal(headers: { origin?: string; 'content-type'?: string }, pathname: string, port: number): { status: number; body: { error: string; message: string } } | undefined {
+  const own = [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
+  if (headers.origin !== undefined && !own.includes(headers.origin)) {
+    return { status: 403, body: { error: 'foreign_origin', message: `POST ${pathname} is refused from origin ${JSON.stringify(headers.origin.slice(0, 100))}: only the local page (${own.join(' or ')}) may call it.` } };
+  }
+  if (pathname === '/local/eventbridge' && !/^application\/json\s*(;|$)/i.test(headers['content-type'] ?? '')) {
+    return { status: 415, body: { error: 'unsupported_media_type', message: 'POST /local/eventbridge takes content-type: application/json.' } };
+  }
+  return undefined;
+}

@@ -82,12 +82,14 @@ describe('the stack', () => {
     }
   });
 
-  test('three queues on one customer-managed key with rotation, 14 days, TLS only; the queue redrives to the DLQ after 5 receives', () => {
-    const keys = new Set([queue, dlq, deliveryDlq].map((q) => resources[q].Properties.KmsMasterKeyId['Fn::GetAtt'][0]));
-    expect(keys.size).toBe(1);
-    const key = [...keys][0];
-    expect(resources[key].Type).toBe('AWS::KMS::Key');
-    expect(resources[key].Properties.EnableKeyRotation).toBe(true);
+  test('the queue and its DLQ on one customer-managed key, the delivery DLQ on its own (a broken queue key must not stop the delivery DLQ too); rotation, 14 days, TLS only; the queue redrives to the DLQ after 5 receives', () => {
+    const keyOf = (q: string) => resources[q].Properties.KmsMasterKeyId['Fn::GetAtt'][0];
+    expect(keyOf(dlq)).toBe(keyOf(queue));
+    expect(keyOf(deliveryDlq)).not.toBe(keyOf(queue));
+    for (const key of [keyOf(queue), keyOf(deliveryDlq)]) {
+      expect(resources[key].Type).toBe('AWS::KMS::Key');
+      expect(resources[key].Properties.EnableKeyRotation).toBe(true);
+    }
     for (const q of [queue, dlq, deliveryDlq]) expect(resources[q].Properties.MessageRetentionPeriod).toBe(1209600);
     expect(resources[queue].Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] }, maxReceiveCount: 5 });
     expect(resources[queue].Properties.VisibilityTimeout).toBe(180);
@@ -114,8 +116,8 @@ describe('the stack', () => {
     expect(dlqPolicy.Properties.PolicyDocument.Statement.filter((s: any) => s.Effect === 'Allow')).toEqual([]);
   });
 
-  test('the key lets EventBridge encrypt for this account only (GenerateDataKey, Decrypt)', () => {
-    const key = resources[queue].Properties.KmsMasterKeyId['Fn::GetAtt'][0];
+  test.each(['queue', 'delivery DLQ'])('the %s\'s key lets EventBridge encrypt for this account only (GenerateDataKey, Decrypt)', (which) => {
+    const key = resources[which === 'queue' ? queue : deliveryDlq].Properties.KmsMasterKeyId['Fn::GetAtt'][0];
     const statements = resources[key].Properties.KeyPolicy.Statement.filter((s: any) => s.Principal?.Service);
     for (const st of statements) st.Action = [st.Action].flat().sort();
     expect(statements).toEqual([{
@@ -143,7 +145,15 @@ describe('the stack', () => {
     const failed = on('FailedInvocations', () => true);
     expect(failed.map((a) => [a.Namespace, a.Statistic, a.Threshold]).sort()).toEqual([['AWS/Events', 'Sum', 1], ['AWS/Events', 'Sum', 1], ['AWS/Events', 'Sum', 1]]);
     expect(failed.map((a) => a.Dimensions.find((d: any) => d.Name === 'RuleName').Value)).toEqual(['Test-ingest', 'Test-ingest', 'Test-ingest']);
-    for (const a of [...failed, ...on('ApproximateAgeOfOldestMessage', queueDim(queue))]) expect(a.AlarmActions).toHaveLength(1);
+    // EventBridge could reach neither the queue nor the delivery DLQ: one alarm per rule, {EventBusName, RuleName}.
+    const lost = on('InvocationsFailedToBeSentToDlq', () => true);
+    expect(lost.map((a) => [a.Namespace, a.Statistic, a.Threshold, a.ComparisonOperator, a.TreatMissingData])).toEqual([
+      ['AWS/Events', 'Sum', 1, 'GreaterThanOrEqualToThreshold', 'notBreaching'],
+      ['AWS/Events', 'Sum', 1, 'GreaterThanOrEqualToThreshold', 'notBreaching'],
+      ['AWS/Events', 'Sum', 1, 'GreaterThanOrEqualToThreshold', 'notBreaching'],
+    ]);
+    expect(lost.map((a) => a.Dimensions.map((d: any) => d.Name).sort())).toEqual([['EventBusName', 'RuleName'], ['EventBusName', 'RuleName'], ['EventBusName', 'RuleName']]);
+    for (const a of [...failed, ...lost, ...on('ApproximateAgeOfOldestMessage', queueDim(queue))]) expect(a.AlarmActions).toHaveLength(1);
   });
 
   test('the dashboard has the front door\'s queue age, queues and consumer', () => {

@@ -89,3 +89,24 @@ test.each([
   expect(r.body.error).toBe(error);
   expect(typeof r.body.message).toBe('string');
 });
+
+// CSRF into the local runtime: a page on another origin in the developer's browser can send a simple POST
+// (no preflight) with text/plain; the browser adds its Origin. Expected statuses are hand-written.
+test.each([
+  ['/local/eventbridge', 'https://evil.example', 'application/json', 403, 'foreign_origin'],
+  ['/local/redrive?subscriber=eventbridge', 'https://evil.example', undefined, 403, 'foreign_origin'],
+  ['/local/redrive?subscriber=eventbridge', 'http://127.0.0.1:1', undefined, 403, 'foreign_origin'],
+  ['/local/redrive?subscriber=eventbridge', 'null', undefined, 403, 'foreign_origin'],
+  ['/local/eventbridge', undefined, 'text/plain', 415, 'unsupported_media_type'],
+])('POST %s from origin %s (content-type %s) is refused: %d %s', async (route, origin, type, status, error) => {
+  const headers: Record<string, string> = { ...(origin ? { origin } : {}), ...(type ? { 'content-type': type } : {}) };
+  const body = JSON.stringify(partnerEvent({ log_id: `csrf-${Date.now()}`, data: { type: 's', date: '2026-11-22T10:00:00.000Z' } }, DEV_EVENTBRIDGE_SOURCE));
+  const res = await fetch(`${p.restUrl}${route}`, { method: 'POST', headers, body });
+  expect(res.status).toBe(status);
+  expect((await res.json()).error).toBe(error);
+});
+
+test('POST /local/redrive from the local page\'s own origin is served', async () => {
+  const res = await fetch(`${p.restUrl}/local/redrive?subscriber=eventbridge`, { method: 'POST', headers: { origin: p.restUrl.replace('localhost', '127.0.0.1') } });
+  expect(res.status).toBe(200);
+});

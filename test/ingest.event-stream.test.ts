@@ -77,27 +77,32 @@ describe('the source must name the path\'s tenant', () => {
   const acme = { name: 'acme', audience: 'https://events.acme.test' };
   const acmeEu = { name: 'acme@eu', audience: 'https://events.acme.test', customDomain: 'login.acme.test' };
   test.each([
-    [acme, 'urn:auth0:acme.auth0.com', undefined, true],
-    [acme, 'urn:auth0:ACME.Auth0.com', undefined, true],
-    [acme, 'urn:auth0:acme', undefined, true],
-    [acme, 'urn:auth0:acme:users', 'acme', true],
-    [acme, 'urn:auth0:acme.auth0.com', 'acme', true],
-    [acme, 'urn:auth0:evil.auth0.com', undefined, false],
-    [acme, 'urn:auth0:acme.eu.auth0.com', undefined, false],
-    [acme, 'urn:auth0:acme.auth0.com.evil.test', undefined, false],
-    [acme, 'urn:auth0:acmex', undefined, false],
-    [acme, 'https://acme.auth0.com/', undefined, false],
-    [acme, 'acme.auth0.com', undefined, false],
-    [acme, 'urn:auth0:acme.auth0.com', 'evil', false],
-    [acmeEu, 'urn:auth0:acme.eu.auth0.com', 'acme', true],
-    [acmeEu, 'urn:auth0:login.acme.test', undefined, true],
-    [acmeEu, 'urn:auth0:acme.auth0.com', undefined, false],
-    [acmeEu, 'urn:auth0:login.evil.test', undefined, false],
-  ])('tenant %j, source %s, a0tenant %s: accepted %s', (tenant, source, a0tenant, accepted) => {
+    [acme, 'urn:auth0:acme.auth0.com', undefined, true, ['acme', 'acme@eu']],
+    [acme, 'urn:auth0:ACME.Auth0.com', undefined, true, ['acme', 'acme@eu']],
+    // The bare name (no region) is accepted only when no other served tenant shares it (alone: acme only):
+    [acme, 'urn:auth0:acme', undefined, true, ['acme']],
+    [acme, 'urn:auth0:acme:users', 'acme', true, ['acme']],
+    [acme, 'urn:auth0:acme', undefined, false, ['acme', 'acme@eu']],
+    [acme, 'urn:auth0:acme:users', 'acme', false, ['acme', 'acme@eu']],
+    [acmeEu, 'urn:auth0:acme:users', 'acme', false, ['acme', 'acme@eu']],
+    [acmeEu, 'urn:auth0:acme:users', 'acme', true, ['acme@eu', 'globex']],
+    [acme, 'urn:auth0:acme.auth0.com', 'acme', true, ['acme', 'acme@eu']],
+    [acme, 'urn:auth0:evil.auth0.com', undefined, false, ['acme', 'acme@eu']],
+    [acme, 'urn:auth0:acme.eu.auth0.com', undefined, false, ['acme', 'acme@eu']],
+    [acme, 'urn:auth0:acme.auth0.com.evil.test', undefined, false, ['acme', 'acme@eu']],
+    [acme, 'urn:auth0:acmex', undefined, false, ['acme', 'acme@eu']],
+    [acme, 'https://acme.auth0.com/', undefined, false, ['acme', 'acme@eu']],
+    [acme, 'acme.auth0.com', undefined, false, ['acme', 'acme@eu']],
+    [acme, 'urn:auth0:acme.auth0.com', 'evil', false, ['acme', 'acme@eu']],
+    [acmeEu, 'urn:auth0:acme.eu.auth0.com', 'acme', true, ['acme', 'acme@eu']],
+    [acmeEu, 'urn:auth0:login.acme.test', undefined, true, ['acme', 'acme@eu']],
+    [acmeEu, 'urn:auth0:acme.auth0.com', undefined, false, ['acme', 'acme@eu']],
+    [acmeEu, 'urn:auth0:login.evil.test', undefined, false, ['acme', 'acme@eu']],
+  ])('tenant %j, source %s, a0tenant %s: accepted %s (tenants served: %p)', (tenant, source, a0tenant, accepted, served) => {
     const ce = parseCloudEvent({ ...userCreated(), source, a0tenant });
-    const problem = cloudEventTenantProblem(ce, tenant);
+    const problem = cloudEventTenantProblem(ce, tenant, served);
     if (accepted) expect(problem).toBeUndefined();
-    else expect(problem).toMatch(/names another tenant|is not an Auth0 source/);
+    else expect(problem).toMatch(/names another tenant|is not an Auth0 source|names only "acme", which is also the name of acme(@eu)? served here/);
   });
 
   test('through the handler: a CloudEvent of another tenant is a 403 naming both, and nothing is published', async () => {

@@ -192,6 +192,7 @@ describe('a deploy with no traffic yet pages nobody', () => {
       'Monitoring/EventBridgeDeliveryDlqDepth': 'OK',
       'Monitoring/EventBridgeIngestErrors': 'OK',
       'Monitoring/EventBridgeFailedInvocations-0': 'OK',
+      'Monitoring/EventBridgeDlqSendFailed-0': 'OK',
     });
   });
 

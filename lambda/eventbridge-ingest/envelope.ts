@@ -15,7 +15,7 @@
  * `detail`, with `log_id` inside it: accepted too, read as `{log_id: detail.log_id, data: detail}`.
  * Auth0 Event Streams: `detail` is the CloudEvent (`specversion`, `id`, `source`, `type`, `time`, `data`).
  */
-import { classifyCloudEvent, cloudEventTenantProblem, parseCloudEvent } from '../ingest/cloud-event';
+import { classifyCloudEvent, cloudEventTenantProblem, isTestDelivery, parseCloudEvent, CLOUD_EVENT_ID_PREFIX } from '../ingest/cloud-event';
 import { classifyLogRecord } from '../ingest/classify';
 import { describe, eventProblems, recordProblems, type LogStreamRecord } from '../ingest/parse';
 import type { CanonicalEvent } from '../shared/event';
@@ -23,6 +23,8 @@ import type { TenantConfig } from '../shared/tenants';
 
 export interface Unwrapped { event: CanonicalEvent; tenant: string; source: string; door: 'log-stream' | 'event-stream' }
 export interface Refusal { refused: string; source?: string }
+/** An Auth0 test delivery (cloud-event.ts isTestDelivery): acknowledged, never published. */
+export interface TestDelivery { test: string; tenant: string; source: string }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -50,7 +52,7 @@ function logRecordOf(detail: Record<string, unknown>): unknown {
  * tenant comes from the configured source (`tenantOf`), never from the payload alone: a source no
  * tenant names is refused, and an Event Streams CloudEvent must name that tenant itself too.
  */
-export function unwrap(body: string, tenantOf: (source: string) => TenantConfig | undefined, receivedAt: string): Unwrapped | Refusal {
+export function unwrap(body: string, tenantOf: (source: string) => TenantConfig | undefined, receivedAt: string): Unwrapped | Refusal | TestDelivery {
   let envelope: unknown;
   try {
     envelope = JSON.parse(body);
@@ -70,6 +72,7 @@ export function unwrap(body: string, tenantOf: (source: string) => TenantConfig 
     try {
       const ce = parseCloudEvent(detail);
       problem = cloudEventTenantProblem(ce, config);
+      if (!problem && isTestDelivery(ce)) return { test: `${CLOUD_EVENT_ID_PREFIX}${ce.id}`, tenant: config.name, source };
       if (!problem) return checked(classifyCloudEvent(ce, config.name, receivedAt), config.name, source, 'event-stream');
     } catch (e) {
       problem = `the CloudEvent in "detail" is not valid: ${(e as Error).message.slice(0, 300)}`;
@@ -80,7 +83,22 @@ export function unwrap(body: string, tenantOf: (source: string) => TenantConfig 
   const record = logRecordOf(detail);
   const problems = recordProblems(record);
   if (problems.length) return { refused: `the Log Stream record in "detail" is not valid: ${problems.slice(0, 5).join('; ')}`, source };
+  const named = logTenantProblem((record as LogStreamRecord).data, config);
+  if (named) return { refused: named, source };
   return checked(classifyLogRecord(record as LogStreamRecord, config.name, receivedAt), config.name, source, 'log-stream');
+}
+
+/**
+ * Why a Log Stream record is not the tenant's: its `data.tenant_name` ("Tenant name" in Auth0's log
+ * event schema, https://auth0.com/docs/tenant-logs/, the name without region like a0tenant), when
+ * present, must be the tenant's short name. A partner source listed under the wrong tenant in cdk.json
+ * would otherwise attribute another tenant's users to it. `hostname` is not checked: Auth0 documents
+ * that for failure logs it "may include invalid hostnames", and it may be any custom domain.
+ */
+function logTenantProblem(data: Record<string, unknown>, config: TenantConfig): string | undefined {
+  const shortName = config.name.split('@')[0];
+  if (data.tenant_name === undefined || data.tenant_name === shortName) return undefined;
+  return `the Log Stream record's data.tenant_name ${JSON.stringify(String(data.tenant_name).slice(0, 100))} is not tenant ${config.name} (expected ${JSON.stringify(shortName)}): check tenants[].eventBridgeSources`;
 }
 
 function checked(event: CanonicalEvent, tenant: string, source: string, door: Unwrapped['door']): Unwrapped | Refusal {

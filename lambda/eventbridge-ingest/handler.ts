@@ -6,6 +6,7 @@
  *   - refused messages (a property of the input: not an EventBridge event, a source of no configured
  *     tenant, an invalid record or CloudEvent) go to the DLQ at once (DLQ_URL) and are counted
  *     (EventBridgeRefused) and logged without their payload; retrying could not help them;
+ *   - Auth0 test deliveries (CloudEvents with a0purpose "test") are acknowledged and logged, never published;
  *   - the others are published together (publish.ts, de-duplicated by id); a message whose event is
  *     not on the topic, or whose refusal could not be moved, is a batch item failure: SQS retries it,
  *     and after maxReceiveCount moves it to the same DLQ. Nothing is acknowledged unless it is on the
@@ -68,28 +69,36 @@ export async function handleEventBridgeBatch(event: SQSEvent, deps: EventBridgeI
     const u = unwrap(record.body, tenantOf, receivedAt);
     if ('refused' in u) {
       if (!(await refuse(record, u.refused, u.source, deps, dlqUrl))) failures.push({ itemIdentifier: record.messageId });
+    } else if ('test' in u) {
+      logger.info('Event Streams test delivery acknowledged, not published', { message_id: record.messageId, tenant: u.tenant, source: u.source, id: u.test });
     } else accepted.push({ record, u });
   }
 
-  // The same event delivered twice in one batch is published once.
+  // The same event delivered twice in one batch is published once. Ids are per tenant (the events
+  // table keys by `<tenant>#<id>`, lambda/shared/stores.ts): two tenants' events with one id are two events.
   const unique = new Map<string, CanonicalEvent>();
-  for (const { u } of accepted) if (!unique.has(u.event.id)) unique.set(u.event.id, u.event);
-  const result = unique.size ? await publishEvents([...unique.values()], { ...deps.publish, topicArn }) : { published: 0, failed: [], calls: 0, retries: 0 };
-  const failed = new Set(result.failed.map((f) => f.id));
-  for (const { record, u } of accepted) if (failed.has(u.event.id)) failures.push({ itemIdentifier: record.messageId });
+  for (const { u } of accepted) if (!unique.has(keyOf(u.event))) unique.set(keyOf(u.event), u.event);
+  // One publish per tenant (in parallel): publish.ts reports failures by id, unique within one tenant only.
+  const results = await Promise.all([...groupBy([...unique.values()], (e) => e.tenant)].map(async ([tenant, events]) =>
+    (await publishEvents(events, { ...deps.publish, topicArn })).failed.map((f) => ({ ...f, tenant }))));
+  const publishFailures = results.flat();
+  const failed = new Set(publishFailures.map((f) => `${f.tenant}#${f.id}`));
+  for (const { record, u } of accepted) if (failed.has(keyOf(u.event))) failures.push({ itemIdentifier: record.messageId });
 
   const now = deps.now();
-  for (const events of groupBy([...unique.values()].filter((e) => !failed.has(e.id)), (e) => `${e.tenant} ${e.source}`).values()) {
+  for (const events of groupBy([...unique.values()].filter((e) => !failed.has(keyOf(e))), (e) => `${e.tenant} ${e.source}`).values()) {
     const { tenant, source } = events[0];
     logger.info('events published', { ...emf({ [METRIC_EVENTS_PUBLISHED]: events.length }, { tenant, source }, [['tenant', 'source'], []], { now }), door: 'eventbridge', event_ids: events.map((e) => e.id) });
   }
   if (failed.size) {
     logger.error('events not published: reported as batch item failures (retried, then the DLQ)', {
-      ...emf({ [METRIC_PUBLISH_FAILED]: failed.size }, {}, [[]], { now }), failed: failed.size, of: unique.size, failures: result.failed.slice(0, 20),
+      ...emf({ [METRIC_PUBLISH_FAILED]: failed.size }, {}, [[]], { now }), failed: failed.size, of: unique.size, failures: publishFailures.slice(0, 20),
     });
   }
   return { batchItemFailures: failures };
 }
+
+const keyOf = (e: CanonicalEvent): string => `${e.tenant}#${e.id}`;
 
 function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();

@@ -21,7 +21,7 @@
 import type { CanonicalEvent, EventType, Level } from '../shared/event';
 import { canonicalDate, codeProblem, DATE_RULE, identifierProblem, LIMITS } from '../shared/event-rules';
 import { HttpError } from '../shared/http';
-import { auth0Domain, type TenantConfig } from '../shared/tenants';
+import { auth0Domain, configuredTenants, type TenantConfig } from '../shared/tenants';
 import { fitEvent, SNS_MAX_BYTES, toMessage } from './fit';
 import { depthOf, describe, jsonProblem, MAX_DEPTH } from './parse';
 
@@ -38,6 +38,8 @@ export interface CloudEvent {
   data: Record<string, unknown>;
   a0tenant?: string;
   a0stream?: string;
+  /** `"test"` for Auth0's test deliveries (a0purpose, optional in Auth0's CloudEvent schema). */
+  a0purpose?: string;
   /** The whole CloudEvent as received (every attribute, extensions included). */
   raw: Record<string, unknown>;
 }
@@ -98,7 +100,7 @@ export function parseCloudEvent(value: unknown): CloudEvent {
   if (typeProblem) throw bad(`"type" ${typeProblem} (e.g. user.created).`, 'type');
   if (canonicalDate(v.time) === undefined) throw bad(`"time" must be ${DATE_RULE}, not ${JSON.stringify(v.time)?.slice(0, 40)}.`, 'time');
   if (!isObject(v.data)) throw bad(`"data" must be an object (the event payload), not ${describe(v.data)}.`, 'data');
-  for (const ext of ['a0tenant', 'a0stream'] as const) {
+  for (const ext of ['a0tenant', 'a0stream', 'a0purpose'] as const) {
     if (v[ext] !== undefined && codeProblem(v[ext], 100)) throw bad(`"${ext}" must be a printable ASCII string of at most 100 characters when present.`, ext);
   }
   if (depthOf(v) > MAX_DEPTH) throw bad(`The CloudEvent nests deeper than ${MAX_DEPTH} levels.`, 'data');
@@ -113,27 +115,48 @@ export function parseCloudEvent(value: unknown): CloudEvent {
     data: v.data,
     ...(typeof v.a0tenant === 'string' ? { a0tenant: v.a0tenant } : {}),
     ...(typeof v.a0stream === 'string' ? { a0stream: v.a0stream } : {}),
+    ...(typeof v.a0purpose === 'string' ? { a0purpose: v.a0purpose } : {}),
     raw: v,
   };
+}
+
+/** The configured tenant names (TENANTS); just the tenant itself when TENANTS is not set. */
+function configuredNames(tenant: TenantConfig): string[] {
+  return process.env.TENANTS ? [...configuredTenants().keys()] : [tenant.name];
 }
 
 /**
  * Why the CloudEvent is not the tenant's, or undefined when it is. The source must be
  * `urn:auth0:<name>` or `urn:auth0:<name>:<more>`, where <name> is the tenant's Auth0 domain
- * (acme.eu.auth0.com for acme@eu), its configured custom domain, or its bare tenant name (acme); and
- * `a0tenant`, when sent, must be the tenant name without its region.
+ * (acme.eu.auth0.com for acme@eu) or its configured custom domain; and `a0tenant`, when sent, must be
+ * the tenant name without its region. The bare tenant name (`urn:auth0:acme:users`, the overview's
+ * spelling) names no region, so it is accepted only when no other configured tenant (`tenantNames`,
+ * default TENANTS) shares that short name: with acme and acme@eu both served, it could be either's.
  */
-export function cloudEventTenantProblem(ce: CloudEvent, tenant: TenantConfig): string | undefined {
+export function cloudEventTenantProblem(ce: CloudEvent, tenant: TenantConfig, tenantNames: Iterable<string> = configuredNames(tenant)): string | undefined {
   const shortName = tenant.name.split('@')[0];
   const m = /^urn:auth0:([^:]+)(?::.*)?$/i.exec(ce.source);
   const expected = `urn:auth0:${auth0Domain(tenant.name)}`;
   if (!m) return `The CloudEvent's source ${JSON.stringify(ce.source.slice(0, 100))} is not an Auth0 source; tenant ${tenant.name} accepts ${expected}.`;
   const named = m[1].toLowerCase();
-  const allowed = [auth0Domain(tenant.name), shortName, ...(tenant.customDomain ? [tenant.customDomain.toLowerCase()] : [])];
-  if (!allowed.includes(named)) return `The CloudEvent's source ${JSON.stringify(ce.source.slice(0, 100))} names another tenant than ${tenant.name} (expected ${expected}); send each tenant's stream to its own URL.`;
+  const domains = [auth0Domain(tenant.name), ...(tenant.customDomain ? [tenant.customDomain.toLowerCase()] : [])];
+  if (named === shortName) {
+    const sharing = [...tenantNames].filter((n) => n !== tenant.name && n.split('@')[0] === shortName);
+    if (sharing.length) return `The CloudEvent's source ${JSON.stringify(ce.source.slice(0, 100))} names only ${JSON.stringify(shortName)}, which is also the name of ${sharing.join(', ')} served here; tenant ${tenant.name} accepts only ${domains.map((d) => `urn:auth0:${d}`).join(' or ')}.`;
+  } else if (!domains.includes(named)) {
+    return `The CloudEvent's source ${JSON.stringify(ce.source.slice(0, 100))} names another tenant than ${tenant.name} (expected ${expected}); send each tenant's stream to its own URL.`;
+  }
   if (ce.a0tenant !== undefined && ce.a0tenant !== shortName) return `The CloudEvent's a0tenant ${JSON.stringify(ce.a0tenant)} names another tenant than ${tenant.name} (expected ${JSON.stringify(shortName)}).`;
   return undefined;
 }
+
+/**
+ * Whether the CloudEvent is one of Auth0's test deliveries: extension attribute `a0purpose: "test"`
+ * (EventStreamCloudEvent*: `a0purpose?: "test"` in Auth0's SDKs, e.g. auth0/ruby-auth0's
+ * EventStreamCloudEventA0PurposeEnum). Such an event describes no real change: it is acknowledged and
+ * never published (a test user.deleted must not mark a user deleted).
+ */
+export const isTestDelivery = (ce: CloudEvent): boolean => ce.a0purpose === 'test';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
@@ -173,28 +196,50 @@ export function classifyCloudEvent(ce: CloudEvent, tenant: string, receivedAt: s
 
 const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 
+/** CloudEvent attributes never dropped by keepObject (the required ones, all bounded by parseCloudEvent). */
+const REQUIRED_ATTRIBUTES = new Set(['id', 'source', 'specversion', 'type', 'time', 'data']);
+/** An extension attribute larger than this (its `{"name":value}` JSON) is dropped first when the event is too large. */
+export const EXTENSION_KEEP_BYTES = 1024;
+
 /**
  * An event too large for one SNS message loses whole top-level fields of `data` (fit.ts), which for a
- * CloudEvent is its whole payload. Trim inside `data.data.object` instead (its largest fields go
- * first: user_metadata, app_metadata, identities), so the user's id, email, name and updated_at reach
- * the users table. Whatever still does not fit is trimmed when published.
+ * CloudEvent is its whole payload. So, first, extension attributes larger than EXTENSION_KEEP_BYTES
+ * are dropped, largest first, until the event fits (their names in `data.truncated_attributes`); then,
+ * if it still does not fit, `data.data.object` is trimmed (its largest fields go first: user_metadata,
+ * app_metadata, identities), so the user's id, email, name and updated_at reach the users table.
+ * Whatever still does not fit is trimmed when published.
  */
 function keepObject(event: CanonicalEvent): CanonicalEvent {
   if (!fitEvent(event).event.truncated) return event;
-  const payload = event.data.data as Record<string, unknown>;
-  if (!isObject(payload.object)) return event;
-  const shell = { ...event.data, data: { ...payload, object: {} } };
-  const overhead = bytes(toMessage({ ...event, data: shell, truncated: true })) - bytes(toMessage({ ...event, data: {}, truncated: true }));
-  const object = fitEvent({ ...event, data: payload.object }, SNS_MAX_BYTES - overhead).event.data;
-  return { ...event, data: { ...shell, data: { ...payload, object } }, truncated: true };
+  const attributes = { ...event.data };
+  const oversized = Object.keys(attributes)
+    .filter((k) => !REQUIRED_ATTRIBUTES.has(k))
+    .map((k) => ({ k, bytes: bytes(toMessage({ [k]: attributes[k] })) }))
+    .filter((a) => a.bytes > EXTENSION_KEEP_BYTES)
+    .sort((a, b) => b.bytes - a.bytes);
+  const dropped: string[] = [];
+  let current = event;
+  for (const { k } of oversized) {
+    delete attributes[k];
+    dropped.push(k.length > 100 ? `${k.slice(0, 100)}…` : k);
+    current = { ...event, data: { ...attributes, truncated_attributes: dropped.slice(0, 20) }, truncated: true };
+    if (!fitEvent(current).event.truncated) return current;
+  }
+  const payload = current.data.data as Record<string, unknown>;
+  if (!isObject(payload.object)) return current;
+  const shell = { ...current.data, data: { ...payload, object: {} } };
+  const overhead = bytes(toMessage({ ...current, data: shell, truncated: true })) - bytes(toMessage({ ...current, data: {}, truncated: true }));
+  const object = fitEvent({ ...current, data: payload.object }, SNS_MAX_BYTES - overhead).event.data;
+  return { ...current, data: { ...shell, data: { ...payload, object } }, truncated: true };
 }
 
 /**
  * The canonical event of a webhook body (one CloudEvent, JSON): 400 when it is not JSON or not a valid
  * CloudEvent, 403 when its source names another tenant, 400 when the canonical event would not pass
- * the subscribers' validator (`problemsOf`).
+ * the subscribers' validator (`problemsOf`). A test delivery of the tenant (isTestDelivery) gives
+ * `{test: <canonical id>}`: acknowledged, never published.
  */
-export function cloudEventFromBody(body: string, tenant: TenantConfig, receivedAt: string, problemsOf: (e: CanonicalEvent) => string[]): CanonicalEvent {
+export function cloudEventFromBody(body: string, tenant: TenantConfig, receivedAt: string, problemsOf: (e: CanonicalEvent) => string[]): CanonicalEvent | { test: string } {
   const text = body.replace(/^\uFEFF/, '').trim();
   if (text === '') throw new HttpError(400, 'empty_body', 'The body is empty: send one CloudEvent as a JSON object.');
   let value: unknown;
@@ -206,6 +251,7 @@ export function cloudEventFromBody(body: string, tenant: TenantConfig, receivedA
   const ce = parseCloudEvent(value);
   const problem = cloudEventTenantProblem(ce, tenant);
   if (problem) throw new HttpError(403, 'wrong_tenant', problem);
+  if (isTestDelivery(ce)) return { test: `${CLOUD_EVENT_ID_PREFIX}${ce.id}` };
   const canonical = classifyCloudEvent(ce, tenant.name, receivedAt);
   const problems = problemsOf(canonical);
   if (problems.length) throw bad(`${problems.join('; ')}.`);

@@ -119,7 +119,12 @@ export async function handleIngest(event: APIGatewayProxyEvent, deps: IngestDeps
   const body = bodyText(event);
 
   if (event.resource?.endsWith('/event-stream')) {
-    return publishOne(cloudEventFromBody(body, tenant, receivedAt, eventProblems), tenant.name, deps);
+    const ce = cloudEventFromBody(body, tenant, receivedAt, eventProblems);
+    if ('test' in ce) {
+      logger.info('Event Streams test delivery acknowledged, not published', { tenant: tenant.name, id: ce.test });
+      return json(200, { id: ce.test, test: true });
+    }
+    return publishOne(ce, tenant.name, deps);
   }
   if (event.resource?.endsWith('/actions/{trigger}') || event.pathParameters?.trigger !== undefined) {
     const trigger = event.pathParameters?.trigger ?? '';

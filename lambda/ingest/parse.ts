@@ -96,6 +96,9 @@ export function splitBody(body: string): { format: BodyFormat; items: Located[] 
   return { format: 'lines', items };
 }
 
+/** Prefixes of the other doors' canonical ids (cloud-event.ts CLOUD_EVENT_ID_PREFIX, classify.ts Action ids): a log_id taking one would collide with that event in dedupe. */
+export const RESERVED_ID_PREFIXES = ['ce_', 'act_'] as const;
+
 /** The problems of one record, empty when it is valid. */
 export function recordProblems(value: unknown): string[] {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`must be an object {"log_id": "...", "data": {...}}, not ${describe(value)}`];
@@ -105,6 +108,8 @@ export function recordProblems(value: unknown): string[] {
   else {
     const problem = identifierProblem(r.log_id, LIMITS.idBytes);
     if (problem) problems.push(`"log_id" ${problem}`);
+    const reserved = RESERVED_ID_PREFIXES.find((p) => (r.log_id as string).startsWith(p));
+    if (reserved) problems.push(`"log_id" must not start with "${reserved}" (the canonical ids of ${reserved === 'ce_' ? 'Event Streams CloudEvents' : 'Actions'}; Auth0 log_ids never do)`);
   }
   if (typeof r.data !== 'object' || r.data === null || Array.isArray(r.data)) {
     problems.push(`"data" must be the Auth0 log event object${'data' in r ? `, not ${describe(r.data)}` : ' (missing)'}`);
