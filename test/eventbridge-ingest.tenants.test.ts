@@ -57,7 +57,9 @@ describe('the Event Streams tenant check tells acme from acme@eu', () => {
     const ce = parseCloudEvent({ ...userCreated({ domain: 'acme.auth0.com' }), source: 'urn:auth0:acme:users', a0tenant: 'acme' });
     const acme = { name: 'acme', audience: 'https://events.acme.test' };
     const acceptedBy = [acme, eu].filter((t) => cloudEventTenantProblem(ce, t) === undefined).map((t) => t.name);
-    expect(acceptedBy.length).toBeLessThanOrEqual(1);
+    expect(acceptedBy).toEqual([]);
+    // The full domain still proves the tenant.
+    expect(cloudEventTenantProblem(parseCloudEvent(userCreated({ domain: 'acme.auth0.com' })), acme)).toBeUndefined();
   });
 });
 
@@ -67,12 +69,18 @@ test('a Log Stream record on acme\'s partner source whose data names another ten
   const record = { log_id: '90020261122100000000000000000000000000000000000000000077', data: { type: 'sdu', date: '2026-11-22T10:00:00Z', user_id: 'auth0|globex-user', hostname: 'globex.auth0.com', tenant_name: 'globex' } };
   const { client, published } = recordingSns();
   const sqs = new SQSClient({ region: 'us-east-1' });
-  mockClient(sqs);
-  await handleEventBridgeBatch(
+  const sqsMock = mockClient(sqs);
+  const out = await handleEventBridgeBatch(
     queueEvent(partnerEvent(record, ACME_SOURCE)),
     { publish: { client, topicArn: 'arn:aws:sns:us-east-1:123456789012:t', sleep: async () => undefined }, sqs, dlqUrl: 'https://sqs/dlq', sources: SOURCES, now: () => new Date('2026-11-22T10:00:05Z') },
   );
   expect(published.filter((p) => p.tenant === 'acme')).toEqual([]);
+  // Not silently dropped: refused into the front door's DLQ (acknowledged only because it is there).
+  expect(out).toEqual({ batchItemFailures: [] });
+  const sent = sqsMock.calls().map((c) => c.args[0].input as { QueueUrl?: string; MessageBody?: string });
+  expect(sent).toHaveLength(1);
+  expect(sent[0].QueueUrl).toBe('https://sqs/dlq');
+  expect(sent[0].MessageBody).toContain('auth0|globex-user');
 });
 
 test('a publish failure of acme\'s event fails acme\'s message only, not acme@eu\'s with the same id', async () => {

@@ -76,3 +76,9 @@ test('an Auth0 test delivery is answered 200 {"id", "test": true} and nothing is
   expect(r).toEqual({ status: 200, body: { id: 'ce_evt_test_1', test: true } });
   expect(messages.length).toBe(before);
 });
+
+test('an a0purpose that is not a string is ignored: the event is published, not refused (it was a 400 before)', async () => {
+  const r = await post('acme', { ...userDeleted({ domain: 'acme.auth0.com' }), id: 'evt_purpose_odd', a0purpose: { odd: true } });
+  expect(r).toEqual({ status: 202, body: { id: 'ce_evt_purpose_odd' } });
+  expect(messages.map((m) => JSON.parse(m).id)).toContain('ce_evt_purpose_odd');
+});

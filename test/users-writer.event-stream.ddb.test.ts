@@ -125,3 +125,19 @@ describe('what a hostile or broken sender does', () => {
     expect(await getUser(user)).toMatchObject(CREATED_PROFILE);
   });
 });
+
+describe('a user.updated without previous_object (optional in Auth0\'s schema, "when applicable")', () => {
+  test('blocked true applies the administrator\'s block', async () => {
+    const user = 'auth0|admin-block-no-previous';
+    await handle(sqsEvent(fromStream(userCreated({ domain: D, userId: user }))));
+    await handle(sqsEvent(fromStream(userUpdated({ domain: D, userId: user, blocked: true }))));
+    expect(await getUser(user)).toMatchObject({ blocked: true });
+  });
+
+  test('blocked false does not lift a brute-force block (unknown whether the flag changed)', async () => {
+    const user = 'auth0|bruteforce-no-previous';
+    await handle(sqsEvent(canonicalEvent({ type: 'user_blocked', log_type: 'limit_wc', user_id: user, date: '2025-02-01T12:00:00.000Z' })));
+    await handle(sqsEvent(fromStream(userUpdated({ domain: D, userId: user, blocked: false }))));
+    expect(await getUser(user)).toMatchObject({ blocked: true });
+  });
+});

@@ -68,8 +68,9 @@ export function groupUpdates(event: CanonicalEvent): GroupUpdate[] {
       const alive: GroupUpdate = { marker: 'deleted_event', set: { deleted: false }, remove: ['deleted_at'], ...when };
       if (event.type === 'user_updated') {
         // `blocked` is the administrator's flag (Auth0's user object); written only when this update changed it,
-        // so an unrelated update never lifts a brute-force block (limit_wc, limit_sul).
-        const adminChange = p.previous_blocked !== undefined && (p.blocked ?? false) !== p.previous_blocked;
+        // so an unrelated update never lifts a brute-force block (limit_wc, limit_sul). Without previous_object
+        // (optional, "when applicable") a block is still applied; an unblock is unknown and left to sapi/ublkdu.
+        const adminChange = p.previous_blocked !== undefined ? (p.blocked ?? false) !== p.previous_blocked : p.blocked === true;
         return [...profile, alive, ...(adminChange ? [{ marker: 'blocked_event', set: { blocked: p.blocked ?? false }, ...when }] : [])];
       }
       // The profile first: a new user's item appears with its email (a reader polling for the item sees it whole sooner).
