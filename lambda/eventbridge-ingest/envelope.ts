@@ -19,6 +19,7 @@ import { classifyCloudEvent, cloudEventTenantProblem, isTestDelivery, parseCloud
 import { classifyLogRecord } from '../ingest/classify';
 import { describe, eventProblems, recordProblems, type LogStreamRecord } from '../ingest/parse';
 import type { CanonicalEvent } from '../shared/event';
+import { isObject } from '../shared/event-rules';
 import type { TenantConfig } from '../shared/tenants';
 
 export interface Unwrapped { event: CanonicalEvent; tenant: string; source: string; door: 'log-stream' | 'event-stream' }
@@ -26,7 +27,6 @@ export interface Refusal { refused: string; source?: string }
 /** An Auth0 test delivery (cloud-event.ts isTestDelivery): acknowledged, never published. */
 export interface TestDelivery { test: string; tenant: string; source: string }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The tenant name of each configured partner event source, from EVENTBRIDGE_SOURCES (`{"<source>": "<tenant>"}`). */
 export function parseSources(json: string | undefined): Map<string, string> {

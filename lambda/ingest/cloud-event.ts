@@ -19,7 +19,7 @@
  * consecutive failures.
  */
 import type { CanonicalEvent, EventType, Level } from '../shared/event';
-import { canonicalDate, codeProblem, DATE_RULE, identifierProblem, LIMITS } from '../shared/event-rules';
+import { canonicalDate, codeProblem, DATE_RULE, identifierProblem, isObject, LIMITS } from '../shared/event-rules';
 import { HttpError } from '../shared/http';
 import { auth0Domain, configuredTenants, type TenantConfig } from '../shared/tenants';
 import { fitEvent, SNS_MAX_BYTES, toMessage } from './fit';
@@ -83,7 +83,6 @@ export const CLOUD_EVENT_TYPES: Readonly<Record<string, EventType>> = {
  */
 export const CLOUD_EVENT_LEVEL: Level = 1;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const bad = (message: string, field?: string): HttpError => new HttpError(400, 'invalid_cloud_event', message, field ? { field } : {});
 
 /** Parses and validates one CloudEvent (structured JSON mode); throws HttpError 400 naming the problem. */

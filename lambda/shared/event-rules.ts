@@ -82,7 +82,8 @@ export function canonicalDate(v: unknown): string | undefined {
   return /^\d{4}-/.test(iso) ? iso : undefined;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A plain JSON object (not null, not an array): the one check every parser here uses. */
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Every problem of a canonical event, as `[field, what is wrong]`; empty when it is valid. The one

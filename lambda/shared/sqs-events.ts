@@ -10,7 +10,7 @@ import { BatchProcessor, EventType as BatchEventType, processPartialResponse } f
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { CanonicalEvent, EventSource, EventType, Level } from './event';
-import { canonicalEventProblems } from './event-rules';
+import { canonicalEventProblems, isObject } from './event-rules';
 
 export class InvalidEventError extends Error {
   constructor(message: string) {
@@ -19,7 +19,6 @@ export class InvalidEventError extends Error {
   }
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Validates a message body into a CanonicalEvent; throws InvalidEventError naming the first bad field. */
 export function parseCanonicalEvent(body: string): CanonicalEvent {
