@@ -54,7 +54,7 @@ describe('Auth0Events inside an arbitrary stack', () => {
       '/auth0-events/topic-arn': ['String', { Ref: stack.getLogicalId(pipeline.events.topic.node.defaultChild as never) }],
       '/auth0-events/topic-key-arn': ['String', { 'Fn::GetAtt': [stack.getLogicalId(pipeline.events.key.node.defaultChild as never), 'Arn'] }],
       '/auth0-events/event-types': ['StringList', [
-        'user_registered,user_updated,password_changed,user_blocked,user_unblocked,logout,user_deleted,refresh_token_revoked,login_succeeded,login_failed',
+        'user_registered,user_updated,password_changed,user_blocked,user_unblocked,logout,user_deleted,refresh_token_revoked,login_succeeded,login_failed,login_throttled,login_unthrottled',
         'organization_created,organization_updated,organization_deleted,organization_member_added,organization_member_deleted',
         'organization_member_role_assigned,organization_member_role_deleted,organization_connection_added,organization_connection_updated',
         'organization_connection_removed,organization_group_role_assigned,organization_group_role_deleted',

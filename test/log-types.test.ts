@@ -77,9 +77,11 @@ describe('code-level event types (the contract)', () => {
   const expected: Record<string, EventType> = {
     ss: 'user_registered',
     scp: 'password_changed',
-    limit_wc: 'user_blocked',
-    limit_sul: 'user_blocked',
-    ublkdu: 'user_unblocked',
+    // brute-force protection throttles an IP address, it does not block the account (issue 18, item 1)
+    limit_wc: 'login_throttled',
+    limit_sul: 'login_throttled',
+    limit_mu: 'login_throttled',
+    ublkdu: 'login_unthrottled',
     slo: 'logout',
     sdu: 'user_deleted',
     srrt: 'refresh_token_revoked',
@@ -105,7 +107,7 @@ describe('code-level event types (the contract)', () => {
   });
 
   it('keeps near-miss codes as plain logs', () => {
-    for (const code of ['fcp', 'scpr', 'flo', 'oidc_backchannel_logout_succeeded', 'oidc_backchannel_logout_failed', 'fdu', 'limit_mu', 'fs', 'ssa', 'fsa', 'fcoa', 'fens', 'mgmt_api_read']) {
+    for (const code of ['fcp', 'scpr', 'flo', 'oidc_backchannel_logout_succeeded', 'oidc_backchannel_logout_failed', 'fdu', 'limit_phone', 'fs', 'ssa', 'fsa', 'fcoa', 'fens', 'mgmt_api_read']) {
       expect(logTypeInfo(code).type).toBeUndefined();
     }
   });
@@ -256,9 +258,10 @@ const EXPECTED: ReadonlyArray<readonly [string, EventType | undefined, number]> 
   // the contract's codes (shared/design.md "Events")
   ['ss', 'user_registered', 1],
   ['scp', 'password_changed', 1],
-  ['limit_wc', 'user_blocked', 4],
-  ['limit_sul', 'user_blocked', 4],
-  ['ublkdu', 'user_unblocked', 1],
+  ['limit_wc', 'login_throttled', 4],
+  ['limit_sul', 'login_throttled', 4],
+  ['limit_mu', 'login_throttled', 4],
+  ['ublkdu', 'login_unthrottled', 1],
   ['sapi', undefined, 1],
   ['slo', 'logout', 1],
   // one logout: Auth0 sends one back-channel request (and writes one record) per application of the

@@ -62,11 +62,12 @@ describe('renderFilterPolicy', () => {
 });
 
 describe('matchesFilterPolicy (the local runtime\'s SNS semantics)', () => {
-  const attrs = { tenant: 'acme', type: 'user_blocked', log_type: 'limit_wc', level: 3, source: 'log-stream' } as const;
+  const attrs = { tenant: 'acme', type: 'login_throttled', log_type: 'limit_wc', level: 3, source: 'log-stream' } as const;
   it('ANDs keys, ORs values, handles prefixes and numeric ranges', () => {
     expect(matchesFilterPolicy(undefined, attrs)).toBe(true);
-    expect(matchesFilterPolicy(renderFilterPolicy('s', { types: ['user_blocked', 'logout'], logTypes: ['limit_*'] }), attrs)).toBe(true);
-    expect(matchesFilterPolicy(renderFilterPolicy('s', { types: ['user_blocked'], tenants: ['acme@eu'] }), attrs)).toBe(false);
+    expect(matchesFilterPolicy(renderFilterPolicy('s', { types: ['login_throttled', 'logout'], logTypes: ['limit_*'] }), attrs)).toBe(true);
+    expect(matchesFilterPolicy(renderFilterPolicy('s', { types: ['user_blocked', 'logout'], logTypes: ['limit_*'] }), attrs)).toBe(false);
+    expect(matchesFilterPolicy(renderFilterPolicy('s', { types: ['login_throttled'], tenants: ['acme@eu'] }), attrs)).toBe(false);
     expect(matchesFilterPolicy(renderFilterPolicy('s', { level: { min: 3 } }), attrs)).toBe(true);
     expect(matchesFilterPolicy(renderFilterPolicy('s', { level: { min: 4 } }), attrs)).toBe(false);
     expect(matchesFilterPolicy(renderFilterPolicy('s', { level: { min: 1, max: 2 } }), attrs)).toBe(false);

@@ -1,6 +1,6 @@
 /**
  * The users writer across front doors (Action, Log Stream, Event Streams), against DynamoDB Local: the
- * item does not depend on arrival order, a brute-force block is not lifted by an unrelated profile
+ * item does not depend on arrival order, a Log Stream block is not lifted by an unrelated profile
  * update, a forged date is not stored, and the groups are ordered by the user's `updated_at`, not by
  * the CloudEvent's `time`. First written by the adversarial review (branch rev12). The first three
  * failed on main at 316bc74; the time-vs-updated_at cases pass there and fail if a group is ordered by
@@ -58,11 +58,12 @@ test('the post-user-registration Action or an ss log and the user.created CloudE
 });
 
 describe('blocked is the administrator\'s flag in a user object', () => {
-  test('a brute-force block (limit_wc, user_blocked) is not lifted by an unrelated profile update carrying blocked:false', async () => {
+  test('a Log Stream block (sapi PATCH blocked:true) is not lifted by an unrelated profile update carrying blocked:false', async () => {
     const user = 'auth0|brute-forced';
     await handle(sqsEvent(fromStream(userCreated({ domain: D, userId: user }))));
-    // 13:00 brute-force protection blocks the user (contract: limit_wc -> user_blocked).
-    await handle(sqsEvent(canonicalEvent({ type: 'user_blocked', log_type: 'limit_wc', level: 4, user_id: user, date: '2025-02-01T13:00:00.000Z', data: { type: 'limit_wc' } })));
+    // 13:00 an administrator blocks the user; the Log Stream's sapi record arrives (brute-force records,
+    // limit_wc, are login_throttled since issue 18 and block nothing here: test/brute-force.throttled.test.ts).
+    await handle(sqsEvent(canonicalEvent({ type: 'user_blocked', log_type: 'sapi', level: 1, user_id: user, date: '2025-02-01T13:00:00.000Z', data: { type: 'sapi' } })));
     // 13:05 an admin renames the user; the user object says blocked:false, without and with a previous_object
     // whose flag is unchanged.
     await handle(sqsEvent(fromStream(userUpdated({ domain: D, userId: user, id: 'evt_rename', time: '2025-02-01T13:05:00Z', name: 'Renamed', blocked: false }))));
@@ -77,7 +78,7 @@ describe('blocked is the administrator\'s flag in a user object', () => {
     { user: 'auth0|unblock-early-time', time: '2025-02-01T13:30:00Z', updatedAt: '2025-02-01T14:30:00Z', blocked: false },
   ];
   test.each(cases)('an admin unblock (previous_object blocked) time $time, updated_at $updatedAt, after a 14:00 block: blocked $blocked', async ({ user, time, updatedAt, blocked }) => {
-    await handle(sqsEvent(canonicalEvent({ type: 'user_blocked', log_type: 'limit_wc', user_id: user, date: '2025-02-01T14:00:00.000Z' })));
+    await handle(sqsEvent(canonicalEvent({ type: 'user_blocked', log_type: 'sapi', user_id: user, date: '2025-02-01T14:00:00.000Z' })));
     await handle(sqsEvent(fromStream(adminBlockChange(userUpdated({ domain: D, userId: user, id: `evt_${user.slice(6)}`, time, updatedAt, blocked: false }), true), 3600)));
     expect((await getUser(user))?.blocked).toBe(blocked);
   });

@@ -45,12 +45,12 @@ it('creates the user from a registration (Action payload) and a duplicate change
 it('never rolls back: an older unblock after a newer block leaves the user blocked', async () => {
   const user_id = 'auth0|order';
   const block = canonicalEvent({ type: 'user_blocked', user_id, date: at(5) });
-  const olderUnblock = canonicalEvent({ type: 'user_unblocked', log_type: 'ublkdu', user_id, date: at(2) });
+  const olderUnblock = canonicalEvent({ type: 'user_unblocked', log_type: 'sapi', user_id, date: at(2) });
   await handle(sqsEvent(block));
   await handle(sqsEvent(olderUnblock));
   expect(await getUser('acme', user_id)).toMatchObject({ blocked: true, blocked_at: at(5), blocked_event: `${at(5)}#${block.id}`, updated_at: at(5) });
   // A newer unblock does apply.
-  const newerUnblock = canonicalEvent({ type: 'user_unblocked', log_type: 'ublkdu', user_id, date: at(9) });
+  const newerUnblock = canonicalEvent({ type: 'user_unblocked', log_type: 'sapi', user_id, date: at(9) });
   await handle(sqsEvent(newerUnblock));
   expect(await getUser('acme', user_id)).toMatchObject({ blocked: false, blocked_at: at(9), updated_at: at(9) });
 });
@@ -89,7 +89,7 @@ describe('what a hostile or broken sender does with dates and ids', () => {
     await handle(sqsEvent(forgedBlock));
     expect((await getUser('acme', user_id))?.blocked).toBe(true);
     // The real unblock, an hour later.
-    const unblock = canonicalEvent({ type: 'user_unblocked', log_type: 'ublkdu', user_id, date: '2024-05-01T11:00:00.000Z', received_at: '2024-05-01T11:00:02.000Z' });
+    const unblock = canonicalEvent({ type: 'user_unblocked', log_type: 'sapi', user_id, date: '2024-05-01T11:00:00.000Z', received_at: '2024-05-01T11:00:02.000Z' });
     await handle(sqsEvent(unblock));
     expect(await getUser('acme', user_id)).toMatchObject({ blocked: false, blocked_at: '2024-05-01T11:00:00.000Z' });
   });
@@ -97,7 +97,7 @@ describe('what a hostile or broken sender does with dates and ids', () => {
   it('a date a little ahead (clock skew within 5 minutes) still orders normally', async () => {
     const user_id = 'auth0|skew';
     const block = canonicalEvent({ type: 'user_blocked', user_id, date: at(4), received_at: at(1) });
-    const olderUnblock = canonicalEvent({ type: 'user_unblocked', log_type: 'ublkdu', user_id, date: at(3), received_at: at(5) });
+    const olderUnblock = canonicalEvent({ type: 'user_unblocked', log_type: 'sapi', user_id, date: at(3), received_at: at(5) });
     await handle(sqsEvent(block));
     await handle(sqsEvent(olderUnblock));
     expect((await getUser('acme', user_id))?.blocked).toBe(true);
@@ -128,7 +128,7 @@ describe('what a hostile or broken sender does with dates and ids', () => {
 });
 
 it('keeps tenants apart: the same user id in two tenants is two items', async () => {
-  await handle(sqsEvent(canonicalEvent({ type: 'user_blocked', user_id: 'auth0|same', tenant: 'acme', date: at(1) }), canonicalEvent({ type: 'user_unblocked', log_type: 'ublkdu', user_id: 'auth0|same', tenant: 'acme@eu', date: at(1) })));
+  await handle(sqsEvent(canonicalEvent({ type: 'user_blocked', user_id: 'auth0|same', tenant: 'acme', date: at(1) }), canonicalEvent({ type: 'user_unblocked', log_type: 'sapi', user_id: 'auth0|same', tenant: 'acme@eu', date: at(1) })));
   expect((await getUser('acme', 'auth0|same'))?.blocked).toBe(true);
   expect((await getUser('acme@eu', 'auth0|same'))?.blocked).toBe(false);
 });

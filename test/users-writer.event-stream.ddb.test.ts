@@ -134,9 +134,9 @@ describe('a user.updated without previous_object (optional in Auth0\'s schema, "
     expect(await getUser(user)).toMatchObject({ blocked: true });
   });
 
-  test('blocked false does not lift a brute-force block (unknown whether the flag changed)', async () => {
+  test('blocked false does not lift a Log Stream block (unknown whether the flag changed)', async () => {
     const user = 'auth0|bruteforce-no-previous';
-    await handle(sqsEvent(canonicalEvent({ type: 'user_blocked', log_type: 'limit_wc', user_id: user, date: '2025-02-01T12:00:00.000Z' })));
+    await handle(sqsEvent(canonicalEvent({ type: 'user_blocked', log_type: 'sapi', user_id: user, date: '2025-02-01T12:00:00.000Z' })));
     await handle(sqsEvent(fromStream(userUpdated({ domain: D, userId: user, blocked: false }))));
     expect(await getUser(user)).toMatchObject({ blocked: true });
   });

@@ -5,10 +5,10 @@
  *  - User-state events go to a small set of users, several each: a lifecycle (registration, block,
  *    unblock, password change, deletion, re-registration) plus 0-3 extra user-state events, with
  *    distinct dates; for half of the users the lifecycle is in date order, for the other half every
- *    date is random. Input shapes vary (ss or the post-user-registration Action; sapi PATCH or
- *    limit_wc; sapi PATCH, ublkdu or DELETE user-blocks; scp, sapi PATCH password or the
- *    post-change-password Action; sapi DELETE or sdu).
+ *    date is random. Input shapes vary (ss or the post-user-registration Action; scp, sapi PATCH
+ *    password or the post-change-password Action; sapi DELETE or sdu; blocks are sapi PATCH only).
  *  - Everything else: logins, failed logins, logouts and refresh token revocations for the pool users,
+ *    brute-force records (limit_wc, ublkdu, sapi DELETE user-blocks: no user state, issue 18),
  *    warnings, an unknown code, a sapi PATCH that changes no state, post-login Actions.
  *  - The send order is shuffled (dates have nothing to do with it), 15% of the user-state events are
  *    also sent a second time in another batch (or Action call), and 15% of the batches are posted twice.
@@ -62,14 +62,14 @@ export const POOL = ['auth0|pool-1', 'auth0|pool-2', 'auth0|pool-3'];
 
 const VARIANTS: Record<Effect, OracleRowName[]> = {
   register: ['ss signup', 'action post-user-registration'],
-  block: ['sapi PATCH blocked true', 'limit_wc brute-force block'],
-  unblock: ['sapi PATCH blocked false', 'ublkdu block released', 'sapi DELETE user-blocks'],
+  block: ['sapi PATCH blocked true'],
+  unblock: ['sapi PATCH blocked false'],
   password: ['scp password change', 'sapi PATCH password', 'action post-change-password'],
   delete: ['sapi DELETE user', 'sdu user deleted'],
 };
 const OTHER: [OracleRowName, number][] = [
   ['s login', 40], ['fp wrong password', 8], ['f failed login', 3], ['slo logout', 14], ['srrt refresh token revoked', 6],
-  ['w warning', 5], ['unknown code', 2], ['sapi PATCH other field', 2], ['action post-login', 1],
+  ['w warning', 5], ['unknown code', 2], ['limit_wc brute-force block', 2], ['ublkdu block released', 1], ['sapi DELETE user-blocks', 1], ['sapi PATCH other field', 2], ['action post-login', 1],
 ];
 const LIFECYCLE: Effect[] = ['register', 'block', 'unblock', 'password', 'delete', 'register'];
 const EXTRA: Effect[] = ['register', 'block', 'unblock', 'password', 'delete'];
@@ -127,7 +127,8 @@ export function faultPlan(n: number, random: () => number, runId: string, now = 
   for (let i = events.length; i < n; i++) {
     let r = random() * total;
     const [row] = OTHER.find(([, w]) => (r -= w) < 0) ?? OTHER[0];
-    const user = row === 'sapi PATCH other field' ? pick(users.slice(0, userCount)) : ['fp wrong password', 'f failed login', 'unknown code'].includes(row) ? `auth0|u-${runId}-${i}` : pick(POOL);
+    // Brute-force records name users with a state: they must leave it as it is (issue 18, item 1).
+    const user = ['sapi PATCH other field', 'limit_wc brute-force block', 'ublkdu block released', 'sapi DELETE user-blocks'].includes(row) ? pick(users.slice(0, userCount)) : ['fp wrong password', 'f failed login', 'unknown code'].includes(row) ? `auth0|u-${runId}-${i}` : pick(POOL);
     events.push(plannedEvent(row, { id: nextId(), user, date: new Date(base + 3600_000 + i * 10).toISOString(), session: `sess-${runId}-${i}` }));
   }
 
@@ -188,8 +189,8 @@ export function faultPlan(n: number, random: () => number, runId: string, now = 
     const seqId = (k: number) => `90020261122${runId}seq${k}`;
     return [
       plannedEvent('sapi PATCH blocked true', { id: seqId(0), user: far, date: '2099-01-01T00:00:00.000Z' }, 'far-future'),
-      plannedEvent('ublkdu block released', { id: seqId(1), user: far, date: '2098-06-01T00:00:00.000Z' }, 'far-future'),
-      plannedEvent('limit_wc brute-force block', { id: seqId(2), user: near, date: new Date(t0 + 120_000).toISOString() }, 'near-future'),
+      plannedEvent('sapi PATCH blocked false', { id: seqId(1), user: far, date: '2098-06-01T00:00:00.000Z' }, 'far-future'),
+      plannedEvent('sapi PATCH blocked true', { id: seqId(2), user: near, date: new Date(t0 + 120_000).toISOString() }, 'near-future'),
       plannedEvent('sapi PATCH blocked false', { id: seqId(3), user: near, date: new Date(t0 + 60_000).toISOString() }, 'near-future'),
     ];
   };

@@ -16,7 +16,7 @@
 /** The canonical event types, as the contract names them. */
 export type OracleType =
   | 'user_registered' | 'password_changed' | 'user_blocked' | 'user_unblocked' | 'logout'
-  | 'user_deleted' | 'refresh_token_revoked' | 'login_succeeded' | 'login_failed' | 'log';
+  | 'user_deleted' | 'refresh_token_revoked' | 'login_succeeded' | 'login_failed' | 'login_throttled' | 'login_unthrottled' | 'log';
 
 /** The built-in subscribers with a handler (lib/subscribers.ts). */
 export const BUILT_IN_SUBSCRIBERS = ['users', 'session-events'] as const;
@@ -78,8 +78,11 @@ export const ORACLE = {
   'ss signup': { type: 'user_registered', logType: 'ss', deliver: USERS, effect: 'register', build: (p) => log(p, 'ss', { user_id: p.user, user_name: p.email, connection: 'Username-Password-Authentication' }) },
   'scp password change': { type: 'password_changed', logType: 'scp', deliver: BOTH, effect: 'password', build: (p) => log(p, 'scp', { user_id: p.user, description: 'Password changed successfully' }) },
   'sdu user deleted': { type: 'user_deleted', logType: 'sdu', deliver: BOTH, effect: 'delete', build: (p) => log(p, 'sdu', { user_id: p.user, description: 'User deleted' }) },
-  'limit_wc brute-force block': { type: 'user_blocked', logType: 'limit_wc', deliver: BOTH, effect: 'block', build: (p) => log(p, 'limit_wc', { user_id: p.user, description: 'Blocked account' }) },
-  'ublkdu block released': { type: 'user_unblocked', logType: 'ublkdu', deliver: USERS, effect: 'unblock', build: (p) => log(p, 'ublkdu', { user_id: p.user, description: 'User block released' }) },
+  // Brute-force protection blocks an IP address, not the account (Auth0: "An IP address is blocked because it
+  // reached the maximum failed login attempts into a single account"), and ublkdu releases that block only:
+  // no revocation, no user state (issue 18, item 1).
+  'limit_wc brute-force block': { type: 'login_throttled', logType: 'limit_wc', deliver: NONE, build: (p) => log(p, 'limit_wc', { user_id: p.user, description: 'Blocked account' }) },
+  'ublkdu block released': { type: 'login_unthrottled', logType: 'ublkdu', deliver: NONE, build: (p) => log(p, 'ublkdu', { user_id: p.user, description: 'User block released' }) },
   'slo logout': { type: 'logout', logType: 'slo', deliver: SESSION, build: (p) => log(p, 'slo', { user_id: p.user, ...(p.session ? { details: { session_id: p.session } } : {}) }) },
   'srrt refresh token revoked': { type: 'refresh_token_revoked', logType: 'srrt', deliver: SESSION, build: (p) => log(p, 'srrt', { user_id: p.user, description: 'Successfully revoked a Refresh Token' }) },
   's login': { type: 'login_succeeded', logType: 's', deliver: NONE, build: (p) => log(p, 's', { user_id: p.user, ...(p.session ? { details: { session_id: p.session } } : {}) }) },
@@ -93,7 +96,8 @@ export const ORACLE = {
   'sapi PATCH password': { type: 'password_changed', logType: 'sapi', deliver: BOTH, effect: 'password', build: (p) => sapi(p, 'patch', userPath(p), { password: '[REDACTED]' }, 'Update a User') },
   'sapi PATCH other field': { type: 'log', logType: 'sapi', deliver: NONE, build: (p) => sapi(p, 'patch', userPath(p), { user_metadata: { plan: 'gold' } }, 'Update a User') },
   'sapi DELETE user': { type: 'user_deleted', logType: 'sapi', deliver: BOTH, effect: 'delete', build: (p) => sapi(p, 'delete', userPath(p), {}, 'Delete a User') },
-  'sapi DELETE user-blocks': { type: 'user_unblocked', logType: 'sapi', deliver: USERS, effect: 'unblock', build: (p) => sapi(p, 'delete', `/api/v2/user-blocks/${encodeURIComponent(p.user)}`, {}, 'Unblock a User') },
+  // Auth0: "Remove all Brute-force Protection blocks ... does not unblock users that were blocked by a tenant administrator".
+  'sapi DELETE user-blocks': { type: 'login_unthrottled', logType: 'sapi', deliver: NONE, build: (p) => sapi(p, 'delete', `/api/v2/user-blocks/${encodeURIComponent(p.user)}`, {}, 'Unblock a User') },
   // Actions (POST /{tenant}/actions/{trigger})
   'action post-user-registration': { type: 'user_registered', logType: 'ss', deliver: USERS, effect: 'register', build: (p) => action(p, 'post-user-registration') },
   'action post-change-password': { type: 'password_changed', logType: 'scp', deliver: BOTH, effect: 'password', build: (p) => action(p, 'post-change-password') },

@@ -32,8 +32,9 @@ function decodeUserId(segment: string): string {
 /**
  * The user and type of a successful Management API operation (`sapi`), from its method, path and
  * body: PATCH /api/v2/users/{id} with `blocked` true/false, or `password`; DELETE /api/v2/users/{id};
- * DELETE /api/v2/user-blocks/{id} (brute-force unblock). Any other operation on a user keeps type
- * `log` but still names the user.
+ * DELETE /api/v2/user-blocks/{id} (`login_unthrottled`: Auth0 "Remove all Brute-force Protection blocks
+ * ... does not unblock users that were blocked by a tenant administrator", so never `user_unblocked`).
+ * Any other operation on a user keeps type `log` but still names the user.
  */
 export function classifyApiOperation(op: ApiOperation): { type?: EventType; user_id: string } | undefined {
   const user = USER_PATH.exec(op.path);
@@ -48,7 +49,7 @@ export function classifyApiOperation(op: ApiOperation): { type?: EventType; user
     return { user_id };
   }
   const blocks = USER_BLOCKS_PATH.exec(op.path);
-  if (blocks) return { ...(op.method === 'delete' ? { type: 'user_unblocked' as const } : {}), user_id: decodeUserId(blocks[1]) };
+  if (blocks) return { ...(op.method === 'delete' ? { type: 'login_unthrottled' as const } : {}), user_id: decodeUserId(blocks[1]) };
   return undefined;
 }
 

@@ -19,6 +19,11 @@ export const EVENT_TYPES = [
   'refresh_token_revoked',
   'login_succeeded',
   'login_failed',
+  // Auth0's brute-force protection (limit_wc, limit_sul, limit_mu): an IP address blocked from logging in
+  // to one account or many, not the account; and its release (ublkdu, DELETE /api/v2/user-blocks/{id}).
+  // Neither is a session event nor user state (test/log-types.audit.test.ts).
+  'login_throttled',
+  'login_unthrottled',
   // Auth0 Event Streams organization and group events, named after their CloudEvent types
   // (organization.member.added -> organization_member_added; README, "Auth0 Event Streams (webhook)").
   'organization_created',

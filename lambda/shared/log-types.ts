@@ -119,11 +119,14 @@ const ROWS: readonly Row[] = [
   ['pwd_leak', 3, 'security', 'Login attempt with a breached password'],
   ['signup_pwd_leak', 3, 'security', 'Signup attempt with a breached password'],
   ['reset_pwd_leak', 3, 'security', 'Password reset attempt with a breached password'],
-  ['limit_wc', 4, 'security', 'IP address blocked from one account: too many failed logins to it (brute-force protection)', 'user_blocked'],
-  ['limit_sul', 4, 'security', 'User blocked: too many logins from one IP address per time period', 'user_blocked'],
+  // Brute-force protection blocks an IP address (for one account, or many), never the account itself:
+  // `login_throttled`, never a session event, never `blocked` in the users table (issue 18, item 1).
+  ['limit_wc', 4, 'security', 'IP address blocked from one account: too many failed logins to it (brute-force protection)', 'login_throttled'],
+  ['limit_sul', 4, 'security', 'User temporarily prevented from logging in from one IP address: too many logins from it per time period', 'login_throttled'],
   ['limit_phone', 4, 'security', 'User blocked from sending more SMS or voice messages: per-period limit reached'],
-  ['limit_mu', 4, 'security', 'IP address blocked: too many failed logins or signups across accounts (suspicious IP throttling)'],
-  ['ublkdu', 1, 'security', 'Login block on a user released', 'user_unblocked'],
+  ['limit_mu', 4, 'security', 'IP address blocked: too many failed logins or signups across accounts (suspicious IP throttling)', 'login_throttled'],
+  // "User block setup by anomaly detection has been released": a brute-force block, not the administrator's.
+  ['ublkdu', 1, 'security', 'Login block on a user released (brute-force protection)', 'login_unthrottled'],
   ['pla', 1, 'security', 'Pre-login bot detection assessment'],
   ['acls_summary', 1, 'security', 'Summary of tenant network ACL matches over a period'],
 

@@ -68,7 +68,8 @@ export function groupUpdates(event: CanonicalEvent): GroupUpdate[] {
       const alive: GroupUpdate = { marker: 'deleted_event', set: { deleted: false }, remove: ['deleted_at'], ...when };
       if (event.type === 'user_updated') {
         // `blocked` is the administrator's flag (Auth0's user object); written only when this update changed it,
-        // so an unrelated update never lifts a brute-force block (limit_wc, limit_sul). Without previous_object
+        // so an unrelated update never lifts the administrator's block. (Brute-force blocks, limit_wc, limit_sul and
+        // limit_mu, are `login_throttled`: an IP address throttled, never `blocked` here.) Without previous_object
         // (optional, "when applicable") a block is still applied; an unblock is unknown and left to sapi/ublkdu.
         const adminChange = p.previous_blocked !== undefined ? (p.blocked ?? false) !== p.previous_blocked : p.blocked === true;
         return [...profile, alive, ...(adminChange ? [{ marker: 'blocked_event', set: { blocked: p.blocked ?? false }, ...when }] : [])];
