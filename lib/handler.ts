@@ -11,6 +11,12 @@
  * Each SQS record arrives as a validated CanonicalEvent; a record that is not one, or whose handling
  * throws, is reported as a batch item failure (retried, then the subscriber's DLQ): the other records
  * of the batch succeed. The subscriber's event source mapping has ReportBatchItemFailures on.
+ *
+ * A tolerant reader: a `type` or `source` this package version does not know (the pipeline added a
+ * type or a front door after the team installed it) reaches `handle` as it came (`event.type` is
+ * `EventType | UnknownName`), so an older package never sends newer events to its DLQ. Only what is
+ * truly malformed (not JSON, no id, a bad date, a type that is not a code) is a failure. Handle the
+ * types you know and acknowledge the rest (return without throwing).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -18,7 +24,7 @@ import { createLogger } from '../lambda/shared/logger';
 import { sqsEventHandler, type EventHandler } from '../lambda/shared/sqs-events';
 
 export { EVENT_TYPES, MESSAGE_ATTRIBUTES, SESSION_EVENT_TYPES, USER_EVENT_TYPES } from '../lambda/shared/event';
-export type { CanonicalEvent, EventSource, EventType, Level, MessageAttributeName, SessionEventType } from '../lambda/shared/event';
+export type { CanonicalEvent, EventSource, EventType, Level, MessageAttributeName, SessionEventType, UnknownName } from '../lambda/shared/event';
 export { InvalidEventError, parseCanonicalEvent } from '../lambda/shared/sqs-events';
 export type { EventHandler, RecordContext } from '../lambda/shared/sqs-events';
 

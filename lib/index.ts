@@ -47,4 +47,4 @@ export { SUBSCRIBERS } from './subscribers';
 
 // ---- the canonical event (types and constants only: no runtime code a handler would need from here)
 export { EVENT_TYPES, MESSAGE_ATTRIBUTES, SESSION_EVENT_TYPES, USER_EVENT_TYPES } from '../lambda/shared/event';
-export type { CanonicalEvent, EventSource, EventType, Level, MessageAttributeName, SessionEventType } from '../lambda/shared/event';
+export type { CanonicalEvent, EventSource, EventType, Level, MessageAttributeName, SessionEventType, UnknownName } from '../lambda/shared/event';

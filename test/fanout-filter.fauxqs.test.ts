@@ -54,9 +54,9 @@ const EVENTS: CanonicalEvent[] = ['acme', 'acme@eu'].flatMap((tenant, t) => SHAP
 /** A plain reading of a filter: fields ANDed, values ORed, `x*` a prefix, level bounds inclusive. */
 function shouldReceive(filter: SubscriberFilter | undefined, e: CanonicalEvent): boolean {
   if (!filter) return true;
-  if (filter.types && !filter.types.includes(e.type)) return false;
+  if (filter.types && !(filter.types as readonly string[]).includes(e.type)) return false;
   if (filter.tenants && !filter.tenants.includes(e.tenant)) return false;
-  if (filter.sources && !filter.sources.includes(e.source)) return false;
+  if (filter.sources && !(filter.sources as readonly string[]).includes(e.source)) return false;
   if (filter.logTypes && !filter.logTypes.some((p) => (p.endsWith('*') ? e.log_type.startsWith(p.slice(0, -1)) : e.log_type === p))) return false;
   if (filter.level?.min !== undefined && e.level < filter.level.min) return false;
   if (filter.level?.max !== undefined && e.level > filter.level.max) return false;

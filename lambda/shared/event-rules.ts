@@ -85,19 +85,36 @@ export function canonicalDate(v: unknown): string | undefined {
 /** A plain JSON object (not null, not an array): the one check every parser here uses. */
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+export interface CanonicalEventRules {
+  /**
+   * `known` (the ingest, what it publishes): `type` and `source` must be names this package knows.
+   * `tolerant` (every reader, `parseCanonicalEvent`): any `type` or `source` that is a code (printable
+   * ASCII, at most LIMITS.logTypeBytes) passes as it came, so that a subscriber on an older package
+   * still receives the types and doors a newer pipeline adds (issue 18, item 3).
+   * @default 'known'
+   */
+  names?: 'known' | 'tolerant';
+}
+
 /**
  * Every problem of a canonical event, as `[field, what is wrong]`; empty when it is valid. The one
- * validator: `parseCanonicalEvent` throws on the first, the ingest refuses a record with any.
+ * validator: `parseCanonicalEvent` throws on the first (tolerant of new names), the ingest refuses a
+ * record with any (known names only).
  */
-export function canonicalEventProblems(v: Record<string, unknown>): [field: string, problem: string][] {
+export function canonicalEventProblems(v: Record<string, unknown>, rules: CanonicalEventRules = {}): [field: string, problem: string][] {
   const problems: [string, string][] = [];
   const check = (field: string, problem: string | undefined) => {
     if (problem) problems.push([field, problem]);
   };
   check('id', identifierProblem(v.id, LIMITS.idBytes));
   check('tenant', identifierProblem(v.tenant, LIMITS.tenantBytes));
-  if (typeof v.type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(v.type)) check('type', `must be one of ${EVENT_TYPES.join(', ')}`);
-  if (!EVENT_SOURCES.includes(v.source as EventSource)) check('source', `must be one of ${EVENT_SOURCES.join(', ')}`);
+  if (rules.names === 'tolerant') {
+    check('type', codeProblem(v.type, LIMITS.logTypeBytes));
+    check('source', codeProblem(v.source, LIMITS.logTypeBytes));
+  } else {
+    if (typeof v.type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(v.type)) check('type', `must be one of ${EVENT_TYPES.join(', ')}`);
+    if (!EVENT_SOURCES.includes(v.source as EventSource)) check('source', `must be one of ${EVENT_SOURCES.join(', ')}`);
+  }
   check('log_type', codeProblem(v.log_type, LIMITS.logTypeBytes));
   if (!Number.isInteger(v.level) || (v.level as number) < 0 || (v.level as number) > 4) check('level', 'must be a whole number 0..4');
   const optional = (field: 'user_id' | 'session_id', max: number) => {

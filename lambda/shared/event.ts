@@ -71,12 +71,21 @@ export type EventSource = 'log-stream' | 'action' | 'event-stream';
 /** Severity of a log code, as in Auth0's authentication-API webhooks: 0 debug .. 4 critical. */
 export type Level = 0 | 1 | 2 | 3 | 4;
 
+/**
+ * A type or source this package does not know yet: a newer pipeline may add types and doors, and a
+ * subscriber on an older package still receives those events as they came (a tolerant reader,
+ * issue 18 item 3). `(string & {})` keeps editor completion for the known names.
+ */
+export type UnknownName = string & {};
+
 export interface CanonicalEvent {
   /** Auth0 `log_id`, a stable hash for Action calls, or `ce_<CloudEvent id>`: the de-duplication key downstream. */
   id: string;
   tenant: string;
-  type: EventType;
-  source: EventSource;
+  /** One of EVENT_TYPES, or a type added by a newer pipeline (handle what you know, acknowledge the rest). */
+  type: EventType | UnknownName;
+  /** One of EVENT_SOURCES, or a front door added by a newer pipeline. */
+  source: EventSource | UnknownName;
   /** The Auth0 log type code (`sapi`, `scp`, ...); for Actions, the code of the equivalent log; for Event Streams, the CloudEvent type (`user.created`). */
   log_type: string;
   level: Level;

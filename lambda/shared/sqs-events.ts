@@ -9,7 +9,7 @@
 import { BatchProcessor, EventType as BatchEventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { CanonicalEvent, EventSource, EventType, Level } from './event';
+import type { CanonicalEvent, Level } from './event';
 import { canonicalEventProblems, isObject } from './event-rules';
 
 export class InvalidEventError extends Error {
@@ -20,7 +20,11 @@ export class InvalidEventError extends Error {
 }
 
 
-/** Validates a message body into a CanonicalEvent; throws InvalidEventError naming the first bad field. */
+/**
+ * Validates a message body into a CanonicalEvent; throws InvalidEventError naming the first bad field.
+ * A tolerant reader: a `type` or `source` this package does not know (added by a newer pipeline) is
+ * passed on as it came; what is truly malformed (not JSON, no id, a bad date, ...) is refused.
+ */
 export function parseCanonicalEvent(body: string): CanonicalEvent {
   let value: unknown;
   try {
@@ -32,13 +36,13 @@ export function parseCanonicalEvent(body: string): CanonicalEvent {
   const v = value;
   if (v.Type === 'Notification' && typeof v.Message === 'string') throw new InvalidEventError('body is an SNS envelope: turn on raw message delivery for this subscription');
   // The one validator the ingest also runs on every event it publishes (lambda/shared/event-rules.ts).
-  const problem = canonicalEventProblems(v)[0];
+  const problem = canonicalEventProblems(v, { names: 'tolerant' })[0];
   if (problem) throw new InvalidEventError(`${problem[0]} ${problem[1]}, got ${JSON.stringify(v[problem[0]])?.slice(0, 80)}`);
   return {
     id: v.id as string,
     tenant: v.tenant as string,
-    type: v.type as EventType,
-    source: v.source as EventSource,
+    type: v.type as CanonicalEvent['type'],
+    source: v.source as CanonicalEvent['source'],
     log_type: v.log_type as string,
     level: v.level as Level,
     ...(v.user_id !== undefined ? { user_id: v.user_id as string } : {}),

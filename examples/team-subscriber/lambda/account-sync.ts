@@ -1,4 +1,6 @@
 // Each record arrives as a validated CanonicalEvent; throwing fails only that record (retried, then the DLQ).
+// A type or source newer than your installed package arrives as it came (event.type: EventType | UnknownName):
+// act on the types you know, return for the rest.
 import type { CanonicalEvent } from 'auth0-events';
 import { auth0EventsHandler } from 'auth0-events/handler';
 
