@@ -3,7 +3,8 @@
  *                    [--stack Auth0Events | --local [--endpoint URL] | --queue-url URL --dlq-url URL]
  *
  * Lists what is in a subscriber's DLQ (type, id, first error seen) and moves it back to the
- * subscriber's queue. Against AWS it uses SQS's message move task (StartMessageMoveTask); where that is
+ * subscriber's queue. Against AWS it uses SQS's message move task (StartMessageMoveTask) from the
+ * queue's own DLQ; from a delivery DLQ (no queue's DLQ: SQS refuses a move task), where a move task is
  * not available (the local runtime's emulator), or when --max is below the DLQ's depth, it uses
  * receive → send → delete, which never loses a message: each one is deleted from the DLQ only after
  * the send to the queue succeeded.

@@ -64,3 +64,16 @@ test('--local finds a subscriber\'s queues by the local runtime\'s names; an unk
   await expect(resolveLocalQueues(sqs, 'audit')).resolves.toEqual({ queueUrl: queue, dlqUrl: dlq });
   await expect(resolveLocalQueues(sqs, 'nope')).rejects.toThrow(/no queue auth0-events-nope in the local runtime/);
 });
+
+test('a delivery DLQ (no queue\'s DLQ) is moved back on the AWS path too: receive, send, delete, each message once', async () => {
+  // Like an SNS subscription's delivery DLQ: a queue no redrive policy names.
+  const deliveryDlq = (await sqs.send(new CreateQueueCommand({ QueueName: 'delivery-dlq' }))).QueueUrl!;
+  const { queue } = await queues('delivery');
+  await fill(deliveryDlq, 23);
+  const result = await redrive(sqs, { queueUrl: queue, dlqUrl: deliveryDlq, useMoveTask: true });
+  expect(result).toMatchObject({ moved: 23, mode: 'receive-send-delete' });
+  const ids = (await drain(sqs, queue, 30)).map((m) => JSON.parse(m.Body!).id);
+  expect(ids.sort()).toEqual(Array.from({ length: 23 }, (_, i) => `ev-${i}`).sort());
+  expect(await depth(deliveryDlq)).toBe(0);
+});
+

@@ -6,8 +6,14 @@
  *
  * - `redrive`: lists what is in a DLQ (type, id, first error seen) and moves it back. With SQS's message
  *   move task (StartMessageMoveTask, https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_StartMessageMoveTask.html)
- *   where the endpoint has it; else, or when `max` is below the DLQ's depth, receive -> send -> delete,
- *   which never loses a message: each one leaves the DLQ only after the send to the queue succeeded.
+ *   when the DLQ is the queue's own DLQ (the queue's redrive policy names it: AWS moves only from a
+ *   queue that is some queue's DLQ, and answers InvalidParameterValue "Source queue must be configured
+ *   as a Dead Letter Queue." otherwise, which is the case of the SNS subscription delivery DLQs and the
+ *   EventBridge delivery DLQ) and the endpoint has it; else, or when `max` is below the DLQ's depth,
+ *   receive -> send -> delete, which never loses a message: each one leaves the DLQ only after the send
+ *   to the queue succeeded. A failed send or delete is named, never silent: a message whose send
+ *   failed stays in the DLQ; one sent whose delete failed (after one retry) is in both queues, and the
+ *   error names it (the built-in subscribers write an event id once, so the copy is harmless there).
  * - `resolveStackQueues`: a deployed stack's queues of a subscriber, found by the tags the Subscriber
  *   construct puts on them (CloudFormation generates the names).
  */
@@ -49,6 +55,20 @@ async function queueArn(sqs: SQSClient, url: string): Promise<string> {
   const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
   return out.Attributes!.QueueArn!;
 }
+
+/** Whether `dlqArn` is the DLQ of the queue at `queueUrl` (its redrive policy names it). */
+async function isDlqOf(sqs: SQSClient, queueUrl: string, dlqArn: string): Promise<boolean> {
+  const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['RedrivePolicy'] }));
+  try {
+    return JSON.parse(out.Attributes?.RedrivePolicy ?? '{}').deadLetterTargetArn === dlqArn;
+  } catch {
+    return false;
+  }
+}
+
+/** AWS's answer to a move task from a queue that is no queue's DLQ (the SDK's name, or its query-compatible Code). */
+const isNotADlqError = (e: unknown): boolean =>
+  [(e as Error).name, (e as { Code?: string }).Code].some((c) => c === 'InvalidParameterValue' || c === 'AWS.SimpleQueueService.InvalidParameterValue');
 
 async function visibleCount(sqs: SQSClient, url: string): Promise<number> {
   const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }));
@@ -119,15 +139,19 @@ export async function redrive(sqs: SQSClient, opts: { queueUrl: string; dlqUrl: 
     if (depth <= max) {
       try {
         const [source, destination] = await Promise.all([queueArn(sqs, opts.dlqUrl), queueArn(sqs, opts.queueUrl)]);
-        const listed = await peek(sqs, opts.dlqUrl, Math.min(max, 100));
-        const running = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: source, MaxResults: 1 }));
-        if (running.Results?.[0]?.Status === 'RUNNING') throw new Error(`a move task is already running for ${source}`);
-        const task = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: source, DestinationArn: destination, MaxNumberOfMessagesPerSecond: 50 }));
-        return { listed, moved: depth, mode: 'move-task', taskHandle: task.TaskHandle };
+        // A delivery DLQ (SNS subscription, EventBridge target) is no queue's DLQ: AWS would refuse the move task.
+        if (await isDlqOf(sqs, opts.queueUrl, source)) {
+          const listed = await peek(sqs, opts.dlqUrl, Math.min(max, 100));
+          const running = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: source, MaxResults: 1 }));
+          if (running.Results?.[0]?.Status === 'RUNNING') throw new Error(`a move task is already running for ${source}`);
+          const task = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: source, DestinationArn: destination, MaxNumberOfMessagesPerSecond: 50 }));
+          return { listed, moved: depth, mode: 'move-task', taskHandle: task.TaskHandle };
+        }
       } catch (e) {
-        // Only an endpoint without the move-task API (an emulator: InvalidAction) falls back below;
-        // anything else (access denied, a running task) is the operator's to see.
-        if (!/^(InvalidAction|UnsupportedOperation|UnknownOperationException)$/.test((e as Error).name)) throw e;
+        // An endpoint without the move-task API (an emulator: InvalidAction), or AWS saying the source is
+        // no queue's DLQ (InvalidParameterValue), falls back below; anything else (access denied, a
+        // running task) is the operator's to see.
+        if (!/^(InvalidAction|UnsupportedOperation|UnknownOperationException)$/.test((e as Error).name) && !isNotADlqError(e)) throw e;
       }
     }
   }
@@ -144,10 +168,39 @@ export async function redrive(sqs: SQSClient, opts: { queueUrl: string; dlqUrl: 
     }));
     const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
     const done = msgs.filter((_, i) => ok.has(String(i)));
-    if (done.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: opts.dlqUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
-    listed.push(...done.map(describe));
-    moved += done.length;
-    if (done.length < msgs.length) throw new Error(`${msgs.length - done.length} messages could not be sent back; they stay in the DLQ (moved ${moved})`);
+    const notSent = msgs.filter((_, i) => !ok.has(String(i)));
+    const stuck = done.length ? await deleteAll(sqs, opts.dlqUrl, done) : { failed: [], reason: '' };
+    const deleted = done.filter((m) => !stuck.failed.includes(m));
+    listed.push(...deleted.map(describe));
+    moved += deleted.length;
+    const problems: string[] = [];
+    if (notSent.length) {
+      const why = (sent.Failed ?? []).map((f) => `${f.Code}${f.Message ? `: ${f.Message}` : ''}`);
+      problems.push(`${notSent.length} message(s) could not be sent back (${[...new Set(why)].join('; ') || 'no answer'}): ${names(notSent)}; they stay in the DLQ (moved ${moved})`);
+    }
+    if (stuck.failed.length) {
+      problems.push(`${stuck.failed.length} message(s) were sent back but could not be deleted from the DLQ (${stuck.reason}): ${names(stuck.failed)}. They are in both queues: delete them from the DLQ by hand, or let them be redriven again (the built-in subscribers write an event id once; a team's handler must be idempotent by event id)`);
+    }
+    if (problems.length) throw new Error(problems.join('. '));
   }
   return { listed, moved, mode: 'receive-send-delete' };
+}
+
+/** `m1 (event ev-1), m2` : message ids with the event id when the body has one. */
+const names = (msgs: Message[]): string => msgs.map((m) => { const e = describe(m); return e.id ? `${e.messageId} (event ${e.id})` : e.messageId; }).join(', ');
+
+/**
+ * Deletes `msgs` from the DLQ, retrying once those DeleteMessageBatch reports as failed (their receipt
+ * handles stay valid while they are hidden). Returns the ones still not deleted, with AWS's reason.
+ */
+async function deleteAll(sqs: SQSClient, dlqUrl: string, msgs: Message[]): Promise<{ failed: Message[]; reason: string }> {
+  let left = msgs;
+  let reason = '';
+  for (let attempt = 0; attempt < 2 && left.length; attempt++) {
+    const out = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: dlqUrl, Entries: left.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    const failedIds = new Set((out.Failed ?? []).map((f) => f.Id));
+    reason = [...new Set((out.Failed ?? []).map((f) => `${f.Code}${f.Message ? `: ${f.Message}` : ''}`))].join('; ');
+    left = left.filter((_, i) => failedIds.has(String(i)));
+  }
+  return { failed: left, reason };
 }
