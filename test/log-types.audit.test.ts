@@ -67,9 +67,9 @@ const AUDIT: AuditRow[] = [
   { input: 'scpr', auth0: 'Successful Change Password Request (a reset link sent: nothing changed yet)', event: () => log('scpr'), type: 'log', session: false, users: [] },
   { input: 'fcp', auth0: 'Failed Change Password', event: () => log('fcp'), type: 'log', session: false, users: [] },
   // Deletion
-  { input: 'sdu', auth0: 'Successful User Deletion', event: () => log('sdu'), type: 'user_deleted', session: true, users: ['deleted', 'deleted_at'] },
-  { input: 'sapi DELETE /api/v2/users/{id}', auth0: 'Delete a user', event: () => sapi('delete', userPath), type: 'user_deleted', session: true, users: ['deleted', 'deleted_at'] },
-  { input: 'Event Streams user.deleted', auth0: 'user.deleted: a user was deleted', event: () => classifyCloudEvent(parseCloudEvent(userDeleted({ userId: USER })), 'acme', RECEIVED), type: 'user_deleted', session: true, users: ['deleted', 'deleted_at'] },
+  { input: 'sdu', auth0: 'Successful User Deletion', event: () => log('sdu'), type: 'user_deleted', session: true, users: ['deleted', 'deleted_at', 'last_deleted_at'] },
+  { input: 'sapi DELETE /api/v2/users/{id}', auth0: 'Delete a user', event: () => sapi('delete', userPath), type: 'user_deleted', session: true, users: ['deleted', 'deleted_at', 'last_deleted_at'] },
+  { input: 'Event Streams user.deleted', auth0: 'user.deleted: a user was deleted', event: () => classifyCloudEvent(parseCloudEvent(userDeleted({ userId: USER })), 'acme', RECEIVED), type: 'user_deleted', session: true, users: ['deleted', 'deleted_at', 'last_deleted_at'] },
   { input: 'fdu', auth0: 'Failed User Deletion', event: () => log('fdu'), type: 'log', session: false, users: [] },
   // Logout and tokens
   { input: 'slo', auth0: 'Successful Logout', event: () => log('slo'), type: 'logout', session: true, users: [] },

@@ -10,15 +10,27 @@
  *                             blocked, only when the event changes the administrator's flag (blocked_event)
  *   user_blocked/_unblocked   blocked, blocked_at                    (blocked_event)
  *   user_deleted              deleted, deleted_at                    (deleted_event)
+ *                             last_deleted_at, never removed          (last_deletion_event)
  *   password_changed          last_password_change                   (password_event)
  * The profile: `email` (email_event) and `username` (username_event) each on its own marker, the
  * other PROFILE_FIELDS together (profile_event). An Event Streams user object is the whole profile:
  * it writes all three groups and removes what it lacks. An Action or `ss` registration knows only
  * email and username: it writes only those it has, so it never blocks the rest of a whole profile
  * and the item is the same whichever arrives first (each attribute is last-writer-wins on its marker).
+ *
+ * Lives: a user_id may be registered again after a deletion (a reused social id). The last deletion's
+ * marker (last_deletion_event, with last_deleted_at) is never removed by a later life: created_at is
+ * the earliest registration of the current life, and a registration older than the last deletion never
+ * replaces one newer than it (issue 18, item 4b: a redelivered first registration no longer rolls
+ * created_at back). The other groups are last-writer-wins as above: an older life's registration,
+ * block or deletion is older than the new life's registration and changes nothing; an older life's
+ * password change is kept if no newer one exists (as it was before lives were told apart).
  */
 import type { CanonicalEvent } from '../shared/event';
 import { PROFILE_FIELDS, profileOf, type Profile } from './profile';
+
+/** The marker of the user's last deletion: kept across lives, it bounds what an older life's event may change. */
+export const LAST_DELETION_MARKER = 'last_deletion_event';
 
 /** How far an event's date may be ahead of its receive time and still count as is for ordering. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
@@ -32,7 +44,7 @@ export const markerOf = (event: CanonicalEvent, at?: string): string => `${order
 
 /**
  * One attribute group's write; `at` is the date that orders it when not the event's date.
- * `earliest`: the smaller marker wins (created_at), or any registration newer than the deletion of a deleted user.
+ * `earliest`: the smaller marker wins (created_at), or a registration newer than the last deletion replaces one older than it.
  */
 export interface GroupUpdate { marker: string; set: Record<string, unknown>; remove?: string[]; at?: string; earliest?: boolean }
 
@@ -88,7 +100,7 @@ export function groupUpdates(event: CanonicalEvent): GroupUpdate[] {
     case 'user_unblocked':
       return [{ marker: 'blocked_event', set: { blocked: event.type === 'user_blocked', blocked_at: date } }];
     case 'user_deleted':
-      return [{ marker: 'deleted_event', set: { deleted: true, deleted_at: date } }];
+      return [{ marker: 'deleted_event', set: { deleted: true, deleted_at: date } }, { marker: LAST_DELETION_MARKER, set: { last_deleted_at: date } }];
     case 'password_changed':
       return [{ marker: 'password_event', set: { last_password_change: date } }];
     default:

@@ -25,7 +25,7 @@ import type { CanonicalEvent } from '../shared/event';
 import { createLogger } from '../shared/logger';
 import { sqsEventHandler, type RecordContext } from '../shared/sqs-events';
 import { USERS_TABLE } from '../shared/stores';
-import { groupUpdates, markerOf, orderingDate, userChangedAt, type GroupUpdate } from './groups';
+import { groupUpdates, LAST_DELETION_MARKER, markerOf, orderingDate, userChangedAt, type GroupUpdate } from './groups';
 
 export { PROFILE_FIELDS, profileOf, registrationFields } from './profile';
 export { MAX_CLOCK_SKEW_MS, groupUpdates, markerOf, orderingDate, userChangedAt, type GroupUpdate } from './groups';
@@ -38,8 +38,8 @@ export interface UsersWriterDeps {
 const logger = createLogger('auth0-events-users');
 
 /**
- * SET (and REMOVE) the attributes and the marker if the marker attribute is absent or older (`earliest`: newer, or the
- * user is deleted by an older deletion). Returns false when the condition failed.
+ * SET (and REMOVE) the attributes and the marker if the marker attribute is absent or older (`earliest`: see below).
+ * Returns false when the condition failed.
  */
 async function conditionalSet(deps: UsersWriterDeps, event: CanonicalEvent, { marker: markerAttr, set, remove = [], at, earliest }: GroupUpdate): Promise<boolean> {
   const names: Record<string, string> = { '#m': markerAttr };
@@ -52,15 +52,23 @@ async function conditionalSet(deps: UsersWriterDeps, event: CanonicalEvent, { ma
   });
   remove.forEach((k, i) => { names[`#r${i}`] = k; });
   if (earliest) {
-    Object.assign(names, { '#deleted': 'deleted', '#deletedEvent': 'deleted_event' });
+    Object.assign(names, { '#deleted': 'deleted', '#deletedEvent': 'deleted_event', '#lastDeletion': LAST_DELETION_MARKER });
     values[':true'] = true;
   }
+  // created_at: the earliest registration of the user's current life. A registration newer than the last deletion
+  // replaces one older than it (a new life); within a life the earlier wins; one older than the last deletion never
+  // replaces one newer than it (a redelivered first registration never rolls created_at back, issue 18 item 4b).
+  // Items whose deletion was written before last_deletion_event existed: `deleted` and `deleted_event` tell it.
+  const condition = earliest
+    ? 'attribute_not_exists(#m) OR (#m < #lastDeletion AND :m > #lastDeletion) OR (#m > :m AND NOT (:m < #lastDeletion AND #m > #lastDeletion))'
+      + ' OR (attribute_not_exists(#lastDeletion) AND #deleted = :true AND #deletedEvent < :m)'
+    : 'attribute_not_exists(#m) OR #m < :m';
   try {
     await deps.db.send(new UpdateCommand({
       TableName: deps.table,
       Key: { [USERS_TABLE.partitionKey]: event.tenant, [USERS_TABLE.sortKey]: event.user_id },
       UpdateExpression: `SET ${assignments.join(', ')}${remove.length ? ` REMOVE ${remove.map((_, i) => `#r${i}`).join(', ')}` : ''}`,
-      ConditionExpression: earliest ? 'attribute_not_exists(#m) OR #m > :m OR (#deleted = :true AND #deletedEvent < :m)' : 'attribute_not_exists(#m) OR #m < :m',
+      ConditionExpression: condition,
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     }));
