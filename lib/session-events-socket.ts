@@ -228,7 +228,8 @@ export class SessionEventsSocket extends Construct {
     });
     this.push.function.addEventSource(new DynamoEventSource(props.eventsTable, {
       startingPosition: lambda.StartingPosition.LATEST,
-      filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT') })],
+      // INSERTs of events only: an item without `id` is a revocation window's marker (lambda/shared/stores.ts), never pushed.
+      filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT'), dynamodb: { NewImage: { id: { S: lambda.FilterRule.exists() } } } })],
       batchSize: PUSH_STREAM.batchSize,
       maxBatchingWindow: Duration.seconds(0),
       bisectBatchOnError: true,

@@ -356,7 +356,10 @@ export class LocalPipeline {
     this.streamPoller = new StreamPoller({
       name: 'push', dynamodb: ddb, streams: new DynamoDBStreamsClient({}), tableName: this.tables.events,
       batchSize: PUSH_STREAM.batchSize, retryAttempts: PUSH_STREAM.retryAttempts,
-      handler: async (event, context) => {
+      handler: async (all, context) => {
+        // As the deployed event source filter: INSERTs of events (an item without `id` is a revocation window's marker).
+        const event = { Records: all.Records.filter((r) => r.dynamodb?.NewImage?.id?.S !== undefined) };
+        if (!event.Records.length) return { batchItemFailures: [] };
         for (const r of event.Records) {
           const id = r.dynamodb?.NewImage?.id?.S;
           if (id) this.track(id, 'stored', 'ok', { tenant: r.dynamodb?.NewImage?.tenant?.S, type: r.dynamodb?.NewImage?.type?.S, user_id: r.dynamodb?.NewImage?.user_id?.S });

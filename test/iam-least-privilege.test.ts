@@ -21,6 +21,9 @@ const ACTION_OF: Record<string, string> = {
   DeleteCommand: 'dynamodb:DeleteItem', DeleteItemCommand: 'dynamodb:DeleteItem',
   QueryCommand: 'dynamodb:Query', ScanCommand: 'dynamodb:Scan',
   BatchWriteCommand: 'dynamodb:BatchWriteItem', BatchGetCommand: 'dynamodb:BatchGetItem', DescribeTableCommand: 'dynamodb:DescribeTable',
+  // A transaction is authorized by its items' own actions ("Using IAM with DynamoDB transactions"); the only one
+  // here (the session-events writer's revocation window) holds Update items only.
+  TransactWriteCommand: 'dynamodb:UpdateItem',
   PublishCommand: 'sns:Publish', PublishBatchCommand: 'sns:Publish',
   SendMessageCommand: 'sqs:SendMessage', SendMessageBatchCommand: 'sqs:SendMessage',
   GetSecretValueCommand: 'secretsmanager:GetSecretValue',

@@ -73,7 +73,7 @@ describe('SessionEventsSocket', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: pushFn },
       EventSourceArn: { 'Fn::GetAtt': [stack.getLogicalId(stack.stores.eventsTable.node.defaultChild as never), 'StreamArn'] },
-      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'] }) }] },
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'], dynamodb: { NewImage: { id: { S: [{ exists: true }] } } } }) }] },
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: 10,
       MaximumRecordAgeInSeconds: 3600,

@@ -26,7 +26,7 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { mapWithConcurrency } from '../shared/concurrency';
 import { CONNECTIONS_TABLE, listenKeyOf } from '../shared/connections';
 import { createLogger } from '../shared/logger';
-import { pushedEvent, type StoredEvent } from '../shared/stores';
+import { isEventItem, pushedEvent, type StoredEvent } from '../shared/stores';
 import { closeConnection, encodeMessage, managementClient } from '../shared/management';
 import { emf, METRIC_PUSH_SEND_FAILED } from '../shared/metrics';
 import { closeMissed, type MissedListener } from './missed';
@@ -126,6 +126,8 @@ export async function handlePushBatch(batch: DynamoDBStreamEvent, deps: PushDeps
   for (const record of batch.Records) {
     if (record.eventName !== 'INSERT' || !record.dynamodb?.NewImage) continue;
     const event = unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>) as StoredEvent;
+    // An events-table item that is not an event (a revocation window's marker, stores.ts) is never pushed.
+    if (!isEventItem(event as unknown as Record<string, unknown>)) continue;
     try {
       const stats = await pushEvent(event, deps);
       logger.info('event pushed', { event_id: event.id, tenant: event.tenant, type: event.type, ...stats });

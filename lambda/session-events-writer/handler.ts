@@ -5,14 +5,18 @@
  *
  * PutItem with attribute_not_exists(pk): a duplicate (same tenant and id, e.g. an Auth0 retry or an SQS
  * redelivery) fails the condition; another tenant's event with the same id is a different item, which is a success: nothing is written twice, so nothing is pushed twice.
+ *
+ * One deletion, one push: a `user_deleted` is stored only if no other deletion of the same tenant and user
+ * close to it in time was (two marker items claimed in one transaction before the PutItem; lambda/shared/stores.ts
+ * gives the window's guarantees, the markers and why only deletions are folded).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { isConditionFailed } from '../shared/dynamodb';
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isSessionEventType, type CanonicalEvent } from '../shared/event';
 import { createLogger } from '../shared/logger';
 import { sqsEventHandler, type RecordContext } from '../shared/sqs-events';
-import { cursorOf, EVENTS_TABLE, eventKey, toStoredEvent, WRITE_BUDGET_MS, type StoredEvent } from '../shared/stores';
+import { cursorOf, EVENTS_TABLE, eventKey, FOLDED_REVOCATION_TYPES, REVOCATION_WINDOW_MS, revocationMarkerKeys, toStoredEvent, WRITE_BUDGET_MS, type StoredEvent } from '../shared/stores';
 
 export interface SessionEventsWriterDeps {
   db: DynamoDBDocumentClient;
@@ -24,12 +28,17 @@ export interface SessionEventsWriterDeps {
 
 const logger = createLogger('auth0-events-session-events');
 
-export async function storeSessionEvent(event: CanonicalEvent, deps: SessionEventsWriterDeps, log: RecordContext['logger'] = logger): Promise<'written' | 'duplicate' | 'skipped'> {
+export async function storeSessionEvent(event: CanonicalEvent, deps: SessionEventsWriterDeps, log: RecordContext['logger'] = logger): Promise<'written' | 'duplicate' | 'folded' | 'skipped'> {
   if (!isSessionEventType(event.type)) {
     log.warn('not a session event type: acknowledged without a write (check the subscriber filter)');
     return 'skipped';
   }
   const now = deps.now ?? (() => new Date());
+  const folded = await foldInto(event, deps, now);
+  if (folded) {
+    log.info('same revocation already stored (same tenant, user and type within the window): not stored or pushed again', { window_ms: REVOCATION_WINDOW_MS });
+    return 'folded';
+  }
   const item = toStoredEvent(event, now());
   try {
     await deps.db.send(new PutCommand({
@@ -49,6 +58,36 @@ export async function storeSessionEvent(event: CanonicalEvent, deps: SessionEven
   if (now().getTime() - Date.parse(item.stored_at) > budget) await moveForward(item, deps, now, budget, log);
   else log.info('session event stored', { cursor: item.cursor });
   return 'written';
+}
+
+/**
+ * For a folded type (user_deleted) with a user: claims this event's two window markers (revocationMarkerKeys)
+ * in one transaction, each unless another event holds it: true when another does (this event is folded into
+ * it: not stored). The same event may claim again (a retry after a crash between the claim and the PutItem
+ * stores it then); two claims at once are one transaction each, so one wins.
+ */
+async function foldInto(event: CanonicalEvent, deps: SessionEventsWriterDeps, now: () => Date): Promise<boolean> {
+  if (!FOLDED_REVOCATION_TYPES.includes(event.type) || !event.user_id) return false;
+  const keys = revocationMarkerKeys(event.tenant, event.type, event.user_id, Date.parse(event.date));
+  try {
+    await deps.db.send(new TransactWriteCommand({
+      TransactItems: keys.map((Key) => ({
+        Update: {
+          TableName: deps.table, Key,
+          ConditionExpression: 'attribute_not_exists(#e) OR #e = :id',
+          UpdateExpression: 'SET #e = :id, #d = :d, #x = :x',
+          ExpressionAttributeNames: { '#e': 'event_id', '#d': 'date', '#x': EVENTS_TABLE.ttlAttribute },
+          // Kept a day past the window (TTL deletes lazily; a marker's bucket is in its key, not in the TTL).
+          ExpressionAttributeValues: { ':id': event.id, ':d': event.date, ':x': Math.floor(Math.max(now().getTime(), Date.parse(event.date)) / 1000) + 86_400 },
+        },
+      })),
+    }));
+    return false;
+  } catch (e) {
+    const reasons = (e as { name?: string; CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+    if ((e as Error).name === 'TransactionCanceledException' && reasons.some((r) => r.Code === 'ConditionalCheckFailed')) return true;
+    throw e;
+  }
 }
 
 /** The PutItem answered late: the event takes a cursor of "now", ahead of every REST poller's horizon. */

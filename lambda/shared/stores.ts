@@ -46,6 +46,38 @@ export const WRITE_BUDGET_MS = 1000;
 export const GSI_PROPAGATION_ALLOWANCE_MS = 3000;
 export const REST_SETTLE_MS = 2 * WRITE_BUDGET_MS + GSI_PROPAGATION_ALLOWANCE_MS;
 
+/**
+ * One deletion, one push (issue 18, item 4c). A user deleted with Log Streams and Event Streams on
+ * reaches the session-events writer up to three times under different ids (`sdu`, `sapi` DELETE,
+ * `ce_<id>` user.deleted). The writer stores (so pushes) one revocation of a FOLDED type per tenant,
+ * user and time window; the topic still carries every input. Windows: two grids of buckets
+ * REVOCATION_WINDOW_MS long, the second shifted by half of it; an event claims its bucket in both
+ * grids, and is folded when another event holds either. So two revocations less than half the window
+ * apart (2.5 min) are always one push, two at least the window apart (5 min) are always two, and in
+ * between they may be one. Dates are Auth0's (when it happened), so delivery lag does not matter: one
+ * deletion's records are dated within a second of each other.
+ * Only `user_deleted` is folded: a second logout, refresh token revocation, block or password change
+ * minutes later is a new revocation (a password changed back by its owner after an attacker changed it
+ * must move the cut-off forward), and each of those has one door anyway (password changes may come by
+ * up to three: `scp`, the Action, `sapi`; they stay one push each rather than risk losing the later one).
+ * A user deleted, registered again and deleted again within 5 minutes gets one push for both
+ * deletions (its second life had at most those minutes).
+ *
+ * A marker is an events-table item keyed `~revocation#<grid>#<bucket>#<tenant>#<type>#<user_id>` (no
+ * event key has it: tenant names start with a letter or digit), without `id`, `tenant`, `cursor` or `tenant_user`:
+ * it is in no index (no catch-up or REST poll sees it), the push's event source filter passes only
+ * INSERTs of items with an `id` (lib/session-events-socket.ts), and the push skips anything else
+ * (isEventImage).
+ */
+export const REVOCATION_WINDOW_MS = 5 * 60_000;
+export const FOLDED_REVOCATION_TYPES: readonly string[] = ['user_deleted'];
+/** The two window markers of a revocation of `type` dated `at` (epoch ms): its bucket in each grid. */
+export const revocationMarkerKeys = (tenant: string, type: string, userId: string, at: number): Record<string, string>[] =>
+  [0, REVOCATION_WINDOW_MS / 2].map((shift, grid) =>
+    ({ [EVENTS_TABLE.partitionKey]: `~revocation#${grid}#${Math.floor((at + shift) / REVOCATION_WINDOW_MS)}#${tenant}#${type}#${userId}` }));
+/** Whether an events-table item (a stream NewImage, unmarshalled) is a stored event, not a marker. */
+export const isEventItem = (item: Record<string, unknown> | undefined): boolean => typeof item?.id === 'string' && typeof item?.tenant === 'string';
+
 /** Users: one item per tenant and user. */
 export const USERS_TABLE = { partitionKey: 'tenant', sortKey: 'user_id' } as const;
 
