@@ -342,7 +342,7 @@ export class LocalPipeline {
     const socket = loadHandler<Parameters<WsRouteHandler>[0], APIGatewayProxyResult>('lambda/socket/handler.ts');
     const constant = (body: string): WsRouteHandler => async () => ({ statusCode: 200, body });
     Object.assign(this.gateway.routes, {
-      $connect: socket, $disconnect: socket, authenticate: socket,
+      $connect: socket, $disconnect: socket, authenticate: socket, continue_catch_up: socket,
       ping: constant(PONG_REPLY), $default: constant(UNKNOWN_MESSAGE),
     });
     await this.gateway.start();
