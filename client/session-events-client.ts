@@ -36,6 +36,8 @@ export type ServerMessage =
   | { type: 'authenticated'; sub: string; filter: '*' | 'self'; expires_at: string }
   | { type: 'authentication_failed'; message: string }
   | { type: 'event'; event: SessionEvent; replay?: boolean }
+  | { type: 'events'; events: SessionEvent[]; replay?: boolean }
+  | { type: 'catch_up_paused'; count: number; last_id: string; reason: 'time_budget' | 'size_cap' | string }
   | { type: 'caught_up'; count: number; last_id?: string }
   | { type: 'pong' }
   | { type: 'closing'; reason: 'not_authenticated' | 'token_expired' | 'missed_events' | string; message: string; resume_from?: string }
@@ -79,7 +81,7 @@ export interface SessionEventsClientOptions {
   backoff?: BackoffOptions;
   /** How many recent event ids are remembered to drop duplicates. Default 1000. */
   dedupeWindow?: number;
-  /** Longest time live events are held while a replay runs, ms. Default 30000. */
+  /** Longest time live events are held while a replay (or one part of it) runs, ms. Default 30000. */
   replayHoldMs?: number;
   /** Random number in [0, 1), for jitter (tests). Default Math.random. */
   random?: () => number;
@@ -233,7 +235,7 @@ export class SessionEventsClient {
       const since = this.resumeFrom ?? this.lastEventId;
       this.resumeFrom = undefined;
       this.held = since ? [] : undefined;
-      if (since) this.holdTimer = setTimeout(() => this.release(), this.opts.replayHoldMs ?? 30_000);
+      if (since) this.startHold();
       // `seen`: the ids delivered recently, so that the server can replay from a little before
       // `since` (live pushes may arrive slightly out of stored order) without repeating any of them.
       const seen = this.seenOrder.slice(-1000);
@@ -272,8 +274,18 @@ export class SessionEventsClient {
         this.emit('authenticated', { sub: msg.sub, filter: msg.filter, expires_at: msg.expires_at });
         return;
       case 'event':
-        if (this.held && !msg.replay) this.held.push(msg.event);
-        else this.deliver(msg.event);
+      case 'events':
+        // `events`: many events in one message, same meaning as that many `event` messages in order.
+        for (const e of msg.type === 'event' ? [msg.event] : Array.isArray(msg.events) ? msg.events : []) {
+          if (this.held && !msg.replay) this.held.push(e);
+          else this.deliver(e);
+        }
+        return;
+      case 'catch_up_paused':
+        // The replay continues in another part: ask for it from where the server stopped, and keep
+        // holding live events (the hold timer restarts) until caught_up.
+        if (this.held) this.startHold();
+        socket.send(JSON.stringify({ type: 'continue_catch_up', after: msg.last_id }));
         return;
       case 'caught_up':
         this.release();
@@ -304,6 +316,12 @@ export class SessionEventsClient {
       default:
         return;
     }
+  }
+
+  /** (Re)starts the longest wait for the end of a replay (or its next part). */
+  private startHold(): void {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = setTimeout(() => this.release(), this.opts.replayHoldMs ?? 30_000);
   }
 
   /** Ends the replay hold: live events received meanwhile are delivered (duplicates dropped). */

@@ -5,6 +5,7 @@
  *     $connect ?tenant=   -> socket Lambda (unknown tenant refused, `pending` connection item)
  *     $disconnect         -> socket Lambda (item deleted)
  *     authenticate        -> socket Lambda (token verified, listener registered, catch-up)
+ *     continue_catch_up   -> socket Lambda (the next part of a paused catch-up)
  *     ping                -> answered by API Gateway itself (mock integration): {"type":"pong"}
  *     $default            -> answered by API Gateway itself: an error naming the known message types
  *   Connections table (customer-managed key, TTL backstop, sparse GSI by-listener, GSI by-tenant).
@@ -28,7 +29,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IDependable } from 'constructs';
-import { CONNECTIONS_TABLE } from '../lambda/shared/connections';
+import { CONNECTIONS_TABLE, SOCKET_TIMEOUT_SECONDS } from '../lambda/shared/connections';
 import { EVENTS_TABLE } from '../lambda/shared/stores';
 import { METRIC_PUSH_SEND_FAILED } from '../lambda/shared/metrics';
 import type { TenantConfig } from '../lambda/shared/tenants';
@@ -68,7 +69,7 @@ export const PONG_REPLY = JSON.stringify({ type: 'pong' });
 export const UNKNOWN_MESSAGE = JSON.stringify({
   type: 'error',
   error: 'unknown_message',
-  message: 'Unknown message type. Known types: {"type":"authenticate","access_token":"<Auth0 access token>","since":"<event id, optional>"} and {"type":"ping"}.',
+  message: 'Unknown message type. Known types: {"type":"authenticate","access_token":"<Auth0 access token>","since":"<event id, optional>"}, {"type":"continue_catch_up","after":"<last_id of catch_up_paused>"} and {"type":"ping"}.',
 });
 
 export class SessionEventsSocket extends Construct {
@@ -136,10 +137,10 @@ export class SessionEventsSocket extends Construct {
 
     this.socket = new Handler(this, 'Socket', {
       entry: 'lambda/socket/handler.ts',
-      description: 'WebSocket $connect, $disconnect and authenticate (token check, catch-up)',
+      description: 'WebSocket $connect, $disconnect, authenticate and continue_catch_up (token check, catch-up)',
       logRetentionDays: retention,
-      // Catch-up waits for the seam and sends up to CATCH_UP_MAX events; API Gateway stops waiting at 29 s.
-      timeout: Duration.seconds(29),
+      // API Gateway stops waiting at 29 s; a catch-up part ends 5 s before this (lambda/socket/catch-up.ts).
+      timeout: Duration.seconds(SOCKET_TIMEOUT_SECONDS),
       memorySize: 512,
     });
     this.api = new apigwv2.WebSocketApi(this, 'Api', {
@@ -149,6 +150,7 @@ export class SessionEventsSocket extends Construct {
       disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('Disconnect', this.socket.function) },
     });
     this.api.addRoute('authenticate', { integration: new WebSocketLambdaIntegration('Authenticate', this.socket.function) });
+    this.api.addRoute('continue_catch_up', { integration: new WebSocketLambdaIntegration('ContinueCatchUp', this.socket.function) });
     this.mockRoute('ping', PONG_REPLY);
     this.mockRoute('$default', UNKNOWN_MESSAGE);
 

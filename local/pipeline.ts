@@ -11,7 +11,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, DeleteMessageBatchCom
 import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult, SQSEvent, SQSBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult, SQSEvent, SQSBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -30,6 +30,7 @@ import { SqsPoller, type SqsHandler } from './sqs-poller';
 import { StreamPoller } from './stream-poller';
 import { createTables, tablesFromTemplate, type LocalTableSpec } from './tables';
 import { WebSocketGateway, type WsRouteHandler } from './websocket-gateway';
+import { LAMBDA_DEFAULT_TIMEOUT_MS, withTimeout } from './lambda-context';
 import { redrive } from '../lib/ops/redrive';
 import { PONG_REPLY, PUSH_STREAM, UNKNOWN_MESSAGE } from '../lib/session-events-socket';
 import { gatewayErrorBody } from '../lib/gateway-responses';
@@ -56,6 +57,11 @@ export interface PipelineOptions {
    * run's random failures). Default: the handler as deployed.
    */
   wrapHandler?: (subscriber: string, handler: SqsHandler) => SqsHandler;
+  /**
+   * Milliseconds added to each WebSocket management call (PostToConnection, GetConnection,
+   * DeleteConnection), to rehearse API Gateway's latency. Default: env LOCAL_WS_LATENCY_MS, else 0.
+   */
+  wsLatencyMs?: number;
   /** Where the runtime reports what it does (not the handlers' logs). Default: nowhere. */
   log?: (line: string) => void;
 }
@@ -86,12 +92,28 @@ export function localConfig(port: number): { config: Auth0EventsConfig; tenants:
 
 /** The synthesized template of the real stack (no bundling), for the local tables. */
 export function synthesizedTemplate(config: Auth0EventsConfig): { Resources: Record<string, any> } {
+  return synthesized(config).template;
+}
+
+/** Each function's timeout in the stack (ms), by handler entry and, for registry subscribers, by subscriber name. */
+export interface FunctionTimeouts { byEntry: Map<string, number>; bySubscriber: Map<string, number> }
+
+/** The real stack (no bundling): its template (for the local tables) and its functions' timeouts (to run handlers as Lambda does). */
+export function synthesized(config: Auth0EventsConfig, subscribers?: readonly SubscriberDefinition[]): { template: { Resources: Record<string, any> }; timeouts: FunctionTimeouts } {
   // Loaded lazily: aws-cdk-lib is large and only needed once at start.
   const { App } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
   const { Auth0EventsStack } = require('../lib/auth0-events-stack') as typeof import('../lib/auth0-events-stack');
+  const { Handler: HandlerConstruct } = require('../lib/secure-defaults') as typeof import('../lib/secure-defaults');
+  const { FanOut } = require('../lib/fan-out') as typeof import('../lib/fan-out');
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true } });
-  const stack = new Auth0EventsStack(app, 'Auth0Events', { config });
-  return app.synth().getStackByName(stack.stackName).template;
+  const stack = new Auth0EventsStack(app, 'Auth0Events', { config, subscribers });
+  const timeouts: FunctionTimeouts = { byEntry: new Map(), bySubscriber: new Map() };
+  const ms = (fn: { timeout?: { toMilliseconds(): number } }) => fn.timeout?.toMilliseconds() ?? LAMBDA_DEFAULT_TIMEOUT_MS;
+  for (const c of stack.node.findAll()) {
+    if (c instanceof HandlerConstruct && !timeouts.byEntry.has(c.entry)) timeouts.byEntry.set(c.entry, ms(c.function));
+    if (c instanceof FanOut) for (const [name, sub] of c.subscribers) if (sub.handler) timeouts.bySubscriber.set(name, ms(sub.handler.function));
+  }
+  return { template: app.synth().getStackByName(stack.stackName).template, timeouts };
 }
 
 /** Which store a table of the template is, from its construct path. */
@@ -127,6 +149,8 @@ export class LocalPipeline {
   readonly apiKeys: ReadonlyMap<string, string>;
   /** cdk.json's configuration and the served tenants (read once). */
   private readonly local: ReturnType<typeof localConfig>;
+  /** The stack's function timeouts: every handler runs under its own (local/lambda-context.ts). */
+  timeouts: FunctionTimeouts = { byEntry: new Map(), bySubscriber: new Map() };
 
   constructor(private readonly opts: PipelineOptions) {
     this.port = opts.port ?? DEFAULT_PORT;
@@ -134,6 +158,17 @@ export class LocalPipeline {
     this.log = opts.log ?? (() => undefined);
     this.local = localConfig(this.port);
     this.apiKeys = new Map(this.local.tenants.map((t) => [t.name, t.name === DEV_TENANT ? opts.apiKey : opts.apiKeys?.[t.name] ?? randomBytes(18).toString('base64url')]));
+  }
+
+  /**
+   * A handler file's `handler`, run as Lambda runs it: each call is an invocation under the function's
+   * timeout in the stack (a registry subscriber's by its name), whose context counts down from it.
+   */
+  private load<E, R>(entry: string, subscriber?: string): Handler<E, R> {
+    const timeoutMs = (subscriber !== undefined ? this.timeouts.bySubscriber.get(subscriber) : undefined) ?? this.timeouts.byEntry.get(entry);
+    if (timeoutMs === undefined) throw new Error(`${entry}${subscriber ? ` (subscriber ${subscriber})` : ''} is no function of the synthesized stack: its timeout is unknown`);
+    const name = subscriber ?? entry.replace(/^lambda\//, '').replace(/\/handler\.ts$/, '');
+    return withTimeout(name, timeoutMs, loadHandler<E, R>(entry) as (e: E, c: Context) => Promise<R>);
   }
 
   get restUrl(): string { return `http://127.0.0.1:${this.port}`; }
@@ -207,7 +242,8 @@ export class LocalPipeline {
     let template: ReturnType<typeof synthesizedTemplate> | undefined;
     let synthError: unknown;
     try {
-      template = synthesizedTemplate(config);
+      // With the subscribers run here, so that each consumer's timeout is the stack's.
+      ({ template, timeouts: this.timeouts } = synthesized(config, this.opts.subscribers));
     } catch (e) {
       synthError = e;
     }
@@ -253,7 +289,7 @@ export class LocalPipeline {
         continue;
       }
       const name = sub.definition.name;
-      const loaded = loadHandler<SQSEvent, SQSBatchResponse | void>(entry) as SqsHandler;
+      const loaded = this.load<SQSEvent, SQSBatchResponse | void>(entry, name) as SqsHandler;
       const handler = this.opts.wrapHandler ? this.opts.wrapHandler(name, loaded) : loaded;
       const poller = new SqsPoller({
         name, sqs: this.sqs, queueUrl: sub.queueUrl, queueArn: sub.queueArn,
@@ -278,7 +314,7 @@ export class LocalPipeline {
 
     this.eventBridge = new LocalEventBridge({
       sqs: this.sqs, tenants, visibilityTimeoutSeconds: this.opts.visibilityTimeoutSeconds ?? 5,
-      load: () => loadHandler<SQSEvent, SQSBatchResponse>('lambda/eventbridge-ingest/handler.ts'),
+      load: () => this.load<SQSEvent, SQSBatchResponse>('lambda/eventbridge-ingest/handler.ts'),
       onBatch: ({ accepted }) => this.frontDoorAccepted(this.eventBridge!.name, accepted),
     });
     this.frontDoorAccepted(this.eventBridge.name, 0);
@@ -326,6 +362,7 @@ export class LocalPipeline {
     this.gateway = new WebSocketGateway({
       port: this.wsPort,
       routes: {},
+      managementLatencyMs: wsLatencyMs(this.opts.wsLatencyMs),
       onEvent: (e) => {
         if (e.kind !== 'push' || !e.detail) return;
         const id = idOf(e.detail, true);
@@ -339,20 +376,20 @@ export class LocalPipeline {
       CLOSE_QUEUE_URL: closeQueue.url,
       ...(this.tables.connections ? { CONNECTIONS_TABLE: this.tables.connections } : {}),
     });
-    const socket = loadHandler<Parameters<WsRouteHandler>[0], APIGatewayProxyResult>('lambda/socket/handler.ts');
+    const socket = this.load<Parameters<WsRouteHandler>[0], APIGatewayProxyResult>('lambda/socket/handler.ts');
     const constant = (body: string): WsRouteHandler => async () => ({ statusCode: 200, body });
     Object.assign(this.gateway.routes, {
-      $connect: socket, $disconnect: socket, authenticate: socket,
+      $connect: socket, $disconnect: socket, authenticate: socket, continue_catch_up: socket,
       ping: constant(PONG_REPLY), $default: constant(UNKNOWN_MESSAGE),
     });
     await this.gateway.start();
 
-    const closer = new SqsPoller({ name: 'closer', sqs, queueUrl: closeQueue.url, queueArn: closeQueue.arn, handler: loadHandler<SQSEvent, SQSBatchResponse>('lambda/closer/handler.ts') });
+    const closer = new SqsPoller({ name: 'closer', sqs, queueUrl: closeQueue.url, queueArn: closeQueue.arn, handler: this.load<SQSEvent, SQSBatchResponse>('lambda/closer/handler.ts') });
     closer.start();
     this.pollers.push(closer);
 
     if (!this.tables.events) throw new Error('the synthesized stack has no events table');
-    const push = loadHandler<DynamoDBStreamEvent, { batchItemFailures: { itemIdentifier: string }[] }>('lambda/push/handler.ts');
+    const push = this.load<DynamoDBStreamEvent, { batchItemFailures: { itemIdentifier: string }[] }>('lambda/push/handler.ts');
     this.streamPoller = new StreamPoller({
       name: 'push', dynamodb: ddb, streams: new DynamoDBStreamsClient({}), tableName: this.tables.events,
       batchSize: PUSH_STREAM.batchSize, retryAttempts: PUSH_STREAM.retryAttempts,
@@ -378,8 +415,8 @@ export class LocalPipeline {
 
   /** REST query routes behind the token authorizer, as deployed. */
   private queryRoutes(): RestRoute[] {
-    const query = loadHandler<APIGatewayProxyEvent, APIGatewayProxyResult>('lambda/events-query/handler.ts');
-    const authorizer = loadHandler<APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult>('lambda/token-authorizer/handler.ts');
+    const query = this.load<APIGatewayProxyEvent, APIGatewayProxyResult>('lambda/events-query/handler.ts');
+    const authorizer = this.load<APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult>('lambda/token-authorizer/handler.ts');
     const auth = (event: APIGatewayProxyEvent) => authorizer({
       type: 'REQUEST', methodArn: `arn:aws:execute-api:us-east-1:000000000000:local/v1/GET${event.resource}`,
       resource: event.resource, path: event.path, httpMethod: event.httpMethod, headers: event.headers, multiValueHeaders: {},
@@ -393,7 +430,7 @@ export class LocalPipeline {
   }
 
   private async startFrontDoor(config: Auth0EventsConfig): Promise<void> {
-    const ingest = loadHandler<APIGatewayProxyEvent, APIGatewayProxyResult>('lambda/ingest/handler.ts');
+    const ingest = this.load<APIGatewayProxyEvent, APIGatewayProxyResult>('lambda/ingest/handler.ts');
     const routes: RestRoute[] = [
       { method: 'POST', resource: '/{tenant}/log-stream', handler: this.countedDoor('log-stream', ingest), auth: 'apiKey' },
       { method: 'POST', resource: '/{tenant}/actions/{trigger}', handler: this.countedDoor('action', ingest), auth: 'apiKey' },
@@ -547,6 +584,13 @@ function idOf(body: string, pushed = false): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The WebSocket management latency: the option, else LOCAL_WS_LATENCY_MS, else 0; anything but a whole number of ms >= 0 is refused. */
+export function wsLatencyMs(option?: number, env = process.env.LOCAL_WS_LATENCY_MS): number {
+  const value = option ?? (env === undefined || env === '' ? 0 : Number(env));
+  if (!Number.isInteger(value) || value < 0 || value > 60_000) throw new Error(`LOCAL_WS_LATENCY_MS must be a whole number of milliseconds from 0 to 60000, got ${JSON.stringify(option ?? env)}`);
+  return value;
 }
 
 /** Whether a subscriber's access to a table includes writing it (its records count as the table's writes). */

@@ -1,7 +1,8 @@
 /**
  * npm start [-- --persist <dir>] [--verbose]
  * Runs the whole pipeline on this machine (local/pipeline.ts). Env: PORT (3000), WS_PORT (3001),
- * LOCAL_API_KEY (default: a random key printed below), LOCAL_AUDIENCE.
+ * LOCAL_API_KEY (default: a random key printed below), LOCAL_AUDIENCE, LOCAL_WS_LATENCY_MS (ms added to each
+ * WebSocket management call, to rehearse API Gateway's latency; default 0).
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -12,7 +13,7 @@ import { LocalPipeline } from './pipeline';
 async function main() {
   const { values } = parseArgs({ options: { persist: { type: 'string' }, verbose: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
-    console.log('usage: npm start [-- --persist <dir>] [--verbose]   env: PORT, WS_PORT, LOCAL_API_KEY, LOCAL_AUDIENCE');
+    console.log('usage: npm start [-- --persist <dir>] [--verbose]   env: PORT, WS_PORT, LOCAL_API_KEY, LOCAL_AUDIENCE, LOCAL_WS_LATENCY_MS');
     return;
   }
   const port = Number(process.env.PORT ?? DEFAULT_PORT);

@@ -4,6 +4,7 @@
  * expression `$request.body.type`, $default, $disconnect), and serves the management endpoint the
  * push Lambda calls: POST/GET/DELETE `[/{stage}]/@connections/{id}`, 410 Gone for unknown ids.
  * Frames over API Gateway's 128 KB message limit close the connection (1009); 10 minutes idle closes it.
+ * `managementLatencyMs` delays every management call, as API Gateway's endpoint takes its time.
  */
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
@@ -21,6 +22,11 @@ export interface WebSocketGatewayOptions {
   /** Milliseconds of silence after which a connection is closed. Default 10 minutes (API Gateway's). */
   idleTimeoutMs?: number;
   maxMessageBytes?: number;
+  /**
+   * Milliseconds added to every management call (POST, GET, DELETE /@connections/{id}), to rehearse
+   * API Gateway's latency (LOCAL_WS_LATENCY_MS in the local runtime). Default 0.
+   */
+  managementLatencyMs?: number;
   onEvent?: (info: { kind: 'connect' | 'disconnect' | 'message' | 'push' | 'error'; connectionId: string; detail?: string }) => void;
 }
 
@@ -134,6 +140,8 @@ export class WebSocketGateway {
   /** The management endpoint: `[/{stage}]/@connections/{id}`. */
   private async management(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.managementRequests++;
+    const latency = this.opts.managementLatencyMs ?? 0;
+    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     const m = /^(?:\/[^/]+)?\/@connections\/([^/?]+)/.exec(req.url ?? '');
     const reply = (status: number, body = '') => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(body); };
     if (!m) return reply(404, JSON.stringify({ message: 'Not Found' }));

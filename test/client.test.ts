@@ -276,3 +276,39 @@ describe('rejectRevokedTokens', () => {
     expect(store.lookup('auth0|fed')!.toISOString()).toBe(e.date);
   });
 });
+
+describe('catch-up in parts and packed events messages (issue 18, item 2)', () => {
+  it('delivers `events` messages, answers catch_up_paused with continue_catch_up after its last_id, holds live events until caught_up: each once, in order', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((r) => wss.once('listening', r));
+    const ev = (id: string) => ({ id, type: 'logout', tenant: 'dev', user_id: 'auth0|u', date: '2026-01-01T00:00:00.000Z', log_type: 'slo' });
+    const continues: unknown[] = [];
+    wss.on('connection', (ws) => ws.on('message', (raw) => {
+      const m = JSON.parse(String(raw));
+      if (m.type === 'authenticate') {
+        ws.send(JSON.stringify({ type: 'authenticated', sub: 'auth0|ops', filter: '*', expires_at: new Date(Date.now() + 3600e3).toISOString() }));
+        ws.send(JSON.stringify({ type: 'events', replay: true, events: [ev('r1'), ev('r2')] }));
+        ws.send(JSON.stringify({ type: 'event', event: ev('live1') })); // live, during the replay
+        ws.send(JSON.stringify({ type: 'catch_up_paused', count: 2, last_id: 'r2', reason: 'size_cap' }));
+      }
+      if (m.type === 'continue_catch_up') {
+        continues.push(m);
+        ws.send(JSON.stringify({ type: 'events', events: [ev('live2'), ev('live1')] })); // live (live1 again: a duplicate)
+        ws.send(JSON.stringify({ type: 'events', replay: true, events: [ev('r3')] }));
+        ws.send(JSON.stringify({ type: 'caught_up', count: 3, last_id: 'r3' }));
+      }
+    }));
+    const port = (wss.address() as { port: number }).port;
+    const client = new SessionEventsClient({ url: `ws://127.0.0.1:${port}`, tenant: 'dev', token: 't', since: 'r0' });
+    const got: string[] = [];
+    client.on('event', (e) => got.push(e.id));
+    client.start();
+    const deadline = Date.now() + 5000;
+    while (got.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100));
+    client.close();
+    wss.close();
+    expect(continues).toEqual([{ type: 'continue_catch_up', after: 'r2' }]);
+    expect(got).toEqual(['r1', 'r2', 'r3', 'live1', 'live2']);
+  });
+});

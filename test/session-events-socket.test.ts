@@ -18,16 +18,16 @@ describe('SessionEventsSocket', () => {
   it('builds a WebSocket API routed on the message type', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET', RouteSelectionExpression: '$request.body.type' });
     const keys = resources('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey).sort();
-    expect(keys).toEqual(['$connect', '$default', '$disconnect', 'authenticate', 'ping']);
+    expect(keys).toEqual(['$connect', '$default', '$disconnect', 'authenticate', 'continue_catch_up', 'ping']);
   });
 
-  it('sends $connect, $disconnect and authenticate to the socket Lambda', () => {
+  it('sends $connect, $disconnect, authenticate and continue_catch_up to the socket Lambda', () => {
     const socketFn = stack.getLogicalId(stack.realtime.socket.function.node.defaultChild as never);
     const integrations = resources('AWS::ApiGatewayV2::Integration');
     const lambdaIntegrations = integrations.filter(([, i]) => i.Properties.IntegrationType === 'AWS_PROXY');
-    expect(lambdaIntegrations).toHaveLength(3);
+    expect(lambdaIntegrations).toHaveLength(4);
     for (const [, i] of lambdaIntegrations) expect(JSON.stringify(i.Properties.IntegrationUri)).toContain(socketFn);
-    for (const key of ['$connect', '$disconnect', 'authenticate']) {
+    for (const key of ['$connect', '$disconnect', 'authenticate', 'continue_catch_up']) {
       const [, route] = resources('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties.RouteKey === key)!;
       const target = JSON.stringify(route.Properties.Target);
       expect(lambdaIntegrations.some(([id]) => target.includes(id))).toBe(true);

@@ -58,7 +58,8 @@ function socketDeps(overrides: Partial<SocketDeps> = {}): SocketDeps {
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     seamMs: 200,
     settleMs: 100,
-    catchUpMax: 1000,
+    catchUpPartMax: 1000,
+    remainingMs: () => 29_000,
     ...overrides,
   };
 }
@@ -69,7 +70,14 @@ const connect = (id: string, tenant: string | null = TENANT, deps = socketDeps()
 const authenticate = (id: string, body: unknown, deps = socketDeps()) => handleSocket(route('authenticate', id, { body: typeof body === 'string' ? body : JSON.stringify(body) }), deps);
 const item = async (id: string) => (await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as ConnectionItem | undefined;
 const sent = (id: string) => (mgmt.messages.get(id) ?? []) as Record<string, any>[];
-const eventIds = (id: string) => sent(id).filter((m) => m.type === 'event').map((m) => m.event.id);
+/** Every event a connection received, from `event` and `events` messages, in order, as `replay:<id>` or `live:<id>`. */
+const eventsOf = (id: string) => sent(id).flatMap((m) => (m.type === 'event' ? [{ ...m.event, replay: !!m.replay }] : m.type === 'events' ? m.events.map((e: object) => ({ ...e, replay: !!m.replay })) : []));
+const eventIds = (id: string) => eventsOf(id).map((e) => e.id);
+/** The messages as `replay:<id>` / `live:<id>` per event, and the type of every other message. */
+const timeline = (id: string): string[] => sent(id).flatMap((m) => {
+  if (m.type !== 'event' && m.type !== 'events') return [m.type];
+  return (m.type === 'event' ? [m.event] : m.events).map((e: { id: string }) => `${m.replay ? 'replay' : 'live'}:${e.id}`);
+});
 const conn = () => `conn-${++nextId}`;
 
 describe('$connect and $disconnect', () => {
@@ -154,7 +162,9 @@ describe('catch-up', () => {
     const messages = sent(id);
     expect(messages[0].type).toBe('authenticated');
     expect(eventIds(id)).toEqual([history[1].id, history[2].id, history[4].id, history[5].id]);
-    expect(messages.filter((m) => m.type === 'event').every((m) => m.replay === true)).toBe(true);
+    expect(eventsOf(id).every((e) => e.replay === true)).toBe(true);
+    // Packed: the four events come in one message.
+    expect(messages.filter((m) => m.type === 'events')).toHaveLength(1);
     expect(messages[messages.length - 1]).toEqual({ type: 'caught_up', count: 4, last_id: history[5].id });
   });
 
@@ -196,12 +206,13 @@ describe('catch-up', () => {
     expect(sent(id)[0]).toEqual({ type: 'authentication_failed', message: expect.stringContaining('"seen" must be a list') });
   });
 
-  it('stops at catchUpMax and says how to fetch the rest', async () => {
+  it('pauses at the per-part cap and says where (no truncation: continue_catch_up sends the rest, test/catch-up.test.ts)', async () => {
     const id = conn();
     await connect(id);
-    await authenticate(id, { type: 'authenticate', access_token: await auth0.token(), since: history[0].id }, socketDeps({ catchUpMax: 2 }));
+    await authenticate(id, { type: 'authenticate', access_token: await auth0.token(), since: history[0].id }, socketDeps({ catchUpPartMax: 2 }));
     expect(eventIds(id)).toEqual([history[1].id, history[2].id]);
-    expect(sent(id).find((m) => m.type === 'error')).toMatchObject({ error: 'catch_up_truncated', message: expect.stringContaining(`since=${history[2].id}`) });
+    expect(sent(id).at(-1)).toEqual({ type: 'catch_up_paused', count: 2, last_id: history[2].id, reason: 'size_cap' });
+    expect(sent(id).filter((m) => m.type === 'error')).toEqual([]);
   });
 
   it('has no gap and no duplicate at the seam: events stored before it replay, after it push, each once', async () => {
@@ -228,7 +239,7 @@ describe('catch-up', () => {
     const push = { ddb: db.ddb, post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1' }), close: (c: string) => closeConnection(managementClient(mgmt.endpoint), c), connectionsTable: tables.connections, eventsTable: tables.events, concurrency: 5, now: () => new Date() };
     await pushEvent(beforeSeam!, push);
     await pushEvent(afterSeam!, push);
-    const types = sent(id).map((m) => (m.type === 'event' ? `${m.replay ? 'replay' : 'live'}:${m.event.id}` : m.type));
+    const types = timeline(id);
     expect(types).toEqual(['authenticated', `replay:${history[5].id}`, `replay:${beforeSeam!.id}`, 'caught_up', `live:${afterSeam!.id}`]);
   });
   it('replays once an event whose late write moved its cursor past the seam (REST settle horizon), and pushes it to no one twice', async () => {
@@ -255,7 +266,7 @@ describe('catch-up', () => {
     const push = { ddb: db.ddb, post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1' }), close: (c: string) => closeConnection(managementClient(mgmt.endpoint), c), connectionsTable: tables.connections, eventsTable: tables.events, concurrency: 5, now: () => new Date() };
     await pushEvent(moved!, push);
     await pushEvent(afterSeam!, push);
-    const types = sent(id).map((m) => (m.type === 'event' ? `${m.replay ? 'replay' : 'live'}:${m.event.id}` : m.type));
+    const types = timeline(id);
     // (Events of the tests before this one replay too: only these two matter here.)
     const ours = types.filter((t) => t.endsWith(`:${moved!.id}`) || t.endsWith(`:${afterSeam!.id}`));
     expect(ours.sort()).toEqual([`live:${afterSeam!.id}`, `replay:${moved!.id}`].sort());

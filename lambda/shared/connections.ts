@@ -53,7 +53,31 @@ export interface ConnectionItem {
   /** ISO 8601: the catch-up seam. Push sends only events stored strictly after it. */
   live_from?: string;
   authenticated_at?: string;
+  /** Present while a catch-up is paused between parts (lambda/socket/catch-up.ts). */
+  catch_up?: CatchUpPosition;
 }
+
+/** Where a paused catch-up stands: what `continue_catch_up` resumes from (lambda/socket/catch-up.ts). */
+export interface CatchUpPosition {
+  /** The `since` the replay started from. */
+  since: string;
+  /** The `after` a continue_catch_up must carry: the id of the last event sent (else `since`). */
+  after: string;
+  /** The index cursor of the last event sent (the replay reads after it). */
+  cursor: string;
+  /** Events sent so far, all parts. */
+  count: number;
+  /** 1: before the settle wait; 2: after it (the last pass up to the seam). */
+  phase: 1 | 2;
+  /** Digests of the ids never to send (`since` and the client's `seen`). */
+  skip: string[];
+}
+
+/**
+ * The socket function's timeout (lib/session-events-socket.ts), which is API Gateway's 29 s
+ * integration timeout: a catch-up part ends well before it (lambda/socket/catch-up.ts).
+ */
+export const SOCKET_TIMEOUT_SECONDS = 29;
 
 export const listenKeyOf = (tenant: string, filter: ListenFilter, sub: string): string =>
   filter === '*' ? `${tenant}#*` : `${tenant}#self#${sub}`;

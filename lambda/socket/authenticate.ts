@@ -16,7 +16,7 @@ import { logger, reply, type SocketDeps, type SocketEvent, type SocketResult } f
 /** Most ids a client may list in `seen`. */
 export const MAX_SEEN = 1000;
 
-function parseBody(event: SocketEvent): Record<string, unknown> | undefined {
+export function parseBody(event: SocketEvent): Record<string, unknown> | undefined {
   try {
     const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : event.body ?? '';
     const v = JSON.parse(text);

@@ -4,24 +4,51 @@
  * catch-up sends only events stored at or before it: every event is on exactly one side. Catch-up
  * sends the events after `since` at once, waits until live_from + SETTLE_MS (so that events stored
  * just before the seam are readable), then sends the rest up to the seam, and ends with
- * {"type":"caught_up","count","last_id"}. Catch-up events carry "replay": true, so that a client can
+ * {"type":"caught_up","count","last_id"}. Catch-up messages carry "replay": true, so that a client can
  * hold live events until `caught_up` and deliver strictly in order (the client in client/ does).
+ *
+ * Many events per message: {"type":"events","events":[...],"replay":true}, packed up to 32 KB
+ * (lambda/shared/frames.ts): about 150 session events per management call instead of one.
+ *
+ * In parts (issue 18, item 2): one invocation sends events only while its time budget lasts (the
+ * Lambda context's remaining time minus BUDGET_MARGIN_MS; the socket function's timeout is 29 s, as
+ * API Gateway's integration timeout) and at most CATCH_UP_PART_MAX events. When either ends the part
+ * before the replay is done, the position (cursor of the last event sent, count, phase, the ids to
+ * skip) is stored on the connection item as `catch_up`, and the client gets
+ * {"type":"catch_up_paused","count":<sent so far, all parts>,"last_id":"<last event sent, else since>","reason":"time_budget"|"size_cap"}.
+ * It answers {"type":"continue_catch_up","after":"<that last_id>"} (continue-catch-up.ts), which
+ * claims the stored position (once) and runs the next part. The seam (live_from) is the connection's
+ * and does not move between parts, so live events stored meanwhile are pushed (the client holds
+ * them) and never replayed. Every part sends at least one message, so a replay always ends.
  *
  * Resume with `seen`: live pushes come in stream order, which can differ a little from stored
  * (cursor) order when writers run concurrently, so the last id a client received is not always the
  * newest by cursor. A client that also sends `seen` (the ids it received recently) gets a replay that
- * starts CATCH_UP_LOOKBACK_MS (default 10 s) before the `since` event and skips every id in `seen`:
- * nothing it missed is left out, nothing it has is sent again.
+ * starts CATCH_UP_LOOKBACK_MS (default 10 s) before the `since` event and skips every id in `seen`
+ * (in every part: their digests are part of the stored position): nothing it missed is left out,
+ * nothing it has is sent again.
  */
+import { createHash } from 'node:crypto';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { CONNECTIONS_TABLE, type CatchUpPosition } from '../shared/connections';
+import { isConditionFailed } from '../shared/dynamodb';
+import { FramePacker, type Frame } from '../shared/frames';
 import { postJson } from '../shared/management';
 import { cursorOf, pushedEvent } from '../shared/stores';
 import { eventsAfter, visibleEvent, type Viewer } from '../shared/history';
 import { logger, type SocketDeps } from './deps';
 
+/** Default time kept back from the invocation's remaining time: the last message, the position write, `catch_up_paused`. */
+export const BUDGET_MARGIN_MS = 5000;
+
+/** A short digest of an event id (the stored position lists up to 1,001 of them: an item holds 400 KB). */
+const digest = (id: string): string => createHash('sha256').update(id).digest('base64url').slice(0, 22);
+
 /**
  * Sends the viewer every event stored after the `since` event and at or before `liveFrom`, in
- * stored order, each once; then `caught_up`. With `seen`, from `lookbackMs` before the `since`
- * event, skipping the ids in `seen` (see the top of this file). Returns the number of events sent.
+ * stored order, each once; then `caught_up` (or, when this invocation's budget or cap ends first,
+ * `catch_up_paused`). With `seen`, from `lookbackMs` before the `since` event, skipping the ids in
+ * `seen` (see the top of this file). Returns the number of events sent by this part.
  */
 export async function catchUp(connectionId: string, viewer: Viewer, since: string, liveFrom: string, deps: SocketDeps, seen?: readonly string[]): Promise<number> {
   const start = await visibleEvent(deps.ddb, deps.eventsTable, viewer, since);
@@ -33,38 +60,86 @@ export async function catchUp(connectionId: string, viewer: Viewer, since: strin
     await postJson(deps.mgmt, connectionId, { type: 'caught_up', count: 0 });
     return 0;
   }
-  const skip = new Set([since, ...(seen ?? [])]);
-  let cursor = seen ? cursorOf(new Date(Date.parse(start.stored_at) - (deps.lookbackMs ?? 10_000)).toISOString(), '') : start.cursor;
-  let lastId: string | undefined;
-  let count = 0;
-  /** Sends events after `cursor` stored at or before the seam; false when the connection is gone or the cap is reached. */
-  const pass = async (): Promise<boolean> => {
-    for await (const e of eventsAfter(deps.ddb, deps.eventsTable, viewer, cursor)) {
+  const cursor = seen ? cursorOf(new Date(Date.parse(start.stored_at) - (deps.lookbackMs ?? 10_000)).toISOString(), '') : start.cursor;
+  return catchUpPart(connectionId, viewer, liveFrom, { since, after: since, cursor, count: 0, phase: 1, skip: [...new Set([since, ...(seen ?? [])])].map(digest) }, deps);
+}
+
+type Stop = 'gone' | 'time_budget' | 'size_cap';
+
+/** One part of a catch-up, from a stored (or the first) position. Returns the number of events it sent. */
+export async function catchUpPart(connectionId: string, viewer: Viewer, liveFrom: string, position: CatchUpPosition, deps: SocketDeps): Promise<number> {
+  const budgetEnd = deps.now().getTime() + deps.remainingMs() - (deps.budgetMarginMs ?? BUDGET_MARGIN_MS);
+  const skip = new Set(position.skip);
+  const pos = { ...position };
+  let partCount = 0;
+  let messages = 0;
+
+  /** Sends one packed message; the first of a part always goes (progress), later ones only within the budget. */
+  const send = async (frame: Frame<{ cursor: string; id: string }>): Promise<Stop | undefined> => {
+    if (messages > 0 && deps.now().getTime() >= budgetEnd) return 'time_budget';
+    if ((await postJson(deps.mgmt, connectionId, new TextEncoder().encode(frame.data))) === 'gone') return 'gone';
+    messages++;
+    partCount += frame.count;
+    pos.count += frame.count;
+    pos.cursor = frame.last.cursor;
+    pos.after = frame.last.id;
+    return undefined;
+  };
+
+  /** Sends events after the position stored at or before the seam; undefined when it reached the end. */
+  const pass = async (): Promise<Stop | undefined> => {
+    const packer = new FramePacker<{ cursor: string; id: string }>({ replay: true });
+    for await (const e of eventsAfter(deps.ddb, deps.eventsTable, viewer, pos.cursor, { pageSize: deps.pageSize ?? 500 })) {
       // Stored after the seam: the push sends it. Not the end of the replay: an event stored before the
       // seam can sort after it when its late write moved its cursor (REST_SETTLE_MS, lambda/shared/stores.ts).
       if (e.stored_at > liveFrom) continue;
-      if (count >= deps.catchUpMax) {
-        await postJson(deps.mgmt, connectionId, {
-          type: 'error', error: 'catch_up_truncated',
-          message: `More than ${deps.catchUpMax} events to replay: the first ${deps.catchUpMax} were sent; fetch the rest with GET /${viewer.tenant}/events?since=${lastId ?? since}.`,
-        });
-        return false;
+      if (skip.has(digest(e.id))) continue;
+      if (partCount + packer.pending >= deps.catchUpPartMax) {
+        const rest = packer.flush();
+        return (rest && (await send(rest))) || 'size_cap';
       }
-      cursor = e.cursor;
-      if (skip.has(e.id)) continue;
-      if ((await postJson(deps.mgmt, connectionId, { type: 'event', replay: true, event: pushedEvent(e) })) === 'gone') return false;
-      lastId = e.id;
-      count++;
+      const full = packer.add(pushedEvent(e), { cursor: e.cursor, id: e.id });
+      const stop = full && (await send(full));
+      if (stop) return stop;
     }
-    return true;
+    const rest = packer.flush();
+    return rest ? send(rest) : undefined;
   };
-  if (await pass()) {
-    const wait = Date.parse(liveFrom) + deps.settleMs - deps.now().getTime();
-    if (wait > 0) await deps.sleep(wait);
-    await pass();
-  }
-  await postJson(deps.mgmt, connectionId, { type: 'caught_up', count, ...(lastId ? { last_id: lastId } : {}) });
-  logger.info('caught up', { connectionId, tenant: viewer.tenant, count });
-  return count;
-}
 
+  const pause = async (reason: Stop): Promise<number> => {
+    if (reason === 'gone') return partCount;
+    try {
+      await deps.ddb.send(new UpdateCommand({
+        TableName: deps.connectionsTable,
+        Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId },
+        ConditionExpression: 'attribute_exists(#id)',
+        UpdateExpression: 'SET #cu = :cu',
+        ExpressionAttributeNames: { '#id': CONNECTIONS_TABLE.partitionKey, '#cu': 'catch_up' },
+        ExpressionAttributeValues: { ':cu': pos },
+      }));
+    } catch (e) {
+      if (isConditionFailed(e)) return partCount; // disconnected meanwhile
+      throw e;
+    }
+    await postJson(deps.mgmt, connectionId, { type: 'catch_up_paused', count: pos.count, last_id: pos.after, reason });
+    logger.info('catch-up paused', { connectionId, tenant: viewer.tenant, count: pos.count, part: partCount, reason });
+    return partCount;
+  };
+
+  if (pos.phase === 1) {
+    const stop = await pass();
+    if (stop) return pause(stop);
+    pos.phase = 2;
+    const wait = Date.parse(liveFrom) + deps.settleMs - deps.now().getTime();
+    if (wait > 0) {
+      if (messages > 0 && deps.now().getTime() + wait >= budgetEnd) return pause('time_budget');
+      await deps.sleep(wait);
+    }
+  }
+  const stop = await pass();
+  if (stop) return pause(stop);
+  const sent = pos.count > 0 ? pos.after : undefined;
+  await postJson(deps.mgmt, connectionId, { type: 'caught_up', count: pos.count, ...(sent ? { last_id: sent } : {}) });
+  logger.info('caught up', { connectionId, tenant: viewer.tenant, count: pos.count });
+  return partCount;
+}

@@ -3,6 +3,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SOCKET_TIMEOUT_SECONDS } from '../shared/connections';
 import { closeCheckScheduler, type ScheduleCheck } from '../shared/close-checks';
 import { createLogger } from '../shared/logger';
 import { managementClient } from '../shared/management';
@@ -38,8 +39,14 @@ export interface SocketDeps {
   seamMs: number;
   /** How long after the seam catch-up reads the last events before it (ms). Default 1000. */
   settleMs: number;
-  /** Most events one catch-up sends; more -> an error message pointing at GET /{tenant}/events. */
-  catchUpMax: number;
+  /** Most events one part of a catch-up (one invocation) sends; more -> `catch_up_paused` "size_cap". Default 5000. */
+  catchUpPartMax: number;
+  /** Milliseconds left in this invocation (the Lambda context's getRemainingTimeInMillis; handler.ts passes it). */
+  remainingMs: () => number;
+  /** Kept back from remainingMs for the last message, the position write and `catch_up_paused` (ms). Default 5000. */
+  budgetMarginMs?: number;
+  /** Events read per query during catch-up. Default 500. */
+  pageSize?: number;
   /** With `seen`, how far before the `since` event the replay starts (ms). Default 10000. */
   lookbackMs?: number;
 }
@@ -57,7 +64,10 @@ export function defaultDeps(): SocketDeps {
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     seamMs: Number(process.env.SEAM_MS ?? 1000),
     settleMs: Number(process.env.SETTLE_MS ?? 1000),
-    catchUpMax: Number(process.env.CATCH_UP_MAX ?? 2000),
+    catchUpPartMax: Number(process.env.CATCH_UP_PART_MAX ?? 5000),
+    // Replaced in every invocation by handler.ts (the Lambda context's remaining time).
+    remainingMs: () => SOCKET_TIMEOUT_SECONDS * 1000,
+    budgetMarginMs: Number(process.env.CATCH_UP_BUDGET_MARGIN_MS ?? 5000),
     lookbackMs: Number(process.env.CATCH_UP_LOOKBACK_MS ?? 10_000),
   };
 }

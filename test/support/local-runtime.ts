@@ -35,6 +35,7 @@ export class RawListener {
         const msg = JSON.parse(data.toString());
         this.frames.push(msg);
         if (msg.type === 'event') this.arrivals.set(msg.event.id, Date.now());
+        if (msg.type === 'events') for (const e of msg.events) this.arrivals.set(e.id, Date.now());
         if (msg.type === 'authenticated' || msg.type === 'authentication_failed') resolve(msg);
       });
     });
@@ -43,7 +44,8 @@ export class RawListener {
   }
 
   events(): any[] {
-    return this.frames.filter((f) => f.type === 'event').map((f) => f.event);
+    // `events` messages carry many events: same meaning as that many `event` messages in order.
+    return this.frames.flatMap((f) => (f.type === 'event' ? [f.event] : f.type === 'events' ? f.events : []));
   }
 
   async waitFor(predicate: (events: any[]) => boolean, timeoutMs = 5000): Promise<void> {
