@@ -6,6 +6,9 @@
  * $connect and becomes `authenticated` (with sub, filter, token expiry, listen_key and live_from)
  * after a valid `authenticate`. Only authenticated items carry `listen_key`, so the `by-listener`
  * index is sparse: unauthenticated connections can never be found by the push Lambda.
+ * A connection becomes `authenticated` once: a later `authenticate` only refreshes its token
+ * expiry (same sub and filter; lambda/socket/refresh.ts). The same table holds the listener-limit
+ * counters (keys `limit#...`, lambda/shared/listener-limits.ts), which are in neither index.
  */
 export const CONNECTIONS_TABLE = {
   partitionKey: 'connection_id',
@@ -53,6 +56,10 @@ export interface ConnectionItem {
   /** ISO 8601: the catch-up seam. Push sends only events stored strictly after it. */
   live_from?: string;
   authenticated_at?: string;
+  /** ISO 8601: the last refresh (a later `authenticate` with a new token of the same sub and filter). */
+  refreshed_at?: string;
+  /** The listener-limit window this connection is counted in (lambda/shared/listener-limits.ts); set with `authenticated`. */
+  limit_window?: number;
 }
 
 export const listenKeyOf = (tenant: string, filter: ListenFilter, sub: string): string =>

@@ -4,6 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { closeCheckScheduler, type ScheduleCheck } from '../shared/close-checks';
+import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from '../shared/listener-limits';
 import { createLogger } from '../shared/logger';
 import { managementClient } from '../shared/management';
 import { configuredTenants, type Tenant } from '../shared/tenants';
@@ -42,6 +43,8 @@ export interface SocketDeps {
   catchUpMax: number;
   /** With `seen`, how far before the `since` event the replay starts (ms). Default 10000. */
   lookbackMs?: number;
+  /** Live listeners per user and per tenant (env LISTENERS_PER_SUB, LISTENERS_PER_TENANT). Default DEFAULT_LISTENER_LIMITS. */
+  listenerLimits?: ListenerLimits;
 }
 
 export function defaultDeps(): SocketDeps {
@@ -59,7 +62,20 @@ export function defaultDeps(): SocketDeps {
     settleMs: Number(process.env.SETTLE_MS ?? 1000),
     catchUpMax: Number(process.env.CATCH_UP_MAX ?? 2000),
     lookbackMs: Number(process.env.CATCH_UP_LOOKBACK_MS ?? 10_000),
+    listenerLimits: {
+      perSub: positive('LISTENERS_PER_SUB', DEFAULT_LISTENER_LIMITS.perSub),
+      perTenant: positive('LISTENERS_PER_TENANT', DEFAULT_LISTENER_LIMITS.perTenant),
+    },
   };
+}
+
+/** A whole number > 0 from the environment, or the default when unset; anything else stops the handler (a deploy bug, not a client's). */
+function positive(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive whole number, got ${JSON.stringify(raw)}`);
+  return n;
 }
 
 function env(name: string): string {
