@@ -39,6 +39,23 @@ export const AUTHENTICATE_WITHIN_SECONDS = 30;
 
 export type ListenFilter = '*' | 'self';
 
+/** Listener limits (enforced by lambda/shared/listener-limits.ts; set by lib/config.ts `listenerLimits`). */
+export interface ListenerLimits {
+  /** Most live (authenticated) connections of one user (`sub`) in one tenant. */
+  perSub: number;
+  /** Most live (authenticated) connections of one tenant. */
+  perTenant: number;
+}
+
+/**
+ * 10 per user: a user's browser tabs and devices, with room to spare. 1,000 per tenant: every
+ * event of a tenant is one API Gateway message per `*` listener, and each open connection bills
+ * connection minutes, so the ceiling bounds what one tenant can make the shared push and stage do
+ * (1,000 listeners all month: 43.2 million connection minutes, about $11) while the other tenants
+ * keep theirs; a deployment where every signed-in browser listens raises it to its users online.
+ */
+export const DEFAULT_LISTENER_LIMITS: ListenerLimits = { perSub: 10, perTenant: 1000 };
+
 export interface ConnectionItem {
   connection_id: string;
   tenant: string;

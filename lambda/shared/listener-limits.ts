@@ -30,24 +30,10 @@
  */
 import { createHash } from 'node:crypto';
 import { DeleteCommand, GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CONNECTIONS_TABLE, MAX_CONNECTION_SECONDS, type ConnectionItem } from './connections';
+import { CONNECTIONS_TABLE, MAX_CONNECTION_SECONDS, type ConnectionItem, type ListenerLimits } from './connections';
+
+export { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './connections';
 import { isConditionFailed } from './dynamodb';
-
-export interface ListenerLimits {
-  /** Most live (authenticated) connections of one user (`sub`) in one tenant. */
-  perSub: number;
-  /** Most live (authenticated) connections of one tenant. */
-  perTenant: number;
-}
-
-/**
- * 10 per user: a user's browser tabs and devices, with room to spare. 1,000 per tenant: every
- * event of a tenant is one API Gateway message per `*` listener, and each open connection bills
- * connection minutes, so the ceiling bounds what one tenant can make the shared push and stage do
- * (1,000 listeners all month: 43.2 million connection minutes, about $11) while the other tenants
- * keep theirs; a deployment where every signed-in browser listens raises it to its users online.
- */
-export const DEFAULT_LISTENER_LIMITS: ListenerLimits = { perSub: 10, perTenant: 1000 };
 
 /** The window of a counter, in seconds: a connection counted in window w is closed by the end of window w + 1. */
 export const LIMIT_WINDOW_SECONDS = MAX_CONNECTION_SECONDS;
