@@ -79,6 +79,7 @@ export class Auth0Events extends Construct {
       logRetentionDays: config.logRetentionDays,
       restApi: this.ingest.api,
       deletionProtection: config.deletionProtection,
+      listenerLimits: config.listenerLimits,
     });
     if (eventBridgeSources(config.tenants).size) this.eventBridge = new EventBridgeFrontDoor(this, 'EventBridge', { events: this.events, tenants: config.tenants, logRetentionDays: config.logRetentionDays });
     this.parameters = new TopicParameters(this, 'Parameters', { topic: this.events.topic, keyArn: this.events.keyArn, prefix: config.parameterPrefix });

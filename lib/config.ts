@@ -3,6 +3,7 @@
  * `-c auth0-events='{"tenants":[...]}'`) and validated at synth: a bad value fails with a
  * message naming the field and what is allowed.
  */
+import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from '../lambda/shared/connections';
 import { eventBridgeSourceProblem, tenantConfigProblem, type TenantConfig } from '../lambda/shared/tenants';
 
 export const CONTEXT_KEY = 'auth0-events';
@@ -95,6 +96,12 @@ export interface Auth0EventsConfig {
    * @default - `/auth0-events`
    */
   parameterPrefix?: string;
+  /**
+   * Live (authenticated) WebSocket listeners allowed per user (`sub`) of a tenant and per tenant; the
+   * connection past either gets `authentication_failed` naming the limit, and is closed.
+   * @default DEFAULT_LISTENER_LIMITS (10 per user, 1,000 per tenant)
+   */
+  listenerLimits: ListenerLimits;
 }
 
 /**
@@ -151,6 +158,15 @@ export interface Auth0EventsSettings {
    * @default `/auth0-events` (DEFAULT_PARAMETER_PREFIX, also `Auth0EventsTopic.fromParameters`' default)
    */
   readonly parameterPrefix?: string;
+  /**
+   * Live (authenticated) WebSocket listeners allowed per user (`perSub`: one `sub` of one tenant) and
+   * per tenant (`perTenant`). The connection past either gets `authentication_failed` with a message
+   * naming the limit and its value, and is closed. 10 per user leaves room for a user's tabs and
+   * devices; 1,000 per tenant bounds the push work and connection minutes one tenant can cause (raise
+   * it where every signed-in browser listens: to the users online at once).
+   * @default { perSub: 10, perTenant: 1000 } (DEFAULT_LISTENER_LIMITS)
+   */
+  readonly listenerLimits?: Partial<ListenerLimits>;
 }
 
 export const DEFAULT_THROTTLE: ThrottleConfig = { rateLimit: 50, burstLimit: 100, quotaPerDay: 1_000_000 };
@@ -165,7 +181,7 @@ export class ConfigError extends Error {
   }
 }
 
-const KNOWN_KEYS = ['tenants', 'throttle', 'alarmEmail', 'logRetentionDays', 'deletionProtection', 'alarms', 'lambdaArchitecture', 'subscriberAccounts', 'parameterPrefix'];
+const KNOWN_KEYS = ['tenants', 'throttle', 'alarmEmail', 'logRetentionDays', 'deletionProtection', 'alarms', 'lambdaArchitecture', 'subscriberAccounts', 'parameterPrefix', 'listenerLimits'];
 /** SSM parameter names: letters, digits, `_ . - /`; a name may not begin with `aws` or `ssm`. */
 const PARAMETER_PREFIX = /^(\/[A-Za-z0-9_.-]+)+$/;
 const ALARM_KEYS = Object.keys(DEFAULT_ALARMS);
@@ -278,9 +294,19 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
     throw new ConfigError('parameterPrefix', `must be an SSM parameter path such as /auth0-events/prod (letters, digits, _ . - /; no trailing slash; not under /aws or /ssm), got ${JSON.stringify(prefix)}`);
   }
 
+  const l = (v.listenerLimits ?? {}) as Record<string, unknown>;
+  if (typeof l !== 'object' || l === null || Array.isArray(l)) throw new ConfigError('listenerLimits', 'must be an object {"perSub", "perTenant"}');
+  for (const key of Object.keys(l)) if (!['perSub', 'perTenant'].includes(key)) throw new ConfigError(`listenerLimits.${key}`, 'is not a known setting; known settings: perSub, perTenant');
+  const listenerLimits: ListenerLimits = {
+    perSub: positiveInt(l.perSub, 'listenerLimits.perSub', 'live connections per user', DEFAULT_LISTENER_LIMITS.perSub),
+    perTenant: positiveInt(l.perTenant, 'listenerLimits.perTenant', 'live connections per tenant', DEFAULT_LISTENER_LIMITS.perTenant),
+  };
+  if (listenerLimits.perSub > listenerLimits.perTenant) throw new ConfigError('listenerLimits.perSub', `must be at most perTenant (${listenerLimits.perTenant}), got ${listenerLimits.perSub}`);
+
   return {
     tenants,
     throttle,
+    listenerLimits,
     ...(accounts.length ? { subscriberAccounts: [...new Set(accounts as string[])] } : {}),
     ...(prefix ? { parameterPrefix: prefix as string } : {}),
     ...(v.lambdaArchitecture === 'x86_64' ? { lambdaArchitecture: 'x86_64' as const } : {}),

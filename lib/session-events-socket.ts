@@ -4,7 +4,8 @@
  *   WebSocket API, stage v1 (access logs, execution logs at ERROR, throttling):
  *     $connect ?tenant=   -> socket Lambda (unknown tenant refused, `pending` connection item)
  *     $disconnect         -> socket Lambda (item deleted)
- *     authenticate        -> socket Lambda (token verified, listener registered, catch-up)
+ *     authenticate        -> socket Lambda (token verified, listener registered and counted in the
+ *                            listener limits, catch-up once; a later one refreshes the token only)
  *     continue_catch_up   -> socket Lambda (the next part of a paused catch-up)
  *     ping                -> answered by API Gateway itself (mock integration): {"type":"pong"}
  *     $default            -> answered by API Gateway itself: an error naming the known message types
@@ -29,7 +30,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IDependable } from 'constructs';
-import { CONNECTIONS_TABLE, SOCKET_TIMEOUT_SECONDS } from '../lambda/shared/connections';
+import { CONNECTIONS_TABLE, DEFAULT_LISTENER_LIMITS, SOCKET_TIMEOUT_SECONDS, type ListenerLimits } from '../lambda/shared/connections';
 import { EVENTS_TABLE } from '../lambda/shared/stores';
 import { METRIC_PUSH_SEND_FAILED } from '../lambda/shared/metrics';
 import type { TenantConfig } from '../lambda/shared/tenants';
@@ -48,6 +49,12 @@ export interface SessionEventsSocketProps {
   readonly deletionProtection?: boolean;
   /** Management API requests in flight per push invocation. Default 50. */
   readonly postConcurrency?: number;
+  /**
+   * Live (authenticated) listeners per user (`sub`) of a tenant and per tenant: the socket Lambda
+   * refuses the connection past either (`authentication_failed` naming the limit) and closes it.
+   * @default DEFAULT_LISTENER_LIMITS ({ perSub: 10, perTenant: 1000 })
+   */
+  readonly listenerLimits?: ListenerLimits;
   /**
    * API Gateway's account-level CloudWatch role setting (AWS::ApiGateway::Account), which the stage's
    * access and execution logging needs: the stage waits for it. Default: the one `restApi` made
@@ -198,8 +205,13 @@ export class SessionEventsSocket extends Construct {
     });
 
     this.socket.function.addEnvironment('WS_ENDPOINT', wsEndpoint());
-    for (const [k, v] of Object.entries({ ...common, EVENTS_TABLE: props.eventsTable.tableName, CLOSE_QUEUE_URL: this.closeChecks.queueUrl })) this.socket.function.addEnvironment(k, v);
-    grantTable(this.socket.role, this.connections, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], []);
+    const limits = props.listenerLimits ?? DEFAULT_LISTENER_LIMITS;
+    for (const [k, v] of Object.entries({
+      ...common, EVENTS_TABLE: props.eventsTable.tableName, CLOSE_QUEUE_URL: this.closeChecks.queueUrl,
+      LISTENERS_PER_SUB: String(limits.perSub), LISTENERS_PER_TENANT: String(limits.perTenant),
+    })) this.socket.function.addEnvironment(k, v);
+    // ConditionCheckItem: the first authenticate's transaction checks the previous window's counters (lambda/shared/listener-limits.ts).
+    grantTable(this.socket.role, this.connections, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'], []);
     grantTable(this.socket.role, props.eventsTable, ['dynamodb:GetItem'], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
     this.grantSend(this.socket.role, this.closeChecks);
     this.socket.role.addToPolicy(manageConnections);
@@ -214,6 +226,7 @@ export class SessionEventsSocket extends Construct {
     });
     this.closer.function.addEventSource(new SqsEventSource(this.closeChecks, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }));
     grantTable(this.closer.role, this.connections, ['dynamodb:GetItem', 'dynamodb:DeleteItem'], []);
+    this.grantCountOut(this.closer.role);
     this.grantSend(this.closer.role, this.closeChecks);
     this.closer.role.addToPolicy(manageConnections);
 
@@ -246,6 +259,7 @@ export class SessionEventsSocket extends Construct {
       } },
     }));
     grantTable(this.push.role, this.connections, ['dynamodb:DeleteItem'], [CONNECTIONS_TABLE.byListenerIndex.name]);
+    this.grantCountOut(this.push.role);
     grantTable(this.push.role, props.eventsTable, [], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
     this.push.role.addToPolicy(manageConnections);
     for (const handler of [this.socket, this.closer, this.push]) {
@@ -345,6 +359,18 @@ export class SessionEventsSocket extends Construct {
     });
     Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: `${routeKey} is answered by API Gateway with a constant message (mock integration): it reaches no backend and reveals no data. Listeners authenticate in-band with the authenticate message.` });
     new apigwv2.CfnRouteResponse(this, `${id}RouteResponse`, { apiId: this.api.apiId, routeId: route.ref, routeResponseKey: '$default' });
+  }
+
+  /**
+   * Removing a connection item counts it out of the listener limits (lambda/shared/listener-limits.ts):
+   * UpdateItem on the counter items only (keys `limit#...`), never on a connection's item.
+   */
+  private grantCountOut(role: iam.IRole): void {
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['dynamodb:UpdateItem'],
+      resources: [this.connections.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['limit#*'] } },
+    }));
   }
 
   private grantSend(role: iam.IRole, queue: sqs.Queue): void {

@@ -64,6 +64,8 @@ export interface PipelineOptions {
   wsLatencyMs?: number;
   /** Where the runtime reports what it does (not the handlers' logs). Default: nowhere. */
   log?: (line: string) => void;
+  /** Live WebSocket listeners per user and per tenant (the load run raises the tenant ceiling). Default: cdk.json's `listenerLimits`. */
+  listenerLimits?: Partial<Auth0EventsConfig['listenerLimits']>;
 }
 
 /** An event on the page; `door` is the front door that accepted it (a door's tag, else the event's `source`). */
@@ -371,9 +373,13 @@ export class LocalPipeline {
         this.flow.pushed();
       },
     });
+    const limits = { ...this.local.config.listenerLimits, ...this.opts.listenerLimits };
     Object.assign(process.env, {
       WS_ENDPOINT: this.gateway.endpoint,
       CLOSE_QUEUE_URL: closeQueue.url,
+      // As the stack passes them to the socket Lambda (lib/session-events-socket.ts).
+      LISTENERS_PER_SUB: String(limits.perSub),
+      LISTENERS_PER_TENANT: String(limits.perTenant),
       ...(this.tables.connections ? { CONNECTIONS_TABLE: this.tables.connections } : {}),
     });
     const socket = this.load<Parameters<WsRouteHandler>[0], APIGatewayProxyResult>('lambda/socket/handler.ts');

@@ -19,7 +19,13 @@ test('defaults fill what is not set', () => {
     logRetentionDays: 90,
     deletionProtection: true,
     alarms: { noEventsHours: 6, apiLatencyP99Ms: 5000, api5xxPercent: 5, api4xxPercent: 25, noEventsTenants: [] },
+    listenerLimits: { perSub: 10, perTenant: 1000 },
   });
+});
+
+test('listener limits may be set one by one; the other keeps its default', () => {
+  expect(parseConfig({ ...base, listenerLimits: { perTenant: 5000 } }).listenerLimits).toEqual({ perSub: 10, perTenant: 5000 });
+  expect(parseConfig({ ...base, listenerLimits: { perSub: 3 } }).listenerLimits).toEqual({ perSub: 3, perTenant: 1000 });
 });
 
 test('alarm thresholds may be set one by one; the rest keep their defaults', () => {
@@ -58,6 +64,11 @@ test.each([
   [{ ...base, alarms: { noEventsTenants: ['acme@eu'] } }, /alarms\.noEventsTenants: names "acme@eu", which is not in tenants \(acme\)/],
   [{ ...base, alarms: { api5xxPercent: 101 } }, /alarms\.api5xxPercent: must be a percentage from 1 to 100/],
   [{ ...base, alarms: { apiLatencyP99Ms: 30000 } }, /alarms\.apiLatencyP99Ms: must be below API Gateway's 29,000 ms/],
+  [{ ...base, listenerLimits: { perSub: 0 } }, /listenerLimits\.perSub: must be a positive whole number \(live connections per user\), got 0/],
+  [{ ...base, listenerLimits: { perTenant: 2.5 } }, /listenerLimits\.perTenant: must be a positive whole number \(live connections per tenant\), got 2\.5/],
+  [{ ...base, listenerLimits: { perSub: 20, perTenant: 10 } }, /listenerLimits\.perSub: must be at most perTenant \(10\), got 20/],
+  [{ ...base, listenerLimits: { perUser: 5 } }, /listenerLimits\.perUser: is not a known setting; known settings: perSub, perTenant/],
+  [{ ...base, listenerLimits: [] }, /listenerLimits: must be an object/],
 ])('%j fails with a clear message', (raw, message) => {
   expect(() => parseConfig(raw)).toThrow(message);
 });

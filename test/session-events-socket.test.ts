@@ -108,6 +108,24 @@ describe('SessionEventsSocket', () => {
     expect(holders.sort()).toEqual(['RealtimeCloserRoleDefaultPolicy', 'RealtimePushRoleDefaultPolicy', 'RealtimeSocketRoleDefaultPolicy'].map((p) => expect.stringMatching(new RegExp(`^${p}`))));
   });
 
+  it('passes the listener limits to the socket Lambda (defaults 10 per user, 1,000 per tenant; a setting)', () => {
+    const envOf = (t: typeof template, s: typeof stack) => t.toJSON().Resources[s.getLogicalId(s.realtime.socket.function.node.defaultChild as never)].Properties.Environment.Variables;
+    expect(envOf(template, stack)).toMatchObject({ LISTENERS_PER_SUB: '10', LISTENERS_PER_TENANT: '1000' });
+    const other = buildStack({ listenerLimits: { perSub: 3, perTenant: 50 } });
+    expect(envOf(other.template, other.stack)).toMatchObject({ LISTENERS_PER_SUB: '3', LISTENERS_PER_TENANT: '50' });
+  });
+
+  it('lets push and closer update only the listener-limit counters (keys limit#...), never a connection item', () => {
+    for (const role of [stack.realtime.push.role, stack.realtime.closer.role]) {
+      const roleId = stack.getLogicalId(role.node.defaultChild as never);
+      const updates = resources('AWS::IAM::Policy')
+        .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
+        .filter((st: { Action: string | string[] }) => [st.Action].flat().includes('dynamodb:UpdateItem'));
+      expect(updates).toEqual([expect.objectContaining({ Action: 'dynamodb:UpdateItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['limit#*'] } } })]);
+    }
+  });
+
   it('adds GET /{tenant}/events and /{tenant}/listeners behind the token authorizer', () => {
     const authorizerFn = stack.getLogicalId(stack.realtime.tokenAuthorizer!.function.node.defaultChild as never);
     const [[authorizerId]] = resources('AWS::ApiGateway::Authorizer').filter(([, a]) => JSON.stringify(a.Properties.AuthorizerUri).includes(authorizerFn));

@@ -221,7 +221,7 @@ describe('catch-up', () => {
     let beforeSeam: StoredEvent | undefined;
     let afterSeam: StoredEvent | undefined;
     const deps = socketDeps({
-      seamMs: 300,
+      seamMs: 2000, // long enough for the first pass to end before the seam on a busy machine (DynamoDB Local runs the first authenticate's transaction in up to ~0.7 s)
       settleMs: 100,
       // While catch-up waits for the seam, two events are stored: one just before the seam, one after.
       sleep: async (ms) => {

@@ -24,7 +24,7 @@ test('malformed, oversized, unknown, double authentication, other tenants\' toke
   });
   const failed = results.filter((r) => !r.ok);
   expect(failed).toEqual([]);
-  expect(results.length).toBeGreaterThanOrEqual(17);
+  expect(results.length).toBeGreaterThanOrEqual(19);
   // Which checks reach the deployed handlers and which only the local gateway emulator (AbuseScope):
   // the figure `npm run prove` reports says so, and this pins the split (hand-counted).
   const emulatorOnly = results.filter((r) => r.scope === 'emulator').map((r) => r.name);

@@ -42,7 +42,8 @@ function memory(): Record<string, number> {
 export async function loadTest(opts: { seconds: number; listeners: number; rate?: number; calibrate?: boolean; progress: (s: string) => void; apiKey?: string }): Promise<{ calibration: { rate: number; ok: boolean; p99: number; achieved: number }[]; runs: LoadRun[]; listeners: number; connectSeconds: number }> {
   const apiKey = opts.apiKey ?? 'load-api-key-5e2c9d';
   const [port, wsPort] = [await freePort(), await freePort()];
-  const p = new LocalPipeline({ port, wsPort, apiKey, logLevel: 'ERROR' });
+  // All listeners are of the tenant dev: a ceiling above the default 1,000 when more are asked for.
+  const p = new LocalPipeline({ port, wsPort, apiKey, logLevel: 'ERROR', listenerLimits: { perTenant: Math.max(1000, opts.listeners) } });
   const users = Math.max(1, opts.listeners - ADMINS);
   const listeners: StressListener[] = [];
   let window: { latencies: number[]; received: number } = { latencies: [], received: 0 };

@@ -6,15 +6,17 @@
  *     15 minutes, SQS's longest delay): a connection whose token has expired is sent
  *     {"type":"closing","reason":"token_expired","message"} and closed; a check that is early is
  *     sent again with the remaining delay; a check superseded by a newer authenticate is dropped.
- * Closing = DeleteConnection (API Gateway then runs $disconnect) and deleting the item. Meanwhile
+ * Closing = DeleteConnection (API Gateway then runs $disconnect) and deleting the item (counted out of
+ * the listener limits once, whichever of the closer and $disconnect deletes it: listener-limits.ts). Meanwhile
  * the push Lambda already skips a connection whose token has expired, so lateness never leaks events.
  */
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { AUTHENTICATE_WITHIN_SECONDS, CONNECTIONS_TABLE, type CloseCheck, type ConnectionItem } from '../shared/connections';
+import { removeConnection } from '../shared/listener-limits';
 import { createLogger } from '../shared/logger';
 import { closeConnection, managementClient, postJson } from '../shared/management';
 import { closeCheckScheduler, MAX_DELAY_SECONDS, type ScheduleCheck } from '../shared/close-checks';
@@ -58,7 +60,7 @@ export async function runCheck(check: CloseCheck, deps: CloserDeps): Promise<Che
     message = `The access token expired at ${conn.token_expires_at}: reconnect and authenticate with a new token (send "since" to resume).`;
   }
   if ((await postJson(deps.mgmt, conn.connection_id, { type: 'closing', reason, message })) === 'sent') await closeConnection(deps.mgmt, conn.connection_id);
-  await deps.ddb.send(new DeleteCommand({ TableName: deps.connectionsTable, Key: { [CONNECTIONS_TABLE.partitionKey]: conn.connection_id } }));
+  await removeConnection(deps.ddb, deps.connectionsTable, conn.connection_id);
   logger.info('connection closed', { connectionId: conn.connection_id, tenant: conn.tenant, reason });
   return 'closed';
 }

@@ -19,12 +19,13 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailed, partitionItems } from '../shared/dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { partitionItems } from '../shared/dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { mapWithConcurrency } from '../shared/concurrency';
 import { CONNECTIONS_TABLE, listenKeyOf } from '../shared/connections';
+import { removeConnection } from '../shared/listener-limits';
 import { createLogger } from '../shared/logger';
 import { isEventItem, pushedEvent, type StoredEvent } from '../shared/stores';
 import { closeConnection, encodeMessage, managementClient } from '../shared/management';
@@ -100,14 +101,8 @@ export async function pushEvent(event: StoredEvent, deps: PushDeps): Promise<Pus
         return;
       }
       stats.gone++;
-      await deps.ddb.send(new DeleteCommand({
-        TableName: deps.connectionsTable,
-        Key: { [CONNECTIONS_TABLE.partitionKey]: listener.connection_id },
-        ConditionExpression: 'attribute_exists(#id)',
-        ExpressionAttributeNames: { '#id': CONNECTIONS_TABLE.partitionKey },
-      })).catch((e: Error) => {
-        if (!isConditionFailed(e)) throw e;
-      });
+      // Gone: forget exactly that connection (and count it out of the listener limits).
+      await removeConnection(deps.ddb, deps.connectionsTable, listener.connection_id);
     } catch (e) {
       stats.failed++;
       missed.push(listener);

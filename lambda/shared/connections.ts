@@ -6,6 +6,9 @@
  * $connect and becomes `authenticated` (with sub, filter, token expiry, listen_key and live_from)
  * after a valid `authenticate`. Only authenticated items carry `listen_key`, so the `by-listener`
  * index is sparse: unauthenticated connections can never be found by the push Lambda.
+ * A connection becomes `authenticated` once: a later `authenticate` only refreshes its token
+ * expiry (same sub and filter; lambda/socket/refresh.ts). The same table holds the listener-limit
+ * counters (keys `limit#...`, lambda/shared/listener-limits.ts), which are in neither index.
  */
 export const CONNECTIONS_TABLE = {
   partitionKey: 'connection_id',
@@ -36,6 +39,23 @@ export const AUTHENTICATE_WITHIN_SECONDS = 30;
 
 export type ListenFilter = '*' | 'self';
 
+/** Listener limits (enforced by lambda/shared/listener-limits.ts; set by lib/config.ts `listenerLimits`). */
+export interface ListenerLimits {
+  /** Most live (authenticated) connections of one user (`sub`) in one tenant. */
+  perSub: number;
+  /** Most live (authenticated) connections of one tenant. */
+  perTenant: number;
+}
+
+/**
+ * 10 per user: a user's browser tabs and devices, with room to spare. 1,000 per tenant: every
+ * event of a tenant is one API Gateway message per `*` listener, and each open connection bills
+ * connection minutes, so the ceiling bounds what one tenant can make the shared push and stage do
+ * (1,000 listeners all month: 43.2 million connection minutes, about $11) while the other tenants
+ * keep theirs; a deployment where every signed-in browser listens raises it to its users online.
+ */
+export const DEFAULT_LISTENER_LIMITS: ListenerLimits = { perSub: 10, perTenant: 1000 };
+
 export interface ConnectionItem {
   connection_id: string;
   tenant: string;
@@ -55,6 +75,10 @@ export interface ConnectionItem {
   authenticated_at?: string;
   /** Present while a catch-up is paused between parts (lambda/socket/catch-up.ts). */
   catch_up?: CatchUpPosition;
+  /** ISO 8601: the last refresh (a later `authenticate` with a new token of the same sub and filter). */
+  refreshed_at?: string;
+  /** The listener-limit window this connection is counted in (lambda/shared/listener-limits.ts); set with `authenticated`. */
+  limit_window?: number;
 }
 
 /** Where a paused catch-up stands: what `continue_catch_up` resumes from (lambda/socket/catch-up.ts). */

@@ -1,17 +1,21 @@
 /**
  * authenticate: {"type":"authenticate","access_token":"...","since":"<event id>"?,"seen":[...]?}
  * Bad token or message -> {"type":"authentication_failed","message"} and the connection is closed.
- * Valid -> the item becomes `authenticated` (sub, filter, token expiry, listen_key, live_from),
- * {"type":"authenticated","sub","filter","expires_at"}, an expiry close check, and with `since` the
- * catch-up (catch-up.ts).
+ * First valid one -> the item becomes `authenticated` (sub, filter, token expiry, listen_key,
+ * live_from) and is counted in the listener limits, in one transaction that only a pending item
+ * passes (lambda/shared/listener-limits.ts): over a limit -> authentication_failed naming it, and
+ * closed. Then {"type":"authenticated","sub","filter","expires_at"}, an expiry close check, and with
+ * `since` the catch-up (catch-up.ts): at most one replay per connection, also when two authenticates
+ * race. A later one (or the loser of such a race) is a token refresh (refresh.ts): no replay.
  */
-import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { CONNECTIONS_TABLE, listenKeyOf, type ConnectionItem } from '../shared/connections';
-import { isConditionFailed } from '../shared/dynamodb';
+import { claimListener, DEFAULT_LISTENER_LIMITS, removeConnection } from '../shared/listener-limits';
 import { closeConnection, postJson } from '../shared/management';
 import { TokenError, type VerifiedListener } from '../shared/tokens';
 import { catchUp } from './catch-up';
 import { logger, reply, type SocketDeps, type SocketEvent, type SocketResult } from './deps';
+import { refreshToken } from './refresh';
 
 /** Most ids a client may list in `seen`. */
 export const MAX_SEEN = 1000;
@@ -29,15 +33,33 @@ export function parseBody(event: SocketEvent): Record<string, unknown> | undefin
 async function refuse(connectionId: string, message: string, deps: SocketDeps): Promise<SocketResult> {
   await postJson(deps.mgmt, connectionId, { type: 'authentication_failed', message });
   await closeConnection(deps.mgmt, connectionId);
-  await deps.ddb.send(new DeleteCommand({ TableName: deps.connectionsTable, Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId } }));
+  await removeConnection(deps.ddb, deps.connectionsTable, connectionId);
+  return reply(200);
+}
+
+const readConnection = async (connectionId: string, deps: SocketDeps): Promise<ConnectionItem | undefined> =>
+  (await deps.ddb.send(new GetCommand({ TableName: deps.connectionsTable, Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId }, ConsistentRead: true }))).Item as ConnectionItem | undefined;
+
+/** A later authenticate on an authenticated connection: refresh the token expiry, no replay (refresh.ts). */
+async function onRefresh(conn: ConnectionItem, listener: VerifiedListener, tenant: string, deps: SocketDeps): Promise<SocketResult> {
+  const connectionId = conn.connection_id;
+  const refresh = await refreshToken(conn, listener, deps);
+  if (refresh.outcome === 'gone') return reply(200);
+  if (refresh.outcome === 'refused') {
+    logger.warn('refresh refused', { connectionId, tenant, filter: listener.filter, reason: refresh.message });
+    return refuse(connectionId, refresh.message, deps);
+  }
+  const expiresAt = listener.expiresAt.toISOString();
+  if ((await postJson(deps.mgmt, connectionId, { type: 'authenticated', sub: listener.sub, filter: listener.filter, expires_at: expiresAt })) === 'gone') return reply(200);
+  await deps.scheduleCheck({ connection_id: connectionId, check: 'expiry', expires_at: expiresAt }, (listener.expiresAt.getTime() - deps.now().getTime()) / 1000);
+  logger.info('token refreshed', { connectionId, tenant, filter: listener.filter });
   return reply(200);
 }
 
 export async function onAuthenticate(event: SocketEvent, deps: SocketDeps): Promise<SocketResult> {
   const connectionId = event.requestContext.connectionId;
   const body = parseBody(event);
-  const { Item } = await deps.ddb.send(new GetCommand({ TableName: deps.connectionsTable, Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId }, ConsistentRead: true }));
-  const conn = Item as ConnectionItem | undefined;
+  const conn = await readConnection(connectionId, deps);
   const tenant = conn && deps.tenants().get(conn.tenant);
   if (!conn || !tenant) return refuse(connectionId, 'This connection is not known (it may have been closed): reconnect with ?tenant=<tenant>.', deps);
   if (!body) return refuse(connectionId, 'The message is not a JSON object: send {"type":"authenticate","access_token":"<Auth0 access token>","since":"<event id, optional>"}.', deps);
@@ -59,23 +81,24 @@ export async function onAuthenticate(event: SocketEvent, deps: SocketDeps): Prom
     }
     throw e;
   }
+  if (conn.state === 'authenticated') return onRefresh(conn, listener, tenant.name, deps);
   const now = deps.now();
   const liveFrom = new Date(now.getTime() + (since ? deps.seamMs : 0)).toISOString();
-  try {
-    await deps.ddb.send(new UpdateCommand({
-      TableName: deps.connectionsTable,
-      Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId },
-      ConditionExpression: 'attribute_exists(#id)',
-      UpdateExpression: 'SET #state = :state, #sub = :sub, #filter = :filter, #exp = :exp, #lk = :lk, #lf = :lf, #at = :at',
-      ExpressionAttributeNames: { '#id': CONNECTIONS_TABLE.partitionKey, '#state': 'state', '#sub': 'sub', '#filter': 'filter', '#exp': 'token_expires_at', '#lk': 'listen_key', '#lf': 'live_from', '#at': 'authenticated_at' },
-      ExpressionAttributeValues: {
-        ':state': 'authenticated', ':sub': listener.sub, ':filter': listener.filter, ':exp': listener.expiresAt.toISOString(),
-        ':lk': listenKeyOf(tenant.name, listener.filter, listener.sub), ':lf': liveFrom, ':at': now.toISOString(),
-      },
-    }));
-  } catch (e) {
-    if (isConditionFailed(e)) return reply(200); // disconnected meanwhile
-    throw e;
+  const claim = await claimListener(deps.ddb, deps.connectionsTable, {
+    connectionId, tenant: tenant.name, sub: listener.sub, limits: deps.listenerLimits ?? DEFAULT_LISTENER_LIMITS, now,
+    attributes: {
+      state: 'authenticated', sub: listener.sub, filter: listener.filter, token_expires_at: listener.expiresAt.toISOString(),
+      listen_key: listenKeyOf(tenant.name, listener.filter, listener.sub), live_from: liveFrom, authenticated_at: now.toISOString(),
+    },
+  });
+  if (claim.result === 'not_pending') {
+    // Another authenticate of this connection got in first (it may replay; this one may not), or it is gone.
+    const current = await readConnection(connectionId, deps);
+    return current?.state === 'authenticated' ? onRefresh(current, listener, tenant.name, deps) : reply(200);
+  }
+  if (claim.result === 'limit') {
+    logger.warn('listener limit reached', { connectionId, tenant: tenant.name, limit: claim.limit, value: claim.value });
+    return refuse(connectionId, claim.message, deps);
   }
   const expiresAt = listener.expiresAt.toISOString();
   if ((await postJson(deps.mgmt, connectionId, { type: 'authenticated', sub: listener.sub, filter: listener.filter, expires_at: expiresAt })) === 'gone') return reply(200);

@@ -1,10 +1,11 @@
 /**
  * $connect ?tenant=T: unknown or missing tenant -> 404/400 (the handshake is refused). Otherwise a
  * `pending` connection item and a close check in AUTHENTICATE_WITHIN_SECONDS (SQS delay queue).
- * $disconnect: deletes the connection item.
+ * $disconnect: deletes the connection item (and counts it out of the listener limits).
  */
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { AUTHENTICATE_WITHIN_SECONDS, CONNECTIONS_TABLE, MAX_CONNECTION_SECONDS, type ConnectionItem } from '../shared/connections';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { AUTHENTICATE_WITHIN_SECONDS, MAX_CONNECTION_SECONDS, type ConnectionItem } from '../shared/connections';
+import { removeConnection } from '../shared/listener-limits';
 import { logger, reply, type SocketDeps, type SocketEvent, type SocketResult } from './deps';
 
 export async function onConnect(event: SocketEvent, deps: SocketDeps): Promise<SocketResult> {
@@ -29,7 +30,7 @@ export async function onConnect(event: SocketEvent, deps: SocketDeps): Promise<S
 }
 
 export async function onDisconnect(event: SocketEvent, deps: SocketDeps): Promise<SocketResult> {
-  await deps.ddb.send(new DeleteCommand({ TableName: deps.connectionsTable, Key: { [CONNECTIONS_TABLE.partitionKey]: event.requestContext.connectionId } }));
+  await removeConnection(deps.ddb, deps.connectionsTable, event.requestContext.connectionId);
   logger.info('disconnected', { connectionId: event.requestContext.connectionId });
   return reply(200);
 }

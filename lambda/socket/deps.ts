@@ -5,6 +5,7 @@ import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewayma
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SOCKET_TIMEOUT_SECONDS } from '../shared/connections';
 import { closeCheckScheduler, type ScheduleCheck } from '../shared/close-checks';
+import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from '../shared/listener-limits';
 import { createLogger } from '../shared/logger';
 import { managementClient } from '../shared/management';
 import { configuredTenants, type Tenant } from '../shared/tenants';
@@ -49,6 +50,8 @@ export interface SocketDeps {
   pageSize?: number;
   /** With `seen`, how far before the `since` event the replay starts (ms). Default 10000. */
   lookbackMs?: number;
+  /** Live listeners per user and per tenant (env LISTENERS_PER_SUB, LISTENERS_PER_TENANT). Default DEFAULT_LISTENER_LIMITS. */
+  listenerLimits?: ListenerLimits;
 }
 
 export function defaultDeps(): SocketDeps {
@@ -69,7 +72,20 @@ export function defaultDeps(): SocketDeps {
     remainingMs: () => SOCKET_TIMEOUT_SECONDS * 1000,
     budgetMarginMs: Number(process.env.CATCH_UP_BUDGET_MARGIN_MS ?? 5000),
     lookbackMs: Number(process.env.CATCH_UP_LOOKBACK_MS ?? 10_000),
+    listenerLimits: {
+      perSub: positive('LISTENERS_PER_SUB', DEFAULT_LISTENER_LIMITS.perSub),
+      perTenant: positive('LISTENERS_PER_TENANT', DEFAULT_LISTENER_LIMITS.perTenant),
+    },
   };
+}
+
+/** A whole number > 0 from the environment, or the default when unset; anything else stops the handler (a deploy bug, not a client's). */
+function positive(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive whole number, got ${JSON.stringify(raw)}`);
+  return n;
 }
 
 function env(name: string): string {

@@ -1,7 +1,8 @@
 /**
  * WebSocket abuse against the local runtime (shared by test/websocket-abuse.test.ts and
  * `npm run prove -- --only ws`): malformed and binary frames, an oversized frame, unknown types,
- * authenticating twice, other tenants' tokens, expired and junk tokens, a ping flood, an
+ * authenticating twice, ten authenticates with `since` on one connection, an 11th connection of one user,
+ * other tenants' tokens, expired and junk tokens, a ping flood, an
  * unauthenticated listener. Each must be answered or closed cleanly, and a control listener
  * connected throughout must still receive a session event posted afterwards, exactly once.
  *
@@ -165,6 +166,38 @@ export async function wsAbuse(p: LocalPipeline, opts: { pingFlood?: number; post
     const allPongs = await waitFor(() => pinger.frames.filter((f) => f.type === 'pong').length >= flood || pinger.closeCode !== undefined, 60_000);
     const pongs = pinger.frames.filter((f) => f.type === 'pong').length;
     record(`ping flood (${flood} pings)`, `${flood} pongs or a clean close`, `${pongs} pongs in ${Date.now() - t0} ms${pinger.closeCode !== undefined ? `; closed ${pinger.closeCode}` : ''}`, allPongs && (pongs === flood || pinger.closeCode !== undefined));
+
+    // Re-authentication amplification (issue 19.1): ten authenticates with since on one connection start one replay.
+    {
+      const pr = probe(url, 'dev');
+      await pr.opened;
+      const token = await devToken({ sub: 'auth0|abuse-replayer', scope: 'listen:events:self', port: p.port });
+      for (let i = 0; i < 10; i++) pr.ws.send(auth(token, { since: 'abuse-no-such-event' }));
+      await waitFor(() => pr.frames.filter((f) => f.type === 'authenticated').length >= 10 || pr.closeCode !== undefined, 20_000);
+      await sleep(500);
+      const replays = pr.frames.filter((f) => f.type === 'caught_up').length;
+      record('ten authenticates with since on one connection', 'ten answered, one replay (one caught_up)', `${pr.frames.filter((f) => f.type === 'authenticated').length} authenticated; ${replays} replay(s)${pr.closeCode !== undefined ? `; closed ${pr.closeCode}` : ''}`, replays === 1 && pr.closeCode === undefined);
+      pr.ws.terminate();
+    }
+    // One user opening an 11th live connection (the default limit is 10 per user).
+    {
+      const token = await devToken({ sub: 'auth0|abuse-hoarder', scope: 'listen:events:self', port: p.port });
+      const conns: Probe[] = [];
+      for (let i = 0; i < 11; i++) {
+        const pr = probe(url, 'dev');
+        await pr.opened;
+        pr.ws.send(auth(token));
+        await waitFor(() => pr.frames.length > 0 || pr.closeCode !== undefined, 10_000);
+        conns.push(pr);
+      }
+      const last = conns[10];
+      await waitFor(() => last.closeCode !== undefined, 5_000);
+      const accepted = conns.slice(0, 10).filter((c) => c.frames[0]?.type === 'authenticated').length;
+      const refusal = last.frames.find((f) => f.type === 'authentication_failed');
+      record('an 11th live connection of one user', 'ten authenticated; the 11th authentication_failed naming the limit, closed', `${accepted} authenticated; 11th: ${refusal ? String(refusal.message).slice(0, 90) : last.frames.map((f) => f.type).join(',') || 'nothing'}${last.closeCode !== undefined ? `; closed ${last.closeCode}` : ''}`,
+        accepted === 10 && /at most 10 live connections per user/.test(String(refusal?.message)) && last.closeCode !== undefined);
+      for (const c of conns) c.ws.terminate();
+    }
 
     // After all that: a session event reaches the control listener, the double-authenticated one and the pinger exactly once, and not the unauthenticated one.
     const id = await opts.postSessionEvent('auth0|abuse-target');
