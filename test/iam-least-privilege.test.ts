@@ -20,9 +20,9 @@ const ACTION_OF: Record<string, string | string[]> = {
   UpdateCommand: 'dynamodb:UpdateItem', UpdateItemCommand: 'dynamodb:UpdateItem',
   DeleteCommand: 'dynamodb:DeleteItem', DeleteItemCommand: 'dynamodb:DeleteItem',
   QueryCommand: 'dynamodb:Query', ScanCommand: 'dynamodb:Scan',
-  // A transaction is authorized by its items' own actions ("Using IAM with DynamoDB transactions"): the socket's
-  // (listener limits) holds updates and condition checks, the session-events writer's (revocation window) updates.
-  TransactWriteCommand: ['dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+  // A transaction is authorized by its items' own actions ("Using IAM with DynamoDB transactions"): every one here
+  // holds Update items; a ConditionCheck item adds its own action (see usedActions).
+  TransactWriteCommand: 'dynamodb:UpdateItem',
   BatchWriteCommand: 'dynamodb:BatchWriteItem', BatchGetCommand: 'dynamodb:BatchGetItem', DescribeTableCommand: 'dynamodb:DescribeTable',
   PublishCommand: 'sns:Publish', PublishBatchCommand: 'sns:Publish',
   SendMessageCommand: 'sqs:SendMessage', SendMessageBatchCommand: 'sqs:SendMessage',
@@ -49,6 +49,7 @@ export function usedActions(entry: string): Set<string> {
     if (!action) throw new Error(`${entry} sends ${m[1]}: add its IAM action to ACTION_OF`);
     for (const a of [action].flat()) used.add(a);
   }
+  if (/new\s+TransactWriteCommand\d*\s*\(/.test(code) && /\bConditionCheck\s*:/.test(code)) used.add('dynamodb:ConditionCheckItem');
   if (/function signedPoster\(/.test(code)) used.add(ACTION_OF['signed-poster'] as string);
   return used;
 }
