@@ -3,7 +3,7 @@
  * `-c auth0-events='{"tenants":[...]}'`) and validated at synth: a bad value fails with a
  * message naming the field and what is allowed.
  */
-import { eventBridgeSourceProblem, tenantConfigProblem, type TenantConfig } from '../lambda/shared/tenants';
+import { eventBridgeSourceProblem, tenantConfigProblem, toTenant, type TenantConfig } from '../lambda/shared/tenants';
 
 export const CONTEXT_KEY = 'auth0-events';
 
@@ -191,6 +191,29 @@ function eventBridgeSourcesOf(tc: TenantConfig, i: number, seen: Map<string, str
   return [...tc.eventBridgeSources];
 }
 
+/**
+ * A deployed tenant's token issuer (lower case), refused when it is not https or is another tenant's.
+ * - http: the verifier fetches the JWKS from the issuer, so over http anyone on the path could hand it
+ *   their own keys. Only the local runtime's `dev` tenant has an http (loopback) issuer, and it is not
+ *   configured here (local/dev-tenant.ts adds it to the local runtime's tenants itself).
+ * - shared: tokens are matched to a tenant by issuer (and audience); two tenants with one issuer (the
+ *   same custom domain, or a custom domain that is another tenant's Auth0 domain) would let one
+ *   tenant's tokens open the other's events and listeners.
+ * `seen`: the issuers of the tenants before this one, each with its tenant's name.
+ */
+function issuerOf(tc: TenantConfig, i: number, seen: ReadonlyMap<string, string>): string {
+  const issuer = toTenant(tc).issuer.toLowerCase();
+  if (!issuer.startsWith('https://')) {
+    throw new ConfigError(`tenants[${i}].issuer`, `${JSON.stringify(tc.issuer)} is not an https URL: a deployed pipeline fetches the signing keys from the issuer, so it must be https (only the local runtime's dev tenant has an http issuer)`);
+  }
+  const owner = seen.get(issuer);
+  if (owner !== undefined) {
+    const field = tc.issuer ? 'issuer' : tc.customDomain ? 'customDomain' : 'name';
+    throw new ConfigError(`tenants[${i}].${field}`, `tenant ${tc.name} has the token issuer ${issuer} of tenant ${owner}: each tenant needs an issuer of its own, or one tenant's tokens would open the other's events`);
+  }
+  return issuer;
+}
+
 /** Validates a raw context value (object or JSON string) into a complete configuration. */
 export function parseConfig(raw: unknown): Auth0EventsConfig {
   let value = raw;
@@ -210,12 +233,15 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
   if (!Array.isArray(v.tenants) || v.tenants.length === 0) throw new ConfigError('tenants', 'must be a non-empty list of {"name", "audience", "customDomain"?}');
   const names = new Set<string>();
   const sources = new Map<string, string>();
+  const issuers = new Map<string, string>();
   const tenants = v.tenants.map((t, i) => {
     const problem = tenantConfigProblem(t);
     if (problem) throw new ConfigError(`tenants[${i}]`, problem);
     const tc = t as TenantConfig;
     if (names.has(tc.name)) throw new ConfigError(`tenants[${i}].name`, `tenant ${tc.name} is listed twice`);
     names.add(tc.name);
+    const issuer = issuerOf(tc, i, issuers);
+    issuers.set(issuer, tc.name);
     const eventBridgeSources = eventBridgeSourcesOf(tc, i, sources);
     return {
       name: tc.name, audience: tc.audience, ...(tc.customDomain ? { customDomain: tc.customDomain } : {}), ...(tc.issuer ? { issuer: tc.issuer } : {}),
