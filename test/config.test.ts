@@ -19,6 +19,12 @@ test('defaults fill what is not set', () => {
     logRetentionDays: 90,
     deletionProtection: true,
     alarms: { noEventsHours: 6, apiLatencyP99Ms: 5000, api5xxPercent: 5, api4xxPercent: 25, noEventsTenants: [] },
+    isolation: {
+      socketConcurrency: 100,
+      reservedConcurrency: {},
+      queryThrottle: { events: { rateLimit: 20, burstLimit: 40 }, listeners: { rateLimit: 5, burstLimit: 10 } },
+      tokenCacheSeconds: 300,
+    },
   });
 });
 
