@@ -6,7 +6,7 @@
  * (lib/monitoring.ts); SSM parameters that tell other apps' subscribers where the topic is
  * (lib/auth0-events-topic.ts). The app's stack (lib/auth0-events-stack.ts) is a thin wrapper around it.
  */
-import { Aspects } from 'aws-cdk-lib';
+import { Aspects, Duration } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
@@ -64,6 +64,7 @@ export class Auth0Events extends Construct {
       tenants: config.tenants,
       throttle: config.throttle,
       logRetentionDays: config.logRetentionDays,
+      authorizerReservedConcurrency: config.isolation.reservedConcurrency.apiKeyAuthorizer,
     });
     this.stores = new Stores(this, 'Stores', { deletionProtection: config.deletionProtection });
     this.subscribers = new FanOut(this, 'Subscribers', {
@@ -80,6 +81,10 @@ export class Auth0Events extends Construct {
       restApi: this.ingest.api,
       deletionProtection: config.deletionProtection,
       listenerLimits: config.listenerLimits,
+      socketConcurrency: config.isolation.socketConcurrency,
+      reservedConcurrency: config.isolation.reservedConcurrency,
+      queryThrottle: config.isolation.queryThrottle,
+      tokenCacheTtl: Duration.seconds(config.isolation.tokenCacheSeconds),
     });
     if (eventBridgeSources(config.tenants).size) this.eventBridge = new EventBridgeFrontDoor(this, 'EventBridge', { events: this.events, tenants: config.tenants, logRetentionDays: config.logRetentionDays });
     this.parameters = new TopicParameters(this, 'Parameters', { topic: this.events.topic, keyArn: this.events.keyArn, prefix: config.parameterPrefix });

@@ -4,7 +4,7 @@
  * message naming the field and what is allowed.
  */
 import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from '../lambda/shared/connections';
-import { eventBridgeSourceProblem, tenantConfigProblem, type TenantConfig } from '../lambda/shared/tenants';
+import { eventBridgeSourceProblem, tenantConfigProblem, toTenant, type TenantConfig } from '../lambda/shared/tenants';
 
 export const CONTEXT_KEY = 'auth0-events';
 
@@ -50,6 +50,59 @@ export interface AlarmConfig {
   noEventsTenants: string[];
 }
 
+/** A request rate and the burst above it (an API Gateway token bucket). */
+export interface RateLimit {
+  /** Steady-state requests per second. */
+  rateLimit: number;
+  /** Requests that may arrive at once (the bucket's size); at least rateLimit. */
+  burstLimit: number;
+}
+
+/**
+ * Reserved concurrency of the functions a flood reaches first (README.md, "Concurrency isolation").
+ * A reservation is both a floor and a ceiling: the function can use no more, and no other function can
+ * take it. Lambda refuses a reservation that would leave the account fewer than 100 unreserved
+ * executions, so a fresh account with a small quota (new accounts may start below the default 1,000)
+ * cannot deploy one: none is set unless configured.
+ */
+export interface ReservedConcurrencyConfig {
+  /** The WebSocket socket function ($connect, $disconnect, authenticate, ...). */
+  socket?: number;
+  /** The push function (events table stream -> listeners). */
+  push?: number;
+  /** The ingest API-key authorizer (every Auth0 request). */
+  apiKeyAuthorizer?: number;
+  /** The access-token authorizer of GET /{tenant}/events and /listeners. */
+  tokenAuthorizer?: number;
+  /** The query function of GET /{tenant}/events and /listeners. */
+  query?: number;
+}
+
+/** How the tiers are kept from throttling each other (README.md, "Concurrency isolation"). */
+export interface IsolationConfig {
+  /**
+   * Concurrent executions the WebSocket socket function may use: each Lambda-backed route's throttle
+   * is derived from it (rate x design duration = that route's share; lib/session-events-socket.ts
+   * SOCKET_ROUTE_LOAD).
+   * @default reservedConcurrency.socket when set, else 100
+   */
+  socketConcurrency: number;
+  /** @default - none (see ReservedConcurrencyConfig) */
+  reservedConcurrency: ReservedConcurrencyConfig;
+  /**
+   * Method throttles of the listener REST endpoints, for all tenants together, apart from the Auth0
+   * doors' stage limit and usage plans.
+   * @default { events: 20 rps, burst 40; listeners: 5 rps, burst 10 }
+   */
+  queryThrottle: { events: RateLimit; listeners: RateLimit };
+  /**
+   * Seconds API Gateway caches the access-token authorizer's answer per token, path and method (0: no
+   * cache; at most 3600). The query function still refuses a token past its `exp` (README.md).
+   * @default 300
+   */
+  tokenCacheSeconds: number;
+}
+
 export interface Auth0EventsConfig {
   /** The Auth0 tenants this deployment serves (at least one). */
   tenants: TenantConfig[];
@@ -75,6 +128,12 @@ export interface Auth0EventsConfig {
    * @default DEFAULT_ALARMS
    */
   alarms: AlarmConfig;
+  /**
+   * Route and method throttles, reserved concurrency and the token cache that keep one tier's flood
+   * from throttling another.
+   * @default DEFAULT_ISOLATION
+   */
+  isolation: IsolationConfig;
   /**
    * Lambda instruction set. arm64 (Graviton) is cheaper but, as AWS documents, "available in most AWS
    * Regions" (https://docs.aws.amazon.com/lambda/latest/dg/foundation-arch.html): in a region without it,
@@ -138,6 +197,17 @@ export interface Auth0EventsSettings {
    */
   readonly alarms?: Partial<AlarmConfig>;
   /**
+   * Route and method throttles, reserved concurrency and the token cache (README.md, "Concurrency isolation").
+   * @default DEFAULT_ISOLATION: socket routes sized for 100 concurrent executions, no reserved concurrency,
+   * GET /events 20 rps (burst 40), GET /listeners 5 rps (burst 10), token answers cached 300 s
+   */
+  readonly isolation?: {
+    readonly socketConcurrency?: number;
+    readonly reservedConcurrency?: Readonly<ReservedConcurrencyConfig>;
+    readonly queryThrottle?: { readonly events?: Readonly<RateLimit>; readonly listeners?: Readonly<RateLimit> };
+    readonly tokenCacheSeconds?: number;
+  };
+  /**
    * Lambda instruction set; x86_64 for a region without arm64.
    * @default 'arm64'
    */
@@ -170,6 +240,12 @@ export interface Auth0EventsSettings {
 }
 
 export const DEFAULT_THROTTLE: ThrottleConfig = { rateLimit: 50, burstLimit: 100, quotaPerDay: 1_000_000 };
+export const DEFAULT_ISOLATION: IsolationConfig = {
+  socketConcurrency: 100,
+  reservedConcurrency: {},
+  queryThrottle: { events: { rateLimit: 20, burstLimit: 40 }, listeners: { rateLimit: 5, burstLimit: 10 } },
+  tokenCacheSeconds: 300,
+};
 export const DEFAULT_ALARMS: AlarmConfig = { noEventsHours: 6, apiLatencyP99Ms: 5000, api5xxPercent: 5, api4xxPercent: 25, noEventsTenants: [] };
 /** CloudWatch Logs accepts only these retention periods (days). */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -181,7 +257,9 @@ export class ConfigError extends Error {
   }
 }
 
-const KNOWN_KEYS = ['tenants', 'throttle', 'alarmEmail', 'logRetentionDays', 'deletionProtection', 'alarms', 'lambdaArchitecture', 'subscriberAccounts', 'parameterPrefix', 'listenerLimits'];
+const KNOWN_KEYS = ['tenants', 'throttle', 'alarmEmail', 'logRetentionDays', 'deletionProtection', 'alarms', 'isolation', 'lambdaArchitecture', 'subscriberAccounts', 'parameterPrefix', 'listenerLimits'];
+const ISOLATION_KEYS = Object.keys(DEFAULT_ISOLATION);
+const RESERVED_KEYS: (keyof ReservedConcurrencyConfig)[] = ['socket', 'push', 'apiKeyAuthorizer', 'tokenAuthorizer', 'query'];
 /** SSM parameter names: letters, digits, `_ . - /`; a name may not begin with `aws` or `ssm`. */
 const PARAMETER_PREFIX = /^(\/[A-Za-z0-9_.-]+)+$/;
 const ALARM_KEYS = Object.keys(DEFAULT_ALARMS);
@@ -207,6 +285,74 @@ function eventBridgeSourcesOf(tc: TenantConfig, i: number, seen: Map<string, str
   return [...tc.eventBridgeSources];
 }
 
+/**
+ * A deployed tenant's token issuer (lower case), refused when it is not https or is another tenant's.
+ * - http: the verifier fetches the JWKS from the issuer, so over http anyone on the path could hand it
+ *   their own keys. Only the local runtime's `dev` tenant has an http (loopback) issuer, and it is not
+ *   configured here (local/dev-tenant.ts adds it to the local runtime's tenants itself).
+ * - shared: tokens are matched to a tenant by issuer (and audience); two tenants with one issuer (the
+ *   same custom domain, or a custom domain that is another tenant's Auth0 domain) would let one
+ *   tenant's tokens open the other's events and listeners.
+ * `seen`: the issuers of the tenants before this one, each with its tenant's name.
+ */
+function issuerOf(tc: TenantConfig, i: number, seen: ReadonlyMap<string, string>): string {
+  const issuer = toTenant(tc).issuer.toLowerCase();
+  if (!issuer.startsWith('https://')) {
+    throw new ConfigError(`tenants[${i}].issuer`, `${JSON.stringify(tc.issuer)} is not an https URL: a deployed pipeline fetches the signing keys from the issuer, so it must be https (only the local runtime's dev tenant has an http issuer)`);
+  }
+  const owner = seen.get(issuer);
+  if (owner !== undefined) {
+    const field = tc.issuer ? 'issuer' : tc.customDomain ? 'customDomain' : 'name';
+    throw new ConfigError(`tenants[${i}].${field}`, `tenant ${tc.name} has the token issuer ${issuer} of tenant ${owner}: each tenant needs an issuer of its own, or one tenant's tokens would open the other's events`);
+  }
+  return issuer;
+}
+
+/** An object setting (or undefined), with only the given keys. */
+function objectOf(value: unknown, field: string, keys: readonly string[]): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(field, `must be an object with any of ${keys.join(', ')}`);
+  for (const key of Object.keys(value)) if (!keys.includes(key)) throw new ConfigError(`${field}.${key}`, `is not a known setting; known settings: ${keys.join(', ')}`);
+  return value as Record<string, unknown>;
+}
+
+function rateLimitOf(value: unknown, field: string, fallback: RateLimit): RateLimit {
+  const v = objectOf(value, field, ['rateLimit', 'burstLimit']);
+  const limit = {
+    rateLimit: positiveInt(v.rateLimit, `${field}.rateLimit`, 'requests per second', fallback.rateLimit),
+    burstLimit: positiveInt(v.burstLimit, `${field}.burstLimit`, 'requests', fallback.burstLimit),
+  };
+  if (limit.burstLimit < limit.rateLimit) throw new ConfigError(`${field}.burstLimit`, `must be at least rateLimit (${limit.rateLimit}), got ${limit.burstLimit}`);
+  return limit;
+}
+
+function isolationOf(value: unknown): IsolationConfig {
+  const v = objectOf(value, 'isolation', ISOLATION_KEYS);
+  const r = objectOf(v.reservedConcurrency, 'isolation.reservedConcurrency', RESERVED_KEYS);
+  const reservedConcurrency: ReservedConcurrencyConfig = {};
+  for (const key of RESERVED_KEYS) {
+    if (r[key] !== undefined) reservedConcurrency[key] = positiveInt(r[key], `isolation.reservedConcurrency.${key}`, 'concurrent executions reserved for the function; leave it out for none', 0);
+  }
+  const socketConcurrency = positiveInt(v.socketConcurrency, 'isolation.socketConcurrency', 'concurrent executions', reservedConcurrency.socket ?? DEFAULT_ISOLATION.socketConcurrency);
+  if (reservedConcurrency.socket !== undefined && socketConcurrency > reservedConcurrency.socket) {
+    throw new ConfigError('isolation.socketConcurrency', `${socketConcurrency} is more than isolation.reservedConcurrency.socket (${reservedConcurrency.socket}): the routes would let through more than the function may run, and Lambda would refuse the rest with errors instead of API Gateway answering 429`);
+  }
+  const q = objectOf(v.queryThrottle, 'isolation.queryThrottle', ['events', 'listeners']);
+  const tokenCacheSeconds = v.tokenCacheSeconds ?? DEFAULT_ISOLATION.tokenCacheSeconds;
+  if (typeof tokenCacheSeconds !== 'number' || !Number.isInteger(tokenCacheSeconds) || tokenCacheSeconds < 0 || tokenCacheSeconds > 3600) {
+    throw new ConfigError('isolation.tokenCacheSeconds', `must be a whole number of seconds from 0 (no cache) to 3600 (API Gateway's maximum), got ${JSON.stringify(tokenCacheSeconds)}`);
+  }
+  return {
+    socketConcurrency,
+    reservedConcurrency,
+    queryThrottle: {
+      events: rateLimitOf(q.events, 'isolation.queryThrottle.events', DEFAULT_ISOLATION.queryThrottle.events),
+      listeners: rateLimitOf(q.listeners, 'isolation.queryThrottle.listeners', DEFAULT_ISOLATION.queryThrottle.listeners),
+    },
+    tokenCacheSeconds,
+  };
+}
+
 /** Validates a raw context value (object or JSON string) into a complete configuration. */
 export function parseConfig(raw: unknown): Auth0EventsConfig {
   let value = raw;
@@ -226,12 +372,15 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
   if (!Array.isArray(v.tenants) || v.tenants.length === 0) throw new ConfigError('tenants', 'must be a non-empty list of {"name", "audience", "customDomain"?}');
   const names = new Set<string>();
   const sources = new Map<string, string>();
+  const issuers = new Map<string, string>();
   const tenants = v.tenants.map((t, i) => {
     const problem = tenantConfigProblem(t);
     if (problem) throw new ConfigError(`tenants[${i}]`, problem);
     const tc = t as TenantConfig;
     if (names.has(tc.name)) throw new ConfigError(`tenants[${i}].name`, `tenant ${tc.name} is listed twice`);
     names.add(tc.name);
+    const issuer = issuerOf(tc, i, issuers);
+    issuers.set(issuer, tc.name);
     const eventBridgeSources = eventBridgeSourcesOf(tc, i, sources);
     return {
       name: tc.name, audience: tc.audience, ...(tc.customDomain ? { customDomain: tc.customDomain } : {}), ...(tc.issuer ? { issuer: tc.issuer } : {}),
@@ -302,11 +451,13 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
     perTenant: positiveInt(l.perTenant, 'listenerLimits.perTenant', 'live connections per tenant', DEFAULT_LISTENER_LIMITS.perTenant),
   };
   if (listenerLimits.perSub > listenerLimits.perTenant) throw new ConfigError('listenerLimits.perSub', `must be at most perTenant (${listenerLimits.perTenant}), got ${listenerLimits.perSub}`);
+  const isolation = isolationOf(v.isolation);
 
   return {
     tenants,
     throttle,
     listenerLimits,
+    isolation,
     ...(accounts.length ? { subscriberAccounts: [...new Set(accounts as string[])] } : {}),
     ...(prefix ? { parameterPrefix: prefix as string } : {}),
     ...(v.lambdaArchitecture === 'x86_64' ? { lambdaArchitecture: 'x86_64' as const } : {}),

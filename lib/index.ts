@@ -26,8 +26,8 @@ export {
 } from './auth0-events-topic';
 
 // ---- configuration
-export { CONTEXT_KEY, ConfigError, DEFAULT_ALARMS, DEFAULT_THROTTLE, parseConfig } from './config';
-export type { AlarmConfig, Auth0EventsConfig, Auth0EventsSettings, ThrottleConfig } from './config';
+export { CONTEXT_KEY, ConfigError, DEFAULT_ALARMS, DEFAULT_ISOLATION, DEFAULT_THROTTLE, parseConfig } from './config';
+export type { AlarmConfig, Auth0EventsConfig, Auth0EventsSettings, IsolationConfig, RateLimit, ReservedConcurrencyConfig, ThrottleConfig } from './config';
 export type { TenantConfig } from '../lambda/shared/tenants';
 
 // ---- subscriber filters and the in-repository registry's definitions

@@ -25,6 +25,11 @@ export interface IngestApiProps {
   readonly logRetentionDays: number;
   /** Stage name. Default `v1`. */
   readonly stageName?: string;
+  /**
+   * Reserved concurrency of the API-key authorizer (README.md, "Concurrency isolation").
+   * @default - none (a fresh account with a small quota cannot reserve any)
+   */
+  readonly authorizerReservedConcurrency?: number;
 }
 
 export class IngestApi extends Construct {
@@ -111,6 +116,7 @@ export class IngestApi extends Construct {
       logRetentionDays: props.logRetentionDays,
       memorySize: 256,
       timeout: Duration.seconds(5),
+      reservedConcurrentExecutions: props.authorizerReservedConcurrency,
     });
     const authorizer = new apigw.RequestAuthorizer(this, 'ApiKeyFromHeaders', {
       handler: this.authorizer.function,

@@ -34,6 +34,7 @@ import { CONNECTIONS_TABLE, DEFAULT_LISTENER_LIMITS, SOCKET_TIMEOUT_SECONDS, typ
 import { EVENTS_TABLE } from '../lambda/shared/stores';
 import { METRIC_PUSH_SEND_FAILED } from '../lambda/shared/metrics';
 import type { TenantConfig } from '../lambda/shared/tenants';
+import { DEFAULT_ISOLATION, type IsolationConfig, type RateLimit, type ReservedConcurrencyConfig } from './config';
 import { customerManagedKey, grantTable, Handler, logGroup } from './secure-defaults';
 
 export interface SessionEventsSocketProps {
@@ -43,8 +44,34 @@ export interface SessionEventsSocketProps {
   readonly logRetentionDays: number;
   /** The REST API to add GET /{tenant}/events and GET /{tenant}/listeners to. Default: none. */
   readonly restApi?: apigw.RestApi;
-  /** WebSocket stage throttle. Default 100 requests per second, burst 200. */
+  /**
+   * WebSocket stage throttle: the routes without one of their own ($disconnect and the mock routes
+   * ping and $default, which reach no Lambda). Default 100 requests per second, burst 200.
+   */
   readonly throttle?: { rateLimit: number; burstLimit: number };
+  /**
+   * Concurrent executions the socket function may use: each Lambda-backed route's throttle is derived
+   * from it and SOCKET_ROUTE_LOAD (socketRouteThrottles).
+   * @default reservedConcurrency.socket, else 100
+   */
+  readonly socketConcurrency?: number;
+  /**
+   * Reserved concurrency of the socket, push, token authorizer and query functions. Lambda refuses a
+   * reservation that leaves the account fewer than 100 unreserved executions (a fresh account with a
+   * small quota cannot deploy any), so none is set by default.
+   * @default - none
+   */
+  readonly reservedConcurrency?: Pick<ReservedConcurrencyConfig, 'socket' | 'push' | 'tokenAuthorizer' | 'query'>;
+  /**
+   * Method throttles of GET /{tenant}/events and GET /{tenant}/listeners (all tenants together).
+   * @default DEFAULT_ISOLATION.queryThrottle (20 rps burst 40; 5 rps burst 10)
+   */
+  readonly queryThrottle?: IsolationConfig['queryThrottle'];
+  /**
+   * How long API Gateway caches the token authorizer's answer, per token, path and method (at most 1 hour).
+   * @default 300 seconds
+   */
+  readonly tokenCacheTtl?: Duration;
   /** Protect the connections table from deletion. Default true. */
   readonly deletionProtection?: boolean;
   /** Management API requests in flight per push invocation. Default 50. */
@@ -71,6 +98,41 @@ export const WEBSOCKET_STAGE = 'v1';
  * and Lambda's backoff, about a minute), and a record older than an hour goes to the on-failure queue.
  */
 export const PUSH_STREAM = { batchSize: 20, retryAttempts: 10, maxRecordAgeSeconds: 3600 } as const;
+/**
+ * The design load of each route that invokes the socket function: how long one invocation holds an
+ * execution (seconds, cold starts included) and the share of the socket function's concurrency the
+ * route may take. A route's throttle follows from concurrency = rate x duration (socketRouteThrottles):
+ * with the default 100 executions, $connect gets 25 rps (25 x 1 s = 25 executions), authenticate
+ * 22 rps (22 x 2 s = 44) and continue_catch_up 5 rps (5 x 3 s = 15). The shares sum to at most 1;
+ * what is left (0.15 by default) is for
+ * $disconnect (not throttled: it cleans up, and follows $connect one for one) and routes added later.
+ * Every Lambda-backed route but $disconnect must have a row (the construct refuses one without).
+ */
+export const SOCKET_ROUTE_LOAD: Readonly<Record<string, { seconds: number; share: number }>> = {
+  // A PutItem and a close-check SendMessage: well under a second warm; 1 s covers a cold start.
+  $connect: { seconds: 1, share: 0.25 },
+  // Token check (JWKS cached), UpdateItem, SendMessage, the answer; a first replay part holds longer.
+  authenticate: { seconds: 2, share: 0.45 },
+  // The next part of a long catch-up: up to 5,000 events packed ~100 to a 32 KB frame, so about 50
+  // management calls (about a second at 15 ms a call, 3 s with the reads); the time budget stops a part near the 29 s timeout at worst.
+  continue_catch_up: { seconds: 3, share: 0.15 },
+};
+
+/**
+ * Each throttled route's rate and burst for a socket function that may use `concurrency` executions:
+ * rate = concurrency x share / seconds (steady state: rate x seconds = the route's share), burst = the
+ * share itself (a full bucket spent at once holds that many executions), at least the rate and at
+ * least 1. Exported for tests and the README's arithmetic.
+ */
+export function socketRouteThrottles(concurrency: number, load: Readonly<Record<string, { seconds: number; share: number }>> = SOCKET_ROUTE_LOAD): Record<string, RateLimit> {
+  const shares = Object.values(load).reduce((sum, l) => sum + l.share, 0);
+  if (shares > 1 + 1e-9) throw new Error(`SOCKET_ROUTE_LOAD shares add up to ${shares}: at most 1 (the whole socket function)`);
+  return Object.fromEntries(Object.entries(load).map(([route, { seconds, share }]) => {
+    const rateLimit = Math.max(1, Math.floor((concurrency * share) / seconds));
+    return [route, { rateLimit, burstLimit: Math.max(rateLimit, Math.floor(concurrency * share)) }];
+  }));
+}
+
 /** What API Gateway answers to `ping` and to an unknown message (mock integrations; the local runtime answers the same). */
 export const PONG_REPLY = JSON.stringify({ type: 'pong' });
 export const UNKNOWN_MESSAGE = JSON.stringify({
@@ -149,6 +211,7 @@ export class SessionEventsSocket extends Construct {
       // API Gateway stops waiting at 29 s; a catch-up part ends 5 s before this (lambda/socket/catch-up.ts).
       timeout: Duration.seconds(SOCKET_TIMEOUT_SECONDS),
       memorySize: 512,
+      reservedConcurrentExecutions: props.reservedConcurrency?.socket,
     });
     this.api = new apigwv2.WebSocketApi(this, 'Api', {
       description: 'auth0-events: real-time session events (WebSocket)',
@@ -238,6 +301,8 @@ export class SessionEventsSocket extends Construct {
       logRetentionDays: retention,
       memorySize: 1024,
       timeout: Duration.seconds(120),
+      // Without a reservation the stream bounds it: parallelizationFactor (4) invocations per shard.
+      reservedConcurrentExecutions: props.reservedConcurrency?.push,
       // EVENTS_TABLE: where a listener that missed an event resumes; METRICS_NAMESPACE: as lib/monitoring.ts.
       environment: { ...common, WS_ENDPOINT: wsEndpoint(), POST_CONCURRENCY: String(concurrency), EVENTS_TABLE: props.eventsTable.tableName, METRICS_NAMESPACE: `auth0-events/${stack.stackName}` },
     });
@@ -282,6 +347,7 @@ export class SessionEventsSocket extends Construct {
         timeout: Duration.seconds(28),
         memorySize: 512,
         environment: { ...common, EVENTS_TABLE: props.eventsTable.tableName },
+        reservedConcurrentExecutions: props.reservedConcurrency?.query,
       });
       grantTable(this.query.role, props.eventsTable, ['dynamodb:GetItem'], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
       grantTable(this.query.role, this.connections, [], [CONNECTIONS_TABLE.byTenantIndex.name]);
@@ -292,12 +358,16 @@ export class SessionEventsSocket extends Construct {
         memorySize: 256,
         timeout: Duration.seconds(5),
         environment: { TENANTS: tenantsJson },
+        reservedConcurrentExecutions: props.reservedConcurrency?.tokenAuthorizer,
       });
       const authorizer = new apigw.RequestAuthorizer(this, 'AccessTokenAuthorizer', {
         handler: this.tokenAuthorizer.function,
-        // The policy names one method and one tenant: no caching across methods.
-        identitySources: [apigw.IdentitySource.header('Authorization')],
-        resultsCacheTtl: Duration.seconds(0),
+        // Cached per token AND path AND method: the policy names one method of one tenant, so an answer
+        // for /acme/events is never reused for /acme/listeners or /other/events. The cache cannot end
+        // an entry at the token's exp, so the answer carries exp and the query function refuses an
+        // expired token itself (lambda/events-query/handler.ts): caching never extends a token's life.
+        identitySources: [apigw.IdentitySource.header('Authorization'), apigw.IdentitySource.context('path'), apigw.IdentitySource.context('httpMethod')],
+        resultsCacheTtl: props.tokenCacheTtl ?? Duration.seconds(DEFAULT_ISOLATION.tokenCacheSeconds),
       });
       const integration = new apigw.LambdaIntegration(this.query.function, { proxy: true, allowTestInvoke: false });
       const tenant = props.restApi.root.getResource('{tenant}') ?? props.restApi.root.addResource('{tenant}');
@@ -307,6 +377,7 @@ export class SessionEventsSocket extends Construct {
         requestParameters: { ...method.requestParameters, 'method.request.querystring.limit': false, 'method.request.querystring.since': false },
       });
       tenant.addResource('listeners').addMethod('GET', integration, method);
+      this.throttleQueryMethods(props.restApi, props.queryThrottle ?? DEFAULT_ISOLATION.queryThrottle);
     }
 
     // ---- alarms
@@ -332,6 +403,63 @@ export class SessionEventsSocket extends Construct {
       'The WebSocket API\'s Lambda integrations fail (connect, authenticate).');
 
     new CfnOutput(this, 'WebSocketUrl', { value: this.stage.url, description: 'WebSocket URL for listeners (add ?tenant=<tenant>)' });
+    // Last: every route added above that invokes the socket function gets its throttle.
+    this.throttleSocketRoutes(props.socketConcurrency ?? props.reservedConcurrency?.socket ?? DEFAULT_ISOLATION.socketConcurrency);
+  }
+
+  /** The routes of this API that invoke the socket function (mock routes are not WebSocketRoutes). */
+  private socketRoutes(): apigwv2.WebSocketRoute[] {
+    return this.api.node.children.filter((c): c is apigwv2.WebSocketRoute => c instanceof apigwv2.WebSocketRoute);
+  }
+
+  /**
+   * A throttle of its own for every Lambda-backed route but $disconnect, sized against the socket
+   * function's concurrency (SOCKET_ROUTE_LOAD), so that a flood of one route (or of unauthenticated
+   * callers on $connect) stops at API Gateway with 429 before it takes the executions ingest, the
+   * writers and push need. Route settings replace the stage's defaults for that route, so logging is
+   * repeated. The stage must wait for the routes: API Gateway refuses settings for a route it does not
+   * know yet ("Unable to find Route by key ...").
+   */
+  private throttleSocketRoutes(concurrency: number): void {
+    const throttles = socketRouteThrottles(concurrency);
+    const routes = this.socketRoutes().filter((r) => r.routeKey !== '$disconnect');
+    const keys = routes.map((r) => r.routeKey);
+    const unknown = Object.keys(throttles).filter((k) => !keys.includes(k));
+    if (unknown.length) throw new Error(`SOCKET_ROUTE_LOAD names ${unknown.join(', ')}, which the WebSocket API has no Lambda route for`);
+    const settings: Record<string, unknown> = {};
+    for (const route of routes) {
+      const throttle = throttles[route.routeKey];
+      if (!throttle) throw new Error(`WebSocket route ${route.routeKey} invokes the socket function but has no row in SOCKET_ROUTE_LOAD (its design duration and share of the function's concurrency)`);
+      settings[route.routeKey] = { ThrottlingRateLimit: throttle.rateLimit, ThrottlingBurstLimit: throttle.burstLimit, LoggingLevel: 'ERROR', DataTraceEnabled: false };
+      this.stage.node.addDependency(route);
+    }
+    (this.stage.node.defaultChild as apigwv2.CfnStage).routeSettings = settings;
+    // A route added after this (api.addRoute on the finished construct) would have no throttle: refuse it at synth.
+    this.node.addValidation({
+      validate: () => this.socketRoutes().filter((r) => r.routeKey !== '$disconnect' && !(r.routeKey in settings))
+        .map((r) => `WebSocket route ${r.routeKey} invokes the socket function but was added after its route throttles were set: add it (and its SOCKET_ROUTE_LOAD row) inside SessionEventsSocket`),
+    });
+  }
+
+  /**
+   * Method throttles of the listener endpoints on the REST API's stage, apart from the stage-wide
+   * default that the Auth0 doors' limits are sized by. A method's settings replace the stage's for that
+   * method, so logging, metrics and data tracing are repeated.
+   */
+  private throttleQueryMethods(restApi: apigw.RestApi, throttle: IsolationConfig['queryThrottle']): void {
+    const cfnStage = restApi.deploymentStage.node.defaultChild as apigw.CfnStage;
+    const existing = (cfnStage.methodSettings ?? []) as apigw.CfnStage.MethodSettingProperty[];
+    const method = (path: string, limit: RateLimit): apigw.CfnStage.MethodSettingProperty => ({
+      // A method settings path escapes the resource path's slashes as ~1 (/{tenant}/events -> /~1{tenant}~1events).
+      resourcePath: `/${path.replace(/\//g, '~1')}`,
+      httpMethod: 'GET',
+      throttlingRateLimit: limit.rateLimit,
+      throttlingBurstLimit: limit.burstLimit,
+      loggingLevel: 'ERROR',
+      dataTraceEnabled: false,
+      metricsEnabled: true,
+    });
+    cfnStage.methodSettings = [...existing, method('/{tenant}/events', throttle.events), method('/{tenant}/listeners', throttle.listeners)];
   }
 
   /** A route answered by API Gateway itself with a constant JSON message (no Lambda). */

@@ -26,6 +26,7 @@ import { LocalEventBridge } from './eventbridge';
 import { createFanOut, createQueue, type LocalSubscriber } from './fanout';
 import { acceptedBy, FlowCounter, type FlowCounts } from './flow';
 import { frontDoor, readBody, type RestRoute } from './front-door';
+import { hostRefusal } from './loopback';
 import { SqsPoller, type SqsHandler } from './sqs-poller';
 import { StreamPoller } from './stream-poller';
 import { createTables, tablesFromTemplate, type LocalTableSpec } from './tables';
@@ -448,6 +449,15 @@ export class LocalPipeline {
     const page = fs.readFileSync(path.join(__dirname, 'page', 'index.html'));
     this.server = createServer(async (req, res) => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      // Every route, the page and /local/state included: only the loopback names of this port
+      // (DNS rebinding, local/loopback.ts).
+      const foreign = hostRefusal(req.headers.host, this.port);
+      if (foreign) {
+        req.resume();
+        this.log(`${req.method} ${url.pathname} 403 (foreign Host)`);
+        res.writeHead(foreign.status, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify(foreign.body));
+      }
       try {
         if (req.method === 'GET' && url.pathname === '/') {
           res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });

@@ -4,12 +4,16 @@
  * expression `$request.body.type`, $default, $disconnect), and serves the management endpoint the
  * push Lambda calls: POST/GET/DELETE `[/{stage}]/@connections/{id}`, 410 Gone for unknown ids.
  * Frames over API Gateway's 128 KB message limit close the connection (1009); 10 minutes idle closes it.
+ * Both the upgrade and the management endpoint answer only a loopback `Host` (127.0.0.1, localhost or
+ * [::1] with this port), and the management endpoint refuses any request with an `Origin` (a browser's):
+ * local/loopback.ts says why.
  * `managementLatencyMs` delays every management call, as API Gateway's endpoint takes its time.
  */
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
+import { hostRefusal, managementOriginRefusal } from './loopback';
 
 export type WsRouteHandler = (event: APIGatewayProxyWebsocketEventV2 & { queryStringParameters?: Record<string, string>; headers?: Record<string, string> }) => Promise<APIGatewayProxyResult | void>;
 
@@ -79,6 +83,13 @@ export class WebSocketGateway {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.opts.maxMessageBytes ?? 128 * 1024 });
     this.server.on('upgrade', async (req, socket, head) => {
       const connectionId = randomUUID().replace(/-/g, '').slice(0, 16) + '=';
+      const foreign = hostRefusal(req.headers.host, this.opts.port);
+      if (foreign) {
+        const body = JSON.stringify(foreign.body);
+        socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+        this.opts.onEvent?.({ kind: 'error', connectionId, detail: 'upgrade refused: foreign Host' });
+        return;
+      }
       const url = new URL(req.url ?? '/', 'http://local');
       const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]));
       let result: APIGatewayProxyResult | void;
@@ -140,10 +151,17 @@ export class WebSocketGateway {
   /** The management endpoint: `[/{stage}]/@connections/{id}`. */
   private async management(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.managementRequests++;
-    const latency = this.opts.managementLatencyMs ?? 0;
-    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     const m = /^(?:\/[^/]+)?\/@connections\/([^/?]+)/.exec(req.url ?? '');
     const reply = (status: number, body = '') => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(body); };
+    // Before anything is read or sent: a rebinding page (foreign Host) or any browser page (Origin).
+    const refused = hostRefusal(req.headers.host, this.opts.port) ?? managementOriginRefusal(req.headers.origin);
+    if (refused) {
+      req.resume();
+      this.opts.onEvent?.({ kind: 'error', connectionId: m ? m[1] : '', detail: `management request refused: ${refused.body.error}` });
+      return reply(refused.status, JSON.stringify(refused.body));
+    }
+    const latency = this.opts.managementLatencyMs ?? 0;
+    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     if (!m) return reply(404, JSON.stringify({ message: 'Not Found' }));
     const id = decodeURIComponent(m[1]);
     const conn = this.connections.get(id);

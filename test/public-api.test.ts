@@ -17,7 +17,7 @@ describe('exports', () => {
   it('auth0-events exports exactly the documented runtime names (types are erased)', () => {
     expect(Object.keys(api).sort()).toEqual([
       'Auth0Events', 'Auth0EventsStack', 'Auth0EventsSubscriber', 'Auth0EventsTopic', 'CONTEXT_KEY', 'ConfigError',
-      'DEFAULT_ALARMS', 'DEFAULT_PARAMETER_PREFIX', 'DEFAULT_THROTTLE', 'EVENT_TYPES', 'EXAMPLE_PARAMETER', 'MESSAGE_ATTRIBUTES',
+      'DEFAULT_ALARMS', 'DEFAULT_ISOLATION', 'DEFAULT_PARAMETER_PREFIX', 'DEFAULT_THROTTLE', 'EVENT_TYPES', 'EXAMPLE_PARAMETER', 'MESSAGE_ATTRIBUTES',
       'QUEUE_TAGS', 'SESSION_EVENT_TYPES', 'SNS_FILTER_LIMITS', 'SUBSCRIBERS', 'SubscriberDefinitionError', 'USER_EVENT_TYPES',
       'matchesFilterPolicy', 'parameterNames', 'parseConfig', 'renderFilterPolicy', 'validateDefinition', 'validateRegistry',
     ].sort());

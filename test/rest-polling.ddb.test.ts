@@ -45,7 +45,7 @@ function holding(ms: Record<string, number>): DynamoDBDocumentClient {
 async function poll(since: string): Promise<{ ids: string[]; next: string }> {
   const res = await handleQuery({
     resource: '/{tenant}/events', pathParameters: { tenant: 'acme' }, queryStringParameters: { since, limit: '1000' },
-    requestContext: { authorizer: { sub: 'auth0|ops', filter: '*', tenant: 'acme' } },
+    requestContext: { authorizer: { sub: 'auth0|ops', filter: '*', tenant: 'acme', exp: String(Math.floor(Date.now() / 1000) + 3600) } },
   } as unknown as APIGatewayProxyEvent, { ddb: db.ddb, eventsTable: tables.events, connectionsTable: tables.connections, settleMs: 3000 });
   expect(res.statusCode).toBe(200);
   const body = JSON.parse(res.body);

@@ -129,7 +129,8 @@ describe('SessionEventsSocket', () => {
   it('adds GET /{tenant}/events and /{tenant}/listeners behind the token authorizer', () => {
     const authorizerFn = stack.getLogicalId(stack.realtime.tokenAuthorizer!.function.node.defaultChild as never);
     const [[authorizerId]] = resources('AWS::ApiGateway::Authorizer').filter(([, a]) => JSON.stringify(a.Properties.AuthorizerUri).includes(authorizerFn));
-    template.hasResourceProperties('AWS::ApiGateway::Authorizer', { Type: 'REQUEST', IdentitySource: 'method.request.header.Authorization', AuthorizerResultTtlInSeconds: 0 });
+    // Cached per token, path and method (test/isolation.test.ts has the why and the expiry check).
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', { Type: 'REQUEST', IdentitySource: 'method.request.header.Authorization,context.path,context.httpMethod', AuthorizerResultTtlInSeconds: 300 });
     for (const part of ['events', 'listeners']) {
       const [[resourceId]] = resources('AWS::ApiGateway::Resource').filter(([, r]) => r.Properties.PathPart === part);
       template.hasResourceProperties('AWS::ApiGateway::Method', {

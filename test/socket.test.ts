@@ -326,8 +326,10 @@ describe('REST: GET /{tenant}/events and /{tenant}/listeners', () => {
   const deps = () => ({ ddb: db.ddb, eventsTable: tables.events, connectionsTable: tables.connections });
   const request = (resource: string, ctx: Record<string, string>, query: Record<string, string> | null = null, tenant = T) =>
     handleQuery({ resource, pathParameters: { tenant }, queryStringParameters: query, requestContext: { authorizer: ctx } } as unknown as APIGatewayProxyEvent, deps());
-  const all = { sub: 'auth0|ops', filter: '*', tenant: T };
-  const selfX = { sub: 'auth0|x', filter: 'self', tenant: T };
+  // The authorizer's context carries the token's exp (epoch seconds): an hour ahead here.
+  const exp = String(Math.floor(Date.now() / 1000) + 3600);
+  const all = { sub: 'auth0|ops', filter: '*', tenant: T, exp };
+  const selfX = { sub: 'auth0|x', filter: 'self', tenant: T, exp };
 
   it('pages forward from since, newest last, with next', async () => {
     const r1 = JSON.parse((await request('/{tenant}/events', all, { since: 'rest-1', limit: '3' })).body);
@@ -386,9 +388,9 @@ describe('token authorizer', () => {
     type: 'REQUEST', methodArn: 'arn:aws:execute-api:us-east-1:1:api/v1/GET/dev/events', headers: authorization ? { Authorization: authorization } : {}, pathParameters: { tenant },
   }) as unknown as APIGatewayRequestAuthorizerEvent;
 
-  it('allows a valid token for this method only, with sub and filter as context', async () => {
-    const r = await authorize(event(`Bearer ${await auth0.token({ sub: 'auth0|s', permissions: ['listen:events:self'] })}`));
-    expect(r.context).toEqual({ sub: 'auth0|s', filter: 'self', tenant: TENANT });
+  it('allows a valid token for this method only, with sub, filter and the token\'s exp as context', async () => {
+    const r = await authorize(event(`Bearer ${await auth0.token({ sub: 'auth0|s', permissions: ['listen:events:self'] }, { expiresIn: 4102444800 })}`));
+    expect(r.context).toEqual({ sub: 'auth0|s', filter: 'self', tenant: TENANT, exp: '4102444800' });
     expect(r.policyDocument.Statement).toEqual([{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: 'arn:aws:execute-api:us-east-1:1:api/v1/GET/dev/events' }]);
   });
 

@@ -110,7 +110,12 @@ test('stage v1: JSON access logs with retention, execution logs at ERROR without
   expect(stage).toMatchObject({
     StageName: 'v1',
     TracingEnabled: true,
-    MethodSettings: [expect.objectContaining({ LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true, ThrottlingRateLimit: 40, ThrottlingBurstLimit: 80 })],
+    // The stage-wide entry (the Auth0 doors' limits); the listener endpoints' own method throttles follow it (test/isolation.test.ts).
+    MethodSettings: [
+      expect.objectContaining({ ResourcePath: '/*', HttpMethod: '*', LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true, ThrottlingRateLimit: 40, ThrottlingBurstLimit: 80 }),
+      expect.objectContaining({ ResourcePath: '/~1{tenant}~1events', LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true }),
+      expect.objectContaining({ ResourcePath: '/~1{tenant}~1listeners', LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true }),
+    ],
   });
   const format = JSON.parse(stage.AccessLogSetting.Format);
   expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', resourcePath: '$context.resourcePath', apiKeyId: '$context.identity.apiKeyId' });

@@ -70,7 +70,7 @@ it('a hostile tenant storing an event with our id first pre-empts nothing: ours 
   // REST, as acme: since its earlier event, and "most recent"; and the id lookup behind since.
   const rest = async (query: Record<string, string> | null) => JSON.parse((await handleQuery({
     resource: '/{tenant}/events', pathParameters: { tenant: 'acme' }, queryStringParameters: query,
-    requestContext: { authorizer: { sub: 'auth0|ops', filter: '*', tenant: 'acme' } },
+    requestContext: { authorizer: { sub: 'auth0|ops', filter: '*', tenant: 'acme', exp: String(Math.floor(Date.now() / 1000) + 3600) } },
   } as unknown as APIGatewayProxyEvent, { ddb: db.ddb, eventsTable: tables.events, connectionsTable: tables.connections })).body);
   const since = await rest({ since: 'acme-earlier' });
   expect(since.events).toEqual([{ id: sharedId, tenant: 'acme', type: 'user_blocked', user_id: 'auth0|alice', session_id: 'real-session', date: real.date, log_type: 'sapi' }]);

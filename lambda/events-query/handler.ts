@@ -1,6 +1,8 @@
 /**
  * GET /{tenant}/events?limit=100&since=ID and GET /{tenant}/listeners, behind the token authorizer
- * (token-authorizer.ts), which passes `sub` and `filter` as authorizer context.
+ * (token-authorizer.ts), which passes `sub`, `filter`, `tenant` and the token's `exp` as authorizer
+ * context. API Gateway may answer from its authorizer cache after the token expired: a token whose `exp`
+ * has passed is refused here (401 token_expired), so caching never extends a token's life.
  *   events: with `since`, the `limit` events stored after that event; without, the `limit` most
  *     recent ones; newest last either way. `next` is the id to pass as `since` for the following page
  *     (the last event's id, or `since` itself when there is nothing new). `self` callers see only
@@ -79,6 +81,10 @@ export async function handleQuery(event: APIGatewayProxyEvent, deps: QueryDeps):
   const filter = ctx.filter as ListenFilter | undefined;
   const sub = ctx.sub;
   if (!sub || (filter !== '*' && filter !== 'self') || ctx.tenant !== tenant.name) return error(401, 'unauthorized', 'Send an Auth0 access token of this tenant for the events API: Authorization: Bearer <token>.');
+  const exp = Number(ctx.exp);
+  if (!Number.isFinite(exp) || exp * 1000 <= (deps.now?.() ?? new Date()).getTime()) {
+    return error(401, 'token_expired', 'The access token has expired: get a new one from Auth0 and send it as Authorization: Bearer <token>.');
+  }
   if (event.resource?.endsWith('/listeners')) {
     if (filter !== '*') return error(403, 'insufficient_scope', `Listing listeners needs the ${SCOPE_ALL} scope; this token has only listen:events:self.`);
     return listListeners(tenant.name, deps);

@@ -7,7 +7,9 @@
  *     (it returns nothing else for such a request).
  *   - Scope checks that depend on the route (listeners needs listen:events) are the query Lambda's:
  *     it answers 403 with a message.
- * Results are not cached (the policy names this one method), the JWKS is.
+ * API Gateway caches each answer per token, path and method (lib/session-events-socket.ts; the policy
+ * names this one method), for a fixed time that cannot end at the token's expiry: so the answer carries
+ * `exp` (epoch seconds) and the query Lambda refuses the request once it has passed.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { header } from '../shared/http';
@@ -30,7 +32,7 @@ export async function authorize(event: APIGatewayRequestAuthorizerEvent, options
   if (!token) throw new Error('Unauthorized');
   try {
     const listener = await verifyListenerToken(token, tenant, options);
-    return allow(listener.sub, { sub: listener.sub, filter: listener.filter, tenant: tenant.name });
+    return allow(listener.sub, { sub: listener.sub, filter: listener.filter, tenant: tenant.name, exp: String(Math.floor(listener.expiresAt.getTime() / 1000)) });
   } catch (e) {
     if (e instanceof TokenError) {
       logger.warn('token refused', { tenant: tenant.name, error: e.code, reason: e.message });
