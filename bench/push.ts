@@ -29,6 +29,9 @@ const LISTENERS = Number(process.env.LISTENERS ?? 10_000);
 const LATENCY_MS = Number(process.env.LATENCY_MS ?? 5);
 const CONCURRENCY = Number(process.env.POST_CONCURRENCY ?? DEFAULT_POST_CONCURRENCY);
 const SEQUENTIAL_SAMPLE = 500;
+/** BENCH_ONLY=bounded,sdk,sequential,unbounded: the rows to run (default all). BENCH_ROUNDS=N: run them N times, print each and the median. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'bounded,sdk,sequential,unbounded').split(',').map((s) => s.trim()));
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const PAGE = 1000;
 const PAGE_MS = 10;
 
@@ -183,18 +186,35 @@ async function main() {
   console.log(`push benchmark: 1 event -> ${LISTENERS} listeners, endpoint latency ${LATENCY_MS} ms, bound ${CONCURRENCY}, node ${process.version}, sender's open-file limit ${openFileLimit()} (AWS Lambda: 1,024)`);
   // Warm up the client code paths (not measured).
   await viaPushEvent(200, CONCURRENCY, server.endpoint);
-  await viaPushEvent(200, CONCURRENCY, server.endpoint, true);
+  if (ONLY.has('sdk') || ONLY.has('unbounded')) await viaPushEvent(200, CONCURRENCY, server.endpoint, true);
 
-  const results: Result[] = [];
-  results.push(await measure('bounded', LISTENERS, CONCURRENCY, () => viaPushEvent(LISTENERS, CONCURRENCY, server.endpoint), server));
-  results.push(await measure('bounded/SDK', LISTENERS, CONCURRENCY, () => viaPushEvent(LISTENERS, CONCURRENCY, server.endpoint, true), server));
-  const seq = await measure('sequential', SEQUENTIAL_SAMPLE, 1, () => viaPushEvent(SEQUENTIAL_SAMPLE, 1, server.endpoint), server);
-  seq.extrapolatedMs = seq.ms * (LISTENERS / SEQUENTIAL_SAMPLE);
-  results.push(seq);
-  results.push(await measure('unbounded', LISTENERS, LISTENERS, () => unbounded(LISTENERS, server.endpoint), server));
-  for (const r of results) console.log(row(r));
-  const [b, , s, u] = results;
-  console.log(`bounded vs sequential: ${(s.extrapolatedMs! / b.ms).toFixed(0)}x faster; bounded vs unbounded: ${(b.ms / u.ms).toFixed(2)}x the time, ${u.peak}/${b.peak} peak in flight, ${u.errors} vs ${b.errors} errors, rss peak ${u.rssPeakMb.toFixed(0)} vs ${b.rssPeakMb.toFixed(0)} MB`);
+  const rounds: Result[][] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const results: Result[] = [];
+    if (ONLY.has('bounded')) results.push(await measure('bounded', LISTENERS, CONCURRENCY, () => viaPushEvent(LISTENERS, CONCURRENCY, server.endpoint), server));
+    if (ONLY.has('sdk')) results.push(await measure('bounded/SDK', LISTENERS, CONCURRENCY, () => viaPushEvent(LISTENERS, CONCURRENCY, server.endpoint, true), server));
+    if (ONLY.has('sequential')) {
+      const seq = await measure('sequential', SEQUENTIAL_SAMPLE, 1, () => viaPushEvent(SEQUENTIAL_SAMPLE, 1, server.endpoint), server);
+      seq.extrapolatedMs = seq.ms * (LISTENERS / SEQUENTIAL_SAMPLE);
+      results.push(seq);
+    }
+    if (ONLY.has('unbounded')) results.push(await measure('unbounded', LISTENERS, LISTENERS, () => unbounded(LISTENERS, server.endpoint), server));
+    if (ROUNDS > 1) console.log(`round ${round + 1}/${ROUNDS}`);
+    for (const r of results) console.log(row(r));
+    const by = (name: string) => results.find((r) => r.name === name);
+    const [b, s, u] = [by('bounded'), by('sequential'), by('unbounded')];
+    if (b && s && u) console.log(`bounded vs sequential: ${(s.extrapolatedMs! / b.ms).toFixed(0)}x faster; bounded vs unbounded: ${(b.ms / u.ms).toFixed(2)}x the time, ${u.peak}/${b.peak} peak in flight, ${u.errors} vs ${b.errors} errors, rss peak ${u.rssPeakMb.toFixed(0)} vs ${b.rssPeakMb.toFixed(0)} MB`);
+    rounds.push(results);
+  }
+  if (ROUNDS > 1) {
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    console.log(`median of ${ROUNDS} rounds:`);
+    for (const name of rounds[0].map((r) => r.name)) {
+      const rs = rounds.map((rr) => rr.find((r) => r.name === name)!);
+      const ideal = (r: Result) => (LISTENERS * LATENCY_MS) / r.concurrency;
+      console.log(`  ${name.padEnd(11)} x${median(rs.map((r) => (r.extrapolatedMs ?? r.ms) / ideal(r))).toFixed(2)} the ideal (rounds: ${rs.map((r) => ((r.extrapolatedMs ?? r.ms) / ideal(r)).toFixed(2)).join(', ')}) | cpu ${median(rs.map((r) => (r.cpuMs / r.listeners) * 1000)).toFixed(0)} us/req | errors ${rs.reduce((n, r) => n + r.errors, 0)} | rss peak ${median(rs.map((r) => r.rssPeakMb)).toFixed(0)} MB, heap +${median(rs.map((r) => r.heapGrowthMb)).toFixed(0)} MB`);
+    }
+  }
   await server.stop();
 }
 

@@ -36,6 +36,8 @@ export type ServerMessage =
   | { type: 'authenticated'; sub: string; filter: '*' | 'self'; expires_at: string }
   | { type: 'authentication_failed'; message: string }
   | { type: 'event'; event: SessionEvent; replay?: boolean }
+  /** Several events in one frame: the same as that many `event` messages, in order. */
+  | { type: 'events'; events: SessionEvent[]; replay?: boolean }
   | { type: 'caught_up'; count: number; last_id?: string }
   | { type: 'pong' }
   | { type: 'closing'; reason: 'not_authenticated' | 'token_expired' | 'missed_events' | string; message: string; resume_from?: string }
@@ -274,6 +276,12 @@ export class SessionEventsClient {
       case 'event':
         if (this.held && !msg.replay) this.held.push(msg.event);
         else this.deliver(msg.event);
+        return;
+      case 'events':
+        for (const e of Array.isArray(msg.events) ? msg.events : []) {
+          if (this.held && !msg.replay) this.held.push(e);
+          else this.deliver(e);
+        }
         return;
       case 'caught_up':
         this.release();

@@ -328,10 +328,10 @@ export class LocalPipeline {
       routes: {},
       onEvent: (e) => {
         if (e.kind !== 'push' || !e.detail) return;
-        const id = idOf(e.detail, true);
-        if (!id) return;
-        this.track(id, 'pushed', 1);
-        this.flow.pushed();
+        for (const id of pushedIds(e.detail)) {
+          this.track(id, 'pushed', 1);
+          this.flow.pushed();
+        }
       },
     });
     Object.assign(process.env, {
@@ -535,14 +535,24 @@ export class LocalPipeline {
   }
 }
 
-/** The event id of a message body: a canonical event, or with `pushed` a WebSocket `{"type":"event","event":{...}}`. */
-function idOf(body: string, pushed = false): string | undefined {
+/** The event id of a message body (a canonical event). */
+function idOf(body: string): string | undefined {
   try {
-    const parsed = JSON.parse(body);
-    const id = pushed ? (parsed?.type === 'event' ? parsed.event?.id : undefined) : parsed?.id;
+    const id = JSON.parse(body)?.id;
     return typeof id === 'string' ? id : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** The event ids a WebSocket message carries: `{"type":"event","event":{...}}` or `{"type":"events","events":[...]}`. */
+function pushedIds(body: string): string[] {
+  try {
+    const parsed = JSON.parse(body);
+    const events: unknown[] = parsed?.type === 'event' ? [parsed.event] : parsed?.type === 'events' && Array.isArray(parsed.events) ? parsed.events : [];
+    return events.map((e) => (e as { id?: unknown } | undefined)?.id).filter((id): id is string => typeof id === 'string');
+  } catch {
+    return [];
   }
 }
 

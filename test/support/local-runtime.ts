@@ -21,7 +21,11 @@ export async function postLogStream(p: LocalPipeline, records: unknown[], tenant
 export const tokenFor = (p: LocalPipeline, sub: string, scope: string) => devToken({ sub, scope, port: p.port });
 
 /** A listener speaking the raw protocol: every frame is kept, so duplicates would show. */
+/** The events a message carries: {"type":"event"} one, {"type":"events"} several in order (one frame). */
+export const eventsOf = (msg: any): any[] => (msg?.type === 'event' ? [msg.event] : msg?.type === 'events' && Array.isArray(msg.events) ? msg.events : []);
+
 export class RawListener {
+  /** Every message received, as parsed JSON. */
   readonly frames: any[] = [];
   readonly arrivals = new Map<string, number>();
   private ws!: WebSocket;
@@ -34,7 +38,7 @@ export class RawListener {
       this.ws.on('message', (data) => {
         const msg = JSON.parse(data.toString());
         this.frames.push(msg);
-        if (msg.type === 'event') this.arrivals.set(msg.event.id, Date.now());
+        for (const e of eventsOf(msg)) this.arrivals.set(e.id, Date.now());
         if (msg.type === 'authenticated' || msg.type === 'authentication_failed') resolve(msg);
       });
     });
@@ -43,7 +47,7 @@ export class RawListener {
   }
 
   events(): any[] {
-    return this.frames.filter((f) => f.type === 'event').map((f) => f.event);
+    return this.frames.flatMap(eventsOf);
   }
 
   async waitFor(predicate: (events: any[]) => boolean, timeoutMs = 5000): Promise<void> {
