@@ -3,7 +3,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { createHash, createHmac } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signedPoster, signRequest, uriEncode } from '../lambda/shared/signed-poster';
+import { requestSigner, signedPoster, signRequest, uriEncode } from '../lambda/shared/signed-poster';
 
 /** A Node-crypto Sha256 for the SDK signer (the SDK's own implementation, in the SDK's interface). */
 class Sha256 {
@@ -37,6 +37,36 @@ describe('signRequest', () => {
       const ours = signRequest({ method: 'POST', host, path, region: 'eu-west-1', credentials, date, payloadHash: createHash('sha256').update(body).digest('hex') });
       expect(ours.authorization).toBe((signed as unknown as { headers: Record<string, string> }).headers.authorization);
       expect(ours['x-amz-date']).toBe('20260304T050607Z');
+    }
+  });
+});
+
+describe('requestSigner (cached date strings and signing key)', () => {
+  it('matches the SDK signer on every request of one signer across seconds, a day change, a rotated key and session tokens', async () => {
+    const host = 'abc123.execute-api.eu-west-1.amazonaws.com';
+    const sign = requestSigner({ method: 'POST', host, region: 'eu-west-1' });
+    const body = '{"type":"events","events":[]}';
+    const hash = createHash('sha256').update(body).digest('hex');
+    const a = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
+    const b = { accessKeyId: 'ASIAROTATED', secretAccessKey: 'other-secret', sessionToken: 'tok/1+=' };
+    const b2 = { ...b, sessionToken: 'tok-2' };
+    const cases: [string, typeof a, string][] = [
+      ['2026-03-04T23:59:59.001Z', a, 'c1'],
+      ['2026-03-04T23:59:59.999Z', a, 'c2='],
+      ['2026-03-05T00:00:00.000Z', a, 'c3'], // a new day: a new signing key
+      ['2026-03-05T00:00:00.500Z', b, 'c4'], // rotated credentials with a session token
+      ['2026-03-05T00:00:01.000Z', b2, 'c5'], // a new token, same key
+      ['2026-03-05T00:00:02.000Z', a, 'c/6'],
+    ];
+    for (const [iso, credentials, id] of cases) {
+      const date = new Date(iso);
+      const path = `/v1/@connections/${uriEncode(id)}`;
+      const sdk = new SignatureV4({ service: 'execute-api', region: 'eu-west-1', credentials, sha256: Sha256 as never });
+      const signed = (await sdk.sign({ method: 'POST', protocol: 'https:', hostname: host, path, headers: { host }, body } as never, { signingDate: date })) as unknown as { headers: Record<string, string> };
+      const ours = sign(path, hash, credentials, date);
+      expect([iso, ours.authorization]).toEqual([iso, signed.headers.authorization]);
+      expect(ours['x-amz-date']).toBe(signed.headers['x-amz-date']);
+      expect(ours['x-amz-security-token']).toBe(credentials === a ? undefined : (credentials as typeof b).sessionToken);
     }
   });
 });
