@@ -38,22 +38,23 @@ const PAGE_MS = 10;
 const SERVER = `
 const http = require('node:http');
 const latencyMs = Number(process.env.LATENCY_MS);
-let inFlight = 0, peak = 0, requests = 0;
+let inFlight = 0, peak = 0, requests = 0, late = 0, cpu0 = process.cpuUsage();
 const server = http.createServer((req, res) => {
   requests++; inFlight++; if (inFlight > peak) peak = inFlight;
   req.resume();
-  req.on('end', () => setTimeout(() => { inFlight--; res.writeHead(200, { 'content-length': '0' }); res.end(); }, latencyMs));
+  req.on('end', () => { const due = performance.now() + latencyMs; setTimeout(() => { late += performance.now() - due; inFlight--; res.writeHead(200, { 'content-length': '0' }); res.end(); }, latencyMs); });
   req.on('error', () => { inFlight--; });
 });
 server.keepAliveTimeout = 60000;
 server.listen(0, '127.0.0.1', 65535, () => process.send({ port: server.address().port }));
 process.on('message', (m) => {
-  if (m === 'reset') { peak = 0; requests = 0; }
-  process.send({ peak, requests, inFlight });
+  if (m === 'reset') { peak = 0; requests = 0; late = 0; cpu0 = process.cpuUsage(); }
+  const cpu = process.cpuUsage(cpu0);
+  process.send({ peak, requests, inFlight, cpuMs: (cpu.user + cpu.system) / 1000, lateMs: requests ? late / requests : 0 });
 });
 process.on('disconnect', () => process.exit(0));`;
 
-function startServer(): Promise<{ endpoint: string; stats(reset?: boolean): Promise<{ peak: number; requests: number }>; stop(): Promise<number> }> {
+function startServer(): Promise<{ endpoint: string; stats(reset?: boolean): Promise<{ peak: number; requests: number; cpuMs: number; lateMs: number }>; stop(): Promise<number> }> {
   const child = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, LATENCY_MS: String(LATENCY_MS) } });
   return new Promise((resolve) => {
     child.once('message', (m) => resolve({
@@ -95,6 +96,9 @@ interface Result {
   errors: number;
   cpuMs: number;
   rssPeakMb: number;
+  /** The endpoint's own CPU (its process) and how late its 5 ms timers fired, on average. */
+  endpointCpuMs: number;
+  endpointLateMs: number;
   heapGrowthMb: number;
   firstError?: string;
 }
@@ -123,7 +127,7 @@ async function measure(name: string, listeners: number, concurrency: number, run
   rssPeak = Math.max(rssPeak, m.rss);
   heapPeak = Math.max(heapPeak, m.heapUsed);
   const s = await server.stats();
-  return { name, listeners, ms, concurrency, peak: s.peak, requests: s.requests, errors, cpuMs: (cpu.user + cpu.system) / 1000, rssPeakMb: rssPeak / 2 ** 20, heapGrowthMb: (heapPeak - heap0) / 2 ** 20, firstError };
+  return { name, listeners, ms, concurrency, peak: s.peak, requests: s.requests, endpointCpuMs: s.cpuMs, endpointLateMs: s.lateMs, errors, cpuMs: (cpu.user + cpu.system) / 1000, rssPeakMb: rssPeak / 2 ** 20, heapGrowthMb: (heapPeak - heap0) / 2 ** 20, firstError };
 }
 
 const event = toStoredEvent({ id: 'bench-1', tenant: 'bench', type: 'logout', source: 'log-stream', log_type: 'slo', level: 1, user_id: 'auth0|bench', date: new Date().toISOString(), received_at: new Date().toISOString(), data: {} }, new Date());
@@ -167,7 +171,7 @@ function row(r: Result): string {
     `ideal ${(((r.extrapolatedMs !== undefined ? idealMs * (LISTENERS / r.listeners) : idealMs)) / 1000).toFixed(2)} s, x${((r.extrapolatedMs ?? r.ms) / (r.extrapolatedMs !== undefined ? idealMs * (LISTENERS / r.listeners) : idealMs)).toFixed(2)}`.padEnd(24),
     `peak in flight ${String(r.peak).padStart(5)}`,
     `errors ${r.errors}`,
-    `cpu ${(r.cpuMs / 1000).toFixed(2)} s (${((r.cpuMs / r.listeners) * 1000).toFixed(0)} us/req)`,
+    `cpu ${(r.cpuMs / 1000).toFixed(2)} s (${((r.cpuMs / r.listeners) * 1000).toFixed(0)} us/req; endpoint ${((r.endpointCpuMs / Math.max(1, r.requests)) * 1000).toFixed(0)} us/req, its timers ${r.endpointLateMs.toFixed(1)} ms late)`,
     `rss peak ${r.rssPeakMb.toFixed(0)} MB, heap +${r.heapGrowthMb.toFixed(0)} MB`,
   ].join(' | ') + (r.firstError ? `\n            first error: ${r.firstError}` : '');
 }
@@ -212,7 +216,7 @@ async function main() {
     for (const name of rounds[0].map((r) => r.name)) {
       const rs = rounds.map((rr) => rr.find((r) => r.name === name)!);
       const ideal = (r: Result) => (LISTENERS * LATENCY_MS) / r.concurrency;
-      console.log(`  ${name.padEnd(11)} x${median(rs.map((r) => (r.extrapolatedMs ?? r.ms) / ideal(r))).toFixed(2)} the ideal (rounds: ${rs.map((r) => ((r.extrapolatedMs ?? r.ms) / ideal(r)).toFixed(2)).join(', ')}) | cpu ${median(rs.map((r) => (r.cpuMs / r.listeners) * 1000)).toFixed(0)} us/req | errors ${rs.reduce((n, r) => n + r.errors, 0)} | rss peak ${median(rs.map((r) => r.rssPeakMb)).toFixed(0)} MB, heap +${median(rs.map((r) => r.heapGrowthMb)).toFixed(0)} MB`);
+      console.log(`  ${name.padEnd(11)} x${median(rs.map((r) => (r.extrapolatedMs ?? r.ms) / ideal(r))).toFixed(2)} the ideal (rounds: ${rs.map((r) => ((r.extrapolatedMs ?? r.ms) / ideal(r)).toFixed(2)).join(', ')}) | cpu ${median(rs.map((r) => (r.cpuMs / r.listeners) * 1000)).toFixed(0)} us/req (endpoint ${median(rs.map((r) => (r.endpointCpuMs / Math.max(1, r.requests)) * 1000)).toFixed(0)} us/req, timers ${median(rs.map((r) => r.endpointLateMs)).toFixed(1)} ms late) | errors ${rs.reduce((n, r) => n + r.errors, 0)} | rss peak ${median(rs.map((r) => r.rssPeakMb)).toFixed(0)} MB, heap +${median(rs.map((r) => r.heapGrowthMb)).toFixed(0)} MB`);
     }
   }
   await server.stop();

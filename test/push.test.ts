@@ -332,6 +332,16 @@ describe('mapWithConcurrency', () => {
     });
     expect(out).toEqual(Array.from({ length: 100 }, (_, i) => i * 2));
     expect(peak).toBe(7);
+    // An array: the same order and bound.
+    peak = 0;
+    const fromArray = await mapWithConcurrency(Array.from({ length: 50 }, (_, i) => i), 7, async (x) => {
+      peak = Math.max(peak, ++inFlight);
+      await new Promise((r) => setTimeout(r, Math.random() * 3));
+      inFlight--;
+      return x * 3;
+    });
+    expect(fromArray).toEqual(Array.from({ length: 50 }, (_, i) => i * 3));
+    expect(peak).toBe(7);
   });
 
   it('rejects with the first error and starts nothing after it', async () => {

@@ -82,6 +82,7 @@ describe('signedPoster', () => {
         seen.push({ url: req.url!, auth: req.headers.authorization, body });
         if (req.url!.endsWith('gone')) return void res.writeHead(410).end();
         if (req.url!.endsWith('forbidden')) return void res.writeHead(403).end();
+        if (req.url!.endsWith('hang')) return; // never answers
         if (req.url!.endsWith('flaky') && flaky-- > 0) return void res.writeHead(flaky ? 429 : 503).end();
         res.writeHead(200).end();
       });
@@ -96,6 +97,13 @@ describe('signedPoster', () => {
       expect(await post('gone', data)).toBe('gone');
       expect(await post('flaky', data)).toBe('sent');
       await expect(post('forbidden', data)).rejects.toThrow('HTTP 403');
+      // A request with no answer fails after the timeout (set once on the socket), and the sender still works after it.
+      const quick = signedPoster({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, region: 'us-east-1', credentials: () => ({ accessKeyId: 'a', secretAccessKey: 'b' }), maxAttempts: 1, timeoutMs: 300 });
+      const t0 = Date.now();
+      await expect(quick('hang', data)).rejects.toThrow('request timed out');
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(await quick('abc=', data)).toBe('sent');
     } finally {
       server.closeAllConnections();
       server.close();

@@ -111,7 +111,9 @@ export function signRequest(opts: {
 export function signedPoster(options: PosterOptions): Post {
   const url = new URL(options.endpoint);
   const secure = url.protocol === 'https:';
-  const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 50 }) : new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 50 });
+  // The timeout is set once per socket (the agent's), not per request; a request that waits longer fails ('timeout' below).
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 50, timeout: options.timeoutMs ?? 5000 };
+  const agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   const request = secure ? https.request : http.request;
   const basePath = url.pathname.replace(/\/$/, '');
   const credentials = options.credentials ?? envCredentials;
@@ -130,7 +132,7 @@ export function signedPoster(options: PosterOptions): Post {
     headers['content-type'] = 'application/json';
     headers['content-length'] = data.byteLength;
     return new Promise<number>((resolve, reject) => {
-      const req = request({ host: url.hostname, port: url.port, path, method: 'POST', agent, timeout: options.timeoutMs ?? 5000, headers }, (res) => {
+      const req = request({ host: url.hostname, port: url.port, path, method: 'POST', agent, headers }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
         res.on('error', reject);
