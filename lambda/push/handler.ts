@@ -97,12 +97,19 @@ async function listenersOfEvents(events: StoredEvent[], deps: PushDeps): Promise
     if (!p) partitions.set(key, (p = listenersOf(deps, key, filter)));
     return p;
   };
+  // Every partition's read starts at once (at most two per event); they are awaited in event order, so
+  // the first event whose listeners cannot be read is the failure point whatever order the reads end in.
+  const reads = events.map((e) => {
+    const all = partition(listenKeyOf(e.tenant, '*', ''), '*');
+    const own = e.user_id ? partition(listenKeyOf(e.tenant, 'self', e.user_id), 'self') : undefined;
+    return Promise.all([all, own]);
+  });
+  for (const r of reads) r.catch(() => undefined); // awaited below, in order; later failures are not unhandled
   const lists: Listener[][] = [];
   for (let i = 0; i < events.length; i++) {
-    const e = events[i];
     try {
-      const all = await partition(listenKeyOf(e.tenant, '*', ''), '*');
-      lists.push(e.user_id ? all.concat(await partition(listenKeyOf(e.tenant, 'self', e.user_id), 'self')) : all);
+      const [all, own] = await reads[i];
+      lists.push(own ? all.concat(own) : all);
     } catch (error) {
       return { lists, failedAt: i, error };
     }
