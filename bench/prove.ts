@@ -113,6 +113,7 @@ async function load(): Promise<void> {
   for (const x of r.runs) {
     print(`  rate ${x.targetRate}/s for ${x.seconds} s (batches of ${x.batchSize}): in ${x.eventsPerSecond} events/s (${x.eventsIn} events, ${x.sessionEvents} session events), deliveries ${x.deliveriesReceived}/${x.deliveriesExpected}, latency p50 ${x.latencyMs.p50} ms p99 ${x.latencyMs.p99} ms max ${x.latencyMs.max} ms`);
     print(`    memory MB start ${JSON.stringify(x.memoryMb.start)} end ${JSON.stringify(x.memoryMb.end)}; errors http ${x.errors.http}, listener ${x.errors.listener}, missing deliveries ${x.errors.missingDeliveries}`);
+    print(`    CPU ms per event in, by process (the runtime holds the handlers, pollers, gateway and the 1,000 listeners): ${JSON.stringify(x.cpuMsPerEvent)}`);
     must(x.errors.http + x.errors.listener + x.errors.missingDeliveries === 0, `load: errors at ${x.targetRate}/s`);
   }
 }

@@ -29,28 +29,32 @@ const LISTENERS = Number(process.env.LISTENERS ?? 10_000);
 const LATENCY_MS = Number(process.env.LATENCY_MS ?? 5);
 const CONCURRENCY = Number(process.env.POST_CONCURRENCY ?? DEFAULT_POST_CONCURRENCY);
 const SEQUENTIAL_SAMPLE = 500;
+/** BENCH_ONLY=bounded,sdk,sequential,unbounded: the rows to run (default all). BENCH_ROUNDS=N: run them N times, print each and the median. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'bounded,sdk,sequential,unbounded').split(',').map((s) => s.trim()));
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const PAGE = 1000;
 const PAGE_MS = 10;
 
 const SERVER = `
 const http = require('node:http');
 const latencyMs = Number(process.env.LATENCY_MS);
-let inFlight = 0, peak = 0, requests = 0;
+let inFlight = 0, peak = 0, requests = 0, late = 0, cpu0 = process.cpuUsage();
 const server = http.createServer((req, res) => {
   requests++; inFlight++; if (inFlight > peak) peak = inFlight;
   req.resume();
-  req.on('end', () => setTimeout(() => { inFlight--; res.writeHead(200, { 'content-length': '0' }); res.end(); }, latencyMs));
+  req.on('end', () => { const due = performance.now() + latencyMs; setTimeout(() => { late += performance.now() - due; inFlight--; res.writeHead(200, { 'content-length': '0' }); res.end(); }, latencyMs); });
   req.on('error', () => { inFlight--; });
 });
 server.keepAliveTimeout = 60000;
 server.listen(0, '127.0.0.1', 65535, () => process.send({ port: server.address().port }));
 process.on('message', (m) => {
-  if (m === 'reset') { peak = 0; requests = 0; }
-  process.send({ peak, requests, inFlight });
+  if (m === 'reset') { peak = 0; requests = 0; late = 0; cpu0 = process.cpuUsage(); }
+  const cpu = process.cpuUsage(cpu0);
+  process.send({ peak, requests, inFlight, cpuMs: (cpu.user + cpu.system) / 1000, lateMs: requests ? late / requests : 0 });
 });
 process.on('disconnect', () => process.exit(0));`;
 
-function startServer(): Promise<{ endpoint: string; stats(reset?: boolean): Promise<{ peak: number; requests: number }>; stop(): Promise<number> }> {
+function startServer(): Promise<{ endpoint: string; stats(reset?: boolean): Promise<{ peak: number; requests: number; cpuMs: number; lateMs: number }>; stop(): Promise<number> }> {
   const child = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, LATENCY_MS: String(LATENCY_MS) } });
   return new Promise((resolve) => {
     child.once('message', (m) => resolve({
@@ -92,6 +96,9 @@ interface Result {
   errors: number;
   cpuMs: number;
   rssPeakMb: number;
+  /** The endpoint's own CPU (its process) and how late its 5 ms timers fired, on average. */
+  endpointCpuMs: number;
+  endpointLateMs: number;
   heapGrowthMb: number;
   firstError?: string;
 }
@@ -120,7 +127,7 @@ async function measure(name: string, listeners: number, concurrency: number, run
   rssPeak = Math.max(rssPeak, m.rss);
   heapPeak = Math.max(heapPeak, m.heapUsed);
   const s = await server.stats();
-  return { name, listeners, ms, concurrency, peak: s.peak, requests: s.requests, errors, cpuMs: (cpu.user + cpu.system) / 1000, rssPeakMb: rssPeak / 2 ** 20, heapGrowthMb: (heapPeak - heap0) / 2 ** 20, firstError };
+  return { name, listeners, ms, concurrency, peak: s.peak, requests: s.requests, endpointCpuMs: s.cpuMs, endpointLateMs: s.lateMs, errors, cpuMs: (cpu.user + cpu.system) / 1000, rssPeakMb: rssPeak / 2 ** 20, heapGrowthMb: (heapPeak - heap0) / 2 ** 20, firstError };
 }
 
 const event = toStoredEvent({ id: 'bench-1', tenant: 'bench', type: 'logout', source: 'log-stream', log_type: 'slo', level: 1, user_id: 'auth0|bench', date: new Date().toISOString(), received_at: new Date().toISOString(), data: {} }, new Date());
@@ -164,7 +171,7 @@ function row(r: Result): string {
     `ideal ${(((r.extrapolatedMs !== undefined ? idealMs * (LISTENERS / r.listeners) : idealMs)) / 1000).toFixed(2)} s, x${((r.extrapolatedMs ?? r.ms) / (r.extrapolatedMs !== undefined ? idealMs * (LISTENERS / r.listeners) : idealMs)).toFixed(2)}`.padEnd(24),
     `peak in flight ${String(r.peak).padStart(5)}`,
     `errors ${r.errors}`,
-    `cpu ${(r.cpuMs / 1000).toFixed(2)} s (${((r.cpuMs / r.listeners) * 1000).toFixed(0)} us/req)`,
+    `cpu ${(r.cpuMs / 1000).toFixed(2)} s (${((r.cpuMs / r.listeners) * 1000).toFixed(0)} us/req; endpoint ${((r.endpointCpuMs / Math.max(1, r.requests)) * 1000).toFixed(0)} us/req, its timers ${r.endpointLateMs.toFixed(1)} ms late)`,
     `rss peak ${r.rssPeakMb.toFixed(0)} MB, heap +${r.heapGrowthMb.toFixed(0)} MB`,
   ].join(' | ') + (r.firstError ? `\n            first error: ${r.firstError}` : '');
 }
@@ -183,18 +190,35 @@ async function main() {
   console.log(`push benchmark: 1 event -> ${LISTENERS} listeners, endpoint latency ${LATENCY_MS} ms, bound ${CONCURRENCY}, node ${process.version}, sender's open-file limit ${openFileLimit()} (AWS Lambda: 1,024)`);
   // Warm up the client code paths (not measured).
   await viaPushEvent(200, CONCURRENCY, server.endpoint);
-  await viaPushEvent(200, CONCURRENCY, server.endpoint, true);
+  if (ONLY.has('sdk') || ONLY.has('unbounded')) await viaPushEvent(200, CONCURRENCY, server.endpoint, true);
 
-  const results: Result[] = [];
-  results.push(await measure('bounded', LISTENERS, CONCURRENCY, () => viaPushEvent(LISTENERS, CONCURRENCY, server.endpoint), server));
-  results.push(await measure('bounded/SDK', LISTENERS, CONCURRENCY, () => viaPushEvent(LISTENERS, CONCURRENCY, server.endpoint, true), server));
-  const seq = await measure('sequential', SEQUENTIAL_SAMPLE, 1, () => viaPushEvent(SEQUENTIAL_SAMPLE, 1, server.endpoint), server);
-  seq.extrapolatedMs = seq.ms * (LISTENERS / SEQUENTIAL_SAMPLE);
-  results.push(seq);
-  results.push(await measure('unbounded', LISTENERS, LISTENERS, () => unbounded(LISTENERS, server.endpoint), server));
-  for (const r of results) console.log(row(r));
-  const [b, , s, u] = results;
-  console.log(`bounded vs sequential: ${(s.extrapolatedMs! / b.ms).toFixed(0)}x faster; bounded vs unbounded: ${(b.ms / u.ms).toFixed(2)}x the time, ${u.peak}/${b.peak} peak in flight, ${u.errors} vs ${b.errors} errors, rss peak ${u.rssPeakMb.toFixed(0)} vs ${b.rssPeakMb.toFixed(0)} MB`);
+  const rounds: Result[][] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const results: Result[] = [];
+    if (ONLY.has('bounded')) results.push(await measure('bounded', LISTENERS, CONCURRENCY, () => viaPushEvent(LISTENERS, CONCURRENCY, server.endpoint), server));
+    if (ONLY.has('sdk')) results.push(await measure('bounded/SDK', LISTENERS, CONCURRENCY, () => viaPushEvent(LISTENERS, CONCURRENCY, server.endpoint, true), server));
+    if (ONLY.has('sequential')) {
+      const seq = await measure('sequential', SEQUENTIAL_SAMPLE, 1, () => viaPushEvent(SEQUENTIAL_SAMPLE, 1, server.endpoint), server);
+      seq.extrapolatedMs = seq.ms * (LISTENERS / SEQUENTIAL_SAMPLE);
+      results.push(seq);
+    }
+    if (ONLY.has('unbounded')) results.push(await measure('unbounded', LISTENERS, LISTENERS, () => unbounded(LISTENERS, server.endpoint), server));
+    if (ROUNDS > 1) console.log(`round ${round + 1}/${ROUNDS}`);
+    for (const r of results) console.log(row(r));
+    const by = (name: string) => results.find((r) => r.name === name);
+    const [b, s, u] = [by('bounded'), by('sequential'), by('unbounded')];
+    if (b && s && u) console.log(`bounded vs sequential: ${(s.extrapolatedMs! / b.ms).toFixed(0)}x faster; bounded vs unbounded: ${(b.ms / u.ms).toFixed(2)}x the time, ${u.peak}/${b.peak} peak in flight, ${u.errors} vs ${b.errors} errors, rss peak ${u.rssPeakMb.toFixed(0)} vs ${b.rssPeakMb.toFixed(0)} MB`);
+    rounds.push(results);
+  }
+  if (ROUNDS > 1) {
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    console.log(`median of ${ROUNDS} rounds:`);
+    for (const name of rounds[0].map((r) => r.name)) {
+      const rs = rounds.map((rr) => rr.find((r) => r.name === name)!);
+      const ideal = (r: Result) => (LISTENERS * LATENCY_MS) / r.concurrency;
+      console.log(`  ${name.padEnd(11)} x${median(rs.map((r) => (r.extrapolatedMs ?? r.ms) / ideal(r))).toFixed(2)} the ideal (rounds: ${rs.map((r) => ((r.extrapolatedMs ?? r.ms) / ideal(r)).toFixed(2)).join(', ')}) | cpu ${median(rs.map((r) => (r.cpuMs / r.listeners) * 1000)).toFixed(0)} us/req (endpoint ${median(rs.map((r) => (r.endpointCpuMs / Math.max(1, r.requests)) * 1000)).toFixed(0)} us/req, timers ${median(rs.map((r) => r.endpointLateMs)).toFixed(1)} ms late) | errors ${rs.reduce((n, r) => n + r.errors, 0)} | rss peak ${median(rs.map((r) => r.rssPeakMb)).toFixed(0)} MB, heap +${median(rs.map((r) => r.heapGrowthMb)).toFixed(0)} MB`);
+    }
+  }
   await server.stop();
 }
 

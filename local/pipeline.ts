@@ -368,10 +368,10 @@ export class LocalPipeline {
       managementLatencyMs: wsLatencyMs(this.opts.wsLatencyMs),
       onEvent: (e) => {
         if (e.kind !== 'push' || !e.detail) return;
-        const id = idOf(e.detail, true);
-        if (!id) return;
-        this.track(id, 'pushed', 1);
-        this.flow.pushed();
+        for (const id of pushedIds(e.detail)) {
+          this.track(id, 'pushed', 1);
+          this.flow.pushed();
+        }
       },
     });
     const limits = { ...this.local.config.listenerLimits, ...this.opts.listenerLimits };
@@ -591,11 +591,10 @@ export class LocalPipeline {
   }
 }
 
-/** The event id of a message body: a canonical event, or with `pushed` a WebSocket `{"type":"event","event":{...}}`. */
-function idOf(body: string, pushed = false): string | undefined {
+/** The event id of a message body (a canonical event). */
+function idOf(body: string): string | undefined {
   try {
-    const parsed = JSON.parse(body);
-    const id = pushed ? (parsed?.type === 'event' ? parsed.event?.id : undefined) : parsed?.id;
+    const id = JSON.parse(body)?.id;
     return typeof id === 'string' ? id : undefined;
   } catch {
     return undefined;
@@ -607,6 +606,17 @@ export function wsLatencyMs(option?: number, env = process.env.LOCAL_WS_LATENCY_
   const value = option ?? (env === undefined || env === '' ? 0 : Number(env));
   if (!Number.isInteger(value) || value < 0 || value > 60_000) throw new Error(`LOCAL_WS_LATENCY_MS must be a whole number of milliseconds from 0 to 60000, got ${JSON.stringify(option ?? env)}`);
   return value;
+}
+
+/** The event ids a WebSocket message carries: `{"type":"event","event":{...}}` or `{"type":"events","events":[...]}`. */
+function pushedIds(body: string): string[] {
+  try {
+    const parsed = JSON.parse(body);
+    const events: unknown[] = parsed?.type === 'event' ? [parsed.event] : parsed?.type === 'events' && Array.isArray(parsed.events) ? parsed.events : [];
+    return events.map((e) => (e as { id?: unknown } | undefined)?.id).filter((id): id is string => typeof id === 'string');
+  } catch {
+    return [];
+  }
 }
 
 /** Whether a subscriber's access to a table includes writing it (its records count as the table's writes). */

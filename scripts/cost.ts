@@ -9,7 +9,7 @@
  * counted in both. Without --events-per-month it prints 1 M, 100 M and 1 B a month.
  */
 import { ASSUMPTIONS as A, PRICES as P } from './prices';
-import { CostLines, gbs, lambdaCost, logCost, restDoorLines, snsCost, sum, tiered } from './cost-units';
+import { CostLines, gbs, lambdaCost, logCost, MONTH_SECONDS, restDoorLines, snsCost, sum, tiered } from './cost-units';
 import { doorCosts, DoorInput, formatDoors } from './cost-doors';
 import { AlarmCount, shippedStackAlarms } from './stack-alarms';
 
@@ -17,6 +17,11 @@ export { tiered };
 export type { CostLines };
 export interface CostInput { eventsPerMonth: number; batchSize: number; actionShare: number; listeners: number; alarms: AlarmCount }
 export interface CostResult { design: CostLines; original: CostLines; designTotal: number; originalTotal: number; ratio: number; usage: Record<string, number> }
+
+/** Session events per push stream batch at a monthly rate: per second / polls per second, from 1 to the batch size. */
+export function pushEventsPerBatch(sessionEventsPerMonth: number): number {
+  return Math.min(A.pushFrames.maxEventsPerBatch, Math.max(1, sessionEventsPerMonth / MONTH_SECONDS / A.pushFrames.streamPollsPerSecond));
+}
 
 /** The part after the topic, the same in both designs and for every front door. */
 export function downstream(i: CostInput): { lines: CostLines; usage: Record<string, number> } {
@@ -32,7 +37,10 @@ export function downstream(i: CostInput): { lines: CostLines; usage: Record<stri
   const consumerGbs = gbs(consumerInvocations, A.consumer.memoryMb, A.consumer.msPerInvocation) + gbs(consumed, A.consumer.memoryMb, A.consumer.msPerRecord);
   const pushInvocations = sessionEvents; // at worst one stream batch per event
   const pushGbs = gbs(pushInvocations, A.push.memoryMb, A.push.msPerEvent + A.push.msPerListener * fanout);
-  const wsMessages = sessionEvents * fanout + i.listeners * A.pingsPerHour * 24 * 30;
+  // Frames, not events: a `*` listener gets one frame per stream batch, a `self` listener about one per event.
+  const eventsPerPushBatch = pushEventsPerBatch(sessionEvents);
+  const pushFrames = sessionEvents * fanout * (A.pushFrames.starShareOfDeliveries / eventsPerPushBatch + (1 - A.pushFrames.starShareOfDeliveries));
+  const wsMessages = pushFrames + i.listeners * A.pingsPerHour * 24 * 30;
   const connectionMinutes = i.listeners * 60 * 24 * 30;
   const wru = userEvents * A.wruPerUserEvent + sessionEvents * A.wruPerSessionEvent;
   const rru = sessionEvents * A.rruPerPush;
@@ -48,7 +56,7 @@ export function downstream(i: CostInput): { lines: CostLines; usage: Record<stri
       'CloudWatch alarms (counted in the template)': i.alarms.alarmMetrics * P.cloudwatch.standardAlarmMonth + i.alarms.compositeAlarms * P.cloudwatch.compositeAlarmMonth,
       'CloudWatch Logs (consumers)': logCost(logBytes),
     },
-    usage: { sqsRequests, wsMessages, connectionMinutes, wru, rru },
+    usage: { sqsRequests, eventsPerPushBatch, pushFrames, wsMessages, connectionMinutes, wru, rru },
   };
 }
 

@@ -84,6 +84,15 @@ export const ASSUMPTIONS = {
   ingest: { memoryMb: 512, msPerCall: 25, msPerEvent: 0.3 },
   consumer: { memoryMb: 256, msPerInvocation: 10, msPerRecord: 8, batchSize: 10 },
   push: { memoryMb: 1024, msPerEvent: 20, msPerListener: 1 },
+  /**
+   * WebSocket frames of the push (messages are billed per 32 KB unit; a frame is at most 32 KB). One
+   * stream batch sends each listener its events in one frame. Lambda polls each stream shard 4 times a
+   * second (base rate; maxBatchingWindow 0), so a batch holds about session events per second / 4,
+   * from 1 up to the event source's batch size (PUSH_STREAM.batchSize, 20; 20 pushed events are about
+   * 6 KB, one frame). `*` listeners see every event of a batch (one frame a batch); `self` listeners see
+   * their own user's events, about one frame an event: starShareOfDeliveries is the `*` listeners' share.
+   */
+  pushFrames: { streamPollsPerSecond: 4, maxEventsPerBatch: 20, starShareOfDeliveries: 0.5 },
   /** Share of events that are user-state events (users subscriber) and session events (events table, push). */
   userEventShare: 0.05,
   sessionEventShare: 0.08,

@@ -17,6 +17,8 @@ class FakeServer {
   overlapReplay = false;
   /** Live events sent during replay, before caught_up (the client must hold them). */
   injectLiveDuringReplay?: SessionEvent;
+  /** Live events sent in one {"type":"events"} frame during replay, before caught_up. */
+  injectLiveFrameDuringReplay?: SessionEvent[];
   private wss!: WebSocketServer;
   private server!: http.Server;
   url = '';
@@ -50,6 +52,7 @@ class FakeServer {
           replay.forEach((e, i) => {
             ws.send(JSON.stringify({ type: 'event', replay: true, event: e }));
             if (i === 0 && this.injectLiveDuringReplay) ws.send(JSON.stringify({ type: 'event', event: this.injectLiveDuringReplay }));
+            if (i === 0 && this.injectLiveFrameDuringReplay) ws.send(JSON.stringify({ type: 'events', events: this.injectLiveFrameDuringReplay }));
           });
           ws.send(JSON.stringify({ type: 'caught_up', count: replay.length }));
         }
@@ -167,6 +170,34 @@ describe('SessionEventsClient', () => {
     client.start();
     await until(() => got.length === 3);
     expect(got).toEqual([old[1].id, old[2].id, server.injectLiveDuringReplay.id]);
+  });
+
+  it('takes several events in one frame ({"type":"events"}) in order, drops one it already has', async () => {
+    const [a, b, c] = [ev(), ev(), ev()];
+    client = newClient();
+    const got: string[] = [];
+    client.on('event', (e) => got.push(e.id));
+    const authenticated = new Promise((r) => client!.on('authenticated', r));
+    client.start();
+    await authenticated;
+    await until(() => server.live.size === 1);
+    server.sendAll({ type: 'events', events: [a, b] });
+    server.sendAll({ type: 'events', events: [b, c] });
+    await until(() => got.length === 3);
+    expect(got).toEqual([a.id, b.id, c.id]);
+  });
+
+  it('holds a live {"type":"events"} frame that arrives during a replay until caught_up', async () => {
+    const old = [ev(), ev(), ev()];
+    old.forEach((e) => server.publish(e));
+    const live = [ev(), ev()];
+    server.injectLiveFrameDuringReplay = live;
+    client = newClient({ since: old[0].id });
+    const got: string[] = [];
+    client.on('event', (e) => got.push(e.id));
+    client.start();
+    await until(() => got.length === 4);
+    expect(got).toEqual([old[1].id, old[2].id, live[0].id, live[1].id]);
   });
 
   it('pings to stay under the idle timeout and reconnects when pongs stop', async () => {

@@ -1,7 +1,7 @@
 /** The cost model's arithmetic (scripts/cost.ts, scripts/cost-doors.ts): tiers, request counts, the three front doors. */
 import { costReport, monthlyCost, perActionExtra, tiered } from '../scripts/cost';
 import { doorCosts, eventBridgeDoor, eventStreamsDoor, logStreamDoor } from '../scripts/cost-doors';
-import { PRICES } from '../scripts/prices';
+import { ASSUMPTIONS, PRICES } from '../scripts/prices';
 import { countAlarms } from '../scripts/stack-alarms';
 
 /** A fixed alarm count for the arithmetic tests (the real one is counted in test/cost.alarms.test.ts). */
@@ -125,4 +125,29 @@ test("the report prints 1 M, 100 M and 1 B a month, the doors and the prices' da
   expect(costReport(['--alarm-metrics', '7', '--composite-alarms', '2'])).toContain('7 alarm metrics, 2 composite');
   expect(() => monthlyCost({ eventsPerMonth: 1e6, batchSize: 0, actionShare: 0, listeners: 0, alarms: ALARMS })).toThrow(/batch-size/);
   expect(() => monthlyCost({ eventsPerMonth: 1e6, batchSize: 10, actionShare: 2, listeners: 0, alarms: ALARMS })).toThrow(/action-share/);
+});
+
+test('WebSocket messages are counted as frames: one per stream batch for * listeners, about one per event for self listeners', () => {
+  // Worked by hand: 8% session events, 5 listeners per event, half of the deliveries to * listeners,
+  // Lambda polling a shard 4 times a second (30-day month = 2,592,000 s), batches of up to 20.
+  const cases: [number, number, number][] = [
+    // events/month, events per push batch, push frames
+    [1e6, 1, 400_000], // 80,000 session events = 0.03/s: one event a batch, one frame per delivery
+    [1e8, 1, 40_000_000], // 3.09/s: still one a batch
+    [1e9, 7.716049382716049, 225_920_000], // 30.86/s -> 7.72 a batch: 400 M deliveries x (0.5 / 7.716 + 0.5)
+    [1e10, 20, 2_100_000_000], // 308.6/s: capped at the batch size, 20: 4 B deliveries x (0.5 / 20 + 0.5)
+  ];
+  for (const [eventsPerMonth, perBatch, frames] of cases) {
+    const r = monthlyCost({ eventsPerMonth, batchSize: 50, actionShare: 0, listeners: 5, alarms: ALARMS });
+    expect(r.usage.eventsPerPushBatch).toBeCloseTo(perBatch, 9);
+    expect(r.usage.pushFrames).toBeCloseTo(frames, 0);
+    // Plus 5 listeners' pings: 12 an hour for 720 hours.
+    expect(r.usage.wsMessages).toBeCloseTo(frames + 5 * 12 * 720, 0);
+  }
+});
+
+test('the push frame model uses the stack\'s stream batch size', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { PUSH_STREAM } = require('../lib/session-events-socket') as typeof import('../lib/session-events-socket');
+  expect(ASSUMPTIONS.pushFrames.maxEventsPerBatch).toBe(PUSH_STREAM.batchSize);
 });

@@ -44,6 +44,9 @@ async function addListeners(items: ReturnType<typeof listener>[]) {
     await db.ddb.send(new BatchWriteCommand({ RequestItems: { [tables.connections]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));
   }
 }
+type Frame = { type: string; event?: { id: string }; events?: { id: string }[] };
+/** What a connection received, frame by frame: 'event:<id>' or 'events:<id>,<id>'. */
+const frames = (id: string) => ((mgmt.messages.get(id) ?? []) as Frame[]).map((m) => (m.type === 'event' ? `event:${m.event!.id}` : m.type === 'events' ? `events:${m.events!.map((e) => e.id).join(',')}` : m.type));
 const received = (id: string) => (mgmt.messages.get(id) ?? []) as { type: string; event: { id: string; user_id?: string } }[];
 
 describe('pushEvent', () => {
@@ -76,7 +79,7 @@ describe('pushEvent', () => {
   it('sends an event to the tenant\'s * listeners and the user\'s self listeners only', async () => {
     const e = storedEvent(tenant, 'auth0|alice', new Date());
     const stats = await pushEvent(e, deps());
-    expect(stats).toEqual({ listeners: 4, sent: 4, gone: 0, failed: 0, skipped: 0, unclosed: 0 });
+    expect(stats).toEqual({ listeners: 4, sent: 4, frames: 4, gone: 0, failed: 0, skipped: 0, unclosed: 0 });
     expect([...mgmt.messages.keys()].sort()).toEqual(['alice-1', 'alice-2', 'all-1', 'all-2']);
     for (const id of mgmt.messages.keys()) {
       expect(received(id)).toEqual([{ type: 'event', event: { id: e.id, type: 'logout', tenant, user_id: 'auth0|alice', session_id: e.session_id, date: e.date, log_type: 'slo' } }]);
@@ -169,7 +172,7 @@ describe('pushEvent', () => {
       const started = Date.now();
       const stats = await pushEvent(storedEvent(t, 'auth0|target', new Date()), deps(bound, slow.endpoint));
       const ms = Date.now() - started;
-      expect(stats).toEqual({ listeners: 1000, sent: 1000, gone: 0, failed: 0, skipped: 0, unclosed: 0 });
+      expect(stats).toEqual({ listeners: 1000, sent: 1000, frames: 1000, gone: 0, failed: 0, skipped: 0, unclosed: 0 });
       expect(slow.messages.size).toBe(1000);
       expect([...slow.messages.values()].every((m) => m.length === 1)).toBe(true);
       expect(slow.peakInFlight).toBeLessThanOrEqual(bound);
@@ -205,13 +208,109 @@ describe('handlePushBatch on the events table stream', () => {
 
     const result = await handlePushBatch({ Records: ours }, deps());
     expect(result.batchItemFailures).toEqual([]);
-    expect(received('s-1').map((m) => m.event.id)).toEqual([e1.id, e2.id]);
+    expect(frames('s-1')).toEqual([`events:${e1.id},${e2.id}`]);
 
     // Listeners cannot be read (no such table): the first record fails and is reported for retry.
     mgmt.reset();
     const broken = await handlePushBatch({ Records: ours }, { ...deps(), connectionsTable: 'no-such-table' });
     expect(broken.batchItemFailures).toEqual([{ itemIdentifier: ours[0].dynamodb?.SequenceNumber }]);
     expect(mgmt.requests).toBe(0);
+  });
+});
+
+describe('handlePushBatch: several events of one stream batch for one listener go in one frame', () => {
+  /** Stream records (INSERT, NEW_IMAGE) for events, with sequence numbers 1, 2, ... */
+  const recordsOf = (events: ReturnType<typeof storedEvent>[], first = 1): DynamoDBStreamEvent['Records'] =>
+    events.map((e, i) => ({ eventName: 'INSERT', dynamodb: { SequenceNumber: String(first + i), NewImage: marshall(e, { removeUndefinedValues: true }) as never } }));
+
+  it('sends a listener the 3 events of a batch in one frame, in order; a listener that may see 2 gets those 2; one that may see 1 gets an event message', async () => {
+    const t = `frames-${++n}`;
+    const at = Date.now() - 10_000;
+    const [e1, e2, e3] = [storedEvent(t, 'auth0|a', new Date(at)), storedEvent(t, 'auth0|b', new Date(at + 1000)), storedEvent(t, 'auth0|a', new Date(at + 2000))];
+    await addListeners([
+      listener('f-all', t, '*', 'ops'),
+      listener('f-seam', t, '*', 'ops2', { live_from: new Date(at + 500).toISOString() }), // after e1: sees e2, e3
+      listener('f-self-a', t, 'self', 'auth0|a'), // sees e1, e3
+      listener('f-self-b', t, 'self', 'auth0|b'), // sees e2 only
+      listener('f-late', t, '*', 'ops3', { live_from: new Date(at + 2000).toISOString() }), // at e3's stored_at: sees none
+    ]);
+    const res = await handlePushBatch({ Records: recordsOf([e1, e2, e3]) }, deps());
+    expect(res).toEqual({ batchItemFailures: [] });
+    expect(frames('f-all')).toEqual([`events:${e1.id},${e2.id},${e3.id}`]);
+    expect(frames('f-seam')).toEqual([`events:${e2.id},${e3.id}`]);
+    expect(frames('f-self-a')).toEqual([`events:${e1.id},${e3.id}`]);
+    expect(frames('f-self-b')).toEqual([`event:${e2.id}`]);
+    expect(frames('f-late')).toEqual([]);
+    // The frame carries exactly the pushed fields, as the event message does.
+    const [frame] = mgmt.messages.get('f-self-b') as Frame[];
+    expect(frame).toEqual({ type: 'event', event: { id: e2.id, type: 'logout', tenant: t, user_id: 'auth0|b', session_id: e2.session_id, date: e2.date, log_type: 'slo' } });
+    const [many] = mgmt.messages.get('f-self-a') as { type: string; events: unknown[] }[];
+    expect(Object.keys(many)).toEqual(['type', 'events']);
+    expect(many.events[1]).toEqual({ id: e3.id, type: 'logout', tenant: t, user_id: 'auth0|a', session_id: e3.session_id, date: e3.date, log_type: 'slo' });
+    // 4 POSTs for 7 deliveries.
+    expect(mgmt.requests).toBe(4);
+  });
+
+  it('a listener read failing at record 2: record 1 is sent, the failure is reported at record 2, and the retry sends nothing twice', async () => {
+    const [ta, tb] = [`rf-a-${++n}`, `rf-b-${n}`];
+    await addListeners([listener('rf-a', ta, '*', 'ops'), listener('rf-b', tb, '*', 'ops'), listener('rf-b2', tb, '*', 'ops2')]);
+    const e1 = storedEvent(ta, 'auth0|x', new Date(Date.now() - 3000));
+    const e2 = storedEvent(tb, 'auth0|y', new Date(Date.now() - 2000));
+    const e3 = storedEvent(ta, 'auth0|z', new Date(Date.now() - 1000));
+    const records = recordsOf([e1, e2, e3]);
+    // The query for tenant B's listeners fails once (a DynamoDB outage).
+    let failures = 1;
+    const flaky = { send: (cmd: { constructor: { name: string }; input: { ExpressionAttributeValues?: Record<string, unknown> } }) =>
+      (cmd.constructor.name === 'QueryCommand' && String(cmd.input.ExpressionAttributeValues?.[':k']).startsWith(`${tb}#`) && failures-- > 0
+        ? Promise.reject(Object.assign(new Error('down'), { name: 'ServiceUnavailable' }))
+        : db.ddb.send(cmd as never)) };
+    const first = await handlePushBatch({ Records: records }, { ...deps(), ddb: flaky as never });
+    expect(first).toEqual({ batchItemFailures: [{ itemIdentifier: '2' }] });
+    expect(frames('rf-a')).toEqual([`event:${e1.id}`]);
+    expect(frames('rf-b')).toEqual([]);
+    expect(frames('rf-b2')).toEqual([]);
+    // Lambda retries from record 2.
+    const retry = await handlePushBatch({ Records: records.slice(1) }, { ...deps(), ddb: flaky as never });
+    expect(retry).toEqual({ batchItemFailures: [] });
+    expect(frames('rf-a')).toEqual([`event:${e1.id}`, `event:${e3.id}`]);
+    expect(frames('rf-b')).toEqual([`event:${e2.id}`]);
+    expect(frames('rf-b2')).toEqual([`event:${e2.id}`]);
+  });
+
+  it('reads each listener partition once per batch', async () => {
+    const t = `once-${++n}`;
+    await addListeners([listener('o-all', t, '*', 'ops'), listener('o-self', t, 'self', 'auth0|a')]);
+    const events = [0, 1, 2, 3].map((i) => storedEvent(t, i % 2 ? 'auth0|a' : 'auth0|b', new Date(Date.now() - 5000 + i)));
+    const keys: string[] = [];
+    const counting = { send: (cmd: { constructor: { name: string }; input: { ExpressionAttributeValues?: Record<string, unknown> } }) => {
+      if (cmd.constructor.name === 'QueryCommand') keys.push(String(cmd.input.ExpressionAttributeValues?.[':k']));
+      return db.ddb.send(cmd as never);
+    } };
+    expect(await handlePushBatch({ Records: recordsOf(events) }, { ...deps(), ddb: counting as never })).toEqual({ batchItemFailures: [] });
+    expect(keys.sort()).toEqual([`${t}#*`, `${t}#self#auth0|a`, `${t}#self#auth0|b`]);
+    expect(frames('o-all')).toEqual([`events:${events.map((e) => e.id).join(',')}`]);
+    expect(frames('o-self')).toEqual([`events:${events[1].id},${events[3].id}`]);
+  });
+
+  it('a listener whose frame fails is closed once, resuming from the event before the earliest it missed; a gone one is removed once', async () => {
+    const t = `fmiss-${++n}`;
+    await addListeners([listener('fm-ok', t, '*', 'a'), listener('fm-bad', t, '*', 'b'), listener('fm-gone', t, '*', 'c')]);
+    const before = storedEvent(t, 'auth0|u', new Date(Date.now() - 4000));
+    const batch = [1, 2, 3].map((i) => storedEvent(t, 'auth0|u', new Date(Date.now() - 4000 + i * 100)));
+    for (const e of [before, ...batch]) await putEvent(db.ddb, tables.events, e);
+    mgmt.failNext.set('fm-bad', 1);
+    mgmt.gone.add('fm-gone');
+    try {
+      const res = await handlePushBatch({ Records: recordsOf(batch) }, deps());
+      expect(res).toEqual({ batchItemFailures: [] });
+    } finally {
+      mgmt.gone.delete('fm-gone');
+    }
+    expect(frames('fm-ok')).toEqual([`events:${batch.map((e) => e.id).join(',')}`]);
+    expect(mgmt.messages.get('fm-bad')).toEqual([{ type: 'closing', reason: 'missed_events', message: expect.stringMatching(/reconnect/), resume_from: before.id }]);
+    expect(mgmt.closed).toEqual(['fm-bad']);
+    expect((await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: 'fm-gone' }, ConsistentRead: true }))).Item).toBeUndefined();
+    expect((await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: 'fm-ok' }, ConsistentRead: true }))).Item).toBeDefined();
   });
 });
 
@@ -232,6 +331,16 @@ describe('mapWithConcurrency', () => {
       return x * 2;
     });
     expect(out).toEqual(Array.from({ length: 100 }, (_, i) => i * 2));
+    expect(peak).toBe(7);
+    // An array: the same order and bound.
+    peak = 0;
+    const fromArray = await mapWithConcurrency(Array.from({ length: 50 }, (_, i) => i), 7, async (x) => {
+      peak = Math.max(peak, ++inFlight);
+      await new Promise((r) => setTimeout(r, Math.random() * 3));
+      inFlight--;
+      return x * 3;
+    });
+    expect(fromArray).toEqual(Array.from({ length: 50 }, (_, i) => i * 3));
     expect(peak).toBe(7);
   });
 

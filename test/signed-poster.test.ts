@@ -3,7 +3,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { createHash, createHmac } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signedPoster, signRequest, uriEncode } from '../lambda/shared/signed-poster';
+import { requestSigner, signedPoster, signRequest, uriEncode } from '../lambda/shared/signed-poster';
 
 /** A Node-crypto Sha256 for the SDK signer (the SDK's own implementation, in the SDK's interface). */
 class Sha256 {
@@ -41,6 +41,36 @@ describe('signRequest', () => {
   });
 });
 
+describe('requestSigner (cached date strings and signing key)', () => {
+  it('matches the SDK signer on every request of one signer across seconds, a day change, a rotated key and session tokens', async () => {
+    const host = 'abc123.execute-api.eu-west-1.amazonaws.com';
+    const sign = requestSigner({ method: 'POST', host, region: 'eu-west-1' });
+    const body = '{"type":"events","events":[]}';
+    const hash = createHash('sha256').update(body).digest('hex');
+    const a = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
+    const b = { accessKeyId: 'ASIAROTATED', secretAccessKey: 'other-secret', sessionToken: 'tok/1+=' };
+    const b2 = { ...b, sessionToken: 'tok-2' };
+    const cases: [string, typeof a, string][] = [
+      ['2026-03-04T23:59:59.001Z', a, 'c1'],
+      ['2026-03-04T23:59:59.999Z', a, 'c2='],
+      ['2026-03-05T00:00:00.000Z', a, 'c3'], // a new day: a new signing key
+      ['2026-03-05T00:00:00.500Z', b, 'c4'], // rotated credentials with a session token
+      ['2026-03-05T00:00:01.000Z', b2, 'c5'], // a new token, same key
+      ['2026-03-05T00:00:02.000Z', a, 'c/6'],
+    ];
+    for (const [iso, credentials, id] of cases) {
+      const date = new Date(iso);
+      const path = `/v1/@connections/${uriEncode(id)}`;
+      const sdk = new SignatureV4({ service: 'execute-api', region: 'eu-west-1', credentials, sha256: Sha256 as never });
+      const signed = (await sdk.sign({ method: 'POST', protocol: 'https:', hostname: host, path, headers: { host }, body } as never, { signingDate: date })) as unknown as { headers: Record<string, string> };
+      const ours = sign(path, hash, credentials, date);
+      expect([iso, ours.authorization]).toEqual([iso, signed.headers.authorization]);
+      expect(ours['x-amz-date']).toBe(signed.headers['x-amz-date']);
+      expect(ours['x-amz-security-token']).toBe(credentials === a ? undefined : (credentials as typeof b).sessionToken);
+    }
+  });
+});
+
 describe('signedPoster', () => {
   it('sends, reports 410 as gone, retries 429/5xx, and fails on 403', async () => {
     const seen: { url: string; auth?: string; body: string }[] = [];
@@ -52,6 +82,7 @@ describe('signedPoster', () => {
         seen.push({ url: req.url!, auth: req.headers.authorization, body });
         if (req.url!.endsWith('gone')) return void res.writeHead(410).end();
         if (req.url!.endsWith('forbidden')) return void res.writeHead(403).end();
+        if (req.url!.endsWith('hang')) return; // never answers
         if (req.url!.endsWith('flaky') && flaky-- > 0) return void res.writeHead(flaky ? 429 : 503).end();
         res.writeHead(200).end();
       });
@@ -66,6 +97,13 @@ describe('signedPoster', () => {
       expect(await post('gone', data)).toBe('gone');
       expect(await post('flaky', data)).toBe('sent');
       await expect(post('forbidden', data)).rejects.toThrow('HTTP 403');
+      // A request with no answer fails after the timeout (set once on the socket), and the sender still works after it.
+      const quick = signedPoster({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, region: 'us-east-1', credentials: () => ({ accessKeyId: 'a', secretAccessKey: 'b' }), maxAttempts: 1, timeoutMs: 300 });
+      const t0 = Date.now();
+      await expect(quick('hang', data)).rejects.toThrow('request timed out');
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(await quick('abc=', data)).toBe('sent');
     } finally {
       server.closeAllConnections();
       server.close();

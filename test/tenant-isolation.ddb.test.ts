@@ -15,7 +15,7 @@ import { signedPoster } from '../lambda/shared/signed-poster';
 import { closeConnection, managementClient } from '../lambda/shared/management';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { canonicalEvent } from './support/events';
-import { clients, createTables, listener, managementServer, readyDynamoDb, streamRecords, type ManagementServer } from './support/realtime';
+import { clients, createTables, eventsOf, listener, managementServer, readyDynamoDb, streamRecords, type ManagementServer } from './support/realtime';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 
 Object.assign(process.env, EMULATOR_CREDENTIALS);
@@ -60,7 +60,8 @@ it('a hostile tenant storing an event with our id first pre-empts nothing: ours 
   expect(records).toHaveLength(3);
   const push = { ddb: db.ddb, post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1', maxAttempts: 1 }), close: (id: string) => closeConnection(managementClient(mgmt.endpoint), id), connectionsTable: tables.connections, eventsTable: tables.events, concurrency: 2, now: () => new Date() };
   expect(await handlePushBatch({ Records: records }, push)).toEqual({ batchItemFailures: [] });
-  const got = (id: string) => (mgmt.messages.get(id) ?? []).map((m) => (m as { event: { id: string; tenant: string; type: string; user_id: string } }).event);
+  // One frame per listener and batch: `events` holds both, in order (`event` when one).
+  const got = (id: string) => (mgmt.messages.get(id) ?? []).flatMap((m) => eventsOf(m));
   expect(got('acme-ops')).toEqual([
     expect.objectContaining({ id: 'acme-earlier', tenant: 'acme' }),
     { id: sharedId, tenant: 'acme', type: 'user_blocked', user_id: 'auth0|alice', session_id: 'real-session', date: real.date, log_type: 'sapi' },

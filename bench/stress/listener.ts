@@ -51,15 +51,18 @@ export class StressListener {
         const at = Date.now();
         let msg: any;
         try { msg = JSON.parse(data.toString()); } catch { this.errors.push('non-JSON frame'); return; }
-        if (msg.type === 'event') {
-          const id = msg.event?.id as string;
-          this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
-          const a = this.arrivals.get(id) ?? [];
-          a.push(`${msg.replay ? 'replay' : 'live'}@${at}`);
-          this.arrivals.set(id, a);
-          this.lastId = id;
-          if (msg.replay) this.replayed++;
-          this.opts.onEvent?.(msg.event, !!msg.replay, at);
+        if (msg.type === 'event' || msg.type === 'events') {
+          // {"type":"events"} carries several events in one frame: the same as that many event messages.
+          for (const event of msg.type === 'event' ? [msg.event] : Array.isArray(msg.events) ? msg.events : []) {
+            const id = event?.id as string;
+            this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
+            const a = this.arrivals.get(id) ?? [];
+            a.push(`${msg.replay ? 'replay' : 'live'}@${at}`);
+            this.arrivals.set(id, a);
+            this.lastId = id;
+            if (msg.replay) this.replayed++;
+            this.opts.onEvent?.(event, !!msg.replay, at);
+          }
         } else if (msg.type === 'authenticated') {
           this.connects++;
           live = true;

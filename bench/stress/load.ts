@@ -6,6 +6,7 @@
  * p99 under 3 s, the rate achieved), then the main run at that rate and again at one tenth.
  */
 import { execSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import { devToken } from '../../local/dev-tenant';
 import { freePort } from '../../local/emulators';
 import { LocalPipeline } from '../../local/pipeline';
@@ -17,6 +18,8 @@ export interface LoadRun {
   deliveriesExpected: number; deliveriesReceived: number;
   latencyMs: { p50: number; p99: number; max: number };
   memoryMb: { start: Record<string, number>; end: Record<string, number> };
+  /** CPU milliseconds per event in, by process, from the first post to the end of the drain. */
+  cpuMsPerEvent: Record<string, number>;
   errors: { http: number; listener: number; missingDeliveries: number };
 }
 
@@ -36,6 +39,24 @@ function memory(): Record<string, number> {
       out[name] = (out[name] ?? 0) + Math.round(Number(rss) / 1000);
     }
   } catch { /* ps missing: runtime only */ }
+  return out;
+}
+
+/** CPU seconds used so far by this process (handlers, pollers, gateway and the listeners) and by each emulator child. */
+function cpuSeconds(): Record<string, number> {
+  const own = process.cpuUsage();
+  const out: Record<string, number> = { runtime: (own.user + own.system) / 1e6 };
+  try {
+    const ps = execSync(`ps --ppid ${process.pid} -o pid=,comm=`, { encoding: 'utf8' });
+    for (const line of ps.trim().split('\n')) {
+      const [pid, comm] = line.trim().split(/\s+/, 2);
+      const name = comm === 'java' ? 'dynamodb-local' : comm === 'node' ? 'fauxqs' : comm;
+      if (name === 'ps' || name === 'sh') continue;
+      // /proc/<pid>/stat: utime and stime (fields 14 and 15) in clock ticks (100 a second).
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+      out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+    }
+  } catch { /* no ps or /proc: runtime only */ }
   return out;
 }
 
@@ -67,6 +88,7 @@ export async function loadTest(opts: { seconds: number; listeners: number; rate?
       const interval = (1000 * batchSize) / rate;
       window = { latencies: [], received: 0 };
       const memStart = memory();
+      const cpuStart = cpuSeconds();
       let eventsIn = 0;
       let sessionEvents = 0;
       let httpErrors = 0;
@@ -102,12 +124,15 @@ export async function loadTest(opts: { seconds: number; listeners: number; rate?
       while (window.received < expected && Date.now() < drainEnd) await sleep(200);
       await sleep(500);
       const memEnd = memory();
+      const cpuEnd = cpuSeconds();
+      const cpuMsPerEvent = Object.fromEntries(Object.entries(cpuEnd).map(([k, v]) => [k, Math.round((1000 * (v - (cpuStart[k] ?? 0)) / Math.max(1, eventsIn)) * 100) / 100]));
       const listenerErrors = listeners.reduce((n, l) => n + l.errors.length + l.unexpectedCloses, 0) - listenerErrorsBefore;
       return {
         targetRate: rate, seconds: Math.round(sent * 10) / 10, batchSize, eventsIn, eventsPerSecond: Math.round(eventsIn / sent), sessionEvents,
         deliveriesExpected: expected, deliveriesReceived: window.received,
         latencyMs: { p50: pct(window.latencies, 50), p99: pct(window.latencies, 99), max: Math.max(0, ...window.latencies) },
         memoryMb: { start: memStart, end: memEnd },
+        cpuMsPerEvent,
         errors: { http: httpErrors, listener: listenerErrors, missingDeliveries: Math.max(0, expected - window.received) },
       };
     };

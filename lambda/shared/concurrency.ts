@@ -10,6 +10,7 @@ export async function mapWithConcurrency<T, R>(
   fn: (item: T, index: number) => Promise<R>,
 ): Promise<R[]> {
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive whole number, got ${limit}`);
+  if (Array.isArray(items)) return mapArray(items, limit, fn);
   const iterator: AsyncIterator<T> | Iterator<T> = Symbol.asyncIterator in Object(items)
     ? (items as AsyncIterable<T>)[Symbol.asyncIterator]()
     : (items as Iterable<T>)[Symbol.iterator]();
@@ -47,6 +48,27 @@ export async function mapWithConcurrency<T, R>(
     }
   };
   await Promise.all(Array.from({ length: limit }, worker));
+  if (failed) throw failed.error;
+  return results;
+}
+
+/** The same for an array: items are taken by index, with no promise per pull. */
+async function mapArray<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let index = 0;
+  let failed: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failed && index < items.length) {
+      const i = index++;
+      try {
+        results[i] = await fn(items[i], i);
+      } catch (e) {
+        failed ??= { error: e };
+        return;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (failed) throw failed.error;
   return results;
 }

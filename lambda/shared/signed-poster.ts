@@ -54,43 +54,70 @@ const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).u
 /** RFC 3986 encoding, as SigV4 wants it (encodeURIComponent leaves !'()* alone). */
 export const uriEncode = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
-/** SigV4 headers for one request. Exported for the reference test. */
+/**
+ * A SigV4 signer for one method, host, region and service. What does not change per request is
+ * computed once: the signed header names, the canonical request's fixed parts, the date strings (once
+ * a second) and the derived signing key (once a day per access key). Per request: the path, one
+ * SHA-256 of the canonical request and one HMAC.
+ */
+export function requestSigner(opts: { method: string; host: string; region: string; service?: string }): (path: string, payloadHash: string, credentials: Credentials, date: Date) => Record<string, string> {
+  const service = opts.service ?? 'execute-api';
+  const scopeTail = `/${opts.region}/${service}/aws4_request`;
+  const methodLine = `${opts.method}\n`;
+  const hostLine = `host:${opts.host}\n`;
+  let second = NaN;
+  let amzDate = '';
+  let day = '';
+  let keyFor = '';
+  let key: Buffer | undefined;
+  return (path, payloadHash, credentials, date) => {
+    const s = Math.floor(date.getTime() / 1000);
+    if (s !== second) {
+      second = s;
+      amzDate = date.toISOString().replace(/[:-]|\.\d{3}/g, '');
+      day = amzDate.slice(0, 8);
+    }
+    const token = credentials.sessionToken;
+    const signedHeaders = token ? 'host;x-amz-content-sha256;x-amz-date;x-amz-security-token' : 'host;x-amz-content-sha256;x-amz-date';
+    // Non-S3 services: every path segment is encoded twice (the request path is already encoded once).
+    const canonicalUri = path.split('/').map(uriEncode).join('/');
+    const canonical = `${methodLine}${canonicalUri}\n\n${hostLine}x-amz-content-sha256:${payloadHash}\nx-amz-date:${amzDate}\n${token ? `x-amz-security-token:${token}\n` : ''}\n${signedHeaders}\n${payloadHash}`;
+    const scope = `${day}${scopeTail}`;
+    const cacheKey = `${credentials.accessKeyId}/${credentials.secretAccessKey}/${day}`;
+    if (cacheKey !== keyFor || !key) {
+      key = hmac(hmac(hmac(hmac(`AWS4${credentials.secretAccessKey}`, day), opts.region), service), 'aws4_request');
+      keyFor = cacheKey;
+    }
+    const signature = createHmac('sha256', key).update(`AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`).digest('hex');
+    const headers: Record<string, string> = {
+      host: opts.host,
+      'x-amz-content-sha256': payloadHash,
+      'x-amz-date': amzDate,
+      authorization: `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`,
+    };
+    if (token) headers['x-amz-security-token'] = token;
+    return headers;
+  };
+}
+
+/** SigV4 headers for one request (requestSigner for a single request). Exported for the reference test. */
 export function signRequest(opts: {
   method: string; host: string; path: string; region: string; service?: string; credentials: Credentials; date: Date; payloadHash: string;
-  signingKeyCache?: Map<string, Buffer>;
 }): Record<string, string> {
-  const service = opts.service ?? 'execute-api';
-  const amzDate = opts.date.toISOString().replace(/[:-]|\.\d{3}/g, '');
-  const day = amzDate.slice(0, 8);
-  const headers: Record<string, string> = { host: opts.host, 'x-amz-content-sha256': opts.payloadHash, 'x-amz-date': amzDate, ...(opts.credentials.sessionToken ? { 'x-amz-security-token': opts.credentials.sessionToken } : {}) };
-  const names = Object.keys(headers).sort();
-  const signedHeaders = names.join(';');
-  // Non-S3 services: every path segment is encoded twice (the request path is already encoded once).
-  const canonicalUri = opts.path.split('/').map(uriEncode).join('/');
-  const canonicalHeaders = names.map((n) => `${n}:${headers[n]}\n`).join('');
-  const canonical = `${opts.method}\n${canonicalUri}\n\n${canonicalHeaders}\n${signedHeaders}\n${opts.payloadHash}`;
-  const scope = `${day}/${opts.region}/${service}/aws4_request`;
-  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonical)].join('\n');
-  const cacheKey = `${opts.credentials.accessKeyId}/${scope}`;
-  let key = opts.signingKeyCache?.get(cacheKey);
-  if (!key) {
-    key = hmac(hmac(hmac(hmac(`AWS4${opts.credentials.secretAccessKey}`, day), opts.region), service), 'aws4_request');
-    opts.signingKeyCache?.clear();
-    opts.signingKeyCache?.set(cacheKey, key);
-  }
-  const signature = createHmac('sha256', key).update(toSign).digest('hex');
-  return { ...headers, authorization: `AWS4-HMAC-SHA256 Credential=${opts.credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}` };
+  return requestSigner(opts)(opts.path, opts.payloadHash, opts.credentials, opts.date);
 }
 
 /** Creates the sender. Payload hashes are cached per data buffer (one event, many listeners). */
 export function signedPoster(options: PosterOptions): Post {
   const url = new URL(options.endpoint);
   const secure = url.protocol === 'https:';
-  const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 50 }) : new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 50 });
+  // The timeout is set once per socket (the agent's), not per request; a request that waits longer fails ('timeout' below).
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 50, timeout: options.timeoutMs ?? 5000 };
+  const agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   const request = secure ? https.request : http.request;
   const basePath = url.pathname.replace(/\/$/, '');
   const credentials = options.credentials ?? envCredentials;
-  const keys = new Map<string, Buffer>();
+  const sign = requestSigner({ method: 'POST', host: url.host, region: options.region });
   const hashes = new WeakMap<Uint8Array, string>();
   const maxAttempts = options.maxAttempts ?? 3;
 
@@ -101,9 +128,11 @@ export function signedPoster(options: PosterOptions): Post {
       hashes.set(data, payloadHash);
     }
     const path = `${basePath}/@connections/${uriEncode(connectionId)}`;
-    const headers = signRequest({ method: 'POST', host: url.host, path, region: options.region, credentials: credentials(), date: new Date(), payloadHash, signingKeyCache: keys });
+    const headers: Record<string, string | number> = sign(path, payloadHash, credentials(), new Date());
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = data.byteLength;
     return new Promise<number>((resolve, reject) => {
-      const req = request({ host: url.hostname, port: url.port, path, method: 'POST', agent, timeout: options.timeoutMs ?? 5000, headers: { ...headers, 'content-type': 'application/json', 'content-length': data.byteLength } }, (res) => {
+      const req = request({ host: url.hostname, port: url.port, path, method: 'POST', agent, headers }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
         res.on('error', reject);

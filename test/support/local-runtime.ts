@@ -20,8 +20,13 @@ export async function postLogStream(p: LocalPipeline, records: unknown[], tenant
 
 export const tokenFor = (p: LocalPipeline, sub: string, scope: string) => devToken({ sub, scope, port: p.port });
 
+export { eventsOf } from './realtime';
+import { eventsOf } from './realtime';
+
 /** A listener speaking the raw protocol: every frame is kept, so duplicates would show. */
+
 export class RawListener {
+  /** Every message received, as parsed JSON. */
   readonly frames: any[] = [];
   readonly arrivals = new Map<string, number>();
   private ws!: WebSocket;
@@ -34,8 +39,7 @@ export class RawListener {
       this.ws.on('message', (data) => {
         const msg = JSON.parse(data.toString());
         this.frames.push(msg);
-        if (msg.type === 'event') this.arrivals.set(msg.event.id, Date.now());
-        if (msg.type === 'events') for (const e of msg.events) this.arrivals.set(e.id, Date.now());
+        for (const e of eventsOf(msg)) this.arrivals.set(e.id, Date.now());
         if (msg.type === 'authenticated' || msg.type === 'authentication_failed') resolve(msg);
       });
     });
@@ -44,8 +48,7 @@ export class RawListener {
   }
 
   events(): any[] {
-    // `events` messages carry many events: same meaning as that many `event` messages in order.
-    return this.frames.flatMap((f) => (f.type === 'event' ? [f.event] : f.type === 'events' ? f.events : []));
+    return this.frames.flatMap(eventsOf);
   }
 
   async waitFor(predicate: (events: any[]) => boolean, timeoutMs = 5000): Promise<void> {

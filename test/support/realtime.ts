@@ -196,3 +196,6 @@ export async function streamRecords(endpoint: string, streamArn: string): Promis
   }
   return out;
 }
+
+/** The events a WebSocket message carries: `{"type":"event","event"}` or `{"type":"events","events":[…]}` (same meaning, in order). */
+export const eventsOf = (msg: any): any[] => (msg?.type === 'event' ? [msg.event] : msg?.type === 'events' && Array.isArray(msg.events) ? msg.events : []);
