@@ -104,7 +104,8 @@ export class Monitoring extends Construct {
       conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
     }));
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
-      displayName: `auth0-events alarms (${stack.stackName})`,
+      // SNS display names have at most 100 characters; stack names up to 128: a long one is cut (the topic's ARN names the stack in full).
+      displayName: `auth0-events alarms (${stack.stackName})`.replace(/^(.{96}).{5,}$/, '$1...)'),
       masterKey: this.alarmKey,
       enforceSSL: true,
     });
