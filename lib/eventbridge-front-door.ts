@@ -90,6 +90,8 @@ export class EventBridgeFrontDoor extends Construct {
   readonly deliveryDeadLetterQueue: sqs.Queue;
   readonly handler: Handler;
   readonly buses: events.EventBus[] = [];
+  /** The partner event source of each bus (buses[i]), which is also the bus's name: literals, for alarms and policies. */
+  readonly sources: string[] = [];
   readonly rules: events.Rule[] = [];
   /** The name of every rule (each on its own bus): a literal, for rule ARNs and metric dimensions. */
   readonly ruleName: string;
@@ -137,6 +139,7 @@ export class EventBridgeFrontDoor extends Construct {
         targets: [target],
       });
       this.buses.push(bus);
+      this.sources.push(source);
       this.rules.push(rule);
       ruleArns.push(stack.formatArn({ service: 'events', resource: 'rule', resourceName: `${source}/${ruleName}` }));
     }
