@@ -7,10 +7,11 @@
  * the logical id it had when the stack held the constructs directly, so updating a deployed stack
  * replaces nothing.
  */
-import { Annotations, CfnParameter, CfnRule, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnCondition, CfnParameter, CfnRule, Fn, Stack, type CfnResource, type StackProps } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
 import { Auth0Events } from './auth0-events';
-import { CONTEXT_KEY, examplePlaceholders, type Auth0EventsConfig } from './config';
+import { CONTEXT_KEY, EXAMPLE_SOURCE_ID, examplePlaceholders, type Auth0EventsConfig } from './config';
 import type { EventTopic } from './event-topic';
 import type { EventBridgeFrontDoor } from './eventbridge-front-door';
 import type { FanOut } from './fan-out';
@@ -38,7 +39,7 @@ export class Auth0EventsStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     this.pipeline = new Auth0Events(this, 'Default', { ...config, subscribers: props.subscribers });
-    refuseExampleConfiguration(this, config);
+    refuseExampleConfiguration(this, config, this.pipeline.eventBridge);
   }
 
   get events(): EventTopic { return this.pipeline.events; }
@@ -65,15 +66,16 @@ export const EXAMPLE_PARAMETER = 'ExampleConfiguration';
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/rules-section-structure.html
  * An explicit choice passes: edit cdk.json, or `cdk deploy --parameters ExampleConfiguration=deploy`.
  */
-function refuseExampleConfiguration(stack: Stack, config: Auth0EventsConfig): void {
+function refuseExampleConfiguration(stack: Stack, config: Auth0EventsConfig, door: EventBridgeFrontDoor | undefined): void {
   const placeholders = examplePlaceholders(config);
   if (placeholders.length === 0) return;
   const choice = new CfnParameter(stack, EXAMPLE_PARAMETER, {
     type: 'String',
     default: 'refuse',
     allowedValues: ['refuse', 'deploy'],
-    description: 'This template was synthesized from the example configuration of cdk.json: "deploy" deploys it anyway.',
+    description: 'This template was synthesized from the example configuration of cdk.json: "deploy" deploys it anyway (without the partner event buses of its placeholder sources).',
   });
+  leaveOutExampleSourceBuses(stack, choice, door);
   const message = `auth0-events: this is the example configuration, not yours: ${placeholders.join(', ')} are the example's placeholders (the reserved .example domain, the all-zero partner event source id). `
     + `Edit cdk.json, context "${CONTEXT_KEY}": tenants (your Auth0 tenant names, and the API identifier of your events API as audience), alarmEmail (your on-call address) and eventBridgeSources (your Auth0 streams' Event Source Names, or none), then run npx cdk deploy again. `
     + `To deploy the example anyway: npx cdk deploy --parameters ${EXAMPLE_PARAMETER}=deploy`;
@@ -81,4 +83,23 @@ function refuseExampleConfiguration(stack: Stack, config: Auth0EventsConfig): vo
     assertions: [{ assert: Fn.conditionEquals(choice.valueAsString, 'deploy'), assertDescription: message }],
   });
   Annotations.of(stack).addInfo(`${message} (cdk deploy refuses it; synth and tests are unaffected)`);
+}
+
+/**
+ * The example's partner event source (the all-zero id) exists in no account: only Auth0 creates partner
+ * event sources, and CloudFormation cannot create a bus for one that does not exist ("Event source ...
+ * does not exist"; the rollback would leave the retained keys and tables behind). So a deploy of the
+ * example leaves out the bus and rule of every placeholder source: they carry the condition
+ * ExampleSourceBuses, true only when ExampleConfiguration is not "deploy", which the rule above refuses.
+ * The rest of the EventBridge front door (queues, keys, consumer, alarms) is deployed, ready for a real
+ * source. Buses of real sources are unconditional.
+ */
+function leaveOutExampleSourceBuses(stack: Stack, choice: CfnParameter, door: EventBridgeFrontDoor | undefined): void {
+  const placeholderAt = (door?.buses ?? []).flatMap((bus, i) =>
+    ((bus.node.defaultChild as events.CfnEventBus).eventSourceName ?? '').includes(EXAMPLE_SOURCE_ID) ? [i] : []);
+  if (!door || placeholderAt.length === 0) return;
+  const condition = new CfnCondition(stack, 'ExampleSourceBuses', { expression: Fn.conditionNot(Fn.conditionEquals(choice.valueAsString, 'deploy')) });
+  for (const i of placeholderAt) {
+    for (const c of [door.buses[i], door.rules[i]]) (c.node.defaultChild as CfnResource).cfnOptions.condition = condition;
+  }
 }

@@ -16,13 +16,14 @@
  * may send only from these rules. Its alarms are
  * made by lib/monitoring.ts.
  */
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { createHash } from 'node:crypto';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import type { EventTopic } from './event-topic';
 import { customerManagedKey, encryptedQueue, Handler } from './secure-defaults';
@@ -52,6 +53,27 @@ export function eventBridgeSources(tenants: readonly TenantConfig[]): Map<string
  */
 export const DELIVERY_RETRY = { maximumEventAgeInSeconds: 86_400, maximumRetryAttempts: 185 } as const;
 const CONSUMER_TIMEOUT = Duration.seconds(30);
+
+/** EventBridge rule names: 1-64 of `.`, `-`, `_`, letters and digits (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html). */
+const RULE_NAME_MAX = 64;
+const INGEST_SUFFIX = '-ingest';
+
+/**
+ * The name of the front door's rules: `<stack name>-ingest`. A stack name may have 128 characters and a
+ * rule name 64, so a stack name over 57 keeps its first characters and gets 8 hex characters of its
+ * SHA-256 before the suffix: unique per stack name, still recognisably the stack's, within the limit.
+ * Stack names up to 57 characters keep the name they had (an update replaces no rule).
+ * The name must be a literal: it is written into the queue and key policies (a reference would make a cycle).
+ */
+export function ingestRuleName(stackName: string): string {
+  if (Token.isUnresolved(stackName)) {
+    throw new Error('EventBridgeFrontDoor needs a literal stack name for its rule names (a nested stack\'s name is only known at deploy time)');
+  }
+  const plain = `${stackName}${INGEST_SUFFIX}`;
+  if (plain.length <= RULE_NAME_MAX) return plain;
+  const hash = createHash('sha256').update(stackName).digest('hex').slice(0, 8);
+  return `${stackName.slice(0, RULE_NAME_MAX - INGEST_SUFFIX.length - hash.length - 1)}-${hash}${INGEST_SUFFIX}`;
+}
 /** Receives before a message that could not be published moves to the DLQ (the local runtime uses it too). */
 export const EVENTBRIDGE_MAX_RECEIVE_COUNT = 5;
 
@@ -68,6 +90,8 @@ export class EventBridgeFrontDoor extends Construct {
   readonly deliveryDeadLetterQueue: sqs.Queue;
   readonly handler: Handler;
   readonly buses: events.EventBus[] = [];
+  /** The partner event source of each bus (buses[i]), which is also the bus's name: literals, for alarms and policies. */
+  readonly sources: string[] = [];
   readonly rules: events.Rule[] = [];
   /** The name of every rule (each on its own bus): a literal, for rule ARNs and metric dimensions. */
   readonly ruleName: string;
@@ -97,7 +121,7 @@ export class EventBridgeFrontDoor extends Construct {
 
     // Rule ARNs written out (the rule's name is fixed): a reference to the rules from the key policy
     // would make a cycle (key -> rule -> target queue -> key), as aws-cdk issue #11158 describes.
-    const ruleName = `${stack.stackName}-ingest`.slice(0, 64);
+    const ruleName = ingestRuleName(stack.stackName);
     this.ruleName = ruleName;
     const ruleArns: string[] = [];
     const target: events.IRuleTarget = {
@@ -115,6 +139,7 @@ export class EventBridgeFrontDoor extends Construct {
         targets: [target],
       });
       this.buses.push(bus);
+      this.sources.push(source);
       this.rules.push(rule);
       ruleArns.push(stack.formatArn({ service: 'events', resource: 'rule', resourceName: `${source}/${ruleName}` }));
     }

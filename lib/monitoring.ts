@@ -104,7 +104,8 @@ export class Monitoring extends Construct {
       conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
     }));
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
-      displayName: `auth0-events alarms (${stack.stackName})`,
+      // SNS display names have at most 100 characters; stack names up to 128: a long one is cut (the topic's ARN names the stack in full).
+      displayName: `auth0-events alarms (${stack.stackName})`.replace(/^(.{96}).{5,}$/, '$1...)'),
       masterKey: this.alarmKey,
       enforceSSL: true,
     });
@@ -280,19 +281,20 @@ export class Monitoring extends Construct {
       description: 'The eventbridge-ingest Lambda crashed or timed out (Errors >= 1 in 5 minutes): its batch is retried from the queue.',
     });
     // AWS/Events metrics of a rule on a custom (here: partner) bus carry EventBusName and RuleName
-    // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html).
+    // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html). The bus's name is its
+    // source's, written as a literal: no reference to the bus, which a deploy of the example leaves out.
     const ruleMetric = (metricName: string, i: number) => new cloudwatch.Metric({
       namespace: 'AWS/Events', metricName, statistic: 'Sum', period: FIVE_MINUTES,
-      dimensionsMap: { EventBusName: door.buses[i].eventBusName, RuleName: door.ruleName },
+      dimensionsMap: { EventBusName: door.sources[i], RuleName: door.ruleName },
     });
     door.rules.forEach((_rule, i) => {
       this.alarm(`EventBridgeFailedInvocations-${i}`, ruleMetric('FailedInvocations', i), {
         threshold: 1, comparison: 'GTE', critical: true,
-        description: `EventBridge failed to deliver events of ${door.buses[i].eventBusName} to the front door queue (FailedInvocations >= 1 in 5 minutes): they go to the delivery DLQ; check the queue and key policies.`,
+        description: `EventBridge failed to deliver events of ${door.sources[i]} to the front door queue (FailedInvocations >= 1 in 5 minutes): they go to the delivery DLQ; check the queue and key policies.`,
       });
       this.alarm(`EventBridgeDlqSendFailed-${i}`, ruleMetric('InvocationsFailedToBeSentToDlq', i), {
         threshold: 1, comparison: 'GTE', critical: true,
-        description: `EventBridge could deliver events of ${door.buses[i].eventBusName} neither to the front door queue nor to its delivery DLQ (InvocationsFailedToBeSentToDlq >= 1 in 5 minutes): those events are LOST; check the delivery DLQ's policy and key (its own key, not the queue's).`,
+        description: `EventBridge could deliver events of ${door.sources[i]} neither to the front door queue nor to its delivery DLQ (InvocationsFailedToBeSentToDlq >= 1 in 5 minutes): those events are LOST; check the delivery DLQ's policy and key (its own key, not the queue's).`,
       });
     });
   }

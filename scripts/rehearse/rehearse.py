@@ -29,8 +29,8 @@ from botocore.parsers import ResponseParserError  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from moto_gaps import patch_for_moto  # noqa: E402
-from template_logic import (failed_rule_assertions, partner_event_sources, probe_problems,  # noqa: E402
-                            reference_probes, skipped_dependencies)
+from template_logic import (created_resources, failed_rule_assertions, is_placeholder_source, parameter_values,  # noqa: E402
+                            partner_event_sources, probe_problems, reference_probes, skipped_dependencies)
 from verify import CREATED, FAILED, NOT_CREATED, UNCHECKED, classify, moto_models  # noqa: E402
 
 ACCOUNT, REGION, PARTITION = "123456789012", "us-east-1", "aws"  # moto's default account
@@ -235,17 +235,45 @@ def rehearse_stack(st: dict[str, Any], out: Path, client: Any) -> list[str]:
         ssm.put_parameter(Name=st["bootstrap_parameter"], Value=str(st["bootstrap_version"]),
                           Type="String", Overwrite=True)
     published = sum(publish_assets(s3, out, m) for m in st["assets"])
-    # Auth0's part, which precedes the deploy (README, "Auth0 through Amazon EventBridge"): saving a
-    # stream to EventBridge creates its partner event source in the account, pending until a bus is
-    # associated. Without it CreateEventBus fails ("Event source ... does not exist"), in AWS as in moto.
-    for source in partner_event_sources(template):
-        client("events").create_partner_event_source(Name=source, Account=ACCOUNT)
-        log(f"{name}: partner event source {source} created, as Auth0 does when the stream is saved")
+    # Auth0's part, which precedes the deploy (README, Deploy, and "Auth0 through Amazon EventBridge"):
+    # saving a stream to EventBridge creates its partner event source in the account, pending until a
+    # bus is associated. Only Auth0 can create one, so the rehearsal plays that part only for a source a
+    # customer could have: never for the example's all-zero placeholder, which exists in no account.
+    # Then, as CloudFormation would, it needs every source the deployed buses name to exist.
+    declared = template.get("Parameters", {})
+    params = {**parameter_values(template, {k: v for k, v in EXAMPLE_OPT_IN.items() if k in declared}),
+              "AWS::Region": REGION, "AWS::Partition": PARTITION, "AWS::AccountId": ACCOUNT}
+    needed = partner_event_sources(template, params)
+    events = client("events")
+    for source in needed:
+        if is_placeholder_source(source):
+            log(f"{name}: NOT creating partner event source {source}: the example's placeholder id, which no "
+                f"account can have (only Auth0 creates partner event sources)")
+        else:
+            events.create_partner_event_source(Name=source, Account=ACCOUNT)
+            log(f"{name}: partner event source {source} created, as Auth0 does when the stream is saved")
+    missing = []
+    for source in needed:
+        try:
+            state = events.describe_event_source(Name=source).get("State")
+            log(f"{name}: partner event source {source} exists ({state})")
+        except ClientError:
+            missing.append(source)
+    if missing:
+        for source in missing:
+            log(f"{name}: the template needs partner event source {source}, which does not exist in the account")
+        return [f"{name}: the template's event buses need partner event sources that do not exist (a customer's "
+                f"deploy fails with \"Event source ... does not exist\" and rolls back): {', '.join(missing)}"]
     log(f"{name}: bootstrap version parameter {st['bootstrap_parameter']} = {st['bootstrap_version']}, "
         f"{published} assets published to s3://{bucket}")
     patched, patches = patch_for_moto(template)
     skipped_types = {r["Type"] for r in template["Resources"].values()} - moto_models()
-    probe_outputs, probes = reference_probes(patched, skipped_types)
+    # What CloudFormation creates with these parameters (resources whose Condition is false are not made).
+    effective = {**patched, "Resources": created_resources(patched, params)}
+    left_out = sorted(set(patched["Resources"]) - set(effective["Resources"]))
+    if left_out:
+        log(f"{name}: left out by their Condition: {', '.join(left_out)}")
+    probe_outputs, probes = reference_probes(effective, skipped_types)
     deployed = {**patched, "Outputs": {**patched.get("Outputs", {}), **probe_outputs}}
     # The template asset stays as published; the rehearsal deploys its patched copy next to it.
     key = f"rehearsal/{name}.template.json"
@@ -277,7 +305,7 @@ def rehearse_stack(st: dict[str, Any], out: Path, client: Any) -> list[str]:
     log(f"  references made by resources moto skips: {len(probes['checks'])} distinct ones to resources it creates\n"
         f"  or to parameters, probed as outputs of the rehearsal's copy: {len(probes['checks']) - len(problems)} "
         f"resolved, {len(problems)} not; {probes['unprobeable']} between skipped resources, not provable on moto")
-    failures += report(name, cf, client, patched, [MOTO_DEPLOY_GAP, *patches])
+    failures += report(name, cf, client, effective, [MOTO_DEPLOY_GAP, *patches])
     return failures
 
 

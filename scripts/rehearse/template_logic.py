@@ -9,26 +9,30 @@ class RuleError(ValueError):
     pass
 
 
-def _value(node: Any, params: dict[str, str]) -> Any:
+def _value(node: Any, params: dict[str, str], conditions: dict[str, Any] | None = None) -> Any:
     if isinstance(node, dict) and len(node) == 1:
         (fn, arg), = node.items()
+        if fn == "Condition" and conditions is not None:
+            if arg not in conditions:
+                raise RuleError(f"condition {arg} is not in the template's Conditions")
+            return _value(conditions[arg], params, conditions)
         if fn == "Ref":
             if arg not in params:
                 raise RuleError(f"rule refers to {arg}, which is not a parameter")
             return params[arg]
         if fn == "Fn::Not":
-            return not _value(arg[0], params)
+            return not _value(arg[0], params, conditions)
         if fn == "Fn::And":
-            return all(_value(a, params) for a in arg)
+            return all(_value(a, params, conditions) for a in arg)
         if fn == "Fn::Or":
-            return any(_value(a, params) for a in arg)
+            return any(_value(a, params, conditions) for a in arg)
         if fn == "Fn::Equals":
-            return _value(arg[0], params) == _value(arg[1], params)
+            return _value(arg[0], params, conditions) == _value(arg[1], params, conditions)
         if fn == "Fn::Contains":
-            return _value(arg[1], params) in [_value(a, params) for a in _value(arg[0], params)]
+            return _value(arg[1], params, conditions) in [_value(a, params, conditions) for a in _value(arg[0], params, conditions)]
         raise RuleError(f"rule function {fn} is not evaluated by the rehearsal")
     if isinstance(node, list):
-        return [_value(v, params) for v in node]
+        return [_value(v, params, conditions) for v in node]
     return node
 
 
@@ -141,8 +145,34 @@ def json_expr(expr: dict[str, Any]) -> str:
     return f"Ref {expr['Ref']}" if "Ref" in expr else f"GetAtt {'.'.join(expr['Fn::GetAtt'])}"
 
 
-def partner_event_sources(template: dict[str, Any]) -> list[str]:
-    """The partner event sources the template's event buses associate (EventSourceName): they must
-    exist before the stack is created, as Auth0 makes them when a stream to EventBridge is saved."""
-    return sorted({r["Properties"]["EventSourceName"] for r in template["Resources"].values()
+def parameter_values(template: dict[str, Any], given: dict[str, str]) -> dict[str, str]:
+    """What CloudFormation uses for each plain parameter: the value given, else the default (SSM-typed
+    parameters are left out: only CloudFormation resolves them)."""
+    return {k: given.get(k, d.get("Default", "")) for k, d in template.get("Parameters", {}).items()
+            if not d["Type"].startswith("AWS::SSM::")}
+
+
+def created_resources(template: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+    """The resources CloudFormation creates with these parameter values: those without a Condition, and
+    those whose Condition holds."""
+    conditions = template.get("Conditions", {})
+    return {lid: r for lid, r in template["Resources"].items()
+            if "Condition" not in r or _value({"Condition": r["Condition"]}, params, conditions)}
+
+
+# The shipped example's partner event source id (lib/config.ts EXAMPLE_SOURCE_ID): Auth0 never issues it.
+PLACEHOLDER_SOURCE_ID = "-00000000-0000-0000-0000-000000000000/"
+
+
+def is_placeholder_source(source: str) -> bool:
+    """A partner event source no account can have: the example's all-zero id."""
+    return PLACEHOLDER_SOURCE_ID in source
+
+
+def partner_event_sources(template: dict[str, Any], params: dict[str, str] | None = None) -> list[str]:
+    """The partner event sources the event buses CloudFormation creates (with these parameter values)
+    associate (EventSourceName): they must exist before the stack is created. Only Auth0 creates them,
+    when a stream to EventBridge is saved."""
+    resources = created_resources(template, params or {})
+    return sorted({r["Properties"]["EventSourceName"] for r in resources.values()
                    if r["Type"] == "AWS::Events::EventBus" and isinstance(r.get("Properties", {}).get("EventSourceName"), str)})

@@ -10,7 +10,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 from moto_gaps import patch_for_moto  # noqa: E402
-from template_logic import failed_rule_assertions, partner_event_sources, references  # noqa: E402
+from template_logic import failed_rule_assertions, is_placeholder_source, partner_event_sources, references  # noqa: E402
 
 BOOTSTRAP_RULE = {"CheckBootstrapVersion": {"Assertions": [{
     "Assert": {"Fn::Not": [{"Fn::Contains": [["1", "2", "3", "4", "5"], {"Ref": "BootstrapVersion"}]}]},
@@ -66,6 +66,19 @@ class PatchTest(unittest.TestCase):
 
 
 SOURCE = "aws.partner/auth0.com/acme-3f6b6c2e-8a51-4d2b-9c3e-2b7d1a9e4f10/auth0.logs"
+ZERO = "aws.partner/auth0.com/acme-00000000-0000-0000-0000-000000000000/auth0.logs"
+
+
+def example_template(conditioned: bool) -> dict:
+    """What the example configuration synthesizes to, in small: the opt-in parameter, and the
+    placeholder's bus (conditioned as lib/auth0-events-stack.ts does it, or not, as before issue 20)."""
+    bus = {"Type": "AWS::Events::EventBus", "Properties": {"Name": ZERO, "EventSourceName": ZERO}}
+    t = {"Parameters": {"ExampleConfiguration": {"Type": "String", "Default": "refuse", "AllowedValues": ["refuse", "deploy"]}},
+         "Resources": {"Q": {"Type": "AWS::SQS::Queue"}, "Bus": bus}}
+    if conditioned:
+        t["Conditions"] = {"ExampleSourceBuses": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ExampleConfiguration"}, "deploy"]}]}}
+        bus["Condition"] = "ExampleSourceBuses"
+    return t
 
 
 def partner_template() -> dict:
@@ -96,9 +109,19 @@ class PartnerBusTest(unittest.TestCase):
         self.assertEqual(partner_event_sources(partner_template()), [SOURCE])
         self.assertEqual(partner_event_sources({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}), [])
 
+    def test_a_bus_whose_condition_is_false_with_the_given_parameters_needs_no_source(self):
+        self.assertEqual(partner_event_sources(example_template(True), {"ExampleConfiguration": "deploy"}), [])
+        self.assertEqual(partner_event_sources(example_template(True), {"ExampleConfiguration": "refuse"}), [ZERO])
+        self.assertEqual(partner_event_sources(example_template(False), {"ExampleConfiguration": "deploy"}), [ZERO])
+
+    def test_the_all_zero_id_is_a_source_no_account_can_have(self):
+        self.assertTrue(is_placeholder_source(ZERO))
+        self.assertFalse(is_placeholder_source(SOURCE))
+
 
 def assembly(directory: Path, resources: dict) -> None:
-    (directory / "S.template.json").write_text(json.dumps({"Resources": resources}))
+    """A cloud assembly of one stack: `resources`, or a whole template when it has "Resources"."""
+    (directory / "S.template.json").write_text(json.dumps(resources if "Resources" in resources else {"Resources": resources}))
     (directory / "S.assets.json").write_text(json.dumps({"version": "55.0.0", "files": {}}))
     (directory / "manifest.json").write_text(json.dumps({"artifacts": {
         "S.assets": {"type": "cdk:asset-manifest", "properties": {"file": "S.assets.json"}},
@@ -147,6 +170,21 @@ class ExitCodeTest(unittest.TestCase):
         self.assertIn(f"partner event source {SOURCE} created", r.stdout)
         self.assertRegex(r.stdout, r"AWS::Events::EventBus\s+1\s+0\s+0\s+0")
         self.assertIn("rules on partner event buses left out (SKIPPED, not proven on moto) (1 places)", r.stdout)
+
+    def test_a_bus_for_a_source_no_account_can_have_exits_1_before_deploying(self):
+        # As before issue 20: the example's placeholder bus, unconditioned. The rehearsal used to create
+        # the source itself and pass; a customer's deploy failed every time.
+        r = self.run_on(example_template(False))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(f"NOT creating partner event source {ZERO}", r.stdout)
+        self.assertIn("need partner event sources that do not exist", r.stdout)
+
+    def test_the_example_opt_in_deploys_without_the_placeholder_bus(self):
+        r = self.run_on(example_template(True))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn("partner event source", r.stdout)
+        self.assertNotIn("AWS::Events::EventBus", r.stdout)
+        self.assertRegex(r.stdout, r"AWS::SQS::Queue\s+1\s+0\s+0\s+0")
 
 
 if __name__ == "__main__":

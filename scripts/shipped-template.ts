@@ -1,0 +1,35 @@
+/**
+ * The template `cdk synth` makes from the shipped cdk.json: its whole context (the feature flags and
+ * the `auth0-events` configuration) and the app's stack name, bundling skipped. The README's deploy
+ * tables and the preflight's estimates are derived from it, so they cannot fall behind the stack.
+ * Loads CDK only when called.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const ROOT = join(__dirname, '..');
+/** bin/auth0-events.ts's default stack name. */
+export const DEFAULT_STACK_NAME = 'Auth0Events';
+
+/** cdk.json's `context`, as the CDK CLI hands it to the app. */
+export function cdkJsonContext(): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')).context;
+}
+
+export interface CfnTemplate {
+  Resources: Record<string, { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string; Condition?: string; Metadata?: Record<string, unknown> }>;
+  Outputs?: Record<string, { Value: unknown; Description?: string }>;
+  Parameters?: Record<string, { Type: string; Default?: string }>;
+  Conditions?: Record<string, unknown>;
+  Rules?: Record<string, unknown>;
+}
+
+/** The synthesized template of the shipped configuration (or of `context` merged over cdk.json's). */
+export function shippedTemplate(context: Record<string, unknown> = {}, stackName = DEFAULT_STACK_NAME): CfnTemplate {
+  const { App } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
+  const { Auth0EventsStack } = require('../lib/auth0-events-stack') as typeof import('../lib/auth0-events-stack');
+  const { CONTEXT_KEY, parseConfig } = require('../lib/config') as typeof import('../lib/config');
+  const app = new App({ context: { ...cdkJsonContext(), ...context, 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Auth0EventsStack(app, stackName, { config: parseConfig(app.node.tryGetContext(CONTEXT_KEY)) });
+  return app.synth().getStackByName(stack.stackName).template as CfnTemplate;
+}

@@ -1,0 +1,48 @@
+/**
+ * The README's Deploy section, read against the template `cdk synth` makes from the shipped cdk.json
+ * (issue 20): what a deployer copies from it must work on that template.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { shippedTemplate, type CfnTemplate } from '../scripts/shipped-template';
+
+const README = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+const deploySection = README.slice(README.indexOf('\n## Deploy\n'), README.indexOf('\n## Set up Auth0\n'));
+let template: CfnTemplate;
+beforeAll(() => { template = shippedTemplate(); });
+
+/**
+ * The filter of a JMESPath `Outputs[?fn(OutputKey,'text')]` query, as the AWS CLI evaluates it: the
+ * JMESPath string functions ends_with, starts_with and contains (https://jmespath.org/specification.html).
+ */
+function outputFilter(query: string): (key: string) => boolean {
+  const m = /Outputs\[\?(ends_with|starts_with|contains)\(OutputKey,\s*'([^']+)'\)\]/.exec(query);
+  if (!m) throw new Error(`no Outputs[?fn(OutputKey,'...')] filter in ${query}`);
+  const [, fn, text] = m;
+  return (key) => (fn === 'ends_with' ? key.endsWith(text) : fn === 'starts_with' ? key.startsWith(text) : key.includes(text));
+}
+
+describe('Deploy step 6: the query that lists each tenant\'s API key id', () => {
+  const query = () => {
+    const m = /aws cloudformation describe-stacks[^\n]*\\\n\s*--query "([^"]+)"/.exec(deploySection);
+    if (!m) throw new Error('Deploy step 6 has no describe-stacks --query');
+    return m[1];
+  };
+
+  it('the filter works the way the AWS CLI reads it (hand-written cases)', () => {
+    expect(outputFilter("Outputs[?ends_with(OutputKey,'ApiKeyId')]")('IngestApiKeyId09D272FBB')).toBe(false);
+    expect(outputFilter("Outputs[?contains(OutputKey,'ApiKeyId')]")('IngestApiKeyId09D272FBB')).toBe(true);
+    expect(outputFilter("Outputs[?starts_with(OutputKey,'IngestApiKeyId')]")('IngestApiKeyId1183353EF')).toBe(true);
+  });
+
+  it('matches exactly one output per tenant of cdk.json (2), each the id of an API key', () => {
+    const keep = outputFilter(query());
+    const matched = Object.entries(template.Outputs ?? {}).filter(([key]) => keep(key));
+    expect(matched).toHaveLength(2);
+    for (const [, output] of matched) {
+      const ref = (output.Value as { Ref?: string }).Ref!;
+      expect(template.Resources[ref].Type).toBe('AWS::ApiGateway::ApiKey');
+      expect(output.Description).toMatch(/^Id of tenant (acme|acme@eu)'s API key$/);
+    }
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * `cdk deploy --parameters ExampleConfiguration=deploy`, the README's opt-in for the shipped example
+ * (issue 20, item 1): the example names a partner event source with the all-zero id, which exists in no
+ * account (only Auth0 creates partner event sources), so CloudFormation could never create its bus and
+ * the whole deploy would roll back. What a deploy of the example creates is read from the template as
+ * CloudFormation evaluates it: the Conditions with the parameters given. Expected values by hand.
+ */
+import { shippedTemplate, type CfnTemplate } from '../scripts/shipped-template';
+import { TEST_CONFIG } from './support/stack';
+
+const ZERO = 'aws.partner/auth0.com/acme-00000000-0000-0000-0000-000000000000/auth0.logs';
+const REAL = 'aws.partner/auth0.com/acme-3f6b6c2e-8a51-4d2b-9c3e-2b7d1a9e4f10/auth0.logs';
+
+/** CloudFormation's condition functions over the parameters' values (defaults unless given). */
+function conditionHolds(t: CfnTemplate, name: string, given: Record<string, string>): boolean {
+  const value = (v: any): any => {
+    if (typeof v === 'string') return v;
+    if (v.Ref) return given[v.Ref] ?? t.Parameters![v.Ref].Default;
+    if (v.Condition) return conditionHolds(t, v.Condition, given);
+    if (v['Fn::Equals']) return value(v['Fn::Equals'][0]) === value(v['Fn::Equals'][1]);
+    if (v['Fn::Not']) return !value(v['Fn::Not'][0]);
+    if (v['Fn::And']) return v['Fn::And'].every(value);
+    if (v['Fn::Or']) return v['Fn::Or'].some(value);
+    throw new Error(`condition function ${Object.keys(v)[0]} not evaluated here`);
+  };
+  return value(t.Conditions![name]);
+}
+/** The logical ids CloudFormation creates with these parameters. */
+function created(t: CfnTemplate, given: Record<string, string>): Set<string> {
+  return new Set(Object.entries(t.Resources).filter(([, r]) => !r.Condition || conditionHolds(t, r.Condition, given)).map(([id]) => id));
+}
+/** Logical ids a resource names: Ref, Fn::GetAtt, DependsOn (Fn::If branches included: they would need it too). */
+function named(r: unknown): Set<string> {
+  const out = new Set<string>([(r as any).DependsOn ?? []].flat());
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (!v || typeof v !== 'object') return;
+    const o = v as Record<string, unknown>;
+    if (typeof o.Ref === 'string') out.add(o.Ref);
+    if (Array.isArray(o['Fn::GetAtt'])) out.add(o['Fn::GetAtt'][0] as string);
+    Object.values(o).forEach(walk);
+  };
+  walk((r as any).Properties);
+  return out;
+}
+const busesOf = (t: CfnTemplate, ids: Set<string>) => [...ids].filter((id) => t.Resources[id].Type === 'AWS::Events::EventBus').map((id) => t.Resources[id].Properties!.EventSourceName);
+const ofType = (t: CfnTemplate, ids: Set<string>, type: string) => [...ids].filter((id) => t.Resources[id].Type === type).length;
+
+describe('the shipped example, deployed with --parameters ExampleConfiguration=deploy', () => {
+  let t: CfnTemplate;
+  beforeAll(() => { t = shippedTemplate(); });
+
+  it('creates no partner event bus for the all-zero placeholder source (it cannot exist in any account)', () => {
+    const made = created(t, { ExampleConfiguration: 'deploy' });
+    expect(busesOf(t, made)).toEqual([]);
+    expect(ofType(t, made, 'AWS::Events::Rule')).toBe(0);
+  });
+
+  it('still deploys the rest of the EventBridge front door, ready for a real source (3 queues, 2 keys, its consumer)', () => {
+    const made = [...created(t, { ExampleConfiguration: 'deploy' })];
+    const door = made.filter((id) => /^EventBridge/.test(id));
+    expect(door.filter((id) => t.Resources[id].Type === 'AWS::SQS::Queue')).toHaveLength(3);
+    expect(door.filter((id) => t.Resources[id].Type === 'AWS::KMS::Key')).toHaveLength(2);
+    expect(door.filter((id) => t.Resources[id].Type === 'AWS::Lambda::Function')).toHaveLength(1);
+  });
+
+  it('nothing that is created names a resource left out (CloudFormation would refuse the template)', () => {
+    const made = created(t, { ExampleConfiguration: 'deploy' });
+    const dangling = [...made].flatMap((id) => [...named(t.Resources[id])].filter((n) => t.Resources[n] && !made.has(n)).map((n) => `${id} -> ${n}`));
+    const outputs = Object.entries(t.Outputs ?? {}).flatMap(([k, o]) => [...named({ Properties: o })].filter((n) => t.Resources[n] && !made.has(n)).map((n) => `output ${k} -> ${n}`));
+    expect([...dangling, ...outputs]).toEqual([]);
+  });
+
+  it('the template keeps the placeholder\'s bus and rule, conditioned (cfn-lint and the tests still read them)', () => {
+    const all = new Set(Object.keys(t.Resources));
+    expect(busesOf(t, all)).toEqual([ZERO]);
+    const conditioned = Object.entries(t.Resources).filter(([, r]) => r.Condition).map(([, r]) => `${r.Type} ${r.Condition}`).sort();
+    expect(conditioned).toEqual(['AWS::Events::EventBus ExampleSourceBuses', 'AWS::Events::Rule ExampleSourceBuses']);
+  });
+});
+
+describe('a real source is not conditioned', () => {
+  it('its bus and rule are created, and the template has no ExampleSourceBuses condition', () => {
+    const config = { ...TEST_CONFIG, tenants: [{ ...TEST_CONFIG.tenants[0], eventBridgeSources: [REAL] }, TEST_CONFIG.tenants[1]] };
+    const t = shippedTemplate({ 'auth0-events': config });
+    expect(t.Conditions?.ExampleSourceBuses).toBeUndefined();
+    expect(busesOf(t, created(t, {}))).toEqual([REAL]);
+  });
+
+  it('an example e-mail with a real source: the real source\'s bus is created on the opt-in, unconditioned', () => {
+    const config = { ...TEST_CONFIG, alarmEmail: 'oncall@acme.example', tenants: [{ ...TEST_CONFIG.tenants[0], eventBridgeSources: [REAL, ZERO] }, TEST_CONFIG.tenants[1]] };
+    const t = shippedTemplate({ 'auth0-events': config });
+    expect(busesOf(t, created(t, { ExampleConfiguration: 'deploy' }))).toEqual([REAL]);
+  });
+});
