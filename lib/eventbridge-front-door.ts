@@ -23,9 +23,10 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { TenantConfig } from '../lambda/shared/tenants';
+import { eventBridgeSourceTenants, type TenantConfig } from '../lambda/shared/tenants';
 import type { EventTopic } from './event-topic';
 import { customerManagedKey, encryptedQueue, Handler } from './secure-defaults';
+import { useTenantsFile } from './tenants-file';
 import { QUEUE_RETENTION, QUEUE_TAGS, type QueueRole } from './subscriber';
 
 /** The door's name: its queues' `auth0-events:subscriber` tag (`npm run redrive -- --subscriber eventbridge`) and the local runtime's. */
@@ -42,7 +43,7 @@ export interface EventBridgeFrontDoorProps {
 
 /** Every configured partner event source and its tenant. */
 export function eventBridgeSources(tenants: readonly TenantConfig[]): Map<string, string> {
-  return new Map(tenants.flatMap((t) => (t.eventBridgeSources ?? []).map((s) => [s, t.name] as [string, string])));
+  return eventBridgeSourceTenants(tenants);
 }
 
 /**
@@ -152,10 +153,10 @@ export class EventBridgeFrontDoor extends Construct {
       environment: {
         TOPIC_ARN: props.events.topic.topicArn,
         DLQ_URL: this.deadLetterQueue.queueUrl,
-        EVENTBRIDGE_SOURCES: JSON.stringify(Object.fromEntries(sources)),
-        TENANTS: JSON.stringify(props.tenants),
       },
     });
+    // The tenants and their sources (the handler maps each source to its tenant) from the tenants file.
+    useTenantsFile(this.handler, props.tenants);
     props.events.grantPublish(this.handler.function);
     // Refused events go to the DLQ at once: SendMessage there, and the key to encrypt them.
     this.handler.role.addToPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }));

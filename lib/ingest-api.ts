@@ -16,6 +16,7 @@ import type { ThrottleConfig } from './config';
 import type { EventTopic } from './event-topic';
 import { GATEWAY_ERRORS, gatewayResponseTemplate } from './gateway-responses';
 import { Handler, logGroup } from './secure-defaults';
+import { useTenantsFile } from './tenants-file';
 
 export interface IngestApiProps {
   readonly events: EventTopic;
@@ -101,9 +102,10 @@ export class IngestApi extends Construct {
       memorySize: 512,
       // API Gateway's integration timeout is 29 s; leave time to answer 503.
       timeout: Duration.seconds(28),
-      environment: { TOPIC_ARN: props.events.topic.topicArn, TENANTS: JSON.stringify(props.tenants) },
+      environment: { TOPIC_ARN: props.events.topic.topicArn },
     });
     props.events.grantPublish(this.ingest.function);
+    useTenantsFile(this.ingest, props.tenants);
 
     this.authorizer = new Handler(this, 'ApiKeyAuthorizer', {
       entry: 'lambda/api-key-authorizer/handler.ts',

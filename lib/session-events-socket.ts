@@ -33,6 +33,7 @@ import { EVENTS_TABLE } from '../lambda/shared/stores';
 import { METRIC_PUSH_SEND_FAILED } from '../lambda/shared/metrics';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import { customerManagedKey, grantTable, Handler, logGroup } from './secure-defaults';
+import { useTenantsFile } from './tenants-file';
 
 export interface SessionEventsSocketProps {
   /** The events table (lambda/shared/stores.ts EVENTS_TABLE), with a NEW_IMAGE stream. */
@@ -89,7 +90,6 @@ export class SessionEventsSocket extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const retention = props.logRetentionDays;
-    const tenantsJson = JSON.stringify(props.tenants);
     const deletionProtection = props.deletionProtection ?? true;
     this.key = customerManagedKey(this, 'Key', 'auth0-events: encrypts the WebSocket connections table and the real-time queues');
 
@@ -132,7 +132,7 @@ export class SessionEventsSocket extends Construct {
     // ---- WebSocket API
     const accessLogs = logGroup(this, 'AccessLogs', retention);
     const wsEndpoint = () => `https://${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}/${WEBSOCKET_STAGE}`;
-    const common = { CONNECTIONS_TABLE: this.connections.tableName, TENANTS: tenantsJson };
+    const common = { CONNECTIONS_TABLE: this.connections.tableName };
 
     this.socket = new Handler(this, 'Socket', {
       entry: 'lambda/socket/handler.ts',
@@ -197,6 +197,7 @@ export class SessionEventsSocket extends Construct {
 
     this.socket.function.addEnvironment('WS_ENDPOINT', wsEndpoint());
     for (const [k, v] of Object.entries({ ...common, EVENTS_TABLE: props.eventsTable.tableName, CLOSE_QUEUE_URL: this.closeChecks.queueUrl })) this.socket.function.addEnvironment(k, v);
+    useTenantsFile(this.socket, props.tenants);
     grantTable(this.socket.role, this.connections, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], []);
     grantTable(this.socket.role, props.eventsTable, ['dynamodb:GetItem'], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
     this.grantSend(this.socket.role, this.closeChecks);
@@ -266,6 +267,7 @@ export class SessionEventsSocket extends Construct {
         memorySize: 512,
         environment: { ...common, EVENTS_TABLE: props.eventsTable.tableName },
       });
+      useTenantsFile(this.query, props.tenants);
       grantTable(this.query.role, props.eventsTable, ['dynamodb:GetItem'], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
       grantTable(this.query.role, this.connections, [], [CONNECTIONS_TABLE.byTenantIndex.name]);
       this.tokenAuthorizer = new Handler(this, 'TokenAuthorizer', {
@@ -274,8 +276,8 @@ export class SessionEventsSocket extends Construct {
         logRetentionDays: retention,
         memorySize: 256,
         timeout: Duration.seconds(5),
-        environment: { TENANTS: tenantsJson },
       });
+      useTenantsFile(this.tokenAuthorizer, props.tenants);
       const authorizer = new apigw.RequestAuthorizer(this, 'AccessTokenAuthorizer', {
         handler: this.tokenAuthorizer.function,
         // The policy names one method and one tenant: no caching across methods.
