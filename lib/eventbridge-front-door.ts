@@ -23,9 +23,11 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { createHash } from 'node:crypto';
 import { eventBridgeSourceTenants, type TenantConfig } from '../lambda/shared/tenants';
 import type { EventTopic } from './event-topic';
 import { customerManagedKey, encryptedQueue, Handler } from './secure-defaults';
+import { tenantScope } from './tenant-groups';
 import { useTenantsFile } from './tenants-file';
 import { QUEUE_RETENTION, QUEUE_TAGS, type QueueRole } from './subscriber';
 
@@ -105,10 +107,13 @@ export class EventBridgeFrontDoor extends Construct {
       bind: () => ({ arn: this.queue.queueArn, deadLetterConfig: { arn: this.deliveryDeadLetterQueue.queueArn }, retryPolicy: DELIVERY_RETRY }),
     };
     for (const [source, tenant] of sources) {
-      const n = this.buses.length;
+      // Ids from the source, never its position: removing one source must not rename (replace) another's bus.
+      const n = createHash('sha256').update(source).digest('hex').slice(0, 8).toUpperCase();
       // A partner event bus is named as its partner event source (AWS::Events::EventBus EventSourceName).
-      const bus = new events.EventBus(this, `Bus${n}`, { eventSourceName: source });
-      const rule = new events.Rule(this, `Rule${n}`, {
+      // In the tenant's group nested stack (lib/tenant-groups.ts), with the tenant's API key.
+      const scope = tenantScope(this, tenant);
+      const bus = new events.EventBus(scope, `Bus${n}`, { eventSourceName: source });
+      const rule = new events.Rule(scope, `Rule${n}`, {
         eventBus: bus,
         ruleName,
         description: `auth0-events: every event of ${source} (tenant ${tenant}) to the ingest queue`,

@@ -48,8 +48,9 @@ function deployed(templates: Map<string, Template>, t: Template, v: any): string
   if (v?.['Fn::Join']) return v['Fn::Join'][1].map((p: unknown) => deployed(templates, t, p)).join(v['Fn::Join'][0]);
   const getAtt = v?.['Fn::GetAtt'];
   if (getAtt && String(getAtt[1]).startsWith('Outputs.')) {
-    const url = JSON.stringify(t.Resources[getAtt[0]].Properties?.TemplateURL);
-    const nested = [...templates].find(([file]) => url.includes(file))?.[1];
+    // The nested stack `TenantsN` (resource TenantsNNestedStack...) is the file Auth0EventsTenantsN<hash>.nested.template.json.
+    const group = String(getAtt[0]).replace(/NestedStack.*$/, '');
+    const nested = [...templates].find(([file]) => new RegExp(`^Auth0Events${group}[0-9A-F]{8}\\.nested`).test(file))?.[1];
     if (nested) return deployed(templates, nested, nested.Outputs![getAtt[1].slice('Outputs.'.length)].Value);
   }
   return 'x'.repeat(128);
