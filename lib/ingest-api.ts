@@ -194,7 +194,8 @@ export class IngestApi extends Construct {
       // CloudFormation's 500 resources and 200 outputs however many tenants there are.
       const scope = tenantScope(this, t.name);
       // Not api.addApiKey: its stage keys would make key -> stage -> methods -> authorizer -> key a cycle; the usage plan ties the key to the stage.
-      const key = new apigw.ApiKey(scope, `TenantKey-${t.name}`, { description: `auth0-events: the key of Auth0 tenant ${t.name} (Log Stream and Actions); accepted only on /${t.name}/ paths` });
+      const keys = tenantScope(this, t.name, 'TenantKeys');
+      const key = new apigw.ApiKey(keys, `TenantKey-${t.name}`, { description: `auth0-events: the key of Auth0 tenant ${t.name} (Log Stream and Actions); accepted only on /${t.name}/ paths` });
       const plan = new apigw.UsagePlan(scope, `TenantUsagePlan-${t.name}`, {
         description: `auth0-events: throttle and daily quota of tenant ${t.name}`,
         throttle: { rateLimit: props.throttle.rateLimit, burstLimit: props.throttle.burstLimit },
@@ -204,8 +205,8 @@ export class IngestApi extends Construct {
       plan.addApiKey(key);
       apiKeys.set(t.name, key);
       usagePlans.set(t.name, plan);
-      new CfnOutput(scope, `ApiKeyId${i}`, { value: key.keyId, description: `Id of tenant ${t.name}'s API key` });
-      new CfnOutput(scope, `GetApiKeyCommand${i}`, {
+      new CfnOutput(keys, `ApiKeyId${i}`, { value: key.keyId, description: `Id of tenant ${t.name}'s API key` });
+      new CfnOutput(keys, `GetApiKeyCommand${i}`, {
         value: `aws apigateway get-api-key --api-key ${key.keyId} --include-value --query value --output text --region ${region}`,
         description: `Prints tenant ${t.name}'s API key, to paste into that tenant's Auth0 Log Stream (Authorization Token) and Action secret EVENTS_API_KEY`,
       });

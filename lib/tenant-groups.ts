@@ -5,7 +5,9 @@
  * stacks (`Tenants0` ... `Tenants19`) by a hash of the tenant's name alone: adding, removing or
  * reordering other tenants never moves a tenant's resources to another stack (which would replace
  * its API key, and fail for a partner bus, whose name exists once). The main stack keeps one nested
- * stack resource per group in use. README.md, "How many tenants".
+ * stack resource per group in use. The API keys have nested stacks of their own (`TenantKeysN`):
+ * the API key authorizer needs their ids, and the usage plans need the API stage, which needs the
+ * methods, which need the authorizer: in one nested stack that would be a cycle.
  */
 import { NestedStack, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
@@ -23,9 +25,9 @@ export function tenantGroup(tenant: string): number {
  * The scope for `owner`'s resources of `tenant`: a construct named as `owner` inside the tenant's
  * group nested stack (made on first use, a child of `owner`'s stack).
  */
-export function tenantScope(owner: Construct, tenant: string): Construct {
+export function tenantScope(owner: Construct, tenant: string, kind: 'Tenants' | 'TenantKeys' = 'Tenants'): Construct {
   const stack = Stack.of(owner);
-  const id = `Tenants${tenantGroup(tenant)}`;
+  const id = `${kind}${tenantGroup(tenant)}`;
   const group = (stack.node.tryFindChild(id) as NestedStack | undefined)
     ?? new NestedStack(stack, id, { description: `auth0-events: the resources of the tenants of group ${tenantGroup(tenant)} (lib/tenant-groups.ts)` });
   return group.node.tryFindChild(owner.node.id) as Construct | undefined ?? new Construct(group, owner.node.id);
