@@ -89,6 +89,31 @@ describe('a hundred tenants, each with an EventBridge source', () => {
   });
 });
 
+describe('a deploy over an existing stack keeps its tables and KMS keys', () => {
+  it('every table and KMS key keeps the logical id it had before the nested stacks (none moves into one)', () => {
+    // Taken by hand from the template of 9461a76 (TEST_CONFIG, acme with one EventBridge source): every table and KMS key.
+    const before = [
+      ['EventsKey1BC2C457', 'AWS::KMS::Key'],
+      ['StoresKeyBF247E2E', 'AWS::KMS::Key'],
+      ['StoresUsers6F585005', 'AWS::DynamoDB::Table'],
+      ['StoresEvents412C210B', 'AWS::DynamoDB::Table'],
+      ['SubscribersQueueKey33BB65C8', 'AWS::KMS::Key'],
+      ['RealtimeKeyE4B3AC38', 'AWS::KMS::Key'],
+      ['RealtimeConnectionsED6B0391', 'AWS::DynamoDB::Table'],
+      ['EventBridgeKey6C527C92', 'AWS::KMS::Key'],
+      ['EventBridgeDeliveryKey104C92D3', 'AWS::KMS::Key'],
+      ['MonitoringAlarmKey10E38323', 'AWS::KMS::Key'],
+    ];
+    const app = new App({ context: NO_BUNDLING });
+    const [acme, eu] = TEST_CONFIG.tenants;
+    new Auth0EventsStack(app, 'Auth0Events', { config: parseConfig({ ...TEST_CONFIG, tenants: [{ ...acme, eventBridgeSources: ['aws.partner/auth0.com/acme-0123abcd/auth0.logs'] }, eu] }) });
+    const dir = app.synth().directory;
+    const root = JSON.parse(fs.readFileSync(path.join(dir, 'Auth0Events.template.json'), 'utf8')) as Template;
+    const now = Object.entries(root.Resources).filter(([, r]) => ['AWS::KMS::Key', 'AWS::DynamoDB::Table'].includes(r.Type)).map(([id, r]) => [id, r.Type]);
+    expect(now.sort()).toEqual(before.sort());
+  });
+});
+
 describe('Lambda\'s environment limit at synth', () => {
   it('measures the variables as Lambda does: compact JSON, quotes and backslashes escaped', () => {
     expect(environmentSize({})).toBe(2); // {}
