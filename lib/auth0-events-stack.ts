@@ -75,7 +75,7 @@ function refuseExampleConfiguration(stack: Stack, config: Auth0EventsConfig, doo
     allowedValues: ['refuse', 'deploy'],
     description: 'This template was synthesized from the example configuration of cdk.json: "deploy" deploys it anyway (without the partner event buses of its placeholder sources).',
   });
-  leaveOutExampleSourceBuses(stack, choice, door);
+  leaveOutExampleSourceBuses(choice, door);
   const message = `auth0-events: this is the example configuration, not yours: ${placeholders.join(', ')} are the example's placeholders (the reserved .example domain, the all-zero partner event source id). `
     + `Edit cdk.json, context "${CONTEXT_KEY}": tenants (your Auth0 tenant names, and the API identifier of your events API as audience), alarmEmail (your on-call address) and eventBridgeSources (your Auth0 streams' Event Source Names, or none), then run npx cdk deploy again. `
     + `To deploy the example anyway: npx cdk deploy --parameters ${EXAMPLE_PARAMETER}=deploy`;
@@ -94,12 +94,16 @@ function refuseExampleConfiguration(stack: Stack, config: Auth0EventsConfig, doo
  * The rest of the EventBridge front door (queues, keys, consumer, alarms) is deployed, ready for a real
  * source. Buses of real sources are unconditional.
  */
-function leaveOutExampleSourceBuses(stack: Stack, choice: CfnParameter, door: EventBridgeFrontDoor | undefined): void {
+function leaveOutExampleSourceBuses(choice: CfnParameter, door: EventBridgeFrontDoor | undefined): void {
   const placeholderAt = (door?.buses ?? []).flatMap((bus, i) =>
     ((bus.node.defaultChild as events.CfnEventBus).eventSourceName ?? '').includes(EXAMPLE_SOURCE_ID) ? [i] : []);
   if (!door || placeholderAt.length === 0) return;
-  const condition = new CfnCondition(stack, 'ExampleSourceBuses', { expression: Fn.conditionNot(Fn.conditionEquals(choice.valueAsString, 'deploy')) });
+  // The buses live in the tenants' nested stacks (lib/tenant-groups.ts): one condition in each stack that
+  // has a placeholder bus; its reference to the parameter becomes a parameter of that nested stack.
+  const conditions = new Map<Stack, CfnCondition>();
+  const conditionIn = (scope: Stack) => conditions.get(scope)
+    ?? conditions.set(scope, new CfnCondition(scope, 'ExampleSourceBuses', { expression: Fn.conditionNot(Fn.conditionEquals(choice.valueAsString, 'deploy')) })).get(scope)!;
   for (const i of placeholderAt) {
-    for (const c of [door.buses[i], door.rules[i]]) (c.node.defaultChild as CfnResource).cfnOptions.condition = condition;
+    for (const c of [door.buses[i], door.rules[i]]) (c.node.defaultChild as CfnResource).cfnOptions.condition = conditionIn(Stack.of(c));
   }
 }

@@ -24,9 +24,11 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
-import type { TenantConfig } from '../lambda/shared/tenants';
+import { eventBridgeSourceTenants, type TenantConfig } from '../lambda/shared/tenants';
 import type { EventTopic } from './event-topic';
 import { customerManagedKey, encryptedQueue, Handler } from './secure-defaults';
+import { tenantScope } from './tenant-groups';
+import { useTenantsFile } from './tenants-file';
 import { QUEUE_RETENTION, QUEUE_TAGS, type QueueRole } from './subscriber';
 
 /** The door's name: its queues' `auth0-events:subscriber` tag (`npm run redrive -- --subscriber eventbridge`) and the local runtime's. */
@@ -43,7 +45,7 @@ export interface EventBridgeFrontDoorProps {
 
 /** Every configured partner event source and its tenant. */
 export function eventBridgeSources(tenants: readonly TenantConfig[]): Map<string, string> {
-  return new Map(tenants.flatMap((t) => (t.eventBridgeSources ?? []).map((s) => [s, t.name] as [string, string])));
+  return eventBridgeSourceTenants(tenants);
 }
 
 /**
@@ -128,10 +130,13 @@ export class EventBridgeFrontDoor extends Construct {
       bind: () => ({ arn: this.queue.queueArn, deadLetterConfig: { arn: this.deliveryDeadLetterQueue.queueArn }, retryPolicy: DELIVERY_RETRY }),
     };
     for (const [source, tenant] of sources) {
-      const n = this.buses.length;
+      // Ids from the source, never its position: removing one source must not rename (replace) another's bus.
+      const n = createHash('sha256').update(source).digest('hex').slice(0, 8).toUpperCase();
       // A partner event bus is named as its partner event source (AWS::Events::EventBus EventSourceName).
-      const bus = new events.EventBus(this, `Bus${n}`, { eventSourceName: source });
-      const rule = new events.Rule(this, `Rule${n}`, {
+      // In the tenant's group nested stack (lib/tenant-groups.ts), with the tenant's API key.
+      const scope = tenantScope(this, tenant);
+      const bus = new events.EventBus(scope, `Bus${n}`, { eventSourceName: source });
+      const rule = new events.Rule(scope, `Rule${n}`, {
         eventBus: bus,
         ruleName,
         description: `auth0-events: every event of ${source} (tenant ${tenant}) to the ingest queue`,
@@ -177,10 +182,10 @@ export class EventBridgeFrontDoor extends Construct {
       environment: {
         TOPIC_ARN: props.events.topic.topicArn,
         DLQ_URL: this.deadLetterQueue.queueUrl,
-        EVENTBRIDGE_SOURCES: JSON.stringify(Object.fromEntries(sources)),
-        TENANTS: JSON.stringify(props.tenants),
       },
     });
+    // The tenants and their sources (the handler maps each source to its tenant) from the tenants file.
+    useTenantsFile(this.handler, props.tenants);
     props.events.grantPublish(this.handler.function);
     // Refused events go to the DLQ at once: SendMessage there, and the key to encrypt them.
     this.handler.role.addToPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }));

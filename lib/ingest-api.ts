@@ -16,6 +16,8 @@ import type { ThrottleConfig } from './config';
 import type { EventTopic } from './event-topic';
 import { GATEWAY_ERRORS, gatewayResponseTemplate } from './gateway-responses';
 import { Handler, logGroup } from './secure-defaults';
+import { tenantScope } from './tenant-groups';
+import { useTenantsFile } from './tenants-file';
 
 export interface IngestApiProps {
   readonly events: EventTopic;
@@ -106,9 +108,10 @@ export class IngestApi extends Construct {
       memorySize: 512,
       // API Gateway's integration timeout is 29 s; leave time to answer 503.
       timeout: Duration.seconds(28),
-      environment: { TOPIC_ARN: props.events.topic.topicArn, TENANTS: JSON.stringify(props.tenants) },
+      environment: { TOPIC_ARN: props.events.topic.topicArn },
     });
     props.events.grantPublish(this.ingest.function);
+    useTenantsFile(this.ingest, props.tenants);
 
     this.authorizer = new Handler(this, 'ApiKeyAuthorizer', {
       entry: 'lambda/api-key-authorizer/handler.ts',
@@ -193,9 +196,13 @@ export class IngestApi extends Construct {
     const apiKeys = new Map<string, apigw.IApiKey>();
     const usagePlans = new Map<string, apigw.UsagePlan>();
     props.tenants.forEach((t, i) => {
+      // In the tenant's group nested stack (lib/tenant-groups.ts): the main stack stays under
+      // CloudFormation's 500 resources and 200 outputs however many tenants there are.
+      const scope = tenantScope(this, t.name);
       // Not api.addApiKey: its stage keys would make key -> stage -> methods -> authorizer -> key a cycle; the usage plan ties the key to the stage.
-      const key = new apigw.ApiKey(this, `TenantKey-${t.name}`, { description: `auth0-events: the key of Auth0 tenant ${t.name} (Log Stream and Actions); accepted only on /${t.name}/ paths` });
-      const plan = this.api.addUsagePlan(`TenantUsagePlan-${t.name}`, {
+      const keys = tenantScope(this, t.name, 'TenantKeys');
+      const key = new apigw.ApiKey(keys, `TenantKey-${t.name}`, { description: `auth0-events: the key of Auth0 tenant ${t.name} (Log Stream and Actions); accepted only on /${t.name}/ paths` });
+      const plan = new apigw.UsagePlan(scope, `TenantUsagePlan-${t.name}`, {
         description: `auth0-events: throttle and daily quota of tenant ${t.name}`,
         throttle: { rateLimit: props.throttle.rateLimit, burstLimit: props.throttle.burstLimit },
         quota: { limit: props.throttle.quotaPerDay, period: apigw.Period.DAY },
@@ -204,8 +211,8 @@ export class IngestApi extends Construct {
       plan.addApiKey(key);
       apiKeys.set(t.name, key);
       usagePlans.set(t.name, plan);
-      new CfnOutput(this, `ApiKeyId${i}`, { value: key.keyId, description: `Id of tenant ${t.name}'s API key` });
-      new CfnOutput(this, `GetApiKeyCommand${i}`, {
+      new CfnOutput(keys, `ApiKeyId${i}`, { value: key.keyId, description: `Id of tenant ${t.name}'s API key` });
+      new CfnOutput(keys, `GetApiKeyCommand${i}`, {
         value: `aws apigateway get-api-key --api-key ${key.keyId} --include-value --query value --output text --region ${region}`,
         description: `Prints tenant ${t.name}'s API key, to paste into that tenant's Auth0 Log Stream (Authorization Token) and Action secret EVENTS_API_KEY`,
       });
@@ -221,9 +228,10 @@ export class IngestApi extends Construct {
 
     new CfnOutput(this, 'BaseUrl', { value: this.api.url, description: 'Ingest API base URL (stage included)' });
     props.tenants.forEach((t, i) => {
-      new CfnOutput(this, `LogStreamUrl${i}`, { value: `${this.api.url}${t.name}/log-stream`, description: `Log Stream Payload URL of tenant ${t.name}` });
-      new CfnOutput(this, `EventStreamUrl${i}`, { value: `${this.api.url}${t.name}/event-stream`, description: `Event Streams webhook endpoint of tenant ${t.name} (authorization: bearer, the tenant's API key)` });
-      new CfnOutput(this, `ActionUrl${i}`, {
+      const scope = tenantScope(this, t.name);
+      new CfnOutput(scope, `LogStreamUrl${i}`, { value: `${this.api.url}${t.name}/log-stream`, description: `Log Stream Payload URL of tenant ${t.name}` });
+      new CfnOutput(scope, `EventStreamUrl${i}`, { value: `${this.api.url}${t.name}/event-stream`, description: `Event Streams webhook endpoint of tenant ${t.name} (authorization: bearer, the tenant's API key)` });
+      new CfnOutput(scope, `ActionUrl${i}`, {
         value: `${this.api.url}${t.name}/actions/post-user-registration`,
         description: `Action URL of tenant ${t.name} (post-user-registration; the Actions build it from EVENTS_API_URL = BaseUrl and EVENTS_TENANT = ${t.name})`,
       });

@@ -281,21 +281,21 @@ export class Monitoring extends Construct {
       description: 'The eventbridge-ingest Lambda crashed or timed out (Errors >= 1 in 5 minutes): its batch is retried from the queue.',
     });
     // AWS/Events metrics of a rule on a custom (here: partner) bus carry EventBusName and RuleName
-    // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html). The bus's name is its
-    // source's, written as a literal: no reference to the bus, which a deploy of the example leaves out.
-    const ruleMetric = (metricName: string, i: number) => new cloudwatch.Metric({
-      namespace: 'AWS/Events', metricName, statistic: 'Sum', period: FIVE_MINUTES,
-      dimensionsMap: { EventBusName: door.sources[i], RuleName: door.ruleName },
+    // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html). Every rule of the
+    // door has the same name, one per bus: one alarm per metric sums all of them with a Metrics
+    // Insights query, however many sources there are (an alarm per rule was two alarms per tenant).
+    const rulesMetric = (metricName: string) => new cloudwatch.MathExpression({
+      expression: `SELECT SUM(${metricName}) FROM SCHEMA("AWS/Events", EventBusName, RuleName) WHERE RuleName = '${door.ruleName}'`,
+      period: FIVE_MINUTES,
+      label: `${metricName}, every partner bus`,
     });
-    door.rules.forEach((_rule, i) => {
-      this.alarm(`EventBridgeFailedInvocations-${i}`, ruleMetric('FailedInvocations', i), {
-        threshold: 1, comparison: 'GTE', critical: true,
-        description: `EventBridge failed to deliver events of ${door.sources[i]} to the front door queue (FailedInvocations >= 1 in 5 minutes): they go to the delivery DLQ; check the queue and key policies.`,
-      });
-      this.alarm(`EventBridgeDlqSendFailed-${i}`, ruleMetric('InvocationsFailedToBeSentToDlq', i), {
-        threshold: 1, comparison: 'GTE', critical: true,
-        description: `EventBridge could deliver events of ${door.sources[i]} neither to the front door queue nor to its delivery DLQ (InvocationsFailedToBeSentToDlq >= 1 in 5 minutes): those events are LOST; check the delivery DLQ's policy and key (its own key, not the queue's).`,
-      });
+    this.alarm('EventBridgeFailedInvocations', rulesMetric('FailedInvocations'), {
+      threshold: 1, comparison: 'GTE', critical: true,
+      description: `EventBridge failed to deliver events of a partner bus (rule ${door.ruleName}) to the front door queue (FailedInvocations >= 1 in 5 minutes): they go to the delivery DLQ; check the queue and key policies. The metric's EventBusName dimension names the bus.`,
+    });
+    this.alarm('EventBridgeDlqSendFailed', rulesMetric('InvocationsFailedToBeSentToDlq'), {
+      threshold: 1, comparison: 'GTE', critical: true,
+      description: `EventBridge could deliver events of a partner bus (rule ${door.ruleName}) neither to the front door queue nor to its delivery DLQ (InvocationsFailedToBeSentToDlq >= 1 in 5 minutes): those events are LOST; check the delivery DLQ's policy and key (its own key, not the queue's).`,
     });
   }
 

@@ -12,6 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import * as fs from 'node:fs';
+import { checkEnvironmentSize } from './function-environment';
 import * as path from 'node:path';
 
 /**
@@ -159,6 +160,7 @@ export class Handler extends Construct {
       },
     });
     dropRedundantRoleDependency(this.function, this.role);
+    checkEnvironmentSize(this.function, this);
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'Only for X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords), which support no resource-level permissions; every other statement of this role names its resources.',

@@ -36,6 +36,7 @@ import { METRIC_PUSH_SEND_FAILED } from '../lambda/shared/metrics';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import { DEFAULT_ISOLATION, type IsolationConfig, type RateLimit, type ReservedConcurrencyConfig } from './config';
 import { customerManagedKey, grantTable, Handler, logGroup } from './secure-defaults';
+import { useTenantsFile } from './tenants-file';
 
 export interface SessionEventsSocketProps {
   /** The events table (lambda/shared/stores.ts EVENTS_TABLE), with a NEW_IMAGE stream. */
@@ -159,7 +160,6 @@ export class SessionEventsSocket extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const retention = props.logRetentionDays;
-    const tenantsJson = JSON.stringify(props.tenants);
     const deletionProtection = props.deletionProtection ?? true;
     this.key = customerManagedKey(this, 'Key', 'auth0-events: encrypts the WebSocket connections table and the real-time queues');
 
@@ -202,7 +202,7 @@ export class SessionEventsSocket extends Construct {
     // ---- WebSocket API
     const accessLogs = logGroup(this, 'AccessLogs', retention);
     const wsEndpoint = () => `https://${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}/${WEBSOCKET_STAGE}`;
-    const common = { CONNECTIONS_TABLE: this.connections.tableName, TENANTS: tenantsJson };
+    const common = { CONNECTIONS_TABLE: this.connections.tableName };
 
     this.socket = new Handler(this, 'Socket', {
       entry: 'lambda/socket/handler.ts',
@@ -273,6 +273,7 @@ export class SessionEventsSocket extends Construct {
       ...common, EVENTS_TABLE: props.eventsTable.tableName, CLOSE_QUEUE_URL: this.closeChecks.queueUrl,
       LISTENERS_PER_SUB: String(limits.perSub), LISTENERS_PER_TENANT: String(limits.perTenant),
     })) this.socket.function.addEnvironment(k, v);
+    useTenantsFile(this.socket, props.tenants);
     // ConditionCheckItem: the first authenticate's transaction checks the previous window's counters (lambda/shared/listener-limits.ts).
     grantTable(this.socket.role, this.connections, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'], []);
     grantTable(this.socket.role, props.eventsTable, ['dynamodb:GetItem'], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
@@ -349,6 +350,7 @@ export class SessionEventsSocket extends Construct {
         environment: { ...common, EVENTS_TABLE: props.eventsTable.tableName },
         reservedConcurrentExecutions: props.reservedConcurrency?.query,
       });
+      useTenantsFile(this.query, props.tenants);
       grantTable(this.query.role, props.eventsTable, ['dynamodb:GetItem'], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
       grantTable(this.query.role, this.connections, [], [CONNECTIONS_TABLE.byTenantIndex.name]);
       this.tokenAuthorizer = new Handler(this, 'TokenAuthorizer', {
@@ -357,9 +359,9 @@ export class SessionEventsSocket extends Construct {
         logRetentionDays: retention,
         memorySize: 256,
         timeout: Duration.seconds(5),
-        environment: { TENANTS: tenantsJson },
         reservedConcurrentExecutions: props.reservedConcurrency?.tokenAuthorizer,
       });
+      useTenantsFile(this.tokenAuthorizer, props.tenants);
       const authorizer = new apigw.RequestAuthorizer(this, 'AccessTokenAuthorizer', {
         handler: this.tokenAuthorizer.function,
         // Cached per token AND path AND method: the policy names one method of one tenant, so an answer

@@ -33,3 +33,25 @@ export function shippedTemplate(context: Record<string, unknown> = {}, stackName
   const stack = new Auth0EventsStack(app, stackName, { config: parseConfig(app.node.tryGetContext(CONTEXT_KEY)) });
   return app.synth().getStackByName(stack.stackName).template as CfnTemplate;
 }
+
+/** The root template and, by their logical id in it, the templates of its nested stacks (lib/tenant-groups.ts). */
+export interface ShippedTemplates {
+  root: CfnTemplate;
+  nested: Record<string, CfnTemplate>;
+}
+
+/** shippedTemplate with the nested stacks' templates, as the cloud assembly holds them (file assets). */
+export function shippedTemplates(context: Record<string, unknown> = {}, stackName = DEFAULT_STACK_NAME): ShippedTemplates {
+  const { App, NestedStack } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
+  const { Auth0EventsStack } = require('../lib/auth0-events-stack') as typeof import('../lib/auth0-events-stack');
+  const { CONTEXT_KEY, parseConfig } = require('../lib/config') as typeof import('../lib/config');
+  const app = new App({ context: { ...cdkJsonContext(), ...context, 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Auth0EventsStack(app, stackName, { config: parseConfig(app.node.tryGetContext(CONTEXT_KEY)) });
+  const assembly = app.synth();
+  const nested: Record<string, CfnTemplate> = {};
+  for (const child of stack.node.children) {
+    if (!(child instanceof NestedStack) || !child.nestedStackResource) continue;
+    nested[stack.getLogicalId(child.nestedStackResource as never)] = JSON.parse(readFileSync(join(assembly.directory, child.templateFile), 'utf8'));
+  }
+  return { root: assembly.getStackByName(stack.stackName).template as CfnTemplate, nested };
+}

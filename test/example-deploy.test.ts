@@ -5,7 +5,7 @@
  * the whole deploy would roll back. What a deploy of the example creates is read from the template as
  * CloudFormation evaluates it: the Conditions with the parameters given. Expected values by hand.
  */
-import { shippedTemplate, type CfnTemplate } from '../scripts/shipped-template';
+import { shippedTemplates, type CfnTemplate, type ShippedTemplates } from '../scripts/shipped-template';
 import { TEST_CONFIG } from './support/stack';
 
 const ZERO = 'aws.partner/auth0.com/acme-00000000-0000-0000-0000-000000000000/auth0.logs';
@@ -43,17 +43,39 @@ function named(r: unknown): Set<string> {
   walk((r as any).Properties);
   return out;
 }
+/**
+ * What a deploy creates in the root stack and in each nested stack it creates (the tenants' groups hold
+ * the buses): a nested stack's parameters are the root's values it is given (Ref of a root parameter).
+ */
+function deployedParts(ts: ShippedTemplates, given: Record<string, string>): { t: CfnTemplate; made: Set<string> }[] {
+  const made = created(ts.root, given);
+  const parts = [{ t: ts.root, made }];
+  for (const [id, t] of Object.entries(ts.nested)) {
+    if (!made.has(id)) continue;
+    const params: Record<string, string> = {};
+    for (const [k, v] of Object.entries((ts.root.Resources[id].Properties?.Parameters ?? {}) as Record<string, any>)) {
+      if (v && typeof v === 'object' && typeof v.Ref === 'string' && ts.root.Parameters?.[v.Ref]) params[k] = given[v.Ref] ?? ts.root.Parameters[v.Ref].Default!;
+    }
+    parts.push({ t, made: created(t, params) });
+  }
+  return parts;
+}
+const allBuses = (ts: ShippedTemplates, given: Record<string, string>) => deployedParts(ts, given).flatMap(({ t, made }) => busesOf(t, made)).sort();
 const busesOf = (t: CfnTemplate, ids: Set<string>) => [...ids].filter((id) => t.Resources[id].Type === 'AWS::Events::EventBus').map((id) => t.Resources[id].Properties!.EventSourceName);
 const ofType = (t: CfnTemplate, ids: Set<string>, type: string) => [...ids].filter((id) => t.Resources[id].Type === type).length;
 
 describe('the shipped example, deployed with --parameters ExampleConfiguration=deploy', () => {
+  let ts: ShippedTemplates;
   let t: CfnTemplate;
-  beforeAll(() => { t = shippedTemplate(); });
+  beforeAll(() => { ts = shippedTemplates(); t = ts.root; });
 
   it('creates no partner event bus for the all-zero placeholder source (it cannot exist in any account)', () => {
-    const made = created(t, { ExampleConfiguration: 'deploy' });
-    expect(busesOf(t, made)).toEqual([]);
-    expect(ofType(t, made, 'AWS::Events::Rule')).toBe(0);
+    const parts = deployedParts(ts, { ExampleConfiguration: 'deploy' });
+    expect(parts.length).toBeGreaterThan(1);
+    expect(parts.flatMap(({ t, made }) => busesOf(t, made))).toEqual([]);
+    expect(parts.reduce((n, { t, made }) => n + ofType(t, made, 'AWS::Events::Rule'), 0)).toBe(0);
+    // Without the opt-in (the Rule refuses that deploy) the template would create it: the condition is what leaves it out.
+    expect(allBuses(ts, {})).toEqual([ZERO]);
   });
 
   it('still deploys the rest of the EventBridge front door, ready for a real source (3 queues, 2 keys, its consumer)', () => {
@@ -64,17 +86,16 @@ describe('the shipped example, deployed with --parameters ExampleConfiguration=d
     expect(door.filter((id) => t.Resources[id].Type === 'AWS::Lambda::Function')).toHaveLength(1);
   });
 
-  it('nothing that is created names a resource left out (CloudFormation would refuse the template)', () => {
-    const made = created(t, { ExampleConfiguration: 'deploy' });
-    const dangling = [...made].flatMap((id) => [...named(t.Resources[id])].filter((n) => t.Resources[n] && !made.has(n)).map((n) => `${id} -> ${n}`));
-    const outputs = Object.entries(t.Outputs ?? {}).flatMap(([k, o]) => [...named({ Properties: o })].filter((n) => t.Resources[n] && !made.has(n)).map((n) => `output ${k} -> ${n}`));
-    expect([...dangling, ...outputs]).toEqual([]);
+  it('nothing that is created names a resource left out, in any stack (CloudFormation would refuse the template)', () => {
+    const dangling = deployedParts(ts, { ExampleConfiguration: 'deploy' }).flatMap(({ t, made }) => [
+      ...[...made].flatMap((id) => [...named(t.Resources[id])].filter((n) => t.Resources[n] && !made.has(n)).map((n) => `${id} -> ${n}`)),
+      ...Object.entries(t.Outputs ?? {}).flatMap(([k, o]) => [...named({ Properties: o })].filter((n) => t.Resources[n] && !made.has(n)).map((n) => `output ${k} -> ${n}`)),
+    ]);
+    expect(dangling).toEqual([]);
   });
 
-  it('the template keeps the placeholder\'s bus and rule, conditioned (cfn-lint and the tests still read them)', () => {
-    const all = new Set(Object.keys(t.Resources));
-    expect(busesOf(t, all)).toEqual([ZERO]);
-    const conditioned = Object.entries(t.Resources).filter(([, r]) => r.Condition).map(([, r]) => `${r.Type} ${r.Condition}`).sort();
+  it('the templates keep the placeholder\'s bus and rule, conditioned (cfn-lint and the tests still read them)', () => {
+    const conditioned = [ts.root, ...Object.values(ts.nested)].flatMap((t) => Object.entries(t.Resources).filter(([, r]) => r.Condition).map(([, r]) => `${r.Type} ${r.Condition}`)).sort();
     expect(conditioned).toEqual(['AWS::Events::EventBus ExampleSourceBuses', 'AWS::Events::Rule ExampleSourceBuses']);
   });
 });
@@ -82,14 +103,13 @@ describe('the shipped example, deployed with --parameters ExampleConfiguration=d
 describe('a real source is not conditioned', () => {
   it('its bus and rule are created, and the template has no ExampleSourceBuses condition', () => {
     const config = { ...TEST_CONFIG, tenants: [{ ...TEST_CONFIG.tenants[0], eventBridgeSources: [REAL] }, TEST_CONFIG.tenants[1]] };
-    const t = shippedTemplate({ 'auth0-events': config });
-    expect(t.Conditions?.ExampleSourceBuses).toBeUndefined();
-    expect(busesOf(t, created(t, {}))).toEqual([REAL]);
+    const ts = shippedTemplates({ 'auth0-events': config });
+    expect([ts.root, ...Object.values(ts.nested)].filter((t) => t.Conditions?.ExampleSourceBuses)).toEqual([]);
+    expect(allBuses(ts, {})).toEqual([REAL]);
   });
 
   it('an example e-mail with a real source: the real source\'s bus is created on the opt-in, unconditioned', () => {
     const config = { ...TEST_CONFIG, alarmEmail: 'oncall@acme.example', tenants: [{ ...TEST_CONFIG.tenants[0], eventBridgeSources: [REAL, ZERO] }, TEST_CONFIG.tenants[1]] };
-    const t = shippedTemplate({ 'auth0-events': config });
-    expect(busesOf(t, created(t, { ExampleConfiguration: 'deploy' }))).toEqual([REAL]);
+    expect(allBuses(shippedTemplates({ 'auth0-events': config }), { ExampleConfiguration: 'deploy' })).toEqual([REAL]);
   });
 });

@@ -1,8 +1,18 @@
 /** CDK assertions on the synthesized template: the topic, its key, the ingest API and its Lambdas. */
-import { Match } from 'aws-cdk-lib/assertions';
-import { buildStack, nagViolations, TEST_CONFIG } from './support/stack';
+import { NestedStack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { TenantsFile } from '../lib/tenants-file';
+import { buildStack, nagViolations, TEST_CONFIG, withNestedResources } from './support/stack';
 
-const { app, template } = buildStack();
+const { app, stack, template } = buildStack();
+// Each tenant's key, usage plan and outputs are in nested stacks (lib/tenant-groups.ts): read with the main stack's values.
+const all = Template.fromJSON({ Resources: withNestedResources(stack) });
+const nestedStacks = stack.node.findAll().filter((c): c is NestedStack => c instanceof NestedStack);
+/** A nested stack's output, by the main stack's `Fn::GetAtt` on it. */
+const nestedOutput = (getAtt: [string, string]) => {
+  const nested = nestedStacks.find((n) => stack.resolve(n.nestedStackResource!.logicalId) === getAtt[0])!;
+  return Template.fromStack(nested).toJSON().Outputs[getAtt[1].slice('Outputs.'.length)].Value;
+};
 const resourcesOf = (type: string) => Object.values(template.findResources(type)) as { Properties: Record<string, any> }[];
 
 test('cdk-nag AwsSolutions: no unacknowledged finding, and every acknowledgement gives a specific reason', () => {
@@ -62,18 +72,20 @@ test('POST /{tenant}/event-stream (Auth0 Event Streams webhook) exists, needs th
 
 test('one API key and one usage plan (throttle and daily quota) per tenant; each plan holds exactly its tenant\'s key', () => {
   // TEST_CONFIG serves two tenants: acme and acme@eu.
-  template.resourceCountIs('AWS::ApiGateway::ApiKey', 2);
-  template.resourceCountIs('AWS::ApiGateway::UsagePlan', 2);
-  template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 2);
-  const plans = template.findResources('AWS::ApiGateway::UsagePlan');
+  all.resourceCountIs('AWS::ApiGateway::ApiKey', 2);
+  all.resourceCountIs('AWS::ApiGateway::UsagePlan', 2);
+  all.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 2);
+  template.resourceCountIs('AWS::ApiGateway::ApiKey', 0);
+  const plans = all.findResources('AWS::ApiGateway::UsagePlan');
   for (const plan of Object.values(plans) as { Properties: any }[]) {
     expect(plan.Properties).toMatchObject({ Throttle: { RateLimit: 20, BurstLimit: 40 }, Quota: { Limit: 500000, Period: 'DAY' } });
   }
-  const keys = Object.entries(template.findResources('AWS::ApiGateway::ApiKey')) as [string, { Properties: any }][];
+  const keys = Object.entries(all.findResources('AWS::ApiGateway::ApiKey')) as [string, { Properties: any }][];
   expect(keys.map(([, k]) => k.Properties.Description).sort()).toEqual([
     expect.stringContaining('tenant acme ('), expect.stringContaining('tenant acme@eu ('),
   ].sort());
-  const links = (Object.values(template.findResources('AWS::ApiGateway::UsagePlanKey')) as { Properties: any }[]).map((l) => [l.Properties.KeyId.Ref, l.Properties.UsagePlanId.Ref]);
+  // A key is passed to its plan's nested stack as a parameter: the main stack's GetAtt on the key's output.
+  const links = (Object.values(all.findResources('AWS::ApiGateway::UsagePlanKey')) as { Properties: any }[]).map((l) => [JSON.stringify(l.Properties.KeyId), l.Properties.UsagePlanId.Ref]);
   // Two different keys in two different plans.
   expect(new Set(links.map(([k]) => k)).size).toBe(2);
   expect(new Set(links.map(([, p]) => p)).size).toBe(2);
@@ -85,13 +97,13 @@ test('the authorizer can read exactly the tenants\' keys (apigateway:GET on each
   const fn = (Object.values(template.findResources('AWS::Lambda::Function')) as { Properties: any }[]).find((f) => f.Properties.Environment?.Variables?.TENANT_API_KEY_IDS)!;
   expect(fn).toBeDefined();
   // The map names each tenant's own key: resolve it and compare with the keys' descriptions.
-  const keyDescription = (ref: string) => (template.toJSON().Resources[ref].Properties.Description as string);
+  const keyDescription = (getAtt: [string, string]) => (all.toJSON().Resources[(nestedOutput(getAtt) as { Ref: string }).Ref].Properties.Description as string);
   const joined = fn.Properties.Environment.Variables.TENANT_API_KEY_IDS['Fn::Join'][1] as unknown[];
   const pairs: [string, string][] = [];
   joined.forEach((part, i) => {
-    if (typeof part === 'object' && part !== null && 'Ref' in part) {
+    if (typeof part === 'object' && part !== null && 'Fn::GetAtt' in part) {
       const tenant = /"([^"]+)":"$/.exec(String(joined[i - 1]))![1];
-      pairs.push([tenant, keyDescription((part as { Ref: string }).Ref)]);
+      pairs.push([tenant, keyDescription((part as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'])]);
     }
   });
   expect(pairs.map(([t]) => t).sort()).toEqual(['acme', 'acme@eu']);
@@ -141,7 +153,11 @@ test('the ingest Lambda: Node 24 on ARM, tracing, JSON logs, its topic and tenan
   const fns = resourcesOf('AWS::Lambda::Function').map((f) => f.Properties);
   const ingest = fns.find((f) => f.Environment?.Variables?.TOPIC_ARN)!;
   expect(ingest).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, LoggingConfig: { LogFormat: 'JSON' }, Timeout: 28 });
-  expect(JSON.parse(ingest.Environment.Variables.TENANTS)).toEqual([
+  // The tenants come from the tenants file (a layer: lib/tenants-file.ts), not the environment.
+  expect(ingest.Environment.Variables).not.toHaveProperty('TENANTS');
+  expect(ingest.Environment.Variables.TENANTS_FILE).toBe('/opt/auth0-events/tenants.json');
+  const file = stack.node.findAll().find((c) => c instanceof TenantsFile && stack.resolve(c.layer.layerVersionArn).Ref === ingest.Layers[0].Ref) as TenantsFile;
+  expect(JSON.parse(file.json)).toEqual([
     { name: 'acme', audience: 'https://events.acme.test' },
     { name: 'acme@eu', audience: 'https://events.acme.test', customDomain: 'login.acme.test' },
   ]);
@@ -173,12 +189,13 @@ test('reordering the tenants keeps each tenant\'s key and usage plan (ids come f
 });
 
 test('outputs: base URL, each tenant\'s Log Stream, Action and Event Streams URL, each tenant\'s API key id and how to read it', () => {
-  const outputs = template.findOutputs('*');
+  // Per-tenant outputs are on the tenants' nested stacks (CloudFormation allows 200 outputs a stack).
+  const outputs: Record<string, { Value: unknown }> = Object.assign({}, template.findOutputs('*'), ...nestedStacks.map((n) => Template.fromStack(n).findOutputs('*')));
   const names = Object.keys(outputs);
   expect(names.filter((n) => n.includes('LogStreamUrl'))).toHaveLength(2);
   expect(names.filter((n) => n.includes('ActionUrl'))).toHaveLength(2);
   expect(JSON.stringify(Object.values(outputs).map((o) => o.Value))).toContain('acme@eu/log-stream');
-  expect(names.filter((n) => n.includes('EventStreamUrl')).map((n) => n.slice(0, 'IngestEventStreamUrl0'.length)).sort()).toEqual(['IngestEventStreamUrl0', 'IngestEventStreamUrl1']);
+  expect(names.filter((n) => n.includes('EventStreamUrl')).map((n) => /EventStreamUrl\d/.exec(n)![0]).sort()).toEqual(['EventStreamUrl0', 'EventStreamUrl1']);
   expect(JSON.stringify(Object.values(outputs).map((o) => o.Value))).toContain('acme@eu/event-stream');
   const cmds = Object.entries(outputs).filter(([n]) => n.includes('GetApiKeyCommand'));
   expect(cmds).toHaveLength(2);

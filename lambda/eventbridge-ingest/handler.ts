@@ -18,7 +18,7 @@ import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 
 import { publishEvents, type PublishOptions } from '../ingest/publish';
 import type { CanonicalEvent } from '../shared/event';
 import { createLogger } from '../shared/logger';
-import { configuredTenants, type TenantConfig } from '../shared/tenants';
+import { configuredTenants, eventBridgeSourceTenants, type TenantConfig } from '../shared/tenants';
 import { emf, METRIC_EVENTBRIDGE_REFUSED, METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../shared/metrics';
 import { parseSources, unwrap, type Unwrapped } from './envelope';
 
@@ -28,7 +28,10 @@ export interface EventBridgeIngestDeps {
   publish: Omit<PublishOptions, 'topicArn'> & { topicArn?: string };
   sqs: Pick<SQSClient, 'send'>;
   dlqUrl?: string;
-  /** Partner event source -> tenant name. Default: EVENTBRIDGE_SOURCES; the tenants themselves come from TENANTS. */
+  /**
+   * Partner event source -> tenant name. Default: EVENTBRIDGE_SOURCES when set (the local runtime),
+   * else each configured tenant's `eventBridgeSources` (deployed: the tenants file, lib/tenants-file.ts).
+   */
   sources?: ReadonlyMap<string, string>;
   now: () => Date;
 }
@@ -58,8 +61,8 @@ export async function handleEventBridgeBatch(event: SQSEvent, deps: EventBridgeI
   const topicArn = deps.publish.topicArn ?? process.env.TOPIC_ARN;
   const dlqUrl = deps.dlqUrl ?? process.env.DLQ_URL;
   if (!topicArn || !dlqUrl) throw new Error('TOPIC_ARN and DLQ_URL must be set');
-  const sources = deps.sources ?? parseSources(process.env.EVENTBRIDGE_SOURCES);
   const tenants = configuredTenants();
+  const sources = deps.sources ?? (process.env.EVENTBRIDGE_SOURCES !== undefined ? parseSources(process.env.EVENTBRIDGE_SOURCES) : eventBridgeSourceTenants(tenants.values()));
   const tenantOf = (source: string): TenantConfig | undefined => tenants.get(sources.get(source) ?? '');
   const receivedAt = deps.now().toISOString();
   const failures: SQSBatchItemFailure[] = [];

@@ -21,7 +21,7 @@
 import type { CanonicalEvent, EventType, Level } from '../shared/event';
 import { canonicalDate, codeProblem, DATE_RULE, identifierProblem, isObject, LIMITS } from '../shared/event-rules';
 import { HttpError } from '../shared/http';
-import { auth0Domain, configuredTenants, type TenantConfig } from '../shared/tenants';
+import { auth0Domain, configuredTenants, tenantsConfigured, type TenantConfig } from '../shared/tenants';
 import { fitEvent, SNS_MAX_BYTES, toMessage } from './fit';
 import { depthOf, describe, jsonProblem, MAX_DEPTH } from './parse';
 
@@ -120,9 +120,9 @@ export function parseCloudEvent(value: unknown): CloudEvent {
   };
 }
 
-/** The configured tenant names (TENANTS); just the tenant itself when TENANTS is not set. */
+/** The configured tenant names (TENANTS or TENANTS_FILE); just the tenant itself when neither is set. */
 function configuredNames(tenant: TenantConfig): string[] {
-  return process.env.TENANTS ? [...configuredTenants().keys()] : [tenant.name];
+  return tenantsConfigured() ? [...configuredTenants().keys()] : [tenant.name];
 }
 
 /**

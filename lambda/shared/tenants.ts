@@ -1,8 +1,10 @@
 /**
  * Tenants: `acme` = acme.auth0.com, `acme@eu` = acme.eu.auth0.com, `acme@us-3` = acme.us-3.auth0.com.
  * Shared by the CDK configuration (validated at synth) and the handlers (resolved per request
- * from the TENANTS environment variable), so both agree on what a tenant name means.
+ * from the TENANTS environment variable, or the file TENANTS_FILE names), so both agree on what a
+ * tenant name means.
  */
+import { readFileSync } from 'node:fs';
 
 export interface TenantConfig {
   /** Path segment `{tenant}`: `acme`, `acme@eu`, `acme@us-3`. */
@@ -81,6 +83,11 @@ export function eventBridgeSourceProblem(v: unknown): string | undefined {
   return undefined;
 }
 
+/** Every partner event source of the tenants, with its tenant's name. */
+export function eventBridgeSourceTenants(tenants: Iterable<TenantConfig>): Map<string, string> {
+  return new Map([...tenants].flatMap((t) => (t.eventBridgeSources ?? []).map((s) => [s, t.name] as [string, string])));
+}
+
 /** The Auth0 domain of a tenant name (`acme@eu` -> `acme.eu.auth0.com`). */
 export function auth0Domain(name: string): string {
   const m = TENANT_NAME_PATTERN.exec(name);
@@ -115,10 +122,35 @@ export function parseTenants(json: string | undefined): Map<string, Tenant> {
 }
 
 let cached: { json: string | undefined; tenants: Map<string, Tenant> } | undefined;
+let file: { path: string; json: string } | undefined;
 
-/** The tenants this deployment serves, from process.env.TENANTS (parsed once per value). */
+/**
+ * The tenants' JSON: TENANTS when set (the local runtime, tests), else the file TENANTS_FILE names
+ * (deployed functions: lib/tenants-file.ts puts the file in a Lambda layer, since the whole list does
+ * not fit Lambda's 4 KB of environment variables), read once per path.
+ */
+function tenantsJson(): string | undefined {
+  if (process.env.TENANTS !== undefined) return process.env.TENANTS;
+  const path = process.env.TENANTS_FILE;
+  if (!path) return undefined;
+  if (file?.path !== path) {
+    try {
+      file = { path, json: readFileSync(path, 'utf8') };
+    } catch (e) {
+      throw new Error(`TENANTS_FILE ${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): the function needs its tenants layer`);
+    }
+  }
+  return file.json;
+}
+
+/** Whether this process is configured with tenants (TENANTS or TENANTS_FILE). */
+export function tenantsConfigured(): boolean {
+  return Boolean(process.env.TENANTS || process.env.TENANTS_FILE);
+}
+
+/** The tenants this deployment serves, from TENANTS or TENANTS_FILE (parsed once per value). */
 export function configuredTenants(): Map<string, Tenant> {
-  const json = process.env.TENANTS;
+  const json = tenantsJson();
   if (!cached || cached.json !== json) cached = { json, tenants: parseTenants(json) };
   return cached.tenants;
 }

@@ -81,10 +81,37 @@ def _partner_bus_rules(template: dict[str, Any]) -> int:
     return len(dropped)
 
 
+def _nested_stack_outputs(template: dict[str, Any]) -> int:
+    """moto cannot read a nested stack's outputs: `Fn::GetAtt [<nested stack>, Outputs.<name>]` fails
+    in CreateStack (its nested Stack model has no get_cfn_attribute: AttributeError, HTTP 500). Each is
+    replaced by the literal `moto-nested-output-<name>`. The main stack reads the tenants' API key ids
+    this way (lib/tenant-groups.ts); moto makes no API keys anyway (an unsupported type)."""
+    nested = {lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::CloudFormation::Stack"}
+    changed = 0
+
+    def walk(v: Any) -> Any:
+        nonlocal changed
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        if isinstance(v, dict):
+            att = v.get("Fn::GetAtt")
+            if isinstance(att, list) and len(att) == 2 and att[0] in nested and str(att[1]).startswith("Outputs."):
+                changed += 1
+                return f"moto-nested-output-{att[1][len('Outputs.'):]}"
+            return {k: walk(x) for k, x in v.items()}
+        return v
+
+    for key in ("Resources", "Outputs"):
+        if key in template:
+            template[key] = walk(template[key])
+    return changed
+
+
 PATCHES: list[tuple[str, Callable[[dict[str, Any]], int]]] = [
     ("MOCK integrations of REST methods get IntegrationHttpMethod POST and an empty Uri", _mock_integration_method),
     ("Fn::GetAtt <alarm>.Arn replaced by the ARN CloudFormation would return", _alarm_arn_getatt),
     ("rules on partner event buses left out (SKIPPED, not proven on moto)", _partner_bus_rules),
+    ("Fn::GetAtt <nested stack>.Outputs.<name> replaced by a literal", _nested_stack_outputs),
 ]
 
 

@@ -152,6 +152,16 @@ def parameter_values(template: dict[str, Any], given: dict[str, str]) -> dict[st
             if not d["Type"].startswith("AWS::SSM::")}
 
 
+def nested_parameter_values(stack_resource: dict[str, Any], params: dict[str, str]) -> dict[str, str]:
+    """The values a nested stack (AWS::CloudFormation::Stack) gets for its parameters that are the root's
+    parameters (Ref), and the pseudo parameters (same region, partition and account); references to
+    resources are left out (only CloudFormation knows them)."""
+    given = stack_resource.get("Properties", {}).get("Parameters", {})
+    pseudo = {k: v for k, v in params.items() if k.startswith("AWS::")}
+    return {**pseudo, **{k: params[v["Ref"]] for k, v in given.items()
+                         if isinstance(v, dict) and isinstance(v.get("Ref"), str) and v["Ref"] in params}}
+
+
 def created_resources(template: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
     """The resources CloudFormation creates with these parameter values: those without a Condition, and
     those whose Condition holds."""

@@ -130,6 +130,27 @@ def assembly(directory: Path, resources: dict) -> None:
             "stackTemplateAssetObjectUrl": "s3://cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}/x.json"}}}}))
 
 
+class NestedStackTest(unittest.TestCase):
+    def test_only_getatts_of_nested_stack_outputs_become_literals(self):
+        template = {"Resources": {
+            "Group": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "https://x"}},
+            "Queue": {"Type": "AWS::SQS::Queue"},
+            "Fn": {"Type": "AWS::Lambda::Function", "Properties": {"Environment": {"Variables": {
+                "KEYS": {"Fn::Join": ["", ["{\"acme\":\"", {"Fn::GetAtt": ["Group", "Outputs.KeyRef"]}, "\"}"]]},
+                "QUEUE": {"Fn::GetAtt": ["Queue", "Arn"]},
+                "STACK": {"Fn::GetAtt": ["Group", "Arn"]},
+            }}}},
+        }}
+        patched, applied = patch_for_moto(template)
+        env = patched["Resources"]["Fn"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual(env["KEYS"], {"Fn::Join": ["", ["{\"acme\":\"", "moto-nested-output-KeyRef", "\"}"]]})
+        self.assertEqual(env["QUEUE"], {"Fn::GetAtt": ["Queue", "Arn"]})
+        self.assertEqual(env["STACK"], {"Fn::GetAtt": ["Group", "Arn"]})
+        self.assertEqual([a["count"] for a in applied if "nested stack" in a["what"]], [1])
+        # The template itself is untouched (the published asset stays as synthesized).
+        self.assertIn("Fn::GetAtt", json.dumps(template["Resources"]["Fn"]["Properties"]["Environment"]["Variables"]["KEYS"]))
+
+
 class ExitCodeTest(unittest.TestCase):
     def run_on(self, resources: dict) -> subprocess.CompletedProcess:
         with tempfile.TemporaryDirectory() as d:
