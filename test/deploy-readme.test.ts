@@ -4,12 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { shippedTemplate, type CfnTemplate } from '../scripts/shipped-template';
+import { shippedTemplates, type CfnTemplate, type ShippedTemplates } from '../scripts/shipped-template';
 
 const README = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
 const deploySection = README.slice(README.indexOf('\n## Deploy\n'), README.indexOf('\n## Set up Auth0\n'));
+let templates: ShippedTemplates;
 let template: CfnTemplate;
-beforeAll(() => { template = shippedTemplate(); });
+beforeAll(() => { templates = shippedTemplates(); template = templates.root; });
 
 /**
  * The filter of a JMESPath `Outputs[?fn(OutputKey,'text')]` query, as the AWS CLI evaluates it: the
@@ -35,13 +36,23 @@ describe('Deploy step 6: the query that lists each tenant\'s API key id', () => 
     expect(outputFilter("Outputs[?starts_with(OutputKey,'IngestApiKeyId')]")('IngestApiKeyId1183353EF')).toBe(true);
   });
 
+  it('lists the nested stacks that hold the keys (TenantKeysN), and no other', () => {
+    const m = /list-stack-resources[^\n]*\\\n\s*--query "StackResourceSummaries\[\?ResourceType=='AWS::CloudFormation::Stack' && starts_with\(LogicalResourceId,'([^']+)'\)\]/.exec(deploySection);
+    if (!m) throw new Error('Deploy step 6 has no list-stack-resources query of the nested stacks');
+    const listed = Object.entries(template.Resources).filter(([id, r]) => r.Type === 'AWS::CloudFormation::Stack' && id.startsWith(m[1])).map(([id]) => id).sort();
+    const withKeys = Object.entries(templates.nested).filter(([, t]) => Object.values(t.Resources).some((r) => r.Type === 'AWS::ApiGateway::ApiKey')).map(([id]) => id).sort();
+    expect(listed).toEqual(withKeys);
+    expect(listed.length).toBeGreaterThan(0);
+  });
+
   it('matches exactly one output per tenant of cdk.json (2), each the id of an API key', () => {
     const keep = outputFilter(query());
-    const matched = Object.entries(template.Outputs ?? {}).filter(([key]) => keep(key));
+    // Each nested stack the loop describes (the keys live there: lib/tenant-groups.ts), and the root.
+    const matched = [template, ...Object.values(templates.nested)].flatMap((t) => Object.entries(t.Outputs ?? {}).filter(([key]) => keep(key)).map(([, output]) => ({ t, output })));
     expect(matched).toHaveLength(2);
-    for (const [, output] of matched) {
+    for (const { t, output } of matched) {
       const ref = (output.Value as { Ref?: string }).Ref!;
-      expect(template.Resources[ref].Type).toBe('AWS::ApiGateway::ApiKey');
+      expect(t.Resources[ref].Type).toBe('AWS::ApiGateway::ApiKey');
       expect(output.Description).toMatch(/^Id of tenant (acme|acme@eu)'s API key$/);
     }
   });
