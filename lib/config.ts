@@ -49,6 +49,20 @@ export interface AlarmConfig {
   noEventsTenants: string[];
 }
 
+/** The event archive's retention (lib/event-archive.ts, README.md ("Archive")). */
+export interface ArchiveConfig {
+  /**
+   * Days after which archived events move to S3 Glacier Instant Retrieval (Athena and the replay still read them).
+   * @default 90
+   */
+  transitionAfterDays?: number;
+  /**
+   * Days after which archived events are deleted (after transitionAfterDays).
+   * @default 400
+   */
+  expireAfterDays?: number;
+}
+
 export interface Auth0EventsConfig {
   /** The Auth0 tenants this deployment serves (at least one). */
   tenants: TenantConfig[];
@@ -95,6 +109,11 @@ export interface Auth0EventsConfig {
    * @default - `/auth0-events`
    */
   parameterPrefix?: string;
+  /**
+   * The event archive's retention.
+   * @default - 90 days to Glacier Instant Retrieval, deleted after 400 days
+   */
+  archive?: ArchiveConfig;
 }
 
 /**
@@ -151,6 +170,12 @@ export interface Auth0EventsSettings {
    * @default `/auth0-events` (DEFAULT_PARAMETER_PREFIX, also `Auth0EventsTopic.fromParameters`' default)
    */
   readonly parameterPrefix?: string;
+  /**
+   * The event archive's retention: `transitionAfterDays` (to S3 Glacier Instant Retrieval) and
+   * `expireAfterDays` (deleted), whole days, expiry after the transition.
+   * @default { transitionAfterDays: 90, expireAfterDays: 400 }
+   */
+  readonly archive?: Readonly<ArchiveConfig>;
 }
 
 export const DEFAULT_THROTTLE: ThrottleConfig = { rateLimit: 50, burstLimit: 100, quotaPerDay: 1_000_000 };
@@ -165,7 +190,7 @@ export class ConfigError extends Error {
   }
 }
 
-const KNOWN_KEYS = ['tenants', 'throttle', 'alarmEmail', 'logRetentionDays', 'deletionProtection', 'alarms', 'lambdaArchitecture', 'subscriberAccounts', 'parameterPrefix'];
+const KNOWN_KEYS = ['tenants', 'throttle', 'alarmEmail', 'logRetentionDays', 'deletionProtection', 'alarms', 'lambdaArchitecture', 'subscriberAccounts', 'parameterPrefix', 'archive'];
 /** SSM parameter names: letters, digits, `_ . - /`; a name may not begin with `aws` or `ssm`. */
 const PARAMETER_PREFIX = /^(\/[A-Za-z0-9_.-]+)+$/;
 const ALARM_KEYS = Object.keys(DEFAULT_ALARMS);
@@ -189,6 +214,18 @@ function eventBridgeSourcesOf(tc: TenantConfig, i: number, seen: Map<string, str
     seen.set(source, tc.name);
   });
   return [...tc.eventBridgeSources];
+}
+
+/** The `archive` setting, validated (undefined: the defaults). */
+function archiveOf(raw: unknown): ArchiveConfig | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('archive', `must be an object {"transitionAfterDays", "expireAfterDays"}, got ${JSON.stringify(raw)}`);
+  const a = raw as Record<string, unknown>;
+  for (const key of Object.keys(a)) if (key !== 'transitionAfterDays' && key !== 'expireAfterDays') throw new ConfigError(`archive.${key}`, 'is not a known setting; known settings: transitionAfterDays, expireAfterDays');
+  const transitionAfterDays = positiveInt(a.transitionAfterDays, 'archive.transitionAfterDays', 'days', 90);
+  const expireAfterDays = positiveInt(a.expireAfterDays, 'archive.expireAfterDays', 'days', 400);
+  if (expireAfterDays <= transitionAfterDays) throw new ConfigError('archive.expireAfterDays', `must be after archive.transitionAfterDays (${transitionAfterDays}), got ${expireAfterDays}`);
+  return { transitionAfterDays, expireAfterDays };
 }
 
 /** Validates a raw context value (object or JSON string) into a complete configuration. */
@@ -278,9 +315,12 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
     throw new ConfigError('parameterPrefix', `must be an SSM parameter path such as /auth0-events/prod (letters, digits, _ . - /; no trailing slash; not under /aws or /ssm), got ${JSON.stringify(prefix)}`);
   }
 
+  const archive = archiveOf(v.archive);
+
   return {
     tenants,
     throttle,
+    ...(archive ? { archive } : {}),
     ...(accounts.length ? { subscriberAccounts: [...new Set(accounts as string[])] } : {}),
     ...(prefix ? { parameterPrefix: prefix as string } : {}),
     ...(v.lambdaArchitecture === 'x86_64' ? { lambdaArchitecture: 'x86_64' as const } : {}),
