@@ -15,7 +15,7 @@
  * what AWS documents for an S3 destination: the L2's `S3Bucket` grants `grantReadWrite` (s3:DeleteObject*,
  * s3:List*, ...) and kms:ReEncrypt*, which Firehose never needs.
  */
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
@@ -309,6 +309,11 @@ export class EventArchive extends Construct {
         },
       },
     });
+
+    // What `npm run replay -- --bucket` and Athena users need (README.md, "Archive, replay and the poller").
+    new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName, description: 'The event archive bucket (npm run replay -- --bucket <this>)' }).overrideLogicalId('ArchiveBucketName');
+    new CfnOutput(this, 'AthenaWorkGroup', { value: this.workGroupName, description: 'Athena workgroup for queries over the archive' }).overrideLogicalId('ArchiveWorkGroup');
+    new CfnOutput(this, 'GlueTable', { value: `${this.databaseName}.${ARCHIVE_TABLE}`, description: 'The archive\'s table (database.table) for Athena' }).overrideLogicalId('ArchiveTable');
 
     // ---- alarms (quiet with no traffic: no deliveries, no data, not breaching). Runbook: README.md, "Archive".
     const metric = (metricName: string, statistic: string) => new cloudwatch.Metric({

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_PORT, DEFAULT_WS_PORT, DEV_TENANT, devAudience } from './dev-tenant';
 import { DEV_EVENTBRIDGE_SOURCE } from './eventbridge';
 import { LocalPipeline } from './pipeline';
+import { removeRuntimeFile, writeRuntimeFile } from './runtime-file';
 
 async function main() {
   const { values } = parseArgs({ options: { persist: { type: 'string' }, verbose: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
@@ -33,6 +34,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping the emulators and servers ...`);
+    removeRuntimeFile();
     await pipeline.stop();
     process.exit(0);
   };
@@ -46,6 +48,11 @@ async function main() {
     process.exit(1);
   }
   const rest = pipeline.restUrl;
+  // For npm run replay -- --local (and other operations scripts): where this run's emulators are.
+  writeRuntimeFile({
+    pid: process.pid, rest, snsSqs: pipeline.emulatorEndpoints.snsSqs!, dynamodb: pipeline.emulatorEndpoints.dynamodb!,
+    topicArn: pipeline.topicArn, archiveBucket: pipeline.archiver!.bucket,
+  });
   // Tokens name the issuer http://127.0.0.1:<PORT>/: the token command needs the same PORT.
   const portEnv = port !== DEFAULT_PORT ? `PORT=${port} ` : '';
   const sample = `[{"log_id":"demo-1","data":{"type":"sapi","date":"${new Date().toISOString()}","description":"Update a User","details":{"request":{"method":"patch","path":"/api/v2/users/auth0%7Calice","body":{"blocked":true}}}}},{"log_id":"demo-2","data":{"type":"scp","date":"${new Date().toISOString()}","user_id":"auth0|bob"}}]`;
@@ -69,6 +76,7 @@ Try:
   ${portEnv}npm run token -- --sub 'auth0|alice' --scope listen:events
   npm run listen -- --url ${pipeline.wsUrl} --tenant ${DEV_TENANT} --token "$(${portEnv}npm run -s token -- --scope listen:events)"
   npm run redrive -- --subscriber users --local --endpoint ${pipeline.emulatorEndpoints.snsSqs} --dry-run
+  npm run replay -- --local --subscriber session-events --from ${new Date().toISOString().slice(0, 10)} --to ${new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)} --dry-run
 
 Ctrl-C stops everything.`);
 }

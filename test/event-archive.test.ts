@@ -153,6 +153,13 @@ test('alarms: freshness, delivery failures and the delivery DLQ, quiet with no t
   for (const [id] of ofType('AWS::CloudWatch::Alarm').filter(([i]) => /Archive/.test(i))) expect(rule).toContain(id);
 });
 
+test('outputs: the bucket (for npm run replay), the workgroup and the table', () => {
+  const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+  expect(outputs.ArchiveBucketName.Value).toEqual({ Ref: bucketId });
+  expect(outputs.ArchiveWorkGroup.Value).toBe('Test-archive');
+  expect(outputs.ArchiveTable.Value).toBe('test_archive.events');
+});
+
 test('the construct refuses settings Firehose or S3 would refuse at deploy time', () => {
   const make = (props: object) => {
     const s = new Stack(new App(), 'S');
