@@ -229,8 +229,8 @@ export class EventArchive extends Construct {
         },
       },
     });
-    // The role's grants must exist before Firehose checks them.
-    this.deliveryStream.node.addDependency(this.deliveryRole);
+    // The role's grants (its policy; the role itself is referenced already) must exist before Firehose checks them.
+    this.deliveryStream.node.addDependency(this.deliveryRole.node.findChild('DefaultPolicy'));
 
     // ---- the subscription: raw delivery (the archived line is the message body), its own delivery DLQ
     this.deliveryDeadLetterQueue = encryptedQueue(this, 'DeliveryDlq', this.key, { retentionPeriod: Duration.days(14) });
@@ -264,7 +264,7 @@ export class EventArchive extends Construct {
       rawMessageDelivery: true,
       deadLetterQueue: this.deliveryDeadLetterQueue,
     });
-    this.subscription.node.addDependency(this.subscriptionRole);
+    this.subscription.node.addDependency(this.subscriptionRole.node.findChild('DefaultPolicy'));
 
     // ---- Glue table with partition projection, Athena workgroup
     this.databaseName = archiveDatabaseName(stack.stackName);
@@ -310,7 +310,7 @@ export class EventArchive extends Construct {
       },
     });
 
-    // What `npm run replay -- --bucket` and Athena users need (README.md, "Archive, replay and the poller").
+    // What `npm run replay -- --bucket` and Athena users need (README.md, "Archive and replay").
     new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName, description: 'The event archive bucket (npm run replay -- --bucket <this>)' }).overrideLogicalId('ArchiveBucketName');
     new CfnOutput(this, 'AthenaWorkGroup', { value: this.workGroupName, description: 'Athena workgroup for queries over the archive' }).overrideLogicalId('ArchiveWorkGroup');
     new CfnOutput(this, 'GlueTable', { value: `${this.databaseName}.${ARCHIVE_TABLE}`, description: 'The archive\'s table (database.table) for Athena' }).overrideLogicalId('ArchiveTable');

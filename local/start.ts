@@ -67,7 +67,7 @@ Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.
   API keys    one per tenant, accepted only on that tenant's paths:
 ${[...pipeline.apiKeys].map(([t, k]) => `              ${t.padEnd(12)} ${k}${t === DEV_TENANT ? (process.env.LOCAL_API_KEY ? '' : '   (set LOCAL_API_KEY to choose it)') : '   (random each start)'}`).join('\n')}
   Tenant      ${DEV_TENANT}: issuer ${rest}/, audience ${devAudience()}
-  Emulators   SNS/SQS/S3 ${pipeline.emulatorEndpoints.snsSqs}, DynamoDB ${pipeline.emulatorEndpoints.dynamodb}${values.persist ? `\n  Data        ${values.persist}` : ''}
+  Emulators   SNS/SQS ${pipeline.emulatorEndpoints.snsSqs}, DynamoDB ${pipeline.emulatorEndpoints.dynamodb}${values.persist ? `\n  Data        ${values.persist}` : ''}
   Archive     s3://${pipeline.archiver!.bucket}/events/tenant=<tenant>/dt=<YYYY-MM-DD>/*.gz on ${pipeline.emulatorEndpoints.snsSqs} (S3 path-style; gzip JSON lines, every event of the topic)
 
 Try:
