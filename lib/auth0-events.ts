@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import { TopicParameters, type IAuth0EventsTopic } from './auth0-events-topic';
 import { parseConfig, type Auth0EventsConfig, type Auth0EventsSettings } from './config';
 import { EventTopic } from './event-topic';
+import { EventArchive } from './event-archive';
 import { EventBridgeFrontDoor, eventBridgeSources } from './eventbridge-front-door';
 import { FanOut } from './fan-out';
 import { IngestApi } from './ingest-api';
@@ -46,6 +47,8 @@ export class Auth0Events extends Construct {
   readonly realtime: SessionEventsSocket;
   /** Auth0 partner event buses, rules, queue and consumer, when a tenant names `eventBridgeSources` (README.md, "Auth0 through Amazon EventBridge"). */
   readonly eventBridge?: EventBridgeFrontDoor;
+  /** Every event of the topic in S3 (Firehose), a Glue table and an Athena workgroup over it (README.md, "Archive"). */
+  readonly archive: EventArchive;
   /** Alarm topic, alarm actions on every alarm of this construct, the operations alarms and the dashboard (README.md, "Operations"). */
   readonly monitoring: Monitoring;
   /** The SSM parameters for subscribers in other apps (README.md, "Subscribers"). */
@@ -87,6 +90,7 @@ export class Auth0Events extends Construct {
       tokenCacheTtl: Duration.seconds(config.isolation.tokenCacheSeconds),
     });
     if (eventBridgeSources(config.tenants).size) this.eventBridge = new EventBridgeFrontDoor(this, 'EventBridge', { events: this.events, tenants: config.tenants, logRetentionDays: config.logRetentionDays });
+    this.archive = new EventArchive(this, 'Archive', { topic: this.events.topic, logRetentionDays: config.logRetentionDays, ...config.archive });
     this.parameters = new TopicParameters(this, 'Parameters', { topic: this.events.topic, keyArn: this.events.keyArn, prefix: config.parameterPrefix });
     // Last: it watches what the constructs above made, and gives every alarm of the pipeline its actions.
     this.monitoring = new Monitoring(this, 'Monitoring', {
@@ -95,6 +99,7 @@ export class Auth0Events extends Construct {
       subscribers: this.subscribers,
       realtime: this.realtime,
       eventBridge: this.eventBridge,
+      archive: this.archive,
       tenants: config.tenants.map((t) => t.name),
       alarms: config.alarms,
       alarmEmail: config.alarmEmail,

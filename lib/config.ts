@@ -103,6 +103,20 @@ export interface IsolationConfig {
   tokenCacheSeconds: number;
 }
 
+/** The event archive's retention (lib/event-archive.ts, README.md ("Archive")). */
+export interface ArchiveConfig {
+  /**
+   * Days after which archived events move to S3 Glacier Instant Retrieval (Athena and the replay still read them).
+   * @default 90
+   */
+  transitionAfterDays?: number;
+  /**
+   * Days after which archived events are deleted (after transitionAfterDays).
+   * @default 400
+   */
+  expireAfterDays?: number;
+}
+
 export interface Auth0EventsConfig {
   /** The Auth0 tenants this deployment serves (at least one). */
   tenants: TenantConfig[];
@@ -161,6 +175,11 @@ export interface Auth0EventsConfig {
    * @default DEFAULT_LISTENER_LIMITS (10 per user, 1,000 per tenant)
    */
   listenerLimits: ListenerLimits;
+  /**
+   * The event archive's retention.
+   * @default - 90 days to Glacier Instant Retrieval, deleted after 400 days
+   */
+  archive?: ArchiveConfig;
 }
 
 /**
@@ -237,6 +256,12 @@ export interface Auth0EventsSettings {
    * @default { perSub: 10, perTenant: 1000 } (DEFAULT_LISTENER_LIMITS)
    */
   readonly listenerLimits?: Partial<ListenerLimits>;
+  /**
+   * The event archive's retention: `transitionAfterDays` (to S3 Glacier Instant Retrieval) and
+   * `expireAfterDays` (deleted), whole days, expiry after the transition.
+   * @default { transitionAfterDays: 90, expireAfterDays: 400 }
+   */
+  readonly archive?: Readonly<ArchiveConfig>;
 }
 
 export const DEFAULT_THROTTLE: ThrottleConfig = { rateLimit: 50, burstLimit: 100, quotaPerDay: 1_000_000 };
@@ -257,7 +282,7 @@ export class ConfigError extends Error {
   }
 }
 
-const KNOWN_KEYS = ['tenants', 'throttle', 'alarmEmail', 'logRetentionDays', 'deletionProtection', 'alarms', 'isolation', 'lambdaArchitecture', 'subscriberAccounts', 'parameterPrefix', 'listenerLimits'];
+const KNOWN_KEYS = ['tenants', 'throttle', 'alarmEmail', 'logRetentionDays', 'deletionProtection', 'alarms', 'isolation', 'lambdaArchitecture', 'subscriberAccounts', 'parameterPrefix', 'listenerLimits', 'archive'];
 const ISOLATION_KEYS = Object.keys(DEFAULT_ISOLATION);
 const RESERVED_KEYS: (keyof ReservedConcurrencyConfig)[] = ['socket', 'push', 'apiKeyAuthorizer', 'tokenAuthorizer', 'query'];
 /** SSM parameter names: letters, digits, `_ . - /`; a name may not begin with `aws` or `ssm`. */
@@ -351,6 +376,18 @@ function isolationOf(value: unknown): IsolationConfig {
     },
     tokenCacheSeconds,
   };
+}
+
+/** The `archive` setting, validated (undefined: the defaults). */
+function archiveOf(raw: unknown): ArchiveConfig | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('archive', `must be an object {"transitionAfterDays", "expireAfterDays"}, got ${JSON.stringify(raw)}`);
+  const a = raw as Record<string, unknown>;
+  for (const key of Object.keys(a)) if (key !== 'transitionAfterDays' && key !== 'expireAfterDays') throw new ConfigError(`archive.${key}`, 'is not a known setting; known settings: transitionAfterDays, expireAfterDays');
+  const transitionAfterDays = positiveInt(a.transitionAfterDays, 'archive.transitionAfterDays', 'days', 90);
+  const expireAfterDays = positiveInt(a.expireAfterDays, 'archive.expireAfterDays', 'days', 400);
+  if (expireAfterDays <= transitionAfterDays) throw new ConfigError('archive.expireAfterDays', `must be after archive.transitionAfterDays (${transitionAfterDays}), got ${expireAfterDays}`);
+  return { transitionAfterDays, expireAfterDays };
 }
 
 /** Validates a raw context value (object or JSON string) into a complete configuration. */
@@ -452,12 +489,14 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
   };
   if (listenerLimits.perSub > listenerLimits.perTenant) throw new ConfigError('listenerLimits.perSub', `must be at most perTenant (${listenerLimits.perTenant}), got ${listenerLimits.perSub}`);
   const isolation = isolationOf(v.isolation);
+  const archive = archiveOf(v.archive);
 
   return {
     tenants,
     throttle,
     listenerLimits,
     isolation,
+    ...(archive ? { archive } : {}),
     ...(accounts.length ? { subscriberAccounts: [...new Set(accounts as string[])] } : {}),
     ...(prefix ? { parameterPrefix: prefix as string } : {}),
     ...(v.lambdaArchitecture === 'x86_64' ? { lambdaArchitecture: 'x86_64' as const } : {}),

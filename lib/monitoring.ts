@@ -23,6 +23,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct, type IConstruct } from 'constructs';
 import { METRIC_EVENTBRIDGE_REFUSED, METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../lambda/shared/metrics';
 import type { AlarmConfig } from './config';
+import type { EventArchive } from './event-archive';
 import type { EventTopic } from './event-topic';
 import type { EventBridgeFrontDoor } from './eventbridge-front-door';
 import type { FanOut } from './fan-out';
@@ -37,6 +38,8 @@ export interface MonitoringProps {
   readonly realtime: SessionEventsSocket;
   /** The EventBridge front door, when configured: its queue, DLQs, consumer and rules are watched. */
   readonly eventBridge?: EventBridgeFrontDoor;
+  /** The event archive: its alarms (made by it) count as critical. */
+  readonly archive?: EventArchive;
   /** The deployment's tenant names: one "no events received" alarm each. */
   readonly tenants: readonly string[];
   readonly alarms: AlarmConfig;
@@ -208,6 +211,7 @@ export class Monitoring extends Construct {
       for (const alarm of s.alarms) if (/\/(Lag|DlqDepth|DeliveryDlqDepth)$/.test(alarm.node.path)) this.critical.push(alarm);
     }
     for (const alarm of realtime.alarms) if (/\/(PushIteratorAge|PushFailuresDepth)$/.test(alarm.node.path)) this.critical.push(alarm);
+    this.critical.push(...(props.archive?.criticalAlarms ?? []));
 
     this.pipelineUnhealthy = new cloudwatch.CompositeAlarm(this, 'PipelineUnhealthy', {
       alarmDescription: `auth0-events pipeline unhealthy: events are not accepted, not delivered, piling up, failing or lost. The alarm that fired is listed in the notification and on the dashboard; runbook ${RUNBOOK}.`,

@@ -22,6 +22,7 @@ import { SUBSCRIBERS } from '../lib/subscribers';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import { devJwks, devTenantConfig, DEFAULT_PORT, DEFAULT_WS_PORT, DEV_TENANT } from './dev-tenant';
 import { emulatorEnv, startDynamoDb, startSnsSqs, type Emulator } from './emulators';
+import { LocalArchiver, localS3Client } from './archiver';
 import { LocalEventBridge } from './eventbridge';
 import { createFanOut, createQueue, type LocalSubscriber } from './fanout';
 import { acceptedBy, FlowCounter, type FlowCounts } from './flow';
@@ -143,6 +144,8 @@ export class LocalPipeline {
   subscribers: LocalSubscriber[] = [];
   /** POST /local/eventbridge: the EventBridge front door's queue, DLQ and consumer. */
   eventBridge?: LocalEventBridge;
+  /** Every event of the topic into fauxqs's S3, in the deployed archive's layout (local/archiver.ts). */
+  archiver?: LocalArchiver;
   topicArn = '';
   tables: Partial<Record<'users' | 'events' | 'connections', string>> = {};
   private readonly events = new Map<string, EventView>();
@@ -283,6 +286,8 @@ export class LocalPipeline {
       ...(this.tables.events ? { EVENTS_TABLE: this.tables.events } : {}),
     });
     await this.startTap(sns);
+    this.archiver = new LocalArchiver({ sns, sqs: this.sqs, s3: localS3Client(endpoints.snsSqs), topicArn: this.topicArn, log: this.log });
+    await this.archiver.start();
 
     // Subscriber consumers: the same handler files the stack deploys.
     for (const sub of this.subscribers) {
@@ -581,6 +586,7 @@ export class LocalPipeline {
     await Promise.allSettled([
       ...this.pollers.map((p) => p.stop()),
       this.eventBridge?.stop(),
+      this.archiver?.stop(),
       this.streamPoller?.stop(),
       this.gateway?.stop(),
       new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r())),

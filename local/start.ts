@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_PORT, DEFAULT_WS_PORT, DEV_TENANT, devAudience } from './dev-tenant';
 import { DEV_EVENTBRIDGE_SOURCE } from './eventbridge';
 import { LocalPipeline } from './pipeline';
+import { removeRuntimeFile, writeRuntimeFile } from './runtime-file';
 
 async function main() {
   const { values } = parseArgs({ options: { persist: { type: 'string' }, verbose: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
@@ -34,6 +35,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping the emulators and servers ...`);
+    removeRuntimeFile();
     await pipeline.stop();
     process.exit(0);
   };
@@ -47,6 +49,11 @@ async function main() {
     process.exit(1);
   }
   const rest = pipeline.restUrl;
+  // For npm run replay -- --local (and other operations scripts): where this run's emulators are.
+  writeRuntimeFile({
+    pid: process.pid, rest, snsSqs: pipeline.emulatorEndpoints.snsSqs!, dynamodb: pipeline.emulatorEndpoints.dynamodb!,
+    topicArn: pipeline.topicArn, archiveBucket: pipeline.archiver!.bucket,
+  });
   // Tokens name the issuer http://127.0.0.1:<PORT>/: the token command needs the same PORT.
   const portEnv = port !== DEFAULT_PORT ? `PORT=${port} ` : '';
   const sample = `[{"log_id":"demo-1","data":{"type":"sapi","date":"${new Date().toISOString()}","description":"Update a User","details":{"request":{"method":"patch","path":"/api/v2/users/auth0%7Calice","body":{"blocked":true}}}}},{"log_id":"demo-2","data":{"type":"scp","date":"${new Date().toISOString()}","user_id":"auth0|bob"}}]`;
@@ -62,6 +69,7 @@ Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.
 ${[...pipeline.apiKeys].map(([t, k]) => `              ${t.padEnd(12)} ${k}${t === DEV_TENANT ? (process.env.LOCAL_API_KEY ? '' : '   (set LOCAL_API_KEY to choose it)') : '   (random each start)'}`).join('\n')}
   Tenant      ${DEV_TENANT}: issuer ${rest}/, audience ${devAudience()}
   Emulators   SNS/SQS ${pipeline.emulatorEndpoints.snsSqs}, DynamoDB ${pipeline.emulatorEndpoints.dynamodb}${values.persist ? `\n  Data        ${values.persist}` : ''}
+  Archive     s3://${pipeline.archiver!.bucket}/events/tenant=<tenant>/dt=<YYYY-MM-DD>/*.gz on ${pipeline.emulatorEndpoints.snsSqs} (S3 path-style; gzip JSON lines, every event of the topic)
 
 Try:
   curl -s -X POST ${rest}/${DEV_TENANT}/log-stream -H 'x-api-key: ${apiKey}' -H 'content-type: application/json' \\
@@ -69,6 +77,7 @@ Try:
   ${portEnv}npm run token -- --sub 'auth0|alice' --scope listen:events
   npm run listen -- --url ${pipeline.wsUrl} --tenant ${DEV_TENANT} --token "$(${portEnv}npm run -s token -- --scope listen:events)"
   npm run redrive -- --subscriber users --local --endpoint ${pipeline.emulatorEndpoints.snsSqs} --dry-run
+  npm run replay -- --local --subscriber session-events --from ${new Date().toISOString().slice(0, 10)} --to ${new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)} --dry-run
 
 Ctrl-C stops everything.`);
 }

@@ -88,8 +88,8 @@ describe('a stopped consumer loses nothing: retention and lag alarms', () => {
 
   it('the template has every kind of queue (subscriber queues, DLQs, delivery DLQs, close checks, push failures)', () => {
     // users, session-events, billing-hook, slow-team: queue + DLQ + delivery DLQ; team-queue: delivery DLQ only;
-    // real time: close checks + DLQ, push failures.
-    expect(queues).toHaveLength(4 * 3 + 1 + 3);
+    // real time: close checks + DLQ, push failures; the archive's subscription: delivery DLQ.
+    expect(queues).toHaveLength(4 * 3 + 1 + 3 + 1);
   });
 
   it.each(queues.map(([id]) => [id]))('queue %s keeps messages 14 days', (id) => {

@@ -59,6 +59,10 @@ function expectedAlarms(): Record<string, Expected> {
     'Realtime/PushSendFailures': alarm('PushSendFailed', NS, 'Sum', 300, 0, GT, 1, 'notBreaching', {}),
     'Realtime/CloseChecksDlqDepth': alarm('ApproximateNumberOfMessagesVisible', 'AWS/SQS', 'Maximum', 300, 0, GT),
     'Realtime/SocketIntegrationErrors': alarm('IntegrationError', 'AWS/ApiGateway', 'Sum', 300, 5, GT, 1, 'notBreaching', { ApiId: ref(realtime.api), Stage: 'v1' }),
+    // The event archive (issue 21): Firehose freshness (3 x the 300 s buffer) and write failures, the subscription's delivery DLQ.
+    'Archive/ArchiveFreshness': alarm('DeliveryToS3.DataFreshness', 'AWS/Firehose', 'Maximum', 300, 900, GT, 3, 'notBreaching', { DeliveryStreamName: { Ref: stack.getLogicalId(stack.pipeline.archive.deliveryStream) } }),
+    'Archive/ArchiveDeliveryFailures': alarm('DeliveryToS3.Success', 'AWS/Firehose', 'Minimum', 300, 1, 'LessThanThreshold', 3, 'notBreaching', { DeliveryStreamName: { Ref: stack.getLogicalId(stack.pipeline.archive.deliveryStream) } }),
+    'Archive/ArchiveDeliveryDlqDepth': alarm('ApproximateNumberOfMessagesVisible', 'AWS/SQS', 'Maximum', 60, 1, GTE, 1, 'notBreaching', { QueueName: { 'Fn::GetAtt': [idOf(stack.pipeline.archive.deliveryDeadLetterQueue), 'QueueName'] } }),
   };
   for (const t of TEST_CONFIG.tenants) {
     spec[`Monitoring/NoEvents-${t.name}`] = alarm('EventsPublished', NS, 'Sum', 3600, 1, 'LessThanThreshold', DEFAULT_ALARMS.noEventsHours, 'breaching', { tenant: t.name, source: 'log-stream' });
@@ -154,6 +158,7 @@ describe('composite alarm', () => {
     'Monitoring/TopicRedriveFailures', ...TEST_CONFIG.tenants.map((t) => `Monitoring/NoEvents-${t.name}`),
     ...SUBSCRIBERS.flatMap((d) => ['Lag', 'DlqDepth', 'DeliveryDlqDepth'].map((a) => `Subscribers/${constructIdOf(d.name)}/${a}`)),
     'Realtime/PushIteratorAge', 'Realtime/PushFailuresDepth',
+    'Archive/ArchiveFreshness', 'Archive/ArchiveDeliveryFailures', 'Archive/ArchiveDeliveryDlqDepth',
   ];
 
   it('"pipeline unhealthy" is ALARM when any critical alarm is, and watches nothing else', () => {

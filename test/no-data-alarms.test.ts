@@ -164,6 +164,10 @@ const QUIET: Record<string, State> = {
   'Realtime/PushFailuresDepth': 'OK',
   'Realtime/CloseChecksDlqDepth': 'OK',
   'Realtime/SocketIntegrationErrors': 'OK',
+  // The event archive (issue 21): no records, no Firehose metrics, no DLQ messages.
+  'Archive/ArchiveFreshness': 'OK',
+  'Archive/ArchiveDeliveryFailures': 'OK',
+  'Archive/ArchiveDeliveryDlqDepth': 'OK',
   'Monitoring/PipelineUnhealthy': 'OK',
 };
 
