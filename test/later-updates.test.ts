@@ -3,7 +3,7 @@
  * stage, and the EventBridge rule name must stay valid for any stack name CloudFormation accepts.
  * Expected values are written by hand.
  */
-import { App, Duration, PropertyInjectors, type IPropertyInjector } from 'aws-cdk-lib';
+import { App, Duration, NestedStack, PropertyInjectors, type IPropertyInjector } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Auth0EventsStack } from '../lib/auth0-events-stack';
@@ -17,18 +17,21 @@ const withSource = { ...TEST_CONFIG, tenants: [{ ...TEST_CONFIG.tenants[0], even
 const FLAG = '@aws-cdk/aws-apigateway:authorizerChangeDeploymentLogicalId';
 type Resources = Record<string, { Type: string; Properties: any; DependsOn?: string[] }>;
 
+/** The resources of the stack and of its nested stacks (the tenants' groups hold the partner buses and rules). */
 function synth(stackName: string, context: Record<string, unknown>, config: Record<string, unknown> = TEST_CONFIG): Resources {
   const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
-  return Template.fromStack(new Auth0EventsStack(app, stackName, { config: parseConfig(config) })).toJSON().Resources;
+  const stack = new Auth0EventsStack(app, stackName, { config: parseConfig(config) });
+  const nested = stack.node.children.filter((c): c is NestedStack => c instanceof NestedStack);
+  return Object.assign({}, Template.fromStack(stack).toJSON().Resources, ...nested.map((n) => Template.fromStack(n).toJSON().Resources));
 }
 const flags = () => Object.fromEntries(Object.entries(cdkJsonContext()).filter(([k]) => k.startsWith('@aws-cdk/')));
 const ofType = (r: Resources, type: string) => Object.entries(r).filter(([, v]) => v.Type === type);
 
 describe('an authorizer change redeploys the REST stage', () => {
-  /** A later update: the listeners' token authorizer caches its answers for 5 minutes (a change a developer might make in lib/). */
+  /** A later update: the listeners' token authorizer caches its answers for 2 minutes instead of 5 (a change a developer might make in lib/). */
   const cacheTokenAuthorizer: IPropertyInjector = {
     constructUniqueId: apigw.RequestAuthorizer.PROPERTY_INJECTION_ID,
-    inject: (props: apigw.RequestAuthorizerProps) => (props.identitySources.length ? { ...props, resultsCacheTtl: Duration.minutes(5) } : props),
+    inject: (props: apigw.RequestAuthorizerProps) => (props.resultsCacheTtl?.toSeconds() === 300 ? { ...props, resultsCacheTtl: Duration.minutes(2) } : props),
   };
   function deployment(context: Record<string, unknown>, changed: boolean): { id: string; dependsOn: string[]; authorizers: Resources } {
     const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
@@ -45,9 +48,9 @@ describe('an authorizer change redeploys the REST stage', () => {
   it('with cdk.json\'s flags: the change gives the deployment a new logical id (CloudFormation deploys the stage again)', () => {
     const before = deployment(flags(), false);
     const after = deployment(flags(), true);
-    // The change reaches the template: the token authorizer now caches for 300 s.
-    expect(Object.values(after.authorizers).map((a) => a.Properties.AuthorizerResultTtlInSeconds).sort()).toEqual([0, 300]);
-    expect(Object.values(before.authorizers).map((a) => a.Properties.AuthorizerResultTtlInSeconds)).toEqual([0, 0]);
+    // The change reaches the template: the token authorizer now caches for 120 s (300 s before).
+    expect(Object.values(after.authorizers).map((a) => a.Properties.AuthorizerResultTtlInSeconds).sort((a, b) => a - b)).toEqual([0, 120]);
+    expect(Object.values(before.authorizers).map((a) => a.Properties.AuthorizerResultTtlInSeconds).sort((a, b) => a - b)).toEqual([0, 300]);
     expect(after.id).not.toBe(before.id);
     // and the deployment waits for both authorizers.
     expect(before.dependsOn).toEqual(expect.arrayContaining(Object.keys(before.authorizers)));
@@ -86,7 +89,11 @@ describe('the EventBridge rule name for any stack name (CloudFormation allows 12
     // The alarm topic's display name (SNS: at most 100 characters) is cut, not refused.
     const [[, topic]] = ofType(r, 'AWS::SNS::Topic').filter(([, v]) => /alarms/.test(v.Properties.DisplayName));
     expect(topic.Properties.DisplayName).toBe(`auth0-events alarms (Auth0Events-${'x'.repeat(63)}...)`);
-    const alarm = ofType(r, 'AWS::CloudWatch::Alarm').find(([, v]) => (v.Properties.Dimensions ?? []).some((d: any) => d.Name === 'RuleName'));
-    expect(alarm![1].Properties.Dimensions).toEqual(expect.arrayContaining([{ Name: 'RuleName', Value: name }]));
+    // The alarms sum every partner bus's rule of that name (a Metrics Insights query).
+    const queries = ofType(r, 'AWS::CloudWatch::Alarm').flatMap(([, v]) => (v.Properties.Metrics ?? []).map((m: any) => m.Expression ?? '')).filter((e: string) => e.includes('RuleName'));
+    expect(queries).toEqual([
+      `SELECT SUM(FailedInvocations) FROM SCHEMA("AWS/Events", EventBusName, RuleName) WHERE RuleName = '${name}'`,
+      `SELECT SUM(InvocationsFailedToBeSentToDlq) FROM SCHEMA("AWS/Events", EventBusName, RuleName) WHERE RuleName = '${name}'`,
+    ]);
   });
 });
