@@ -136,9 +136,10 @@ async function catchUpProof(): Promise<void> {
     const printedSet = new Set(r.printed);
     const missing = stored.filter((id) => !printedSet.has(id)).length;
     const twice = r.printed.length - new Set(r.printed).size;
-    print(`RESULT: ${stored.length} stored after since: printed ${stored.length - missing}, missing ${missing}, printed twice ${twice}, in stored order ${JSON.stringify(printedStored) === JSON.stringify(stored)}; live ${r.liveIds.length}: printed after ${[...r.printed.slice(stored.length)].sort().join() === [...r.liveIds].sort().join()}; caught_up ${r.caughtUp} (expected ${stored.length + r.liveReplayed})`);
+    print(`RESULT: ${stored.length} stored after since: printed ${stored.length - missing}, missing ${missing}, printed twice ${twice}, sent by the server ${r.eventsSent} (expected ${stored.length + r.liveIds.length}), in stored order ${JSON.stringify(printedStored) === JSON.stringify(stored)}; live ${r.liveIds.length}: printed after ${[...r.printed.slice(stored.length)].sort().join() === [...r.liveIds].sort().join()}; caught_up ${r.caughtUp} (expected ${stored.length + r.liveReplayed})`);
     must(missing === 0, 'catch-up: stored events not printed');
     must(twice === 0, 'catch-up: events printed twice');
+    must(r.eventsSent === stored.length + r.liveIds.length, `catch-up: the server sent ${r.eventsSent} events for ${stored.length + r.liveIds.length}`);
     must(JSON.stringify(printedStored) === JSON.stringify(stored), 'catch-up: stored events out of order');
     must(r.wrongFields.length === 0, `catch-up: printed events differ from what was stored: ${r.wrongFields[0]}`);
     must([...r.printed.slice(stored.length)].sort().join() === [...r.liveIds].sort().join(), 'catch-up: live events not printed after the stored ones, once each');

@@ -183,7 +183,7 @@ export class LocalPipeline {
   /**
    * What the WebSocket API served since start: management calls (PostToConnection, GetConnection,
    * DeleteConnection: API Gateway bills and delays each), messages sent to listeners by `type`
-   * (`events replay` for catch-up frames) and client messages by route (a catch-up's parts after the
+   * (`events replay` for catch-up frames, `catch_up_paused <reason>`) and client messages by route (a catch-up's parts after the
    * first are its `continue_catch_up` messages).
    */
   get wsCounts(): { managementCalls: number; sent: Readonly<Record<string, number>>; messages: Readonly<Record<string, number>> } {
@@ -622,9 +622,10 @@ export function wsLatencyMs(option?: number, env = process.env.LOCAL_WS_LATENCY_
   return value;
 }
 
-/** A sent message's `type` (the first key of every message the handlers send), `events replay` for a catch-up frame. */
+/** A sent message's `type` (the first key of every message the handlers send), `events replay` for a catch-up frame, `catch_up_paused <reason>`. */
 function sentKind(body: string): string {
   const type = /^\{"type":"([a-z_]{1,40})"/.exec(body)?.[1] ?? 'other';
+  if (type === 'catch_up_paused') return `${type} ${/"reason":"([a-z_]{1,40})"/.exec(body)?.[1] ?? ''}`.trim();
   return body.endsWith('"replay":true}') ? `${type} replay` : type;
 }
 

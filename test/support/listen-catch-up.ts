@@ -18,10 +18,10 @@
  *   4. Everything it prints is read back: ids in order, duplicates, strangers, the `caught up` count.
  */
 import { spawn } from 'node:child_process';
-import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { REPO_ROOT, type LocalPipeline } from '../../local/pipeline';
-import { toStoredEvent, type StoredEvent } from '../../lambda/shared/stores';
+import { eventKey, toStoredEvent, type StoredEvent } from '../../lambda/shared/stores';
 import { postLogStream, tokenFor } from './local-runtime';
 
 export const LISTEN_USER = 'auth0|catch-up-listener';
@@ -78,6 +78,8 @@ export interface ListenCatchUpReport {
   otherStderr: string[];
   /** Catch-up parts (1 + continue_catch_up messages) and what the WebSocket API served meanwhile. */
   parts: number;
+  /** Events the WebSocket API sent in all messages while the command ran (the runtime's `pushed` count): the client drops repeats, this shows them. */
+  eventsSent: number;
   managementCalls: number;
   sent: Record<string, number>;
   seconds: { write: number; streamDrain: number; toListening: number; catchUp: number; total: number };
@@ -142,6 +144,7 @@ export async function listenCatchUp(p: LocalPipeline, opts: ListenCatchUpOptions
   const token = await tokenFor(p, LISTEN_USER, 'listen:events:self');
   const since = mine[0].id;
   const counts0 = p.wsCounts;
+  const pushed0 = (await p.state()).flow.pushed;
   const child = spawn('npm', ['run', '--silent', 'listen', '--', '--url', p.wsUrl, '--tenant', 'dev', '--since', since, '--json'], {
     cwd: REPO_ROOT, env: { ...process.env, AUTH0_EVENTS_TOKEN: token }, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -226,9 +229,11 @@ export async function listenCatchUp(p: LocalPipeline, opts: ListenCatchUpOptions
     }
   }
   const counts1 = p.wsCounts;
+  const eventsSent = (await p.state()).flow.pushed - pushed0;
 
   // Which live events were stored at or before the connection's seam (replayed) and after it (pushed).
-  const liveStored = await Promise.all(liveIds.map(async (id) => (await ddb.send(new ScanCommand({ TableName: p.tables.events!, FilterExpression: 'id = :id', ExpressionAttributeValues: { ':id': id } }))).Items?.[0]?.stored_at as string | undefined));
+  const liveStored = await Promise.all(liveIds.map(async (id) => (await ddb.send(new GetCommand({ TableName: p.tables.events!, Key: eventKey('dev', id), ConsistentRead: true }))).Item?.stored_at as string | undefined));
+  if (liveStored.some((s) => s === undefined)) throw new Error(`live events not stored: ${liveIds.filter((_, i) => liveStored[i] === undefined).join(', ')}`);
   const liveReplayed = seam ? liveStored.filter((s) => s !== undefined && s <= seam).length : NaN;
 
   const expectedStored = mine.slice(1).map((_, j) => {
@@ -257,6 +262,7 @@ export async function listenCatchUp(p: LocalPipeline, opts: ListenCatchUpOptions
     states,
     otherStderr,
     parts: 1 + ((counts1.messages.continue_catch_up ?? 0) - (counts0.messages.continue_catch_up ?? 0)),
+    eventsSent,
     managementCalls: counts1.managementCalls - counts0.managementCalls,
     sent: delta(counts0.sent, counts1.sent),
     seconds: {
@@ -271,8 +277,14 @@ export async function listenCatchUp(p: LocalPipeline, opts: ListenCatchUpOptions
 
 /** The seam (`live_from`) of the listener's connection: the one authenticated item of its user. */
 async function liveFromOf(ddb: DynamoDBDocumentClient, table: string): Promise<string | undefined> {
-  const out = await ddb.send(new ScanCommand({ TableName: table, ConsistentRead: true, FilterExpression: '#sub = :sub AND attribute_exists(live_from)', ExpressionAttributeNames: { '#sub': 'sub' }, ExpressionAttributeValues: { ':sub': LISTEN_USER } }));
-  const items = out.Items ?? [];
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    // A filtered Scan reads a page (1 MB) and filters it: every page must be read.
+    const out = await ddb.send(new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: start, FilterExpression: '#sub = :sub AND attribute_exists(live_from)', ExpressionAttributeNames: { '#sub': 'sub' }, ExpressionAttributeValues: { ':sub': LISTEN_USER } }));
+    items.push(...(out.Items ?? []));
+    start = out.LastEvaluatedKey;
+  } while (start);
   return items.length === 1 ? String(items[0].live_from) : undefined;
 }
 
@@ -282,7 +294,7 @@ export function formatListenCatchUp(r: ListenCatchUpReport): string[] {
   return [
     `stored ${r.stored} events of one user (+${r.neighbours} neighbours of other users and tenants) in ${r.seconds.write.toFixed(1)} s; the push took them from the stream in ${r.seconds.streamDrain.toFixed(1)} s more`,
     `npm run listen -- --since <first> --json: listening after ${r.seconds.toListening.toFixed(1)} s; caught up ${r.caughtUp} after ${r.seconds.catchUp.toFixed(2)} s more`,
-    `  printed ${r.printed.length} (expected ${r.expectedStored.length} stored + ${r.liveIds.length} live); parts ${r.parts}; management calls ${r.managementCalls}: ${JSON.stringify(r.sent)}; ${frames ? `${(r.expectedStored.length / frames).toFixed(0)} events per catch-up frame` : ''}`,
+    `  printed ${r.printed.length} (expected ${r.expectedStored.length} stored + ${r.liveIds.length} live), sent ${r.eventsSent}; parts ${r.parts}; management calls ${r.managementCalls}: ${JSON.stringify(r.sent)}; ${frames ? `${(r.expectedStored.length / frames).toFixed(0)} events per catch-up frame` : ''}`,
     `  live events posted at ${r.livePostedAtMs.map((ms) => `+${ms} ms`).join(', ')} after listening: ${r.liveReplayed} stored before the seam (replayed), ${r.livePushed} after it (pushed live, held until caught_up)`,
     `  client states ${r.states.join(' -> ')}${r.otherStderr.length ? `; other output: ${r.otherStderr.join(' | ')}` : ''}`,
   ];
