@@ -4,9 +4,10 @@
  *   fuzz      property-based fuzzing of the ingest (fast-check)
  *   ws        WebSocket abuse against the local runtime
  *   load      1,000 listeners; the highest rate the runtime holds for --seconds (default 60), and a tenth of it
+ *   catch-up  LOCAL_WS_LATENCY_MS=15 (unless set): `npm run listen -- --since <id>` over --catch-up-events (default 10,000) stored events prints each once, live events after
  *   security  the log scan of the fault run (key, tokens, e-mails, IPs), and every acknowledged cdk-nag finding with its reason
  *   cost      the cost model at 1 M, 100 M and 1 B events a month
- * Options: --only fault,fuzz,...  --seconds N (load)  --events N --drain-seconds N (fault, default 600)  --fuzz-runs N  --fuzz-fauxqs-runs N  --listeners N
+ * Options: --only fault,fuzz,...  --catch-up-events N  --seconds N (load)  --events N --drain-seconds N (fault, default 600)  --fuzz-runs N  --fuzz-fauxqs-runs N  --listeners N
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -17,7 +18,7 @@ import type { LogScan } from './stress/log-capture';
 
 const argv = process.argv.slice(2);
 const arg = (name: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]; };
-const ALL = ['fault', 'fuzz', 'ws', 'load', 'security', 'cost'];
+const ALL = ['fault', 'fuzz', 'ws', 'load', 'catch-up', 'security', 'cost'];
 const only = (arg('only') ?? ALL.join(',')).split(',').map((s) => s.trim());
 for (const o of only) if (!ALL.includes(o)) { console.error(`unknown part ${o}; parts: ${ALL.join(', ')}`); process.exit(2); }
 
@@ -118,6 +119,37 @@ async function load(): Promise<void> {
   }
 }
 
+async function catchUpProof(): Promise<void> {
+  print('== Catch-up (npm run listen -- --since) ==');
+  process.env.LOCAL_WS_LATENCY_MS ??= '15';
+  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+  const n = Number(arg('catch-up-events') ?? 10_000);
+  const { listenCatchUp, formatListenCatchUp } = await import('../test/support/listen-catch-up');
+  const { startRuntime } = await import('../test/support/local-runtime');
+  const p = await startRuntime({ logLevel: 'ERROR' });
+  try {
+    print(`LOCAL_WS_LATENCY_MS=${process.env.LOCAL_WS_LATENCY_MS}, CATCH_UP_PART_MAX=${process.env.CATCH_UP_PART_MAX ?? '5000 (default)'}`);
+    const r = await listenCatchUp(p, { events: n, live: 6, timeoutMs: 600_000, progress: (l) => print(`  [${new Date().toISOString().slice(11, 19)}] ${l}`) });
+    for (const l of formatListenCatchUp(r)) print(l);
+    const stored = r.expectedStored.map((e) => e.id as string);
+    const printedStored = r.printed.slice(0, stored.length);
+    const printedSet = new Set(r.printed);
+    const missing = stored.filter((id) => !printedSet.has(id)).length;
+    const twice = r.printed.length - new Set(r.printed).size;
+    print(`RESULT: ${stored.length} stored after since: printed ${stored.length - missing}, missing ${missing}, printed twice ${twice}, sent by the server ${r.eventsSent} (expected ${stored.length + r.liveIds.length}), in stored order ${JSON.stringify(printedStored) === JSON.stringify(stored)}; live ${r.liveIds.length}: printed after ${[...r.printed.slice(stored.length)].sort().join() === [...r.liveIds].sort().join()}; caught_up ${r.caughtUp} (expected ${stored.length + r.liveReplayed})`);
+    must(missing === 0, 'catch-up: stored events not printed');
+    must(twice === 0, 'catch-up: events printed twice');
+    must(r.eventsSent === stored.length + r.liveIds.length, `catch-up: the server sent ${r.eventsSent} events for ${stored.length + r.liveIds.length}`);
+    must(JSON.stringify(printedStored) === JSON.stringify(stored), 'catch-up: stored events out of order');
+    must(r.wrongFields.length === 0, `catch-up: printed events differ from what was stored: ${r.wrongFields[0]}`);
+    must([...r.printed.slice(stored.length)].sort().join() === [...r.liveIds].sort().join(), 'catch-up: live events not printed after the stored ones, once each');
+    must(r.caughtUp === stored.length + r.liveReplayed, 'catch-up: caught_up count');
+    must(r.otherStderr.length === 0 && !r.states.includes('waiting'), `catch-up: the command reconnected or complained: ${r.otherStderr.join(' | ')}`);
+  } finally {
+    await p.stop();
+  }
+}
+
 async function security(): Promise<void> {
   print('== Security ==');
   const { formatAcks, nagAcknowledgements } = await import('../scripts/nag-acks');
@@ -134,7 +166,7 @@ async function cost(): Promise<void> {
   print(costReport(argv));
 }
 
-const PARTS: Record<string, () => Promise<void>> = { fault, fuzz, ws, load, security, cost };
+const PARTS: Record<string, () => Promise<void>> = { fault, fuzz, ws, load, 'catch-up': catchUpProof, security, cost };
 
 (async () => {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';

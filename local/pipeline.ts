@@ -150,6 +150,8 @@ export class LocalPipeline {
   tables: Partial<Record<'users' | 'events' | 'connections', string>> = {};
   private readonly events = new Map<string, EventView>();
   private readonly flow = new FlowCounter({ stores: ['events', 'users'] });
+  private readonly wsMessages: Record<string, number> = {};
+  private readonly wsSent: Record<string, number> = {};
   private readonly log: (line: string) => void;
   /** Every served tenant's own API key, accepted only on its paths: `dev`'s is opts.apiKey, the others opts.apiKeys or random. */
   readonly apiKeys: ReadonlyMap<string, string>;
@@ -181,6 +183,15 @@ export class LocalPipeline {
   /** The emulators' endpoints (for `npm run redrive -- --local --endpoint`, the AWS CLI, ...). */
   get emulatorEndpoints(): { snsSqs?: string; dynamodb?: string } { return { snsSqs: this.snsSqs?.endpoint, dynamodb: this.dynamo?.endpoint }; }
   get wsUrl(): string { return `ws://127.0.0.1:${this.wsPort}`; }
+  /**
+   * What the WebSocket API served since start: management calls (PostToConnection, GetConnection,
+   * DeleteConnection: API Gateway bills and delays each), messages sent to listeners by `type`
+   * (`events replay` for catch-up frames, `catch_up_paused <reason>`) and client messages by route (a catch-up's parts after the
+   * first are its `continue_catch_up` messages).
+   */
+  get wsCounts(): { managementCalls: number; sent: Readonly<Record<string, number>>; messages: Readonly<Record<string, number>> } {
+    return { managementCalls: this.gateway?.managementRequests ?? 0, sent: { ...this.wsSent }, messages: { ...this.wsMessages } };
+  }
 
   private view(id: string): EventView {
     let e = this.events.get(id);
@@ -372,7 +383,10 @@ export class LocalPipeline {
       routes: {},
       managementLatencyMs: wsLatencyMs(this.opts.wsLatencyMs),
       onEvent: (e) => {
+        if (e.kind === 'message' && e.detail) this.wsMessages[e.detail] = (this.wsMessages[e.detail] ?? 0) + 1;
         if (e.kind !== 'push' || !e.detail) return;
+        const sent = sentKind(e.detail);
+        this.wsSent[sent] = (this.wsSent[sent] ?? 0) + 1;
         for (const id of pushedIds(e.detail)) {
           this.track(id, 'pushed', 1);
           this.flow.pushed();
@@ -612,6 +626,13 @@ export function wsLatencyMs(option?: number, env = process.env.LOCAL_WS_LATENCY_
   const value = option ?? (env === undefined || env === '' ? 0 : Number(env));
   if (!Number.isInteger(value) || value < 0 || value > 60_000) throw new Error(`LOCAL_WS_LATENCY_MS must be a whole number of milliseconds from 0 to 60000, got ${JSON.stringify(option ?? env)}`);
   return value;
+}
+
+/** A sent message's `type` (the first key of every message the handlers send), `events replay` for a catch-up frame, `catch_up_paused <reason>`. */
+function sentKind(body: string): string {
+  const type = /^\{"type":"([a-z_]{1,40})"/.exec(body)?.[1] ?? 'other';
+  if (type === 'catch_up_paused') return `${type} ${/"reason":"([a-z_]{1,40})"/.exec(body)?.[1] ?? ''}`.trim();
+  return body.endsWith('"replay":true}') ? `${type} replay` : type;
 }
 
 /** The event ids a WebSocket message carries: `{"type":"event","event":{...}}` or `{"type":"events","events":[...]}`. */
