@@ -114,7 +114,7 @@ export const SOCKET_ROUTE_LOAD: Readonly<Record<string, { seconds: number; share
   $connect: { seconds: 1, share: 0.25 },
   // Token check (JWKS cached), UpdateItem, SendMessage, the answer; a first replay part holds longer.
   authenticate: { seconds: 2, share: 0.45 },
-  // The next part of a long catch-up: up to 5,000 events packed ~100 to a 32 KB frame, so about 50
+  // The next part of a long catch-up: up to 5,000 events packed 100-200 to a 32 KB frame, so 26-50
   // management calls (about a second at 15 ms a call, 3 s with the reads); the time budget stops a part near the 29 s timeout at worst.
   continue_catch_up: { seconds: 3, share: 0.15 },
 };
