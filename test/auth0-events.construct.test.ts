@@ -36,7 +36,7 @@ describe('Auth0Events inside an arbitrary stack', () => {
       ['AWS::ApiGateway::RestApi', 1],
       ['AWS::ApiGatewayV2::Api', 1],
       ['AWS::DynamoDB::Table', 3], // users, events, connections
-      ['AWS::SNS::Subscription', 3], // users, session-events, the alarm e-mail
+      ['AWS::SNS::Subscription', 4], // users, session-events, the archive's Firehose, the alarm e-mail
       ['AWS::SSM::Parameter', 4],
     ];
     for (const [type, n] of counts) expect([type, Object.keys(template.findResources(type)).length]).toEqual([type, n]);
