@@ -43,15 +43,22 @@ export type ServerMessage =
   | { type: 'closing'; reason: 'not_authenticated' | 'token_expired' | 'missed_events' | string; message: string; resume_from?: string }
   | { type: 'error'; error: string; message: string };
 
+/**
+ * An event handler property, checked bivariantly (as methods are) so that the browser's WebSocket
+ * (`(this: WebSocket, ev: MessageEvent) => any`) and `ws`'s (`(event: WebSocket.MessageEvent) => void`)
+ * are both WebSocketLike without a cast.
+ */
+type Handler<E> = { bivarianceHack(ev: E): void }['bivarianceHack'];
+
 /** What the client needs of a WebSocket: the browser API, which `ws` implements too. */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ data: unknown }> | null;
+  onclose: Handler<{ code: number; reason: string }> | null;
+  onerror: Handler<unknown> | null;
 }
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 

@@ -20,7 +20,7 @@ import * as esbuild from 'esbuild';
 import type { LocalPipeline } from '../local/pipeline';
 import { records } from './support/auth0-logs';
 import { postLogStream, startRuntime, tokenFor } from './support/local-runtime';
-import { installed, npm, packTarballAsync, timings } from './support/package-harness';
+import { installed, npm, packTarballAsync, REPO, run, timings } from './support/package-harness';
 
 let tmp: string;
 let app: string;
@@ -84,6 +84,28 @@ it('a browser bundle of auth0-events/client and /middleware builds from the inst
   expect(size.bytes).toBeLessThan(16_000);
   expect(size.gzip).toBeLessThan(6_000);
 });
+
+it('a browser TypeScript app (DOM, no @types/node) type-checks against the installed .d.ts, with the exports map and with typesVersions', () => {
+  fs.writeFileSync(path.join(app, 'typed.ts'), [
+    "import { SessionEventsClient, SESSION_ENDING_TYPES, type SessionEvent, type ClientState } from 'auth0-events/client';",
+    "import { rejectRevokedTokens, RevocationStore, type TokenClaims } from 'auth0-events/middleware';",
+    "const client = new SessionEventsClient({ url: 'wss://events.example/v1', tenant: 'acme', token: async () => 'token', WebSocket });",
+    "client.onSessionEnded('auth0|me', (e: SessionEvent) => { document.title = `${e.type} ${e.date}`; });",
+    "client.on('state', (s: ClientState) => console.log(s));",
+    'const store = new RevocationStore();',
+    'store.attach(client);',
+    "const claims: TokenClaims = { sub: 'auth0|me', iat: 1 };",
+    'export const used = [SESSION_ENDING_TYPES.length, rejectRevokedTokens({ latestRevocation: store.lookup }), claims];',
+  ].join('\n'));
+  const tsc = path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+  for (const [moduleResolution, module] of [['bundler', 'esnext'], ['node', 'commonjs']]) {
+    fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { strict: true, noEmit: true, target: 'ES2022', lib: ['ES2022', 'DOM'], types: [], module, moduleResolution, skipLibCheck: false },
+      files: ['typed.ts'],
+    }));
+    run(`tsc (browser app, moduleResolution ${moduleResolution})`, process.execPath, [tsc, '-p', app], { cwd: app });
+  }
+}, 60_000);
 
 describe('a Node app imports auth0-events/client and connects to the local runtime', () => {
   let child: ChildProcess | undefined;
