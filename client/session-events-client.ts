@@ -43,15 +43,22 @@ export type ServerMessage =
   | { type: 'closing'; reason: 'not_authenticated' | 'token_expired' | 'missed_events' | string; message: string; resume_from?: string }
   | { type: 'error'; error: string; message: string };
 
+/**
+ * An event handler property, checked bivariantly (as methods are) so that the browser's WebSocket
+ * (`(this: WebSocket, ev: MessageEvent) => any`) and `ws`'s (`(event: WebSocket.MessageEvent) => void`)
+ * are both WebSocketLike without a cast.
+ */
+type Handler<E> = { bivarianceHack(ev: E): void }['bivarianceHack'];
+
 /** What the client needs of a WebSocket: the browser API, which `ws` implements too. */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ data: unknown }> | null;
+  onclose: Handler<{ code: number; reason: string }> | null;
+  onerror: Handler<unknown> | null;
 }
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
@@ -105,12 +112,26 @@ export function backoffDelay(attempt: number, options: BackoffOptions = {}, rand
   return Math.round(base / 2 + (random() * base) / 2);
 }
 
-function defaultWebSocket(): WebSocketConstructor {
+/**
+ * The WebSocket constructor to use: the global one (browsers, Node 22+), else the `ws` package (Node 20,
+ * an optional peer dependency of the package). Browser bundles never reach the `require`: the package's
+ * "browser" field maps `ws` to nothing, so a bundler neither needs nor includes it.
+ */
+export function defaultWebSocket(): WebSocketConstructor {
   const g = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (g) return g;
-  // Node without a global WebSocket: the `ws` package (browser bundles never reach this line).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('ws') as WebSocketConstructor;
+  let ws: unknown;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    ws = require('ws');
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'MODULE_NOT_FOUND') throw e;
+  }
+  const Ctor = (ws as { WebSocket?: unknown } | undefined)?.WebSocket ?? ws;
+  if (typeof Ctor !== 'function') {
+    throw new Error('SessionEventsClient: there is no global WebSocket here (Node before 22) and the `ws` package is not installed: run `npm install ws` (an optional peer dependency of auth0-events), or pass the `WebSocket` option.');
+  }
+  return Ctor as WebSocketConstructor;
 }
 
 function text(data: unknown): string {
@@ -124,6 +145,8 @@ export class SessionEventsClient {
   private readonly opts: SessionEventsClientOptions;
   private readonly handlers: { [K in keyof Listeners]: Set<Listeners[K]> } = { event: new Set(), authenticated: new Set(), caught_up: new Set(), error: new Set(), state: new Set() };
   private socket?: WebSocketLike;
+  /** The WebSocket constructor, chosen by start(). */
+  private Ctor?: WebSocketConstructor;
   private attempt = 0;
   private stopped = true;
   private reconnectTimer?: ReturnType<typeof setTimeout>;
@@ -167,8 +190,10 @@ export class SessionEventsClient {
     });
   }
 
+  /** Starts connecting. Throws at once when there is no WebSocket to use (see the `WebSocket` option). */
   start(): this {
     if (!this.stopped) return this;
+    this.Ctor = this.opts.WebSocket ?? defaultWebSocket();
     this.stopped = false;
     void this.connect();
     return this;
@@ -220,10 +245,9 @@ export class SessionEventsClient {
     }
     if (this.stopped) return;
     const url = `${this.opts.url}${this.opts.url.includes('?') ? '&' : '?'}tenant=${encodeURIComponent(this.opts.tenant)}`;
-    const Ctor = this.opts.WebSocket ?? defaultWebSocket();
     let socket: WebSocketLike;
     try {
-      socket = new Ctor(url);
+      socket = new this.Ctor!(url);
     } catch (e) {
       this.emit('error', e as Error);
       return this.scheduleReconnect();

@@ -28,6 +28,7 @@ import { createFanOut, createQueue, type LocalSubscriber } from './fanout';
 import { acceptedBy, FlowCounter, type FlowCounts } from './flow';
 import { frontDoor, readBody, type RestRoute } from './front-door';
 import { hostRefusal } from './loopback';
+import { SIGN_OUT_BASE, SignOutExample } from './sign-out-example';
 import { SqsPoller, type SqsHandler } from './sqs-poller';
 import { StreamPoller } from './stream-poller';
 import { createTables, tablesFromTemplate, type LocalTableSpec } from './tables';
@@ -68,6 +69,11 @@ export interface PipelineOptions {
   log?: (line: string) => void;
   /** Live WebSocket listeners per user and per tenant (the load run raises the tenant ceiling). Default: cdk.json's `listenerLimits`. */
   listenerLimits?: Partial<Auth0EventsConfig['listenerLimits']>;
+  /**
+   * Serve the sign-out-everywhere example (examples/sign-out-everywhere/) under /examples/sign-out/.
+   * Default false (`npm start` turns it on): its API is one more `listen:events` listener of `dev`.
+   */
+  examples?: boolean;
 }
 
 /** An event on the page; `door` is the front door that accepted it (a door's tag, else the event's `source`). */
@@ -146,6 +152,8 @@ export class LocalPipeline {
   eventBridge?: LocalEventBridge;
   /** Every event of the topic into fauxqs's S3, in the deployed archive's layout (local/archiver.ts). */
   archiver?: LocalArchiver;
+  /** The sign-out-everywhere example, when `examples` is on. */
+  signOutExample?: SignOutExample;
   topicArn = '';
   tables: Partial<Record<'users' | 'events' | 'connections', string>> = {};
   private readonly events = new Map<string, EventView>();
@@ -341,6 +349,15 @@ export class LocalPipeline {
 
     await this.startRealtime(ddb);
     await this.startFrontDoor(config);
+    if (this.opts.examples) {
+      this.signOutExample = new SignOutExample({
+        port: this.port, wsUrl: this.wsUrl, tenant: DEV_TENANT,
+        postLogStream: async (records) => (await fetch(`${this.restUrl}/${DEV_TENANT}/log-stream`, {
+          method: 'POST', headers: { 'x-api-key': this.opts.apiKey, 'content-type': 'application/json' }, body: JSON.stringify(records),
+        })).status,
+      });
+      await this.signOutExample.start();
+    }
   }
 
   /** An unfiltered queue on the topic that feeds the page's "on the topic" stage. */
@@ -490,7 +507,7 @@ export class LocalPipeline {
           res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
           return void res.end(JSON.stringify(await this.state()));
         }
-        if (req.method === 'POST' && url.pathname.startsWith('/local/')) {
+        if (req.method === 'POST' && (url.pathname.startsWith('/local/') || url.pathname.startsWith(SIGN_OUT_BASE))) {
           // A web page elsewhere in the developer's browser may send a simple cross-origin POST here (CSRF):
           // a browser always sends Origin on a cross-origin POST, so a foreign one is refused; and the
           // EventBridge route takes only application/json, which a simple (preflight-free) request cannot send.
@@ -500,6 +517,9 @@ export class LocalPipeline {
             res.writeHead(refusal.status, { 'content-type': 'application/json' });
             return void res.end(JSON.stringify(refusal.body));
           }
+        }
+        if (this.signOutExample && (url.pathname.startsWith(SIGN_OUT_BASE) || `${url.pathname}/` === SIGN_OUT_BASE)) {
+          return void (await this.signOutExample.handle(req, res, url));
         }
         if (req.method === 'POST' && url.pathname === '/local/eventbridge') {
           const text = (await readBody(req))?.toString('utf8');
@@ -597,6 +617,7 @@ export class LocalPipeline {
 
   async stop(): Promise<void> {
     this.tapRunning = false;
+    this.signOutExample?.stop();
     await Promise.allSettled([
       ...this.pollers.map((p) => p.stop()),
       this.eventBridge?.stop(),
@@ -669,7 +690,7 @@ async function assertPortFree(port: number, variable: string): Promise<void> {
   });
 }
 
-/** Why a POST to /local/* is refused (a foreign Origin; not JSON on /local/eventbridge), or undefined. */
+/** Why a POST to /local/* or /examples/sign-out/* is refused (a foreign Origin; not JSON on /local/eventbridge), or undefined. */
 export function localPostRefusal(headers: { origin?: string; 'content-type'?: string }, pathname: string, port: number): { status: number; body: { error: string; message: string } } | undefined {
   const own = [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
   if (headers.origin !== undefined && !own.includes(headers.origin)) {

@@ -10,6 +10,7 @@ import { DEFAULT_PORT, DEFAULT_WS_PORT, DEV_TENANT, devAudience } from './dev-te
 import { DEV_EVENTBRIDGE_SOURCE } from './eventbridge';
 import { LocalPipeline } from './pipeline';
 import { removeRuntimeFile, writeRuntimeFile } from './runtime-file';
+import { SIGN_OUT_BASE } from './sign-out-example';
 
 async function main() {
   const { values } = parseArgs({ options: { persist: { type: 'string' }, verbose: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
@@ -26,7 +27,7 @@ async function main() {
   const started = Date.now();
   console.log('auth0-events: starting the local pipeline (SNS/SQS: fauxqs, DynamoDB Local on Java) ...');
   const pipeline = new LocalPipeline({
-    port, wsPort, apiKey, persistDir: values.persist,
+    port, wsPort, apiKey, persistDir: values.persist, examples: true,
     logLevel: values.verbose ? 'INFO' : undefined,
     log: values.verbose ? (l) => console.log(`  ${l}`) : (l) => { if (!/^(GET|POST) /.test(l)) console.log(`  ${l}`); },
   });
@@ -61,6 +62,7 @@ async function main() {
 Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.
 
   Page        ${rest}/            (events, queues, DLQs, listeners)
+  Example     ${rest}${SIGN_OUT_BASE}   sign out everywhere: open it in two tabs, sign in, then block or log out the user
   REST        ${rest}/${DEV_TENANT}/log-stream   ${rest}/${DEV_TENANT}/actions/{trigger}
               ${rest}/${DEV_TENANT}/event-stream (Auth0 Event Streams: Authorization: Bearer <key>)
   WebSocket   ${pipeline.wsUrl}/?tenant=${DEV_TENANT}

@@ -2,7 +2,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
-import { backoffDelay, SessionEventsClient, type SessionEvent, type WebSocketConstructor } from '../client/session-events-client';
+import { backoffDelay, SessionEventsClient, type SessionEvent } from '../client/session-events-client';
 import { RevocationStore, rejectRevokedTokens, type RequestLike } from '../client/middleware';
 import { parseArgs } from '../client/cli';
 
@@ -108,7 +108,8 @@ afterEach(async () => {
 });
 
 const newClient = (extra: Partial<ConstructorParameters<typeof SessionEventsClient>[0]> = {}) =>
-  new SessionEventsClient({ url: server.url, tenant: 'dev', token: 'good', WebSocket: WebSocket as unknown as WebSocketConstructor, backoff: { initialMs: 20, maxMs: 100 }, ...extra });
+  // ws's class is a WebSocketConstructor as it is: no cast (issue 23; the browser's is too, test/package-client.e2e.test.ts).
+  new SessionEventsClient({ url: server.url, tenant: 'dev', token: 'good', WebSocket, backoff: { initialMs: 20, maxMs: 100 }, ...extra });
 
 describe('SessionEventsClient', () => {
   it('reconnects after the server drops it and resumes with since: no loss, no duplicates, in order', async () => {
@@ -341,5 +342,61 @@ describe('catch-up in parts and packed events messages (issue 18, item 2)', () =
     wss.close();
     expect(continues).toEqual([{ type: 'continue_catch_up', after: 'r2' }]);
     expect(got).toEqual(['r1', 'r2', 'r3', 'live1', 'live2']);
+  });
+});
+
+describe('which WebSocket the client uses (issue 23: the package in browsers and in Node)', () => {
+  type Loaded = typeof import('../client/session-events-client');
+  /** The client module loaded afresh, with `ws` as given (a module, or missing as when it is not installed). */
+  const loadWith = (ws: 'installed' | 'missing'): Loaded => {
+    let mod!: Loaded;
+    jest.isolateModules(() => {
+      if (ws === 'missing') {
+        jest.doMock('ws', () => {
+          throw Object.assign(new Error("Cannot find module 'ws'"), { code: 'MODULE_NOT_FOUND' });
+        });
+      }
+      mod = require('../client/session-events-client');
+    });
+    return mod;
+  };
+  const withGlobalWebSocket = <T>(value: unknown, fn: () => T): T => {
+    const had = Object.getOwnPropertyDescriptor(globalThis, 'WebSocket');
+    Object.defineProperty(globalThis, 'WebSocket', { value, configurable: true, writable: true });
+    try {
+      return fn();
+    } finally {
+      if (had) Object.defineProperty(globalThis, 'WebSocket', had);
+      else delete (globalThis as { WebSocket?: unknown }).WebSocket;
+    }
+  };
+  afterEach(() => jest.dontMock('ws'));
+
+  // [where, global WebSocket, ws package, expected]
+  const table: [string, 'a global' | 'none', 'installed' | 'missing', string][] = [
+    ['a browser (or Node 22+), ws not installed', 'a global', 'missing', 'the global WebSocket'],
+    ['a browser with ws installed too', 'a global', 'installed', 'the global WebSocket'],
+    ['Node 20 with ws installed', 'none', 'installed', 'the ws package'],
+    ['Node 20 without ws', 'none', 'missing', 'an error naming npm install ws'],
+  ];
+  it.each(table)('%s (global WebSocket: %s, ws: %s) -> %s', (_where, global, ws, expected) => {
+    const FakeGlobal = function FakeGlobalWebSocket() { /* a browser's */ };
+    const mod = loadWith(ws);
+    const pick = () => {
+      try {
+        const Ctor = mod.defaultWebSocket() as unknown;
+        return Ctor === FakeGlobal ? 'the global WebSocket' : Ctor === require('ws') ? 'the ws package' : `something else: ${String(Ctor)}`;
+      } catch (e) {
+        return /npm install ws/.test((e as Error).message) && /WebSocket. option/.test((e as Error).message) ? 'an error naming npm install ws' : `another error: ${(e as Error).message}`;
+      }
+    };
+    expect(global === 'a global' ? withGlobalWebSocket(FakeGlobal, pick) : withGlobalWebSocket(undefined, pick)).toBe(expected);
+  });
+
+  it('start() throws that error at once (before: an unhandled rejection later, and the client sat in "connecting")', () => {
+    const mod = loadWith('missing');
+    const client = new mod.SessionEventsClient({ url: 'ws://127.0.0.1:9', tenant: 'dev', token: 't' });
+    withGlobalWebSocket(undefined, () => expect(() => client.start()).toThrow(/no global WebSocket here \(Node before 22\) and the `ws` package is not installed: run `npm install ws`/));
+    expect(client.state).toBe('idle');
   });
 });

@@ -16,48 +16,30 @@
  * Measured on two shared cores: 89 s at load average 7-10 (pack with the build 29 s, install 13 s,
  * pipeline synth 13 s, tsc with library checks 20 s, cdk synth 13 s; 77 s of CPU), 190 s at load 14.
  */
-import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { installed, npm, packTarball, REPO, run, timings } from './support/package-harness';
 
-const REPO = path.join(__dirname, '..');
 const EXAMPLE = path.join(REPO, 'examples', 'team-subscriber');
 const repoPackage = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'));
-const installed = (name: string): string => JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules', name, 'package.json'), 'utf8')).version;
 
 let tmp: string;
 let app: string;
 let packedFiles: string[];
-const timings: Record<string, number> = {};
-
-function run(label: string, file: string, args: string[], opts: ExecFileSyncOptions): string {
-  const started = Date.now();
-  try {
-    return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024, ...opts }) as string;
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${label} failed: ${err.message}\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
-  } finally {
-    timings[label] = (Date.now() - started) / 1000;
-  }
-}
-// npm with no audit, fund or update notices: nothing it does here needs the network when its cache is warm.
-const npm = (label: string, args: string[], cwd: string) =>
-  run(label, 'npm', [...args, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd, env: { ...process.env, npm_config_update_notifier: 'false' } });
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'auth0-events-e2e-'));
   // npm pack runs `prepack`, which is `npm run build`: the tarball cannot be older than the sources.
-  const [pack] = JSON.parse(npm('npm pack (prepack: npm run build)', ['pack', '--json', '--pack-destination', tmp], REPO)) as { filename: string; files: { path: string }[] }[];
-  packedFiles = pack.files.map((f) => f.path).sort();
+  const pack = packTarball(tmp);
+  packedFiles = pack.files;
 
   // The team's app: the example's own files (not its node_modules or build output), the tarball for
   // the package.
   app = path.join(tmp, 'team-app');
   fs.cpSync(EXAMPLE, app, { recursive: true, filter: (src) => !/(^|\/)(node_modules|cdk\.out)(\/|$)/.test(path.relative(EXAMPLE, src)) && !/\.js$|\.d\.ts$/.test(src) });
   const manifest = JSON.parse(fs.readFileSync(path.join(app, 'package.json'), 'utf8'));
-  manifest.dependencies['auth0-events'] = `file:${path.join(tmp, pack.filename)}`;
+  manifest.dependencies['auth0-events'] = `file:${pack.tarball}`;
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify(manifest, null, 2));
   npm('npm install (team app)', ['install'], app);
 }, 240_000);
@@ -68,8 +50,9 @@ afterAll(() => {
 });
 
 describe('the tarball holds compiled JavaScript, .d.ts and the handler bundles, and nothing else', () => {
-  it('has the entry points of both exports and one bundle per built-in handler', () => {
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/handler.js', 'dist/lib/handler.d.ts']) {
+  it('has the entry points of the four exports and one bundle per built-in handler', () => {
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/handler.js', 'dist/lib/handler.d.ts',
+      'dist/client/index.js', 'dist/client/index.d.ts', 'dist/client/middleware.js', 'dist/client/middleware.d.ts']) {
       expect(packedFiles).toContain(f);
     }
     const bundles = packedFiles.filter((f) => f.startsWith('dist/handlers/') && f.endsWith('/index.js'));
@@ -82,15 +65,15 @@ describe('the tarball holds compiled JavaScript, .d.ts and the handler bundles, 
   });
 
   it('every file is on the allow-list: no tests, benchmarks, local runtime, scripts, app, sources or examples', () => {
-    const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/(lib|lambda)\/[\w/-]+\.(js|d\.ts)|dist\/handlers\/[a-z-]+\/index\.js(\.map)?)$/;
+    const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/(lib|lambda|client)\/[\w/-]+\.(js|d\.ts)|dist\/handlers\/[a-z-]+\/index\.js(\.map)?)$/;
     expect(packedFiles.filter((f) => !allowed.test(f))).toEqual([]);
     expect(packedFiles.filter((f) => /^(test|bench|local|scripts|client|bin|docs|examples|auth0|lib|lambda|cdk\.out)\//.test(f))).toEqual([]);
     expect(packedFiles.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
   });
 
-  it('aws-cdk-lib and constructs are peer dependencies, not installed twice', () => {
+  it('aws-cdk-lib and constructs are peer dependencies, not installed twice (ws too: optional, for the client in Node before 22)', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(app, 'node_modules', 'auth0-events', 'package.json'), 'utf8'));
-    expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
+    expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs', 'ws']);
     expect(Object.keys(pkg.dependencies ?? {}).filter((d) => ['aws-cdk-lib', 'constructs'].includes(d))).toEqual([]);
     expect(fs.existsSync(path.join(app, 'node_modules', 'auth0-events', 'node_modules', 'aws-cdk-lib'))).toBe(false);
   });

@@ -1,5 +1,6 @@
 /**
- * The package's public surface: what `auth0-events` and `auth0-events/handler` export (a hand-written
+ * The package's public surface: what `auth0-events`, `auth0-events/handler`, `auth0-events/client` and
+ * `auth0-events/middleware` export (a hand-written
  * list, so an internal name cannot leak in unnoticed), that a handler's bundle does not pull in
  * aws-cdk-lib, that the handler wrapper reports exactly the bad records of a batch, and that a team's
  * `entry` really bundles.
@@ -10,6 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as api from '../lib';
 import * as runtime from '../lib/handler';
+import * as client from '../client';
+import * as middleware from '../client/middleware';
 import { Auth0EventsSubscriber, Auth0EventsTopic } from '../lib';
 import { canonicalEvent, failedIds, sqsEvent, sqsRecord } from './support/events';
 
@@ -27,6 +30,43 @@ describe('exports', () => {
     expect(Object.keys(runtime).sort()).toEqual([
       'EVENT_TYPES', 'InvalidEventError', 'MESSAGE_ATTRIBUTES', 'SESSION_EVENT_TYPES', 'USER_EVENT_TYPES', 'auth0EventsHandler', 'parseCanonicalEvent',
     ].sort());
+  });
+
+  it('auth0-events/client exports the client, its helpers and the revocation store and middleware', () => {
+    expect(Object.keys(client).sort()).toEqual([
+      'REVOKING_TYPES', 'RevocationStore', 'SESSION_ENDING_TYPES', 'SESSION_EVENT_TYPES', 'SessionEventsClient', 'backoffDelay', 'defaultWebSocket', 'rejectRevokedTokens',
+    ].sort());
+  });
+
+  it('auth0-events/middleware exports the middleware and the revocation store only', () => {
+    expect(Object.keys(middleware).sort()).toEqual(['REVOKING_TYPES', 'RevocationStore', 'rejectRevokedTokens'].sort());
+  });
+
+  it('package.json maps ./client and ./middleware (exports and typesVersions) to the files tsconfig.build.json emits', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '../package.json'), 'utf8'));
+    const build = JSON.parse(fs.readFileSync(path.join(__dirname, '../tsconfig.build.json'), 'utf8'));
+    expect(pkg.exports['./client']).toEqual({ types: './dist/client/index.d.ts', default: './dist/client/index.js' });
+    expect(pkg.exports['./middleware']).toEqual({ types: './dist/client/middleware.d.ts', default: './dist/client/middleware.js' });
+    expect(pkg.typesVersions['*']).toEqual(expect.objectContaining({ client: ['dist/client/index.d.ts'], middleware: ['dist/client/middleware.d.ts'] }));
+    expect(build.files).toEqual(expect.arrayContaining(['client/index.ts', 'client/middleware.ts']));
+    expect(build.files).not.toContain('client/cli.ts');
+    expect(pkg.files).toContain('dist/client/');
+    // ws: used in Node before 22 only, never in a browser bundle, and not installed for those who do not need it.
+    expect(pkg.browser).toEqual({ ws: false });
+    expect(pkg.peerDependencies.ws).toBe('^8.0.0');
+    expect(pkg.peerDependenciesMeta).toEqual({ 'aws-cdk-lib': { optional: true }, constructs: { optional: true }, ws: { optional: true } });
+  });
+
+  it('a browser bundle of auth0-events/client holds the client only: no ws, no Node built-ins, no AWS code, ~11 KB', async () => {
+    // Node built-ins cannot resolve for the browser platform: esbuild would fail the build on one.
+    const result = await esbuild.build({
+      entryPoints: [path.join(__dirname, '../client/index.ts')], bundle: true, platform: 'browser', format: 'esm', minify: true,
+      write: false, metafile: true, logLevel: 'silent',
+    });
+    // `ws` is disabled by the package's "browser" field (esbuild names it by the file it would have been).
+    const inputs = Object.keys(result.metafile.inputs).map((i) => (/^\(disabled\):(.*\/)?ws(\/|$)/.test(i) ? '(disabled):ws' : i)).sort();
+    expect(inputs).toEqual(['(disabled):ws', 'client/index.ts', 'client/middleware.ts', 'client/session-events-client.ts', 'lambda/shared/event.ts']);
+    expect(result.outputFiles[0].contents.length).toBeLessThan(16_000);
   });
 
   it('a handler bundled from auth0-events/handler holds no aws-cdk-lib and no constructs', async () => {
