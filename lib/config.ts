@@ -17,7 +17,13 @@ export interface ThrottleConfig {
   quotaPerDay: number;
 }
 
-/** Thresholds of the operations alarms (lib/monitoring.ts, README.md ("Operations")). */
+/**
+ * The runbook every alarm description links to, `<RUNBOOK>#<alarm name in lower case>`: one heading per
+ * alarm in docs/operations.md, "Runbook" (test/docs-links.test.ts checks each link resolves).
+ */
+export const RUNBOOK = 'docs/operations.md';
+
+/** Thresholds of the operations alarms (lib/monitoring.ts, docs/operations.md). */
 export interface AlarmConfig {
   /**
    * "No events received": a tenant whose Log Stream delivered no event for this many hours alarms

@@ -1,5 +1,5 @@
 /**
- * Real-time session events (contract: shared/design.md "WebSocket" and the REST query endpoints).
+ * Real-time session events (contract: docs/contract.md "WebSocket" and "REST API").
  *
  *   WebSocket API, stage v1 (access logs, execution logs at ERROR, throttling):
  *     $connect ?tenant=   -> socket Lambda (unknown tenant refused, `pending` connection item)
