@@ -271,7 +271,7 @@ export class EventArchive extends Construct {
     this.databaseName = archiveDatabaseName(stack.stackName);
     this.database = new glue.CfnDatabase(this, 'Database', {
       catalogId: stack.account,
-      databaseInput: { name: this.databaseName, description: 'auth0-events: the event archive (README.md, "Archive")' },
+      databaseInput: { name: this.databaseName, description: 'auth0-events: the event archive (docs/archive.md)' },
     });
     this.table = new glue.CfnTable(this, 'Table', {
       catalogId: stack.account,
@@ -296,7 +296,7 @@ export class EventArchive extends Construct {
     this.workGroupName = `${stack.stackName}-archive`;
     this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
       name: this.workGroupName,
-      description: 'auth0-events: queries over the event archive (README.md, "Archive")',
+      description: 'auth0-events: queries over the event archive (docs/archive.md)',
       state: 'ENABLED',
       recursiveDeleteOption: true,
       workGroupConfiguration: {
@@ -311,7 +311,7 @@ export class EventArchive extends Construct {
       },
     });
 
-    // What `npm run replay -- --bucket` and Athena users need (README.md, "Archive and replay").
+    // What `npm run replay -- --bucket` and Athena users need (docs/archive.md).
     new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName, description: 'The event archive bucket (npm run replay -- --bucket <this>)' }).overrideLogicalId('ArchiveBucketName');
     new CfnOutput(this, 'AthenaWorkGroup', { value: this.workGroupName, description: 'Athena workgroup for queries over the archive' }).overrideLogicalId('ArchiveWorkGroup');
     new CfnOutput(this, 'GlueTable', { value: `${this.databaseName}.${ARCHIVE_TABLE}`, description: 'The archive\'s table (database.table) for Athena' }).overrideLogicalId('ArchiveTable');
