@@ -50,7 +50,7 @@ export class Auth0EventsStack extends Stack {
   get realtime(): SessionEventsSocket { return this.pipeline.realtime; }
   /** Auth0 partner event buses, rules, queue and consumer, when a tenant names `eventBridgeSources`. */
   get eventBridge(): EventBridgeFrontDoor | undefined { return this.pipeline.eventBridge; }
-  /** Alarm topic, alarm actions on every alarm, the operations alarms and the dashboard (README.md, "Operations"). */
+  /** Alarm topic, alarm actions on every alarm, the operations alarms and the dashboard (docs/operations.md). */
   get monitoring(): Monitoring { return this.pipeline.monitoring; }
 }
 

@@ -45,13 +45,13 @@ export class Auth0Events extends Construct {
   /** Every subscriber of the registry, by name: `pipeline.subscribers.get('users')`. */
   readonly subscribers: FanOut;
   readonly realtime: SessionEventsSocket;
-  /** Auth0 partner event buses, rules, queue and consumer, when a tenant names `eventBridgeSources` (README.md, "Auth0 through Amazon EventBridge"). */
+  /** Auth0 partner event buses, rules, queue and consumer, when a tenant names `eventBridgeSources` (docs/auth0-setup.md, "Auth0 through Amazon EventBridge"). */
   readonly eventBridge?: EventBridgeFrontDoor;
-  /** Every event of the topic in S3 (Firehose), a Glue table and an Athena workgroup over it (README.md, "Archive"). */
+  /** Every event of the topic in S3 (Firehose), a Glue table and an Athena workgroup over it (docs/archive.md). */
   readonly archive: EventArchive;
-  /** Alarm topic, alarm actions on every alarm of this construct, the operations alarms and the dashboard (README.md, "Operations"). */
+  /** Alarm topic, alarm actions on every alarm of this construct, the operations alarms and the dashboard (docs/operations.md). */
   readonly monitoring: Monitoring;
-  /** The SSM parameters for subscribers in other apps (README.md, "Subscribers"). */
+  /** The SSM parameters for subscribers in other apps (docs/subscribers.md). */
   readonly parameters: TopicParameters;
 
   constructor(scope: Construct, id: string, props: Auth0EventsProps) {

@@ -17,7 +17,13 @@ export interface ThrottleConfig {
   quotaPerDay: number;
 }
 
-/** Thresholds of the operations alarms (lib/monitoring.ts, README.md ("Operations")). */
+/**
+ * The runbook every alarm description links to, `<RUNBOOK>#<alarm name in lower case>`: one heading per
+ * alarm in docs/operations.md, "Runbook" (test/docs-links.test.ts checks each link resolves).
+ */
+export const RUNBOOK = 'docs/operations.md';
+
+/** Thresholds of the operations alarms (lib/monitoring.ts, docs/operations.md). */
 export interface AlarmConfig {
   /**
    * "No events received": a tenant whose Log Stream delivered no event for this many hours alarms
@@ -42,7 +48,7 @@ export interface AlarmConfig {
   api4xxPercent: number;
   /**
    * The tenants whose "no events received" alarm is armed: list a tenant once its Log Stream delivers
-   * (README.md, "Deploy"). Silence pages only for these, so a fresh deploy, before Auth0 is connected,
+   * (docs/deploy.md). Silence pages only for these, so a fresh deploy, before Auth0 is connected,
    * pages nobody. A CloudWatch alarm remembers at most one day, so it cannot tell "never connected"
    * from "stopped three days ago" by itself: this list is that memory.
    * @default - none
@@ -59,7 +65,7 @@ export interface RateLimit {
 }
 
 /**
- * Reserved concurrency of the functions a flood reaches first (README.md, "Concurrency isolation").
+ * Reserved concurrency of the functions a flood reaches first (docs/operations.md, "Concurrency isolation").
  * A reservation is both a floor and a ceiling: the function can use no more, and no other function can
  * take it. Lambda refuses a reservation that would leave the account fewer than 100 unreserved
  * executions, so a fresh account with a small quota (new accounts may start below the default 1,000)
@@ -78,7 +84,7 @@ export interface ReservedConcurrencyConfig {
   query?: number;
 }
 
-/** How the tiers are kept from throttling each other (README.md, "Concurrency isolation"). */
+/** How the tiers are kept from throttling each other (docs/operations.md, "Concurrency isolation"). */
 export interface IsolationConfig {
   /**
    * Concurrent executions the WebSocket socket function may use: each Lambda-backed route's throttle
@@ -97,13 +103,13 @@ export interface IsolationConfig {
   queryThrottle: { events: RateLimit; listeners: RateLimit };
   /**
    * Seconds API Gateway caches the access-token authorizer's answer per token, path and method (0: no
-   * cache; at most 3600). The query function still refuses a token past its `exp` (README.md).
+   * cache; at most 3600). The query function still refuses a token past its `exp` (docs/security.md).
    * @default 300
    */
   tokenCacheSeconds: number;
 }
 
-/** The event archive's retention (lib/event-archive.ts, README.md ("Archive")). */
+/** The event archive's retention (lib/event-archive.ts, docs/archive.md). */
 export interface ArchiveConfig {
   /**
    * Days after which archived events move to S3 Glacier Instant Retrieval (Athena and the replay still read them).
@@ -216,7 +222,7 @@ export interface Auth0EventsSettings {
    */
   readonly alarms?: Partial<AlarmConfig>;
   /**
-   * Route and method throttles, reserved concurrency and the token cache (README.md, "Concurrency isolation").
+   * Route and method throttles, reserved concurrency and the token cache (docs/operations.md, "Concurrency isolation").
    * @default DEFAULT_ISOLATION: socket routes sized for 100 concurrent executions, no reserved concurrency,
    * GET /events 20 rps (burst 40), GET /listeners 5 rps (burst 10), token answers cached 300 s
    */

@@ -31,6 +31,7 @@ import {
   ARCHIVE_COLUMNS, ARCHIVE_TABLE, ATHENA_RESULTS_PREFIX, ERRORS_PREFIX, EVENTS_PREFIX, FIREHOSE_ERROR_PREFIX, FIREHOSE_PARTITION_QUERY,
   FIREHOSE_PREFIX, PARTITION_KEYS, projectionParameters,
 } from './ops/archive-layout';
+import { RUNBOOK } from './config';
 import { customerManagedKey, encryptedQueue, logGroup } from './secure-defaults';
 
 export interface EventArchiveProps {
@@ -270,7 +271,7 @@ export class EventArchive extends Construct {
     this.databaseName = archiveDatabaseName(stack.stackName);
     this.database = new glue.CfnDatabase(this, 'Database', {
       catalogId: stack.account,
-      databaseInput: { name: this.databaseName, description: 'auth0-events: the event archive (README.md, "Archive")' },
+      databaseInput: { name: this.databaseName, description: 'auth0-events: the event archive (docs/archive.md)' },
     });
     this.table = new glue.CfnTable(this, 'Table', {
       catalogId: stack.account,
@@ -295,7 +296,7 @@ export class EventArchive extends Construct {
     this.workGroupName = `${stack.stackName}-archive`;
     this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
       name: this.workGroupName,
-      description: 'auth0-events: queries over the event archive (README.md, "Archive")',
+      description: 'auth0-events: queries over the event archive (docs/archive.md)',
       state: 'ENABLED',
       recursiveDeleteOption: true,
       workGroupConfiguration: {
@@ -310,12 +311,12 @@ export class EventArchive extends Construct {
       },
     });
 
-    // What `npm run replay -- --bucket` and Athena users need (README.md, "Archive and replay").
+    // What `npm run replay -- --bucket` and Athena users need (docs/archive.md).
     new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName, description: 'The event archive bucket (npm run replay -- --bucket <this>)' }).overrideLogicalId('ArchiveBucketName');
     new CfnOutput(this, 'AthenaWorkGroup', { value: this.workGroupName, description: 'Athena workgroup for queries over the archive' }).overrideLogicalId('ArchiveWorkGroup');
     new CfnOutput(this, 'GlueTable', { value: `${this.databaseName}.${ARCHIVE_TABLE}`, description: 'The archive\'s table (database.table) for Athena' }).overrideLogicalId('ArchiveTable');
 
-    // ---- alarms (quiet with no traffic: no deliveries, no data, not breaching). Runbook: README.md, "Archive".
+    // ---- alarms (quiet with no traffic: no deliveries, no data, not breaching). Runbook: docs/operations.md.
     const metric = (metricName: string, statistic: string) => new cloudwatch.Metric({
       namespace: 'AWS/Firehose', metricName, statistic, period: Duration.minutes(5),
       dimensionsMap: { DeliveryStreamName: this.deliveryStream.ref },
@@ -341,7 +342,7 @@ export class EventArchive extends Construct {
     const alarm = new cloudwatch.Alarm(this, id, {
       metric, threshold, comparisonOperator, evaluationPeriods, datapointsToAlarm: evaluationPeriods,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: `${description} Runbook: README.md#${id.toLowerCase()}`,
+      alarmDescription: `${description} Runbook: ${RUNBOOK}#${id.toLowerCase()}`,
     });
     this.alarms.push(alarm);
     if (critical) this.criticalAlarms.push(alarm);

@@ -1,6 +1,6 @@
 /**
  * The EventBridge front door: Auth0 Log Streams and Event Streams delivered to Amazon EventBridge
- * partner event sources (README.md, "Auth0 through Amazon EventBridge").
+ * partner event sources (docs/auth0-setup.md, "Auth0 through Amazon EventBridge").
  *
  *   per configured source: partner event bus (named as the source) ──rule {source: [<source>]}──┐
  *     (EventBridge cannot deliver: retried up to 24 h / 185 times) ──▶ delivery DLQ (14 days)   │

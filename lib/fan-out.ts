@@ -63,7 +63,7 @@ export class FanOut extends Construct {
     for (const d of definitions) subscribers.set(d.name, this.subscriber(d, props));
     this.subscribers = subscribers;
     // Stack outputs <Name>QueueUrl, <Name>DlqUrl, <Name>DeliveryDlqUrl: for `npm run redrive -- --queue-url`
-    // and for operators (README.md, "Operations").
+    // and for operators (docs/operations.md).
     for (const [name, s] of subscribers) {
       const id = constructIdOf(name);
       const outputs: [string, string | undefined, string][] = [

@@ -2,7 +2,7 @@
  * auth0-events: the public API of the package (`import { ... } from 'auth0-events'`). Everything a
  * consumer needs is exported here by a stable name; nothing else is public (consumers never import
  * `auth0-events/lib/...`). Handler code imports `auth0-events/handler` (lib/handler.ts), which does not
- * pull in aws-cdk-lib. README.md, "API", documents each export.
+ * pull in aws-cdk-lib. docs/package.md, "API (the exports)", documents each export.
  */
 
 // ---- constructs

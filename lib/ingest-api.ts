@@ -28,7 +28,7 @@ export interface IngestApiProps {
   /** Stage name. Default `v1`. */
   readonly stageName?: string;
   /**
-   * Reserved concurrency of the API-key authorizer (README.md, "Concurrency isolation").
+   * Reserved concurrency of the API-key authorizer (docs/operations.md, "Concurrency isolation").
    * @default - none (a fresh account with a small quota cannot reserve any)
    */
   readonly authorizerReservedConcurrency?: number;
@@ -62,7 +62,7 @@ export class IngestApi extends Construct {
       deployOptions: {
         stageName,
         accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
-        // No caller IP ($context.identity.sourceIp): no IP address is logged anywhere (README, Security).
+        // No caller IP ($context.identity.sourceIp): no IP address is logged anywhere (docs/security.md).
         accessLogFormat: apigw.AccessLogFormat.custom(JSON.stringify({
           requestId: '$context.requestId',
           requestTime: '$context.requestTime',

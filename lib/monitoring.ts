@@ -1,5 +1,5 @@
 /**
- * Operations (runbook: README.md, "Operations"):
+ * Operations (runbook: docs/operations.md):
  *   - an alarm topic (its own customer-managed key, whose policy lets CloudWatch use it; TLS only) with
  *     the configured e-mail subscription;
  *   - alarm AND OK actions on every CloudWatch alarm of the stack, whoever made it (an aspect, so an
@@ -10,7 +10,7 @@
  *   - a dashboard, retention on API Gateway's execution log groups, and saved Logs Insights queries
  *     that follow one event id through every handler.
  *
- * Plain aws-cloudwatch rather than cdk-monitoring-constructs: see README.md ("Why plain CDK and not cdk-monitoring-constructs").
+ * Plain aws-cloudwatch rather than cdk-monitoring-constructs: see docs/operations.md ("Why plain CDK and not cdk-monitoring-constructs").
  */
 import { Aspects, Aws, CfnCondition, CfnOutput, Duration, Fn, Stack, type IAspect } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -22,7 +22,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct, type IConstruct } from 'constructs';
 import { METRIC_EVENTBRIDGE_REFUSED, METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../lambda/shared/metrics';
-import type { AlarmConfig } from './config';
+import { RUNBOOK, type AlarmConfig } from './config';
 import type { EventArchive } from './event-archive';
 import type { EventTopic } from './event-topic';
 import type { EventBridgeFrontDoor } from './eventbridge-front-door';
@@ -49,7 +49,6 @@ export interface MonitoringProps {
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
-const RUNBOOK = 'README.md';
 
 /** Adds the alarm topic as alarm and OK action to every alarm it visits, once. */
 class AlarmActions implements IAspect {
@@ -192,7 +191,7 @@ export class Monitoring extends Construct {
     // Auth0 is connected, would otherwise page for every tenant. One alarm cannot arm itself on the
     // first event: an alarm sees at most a day (EvaluationPeriods x Period <= 86,400 s), and metric
     // math that fills gaps (FILL(m, REPEAT), RUNNING_SUM) sees only the alarm's own evaluation range,
-    // so "stopped 3 days ago" and "never connected" look alike. README.md ("Deploy", step 8).
+    // so "stopped 3 days ago" and "never connected" look alike. docs/deploy.md (step 8).
     // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html (EvaluationPeriods)
     // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data
     for (const tenant of a.noEventsTenants) {
@@ -259,7 +258,7 @@ export class Monitoring extends Construct {
       Fn.conditionIf(inPartition('InGovCloud', 'aws-us-gov').logicalId, 'console.amazonaws-us-gov.com', `${stack.region}.console.aws.amazon.com`)).toString();
     new CfnOutput(this, 'DashboardUrl', {
       value: `https://${consoleHost}/cloudwatch/home?region=${stack.region}#dashboards:name=${this.dashboard.dashboardName}`,
-      description: 'The operations dashboard (runbook: README.md, "Operations")',
+      description: `The operations dashboard (runbook: ${RUNBOOK})`,
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'Every alarm notifies this topic (subscribe pagers or chat here)' });
   }

@@ -1,5 +1,5 @@
 /**
- * Real-time session events (contract: shared/design.md "WebSocket" and the REST query endpoints).
+ * Real-time session events (contract: docs/contract.md "WebSocket" and "REST API").
  *
  *   WebSocket API, stage v1 (access logs, execution logs at ERROR, throttling):
  *     $connect ?tenant=   -> socket Lambda (unknown tenant refused, `pending` connection item)
@@ -123,7 +123,7 @@ export const SOCKET_ROUTE_LOAD: Readonly<Record<string, { seconds: number; share
  * Each throttled route's rate and burst for a socket function that may use `concurrency` executions:
  * rate = concurrency x share / seconds (steady state: rate x seconds = the route's share), burst = the
  * share itself (a full bucket spent at once holds that many executions), at least the rate and at
- * least 1. Exported for tests and the README's arithmetic.
+ * least 1. Exported for tests and the arithmetic of docs/realtime.md.
  */
 export function socketRouteThrottles(concurrency: number, load: Readonly<Record<string, { seconds: number; share: number }>> = SOCKET_ROUTE_LOAD): Record<string, RateLimit> {
   const shares = Object.values(load).reduce((sum, l) => sum + l.share, 0);
@@ -231,7 +231,7 @@ export class SessionEventsSocket extends Construct {
       throttle: props.throttle ?? { rateLimit: 100, burstLimit: 200 },
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(accessLogs),
-        // No caller IP ($context.identity.sourceIp): for this API it is the end user's address (README, Security).
+        // No caller IP ($context.identity.sourceIp): for this API it is the end user's address (docs/security.md).
         format: apigw.AccessLogFormat.custom(JSON.stringify({
           requestId: '$context.requestId',
           connectionId: '$context.connectionId',

@@ -6,7 +6,7 @@
  *   Auth0EventsSubscriber  one consumer of the topic: a filter policy, its own queue + DLQ (or a team's
  *                  own queue), the subscription's redrive DLQ, a consumer Lambda with partial batch
  *                  responses and bounded concurrency, and alarms. The registry (lib/fan-out.ts) and a
- *                  team's own app (README.md, "Subscribers") build subscribers with it alike.
+ *                  team's own app (docs/subscribers.md) build subscribers with it alike.
  *
  *   topic ──(filter policy, raw delivery)──▶ queue (14 days) ──(maxReceiveCount)──▶ DLQ (14 days)
  *     └──(SNS cannot deliver)──▶ delivery DLQ (14 days)

@@ -1,6 +1,6 @@
 /**
  * The template `cdk synth` makes from the shipped cdk.json: its whole context (the feature flags and
- * the `auth0-events` configuration) and the app's stack name, bundling skipped. The README's deploy
+ * the `auth0-events` configuration) and the app's stack name, bundling skipped. The deploy steps' (docs/deploy.md)
  * tables and the preflight's estimates are derived from it, so they cannot fall behind the stack.
  * Loads CDK only when called.
  */

@@ -1,8 +1,8 @@
 /**
- * The archive is queryable as documented: the README's Athena query, the layout the local archive
+ * The archive is queryable as documented: the Athena query of docs/archive.md, the layout the local archive
  * writes (local/archiver.ts on fauxqs's SNS, SQS and S3, fed by the ingest's own publish code) and the
  * Glue table the stack declares agree. There is no Athena locally: test/support/archive-sql.ts parses
- * the README's SQL and evaluates it over the archived gzip JSON-lines objects the way a projected table
+ * its SQL and evaluates it over the archived gzip JSON-lines objects the way a projected table
  * is read (partition predicates pick folders from the table's location template). The expected rows
  * are written by hand.
  */
@@ -23,8 +23,8 @@ import { buildStack } from './support/stack';
 
 jest.setTimeout(60_000);
 
-const README = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
-const documented = /<!-- archive-query -->\s*```sql\n([\s\S]*?)```\s*<!-- \/archive-query -->/.exec(README)?.[1] ?? '';
+const ARCHIVE_DOC = fs.readFileSync(path.join(__dirname, '..', 'docs', 'archive.md'), 'utf8');
+const documented = /<!-- archive-query -->\s*```sql\n([\s\S]*?)```\s*<!-- \/archive-query -->/.exec(ARCHIVE_DOC)?.[1] ?? '';
 
 // The Glue table as the stack declares it, with the bucket reference replaced by the local bucket's name.
 const { template } = buildStack();
@@ -95,7 +95,7 @@ afterAll(async () => {
   await emulator?.stop();
 });
 
-test('the README documents one archive query', () => {
+test('docs/archive.md documents one archive query', () => {
   expect(documented).toMatch(/^SELECT/);
 });
 

@@ -26,7 +26,7 @@ test('counts every metric and composite alarm of the shipped template', () => {
   expect(count.alarmMetrics).toBe(count.metricAlarms - mathAlarms.length + readByMath);
   expect(count.metricAlarms).toBeGreaterThanOrEqual(20);
   expect(count.compositeAlarms).toBeGreaterThanOrEqual(1);
-  // The figures of this run, for the README.
+  // The figures of this run, for docs/testing.md.
   process.stdout.write(`shipped template: ${JSON.stringify(count)}\n`);
 });
 

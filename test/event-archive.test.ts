@@ -146,7 +146,7 @@ test('alarms: freshness, delivery failures and the delivery DLQ, quiet with no t
   for (const a of alarms) {
     expect(a.TreatMissingData).toBe('notBreaching');
     expect(a.AlarmActions).toHaveLength(1);
-    expect(a.AlarmDescription).toMatch(/Runbook: README\.md#archive(freshness|deliveryfailures|deliverydlqdepth)$/);
+    expect(a.AlarmDescription).toMatch(/Runbook: docs\/operations\.md#archive(freshness|deliveryfailures|deliverydlqdepth)$/);
   }
   const composite = ofType('AWS::CloudWatch::CompositeAlarm')[0][1].Properties.AlarmRule;
   const rule = JSON.stringify(composite);

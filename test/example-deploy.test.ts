@@ -1,5 +1,5 @@
 /**
- * `cdk deploy --parameters ExampleConfiguration=deploy`, the README's opt-in for the shipped example
+ * `cdk deploy --parameters ExampleConfiguration=deploy`, the opt-in docs/deploy.md gives for the shipped example
  * (issue 20, item 1): the example names a partner event source with the all-zero id, which exists in no
  * account (only Auth0 creates partner event sources), so CloudFormation could never create its bus and
  * the whole deploy would roll back. What a deploy of the example creates is read from the template as

@@ -21,7 +21,7 @@ async function post(tenant: string, body: unknown, contentType?: string) {
   return { status: res.statusCode, body: JSON.parse(res.body) };
 }
 
-describe('CloudEvent type -> canonical type (the table in the README, written out by hand)', () => {
+describe('CloudEvent type -> canonical type (the table in docs/auth0-setup.md, written out by hand)', () => {
   test.each([
     ['user.created', 'user_registered'],
     ['com.auth0.user.created', 'user_registered'],

@@ -2,7 +2,7 @@
  * The local runtime's page in a real browser (Debian's chromium driven by playwright-core): it loads,
  * shows an event posted during the test, and its redrive button moves a DLQ back; its flow picture
  * counts each stage live and each event shows the front door that accepted it. The screenshot it
- * takes is the README's (docs/local-page.png).
+ * takes is the README's and docs/local.md's (docs/local-page.png).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -255,7 +255,7 @@ describe('meanings as Auth0 states them', () => {
  * current list. `undefined` type means a plain `log` event.
  */
 const EXPECTED: ReadonlyArray<readonly [string, EventType | undefined, number]> = [
-  // the contract's codes (shared/design.md "Events")
+  // the contract's codes (docs/contract.md "Events")
   ['ss', 'user_registered', 1],
   ['scp', 'password_changed', 1],
   ['limit_wc', 'login_throttled', 4],

@@ -234,7 +234,7 @@ describe('dashboard', () => {
       'Stream iterator age (push, ms)', 'WebSocket connections and messages', 'WebSocket errors', 'Push errors',
       'Recent errors and warnings (every handler)',
     ]));
-    expect(widgets.some((w) => w.type === 'text' && /Runbook: `README.md`/.test(w.properties.markdown))).toBe(true);
+    expect(widgets.some((w) => w.type === 'text' && /Runbook: `docs\/operations.md`/.test(w.properties.markdown))).toBe(true);
   });
 
   it('graphs events per tenant and type with a search over the ingest metrics, and per tenant and source', () => {

@@ -143,8 +143,8 @@ describe('the prebuilt bundles are what NodejsFunction bundles from source (issu
   });
 });
 
-describe("the README shows the team's example as it is in examples/team-subscriber/ (tested from the package)", () => {
-  const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+describe("docs/subscribers.md shows the team's example as it is in examples/team-subscriber/ (tested from the package)", () => {
+  const readme = fs.readFileSync(path.join(REPO, 'docs', 'subscribers.md'), 'utf8');
   it.each(['lib/account-sync-stack.ts', 'lambda/account-sync.ts'])('%s, verbatim', (file) => {
     const text = fs.readFileSync(path.join(REPO, 'examples', 'team-subscriber', file), 'utf8');
     expect(readme).toContain(`\`\`\`ts\n// ${file}\n${text}\`\`\``);

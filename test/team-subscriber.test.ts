@@ -17,7 +17,7 @@ const ENTRY = path.join(__dirname, 'support/team-handler.ts');
 const TOPIC_A = 'arn:aws:sns:eu-west-1:111111111111:Auth0Events-EventsTopic97220A64-AbC123';
 type R = Record<string, { Type: string; Properties: Record<string, any> }>;
 
-/** The team's whole stack, as the README shows it (minus the alarm topic, which the test adds). */
+/** The team's whole stack, as docs/subscribers.md shows it (minus the alarm topic, which the test adds). */
 function teamApp(topicOf: (stack: Stack) => Auth0EventsSubscriberProps['topic'], env?: { account: string; region: string }, more: Partial<Auth0EventsSubscriberProps> | ((stack: Stack) => Partial<Auth0EventsSubscriberProps>) = {}) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'BillingTeam', { env });

@@ -1,7 +1,7 @@
 /**
  * The fault run's oracle, written by hand: what each Auth0 input must become, which built-in subscriber
  * must receive it, and what a user's final state must be after any set of user-state events in any
- * order, with duplicates. It is the contract (shared/design.md, "Events"; issue 10 items 2, 9, 11)
+ * order, with duplicates. It is the contract (docs/contract.md, "Events"; issue 10 items 2, 9, 11)
  * written out, not computed: this file imports NOTHING from lambda/, lib/ or local/ (no classifier, no
  * log type catalogue, no filter matcher, no users-writer code); test/oracle.test.ts checks its imports.
  * A bug in the production classifier, filters or writer therefore shows as a difference, not as a

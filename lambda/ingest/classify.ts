@@ -92,7 +92,7 @@ export const ACTION_TRIGGERS: Readonly<Record<string, { type: EventType; log_typ
   'post-login': { type: 'login_succeeded', log_type: 's' },
 };
 
-/** How an Action call is identified, in order of preference (README, "Action bodies"). */
+/** How an Action call is identified, in order of preference (docs/contract.md, "REST API", Action bodies). */
 export type ActionIdentity = 'registration' | 'idempotency-key' | 'occurred_at' | 'received_at';
 
 /**

@@ -50,7 +50,7 @@ export const CLOUD_EVENT_ID_PREFIX = 'ce_';
 export const MAX_SOURCE_CHARS = 1024;
 const AUTH0_TYPE_PREFIX = 'com.auth0.';
 
-/** Canonical types of the CloudEvent types this pipeline names (README, "Auth0 Event Streams (webhook)"). */
+/** Canonical types of the CloudEvent types this pipeline names (docs/auth0-setup.md, "Auth0 Event Streams (webhook)"). */
 export const CLOUD_EVENT_TYPES: Readonly<Record<string, EventType>> = {
   'user.created': 'user_registered',
   'user.updated': 'user_updated',

@@ -1,6 +1,6 @@
 /**
  * The canonical event: what every accepted Auth0 input becomes on the SNS topic
- * (the contract in shared/design.md, "Events"). Shared by the ingest Lambda, every
+ * (the contract in docs/contract.md, "Events"). Shared by the ingest Lambda, every
  * subscriber, the push Lambda and the local runtime.
  */
 
@@ -25,7 +25,7 @@ export const EVENT_TYPES = [
   'login_throttled',
   'login_unthrottled',
   // Auth0 Event Streams organization and group events, named after their CloudEvent types
-  // (organization.member.added -> organization_member_added; README, "Auth0 Event Streams (webhook)").
+  // (organization.member.added -> organization_member_added; docs/auth0-setup.md, "Auth0 Event Streams (webhook)").
   'organization_created',
   'organization_updated',
   'organization_deleted',

@@ -1,7 +1,7 @@
 /**
  * Catalogue of Auth0 tenant log type codes (the `type` field of a tenant log / Log Stream record):
  * a short description, a severity level, a category and, for the few codes that mean one thing by
- * themselves, the canonical event type (shared/design.md, "Events").
+ * themselves, the canonical event type (docs/contract.md, "Events").
  *
  * Sources (read 2026-11-25):
  * - Auth0 "Log Type Codes", https://auth0.com/docs/deploy-monitor/logs/log-event-type-codes (its

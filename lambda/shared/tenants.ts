@@ -31,7 +31,7 @@ export interface TenantConfig {
   /**
    * The Amazon EventBridge partner event sources of this tenant's Auth0 Log Streams and Event Streams
    * (the "Event Source Name" Auth0 shows, e.g. `aws.partner/auth0.com/acme-0123abcd-.../auth0.logs`):
-   * the stack creates a partner event bus and a rule for each (lib/eventbridge-front-door.ts; README,
+   * the stack creates a partner event bus and a rule for each (lib/eventbridge-front-door.ts; docs/auth0-setup.md,
    * "Auth0 through Amazon EventBridge"). A source belongs to one tenant.
    * @default - none: no EventBridge front door for this tenant
    */

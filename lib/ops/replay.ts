@@ -1,5 +1,5 @@
 /**
- * Replay from the archive (README.md, "Replay"): reads the archive's gzip JSON-lines objects of a
+ * Replay from the archive (docs/archive.md, "Replay"): reads the archive's gzip JSON-lines objects of a
  * time window (lib/ops/archive-layout.ts) and sends the selected events to ONE subscriber's queue
  * exactly as the topic delivers them there: with raw delivery (every subscription of this pipeline,
  * lib/subscriber.ts) the SQS body is the message as published, which is the archived line, and the

@@ -250,7 +250,7 @@ def rehearse_stack(st: dict[str, Any], out: Path, client: Any) -> list[str]:
         ssm.put_parameter(Name=st["bootstrap_parameter"], Value=str(st["bootstrap_version"]),
                           Type="String", Overwrite=True)
     published = sum(publish_assets(s3, out, m) for m in st["assets"])
-    # Auth0's part, which precedes the deploy (README, Deploy, and "Auth0 through Amazon EventBridge"):
+    # Auth0's part, which precedes the deploy (docs/deploy.md, and docs/auth0-setup.md "Auth0 through Amazon EventBridge"):
     # saving a stream to EventBridge creates its partner event source in the account, pending until a
     # bus is associated. Only Auth0 can create one, so the rehearsal plays that part only for a source a
     # customer could have: never for the example's all-zero placeholder, which exists in no account.

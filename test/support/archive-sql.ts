@@ -1,12 +1,12 @@
 /**
- * A stand-in for Athena over the archive, for the one query form the README documents: there is no
+ * A stand-in for Athena over the archive, for the one query form docs/archive.md documents: there is no
  * Athena locally. It parses
  *   SELECT <columns> FROM <database>.<table> WHERE <conjunction of  col = 'x'  |  col BETWEEN 'a' AND 'b'> [ORDER BY <column>]
  * and evaluates it as Athena would over a partition-projected table: the partition predicates pick the
  * folders from the table's `storage.location.template` (an injected key must have an equality, as
  * Athena requires), the rest filter the rows of those folders' gzip JSON-lines objects, read by column
  * name as the OpenX JSON SerDe reads them (a nested object into a string column: its JSON text).
- * Anything outside that form is refused, so a README query the stand-in cannot check fails the test.
+ * Anything outside that form is refused, so a documented query the stand-in cannot check fails the test.
  */
 import { gunzipSync } from 'node:zlib';
 
