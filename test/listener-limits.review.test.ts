@@ -1,0 +1,78 @@
+/**
+ * Review of the listener limits (issue 19.1) as a racing crowd and a failing dependency would try them,
+ * against DynamoDB Local and a local management endpoint. Expected answers written by hand.
+ */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { ConnectionItem } from '../lambda/shared/connections';
+import { clearKeySets, verifyListenerToken } from '../lambda/shared/tokens';
+import { handleSocket, type SocketDeps } from '../lambda/socket/handler';
+import { managementClient } from '../lambda/shared/management';
+import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
+import { fakeTenant, type FakeTenant } from './support/auth0';
+import { clients, createTables, managementServer, readyDynamoDb, type ManagementServer } from './support/realtime';
+
+Object.assign(process.env, EMULATOR_CREDENTIALS);
+
+let dynamo: Emulator;
+let mgmt: ManagementServer;
+let auth0: FakeTenant;
+let db: ReturnType<typeof clients>;
+let tables: Awaited<ReturnType<typeof createTables>>;
+let tenantSeq = 0;
+let T = 'rl0';
+
+beforeAll(async () => {
+  [dynamo, mgmt, auth0] = await Promise.all([readyDynamoDb(), managementServer(), fakeTenant('rl', 'https://events.test')]);
+  db = clients(dynamo.endpoint);
+  tables = await createTables(db.raw, 'rlimits');
+}, 60_000);
+afterAll(async () => {
+  await mgmt?.close();
+  await auth0?.close();
+  await dynamo?.stop();
+});
+beforeEach(() => {
+  mgmt.reset();
+  clearKeySets();
+  T = `rl${++tenantSeq}`;
+});
+
+function socketDeps(overrides: Partial<SocketDeps> = {}): SocketDeps {
+  return {
+    ddb: db.ddb,
+    mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }),
+    connectionsTable: tables.connections,
+    eventsTable: tables.events,
+    tenants: () => new Map([[T, { ...auth0.tenant, name: T }]]),
+    verify: (token, tenant) => verifyListenerToken(token, tenant),
+    scheduleCheck: async () => undefined,
+    now: () => new Date(),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    seamMs: 50,
+    settleMs: 20,
+    catchUpPartMax: 1000,
+    remainingMs: () => 29_000,
+    ...overrides,
+  };
+}
+
+let nextId = 0;
+const route = (routeKey: string, connectionId: string, extra: Record<string, unknown> = {}) => ({ requestContext: { routeKey, connectionId }, ...extra });
+const conn = () => `rl-conn-${++nextId}`;
+const sent = (id: string) => (mgmt.messages.get(id) ?? []) as Record<string, any>[];
+const item = async (id: string) => (await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as ConnectionItem | undefined;
+/** What the Lambda entry does: a throw is logged and answered 500 (the listener gets nothing). */
+const invoke = (event: unknown, deps: SocketDeps) => handleSocket(event as never, deps).catch(() => ({ statusCode: 500 }));
+
+describe('listener limits under a crowd', () => {
+  it('forty users of one tenant authenticating at once (a reconnect storm): all forty answered authenticated', async () => {
+    const deps = socketDeps();
+    const ids = Array.from({ length: 40 }, conn);
+    await Promise.all(ids.map((id) => invoke(route('$connect', id, { queryStringParameters: { tenant: T } }), deps)));
+    const tokens = await Promise.all(ids.map((_, i) => auth0.token({ sub: `auth0|storm${i}`, permissions: ['listen:events:self'] })));
+    await Promise.all(ids.map((id, i) => invoke(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: tokens[i] }) }), deps)));
+    const answers = ids.map((id) => sent(id)[0]?.type ?? 'nothing');
+    expect(answers).toEqual(Array(40).fill('authenticated'));
+    for (const id of ids) expect((await item(id))?.state).toBe('authenticated');
+  });
+});
