@@ -6,7 +6,10 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConnectionItem } from '../lambda/shared/connections';
 import { clearKeySets, verifyListenerToken } from '../lambda/shared/tokens';
 import { handleSocket, type SocketDeps } from '../lambda/socket/handler';
-import { managementClient } from '../lambda/shared/management';
+import { closeConnection, managementClient } from '../lambda/shared/management';
+import { pushEvent } from '../lambda/push/handler';
+import { signedPoster } from '../lambda/shared/signed-poster';
+import { storedEvent } from './support/realtime';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { fakeTenant, type FakeTenant } from './support/auth0';
 import { clients, createTables, managementServer, readyDynamoDb, type ManagementServer } from './support/realtime';
@@ -74,5 +77,52 @@ describe('listener limits under a crowd', () => {
     const answers = ids.map((id) => sent(id)[0]?.type ?? 'nothing');
     expect(answers).toEqual(Array(40).fill('authenticated'));
     for (const id of ids) expect((await item(id))?.state).toBe('authenticated');
+  });
+});
+
+describe('a connection found gone by the push frees its place', () => {
+  it('perSub 1: the push gets 410 for the first tab (its $disconnect was lost), then a new tab of the same user is accepted', async () => {
+    const limits = { perSub: 1, perTenant: 100 };
+    const deps = socketDeps({ listenerLimits: limits });
+    const token = await auth0.token({ sub: 'auth0|lost', permissions: ['listen:events:self'] });
+    const open = async () => {
+      const id = conn();
+      await invoke(route('$connect', id, { queryStringParameters: { tenant: T } }), deps);
+      await invoke(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
+      return id;
+    };
+    const a = await open();
+    expect(sent(a)[0].type).toBe('authenticated');
+    const b = await open();
+    expect(sent(b)[0].type).toBe('authentication_failed');
+    // Tab a vanished without $disconnect: the next push to it is answered 410.
+    mgmt.gone.add(a);
+    const push = { ddb: db.ddb, post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1', maxAttempts: 1 }), close: (c: string) => closeConnection(managementClient(mgmt.endpoint), c), connectionsTable: tables.connections, eventsTable: tables.events, concurrency: 5, now: () => new Date() };
+    const stats = await pushEvent(storedEvent(T, 'auth0|lost', new Date(Date.now() + 1000)), push);
+    expect([stats.gone, stats.sent]).toEqual([1, 0]);
+    expect(await item(a)).toBeUndefined();
+    const c = await open();
+    expect(sent(c)[0]).toMatchObject({ type: 'authenticated' });
+  });
+});
+
+describe('a refresh that comes after the token expired', () => {
+  it('is refused and the connection closed (the push skipped it meanwhile): the client reconnects with since and gets what it missed', async () => {
+    const deps = socketDeps();
+    const id = conn();
+    await invoke(route('$connect', id, { queryStringParameters: { tenant: T } }), deps);
+    await invoke(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|late', permissions: ['listen:events:self'] }, { expiresIn: '60s' }) }) }), deps);
+    const exp = Date.parse(sent(id)[0].expires_at);
+    // 30 s after the token expired (the closer has not run yet): a revocation is stored and pushed; the push skips this listener.
+    const push = { ddb: db.ddb, post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1', maxAttempts: 1 }), close: (c: string) => closeConnection(managementClient(mgmt.endpoint), c), connectionsTable: tables.connections, eventsTable: tables.events, concurrency: 5, now: () => new Date(exp + 30_000) };
+    const missed = await pushEvent(storedEvent(T, 'auth0|late', new Date(exp + 29_000), 'password_changed'), push);
+    expect([missed.skipped, missed.sent]).toEqual([1, 0]);
+    // 40 s after expiry the client sends a fresh token of the same user on the same connection.
+    const later = socketDeps({ now: () => new Date(exp + 40_000) });
+    await invoke(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|late', permissions: ['listen:events:self'] }) }) }), later);
+    // Hand-written: not a silent revival (the skipped password_changed would never reach it): refused, closed.
+    expect(sent(id).slice(1)).toEqual([{ type: 'authentication_failed', message: expect.stringMatching(/expired/) }]);
+    expect(mgmt.closed).toContain(id);
+    expect(await item(id)).toBeUndefined();
   });
 });
