@@ -126,3 +126,45 @@ describe('a refresh that comes after the token expired', () => {
     expect(await item(id)).toBeUndefined();
   });
 });
+
+describe('a connection that disconnects in the middle of its authenticate', () => {
+  it('is not counted: the same user (perSub 1) is accepted on the next connection', async () => {
+    const limits = { perSub: 1, perTenant: 100 };
+    const deps = socketDeps({ listenerLimits: limits });
+    const token = await auth0.token({ sub: 'auth0|flaky', permissions: ['listen:events:self'] });
+    const a = conn();
+    await invoke(route('$connect', a, { queryStringParameters: { tenant: T } }), deps);
+    // The $disconnect of a runs while its authenticate verifies the token (a JWKS fetch, say).
+    const racing = socketDeps({
+      listenerLimits: limits,
+      verify: async (t, tenant) => {
+        const listener = await verifyListenerToken(t, tenant);
+        mgmt.gone.add(a);
+        await invoke(route('$disconnect', a), deps);
+        return listener;
+      },
+    });
+    await invoke(route('authenticate', a, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), racing);
+    expect(await item(a)).toBeUndefined();
+    const b = conn();
+    await invoke(route('$connect', b, { queryStringParameters: { tenant: T } }), deps);
+    await invoke(route('authenticate', b, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
+    expect(sent(b)[0]).toMatchObject({ type: 'authenticated' });
+  });
+
+  it('disconnecting right after it was counted (before the answer) frees the place too', async () => {
+    const limits = { perSub: 1, perTenant: 100 };
+    const deps = socketDeps({ listenerLimits: limits });
+    const token = await auth0.token({ sub: 'auth0|flaky2', permissions: ['listen:events:self'] });
+    const a = conn();
+    await invoke(route('$connect', a, { queryStringParameters: { tenant: T } }), deps);
+    // The connection is gone when the socket answers `authenticated` (410); its $disconnect comes after.
+    mgmt.gone.add(a);
+    await invoke(route('authenticate', a, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
+    await invoke(route('$disconnect', a), deps);
+    const b = conn();
+    await invoke(route('$connect', b, { queryStringParameters: { tenant: T } }), deps);
+    await invoke(route('authenticate', b, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
+    expect(sent(b)[0]).toMatchObject({ type: 'authenticated' });
+  });
+});
