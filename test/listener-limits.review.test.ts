@@ -168,3 +168,23 @@ describe('a connection that disconnects in the middle of its authenticate', () =
     expect(sent(b)[0]).toMatchObject({ type: 'authenticated' });
   });
 });
+
+describe('refresh amplification', () => {
+  it('the same token sent again and again schedules no further close check (each check re-queues itself every 15 min until exp)', async () => {
+    const scheduled: { check: { expires_at?: string }; delaySeconds: number }[] = [];
+    const deps = socketDeps({ scheduleCheck: async (check, delaySeconds) => void scheduled.push({ check, delaySeconds }) });
+    const id = conn();
+    await invoke(route('$connect', id, { queryStringParameters: { tenant: T } }), deps);
+    scheduled.length = 0;
+    const token = await auth0.token({ sub: 'auth0|spammer', permissions: ['listen:events:self'] }, { expiresIn: '24h' });
+    const body = JSON.stringify({ type: 'authenticate', access_token: token });
+    await invoke(route('authenticate', id, { body }), deps);
+    for (let i = 0; i < 20; i++) await invoke(route('authenticate', id, { body }), deps);
+    // Hand-written: one expiry check for the one expiry (20 refreshes that change nothing add none).
+    expect(scheduled).toHaveLength(1);
+    expect(sent(id).map((m) => m.type)).toEqual(Array(21).fill('authenticated'));
+    // A token with another expiry does schedule its own check.
+    await invoke(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|spammer', permissions: ['listen:events:self'] }, { expiresIn: '23h' }) }) }), deps);
+    expect(scheduled).toHaveLength(2);
+  });
+});
