@@ -158,6 +158,12 @@ export class SessionEventsClient {
   private held: SessionEvent[] | undefined;
   /** `since` for the next connect when the server said where to resume (closing `missed_events`). */
   private resumeFrom?: string;
+  /**
+   * While a replay runs (until `caught_up`): the id it has reached (its `since`, then each replayed
+   * event). If the connection closes first, the next connect resumes from here: the held live events
+   * are delivered on close and move lastEventId past events the replay had not sent yet.
+   */
+  private replayAt?: string;
   private _state: ClientState = 'idle';
   /** The id of the last event delivered: the `since` of the next connect. */
   lastEventId?: string;
@@ -258,6 +264,7 @@ export class SessionEventsClient {
       this.setState('authenticating');
       const since = this.resumeFrom ?? this.lastEventId;
       this.resumeFrom = undefined;
+      this.replayAt = since || undefined;
       this.held = since ? [] : undefined;
       if (since) this.startHold();
       // `seen`: the ids delivered recently, so that the server can replay from a little before
@@ -282,6 +289,9 @@ export class SessionEventsClient {
       if (this.socket !== socket) return;
       this.socket = undefined;
       this.clearTimers();
+      // A replay cut before caught_up: resume from where it got to (before any live event it held).
+      if (this.replayAt !== undefined) this.resumeFrom = this.replayAt;
+      this.replayAt = undefined;
       this.release();
       if (this.stopped) return this.setState('closed');
       if (ev.code !== 1000 && ev.code !== 1005) this.emit('error', new Error(`Connection closed (${ev.code}${ev.reason ? `: ${ev.reason}` : ''}); reconnecting`));
@@ -303,6 +313,7 @@ export class SessionEventsClient {
         for (const e of msg.type === 'event' ? [msg.event] : Array.isArray(msg.events) ? msg.events : []) {
           if (this.held && !msg.replay) this.held.push(e);
           else this.deliver(e);
+          if (msg.replay && this.replayAt !== undefined && typeof e?.id === 'string') this.replayAt = e.id;
         }
         return;
       case 'catch_up_paused':
@@ -312,6 +323,7 @@ export class SessionEventsClient {
         socket.send(JSON.stringify({ type: 'continue_catch_up', after: msg.last_id }));
         return;
       case 'caught_up':
+        this.replayAt = undefined;
         this.release();
         this.emit('caught_up', { count: msg.count, ...(msg.last_id ? { last_id: msg.last_id } : {}) });
         return;
