@@ -134,6 +134,26 @@ export function defaultWebSocket(): WebSocketConstructor {
   return Ctor as WebSocketConstructor;
 }
 
+/**
+ * Most bytes of ids listed in `seen`: the `authenticate` message must fit in one API Gateway WebSocket
+ * message (128 KB, the access token included; past it the connection is closed before it authenticates).
+ * 1,000 Auth0 log ids (about 60 bytes each in JSON) fit; longer ids (up to 512 bytes) keep only the newest.
+ */
+export const SEEN_MAX_BYTES = 64 * 1024;
+
+/** The newest ids (at most 1,000, the server's limit, and SEEN_MAX_BYTES of JSON), oldest first. */
+function recentIds(order: readonly string[]): string[] {
+  const encoder = new TextEncoder();
+  const out: string[] = [];
+  let bytes = 0;
+  for (let i = order.length - 1; i >= 0 && out.length < 1000; i--) {
+    bytes += encoder.encode(JSON.stringify(order[i])).length + 1;
+    if (bytes > SEEN_MAX_BYTES) break;
+    out.push(order[i]);
+  }
+  return out.reverse();
+}
+
 function text(data: unknown): string {
   if (typeof data === 'string') return data;
   if (data instanceof ArrayBuffer) return new TextDecoder().decode(data);
@@ -269,7 +289,7 @@ export class SessionEventsClient {
       if (since) this.startHold();
       // `seen`: the ids delivered recently, so that the server can replay from a little before
       // `since` (live pushes may arrive slightly out of stored order) without repeating any of them.
-      const seen = this.seenOrder.slice(-1000);
+      const seen = recentIds(this.seenOrder);
       socket.send(JSON.stringify({ type: 'authenticate', access_token: token, ...(since ? { since, ...(seen.length ? { seen } : {}) } : {}) }));
     };
     socket.onmessage = (ev) => {
