@@ -139,7 +139,7 @@ export function defaultWebSocket(): WebSocketConstructor {
  * message (128 KB, the access token included; past it the connection is closed before it authenticates).
  * 1,000 Auth0 log ids (about 60 bytes each in JSON) fit; longer ids (up to 512 bytes) keep only the newest.
  */
-export const SEEN_MAX_BYTES = 64 * 1024;
+const SEEN_MAX_BYTES = 64 * 1024;
 
 /** The newest ids (at most 1,000, the server's limit, and SEEN_MAX_BYTES of JSON), oldest first. */
 function recentIds(order: readonly string[]): string[] {
