@@ -134,6 +134,26 @@ export function defaultWebSocket(): WebSocketConstructor {
   return Ctor as WebSocketConstructor;
 }
 
+/**
+ * Most bytes of ids listed in `seen`: the `authenticate` message must fit in one API Gateway WebSocket
+ * message (128 KB, the access token included; past it the connection is closed before it authenticates).
+ * 1,000 Auth0 log ids (about 60 bytes each in JSON) fit; longer ids (up to 512 bytes) keep only the newest.
+ */
+const SEEN_MAX_BYTES = 64 * 1024;
+
+/** The newest ids (at most 1,000, the server's limit, and SEEN_MAX_BYTES of JSON), oldest first. */
+function recentIds(order: readonly string[]): string[] {
+  const encoder = new TextEncoder();
+  const out: string[] = [];
+  let bytes = 0;
+  for (let i = order.length - 1; i >= 0 && out.length < 1000; i--) {
+    bytes += encoder.encode(JSON.stringify(order[i])).length + 1;
+    if (bytes > SEEN_MAX_BYTES) break;
+    out.push(order[i]);
+  }
+  return out.reverse();
+}
+
 function text(data: unknown): string {
   if (typeof data === 'string') return data;
   if (data instanceof ArrayBuffer) return new TextDecoder().decode(data);
@@ -158,6 +178,12 @@ export class SessionEventsClient {
   private held: SessionEvent[] | undefined;
   /** `since` for the next connect when the server said where to resume (closing `missed_events`). */
   private resumeFrom?: string;
+  /**
+   * While a replay runs (until `caught_up`): the id it has reached (its `since`, then each replayed
+   * event). If the connection closes first, the next connect resumes from here: the held live events
+   * are delivered on close and move lastEventId past events the replay had not sent yet.
+   */
+  private replayAt?: string;
   private _state: ClientState = 'idle';
   /** The id of the last event delivered: the `since` of the next connect. */
   lastEventId?: string;
@@ -258,11 +284,12 @@ export class SessionEventsClient {
       this.setState('authenticating');
       const since = this.resumeFrom ?? this.lastEventId;
       this.resumeFrom = undefined;
+      this.replayAt = since || undefined;
       this.held = since ? [] : undefined;
       if (since) this.startHold();
       // `seen`: the ids delivered recently, so that the server can replay from a little before
       // `since` (live pushes may arrive slightly out of stored order) without repeating any of them.
-      const seen = this.seenOrder.slice(-1000);
+      const seen = recentIds(this.seenOrder);
       socket.send(JSON.stringify({ type: 'authenticate', access_token: token, ...(since ? { since, ...(seen.length ? { seen } : {}) } : {}) }));
     };
     socket.onmessage = (ev) => {
@@ -282,6 +309,9 @@ export class SessionEventsClient {
       if (this.socket !== socket) return;
       this.socket = undefined;
       this.clearTimers();
+      // A replay cut before caught_up: resume from where it got to (before any live event it held).
+      if (this.replayAt !== undefined) this.resumeFrom = this.replayAt;
+      this.replayAt = undefined;
       this.release();
       if (this.stopped) return this.setState('closed');
       if (ev.code !== 1000 && ev.code !== 1005) this.emit('error', new Error(`Connection closed (${ev.code}${ev.reason ? `: ${ev.reason}` : ''}); reconnecting`));
@@ -303,6 +333,7 @@ export class SessionEventsClient {
         for (const e of msg.type === 'event' ? [msg.event] : Array.isArray(msg.events) ? msg.events : []) {
           if (this.held && !msg.replay) this.held.push(e);
           else this.deliver(e);
+          if (msg.replay && this.replayAt !== undefined && typeof e?.id === 'string') this.replayAt = e.id;
         }
         return;
       case 'catch_up_paused':
@@ -312,6 +343,7 @@ export class SessionEventsClient {
         socket.send(JSON.stringify({ type: 'continue_catch_up', after: msg.last_id }));
         return;
       case 'caught_up':
+        this.replayAt = undefined;
         this.release();
         this.emit('caught_up', { count: msg.count, ...(msg.last_id ? { last_id: msg.last_id } : {}) });
         return;

@@ -51,7 +51,9 @@ async function onRefresh(conn: ConnectionItem, listener: VerifiedListener, tenan
   }
   const expiresAt = listener.expiresAt.toISOString();
   if ((await postJson(deps.mgmt, connectionId, { type: 'authenticated', sub: listener.sub, filter: listener.filter, expires_at: expiresAt })) === 'gone') return reply(200);
-  await deps.scheduleCheck({ connection_id: connectionId, check: 'expiry', expires_at: expiresAt }, (listener.expiresAt.getTime() - deps.now().getTime()) / 1000);
+  // A check per new expiry only: the same token sent again must not queue another check (each one
+  // re-queues itself every 15 minutes until it is due or superseded: lambda/closer/handler.ts).
+  if (expiresAt !== conn.token_expires_at) await deps.scheduleCheck({ connection_id: connectionId, check: 'expiry', expires_at: expiresAt }, (listener.expiresAt.getTime() - deps.now().getTime()) / 1000);
   logger.info('token refreshed', { connectionId, tenant, filter: listener.filter });
   return reply(200);
 }

@@ -33,7 +33,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CONNECTIONS_TABLE, type CatchUpPosition } from '../shared/connections';
 import { isConditionFailed } from '../shared/dynamodb';
 import { FramePacker, type Frame } from '../shared/frames';
-import { postJson } from '../shared/management';
+import { closeConnection, postJson } from '../shared/management';
 import { cursorOf, pushedEvent } from '../shared/stores';
 import { eventsAfter, visibleEvent, type Viewer } from '../shared/history';
 import { logger, type SocketDeps } from './deps';
@@ -51,7 +51,12 @@ const digest = (id: string): string => createHash('sha256').update(id).digest('b
  * `seen` (see the top of this file). Returns the number of events sent by this part.
  */
 export async function catchUp(connectionId: string, viewer: Viewer, since: string, liveFrom: string, deps: SocketDeps, seen?: readonly string[]): Promise<number> {
-  const start = await visibleEvent(deps.ddb, deps.eventsTable, viewer, since);
+  let start: Awaited<ReturnType<typeof visibleEvent>>;
+  try {
+    start = await visibleEvent(deps.ddb, deps.eventsTable, viewer, since);
+  } catch (e) {
+    return abandon(connectionId, viewer, since, deps, e);
+  }
   if (!start) {
     await postJson(deps.mgmt, connectionId, {
       type: 'error', error: 'unknown_since',
@@ -65,6 +70,23 @@ export async function catchUp(connectionId: string, viewer: Viewer, since: strin
 }
 
 type Stop = 'gone' | 'time_budget' | 'size_cap';
+
+const RESUME_MESSAGE = 'The replay could not be continued (a read or a send failed): reconnect and authenticate with "since" = resume_from to receive the rest.';
+
+/**
+ * A part that failed half-way (an events-table read, a send, the position write): no position is
+ * stored (a continued part's was claimed already), so without a word the listener would wait, release
+ * its held live events and resume past the events not replayed yet. As the push does for a missed event
+ * (lambda/push/missed.ts), it is told where to resume ({"type":"closing","reason":"missed_events",
+ * "resume_from":<the last event it was sent>}, best effort) and closed; the client reconnects with that
+ * `since`. The error is thrown again (handler.ts logs it).
+ */
+async function abandon(connectionId: string, viewer: Viewer, resumeFrom: string, deps: SocketDeps, error: unknown): Promise<never> {
+  logger.warn('catch-up failed: the listener is closed so that it resumes', { connectionId, tenant: viewer.tenant, error: (error as Error).name, detail: (error as Error).message });
+  await postJson(deps.mgmt, connectionId, { type: 'closing', reason: 'missed_events', message: RESUME_MESSAGE, resume_from: resumeFrom }).catch(() => undefined);
+  await closeConnection(deps.mgmt, connectionId).catch(() => undefined);
+  throw error;
+}
 
 /** One part of a catch-up, from a stored (or the first) position. Returns the number of events it sent. */
 export async function catchUpPart(connectionId: string, viewer: Viewer, liveFrom: string, position: CatchUpPosition, deps: SocketDeps): Promise<number> {
@@ -126,20 +148,24 @@ export async function catchUpPart(connectionId: string, viewer: Viewer, liveFrom
     return partCount;
   };
 
-  if (pos.phase === 1) {
-    const stop = await pass();
-    if (stop) return pause(stop);
-    pos.phase = 2;
-    const wait = Date.parse(liveFrom) + deps.settleMs - deps.now().getTime();
-    if (wait > 0) {
-      if (messages > 0 && deps.now().getTime() + wait >= budgetEnd) return pause('time_budget');
-      await deps.sleep(wait);
+  try {
+    if (pos.phase === 1) {
+      const stop = await pass();
+      if (stop) return await pause(stop);
+      pos.phase = 2;
+      const wait = Date.parse(liveFrom) + deps.settleMs - deps.now().getTime();
+      if (wait > 0) {
+        if (messages > 0 && deps.now().getTime() + wait >= budgetEnd) return await pause('time_budget');
+        await deps.sleep(wait);
+      }
     }
+    const stop = await pass();
+    if (stop) return await pause(stop);
+    const sent = pos.count > 0 ? pos.after : undefined;
+    await postJson(deps.mgmt, connectionId, { type: 'caught_up', count: pos.count, ...(sent ? { last_id: sent } : {}) });
+    logger.info('caught up', { connectionId, tenant: viewer.tenant, count: pos.count });
+    return partCount;
+  } catch (e) {
+    return abandon(connectionId, viewer, pos.after, deps, e);
   }
-  const stop = await pass();
-  if (stop) return pause(stop);
-  const sent = pos.count > 0 ? pos.after : undefined;
-  await postJson(deps.mgmt, connectionId, { type: 'caught_up', count: pos.count, ...(sent ? { last_id: sent } : {}) });
-  logger.info('caught up', { connectionId, tenant: viewer.tenant, count: pos.count });
-  return partCount;
 }
