@@ -7,7 +7,7 @@
  *   catch-up  LOCAL_WS_LATENCY_MS=15 (unless set): `npm run listen -- --since <id>` over --catch-up-events (default 10,000) stored events prints each once, live events after
  *   security  the log scan of the fault run (key, tokens, e-mails, IPs), and every acknowledged cdk-nag finding with its reason
  *   cost      the cost model at 1 M, 100 M and 1 B events a month
- * Options: --only fault,fuzz,...  --catch-up-events N  --seconds N (load)  --events N --drain-seconds N (fault, default 600)  --fuzz-runs N  --fuzz-fauxqs-runs N  --listeners N
+ * Options: --only fault,fuzz,...  --catch-up-events N  --seconds N --rate N --topic-tap (load: keep the page's topic tap)  --events N --drain-seconds N (fault, default 600)  --fuzz-runs N  --fuzz-fauxqs-runs N  --listeners N
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -108,13 +108,14 @@ async function ws(): Promise<void> {
 async function load(): Promise<void> {
   print('== Load ==');
   const { loadTest } = await import('./stress/load');
-  const r = await loadTest({ seconds: Number(arg('seconds') ?? 60), listeners: Number(arg('listeners') ?? 1000), rate: arg('rate') ? Number(arg('rate')) : undefined, progress: (s) => print(`  ${s}`) });
+  const r = await loadTest({ seconds: Number(arg('seconds') ?? 60), listeners: Number(arg('listeners') ?? 1000), rate: arg('rate') ? Number(arg('rate')) : undefined, topicTap: argv.includes('--topic-tap'), progress: (s) => print(`  ${s}`) });
   print(`listeners ${r.listeners} (10 listen:events, the rest listen:events:self), connected in ${r.connectSeconds.toFixed(1)} s`);
   for (const c of r.calibration) print(`  calibration ${c.rate}/s: achieved ${c.achieved}/s, p99 ${c.p99} ms -> ${c.ok ? 'holds' : 'does not hold'}`);
   for (const x of r.runs) {
     print(`  rate ${x.targetRate}/s for ${x.seconds} s (batches of ${x.batchSize}): in ${x.eventsPerSecond} events/s (${x.eventsIn} events, ${x.sessionEvents} session events), deliveries ${x.deliveriesReceived}/${x.deliveriesExpected}, latency p50 ${x.latencyMs.p50} ms p99 ${x.latencyMs.p99} ms max ${x.latencyMs.max} ms`);
     print(`    memory MB start ${JSON.stringify(x.memoryMb.start)} end ${JSON.stringify(x.memoryMb.end)}; errors http ${x.errors.http}, listener ${x.errors.listener}, missing deliveries ${x.errors.missingDeliveries}`);
     print(`    CPU ms per event in, by process (the runtime holds the handlers, pollers, gateway and the 1,000 listeners): ${JSON.stringify(x.cpuMsPerEvent)}`);
+    print(`    largest backlog by stage (events waiting, at second): ${Object.entries(x.backlog).map(([k, b]) => `${k} ${b.max} (${b.atSecond} s)`).join(", ")}`);
     must(x.errors.http + x.errors.listener + x.errors.missingDeliveries === 0, `load: errors at ${x.targetRate}/s`);
   }
 }

@@ -8,7 +8,10 @@
  *   sequential  one request at a time (pushEvent with concurrency 1) on 500 listeners, extrapolated
  *               x20 (10,000 x 5 ms would take 50 s+);
  *   unbounded   the AWS chat sample's way: read every connection, then Promise.all of one
- *               PostToConnection per connection, on an SDK client with unlimited sockets.
+ *               PostToConnection per connection, on an SDK client with unlimited sockets;
+ *   floor       what any sender reaches at best against this endpoint on this machine: as many raw
+ *               keep-alive sockets as the bound, one pre-encoded POST each at a time (no signing, no
+ *               HTTP client, no listener reads). bounded / floor is the sender's own overhead.
  * The listener query is served by a stand-in for DynamoDB (pages of 1,000 items, 10 ms each), so
  * that only the fan-out is measured. Printed: wall time, ratio to the ideal
  * listeners x latency / concurrency, peak requests in flight at the endpoint, errors, CPU time and
@@ -17,6 +20,7 @@
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { spawn } from 'node:child_process';
+import * as net from 'node:net';
 import { closeConnection, managementClient, postJson } from '../lambda/shared/management';
 import { signedPoster } from '../lambda/shared/signed-poster';
 import { DEFAULT_POST_CONCURRENCY, pushEvent, type PushDeps } from '../lambda/push/handler';
@@ -29,8 +33,8 @@ const LISTENERS = Number(process.env.LISTENERS ?? 10_000);
 const LATENCY_MS = Number(process.env.LATENCY_MS ?? 5);
 const CONCURRENCY = Number(process.env.POST_CONCURRENCY ?? DEFAULT_POST_CONCURRENCY);
 const SEQUENTIAL_SAMPLE = 500;
-/** BENCH_ONLY=bounded,sdk,sequential,unbounded: the rows to run (default all). BENCH_ROUNDS=N: run them N times, print each and the median. */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'bounded,sdk,sequential,unbounded').split(',').map((s) => s.trim()));
+/** BENCH_ONLY=bounded,floor,sdk,sequential,unbounded: the rows to run (default all). BENCH_ROUNDS=N: run them N times, print each and the median. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'bounded,floor,sdk,sequential,unbounded').split(',').map((s) => s.trim()));
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const PAGE = 1000;
 const PAGE_MS = 10;
@@ -162,6 +166,34 @@ async function unbounded(listeners: number, endpoint: string) {
   return { errors, firstError };
 }
 
+/** The floor: raw sockets, one pre-encoded request per socket at a time; a response is counted at its blank line (the endpoint answers with headers only). */
+async function floor(listeners: number, concurrency: number, endpoint: string) {
+  const { hostname, port } = new URL(endpoint);
+  const body = JSON.stringify({ type: 'event', event });
+  const request = Buffer.from(`POST /@connections/floor HTTP/1.1\r\nhost: ${hostname}:${port}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  let next = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  await Promise.all(Array.from({ length: Math.min(concurrency, listeners) }, () => new Promise<void>((resolve) => {
+    const socket = net.connect(Number(port), hostname);
+    socket.setNoDelay(true);
+    const send = () => {
+      if (next >= listeners) return void socket.end(resolve);
+      next++;
+      socket.write(request);
+    };
+    socket.on('connect', send);
+    socket.on('data', (chunk: Buffer) => {
+      for (let at = chunk.indexOf('\r\n\r\n'); at !== -1; at = chunk.indexOf('\r\n\r\n', at + 4)) {
+        if (!chunk.toString('latin1', 0, 12).startsWith('HTTP/1.1 200')) { errors++; firstError ??= chunk.toString('latin1', 0, 40); }
+        send();
+      }
+    });
+    socket.on('error', (e) => { errors++; firstError ??= e.message; resolve(); });
+  })));
+  return { errors, firstError };
+}
+
 function row(r: Result): string {
   const idealMs = (r.listeners * LATENCY_MS) / r.concurrency;
   const time = r.extrapolatedMs !== undefined ? `${(r.extrapolatedMs / 1000).toFixed(1)} s (extrapolated from ${r.listeners}: ${r.ms.toFixed(0)} ms)` : `${(r.ms / 1000).toFixed(2)} s`;
@@ -196,6 +228,7 @@ async function main() {
   for (let round = 0; round < ROUNDS; round++) {
     const results: Result[] = [];
     if (ONLY.has('bounded')) results.push(await measure('bounded', LISTENERS, CONCURRENCY, () => viaPushEvent(LISTENERS, CONCURRENCY, server.endpoint), server));
+    if (ONLY.has('floor')) results.push(await measure('floor', LISTENERS, CONCURRENCY, () => floor(LISTENERS, CONCURRENCY, server.endpoint), server));
     if (ONLY.has('sdk')) results.push(await measure('bounded/SDK', LISTENERS, CONCURRENCY, () => viaPushEvent(LISTENERS, CONCURRENCY, server.endpoint, true), server));
     if (ONLY.has('sequential')) {
       const seq = await measure('sequential', SEQUENTIAL_SAMPLE, 1, () => viaPushEvent(SEQUENTIAL_SAMPLE, 1, server.endpoint), server);
@@ -206,6 +239,8 @@ async function main() {
     if (ROUNDS > 1) console.log(`round ${round + 1}/${ROUNDS}`);
     for (const r of results) console.log(row(r));
     const by = (name: string) => results.find((r) => r.name === name);
+    const [bf, f] = [by('bounded'), by('floor')];
+    if (bf && f) console.log(`bounded vs floor: ${(bf.ms / f.ms).toFixed(2)}x the floor's time (the sender's own overhead); floor x${(f.ms / ((LISTENERS * LATENCY_MS) / CONCURRENCY)).toFixed(2)} the ideal`);
     const [b, s, u] = [by('bounded'), by('sequential'), by('unbounded')];
     if (b && s && u) console.log(`bounded vs sequential: ${(s.extrapolatedMs! / b.ms).toFixed(0)}x faster; bounded vs unbounded: ${(b.ms / u.ms).toFixed(2)}x the time, ${u.peak}/${b.peak} peak in flight, ${u.errors} vs ${b.errors} errors, rss peak ${u.rssPeakMb.toFixed(0)} vs ${b.rssPeakMb.toFixed(0)} MB`);
     rounds.push(results);
@@ -213,6 +248,8 @@ async function main() {
   if (ROUNDS > 1) {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     console.log(`median of ${ROUNDS} rounds:`);
+    const pairs = rounds.map((rr) => [rr.find((r) => r.name === 'bounded'), rr.find((r) => r.name === 'floor')]).filter(([b, f]) => b && f) as Result[][];
+    if (pairs.length) console.log(`  bounded / floor (same round) x${median(pairs.map(([b, f]) => b.ms / f.ms)).toFixed(2)} (rounds: ${pairs.map(([b, f]) => (b.ms / f.ms).toFixed(2)).join(', ')})`);
     for (const name of rounds[0].map((r) => r.name)) {
       const rs = rounds.map((rr) => rr.find((r) => r.name === name)!);
       const ideal = (r: Result) => (LISTENERS * LATENCY_MS) / r.concurrency;

@@ -99,6 +99,9 @@ export const WEBSOCKET_STAGE = 'v1';
  * and Lambda's backoff, about a minute), and a record older than an hour goes to the on-failure queue.
  */
 export const PUSH_STREAM = { batchSize: 20, retryAttempts: 10, maxRecordAgeSeconds: 3600 } as const;
+
+/** The closer's event source on the close-check queue (the local runtime polls with the same). */
+export const CLOSER_SOURCE = { batchSize: 10, maxConcurrency: 5 } as const;
 /**
  * The design load of each route that invokes the socket function: how long one invocation holds an
  * execution (seconds, cold starts included) and the share of the socket function's concurrency the
@@ -288,7 +291,7 @@ export class SessionEventsSocket extends Construct {
       timeout: Duration.seconds(30),
       environment: { ...common, WS_ENDPOINT: wsEndpoint(), CLOSE_QUEUE_URL: this.closeChecks.queueUrl },
     });
-    this.closer.function.addEventSource(new SqsEventSource(this.closeChecks, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }));
+    this.closer.function.addEventSource(new SqsEventSource(this.closeChecks, { ...CLOSER_SOURCE, reportBatchItemFailures: true }));
     grantTable(this.closer.role, this.connections, ['dynamodb:GetItem', 'dynamodb:DeleteItem'], []);
     this.grantCountOut(this.closer.role);
     this.grantSend(this.closer.role, this.closeChecks);

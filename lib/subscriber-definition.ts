@@ -6,6 +6,9 @@
 import { LOG_RETENTION_DAYS } from './config';
 import { renderFilterPolicy, SubscriberDefinitionError, type FilterPolicy, type SubscriberFilter } from './subscriber-filter';
 
+/** A handler's defaults for its queue's event source (lib/subscriber.ts deploys them; the local runtime polls with them). */
+export const HANDLER_SOURCE_DEFAULTS = { batchSize: 10, maxConcurrency: 5 } as const;
+
 export { SubscriberDefinitionError, type SubscriberFilter };
 
 /** Access a consumer handler gets to the stores; the table name is in its environment (USERS_TABLE, EVENTS_TABLE). */

@@ -24,7 +24,7 @@ import { Construct, type IConstruct } from 'constructs';
 import type { IAuth0EventsTopic } from './auth0-events-topic';
 import { ConsumerFunction } from './consumer-function';
 import { customerManagedKey, encryptedQueue } from './secure-defaults';
-import { parseQueueArn, SUBSCRIBER_NAME, SubscriberDefinitionError, validateSubscriberSettings } from './subscriber-definition';
+import { HANDLER_SOURCE_DEFAULTS, parseQueueArn, SUBSCRIBER_NAME, SubscriberDefinitionError, validateSubscriberSettings } from './subscriber-definition';
 import { renderFilterPolicy, type FilterPolicy, type SubscriberFilter } from './subscriber-filter';
 
 export interface SubscriberKeyProps {
@@ -208,8 +208,7 @@ export const QUEUE_RETENTION = Duration.days(14);
 
 const DEFAULTS = {
   timeout: Duration.seconds(30),
-  batchSize: 10,
-  maxConcurrency: 5,
+  ...HANDLER_SOURCE_DEFAULTS,
   maxReceiveCount: 5,
   deadLetterRetention: Duration.days(14),
   maxAgeOfOldestMessage: Duration.minutes(5),

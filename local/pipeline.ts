@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import * as path from 'node:path';
 import { parseConfig, CONTEXT_KEY, type Auth0EventsConfig } from '../lib/config';
-import type { SubscriberDefinition, TableAccess } from '../lib/subscriber-definition';
+import { HANDLER_SOURCE_DEFAULTS, type SubscriberDefinition, type TableAccess } from '../lib/subscriber-definition';
 import { SUBSCRIBERS } from '../lib/subscribers';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import { devJwks, devTenantConfig, DEFAULT_PORT, DEFAULT_WS_PORT, DEV_TENANT } from './dev-tenant';
@@ -35,7 +35,7 @@ import { createTables, tablesFromTemplate, type LocalTableSpec } from './tables'
 import { WebSocketGateway, type WsRouteHandler } from './websocket-gateway';
 import { LAMBDA_DEFAULT_TIMEOUT_MS, withTimeout } from './lambda-context';
 import { redrive } from '../lib/ops/redrive';
-import { PONG_REPLY, PUSH_STREAM, UNKNOWN_MESSAGE } from '../lib/session-events-socket';
+import { CLOSER_SOURCE, PONG_REPLY, PUSH_STREAM, UNKNOWN_MESSAGE } from '../lib/session-events-socket';
 import { gatewayErrorBody } from '../lib/gateway-responses';
 
 export const REPO_ROOT = path.join(__dirname, '..');
@@ -67,6 +67,13 @@ export interface PipelineOptions {
   wsLatencyMs?: number;
   /** Where the runtime reports what it does (not the handlers' logs). Default: nowhere. */
   log?: (line: string) => void;
+  /**
+   * The page's "on the topic" stage: an extra queue on the topic (local only, nothing deployed has it)
+   * that receives every event, read and deleted here. The load run turns it off: it is a fourth
+   * consumer of every event, costing fauxqs a copy and this process a receive and a delete per 10 events.
+   * Default true.
+   */
+  topicTap?: boolean;
   /** Live WebSocket listeners per user and per tenant (the load run raises the tenant ceiling). Default: cdk.json's `listenerLimits`. */
   listenerLimits?: Partial<Auth0EventsConfig['listenerLimits']>;
   /**
@@ -92,6 +99,8 @@ export interface PipelineState {
 
 type Handler<E, R> = (event: E, context?: unknown) => Promise<R>;
 const MAX_EVENTS_SHOWN = 200;
+/** Pollers per subscriber queue at most (the stack's maxConcurrency, up to this). */
+export const LOCAL_MAX_POLLERS = 10;
 
 /** Reads the deployment configuration of cdk.json (the local tenant `dev` is added to its tenants). */
 export function localConfig(port: number): { config: Auth0EventsConfig; tenants: TenantConfig[] } {
@@ -304,7 +313,7 @@ export class LocalPipeline {
       ...(this.tables.users ? { USERS_TABLE: this.tables.users } : {}),
       ...(this.tables.events ? { EVENTS_TABLE: this.tables.events } : {}),
     });
-    await this.startTap(sns);
+    if (this.opts.topicTap !== false) await this.startTap(sns);
     this.archiver = new LocalArchiver({ sns, sqs: this.sqs, s3: localS3Client(endpoints.snsSqs), topicArn: this.topicArn, log: this.log });
     await this.archiver.start();
 
@@ -320,7 +329,10 @@ export class LocalPipeline {
       const handler = this.opts.wrapHandler ? this.opts.wrapHandler(name, loaded) : loaded;
       const poller = new SqsPoller({
         name, sqs: this.sqs, queueUrl: sub.queueUrl, queueArn: sub.queueArn,
-        batchSize: Math.min(10, sub.definition.handler?.batchSize ?? 10), maxConcurrency: Math.min(4, sub.definition.handler?.maxConcurrency ?? 2),
+        // As the stack's event source (lib/subscriber.ts), batches of at most 10 (a batching window is not
+        // emulated) and at most LOCAL_MAX_POLLERS pollers, so that a team's 1,000 does not open 1,000 long polls.
+        batchSize: Math.min(10, sub.definition.handler?.batchSize ?? HANDLER_SOURCE_DEFAULTS.batchSize),
+        maxConcurrency: Math.min(LOCAL_MAX_POLLERS, sub.definition.handler?.maxConcurrency ?? HANDLER_SOURCE_DEFAULTS.maxConcurrency),
         handler: async (event, context) => {
           // A handler that throws fails the whole batch, as in Lambda; the page shows each record's outcome.
           let failed = new Set(event.Records.map((r) => r.messageId));
@@ -427,7 +439,8 @@ export class LocalPipeline {
     });
     await this.gateway.start();
 
-    const closer = new SqsPoller({ name: 'closer', sqs, queueUrl: closeQueue.url, queueArn: closeQueue.arn, handler: this.load<SQSEvent, SQSBatchResponse>('lambda/closer/handler.ts') });
+    // As the stack's event source.
+    const closer = new SqsPoller({ name: 'closer', sqs, queueUrl: closeQueue.url, queueArn: closeQueue.arn, ...CLOSER_SOURCE, handler: this.load<SQSEvent, SQSBatchResponse>('lambda/closer/handler.ts') });
     closer.start();
     this.pollers.push(closer);
 
@@ -558,8 +571,8 @@ export class LocalPipeline {
     });
   }
 
-  /** What the page shows: recent events and their stages, queue and DLQ depths, listeners. */
-  async state(): Promise<PipelineState> {
+  /** Queue and DLQ depths of the subscribers and of the front doors with a queue (`eventbridge`). */
+  async queueDepths(): Promise<Pick<PipelineState, 'subscribers' | 'frontDoors'>> {
     const depth = async (url: string) => {
       const a = (await this.sqs!.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))).Attributes ?? {};
       return { visible: Number(a.ApproximateNumberOfMessages ?? 0), inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) };
@@ -572,6 +585,17 @@ export class LocalPipeline {
       const [q, l] = await Promise.all([depth(d.queueUrl), depth(d.dlqUrl)]);
       return { name: d.name, visible: q.visible, inFlight: q.inFlight, dlq: l.visible + l.inFlight };
     })(this.eventBridge)] : [];
+    return { subscribers, frontDoors };
+  }
+
+  /** The flow's counts per stage since start (a copy). */
+  flowCounts(): FlowCounts {
+    return this.flow.snapshot();
+  }
+
+  /** What the page shows: recent events and their stages, queue and DLQ depths, listeners. */
+  async state(): Promise<PipelineState> {
+    const { subscribers, frontDoors } = await this.queueDepths();
     return {
       rest: this.restUrl,
       ws: this.wsUrl,

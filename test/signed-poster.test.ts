@@ -110,3 +110,59 @@ describe('signedPoster', () => {
     }
   });
 });
+
+describe('signedPoster requests, checked by the receiving side with the SDK signer', () => {
+  /** What API Gateway does: recompute the signature of the request as received (method, path, headers, body). */
+  async function sdkSignatureOf(req: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }, credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) {
+    const amz = String(req.headers['x-amz-date']);
+    const date = new Date(`${amz.slice(0, 4)}-${amz.slice(4, 6)}-${amz.slice(6, 8)}T${amz.slice(9, 11)}:${amz.slice(11, 13)}:${amz.slice(13, 15)}Z`);
+    const host = String(req.headers.host);
+    const sdk = new SignatureV4({ service: 'execute-api', region: 'eu-west-1', credentials, sha256: Sha256 as never });
+    const signed = (await sdk.sign({ method: req.method, protocol: 'http:', hostname: host, path: req.url, headers: { host }, body: req.body } as never, { signingDate: date })) as unknown as { headers: Record<string, string> };
+    return signed.headers.authorization;
+  }
+
+  // Written by hand: connection ids as API Gateway makes them (base64: + / =), stage paths, with and without a session token.
+  const cases: [string, string, string, boolean][] = [
+    ['stage /v1, plain id', '/v1', 'L0SM9cOFvHcCIhw=', false],
+    ['stage /v1, id with + and /', '/v1', 'ab+c/d==', true],
+    ['no stage path', '', 'Zz9+/x=', true],
+    ['stage with a space', '/my stage', 'abc', false],
+  ];
+  it.each(cases)('%s: the signature verifies, the wire path and headers are as sent', async (_name, stage, connectionId, withToken) => {
+    const credentials = withToken ? { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret/+=', sessionToken: 'IQoJb3JpZ2luX2VjE/token+=' } : { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
+    const seen: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}${stage.replace(' ', '%20')}`;
+      const post = signedPoster({ endpoint, region: 'eu-west-1', credentials: () => credentials });
+      const frame = new TextEncoder().encode('{"type":"events","events":[{"id":"é"}]}');
+      // The same buffer twice (its hash and length are cached), then another one.
+      expect(await post(connectionId, frame)).toBe('sent');
+      expect(await post(connectionId, frame)).toBe('sent');
+      expect(await post(connectionId, new TextEncoder().encode('{"type":"event"}'))).toBe('sent');
+      expect(seen).toHaveLength(3);
+      const expectedPath = `${stage.replace(' ', '%20')}/@connections/${encodeURIComponent(connectionId)}`;
+      for (const r of seen) {
+        expect(r.url).toBe(expectedPath);
+        expect(r.headers['content-type']).toBe('application/json');
+        expect(Number(r.headers['content-length'])).toBe(Buffer.byteLength(r.body));
+        expect(r.headers['x-amz-content-sha256']).toBe(createHash('sha256').update(r.body).digest('hex'));
+        expect(r.headers['x-amz-security-token']).toBe(withToken ? 'IQoJb3JpZ2luX2VjE/token+=' : undefined);
+        expect(r.headers.authorization).toBe(await sdkSignatureOf(r, credentials));
+      }
+      expect(seen.map((r) => r.body)).toEqual(['{"type":"events","events":[{"id":"é"}]}', '{"type":"events","events":[{"id":"é"}]}', '{"type":"event"}']);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});

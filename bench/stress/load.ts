@@ -21,6 +21,13 @@ export interface LoadRun {
   /** CPU milliseconds per event in, by process, from the first post to the end of the drain. */
   cpuMsPerEvent: Record<string, number>;
   errors: { http: number; listener: number; missingDeliveries: number };
+  /**
+   * Where events waited (sampled once a second, run and drain): the largest backlog of each stage and
+   * when (seconds from the first post). `ingest`: Log Stream requests posted and not yet answered (events);
+   * `queue <subscriber>`: messages in its queue (visible + in flight); `stream+push`: session events
+   * written to the events table and not yet pushed.
+   */
+  backlog: Record<string, { max: number; atSecond: number }>;
 }
 
 const ADMINS = 10;
@@ -60,11 +67,12 @@ function cpuSeconds(): Record<string, number> {
   return out;
 }
 
-export async function loadTest(opts: { seconds: number; listeners: number; rate?: number; calibrate?: boolean; progress: (s: string) => void; apiKey?: string }): Promise<{ calibration: { rate: number; ok: boolean; p99: number; achieved: number }[]; runs: LoadRun[]; listeners: number; connectSeconds: number }> {
+export async function loadTest(opts: { seconds: number; listeners: number; rate?: number; calibrate?: boolean; topicTap?: boolean; progress: (s: string) => void; apiKey?: string }): Promise<{ calibration: { rate: number; ok: boolean; p99: number; achieved: number }[]; runs: LoadRun[]; listeners: number; connectSeconds: number }> {
   const apiKey = opts.apiKey ?? 'load-api-key-5e2c9d';
   const [port, wsPort] = [await freePort(), await freePort()];
   // All listeners are of the tenant dev: a ceiling above the default 1,000 when more are asked for.
-  const p = new LocalPipeline({ port, wsPort, apiKey, logLevel: 'ERROR', listenerLimits: { perTenant: Math.max(1000, opts.listeners) } });
+  // Without the page's topic tap (an extra consumer of every event that nothing deployed has): opts.topicTap to keep it.
+  const p = new LocalPipeline({ port, wsPort, apiKey, logLevel: 'ERROR', listenerLimits: { perTenant: Math.max(1000, opts.listeners) }, topicTap: opts.topicTap ?? false });
   const users = Math.max(1, opts.listeners - ADMINS);
   const listeners: StressListener[] = [];
   let window: { latencies: number[]; received: number } = { latencies: [], received: 0 };
@@ -95,6 +103,23 @@ export async function loadTest(opts: { seconds: number; listeners: number; rate?
       const listenerErrorsBefore = listeners.reduce((n, l) => n + l.errors.length + l.unexpectedCloses, 0);
       const inflight: Promise<void>[] = [];
       const start = Date.now();
+      let posting = 0;
+      const backlog: LoadRun['backlog'] = {};
+      const note = (stage: string, n: number, at: number) => { const b = (backlog[stage] ??= { max: 0, atSecond: 0 }); if (n > b.max) Object.assign(b, { max: n, atSecond: Math.round(at) }); };
+      const flow0 = p.flowCounts();
+      const unpushed = (f: typeof flow0) => (f.subscribers['session-events']?.delivered ?? 0) - (f.stored.events ?? 0);
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          const at = (Date.now() - start) / 1000;
+          note('ingest', posting, at);
+          note('stream+push', unpushed(p.flowCounts()) - unpushed(flow0), at);
+          try {
+            for (const q of (await p.queueDepths()).subscribers) note(`queue ${q.name}`, q.visible + q.inFlight, at);
+          } catch { /* a depth not read this second */ }
+          await sleep(1000);
+        }
+      })();
       for (let k = 0; Date.now() - start < seconds * 1000; k++) {
         const due = start + k * interval;
         if (due > Date.now()) await sleep(due - Date.now());
@@ -108,12 +133,13 @@ export async function loadTest(opts: { seconds: number; listeners: number; rate?
           if (type === 'slo' || type === 'scp') session++;
           return { log_id, data: { type, date: now, user_id: user, log_id, client_id: 'cl_load', ip: '203.0.113.7' } };
         });
+        posting += batch.length;
         inflight.push((async () => {
           try {
             const res = await fetch(`${p.restUrl}/dev/log-stream`, { method: 'POST', headers: { 'x-api-key': apiKey, 'content-type': 'application/json' }, body: JSON.stringify(batch) });
             await res.arrayBuffer();
             if (res.status === 200) { eventsIn += batch.length; sessionEvents += session; } else httpErrors++;
-          } catch { httpErrors++; }
+          } catch { httpErrors++; } finally { posting -= batch.length; }
         })());
         if (inflight.length > 200) await Promise.race(inflight);
       }
@@ -123,6 +149,8 @@ export async function loadTest(opts: { seconds: number; listeners: number; rate?
       const drainEnd = Date.now() + 30_000;
       while (window.received < expected && Date.now() < drainEnd) await sleep(200);
       await sleep(500);
+      sampling = false;
+      await sampler;
       const memEnd = memory();
       const cpuEnd = cpuSeconds();
       const cpuMsPerEvent = Object.fromEntries(Object.entries(cpuEnd).map(([k, v]) => [k, Math.round((1000 * (v - (cpuStart[k] ?? 0)) / Math.max(1, eventsIn)) * 100) / 100]));
@@ -134,6 +162,7 @@ export async function loadTest(opts: { seconds: number; listeners: number; rate?
         memoryMb: { start: memStart, end: memEnd },
         cpuMsPerEvent,
         errors: { http: httpErrors, listener: listenerErrors, missingDeliveries: Math.max(0, expected - window.received) },
+        backlog,
       };
     };
 
