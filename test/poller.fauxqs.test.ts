@@ -246,3 +246,27 @@ describe('credentials from Secrets Manager (aws-sdk-client-mock: the names are t
     expect(err.message).not.toContain('hunter2');
   });
 });
+
+test('the local runtime\'s poller (npm start with AUTH0_DOMAIN): polls the stand-in every interval into tenant dev, credentials from the environment', async () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { LocalLogPoller, localManagementApi } = require('../local/log-poller') as typeof import('../local/log-poller');
+  expect(() => localManagementApi({ AUTH0_DOMAIN: stub.origin })).toThrow(/AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET/);
+  expect(localManagementApi({ AUTH0_DOMAIN: 'https://acme.eu.auth0.com/', AUTH0_CLIENT_ID: 'a', AUTH0_CLIENT_SECRET: 'b' })).toEqual({ domain: 'acme.eu.auth0.com', secret: 'local-environment' });
+  Object.assign(process.env, { AUTH0_CLIENT_ID: 'stub-client', AUTH0_CLIENT_SECRET: 'stub-secret' });
+  process.env.TENANTS = JSON.stringify([{ name: 'dev', audience: 'http://127.0.0.1/', issuer: 'http://127.0.0.1:3000/', managementApi: localManagementApi({ AUTH0_DOMAIN: stub.origin, AUTH0_CLIENT_ID: 'x', AUTH0_CLIENT_SECRET: 'y' }) }]);
+  stub.logs = recent(2);
+  const lines: string[] = [];
+  const poller = new LocalLogPoller({ sns, ddb, table: (store as unknown as { table: string }).table, topicArn, tenant: 'dev', log: (l) => lines.push(l), intervalMs: 50 });
+  poller.start();
+  try {
+    expect(ids(await drain(sqs, queueUrl, 2, 40))).toEqual(['9002026120510000001', '9002026120510000002']);
+    stub.logs.push(...recent(3).slice(2));
+    const later = await drain(sqs, queueUrl, 1, 40);
+    expect(JSON.parse(later[0].Body!)).toMatchObject({ id: '9002026120510000003', tenant: 'dev' });
+  } finally {
+    await poller.stop();
+    delete process.env.AUTH0_CLIENT_ID;
+    delete process.env.AUTH0_CLIENT_SECRET;
+  }
+  expect(lines.some((l) => /published as tenant dev/.test(l))).toBe(true);
+});
