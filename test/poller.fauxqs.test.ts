@@ -270,3 +270,28 @@ test('the local runtime\'s poller (npm start with AUTH0_DOMAIN): polls the stand
   }
   expect(lines.some((l) => /published as tenant dev/.test(l))).toBe(true);
 });
+
+test('backfill (npm run backfill): from an ISO date to another publishes exactly that window, by date search then checkpoint paging, and moves no checkpoint', async () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startOf } = require('../scripts/backfill') as typeof import('../scripts/backfill');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { poll } = require('../lambda/poller/poll') as typeof import('../lambda/poller/poll');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { publishEvents } = require('../lambda/ingest/publish') as typeof import('../lambda/ingest/publish');
+  expect(startOf('2026-12-05T10:00:50Z')).toEqual({ since: '2026-12-05T10:00:50.000Z' });
+  expect(startOf('2026-12-05')).toEqual({ since: '2026-12-05T00:00:00.000Z' });
+  expect(startOf('90020261205100000000123')).toEqual({ after: '90020261205100000000123' });
+  expect(() => startOf('x y')).toThrow(/log_id or an ISO date/);
+  stub.logs = ManagementApiStub.logs(300, '2026-12-05T10:00:00.000Z'); // one a second: log n is dated 10:00:00 + (n-1) s
+  const api = new ManagementApi({ origin: stub.origin, credentials: async () => ({ client_id: 'stub-client', client_secret: 'stub-secret' }), deadline: Date.now() + 60_000 });
+  const summary = await poll({
+    tenant: 'acme', api, start: startOf('2026-12-05T10:00:50Z'), until: '2026-12-05T10:04:09.000Z', deadline: Date.now() + 60_000,
+    publish: (events) => publishEvents(events, { client: sns, topicArn }),
+  });
+  // Logs 51 (10:00:50) to 250 (10:04:09): 200 events.
+  expect(summary).toMatchObject({ published: 200, caughtUp: true, last: '9002026120510000250' });
+  const got = ids(await drain(sqs, queueUrl, 200));
+  expect(got).toHaveLength(200);
+  expect([got[0], got[199]]).toEqual(['9002026120510000051', '9002026120510000250']);
+  expect(await store.read('acme')).toEqual({});
+});
