@@ -17,6 +17,7 @@ import { EventArchive } from './event-archive';
 import { EventBridgeFrontDoor, eventBridgeSources } from './eventbridge-front-door';
 import { FanOut } from './fan-out';
 import { IngestApi } from './ingest-api';
+import { LogPoller, polledTenants } from './log-poller';
 import { Monitoring } from './monitoring';
 import { SessionEventsSocket } from './session-events-socket';
 import { Stores } from './stores';
@@ -49,6 +50,8 @@ export class Auth0Events extends Construct {
   readonly eventBridge?: EventBridgeFrontDoor;
   /** Every event of the topic in S3 (Firehose), a Glue table and an Athena workgroup over it (docs/archive.md). */
   readonly archive: EventArchive;
+  /** The Management API log poller, when a tenant names `managementApi` (docs/auth0-setup.md, "Polling Auth0's log API"). */
+  readonly poller?: LogPoller;
   /** Alarm topic, alarm actions on every alarm of this construct, the operations alarms and the dashboard (docs/operations.md). */
   readonly monitoring: Monitoring;
   /** The SSM parameters for subscribers in other apps (docs/subscribers.md). */
@@ -90,6 +93,9 @@ export class Auth0Events extends Construct {
       tokenCacheTtl: Duration.seconds(config.isolation.tokenCacheSeconds),
     });
     if (eventBridgeSources(config.tenants).size) this.eventBridge = new EventBridgeFrontDoor(this, 'EventBridge', { events: this.events, tenants: config.tenants, logRetentionDays: config.logRetentionDays });
+    if (polledTenants(config.tenants).length) {
+      this.poller = new LogPoller(this, 'Poller', { events: this.events, tenants: config.tenants, logRetentionDays: config.logRetentionDays, deletionProtection: config.deletionProtection });
+    }
     this.archive = new EventArchive(this, 'Archive', { topic: this.events.topic, logRetentionDays: config.logRetentionDays, ...config.archive });
     this.parameters = new TopicParameters(this, 'Parameters', { topic: this.events.topic, keyArn: this.events.keyArn, prefix: config.parameterPrefix });
     // Last: it watches what the constructs above made, and gives every alarm of the pipeline its actions.
@@ -100,6 +106,7 @@ export class Auth0Events extends Construct {
       realtime: this.realtime,
       eventBridge: this.eventBridge,
       archive: this.archive,
+      poller: this.poller,
       tenants: config.tenants.map((t) => t.name),
       alarms: config.alarms,
       alarmEmail: config.alarmEmail,

@@ -339,6 +339,18 @@ function issuerOf(tc: TenantConfig, i: number, seen: ReadonlyMap<string, string>
   return issuer;
 }
 
+/**
+ * A deployed tenant's `managementApi`, copied field by field: a deployed poller calls Auth0 over https
+ * only (an http loopback origin is for the local runtime and tests, which do not come through here).
+ */
+function managementApiOf(tc: TenantConfig, i: number): NonNullable<TenantConfig['managementApi']> {
+  const m = tc.managementApi!;
+  if (m.domain !== undefined && m.domain.includes('://')) {
+    throw new ConfigError(`tenants[${i}].managementApi.domain`, `${JSON.stringify(m.domain)} is an http stand-in for Auth0: a deployed poller calls the Management API over https; give the host name only (e.g. ${tc.name.split('@')[0]}.auth0.com), or leave it out for the tenant's Auth0 domain`);
+  }
+  return { secret: m.secret, ...(m.domain ? { domain: m.domain } : {}), ...(m.secretKeyArn ? { secretKeyArn: m.secretKeyArn } : {}) };
+}
+
 /** An object setting (or undefined), with only the given keys. */
 function objectOf(value: unknown, field: string, keys: readonly string[]): Record<string, unknown> {
   if (value === undefined) return {};
@@ -428,6 +440,7 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
     return {
       name: tc.name, audience: tc.audience, ...(tc.customDomain ? { customDomain: tc.customDomain } : {}), ...(tc.issuer ? { issuer: tc.issuer } : {}),
       ...(tc.trustScopeClaim ? { trustScopeClaim: true } : {}), ...(eventBridgeSources.length ? { eventBridgeSources } : {}),
+      ...(tc.managementApi ? { managementApi: managementApiOf(tc, i) } : {}),
     };
   });
 

@@ -28,6 +28,7 @@ import type { EventTopic } from './event-topic';
 import type { EventBridgeFrontDoor } from './eventbridge-front-door';
 import type { FanOut } from './fan-out';
 import type { IngestApi } from './ingest-api';
+import type { LogPoller } from './log-poller';
 import { customerManagedKey, Handler, logGroup } from './secure-defaults';
 import { WEBSOCKET_STAGE, type SessionEventsSocket } from './session-events-socket';
 
@@ -40,6 +41,8 @@ export interface MonitoringProps {
   readonly eventBridge?: EventBridgeFrontDoor;
   /** The event archive: its alarms (made by it) count as critical. */
   readonly archive?: EventArchive;
+  /** The log poller: its alarms (made by it) count as critical where it says so. */
+  readonly poller?: LogPoller;
   /** The deployment's tenant names: one "no events received" alarm each. */
   readonly tenants: readonly string[];
   readonly alarms: AlarmConfig;
@@ -211,6 +214,7 @@ export class Monitoring extends Construct {
     }
     for (const alarm of realtime.alarms) if (/\/(PushIteratorAge|PushFailuresDepth)$/.test(alarm.node.path)) this.critical.push(alarm);
     this.critical.push(...(props.archive?.criticalAlarms ?? []));
+    this.critical.push(...(props.poller?.criticalAlarms ?? []));
 
     this.pipelineUnhealthy = new cloudwatch.CompositeAlarm(this, 'PipelineUnhealthy', {
       alarmDescription: `auth0-events pipeline unhealthy: events are not accepted, not delivered, piling up, failing or lost. The alarm that fired is listed in the notification and on the dashboard; runbook ${RUNBOOK}.`,

@@ -23,6 +23,7 @@ import type { TenantConfig } from '../lambda/shared/tenants';
 import { devJwks, devTenantConfig, DEFAULT_PORT, DEFAULT_WS_PORT, DEV_TENANT } from './dev-tenant';
 import { emulatorEnv, startDynamoDb, startSnsSqs, type Emulator } from './emulators';
 import { LocalArchiver, localS3Client } from './archiver';
+import { LocalLogPoller, localManagementApi } from './log-poller';
 import { LocalEventBridge } from './eventbridge';
 import { createFanOut, createQueue, type LocalSubscriber } from './fanout';
 import { acceptedBy, FlowCounter, type FlowCounts } from './flow';
@@ -106,7 +107,9 @@ export const LOCAL_MAX_POLLERS = 10;
 export function localConfig(port: number): { config: Auth0EventsConfig; tenants: TenantConfig[] } {
   const cdkJson = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8'));
   const config = parseConfig(cdkJson.context?.[CONTEXT_KEY]);
-  return { config, tenants: [devTenantConfig(port), ...config.tenants.filter((t) => t.name !== 'dev')] };
+  // AUTH0_DOMAIN (with AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET): the dev tenant is polled from that Auth0 tenant (local/log-poller.ts).
+  const managementApi = localManagementApi();
+  return { config, tenants: [{ ...devTenantConfig(port), ...(managementApi ? { managementApi } : {}) }, ...config.tenants.filter((t) => t.name !== 'dev')] };
 }
 
 /** The synthesized template of the real stack (no bundling), for the local tables. */
@@ -163,6 +166,8 @@ export class LocalPipeline {
   archiver?: LocalArchiver;
   /** The sign-out-everywhere example, when `examples` is on. */
   signOutExample?: SignOutExample;
+  /** Polls AUTH0_DOMAIN's logs into tenant dev, when set (local/log-poller.ts). */
+  logPoller?: LocalLogPoller;
   topicArn = '';
   tables: Partial<Record<'users' | 'events' | 'connections', string>> = {};
   private readonly events = new Map<string, EventView>();
@@ -358,6 +363,17 @@ export class LocalPipeline {
     });
     this.frontDoorAccepted(this.eventBridge.name, 0);
     await this.eventBridge.start();
+
+    if (localManagementApi()) {
+      // The stack's checkpoint table when the template has one (cdk.json polls a tenant), else one of the same key.
+      const spec = specs.find((t) => /\/Poller\/Checkpoints\//.test(t.path));
+      const table = spec?.create.TableName ?? 'auth0-events-poller-checkpoints';
+      if (!spec) await createTables(ddb, [{ path: 'poller', create: { TableName: table, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'tenant', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'tenant', KeyType: 'HASH' }] } }]);
+      this.flow.declareDoor('poller');
+      this.logPoller = new LocalLogPoller({ sns, ddb, table, topicArn: this.topicArn, tenant: DEV_TENANT, log: this.log, onPublished: (n) => this.frontDoorAccepted('poller', n) });
+      this.logPoller.start();
+      this.log(`poller: polling ${process.env.AUTH0_DOMAIN} every 5 s into tenant ${DEV_TENANT}`);
+    }
 
     await this.startRealtime(ddb);
     await this.startFrontDoor(config);
@@ -645,6 +661,7 @@ export class LocalPipeline {
     await Promise.allSettled([
       ...this.pollers.map((p) => p.stop()),
       this.eventBridge?.stop(),
+      this.logPoller?.stop(),
       this.archiver?.stop(),
       this.streamPoller?.stop(),
       this.gateway?.stop(),

@@ -12,6 +12,7 @@ import { ASSUMPTIONS as A, PRICES as P } from './prices';
 import { CostLines, gbs, lambdaCost, logCost, MONTH_SECONDS, restDoorLines, snsCost, sum, tiered } from './cost-units';
 import { doorCosts, DoorInput, formatDoors } from './cost-doors';
 import { AlarmCount, shippedStackAlarms } from './stack-alarms';
+import { archiveLines, pollerLines, type HistoryInput } from './cost-history';
 
 export { tiered };
 export type { CostLines };
@@ -149,7 +150,27 @@ export function costReport(argv: string[], givenAlarms?: AlarmCount): string {
   const [logStream, eventStreams, eventBridge] = doorCosts(doors);
   const [, eventStreamsCached, eventBridgeSingles] = doorCosts({ ...doors, authorizerCacheTtlSeconds: 300, messagesPerReceive: 1 });
   out.push(formatDoors(doors, [logStream, eventStreams, eventStreamsCached, eventBridge, eventBridgeSingles], shared));
+  out.push('', formatHistory({
+    eventsPerMonth: doorN, tenants: doors.tenants,
+    polledTenants: Number(arg(argv, 'polled-tenants') ?? 1), polledEventsPerMonth: Number(arg(argv, 'polled-events-per-month') ?? 1e6),
+  }, sum(shared)));
   return out.join('\n');
+}
+
+/** The archive and the poller, per month, next to the shared part's total. */
+export function formatHistory(h: HistoryInput, sharedTotal: number): string {
+  const a = archiveLines(h);
+  const p = pollerLines(h);
+  const row = (k: string, v: number) => `  ${k.padEnd(58)}${usd(v).padStart(15)}/month`;
+  return [
+    `History (README, "Archive and replay" and "Polling Auth0's log API"), next to the shared part's ${usd(sharedTotal)}/month:`,
+    `Archive of ${h.eventsPerMonth.toLocaleString('en-US')} events/month (${h.tenants} tenant(s)):`,
+    ...Object.entries(a).map(([k, v]) => row(k, v)),
+    row('ARCHIVE TOTAL', sum(a)),
+    `Poller: ${h.polledTenants} polled tenant(s), ${h.polledEventsPerMonth.toLocaleString('en-US')} polled events/month (Auth0's Management API calls are free, rate-limited; the schedule is free):`,
+    ...Object.entries(p).map(([k, v]) => row(k, v)),
+    row('POLLER TOTAL', sum(p)),
+  ].join('\n');
 }
 
 const PRICES_DATE = P.asOf;

@@ -19,7 +19,18 @@ export const PRICES = {
     cloudwatch: 'https://aws.amazon.com/cloudwatch/pricing/',
     /** Read 2026-11-25 (the page's example: "SaaS application publishes 5 million events" -> partner events ingested 5M x $1.00/M; delivery is charged only to another account). */
     eventBridge: 'https://aws.amazon.com/eventbridge/pricing/',
+    firehose: 'https://aws.amazon.com/firehose/pricing/',
+    s3: 'https://aws.amazon.com/s3/pricing/',
+    athena: 'https://aws.amazon.com/athena/pricing/',
+    secretsManager: 'https://aws.amazon.com/secrets-manager/pricing/',
   },
+  /** Amazon Data Firehose, Direct PUT: each record billed rounded up to 5 KB; dynamic partitioning per GB processed and per 1,000 objects delivered. */
+  firehose: { ingestedPerGb: 0.029, recordBillingIncrementKb: 5, dynamicPartitioningPerGb: 0.02, perThousandObjects: 0.005 },
+  s3: { standardGbMonth: 0.023, glacierInstantGbMonth: 0.004, putPerThousand: 0.005 },
+  /** Per TB scanned, at least 10 MB a query. */
+  athena: { perTbScanned: 5.0, minimumMbPerQuery: 10 },
+  /** Per secret a month, and per 10,000 API calls. */
+  secretsManager: { secretMonth: 0.4, per10kCalls: 0.05 },
   apiGateway: {
     /** REST API requests, per million, by monthly tier (first 333 M, next 667 M, next 19 B, over 20 B). */
     restPerMillionTiers: [
@@ -128,6 +139,14 @@ export const ASSUMPTIONS = {
    * the ingest Lambda with an SQS event source). Messages per receive: the Lambda SQS event source
    * takes up to its batch size (default 10) per ReceiveMessage; a quiet queue gives fewer.
    */
+  /** The archive (lib/event-archive.ts): bytes of one event as the topic delivers it, gzip ratio, Firehose buffer, queries. */
+  archive: { eventBytes: 1500, gzipRatio: 8, bufferSeconds: 300, standardMonths: 3, glacierMonths: 400 / 30 - 3, queriesPerMonth: 100, kmsRequestsPerObject: 2 },
+  /**
+   * The log poller (lib/log-poller.ts), per polled tenant: a run a minute (43,200 a month), each
+   * ~300 ms at 256 MB when idle plus 0.3 ms an event; 2 DynamoDB writes a run (lease) + 1 a page;
+   * GetSecretValue at most once per 5 minutes per warm container; one summary log line a run.
+   */
+  poller: { runsPerMonth: 30 * 24 * 60, memoryMb: 256, msPerRun: 300, msPerEvent: 0.3, logBytesPerRun: 600, secretReadsPerMonth: 12 * 24 * 30 },
   eventBridge: {
     memoryMb: 512,
     messagesPerReceive: 10,

@@ -151,3 +151,34 @@ test('the push frame model uses the stack\'s stream batch size', () => {
   const { PUSH_STREAM } = require('../lib/session-events-socket') as typeof import('../lib/session-events-socket');
   expect(ASSUMPTIONS.pushFrames.maxEventsPerBatch).toBe(PUSH_STREAM.batchSize);
 });
+
+describe('history, hand-computed: 1,000,000 events a month over 2 tenants; 1 polled tenant bringing 1,000,000 events', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { archiveLines, pollerLines } = require('../scripts/cost-history') as typeof import('../scripts/cost-history');
+  const h = { eventsPerMonth: 1e6, tenants: 2, polledTenants: 1, polledEventsPerMonth: 1e6 };
+
+  it('archive: Firehose bills 5 KB a record, partitions per GB and object, S3 and KMS per object, storage in steady state, Athena per query', () => {
+    const a = archiveLines(h);
+    expect(a['Firehose ingestion (5 KB steps)']).toBeCloseTo(0.14848, 9); // 1e6 x 5,120 B = 5.12 GB x 0.029
+    // 1.5 GB x 0.02 + (2 tenants x 2,592,000 s / 300 s = 17,280 objects) / 1,000 x 0.005
+    expect(a['Firehose dynamic partitioning']).toBeCloseTo(0.03 + 0.0864, 9);
+    expect(a['S3 PUTs and KMS per object']).toBeCloseTo(0.0864 + 0.10368, 9); // 17,280 PUTs; 34,560 KMS requests x 0.03 / 10k
+    // 1.5 GB / 8 = 0.1875 GB a month, kept 3 months in Standard and 10.33 in Glacier IR
+    expect(a['S3 storage (steady state: Standard, then Glacier IR)']).toBeCloseTo(0.1875 * (3 * 0.023 + (400 / 30 - 3) * 0.004), 9);
+    expect(a['Athena (100 queries of one tenant-month)']).toBeCloseTo(100 * 0.09375e-3 * 5, 9); // one tenant-month = 0.09375 GB scanned
+  });
+
+  it('poller: 43,200 runs a month, lease writes, the secret and its reads, PublishBatch of 10, a log line a run', () => {
+    const p = pollerLines(h);
+    expect(p['Poller Lambda (a run a minute per tenant)']).toBeCloseTo(0.00864 + 3315 * 0.0000133334, 8); // 43,200 x 0.25 GB x 0.3 s + 1e6 x 0.25 x 0.0003 s
+    expect(p['Poller DynamoDB (lease and checkpoint)']).toBeCloseTo(((86_400 + 10_000) / 1e6) * 0.625, 9);
+    expect(p['Poller Secrets Manager (secret + reads)']).toBeCloseTo(0.4 + 0.8640 * 0.05, 9);
+    expect(p['Poller SNS PublishBatch']).toBeCloseTo(0.05, 9);
+    expect(p['Poller CloudWatch Logs']).toBeCloseTo(0.02592 * 0.59, 9);
+  });
+
+  it('the report shows both next to the rest', () => {
+    const text = costReport([], ALARMS);
+    for (const s of ['ARCHIVE TOTAL', 'POLLER TOTAL', 'Firehose ingestion', 'Athena', 'Secrets Manager']) expect(text).toContain(s);
+  });
+});

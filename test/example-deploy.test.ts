@@ -69,11 +69,21 @@ describe('the shipped example, deployed with --parameters ExampleConfiguration=d
   let t: CfnTemplate;
   beforeAll(() => { ts = shippedTemplates(); t = ts.root; });
 
+  it('creates the poller without its placeholder secret: the secret is only named in the role\'s policy (no resource, no dynamic reference), so creation cannot fail on it', () => {
+    const text = JSON.stringify(t);
+    expect(text).not.toContain('AWS::SecretsManager::Secret');
+    expect(text).not.toContain('{{resolve:secretsmanager');
+    expect(text).toContain('secret:auth0-events/acme-eu/management-api-??????');
+  });
+
   it('creates no partner event bus for the all-zero placeholder source (it cannot exist in any account)', () => {
     const parts = deployedParts(ts, { ExampleConfiguration: 'deploy' });
     expect(parts.length).toBeGreaterThan(1);
     expect(parts.flatMap(({ t, made }) => busesOf(t, made))).toEqual([]);
-    expect(parts.reduce((n, { t, made }) => n + ofType(t, made, 'AWS::Events::Rule'), 0)).toBe(0);
+    // No rule on a partner bus; the one rule left is the log poller's schedule for acme@eu (cdk.json's managementApi).
+    const rules = parts.flatMap(({ t, made }) => [...made].filter((id) => t.Resources[id].Type === 'AWS::Events::Rule').map((id) => t.Resources[id].Properties!));
+    expect(rules.map((r) => [r.EventBusName ?? null, r.ScheduleExpression, r.Targets?.[0]?.Input])).toEqual([[null, 'rate(1 minute)', '{"tenant":"acme@eu"}']]);
+    expect(ofType(t, parts[0].made, 'AWS::Events::Rule')).toBe(1);
     // Without the opt-in (the Rule refuses that deploy) the template would create it: the condition is what leaves it out.
     expect(allBuses(ts, {})).toEqual([ZERO]);
   });

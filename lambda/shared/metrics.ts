@@ -13,8 +13,16 @@
  * Of the push Lambda (same namespace):
  *   PushSendFailed   Count, dimension sets [tenant] and []: sends to a listener that failed after every retry
  *                    (that listener is then told `closing` / `missed_events` and closed: lambda/push/missed.ts)
+ * Of the log poller (same namespace; lambda/poller):
+ *   EventsPublished  ([tenant, source] and []) as above, for the events it published
+ *   PollerBehindSeconds  Seconds, dimension sets [tenant] and []: per run, 0 when the run caught up with
+ *                    Auth0's newest log, else how old the last log it reached is (its time budget or
+ *                    Auth0's rate limit stopped it first)
+ *   PollerRefused    Count, dimension sets [tenant] and []: logs that failed validation (logged with their log_id, skipped)
  */
 
+export const METRIC_POLLER_BEHIND = 'PollerBehindSeconds';
+export const METRIC_POLLER_REFUSED = 'PollerRefused';
 export const DEFAULT_METRICS_NAMESPACE = 'auth0-events/local';
 export const METRIC_EVENTS_PUBLISHED = 'EventsPublished';
 export const METRIC_PUBLISH_FAILED = 'PublishFailed';

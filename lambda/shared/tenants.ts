@@ -36,6 +36,67 @@ export interface TenantConfig {
    * @default - none: no EventBridge front door for this tenant
    */
   eventBridgeSources?: string[];
+  /**
+   * Poll this tenant's logs through the Auth0 Management API (`GET /api/v2/logs`, lambda/poller;
+   * README, "Polling Auth0's log API"): the way in for a tenant without a Log Stream, and what
+   * `npm run backfill` reads.
+   * @default - not polled
+   */
+  managementApi?: ManagementApiConfig;
+}
+
+/** Where and how the poller reaches a tenant's Management API. */
+export interface ManagementApiConfig {
+  /**
+   * The Management API's domain: `acme.eu.auth0.com` (https), or an `http://127.0.0.1:<port>` origin
+   * (only the local runtime and tests: a stand-in for Auth0 on this machine).
+   * @default - the tenant's Auth0 domain (auth0Domain(name)); a custom domain is not used
+   */
+  domain?: string;
+  /**
+   * The name or ARN of the Secrets Manager secret holding the machine-to-machine application's
+   * credentials as JSON `{"client_id": "...", "client_secret": "..."}` (the application needs the
+   * `read:logs` scope of the Management API). Only the name is in the configuration; the poller reads
+   * the secret at run time.
+   */
+  secret: string;
+  /**
+   * The customer-managed KMS key that encrypts the secret, when it is not the AWS-managed
+   * `aws/secretsmanager` key: the poller gets kms:Decrypt on it (through Secrets Manager only).
+   * @default - the AWS-managed key (no KMS grant needed)
+   */
+  secretKeyArn?: string;
+}
+
+/** The Management API origin of a tenant (`https://acme.eu.auth0.com`, or the configured loopback origin). */
+export function managementApiOrigin(tenant: TenantConfig): string | undefined {
+  const api = tenant.managementApi;
+  if (!api) return undefined;
+  const domain = api.domain ?? auth0Domain(tenant.name);
+  return /^https?:\/\//.test(domain) ? domain.replace(/\/+$/, '') : `https://${domain}`;
+}
+
+/** A loopback origin (`http://127.0.0.1:<port>`, `http://localhost:<port>`): the only http origins a poller may call. */
+export const LOOPBACK_ORIGIN = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}$/;
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/;
+
+/** The problem with a `managementApi` setting, or undefined when it is valid. */
+export function managementApiProblem(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'managementApi must be an object {"secret": "<Secrets Manager secret name or ARN>", "domain"?: "<tenant>.auth0.com"}';
+  const m = v as Record<string, unknown>;
+  for (const key of Object.keys(m)) if (!['domain', 'secret', 'secretKeyArn'].includes(key)) return `managementApi.${key} is not a known setting; known settings: domain, secret, secretKeyArn`;
+  if (typeof m.secret !== 'string' || !(SECRET_NAME.test(m.secret) || SECRET_ARN.test(m.secret))) {
+    return `managementApi.secret ${JSON.stringify(m.secret)} must be the name or ARN of a Secrets Manager secret holding {"client_id", "client_secret"} (never the credentials themselves)`;
+  }
+  if (m.domain !== undefined && (typeof m.domain !== 'string' || !(DOMAIN_PATTERN.test(m.domain) || LOOPBACK_ORIGIN.test(m.domain)))) {
+    return `managementApi.domain ${JSON.stringify(m.domain)} must be a host name such as acme.eu.auth0.com (no scheme, no path), or an http://127.0.0.1:<port> stand-in`;
+  }
+  if (m.secretKeyArn !== undefined && (typeof m.secretKeyArn !== 'string' || !KMS_KEY_ARN.test(m.secretKeyArn))) {
+    return `managementApi.secretKeyArn ${JSON.stringify(m.secretKeyArn)} must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)`;
+  }
+  return undefined;
 }
 
 export interface Tenant extends TenantConfig {
@@ -64,6 +125,7 @@ export function tenantConfigProblem(config: unknown): string | undefined {
   if (c.issuer !== undefined && (typeof c.issuer !== 'string' || !/^https?:\/\/[^/]+\/$/.test(c.issuer))) {
     return `issuer ${JSON.stringify(c.issuer)} must be an origin URL ending in a slash, such as http://127.0.0.1:3000/`;
   }
+  if (c.managementApi !== undefined) return managementApiProblem(c.managementApi);
   return undefined;
 }
 
