@@ -103,8 +103,9 @@ export class LogPoller extends Construct {
       description: 'Polls Auth0\'s Management API logs from each tenant\'s checkpoint and publishes them to the event topic',
       logRetentionDays: props.logRetentionDays,
       timeout: POLLER_TIMEOUT,
-      // At most one run per polled tenant at once (the lease keeps one tenant's runs apart).
-      reservedConcurrentExecutions: polled.length,
+      // No reserved concurrency: Lambda refuses any reservation that leaves an account fewer than 100
+      // unreserved executions, so a fresh account with a small quota could not deploy the example. One
+      // run per tenant at once is the checkpoint table's lease (lambda/poller), not a reservation.
       environment: { TOPIC_ARN: props.events.topic.topicArn, CHECKPOINT_TABLE: this.table.tableName },
     });
     const role = this.handler.role;
