@@ -147,7 +147,6 @@ test('WebSocket messages are counted as frames: one per stream batch for * liste
 });
 
 test('the push frame model uses the stack\'s stream batch size', () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { PUSH_STREAM } = require('../lib/session-events-socket') as typeof import('../lib/session-events-socket');
   expect(ASSUMPTIONS.pushFrames.maxEventsPerBatch).toBe(PUSH_STREAM.batchSize);
 });
