@@ -21,7 +21,16 @@ const FORBIDDEN: Record<string, readonly string[]> = {
   lambda: ['lib', 'local', 'scripts', 'bench', 'client', 'bin', 'test'],
   lib: ['local', 'scripts', 'bench', 'client', 'bin', 'test'],
   local: ['scripts', 'bench', 'bin', 'test'],
+  // scripts/ synthesize the shipped stack themselves (scripts/shipped-template.ts), not through the local runtime.
+  scripts: ['local', 'test', 'bin'],
 };
+
+/** Imports of a forbidden layer that are known and not moved yet, each with why (issue 22, part 3). */
+const KNOWN_LEFT: readonly string[] = [
+  // `npm run replay -- --local` reads the running local runtime's file and its S3: the local runtime's own helpers.
+  'scripts/replay.ts -> ../local/archiver',
+  'scripts/replay.ts -> ../local/runtime-file',
+];
 
 /** Every module specifier in a source text. */
 export function specifiers(source: string): string[] {
@@ -68,7 +77,9 @@ export function violations(files: readonly string[], read: (f: string) => string
     const forbidden = FORBIDDEN[layer] ?? [];
     for (const spec of specifiers(read(file))) {
       const target = targetFolder(file, spec);
-      if ((target && (forbidden.includes(target) || target === '(outside the repository)')) || siblingHandler(file, spec)) out.push(`${path.relative(ROOT, file)} -> ${spec}`);
+      // scripts/new-subscriber.ts holds import lines of the files it generates (template text): no outside check there.
+      const outside = target === '(outside the repository)' && layer !== 'scripts';
+      if ((target && (forbidden.includes(target) || outside)) || siblingHandler(file, spec)) out.push(`${path.relative(ROOT, file)} -> ${spec}`);
     }
   }
   return out;
@@ -116,8 +127,8 @@ describe('the scan sees every way of importing (hand-written cases)', () => {
   });
 });
 
-test('no file under lambda/, lib/ or local/ imports a layer above it (scripts/, bench/; lib/ not local/; lambda/ nothing) nor a sibling handler folder', () => {
-  const files = ['lambda', 'lib', 'local'].flatMap((d) => sourceFiles(path.join(ROOT, d)));
+test('no file under lambda/, lib/, local/ or scripts/ imports a layer it must not (scripts/, bench/; lib/ not local/; lambda/ nothing; scripts/ not local/) nor a sibling handler folder', () => {
+  const files = ['lambda', 'lib', 'local', 'scripts'].flatMap((d) => sourceFiles(path.join(ROOT, d)));
   expect(files.length).toBeGreaterThan(50);
-  expect(violations(files)).toEqual([]);
+  expect(violations(files)).toEqual(KNOWN_LEFT);
 });
