@@ -26,6 +26,17 @@ describe('exports', () => {
     ].sort());
   });
 
+  it('each public field of Auth0Events has a type exported by name (a compile-time check: tsc fails on a field left out)', () => {
+    type Named = {
+      config: api.Auth0EventsConfig; events: api.EventTopic; ingest: api.IngestApi; stores: api.Stores; subscribers: api.FanOut;
+      realtime: api.SessionEventsSocket; eventBridge?: api.EventBridgeFrontDoor; archive: api.EventArchive; monitoring: api.Monitoring; parameters: api.TopicParameters;
+    };
+    type Fields = Omit<api.Auth0Events, keyof import('constructs').Construct | 'topic' | 'alarmAction'>;
+    const sameKeys: [keyof Fields] extends [keyof Named] ? ([keyof Named] extends [keyof Fields] ? true : false) : false = true;
+    const sameTypes: Fields extends Named ? true : false = true;
+    expect([sameKeys, sameTypes]).toEqual([true, true]);
+  });
+
   it('auth0-events/handler exports the wrapper, the parser and the event constants', () => {
     expect(Object.keys(runtime).sort()).toEqual([
       'EVENT_TYPES', 'InvalidEventError', 'MESSAGE_ATTRIBUTES', 'SESSION_EVENT_TYPES', 'USER_EVENT_TYPES', 'auth0EventsHandler', 'parseCanonicalEvent',
