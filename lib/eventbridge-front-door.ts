@@ -5,7 +5,7 @@
  *   per configured source: partner event bus (named as the source) ──rule {source: [<source>]}──┐
  *     (EventBridge cannot deliver: retried up to 24 h / 185 times) ──▶ delivery DLQ (14 days)   │
  *   queue (14 days) ◀──────────────────────────────────────────────────────────────────────────┘
- *   queue ──(event source mapping, ReportBatchItemFailures)──▶ lambda/eventbridge-ingest ──▶ event topic
+ *   queue ──(event source mapping, ReportBatchItemFailures)──▶ lambda/ingest/eventbridge ──▶ event topic
  *     ├─ not on the topic: batch item failure, retried; after maxReceiveCount ──▶ DLQ (14 days)
  *     └─ refused (a property of the input) ──────────────── sent at once ──────▶ DLQ
  *
@@ -175,7 +175,7 @@ export class EventBridgeFrontDoor extends Construct {
     }
 
     this.handler = new Handler(this, 'Ingest', {
-      entry: 'lambda/eventbridge-ingest/handler.ts',
+      entry: 'lambda/ingest/eventbridge/handler.ts',
       description: 'Unwraps Auth0 EventBridge events from the front door queue, classifies them and publishes them to the event topic',
       logRetentionDays: props.logRetentionDays,
       timeout: CONSUMER_TIMEOUT,

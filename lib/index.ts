@@ -1,16 +1,17 @@
 /**
- * auth0-events: the public API of the package (`import { ... } from 'auth0-events'`). Everything a
- * consumer needs is exported here by a stable name; nothing else is public (consumers never import
- * `auth0-events/lib/...`). Handler code imports `auth0-events/handler` (lib/handler.ts), which does not
+ * auth0-events: the public API of the package (`import { ... } from 'auth0-events'`), for two audiences:
+ * teams (Auth0EventsSubscriber, Auth0EventsTopic, the filter, the event types) and whoever hosts the
+ * pipeline (Auth0Events, its settings and the types of its public fields). Each object has one name here;
+ * nothing else is public (consumers never import `auth0-events/lib/...`). This repository's own tooling
+ * (its stack, registry, cdk.json parsing, queue tags) is not exported: bin/, scripts/, local/ and test/
+ * import it from its module. Handler code imports `auth0-events/handler` (lib/handler.ts), which does not
  * pull in aws-cdk-lib. docs/package.md, "API (the exports)", documents each export.
  */
 
 // ---- constructs
 export { Auth0Events, type Auth0EventsProps } from './auth0-events';
-export { Auth0EventsStack, EXAMPLE_PARAMETER, type Auth0EventsStackProps } from './auth0-events-stack';
 export {
   Auth0EventsSubscriber,
-  QUEUE_TAGS,
   type Auth0EventsSubscriberAlarmProps,
   type Auth0EventsSubscriberHandlerProps,
   type Auth0EventsSubscriberProps,
@@ -26,14 +27,26 @@ export {
 } from './auth0-events-topic';
 
 // ---- configuration
-export { CONTEXT_KEY, ConfigError, DEFAULT_ALARMS, DEFAULT_ISOLATION, DEFAULT_THROTTLE, parseConfig } from './config';
-export type { AlarmConfig, Auth0EventsConfig, Auth0EventsSettings, IsolationConfig, RateLimit, ReservedConcurrencyConfig, ThrottleConfig } from './config';
+export { ConfigError, DEFAULT_ALARMS, DEFAULT_ISOLATION, DEFAULT_THROTTLE } from './config';
+export type { AlarmConfig, ArchiveConfig, Auth0EventsConfig, Auth0EventsSettings, IsolationConfig, RateLimit, ReservedConcurrencyConfig, ThrottleConfig } from './config';
 export type { TenantConfig } from '../lambda/shared/tenants';
 
-// ---- subscriber filters and the in-repository registry's definitions
+// ---- the types of Auth0Events' public fields (pipeline.events, .ingest, ...): constructed by Auth0Events only
+export type { EventArchive } from './event-archive';
+export type { LogPoller } from './log-poller';
+export type { EventBridgeFrontDoor } from './eventbridge-front-door';
+export type { EventTopic } from './event-topic';
+export type { FanOut, RegistrySubscriber } from './fan-out';
+export type { SubscriberKey } from './subscriber';
+export type { IngestApi } from './ingest-api';
+export type { Monitoring } from './monitoring';
+export type { SessionEventsSocket } from './session-events-socket';
+export type { Stores } from './stores';
+export type { TopicParameters } from './auth0-events-topic';
+
+// ---- subscriber filters and the subscriber definitions Auth0Events' `subscribers` takes
 export { matchesFilterPolicy, renderFilterPolicy, SNS_FILTER_LIMITS, SubscriberDefinitionError } from './subscriber-filter';
 export type { FilterCondition, FilterPolicy, LevelRange, SubscriberFilter } from './subscriber-filter';
-export { validateDefinition, validateRegistry } from './subscriber-definition';
 export type {
   HandlerConsumerDefinition,
   QueueConsumerDefinition,
@@ -43,7 +56,6 @@ export type {
   TableAction,
   WebhookConsumerDefinition,
 } from './subscriber-definition';
-export { SUBSCRIBERS } from './subscribers';
 
 // ---- the canonical event (types and constants only: no runtime code a handler would need from here)
 export { EVENT_TYPES, MESSAGE_ATTRIBUTES, SESSION_EVENT_TYPES, USER_EVENT_TYPES } from '../lambda/shared/event';

@@ -1,6 +1,6 @@
 /**
  * The log poller (README.md, "Polling Auth0's log API"): for each tenant with `managementApi`, an
- * EventBridge rule invokes lambda/poller every minute with `{"tenant": "<name>"}`; the function reads
+ * EventBridge rule invokes lambda/ingest/poller every minute with `{"tenant": "<name>"}`; the function reads
  * Auth0's `GET /api/v2/logs` from the tenant's checkpoint and publishes to the event topic with the
  * Log Stream door's code.
  *   - checkpoints and run leases: a DynamoDB table (customer-managed key, PITR), one item per tenant;
@@ -24,7 +24,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
-import { CHECKPOINT_TABLE } from '../lambda/poller/checkpoint';
+import { CHECKPOINT_TABLE } from '../lambda/ingest/poller/checkpoint';
 import { METRIC_POLLER_BEHIND, METRIC_POLLER_REFUSED } from '../lambda/shared/metrics';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import type { EventTopic } from './event-topic';
@@ -50,7 +50,7 @@ export interface LogPollerProps {
   readonly deletionProtection?: boolean;
 }
 
-/** The function's timeout: a run stops starting pages 15 s before it (lambda/poller/handler.ts SAFETY_MS). */
+/** The function's timeout: a run stops starting pages 15 s before it (lambda/ingest/poller/handler.ts SAFETY_MS). */
 export const POLLER_TIMEOUT = Duration.seconds(60);
 
 /** The tenants with `managementApi`. */
@@ -99,13 +99,13 @@ export class LogPoller extends Construct {
     });
 
     this.handler = new Handler(this, 'Function', {
-      entry: 'lambda/poller/handler.ts',
+      entry: 'lambda/ingest/poller/handler.ts',
       description: 'Polls Auth0\'s Management API logs from each tenant\'s checkpoint and publishes them to the event topic',
       logRetentionDays: props.logRetentionDays,
       timeout: POLLER_TIMEOUT,
       // No reserved concurrency: Lambda refuses any reservation that leaves an account fewer than 100
       // unreserved executions, so a fresh account with a small quota could not deploy the example. One
-      // run per tenant at once is the checkpoint table's lease (lambda/poller), not a reservation.
+      // run per tenant at once is the checkpoint table's lease (lambda/ingest/poller), not a reservation.
       environment: { TOPIC_ARN: props.events.topic.topicArn, CHECKPOINT_TABLE: this.table.tableName },
     });
     const role = this.handler.role;

@@ -3,14 +3,14 @@
  * partner event bus would deliver (one EventBridge event JSON, or an array of them) and does what the
  * deployed rules do: an event whose source is a configured partner event source (cdk.json's
  * tenants[].eventBridgeSources, plus DEV_EVENTBRIDGE_SOURCE for the local tenant `dev`) goes to the
- * front door queue; the unchanged lambda/eventbridge-ingest handler consumes it through the SQS poller,
+ * front door queue; the unchanged lambda/ingest/eventbridge handler consumes it through the SQS poller,
  * with the deployed redrive policy to a DLQ (refused events go there directly), so the DLQ path is the
  * real one. An event of any other source matches no rule (on AWS it would have no bus): 400.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { unwrap } from '../lambda/eventbridge-ingest/envelope';
+import { unwrap } from '../lambda/ingest/eventbridge/envelope';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import { EVENTBRIDGE_DOOR, EVENTBRIDGE_MAX_RECEIVE_COUNT, eventBridgeSources } from '../lib/eventbridge-front-door';
 import { createQueue } from './fanout';

@@ -1,14 +1,14 @@
 /**
  * `npm start` with AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET: polls that Auth0 tenant's
  * logs every few seconds into the local tenant `dev`, with the deployed poller's handler code
- * (lambda/poller/handler.ts runPoller) on the local SNS and a DynamoDB Local checkpoint table; the
+ * (lambda/ingest/poller/handler.ts runPoller) on the local SNS and a DynamoDB Local checkpoint table; the
  * credentials come from the environment instead of Secrets Manager. AUTH0_DOMAIN is a host name
  * (acme.eu.auth0.com) or an http://127.0.0.1:<port> stand-in. The application needs read:logs.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { runPoller } from '../lambda/poller/handler';
-import { DynamoCheckpointStore } from '../lambda/poller/checkpoint';
+import { runPoller } from '../lambda/ingest/poller/handler';
+import { DynamoCheckpointStore } from '../lambda/ingest/poller/checkpoint';
 
 export const LOCAL_POLL_INTERVAL_MS = 5_000;
 

@@ -358,7 +358,7 @@ export class LocalPipeline {
 
     this.eventBridge = new LocalEventBridge({
       sqs: this.sqs, tenants, visibilityTimeoutSeconds: this.opts.visibilityTimeoutSeconds ?? 5,
-      load: () => this.load<SQSEvent, SQSBatchResponse>('lambda/eventbridge-ingest/handler.ts'),
+      load: () => this.load<SQSEvent, SQSBatchResponse>('lambda/ingest/eventbridge/handler.ts'),
       onBatch: ({ accepted }) => this.frontDoorAccepted(this.eventBridge!.name, accepted),
     });
     this.frontDoorAccepted(this.eventBridge.name, 0);

@@ -2,7 +2,7 @@
  * npm run backfill -- --tenant T --from <log_id | ISO date> [--to <ISO date>] [--dry-run] [--local]
  *
  * Recovers a window of a tenant's Auth0 logs (after a Log Stream pause, or before the poller was
- * enabled) with the poller's own code (lambda/poller/poll.ts): from a log_id by checkpoint paging, from
+ * enabled) with the poller's own code (lambda/ingest/poller/poll.ts): from a log_id by checkpoint paging, from
  * an ISO date by first finding the first log at or after it (Auth0's search form, sort=date:1), then
  * checkpoint paging (search paging alone stops at 1,000 records). Every log becomes the same event as
  * through the Log Stream (id = log_id), so what subscribers already have is removed as a duplicate.
@@ -21,9 +21,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { publishEvents } from '../lambda/ingest/publish';
-import { ManagementApi, type Credentials } from '../lambda/poller/auth0-logs';
-import { parseCredentials } from '../lambda/poller/handler';
-import { poll, type PollStart } from '../lambda/poller/poll';
+import { ManagementApi, type Credentials } from '../lambda/ingest/poller/auth0-logs';
+import { parseCredentials } from '../lambda/ingest/poller/handler';
+import { poll, type PollStart } from '../lambda/ingest/poller/poll';
 import { managementApiOrigin } from '../lambda/shared/tenants';
 import { DEFAULT_PARAMETER_PREFIX } from '../lib/auth0-events-topic';
 import { CONTEXT_KEY, parseConfig } from '../lib/config';

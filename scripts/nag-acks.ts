@@ -3,16 +3,12 @@
  * synthesized app's `aws:cdk:acknowledged-rules` metadata (config from cdk.json, no bundling).
  * `--markdown` prints a table for docs.
  */
-import { App } from 'aws-cdk-lib';
-import { Auth0EventsStack } from '../lib/auth0-events-stack';
-import { localConfig } from '../local/pipeline';
+import { shippedStack } from './shipped-template';
 
 export interface NagAck { path: string; rule: string; reason: string }
 
 export function nagAcknowledgements(): NagAck[] {
-  const { config } = localConfig(3000);
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  new Auth0EventsStack(app, 'Auth0Events', { config });
+  const { app } = shippedStack();
   const acks: NagAck[] = [];
   for (const c of app.node.findAll()) {
     for (const m of c.node.metadata.filter((x) => x.type === 'aws:cdk:acknowledged-rules')) {

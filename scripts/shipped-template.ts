@@ -24,13 +24,22 @@ export interface CfnTemplate {
   Rules?: Record<string, unknown>;
 }
 
-/** The synthesized template of the shipped configuration (or of `context` merged over cdk.json's). */
-export function shippedTemplate(context: Record<string, unknown> = {}, stackName = DEFAULT_STACK_NAME): CfnTemplate {
+/**
+ * The app and stack `cdk synth` builds from the shipped cdk.json (or `context` merged over it), bundling
+ * skipped: the one place scripts/ synthesize the shipped stack (templates, nag acknowledgements).
+ */
+export function shippedStack(context: Record<string, unknown> = {}, stackName = DEFAULT_STACK_NAME): { app: import('aws-cdk-lib').App; stack: import('../lib/auth0-events-stack').Auth0EventsStack } {
   const { App } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
   const { Auth0EventsStack } = require('../lib/auth0-events-stack') as typeof import('../lib/auth0-events-stack');
   const { CONTEXT_KEY, parseConfig } = require('../lib/config') as typeof import('../lib/config');
   const app = new App({ context: { ...cdkJsonContext(), ...context, 'aws:cdk:bundling-stacks': [] } });
   const stack = new Auth0EventsStack(app, stackName, { config: parseConfig(app.node.tryGetContext(CONTEXT_KEY)) });
+  return { app, stack };
+}
+
+/** The synthesized template of the shipped configuration (or of `context` merged over cdk.json's). */
+export function shippedTemplate(context: Record<string, unknown> = {}, stackName = DEFAULT_STACK_NAME): CfnTemplate {
+  const { app, stack } = shippedStack(context, stackName);
   return app.synth().getStackByName(stack.stackName).template as CfnTemplate;
 }
 
@@ -42,11 +51,8 @@ export interface ShippedTemplates {
 
 /** shippedTemplate with the nested stacks' templates, as the cloud assembly holds them (file assets). */
 export function shippedTemplates(context: Record<string, unknown> = {}, stackName = DEFAULT_STACK_NAME): ShippedTemplates {
-  const { App, NestedStack } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
-  const { Auth0EventsStack } = require('../lib/auth0-events-stack') as typeof import('../lib/auth0-events-stack');
-  const { CONTEXT_KEY, parseConfig } = require('../lib/config') as typeof import('../lib/config');
-  const app = new App({ context: { ...cdkJsonContext(), ...context, 'aws:cdk:bundling-stacks': [] } });
-  const stack = new Auth0EventsStack(app, stackName, { config: parseConfig(app.node.tryGetContext(CONTEXT_KEY)) });
+  const { NestedStack } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
+  const { app, stack } = shippedStack(context, stackName);
   const assembly = app.synth();
   const nested: Record<string, CfnTemplate> = {};
   for (const child of stack.node.children) {

@@ -7,7 +7,6 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 type ActionFn = (event: Record<string, unknown>, api: Record<string, unknown>) => Promise<unknown>;
-/* eslint-disable @typescript-eslint/no-require-imports */
 const { onExecutePostUserRegistration } = require('../auth0/actions/post-user-registration.js') as { onExecutePostUserRegistration: ActionFn };
 const { onExecutePostChangePassword } = require('../auth0/actions/post-change-password.js') as { onExecutePostChangePassword: ActionFn };
 

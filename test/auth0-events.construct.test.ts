@@ -9,7 +9,10 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Auth0Events, Auth0EventsStack, Auth0EventsSubscriber, Auth0EventsTopic, parseConfig, SUBSCRIBERS } from '../lib';
+import { Auth0Events, Auth0EventsSubscriber, Auth0EventsTopic } from '../lib';
+import { Auth0EventsStack } from '../lib/auth0-events-stack';
+import { parseConfig } from '../lib/config';
+import { SUBSCRIBERS } from '../lib/subscribers';
 import { nagViolations, TEST_CONFIG } from './support/stack';
 
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };

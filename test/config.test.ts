@@ -125,7 +125,6 @@ describe('issuers (issue 19 item 3): a deployed tenant\'s issuer is https and it
   });
 
   test('the local runtime keeps its loopback dev tenant (added next to cdk.json\'s tenants, not through the deployed configuration)', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { localConfig } = require('../local/pipeline') as typeof import('../local/pipeline');
     const { tenants } = localConfig(3456);
     expect(tenants[0]).toEqual({ name: 'dev', audience: 'https://auth0-events.local/', issuer: 'http://127.0.0.1:3456/' });

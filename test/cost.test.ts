@@ -147,13 +147,12 @@ test('WebSocket messages are counted as frames: one per stream batch for * liste
 });
 
 test('the push frame model uses the stack\'s stream batch size', () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { PUSH_STREAM } = require('../lib/session-events-socket') as typeof import('../lib/session-events-socket');
   expect(ASSUMPTIONS.pushFrames.maxEventsPerBatch).toBe(PUSH_STREAM.batchSize);
 });
 
 describe('history, hand-computed: 1,000,000 events a month over 2 tenants; 1 polled tenant bringing 1,000,000 events', () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const { archiveLines, pollerLines } = require('../scripts/cost-history') as typeof import('../scripts/cost-history');
   const h = { eventsPerMonth: 1e6, tenants: 2, polledTenants: 1, polledEventsPerMonth: 1e6 };
 

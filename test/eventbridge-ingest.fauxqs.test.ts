@@ -6,7 +6,7 @@ import './support/quiet-logs';
 import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { handleEventBridgeBatch, type EventBridgeIngestDeps } from '../lambda/eventbridge-ingest/handler';
+import { handleEventBridgeBatch, type EventBridgeIngestDeps } from '../lambda/ingest/eventbridge/handler';
 import { handleIngest } from '../lambda/ingest/handler';
 import { startSnsSqs, type Emulator } from '../local/emulators';
 import { SqsPoller } from '../local/sqs-poller';

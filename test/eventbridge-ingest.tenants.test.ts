@@ -6,7 +6,7 @@ import './support/quiet-logs';
 import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { handleEventBridgeBatch } from '../lambda/eventbridge-ingest/handler';
+import { handleEventBridgeBatch } from '../lambda/ingest/eventbridge/handler';
 import { cloudEventTenantProblem, parseCloudEvent } from '../lambda/ingest/cloud-event';
 import { TEST_TENANTS } from './support/auth0-logs';
 import { userCreated, userDeleted } from './support/auth0-event-streams';

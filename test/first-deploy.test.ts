@@ -55,7 +55,7 @@ function chain(from: string, to: string): string[] | undefined {
       for (let p = seen.get(id); p; p = seen.get(p)) path.unshift(p);
       return path;
     }
-    for (const d of directDependencies(resources[id])) if (!seen.has(d)) (seen.set(d, id), queue.push(d));
+    for (const d of directDependencies(resources[id])) if (!seen.has(d)) { seen.set(d, id); queue.push(d); }
   }
   return undefined;
 }

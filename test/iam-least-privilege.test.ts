@@ -127,12 +127,12 @@ test('the derivation works on hand-checked handlers', () => {
   expect([...usedActions('lambda/ingest/handler.ts')]).toEqual(['sns:Publish']);
   expect(usedActions('lambda/api-key-authorizer/handler.ts')).toEqual(new Set(['apigateway:GET']));
   expect(usedActions('lambda/push/handler.ts')).toContain('execute-api:ManageConnections');
-  expect([...usedActions('lambda/eventbridge-ingest/handler.ts')].sort()).toEqual(['sns:Publish', 'sqs:SendMessage']);
+  expect([...usedActions('lambda/ingest/eventbridge/handler.ts')].sort()).toEqual(['sns:Publish', 'sqs:SendMessage']);
 });
 
 test('every handler was found', () => {
   expect(handlers.length).toBeGreaterThanOrEqual(8);
-  expect(handlers.map((h) => h.entry)).toEqual(expect.arrayContaining(['lambda/users-writer/handler.ts', 'lambda/session-events-writer/handler.ts', 'lambda/ingest/handler.ts', 'lambda/eventbridge-ingest/handler.ts']));
+  expect(handlers.map((h) => h.entry)).toEqual(expect.arrayContaining(['lambda/users-writer/handler.ts', 'lambda/session-events-writer/handler.ts', 'lambda/ingest/handler.ts', 'lambda/ingest/eventbridge/handler.ts']));
 });
 
 test.each(handlers.map((h) => [h.entry, h] as const))('%s holds no action (or resource) its code does not use', (_entry, h) => {

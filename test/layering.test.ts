@@ -4,7 +4,9 @@
  *   scripts/, bench/      tools: may use everything below
  *   local/                the local runtime: uses lib/ and lambda/
  *   lib/                  the package: constructs and operations helpers (lib/ops/); uses lambda/
- *   lambda/               handler code, bundled alone: imports no other layer of this repository
+ *   lambda/               handler code, bundled alone: imports no other layer of this repository, and
+ *                         a handler's folder (lambda/<a>/) imports no sibling's (lambda/<b>/): code two
+ *                         handlers share is in lambda/shared/ (or, for the front doors, in lambda/ingest/)
  *
  * A scan of every import statement (static, `export ... from`, side-effect, `import()` and
  * `require()`) of the source files, not a list of known files: a new file that runs back up fails here.
@@ -19,7 +21,20 @@ const FORBIDDEN: Record<string, readonly string[]> = {
   lambda: ['lib', 'local', 'scripts', 'bench', 'client', 'bin', 'test'],
   lib: ['local', 'scripts', 'bench', 'client', 'bin', 'test'],
   local: ['scripts', 'bench', 'bin', 'test'],
+  // scripts/ synthesize the shipped stack themselves (scripts/shipped-template.ts), not through the local runtime.
+  scripts: ['local', 'test', 'bin'],
 };
+
+/** Imports of a forbidden layer that are known and not moved yet, each with why (issue 22, part 3). */
+const KNOWN_LEFT: readonly string[] = [
+  // `npm run replay -- --local` reads the running local runtime's file and its S3: the local runtime's own helpers.
+  // backfill --local: the running npm start's endpoints and its poller (same reason as replay).
+  'scripts/backfill.ts -> ../local/emulators',
+  'scripts/backfill.ts -> ../local/log-poller',
+  'scripts/backfill.ts -> ../local/runtime-file',
+  'scripts/replay.ts -> ../local/archiver',
+  'scripts/replay.ts -> ../local/runtime-file',
+];
 
 /** Every module specifier in a source text. */
 export function specifiers(source: string): string[] {
@@ -50,7 +65,15 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** Every import that runs back up a layer, as "file -> specifier". */
+/** lambda/<a>/... importing lambda/<b>/... (b not a, not shared): a handler reaching into a sibling's folder. */
+function siblingHandler(file: string, spec: string): boolean {
+  const from = path.relative(ROOT, file).split(path.sep);
+  if (from[0] !== 'lambda' || from.length < 3 || !spec.startsWith('.')) return false;
+  const to = path.relative(ROOT, path.resolve(path.dirname(file), spec)).split(path.sep);
+  return to[0] === 'lambda' && to.length >= 2 && to[1] !== from[1] && to[1] !== 'shared';
+}
+
+/** Every import that runs back up a layer, or sideways between handlers, as "file -> specifier". */
 export function violations(files: readonly string[], read: (f: string) => string = (f) => fs.readFileSync(f, 'utf8')): string[] {
   const out: string[] = [];
   for (const file of files) {
@@ -58,7 +81,9 @@ export function violations(files: readonly string[], read: (f: string) => string
     const forbidden = FORBIDDEN[layer] ?? [];
     for (const spec of specifiers(read(file))) {
       const target = targetFolder(file, spec);
-      if (target && (forbidden.includes(target) || target === '(outside the repository)')) out.push(`${path.relative(ROOT, file)} -> ${spec}`);
+      // scripts/new-subscriber.ts holds import lines of the files it generates (template text): no outside check there.
+      const outside = target === '(outside the repository)' && layer !== 'scripts';
+      if ((target && (forbidden.includes(target) || outside)) || siblingHandler(file, spec)) out.push(`${path.relative(ROOT, file)} -> ${spec}`);
     }
   }
   return out;
@@ -90,17 +115,24 @@ describe('the scan sees every way of importing (hand-written cases)', () => {
       [path.join(ROOT, 'lib/y.ts')]: `import { e } from '../lambda/shared/event';`,
       [path.join(ROOT, 'lambda/socket/x.ts')]: `import { Subscriber } from '../../lib/subscriber';`,
       [path.join(ROOT, 'lambda/shared/y.ts')]: `import { a } from './event';`,
+      [path.join(ROOT, 'lambda/push/x.ts')]: `import { s } from '../socket/limits';`,
+      [path.join(ROOT, 'lambda/ingest/eventbridge/handler.ts')]: `import { p } from '../publish';\nimport { e } from '../../shared/event';`,
+      [path.join(ROOT, 'lambda/closer/x.ts')]: `import { q } from '../events-query/handler';`,
+      [path.join(ROOT, 'lambda/shared/z.ts')]: `import { w } from '../users-writer/handler';`,
     };
     expect(violations(Object.keys(fake), (f) => fake[f])).toEqual([
       'local/pipeline.ts -> ../scripts/redrive',
       'lib/ops/x.ts -> ../../local/fanout',
       'lambda/socket/x.ts -> ../../lib/subscriber',
+      'lambda/push/x.ts -> ../socket/limits',
+      'lambda/closer/x.ts -> ../events-query/handler',
+      'lambda/shared/z.ts -> ../users-writer/handler',
     ]);
   });
 });
 
-test('no file under lambda/, lib/ or local/ imports a layer above it (scripts/, bench/; lib/ not local/; lambda/ nothing)', () => {
-  const files = ['lambda', 'lib', 'local'].flatMap((d) => sourceFiles(path.join(ROOT, d)));
+test('no file under lambda/, lib/, local/ or scripts/ imports a layer it must not (scripts/, bench/; lib/ not local/; lambda/ nothing; scripts/ not local/) nor a sibling handler folder', () => {
+  const files = ['lambda', 'lib', 'local', 'scripts'].flatMap((d) => sourceFiles(path.join(ROOT, d)));
   expect(files.length).toBeGreaterThan(50);
-  expect(violations(files)).toEqual([]);
+  expect(violations(files)).toEqual(KNOWN_LEFT);
 });

@@ -8,7 +8,6 @@ import type { LocalPipeline } from '../local/pipeline';
 import { SessionEventsClient, type SessionEvent } from '../client/session-events-client';
 import { API_KEY, postLogStream, RawListener, startRuntime, tokenFor, until } from './support/local-runtime';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const registration = require('../auth0/actions/post-user-registration.js');
 
 let p: LocalPipeline;

@@ -19,7 +19,6 @@ import type { StoredEvent } from '../lambda/shared/stores';
 import { apiEvent, mixedBatch, records, TEST_TENANTS } from './support/auth0-logs';
 
 // Loaded after the log level is set: their loggers are made at import.
-/* eslint-disable @typescript-eslint/no-require-imports */
 const { handleIngest, IDS_PER_LOG_LINE } = require('../lambda/ingest/handler') as typeof import('../lambda/ingest/handler');
 const usersWriter = require('../lambda/users-writer/handler') as typeof import('../lambda/users-writer/handler');
 const sessionWriter = require('../lambda/session-events-writer/handler') as typeof import('../lambda/session-events-writer/handler');

@@ -87,9 +87,10 @@ describe('every handler the stack builds has a prebuilt bundle in the package', 
     expect(builtInHandlerEntries()).toEqual([
       'lambda/api-key-authorizer/handler.ts',
       'lambda/closer/handler.ts',
-      'lambda/eventbridge-ingest/handler.ts',
       'lambda/events-query/handler.ts',
+      'lambda/ingest/eventbridge/handler.ts',
       'lambda/ingest/handler.ts',
+      'lambda/ingest/poller/handler.ts',
       'lambda/push/handler.ts',
       'lambda/session-events-writer/handler.ts',
       'lambda/socket/handler.ts',
@@ -109,7 +110,7 @@ describe('every handler the stack builds has a prebuilt bundle in the package', 
     const stack = new Auth0EventsStack(app, 'Pkg', { config: parseConfig({ ...TEST_CONFIG, tenants }), subscribers });
     const used = [...new Set(stack.node.findAll().filter((c): c is Handler => c instanceof Handler).map((h) => h.entry))].sort();
     expect(used.length).toBeGreaterThanOrEqual(11);
-    expect(used).toContain('lambda/eventbridge-ingest/handler.ts');
+    expect(used).toContain('lambda/ingest/eventbridge/handler.ts');
     const built = new Set(builtInHandlerEntries());
     expect(used.filter((e) => !built.has(e))).toEqual([]);
   });

@@ -1,5 +1,5 @@
 /**
- * The log poller (lambda/poller) against a stand-in Management API on 127.0.0.1
+ * The log poller (lambda/ingest/poller) against a stand-in Management API on 127.0.0.1
  * (test/support/management-api-stub.ts), a real local SNS/SQS (fauxqs) and DynamoDB Local for the
  * checkpoint: checkpoint paging, the first run's date search, 429 with x-ratelimit-reset, a publish
  * failure leaves the checkpoint, the lease keeps two runs apart, token caching, a Link to another
@@ -12,10 +12,10 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient, Message } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handleIngest } from '../lambda/ingest/handler';
-import { clearTokenCache, ManagementApi } from '../lambda/poller/auth0-logs';
-import { DynamoCheckpointStore } from '../lambda/poller/checkpoint';
-import { runPoller, secretsManagerCredentials, type PollerDeps } from '../lambda/poller/handler';
-import { PublishFailed } from '../lambda/poller/poll';
+import { clearTokenCache, ManagementApi } from '../lambda/ingest/poller/auth0-logs';
+import { DynamoCheckpointStore } from '../lambda/ingest/poller/checkpoint';
+import { runPoller, secretsManagerCredentials, type PollerDeps } from '../lambda/ingest/poller/handler';
+import { PublishFailed } from '../lambda/ingest/poller/poll';
 import { startDynamoDb, startSnsSqs, type Emulator } from '../local/emulators';
 import { ManagementApiStub } from './support/management-api-stub';
 import { apiEvent } from './support/auth0-logs';
@@ -248,7 +248,7 @@ describe('credentials from Secrets Manager (aws-sdk-client-mock: the names are t
 });
 
 test('the local runtime\'s poller (npm start with AUTH0_DOMAIN): polls the stand-in every interval into tenant dev, credentials from the environment', async () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const { LocalLogPoller, localManagementApi } = require('../local/log-poller') as typeof import('../local/log-poller');
   expect(() => localManagementApi({ AUTH0_DOMAIN: stub.origin })).toThrow(/AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET/);
   expect(localManagementApi({ AUTH0_DOMAIN: 'https://acme.eu.auth0.com/', AUTH0_CLIENT_ID: 'a', AUTH0_CLIENT_SECRET: 'b' })).toEqual({ domain: 'acme.eu.auth0.com', secret: 'local-environment' });
@@ -272,11 +272,11 @@ test('the local runtime\'s poller (npm start with AUTH0_DOMAIN): polls the stand
 });
 
 test('backfill (npm run backfill): from an ISO date to another publishes exactly that window, by date search then checkpoint paging, and moves no checkpoint', async () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const { startOf } = require('../scripts/backfill') as typeof import('../scripts/backfill');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { poll } = require('../lambda/poller/poll') as typeof import('../lambda/poller/poll');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
+  const { poll } = require('../lambda/ingest/poller/poll') as typeof import('../lambda/ingest/poller/poll');
+   
   const { publishEvents } = require('../lambda/ingest/publish') as typeof import('../lambda/ingest/publish');
   expect(startOf('2026-12-05T10:00:50Z')).toEqual({ since: '2026-12-05T10:00:50.000Z' });
   expect(startOf('2026-12-05')).toEqual({ since: '2026-12-05T00:00:00.000Z' });

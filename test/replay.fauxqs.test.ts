@@ -156,7 +156,7 @@ test('the CLI with --local and no endpoint flag: the running npm start\'s runtim
   lines.length = 0;
   await replayCli(['--local', '--subscriber', 'session-events', '--from', '2026-03-01', '--to', '2026-04-01'], { log: (l) => lines.push(l), runtimeFile });
   expect(lines[lines.length - 1]).toMatch(/^5 event\(s\) sent \(7 archived line\(s\)/);
-  expect(lines.some((l) => /^  acme 2026-03-02: \d+ object\(s\), \d+ selected so far, \d+ sent$/.test(l))).toBe(true);
+  expect(lines.some((l) => /^ {2}acme 2026-03-02: \d+ object\(s\), \d+ selected so far, \d+ sent$/.test(l))).toBe(true);
   const got = await drain(sqs(), queueOf('session-events').queueUrl, 5, 20);
   expect(idsOf(got)).toEqual(['m1-blk', 'm2-out', 'm3-pwd', 'm5-eu-blk', 'm6-blk']);
   expect(await depth(queueOf('users').queueUrl)).toBe(0);

@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { handleEventBridgeBatch } from '../lambda/eventbridge-ingest/handler';
+import { handleEventBridgeBatch } from '../lambda/ingest/eventbridge/handler';
 import { configuredTenants } from '../lambda/shared/tenants';
 import { ACME_SOURCE, EU_SOURCE, partnerEvent, queueEvent } from './support/eventbridge';
 

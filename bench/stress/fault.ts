@@ -205,7 +205,6 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
     }
     const answered: Record<string, number> = {};
     let requests = 0;
-    let notAccepted = 0;
     /** Posts one send until it is answered 2xx (at most 40 attempts), retrying as Auth0 does. */
     const post = async (s: Send): Promise<void> => {
       const events = s.kind === 'batch' ? s.events : [s.event];
@@ -237,7 +236,6 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
         if (status !== 0 && status !== 429 && status < 500) throw new Error(`the front door answered ${status}: ${JSON.stringify(json)}`);
         await sleep(Math.min(3000, 100 * 2 ** Math.min(attempt, 5)) * (0.5 + random() / 2));
       }
-      notAccepted++;
     };
 
     // Warm-up: one session event per pool user, so that every listener has an event id to resume from.

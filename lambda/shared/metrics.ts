@@ -13,7 +13,7 @@
  * Of the push Lambda (same namespace):
  *   PushSendFailed   Count, dimension sets [tenant] and []: sends to a listener that failed after every retry
  *                    (that listener is then told `closing` / `missed_events` and closed: lambda/push/missed.ts)
- * Of the log poller (same namespace; lambda/poller):
+ * Of the log poller (same namespace; lambda/ingest/poller):
  *   EventsPublished  ([tenant, source] and []) as above, for the events it published
  *   PollerBehindSeconds  Seconds, dimension sets [tenant] and []: per run, 0 when the run caught up with
  *                    Auth0's newest log, else how old the last log it reached is (its time budget or

@@ -37,7 +37,7 @@ export interface TenantConfig {
    */
   eventBridgeSources?: string[];
   /**
-   * Poll this tenant's logs through the Auth0 Management API (`GET /api/v2/logs`, lambda/poller;
+   * Poll this tenant's logs through the Auth0 Management API (`GET /api/v2/logs`, lambda/ingest/poller;
    * README, "Polling Auth0's log API"): the way in for a tenant without a Log Stream, and what
    * `npm run backfill` reads.
    * @default - not polled

@@ -42,9 +42,7 @@ export async function createEventsTable(client: DynamoDBClient, name: string): P
  */
 export function usersWriterOnDynamoDb(tableName: string) {
   // Loaded here so that tests of other tables do not load the users writer.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { createHandler } = require('../../lambda/users-writer/handler') as typeof import('../../lambda/users-writer/handler');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { startDynamoDb } = require('../../local/emulators') as typeof import('../../local/emulators');
   const state = {} as { ddb: Awaited<ReturnType<typeof startDynamoDb>>; clients: ReturnType<typeof localClients>; table: string; handle: ReturnType<typeof createHandler> };
   beforeAll(async () => {

@@ -75,10 +75,10 @@ const deepAction = fc.integer({ min: 10, max: 20_000 }).map((depth) => `{"occurr
 
 /** SNS's limit for one entry, body and attributes (written out, not taken from the code under test). */
 const SNS_LIMIT = 256 * 1024;
-/** Characters SNS refuses in a message (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html). */
-// eslint-disable-next-line no-control-regex
 const entryBytes = (e: { Message?: string; MessageAttributes?: Record<string, { DataType?: string; StringValue?: string }> }): number =>
   Buffer.byteLength(e.Message ?? '') + Object.entries(e.MessageAttributes ?? {}).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v.DataType ?? '') + Buffer.byteLength(v.StringValue ?? ''), 0);
+/** Characters SNS refuses in a message (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html). */
+// eslint-disable-next-line no-control-regex
 const SNS_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
 /** A wide object (n keys), a long key (len characters) or a long string, nested `depth` levels down. */

@@ -13,7 +13,7 @@
  * https://auth0.com/docs/deploy-monitor/logs/retrieve-log-events-using-mgmt-api
  * The token never leaves this module: not in an error, not in a log line.
  */
-import { LOOPBACK_ORIGIN } from '../shared/tenants';
+import { LOOPBACK_ORIGIN } from '../../shared/tenants';
 
 export interface Credentials { client_id: string; client_secret: string }
 

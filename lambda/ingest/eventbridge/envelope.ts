@@ -15,12 +15,12 @@
  * `detail`, with `log_id` inside it: accepted too, read as `{log_id: detail.log_id, data: detail}`.
  * Auth0 Event Streams: `detail` is the CloudEvent (`specversion`, `id`, `source`, `type`, `time`, `data`).
  */
-import { classifyCloudEvent, cloudEventTenantProblem, isTestDelivery, parseCloudEvent, CLOUD_EVENT_ID_PREFIX } from '../ingest/cloud-event';
-import { classifyLogRecord } from '../ingest/classify';
-import { describe, eventProblems, recordProblems, type LogStreamRecord } from '../ingest/parse';
-import type { CanonicalEvent } from '../shared/event';
-import { isObject } from '../shared/event-rules';
-import type { TenantConfig } from '../shared/tenants';
+import { classifyCloudEvent, cloudEventTenantProblem, isTestDelivery, parseCloudEvent, CLOUD_EVENT_ID_PREFIX } from '../cloud-event';
+import { classifyLogRecord } from '../classify';
+import { describe, eventProblems, recordProblems, type LogStreamRecord } from '../parse';
+import type { CanonicalEvent } from '../../shared/event';
+import { isObject } from '../../shared/event-rules';
+import type { TenantConfig } from '../../shared/tenants';
 
 export interface Unwrapped { event: CanonicalEvent; tenant: string; source: string; door: 'log-stream' | 'event-stream' }
 export interface Refusal { refused: string; source?: string }

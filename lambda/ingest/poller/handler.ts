@@ -15,10 +15,10 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { publishEvents } from '../ingest/publish';
-import { createLogger } from '../shared/logger';
-import { emf, METRIC_EVENTS_PUBLISHED, METRIC_POLLER_BEHIND, METRIC_POLLER_REFUSED, METRIC_PUBLISH_FAILED } from '../shared/metrics';
-import { configuredTenants, managementApiOrigin } from '../shared/tenants';
+import { publishEvents } from '../publish';
+import { createLogger } from '../../shared/logger';
+import { emf, METRIC_EVENTS_PUBLISHED, METRIC_POLLER_BEHIND, METRIC_POLLER_REFUSED, METRIC_PUBLISH_FAILED } from '../../shared/metrics';
+import { configuredTenants, managementApiOrigin } from '../../shared/tenants';
 import { ManagementApi, type Credentials } from './auth0-logs';
 import { DynamoCheckpointStore, type CheckpointStore } from './checkpoint';
 import { poll, PublishFailed, type PollSummary } from './poll';

@@ -15,11 +15,11 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { publishEvents, type PublishOptions } from '../ingest/publish';
-import type { CanonicalEvent } from '../shared/event';
-import { createLogger } from '../shared/logger';
-import { configuredTenants, eventBridgeSourceTenants, type TenantConfig } from '../shared/tenants';
-import { emf, METRIC_EVENTBRIDGE_REFUSED, METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../shared/metrics';
+import { publishEvents, type PublishOptions } from '../publish';
+import type { CanonicalEvent } from '../../shared/event';
+import { createLogger } from '../../shared/logger';
+import { configuredTenants, eventBridgeSourceTenants, type TenantConfig } from '../../shared/tenants';
+import { emf, METRIC_EVENTBRIDGE_REFUSED, METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../../shared/metrics';
 import { parseSources, unwrap, type Unwrapped } from './envelope';
 
 const logger = createLogger('auth0-events-eventbridge-ingest');

@@ -13,10 +13,10 @@
  * A log that fails validation cannot become an event: it is skipped, counted, and logged with its
  * log_id (never its content), so one malformed log never stalls the tenant.
  */
-import type { CanonicalEvent } from '../shared/event';
-import { classifyLogRecord } from '../ingest/classify';
-import { eventProblems, recordProblems, type LogStreamRecord } from '../ingest/parse';
-import type { PublishResult } from '../ingest/publish';
+import type { CanonicalEvent } from '../../shared/event';
+import { classifyLogRecord } from '../classify';
+import { eventProblems, recordProblems, type LogStreamRecord } from '../parse';
+import type { PublishResult } from '../publish';
 import { RateLimited, type Auth0LogEvent, type ManagementApi } from './auth0-logs';
 
 export type PollStart = { after: string } | { since: string };
