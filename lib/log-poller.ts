@@ -13,7 +13,8 @@
  *     publishing to the topic;
  *   - alarms (quiet with no traffic: an idle tenant's runs catch up and report 0 s behind): errors,
  *     "behind" (PollerBehindSeconds), refused logs, and "not running" (no invocation in 15 minutes:
- *     the schedule runs whatever the traffic).
+ *     the schedule runs whatever the traffic; a composite of two conditions, so that a fresh deploy,
+ *     before its first run, pages nobody).
  */
 import { Arn, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -24,10 +25,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
-import { CHECKPOINT_TABLE } from '../lambda/ingest/poller/checkpoint';
 import { METRIC_POLLER_BEHIND, METRIC_POLLER_REFUSED } from '../lambda/shared/metrics';
+import { CHECKPOINT_TABLE } from '../lambda/shared/stores';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import type { EventTopic } from './event-topic';
+import { conditionOnly } from './monitoring';
+import { RUNBOOK } from './config';
 import { customerManagedKey, Handler } from './secure-defaults';
 import { useTenantsFile } from './tenants-file';
 
@@ -78,7 +81,7 @@ export class LogPoller extends Construct {
   readonly rules: events.Rule[] = [];
   /** Made here; lib/monitoring.ts wires their actions (and counts the critical ones). */
   readonly alarms: cloudwatch.Alarm[] = [];
-  readonly criticalAlarms: cloudwatch.Alarm[] = [];
+  readonly criticalAlarms: cloudwatch.IAlarm[] = [];
 
   constructor(scope: Construct, id: string, props: LogPollerProps) {
     super(scope, id);
@@ -149,16 +152,31 @@ export class LogPoller extends Construct {
       `A polled tenant's runs end more than ${behind} s behind its newest Auth0 log for 15 minutes (PollerBehindSeconds): Auth0's rate limit or the run's time budget stops it before it catches up. Logs older than the tenant's retention would be lost: recover a window with npm run backfill.`);
     this.alarm('PollerRefused', new cloudwatch.Metric({ namespace, metricName: METRIC_POLLER_REFUSED, statistic: 'Sum', period: five }), 1, cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, 1, false,
       'The poller skipped Auth0 logs that fail validation (PollerRefused >= 1): their log_id and problems are in the function\'s log; read them in Auth0 by id.');
-    this.alarm('PollerNotRunning', fn.metricInvocations({ period: five, statistic: 'Sum' }), 1, cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD, 3, true,
-      'The log poller was not invoked for 15 minutes although it is scheduled every minute whatever the traffic: its rules are disabled or deleted, or the function is throttled.',
-      cloudwatch.TreatMissingData.BREACHING);
+    // Not running: no invocation for 15 minutes although the schedule runs every minute whatever the
+    // traffic. "No invocation" is also true of a fresh deploy before the first run, so it pages only
+    // when the poller has run in the last 24 hours (a stopped poller pages once, within 15 minutes).
+    const invocations = (period: Duration) => fn.metricInvocations({ period, statistic: 'Sum' });
+    const silent = conditionOnly(new cloudwatch.Alarm(this, 'PollerSilent', {
+      metric: invocations(five), threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 3, datapointsToAlarm: 3, treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      alarmDescription: 'Condition of PollerNotRunning (notifies nobody itself): the log poller was not invoked for 15 minutes.',
+    }));
+    const ranToday = conditionOnly(new cloudwatch.Alarm(this, 'PollerRanToday', {
+      metric: invocations(Duration.hours(1)), threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 24, datapointsToAlarm: 1, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: 'Condition of PollerNotRunning (notifies nobody itself; ALARM here means the poller ran): an invocation within the last 24 hours.',
+    }));
+    const notRunning = new cloudwatch.CompositeAlarm(this, 'PollerNotRunning', {
+      alarmRule: cloudwatch.AlarmRule.allOf(cloudwatch.AlarmRule.fromAlarm(silent, cloudwatch.AlarmState.ALARM), cloudwatch.AlarmRule.fromAlarm(ranToday, cloudwatch.AlarmState.ALARM)),
+      alarmDescription: `The log poller was not invoked for 15 minutes although it ran in the last 24 hours and is scheduled every minute whatever the traffic: its rules are disabled or deleted, or the function is throttled. Runbook: ${RUNBOOK}#pollernotrunning`,
+    });
+    this.criticalAlarms.push(notRunning);
   }
 
-  private alarm(id: string, metric: cloudwatch.IMetric, threshold: number, comparisonOperator: cloudwatch.ComparisonOperator, evaluationPeriods: number, critical: boolean, description: string,
-    treatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING): void {
+  private alarm(id: string, metric: cloudwatch.IMetric, threshold: number, comparisonOperator: cloudwatch.ComparisonOperator, evaluationPeriods: number, critical: boolean, description: string): void {
     const alarm = new cloudwatch.Alarm(this, id, {
-      metric, threshold, comparisonOperator, evaluationPeriods, datapointsToAlarm: evaluationPeriods, treatMissingData,
-      alarmDescription: `${description} Runbook: README.md#${id.toLowerCase()}`,
+      metric, threshold, comparisonOperator, evaluationPeriods, datapointsToAlarm: evaluationPeriods, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `${description} Runbook: ${RUNBOOK}#${id.toLowerCase()}`,
     });
     this.alarms.push(alarm);
     if (critical) this.criticalAlarms.push(alarm);

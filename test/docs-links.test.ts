@@ -88,6 +88,7 @@ describe('alarm runbook links', () => {
     'socketintegrationerrors', 'eventbridgelag', 'eventbridgedlqdepth', 'eventbridgedeliverydlqdepth',
     'eventbridgeingesterrors', 'eventbridgefailedinvocations', 'eventbridgedlqsendfailed',
     'archivefreshness', 'archivedeliveryfailures', 'archivedeliverydlqdepth',
+    'pollererrors', 'pollerbehind', 'pollerrefused', 'pollernotrunning', // lib/log-poller.ts
   ])('#%s is a heading of the runbook', (anchor) => {
     expect(runbook.has(anchor)).toBe(true);
   });

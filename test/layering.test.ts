@@ -136,3 +136,63 @@ test('no file under lambda/, lib/, local/ or scripts/ imports a layer it must no
   expect(files.length).toBeGreaterThan(50);
   expect(violations(files)).toEqual(KNOWN_LEFT);
 });
+
+/**
+ * What `require('auth0-events')` loads must resolve in a team's app, where only the package's
+ * dependencies and peers are installed (the AWS SDK is not: Lambda's runtime has it, a CDK app does not).
+ * The packed-tarball test (test/package.e2e.test.ts) proves this too, but only after a pack and an install;
+ * this walk of runtime imports from the four entry points fails in a second.
+ */
+function runtimeSpecifiers(source: string): string[] {
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  // Type-only imports and exports are erased by tsc: they load nothing.
+  return specifiers(code.replace(/\b(?:import|export)\s+type\s+[^'";]*?\bfrom\s*['"][^'"]+['"]/g, ''));
+}
+
+function resolveSource(from: string, spec: string): string {
+  const base = path.resolve(path.dirname(from), spec);
+  for (const f of [`${base}.ts`, path.join(base, 'index.ts')]) if (fs.existsSync(f)) return f;
+  throw new Error(`${path.relative(ROOT, from)}: cannot resolve ${spec}`);
+}
+
+export function packagesLoadedFrom(entries: readonly string[], read: (f: string) => string = (f) => fs.readFileSync(f, 'utf8'), resolve = resolveSource): Map<string, string> {
+  const seen = new Set<string>();
+  const packages = new Map<string, string>(); // package -> first file that loads it
+  const todo = [...entries];
+  while (todo.length) {
+    const file = todo.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const spec of runtimeSpecifiers(read(file))) {
+      if (spec.startsWith('.')) todo.push(resolve(file, spec));
+      else {
+        const name = spec.startsWith('node:') ? 'node:' : spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+        if (!packages.has(name)) packages.set(name, path.relative(ROOT, file));
+      }
+    }
+  }
+  return packages;
+}
+
+describe('the package loads only its dependencies, peers and Node at import time', () => {
+  test('the walk follows runtime imports and skips type-only ones (fake files, hand-written verdict)', () => {
+    const fake: Record<string, string> = {
+      '/r/lib/index.ts': `import { a } from './a';\nimport type { T } from '../lambda/x/sdk-user';\nexport type { U } from './u';`,
+      '/r/lib/a.ts': `import { K } from '../lambda/x/checkpoint';\nimport { Stack } from 'aws-cdk-lib/core';`,
+      '/r/lambda/x/checkpoint.ts': `import { GetItemCommand } from '@aws-sdk/client-dynamodb';\nimport { createHash } from 'node:crypto';`,
+      '/r/lambda/x/sdk-user.ts': `import { SQSClient } from '@aws-sdk/client-sqs';`,
+      '/r/lib/u.ts': `import { S3Client } from '@aws-sdk/client-s3';`,
+    };
+    const found = packagesLoadedFrom(['/r/lib/index.ts'], (f) => fake[f], (from, spec) => `${path.resolve(path.dirname(from), spec)}.ts`);
+    expect([...found.keys()].sort()).toEqual(['@aws-sdk/client-dynamodb', 'aws-cdk-lib', 'node:']);
+  });
+
+  test('from lib/index.ts, lib/handler.ts, client/index.ts and client/middleware.ts', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    const allowed = new Set(['node:', ...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]);
+    const entries = ['lib/index.ts', 'lib/handler.ts', 'client/index.ts', 'client/middleware.ts'].map((f) => path.join(ROOT, f));
+    const loaded = packagesLoadedFrom(entries);
+    expect(loaded.has('aws-cdk-lib')).toBe(true);
+    expect([...loaded].filter(([name]) => !allowed.has(name)).map(([name, file]) => `${file} loads ${name}`)).toEqual([]);
+  });
+});

@@ -63,16 +63,28 @@ test('grants, exactly: GetSecretValue on the two named secrets, kms:Decrypt via 
   expect(statements.flatMap((s) => [s.Action].flat()).filter((a: string) => a.startsWith('secretsmanager:') || a.endsWith('*'))).toEqual(['secretsmanager:GetSecretValue']);
 });
 
-test('alarms: errors, behind, refused, not running; quiet with no traffic except "not running" (the schedule runs whatever the traffic)', () => {
-  const alarms = ofType('AWS::CloudWatch::Alarm').filter(([, r]) => /Runbook: README.md#poller/.test(r.Properties.AlarmDescription));
+test('alarms: errors, behind, refused, not running; quiet with no traffic, "not running" only once the poller has run', () => {
+  const alarms = ofType('AWS::CloudWatch::Alarm').filter(([, r]) => /Runbook: docs\/operations.md#poller/.test(r.Properties.AlarmDescription));
   const byName = Object.fromEntries(alarms.map(([, r]) => [/#(poller\w+)/.exec(r.Properties.AlarmDescription)![1], r.Properties]));
-  expect(Object.keys(byName).sort()).toEqual(['pollerbehind', 'pollererrors', 'pollernotrunning', 'pollerrefused']);
+  expect(Object.keys(byName).sort()).toEqual(['pollerbehind', 'pollererrors', 'pollerrefused']);
   expect(byName.pollererrors.TreatMissingData).toBe('notBreaching');
   expect(byName.pollerbehind).toMatchObject({ MetricName: 'PollerBehindSeconds', Threshold: 900, EvaluationPeriods: 3, TreatMissingData: 'notBreaching' });
   expect(byName.pollerrefused).toMatchObject({ MetricName: 'PollerRefused', TreatMissingData: 'notBreaching' });
-  expect(byName.pollernotrunning).toMatchObject({ MetricName: 'Invocations', ComparisonOperator: 'LessThanThreshold', Threshold: 1, TreatMissingData: 'breaching' });
   // Every one notifies the alarm topic.
   for (const a of Object.values(byName)) expect(a.AlarmActions).toHaveLength(1);
+
+  // "Not running" = silent for 15 minutes AND ran within 24 hours; the two conditions notify nobody.
+  const conditions = Object.fromEntries(ofType('AWS::CloudWatch::Alarm').filter(([, r]) => /^Condition of PollerNotRunning/.test(r.Properties.AlarmDescription)).map(([id, r]) => [id, r.Properties]));
+  const [silentId] = Object.entries(conditions).find(([, p]) => p.ComparisonOperator === 'LessThanThreshold')!;
+  const [ranId] = Object.entries(conditions).find(([, p]) => p.ComparisonOperator === 'GreaterThanOrEqualToThreshold')!;
+  expect(conditions[silentId]).toMatchObject({ MetricName: 'Invocations', Period: 300, EvaluationPeriods: 3, DatapointsToAlarm: 3, Threshold: 1, TreatMissingData: 'breaching' });
+  expect(conditions[ranId]).toMatchObject({ MetricName: 'Invocations', Period: 3600, EvaluationPeriods: 24, DatapointsToAlarm: 1, Threshold: 1, TreatMissingData: 'notBreaching' });
+  for (const c of Object.values(conditions)) expect(c.AlarmActions).toBeUndefined();
+  const composite = ofType('AWS::CloudWatch::CompositeAlarm').find(([, r]) => /#pollernotrunning/.test(r.Properties.AlarmDescription))![1].Properties;
+  expect(JSON.stringify(composite.AlarmRule)).toContain(silentId);
+  expect(JSON.stringify(composite.AlarmRule)).toContain(ranId);
+  expect(JSON.stringify(composite.AlarmRule)).toMatch(/ALARM\(.*\) AND ALARM\(/);
+  expect(composite.AlarmActions).toHaveLength(1);
 });
 
 test('no tenant with managementApi: no poller resources', () => {

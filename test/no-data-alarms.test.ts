@@ -123,8 +123,11 @@ function compositeState(rule: string, states: Map<string, State>): State {
   return new Function(`return (${expr});`)() ? 'ALARM' : 'OK';
 }
 
-/** Every alarm of a stack's template, by construct path, in its no-data state. */
-function noDataStates(config: unknown): Record<string, State> {
+/**
+ * Every alarm of a stack's template, by construct path, in its no-data state; `given` sets the state of
+ * metric alarms by path (the data they saw before the silence, e.g. a run yesterday).
+ */
+function noDataStates(config: unknown, given: Record<string, State> = {}): Record<string, State> {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Auth0EventsStack(app, 'Quiet', { config: parseConfig(config) });
   const resources = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
@@ -133,8 +136,15 @@ function noDataStates(config: unknown): Record<string, State> {
     if (c instanceof cloudwatch.Alarm || c instanceof cloudwatch.CompositeAlarm) pathOf.set(stack.getLogicalId(c.node.defaultChild as cloudwatch.CfnAlarm), c.node.path.split('/').slice(2).join('/')); // below the pipeline (the stack's `Default` child)
   }
   const states = new Map<string, State>();
-  for (const [id, r] of Object.entries(resources)) if (r.Type === 'AWS::CloudWatch::Alarm') states.set(id, metricAlarmState(r.Properties));
-  for (const [id, r] of Object.entries(resources)) if (r.Type === 'AWS::CloudWatch::CompositeAlarm') states.set(id, compositeState(ruleText(r.Properties.AlarmRule), states));
+  for (const [id, r] of Object.entries(resources)) if (r.Type === 'AWS::CloudWatch::Alarm') states.set(id, given[pathOf.get(id) ?? id] ?? metricAlarmState(r.Properties));
+  // Composites may name composites: evaluate each once the alarms it names have a state.
+  let composites = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::CompositeAlarm');
+  while (composites.length) {
+    const ready = composites.filter(([, r]) => [...ruleText(r.Properties.AlarmRule).matchAll(/\("([^"]+)"\)/g)].every((m) => states.has(m[1])));
+    if (!ready.length) throw new Error(`composite rules name alarms that are not in the template: ${composites.map(([id]) => id).join(', ')}`);
+    for (const [id, r] of ready) states.set(id, compositeState(ruleText(r.Properties.AlarmRule), states));
+    composites = composites.filter((c) => !ready.includes(c));
+  }
   return Object.fromEntries([...states].map(([id, s]) => [pathOf.get(id) ?? id, s]));
 }
 
@@ -199,6 +209,21 @@ describe('a deploy with no traffic yet pages nobody', () => {
       'Monitoring/EventBridgeIngestErrors': 'OK',
       'Monitoring/EventBridgeFailedInvocations': 'OK',
       'Monitoring/EventBridgeDlqSendFailed': 'OK',
+      // The poller (acme@eu polls): before its first run it has no invocation, which is no page.
+      'Poller/PollerErrors': 'OK',
+      'Poller/PollerBehind': 'OK',
+      'Poller/PollerRefused': 'OK',
+      'Poller/PollerSilent': 'ALARM', // a condition: notifies nobody
+      'Poller/PollerRanToday': 'OK',
+      'Poller/PollerNotRunning': 'OK',
+    });
+  });
+
+  it('the other side: a poller that ran within the last day and then falls silent pages', () => {
+    expect(noDataStates(cdkJson.context['auth0-events'], { 'Poller/PollerRanToday': 'ALARM' })).toMatchObject({
+      'Poller/PollerSilent': 'ALARM',
+      'Poller/PollerNotRunning': 'ALARM',
+      'Monitoring/PipelineUnhealthy': 'ALARM',
     });
   });
 

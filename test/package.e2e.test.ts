@@ -57,8 +57,8 @@ describe('the tarball holds compiled JavaScript, .d.ts and the handler bundles, 
     }
     const bundles = packedFiles.filter((f) => f.startsWith('dist/handlers/') && f.endsWith('/index.js'));
     expect(bundles).toEqual([
-      'dist/handlers/api-key-authorizer/index.js', 'dist/handlers/closer/index.js', 'dist/handlers/ingest-eventbridge/index.js', 'dist/handlers/events-query/index.js',
-      'dist/handlers/ingest/index.js', 'dist/handlers/push/index.js', 'dist/handlers/session-events-writer/index.js',
+      'dist/handlers/api-key-authorizer/index.js', 'dist/handlers/closer/index.js', 'dist/handlers/events-query/index.js', 'dist/handlers/ingest-eventbridge/index.js',
+      'dist/handlers/ingest-poller/index.js', 'dist/handlers/ingest/index.js', 'dist/handlers/push/index.js', 'dist/handlers/session-events-writer/index.js',
       'dist/handlers/socket/index.js', 'dist/handlers/token-authorizer/index.js', 'dist/handlers/users-writer/index.js',
       'dist/handlers/webhook-forwarder/index.js',
     ]);

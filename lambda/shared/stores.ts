@@ -81,6 +81,9 @@ export const isEventItem = (item: Record<string, unknown> | undefined): boolean 
 /** Users: one item per tenant and user. */
 export const USERS_TABLE = { partitionKey: 'tenant', sortKey: 'user_id' } as const;
 
+/** The log poller's checkpoints and run lease: one item per tenant (lambda/ingest/poller/checkpoint.ts). */
+export const CHECKPOINT_TABLE = { partitionKey: 'tenant' } as const;
+
 /** What the events table stores of a session event (and what the WebSocket pushes, see `pushedEvent`). */
 export interface StoredEvent {
   /** Table key: `${tenant}#${id}` (eventKeyOf). */

@@ -12,7 +12,9 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 
-export const CHECKPOINT_TABLE = { partitionKey: 'tenant' } as const;
+import { CHECKPOINT_TABLE } from '../../shared/stores';
+
+const keyOf = (tenant: string) => ({ [CHECKPOINT_TABLE.partitionKey]: { S: tenant } });
 
 export interface Checkpoint { checkpoint?: string; checkpoint_date?: string }
 
@@ -38,7 +40,7 @@ export class DynamoCheckpointStore implements CheckpointStore {
     try {
       const out = await this.ddb.send(new UpdateItemCommand({
         TableName: this.table,
-        Key: { tenant: { S: tenant } },
+        Key: keyOf(tenant),
         UpdateExpression: 'SET lease_owner = :owner, lease_until = :until',
         ConditionExpression: 'attribute_not_exists(lease_until) OR lease_until < :now',
         ExpressionAttributeValues: { ':owner': { S: owner }, ':until': { N: String(until) }, ':now': { N: String(now) } },
@@ -56,7 +58,7 @@ export class DynamoCheckpointStore implements CheckpointStore {
     try {
       await this.ddb.send(new UpdateItemCommand({
         TableName: this.table,
-        Key: { tenant: { S: tenant } },
+        Key: keyOf(tenant),
         UpdateExpression: date ? 'SET checkpoint = :id, checkpoint_date = :date, updated_at = :at' : 'SET checkpoint = :id, updated_at = :at',
         ConditionExpression: 'lease_owner = :owner',
         ExpressionAttributeValues: { ':id': { S: logId }, ':at': { S: new Date().toISOString() }, ':owner': { S: owner }, ...(date ? { ':date': { S: date } } : {}) },
@@ -71,7 +73,7 @@ export class DynamoCheckpointStore implements CheckpointStore {
     try {
       await this.ddb.send(new UpdateItemCommand({
         TableName: this.table,
-        Key: { tenant: { S: tenant } },
+        Key: keyOf(tenant),
         UpdateExpression: 'REMOVE lease_owner, lease_until',
         ConditionExpression: 'lease_owner = :owner',
         ExpressionAttributeValues: { ':owner': { S: owner } },
@@ -83,7 +85,7 @@ export class DynamoCheckpointStore implements CheckpointStore {
 
   /** The item as stored (tests, operators). */
   async read(tenant: string): Promise<Checkpoint & { lease_owner?: string }> {
-    const out = await this.ddb.send(new GetItemCommand({ TableName: this.table, Key: { tenant: { S: tenant } }, ConsistentRead: true }));
+    const out = await this.ddb.send(new GetItemCommand({ TableName: this.table, Key: keyOf(tenant), ConsistentRead: true }));
     const i = out.Item ?? {};
     return { ...(i.checkpoint?.S ? { checkpoint: i.checkpoint.S } : {}), ...(i.checkpoint_date?.S ? { checkpoint_date: i.checkpoint_date.S } : {}), ...(i.lease_owner?.S ? { lease_owner: i.lease_owner.S } : {}) };
   }
