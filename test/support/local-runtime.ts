@@ -51,7 +51,8 @@ export class RawListener {
     return this.frames.flatMap(eventsOf);
   }
 
-  async waitFor(predicate: (events: any[]) => boolean, timeoutMs = 5000): Promise<void> {
+  // A bound on a failure, not a speed target: the whole pipeline on a loaded two-core CI machine can take seconds.
+  async waitFor(predicate: (events: any[]) => boolean, timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.events())) {
       if (Date.now() > deadline) throw new Error(`listener timed out; has ${JSON.stringify(this.events().map((e) => e.id))}`);
