@@ -49,11 +49,21 @@ function check(ref: string, value: unknown): string[] {
 }
 
 const WS = WEBSOCKET_SCHEMA.$id!;
-/** What is wrong with `value` as a message the server sends (a member of ServerMessage). */
-export const serverMessageProblems = (value: unknown): string[] => check(`${WS}#/definitions/ServerMessage`, value);
-/** What is wrong with `value` as a message a client sends (a member of ClientMessage). */
-export const clientMessageProblems = (value: unknown): string[] => check(`${WS}#/definitions/ClientMessage`, value);
+const membersOf = (union: string): string[] => (WEBSOCKET_SCHEMA.definitions?.[union]?.oneOf ?? []).map((r) => r.$ref.replace('#/definitions/', ''));
+
 /** What is wrong with `value` as the one message type `type` (its definition alone: clearer errors than the union's). */
 export const messageProblems = (type: string, value: unknown): string[] => check(`${WS}#/definitions/${type}`, value);
+
+/** A union's verdict; for a message of one of its types, the problems told by that type's definition alone. */
+function unionProblems(union: 'ClientMessage' | 'ServerMessage', value: unknown): string[] {
+  const problems = check(`${WS}#/definitions/${union}`, value);
+  const type = (value as { type?: unknown } | null)?.type;
+  if (!problems.length || typeof type !== 'string' || !membersOf(union).includes(type)) return problems;
+  return messageProblems(type, value).map((p) => `${type}: ${p}`);
+}
+/** What is wrong with `value` as a message the server sends (a member of ServerMessage). */
+export const serverMessageProblems = (value: unknown): string[] => unionProblems('ServerMessage', value);
+/** What is wrong with `value` as a message a client sends (a member of ClientMessage). */
+export const clientMessageProblems = (value: unknown): string[] => unionProblems('ClientMessage', value);
 /** What is wrong with `value` as a canonical event on the topic. */
 export const canonicalEventProblems = (value: unknown): string[] => check(CANONICAL_EVENT_SCHEMA.$id!, value);
