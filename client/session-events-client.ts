@@ -17,31 +17,12 @@
 
 // The one definition of the session event types (lambda/shared/event.ts has no imports: safe for browsers).
 import { SESSION_EVENT_TYPES, type SessionEventType } from '../lambda/shared/event';
+// The one definition of the WebSocket messages (types only: nothing of it is in the browser bundle).
+import type { ClientMessage, ServerMessage, SessionEvent } from '../lambda/shared/protocol';
 export { SESSION_EVENT_TYPES, type SessionEventType };
+export type { ClientMessage, ServerMessage, SessionEvent };
 /** The events after which a user's existing sessions and tokens should end. */
 export const SESSION_ENDING_TYPES: readonly SessionEventType[] = ['password_changed', 'user_blocked', 'logout', 'user_deleted'];
-
-export interface SessionEvent {
-  id: string;
-  type: SessionEventType;
-  tenant: string;
-  user_id?: string;
-  session_id?: string;
-  /** ISO 8601: when it happened at Auth0. */
-  date: string;
-  log_type: string;
-}
-
-export type ServerMessage =
-  | { type: 'authenticated'; sub: string; filter: '*' | 'self'; expires_at: string }
-  | { type: 'authentication_failed'; message: string }
-  | { type: 'event'; event: SessionEvent; replay?: boolean }
-  | { type: 'events'; events: SessionEvent[]; replay?: boolean }
-  | { type: 'catch_up_paused'; count: number; last_id: string; reason: 'time_budget' | 'size_cap' | string }
-  | { type: 'caught_up'; count: number; last_id?: string }
-  | { type: 'pong' }
-  | { type: 'closing'; reason: 'not_authenticated' | 'token_expired' | 'missed_events' | string; message: string; resume_from?: string }
-  | { type: 'error'; error: string; message: string };
 
 /**
  * An event handler property, checked bivariantly (as methods are) so that the browser's WebSocket
@@ -290,7 +271,7 @@ export class SessionEventsClient {
       // `seen`: the ids delivered recently, so that the server can replay from a little before
       // `since` (live pushes may arrive slightly out of stored order) without repeating any of them.
       const seen = recentIds(this.seenOrder);
-      socket.send(JSON.stringify({ type: 'authenticate', access_token: token, ...(since ? { since, ...(seen.length ? { seen } : {}) } : {}) }));
+      socket.send(JSON.stringify({ type: 'authenticate', access_token: token, ...(since ? { since, ...(seen.length ? { seen } : {}) } : {}) } satisfies ClientMessage));
     };
     socket.onmessage = (ev) => {
       if (this.socket !== socket) return;
@@ -340,7 +321,7 @@ export class SessionEventsClient {
         // The replay continues in another part: ask for it from where the server stopped, and keep
         // holding live events (the hold timer restarts) until caught_up.
         if (this.held) this.startHold();
-        socket.send(JSON.stringify({ type: 'continue_catch_up', after: msg.last_id }));
+        socket.send(JSON.stringify({ type: 'continue_catch_up', after: msg.last_id } satisfies ClientMessage));
         return;
       case 'caught_up':
         this.replayAt = undefined;
@@ -403,7 +384,7 @@ export class SessionEventsClient {
     clearInterval(this.pingTimer);
     this.pingTimer = setInterval(() => {
       if (this.socket !== socket || socket.readyState !== 1) return;
-      socket.send('{"type":"ping"}');
+      socket.send(JSON.stringify({ type: 'ping' } satisfies ClientMessage));
       if (!this.pongTimer) {
         this.pongTimer = setTimeout(() => {
           this.pongTimer = undefined;

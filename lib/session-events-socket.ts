@@ -33,6 +33,7 @@ import { Construct, type IDependable } from 'constructs';
 import { CONNECTIONS_TABLE, DEFAULT_LISTENER_LIMITS, SOCKET_TIMEOUT_SECONDS, type ListenerLimits } from '../lambda/shared/connections';
 import { EVENTS_TABLE } from '../lambda/shared/stores';
 import { METRIC_PUSH_SEND_FAILED } from '../lambda/shared/metrics';
+import { UNKNOWN_MESSAGE_ERROR, type ClientMessageType, type ServerMessage } from '../lambda/shared/protocol';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import { DEFAULT_ISOLATION, type IsolationConfig, type RateLimit, type ReservedConcurrencyConfig } from './config';
 import { customerManagedKey, grantTable, Handler, logGroup } from './secure-defaults';
@@ -138,12 +139,8 @@ export function socketRouteThrottles(concurrency: number, load: Readonly<Record<
 }
 
 /** What API Gateway answers to `ping` and to an unknown message (mock integrations; the local runtime answers the same). */
-export const PONG_REPLY = JSON.stringify({ type: 'pong' });
-export const UNKNOWN_MESSAGE = JSON.stringify({
-  type: 'error',
-  error: 'unknown_message',
-  message: 'Unknown message type. Known types: {"type":"authenticate","access_token":"<Auth0 access token>","since":"<event id, optional>"}, {"type":"continue_catch_up","after":"<last_id of catch_up_paused>"} and {"type":"ping"}.',
-});
+export const PONG_REPLY = JSON.stringify({ type: 'pong' } satisfies ServerMessage);
+export const UNKNOWN_MESSAGE = JSON.stringify(UNKNOWN_MESSAGE_ERROR);
 
 export class SessionEventsSocket extends Construct {
   readonly api: apigwv2.WebSocketApi;
@@ -222,9 +219,9 @@ export class SessionEventsSocket extends Construct {
       connectRouteOptions: { integration: new WebSocketLambdaIntegration('Connect', this.socket.function) },
       disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('Disconnect', this.socket.function) },
     });
-    this.api.addRoute('authenticate', { integration: new WebSocketLambdaIntegration('Authenticate', this.socket.function) });
-    this.api.addRoute('continue_catch_up', { integration: new WebSocketLambdaIntegration('ContinueCatchUp', this.socket.function) });
-    this.mockRoute('ping', PONG_REPLY);
+    this.api.addRoute('authenticate' satisfies ClientMessageType, { integration: new WebSocketLambdaIntegration('Authenticate', this.socket.function) });
+    this.api.addRoute('continue_catch_up' satisfies ClientMessageType, { integration: new WebSocketLambdaIntegration('ContinueCatchUp', this.socket.function) });
+    this.mockRoute('ping' satisfies ClientMessageType, PONG_REPLY);
     this.mockRoute('$default', UNKNOWN_MESSAGE);
 
     this.stage = new apigwv2.WebSocketStage(this, 'Stage', {

@@ -37,6 +37,7 @@ import { WebSocketGateway, type WsRouteHandler } from './websocket-gateway';
 import { LAMBDA_DEFAULT_TIMEOUT_MS, withTimeout } from './lambda-context';
 import { redrive } from '../lib/ops/redrive';
 import { CLOSER_SOURCE, PONG_REPLY, PUSH_STREAM, UNKNOWN_MESSAGE } from '../lib/session-events-socket';
+import type { ClientMessageType, ServerMessage } from '../lambda/shared/protocol';
 import { gatewayErrorBody } from '../lib/gateway-responses';
 
 export const REPO_ROOT = path.join(__dirname, '..');
@@ -449,10 +450,11 @@ export class LocalPipeline {
     });
     const socket = this.load<Parameters<WsRouteHandler>[0], APIGatewayProxyResult>('lambda/socket/handler.ts');
     const constant = (body: string): WsRouteHandler => async () => ({ statusCode: 200, body });
+    // Every client message type of the protocol has its route (a type added there and not here fails to compile).
     Object.assign(this.gateway.routes, {
       $connect: socket, $disconnect: socket, authenticate: socket, continue_catch_up: socket,
       ping: constant(PONG_REPLY), $default: constant(UNKNOWN_MESSAGE),
-    });
+    } satisfies Record<ClientMessageType | '$connect' | '$disconnect' | '$default', WsRouteHandler>);
     await this.gateway.start();
 
     // As the stack's event source.
@@ -700,7 +702,7 @@ function sentKind(body: string): string {
 /** The event ids a WebSocket message carries: `{"type":"event","event":{...}}` or `{"type":"events","events":[...]}`. */
 function pushedIds(body: string): string[] {
   try {
-    const parsed = JSON.parse(body);
+    const parsed = JSON.parse(body) as ServerMessage | null;
     const events: unknown[] = parsed?.type === 'event' ? [parsed.event] : parsed?.type === 'events' && Array.isArray(parsed.events) ? parsed.events : [];
     return events.map((e) => (e as { id?: unknown } | undefined)?.id).filter((id): id is string => typeof id === 'string');
   } catch {

@@ -10,6 +10,8 @@
  * expiry (same sub and filter; lambda/socket/refresh.ts). The same table holds the listener-limit
  * counters (keys `limit#...`, lambda/shared/listener-limits.ts), which are in neither index.
  */
+import type { ListenFilter } from './protocol';
+
 export const CONNECTIONS_TABLE = {
   partitionKey: 'connection_id',
   /**
@@ -37,7 +39,8 @@ export const MAX_CONNECTION_SECONDS = 2 * 3600;
 /** A connection that has not authenticated within this time is closed (contract). */
 export const AUTHENTICATE_WITHIN_SECONDS = 30;
 
-export type ListenFilter = '*' | 'self';
+/** `*` or `self` (the protocol's `authenticated.filter`). */
+export type { ListenFilter };
 
 /** Listener limits (enforced by lambda/shared/listener-limits.ts; set by lib/config.ts `listenerLimits`). */
 export interface ListenerLimits {

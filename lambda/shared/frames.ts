@@ -10,6 +10,7 @@
  * never is: a session event is a few hundred bytes) is sent in a message of its own, still far under
  * API Gateway's 128 KB message limit.
  */
+import type { EventsMessage } from './protocol';
 
 /** Largest `events` message, in bytes of UTF-8 JSON (API Gateway's WebSocket frame size). */
 export const MAX_FRAME_BYTES = 32 * 1024;
@@ -30,7 +31,8 @@ export interface Frame<T> {
   last: T;
 }
 
-const HEAD = '{"type":"events","events":[';
+/** `{"type":"events","events":[`, cut from an `events` message of the protocol so that the two cannot differ. */
+const HEAD = JSON.stringify({ type: 'events', events: [] } satisfies EventsMessage).slice(0, -2);
 
 /**
  * Packs events one by one: `add` answers the message completed by this event when it does not fit

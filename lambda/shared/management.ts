@@ -7,6 +7,7 @@
 import { ApiGatewayManagementApiClient, DeleteConnectionCommand, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import type { ServerMessage } from './protocol';
 
 export function managementClient(endpoint: string, opts: { maxSockets?: number; maxAttempts?: number } = {}): ApiGatewayManagementApiClient {
   const maxSockets = opts.maxSockets ?? 50;
@@ -31,13 +32,14 @@ export function isGone(e: unknown): boolean {
 const encoder = new TextEncoder();
 
 /** Encodes a message once, for sending to many connections. */
-export const encodeMessage = (message: unknown): Uint8Array => encoder.encode(JSON.stringify(message));
+export const encodeMessage = (message: ServerMessage): Uint8Array => encoder.encode(JSON.stringify(message));
 
 /**
- * Sends one JSON message (or bytes from encodeMessage); 'gone' when the connection no longer
+ * Sends one message of the protocol (lambda/shared/protocol.ts), or bytes from encodeMessage or a packed
+ * `events` frame (lambda/shared/frames.ts); 'gone' when the connection no longer
  * exists. Other errors are thrown (after the client's retries).
  */
-export async function postJson(client: ApiGatewayManagementApiClient, connectionId: string, message: unknown): Promise<'sent' | 'gone'> {
+export async function postJson(client: ApiGatewayManagementApiClient, connectionId: string, message: ServerMessage | Uint8Array): Promise<'sent' | 'gone'> {
   try {
     await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: message instanceof Uint8Array ? message : encodeMessage(message) }));
     return 'sent';

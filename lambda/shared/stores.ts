@@ -2,7 +2,8 @@
  * DynamoDB key design shared by the CDK tables, the writers, the push Lambda, the REST query
  * endpoints and the local runtime (one definition, so they cannot disagree).
  */
-import type { CanonicalEvent } from './event';
+import type { CanonicalEvent, SessionEventType } from './event';
+import type { SessionEvent } from './protocol';
 
 /**
  * Session events: one item per tenant and event id, kept 30 days.
@@ -138,7 +139,8 @@ export function toStoredEvent(event: CanonicalEvent, storedAt: Date): StoredEven
   };
 }
 
-/** The event as the WebSocket sends it: `{"type":"event","event":{...}}` (contract, "WebSocket"). */
-export function pushedEvent(e: Pick<StoredEvent, 'id' | 'type' | 'tenant' | 'user_id' | 'session_id' | 'date' | 'log_type'>) {
-  return { id: e.id, type: e.type, tenant: e.tenant, user_id: e.user_id, session_id: e.session_id, date: e.date, log_type: e.log_type };
+/** The event as the WebSocket sends it: `{"type":"event","event":{...}}` (contract, "WebSocket"; lambda/shared/protocol.ts). */
+export function pushedEvent(e: Pick<StoredEvent, 'id' | 'type' | 'tenant' | 'user_id' | 'session_id' | 'date' | 'log_type'>): SessionEvent {
+  // The events table holds session events only (the writer stores nothing else: isSessionEventType).
+  return { id: e.id, type: e.type as SessionEventType, tenant: e.tenant, user_id: e.user_id, session_id: e.session_id, date: e.date, log_type: e.log_type };
 }

@@ -24,6 +24,7 @@
 import type { Context } from 'aws-lambda';
 import { SOCKET_TIMEOUT_SECONDS } from '../shared/connections';
 import { postJson } from '../shared/management';
+import { UNKNOWN_MESSAGE_ERROR, type ClientMessageType } from '../shared/protocol';
 import { onAuthenticate } from './authenticate';
 import { onContinueCatchUp } from './continue-catch-up';
 import { onConnect, onDisconnect } from './connect';
@@ -32,7 +33,7 @@ import { defaultDeps, logger, reply, type SocketDeps, type SocketEvent, type Soc
 export type { SocketDeps, SocketEvent, SocketResult } from './deps';
 
 export async function handleSocket(event: SocketEvent, deps: SocketDeps): Promise<SocketResult> {
-  switch (event.requestContext.routeKey) {
+  switch (event.requestContext.routeKey as ClientMessageType | '$connect' | '$disconnect' | '$default') {
     case '$connect':
       return onConnect(event, deps);
     case '$disconnect':
@@ -42,7 +43,7 @@ export async function handleSocket(event: SocketEvent, deps: SocketDeps): Promis
     case 'continue_catch_up':
       return onContinueCatchUp(event, deps);
     default:
-      await postJson(deps.mgmt, event.requestContext.connectionId, { type: 'error', error: 'unknown_message', message: 'Unknown message type: send {"type":"authenticate",...}, {"type":"continue_catch_up",...} or {"type":"ping"}.' });
+      await postJson(deps.mgmt, event.requestContext.connectionId, UNKNOWN_MESSAGE_ERROR);
       return reply(200);
   }
 }

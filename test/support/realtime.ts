@@ -11,6 +11,7 @@ import { CONNECTIONS_TABLE, listenKeyOf, type ConnectionItem, type ListenFilter 
 import { EVENTS_TABLE, toStoredEvent, type StoredEvent } from '../../lambda/shared/stores';
 import type { CanonicalEvent } from '../../lambda/shared/event';
 import { EMULATOR_CREDENTIALS, startDynamoDb, type Emulator } from '../../local/emulators';
+import { serverMessageProblems } from './protocol-schema';
 
 export function clients(endpoint: string) {
   const raw = new DynamoDBClient({ endpoint, region: EMULATOR_CREDENTIALS.AWS_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
@@ -111,6 +112,8 @@ export interface ManagementServer {
   gone: Set<string>;
   /** Connection id -> how many more POSTs to it are answered 500 (a failing send). */
   failNext: Map<string, number>;
+  /** Posted messages that the WebSocket schema refused (answered 400, not kept in `messages`). */
+  invalid: { connectionId: string; message: unknown; problems: string[] }[];
   inFlight: number;
   peakInFlight: number;
   requests: number;
@@ -121,7 +124,7 @@ export interface ManagementServer {
 /** A local API Gateway management API: POST /@connections/{id} (records the body) and DELETE. */
 export async function managementServer(opts: { latencyMs?: number } = {}): Promise<ManagementServer> {
   const state: ManagementServer = {
-    endpoint: '', messages: new Map(), closed: [], gone: new Set(), failNext: new Map(), inFlight: 0, peakInFlight: 0, requests: 0,
+    endpoint: '', messages: new Map(), closed: [], gone: new Set(), failNext: new Map(), invalid: [], inFlight: 0, peakInFlight: 0, requests: 0,
     reset() {
       state.messages.clear();
       state.closed.length = 0;
@@ -156,8 +159,17 @@ export async function managementServer(opts: { latencyMs?: number } = {}): Promi
           state.closed.push(id);
           return void res.writeHead(204).end();
         }
+        const message = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+        // Every message a handler posts must be one of the protocol (docs/schema/websocket.schema.json):
+        // one that is not is refused here (400), so the test that made it fails.
+        const problems = serverMessageProblems(message);
+        if (problems.length) {
+          state.invalid.push({ connectionId: id, message, problems });
+          res.writeHead(400, { 'content-type': 'application/json', 'x-amzn-errortype': 'BadRequestException' });
+          return void res.end(JSON.stringify({ message: `not a message of the protocol: ${problems.join('; ')}` }));
+        }
         const list = state.messages.get(id) ?? [];
-        list.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        list.push(message);
         state.messages.set(id, list);
         res.writeHead(200, { 'content-type': 'application/json' }).end();
       };
