@@ -16,7 +16,7 @@ export default tseslint.config(
   },
   {
     // The repository's tools (not shipped): shipped code (lib, lambda, client) keeps both rules.
-    files: ['test/**', 'bench/**', 'local/**', 'scripts/**'],
+    files: ['test/**', 'harness/**', 'bench/**', 'local/**', 'scripts/**'],
     rules: {
       // They read synthesized CloudFormation templates and raw SDK answers as untyped JSON.
       '@typescript-eslint/no-explicit-any': 'off',

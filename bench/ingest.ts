@@ -10,8 +10,8 @@ import { handleIngest } from '../lambda/ingest/handler';
 import { classifyLogRecord } from '../lambda/ingest/classify';
 import { messageAttributes } from '../lambda/shared/event';
 import { startSnsSqs } from '../local/emulators';
-import { apiEvent, mixedBatch, TEST_TENANTS } from '../test/support/auth0-logs';
-import { topicWithQueue } from '../test/support/sns-sqs';
+import { apiEvent, mixedBatch, TEST_TENANTS } from '../harness/auth0-logs';
+import { topicWithQueue } from '../harness/sns-sqs';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
 const BATCH = 100;

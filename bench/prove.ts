@@ -11,8 +11,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import type { FaultReport } from './stress/fault';
-import type { LogScan } from './stress/log-capture';
+import type { FaultReport } from '../harness/stress/fault';
+import type { LogScan } from '../harness/stress/log-capture';
 // Each part imports what it runs when it runs (after setting the handlers' log level: Powertools
 // loggers take it when their module loads).
 
@@ -31,8 +31,8 @@ async function fault(): Promise<void> {
   print('== Fault run ==');
   const apiKey = 'stress-api-key-3f9a1c7e5b2d';
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
-  const { faultRun } = await import('./stress/fault');
-  const { captureLogs } = await import('./stress/log-capture');
+  const { faultRun } = await import('../harness/stress/fault');
+  const { captureLogs } = await import('../harness/stress/log-capture');
   const capture = captureLogs({ apiKey });
   let r: FaultReport;
   try {
@@ -73,7 +73,7 @@ async function fuzz(): Promise<void> {
   print('== Fuzzing the ingest ==');
   const runs = Number(arg('fuzz-runs') ?? 20_000);
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-  const { fuzzIngest, fuzzIngestFauxqs } = await import('../test/support/ingest-fuzz');
+  const { fuzzIngest, fuzzIngestFauxqs } = await import('../harness/ingest-fuzz');
   const t0 = Date.now();
   const r = await fuzzIngest(runs);
   print(`inputs tried: ${r.healthy.inputs + r.flaky.inputs} (${r.healthy.inputs} with a healthy SNS, ${r.flaky.inputs} with a flaky one) in ${((Date.now() - t0) / 1000).toFixed(1)} s; slowest answer ${Math.max(r.healthy.maxMs, r.flaky.maxMs)} ms`);
@@ -89,8 +89,8 @@ async function fuzz(): Promise<void> {
 async function ws(): Promise<void> {
   print('== WebSocket abuse ==');
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-  const { wsAbuse } = await import('../test/support/ws-abuse');
-  const { startRuntime, postLogStream } = await import('../test/support/local-runtime');
+  const { wsAbuse } = await import('../harness/ws-abuse');
+  const { startRuntime, postLogStream } = await import('../harness/local-runtime');
   const p = await startRuntime({ logLevel: 'SILENT' });
   try {
     let n = 0;
@@ -125,8 +125,8 @@ async function catchUpProof(): Promise<void> {
   process.env.LOCAL_WS_LATENCY_MS ??= '15';
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
   const n = Number(arg('catch-up-events') ?? 10_000);
-  const { listenCatchUp, formatListenCatchUp } = await import('../test/support/listen-catch-up');
-  const { startRuntime } = await import('../test/support/local-runtime');
+  const { listenCatchUp, formatListenCatchUp } = await import('../harness/listen-catch-up');
+  const { startRuntime } = await import('../harness/local-runtime');
   const p = await startRuntime({ logLevel: 'ERROR' });
   try {
     print(`LOCAL_WS_LATENCY_MS=${process.env.LOCAL_WS_LATENCY_MS}, CATCH_UP_PART_MAX=${process.env.CATCH_UP_PART_MAX ?? '5000 (default)'}`);

@@ -96,15 +96,32 @@ export class Monitoring extends Construct {
   /** Namespace of the ingest Lambda's EMF metrics (lambda/shared/metrics.ts). */
   readonly namespace: string;
 
+  // The parts are made in this order: the template lists resources in creation order.
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const stack = Stack.of(this);
-    const { ingest, events, subscribers, realtime } = props;
-    this.namespace = `auth0-events/${stack.stackName}`;
-    ingest.ingest.function.addEnvironment('METRICS_NAMESPACE', this.namespace);
+    this.namespace = `auth0-events/${Stack.of(this).stackName}`;
+    props.ingest.ingest.function.addEnvironment('METRICS_NAMESPACE', this.namespace);
+    this.alarmKey = this.alarmTopicKey();
+    this.alarmTopic = this.alarmTopicWith(props.alarmEmail);
+    // Every alarm of the pipeline (the scope), not of a host stack that also holds other alarms.
+    this.alarmAction = new cwActions.SnsAction(this.alarmTopic);
+    Aspects.of(scope).add(new AlarmActions(this.alarmAction, this.alarmTopic));
+    this.ingestAlarms(props.ingest, props.alarms);
+    this.topicAlarms(props.events);
+    this.noEventsAlarms(props.tenants, props.alarms);
+    if (props.eventBridge) this.eventBridgeAlarms(props.eventBridge);
+    this.critical.push(...this.criticalAlarmsOfOthers(props));
+    this.pipelineUnhealthy = this.pipelineUnhealthyAlarm();
+    this.executionLogGroups(props.ingest, props.realtime, props.logRetentionDays);
+    const handlerLogs = this.savedQueries();
+    this.dashboard = this.buildDashboard(props, handlerLogs);
+    this.outputs();
+  }
 
-    // ---- alarm topic
-    this.alarmKey = customerManagedKey(this, 'AlarmKey', 'auth0-events: encrypts the alarm topic');
+  /** The alarm topic's key, which CloudWatch may use for this account's alarms. */
+  private alarmTopicKey(): kms.Key {
+    const stack = Stack.of(this);
+    const key = customerManagedKey(this, 'AlarmKey', 'auth0-events: encrypts the alarm topic');
     // CloudWatch publishes alarm notifications to the encrypted topic: it needs the key, for this account only.
     // AWS documents kms:GenerateDataKey* and kms:Decrypt for a service that publishes to an encrypted topic
     // (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services);
@@ -112,14 +129,20 @@ export class Monitoring extends Construct {
     // for which that page says source conditions are not supported in the key policy). The topic policy
     // below adds aws:SourceArn on this account's alarms, as AWS shows for alarm topics
     // (https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger). Checked, unchanged.
-    this.alarmKey.addToResourcePolicy(new iam.PolicyStatement({
+    key.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'AllowCloudWatchAlarms',
       principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
       actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
       resources: ['*'],
       conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
     }));
-    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+    return key;
+  }
+
+  /** The alarm topic (TLS only, CloudWatch of this account may publish) and its e-mail subscription. */
+  private alarmTopicWith(alarmEmail: string | undefined): sns.Topic {
+    const stack = Stack.of(this);
+    const topic = new sns.Topic(this, 'AlarmTopic', {
       // SNS display names have at most 100 characters; stack names up to 128: a long one is cut (the topic's ARN names the stack in full).
       displayName: `auth0-events alarms (${stack.stackName})`.replace(/^(.{96}).{5,}$/, '$1...)'),
       masterKey: this.alarmKey,
@@ -127,22 +150,22 @@ export class Monitoring extends Construct {
     });
     // The topic has its own access policy (TLS only), so CloudWatch's publish is allowed explicitly,
     // for alarms of this account.
-    this.alarmTopic.addToResourcePolicy(new iam.PolicyStatement({
+    topic.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'AllowCloudWatchAlarms',
       principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
       actions: ['sns:Publish'],
-      resources: [this.alarmTopic.topicArn],
+      resources: [topic.topicArn],
       conditions: {
         StringEquals: { 'aws:SourceAccount': stack.account },
         ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
       },
     }));
-    if (props.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
-    // Every alarm of the pipeline (the scope), not of a host stack that also holds other alarms.
-    this.alarmAction = new cwActions.SnsAction(this.alarmTopic);
-    Aspects.of(scope).add(new AlarmActions(this.alarmAction, this.alarmTopic));
+    if (alarmEmail) topic.addSubscription(new subscriptions.EmailSubscription(alarmEmail));
+    return topic;
+  }
 
-    // ---- ingest: Lambda, REST API, publishing
+  /** The ingest Lambda's errors and throttles, the REST API's 5xx rate and latency, the ingest doors' 4xx rate. */
+  private ingestAlarms(ingest: IngestApi, a: AlarmConfig): void {
     const fn = ingest.ingest.function;
     this.alarm('IngestErrors', fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }), {
       threshold: 1, comparison: 'GTE', critical: true,
@@ -154,7 +177,6 @@ export class Monitoring extends Construct {
     });
     const api = ingest.api;
     const stage = api.deploymentStage;
-    const a = props.alarms;
     this.alarm('Api5xxRate', stage.metricServerError({ period: FIVE_MINUTES, statistic: 'Average' }), {
       threshold: a.api5xxPercent / 100, comparison: 'GT', evaluationPeriods: 2, critical: true,
       description: `More than ${a.api5xxPercent} % of REST requests answered 5xx for 10 minutes (5XXError average per 5 minutes): nothing of those requests was accepted; Auth0 retries and pauses the stream after repeated failures.`,
@@ -183,23 +205,41 @@ export class Monitoring extends Construct {
       threshold: a.api4xxPercent, comparison: 'GT', evaluationPeriods: 2, critical: true,
       description: `More than ${a.api4xxPercent} % of at least 10 ingest requests (POST log-stream, actions and event-stream) answered 4xx for 10 minutes: a wrong or rotated API key in Auth0 (403), an unknown tenant (404), a CloudEvent of another tenant (403 wrong_tenant) or throttling (429). Auth0 pauses a Log Stream, and disables an Event Stream, after repeated failures.`,
     });
-    const published = (dimensionsMap: Record<string, string> = {}, period = FIVE_MINUTES) =>
-      new cloudwatch.Metric({ namespace: this.namespace, metricName: METRIC_EVENTS_PUBLISHED, dimensionsMap, statistic: 'Sum', period });
-    const publishFailed = new cloudwatch.Metric({ namespace: this.namespace, metricName: METRIC_PUBLISH_FAILED, statistic: 'Sum', period: FIVE_MINUTES });
-    this.alarm('PublishFailures', publishFailed, {
+  }
+
+  /** Ingest's EMF count of events published, by the given dimensions. */
+  private published(dimensionsMap: Record<string, string> = {}, period = FIVE_MINUTES): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: this.namespace, metricName: METRIC_EVENTS_PUBLISHED, dimensionsMap, statistic: 'Sum', period });
+  }
+
+  /** Ingest's EMF count of events not put on the topic after every retry. */
+  private publishFailed(): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: this.namespace, metricName: METRIC_PUBLISH_FAILED, statistic: 'Sum', period: FIVE_MINUTES });
+  }
+
+  /** A metric of the event topic's deliveries. */
+  private snsMetric(events: EventTopic, metricName: string): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: 'AWS/SNS', metricName, dimensionsMap: { TopicName: events.topic.topicName }, statistic: 'Sum', period: FIVE_MINUTES });
+  }
+
+  /** Publishing to the event topic failed; the topic's deliveries failed, or were lost. */
+  private topicAlarms(events: EventTopic): void {
+    this.alarm('PublishFailures', this.publishFailed(), {
       threshold: 1, comparison: 'GTE', critical: true,
       description: 'Events could not be put on the event topic after every retry (PublishFailed >= 1 in 5 minutes): the requests were answered 503 and Auth0 retries them.',
     });
-    const topicName = events.topic.topicName;
-    const snsMetric = (metricName: string) => new cloudwatch.Metric({ namespace: 'AWS/SNS', metricName, dimensionsMap: { TopicName: topicName }, statistic: 'Sum', period: FIVE_MINUTES });
-    this.alarm('TopicDeliveryFailures', snsMetric('NumberOfNotificationsFailed'), {
+    this.alarm('TopicDeliveryFailures', this.snsMetric(events, 'NumberOfNotificationsFailed'), {
       threshold: 1, comparison: 'GTE',
       description: 'SNS gave up delivering events to a subscriber queue (NumberOfNotificationsFailed >= 1 in 5 minutes): they went to that subscription\'s delivery DLQ (see the DeliveryDlqDepth alarms).',
     });
-    this.alarm('TopicRedriveFailures', snsMetric('NumberOfNotificationsFailedToRedriveToDlq'), {
+    this.alarm('TopicRedriveFailures', this.snsMetric(events, 'NumberOfNotificationsFailedToRedriveToDlq'), {
       threshold: 1, comparison: 'GTE', critical: true,
       description: 'SNS could deliver events neither to a subscriber queue nor to its delivery DLQ (NumberOfNotificationsFailedToRedriveToDlq >= 1 in 5 minutes): those events are LOST for that subscriber.',
     });
+  }
+
+  /** "No events received", for each tenant listed in alarms.noEventsTenants. */
+  private noEventsAlarms(tenants: readonly string[], a: AlarmConfig): void {
     // "No events received": silence is the problem, so missing data breaches. It is armed only for the
     // tenants listed in alarms.noEventsTenants (their Log Stream delivers): a fresh deploy, before
     // Auth0 is connected, would otherwise page for every tenant. One alarm cannot arm itself on the
@@ -209,36 +249,46 @@ export class Monitoring extends Construct {
     // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html (EvaluationPeriods)
     // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data
     for (const tenant of a.noEventsTenants) {
-      if (!props.tenants.includes(tenant)) throw new Error(`alarms.noEventsTenants names ${tenant}, which is not a tenant of this deployment`);
-      this.alarm(`NoEvents-${tenant}`, published({ tenant, source: 'log-stream' }, Duration.hours(1)), {
+      if (!tenants.includes(tenant)) throw new Error(`alarms.noEventsTenants names ${tenant}, which is not a tenant of this deployment`);
+      this.alarm(`NoEvents-${tenant}`, this.published({ tenant, source: 'log-stream' }, Duration.hours(1)), {
         threshold: 1, comparison: 'LT', evaluationPeriods: a.noEventsHours, critical: true,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
         description: `No Log Stream event of tenant ${tenant} was published for ${a.noEventsHours} h: Auth0 paused the Log Stream (it does after repeated failures), the stream is misconfigured, or the tenant is idle.`,
       });
     }
+  }
 
-    if (props.eventBridge) this.eventBridgeAlarms(props.eventBridge);
-
-    // ---- the per-subscriber and real-time alarms (made by their constructs): which of them are critical
-    for (const s of subscribers.subscribers.values()) {
-      for (const alarm of s.alarms) if (/\/(Lag|DlqDepth|DeliveryDlqDepth)$/.test(alarm.node.path)) this.critical.push(alarm);
+  /** The per-subscriber, real-time, archive and poller alarms (made by their constructs) that are critical. */
+  private criticalAlarmsOfOthers(props: MonitoringProps): cloudwatch.IAlarm[] {
+    const critical: cloudwatch.IAlarm[] = [];
+    for (const s of props.subscribers.subscribers.values()) {
+      for (const alarm of s.alarms) if (/\/(Lag|DlqDepth|DeliveryDlqDepth)$/.test(alarm.node.path)) critical.push(alarm);
     }
-    for (const alarm of realtime.alarms) if (/\/(PushIteratorAge|PushFailuresDepth)$/.test(alarm.node.path)) this.critical.push(alarm);
-    this.critical.push(...(props.archive?.criticalAlarms ?? []));
-    this.critical.push(...(props.poller?.criticalAlarms ?? []));
+    for (const alarm of props.realtime.alarms) if (/\/(PushIteratorAge|PushFailuresDepth)$/.test(alarm.node.path)) critical.push(alarm);
+    critical.push(...(props.archive?.criticalAlarms ?? []));
+    critical.push(...(props.poller?.criticalAlarms ?? []));
+    return critical;
+  }
 
-    this.pipelineUnhealthy = new cloudwatch.CompositeAlarm(this, 'PipelineUnhealthy', {
+  /** The composite alarm over every critical one. */
+  private pipelineUnhealthyAlarm(): cloudwatch.CompositeAlarm {
+    return new cloudwatch.CompositeAlarm(this, 'PipelineUnhealthy', {
       alarmDescription: `auth0-events pipeline unhealthy: events are not accepted, not delivered, piling up, failing or lost. The alarm that fired is listed in the notification and on the dashboard; runbook ${RUNBOOK}.`,
       alarmRule: cloudwatch.AlarmRule.anyOf(...this.critical.map((c) => cloudwatch.AlarmRule.fromAlarm(c, cloudwatch.AlarmState.ALARM))),
     });
+  }
 
-    // ---- API Gateway execution logs: API Gateway makes these groups itself, without retention, unless they exist
-    const restExecutionLogs = logGroup(this, 'RestExecutionLogs', props.logRetentionDays, `API-Gateway-Execution-Logs_${api.restApiId}/${ingest.stageName}`);
-    stage.node.addDependency(restExecutionLogs);
-    const socketExecutionLogs = logGroup(this, 'SocketExecutionLogs', props.logRetentionDays, `API-Gateway-Execution-Logs_${realtime.api.apiId}/${WEBSOCKET_STAGE}`);
+  /** API Gateway's execution log groups, with retention: API Gateway makes them itself, without, unless they exist. */
+  private executionLogGroups(ingest: IngestApi, realtime: SessionEventsSocket, retentionDays: number): void {
+    const restExecutionLogs = logGroup(this, 'RestExecutionLogs', retentionDays, `API-Gateway-Execution-Logs_${ingest.api.restApiId}/${ingest.stageName}`);
+    ingest.api.deploymentStage.node.addDependency(restExecutionLogs);
+    const socketExecutionLogs = logGroup(this, 'SocketExecutionLogs', retentionDays, `API-Gateway-Execution-Logs_${realtime.api.apiId}/${WEBSOCKET_STAGE}`);
     realtime.stage.node.addDependency(socketExecutionLogs);
+  }
 
-    // ---- saved Logs Insights queries over every handler's log group
+  /** Saved Logs Insights queries over every handler's log group (follow one event; errors and warnings); returns those groups. */
+  private savedQueries(): logs.ILogGroup[] {
+    const stack = Stack.of(this);
     const handlerLogs = stack.node.findAll().filter((c): c is Handler => c instanceof Handler).map((h) => h.logGroup);
     new logs.QueryDefinition(this, 'FollowEventQuery', {
       queryDefinitionName: `auth0-events/${stack.stackName}/follow-one-event`,
@@ -260,9 +310,12 @@ export class Monitoring extends Construct {
       }),
       logGroups: handlerLogs,
     });
+    return handlerLogs;
+  }
 
-    // ---- dashboard
-    this.dashboard = this.buildDashboard(props, published, publishFailed, snsMetric, handlerLogs);
+  /** The outputs: the dashboard's console URL (in the stack's partition) and the alarm topic. */
+  private outputs(): void {
+    const stack = Stack.of(this);
     // The console has its own host per partition: commercial regions have regional console endpoints
     // (https://docs.aws.amazon.com/general/latest/gr/mgmt-console.html), China's console is
     // console.amazonaws.cn (https://docs.amazonaws.cn/en_us/aws/latest/userguide/general-info.html),
@@ -343,13 +396,8 @@ export class Monitoring extends Construct {
     return alarm;
   }
 
-  private buildDashboard(
-    props: MonitoringProps,
-    published: (d?: Record<string, string>, p?: Duration) => cloudwatch.Metric,
-    publishFailed: cloudwatch.Metric,
-    snsMetric: (name: string) => cloudwatch.Metric,
-    handlerLogs: logs.ILogGroup[],
-  ): cloudwatch.Dashboard {
+  /** The operations dashboard. */
+  private buildDashboard(props: MonitoringProps, handlerLogs: logs.ILogGroup[]): cloudwatch.Dashboard {
     const stack = Stack.of(this);
     const { ingest, subscribers, realtime } = props;
     const stage = ingest.api.deploymentStage;
@@ -377,13 +425,13 @@ export class Monitoring extends Construct {
         label: '', period: FIVE_MINUTES,
       })], { width: 12 }),
       graph('Events in, per tenant and source', props.tenants.flatMap((tenant) => (['log-stream', 'action', 'event-stream'] as const).map((source) =>
-        published({ tenant, source }).with({ label: `${tenant} ${source}` }))), { width: 12 }),
+        this.published({ tenant, source }).with({ label: `${tenant} ${source}` }))), { width: 12 }),
     );
     dashboard.addWidgets(
       graph('Publish failures', [
-        publishFailed.with({ label: 'events not published (answered 503)' }),
-        snsMetric('NumberOfNotificationsFailed').with({ label: 'SNS deliveries failed (to delivery DLQ)' }),
-        snsMetric('NumberOfNotificationsFailedToRedriveToDlq').with({ label: 'SNS deliveries lost (no DLQ)' }),
+        this.publishFailed().with({ label: 'events not published (answered 503)' }),
+        this.snsMetric(props.events, 'NumberOfNotificationsFailed').with({ label: 'SNS deliveries failed (to delivery DLQ)' }),
+        this.snsMetric(props.events, 'NumberOfNotificationsFailedToRedriveToDlq').with({ label: 'SNS deliveries lost (no DLQ)' }),
       ]),
       graph('Ingest API requests', [
         stage.metricCount({ period: FIVE_MINUTES, label: 'requests' }),

@@ -26,6 +26,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -156,15 +157,37 @@ export class SessionEventsSocket extends Construct {
   readonly pushFailures: sqs.Queue;
   readonly alarms: cloudwatch.Alarm[] = [];
 
+  // The parts are made in this order: the template lists resources in creation order.
   constructor(scope: Construct, id: string, props: SessionEventsSocketProps) {
     super(scope, id);
-    const stack = Stack.of(this);
-    const retention = props.logRetentionDays;
-    const deletionProtection = props.deletionProtection ?? true;
     this.key = customerManagedKey(this, 'Key', 'auth0-events: encrypts the WebSocket connections table and the real-time queues');
+    this.connections = this.connectionsTable(props.deletionProtection ?? true);
+    const { closeChecksDlq, closeChecks, pushFailures } = this.queues();
+    this.closeChecks = closeChecks;
+    this.pushFailures = pushFailures;
+    const accessLogs = logGroup(this, 'AccessLogs', props.logRetentionDays);
+    this.socket = this.socketFunction(props);
+    this.api = this.webSocketApi();
+    this.stage = this.webSocketStage(props, accessLogs);
+    const manageConnections = this.manageConnections();
+    this.wireSocketFunction(props, manageConnections);
+    this.closer = this.closerFunction(props, manageConnections);
+    this.push = this.pushFunction(props, manageConnections);
+    this.acknowledgeManageConnections();
+    if (props.restApi) {
+      const { query, tokenAuthorizer } = this.queryEndpoints(props, props.restApi);
+      this.query = query;
+      this.tokenAuthorizer = tokenAuthorizer;
+    }
+    this.addAlarms(closeChecksDlq);
+    new CfnOutput(this, 'WebSocketUrl', { value: this.stage.url, description: 'WebSocket URL for listeners (add ?tenant=<tenant>)' });
+    // Last: every route added above that invokes the socket function gets its throttle.
+    this.throttleSocketRoutes(props.socketConcurrency ?? props.reservedConcurrency?.socket ?? DEFAULT_ISOLATION.socketConcurrency);
+  }
 
-    // ---- connections table
-    this.connections = new dynamodb.Table(this, 'Connections', {
+  /** The connections table: customer-managed key, TTL backstop, GSIs by listener (sparse) and by tenant. */
+  private connectionsTable(deletionProtection: boolean): dynamodb.Table {
+    const table = new dynamodb.Table(this, 'Connections', {
       partitionKey: { name: CONNECTIONS_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
@@ -175,7 +198,7 @@ export class SessionEventsSocket extends Construct {
       removalPolicy: deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     for (const index of [CONNECTIONS_TABLE.byListenerIndex, CONNECTIONS_TABLE.byTenantIndex]) {
-      this.connections.addGlobalSecondaryIndex({
+      table.addGlobalSecondaryIndex({
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
         sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
@@ -183,8 +206,11 @@ export class SessionEventsSocket extends Construct {
         nonKeyAttributes: [...index.include],
       });
     }
+    return table;
+  }
 
-    // ---- queues: close checks (+ DLQ) and the push Lambda's on-failure destination
+  /** The queues: close checks (and their DLQ) and the push Lambda's on-failure destination. */
+  private queues(): { closeChecksDlq: sqs.Queue; closeChecks: sqs.Queue; pushFailures: sqs.Queue } {
     const queue = (qid: string, extra: Partial<sqs.QueueProps> = {}) => new sqs.Queue(this, qid, {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: this.key,
@@ -193,38 +219,55 @@ export class SessionEventsSocket extends Construct {
       ...extra,
     });
     const closeChecksDlq = queue('CloseChecksDlq');
-    this.closeChecks = queue('CloseChecks', { visibilityTimeout: Duration.seconds(60), deadLetterQueue: { queue: closeChecksDlq, maxReceiveCount: 5 } });
-    this.pushFailures = queue('PushFailures');
-    for (const [q, what] of [[closeChecksDlq, 'close checks'], [this.pushFailures, 'stream batches the push Lambda gave up on (on-failure destination)']] as const) {
+    const closeChecks = queue('CloseChecks', { visibilityTimeout: Duration.seconds(60), deadLetterQueue: { queue: closeChecksDlq, maxReceiveCount: 5 } });
+    const pushFailures = queue('PushFailures');
+    for (const [q, what] of [[closeChecksDlq, 'close checks'], [pushFailures, 'stream batches the push Lambda gave up on (on-failure destination)']] as const) {
       Validations.of(q).acknowledge({ id: 'AwsSolutions-SQS3', reason: `This queue is itself the dead-letter destination (${what}); a DLQ of a DLQ would only move the problem. Its depth is alarmed.` });
     }
+    return { closeChecksDlq, closeChecks, pushFailures };
+  }
 
-    // ---- WebSocket API
-    const accessLogs = logGroup(this, 'AccessLogs', retention);
-    const wsEndpoint = () => `https://${this.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}/${WEBSOCKET_STAGE}`;
-    const common = { CONNECTIONS_TABLE: this.connections.tableName };
+  /** The management API endpoint of this API's stage (send and close connections). */
+  private wsEndpoint(): string {
+    return `https://${this.api.apiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}/${WEBSOCKET_STAGE}`;
+  }
 
-    this.socket = new Handler(this, 'Socket', {
+  /** The environment every function of this construct gets. */
+  private commonEnvironment(): Record<string, string> {
+    return { CONNECTIONS_TABLE: this.connections.tableName };
+  }
+
+  /** The socket function ($connect, $disconnect, authenticate, continue_catch_up); wired in wireSocketFunction. */
+  private socketFunction(props: SessionEventsSocketProps): Handler {
+    return new Handler(this, 'Socket', {
       entry: 'lambda/socket/handler.ts',
       description: 'WebSocket $connect, $disconnect, authenticate and continue_catch_up (token check, catch-up)',
-      logRetentionDays: retention,
+      logRetentionDays: props.logRetentionDays,
       // API Gateway stops waiting at 29 s; a catch-up part ends 5 s before this (lambda/socket/catch-up.ts).
       timeout: Duration.seconds(SOCKET_TIMEOUT_SECONDS),
       memorySize: 512,
       reservedConcurrentExecutions: props.reservedConcurrency?.socket,
     });
-    this.api = new apigwv2.WebSocketApi(this, 'Api', {
+  }
+
+  /** The WebSocket API and its routes: four to the socket function, ping and $default answered by API Gateway. */
+  private webSocketApi(): apigwv2.WebSocketApi {
+    const api = new apigwv2.WebSocketApi(this, 'Api', {
       description: 'auth0-events: real-time session events (WebSocket)',
       routeSelectionExpression: '$request.body.type',
       connectRouteOptions: { integration: new WebSocketLambdaIntegration('Connect', this.socket.function) },
       disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('Disconnect', this.socket.function) },
     });
-    this.api.addRoute('authenticate' satisfies ClientMessageType, { integration: new WebSocketLambdaIntegration('Authenticate', this.socket.function) });
-    this.api.addRoute('continue_catch_up' satisfies ClientMessageType, { integration: new WebSocketLambdaIntegration('ContinueCatchUp', this.socket.function) });
-    this.mockRoute('ping' satisfies ClientMessageType, PONG_REPLY);
-    this.mockRoute('$default', UNKNOWN_MESSAGE);
+    api.addRoute('authenticate' satisfies ClientMessageType, { integration: new WebSocketLambdaIntegration('Authenticate', this.socket.function) });
+    api.addRoute('continue_catch_up' satisfies ClientMessageType, { integration: new WebSocketLambdaIntegration('ContinueCatchUp', this.socket.function) });
+    this.mockRoute(api, 'ping' satisfies ClientMessageType, PONG_REPLY);
+    this.mockRoute(api, '$default', UNKNOWN_MESSAGE);
+    return api;
+  }
 
-    this.stage = new apigwv2.WebSocketStage(this, 'Stage', {
+  /** The v1 stage: default throttle, access logs without caller IPs, execution logs at ERROR. */
+  private webSocketStage(props: SessionEventsSocketProps, accessLogs: logs.ILogGroup): apigwv2.WebSocketStage {
+    const stage = new apigwv2.WebSocketStage(this, 'Stage', {
       webSocketApi: this.api,
       stageName: WEBSOCKET_STAGE,
       autoDeploy: true,
@@ -251,12 +294,17 @@ export class SessionEventsSocket extends Construct {
     // deploy rolls back (the REST stage waits for it through RestApi; this one is not a RestApi's).
     // https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html
     const account = props.cloudWatchAccount ?? props.restApi?.node.tryFindChild('Account');
-    if (account) this.stage.node.addDependency(account);
-    (this.stage.node.defaultChild as apigwv2.CfnStage).addPropertyOverride('DefaultRouteSettings.LoggingLevel', 'ERROR');
-    (this.stage.node.defaultChild as apigwv2.CfnStage).addPropertyOverride('DefaultRouteSettings.DataTraceEnabled', false);
-    const manageConnections = new iam.PolicyStatement({
+    if (account) stage.node.addDependency(account);
+    (stage.node.defaultChild as apigwv2.CfnStage).addPropertyOverride('DefaultRouteSettings.LoggingLevel', 'ERROR');
+    (stage.node.defaultChild as apigwv2.CfnStage).addPropertyOverride('DefaultRouteSettings.DataTraceEnabled', false);
+    return stage;
+  }
+
+  /** execute-api:ManageConnections (send, close) on this API's v1 stage only; the API's in-band authentication acknowledged. */
+  private manageConnections(): iam.PolicyStatement {
+    const statement = new iam.PolicyStatement({
       actions: ['execute-api:ManageConnections'],
-      resources: ['POST', 'DELETE'].map((method) => stack.formatArn({
+      resources: ['POST', 'DELETE'].map((method) => Stack.of(this).formatArn({
         service: 'execute-api',
         resource: this.api.apiId,
         resourceName: `${WEBSOCKET_STAGE}/${method}/@connections/*`,
@@ -266,11 +314,15 @@ export class SessionEventsSocket extends Construct {
       id: 'AwsSolutions-APIG4',
       reason: 'Browsers cannot send headers on a WebSocket handshake, so the contract authenticates in-band: the first message carries the Auth0 access token, verified by the socket Lambda. Unauthenticated connections receive nothing (they are not in the listener index) and are closed after 30 s; ping and $default are constant mock answers.',
     });
+    return statement;
+  }
 
-    this.socket.function.addEnvironment('WS_ENDPOINT', wsEndpoint());
+  /** The socket function's environment (endpoint, tables, close-check queue, listener limits), tenants and grants. */
+  private wireSocketFunction(props: SessionEventsSocketProps, manageConnections: iam.PolicyStatement): void {
+    this.socket.function.addEnvironment('WS_ENDPOINT', this.wsEndpoint());
     const limits = props.listenerLimits ?? DEFAULT_LISTENER_LIMITS;
     for (const [k, v] of Object.entries({
-      ...common, EVENTS_TABLE: props.eventsTable.tableName, CLOSE_QUEUE_URL: this.closeChecks.queueUrl,
+      ...this.commonEnvironment(), EVENTS_TABLE: props.eventsTable.tableName, CLOSE_QUEUE_URL: this.closeChecks.queueUrl,
       LISTENERS_PER_SUB: String(limits.perSub), LISTENERS_PER_TENANT: String(limits.perTenant),
     })) this.socket.function.addEnvironment(k, v);
     useTenantsFile(this.socket, props.tenants);
@@ -279,35 +331,40 @@ export class SessionEventsSocket extends Construct {
     grantTable(this.socket.role, props.eventsTable, ['dynamodb:GetItem'], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
     this.grantSend(this.socket.role, this.closeChecks);
     this.socket.role.addToPolicy(manageConnections);
+  }
 
-    // ---- closer
-    this.closer = new Handler(this, 'Closer', {
+  /** The closer: consumes the close-check queue and closes unauthenticated or expired connections. */
+  private closerFunction(props: SessionEventsSocketProps, manageConnections: iam.PolicyStatement): Handler {
+    const closer = new Handler(this, 'Closer', {
       entry: 'lambda/closer/handler.ts',
       description: 'Closes WebSocket connections not authenticated within 30 s or whose token expired',
-      logRetentionDays: retention,
+      logRetentionDays: props.logRetentionDays,
       timeout: Duration.seconds(30),
-      environment: { ...common, WS_ENDPOINT: wsEndpoint(), CLOSE_QUEUE_URL: this.closeChecks.queueUrl },
+      environment: { ...this.commonEnvironment(), WS_ENDPOINT: this.wsEndpoint(), CLOSE_QUEUE_URL: this.closeChecks.queueUrl },
     });
-    this.closer.function.addEventSource(new SqsEventSource(this.closeChecks, { ...CLOSER_SOURCE, reportBatchItemFailures: true }));
-    grantTable(this.closer.role, this.connections, ['dynamodb:GetItem', 'dynamodb:DeleteItem'], []);
-    this.grantCountOut(this.closer.role);
-    this.grantSend(this.closer.role, this.closeChecks);
-    this.closer.role.addToPolicy(manageConnections);
+    closer.function.addEventSource(new SqsEventSource(this.closeChecks, { ...CLOSER_SOURCE, reportBatchItemFailures: true }));
+    grantTable(closer.role, this.connections, ['dynamodb:GetItem', 'dynamodb:DeleteItem'], []);
+    this.grantCountOut(closer.role);
+    this.grantSend(closer.role, this.closeChecks);
+    closer.role.addToPolicy(manageConnections);
+    return closer;
+  }
 
-    // ---- push
+  /** The push function on the events table stream (INSERTs of events only), with its on-failure queue and grants. */
+  private pushFunction(props: SessionEventsSocketProps, manageConnections: iam.PolicyStatement): Handler {
     const concurrency = props.postConcurrency ?? 50;
-    this.push = new Handler(this, 'Push', {
+    const push = new Handler(this, 'Push', {
       entry: 'lambda/push/handler.ts',
       description: 'Pushes each new session event to the tenant\'s listeners over the WebSocket API',
-      logRetentionDays: retention,
+      logRetentionDays: props.logRetentionDays,
       memorySize: 1024,
       timeout: Duration.seconds(120),
       // Without a reservation the stream bounds it: parallelizationFactor (4) invocations per shard.
       reservedConcurrentExecutions: props.reservedConcurrency?.push,
       // EVENTS_TABLE: where a listener that missed an event resumes; METRICS_NAMESPACE: as lib/monitoring.ts.
-      environment: { ...common, WS_ENDPOINT: wsEndpoint(), POST_CONCURRENCY: String(concurrency), EVENTS_TABLE: props.eventsTable.tableName, METRICS_NAMESPACE: `auth0-events/${stack.stackName}` },
+      environment: { ...this.commonEnvironment(), WS_ENDPOINT: this.wsEndpoint(), POST_CONCURRENCY: String(concurrency), EVENTS_TABLE: props.eventsTable.tableName, METRICS_NAMESPACE: `auth0-events/${Stack.of(this).stackName}` },
     });
-    this.push.function.addEventSource(new DynamoEventSource(props.eventsTable, {
+    push.function.addEventSource(new DynamoEventSource(props.eventsTable, {
       startingPosition: lambda.StartingPosition.LATEST,
       // INSERTs of events only: an item without `id` is a revocation window's marker (lambda/shared/stores.ts), never pushed.
       filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT'), dynamodb: { NewImage: { id: { S: lambda.FilterRule.exists() } } } })],
@@ -320,14 +377,20 @@ export class SessionEventsSocket extends Construct {
       parallelizationFactor: 4,
       // The on-failure destination with exact grants (SqsDlq would grant kms:ReEncrypt* and GenerateDataKey*).
       onFailure: { bind: () => {
-        this.grantSend(this.push.role, this.pushFailures);
+        this.grantSend(push.role, this.pushFailures);
         return { destination: this.pushFailures.queueArn };
       } },
     }));
-    grantTable(this.push.role, this.connections, ['dynamodb:DeleteItem'], [CONNECTIONS_TABLE.byListenerIndex.name]);
-    this.grantCountOut(this.push.role);
-    grantTable(this.push.role, props.eventsTable, [], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
-    this.push.role.addToPolicy(manageConnections);
+    grantTable(push.role, this.connections, ['dynamodb:DeleteItem'], [CONNECTIONS_TABLE.byListenerIndex.name]);
+    this.grantCountOut(push.role);
+    grantTable(push.role, props.eventsTable, [], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
+    push.role.addToPolicy(manageConnections);
+    return push;
+  }
+
+  /** The acknowledgements of the functions that send and close connections (and of push's unscoped actions). */
+  private acknowledgeManageConnections(): void {
+    const stack = Stack.of(this);
     for (const handler of [this.socket, this.closer, this.push]) {
       Validations.of(handler.role).acknowledge(...['POST', 'DELETE'].map((method) => ({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${stack.getLogicalId(this.api.node.defaultChild as apigwv2.CfnApi)}>/${WEBSOCKET_STAGE}/${method}/@connections/*]`,
@@ -338,51 +401,54 @@ export class SessionEventsSocket extends Construct {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray (xray:PutTraceSegments, xray:PutTelemetryRecords) and dynamodb:ListStreams, which Lambda needs to poll the events table stream: none of them supports resource-level permissions. Reading the stream itself is granted on the stream ARN only.',
     });
+  }
 
-    // ---- REST query endpoints on the ingest API
-    if (props.restApi) {
-      this.query = new Handler(this, 'Query', {
-        entry: 'lambda/events-query/handler.ts',
-        description: 'GET /{tenant}/events and GET /{tenant}/listeners',
-        logRetentionDays: retention,
-        timeout: Duration.seconds(28),
-        memorySize: 512,
-        environment: { ...common, EVENTS_TABLE: props.eventsTable.tableName },
-        reservedConcurrentExecutions: props.reservedConcurrency?.query,
-      });
-      useTenantsFile(this.query, props.tenants);
-      grantTable(this.query.role, props.eventsTable, ['dynamodb:GetItem'], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
-      grantTable(this.query.role, this.connections, [], [CONNECTIONS_TABLE.byTenantIndex.name]);
-      this.tokenAuthorizer = new Handler(this, 'TokenAuthorizer', {
-        entry: 'lambda/token-authorizer/handler.ts',
-        description: 'Verifies Auth0 access tokens (listen:events, listen:events:self) for the query endpoints',
-        logRetentionDays: retention,
-        memorySize: 256,
-        timeout: Duration.seconds(5),
-        reservedConcurrentExecutions: props.reservedConcurrency?.tokenAuthorizer,
-      });
-      useTenantsFile(this.tokenAuthorizer, props.tenants);
-      const authorizer = new apigw.RequestAuthorizer(this, 'AccessTokenAuthorizer', {
-        handler: this.tokenAuthorizer.function,
-        // Cached per token AND path AND method: the policy names one method of one tenant, so an answer
-        // for /acme/events is never reused for /acme/listeners or /other/events. The cache cannot end
-        // an entry at the token's exp, so the answer carries exp and the query function refuses an
-        // expired token itself (lambda/events-query/handler.ts): caching never extends a token's life.
-        identitySources: [apigw.IdentitySource.header('Authorization'), apigw.IdentitySource.context('path'), apigw.IdentitySource.context('httpMethod')],
-        resultsCacheTtl: props.tokenCacheTtl ?? Duration.seconds(DEFAULT_ISOLATION.tokenCacheSeconds),
-      });
-      const integration = new apigw.LambdaIntegration(this.query.function, { proxy: true, allowTestInvoke: false });
-      const tenant = props.restApi.root.getResource('{tenant}') ?? props.restApi.root.addResource('{tenant}');
-      const method: apigw.MethodOptions = { authorizer, authorizationType: apigw.AuthorizationType.CUSTOM, requestParameters: { 'method.request.path.tenant': true } };
-      tenant.addResource('events').addMethod('GET', integration, {
-        ...method,
-        requestParameters: { ...method.requestParameters, 'method.request.querystring.limit': false, 'method.request.querystring.since': false },
-      });
-      tenant.addResource('listeners').addMethod('GET', integration, method);
-      this.throttleQueryMethods(props.restApi, props.queryThrottle ?? DEFAULT_ISOLATION.queryThrottle);
-    }
+  /** GET /{tenant}/events and GET /{tenant}/listeners on the ingest API: the query function behind a token authorizer, throttled. */
+  private queryEndpoints(props: SessionEventsSocketProps, restApi: apigw.RestApi): { query: Handler; tokenAuthorizer: Handler } {
+    const query = new Handler(this, 'Query', {
+      entry: 'lambda/events-query/handler.ts',
+      description: 'GET /{tenant}/events and GET /{tenant}/listeners',
+      logRetentionDays: props.logRetentionDays,
+      timeout: Duration.seconds(28),
+      memorySize: 512,
+      environment: { ...this.commonEnvironment(), EVENTS_TABLE: props.eventsTable.tableName },
+      reservedConcurrentExecutions: props.reservedConcurrency?.query,
+    });
+    useTenantsFile(query, props.tenants);
+    grantTable(query.role, props.eventsTable, ['dynamodb:GetItem'], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
+    grantTable(query.role, this.connections, [], [CONNECTIONS_TABLE.byTenantIndex.name]);
+    const tokenAuthorizer = new Handler(this, 'TokenAuthorizer', {
+      entry: 'lambda/token-authorizer/handler.ts',
+      description: 'Verifies Auth0 access tokens (listen:events, listen:events:self) for the query endpoints',
+      logRetentionDays: props.logRetentionDays,
+      memorySize: 256,
+      timeout: Duration.seconds(5),
+      reservedConcurrentExecutions: props.reservedConcurrency?.tokenAuthorizer,
+    });
+    useTenantsFile(tokenAuthorizer, props.tenants);
+    const authorizer = new apigw.RequestAuthorizer(this, 'AccessTokenAuthorizer', {
+      handler: tokenAuthorizer.function,
+      // Cached per token AND path AND method: the policy names one method of one tenant, so an answer
+      // for /acme/events is never reused for /acme/listeners or /other/events. The cache cannot end
+      // an entry at the token's exp, so the answer carries exp and the query function refuses an
+      // expired token itself (lambda/events-query/handler.ts): caching never extends a token's life.
+      identitySources: [apigw.IdentitySource.header('Authorization'), apigw.IdentitySource.context('path'), apigw.IdentitySource.context('httpMethod')],
+      resultsCacheTtl: props.tokenCacheTtl ?? Duration.seconds(DEFAULT_ISOLATION.tokenCacheSeconds),
+    });
+    const integration = new apigw.LambdaIntegration(query.function, { proxy: true, allowTestInvoke: false });
+    const tenant = restApi.root.getResource('{tenant}') ?? restApi.root.addResource('{tenant}');
+    const method: apigw.MethodOptions = { authorizer, authorizationType: apigw.AuthorizationType.CUSTOM, requestParameters: { 'method.request.path.tenant': true } };
+    tenant.addResource('events').addMethod('GET', integration, {
+      ...method,
+      requestParameters: { ...method.requestParameters, 'method.request.querystring.limit': false, 'method.request.querystring.since': false },
+    });
+    tenant.addResource('listeners').addMethod('GET', integration, method);
+    this.throttleQueryMethods(restApi, props.queryThrottle ?? DEFAULT_ISOLATION.queryThrottle);
+    return { query, tokenAuthorizer };
+  }
 
-    // ---- alarms
+  /** The alarms: push late, failing or giving up, close checks failing, the socket integrations failing. */
+  private addAlarms(closeChecksDlq: sqs.Queue): void {
     const alarm = (aid: string, metric: cloudwatch.IMetric, threshold: number, description: string, evaluationPeriods = 1) => {
       const a = new cloudwatch.Alarm(this, aid, {
         metric, threshold, evaluationPeriods, alarmDescription: description,
@@ -397,16 +463,12 @@ export class SessionEventsSocket extends Construct {
     alarm('PushErrors', this.push.function.metricErrors({ period: Duration.minutes(5) }), 0, `The push Lambda failed: stream records are being retried, and after ${PUSH_STREAM.retryAttempts} retries (or an hour) go to the push failures queue.`);
     alarm('PushFailuresDepth', this.pushFailures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }), 0,
       'Stream batches the push Lambda gave up on: their events reached no listener live (clients resuming with since still get them).');
-    alarm('PushSendFailures', new cloudwatch.Metric({ namespace: `auth0-events/${stack.stackName}`, metricName: METRIC_PUSH_SEND_FAILED, statistic: 'Sum', period: Duration.minutes(5) }), 0,
+    alarm('PushSendFailures', new cloudwatch.Metric({ namespace: `auth0-events/${Stack.of(this).stackName}`, metricName: METRIC_PUSH_SEND_FAILED, statistic: 'Sum', period: Duration.minutes(5) }), 0,
       'Events could not be sent to some listeners after retries (PushSendFailed): those listeners were told "closing"/"missed_events" and closed, and resume with since; many of them means the management API fails or throttles.');
     alarm('CloseChecksDlqDepth', closeChecksDlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }), 0,
       'Close checks failed 5 times: some unauthenticated or expired connections may stay open (they receive nothing).');
     alarm('SocketIntegrationErrors', new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName: 'IntegrationError', dimensionsMap: { ApiId: this.api.apiId, Stage: WEBSOCKET_STAGE }, statistic: 'Sum', period: Duration.minutes(5) }), 5,
       'The WebSocket API\'s Lambda integrations fail (connect, authenticate).');
-
-    new CfnOutput(this, 'WebSocketUrl', { value: this.stage.url, description: 'WebSocket URL for listeners (add ?tenant=<tenant>)' });
-    // Last: every route added above that invokes the socket function gets its throttle.
-    this.throttleSocketRoutes(props.socketConcurrency ?? props.reservedConcurrency?.socket ?? DEFAULT_ISOLATION.socketConcurrency);
   }
 
   /** The routes of this API that invoke the socket function (mock routes are not WebSocketRoutes). */
@@ -465,30 +527,30 @@ export class SessionEventsSocket extends Construct {
   }
 
   /** A route answered by API Gateway itself with a constant JSON message (no Lambda). */
-  private mockRoute(routeKey: string, response: string): void {
+  private mockRoute(api: apigwv2.WebSocketApi, routeKey: string, response: string): void {
     const id = routeKey === '$default' ? 'Default' : routeKey[0].toUpperCase() + routeKey.slice(1);
     const integration = new apigwv2.CfnIntegration(this, `${id}Integration`, {
-      apiId: this.api.apiId,
+      apiId: api.apiId,
       integrationType: 'MOCK',
       requestTemplates: { $default: '{"statusCode": 200}' },
       templateSelectionExpression: '\\$default',
     });
     new apigwv2.CfnIntegrationResponse(this, `${id}IntegrationResponse`, {
-      apiId: this.api.apiId,
+      apiId: api.apiId,
       integrationId: integration.ref,
       integrationResponseKey: '$default',
       responseTemplates: { $default: response },
       templateSelectionExpression: '\\$default',
     });
     const route = new apigwv2.CfnRoute(this, `${id}Route`, {
-      apiId: this.api.apiId,
+      apiId: api.apiId,
       routeKey,
       authorizationType: 'NONE',
       target: `integrations/${integration.ref}`,
       routeResponseSelectionExpression: '$default',
     });
     Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: `${routeKey} is answered by API Gateway with a constant message (mock integration): it reaches no backend and reveals no data. Listeners authenticate in-band with the authenticate message.` });
-    new apigwv2.CfnRouteResponse(this, `${id}RouteResponse`, { apiId: this.api.apiId, routeId: route.ref, routeResponseKey: '$default' });
+    new apigwv2.CfnRouteResponse(this, `${id}RouteResponse`, { apiId: api.apiId, routeId: route.ref, routeResponseKey: '$default' });
   }
 
   /**

@@ -270,11 +270,35 @@ export class LocalPipeline {
     };
   }
 
+  /** Starts the emulators and every part, in this order; on a failure stop() ends what did start. */
   async start(): Promise<void> {
     const { config, tenants } = this.local;
     // Fail fast and clearly on a taken port, before anything else starts.
     await Promise.all([assertPortFree(this.port, 'PORT'), assertPortFree(this.wsPort, 'WS_PORT')]);
-    // The emulators boot in their own processes while this one synthesizes the stack.
+    const { template, endpoints } = await this.emulatorsAndTemplate();
+    Object.assign(process.env, emulatorEnv(endpoints), {
+      TENANTS: JSON.stringify(tenants),
+      POWERTOOLS_LOG_LEVEL: this.opts.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    });
+    const sns = new SNSClient({});
+    this.sqs = new SQSClient({});
+    const ddb = new DynamoDBClient({});
+    this.ddb = ddb;
+    const specs = await this.stores(ddb, template);
+    await this.fanOut(sns);
+    if (this.opts.topicTap !== false) await this.startTap(sns);
+    this.archiver = new LocalArchiver({ sns, sqs: this.sqs, s3: localS3Client(endpoints.snsSqs), topicArn: this.topicArn, log: this.log });
+    await this.archiver.start();
+    this.startSubscriberConsumers();
+    await this.startEventBridge(tenants);
+    if (localManagementApi()) await this.startLogPoller(sns, ddb, specs);
+    await this.startRealtime(ddb);
+    await this.startFrontDoor(config);
+    if (this.opts.examples) await this.startExamples();
+  }
+
+  /** Boots the emulators in their own processes while this one synthesizes the stack (and takes its timeouts). */
+  private async emulatorsAndTemplate(): Promise<{ template: ReturnType<typeof synthesizedTemplate>; endpoints: { snsSqs: string; dynamodb: string } }> {
     const emulators = Promise.allSettled([
       startSnsSqs(),
       startDynamoDb(this.opts.persistDir ? { dbPath: path.resolve(this.opts.persistDir) } : {}),
@@ -283,7 +307,7 @@ export class LocalPipeline {
     let synthError: unknown;
     try {
       // With the subscribers run here, so that each consumer's timeout is the stack's.
-      ({ template, timeouts: this.timeouts } = synthesized(config, this.opts.subscribers));
+      ({ template, timeouts: this.timeouts } = synthesized(this.local.config, this.opts.subscribers));
     } catch (e) {
       synthError = e;
     }
@@ -294,23 +318,23 @@ export class LocalPipeline {
     if (!template) throw synthError;
     if (snsSqs.status === 'rejected') throw snsSqs.reason;
     if (dynamo.status === 'rejected') throw dynamo.reason;
-    const endpoints = { snsSqs: snsSqs.value.endpoint, dynamodb: dynamo.value.endpoint };
-    Object.assign(process.env, emulatorEnv(endpoints), {
-      TENANTS: JSON.stringify(tenants),
-      POWERTOOLS_LOG_LEVEL: this.opts.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
-    });
-    const sns = new SNSClient({});
-    this.sqs = new SQSClient({});
-    const ddb = new DynamoDBClient({});
-    this.ddb = ddb;
+    return { template, endpoints: { snsSqs: snsSqs.value.endpoint, dynamodb: dynamo.value.endpoint } };
+  }
 
+  /** The template's tables in DynamoDB Local; which of them are the users, events and connections stores. */
+  private async stores(ddb: DynamoDBClient, template: ReturnType<typeof synthesizedTemplate>): Promise<LocalTableSpec[]> {
     const specs = tablesFromTemplate(template);
     await createTables(ddb, specs);
     for (const spec of specs) {
       const store = storeOf(spec);
       if (store) this.tables[store] = spec.create.TableName!;
     }
-    const fanOut = await createFanOut({ sns, sqs: this.sqs, definitions: this.opts.subscribers ?? SUBSCRIBERS, visibilityTimeoutSeconds: this.opts.visibilityTimeoutSeconds ?? 5 });
+    return specs;
+  }
+
+  /** The topic and every subscriber's queue (local/fanout.ts); the handlers' TOPIC_ARN and table names. */
+  private async fanOut(sns: SNSClient): Promise<void> {
+    const fanOut = await createFanOut({ sns, sqs: this.sqs!, definitions: this.opts.subscribers ?? SUBSCRIBERS, visibilityTimeoutSeconds: this.opts.visibilityTimeoutSeconds ?? 5 });
     this.topicArn = fanOut.topicArn;
     this.subscribers = fanOut.subscribers;
     for (const sub of this.subscribers) this.flow.declareSubscriber(sub.definition.name);
@@ -319,11 +343,10 @@ export class LocalPipeline {
       ...(this.tables.users ? { USERS_TABLE: this.tables.users } : {}),
       ...(this.tables.events ? { EVENTS_TABLE: this.tables.events } : {}),
     });
-    if (this.opts.topicTap !== false) await this.startTap(sns);
-    this.archiver = new LocalArchiver({ sns, sqs: this.sqs, s3: localS3Client(endpoints.snsSqs), topicArn: this.topicArn, log: this.log });
-    await this.archiver.start();
+  }
 
-    // Subscriber consumers: the same handler files the stack deploys.
+  /** Subscriber consumers: the same handler files the stack deploys, each on its queue (local/sqs-poller.ts). */
+  private startSubscriberConsumers(): void {
     for (const sub of this.subscribers) {
       const entry = sub.definition.handler?.entry;
       if (!entry) {
@@ -334,7 +357,7 @@ export class LocalPipeline {
       const loaded = this.load<SQSEvent, SQSBatchResponse | void>(entry, name) as SqsHandler;
       const handler = this.opts.wrapHandler ? this.opts.wrapHandler(name, loaded) : loaded;
       const poller = new SqsPoller({
-        name, sqs: this.sqs, queueUrl: sub.queueUrl, queueArn: sub.queueArn,
+        name, sqs: this.sqs!, queueUrl: sub.queueUrl, queueArn: sub.queueArn,
         // As the stack's event source (lib/subscriber.ts), batches of at most 10 (a batching window is not
         // emulated) and at most LOCAL_MAX_POLLERS pollers, so that a team's 1,000 does not open 1,000 long polls.
         batchSize: Math.min(10, sub.definition.handler?.batchSize ?? HANDLER_SOURCE_DEFAULTS.batchSize),
@@ -356,37 +379,40 @@ export class LocalPipeline {
       poller.start();
       this.pollers.push(poller);
     }
+  }
 
+  /** POST /local/eventbridge: the EventBridge front door's queue, DLQ and consumer. */
+  private async startEventBridge(tenants: TenantConfig[]): Promise<void> {
     this.eventBridge = new LocalEventBridge({
-      sqs: this.sqs, tenants, visibilityTimeoutSeconds: this.opts.visibilityTimeoutSeconds ?? 5,
+      sqs: this.sqs!, tenants, visibilityTimeoutSeconds: this.opts.visibilityTimeoutSeconds ?? 5,
       load: () => this.load<SQSEvent, SQSBatchResponse>('lambda/ingest/eventbridge/handler.ts'),
       onBatch: ({ accepted }) => this.frontDoorAccepted(this.eventBridge!.name, accepted),
     });
     this.frontDoorAccepted(this.eventBridge.name, 0);
     await this.eventBridge.start();
+  }
 
-    if (localManagementApi()) {
-      // The stack's checkpoint table when the template has one (cdk.json polls a tenant), else one of the same key.
-      const spec = specs.find((t) => /\/Poller\/Checkpoints\//.test(t.path));
-      const table = spec?.create.TableName ?? 'auth0-events-poller-checkpoints';
-      if (!spec) await createTables(ddb, [{ path: 'poller', create: { TableName: table, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'tenant', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'tenant', KeyType: 'HASH' }] } }]);
-      this.flow.declareDoor('poller');
-      this.logPoller = new LocalLogPoller({ sns, ddb, table, topicArn: this.topicArn, tenant: DEV_TENANT, log: this.log, onPublished: (n) => this.frontDoorAccepted('poller', n) });
-      this.logPoller.start();
-      this.log(`poller: polling ${process.env.AUTH0_DOMAIN} every 5 s into tenant ${DEV_TENANT}`);
-    }
+  /** The log poller on AUTH0_DOMAIN (local/log-poller.ts), into tenant dev, with the stack's checkpoint table or one of the same key. */
+  private async startLogPoller(sns: SNSClient, ddb: DynamoDBClient, specs: LocalTableSpec[]): Promise<void> {
+    // The stack's checkpoint table when the template has one (cdk.json polls a tenant), else one of the same key.
+    const spec = specs.find((t) => /\/Poller\/Checkpoints\//.test(t.path));
+    const table = spec?.create.TableName ?? 'auth0-events-poller-checkpoints';
+    if (!spec) await createTables(ddb, [{ path: 'poller', create: { TableName: table, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'tenant', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'tenant', KeyType: 'HASH' }] } }]);
+    this.flow.declareDoor('poller');
+    this.logPoller = new LocalLogPoller({ sns, ddb, table, topicArn: this.topicArn, tenant: DEV_TENANT, log: this.log, onPublished: (n) => this.frontDoorAccepted('poller', n) });
+    this.logPoller.start();
+    this.log(`poller: polling ${process.env.AUTH0_DOMAIN} every 5 s into tenant ${DEV_TENANT}`);
+  }
 
-    await this.startRealtime(ddb);
-    await this.startFrontDoor(config);
-    if (this.opts.examples) {
-      this.signOutExample = new SignOutExample({
-        port: this.port, wsUrl: this.wsUrl, tenant: DEV_TENANT,
-        postLogStream: async (records) => (await fetch(`${this.restUrl}/${DEV_TENANT}/log-stream`, {
-          method: 'POST', headers: { 'x-api-key': this.opts.apiKey, 'content-type': 'application/json' }, body: JSON.stringify(records),
-        })).status,
-      });
-      await this.signOutExample.start();
-    }
+  /** The sign-out-everywhere example (local/sign-out-example.ts). */
+  private async startExamples(): Promise<void> {
+    this.signOutExample = new SignOutExample({
+      port: this.port, wsUrl: this.wsUrl, tenant: DEV_TENANT,
+      postLogStream: async (records) => (await fetch(`${this.restUrl}/${DEV_TENANT}/log-stream`, {
+        method: 'POST', headers: { 'x-api-key': this.opts.apiKey, 'content-type': 'application/json' }, body: JSON.stringify(records),
+      })).status,
+    });
+    await this.signOutExample.start();
   }
 
   /** An unfiltered queue on the topic that feeds the page's "on the topic" stage. */

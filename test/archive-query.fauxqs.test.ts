@@ -18,7 +18,7 @@ import { LocalArchiver, localS3Client } from '../local/archiver';
 import { startSnsSqs, type Emulator } from '../local/emulators';
 import { parseQuery, projectedLocations, runQuery, unknownColumns, type GlueTable } from './support/archive-sql';
 import { canonicalEvent } from './support/events';
-import { snsClient, sqsClient } from './support/sns-sqs';
+import { snsClient, sqsClient } from '../harness/sns-sqs';
 import { buildStack } from './support/stack';
 
 jest.setTimeout(60_000);

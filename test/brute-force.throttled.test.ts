@@ -16,10 +16,10 @@ import { createHandler as sessionEventsWriter } from '../lambda/session-events-w
 import { renderFilterPolicy } from '../lib/subscriber-filter';
 import { SUBSCRIBERS } from '../lib/subscribers';
 import { startDynamoDb, startSnsSqs, type Emulator } from '../local/emulators';
-import { apiEvent, logRecord, records, TEST_TENANTS } from './support/auth0-logs';
+import { apiEvent, logRecord, records, TEST_TENANTS } from '../harness/auth0-logs';
 import { createEventsTable, createUsersTable, localClients } from './support/dynamodb';
 import { sqsEvent } from './support/events';
-import { drain, snsClient, sqsClient } from './support/sns-sqs';
+import { drain, snsClient, sqsClient } from '../harness/sns-sqs';
 
 const VICTIM = 'auth0|victim';
 let snsSqs: Emulator;

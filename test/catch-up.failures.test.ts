@@ -16,7 +16,7 @@ import { handleSocket, type SocketDeps } from '../lambda/socket/handler';
 import { managementClient } from '../lambda/shared/management';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { fakeTenant, type FakeTenant } from './support/auth0';
-import { clients, createTables, managementServer, readyDynamoDb, storedEvent, type ManagementServer } from './support/realtime';
+import { clients, createTables, managementServer, readyDynamoDb, storedEvent, type ManagementServer } from '../harness/realtime';
 
 Object.assign(process.env, EMULATOR_CREDENTIALS);
 

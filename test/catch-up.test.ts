@@ -14,7 +14,7 @@ import { closeConnection, managementClient } from '../lambda/shared/management';
 import { signedPoster } from '../lambda/shared/signed-poster';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { fakeTenant, type FakeTenant } from './support/auth0';
-import { clients, createTables, managementServer, putEvent, readyDynamoDb, storedEvent, type ManagementServer } from './support/realtime';
+import { clients, createTables, managementServer, putEvent, readyDynamoDb, storedEvent, type ManagementServer } from '../harness/realtime';
 
 Object.assign(process.env, EMULATOR_CREDENTIALS);
 

@@ -10,10 +10,10 @@ import { handleEventBridgeBatch, type EventBridgeIngestDeps } from '../lambda/in
 import { handleIngest } from '../lambda/ingest/handler';
 import { startSnsSqs, type Emulator } from '../local/emulators';
 import { SqsPoller } from '../local/sqs-poller';
-import { apiEvent, TEST_TENANTS } from './support/auth0-logs';
+import { apiEvent, TEST_TENANTS } from '../harness/auth0-logs';
 import { userCreated } from './support/auth0-event-streams';
 import { ACME_SOURCE, partnerEvent, queueEvent, SOURCES } from './support/eventbridge';
-import { drain, sqsClient, topicWithQueue } from './support/sns-sqs';
+import { drain, sqsClient, topicWithQueue } from '../harness/sns-sqs';
 
 let emulator: Emulator;
 let sns: SNSClient;

@@ -8,7 +8,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handleEventBridgeBatch } from '../lambda/ingest/eventbridge/handler';
 import { cloudEventTenantProblem, parseCloudEvent } from '../lambda/ingest/cloud-event';
-import { TEST_TENANTS } from './support/auth0-logs';
+import { TEST_TENANTS } from '../harness/auth0-logs';
 import { userCreated, userDeleted } from './support/auth0-event-streams';
 import { ACME_SOURCE, EU_SOURCE, partnerEvent, queueEvent, SOURCES } from './support/eventbridge';
 

@@ -8,9 +8,9 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DEV_EVENTBRIDGE_SOURCE } from '../local/eventbridge';
 import { createQueue } from '../local/fanout';
 import type { LocalPipeline } from '../local/pipeline';
-import { postLogStream, RawListener, startRuntime, tokenFor, until } from './support/local-runtime';
+import { postLogStream, RawListener, startRuntime, tokenFor, until } from '../harness/local-runtime';
 import { partnerEvent } from './support/eventbridge';
-import { drain } from './support/sns-sqs';
+import { drain } from '../harness/sns-sqs';
 
 let p: LocalPipeline;
 let sqs: SQSClient;

@@ -17,7 +17,7 @@ import { createFanOut } from '../local/fanout';
 import { SqsPoller } from '../local/sqs-poller';
 import { startSnsSqs, type Emulator } from '../local/emulators';
 import { canonicalEvent, failedIds, sqsEvent } from './support/events';
-import { snsClient, sqsClient } from './support/sns-sqs';
+import { snsClient, sqsClient } from '../harness/sns-sqs';
 
 let emulator: Emulator;
 beforeAll(async () => { emulator = await startSnsSqs(); }, 60_000);

@@ -16,7 +16,7 @@ import { createHandler as createUsersWriter, groupUpdates, markerOf, registratio
 import { createHandler as createSessionWriter } from '../lambda/session-events-writer/handler';
 import { startDynamoDb, type Emulator } from '../local/emulators';
 import { createEventsTable, createUsersTable, localClients } from './support/dynamodb';
-import { apiEvent } from './support/auth0-logs';
+import { apiEvent } from '../harness/auth0-logs';
 import { sqsEvent } from './support/events';
 import { recordingSns } from './support/sns-recorder';
 

@@ -9,7 +9,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { handleIngest, handler } from '../lambda/ingest/handler';
 import { HttpError } from '../lambda/shared/http';
 import { parseCanonicalEvent } from '../lambda/shared/sqs-events';
-import { apiEvent } from './support/auth0-logs';
+import { apiEvent } from '../harness/auth0-logs';
 import { recordingSns, TEST_TOPIC as TOPIC } from './support/sns-recorder';
 import { buildStack } from './support/stack';
 

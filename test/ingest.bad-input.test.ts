@@ -7,7 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { handleIngest, handler, MAX_BODY_BYTES } from '../lambda/ingest/handler';
 import { MAX_RECORDS } from '../lambda/ingest/parse';
 import { SNS_MAX_BYTES } from '../lambda/ingest/publish';
-import { apiEvent, logRecord, mixedBatch, records, TEST_TENANTS } from './support/auth0-logs';
+import { apiEvent, logRecord, mixedBatch, records, TEST_TENANTS } from '../harness/auth0-logs';
 
 const sns = mockClient(SNSClient);
 const client = new SNSClient({ region: 'us-east-1' });

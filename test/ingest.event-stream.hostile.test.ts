@@ -7,7 +7,7 @@ import { handler } from '../lambda/ingest/handler';
 import { classifyLogRecord } from '../lambda/ingest/classify';
 import { recordProblems } from '../lambda/ingest/parse';
 import { eventStreamRequest, userCreated, userDeleted } from './support/auth0-event-streams';
-import { apiEvent } from './support/auth0-logs';
+import { apiEvent } from '../harness/auth0-logs';
 import { recordingSns } from './support/sns-recorder';
 
 const { messages } = recordingSns();

@@ -6,7 +6,7 @@ import { PublishBatchCommand, SNSClient, type PublishBatchCommandInput } from '@
 import { mockClient } from 'aws-sdk-client-mock';
 import { handleIngest, type IngestDeps } from '../lambda/ingest/handler';
 import { packBatches, publishEvents, SNS_MAX_BYTES } from '../lambda/ingest/publish';
-import { apiEvent, logRecord, mixedBatch, TEST_TENANTS } from './support/auth0-logs';
+import { apiEvent, logRecord, mixedBatch, TEST_TENANTS } from '../harness/auth0-logs';
 
 const sns = mockClient(SNSClient);
 const client = new SNSClient({ region: 'us-east-1' });

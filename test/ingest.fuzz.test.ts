@@ -1,9 +1,9 @@
 /**
  * Fuzzing the ingest Lambda (fast version: 300 inputs per property; `npm run prove -- --only fuzz`
- * runs many more). See test/support/ingest-fuzz.ts for the inputs and the properties.
+ * runs many more). See harness/ingest-fuzz.ts for the inputs and the properties.
  */
 import './support/quiet-logs';
-import { fuzzIngest, fuzzIngestFauxqs } from './support/ingest-fuzz';
+import { fuzzIngest, fuzzIngestFauxqs } from '../harness/ingest-fuzz';
 
 test('every input gets 2xx with exact counts or 4xx with {error,message}; a flaky SNS adds only 503 with retry-after', async () => {
   const r = await fuzzIngest(Number(process.env.FUZZ_RUNS ?? 300));
@@ -21,7 +21,7 @@ test('healthy SNS => never 5xx, against fauxqs (a real SNS API enforcing the 256
 
 test('regression (found by the fuzzing): a record nested thousands of levels deep is a 400 naming it, not a 500 Auth0 would retry forever', async () => {
   const { handler } = await import('../lambda/ingest/handler');
-  const { apiEvent, TEST_TENANTS } = await import('./support/auth0-logs');
+  const { apiEvent, TEST_TENANTS } = await import('../harness/auth0-logs');
   process.env.TENANTS = TEST_TENANTS;
   const deep = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
   const res = await handler(apiEvent({ tenant: 'acme', body: `[{"log_id":"x","data":{"type":"slo","details":${deep(6000)}}}]` }) as never);

@@ -7,8 +7,8 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { startSnsSqs, type Emulator } from '../local/emulators';
 import { handleIngest } from '../lambda/ingest/handler';
 import type { CanonicalEvent } from '../lambda/shared/event';
-import { apiEvent, mixedBatch, records, TEST_TENANTS } from './support/auth0-logs';
-import { drain, topicWithQueue } from './support/sns-sqs';
+import { apiEvent, mixedBatch, records, TEST_TENANTS } from '../harness/auth0-logs';
+import { drain, topicWithQueue } from '../harness/sns-sqs';
 
 let emulator: Emulator;
 let sns: SNSClient;

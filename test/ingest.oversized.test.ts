@@ -13,8 +13,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { handleIngest, handler } from '../lambda/ingest/handler';
 import { parseCanonicalEvent } from '../lambda/shared/sqs-events';
 import { startSnsSqs, type Emulator } from '../local/emulators';
-import { apiEvent, TEST_TENANTS } from './support/auth0-logs';
-import { drain, topicWithQueue } from './support/sns-sqs';
+import { apiEvent, TEST_TENANTS } from '../harness/auth0-logs';
+import { drain, topicWithQueue } from '../harness/sns-sqs';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:events';
 /** SNS's documented limit, written out here (not imported from the code under test). */

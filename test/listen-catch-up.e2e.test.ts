@@ -3,7 +3,7 @@
  * "With LOCAL_WS_LATENCY_MS=15, `npm run listen -- --since <id>` over 10,000 stored events prints
  * every one of them exactly once." The command runs as a child process, as a user runs it; live events
  * posted through the Log Stream door during its catch-up are printed after, once. How the events are
- * stored and why: test/support/listen-catch-up.ts.
+ * stored and why: harness/listen-catch-up.ts.
  *
  * CI size: 3,000 events with parts of at most 1,000 (CATCH_UP_PART_MAX), so the replay still runs in
  * three parts, and the listener connects while the push is still taking the 3,600 stored items from
@@ -12,8 +12,8 @@
  * with the same checks and the figures printed.
  */
 import type { LocalPipeline } from '../local/pipeline';
-import { formatListenCatchUp, listenCatchUp, type ListenCatchUpReport } from './support/listen-catch-up';
-import { startRuntime } from './support/local-runtime';
+import { formatListenCatchUp, listenCatchUp, type ListenCatchUpReport } from '../harness/listen-catch-up';
+import { startRuntime } from '../harness/local-runtime';
 
 let p: LocalPipeline;
 const saved = { LOCAL_WS_LATENCY_MS: process.env.LOCAL_WS_LATENCY_MS, CATCH_UP_PART_MAX: process.env.CATCH_UP_PART_MAX };

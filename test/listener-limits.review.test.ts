@@ -9,10 +9,10 @@ import { handleSocket, type SocketDeps } from '../lambda/socket/handler';
 import { closeConnection, managementClient } from '../lambda/shared/management';
 import { pushEvent } from '../lambda/push/handler';
 import { signedPoster } from '../lambda/shared/signed-poster';
-import { storedEvent } from './support/realtime';
+import { storedEvent } from '../harness/realtime';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { fakeTenant, type FakeTenant } from './support/auth0';
-import { clients, createTables, managementServer, readyDynamoDb, type ManagementServer } from './support/realtime';
+import { clients, createTables, managementServer, readyDynamoDb, type ManagementServer } from '../harness/realtime';
 
 Object.assign(process.env, EMULATOR_CREDENTIALS);
 

@@ -12,7 +12,7 @@ import { request } from 'node:http';
 import { WebSocket } from 'ws';
 import type { LocalPipeline } from '../local/pipeline';
 import { WebSocketGateway } from '../local/websocket-gateway';
-import { RawListener, startRuntime, tokenFor, until } from './support/local-runtime';
+import { RawListener, startRuntime, tokenFor, until } from '../harness/local-runtime';
 
 interface Answer { status: number; body: any; upgraded: boolean }
 

@@ -8,7 +8,7 @@
 import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { LocalPipeline } from '../local/pipeline';
 import { userCreated, userDeleted, userUpdated } from './support/auth0-event-streams';
-import { API_KEY, RawListener, startRuntime, tokenFor, until } from './support/local-runtime';
+import { API_KEY, RawListener, startRuntime, tokenFor, until } from '../harness/local-runtime';
 
 let p: LocalPipeline;
 let ddb: DynamoDBClient;

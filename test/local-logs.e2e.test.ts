@@ -4,9 +4,9 @@
  * token, the user's e-mail address or an IP address (the records carry Auth0's `ip` field: IPv6 and
  * IPv4-mapped IPv6; the fault run of test/log-secrets.test.ts carries IPv4).
  */
-import { findIpAddresses } from '../bench/stress/log-capture';
+import { findIpAddresses } from '../harness/stress/log-capture';
 import type { LocalPipeline } from '../local/pipeline';
-import { API_KEY, postLogStream, RawListener, startRuntime, tokenFor, until } from './support/local-runtime';
+import { API_KEY, postLogStream, RawListener, startRuntime, tokenFor, until } from '../harness/local-runtime';
 
 let p: LocalPipeline;
 const lines: string[] = [];

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { SUBSCRIBERS } from '../lib/subscribers';
 import type { LocalPipeline } from '../local/pipeline';
-import { API_KEY, postLogStream, RawListener, startRuntime, tokenFor, until } from './support/local-runtime';
+import { API_KEY, postLogStream, RawListener, startRuntime, tokenFor, until } from '../harness/local-runtime';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let p: LocalPipeline;

@@ -4,7 +4,7 @@
  * does: nothing deployed has it). Real fauxqs, DynamoDB Local and the unchanged writers.
  */
 import type { LocalPipeline } from '../local/pipeline';
-import { postLogStream, startRuntime, until } from './support/local-runtime';
+import { postLogStream, startRuntime, until } from '../harness/local-runtime';
 
 let p: LocalPipeline;
 let running = 0;

@@ -6,7 +6,7 @@ import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dyn
 import { SUBSCRIBERS } from '../lib/subscribers';
 import type { LocalPipeline } from '../local/pipeline';
 import { SessionEventsClient, type SessionEvent } from '../client/session-events-client';
-import { API_KEY, postLogStream, RawListener, startRuntime, tokenFor, until } from './support/local-runtime';
+import { API_KEY, postLogStream, RawListener, startRuntime, tokenFor, until } from '../harness/local-runtime';
 
 const registration = require('../auth0/actions/post-user-registration.js');
 

@@ -11,7 +11,7 @@ import { EMULATOR_CREDENTIALS, startDynamoDb, startSnsSqs, type Emulator } from 
 import { createFanOut } from '../local/fanout';
 import { localConfig, storeOf, synthesizedTemplate } from '../local/pipeline';
 import { createTables, tablesFromTemplate } from '../local/tables';
-import { snsClient, sqsClient } from './support/sns-sqs';
+import { snsClient, sqsClient } from '../harness/sns-sqs';
 
 let snsSqs: Emulator;
 let dynamo: Emulator;

@@ -2,7 +2,7 @@
  * Issue 10 item 12: the log scan finds IP addresses (docs/security.md promises none is logged), and only IP
  * addresses. Every example is written by hand: lines as they would appear in the handlers' JSON logs.
  */
-import { captureLogs, findIpAddresses, isLocalAddress } from '../bench/stress/log-capture';
+import { captureLogs, findIpAddresses, isLocalAddress } from '../harness/stress/log-capture';
 
 describe('findIpAddresses', () => {
   test.each([

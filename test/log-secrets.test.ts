@@ -6,8 +6,8 @@
  * patterns' own examples: test/log-ip-scan.test.ts). The records carry e-mail addresses (registrations)
  * and Auth0's `ip` field, and the listeners send real tokens. `npm run prove` scans the full run.
  */
-import { faultRun } from '../bench/stress/fault';
-import { captureLogs } from '../bench/stress/log-capture';
+import { faultRun } from '../harness/stress/fault';
+import { captureLogs } from '../harness/stress/log-capture';
 
 test('no API key, access token, e-mail address or IP address in any log line of a fault run', async () => {
   const apiKey = 'log-secrets-key-7d1e0b9a4c';

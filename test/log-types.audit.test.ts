@@ -24,7 +24,7 @@ import { classifyCloudEvent, parseCloudEvent } from '../lambda/ingest/cloud-even
 import { isSessionEventType, SESSION_EVENT_TYPES, USER_EVENT_TYPES, type CanonicalEvent } from '../lambda/shared/event';
 import { LOG_TYPES } from '../lambda/shared/log-types';
 import { groupUpdates } from '../lambda/users-writer/groups';
-import { logRecord, records } from './support/auth0-logs';
+import { logRecord, records } from '../harness/auth0-logs';
 import { userCreated, userDeleted } from './support/auth0-event-streams';
 
 const RECEIVED = '2026-11-22T10:00:05.000Z';

@@ -16,7 +16,7 @@ import type { DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { listenKeyOf } from '../lambda/shared/connections';
 import type { StoredEvent } from '../lambda/shared/stores';
-import { apiEvent, mixedBatch, records, TEST_TENANTS } from './support/auth0-logs';
+import { apiEvent, mixedBatch, records, TEST_TENANTS } from '../harness/auth0-logs';
 
 // Loaded after the log level is set: their loggers are made at import.
 const { handleIngest, IDS_PER_LOG_LINE } = require('../lambda/ingest/handler') as typeof import('../lambda/ingest/handler');

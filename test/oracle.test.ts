@@ -1,17 +1,17 @@
 /**
- * The fault run's oracle (bench/stress/oracle.ts) is independent of the code it judges: it imports no
+ * The fault run's oracle (harness/stress/oracle.ts) is independent of the code it judges: it imports no
  * production module, and its reducer gives, for scenarios worked out by hand here, the final user state
  * written here (literal values, not computed). The fault plan exercises every row of its table with
  * several user-state events per user, sent out of date order and some twice in separate batches.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { faultPlan, rng, type PlannedEvent } from '../bench/stress/fault-plan';
+import { faultPlan, rng, type PlannedEvent } from '../harness/stress/fault-plan';
 import { classifyAction, classifyLogRecord } from '../lambda/ingest/classify';
 import { messageAttributes } from '../lambda/shared/event';
 import { matchesFilterPolicy, renderFilterPolicy } from '../lib/subscriber-filter';
 import { SUBSCRIBERS } from '../lib/subscribers';
-import { BUILT_IN_SUBSCRIBERS, ORACLE, expectedUsers, oracleRow, orderingKey, userDifferences, type OracleRowName, type UserStateEvent } from '../bench/stress/oracle';
+import { BUILT_IN_SUBSCRIBERS, ORACLE, expectedUsers, oracleRow, orderingKey, userDifferences, type OracleRowName, type UserStateEvent } from '../harness/stress/oracle';
 
 const ROOT = path.join(__dirname, '..');
 const importsOf = (file: string) => {
@@ -21,13 +21,13 @@ const importsOf = (file: string) => {
 
 describe('the oracle imports no production code', () => {
   it('oracle.ts imports nothing at all', () => {
-    expect(importsOf('bench/stress/oracle.ts')).toEqual([]);
+    expect(importsOf('harness/stress/oracle.ts')).toEqual([]);
   });
-  it.each(['bench/stress/fault-plan.ts', 'bench/stress/fault-ledger.ts'])('%s imports only the oracle and the plan', (file) => {
+  it.each(['harness/stress/fault-plan.ts', 'harness/stress/fault-ledger.ts'])('%s imports only the oracle and the plan', (file) => {
     for (const spec of importsOf(file)) expect(['./oracle', './fault-plan']).toContain(spec);
   });
   it('the import check sees imports (it would catch a production import)', () => {
-    expect(importsOf('bench/stress/fault.ts')).toEqual(expect.arrayContaining(['../../lib/subscribers', './oracle']));
+    expect(importsOf('harness/stress/fault.ts')).toEqual(expect.arrayContaining(['../../lib/subscribers', './oracle']));
   });
 });
 

@@ -18,8 +18,8 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import type { LocalPipeline } from '../local/pipeline';
-import { records } from './support/auth0-logs';
-import { postLogStream, startRuntime, tokenFor } from './support/local-runtime';
+import { records } from '../harness/auth0-logs';
+import { postLogStream, startRuntime, tokenFor } from '../harness/local-runtime';
 import { installed, npm, packTarballAsync, REPO, run, timings } from './support/package-harness';
 
 let tmp: string;

@@ -67,7 +67,7 @@ describe('the tarball holds compiled JavaScript, .d.ts and the handler bundles, 
   it('every file is on the allow-list: no tests, benchmarks, local runtime, scripts, app, sources or examples', () => {
     const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/(lib|lambda|client)\/[\w/-]+\.(js|d\.ts)|dist\/handlers\/[a-z-]+\/index\.js(\.map)?)$/;
     expect(packedFiles.filter((f) => !allowed.test(f))).toEqual([]);
-    expect(packedFiles.filter((f) => /^(test|bench|local|scripts|client|bin|docs|examples|auth0|lib|lambda|cdk\.out)\//.test(f))).toEqual([]);
+    expect(packedFiles.filter((f) => /^(test|harness|bench|local|scripts|client|bin|docs|examples|auth0|lib|lambda|cdk\.out)\//.test(f))).toEqual([]);
     expect(packedFiles.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
   });
 

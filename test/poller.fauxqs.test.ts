@@ -18,8 +18,8 @@ import { runPoller, secretsManagerCredentials, type PollerDeps } from '../lambda
 import { PublishFailed } from '../lambda/ingest/poller/poll';
 import { startDynamoDb, startSnsSqs, type Emulator } from '../local/emulators';
 import { ManagementApiStub } from './support/management-api-stub';
-import { apiEvent } from './support/auth0-logs';
-import { drain, topicWithQueue } from './support/sns-sqs';
+import { apiEvent } from '../harness/auth0-logs';
+import { drain, topicWithQueue } from '../harness/sns-sqs';
 import { localClients } from './support/dynamodb';
 
 let snsSqs: Emulator;

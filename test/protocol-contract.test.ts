@@ -29,7 +29,7 @@ import { parseLogStreamBody } from '../lambda/ingest/parse';
 import {
   CANONICAL_EVENT_SCHEMA, WEBSOCKET_SCHEMA, canonicalEventProblems, clientMessageProblems, messageProblems, serverMessageProblems,
   type JsonSchema,
-} from './support/protocol-schema';
+} from '../harness/protocol-schema';
 
 // ---------------------------------------------------------------- written by hand (compile-time checked)
 

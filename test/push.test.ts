@@ -8,7 +8,7 @@ import { signedPoster } from '../lambda/shared/signed-poster';
 import { closeConnection, managementClient } from '../lambda/shared/management';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
-import { clients, createTables, readyDynamoDb, listener, managementServer, putEvent, storedEvent, type ManagementServer } from './support/realtime';
+import { clients, createTables, readyDynamoDb, listener, managementServer, putEvent, storedEvent, type ManagementServer } from '../harness/realtime';
 
 Object.assign(process.env, EMULATOR_CREDENTIALS);
 

@@ -3,7 +3,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand,
 import { startSnsSqs, type Emulator } from '../local/emulators';
 import { redrive } from '../lib/ops/redrive';
 import { resolveLocalQueues } from '../scripts/redrive';
-import { drain, sqsClient } from './support/sns-sqs';
+import { drain, sqsClient } from '../harness/sns-sqs';
 
 let emulator: Emulator;
 let sqs: SQSClient;

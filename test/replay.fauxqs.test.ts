@@ -21,7 +21,7 @@ import { createFanOut, createQueue, type LocalSubscriber } from '../local/fanout
 import { writeRuntimeFile } from '../local/runtime-file';
 import { main as replayCli } from '../scripts/replay';
 import { canonicalEvent } from './support/events';
-import { drain, snsClient, sqsClient } from './support/sns-sqs';
+import { drain, snsClient, sqsClient } from '../harness/sns-sqs';
 
 jest.setTimeout(90_000);
 

@@ -13,7 +13,7 @@ import { handleQuery } from '../lambda/events-query/handler';
 import { storeSessionEvent } from '../lambda/session-events-writer/handler';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { canonicalEvent } from './support/events';
-import { clients, createTables, readyDynamoDb } from './support/realtime';
+import { clients, createTables, readyDynamoDb } from '../harness/realtime';
 
 Object.assign(process.env, EMULATOR_CREDENTIALS);
 

@@ -16,7 +16,7 @@ import { handlePushBatch } from '../lambda/push/handler';
 import { createHandler } from '../lambda/session-events-writer/handler';
 import { REVOCATION_WINDOW_MS } from '../lambda/shared/stores';
 import { startDynamoDb, type Emulator } from '../local/emulators';
-import { logRecord, records } from './support/auth0-logs';
+import { logRecord, records } from '../harness/auth0-logs';
 import { userDeleted } from './support/auth0-event-streams';
 import { createEventsTable, localClients } from './support/dynamodb';
 import { canonicalEvent, failedIds, sqsEvent } from './support/events';

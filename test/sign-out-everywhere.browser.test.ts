@@ -11,8 +11,8 @@ import * as fs from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { LocalPipeline } from '../local/pipeline';
 import { SIGN_OUT_BASE } from '../local/sign-out-example';
-import { records } from './support/auth0-logs';
-import { postLogStream, startRuntime, until } from './support/local-runtime';
+import { records } from '../harness/auth0-logs';
+import { postLogStream, startRuntime, until } from '../harness/local-runtime';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const STORAGE_KEY = 'sign-out-example:session';

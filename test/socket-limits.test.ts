@@ -13,7 +13,7 @@ import { runCheck } from '../lambda/closer/handler';
 import { managementClient } from '../lambda/shared/management';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { fakeTenant, type FakeTenant } from './support/auth0';
-import { clients, createTables, managementServer, putEvent, readyDynamoDb, storedEvent, type ManagementServer } from './support/realtime';
+import { clients, createTables, managementServer, putEvent, readyDynamoDb, storedEvent, type ManagementServer } from '../harness/realtime';
 
 Object.assign(process.env, EMULATOR_CREDENTIALS);
 

@@ -8,7 +8,7 @@ import { messageAttributes } from '../lambda/shared/event';
 import { startSnsSqs, type Emulator } from '../local/emulators';
 import { renderFilterPolicy } from '../lib';
 import { canonicalEvent, failedIds, sqsRecord } from './support/events';
-import { drain, topicWithQueue } from './support/sns-sqs';
+import { drain, topicWithQueue } from '../harness/sns-sqs';
 import { handler } from './support/team-handler';
 
 let emulator: Emulator;

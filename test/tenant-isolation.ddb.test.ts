@@ -15,7 +15,7 @@ import { signedPoster } from '../lambda/shared/signed-poster';
 import { closeConnection, managementClient } from '../lambda/shared/management';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { canonicalEvent } from './support/events';
-import { clients, createTables, eventsOf, listener, managementServer, readyDynamoDb, streamRecords, type ManagementServer } from './support/realtime';
+import { clients, createTables, eventsOf, listener, managementServer, readyDynamoDb, streamRecords, type ManagementServer } from '../harness/realtime';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 
 Object.assign(process.env, EMULATOR_CREDENTIALS);

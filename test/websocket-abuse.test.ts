@@ -4,8 +4,8 @@
  */
 import './support/quiet-logs';
 import type { LocalPipeline } from '../local/pipeline';
-import { postLogStream, startRuntime } from './support/local-runtime';
-import { wsAbuse } from './support/ws-abuse';
+import { postLogStream, startRuntime } from '../harness/local-runtime';
+import { wsAbuse } from '../harness/ws-abuse';
 
 let p: LocalPipeline;
 beforeAll(async () => { p = await startRuntime(); }, 120_000);

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { devToken } from '../../local/dev-tenant';
 import { freePort } from '../../local/emulators';
 import { LocalPipeline } from '../../local/pipeline';
-import { StressListener } from './listener';
+import { StressListener } from '../../harness/stress/listener';
 
 export interface LoadRun {
   targetRate: number; seconds: number; batchSize: number;

@@ -1,7 +1,7 @@
 /** A mocked SNS that accepts every PublishBatch entry and records its message, for the ingest handler tests. */
 import { PublishBatchCommand, SNSClient, type PublishBatchCommandInput } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { TEST_TENANTS } from './auth0-logs';
+import { TEST_TENANTS } from '../../harness/auth0-logs';
 
 export const TEST_TOPIC = 'arn:aws:sns:us-east-1:123456789012:events';
 

@@ -20,8 +20,8 @@
 import { spawn } from 'node:child_process';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { REPO_ROOT, type LocalPipeline } from '../../local/pipeline';
-import { eventKey, toStoredEvent, type StoredEvent } from '../../lambda/shared/stores';
+import { REPO_ROOT, type LocalPipeline } from '../local/pipeline';
+import { eventKey, toStoredEvent, type StoredEvent } from '../lambda/shared/stores';
 import { postLogStream, tokenFor } from './local-runtime';
 
 export const LISTEN_USER = 'auth0|catch-up-listener';

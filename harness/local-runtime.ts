@@ -1,8 +1,8 @@
 /** Starting the local runtime (the code behind `npm start`) in a test, and raw WebSocket listeners. */
 import { WebSocket } from 'ws';
-import { devToken } from '../../local/dev-tenant';
-import { freePort } from '../../local/emulators';
-import { LocalPipeline, type PipelineOptions } from '../../local/pipeline';
+import { devToken } from '../local/dev-tenant';
+import { freePort } from '../local/emulators';
+import { LocalPipeline, type PipelineOptions } from '../local/pipeline';
 
 export const API_KEY = 'local-test-key-0123456789';
 

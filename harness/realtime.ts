@@ -7,10 +7,10 @@ import { CreateTableCommand, DynamoDBClient, ListTablesCommand, type CreateTable
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CONNECTIONS_TABLE, listenKeyOf, type ConnectionItem, type ListenFilter } from '../../lambda/shared/connections';
-import { EVENTS_TABLE, toStoredEvent, type StoredEvent } from '../../lambda/shared/stores';
-import type { CanonicalEvent } from '../../lambda/shared/event';
-import { EMULATOR_CREDENTIALS, startDynamoDb, type Emulator } from '../../local/emulators';
+import { CONNECTIONS_TABLE, listenKeyOf, type ConnectionItem, type ListenFilter } from '../lambda/shared/connections';
+import { EVENTS_TABLE, toStoredEvent, type StoredEvent } from '../lambda/shared/stores';
+import type { CanonicalEvent } from '../lambda/shared/event';
+import { EMULATOR_CREDENTIALS, startDynamoDb, type Emulator } from '../local/emulators';
 import { serverMessageProblems } from './protocol-schema';
 
 export function clients(endpoint: string) {

@@ -8,7 +8,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-const SCHEMA_DIR = path.join(__dirname, '..', '..', 'docs', 'schema');
+const SCHEMA_DIR = path.join(__dirname, '..', 'docs', 'schema');
 
 export interface JsonSchema {
   $id?: string;

@@ -1,7 +1,7 @@
 /** Topic + queue fixtures on a real local SNS/SQS (fauxqs) for tests and benchmarks. */
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
-import { EMULATOR_CREDENTIALS } from '../../local/emulators';
+import { EMULATOR_CREDENTIALS } from '../local/emulators';
 
 const clientConfig = (endpoint: string) => ({
   endpoint,

@@ -24,10 +24,10 @@ import { CreateTopicCommand, PublishBatchCommand, SNSClient, type PublishBatchCo
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { handleIngest, handler } from '../../lambda/ingest/handler';
-import { HttpError } from '../../lambda/shared/http';
-import { parseCanonicalEvent } from '../../lambda/shared/sqs-events';
-import { startSnsSqs } from '../../local/emulators';
+import { handleIngest, handler } from '../lambda/ingest/handler';
+import { HttpError } from '../lambda/shared/http';
+import { parseCanonicalEvent } from '../lambda/shared/sqs-events';
+import { startSnsSqs } from '../local/emulators';
 import { apiEvent, TEST_TENANTS } from './auth0-logs';
 import { snsClient } from './sns-sqs';
 

@@ -1,5 +1,5 @@
 /**
- * What the fault run sends, built from the oracle's rows (bench/stress/oracle.ts) so that every input
+ * What the fault run sends, built from the oracle's rows (harness/stress/oracle.ts) so that every input
  * carries its hand-written expectation. Like the oracle, it imports no production code.
  *
  *  - User-state events go to a small set of users, several each: a lifecycle (registration, block,

@@ -1,7 +1,7 @@
 /**
  * The fault run's ledger (docs/stress.md, "Ledger"): what was observed (deliveries seen at each
  * subscriber's handler, the tables, the DLQs, what the listeners received) against what the oracle
- * (bench/stress/oracle.ts) says by hand. No production code computes an expectation here.
+ * (harness/stress/oracle.ts) says by hand. No production code computes an expectation here.
  */
 import { COMPARED_FIELDS, expectedUsers, oracleRow, orderingKey, userDifferences, type BuiltInSubscriber, type UserStateEvent } from './oracle';
 import type { PlannedEvent } from './fault-plan';

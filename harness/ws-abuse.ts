@@ -12,8 +12,8 @@
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { createServer, type Server } from 'node:http';
 import { WebSocket } from 'ws';
-import { devAudience, devIssuer, devKey, devTenantConfig, devToken } from '../../local/dev-tenant';
-import type { LocalPipeline } from '../../local/pipeline';
+import { devAudience, devIssuer, devKey, devTenantConfig, devToken } from '../local/dev-tenant';
+import type { LocalPipeline } from '../local/pipeline';
 
 /**
  * What a check exercises. `deployed`: the deployed handlers (socket Lambda: $connect, authenticate,

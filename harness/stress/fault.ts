@@ -12,9 +12,9 @@
  *   - user-state events go to a small set of users, several each, with distinct dates, in shuffled
  *     order, some sent twice in separate batches, and some batches posted twice as Auth0 does when it
  *     retries; the poster itself retries every 5xx, 429 and network error as Auth0 does
- *     (bench/stress/fault-plan.ts).
- * Then the ledger (see docs/stress.md, "Ledger", and bench/stress/fault-ledger.ts): every expectation
- * comes from the hand-written oracle (bench/stress/oracle.ts), never from production code; every
+ *     (harness/stress/fault-plan.ts).
+ * Then the ledger (see docs/stress.md, "Ledger", and harness/stress/fault-ledger.ts): every expectation
+ * comes from the hand-written oracle (harness/stress/oracle.ts), never from production code; every
  * observation from the tables, the DLQs, the messages each subscriber's handler received and what the
  * listeners received; the handlers' writes are counted through their DynamoDB client.
  */
