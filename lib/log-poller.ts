@@ -29,7 +29,7 @@ import { METRIC_POLLER_BEHIND, METRIC_POLLER_REFUSED } from '../lambda/shared/me
 import { CHECKPOINT_TABLE } from '../lambda/shared/stores';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import type { EventTopic } from './event-topic';
-import { conditionOnly } from './monitoring';
+import { conditionOnly } from './alarm-conditions';
 import { RUNBOOK } from './config';
 import { customerManagedKey, Handler } from './secure-defaults';
 import { useTenantsFile } from './tenants-file';

@@ -22,6 +22,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct, type IConstruct } from 'constructs';
 import { METRIC_EVENTBRIDGE_REFUSED, METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../lambda/shared/metrics';
+import { isConditionOnly } from './alarm-conditions';
 import { RUNBOOK, type AlarmConfig } from './config';
 import type { EventArchive } from './event-archive';
 import type { EventTopic } from './event-topic';
@@ -53,23 +54,12 @@ export interface MonitoringProps {
 
 const FIVE_MINUTES = Duration.minutes(5);
 
-const CONDITIONS = new WeakSet<IConstruct>();
-
-/**
- * Marks an alarm as a condition of a composite alarm only: it notifies nobody itself (the composite
- * does). For conditions that are true on a fresh deploy, such as "no invocation yet".
- */
-export function conditionOnly<T extends cloudwatch.Alarm>(alarm: T): T {
-  CONDITIONS.add(alarm);
-  return alarm;
-}
-
 /** Adds the alarm topic as alarm and OK action to every alarm it visits (except conditions), once. */
 class AlarmActions implements IAspect {
   constructor(private readonly action: cloudwatch.IAlarmAction, private readonly topic: sns.ITopic) {}
 
   visit(node: IConstruct): void {
-    if (!(node instanceof cloudwatch.Alarm || node instanceof cloudwatch.CompositeAlarm) || CONDITIONS.has(node)) return;
+    if (!(node instanceof cloudwatch.Alarm || node instanceof cloudwatch.CompositeAlarm) || isConditionOnly(node)) return;
     const cfn = node.node.defaultChild as cloudwatch.CfnAlarm | cloudwatch.CfnCompositeAlarm;
     const stack = Stack.of(node);
     const topic = JSON.stringify(stack.resolve(this.topic.topicArn));
