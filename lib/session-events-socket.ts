@@ -381,7 +381,8 @@ export class SessionEventsSocket extends Construct {
         return { destination: this.pushFailures.queueArn };
       } },
     }));
-    grantTable(push.role, this.connections, ['dynamodb:DeleteItem'], [CONNECTIONS_TABLE.byListenerIndex.name]);
+    // GetItem + DeleteItem: a connection found gone (410) is read, then deleted with its count-out in one transaction (lambda/shared/listener-limits.ts).
+    grantTable(push.role, this.connections, ['dynamodb:GetItem', 'dynamodb:DeleteItem'], [CONNECTIONS_TABLE.byListenerIndex.name]);
     this.grantCountOut(push.role);
     grantTable(push.role, props.eventsTable, [], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
     push.role.addToPolicy(manageConnections);
@@ -555,7 +556,9 @@ export class SessionEventsSocket extends Construct {
 
   /**
    * Removing a connection item counts it out of the listener limits (lambda/shared/listener-limits.ts):
-   * UpdateItem on the counter items only (keys `limit#...`), never on a connection's item.
+   * UpdateItem on the counter items only (keys `limit#...`), never on a connection's item. The removal is
+   * one TransactWriteItems (the Delete and the two Updates): IAM authorizes each of its items by its own
+   * action (DeleteItem, UpdateItem), there is no separate transaction action to grant.
    */
   private grantCountOut(role: iam.IRole): void {
     role.addToPrincipalPolicy(new iam.PolicyStatement({

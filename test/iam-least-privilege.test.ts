@@ -50,6 +50,8 @@ export function usedActions(entry: string): Set<string> {
     for (const a of [action].flat()) used.add(a);
   }
   if (/new\s+TransactWriteCommand\d*\s*\(/.test(code) && /\bConditionCheck\s*:/.test(code)) used.add('dynamodb:ConditionCheckItem');
+  // A Delete item (a connection's removal with its count-out, lambda/shared/listener-limits.ts) adds DeleteItem.
+  if (/new\s+TransactWriteCommand\d*\s*\(/.test(code) && /\bDelete\s*:/.test(code)) used.add('dynamodb:DeleteItem');
   if (/function signedPoster\(/.test(code)) used.add(ACTION_OF['signed-poster'] as string);
   return used;
 }

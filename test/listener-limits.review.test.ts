@@ -2,8 +2,11 @@
  * Review of the listener limits (issue 19.1) as a racing crowd and a failing dependency would try them,
  * against DynamoDB Local and a local management endpoint. Expected answers written by hand.
  */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { ConnectionItem } from '../lambda/shared/connections';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { runCheck } from '../lambda/closer/handler';
+import type { CloseCheck, ConnectionItem } from '../lambda/shared/connections';
 import { clearKeySets, verifyListenerToken } from '../lambda/shared/tokens';
 import { handleSocket, type SocketDeps } from '../lambda/socket/handler';
 import { closeConnection, managementClient } from '../lambda/shared/management';
@@ -186,5 +189,67 @@ describe('refresh amplification', () => {
     // A token with another expiry does schedule its own check.
     await invoke(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|spammer', permissions: ['listen:events:self'] }, { expiresIn: '23h' }) }) }), deps);
     expect(scheduled).toHaveLength(2);
+  });
+});
+
+
+describe('a $disconnect whose count-out fails (throttled after the SDK retries; API Gateway does not retry $disconnect)', () => {
+  it('deletes nothing, hands the removal to the closer, which frees the place: perSub 1, the next tab is accepted', async () => {
+    const limits = { perSub: 1, perTenant: 100 };
+    const deps = socketDeps({ listenerLimits: limits });
+    const a = conn();
+    await invoke(route('$connect', a, { queryStringParameters: { tenant: T } }), deps);
+    const token = await auth0.token({ sub: 'auth0|tab', permissions: ['listen:events:self'] });
+    await invoke(route('authenticate', a, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
+    expect(sent(a)[0].type).toBe('authenticated');
+    // The user closes the tab; every write of the $disconnect is throttled (aws-sdk-client-mock); reads reach DynamoDB Local.
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: 'http://127.0.0.1:1', region: 'us-east-1' }));
+    const mock = mockClient(doc);
+    mock.on(GetCommand).callsFake((input) => db.ddb.send(new GetCommand(input)));
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    mock.on(TransactWriteCommand).rejects(throttled).on(UpdateCommand).rejects(throttled).on(DeleteCommand).rejects(throttled);
+    const scheduled: { check: CloseCheck; delaySeconds: number }[] = [];
+    const failing = socketDeps({ listenerLimits: limits, ddb: doc, scheduleCheck: async (check, delaySeconds) => void scheduled.push({ check, delaySeconds }) });
+    expect(await invoke(route('$disconnect', a), failing)).toEqual({ statusCode: 200 });
+    expect(mock).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    // Hand-written: the item stays (still counted, so never deleted without its count-out), and the closer is asked to remove it in 5 s.
+    expect((await item(a))?.state).toBe('authenticated');
+    expect(scheduled).toEqual([{ check: { connection_id: a, check: 'disconnected' }, delaySeconds: 5 }]);
+    // The closer takes the check (DynamoDB Local): the item is removed and counted out.
+    const closer = { ddb: db.ddb, mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }), connectionsTable: tables.connections, scheduleCheck: async () => undefined, now: () => new Date() };
+    expect(await runCheck(scheduled[0].check, closer)).toBe('removed');
+    expect(await runCheck(scheduled[0].check, closer)).toBe('absent'); // SQS may deliver it twice: counted out once
+    expect(await item(a)).toBeUndefined();
+    // The same user opens a new tab: 0 live connections, limit 1 -> accepted (before: refused for up to 4 h).
+    const b = conn();
+    await invoke(route('$connect', b, { queryStringParameters: { tenant: T } }), deps);
+    await invoke(route('authenticate', b, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
+    expect(sent(b)[0]).toMatchObject({ type: 'authenticated' });
+    // And a second tab of the same user is still refused: the place was freed once, not twice.
+    const c = conn();
+    await invoke(route('$connect', c, { queryStringParameters: { tenant: T } }), deps);
+    await invoke(route('authenticate', c, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
+    expect(sent(c)[0]).toMatchObject({ type: 'authentication_failed', message: expect.stringMatching(/perSub = 1/) });
+  });
+
+  it('the happy path (DynamoDB Local): $disconnect removes the item and frees the place at once, counted out once when the closer races it', async () => {
+    const limits = { perSub: 1, perTenant: 100 };
+    const deps = socketDeps({ listenerLimits: limits });
+    const token = await auth0.token({ sub: 'auth0|happy', permissions: ['listen:events:self'] });
+    const a = conn();
+    await invoke(route('$connect', a, { queryStringParameters: { tenant: T } }), deps);
+    await invoke(route('authenticate', a, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
+    expect(sent(a)[0].type).toBe('authenticated');
+    const closer = { ddb: db.ddb, mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }), connectionsTable: tables.connections, scheduleCheck: async () => undefined, now: () => new Date() };
+    const [disconnect, check] = await Promise.all([invoke(route('$disconnect', a), deps), runCheck({ connection_id: a, check: 'disconnected' }, closer)]);
+    expect(disconnect).toEqual({ statusCode: 200 });
+    expect(['removed', 'absent']).toContain(check);
+    expect(await item(a)).toBeUndefined();
+    const [b, c] = [conn(), conn()];
+    for (const id of [b, c]) {
+      await invoke(route('$connect', id, { queryStringParameters: { tenant: T } }), deps);
+      await invoke(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
+    }
+    expect([sent(b)[0].type, sent(c)[0].type]).toEqual(['authenticated', 'authentication_failed']);
   });
 });

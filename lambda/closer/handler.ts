@@ -6,6 +6,9 @@
  *     15 minutes, SQS's longest delay): a connection whose token has expired is sent
  *     {"type":"closing","reason":"token_expired","message"} and closed; a check that is early is
  *     sent again with the remaining delay; a check superseded by a newer authenticate is dropped.
+ *   - `disconnected` checks (sent by a $disconnect whose removal failed, lambda/socket/connect.ts): the
+ *     connection is gone; its item is removed and counted out of the listener limits (a failure is
+ *     retried by SQS, then lands in the queue's DLQ).
  * Closing = DeleteConnection (API Gateway then runs $disconnect) and deleting the item (counted out of
  * the listener limits once, whichever of the closer and $disconnect deletes it: listener-limits.ts). Meanwhile
  * the push Lambda already skips a connection whose token has expired, so lateness never leaks events.
@@ -31,12 +34,17 @@ export interface CloserDeps {
   now: () => Date;
 }
 
-export type CheckOutcome = 'closed' | 'kept' | 'rescheduled' | 'absent' | 'superseded';
+export type CheckOutcome = 'closed' | 'kept' | 'rescheduled' | 'absent' | 'superseded' | 'removed';
 
 export async function runCheck(check: CloseCheck, deps: CloserDeps): Promise<CheckOutcome> {
   const { Item } = await deps.ddb.send(new GetCommand({ TableName: deps.connectionsTable, Key: { [CONNECTIONS_TABLE.partitionKey]: check.connection_id }, ConsistentRead: true }));
   const conn = Item as ConnectionItem | undefined;
   if (!conn) return 'absent';
+  if (check.check === 'disconnected') {
+    const removed = await removeConnection(deps.ddb, deps.connectionsTable, conn.connection_id);
+    logger.info('disconnected connection removed', { connectionId: conn.connection_id, tenant: conn.tenant });
+    return removed ? 'removed' : 'absent';
+  }
   const now = deps.now().getTime();
   let reason: 'not_authenticated' | 'token_expired';
   let message: string;

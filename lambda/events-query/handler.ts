@@ -19,7 +19,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { CONNECTIONS_TABLE, type ConnectionItem, type ListenFilter } from '../shared/connections';
 import { error, json } from '../shared/http';
 import { createLogger } from '../shared/logger';
-import { cursorOf, pushedEvent, REST_SETTLE_MS, type StoredEvent } from '../shared/stores';
+import { pushedEvent, REST_SETTLE_MS, settledBefore, type StoredEvent } from '../shared/stores';
 import { configuredTenants } from '../shared/tenants';
 import { SCOPE_ALL } from '../shared/tokens';
 import { eventsAfter, visibleEvent, type Viewer } from '../shared/history';
@@ -45,7 +45,7 @@ async function listEvents(event: APIGatewayProxyEvent, viewer: Viewer, deps: Que
   const events: StoredEvent[] = [];
   // The settle horizon: events stored at or before now - settle are readable. Cursors are
   // `${ISO time}#${id}`, so "stored at or before h" is "cursor < `${h + 1 ms}#`".
-  const before = cursorOf(new Date((deps.now?.() ?? new Date()).getTime() - (deps.settleMs ?? REST_SETTLE_MS) + 1).toISOString(), '');
+  const before = settledBefore((deps.now?.() ?? new Date()).getTime(), deps.settleMs ?? REST_SETTLE_MS);
   if (since !== undefined) {
     const start = since === '' ? undefined : await visibleEvent(deps.ddb, deps.eventsTable, viewer, since);
     if (!start) return error(400, 'unknown_since', `since ${JSON.stringify(since.slice(0, 100))} is not a stored event you may see (unknown, or older than 30 days): leave since out to get the most recent events.`);

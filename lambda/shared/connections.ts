@@ -112,8 +112,12 @@ export const listenKeyOf = (tenant: string, filter: ListenFilter, sub: string): 
 /** The message the close-check queue carries (see lambda/closer/handler.ts). */
 export interface CloseCheck {
   connection_id: string;
-  /** `authenticate`: close when still pending. `expiry`: close when the token of `expires_at` has expired. */
-  check: 'authenticate' | 'expiry';
+  /**
+   * `authenticate`: close when still pending. `expiry`: close when the token of `expires_at` has expired.
+   * `disconnected`: the connection is gone but its $disconnect could not remove its item (and count it
+   * out of the listener limits): remove it.
+   */
+  check: 'authenticate' | 'expiry' | 'disconnected';
   /** For `expiry`: the token expiry this check was scheduled for (a newer authenticate supersedes it). */
   expires_at?: string;
 }

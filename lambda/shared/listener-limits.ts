@@ -20,8 +20,10 @@
  *
  * Cost: a first authenticate adds two strongly consistent GetItems (the previous windows, 1 read
  * unit together) and makes its one write a transaction of five items (three updates and two
- * condition checks: about 10 write units instead of 1); a refresh adds nothing; a removal adds two
- * conditional UpdateItems (2 write units). On demand, about $7 per million first authenticates.
+ * condition checks: about 10 write units instead of 1); a refresh adds nothing; a removal is a strongly
+ * consistent GetItem and a transaction of the deletion and the two decrements (about 6 write units
+ * instead of 1 + 2), so that a failed decrement cannot leave a deleted connection counted. On demand,
+ * about $7 per million first authenticates.
  *
  * Counter keys (`connection_id` = `limit#tenant#<window>#<tenant>` and
  * `limit#sub#<window>#<tenant>#<sha-256 of sub, base64url>`) cannot be connection ids (API Gateway's
@@ -29,11 +31,10 @@
  * `connected_at`: they stay out of both indexes, so no push, listing or closer ever sees them.
  */
 import { createHash } from 'node:crypto';
-import { DeleteCommand, GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CONNECTIONS_TABLE, MAX_CONNECTION_SECONDS, type ConnectionItem, type ListenerLimits } from './connections';
 
 export { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './connections';
-import { isConditionFailed } from './dynamodb';
 
 /** The window of a counter, in seconds: a connection counted in window w is closed by the end of window w + 1. */
 export const LIMIT_WINDOW_SECONDS = MAX_CONNECTION_SECONDS;
@@ -156,31 +157,64 @@ export async function claimListener(ddb: DynamoDBDocumentClient, table: string, 
   }
 }
 
-/** Counts a removed connection item out of the counters it was counted in (if any). */
-async function release(ddb: DynamoDBDocumentClient, table: string, item: Partial<ConnectionItem> & { limit_window?: number }): Promise<void> {
-  if (typeof item.limit_window !== 'number' || !item.tenant || !item.sub) return;
-  const keys = counterKeys(item.tenant, item.sub, item.limit_window);
-  await Promise.all([keys.sub, keys.tenant].map((key) => ddb.send(new UpdateCommand({
-    TableName: table,
-    Key: { [CONNECTIONS_TABLE.partitionKey]: key },
-    UpdateExpression: 'ADD #n :minus',
-    // Never below zero, and never re-create a counter that TTL already removed.
-    ConditionExpression: '#n > :zero',
-    ExpressionAttributeNames: { '#n': 'n' },
-    ExpressionAttributeValues: { ':minus': -1, ':zero': 0 },
-  })).catch((e) => {
-    if (!isConditionFailed(e)) throw e;
-  })));
-}
-
 /**
- * Deletes a connection item and counts it out of the listener limits. Exactly one caller gets the
- * old item (DeleteItem returns it once), so a connection removed by two paths at once ($disconnect
- * and the closer) is counted out once. Returns whether the item was there.
+ * Deletes a connection item and counts it out of the listener limits, in one transaction: the item's
+ * deletion (only while it is still as read: counted in its window, or not counted at all) and the
+ * decrement of both counters it was counted in. Either both happen or neither: a decrement that fails
+ * (throttled after the SDK's retries) leaves the item there, still counted, and the call throws, so
+ * the caller can try again later ($disconnect hands it to the closer: lambda/socket/connect.ts); a
+ * deletion never happens without its count-out. Exactly one of two removers racing ($disconnect and the
+ * closer, or the push on 410) succeeds, so a connection is counted out once. A counter at zero or
+ * already removed by TTL (its window long over) is left alone. Returns whether the item was there.
  */
 export async function removeConnection(ddb: DynamoDBDocumentClient, table: string, connectionId: string): Promise<boolean> {
-  const { Attributes } = await ddb.send(new DeleteCommand({ TableName: table, Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId }, ReturnValues: 'ALL_OLD' }));
-  if (!Attributes) return false;
-  await release(ddb, table, Attributes);
-  return true;
+  for (let attempt = 1; ; attempt++) {
+    const { Item } = await ddb.send(new GetCommand({ TableName: table, Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId }, ConsistentRead: true }));
+    if (!Item) return false;
+    const item = Item as Partial<ConnectionItem> & { limit_window?: number };
+    const counted = typeof item.limit_window === 'number' && item.tenant && item.sub;
+    let counters = counted ? [counterKeys(item.tenant!, item.sub!, item.limit_window!)].flatMap((k) => [k.sub, k.tenant]) : [];
+    const remove = {
+      Delete: {
+        TableName: table,
+        Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId },
+        ConditionExpression: counted ? 'attribute_exists(#id) AND #window = :window' : 'attribute_exists(#id) AND attribute_not_exists(#window)',
+        ExpressionAttributeNames: { '#id': CONNECTIONS_TABLE.partitionKey, '#window': 'limit_window' },
+        ...(counted ? { ExpressionAttributeValues: { ':window': item.limit_window } } : {}),
+      },
+    };
+    const decrement = (key: string) => ({
+      Update: {
+        TableName: table,
+        Key: { [CONNECTIONS_TABLE.partitionKey]: key },
+        UpdateExpression: 'ADD #n :minus',
+        // Never below zero, and never re-create a counter that TTL already removed.
+        ConditionExpression: '#n > :zero',
+        ExpressionAttributeNames: { '#n': 'n' },
+        ExpressionAttributeValues: { ':minus': -1, ':zero': 0 },
+      },
+    });
+    for (;;) {
+      try {
+        await ddb.send(new TransactWriteCommand({ TransactItems: [remove, ...counters.map(decrement)] }));
+        return true;
+      } catch (e) {
+        const err = e as Cancellation;
+        if (err.name !== 'TransactionCanceledException' && err.name !== 'TransactionConflictException') throw e;
+        const codes = (err.CancellationReasons ?? []).map((r) => r.Code);
+        // The item went (another remover) or changed (authenticated meanwhile: it changes once): read again.
+        if (codes[0] === 'ConditionalCheckFailed') break;
+        const zero = counters.filter((_, i) => codes[i + 1] === 'ConditionalCheckFailed');
+        if (zero.length) {
+          // Nothing to count out of a counter at zero or gone: delete with the others.
+          counters = counters.filter((k) => !zero.includes(k));
+          continue;
+        }
+        // A concurrent transaction on a counter (an authenticate of the same tenant): read again, a few times.
+        if (attempt >= TRIES) throw e;
+        break;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 10 + Math.random() * 40 * attempt));
+  }
 }

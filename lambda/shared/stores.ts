@@ -48,6 +48,14 @@ export const GSI_PROPAGATION_ALLOWANCE_MS = 3000;
 export const REST_SETTLE_MS = 2 * WRITE_BUDGET_MS + GSI_PROPAGATION_ALLOWANCE_MS;
 
 /**
+ * The exclusive upper bound of the settled cursors at `now` (epoch ms): events stored at least
+ * `settleMs` before it (their cursors sort below it). Every event whose cursor is below it is readable
+ * on the indexes (see REST_SETTLE_MS), so a reader that stops there steps past nothing unreadable. Used
+ * by REST polling and by the WebSocket catch-up (lambda/socket/catch-up.ts).
+ */
+export const settledBefore = (now: number, settleMs: number = REST_SETTLE_MS): string => `${new Date(now - settleMs + 1).toISOString()}#`;
+
+/**
  * One deletion, one push (issue 18, item 4c). A user deleted with Log Streams and Event Streams on
  * reaches the session-events writer up to three times under different ids (`sdu`, `sapi` DELETE,
  * `ce_<id>` user.deleted). The writer stores (so pushes) one revocation of a FOLDED type per tenant,

@@ -13,12 +13,11 @@ import { CONNECTIONS_TABLE, listenKeyOf, type ConnectionItem } from '../shared/c
 import { claimListener, DEFAULT_LISTENER_LIMITS, removeConnection } from '../shared/listener-limits';
 import { closeConnection, postJson } from '../shared/management';
 import { TokenError, type VerifiedListener } from '../shared/tokens';
-import { catchUp } from './catch-up';
+import { catchUp, MAX_SEEN } from './catch-up';
 import { logger, reply, type SocketDeps, type SocketEvent, type SocketResult } from './deps';
 import { refreshToken } from './refresh';
 
-/** Most ids a client may list in `seen`. */
-export const MAX_SEEN = 1000;
+export { MAX_SEEN } from './catch-up';
 
 export function parseBody(event: SocketEvent): Record<string, unknown> | undefined {
   try {

@@ -2,9 +2,12 @@
  * Catch-up seam (no duplicates, nothing lost): the connection is marked live with
  * live_from = now + SEAM_MS. The push Lambda sends only events stored strictly after live_from;
  * catch-up sends only events stored at or before it: every event is on exactly one side. Catch-up
- * sends the events after `since` at once, waits until live_from + SETTLE_MS (so that events stored
- * just before the seam are readable), then sends the rest up to the seam, and ends with
- * {"type":"caught_up","count","last_id"}. Catch-up messages carry "replay": true, so that a client can
+ * sends the settled events after `since` at once (phase 1: cursors at least SETTLE_MS old, so its
+ * cursor never steps past an event not yet readable on the index), waits until live_from + SETTLE_MS
+ * (so that every event stored up to the seam is readable), then sends the rest up to the seam (phase
+ * 2), and ends with {"type":"caught_up","count","last_id"}. SETTLE_MS defaults to REST_SETTLE_MS
+ * (5 s, lambda/shared/stores.ts): the writer's budget, its cursor move and the GSI allowance, the
+ * bound within which a stored event is readable on the index at its final cursor. Catch-up messages carry "replay": true, so that a client can
  * hold live events until `caught_up` and deliver strictly in order (the client in client/ does).
  *
  * Many events per message: {"type":"events","events":[...],"replay":true}, packed up to 32 KB
@@ -26,7 +29,10 @@
  * newest by cursor. A client that also sends `seen` (the ids it received recently) gets a replay that
  * starts CATCH_UP_LOOKBACK_MS (default 10 s) before the `since` event and skips every id in `seen`
  * (in every part: their digests are part of the stored position): nothing it missed is left out,
- * nothing it has is sent again.
+ * nothing it has is sent again. The lookback reaches back at most MAX_SEEN events (the `since` event
+ * included): the client lists at most that many ids and remembers that many to drop duplicates (its
+ * dedupe window, client/), so after a burst (more than MAX_SEEN events within the lookback) an
+ * older event, which the client delivered and forgot, is not replayed to it a second time.
  */
 import { createHash } from 'node:crypto';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -34,9 +40,12 @@ import { CONNECTIONS_TABLE, type CatchUpPosition } from '../shared/connections';
 import { isConditionFailed } from '../shared/dynamodb';
 import { FramePacker, type Frame } from '../shared/frames';
 import { closeConnection, postJson } from '../shared/management';
-import { cursorOf, pushedEvent } from '../shared/stores';
+import { cursorOf, pushedEvent, settledBefore } from '../shared/stores';
 import { eventsAfter, visibleEvent, type Viewer } from '../shared/history';
 import { logger, type SocketDeps } from './deps';
+
+/** Most ids a client may list in `seen`, and most events (the `since` event included) a lookback reaches back. */
+export const MAX_SEEN = 1000;
 
 /** Default time kept back from the invocation's remaining time: the last message, the position write, `catch_up_paused`. */
 export const BUDGET_MARGIN_MS = 5000;
@@ -65,8 +74,29 @@ export async function catchUp(connectionId: string, viewer: Viewer, since: strin
     await postJson(deps.mgmt, connectionId, { type: 'caught_up', count: 0 });
     return 0;
   }
-  const cursor = seen ? cursorOf(new Date(Date.parse(start.stored_at) - (deps.lookbackMs ?? 10_000)).toISOString(), '') : start.cursor;
+  let cursor = start.cursor;
+  if (seen) {
+    try {
+      cursor = await lookbackStart(viewer, start.cursor, cursorOf(new Date(Date.parse(start.stored_at) - (deps.lookbackMs ?? 10_000)).toISOString(), ''), deps);
+    } catch (e) {
+      return abandon(connectionId, viewer, since, deps, e);
+    }
+  }
   return catchUpPart(connectionId, viewer, liveFrom, { since, after: since, cursor, count: 0, phase: 1, skip: [...new Set([since, ...(seen ?? [])])].map(digest) }, deps);
+}
+
+/**
+ * Where a replay with `seen` starts (exclusive): `byTime` (the lookback before the `since` event), or
+ * later when more than MAX_SEEN - 1 events lie between it and the `since` event: then at the
+ * MAX_SEEN-th event before `since`, so the replay looks back over the MAX_SEEN - 1 events before it.
+ */
+async function lookbackStart(viewer: Viewer, sinceCursor: string, byTime: string, deps: SocketDeps): Promise<string> {
+  let n = 0;
+  for await (const e of eventsAfter(deps.ddb, deps.eventsTable, viewer, undefined, { descending: true, before: sinceCursor, pageSize: deps.pageSize ?? 500 })) {
+    if (e.cursor <= byTime) break;
+    if (++n === MAX_SEEN) return e.cursor;
+  }
+  return byTime;
 }
 
 type Stop = 'gone' | 'time_budget' | 'size_cap';
@@ -108,10 +138,13 @@ export async function catchUpPart(connectionId: string, viewer: Viewer, liveFrom
     return undefined;
   };
 
-  /** Sends events after the position stored at or before the seam; undefined when it reached the end. */
-  const pass = async (): Promise<Stop | undefined> => {
+  /**
+   * Sends events after the position stored at or before the seam (with `before`, only cursors below
+   * it); undefined when it reached the end.
+   */
+  const pass = async (before?: string): Promise<Stop | undefined> => {
     const packer = new FramePacker<{ cursor: string; id: string }>({ replay: true });
-    for await (const e of eventsAfter(deps.ddb, deps.eventsTable, viewer, pos.cursor, { pageSize: deps.pageSize ?? 500 })) {
+    for await (const e of eventsAfter(deps.ddb, deps.eventsTable, viewer, pos.cursor, { pageSize: deps.pageSize ?? 500, before })) {
       // Stored after the seam: the push sends it. Not the end of the replay: an event stored before the
       // seam can sort after it when its late write moved its cursor (REST_SETTLE_MS, lambda/shared/stores.ts).
       if (e.stored_at > liveFrom) continue;
@@ -150,7 +183,9 @@ export async function catchUpPart(connectionId: string, viewer: Viewer, liveFrom
 
   try {
     if (pos.phase === 1) {
-      const stop = await pass();
+      // Only settled cursors: an event stored earlier may not be on the index yet, and the position must
+      // not step past it (phase 2 reads after the position).
+      const stop = await pass(settledBefore(deps.now().getTime(), deps.settleMs));
       if (stop) return await pause(stop);
       pos.phase = 2;
       const wait = Date.parse(liveFrom) + deps.settleMs - deps.now().getTime();

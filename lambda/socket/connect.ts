@@ -1,10 +1,16 @@
 /**
  * $connect ?tenant=T: unknown or missing tenant -> 404/400 (the handshake is refused). Otherwise a
  * `pending` connection item and a close check in AUTHENTICATE_WITHIN_SECONDS (SQS delay queue).
- * $disconnect: deletes the connection item (and counts it out of the listener limits).
+ * $disconnect: deletes the connection item and counts it out of the listener limits (one transaction,
+ * lambda/shared/listener-limits.ts). API Gateway does not retry $disconnect: when that fails (throttled
+ * after the SDK's retries) the item stays, still counted, and a `disconnected` check on the close-check
+ * queue makes the closer remove it DISCONNECT_RETRY_SECONDS later (retried there, then its DLQ).
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { AUTHENTICATE_WITHIN_SECONDS, MAX_CONNECTION_SECONDS, type ConnectionItem } from '../shared/connections';
+
+/** How long after a failed $disconnect removal the closer tries it (s): past a short throttling. */
+export const DISCONNECT_RETRY_SECONDS = 5;
 import { removeConnection } from '../shared/listener-limits';
 import { logger, reply, type SocketDeps, type SocketEvent, type SocketResult } from './deps';
 
@@ -30,8 +36,15 @@ export async function onConnect(event: SocketEvent, deps: SocketDeps): Promise<S
 }
 
 export async function onDisconnect(event: SocketEvent, deps: SocketDeps): Promise<SocketResult> {
-  await removeConnection(deps.ddb, deps.connectionsTable, event.requestContext.connectionId);
-  logger.info('disconnected', { connectionId: event.requestContext.connectionId });
+  const connectionId = event.requestContext.connectionId;
+  try {
+    await removeConnection(deps.ddb, deps.connectionsTable, connectionId);
+  } catch (e) {
+    logger.warn('disconnect: the item could not be removed, the closer will', { connectionId, error: (e as Error).name, detail: (e as Error).message });
+    await deps.scheduleCheck({ connection_id: connectionId, check: 'disconnected' }, DISCONNECT_RETRY_SECONDS);
+    return reply(200);
+  }
+  logger.info('disconnected', { connectionId });
   return reply(200);
 }
 

@@ -7,11 +7,20 @@ import { SOCKET_TIMEOUT_SECONDS } from '../shared/connections';
 import { closeCheckScheduler, type ScheduleCheck } from '../shared/close-checks';
 import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from '../shared/listener-limits';
 import { createLogger } from '../shared/logger';
+import { REST_SETTLE_MS } from '../shared/stores';
 import { managementClient } from '../shared/management';
 import { configuredTenants, type Tenant } from '../shared/tenants';
 import { verifyListenerToken, type VerifiedListener } from '../shared/tokens';
 
 export const logger = createLogger('auth0-events-socket');
+
+/**
+ * The catch-up's settle time (ms): REST_SETTLE_MS (5 s = 2 x WRITE_BUDGET_MS + GSI allowance,
+ * lambda/shared/stores.ts), the bound within which a stored event is readable on the index at its
+ * final cursor. Every catch-up's end waits that long after the seam (docs/realtime.md, "Catch-up and
+ * the seam rule").
+ */
+export const DEFAULT_SETTLE_MS = REST_SETTLE_MS;
 
 /** The parts of API Gateway's WebSocket proxy event this handler reads. */
 export interface SocketEvent {
@@ -38,7 +47,11 @@ export interface SocketDeps {
   sleep: (ms: number) => Promise<void>;
   /** How far after authentication the catch-up seam lies (ms). Default 1000. */
   seamMs: number;
-  /** How long after the seam catch-up reads the last events before it (ms). Default 1000. */
+  /**
+   * How long after its cursor an event is surely readable on the events index (ms): the catch-up's
+   * first phase reads only cursors at least this old, its last phase reads at the seam + this. Default
+   * DEFAULT_SETTLE_MS.
+   */
   settleMs: number;
   /** Most events one part of a catch-up (one invocation) sends; more -> `catch_up_paused` "size_cap". Default 5000. */
   catchUpPartMax: number;
@@ -66,7 +79,7 @@ export function defaultDeps(): SocketDeps {
     now: () => new Date(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     seamMs: Number(process.env.SEAM_MS ?? 1000),
-    settleMs: Number(process.env.SETTLE_MS ?? 1000),
+    settleMs: Number(process.env.SETTLE_MS ?? DEFAULT_SETTLE_MS),
     catchUpPartMax: Number(process.env.CATCH_UP_PART_MAX ?? 5000),
     // Replaced in every invocation by handler.ts (the Lambda context's remaining time).
     remainingMs: () => SOCKET_TIMEOUT_SECONDS * 1000,
