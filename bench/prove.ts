@@ -115,8 +115,13 @@ async function load(): Promise<void> {
     print(`  rate ${x.targetRate}/s for ${x.seconds} s (batches of ${x.batchSize}): in ${x.eventsPerSecond} events/s (${x.eventsIn} events, ${x.sessionEvents} session events), deliveries ${x.deliveriesReceived}/${x.deliveriesExpected}, latency p50 ${x.latencyMs.p50} ms p99 ${x.latencyMs.p99} ms max ${x.latencyMs.max} ms`);
     print(`    memory MB start ${JSON.stringify(x.memoryMb.start)} end ${JSON.stringify(x.memoryMb.end)}; errors http ${x.errors.http}, listener ${x.errors.listener}, missing deliveries ${x.errors.missingDeliveries}`);
     print(`    CPU ms per event in, by process (the runtime holds the handlers, pollers, gateway and the 1,000 listeners): ${JSON.stringify(x.cpuMsPerEvent)}`);
+    const i = x.ids;
+    print(`    by id and listener: expected ${i.expected}, received ${i.received}, missing ${i.missing}; other deliveries: duplicates ${i.duplicates}, from an earlier run ${i.earlierRun}, to a listener that may not see it ${i.wrongListener}, not a session event ${i.notSession}, of a batch not accepted ${i.notAccepted}, ids never sent ${i.unknown}`);
+    for (const s of i.samples) print(`      ${s}`);
+    for (const [line, n] of Object.entries(x.runtimeLog)) print(`    runtime log x${n}: ${line}`);
     print(`    largest backlog by stage (events waiting, at second): ${Object.entries(x.backlog).map(([k, b]) => `${k} ${b.max} (${b.atSecond} s)`).join(", ")}`);
     must(x.errors.http + x.errors.listener + x.errors.missingDeliveries === 0, `load: errors at ${x.targetRate}/s`);
+    must(i.wrongListener + i.notSession + i.unknown === 0, `load: events pushed to listeners that may not see them at ${x.targetRate}/s`);
   }
 }
 

@@ -140,6 +140,23 @@ describe('SessionEventsClient', () => {
     expect(client.lastEventId).toBe(after.id);
   });
 
+  it('drops a frame pushed twice (a POST retried after its answer was lost, issue 19): each event once, in order', async () => {
+    client = newClient();
+    const got: string[] = [];
+    client.on('event', (e) => got.push(e.id));
+    client.start();
+    await until(() => client!.state === 'open');
+    const [a, b, c] = [ev(), ev(), ev()];
+    server.sendAll({ type: 'event', event: a });
+    server.sendAll({ type: 'event', event: a }); // the retried single-event frame
+    server.sendAll({ type: 'events', events: [a, b] });
+    server.sendAll({ type: 'events', events: [a, b] }); // the retried packed frame
+    server.sendAll({ type: 'event', event: c });
+    await until(() => got.includes(c.id));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(got).toEqual([a.id, b.id, c.id]);
+  });
+
   it('on closing "missed_events" reconnects by itself and resumes from resume_from: the missed event arrives', async () => {
     // Issue 10, item 8: the push could not send `missed` to this client; it says so with `closing`
     // (its DeleteConnection may fail or come late: this server never closes the socket).

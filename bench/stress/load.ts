@@ -22,6 +22,18 @@ export interface LoadRun {
   cpuMsPerEvent: Record<string, number>;
   errors: { http: number; listener: number; missingDeliveries: number };
   /**
+   * Deliveries counted by event id and listener (not by count): `expected` listener-event pairs (each
+   * session event of an accepted batch to the 10 admins and its user's listener), `received` of them at
+   * least once, `missing`; and every delivery not one of those, by kind: `duplicates` (an id a second
+   * time to the same listener), `earlierRun` (an id expected in an earlier run of this test, arriving
+   * after that run's drain), `wrongListener` (a load event this listener may not see: an isolation
+   * failure), `notSession` (a non-session event pushed), `notAccepted` (an event of a batch whose POST did
+   * not answer 200), `unknown` (an id this test never sent: another tenant's or another run's).
+   */
+  ids: { expected: number; received: number; missing: number; duplicates: number; earlierRun: number; wrongListener: number; notSession: number; notAccepted: number; unknown: number; samples: string[] };
+  /** Lines the runtime logged (request lines left out), by their first words, e.g. `push: Task timed out ...`. */
+  runtimeLog: Record<string, number>;
+  /**
    * Where events waited (sampled once a second, run and drain): the largest backlog of each stage and
    * when (seconds from the first post). `ingest`: Log Stream requests posted and not yet answered (events);
    * `queue <subscriber>`: messages in its queue (visible + in flight); `stream+push`: session events
@@ -69,10 +81,21 @@ function cpuSeconds(): Record<string, number> {
 
 export async function loadTest(opts: { seconds: number; listeners: number; rate?: number; calibrate?: boolean; topicTap?: boolean; progress: (s: string) => void; apiKey?: string }): Promise<{ calibration: { rate: number; ok: boolean; p99: number; achieved: number }[]; runs: LoadRun[]; listeners: number; connectSeconds: number }> {
   const apiKey = opts.apiKey ?? 'load-api-key-5e2c9d';
+  // Every id this test posted: its user's listener index (-1: a user without one), its run, whether its
+  // batch was accepted and whether it is a session event; and each run's deliveries per listener and id.
+  const posted = new Map<string, { owner: number; run: number; accepted: boolean; session: boolean }>();
+  let runNo = 0;
+  let got = new Map<string, { count: number; arrivals: string[] }>();
+  let runtimeLog: Record<string, number> = {};
+  const logLine = (line: string) => {
+    if (/^(GET|POST|PUT|DELETE) \//.test(line)) return;
+    const key = line.replace(/\d[\d.,]*/g, 'N').slice(0, 120);
+    runtimeLog[key] = (runtimeLog[key] ?? 0) + 1;
+  };
   const [port, wsPort] = [await freePort(), await freePort()];
   // All listeners are of the tenant dev: a ceiling above the default 1,000 when more are asked for.
   // Without the page's topic tap (an extra consumer of every event that nothing deployed has): opts.topicTap to keep it.
-  const p = new LocalPipeline({ port, wsPort, apiKey, logLevel: 'ERROR', listenerLimits: { perTenant: Math.max(1000, opts.listeners) }, topicTap: opts.topicTap ?? false });
+  const p = new LocalPipeline({ port, wsPort, apiKey, logLevel: 'ERROR', listenerLimits: { perTenant: Math.max(1000, opts.listeners) }, topicTap: opts.topicTap ?? false, log: logLine });
   const users = Math.max(1, opts.listeners - ADMINS);
   const listeners: StressListener[] = [];
   let window: { latencies: number[]; received: number } = { latencies: [], received: 0 };
@@ -82,8 +105,17 @@ export async function loadTest(opts: { seconds: number; listeners: number; rate?
     const t0 = Date.now();
     const specs = Array.from({ length: opts.listeners }, (_, i) => (i < ADMINS ? { sub: `auth0|load-admin-${i}`, scope: 'listen:events' } : { sub: `auth0|load-${i - ADMINS}`, scope: 'listen:events:self' }));
     for (let i = 0; i < specs.length; i += 50) {
-      await Promise.all(specs.slice(i, i + 50).map(async (s) => {
-        const l = new StressListener({ url: p.wsUrl, token: () => devToken({ sub: s.sub, scope: s.scope, port }), onEvent: (e, _replay, at) => { window.received++; window.latencies.push(at - Date.parse(e.date ?? '')); } });
+      await Promise.all(specs.slice(i, i + 50).map(async (s, j) => {
+        const index = i + j;
+        const l = new StressListener({ url: p.wsUrl, token: () => devToken({ sub: s.sub, scope: s.scope, port }), onEvent: (e, replay, at) => {
+          window.received++;
+          window.latencies.push(at - Date.parse(e.date ?? ''));
+          const key = `${index}|${e.id}`;
+          const g = got.get(key) ?? { count: 0, arrivals: [] };
+          g.count++;
+          g.arrivals.push(`${replay ? 'replay' : 'live'}@${at}`);
+          got.set(key, g);
+        } });
         if (!(await l.connect())) throw new Error(`listener ${s.sub} could not authenticate`);
         listeners.push(l);
       }));
@@ -95,6 +127,9 @@ export async function loadTest(opts: { seconds: number; listeners: number; rate?
       const batchSize = Math.max(1, Math.min(100, Math.round(rate / 10)));
       const interval = (1000 * batchSize) / rate;
       window = { latencies: [], received: 0 };
+      const runId = ++runNo;
+      got = new Map();
+      runtimeLog = {};
       const memStart = memory();
       const cpuStart = cpuSeconds();
       let eventsIn = 0;
@@ -128,9 +163,11 @@ export async function loadTest(opts: { seconds: number; listeners: number; rate?
         const batch = Array.from({ length: batchSize }, () => {
           const log_id = `load-${Date.now()}-${++seq}`;
           const r = Math.random();
-          const user = `auth0|load-${Math.floor(Math.random() * users)}`;
+          const k = Math.floor(Math.random() * users);
+          const user = `auth0|load-${k}`;
           const type = r < 0.7 ? 's' : r < 0.8 ? 'fp' : r < 0.95 ? 'slo' : 'scp';
           if (type === 'slo' || type === 'scp') session++;
+          posted.set(log_id, { owner: ADMINS + k < listeners.length ? ADMINS + k : -1, run: runId, accepted: false, session: type === 'slo' || type === 'scp' });
           return { log_id, data: { type, date: now, user_id: user, log_id, client_id: 'cl_load', ip: '203.0.113.7' } };
         });
         posting += batch.length;
@@ -138,30 +175,64 @@ export async function loadTest(opts: { seconds: number; listeners: number; rate?
           try {
             const res = await fetch(`${p.restUrl}/dev/log-stream`, { method: 'POST', headers: { 'x-api-key': apiKey, 'content-type': 'application/json' }, body: JSON.stringify(batch) });
             await res.arrayBuffer();
-            if (res.status === 200) { eventsIn += batch.length; sessionEvents += session; } else httpErrors++;
+            if (res.status === 200) {
+              eventsIn += batch.length;
+              sessionEvents += session;
+              for (const e of batch) posted.get(e.log_id)!.accepted = true;
+            } else httpErrors++;
           } catch { httpErrors++; } finally { posting -= batch.length; }
         })());
         if (inflight.length > 200) await Promise.race(inflight);
       }
       await Promise.all(inflight);
       const sent = (Date.now() - start) / 1000;
-      const expected = sessionEvents * (ADMINS + 1);
+      const admins = Math.min(ADMINS, listeners.length);
+      // The listener-event pairs of this run: each accepted session event to every admin and its user's listener.
+      const expectedPairs: string[] = [];
+      for (const [id, s] of posted) {
+        if (s.run !== runId || !s.accepted || !s.session) continue;
+        for (let a = 0; a < admins; a++) expectedPairs.push(`${a}|${id}`);
+        if (s.owner >= 0) expectedPairs.push(`${s.owner}|${id}`);
+      }
+      const expected = expectedPairs.length;
       const drainEnd = Date.now() + 30_000;
-      while (window.received < expected && Date.now() < drainEnd) await sleep(200);
-      await sleep(500);
+      const missingNow = () => expectedPairs.reduce((n, k) => n + (got.has(k) ? 0 : 1), 0);
+      while (missingNow() > 0 && Date.now() < drainEnd) await sleep(500);
+      // A while longer, so that a late second delivery of the same id is counted in this run, not the next.
+      await sleep(3000);
       sampling = false;
       await sampler;
       const memEnd = memory();
       const cpuEnd = cpuSeconds();
       const cpuMsPerEvent = Object.fromEntries(Object.entries(cpuEnd).map(([k, v]) => [k, Math.round((1000 * (v - (cpuStart[k] ?? 0)) / Math.max(1, eventsIn)) * 100) / 100]));
       const listenerErrors = listeners.reduce((n, l) => n + l.errors.length + l.unexpectedCloses, 0) - listenerErrorsBefore;
+      const expectedSet = new Set(expectedPairs);
+      const ids: LoadRun['ids'] = { expected, received: 0, missing: 0, duplicates: 0, earlierRun: 0, wrongListener: 0, notSession: 0, notAccepted: 0, unknown: 0, samples: [] };
+      const sample = (kind: string, key: string, g: { count: number; arrivals: string[] }) => {
+        if (ids.samples.length < 10) ids.samples.push(`${kind} listener ${key.split('|')[0]} id ${key.slice(key.indexOf('|') + 1)}: ${g.arrivals.map((a) => a.replace(/@(\d+)/, (_, t) => `@+${Number(t) - start} ms`)).join(', ')}`);
+      };
+      for (const [key, g] of got) {
+        const [l, id] = [Number(key.split('|')[0]), key.slice(key.indexOf('|') + 1)];
+        const s = posted.get(id);
+        if (expectedSet.has(key)) {
+          ids.received++;
+          if (g.count > 1) { ids.duplicates += g.count - 1; sample('duplicate', key, g); }
+          continue;
+        }
+        const kind: 'unknown' | 'notSession' | 'notAccepted' | 'wrongListener' | 'earlierRun' = !s ? 'unknown' : !s.session ? 'notSession' : !s.accepted ? 'notAccepted' : !(l < admins || l === s.owner) ? 'wrongListener' : s.run !== runId ? 'earlierRun' : 'unknown';
+        ids[kind] += g.count;
+        sample(kind, key, g);
+      }
+      ids.missing = expected - ids.received;
       return {
         targetRate: rate, seconds: Math.round(sent * 10) / 10, batchSize, eventsIn, eventsPerSecond: Math.round(eventsIn / sent), sessionEvents,
         deliveriesExpected: expected, deliveriesReceived: window.received,
         latencyMs: { p50: pct(window.latencies, 50), p99: pct(window.latencies, 99), max: Math.max(0, ...window.latencies) },
         memoryMb: { start: memStart, end: memEnd },
         cpuMsPerEvent,
-        errors: { http: httpErrors, listener: listenerErrors, missingDeliveries: Math.max(0, expected - window.received) },
+        errors: { http: httpErrors, listener: listenerErrors, missingDeliveries: ids.missing },
+        ids,
+        runtimeLog,
         backlog,
       };
     };
