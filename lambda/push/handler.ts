@@ -35,6 +35,7 @@ import { encodeMessage } from '../shared/management';
 import { emf, METRIC_PUSH_SEND_FAILED } from '../shared/metrics';
 import { closeMissed, type MissedListener } from './missed';
 import { depsFromEnv, type PushDeps } from './deps';
+import { lazy } from '../shared/lazy';
 
 const logger = createLogger('auth0-events-push');
 const encoder = new TextEncoder();
@@ -226,8 +227,6 @@ export async function handlePushBatch(batch: DynamoDBStreamEvent, deps: PushDeps
   return { batchItemFailures: [] };
 }
 
-let deps: PushDeps | undefined;
-export const handler = async (batch: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  deps ??= depsFromEnv();
-  return handlePushBatch(batch, deps);
-};
+const defaultDeps = lazy(depsFromEnv);
+
+export const handler = async (batch: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => handlePushBatch(batch, defaultDeps());
