@@ -167,6 +167,18 @@ describe('limiter', () => {
     expect(peak).toBe(1);
   });
 
+  it('tryAcquire takes a place only when one is free and nobody waits before it (no overtaking)', async () => {
+    const run = limiter(1);
+    const first = run.tryAcquire();
+    expect(first).toBeDefined();
+    expect(run.tryAcquire()).toBeUndefined(); // full
+    const waiter = run.acquire();
+    first!();
+    expect(run.tryAcquire()).toBeUndefined(); // the place is the waiter's
+    (await waiter)();
+    expect(run.tryAcquire()).toBeDefined();
+  });
+
   it('refuses a limit that is not a whole number >= 1', () => {
     expect(() => limiter(0)).toThrow('concurrency must be a whole number >= 1, got 0');
     expect(() => limiter(2.5)).toThrow('concurrency must be a whole number >= 1, got 2.5');

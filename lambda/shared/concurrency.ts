@@ -11,6 +11,8 @@ export interface Limiter {
   <T>(fn: () => Promise<T>): Promise<T>;
   /** Waits for a free place and takes it; the function it resolves with gives it back (once). */
   acquire(): Promise<() => void>;
+  /** Takes a free place now if there is one (nobody waiting before): acquire without the wait. */
+  tryAcquire(): (() => void) | undefined;
 }
 
 /** A counting semaphore: at most `limit` calls in flight. */
@@ -22,8 +24,7 @@ export function limiter(limit: number): Limiter {
     active--;
     waiting.shift()?.();
   };
-  const acquire = async (): Promise<() => void> => {
-    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+  const take = () => {
     active++;
     let released = false;
     return () => {
@@ -32,6 +33,10 @@ export function limiter(limit: number): Limiter {
       release();
     };
   };
+  const tryAcquire = () => (active < limit && waiting.length === 0 ? take() : undefined);
+  const acquire = (): Promise<() => void> => (active < limit && waiting.length === 0
+    ? Promise.resolve(take())
+    : new Promise((resolve) => waiting.push(() => resolve(take()))));
   const run = async <T>(fn: () => Promise<T>): Promise<T> => {
     const done = await acquire();
     try {
@@ -40,7 +45,7 @@ export function limiter(limit: number): Limiter {
       done();
     }
   };
-  return Object.assign(run, { acquire });
+  return Object.assign(run, { acquire, tryAcquire });
 }
 
 /**
@@ -54,17 +59,18 @@ export async function mapWithConcurrency<T, R>(
   fn: (item: T, index: number) => Promise<R>,
 ): Promise<R[]> {
   const run = limiter(limit);
-  const iterator: AsyncIterator<T> | Iterator<T> = Symbol.asyncIterator in Object(items)
+  const isAsync = Symbol.asyncIterator in Object(items);
+  const iterator: AsyncIterator<T> | Iterator<T> = isAsync
     ? (items as AsyncIterable<T>)[Symbol.asyncIterator]()
     : (items as Iterable<T>)[Symbol.iterator]();
   const results: R[] = [];
-  const tasks: Promise<void>[] = [];
   let failed: { error: unknown } | undefined;
   for (let index = 0; ; index++) {
-    const done = await run.acquire();
+    // No wait while a place is free, and none for an array's next item: a large fan-out pays no promise per pull.
+    const done = run.tryAcquire() ?? await run.acquire();
     let next: IteratorResult<T> | undefined;
     try {
-      if (!failed) next = await iterator.next();
+      if (!failed) next = isAsync ? await iterator.next() : (iterator as Iterator<T>).next();
     } catch (e) {
       failed ??= { error: e };
     }
@@ -73,18 +79,24 @@ export async function mapWithConcurrency<T, R>(
       break;
     }
     const i = index;
-    const item = next.value;
-    tasks.push((async () => {
-      try {
-        results[i] = await fn(item, i);
-      } catch (e) {
-        failed ??= { error: e };
-      } finally {
-        done();
-      }
-    })());
+    const fail = (e: unknown) => {
+      failed ??= { error: e };
+      done();
+    };
+    let task: Promise<R>;
+    try {
+      task = fn(next.value, i);
+    } catch (e) {
+      fail(e); // a task that throws before returning its promise
+      continue;
+    }
+    void task.then((r) => {
+      results[i] = r;
+      done();
+    }, fail);
   }
-  await Promise.all(tasks);
+  // Every task in flight holds a place: all `limit` places free means all have settled.
+  for (let k = 0; k < limit; k++) await run.acquire();
   if (failed) throw failed.error;
   return results;
 }
