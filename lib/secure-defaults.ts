@@ -103,6 +103,69 @@ export function logGroup(scope: Construct, id: string, retentionDays: number, lo
   });
 }
 
+/**
+ * The settings every Lambda function of the package has, the pipeline's own (`Handler`) and a team's
+ * subscriber consumer (lib/consumer-function.ts): Node.js 24 on arm64 (LAMBDA_RUNTIME), X-Ray
+ * tracing, JSON logs, 256 MB unless a function asks for more.
+ */
+export const FUNCTION_DEFAULTS = {
+  runtime: LAMBDA_RUNTIME,
+  architecture: lambda.Architecture.ARM_64,
+  memorySize: 256,
+  loggingFormat: lambda.LoggingFormat.JSON,
+  tracing: lambda.Tracing.ACTIVE,
+} as const satisfies Partial<nodejs.NodejsFunctionProps>;
+
+/** What differs between the package's functions; everything else is FUNCTION_DEFAULTS and secureFunction's. */
+export interface SecureFunctionProps {
+  /** Where the code comes from: handlerCode() for a built-in handler, the team's entry and lock file for a consumer. */
+  code: HandlerCode;
+  /** The role's description (IAM allows only Latin-1 here). */
+  roleDescription: string;
+  /** Log retention in days. */
+  logRetentionDays: number;
+  /** Default FUNCTION_DEFAULTS.memorySize (256 MB). */
+  memorySize?: number;
+  timeout: Duration;
+  description?: string;
+  /** Added to NODE_OPTIONS=--enable-source-maps. */
+  environment: Record<string, string>;
+  reservedConcurrentExecutions?: number;
+}
+
+export interface SecureFunction {
+  readonly function: nodejs.NodejsFunction;
+  readonly logGroup: logs.LogGroup;
+  readonly role: iam.Role;
+}
+
+/**
+ * A Lambda function with the package's secure defaults, made in `scope` (as `Logs`, `Role` and
+ * `Function`): FUNCTION_DEFAULTS, source maps, its own log group with retention, and a role that may
+ * write only to that log group plus what it is granted later.
+ */
+export function secureFunction(scope: Construct, props: SecureFunctionProps): SecureFunction {
+  const group = logGroup(scope, 'Logs', props.logRetentionDays);
+  const role = new iam.Role(scope, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: props.roleDescription });
+  role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [group.logGroupArn] }));
+  const fn = new nodejs.NodejsFunction(scope, 'Function', {
+    ...props.code,
+    ...FUNCTION_DEFAULTS,
+    memorySize: props.memorySize ?? FUNCTION_DEFAULTS.memorySize,
+    timeout: props.timeout,
+    description: props.description,
+    role,
+    logGroup: group,
+    reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+    environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+  });
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: 'Only for X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords), which support no resource-level permissions; every other statement of this role names its resources.',
+  });
+  return { function: fn, logGroup: group, role };
+}
+
 export interface HandlerProps {
   /** Handler entry, relative to the repository root (e.g. `lambda/ingest/handler.ts`); see handlerCode. */
   entry: string;
@@ -118,8 +181,9 @@ export interface HandlerProps {
 }
 
 /**
- * A bundled Node.js handler (esbuild, minified, source maps), ARM64, X-Ray tracing, JSON logs to its
- * own log group with retention, and a role that may write only to that log group.
+ * A built-in handler: secureFunction with its code from handlerCode (bundled by esbuild, minified,
+ * source maps; or the package's prebuilt bundle), Powertools' service name and log level, and checks
+ * that its environment fits.
  */
 export class Handler extends Construct {
   /** The handler's entry, relative to the repository root (what its role's grants must match). */
@@ -131,40 +195,22 @@ export class Handler extends Construct {
   constructor(scope: Construct, id: string, props: HandlerProps) {
     super(scope, id);
     this.entry = props.entry;
-    this.logGroup = logGroup(this, 'Logs', props.logRetentionDays);
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `${id}: writes its own logs, plus the grants given to it explicitly`,
-    });
-    this.role.addToPolicy(new iam.PolicyStatement({
-      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      resources: [this.logGroup.logGroupArn],
-    }));
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      ...handlerCode(props.entry),
-      runtime: LAMBDA_RUNTIME,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 256,
+    ({ function: this.function, logGroup: this.logGroup, role: this.role } = secureFunction(this, {
+      code: handlerCode(props.entry),
+      roleDescription: `${id}: writes its own logs, plus the grants given to it explicitly`,
+      logRetentionDays: props.logRetentionDays,
+      memorySize: props.memorySize,
       timeout: props.timeout ?? Duration.seconds(10),
       description: props.description,
-      role: this.role,
-      logGroup: this.logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      tracing: lambda.Tracing.ACTIVE,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: `auth0-events-${id.toLowerCase()}`,
         POWERTOOLS_LOG_LEVEL: 'INFO',
         ...props.environment,
       },
-    });
+    }));
     dropRedundantRoleDependency(this.function, this.role);
     checkEnvironmentSize(this.function, this);
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Only for X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords), which support no resource-level permissions; every other statement of this role names its resources.',
-    });
   }
 }
 

@@ -163,6 +163,70 @@ test('no file under lambda/, lib/, local/, scripts/, harness/, bench/ or test/ i
 });
 
 /**
+ * No two files under lambda/ import each other, directly or round a longer circle (issue 22): a circle
+ * means the two files are one module split in the wrong place (what both need belongs in a third file,
+ * as lambda/socket/deps.ts and lambda/push/deps.ts hold their handler's dependencies). Type-only
+ * imports count too: they tie the files together for a reader as much as a runtime import does.
+ */
+export function importCycles(files: readonly string[], read: (f: string) => string = (f) => fs.readFileSync(f, 'utf8')): string[] {
+  const known = new Set(files);
+  const edges = new Map<string, string[]>();
+  for (const file of files) {
+    const targets = specifiers(read(file))
+      .filter((s) => s.startsWith('.'))
+      .map((s) => path.resolve(path.dirname(file), s))
+      .flatMap((base) => [`${base}.ts`, path.join(base, 'index.ts')].filter((f) => known.has(f)).slice(0, 1));
+    edges.set(file, [...new Set(targets)]);
+  }
+  const cycles = new Set<string>();
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const visit = (file: string) => {
+    state.set(file, 'open');
+    stack.push(file);
+    for (const next of edges.get(file) ?? []) {
+      if (state.get(next) === 'open') {
+        const circle = stack.slice(stack.indexOf(next)).map((f) => path.relative(ROOT, f));
+        // Written from its smallest file name, so that a circle is reported once whichever file the walk began at.
+        const start = circle.indexOf([...circle].sort()[0]);
+        const turned = [...circle.slice(start), ...circle.slice(0, start)];
+        cycles.add([...turned, turned[0]].join(' -> '));
+      } else if (!state.has(next)) visit(next);
+    }
+    stack.pop();
+    state.set(file, 'done');
+  };
+  for (const file of [...files].sort()) if (!state.has(file)) visit(file);
+  return [...cycles].sort();
+}
+
+describe('no import circles under lambda/', () => {
+  test('the scan catches a direct and a longer circle, type-only included, and passes a tree (fake files, hand-written verdict)', () => {
+    const fake: Record<string, string> = {
+      [path.join(ROOT, 'lambda/push/handler.ts')]: `import { closeMissed } from './missed';\nimport { log } from '../shared/logger';`,
+      [path.join(ROOT, 'lambda/push/missed.ts')]: `import type { PushDeps } from './handler';`,
+      [path.join(ROOT, 'lambda/shared/a.ts')]: `import { b } from './b';`,
+      [path.join(ROOT, 'lambda/shared/b.ts')]: `export { c } from './c';`,
+      [path.join(ROOT, 'lambda/shared/c.ts')]: `const a = require('./a');`,
+      [path.join(ROOT, 'lambda/shared/logger.ts')]: `import { Logger } from '@aws-lambda-powertools/logger';`,
+      [path.join(ROOT, 'lambda/socket/handler.ts')]: `import { deps } from './deps';\nimport { onConnect } from './connect';`,
+      [path.join(ROOT, 'lambda/socket/connect.ts')]: `import type { SocketDeps } from './deps';\nimport { log } from '../shared/logger';`,
+      [path.join(ROOT, 'lambda/socket/deps.ts')]: `import { log } from '../shared/logger';`,
+    };
+    expect(importCycles(Object.keys(fake), (f) => fake[f])).toEqual([
+      'lambda/push/handler.ts -> lambda/push/missed.ts -> lambda/push/handler.ts',
+      'lambda/shared/a.ts -> lambda/shared/b.ts -> lambda/shared/c.ts -> lambda/shared/a.ts',
+    ]);
+  });
+
+  test('in the source files', () => {
+    const files = sourceFiles(path.join(ROOT, 'lambda'));
+    expect(files.length).toBeGreaterThan(30);
+    expect(importCycles(files)).toEqual([]);
+  });
+});
+
+/**
  * What `require('auth0-events')` loads must resolve in a team's app, where only the package's
  * dependencies and peers are installed (the AWS SDK is not: Lambda's runtime has it, a CDK app does not).
  * The packed-tarball test (test/package.e2e.test.ts) proves this too, but only after a pack and an install;

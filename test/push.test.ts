@@ -2,7 +2,6 @@
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import { BatchWriteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import { mapWithConcurrency } from '../lambda/shared/concurrency';
 import { handlePushBatch, pushEvent, type PushDeps } from '../lambda/push/handler';
 import { signedPoster } from '../lambda/shared/signed-poster';
 import { closeConnection, managementClient } from '../lambda/shared/management';
@@ -311,48 +310,5 @@ describe('handlePushBatch: several events of one stream batch for one listener g
     expect(mgmt.closed).toEqual(['fm-bad']);
     expect((await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: 'fm-gone' }, ConsistentRead: true }))).Item).toBeUndefined();
     expect((await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: 'fm-ok' }, ConsistentRead: true }))).Item).toBeDefined();
-  });
-});
-
-describe('mapWithConcurrency', () => {
-  it('keeps order, never exceeds the bound, and takes items from an async iterable', async () => {
-    let inFlight = 0;
-    let peak = 0;
-    async function* source() {
-      for (let i = 0; i < 100; i++) {
-        if (i % 10 === 0) await new Promise((r) => setTimeout(r, 2));
-        yield i;
-      }
-    }
-    const out = await mapWithConcurrency(source(), 7, async (x) => {
-      peak = Math.max(peak, ++inFlight);
-      await new Promise((r) => setTimeout(r, Math.random() * 3));
-      inFlight--;
-      return x * 2;
-    });
-    expect(out).toEqual(Array.from({ length: 100 }, (_, i) => i * 2));
-    expect(peak).toBe(7);
-    // An array: the same order and bound.
-    peak = 0;
-    const fromArray = await mapWithConcurrency(Array.from({ length: 50 }, (_, i) => i), 7, async (x) => {
-      peak = Math.max(peak, ++inFlight);
-      await new Promise((r) => setTimeout(r, Math.random() * 3));
-      inFlight--;
-      return x * 3;
-    });
-    expect(fromArray).toEqual(Array.from({ length: 50 }, (_, i) => i * 3));
-    expect(peak).toBe(7);
-  });
-
-  it('rejects with the first error and starts nothing after it', async () => {
-    const started: number[] = [];
-    await expect(mapWithConcurrency([1, 2, 3, 4, 5, 6], 2, async (x) => {
-      started.push(x);
-      if (x === 2) throw new Error('boom');
-      await new Promise((r) => setTimeout(r, 5));
-      return x;
-    })).rejects.toThrow('boom');
-    expect(started.length).toBeLessThanOrEqual(3);
-    expect(await mapWithConcurrency([], 3, async (x) => x)).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { InvalidEventError, limiter, parseCanonicalEvent, sqsEventHandler } from '../lambda/shared/sqs-events';
+import { limiter } from '../lambda/shared/concurrency';
+import { InvalidEventError, parseCanonicalEvent, sqsEventHandler } from '../lambda/shared/sqs-events';
 import { canonicalEvent, failedIds, sqsEvent, sqsRecord } from './support/events';
 
 describe('parseCanonicalEvent', () => {

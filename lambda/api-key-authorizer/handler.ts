@@ -16,6 +16,7 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import { header } from '../shared/http';
 import { createLogger } from '../shared/logger';
 import { mayPostTo } from './tenant-keys';
+import { lazy } from '../shared/lazy';
 
 const logger = createLogger('auth0-events-api-key-authorizer');
 
@@ -51,15 +52,12 @@ export function apiGatewayKeys(keyIds: Record<string, string>, client = new APIG
   };
 }
 
-let defaultDeps: AuthorizerDeps | undefined;
 function depsFromEnv(): AuthorizerDeps {
-  if (!defaultDeps) {
-    const ids = JSON.parse(process.env.TENANT_API_KEY_IDS ?? 'null') as Record<string, string> | null;
-    if (!ids || typeof ids !== 'object') throw new Error('TENANT_API_KEY_IDS is not set');
-    defaultDeps = { keyOf: apiGatewayKeys(ids) };
-  }
-  return defaultDeps;
+  const ids = JSON.parse(process.env.TENANT_API_KEY_IDS ?? 'null') as Record<string, string> | null;
+  if (!ids || typeof ids !== 'object') throw new Error('TENANT_API_KEY_IDS is not set');
+  return { keyOf: apiGatewayKeys(ids) };
 }
+const defaultDeps = lazy(depsFromEnv);
 
 function policy(effect: 'Allow' | 'Deny', resource: string) {
   return { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: resource }] };
@@ -73,7 +71,7 @@ export const createHandler = (deps?: AuthorizerDeps) => async (event: APIGateway
   // arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<method>/<path...>
   const [arnPrefix, stage] = event.methodArn.split('/');
   // A key read from API Gateway that fails (throttled, unavailable) throws: API Gateway answers 500, Auth0 retries.
-  if (!(await mayPostTo(key, tenant, (deps ?? depsFromEnv()).keyOf))) {
+  if (!(await mayPostTo(key, tenant, (deps ?? defaultDeps()).keyOf))) {
     logger.warn('API key of another tenant refused', { tenant, path: event.path });
     // Deny: the ACCESS_DENIED gateway response (403 forbidden).
     return { principalId: 'auth0', policyDocument: policy('Deny', event.methodArn) };

@@ -23,6 +23,7 @@ import { removeConnection } from '../shared/listener-limits';
 import { createLogger } from '../shared/logger';
 import { closeConnection, managementClient, postJson } from '../shared/management';
 import { closeCheckScheduler, MAX_DELAY_SECONDS, type ScheduleCheck } from '../shared/close-checks';
+import { lazy } from '../shared/lazy';
 
 const logger = createLogger('auth0-events-closer');
 
@@ -94,20 +95,19 @@ export async function handleChecks(event: SQSEvent, deps: CloserDeps): Promise<S
   return { batchItemFailures: failures };
 }
 
-let deps: CloserDeps | undefined;
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  if (!deps) {
-    const queueUrl = process.env.CLOSE_QUEUE_URL;
-    const endpoint = process.env.WS_ENDPOINT;
-    const table = process.env.CONNECTIONS_TABLE;
-    if (!queueUrl || !endpoint || !table) throw new Error('CLOSE_QUEUE_URL, WS_ENDPOINT and CONNECTIONS_TABLE must be set');
-    deps = {
-      ddb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
-      mgmt: managementClient(endpoint),
-      connectionsTable: table,
-      scheduleCheck: closeCheckScheduler(new SQSClient({}), queueUrl),
-      now: () => new Date(),
-    };
-  }
-  return handleChecks(event, deps);
-};
+function depsFromEnv(): CloserDeps {
+  const queueUrl = process.env.CLOSE_QUEUE_URL;
+  const endpoint = process.env.WS_ENDPOINT;
+  const table = process.env.CONNECTIONS_TABLE;
+  if (!queueUrl || !endpoint || !table) throw new Error('CLOSE_QUEUE_URL, WS_ENDPOINT and CONNECTIONS_TABLE must be set');
+  return {
+    ddb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+    mgmt: managementClient(endpoint),
+    connectionsTable: table,
+    scheduleCheck: closeCheckScheduler(new SQSClient({}), queueUrl),
+    now: () => new Date(),
+  };
+}
+const defaultDeps = lazy(depsFromEnv);
+
+export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => handleChecks(event, defaultDeps());

@@ -23,6 +23,7 @@ import { pushedEvent, REST_SETTLE_MS, settledBefore, type StoredEvent } from '..
 import { configuredTenants } from '../shared/tenants';
 import { SCOPE_ALL } from '../shared/tokens';
 import { eventsAfter, visibleEvent, type Viewer } from '../shared/history';
+import { lazy } from '../shared/lazy';
 
 const logger = createLogger('auth0-events-query');
 
@@ -92,15 +93,18 @@ export async function handleQuery(event: APIGatewayProxyEvent, deps: QueryDeps):
   return listEvents(event, { tenant: tenant.name, sub, filter }, deps);
 }
 
-let deps: QueryDeps | undefined;
-export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
-  deps ??= {
+function depsFromEnv(): QueryDeps {
+  return {
     ddb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
     eventsTable: process.env.EVENTS_TABLE ?? '',
     connectionsTable: process.env.CONNECTIONS_TABLE ?? '',
   };
+}
+const defaultDeps = lazy(depsFromEnv);
+
+export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   try {
-    return await handleQuery(event, deps);
+    return await handleQuery(event, defaultDeps());
   } catch (e) {
     logger.error('query failed', { path: event.resource, error: (e as Error).name, detail: (e as Error).message });
     return error(500, 'internal_error', 'The request could not be processed; retry later.');

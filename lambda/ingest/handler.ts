@@ -21,16 +21,17 @@ import { cloudEventFromBody } from './cloud-event';
 import { eventProblems, parseLogStreamBody } from './parse';
 import { LIMITS } from '../shared/event-rules';
 import { publishEvents, type PublishOptions } from './publish';
+import { lazy } from '../shared/lazy';
 
 const logger = createLogger('auth0-events-ingest');
-const sns = new SNSClient({});
 
 /** Largest body accepted (Lambda's synchronous payload limit is 6 MB). */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024 - 64 * 1024;
 const JSON_CONTENT_TYPES = /^(application\/(json|x-ndjson|jsonl|json-lines|x-jsonlines)|text\/plain|application\/[\w.+-]+\+json)$/;
 
 export interface IngestDeps { publish: Omit<PublishOptions, 'topicArn'> & { topicArn?: string }; now: () => Date }
-const defaultDeps = (): IngestDeps => ({ publish: { client: sns }, now: () => new Date() });
+const depsFromEnv = (): IngestDeps => ({ publish: { client: new SNSClient({}) }, now: () => new Date() });
+const defaultDeps = lazy(depsFromEnv);
 
 function checkContentType(event: APIGatewayProxyEvent): void {
   const raw = header(event.headers, 'content-type');

@@ -18,10 +18,10 @@
  *   - A failure to read listeners fails the record: the records before it are sent, and the handler
  *     reports it as the batch item failure, so Lambda retries from that record (bisecting, bounded
  *     retries, then the on-failure destination).
+ *
+ * Files: deps.ts (the dependencies and how they are built), missed.ts (closing a listener that missed an event).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { partitionItems } from '../shared/dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
@@ -31,28 +31,16 @@ import { packFrames } from '../shared/frames';
 import { removeConnection } from '../shared/listener-limits';
 import { createLogger } from '../shared/logger';
 import { isEventItem, pushedEvent, type StoredEvent } from '../shared/stores';
-import { closeConnection, encodeMessage, managementClient } from '../shared/management';
+import { encodeMessage } from '../shared/management';
 import { emf, METRIC_PUSH_SEND_FAILED } from '../shared/metrics';
 import { closeMissed, type MissedListener } from './missed';
-import { signedPoster, type Post } from '../shared/signed-poster';
+import { depsFromEnv, type PushDeps } from './deps';
+import { lazy } from '../shared/lazy';
 
 const logger = createLogger('auth0-events-push');
 const encoder = new TextEncoder();
 
-export const DEFAULT_POST_CONCURRENCY = 50;
-
-export interface PushDeps {
-  ddb: DynamoDBDocumentClient;
-  /** Sends bytes to one connection (signed-poster.ts in AWS). */
-  post: Post;
-  /** Closes one connection (DeleteConnection). */
-  close: (connectionId: string) => Promise<void>;
-  connectionsTable: string;
-  /** The events table: the event before a missed one is where its listener resumes. */
-  eventsTable: string;
-  concurrency: number;
-  now: () => Date;
-}
+export { DEFAULT_POST_CONCURRENCY, type PushDeps } from './deps';
 
 export interface PushStats {
   /** Listener-event pairs considered (a listener counts once for each event it may see). */
@@ -239,24 +227,6 @@ export async function handlePushBatch(batch: DynamoDBStreamEvent, deps: PushDeps
   return { batchItemFailures: [] };
 }
 
-let deps: PushDeps | undefined;
-export const handler = async (batch: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  if (!deps) {
-    const concurrency = Number(process.env.POST_CONCURRENCY ?? DEFAULT_POST_CONCURRENCY);
-    const endpoint = process.env.WS_ENDPOINT;
-    const table = process.env.CONNECTIONS_TABLE;
-    const eventsTable = process.env.EVENTS_TABLE;
-    if (!endpoint || !table || !eventsTable) throw new Error('WS_ENDPOINT, CONNECTIONS_TABLE and EVENTS_TABLE must be set');
-    const mgmt = managementClient(endpoint);
-    deps = {
-      ddb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
-      post: signedPoster({ endpoint, region: process.env.AWS_REGION ?? '', maxSockets: concurrency }),
-      close: (id) => closeConnection(mgmt, id),
-      connectionsTable: table,
-      eventsTable,
-      concurrency,
-      now: () => new Date(),
-    };
-  }
-  return handlePushBatch(batch, deps);
-};
+const defaultDeps = lazy(depsFromEnv);
+
+export const handler = async (batch: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => handlePushBatch(batch, defaultDeps());

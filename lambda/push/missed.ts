@@ -14,7 +14,7 @@ import { eventsAfter } from '../shared/history';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { encodeMessage } from '../shared/management';
 import type { StoredEvent } from '../shared/stores';
-import type { PushDeps } from './handler';
+import type { PushDeps } from './deps';
 
 export interface MissedListener {
   connection_id: string;

@@ -17,6 +17,7 @@ import { isSessionEventType, type CanonicalEvent } from '../shared/event';
 import { createLogger } from '../shared/logger';
 import { sqsEventHandler, type RecordContext } from '../shared/sqs-events';
 import { cursorOf, EVENTS_TABLE, eventKey, FOLDED_REVOCATION_TYPES, REVOCATION_WINDOW_MS, revocationMarkerKeys, toStoredEvent, WRITE_BUDGET_MS, type StoredEvent } from '../shared/stores';
+import { lazy } from '../shared/lazy';
 
 export interface SessionEventsWriterDeps {
   db: DynamoDBDocumentClient;
@@ -112,19 +113,16 @@ async function moveForward(item: StoredEvent, deps: SessionEventsWriterDeps, now
   log.warn('session event stored late: cursor moved forward', { cursor, moved_from: item.cursor, late_move: late });
 }
 
-let defaultDeps: SessionEventsWriterDeps | undefined;
 function depsFromEnv(): SessionEventsWriterDeps {
-  if (!defaultDeps) {
-    const table = process.env.EVENTS_TABLE;
-    if (!table) throw new Error('EVENTS_TABLE is not set');
-    defaultDeps = { db: DynamoDBDocumentClient.from(new DynamoDBClient({})), table };
-  }
-  return defaultDeps;
+  const table = process.env.EVENTS_TABLE;
+  if (!table) throw new Error('EVENTS_TABLE is not set');
+  return { db: DynamoDBDocumentClient.from(new DynamoDBClient({})), table };
 }
+const defaultDeps = lazy(depsFromEnv);
 
 export const createHandler = (deps?: SessionEventsWriterDeps) =>
   sqsEventHandler(async (event, { logger: log }) => {
-    await storeSessionEvent(event, deps ?? depsFromEnv(), log);
+    await storeSessionEvent(event, deps ?? defaultDeps(), log);
   }, { logger });
 
 export const handler = createHandler();

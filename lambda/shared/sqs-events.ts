@@ -9,6 +9,7 @@
 import { BatchProcessor, EventType as BatchEventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { limiter } from './concurrency';
 import type { CanonicalEvent, Level } from './event';
 import { canonicalEventProblems, isObject } from './event-rules';
 
@@ -70,23 +71,6 @@ export interface SqsEventHandlerOptions {
   logger: Logger;
   /** Records handled at once within a batch. Default: all of them. */
   concurrency?: number;
-}
-
-/** A counting semaphore: at most `limit` calls of `run` in flight. */
-export function limiter(limit: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  if (!Number.isInteger(limit) || limit < 1) throw new Error(`concurrency must be a whole number >= 1, got ${limit}`);
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    active++;
-    try {
-      return await fn();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
 }
 
 /**

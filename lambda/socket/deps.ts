@@ -67,7 +67,8 @@ export interface SocketDeps {
   listenerLimits?: ListenerLimits;
 }
 
-export function defaultDeps(): SocketDeps {
+/** From the environment (WS_ENDPOINT, CONNECTIONS_TABLE, EVENTS_TABLE, CLOSE_QUEUE_URL and the tuning variables). */
+export function depsFromEnv(): SocketDeps {
   return {
     ddb: DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }),
     mgmt: managementClient(env('WS_ENDPOINT')),

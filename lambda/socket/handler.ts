@@ -28,7 +28,8 @@ import { UNKNOWN_MESSAGE_ERROR, type ClientMessageType } from '../shared/protoco
 import { onAuthenticate } from './authenticate';
 import { onContinueCatchUp } from './continue-catch-up';
 import { onConnect, onDisconnect } from './connect';
-import { defaultDeps, logger, reply, type SocketDeps, type SocketEvent, type SocketResult } from './deps';
+import { depsFromEnv, logger, reply, type SocketDeps, type SocketEvent, type SocketResult } from './deps';
+import { lazy } from '../shared/lazy';
 
 export type { SocketDeps, SocketEvent, SocketResult } from './deps';
 
@@ -48,14 +49,14 @@ export async function handleSocket(event: SocketEvent, deps: SocketDeps): Promis
   }
 }
 
-let deps: SocketDeps | undefined;
+const defaultDeps = lazy(depsFromEnv);
+
 export const handler = async (event: SocketEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SocketResult> => {
-  deps ??= defaultDeps();
   // A catch-up part ends within the time this invocation has left (catch-up.ts).
   const started = Date.now();
   const remainingMs = context?.getRemainingTimeInMillis ? () => context.getRemainingTimeInMillis() : () => started + SOCKET_TIMEOUT_SECONDS * 1000 - Date.now();
   try {
-    return await handleSocket(event, { ...deps, remainingMs });
+    return await handleSocket(event, { ...defaultDeps(), remainingMs });
   } catch (e) {
     logger.error('socket route failed', { route: event.requestContext.routeKey, connectionId: event.requestContext.connectionId, error: (e as Error).name, detail: (e as Error).message });
     return reply(500, 'internal_error', 'The request could not be processed; retry.');

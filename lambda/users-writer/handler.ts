@@ -26,6 +26,7 @@ import { createLogger } from '../shared/logger';
 import { sqsEventHandler, type RecordContext } from '../shared/sqs-events';
 import { USERS_TABLE } from '../shared/stores';
 import { groupUpdates, LAST_DELETION_MARKER, markerOf, orderingDate, userChangedAt, type GroupUpdate } from './groups';
+import { lazy } from '../shared/lazy';
 
 export { PROFILE_FIELDS, profileOf, registrationFields } from './profile';
 export { MAX_CLOCK_SKEW_MS, groupUpdates, markerOf, orderingDate, userChangedAt, type GroupUpdate } from './groups';
@@ -99,20 +100,17 @@ export async function applyUserEvent(event: CanonicalEvent, deps: UsersWriterDep
   return written ? 'written' : 'unchanged';
 }
 
-let defaultDeps: UsersWriterDeps | undefined;
 function depsFromEnv(): UsersWriterDeps {
-  if (!defaultDeps) {
-    const table = process.env.USERS_TABLE;
-    if (!table) throw new Error('USERS_TABLE is not set');
-    defaultDeps = { db: DynamoDBDocumentClient.from(new DynamoDBClient({})), table };
-  }
-  return defaultDeps;
+  const table = process.env.USERS_TABLE;
+  if (!table) throw new Error('USERS_TABLE is not set');
+  return { db: DynamoDBDocumentClient.from(new DynamoDBClient({})), table };
 }
+const defaultDeps = lazy(depsFromEnv);
 
 /** The handler with explicit dependencies (tests, local runtime). */
 export const createHandler = (deps?: UsersWriterDeps) =>
   sqsEventHandler(async (event, { logger: log }) => {
-    await applyUserEvent(event, deps ?? depsFromEnv(), log);
+    await applyUserEvent(event, deps ?? defaultDeps(), log);
   }, { logger });
 
 export const handler = createHandler();

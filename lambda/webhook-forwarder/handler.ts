@@ -19,6 +19,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { CanonicalEvent } from '../shared/event';
 import { createLogger } from '../shared/logger';
 import { sqsEventHandler, type RecordContext } from '../shared/sqs-events';
+import { lazy } from '../shared/lazy';
 
 const logger = createLogger('auth0-events-webhook');
 
@@ -110,7 +111,7 @@ function positive(name: string, fallback: number): number {
   return n;
 }
 
-/** Dependencies from the environment (read once per container). */
+/** Dependencies from the environment (read once per container: the handler below is built lazily). */
 export function depsFromEnv(secrets = new SecretsManagerClient({})): WebhookDeps {
   const url = process.env.WEBHOOK_URL;
   const secretId = process.env.WEBHOOK_SECRET_ID;
@@ -130,8 +131,6 @@ export function createHandler(deps: WebhookDeps = depsFromEnv()) {
   }, { logger, concurrency: deps.concurrency });
 }
 
-let cachedHandler: ReturnType<typeof createHandler> | undefined;
-export const handler: ReturnType<typeof createHandler> = (event, context) => {
-  cachedHandler ??= createHandler();
-  return cachedHandler(event, context);
-};
+// The handler itself is what is built once: its concurrency (sqsEventHandler's option) comes from the dependencies.
+const defaultHandler = lazy(() => createHandler());
+export const handler: ReturnType<typeof createHandler> = (event, context) => defaultHandler()(event, context);

@@ -21,6 +21,7 @@ import { createLogger } from '../../shared/logger';
 import { configuredTenants, eventBridgeSourceTenants, type TenantConfig } from '../../shared/tenants';
 import { emf, METRIC_EVENTBRIDGE_REFUSED, METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../../shared/metrics';
 import { parseSources, unwrap, type Unwrapped } from './envelope';
+import { lazy } from '../../shared/lazy';
 
 const logger = createLogger('auth0-events-eventbridge-ingest');
 
@@ -35,8 +36,8 @@ export interface EventBridgeIngestDeps {
   sources?: ReadonlyMap<string, string>;
   now: () => Date;
 }
-let defaults: EventBridgeIngestDeps | undefined;
-const defaultDeps = (): EventBridgeIngestDeps => (defaults ??= { publish: { client: new SNSClient({}) }, sqs: new SQSClient({}), now: () => new Date() });
+const depsFromEnv = (): EventBridgeIngestDeps => ({ publish: { client: new SNSClient({}) }, sqs: new SQSClient({}), now: () => new Date() });
+const defaultDeps = lazy(depsFromEnv);
 
 /** Sends a refused message to the DLQ as it came, with the reason as a message attribute; false when that failed. */
 async function refuse(record: SQSRecord, reason: string, source: string | undefined, deps: EventBridgeIngestDeps, dlqUrl: string): Promise<boolean> {

@@ -22,6 +22,7 @@ import { configuredTenants, managementApiOrigin } from '../../shared/tenants';
 import { ManagementApi, type Credentials } from './auth0-logs';
 import { DynamoCheckpointStore, type CheckpointStore } from './checkpoint';
 import { poll, PublishFailed, type PollSummary } from './poll';
+import { lazy } from '../../shared/lazy';
 
 const logger = createLogger('auth0-events-poller');
 
@@ -75,16 +76,16 @@ export function secretsManagerCredentials(client: Pick<SecretsManagerClient, 'se
   };
 }
 
-let defaults: PollerDeps | undefined;
-function defaultDeps(): PollerDeps {
+function depsFromEnv(): PollerDeps {
   const topicArn = process.env.TOPIC_ARN;
   const table = process.env.CHECKPOINT_TABLE;
   if (!topicArn || !table) throw new Error('TOPIC_ARN and CHECKPOINT_TABLE must be set');
-  return (defaults ??= {
+  return {
     sns: new SNSClient({}), topicArn, store: new DynamoCheckpointStore(new DynamoDBClient({}), table),
     credentials: secretsManagerCredentials(new SecretsManagerClient({})), now: Date.now,
-  });
+  };
 }
+const defaultDeps = lazy(depsFromEnv);
 
 /** One run for one tenant; resolves with its summary, or undefined when another run holds the tenant. */
 export async function runPoller(event: PollerEvent, remainingMs: number, deps: PollerDeps = defaultDeps()): Promise<PollSummary | undefined> {
