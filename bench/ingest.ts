@@ -20,13 +20,27 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 function countRequests(client: SNSClient): () => number {
   let n = 0;
-  client.middlewareStack.add((next) => async (args) => { n++; return next(args); }, { step: 'finalizeRequest', name: 'benchCounter' });
-  return () => { const v = n; n = 0; return v; };
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      n++;
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'benchCounter' },
+  );
+  return () => {
+    const v = n;
+    n = 0;
+    return v;
+  };
 }
 
 async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: limit }, async () => { while (i < items.length) await fn(items[i++]); }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (i < items.length) await fn(items[i++]);
+    }),
+  );
 }
 
 async function main() {
@@ -67,7 +81,10 @@ async function main() {
     for (let i = 0; i < ROUNDS; i++) {
       // Alternate the order so that drift on a shared machine hits both alike.
       if (i % 2 === 0) results.push({ p: await runPipeline(), b: await runBaseline() });
-      else { const b = await runBaseline(); results.push({ p: await runPipeline(), b }); }
+      else {
+        const b = await runBaseline();
+        results.push({ p: await runPipeline(), b });
+      }
     }
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const pRate = median(results.map((r) => r.p.published / r.p.seconds));
@@ -84,4 +101,7 @@ async function main() {
   }
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

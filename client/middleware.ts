@@ -77,7 +77,10 @@ function decodePayload(token: string): TokenClaims | undefined {
   if (!part) return undefined;
   try {
     const b64 = part.replace(/-/g, '+').replace(/_/g, '/');
-    const json = typeof Buffer !== 'undefined' ? Buffer.from(b64, 'base64').toString('utf8') : new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+    const json =
+      typeof Buffer !== 'undefined'
+        ? Buffer.from(b64, 'base64').toString('utf8')
+        : new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
     const v = JSON.parse(json);
     return typeof v === 'object' && v !== null ? v : undefined;
   } catch {
@@ -93,7 +96,7 @@ function bearerOf(req: RequestLike): string | undefined {
 }
 
 function defaultClaims(req: RequestLike): TokenClaims | undefined {
-  const auth = req.auth as { payload?: TokenClaims } & TokenClaims | undefined;
+  const auth = req.auth as ({ payload?: TokenClaims } & TokenClaims) | undefined;
   if (auth?.payload && typeof auth.payload === 'object') return auth.payload;
   if (auth && typeof auth === 'object' && (auth.sub || auth.iat)) return auth;
   const token = bearerOf(req);
@@ -124,7 +127,12 @@ export function rejectRevokedTokens(options: RevocationOptions) {
         const at = latest instanceof Date ? latest.getTime() : typeof latest === 'number' ? latest : Date.parse(latest);
         if (Number.isNaN(at)) return next();
         if ((claims.iat as number) * 1000 <= at) {
-          return send(res, 401, 'token_revoked', `The access token was issued before the user's sessions ended (${new Date(at).toISOString()}): sign in again.`);
+          return send(
+            res,
+            401,
+            'token_revoked',
+            `The access token was issued before the user's sessions ended (${new Date(at).toISOString()}): sign in again.`,
+          );
         }
         return next();
       })

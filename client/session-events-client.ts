@@ -110,7 +110,9 @@ export function defaultWebSocket(): WebSocketConstructor {
   }
   const Ctor = (ws as { WebSocket?: unknown } | undefined)?.WebSocket ?? ws;
   if (typeof Ctor !== 'function') {
-    throw new Error('SessionEventsClient: there is no global WebSocket here (Node before 22) and the `ws` package is not installed: run `npm install ws` (an optional peer dependency of auth0-events), or pass the `WebSocket` option.');
+    throw new Error(
+      'SessionEventsClient: there is no global WebSocket here (Node before 22) and the `ws` package is not installed: run `npm install ws` (an optional peer dependency of auth0-events), or pass the `WebSocket` option.',
+    );
   }
   return Ctor as WebSocketConstructor;
 }
@@ -144,7 +146,13 @@ function text(data: unknown): string {
 
 export class SessionEventsClient {
   private readonly opts: SessionEventsClientOptions;
-  private readonly handlers: { [K in keyof Listeners]: Set<Listeners[K]> } = { event: new Set(), authenticated: new Set(), caught_up: new Set(), error: new Set(), state: new Set() };
+  private readonly handlers: { [K in keyof Listeners]: Set<Listeners[K]> } = {
+    event: new Set(),
+    authenticated: new Set(),
+    caught_up: new Set(),
+    error: new Set(),
+    state: new Set(),
+  };
   private socket?: WebSocketLike;
   /** The WebSocket constructor, chosen by start(). */
   private Ctor?: WebSocketConstructor;
@@ -271,7 +279,9 @@ export class SessionEventsClient {
       // `seen`: the ids delivered recently, so that the server can replay from a little before
       // `since` (live pushes may arrive slightly out of stored order) without repeating any of them.
       const seen = recentIds(this.seenOrder);
-      socket.send(JSON.stringify({ type: 'authenticate', access_token: token, ...(since ? { since, ...(seen.length ? { seen } : {}) } : {}) } satisfies ClientMessage));
+      socket.send(
+        JSON.stringify({ type: 'authenticate', access_token: token, ...(since ? { since, ...(seen.length ? { seen } : {}) } : {}) } satisfies ClientMessage),
+      );
     };
     socket.onmessage = (ev) => {
       if (this.socket !== socket) return;
@@ -295,7 +305,8 @@ export class SessionEventsClient {
       this.replayAt = undefined;
       this.release();
       if (this.stopped) return this.setState('closed');
-      if (ev.code !== 1000 && ev.code !== 1005) this.emit('error', new Error(`Connection closed (${ev.code}${ev.reason ? `: ${ev.reason}` : ''}); reconnecting`));
+      if (ev.code !== 1000 && ev.code !== 1005)
+        this.emit('error', new Error(`Connection closed (${ev.code}${ev.reason ? `: ${ev.reason}` : ''}); reconnecting`));
       this.scheduleReconnect();
     };
   }

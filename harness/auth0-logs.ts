@@ -6,22 +6,31 @@ export function logId(): string {
   return `900202611220000000${String(seq).padStart(6, '0')}00000000000000000000000000000${String(seq).padStart(4, '0')}`;
 }
 
-export interface TestLogRecord { log_id: string; data: { type: string; date: string; log_id: string } & Record<string, unknown> }
+export interface TestLogRecord {
+  log_id: string;
+  data: { type: string; date: string; log_id: string } & Record<string, unknown>;
+}
 
 export function logRecord(data: { type: string } & Record<string, unknown>, id = logId()): TestLogRecord {
   return { log_id: id, data: { date: '2026-11-22T10:00:00.000Z', client_id: 'cl_abc', client_name: 'Acme Web', ip: '203.0.113.9', ...data, log_id: id } };
 }
 
 export const records = {
-  registered: (user: string) => logRecord({ type: 'ss', user_id: user, user_name: `${user}@acme.test`, connection: 'Username-Password-Authentication', description: '' }),
+  registered: (user: string) =>
+    logRecord({ type: 'ss', user_id: user, user_name: `${user}@acme.test`, connection: 'Username-Password-Authentication', description: '' }),
   passwordChanged: (user: string) => logRecord({ type: 'scp', user_id: user, description: 'Password changed successfully' }),
-  logout: (user: string, session = 'sess_123') => logRecord({ type: 'slo', user_id: user, details: { session_id: session, return_to: 'https://app.acme.test/' } }),
+  logout: (user: string, session = 'sess_123') =>
+    logRecord({ type: 'slo', user_id: user, details: { session_id: session, return_to: 'https://app.acme.test/' } }),
   login: (user: string) => logRecord({ type: 's', user_id: user, details: { session_id: 'sess_login' } }),
-  apiOperation: (method: string, path: string, body: Record<string, unknown> = {}) => logRecord({
-    type: 'sapi',
-    description: method === 'delete' ? 'Delete a User' : 'Update a User',
-    details: { request: { method, path, body, auth: { strategy: 'jwt', user: { name: 'admin' } } }, response: { statusCode: method === 'delete' ? 204 : 200, body: {} } },
-  }),
+  apiOperation: (method: string, path: string, body: Record<string, unknown> = {}) =>
+    logRecord({
+      type: 'sapi',
+      description: method === 'delete' ? 'Delete a User' : 'Update a User',
+      details: {
+        request: { method, path, body, auth: { strategy: 'jwt', user: { name: 'admin' } } },
+        response: { statusCode: method === 'delete' ? 204 : 200, body: {} },
+      },
+    }),
   blocked: (user: string) => records.apiOperation('patch', `/api/v2/users/${encodeURIComponent(user)}`, { blocked: true }),
   unblocked: (user: string) => records.apiOperation('patch', `/api/v2/users/${encodeURIComponent(user)}`, { blocked: false }),
   deleted: (user: string) => records.apiOperation('delete', `/api/v2/users/${encodeURIComponent(user)}`),

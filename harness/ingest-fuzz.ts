@@ -32,51 +32,108 @@ import { apiEvent, TEST_TENANTS } from './auth0-logs';
 import { snsClient } from './sns-sqs';
 
 export const TOPIC = 'arn:aws:sns:us-east-1:123456789012:events';
-const CONTENT_TYPES = [undefined, null, 'application/json', 'application/json; charset=utf-8', 'application/x-ndjson', 'application/jsonl', 'application/json-lines', 'application/x-jsonlines', 'text/plain', 'application/vnd.api+json', 'text/html', 'application/xml', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'APPLICATION/JSON', '', ';;;', 'application/octet-stream'];
-const FIELDS = ['log_id', 'data', 'data.type', 'data.date', 'data.user_id', 'data.session_id', 'data.client_id', 'data.connection', 'data.ip', 'data.details', 'data.details.request', 'data.details.request.path', 'data.details.request.body'];
+const CONTENT_TYPES = [
+  undefined,
+  null,
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/x-ndjson',
+  'application/jsonl',
+  'application/json-lines',
+  'application/x-jsonlines',
+  'text/plain',
+  'application/vnd.api+json',
+  'text/html',
+  'application/xml',
+  'multipart/form-data; boundary=x',
+  'application/x-www-form-urlencoded',
+  'APPLICATION/JSON',
+  '',
+  ';;;',
+  'application/octet-stream',
+];
+const FIELDS = [
+  'log_id',
+  'data',
+  'data.type',
+  'data.date',
+  'data.user_id',
+  'data.session_id',
+  'data.client_id',
+  'data.connection',
+  'data.ip',
+  'data.details',
+  'data.details.request',
+  'data.details.request.path',
+  'data.details.request.body',
+];
 
 let seq = 0;
-const validRecord = fc.record({
-  type: fc.constantFrom('s', 'f', 'fp', 'slo', 'scp', 'ss', 'sapi', 'srrt', 'sdu', 'limit_wc', 'w', 'unknown_code', 'oidc_backchannel_logout_succeeded'),
-  user: fc.oneof(fc.constant(undefined), fc.string({ maxLength: 40 }).map((s) => `auth0|${s}`)),
-  ms: fc.integer({ min: 0, max: 4_000_000_000_000 }),
-  blocked: fc.oneof(fc.constant(undefined), fc.boolean()),
-}).map(({ type, user, ms, blocked }) => {
-  const log_id = `fz${++seq}-${ms}`;
-  const data: Record<string, unknown> = { type, date: new Date(ms).toISOString(), log_id, ...(user !== undefined ? { user_id: user } : {}) };
-  if (type === 'sapi') data.details = { request: { method: blocked === undefined ? 'delete' : 'patch', path: `/api/v2/users/${encodeURIComponent(user ?? 'auth0|x')}`, body: blocked === undefined ? {} : { blocked } } };
-  return { log_id, data };
-});
+const validRecord = fc
+  .record({
+    type: fc.constantFrom('s', 'f', 'fp', 'slo', 'scp', 'ss', 'sapi', 'srrt', 'sdu', 'limit_wc', 'w', 'unknown_code', 'oidc_backchannel_logout_succeeded'),
+    user: fc.oneof(
+      fc.constant(undefined),
+      fc.string({ maxLength: 40 }).map((s) => `auth0|${s}`),
+    ),
+    ms: fc.integer({ min: 0, max: 4_000_000_000_000 }),
+    blocked: fc.oneof(fc.constant(undefined), fc.boolean()),
+  })
+  .map(({ type, user, ms, blocked }) => {
+    const log_id = `fz${++seq}-${ms}`;
+    const data: Record<string, unknown> = { type, date: new Date(ms).toISOString(), log_id, ...(user !== undefined ? { user_id: user } : {}) };
+    if (type === 'sapi')
+      data.details = {
+        request: {
+          method: blocked === undefined ? 'delete' : 'patch',
+          path: `/api/v2/users/${encodeURIComponent(user ?? 'auth0|x')}`,
+          body: blocked === undefined ? {} : { blocked },
+        },
+      };
+    return { log_id, data };
+  });
 
 /** A valid record with one field replaced by anything (often of the wrong type), or removed. */
-const brokenRecord = fc.tuple(validRecord, fc.constantFrom(...FIELDS), fc.oneof(fc.anything(), fc.constant(undefined), fc.string({ minLength: 5000, maxLength: 6000 }))).map(([r, field, value]) => {
-  const copy = JSON.parse(JSON.stringify(r));
-  const parts = field.split('.');
-  let target = copy;
-  for (const p of parts.slice(0, -1)) {
-    if (typeof target[p] !== 'object' || target[p] === null) target[p] = {};
-    target = target[p];
-  }
-  if (value === undefined) delete target[parts[parts.length - 1]];
-  else target[parts[parts.length - 1]] = value;
-  return copy;
-});
+const brokenRecord = fc
+  .tuple(validRecord, fc.constantFrom(...FIELDS), fc.oneof(fc.anything(), fc.constant(undefined), fc.string({ minLength: 5000, maxLength: 6000 })))
+  .map(([r, field, value]) => {
+    const copy = JSON.parse(JSON.stringify(r));
+    const parts = field.split('.');
+    let target = copy;
+    for (const p of parts.slice(0, -1)) {
+      if (typeof target[p] !== 'object' || target[p] === null) target[p] = {};
+      target = target[p];
+    }
+    if (value === undefined) delete target[parts[parts.length - 1]];
+    else target[parts[parts.length - 1]] = value;
+    return copy;
+  });
 
-const deepJson = fc.tuple(fc.integer({ min: 1, max: 20_000 }), fc.constantFrom('[', '{"a":', '{"log_id":"x","data":{"type":"s","details":')).map(([depth, open]) => {
-  const close = open === '[' ? ']' : '}';
-  const closeAll = open.startsWith('{"log_id"') ? '{}' + '}'.repeat(depth) + '}}' : '1' + close.repeat(depth);
-  return open.repeat(depth) + closeAll;
-});
+const deepJson = fc
+  .tuple(fc.integer({ min: 1, max: 20_000 }), fc.constantFrom('[', '{"a":', '{"log_id":"x","data":{"type":"s","details":'))
+  .map(([depth, open]) => {
+    const close = open === '[' ? ']' : '}';
+    const closeAll = open.startsWith('{"log_id"') ? '{}' + '}'.repeat(depth) + '}}' : '1' + close.repeat(depth);
+    return open.repeat(depth) + closeAll;
+  });
 /** A valid record whose details nest `depth` levels deep (parses, then has to be classified and published). */
-const deepRecord = fc.integer({ min: 100, max: 20_000 }).map((depth) => `[{"log_id":"deep-${++seq}","data":{"type":"slo","user_id":"auth0|d","details":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}}]`);
+const deepRecord = fc
+  .integer({ min: 100, max: 20_000 })
+  .map((depth) => `[{"log_id":"deep-${++seq}","data":{"type":"slo","user_id":"auth0|d","details":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}}]`);
 
 /** An Action body whose user object nests `depth` levels deep. */
-const deepAction = fc.integer({ min: 10, max: 20_000 }).map((depth) => `{"occurred_at":"2026-11-22T10:00:00Z","user":{"user_id":"auth0|d","app_metadata":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}}`);
+const deepAction = fc
+  .integer({ min: 10, max: 20_000 })
+  .map((depth) => `{"occurred_at":"2026-11-22T10:00:00Z","user":{"user_id":"auth0|d","app_metadata":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}}`);
 
 /** SNS's limit for one entry, body and attributes (written out, not taken from the code under test). */
 const SNS_LIMIT = 256 * 1024;
 const entryBytes = (e: { Message?: string; MessageAttributes?: Record<string, { DataType?: string; StringValue?: string }> }): number =>
-  Buffer.byteLength(e.Message ?? '') + Object.entries(e.MessageAttributes ?? {}).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v.DataType ?? '') + Buffer.byteLength(v.StringValue ?? ''), 0);
+  Buffer.byteLength(e.Message ?? '') +
+  Object.entries(e.MessageAttributes ?? {}).reduce(
+    (n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v.DataType ?? '') + Buffer.byteLength(v.StringValue ?? ''),
+    0,
+  );
 /** Characters SNS refuses in a message (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html). */
 // eslint-disable-next-line no-control-regex
 const SNS_FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
@@ -93,31 +150,43 @@ function bigValue(kind: 'wide' | 'long-key' | 'long-string', n: number, len: num
   return v;
 }
 /** Merges an object into `into` (depth 0: the big shape is the record's or body's own keys), else adds it as a field. */
-const place = (into: Record<string, unknown>, v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null ? { ...v, ...into } : { ...into, big: v });
+const place = (into: Record<string, unknown>, v: unknown): Record<string, unknown> =>
+  typeof v === 'object' && v !== null ? { ...v, ...into } : { ...into, big: v };
 const bigShape = fc.record({
   kind: fc.constantFrom('wide' as const, 'long-key' as const, 'long-string' as const),
   n: fc.oneof(fc.integer({ min: 1, max: 50_000 }), fc.integer({ min: 30_000, max: 50_000 })),
   len: fc.oneof(fc.integer({ min: 1, max: 400_000 }), fc.integer({ min: 250_000, max: 400_000 })),
   // Depth 0 (the record's or body's own keys) and shallow depths often; any depth up to 60 too.
-  depth: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 60 }) }),
+  depth: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(0) },
+    { weight: 2, arbitrary: fc.integer({ min: 1, max: 3 }) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 60 }) },
+  ),
   where: fc.constantFrom('data', 'details', 'action-user', 'action-top'),
 });
 /** Wide objects, long keys and long strings at every depth: Log Stream batches (1-3 records) or Action bodies. */
-const bigBody = fc.tuple(fc.array(bigShape, { minLength: 1, maxLength: 3 }), fc.boolean(), fc.constantFrom('post-user-registration', 'post-change-password', 'post-login')).map(([shapes, withDate, action]) => {
-  const first = shapes[0];
-  if (first.where.startsWith('action')) {
-    const v = bigValue(first.kind, first.n, first.len, first.depth);
-    const user = first.where === 'action-user' ? place({ user_id: 'auth0|big' }, v) : { user_id: 'auth0|big' };
-    const body = { ...(withDate ? { occurred_at: '2026-11-22T10:00:00Z' } : {}), user };
-    return { trigger: action as string | undefined, body: JSON.stringify(first.where === 'action-top' ? place(body, v) : body) };
-  }
-  return { trigger: undefined, body: JSON.stringify(shapes.map((sh) => {
-    const log_id = `big-${++seq}`;
-    const base = { type: 'slo', date: '2026-11-22T10:00:00.000Z', user_id: 'auth0|big', session_id: 'sess_big', log_id };
-    const v = bigValue(sh.kind, sh.n, sh.len, sh.depth);
-    return { log_id, data: sh.where === 'details' ? { ...base, details: place({}, v) } : place(base, v) };
-  })) };
-});
+const bigBody = fc
+  .tuple(fc.array(bigShape, { minLength: 1, maxLength: 3 }), fc.boolean(), fc.constantFrom('post-user-registration', 'post-change-password', 'post-login'))
+  .map(([shapes, withDate, action]) => {
+    const first = shapes[0];
+    if (first.where.startsWith('action')) {
+      const v = bigValue(first.kind, first.n, first.len, first.depth);
+      const user = first.where === 'action-user' ? place({ user_id: 'auth0|big' }, v) : { user_id: 'auth0|big' };
+      const body = { ...(withDate ? { occurred_at: '2026-11-22T10:00:00Z' } : {}), user };
+      return { trigger: action as string | undefined, body: JSON.stringify(first.where === 'action-top' ? place(body, v) : body) };
+    }
+    return {
+      trigger: undefined,
+      body: JSON.stringify(
+        shapes.map((sh) => {
+          const log_id = `big-${++seq}`;
+          const base = { type: 'slo', date: '2026-11-22T10:00:00.000Z', user_id: 'auth0|big', session_id: 'sess_big', log_id };
+          const v = bigValue(sh.kind, sh.n, sh.len, sh.depth);
+          return { log_id, data: sh.where === 'details' ? { ...base, details: place({}, v) } : place(base, v) };
+        }),
+      ),
+    };
+  });
 
 const records = fc.array(fc.oneof({ weight: 3, arbitrary: validRecord }, { weight: 1, arbitrary: brokenRecord }), { minLength: 0, maxLength: 30 });
 const framed = fc.tuple(records, fc.constantFrom('array', 'lines', 'object', 'lines-blank', 'array-dupes')).map(([rs, how]) => {
@@ -135,31 +204,84 @@ const body = fc.oneof(
   { weight: 1, arbitrary: deepJson },
   { weight: 1, arbitrary: deepRecord },
   { weight: 1, arbitrary: deepAction },
-  { weight: 1, arbitrary: fc.integer({ min: 0, max: 7_000_000 }).map((n) => `[{"log_id":"huge-${++seq}","data":{"type":"s","description":"${'x'.repeat(n)}"}}]`) },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 0, max: 7_000_000 }).map((n) => `[{"log_id":"huge-${++seq}","data":{"type":"s","description":"${'x'.repeat(n)}"}}]`),
+  },
   { weight: 1, arbitrary: fc.jsonValue().map((v) => JSON.stringify(v)) },
   { weight: 6, arbitrary: framed },
-  { weight: 1, arbitrary: fc.record({ occurred_at: fc.oneof(fc.constant('2026-11-22T10:00:00Z'), fc.constant(undefined), fc.anything()), user: fc.oneof(fc.record({ user_id: fc.oneof(fc.string(), fc.anything()) }), fc.anything()), session_id: fc.oneof(fc.constant(undefined), fc.anything()) }).map((v) => JSON.stringify(v)) },
-  { weight: 1, arbitrary: fc.constantFrom('', ' ', '\uFEFF[]', 'null', '[]', '{}', '[null]', '[[]]', '"s"', '\n\n', '{"log_id":"a"}\n{', '[{"log_id":"a","data":{"type":"s"}}', '\u0000') },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({
+        occurred_at: fc.oneof(fc.constant('2026-11-22T10:00:00Z'), fc.constant(undefined), fc.anything()),
+        user: fc.oneof(fc.record({ user_id: fc.oneof(fc.string(), fc.anything()) }), fc.anything()),
+        session_id: fc.oneof(fc.constant(undefined), fc.anything()),
+      })
+      .map((v) => JSON.stringify(v)),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '',
+      ' ',
+      '\uFEFF[]',
+      'null',
+      '[]',
+      '{}',
+      '[null]',
+      '[[]]',
+      '"s"',
+      '\n\n',
+      '{"log_id":"a"}\n{',
+      '[{"log_id":"a","data":{"type":"s"}}',
+      '\u0000',
+    ),
+  },
 );
 
 const anyInput = fc.record({
   body: fc.oneof({ weight: 20, arbitrary: body }, { weight: 1, arbitrary: fc.constant(null) }),
   tenant: fc.oneof({ weight: 8, arbitrary: fc.constantFrom('acme', 'acme@eu') }, { weight: 1, arbitrary: fc.string({ maxLength: 300 }) }),
-  trigger: fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: fc.constantFrom('post-user-registration', 'post-change-password', 'post-login') }, { weight: 1, arbitrary: fc.string({ maxLength: 200 }) }),
+  trigger: fc.oneof(
+    { weight: 8, arbitrary: fc.constant(undefined) },
+    { weight: 2, arbitrary: fc.constantFrom('post-user-registration', 'post-change-password', 'post-login') },
+    { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
+  ),
   contentType: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...CONTENT_TYPES) }, { weight: 1, arbitrary: fc.string({ maxLength: 100 }) }),
   base64: fc.boolean(),
 });
 /** A big shape with a matching path (Log Stream batch, or the Action trigger), a JSON content type, sometimes base64. */
-const bigInput = fc.tuple(bigBody, fc.boolean()).map(([b, base64]) => ({ body: b.body as string | null, tenant: 'acme', trigger: b.trigger, contentType: 'application/json' as string | null | undefined, base64 }));
+const bigInput = fc.tuple(bigBody, fc.boolean()).map(([b, base64]) => ({
+  body: b.body as string | null,
+  tenant: 'acme',
+  trigger: b.trigger,
+  contentType: 'application/json' as string | null | undefined,
+  base64,
+}));
 export const ingestInput = fc.oneof({ weight: 6, arbitrary: anyInput }, { weight: 1, arbitrary: bigInput });
 export type IngestInput = typeof anyInput extends fc.Arbitrary<infer T> ? T : never;
 
-export interface FuzzStats { inputs: number; byStatus: Record<string, number>; eventsPublished: number; maxMs: number }
+export interface FuzzStats {
+  inputs: number;
+  byStatus: Record<string, number>;
+  eventsPublished: number;
+  maxMs: number;
+}
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms (hang)`)), ms);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
   });
 }
 
@@ -171,7 +293,14 @@ function expectedIds(text: string): string[] | undefined {
     const items = Array.isArray(v) ? v : [v];
     return items.map((r) => r?.log_id);
   } catch {
-    try { return t.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l)?.log_id); } catch { return undefined; }
+    try {
+      return t
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l)?.log_id);
+    } catch {
+      return undefined;
+    }
   }
 }
 
@@ -206,7 +335,11 @@ async function fuzz(runs: number, opts: { seed?: number; timeoutMs?: number }): 
     const failed: { Id: string; Code: string; Message: string; SenderFault: boolean }[] = [];
     for (const e of input.PublishBatchRequestEntries ?? []) {
       if (flakiness && rand() < flakiness) failed.push({ Id: e.Id!, Code: 'InternalError', Message: 'injected', SenderFault: false });
-      else if (entryBytes(e) > SNS_LIMIT || SNS_FORBIDDEN.test(e.Message ?? '') || Object.values(e.MessageAttributes ?? {}).some((a) => SNS_FORBIDDEN.test(a.StringValue ?? ''))) {
+      else if (
+        entryBytes(e) > SNS_LIMIT ||
+        SNS_FORBIDDEN.test(e.Message ?? '') ||
+        Object.values(e.MessageAttributes ?? {}).some((a) => SNS_FORBIDDEN.test(a.StringValue ?? ''))
+      ) {
         // What SNS (and fauxqs) answer for an entry too large or with characters it refuses.
         failed.push({ Id: e.Id!, Code: 'InvalidParameter', Message: 'Message too long or invalid', SenderFault: true });
       } else {
@@ -236,58 +369,76 @@ async function fuzz(runs: number, opts: { seed?: number; timeoutMs?: number }): 
       const ids = expectedIds(text);
       if (!ids) throw new Error('200 for a body that is not JSON');
       const unique = new Set(ids);
-      if (parsed.received !== ids.length || parsed.published !== unique.size) throw new Error(`200 with inexact counts ${res.body}; expected received ${ids.length}, published ${unique.size}`);
+      if (parsed.received !== ids.length || parsed.published !== unique.size)
+        throw new Error(`200 with inexact counts ${res.body}; expected received ${ids.length}, published ${unique.size}`);
       for (const id of unique) if (!published.includes(id)) throw new Error(`200 but ${id} is not on the topic`);
     } else if (res.statusCode === 202) {
       if (typeof parsed.id !== 'string' || !published.includes(parsed.id)) throw new Error(`202 but the event is not on the topic: ${res.body}`);
     } else if (res.statusCode >= 400 && res.statusCode < 500) {
-      if (typeof parsed.error !== 'string' || typeof parsed.message !== 'string' || parsed.message.length === 0) throw new Error(`${res.statusCode} without {error,message}: ${res.body.slice(0, 200)}`);
+      if (typeof parsed.error !== 'string' || typeof parsed.message !== 'string' || parsed.message.length === 0)
+        throw new Error(`${res.statusCode} without {error,message}: ${res.body.slice(0, 200)}`);
       if (calls > 0) throw new Error(`${res.statusCode} after ${calls} PublishBatch calls: a rejected input must publish nothing`);
     } else if (!(flaky && res.statusCode === 503 && res.headers?.['retry-after'] && parsed.error === 'publish_failed')) {
       throw new Error(`${res.statusCode} ${res.body.slice(0, 300)}`);
     }
     if (/\bat \S+ \(|node_modules|TOPIC_ARN|arn:aws/.test(res.body)) throw new Error(`the answer leaks internals: ${res.body.slice(0, 200)}`);
   };
-  const event = (input: IngestInput) => apiEvent({ tenant: input.tenant, body: input.body, trigger: input.trigger, contentType: input.contentType as string | null | undefined, base64: input.base64 });
+  const event = (input: IngestInput) =>
+    apiEvent({
+      tenant: input.tenant,
+      body: input.body,
+      trigger: input.trigger,
+      contentType: input.contentType as string | null | undefined,
+      base64: input.base64,
+    });
 
-  await fc.assert(fc.asyncProperty(ingestInput, async (input) => {
-    published = [];
-    calls = 0;
-    // The mock records every call it answers (with the messages): without this a long run keeps them
-    // all (about 0.7 GB per 1,000 inputs; 20,000 ran out of heap in npm run prove).
-    sns.resetHistory();
-    refused = undefined;
-    flakiness = 0;
-    const t0 = Date.now();
-    const res = await withTimeout(handler(event(input) as never), timeoutMs);
-    result.healthy.maxMs = Math.max(result.healthy.maxMs, Date.now() - t0);
-    check(input, res, result.healthy, false);
-  }), { numRuns: runs, seed: opts.seed, endOnFailure: true });
+  await fc.assert(
+    fc.asyncProperty(ingestInput, async (input) => {
+      published = [];
+      calls = 0;
+      // The mock records every call it answers (with the messages): without this a long run keeps them
+      // all (about 0.7 GB per 1,000 inputs; 20,000 ran out of heap in npm run prove).
+      sns.resetHistory();
+      refused = undefined;
+      flakiness = 0;
+      const t0 = Date.now();
+      const res = await withTimeout(handler(event(input) as never), timeoutMs);
+      result.healthy.maxMs = Math.max(result.healthy.maxMs, Date.now() - t0);
+      check(input, res, result.healthy, false);
+    }),
+    { numRuns: runs, seed: opts.seed, endOnFailure: true },
+  );
 
   // Flaky SNS, through handleIngest with the publisher's sleep removed (6 attempts stay fast); HttpError
   // becomes its response as in the entry point.
-  await fc.assert(fc.asyncProperty(ingestInput, fc.double({ min: 0.05, max: 0.9, noNaN: true }), fc.integer(), async (input, f, s) => {
-    published = [];
-    calls = 0;
-    // The mock records every call it answers (with the messages): without this a long run keeps them
-    // all (about 0.7 GB per 1,000 inputs; 20,000 ran out of heap in npm run prove).
-    sns.resetHistory();
-    refused = undefined;
-    flakiness = f;
-    let x = s >>> 0;
-    rand = () => ((x = (Math.imul(x ^ (x >>> 15), 2246822507) + 0x9e3779b9) >>> 0) / 4294967296);
-    const t0 = Date.now();
-    const res = await withTimeout((async () => {
-      try {
-        return await handleIngest(event(input) as never, { publish: { client, topicArn: TOPIC, sleep: async () => undefined }, now: () => new Date() });
-      } catch (e) {
-        if (e instanceof HttpError) return e.toResponse();
-        throw e;
-      }
-    })(), timeoutMs);
-    result.flaky.maxMs = Math.max(result.flaky.maxMs, Date.now() - t0);
-    check(input, res, result.flaky, true);
-  }), { numRuns: runs, seed: opts.seed, endOnFailure: true });
+  await fc.assert(
+    fc.asyncProperty(ingestInput, fc.double({ min: 0.05, max: 0.9, noNaN: true }), fc.integer(), async (input, f, s) => {
+      published = [];
+      calls = 0;
+      // The mock records every call it answers (with the messages): without this a long run keeps them
+      // all (about 0.7 GB per 1,000 inputs; 20,000 ran out of heap in npm run prove).
+      sns.resetHistory();
+      refused = undefined;
+      flakiness = f;
+      let x = s >>> 0;
+      rand = () => (x = (Math.imul(x ^ (x >>> 15), 2246822507) + 0x9e3779b9) >>> 0) / 4294967296;
+      const t0 = Date.now();
+      const res = await withTimeout(
+        (async () => {
+          try {
+            return await handleIngest(event(input) as never, { publish: { client, topicArn: TOPIC, sleep: async () => undefined }, now: () => new Date() });
+          } catch (e) {
+            if (e instanceof HttpError) return e.toResponse();
+            throw e;
+          }
+        })(),
+        timeoutMs,
+      );
+      result.flaky.maxMs = Math.max(result.flaky.maxMs, Date.now() - t0);
+      check(input, res, result.flaky, true);
+    }),
+    { numRuns: runs, seed: opts.seed, endOnFailure: true },
+  );
   sns.restore();
   return result;
 }
@@ -303,29 +454,41 @@ export async function fuzzIngestFauxqs(runs: number, opts: { seed?: number; time
   const stats: FuzzStats = { inputs: 0, byStatus: {}, eventsPublished: 0, maxMs: 0 };
   try {
     const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: 'fuzz-topic' }));
-    await fc.assert(fc.asyncProperty(ingestInput, async (input) => {
-      const t0 = Date.now();
-      const ev = apiEvent({ tenant: input.tenant, body: input.body, trigger: input.trigger, contentType: input.contentType as string | null | undefined, base64: input.base64 });
-      const res = await withTimeout((async () => {
-        try {
-          return await handleIngest(ev as never, { publish: { client: sns, topicArn: TopicArn! }, now: () => new Date() });
-        } catch (e) {
-          if (e instanceof HttpError) return e.toResponse();
-          throw e;
-        }
-      })(), opts.timeoutMs ?? 20_000);
-      stats.maxMs = Math.max(stats.maxMs, Date.now() - t0);
-      stats.inputs++;
-      stats.byStatus[res.statusCode] = (stats.byStatus[res.statusCode] ?? 0) + 1;
-      const parsed = JSON.parse(res.body);
-      if (res.statusCode >= 500) throw new Error(`${res.statusCode} from a healthy SNS (fauxqs): ${res.body.slice(0, 300)}`);
-      if (res.statusCode === 200) {
-        const ids = expectedIds(input.body ?? '');
-        if (!ids || parsed.received !== ids.length || parsed.published !== new Set(ids).size) throw new Error(`200 with inexact counts ${res.body}`);
-        stats.eventsPublished += parsed.published;
-      } else if (res.statusCode === 202) stats.eventsPublished++;
-      else if (typeof parsed.error !== 'string' || typeof parsed.message !== 'string') throw new Error(`${res.statusCode} without {error,message}`);
-    }), { numRuns: runs, seed: opts.seed, endOnFailure: true });
+    await fc.assert(
+      fc.asyncProperty(ingestInput, async (input) => {
+        const t0 = Date.now();
+        const ev = apiEvent({
+          tenant: input.tenant,
+          body: input.body,
+          trigger: input.trigger,
+          contentType: input.contentType as string | null | undefined,
+          base64: input.base64,
+        });
+        const res = await withTimeout(
+          (async () => {
+            try {
+              return await handleIngest(ev as never, { publish: { client: sns, topicArn: TopicArn! }, now: () => new Date() });
+            } catch (e) {
+              if (e instanceof HttpError) return e.toResponse();
+              throw e;
+            }
+          })(),
+          opts.timeoutMs ?? 20_000,
+        );
+        stats.maxMs = Math.max(stats.maxMs, Date.now() - t0);
+        stats.inputs++;
+        stats.byStatus[res.statusCode] = (stats.byStatus[res.statusCode] ?? 0) + 1;
+        const parsed = JSON.parse(res.body);
+        if (res.statusCode >= 500) throw new Error(`${res.statusCode} from a healthy SNS (fauxqs): ${res.body.slice(0, 300)}`);
+        if (res.statusCode === 200) {
+          const ids = expectedIds(input.body ?? '');
+          if (!ids || parsed.received !== ids.length || parsed.published !== new Set(ids).size) throw new Error(`200 with inexact counts ${res.body}`);
+          stats.eventsPublished += parsed.published;
+        } else if (res.statusCode === 202) stats.eventsPublished++;
+        else if (typeof parsed.error !== 'string' || typeof parsed.message !== 'string') throw new Error(`${res.statusCode} without {error,message}`);
+      }),
+      { numRuns: runs, seed: opts.seed, endOnFailure: true },
+    );
   } catch (e) {
     const m = (e as Error).message;
     throw new Error(m.length > 3000 ? `${m.slice(0, 1500)}\n...\n${m.slice(-1500)}` : m);

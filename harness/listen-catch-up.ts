@@ -27,7 +27,11 @@ import { postLogStream, tokenFor } from './local-runtime';
 export const LISTEN_USER = 'auth0|catch-up-listener';
 
 /** Stored session events of the listener's user, by index: type and log code, written by hand. */
-const KINDS: readonly { type: 'logout' | 'password_changed' | 'user_blocked' | 'user_deleted' | 'refresh_token_revoked'; log_type: string; session: boolean }[] = [
+const KINDS: readonly {
+  type: 'logout' | 'password_changed' | 'user_blocked' | 'user_deleted' | 'refresh_token_revoked';
+  log_type: string;
+  session: boolean;
+}[] = [
   { type: 'logout', log_type: 'slo', session: true },
   { type: 'password_changed', log_type: 'scp', session: false },
   { type: 'user_blocked', log_type: 'sapi', session: false },
@@ -103,29 +107,80 @@ export async function listenCatchUp(p: LocalPipeline, opts: ListenCatchUpOptions
     const at = new Date(t0 + i * 20);
     const k = KINDS[i % KINDS.length];
     const id = `${run}-${String(i).padStart(6, '0')}`;
-    const e = toStoredEvent({ id, tenant: 'dev', type: k.type, source: 'log-stream', log_type: k.log_type, level: 3, user_id: LISTEN_USER, ...(k.session ? { session_id: `s-${i}` } : {}), date: new Date(at.getTime() - 250).toISOString(), received_at: new Date(at.getTime() - 50).toISOString(), data: {} }, at);
+    const e = toStoredEvent(
+      {
+        id,
+        tenant: 'dev',
+        type: k.type,
+        source: 'log-stream',
+        log_type: k.log_type,
+        level: 3,
+        user_id: LISTEN_USER,
+        ...(k.session ? { session_id: `s-${i}` } : {}),
+        date: new Date(at.getTime() - 250).toISOString(),
+        received_at: new Date(at.getTime() - 50).toISOString(),
+        data: {},
+      },
+      at,
+    );
     mine.push(e);
     all.push(e);
     if (i % noiseEvery === 5) {
       const later = new Date(at.getTime() + 7);
-      all.push(toStoredEvent({ id: `${run}-neighbour-${i}`, tenant: 'dev', type: 'logout', source: 'log-stream', log_type: 'slo', level: 1, user_id: 'auth0|neighbour', date: later.toISOString(), received_at: later.toISOString(), data: {} }, later));
+      all.push(
+        toStoredEvent(
+          {
+            id: `${run}-neighbour-${i}`,
+            tenant: 'dev',
+            type: 'logout',
+            source: 'log-stream',
+            log_type: 'slo',
+            level: 1,
+            user_id: 'auth0|neighbour',
+            date: later.toISOString(),
+            received_at: later.toISOString(),
+            data: {},
+          },
+          later,
+        ),
+      );
       // The same user id and event id shape in another tenant: another item (key `acme#...`).
-      all.push(toStoredEvent({ id: `${run}-acme-${i}`, tenant: 'acme', type: 'user_blocked', source: 'log-stream', log_type: 'sapi', level: 3, user_id: LISTEN_USER, date: later.toISOString(), received_at: later.toISOString(), data: {} }, later));
+      all.push(
+        toStoredEvent(
+          {
+            id: `${run}-acme-${i}`,
+            tenant: 'acme',
+            type: 'user_blocked',
+            source: 'log-stream',
+            log_type: 'sapi',
+            level: 3,
+            user_id: LISTEN_USER,
+            date: later.toISOString(),
+            received_at: later.toISOString(),
+            data: {},
+          },
+          later,
+        ),
+      );
     }
   }
   const startedAt = Date.now();
   const before = await p.state();
   const storedBefore = before.flow.stored.events ?? 0;
   for (let i = 0; i < all.length; i += 25 * 8) {
-    await Promise.all(Array.from({ length: 8 }, (_, j) => all.slice(i + j * 25, i + (j + 1) * 25)).filter((b) => b.length).map(async (batch) => {
-      let items: Record<string, any>[] = batch.map((Item) => ({ PutRequest: { Item } }));
-      for (let attempt = 0; items.length; attempt++) {
-        if (attempt > 20) throw new Error('BatchWriteItem kept leaving items unprocessed');
-        const out = await ddb.send(new BatchWriteCommand({ RequestItems: { [p.tables.events!]: items } }));
-        items = out.UnprocessedItems?.[p.tables.events!] ?? [];
-        if (items.length) await sleep(50 * (attempt + 1));
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, (_, j) => all.slice(i + j * 25, i + (j + 1) * 25))
+        .filter((b) => b.length)
+        .map(async (batch) => {
+          let items: Record<string, any>[] = batch.map((Item) => ({ PutRequest: { Item } }));
+          for (let attempt = 0; items.length; attempt++) {
+            if (attempt > 20) throw new Error('BatchWriteItem kept leaving items unprocessed');
+            const out = await ddb.send(new BatchWriteCommand({ RequestItems: { [p.tables.events!]: items } }));
+            items = out.UnprocessedItems?.[p.tables.events!] ?? [];
+            if (items.length) await sleep(50 * (attempt + 1));
+          }
+        }),
+    );
     if ((i / 200) % 10 === 0) progress(`stored ${Math.min(i + 200, all.length)} of ${all.length} items`);
   }
   const written = Date.now();
@@ -146,7 +201,10 @@ export async function listenCatchUp(p: LocalPipeline, opts: ListenCatchUpOptions
   const counts0 = p.wsCounts;
   const pushed0 = (await p.state()).flow.pushed;
   const child = spawn('npm', ['run', '--silent', 'listen', '--', '--url', p.wsUrl, '--tenant', 'dev', '--since', since, '--json'], {
-    cwd: REPO_ROOT, env: { ...process.env, AUTH0_EVENTS_TOKEN: token }, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: REPO_ROOT,
+    env: { ...process.env, AUTH0_EVENTS_TOKEN: token },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const printed: string[] = [];
@@ -182,8 +240,10 @@ export async function listenCatchUp(p: LocalPipeline, opts: ListenCatchUpOptions
       const caught = /^# caught up: (\d+) stored event\(s\) replayed$/.exec(l);
       if (state) states.push(state[1]);
       else if (/^# listening as /.test(l)) listeningAt ??= Date.now();
-      else if (caught) { caughtUp = Number(caught[1]); caughtUpAt = Date.now(); }
-      else if (l.trim()) otherStderr.push(l.slice(0, 300));
+      else if (caught) {
+        caughtUp = Number(caught[1]);
+        caughtUpAt = Date.now();
+      } else if (l.trim()) otherStderr.push(l.slice(0, 300));
     }
   });
 
@@ -196,17 +256,23 @@ export async function listenCatchUp(p: LocalPipeline, opts: ListenCatchUpOptions
   try {
     const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
     while (listeningAt === undefined) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`npm run listen did not authenticate; stderr: ${[...states, ...otherStderr].join(' | ')}`);
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`npm run listen did not authenticate; stderr: ${[...states, ...otherStderr].join(' | ')}`);
       await sleep(20);
     }
     progress(`listening ${((listeningAt - drained) / 1000).toFixed(1)} s after the spawn; posting live events`);
     const half = Math.ceil(liveCount / 2);
-    for (const [b, size] of [[0, half], [1, liveCount - half]] as const) {
+    for (const [b, size] of [
+      [0, half],
+      [1, liveCount - half],
+    ] as const) {
       if (b === 1) await sleep(Math.max(0, listeningAt + 1200 - Date.now()));
       const records = Array.from({ length: size }, (_, j) => {
         const id = `${run}-live-${b}-${j}`;
         liveIds.push(id);
-        return j % 2 ? { log_id: id, data: { type: 'scp', date: new Date().toISOString(), user_id: LISTEN_USER } } : { log_id: id, data: { type: 'slo', date: new Date().toISOString(), user_id: LISTEN_USER, details: { session_id: `live-${b}-${j}` } } };
+        return j % 2
+          ? { log_id: id, data: { type: 'scp', date: new Date().toISOString(), user_id: LISTEN_USER } }
+          : { log_id: id, data: { type: 'slo', date: new Date().toISOString(), user_id: LISTEN_USER, details: { session_id: `live-${b}-${j}` } } };
       });
       livePostedAtMs.push(Date.now() - listeningAt);
       liveAnswers.push((await postLogStream(p, records)).body);
@@ -223,7 +289,13 @@ export async function listenCatchUp(p: LocalPipeline, opts: ListenCatchUpOptions
   } finally {
     if (child.exitCode === null && child.pid) {
       process.kill(-child.pid, 'SIGINT');
-      const killer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+      const killer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, 5000);
       await exited;
       clearTimeout(killer);
     }
@@ -232,19 +304,39 @@ export async function listenCatchUp(p: LocalPipeline, opts: ListenCatchUpOptions
   const eventsSent = (await p.state()).flow.pushed - pushed0;
 
   // Which live events were stored at or before the connection's seam (replayed) and after it (pushed).
-  const liveStored = await Promise.all(liveIds.map(async (id) => (await ddb.send(new GetCommand({ TableName: p.tables.events!, Key: eventKey('dev', id), ConsistentRead: true }))).Item?.stored_at as string | undefined));
+  const liveStored = await Promise.all(
+    liveIds.map(
+      async (id) =>
+        (await ddb.send(new GetCommand({ TableName: p.tables.events!, Key: eventKey('dev', id), ConsistentRead: true }))).Item?.stored_at as string | undefined,
+    ),
+  );
   if (liveStored.some((s) => s === undefined)) throw new Error(`live events not stored: ${liveIds.filter((_, i) => liveStored[i] === undefined).join(', ')}`);
   const liveReplayed = seam ? liveStored.filter((s) => s !== undefined && s <= seam).length : NaN;
 
   const expectedStored = mine.slice(1).map((_, j) => {
     const i = j + 1;
     const k = KINDS[i % KINDS.length];
-    return { id: `${run}-${String(i).padStart(6, '0')}`, type: k.type, tenant: 'dev', user_id: LISTEN_USER, ...(k.session ? { session_id: `s-${i}` } : {}), date: new Date(t0 + i * 20 - 250).toISOString(), log_type: k.log_type };
+    return {
+      id: `${run}-${String(i).padStart(6, '0')}`,
+      type: k.type,
+      tenant: 'dev',
+      user_id: LISTEN_USER,
+      ...(k.session ? { session_id: `s-${i}` } : {}),
+      date: new Date(t0 + i * 20 - 250).toISOString(),
+      log_type: k.log_type,
+    };
   });
   const wantById = new Map(expectedStored.map((e) => [e.id as string, e]));
-  const wrongFields = lines.filter((l) => wantById.has(l.id) && JSON.stringify(l) !== JSON.stringify(wantById.get(l.id))).slice(0, 5).map((l) => JSON.stringify(l));
+  const wrongFields = lines
+    .filter((l) => wantById.has(l.id) && JSON.stringify(l) !== JSON.stringify(wantById.get(l.id)))
+    .slice(0, 5)
+    .map((l) => JSON.stringify(l));
   const delta = (a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>) =>
-    Object.fromEntries(Object.keys(b).map((k) => [k, b[k] - (a[k] ?? 0)]).filter(([, v]) => v));
+    Object.fromEntries(
+      Object.keys(b)
+        .map((k) => [k, b[k] - (a[k] ?? 0)])
+        .filter(([, v]) => v),
+    );
   return {
     stored: n,
     neighbours: all.length - n,
@@ -281,7 +373,16 @@ async function liveFromOf(ddb: DynamoDBDocumentClient, table: string): Promise<s
   let start: Record<string, unknown> | undefined;
   do {
     // A filtered Scan reads a page (1 MB) and filters it: every page must be read.
-    const out = await ddb.send(new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: start, FilterExpression: '#sub = :sub AND attribute_exists(live_from)', ExpressionAttributeNames: { '#sub': 'sub' }, ExpressionAttributeValues: { ':sub': LISTEN_USER } }));
+    const out = await ddb.send(
+      new ScanCommand({
+        TableName: table,
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+        FilterExpression: '#sub = :sub AND attribute_exists(live_from)',
+        ExpressionAttributeNames: { '#sub': 'sub' },
+        ExpressionAttributeValues: { ':sub': LISTEN_USER },
+      }),
+    );
     items.push(...(out.Items ?? []));
     start = out.LastEvaluatedKey;
   } while (start);

@@ -14,7 +14,11 @@ export async function startRuntime(opts: Partial<PipelineOptions> = {}): Promise
 }
 
 export async function postLogStream(p: LocalPipeline, records: unknown[], tenant = 'dev'): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${p.restUrl}/${tenant}/log-stream`, { method: 'POST', headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' }, body: JSON.stringify(records) });
+  const res = await fetch(`${p.restUrl}/${tenant}/log-stream`, {
+    method: 'POST',
+    headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
+    body: JSON.stringify(records),
+  });
   return { status: res.status, body: await res.json() };
 }
 
@@ -34,7 +38,10 @@ export class RawListener {
 
   async open(token: string, since?: string): Promise<any> {
     this.ws = new WebSocket(`${this.url}/?tenant=dev`);
-    await new Promise<void>((resolve, reject) => { this.ws.once('open', () => resolve()); this.ws.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+    });
     const authenticated = new Promise<any>((resolve) => {
       this.ws.on('message', (data) => {
         const msg = JSON.parse(data.toString());

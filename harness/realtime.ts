@@ -53,39 +53,63 @@ export async function createTables(raw: DynamoDBClient, suffix: string): Promise
     KeySchema: [{ AttributeName: EVENTS_TABLE.partitionKey, KeyType: 'HASH' }],
     GlobalSecondaryIndexes: [EVENTS_TABLE.byTenantIndex, EVENTS_TABLE.byUserIndex].map((i) => ({
       IndexName: i.name,
-      KeySchema: [{ AttributeName: i.partitionKey, KeyType: 'HASH' as const }, { AttributeName: i.sortKey, KeyType: 'RANGE' as const }],
+      KeySchema: [
+        { AttributeName: i.partitionKey, KeyType: 'HASH' as const },
+        { AttributeName: i.sortKey, KeyType: 'RANGE' as const },
+      ],
       Projection: { ProjectionType: 'ALL' as const },
     })),
     StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
   };
   const created = await raw.send(new CreateTableCommand(eventsInput));
-  await raw.send(new CreateTableCommand({
-    TableName: connections,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [
-      { AttributeName: CONNECTIONS_TABLE.partitionKey, AttributeType: S },
-      { AttributeName: 'listen_key', AttributeType: S },
-      { AttributeName: 'tenant', AttributeType: S },
-      { AttributeName: 'connected_at', AttributeType: S },
-    ],
-    KeySchema: [{ AttributeName: CONNECTIONS_TABLE.partitionKey, KeyType: 'HASH' }],
-    GlobalSecondaryIndexes: [CONNECTIONS_TABLE.byListenerIndex, CONNECTIONS_TABLE.byTenantIndex].map((i) => ({
-      IndexName: i.name,
-      KeySchema: [{ AttributeName: i.partitionKey, KeyType: 'HASH' as const }, { AttributeName: i.sortKey, KeyType: 'RANGE' as const }],
-      Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...i.include] },
-    })),
-  }));
+  await raw.send(
+    new CreateTableCommand({
+      TableName: connections,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: CONNECTIONS_TABLE.partitionKey, AttributeType: S },
+        { AttributeName: 'listen_key', AttributeType: S },
+        { AttributeName: 'tenant', AttributeType: S },
+        { AttributeName: 'connected_at', AttributeType: S },
+      ],
+      KeySchema: [{ AttributeName: CONNECTIONS_TABLE.partitionKey, KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [CONNECTIONS_TABLE.byListenerIndex, CONNECTIONS_TABLE.byTenantIndex].map((i) => ({
+        IndexName: i.name,
+        KeySchema: [
+          { AttributeName: i.partitionKey, KeyType: 'HASH' as const },
+          { AttributeName: i.sortKey, KeyType: 'RANGE' as const },
+        ],
+        Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...i.include] },
+      })),
+    }),
+  );
   return { events, connections, streamArn: created.TableDescription?.LatestStreamArn };
 }
 
 let seq = 0;
 /** A session event as the events writer stores it (stored_at = `storedAt`). */
-export function storedEvent(tenant: string, userId: string | undefined, storedAt: Date, type: CanonicalEvent['type'] = 'logout', id = `ev-${String(++seq).padStart(6, '0')}`): StoredEvent {
-  return toStoredEvent({
-    id, tenant, type, source: 'log-stream', log_type: 'slo', level: 1,
-    ...(userId ? { user_id: userId, session_id: `s-${id}` } : {}),
-    date: storedAt.toISOString(), received_at: storedAt.toISOString(), data: {},
-  }, storedAt);
+export function storedEvent(
+  tenant: string,
+  userId: string | undefined,
+  storedAt: Date,
+  type: CanonicalEvent['type'] = 'logout',
+  id = `ev-${String(++seq).padStart(6, '0')}`,
+): StoredEvent {
+  return toStoredEvent(
+    {
+      id,
+      tenant,
+      type,
+      source: 'log-stream',
+      log_type: 'slo',
+      level: 1,
+      ...(userId ? { user_id: userId, session_id: `s-${id}` } : {}),
+      date: storedAt.toISOString(),
+      received_at: storedAt.toISOString(),
+      data: {},
+    },
+    storedAt,
+  );
 }
 
 export async function putEvent(ddb: DynamoDBDocumentClient, table: string, e: StoredEvent): Promise<void> {
@@ -96,9 +120,18 @@ export async function putEvent(ddb: DynamoDBDocumentClient, table: string, e: St
 export function listener(id: string, tenant: string, filter: ListenFilter, sub: string, extra: Partial<ConnectionItem> = {}): ConnectionItem {
   const now = new Date();
   return {
-    connection_id: id, tenant, state: 'authenticated', connected_at: now.toISOString(), expires_at: Math.floor(now.getTime() / 1000) + 7200,
-    sub, filter, token_expires_at: new Date(now.getTime() + 3_600_000).toISOString(), listen_key: listenKeyOf(tenant, filter, sub),
-    live_from: new Date(now.getTime() - 60_000).toISOString(), authenticated_at: now.toISOString(), ...extra,
+    connection_id: id,
+    tenant,
+    state: 'authenticated',
+    connected_at: now.toISOString(),
+    expires_at: Math.floor(now.getTime() / 1000) + 7200,
+    sub,
+    filter,
+    token_expires_at: new Date(now.getTime() + 3_600_000).toISOString(),
+    listen_key: listenKeyOf(tenant, filter, sub),
+    live_from: new Date(now.getTime() - 60_000).toISOString(),
+    authenticated_at: now.toISOString(),
+    ...extra,
   };
 }
 
@@ -124,7 +157,15 @@ export interface ManagementServer {
 /** A local API Gateway management API: POST /@connections/{id} (records the body) and DELETE. */
 export async function managementServer(opts: { latencyMs?: number } = {}): Promise<ManagementServer> {
   const state: ManagementServer = {
-    endpoint: '', messages: new Map(), closed: [], gone: new Set(), failNext: new Map(), invalid: [], inFlight: 0, peakInFlight: 0, requests: 0,
+    endpoint: '',
+    messages: new Map(),
+    closed: [],
+    gone: new Set(),
+    failNext: new Map(),
+    invalid: [],
+    inFlight: 0,
+    peakInFlight: 0,
+    requests: 0,
     reset() {
       state.messages.clear();
       state.closed.length = 0;
@@ -180,22 +221,29 @@ export async function managementServer(opts: { latencyMs?: number } = {}): Promi
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   state.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  state.close = () => new Promise<void>((r) => {
-    server.closeAllConnections();
-    server.close(() => r());
-  });
+  state.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
   return state;
 }
 
 /** Every record of a table's stream so far (all shards, from TRIM_HORIZON), as the push Lambda gets them. */
 export async function streamRecords(endpoint: string, streamArn: string): Promise<import('aws-lambda').DynamoDBStreamEvent['Records']> {
   const { DynamoDBStreamsClient, DescribeStreamCommand, GetShardIteratorCommand, GetRecordsCommand } = await import('@aws-sdk/client-dynamodb-streams');
-  const streams = new DynamoDBStreamsClient({ endpoint, region: EMULATOR_CREDENTIALS.AWS_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const streams = new DynamoDBStreamsClient({
+    endpoint,
+    region: EMULATOR_CREDENTIALS.AWS_REGION,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const out: import('aws-lambda').DynamoDBStreamEvent['Records'] = [];
   try {
     const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
     for (const shard of StreamDescription?.Shards ?? []) {
-      let { ShardIterator } = await streams.send(new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+      let { ShardIterator } = await streams.send(
+        new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+      );
       for (let i = 0; ShardIterator && i < 20; i++) {
         const page = await streams.send(new GetRecordsCommand({ ShardIterator }));
         out.push(...((page.Records ?? []) as unknown as import('aws-lambda').DynamoDBStreamEvent['Records']));

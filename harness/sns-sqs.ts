@@ -19,10 +19,14 @@ export async function topicWithQueue(endpoint: string, name: string, filterPolic
   const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: `${name}-topic` }));
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-queue` }));
   const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
-  await sns.send(new SubscribeCommand({
-    TopicArn, Protocol: 'sqs', Endpoint: attrs.Attributes!.QueueArn,
-    Attributes: { RawMessageDelivery: 'true', ...(filterPolicy ? { FilterPolicy: JSON.stringify(filterPolicy) } : {}) },
-  }));
+  await sns.send(
+    new SubscribeCommand({
+      TopicArn,
+      Protocol: 'sqs',
+      Endpoint: attrs.Attributes!.QueueArn,
+      Attributes: { RawMessageDelivery: 'true', ...(filterPolicy ? { FilterPolicy: JSON.stringify(filterPolicy) } : {}) },
+    }),
+  );
   return { sns, sqs, topicArn: TopicArn!, queueUrl: QueueUrl! };
 }
 

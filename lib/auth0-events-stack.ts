@@ -42,16 +42,30 @@ export class Auth0EventsStack extends Stack {
     refuseExampleConfiguration(this, config, this.pipeline.eventBridge);
   }
 
-  get events(): EventTopic { return this.pipeline.events; }
-  get ingest(): IngestApi { return this.pipeline.ingest; }
-  get stores(): Stores { return this.pipeline.stores; }
+  get events(): EventTopic {
+    return this.pipeline.events;
+  }
+  get ingest(): IngestApi {
+    return this.pipeline.ingest;
+  }
+  get stores(): Stores {
+    return this.pipeline.stores;
+  }
   /** Every subscriber of the registry (lib/subscribers.ts), by name: `stack.subscribers.get('users')`. */
-  get subscribers(): FanOut { return this.pipeline.subscribers; }
-  get realtime(): SessionEventsSocket { return this.pipeline.realtime; }
+  get subscribers(): FanOut {
+    return this.pipeline.subscribers;
+  }
+  get realtime(): SessionEventsSocket {
+    return this.pipeline.realtime;
+  }
   /** Auth0 partner event buses, rules, queue and consumer, when a tenant names `eventBridgeSources`. */
-  get eventBridge(): EventBridgeFrontDoor | undefined { return this.pipeline.eventBridge; }
+  get eventBridge(): EventBridgeFrontDoor | undefined {
+    return this.pipeline.eventBridge;
+  }
   /** Alarm topic, alarm actions on every alarm, the operations alarms and the dashboard (docs/operations.md). */
-  get monitoring(): Monitoring { return this.pipeline.monitoring; }
+  get monitoring(): Monitoring {
+    return this.pipeline.monitoring;
+  }
 }
 
 /** The CloudFormation parameter that deploys the shipped example configuration anyway. */
@@ -73,12 +87,14 @@ function refuseExampleConfiguration(stack: Stack, config: Auth0EventsConfig, doo
     type: 'String',
     default: 'refuse',
     allowedValues: ['refuse', 'deploy'],
-    description: 'This template was synthesized from the example configuration of cdk.json: "deploy" deploys it anyway (without the partner event buses of its placeholder sources).',
+    description:
+      'This template was synthesized from the example configuration of cdk.json: "deploy" deploys it anyway (without the partner event buses of its placeholder sources).',
   });
   leaveOutExampleSourceBuses(choice, door);
-  const message = `auth0-events: this is the example configuration, not yours: ${placeholders.join(', ')} are the example's placeholders (the reserved .example domain, the all-zero partner event source id). `
-    + `Edit cdk.json, context "${CONTEXT_KEY}": tenants (your Auth0 tenant names, and the API identifier of your events API as audience), alarmEmail (your on-call address) and eventBridgeSources (your Auth0 streams' Event Source Names, or none), then run npx cdk deploy again. `
-    + `To deploy the example anyway: npx cdk deploy --parameters ${EXAMPLE_PARAMETER}=deploy`;
+  const message =
+    `auth0-events: this is the example configuration, not yours: ${placeholders.join(', ')} are the example's placeholders (the reserved .example domain, the all-zero partner event source id). ` +
+    `Edit cdk.json, context "${CONTEXT_KEY}": tenants (your Auth0 tenant names, and the API identifier of your events API as audience), alarmEmail (your on-call address) and eventBridgeSources (your Auth0 streams' Event Source Names, or none), then run npx cdk deploy again. ` +
+    `To deploy the example anyway: npx cdk deploy --parameters ${EXAMPLE_PARAMETER}=deploy`;
   new CfnRule(stack, 'RefuseExampleConfiguration', {
     assertions: [{ assert: Fn.conditionEquals(choice.valueAsString, 'deploy'), assertDescription: message }],
   });
@@ -96,13 +112,17 @@ function refuseExampleConfiguration(stack: Stack, config: Auth0EventsConfig, doo
  */
 function leaveOutExampleSourceBuses(choice: CfnParameter, door: EventBridgeFrontDoor | undefined): void {
   const placeholderAt = (door?.buses ?? []).flatMap((bus, i) =>
-    ((bus.node.defaultChild as events.CfnEventBus).eventSourceName ?? '').includes(EXAMPLE_SOURCE_ID) ? [i] : []);
+    ((bus.node.defaultChild as events.CfnEventBus).eventSourceName ?? '').includes(EXAMPLE_SOURCE_ID) ? [i] : [],
+  );
   if (!door || placeholderAt.length === 0) return;
   // The buses live in the tenants' nested stacks (lib/tenant-groups.ts): one condition in each stack that
   // has a placeholder bus; its reference to the parameter becomes a parameter of that nested stack.
   const conditions = new Map<Stack, CfnCondition>();
-  const conditionIn = (scope: Stack) => conditions.get(scope)
-    ?? conditions.set(scope, new CfnCondition(scope, 'ExampleSourceBuses', { expression: Fn.conditionNot(Fn.conditionEquals(choice.valueAsString, 'deploy')) })).get(scope)!;
+  const conditionIn = (scope: Stack) =>
+    conditions.get(scope) ??
+    conditions
+      .set(scope, new CfnCondition(scope, 'ExampleSourceBuses', { expression: Fn.conditionNot(Fn.conditionEquals(choice.valueAsString, 'deploy')) }))
+      .get(scope)!;
   for (const i of placeholderAt) {
     for (const c of [door.buses[i], door.rules[i]]) (c.node.defaultChild as CfnResource).cfnOptions.condition = conditionIn(Stack.of(c));
   }

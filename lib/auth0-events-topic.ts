@@ -108,7 +108,9 @@ export class Auth0EventsTopic {
    */
   static fromTopicAttributes(scope: Construct, id: string, attrs: Auth0EventsTopicAttributes): IAuth0EventsTopic {
     if (!Token.isUnresolved(attrs.topicArn) && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(attrs.topicArn)) {
-      throw new Error(`Auth0EventsTopic.fromTopicAttributes: topicArn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got ${JSON.stringify(attrs.topicArn)}`);
+      throw new Error(
+        `Auth0EventsTopic.fromTopicAttributes: topicArn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got ${JSON.stringify(attrs.topicArn)}`,
+      );
     }
     return new ImportedEventsTopic(scope, id, attrs.topicArn, () => attrs.keyArn);
   }

@@ -92,9 +92,19 @@ export class Auth0Events extends Construct {
       queryThrottle: config.isolation.queryThrottle,
       tokenCacheTtl: Duration.seconds(config.isolation.tokenCacheSeconds),
     });
-    if (eventBridgeSources(config.tenants).size) this.eventBridge = new EventBridgeFrontDoor(this, 'EventBridge', { events: this.events, tenants: config.tenants, logRetentionDays: config.logRetentionDays });
+    if (eventBridgeSources(config.tenants).size)
+      this.eventBridge = new EventBridgeFrontDoor(this, 'EventBridge', {
+        events: this.events,
+        tenants: config.tenants,
+        logRetentionDays: config.logRetentionDays,
+      });
     if (polledTenants(config.tenants).length) {
-      this.poller = new LogPoller(this, 'Poller', { events: this.events, tenants: config.tenants, logRetentionDays: config.logRetentionDays, deletionProtection: config.deletionProtection });
+      this.poller = new LogPoller(this, 'Poller', {
+        events: this.events,
+        tenants: config.tenants,
+        logRetentionDays: config.logRetentionDays,
+        deletionProtection: config.deletionProtection,
+      });
     }
     this.archive = new EventArchive(this, 'Archive', { topic: this.events.topic, logRetentionDays: config.logRetentionDays, ...config.archive });
     this.parameters = new TopicParameters(this, 'Parameters', { topic: this.events.topic, keyArn: this.events.keyArn, prefix: config.parameterPrefix });
@@ -114,7 +124,11 @@ export class Auth0Events extends Construct {
     });
     if (config.lambdaArchitecture === 'x86_64') {
       // Every function of the pipeline (lib/secure-defaults.ts makes them arm64) on x86_64, for a region without arm64.
-      Aspects.of(this).add({ visit: (node) => { if (node instanceof lambda.CfnFunction) node.architectures = ['x86_64']; } });
+      Aspects.of(this).add({
+        visit: (node) => {
+          if (node instanceof lambda.CfnFunction) node.architectures = ['x86_64'];
+        },
+      });
     }
   }
 

@@ -288,7 +288,20 @@ export class ConfigError extends Error {
   }
 }
 
-const KNOWN_KEYS = ['tenants', 'throttle', 'alarmEmail', 'logRetentionDays', 'deletionProtection', 'alarms', 'isolation', 'lambdaArchitecture', 'subscriberAccounts', 'parameterPrefix', 'listenerLimits', 'archive'];
+const KNOWN_KEYS = [
+  'tenants',
+  'throttle',
+  'alarmEmail',
+  'logRetentionDays',
+  'deletionProtection',
+  'alarms',
+  'isolation',
+  'lambdaArchitecture',
+  'subscriberAccounts',
+  'parameterPrefix',
+  'listenerLimits',
+  'archive',
+];
 const ISOLATION_KEYS = Object.keys(DEFAULT_ISOLATION);
 const RESERVED_KEYS: (keyof ReservedConcurrencyConfig)[] = ['socket', 'push', 'apiKeyAuthorizer', 'tokenAuthorizer', 'query'];
 /** SSM parameter names: letters, digits, `_ . - /`; a name may not begin with `aws` or `ssm`. */
@@ -297,7 +310,8 @@ const ALARM_KEYS = Object.keys(DEFAULT_ALARMS);
 
 function positiveInt(value: unknown, field: string, what: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw new ConfigError(field, `must be a positive whole number (${what}), got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0)
+    throw new ConfigError(field, `must be a positive whole number (${what}), got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -305,12 +319,17 @@ function positiveInt(value: unknown, field: string, what: string, fallback: numb
 function eventBridgeSourcesOf(tc: TenantConfig, i: number, seen: Map<string, string>): string[] {
   const field = `tenants[${i}].eventBridgeSources`;
   if (tc.eventBridgeSources === undefined) return [];
-  if (!Array.isArray(tc.eventBridgeSources)) throw new ConfigError(field, `must be a list of Auth0 partner event source names, got ${JSON.stringify(tc.eventBridgeSources)}`);
+  if (!Array.isArray(tc.eventBridgeSources))
+    throw new ConfigError(field, `must be a list of Auth0 partner event source names, got ${JSON.stringify(tc.eventBridgeSources)}`);
   tc.eventBridgeSources.forEach((source, j) => {
     const problem = eventBridgeSourceProblem(source);
     if (problem) throw new ConfigError(`${field}[${j}]`, problem);
     const owner = seen.get(source);
-    if (owner !== undefined) throw new ConfigError(`${field}[${j}]`, `${source} is listed ${owner === tc.name ? 'twice' : `for tenant ${owner} too`}: a partner event source belongs to one tenant`);
+    if (owner !== undefined)
+      throw new ConfigError(
+        `${field}[${j}]`,
+        `${source} is listed ${owner === tc.name ? 'twice' : `for tenant ${owner} too`}: a partner event source belongs to one tenant`,
+      );
     seen.set(source, tc.name);
   });
   return [...tc.eventBridgeSources];
@@ -329,12 +348,18 @@ function eventBridgeSourcesOf(tc: TenantConfig, i: number, seen: Map<string, str
 function issuerOf(tc: TenantConfig, i: number, seen: ReadonlyMap<string, string>): string {
   const issuer = toTenant(tc).issuer.toLowerCase();
   if (!issuer.startsWith('https://')) {
-    throw new ConfigError(`tenants[${i}].issuer`, `${JSON.stringify(tc.issuer)} is not an https URL: a deployed pipeline fetches the signing keys from the issuer, so it must be https (only the local runtime's dev tenant has an http issuer)`);
+    throw new ConfigError(
+      `tenants[${i}].issuer`,
+      `${JSON.stringify(tc.issuer)} is not an https URL: a deployed pipeline fetches the signing keys from the issuer, so it must be https (only the local runtime's dev tenant has an http issuer)`,
+    );
   }
   const owner = seen.get(issuer);
   if (owner !== undefined) {
     const field = tc.issuer ? 'issuer' : tc.customDomain ? 'customDomain' : 'name';
-    throw new ConfigError(`tenants[${i}].${field}`, `tenant ${tc.name} has the token issuer ${issuer} of tenant ${owner}: each tenant needs an issuer of its own, or one tenant's tokens would open the other's events`);
+    throw new ConfigError(
+      `tenants[${i}].${field}`,
+      `tenant ${tc.name} has the token issuer ${issuer} of tenant ${owner}: each tenant needs an issuer of its own, or one tenant's tokens would open the other's events`,
+    );
   }
   return issuer;
 }
@@ -346,7 +371,10 @@ function issuerOf(tc: TenantConfig, i: number, seen: ReadonlyMap<string, string>
 function managementApiOf(tc: TenantConfig, i: number): NonNullable<TenantConfig['managementApi']> {
   const m = tc.managementApi!;
   if (m.domain !== undefined && m.domain.includes('://')) {
-    throw new ConfigError(`tenants[${i}].managementApi.domain`, `${JSON.stringify(m.domain)} is an http stand-in for Auth0: a deployed poller calls the Management API over https; give the host name only (e.g. ${tc.name.split('@')[0]}.auth0.com), or leave it out for the tenant's Auth0 domain`);
+    throw new ConfigError(
+      `tenants[${i}].managementApi.domain`,
+      `${JSON.stringify(m.domain)} is an http stand-in for Auth0: a deployed poller calls the Management API over https; give the host name only (e.g. ${tc.name.split('@')[0]}.auth0.com), or leave it out for the tenant's Auth0 domain`,
+    );
   }
   return { secret: m.secret, ...(m.domain ? { domain: m.domain } : {}), ...(m.secretKeyArn ? { secretKeyArn: m.secretKeyArn } : {}) };
 }
@@ -355,7 +383,8 @@ function managementApiOf(tc: TenantConfig, i: number): NonNullable<TenantConfig[
 function objectOf(value: unknown, field: string, keys: readonly string[]): Record<string, unknown> {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(field, `must be an object with any of ${keys.join(', ')}`);
-  for (const key of Object.keys(value)) if (!keys.includes(key)) throw new ConfigError(`${field}.${key}`, `is not a known setting; known settings: ${keys.join(', ')}`);
+  for (const key of Object.keys(value))
+    if (!keys.includes(key)) throw new ConfigError(`${field}.${key}`, `is not a known setting; known settings: ${keys.join(', ')}`);
   return value as Record<string, unknown>;
 }
 
@@ -365,7 +394,8 @@ function rateLimitOf(value: unknown, field: string, fallback: RateLimit): RateLi
     rateLimit: positiveInt(v.rateLimit, `${field}.rateLimit`, 'requests per second', fallback.rateLimit),
     burstLimit: positiveInt(v.burstLimit, `${field}.burstLimit`, 'requests', fallback.burstLimit),
   };
-  if (limit.burstLimit < limit.rateLimit) throw new ConfigError(`${field}.burstLimit`, `must be at least rateLimit (${limit.rateLimit}), got ${limit.burstLimit}`);
+  if (limit.burstLimit < limit.rateLimit)
+    throw new ConfigError(`${field}.burstLimit`, `must be at least rateLimit (${limit.rateLimit}), got ${limit.burstLimit}`);
   return limit;
 }
 
@@ -374,16 +404,33 @@ function isolationOf(value: unknown): IsolationConfig {
   const r = objectOf(v.reservedConcurrency, 'isolation.reservedConcurrency', RESERVED_KEYS);
   const reservedConcurrency: ReservedConcurrencyConfig = {};
   for (const key of RESERVED_KEYS) {
-    if (r[key] !== undefined) reservedConcurrency[key] = positiveInt(r[key], `isolation.reservedConcurrency.${key}`, 'concurrent executions reserved for the function; leave it out for none', 0);
+    if (r[key] !== undefined)
+      reservedConcurrency[key] = positiveInt(
+        r[key],
+        `isolation.reservedConcurrency.${key}`,
+        'concurrent executions reserved for the function; leave it out for none',
+        0,
+      );
   }
-  const socketConcurrency = positiveInt(v.socketConcurrency, 'isolation.socketConcurrency', 'concurrent executions', reservedConcurrency.socket ?? DEFAULT_ISOLATION.socketConcurrency);
+  const socketConcurrency = positiveInt(
+    v.socketConcurrency,
+    'isolation.socketConcurrency',
+    'concurrent executions',
+    reservedConcurrency.socket ?? DEFAULT_ISOLATION.socketConcurrency,
+  );
   if (reservedConcurrency.socket !== undefined && socketConcurrency > reservedConcurrency.socket) {
-    throw new ConfigError('isolation.socketConcurrency', `${socketConcurrency} is more than isolation.reservedConcurrency.socket (${reservedConcurrency.socket}): the routes would let through more than the function may run, and Lambda would refuse the rest with errors instead of API Gateway answering 429`);
+    throw new ConfigError(
+      'isolation.socketConcurrency',
+      `${socketConcurrency} is more than isolation.reservedConcurrency.socket (${reservedConcurrency.socket}): the routes would let through more than the function may run, and Lambda would refuse the rest with errors instead of API Gateway answering 429`,
+    );
   }
   const q = objectOf(v.queryThrottle, 'isolation.queryThrottle', ['events', 'listeners']);
   const tokenCacheSeconds = v.tokenCacheSeconds ?? DEFAULT_ISOLATION.tokenCacheSeconds;
   if (typeof tokenCacheSeconds !== 'number' || !Number.isInteger(tokenCacheSeconds) || tokenCacheSeconds < 0 || tokenCacheSeconds > 3600) {
-    throw new ConfigError('isolation.tokenCacheSeconds', `must be a whole number of seconds from 0 (no cache) to 3600 (API Gateway's maximum), got ${JSON.stringify(tokenCacheSeconds)}`);
+    throw new ConfigError(
+      'isolation.tokenCacheSeconds',
+      `must be a whole number of seconds from 0 (no cache) to 3600 (API Gateway's maximum), got ${JSON.stringify(tokenCacheSeconds)}`,
+    );
   }
   return {
     socketConcurrency,
@@ -399,12 +446,16 @@ function isolationOf(value: unknown): IsolationConfig {
 /** The `archive` setting, validated (undefined: the defaults). */
 function archiveOf(raw: unknown): ArchiveConfig | undefined {
   if (raw === undefined) return undefined;
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('archive', `must be an object {"transitionAfterDays", "expireAfterDays"}, got ${JSON.stringify(raw)}`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ConfigError('archive', `must be an object {"transitionAfterDays", "expireAfterDays"}, got ${JSON.stringify(raw)}`);
   const a = raw as Record<string, unknown>;
-  for (const key of Object.keys(a)) if (key !== 'transitionAfterDays' && key !== 'expireAfterDays') throw new ConfigError(`archive.${key}`, 'is not a known setting; known settings: transitionAfterDays, expireAfterDays');
+  for (const key of Object.keys(a))
+    if (key !== 'transitionAfterDays' && key !== 'expireAfterDays')
+      throw new ConfigError(`archive.${key}`, 'is not a known setting; known settings: transitionAfterDays, expireAfterDays');
   const transitionAfterDays = positiveInt(a.transitionAfterDays, 'archive.transitionAfterDays', 'days', 90);
   const expireAfterDays = positiveInt(a.expireAfterDays, 'archive.expireAfterDays', 'days', 400);
-  if (expireAfterDays <= transitionAfterDays) throw new ConfigError('archive.expireAfterDays', `must be after archive.transitionAfterDays (${transitionAfterDays}), got ${expireAfterDays}`);
+  if (expireAfterDays <= transitionAfterDays)
+    throw new ConfigError('archive.expireAfterDays', `must be after archive.transitionAfterDays (${transitionAfterDays}), got ${expireAfterDays}`);
   return { transitionAfterDays, expireAfterDays };
 }
 
@@ -422,9 +473,11 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
     throw new ConfigError('', `must be an object with at least "tenants"; set it in cdk.json under context."${CONTEXT_KEY}"`);
   }
   const v = value as Record<string, unknown>;
-  for (const key of Object.keys(v)) if (!KNOWN_KEYS.includes(key)) throw new ConfigError(key, `is not a known setting; known settings: ${KNOWN_KEYS.join(', ')}`);
+  for (const key of Object.keys(v))
+    if (!KNOWN_KEYS.includes(key)) throw new ConfigError(key, `is not a known setting; known settings: ${KNOWN_KEYS.join(', ')}`);
 
-  if (!Array.isArray(v.tenants) || v.tenants.length === 0) throw new ConfigError('tenants', 'must be a non-empty list of {"name", "audience", "customDomain"?}');
+  if (!Array.isArray(v.tenants) || v.tenants.length === 0)
+    throw new ConfigError('tenants', 'must be a non-empty list of {"name", "audience", "customDomain"?}');
   const names = new Set<string>();
   const sources = new Map<string, string>();
   const issuers = new Map<string, string>();
@@ -438,8 +491,12 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
     issuers.set(issuer, tc.name);
     const eventBridgeSources = eventBridgeSourcesOf(tc, i, sources);
     return {
-      name: tc.name, audience: tc.audience, ...(tc.customDomain ? { customDomain: tc.customDomain } : {}), ...(tc.issuer ? { issuer: tc.issuer } : {}),
-      ...(tc.trustScopeClaim ? { trustScopeClaim: true } : {}), ...(eventBridgeSources.length ? { eventBridgeSources } : {}),
+      name: tc.name,
+      audience: tc.audience,
+      ...(tc.customDomain ? { customDomain: tc.customDomain } : {}),
+      ...(tc.issuer ? { issuer: tc.issuer } : {}),
+      ...(tc.trustScopeClaim ? { trustScopeClaim: true } : {}),
+      ...(eventBridgeSources.length ? { eventBridgeSources } : {}),
       ...(tc.managementApi ? { managementApi: managementApiOf(tc, i) } : {}),
     };
   });
@@ -451,18 +508,21 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
     burstLimit: positiveInt(t.burstLimit, 'throttle.burstLimit', 'requests', DEFAULT_THROTTLE.burstLimit),
     quotaPerDay: positiveInt(t.quotaPerDay, 'throttle.quotaPerDay', 'requests per day', DEFAULT_THROTTLE.quotaPerDay),
   };
-  if (throttle.burstLimit < throttle.rateLimit) throw new ConfigError('throttle.burstLimit', `must be at least rateLimit (${throttle.rateLimit}), got ${throttle.burstLimit}`);
+  if (throttle.burstLimit < throttle.rateLimit)
+    throw new ConfigError('throttle.burstLimit', `must be at least rateLimit (${throttle.rateLimit}), got ${throttle.burstLimit}`);
 
   if (v.alarmEmail !== undefined && (typeof v.alarmEmail !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v.alarmEmail))) {
     throw new ConfigError('alarmEmail', `must be an e-mail address, got ${JSON.stringify(v.alarmEmail)}`);
   }
   const logRetentionDays = positiveInt(v.logRetentionDays, 'logRetentionDays', 'days', 90);
-  if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) throw new ConfigError('logRetentionDays', `must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${logRetentionDays}`);
+  if (!LOG_RETENTION_DAYS.includes(logRetentionDays))
+    throw new ConfigError('logRetentionDays', `must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${logRetentionDays}`);
   if (v.deletionProtection !== undefined && typeof v.deletionProtection !== 'boolean') throw new ConfigError('deletionProtection', 'must be true or false');
 
   const a = (v.alarms ?? {}) as Record<string, unknown>;
   if (typeof a !== 'object' || Array.isArray(a)) throw new ConfigError('alarms', `must be an object with any of ${ALARM_KEYS.join(', ')}`);
-  for (const key of Object.keys(a)) if (!ALARM_KEYS.includes(key)) throw new ConfigError(`alarms.${key}`, `is not a known setting; known settings: ${ALARM_KEYS.join(', ')}`);
+  for (const key of Object.keys(a))
+    if (!ALARM_KEYS.includes(key)) throw new ConfigError(`alarms.${key}`, `is not a known setting; known settings: ${ALARM_KEYS.join(', ')}`);
   const alarms: AlarmConfig = {
     noEventsHours: positiveInt(a.noEventsHours, 'alarms.noEventsHours', 'hours', DEFAULT_ALARMS.noEventsHours),
     apiLatencyP99Ms: positiveInt(a.apiLatencyP99Ms, 'alarms.apiLatencyP99Ms', 'milliseconds', DEFAULT_ALARMS.apiLatencyP99Ms),
@@ -480,11 +540,13 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
     alarms.noEventsTenants = [...new Set(a.noEventsTenants as string[])];
   }
   // CloudWatch evaluates at most one day of data per alarm.
-  if (alarms.noEventsHours > 24) throw new ConfigError('alarms.noEventsHours', `must be 1 to 24 hours (CloudWatch evaluates at most a day), got ${alarms.noEventsHours}`);
+  if (alarms.noEventsHours > 24)
+    throw new ConfigError('alarms.noEventsHours', `must be 1 to 24 hours (CloudWatch evaluates at most a day), got ${alarms.noEventsHours}`);
   for (const key of ['api5xxPercent', 'api4xxPercent'] as const) {
     if (alarms[key] > 100) throw new ConfigError(`alarms.${key}`, `must be a percentage from 1 to 100, got ${alarms[key]}`);
   }
-  if (alarms.apiLatencyP99Ms > 29_000) throw new ConfigError('alarms.apiLatencyP99Ms', `must be below API Gateway's 29,000 ms integration timeout, got ${alarms.apiLatencyP99Ms}`);
+  if (alarms.apiLatencyP99Ms > 29_000)
+    throw new ConfigError('alarms.apiLatencyP99Ms', `must be below API Gateway's 29,000 ms integration timeout, got ${alarms.apiLatencyP99Ms}`);
 
   if (v.lambdaArchitecture !== undefined && v.lambdaArchitecture !== 'arm64' && v.lambdaArchitecture !== 'x86_64') {
     throw new ConfigError('lambdaArchitecture', `must be "arm64" or "x86_64", got ${JSON.stringify(v.lambdaArchitecture)}`);
@@ -496,17 +558,22 @@ export function parseConfig(raw: unknown): Auth0EventsConfig {
   }
   const prefix = v.parameterPrefix;
   if (prefix !== undefined && (typeof prefix !== 'string' || !PARAMETER_PREFIX.test(prefix) || /^\/(aws|ssm)/i.test(prefix) || prefix.length > 900)) {
-    throw new ConfigError('parameterPrefix', `must be an SSM parameter path such as /auth0-events/prod (letters, digits, _ . - /; no trailing slash; not under /aws or /ssm), got ${JSON.stringify(prefix)}`);
+    throw new ConfigError(
+      'parameterPrefix',
+      `must be an SSM parameter path such as /auth0-events/prod (letters, digits, _ . - /; no trailing slash; not under /aws or /ssm), got ${JSON.stringify(prefix)}`,
+    );
   }
 
   const l = (v.listenerLimits ?? {}) as Record<string, unknown>;
   if (typeof l !== 'object' || l === null || Array.isArray(l)) throw new ConfigError('listenerLimits', 'must be an object {"perSub", "perTenant"}');
-  for (const key of Object.keys(l)) if (!['perSub', 'perTenant'].includes(key)) throw new ConfigError(`listenerLimits.${key}`, 'is not a known setting; known settings: perSub, perTenant');
+  for (const key of Object.keys(l))
+    if (!['perSub', 'perTenant'].includes(key)) throw new ConfigError(`listenerLimits.${key}`, 'is not a known setting; known settings: perSub, perTenant');
   const listenerLimits: ListenerLimits = {
     perSub: positiveInt(l.perSub, 'listenerLimits.perSub', 'live connections per user', DEFAULT_LISTENER_LIMITS.perSub),
     perTenant: positiveInt(l.perTenant, 'listenerLimits.perTenant', 'live connections per tenant', DEFAULT_LISTENER_LIMITS.perTenant),
   };
-  if (listenerLimits.perSub > listenerLimits.perTenant) throw new ConfigError('listenerLimits.perSub', `must be at most perTenant (${listenerLimits.perTenant}), got ${listenerLimits.perSub}`);
+  if (listenerLimits.perSub > listenerLimits.perTenant)
+    throw new ConfigError('listenerLimits.perSub', `must be at most perTenant (${listenerLimits.perTenant}), got ${listenerLimits.perSub}`);
   const isolation = isolationOf(v.isolation);
   const archive = archiveOf(v.archive);
 

@@ -33,7 +33,11 @@ export class ConsumerFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: ConsumerFunctionProps) {
     super(scope, id);
-    ({ function: this.function, logGroup: this.logGroup, role: this.role } = secureFunction(this, {
+    ({
+      function: this.function,
+      logGroup: this.logGroup,
+      role: this.role,
+    } = secureFunction(this, {
       // The team's esbuild with the options of the pipeline's own handlers (BUNDLING), no Docker.
       code: { entry: props.entry, depsLockFilePath: props.depsLockFilePath, bundling: BUNDLING },
       // A fixed text: IAM allows only Latin-1 in role descriptions, and the function's description is the team's.

@@ -28,8 +28,16 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
-  ARCHIVE_COLUMNS, ARCHIVE_TABLE, ATHENA_RESULTS_PREFIX, ERRORS_PREFIX, EVENTS_PREFIX, FIREHOSE_ERROR_PREFIX, FIREHOSE_PARTITION_QUERY,
-  FIREHOSE_PREFIX, PARTITION_KEYS, projectionParameters,
+  ARCHIVE_COLUMNS,
+  ARCHIVE_TABLE,
+  ATHENA_RESULTS_PREFIX,
+  ERRORS_PREFIX,
+  EVENTS_PREFIX,
+  FIREHOSE_ERROR_PREFIX,
+  FIREHOSE_PARTITION_QUERY,
+  FIREHOSE_PREFIX,
+  PARTITION_KEYS,
+  projectionParameters,
 } from './ops/archive-layout';
 import { RUNBOOK } from './config';
 import { customerManagedKey, encryptedQueue, logGroup } from './secure-defaults';
@@ -117,9 +125,11 @@ export class EventArchive extends Construct {
     const stack = Stack.of(this);
     const transitionAfterDays = wholeDays(props.transitionAfterDays ?? ARCHIVE_DEFAULTS.transitionAfterDays, 'transitionAfterDays');
     const expireAfterDays = wholeDays(props.expireAfterDays ?? ARCHIVE_DEFAULTS.expireAfterDays, 'expireAfterDays');
-    if (expireAfterDays <= transitionAfterDays) throw new Error(`EventArchive expireAfterDays (${expireAfterDays}) must be after transitionAfterDays (${transitionAfterDays})`);
+    if (expireAfterDays <= transitionAfterDays)
+      throw new Error(`EventArchive expireAfterDays (${expireAfterDays}) must be after transitionAfterDays (${transitionAfterDays})`);
     const bufferSeconds = (props.bufferInterval ?? ARCHIVE_DEFAULTS.bufferInterval).toSeconds();
-    if (bufferSeconds < 60 || bufferSeconds > 900) throw new Error(`EventArchive bufferInterval must be 60 to 900 seconds (Firehose with dynamic partitioning), got ${bufferSeconds}`);
+    if (bufferSeconds < 60 || bufferSeconds > 900)
+      throw new Error(`EventArchive bufferInterval must be 60 to 900 seconds (Firehose with dynamic partitioning), got ${bufferSeconds}`);
 
     this.key = customerManagedKey(this, 'Key', 'auth0-events: encrypts the event archive (bucket, Firehose stream, delivery DLQ, Athena results)');
 
@@ -138,7 +148,8 @@ export class EventArchive extends Construct {
       });
       Validations.of(this.accessLogsBucket).acknowledge({
         id: 'AwsSolutions-S1',
-        reason: 'This bucket receives the archive bucket\'s server access logs; logging it as well would need a third bucket (or log its own log deliveries). It holds no events.',
+        reason:
+          "This bucket receives the archive bucket's server access logs; logging it as well would need a third bucket (or log its own log deliveries). It holds no events.",
       });
     }
     this.bucket = new s3.Bucket(this, 'Bucket', {
@@ -154,49 +165,69 @@ export class EventArchive extends Construct {
       ...(this.accessLogsBucket ? { serverAccessLogsBucket: this.accessLogsBucket, serverAccessLogsPrefix: 'archive/' } : {}),
       lifecycleRules: [
         {
-          id: 'events', prefix: EVENTS_PREFIX,
+          id: 'events',
+          prefix: EVENTS_PREFIX,
           transitions: [{ storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transitionAfter: Duration.days(transitionAfterDays) }],
           expiration: Duration.days(expireAfterDays),
         },
         { id: 'errors', prefix: ERRORS_PREFIX, expiration: Duration.days(expireAfterDays) },
         { id: 'athena-results', prefix: ATHENA_RESULTS_PREFIX, expiration: Duration.days(ARCHIVE_DEFAULTS.resultsExpireAfterDays) },
         // Versioning keeps an overwritten or deleted object recoverable for a month, not for ever.
-        { id: 'old-versions', noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(7), expiredObjectDeleteMarker: true },
+        {
+          id: 'old-versions',
+          noncurrentVersionExpiration: Duration.days(30),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+          expiredObjectDeleteMarker: true,
+        },
       ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
     if (!this.accessLogsBucket) {
-      Validations.of(this.bucket).acknowledge({ id: 'AwsSolutions-S1', reason: 'Server access logs turned off by the deployment (EventArchive serverAccessLogs: false); CloudTrail data events are its choice instead.' });
+      Validations.of(this.bucket).acknowledge({
+        id: 'AwsSolutions-S1',
+        reason: 'Server access logs turned off by the deployment (EventArchive serverAccessLogs: false); CloudTrail data events are its choice instead.',
+      });
     }
 
     // ---- Firehose: role of exactly what AWS documents for an S3 destination
     // (https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html#using-iam-s3)
     const errorLogs = logGroup(this, 'DeliveryLogs', props.logRetentionDays);
-    const errorStream = new logs.LogStream(this, 'DeliveryLogStream', { logGroup: errorLogs, logStreamName: 'S3Delivery', removalPolicy: RemovalPolicy.DESTROY });
+    const errorStream = new logs.LogStream(this, 'DeliveryLogStream', {
+      logGroup: errorLogs,
+      logStreamName: 'S3Delivery',
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.deliveryRole = new iam.Role(this, 'DeliveryRole', {
       assumedBy: new iam.ServicePrincipal('firehose.amazonaws.com', { conditions: { StringEquals: { 'sts:ExternalId': stack.account } } }),
       description: 'auth0-events archive: Firehose writes the archive bucket (and its error logs)',
     });
-    this.deliveryRole.addToPolicy(new iam.PolicyStatement({
-      actions: ['s3:AbortMultipartUpload', 's3:GetBucketLocation', 's3:GetObject', 's3:ListBucket', 's3:ListBucketMultipartUploads', 's3:PutObject'],
-      resources: [this.bucket.bucketArn, this.bucket.arnForObjects('*')],
-    }));
-    this.deliveryRole.addToPolicy(new iam.PolicyStatement({
-      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-      resources: [this.key.keyArn],
-      conditions: {
-        StringEquals: { 'kms:ViaService': `s3.${stack.region}.amazonaws.com` },
-        // With an S3 Bucket Key the encryption context is the bucket's ARN.
-        StringLike: { 'kms:EncryptionContext:aws:s3:arn': [this.bucket.bucketArn, this.bucket.arnForObjects('*')] },
-      },
-    }));
-    this.deliveryRole.addToPolicy(new iam.PolicyStatement({
-      actions: ['logs:PutLogEvents'],
-      resources: [`arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${errorLogs.logGroupName}:log-stream:${errorStream.logStreamName}`],
-    }));
+    this.deliveryRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:AbortMultipartUpload', 's3:GetBucketLocation', 's3:GetObject', 's3:ListBucket', 's3:ListBucketMultipartUploads', 's3:PutObject'],
+        resources: [this.bucket.bucketArn, this.bucket.arnForObjects('*')],
+      }),
+    );
+    this.deliveryRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [this.key.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `s3.${stack.region}.amazonaws.com` },
+          // With an S3 Bucket Key the encryption context is the bucket's ARN.
+          StringLike: { 'kms:EncryptionContext:aws:s3:arn': [this.bucket.bucketArn, this.bucket.arnForObjects('*')] },
+        },
+      }),
+    );
+    this.deliveryRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:PutLogEvents'],
+        resources: [`arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${errorLogs.logGroupName}:log-stream:${errorStream.logStreamName}`],
+      }),
+    );
     Validations.of(this.deliveryRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/*]`,
-      reason: 'Firehose writes objects under generated names (prefix, stream name, time, uuid), so object access is granted on the archive bucket\'s objects, this bucket only.',
+      reason:
+        "Firehose writes objects under generated names (prefix, stream name, time, uuid), so object access is granted on the archive bucket's objects, this bucket only.",
     });
 
     this.deliveryStream = new firehose.CfnDeliveryStream(this, 'Stream', {
@@ -219,7 +250,12 @@ export class EventArchive extends Construct {
             {
               type: 'MetadataExtraction',
               parameters: [
-                { parameterName: 'MetadataExtractionQuery', parameterValue: `{${Object.entries(FIREHOSE_PARTITION_QUERY).map(([k, q]) => `${k}: ${q}`).join(', ')}}` },
+                {
+                  parameterName: 'MetadataExtractionQuery',
+                  parameterValue: `{${Object.entries(FIREHOSE_PARTITION_QUERY)
+                    .map(([k, q]) => `${k}: ${q}`)
+                    .join(', ')}}`,
+                },
                 { parameterName: 'JsonParsingEngine', parameterValue: 'JQ-1.6' },
               ],
             },
@@ -237,26 +273,37 @@ export class EventArchive extends Construct {
     this.deliveryDeadLetterQueue = encryptedQueue(this, 'DeliveryDlq', this.key, { retentionPeriod: Duration.days(14) });
     Validations.of(this.deliveryDeadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the redrive DLQ of the archive\'s SNS subscription (RedrivePolicy on AWS::SNS::Subscription), which cdk-nag does not recognise as a DLQ; it has no DLQ of its own by design.',
+      reason:
+        "This queue is the redrive DLQ of the archive's SNS subscription (RedrivePolicy on AWS::SNS::Subscription), which cdk-nag does not recognise as a DLQ; it has no DLQ of its own by design.",
     });
     // SNS encrypts what it moves to the delivery DLQ with the DLQ's key, for this topic only.
-    this.key.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'AllowEventTopicDeadLetters',
-      principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
-      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-      resources: ['*'],
-      conditions: { ArnEquals: { 'aws:SourceArn': props.topic.topicArn } },
-    }));
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowEventTopicDeadLetters',
+        principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: { ArnEquals: { 'aws:SourceArn': props.topic.topicArn } },
+      }),
+    );
     // The subscription role: what AWS documents for a Firehose subscription
     // (https://docs.aws.amazon.com/sns/latest/dg/prereqs-kinesis-data-firehose.html), on this stream only.
     this.subscriptionRole = new iam.Role(this, 'SubscriptionRole', {
       assumedBy: new iam.ServicePrincipal('sns.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': stack.account } } }),
-      description: 'auth0-events archive: SNS puts the topic\'s events into the archive\'s Firehose stream',
+      description: "auth0-events archive: SNS puts the topic's events into the archive's Firehose stream",
     });
-    this.subscriptionRole.addToPolicy(new iam.PolicyStatement({
-      actions: ['firehose:DescribeDeliveryStream', 'firehose:ListDeliveryStreams', 'firehose:ListTagsForDeliveryStream', 'firehose:PutRecord', 'firehose:PutRecordBatch'],
-      resources: [this.deliveryStream.attrArn],
-    }));
+    this.subscriptionRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'firehose:DescribeDeliveryStream',
+          'firehose:ListDeliveryStreams',
+          'firehose:ListTagsForDeliveryStream',
+          'firehose:PutRecord',
+          'firehose:PutRecordBatch',
+        ],
+        resources: [this.deliveryStream.attrArn],
+      }),
+    );
     this.subscription = new sns.Subscription(this, 'Subscription', {
       topic: props.topic,
       protocol: sns.SubscriptionProtocol.FIREHOSE,
@@ -312,35 +359,87 @@ export class EventArchive extends Construct {
     });
 
     // What `npm run replay -- --bucket` and Athena users need (docs/archive.md).
-    new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName, description: 'The event archive bucket (npm run replay -- --bucket <this>)' }).overrideLogicalId('ArchiveBucketName');
-    new CfnOutput(this, 'AthenaWorkGroup', { value: this.workGroupName, description: 'Athena workgroup for queries over the archive' }).overrideLogicalId('ArchiveWorkGroup');
-    new CfnOutput(this, 'GlueTable', { value: `${this.databaseName}.${ARCHIVE_TABLE}`, description: 'The archive\'s table (database.table) for Athena' }).overrideLogicalId('ArchiveTable');
+    new CfnOutput(this, 'BucketName', {
+      value: this.bucket.bucketName,
+      description: 'The event archive bucket (npm run replay -- --bucket <this>)',
+    }).overrideLogicalId('ArchiveBucketName');
+    new CfnOutput(this, 'AthenaWorkGroup', { value: this.workGroupName, description: 'Athena workgroup for queries over the archive' }).overrideLogicalId(
+      'ArchiveWorkGroup',
+    );
+    new CfnOutput(this, 'GlueTable', {
+      value: `${this.databaseName}.${ARCHIVE_TABLE}`,
+      description: "The archive's table (database.table) for Athena",
+    }).overrideLogicalId('ArchiveTable');
 
     // ---- alarms (quiet with no traffic: no deliveries, no data, not breaching). Runbook: docs/operations.md.
-    const metric = (metricName: string, statistic: string) => new cloudwatch.Metric({
-      namespace: 'AWS/Firehose', metricName, statistic, period: Duration.minutes(5),
-      dimensionsMap: { DeliveryStreamName: this.deliveryStream.ref },
-    });
+    const metric = (metricName: string, statistic: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/Firehose',
+        metricName,
+        statistic,
+        period: Duration.minutes(5),
+        dimensionsMap: { DeliveryStreamName: this.deliveryStream.ref },
+      });
     const freshness = 3 * bufferSeconds;
-    this.alarm('ArchiveFreshness', metric('DeliveryToS3.DataFreshness', 'Maximum'), freshness, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, 3, true,
-      `The oldest event in the archive's Firehose stream is older than ${freshness} s for 15 minutes (DeliveryToS3.DataFreshness): Firehose cannot write the bucket (key or bucket policy, a disabled key) and retries for up to 24 hours before records are dropped.`);
-    this.alarm('ArchiveDeliveryFailures', metric('DeliveryToS3.Success', 'Minimum'), 1, cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD, 3, true,
-      'Firehose\'s writes to the archive bucket failed for 15 minutes (DeliveryToS3.Success below 1): records wait in the stream (24 hours at most); records it could not partition are in errors/ of the bucket.');
-    this.alarm('ArchiveDeliveryDlqDepth', this.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }), 1,
-      cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, 1, true,
-      'SNS could not hand events to the archive\'s Firehose stream (subscription role, stream deleted or throttled): they wait in the archive\'s delivery DLQ for 14 days and are missing from the archive.');
+    this.alarm(
+      'ArchiveFreshness',
+      metric('DeliveryToS3.DataFreshness', 'Maximum'),
+      freshness,
+      cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      3,
+      true,
+      `The oldest event in the archive's Firehose stream is older than ${freshness} s for 15 minutes (DeliveryToS3.DataFreshness): Firehose cannot write the bucket (key or bucket policy, a disabled key) and retries for up to 24 hours before records are dropped.`,
+    );
+    this.alarm(
+      'ArchiveDeliveryFailures',
+      metric('DeliveryToS3.Success', 'Minimum'),
+      1,
+      cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      3,
+      true,
+      "Firehose's writes to the archive bucket failed for 15 minutes (DeliveryToS3.Success below 1): records wait in the stream (24 hours at most); records it could not partition are in errors/ of the bucket.",
+    );
+    this.alarm(
+      'ArchiveDeliveryDlqDepth',
+      this.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      1,
+      cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      1,
+      true,
+      "SNS could not hand events to the archive's Firehose stream (subscription role, stream deleted or throttled): they wait in the archive's delivery DLQ for 14 days and are missing from the archive.",
+    );
   }
 
   /** Lets a principal read the archive (the replay): list and get objects under events/, decrypt them. */
   grantRead(grantee: iam.IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${EVENTS_PREFIX}*`] } } }));
-    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(`${EVENTS_PREFIX}*`)] }));
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${EVENTS_PREFIX}*`] } },
+      }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(`${EVENTS_PREFIX}*`)] }),
+    );
     grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [this.key.keyArn] }));
   }
 
-  private alarm(id: string, metric: cloudwatch.IMetric, threshold: number, comparisonOperator: cloudwatch.ComparisonOperator, evaluationPeriods: number, critical: boolean, description: string): void {
+  private alarm(
+    id: string,
+    metric: cloudwatch.IMetric,
+    threshold: number,
+    comparisonOperator: cloudwatch.ComparisonOperator,
+    evaluationPeriods: number,
+    critical: boolean,
+    description: string,
+  ): void {
     const alarm = new cloudwatch.Alarm(this, id, {
-      metric, threshold, comparisonOperator, evaluationPeriods, datapointsToAlarm: evaluationPeriods,
+      metric,
+      threshold,
+      comparisonOperator,
+      evaluationPeriods,
+      datapointsToAlarm: evaluationPeriods,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: `${description} Runbook: ${RUNBOOK}#${id.toLowerCase()}`,
     });

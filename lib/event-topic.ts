@@ -56,15 +56,17 @@ export class EventTopic extends Construct implements IAuth0EventsTopic {
    */
   allowSubscriber(account: string): void {
     if (!/^\d{12}$/.test(account)) throw new Error(`subscriberAccounts: ${JSON.stringify(account)} is not a 12-digit AWS account id`);
-    this.topic.addToResourcePolicy(new iam.PolicyStatement({
-      sid: `AllowSubscribe${account}`,
-      actions: ['sns:Subscribe'],
-      principals: [new iam.AccountPrincipal(account)],
-      resources: [this.topic.topicArn],
-      conditions: {
-        StringEquals: { 'sns:Protocol': 'sqs' },
-        StringLike: { 'sns:Endpoint': `arn:${Stack.of(this).partition}:sqs:*:${account}:*` },
-      },
-    }));
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: `AllowSubscribe${account}`,
+        actions: ['sns:Subscribe'],
+        principals: [new iam.AccountPrincipal(account)],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'sns:Protocol': 'sqs' },
+          StringLike: { 'sns:Endpoint': `arn:${Stack.of(this).partition}:sqs:*:${account}:*` },
+        },
+      }),
+    );
   }
 }

@@ -69,7 +69,7 @@ const INGEST_SUFFIX = '-ingest';
  */
 export function ingestRuleName(stackName: string): string {
   if (Token.isUnresolved(stackName)) {
-    throw new Error('EventBridgeFrontDoor needs a literal stack name for its rule names (a nested stack\'s name is only known at deploy time)');
+    throw new Error("EventBridgeFrontDoor needs a literal stack name for its rule names (a nested stack's name is only known at deploy time)");
   }
   const plain = `${stackName}${INGEST_SUFFIX}`;
   if (plain.length <= RULE_NAME_MAX) return plain;
@@ -109,11 +109,17 @@ export class EventBridgeFrontDoor extends Construct {
       encryptedQueue(this, qid, this.key, { retentionPeriod: QUEUE_RETENTION, ...p }, { [QUEUE_TAGS.subscriber]: EVENTBRIDGE_DOOR, [QUEUE_TAGS.role]: role });
     this.deadLetterQueue = queue('Dlq', 'dlq');
     this.deliveryKey = customerManagedKey(this, 'DeliveryKey', 'auth0-events: encrypts the EventBridge front door delivery DLQ');
-    this.deliveryDeadLetterQueue = encryptedQueue(this, 'DeliveryDlq', this.deliveryKey, { retentionPeriod: QUEUE_RETENTION },
-      { [QUEUE_TAGS.subscriber]: EVENTBRIDGE_DOOR, [QUEUE_TAGS.role]: 'delivery-dlq' });
+    this.deliveryDeadLetterQueue = encryptedQueue(
+      this,
+      'DeliveryDlq',
+      this.deliveryKey,
+      { retentionPeriod: QUEUE_RETENTION },
+      { [QUEUE_TAGS.subscriber]: EVENTBRIDGE_DOOR, [QUEUE_TAGS.role]: 'delivery-dlq' },
+    );
     Validations.of(this.deliveryDeadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the EventBridge rule target\'s dead-letter queue (DeadLetterConfig of AWS::Events::Rule targets), which cdk-nag does not recognise as a DLQ; it has no DLQ of its own by design.',
+      reason:
+        "This queue is the EventBridge rule target's dead-letter queue (DeadLetterConfig of AWS::Events::Rule targets), which cdk-nag does not recognise as a DLQ; it has no DLQ of its own by design.",
     });
     this.queue = queue('Queue', 'queue', {
       // AWS's guidance for Lambda consumers: at least 6x the function timeout.
@@ -152,26 +158,30 @@ export class EventBridgeFrontDoor extends Construct {
     // EventBridge sends to the queue (and, when it cannot, to the delivery DLQ) only from these rules
     // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions).
     for (const q of [this.queue, this.deliveryDeadLetterQueue]) {
-      q.addToResourcePolicy(new iam.PolicyStatement({
-        sid: 'AllowAuth0PartnerRules',
-        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: ['sqs:SendMessage'],
-        resources: [q.queueArn],
-        conditions: { ArnEquals: { 'aws:SourceArn': ruleArns } },
-      }));
+      q.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowAuth0PartnerRules',
+          principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+          actions: ['sqs:SendMessage'],
+          resources: [q.queueArn],
+          conditions: { ArnEquals: { 'aws:SourceArn': ruleArns } },
+        }),
+      );
     }
     // SQS encrypts what EventBridge sends with the queue's key, under EventBridge's permissions: it
     // needs GenerateDataKey and Decrypt (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-encryption-key-policy.html),
     // for this account only (aws:SourceAccount, as aws-cdk's SqsQueue target under its
     // EVENTS_TARGET_QUEUE_SAME_ACCOUNT flag; the queue policies above name the rules).
     for (const key of [this.key, this.deliveryKey]) {
-      key.addToResourcePolicy(new iam.PolicyStatement({
-        sid: 'AllowEventBridgeToEncryptQueueMessages',
-        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-      }));
+      key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowEventBridgeToEncryptQueueMessages',
+          principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        }),
+      );
     }
 
     this.handler = new Handler(this, 'Ingest', {
@@ -190,10 +200,12 @@ export class EventBridgeFrontDoor extends Construct {
     // Refused events go to the DLQ at once: SendMessage there, and the key to encrypt them.
     this.handler.role.addToPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }));
     this.key.grant(this.handler.role, 'kms:GenerateDataKey', 'kms:Decrypt');
-    this.handler.function.addEventSource(new SqsEventSource(this.queue, {
-      batchSize: 10,
-      maxConcurrency: 5,
-      reportBatchItemFailures: true,
-    }));
+    this.handler.function.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: 10,
+        maxConcurrency: 5,
+        reportBatchItemFailures: true,
+      }),
+    );
   }
 }

@@ -47,7 +47,11 @@ export class RegistrySubscriber extends Auth0EventsSubscriber {
 }
 
 /** `session-events` -> `SessionEvents`: the construct id of a subscriber. */
-export const constructIdOf = (name: string): string => name.split('-').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('');
+export const constructIdOf = (name: string): string =>
+  name
+    .split('-')
+    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
+    .join('');
 
 export class FanOut extends Construct {
   /** The shared key of every subscriber queue and DLQ. */
@@ -127,10 +131,14 @@ export class FanOut extends Construct {
       // A definition's handler.entry is a handler of this package (resolved against its root, not the
       // directory cdk runs in): a consuming app's own file is never found there.
       if (!isBuiltInHandler(h.entry)) {
-        throw new SubscriberDefinitionError(d.name, 'handler.entry', `${JSON.stringify(h.entry)} is not a handler of the auth0-events package (${REPO_ROOT}): `
-          + 'the handler.entry of a subscriber definition (Auth0EventsProps.subscribers) works only inside the auth0-events repository. '
-          + 'For a handler of your own app, add an Auth0EventsSubscriber next to the pipeline: '
-          + `new Auth0EventsSubscriber(stack, 'X', { name: '${d.name}', topic: pipeline.topic, alarmAction: pipeline.alarmAction, handler: { entry: '${h.entry}' }, ... })`);
+        throw new SubscriberDefinitionError(
+          d.name,
+          'handler.entry',
+          `${JSON.stringify(h.entry)} is not a handler of the auth0-events package (${REPO_ROOT}): ` +
+            'the handler.entry of a subscriber definition (Auth0EventsProps.subscribers) works only inside the auth0-events repository. ' +
+            'For a handler of your own app, add an Auth0EventsSubscriber next to the pipeline: ' +
+            `new Auth0EventsSubscriber(stack, 'X', { name: '${d.name}', topic: pipeline.topic, alarmAction: pipeline.alarmAction, handler: { entry: '${h.entry}' }, ... })`,
+        );
       }
       const environment: Record<string, string> = { ...h.environment };
       if (h.tables?.users) environment.USERS_TABLE = props.stores.usersTable.tableName;
@@ -156,7 +164,12 @@ export class FanOut extends Construct {
       const actions = tableActions(access);
       const queries = actions.includes('Query');
       // Exactly the listed item actions; Query on the table and (wildcard) its indexes.
-      grantTable(role, t, actions.map((a) => `dynamodb:${a}`), queries ? '*' : []);
+      grantTable(
+        role,
+        t,
+        actions.map((a) => `dynamodb:${a}`),
+        queries ? '*' : [],
+      );
       if (queries) {
         Validations.of(role).acknowledge({
           id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(t.node.defaultChild as never)}.Arn>/index/*]`,
@@ -172,10 +185,12 @@ export class FanOut extends Construct {
       const secret = w.secretName.startsWith('arn:')
         ? secretsmanager.Secret.fromSecretCompleteArn(this, `${id}Secret`, w.secretName)
         : secretsmanager.Secret.fromSecretNameV2(this, `${id}Secret`, w.secretName);
-      fn.addToRolePolicy(new iam.PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [w.secretName.startsWith('arn:') ? secret.secretArn : `${secret.secretArn}-??????`],
-      }));
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [w.secretName.startsWith('arn:') ? secret.secretArn : `${secret.secretArn}-??????`],
+        }),
+      );
       if (!w.secretName.startsWith('arn:')) {
         Validations.of(subscriber.handler!.role).acknowledge({
           id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${w.secretName}-??????]`,
@@ -183,11 +198,13 @@ export class FanOut extends Construct {
         });
       }
       if (w.secretKeyArn) {
-        fn.addToRolePolicy(new iam.PolicyStatement({
-          actions: ['kms:Decrypt'],
-          resources: [w.secretKeyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
-        }));
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['kms:Decrypt'],
+            resources: [w.secretKeyArn],
+            conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
+          }),
+        );
       }
     }
     return subscriber;

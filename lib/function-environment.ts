@@ -87,7 +87,9 @@ export function checkEnvironmentSize(fn: lambda.Function, name: IConstruct = fn)
     validate: () => {
       const size = environmentSize(estimatedEnvironment(fn));
       return size > LAMBDA_ENVIRONMENT_LIMIT
-        ? [`${name.node.path}: its environment variables take about ${size} bytes (deploy-time values estimated), over Lambda's ${LAMBDA_ENVIRONMENT_LIMIT} bytes for all of a function's variables together: the deploy would fail at this function. Move what grows with the tenants out of the environment (lib/tenants-file.ts).`]
+        ? [
+            `${name.node.path}: its environment variables take about ${size} bytes (deploy-time values estimated), over Lambda's ${LAMBDA_ENVIRONMENT_LIMIT} bytes for all of a function's variables together: the deploy would fail at this function. Move what grows with the tenants out of the environment (lib/tenants-file.ts).`,
+          ]
         : [];
     },
   });

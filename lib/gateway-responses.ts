@@ -12,12 +12,29 @@ export interface GatewayError {
 }
 
 export const GATEWAY_ERRORS: Readonly<Record<string, GatewayError>> = {
-  UNAUTHORIZED: { code: 'unauthorized', message: 'Missing or invalid credentials: ingest routes need the API key (x-api-key, or Authorization with or without Bearer); event and listener routes need an Auth0 access token (Authorization: Bearer).', statusCode: '401' },
+  UNAUTHORIZED: {
+    code: 'unauthorized',
+    message:
+      'Missing or invalid credentials: ingest routes need the API key (x-api-key, or Authorization with or without Bearer); event and listener routes need an Auth0 access token (Authorization: Bearer).',
+    statusCode: '401',
+  },
   INVALID_API_KEY: { code: 'forbidden', message: 'The API key is not valid for this API.', statusCode: '403' },
-  ACCESS_DENIED: { code: 'forbidden', message: 'Access denied: an ingest API key is accepted only on its own tenant\'s paths (/{tenant}/...); use the key of the tenant named in the URL.', statusCode: '403' },
-  MISSING_AUTHENTICATION_TOKEN: { code: 'not_found', message: 'No such route: use POST /{tenant}/log-stream, POST /{tenant}/actions/{trigger}, GET /{tenant}/events, GET /{tenant}/listeners or GET /health.', statusCode: '404' },
+  ACCESS_DENIED: {
+    code: 'forbidden',
+    message: "Access denied: an ingest API key is accepted only on its own tenant's paths (/{tenant}/...); use the key of the tenant named in the URL.",
+    statusCode: '403',
+  },
+  MISSING_AUTHENTICATION_TOKEN: {
+    code: 'not_found',
+    message: 'No such route: use POST /{tenant}/log-stream, POST /{tenant}/actions/{trigger}, GET /{tenant}/events, GET /{tenant}/listeners or GET /health.',
+    statusCode: '404',
+  },
   THROTTLED: { code: 'throttled', message: 'Too many requests: slow down and retry (the usage plan throttles this key).', statusCode: '429' },
-  QUOTA_EXCEEDED: { code: 'quota_exceeded', message: 'The daily request quota of this API key is used up; retry tomorrow or raise throttle.quotaPerDay.', statusCode: '429' },
+  QUOTA_EXCEEDED: {
+    code: 'quota_exceeded',
+    message: 'The daily request quota of this API key is used up; retry tomorrow or raise throttle.quotaPerDay.',
+    statusCode: '429',
+  },
   REQUEST_TOO_LARGE: { code: 'too_large', message: 'The request is too large: split the batch.', statusCode: '413' },
   BAD_REQUEST_PARAMETERS: { code: 'bad_request', message: 'Missing or invalid request parameters.', statusCode: '400' },
   BAD_REQUEST_BODY: { code: 'bad_request', message: 'The request body is not valid.', statusCode: '400', detail: 'validationErrorString' },

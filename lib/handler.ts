@@ -42,6 +42,9 @@ export interface Auth0EventsHandlerOptions {
 }
 
 /** The SQS handler of a subscriber: `handle` is called once per record with its validated event. */
-export function auth0EventsHandler(handle: EventHandler, options: Auth0EventsHandlerOptions = {}): (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse> {
+export function auth0EventsHandler(
+  handle: EventHandler,
+  options: Auth0EventsHandlerOptions = {},
+): (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse> {
   return sqsEventHandler(handle, { logger: options.logger ?? createLogger('auth0-events-subscriber'), concurrency: options.concurrency });
 }

@@ -28,7 +28,16 @@ export {
 
 // ---- configuration
 export { ConfigError, DEFAULT_ALARMS, DEFAULT_ISOLATION, DEFAULT_THROTTLE } from './config';
-export type { AlarmConfig, ArchiveConfig, Auth0EventsConfig, Auth0EventsSettings, IsolationConfig, RateLimit, ReservedConcurrencyConfig, ThrottleConfig } from './config';
+export type {
+  AlarmConfig,
+  ArchiveConfig,
+  Auth0EventsConfig,
+  Auth0EventsSettings,
+  IsolationConfig,
+  RateLimit,
+  ReservedConcurrencyConfig,
+  ThrottleConfig,
+} from './config';
 export type { TenantConfig } from '../lambda/shared/tenants';
 
 // ---- the types of Auth0Events' public fields (pipeline.events, .ingest, ...): constructed by Auth0Events only

@@ -63,24 +63,26 @@ export class IngestApi extends Construct {
         stageName,
         accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
         // No caller IP ($context.identity.sourceIp): no IP address is logged anywhere (docs/security.md).
-        accessLogFormat: apigw.AccessLogFormat.custom(JSON.stringify({
-          requestId: '$context.requestId',
-          requestTime: '$context.requestTime',
-          httpMethod: '$context.httpMethod',
-          resourcePath: '$context.resourcePath',
-          path: '$context.path',
-          status: '$context.status',
-          protocol: '$context.protocol',
-          responseLength: '$context.responseLength',
-          latencyMs: '$context.responseLatency',
-          integrationLatencyMs: '$context.integrationLatency',
-          apiKeyId: '$context.identity.apiKeyId',
-          error: '$context.error.message',
-          errorType: '$context.error.responseType',
-          authorizerError: '$context.authorizer.error',
-          integrationError: '$context.integrationErrorMessage',
-          xrayTraceId: '$context.xrayTraceId',
-        })),
+        accessLogFormat: apigw.AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            requestTime: '$context.requestTime',
+            httpMethod: '$context.httpMethod',
+            resourcePath: '$context.resourcePath',
+            path: '$context.path',
+            status: '$context.status',
+            protocol: '$context.protocol',
+            responseLength: '$context.responseLength',
+            latencyMs: '$context.responseLatency',
+            integrationLatencyMs: '$context.integrationLatency',
+            apiKeyId: '$context.identity.apiKeyId',
+            error: '$context.error.message',
+            errorType: '$context.error.responseType',
+            authorizerError: '$context.authorizer.error',
+            integrationError: '$context.integrationErrorMessage',
+            xrayTraceId: '$context.xrayTraceId',
+          }),
+        ),
         loggingLevel: apigw.MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
         metricsEnabled: true,
@@ -115,7 +117,7 @@ export class IngestApi extends Construct {
 
     this.authorizer = new Handler(this, 'ApiKeyAuthorizer', {
       entry: 'lambda/api-key-authorizer/handler.ts',
-      description: 'Reads the ingest API key from x-api-key or Authorization and accepts it only on its own tenant\'s paths',
+      description: "Reads the ingest API key from x-api-key or Authorization and accepts it only on its own tenant's paths",
       logRetentionDays: props.logRetentionDays,
       memorySize: 256,
       timeout: Duration.seconds(5),
@@ -170,21 +172,44 @@ export class IngestApi extends Construct {
     // One CloudEvent per request. No body model: the ingest Lambda validates the CloudEvent and names
     // the attribute at fault, which API Gateway's model validation would not.
     tenant.addResource('event-stream').addMethod('POST', integration, ingestMethod);
-    tenant.addResource('actions').addResource('{trigger}').addMethod('POST', integration, {
-      ...ingestMethod,
-      requestParameters: { 'method.request.path.tenant': true, 'method.request.path.trigger': true },
-      requestModels: { 'application/json': actionModel },
-    });
+    tenant
+      .addResource('actions')
+      .addResource('{trigger}')
+      .addMethod('POST', integration, {
+        ...ingestMethod,
+        requestParameters: { 'method.request.path.tenant': true, 'method.request.path.trigger': true },
+        requestModels: { 'application/json': actionModel },
+      });
 
-    const health = this.api.root.addResource('health').addMethod('GET', new apigw.MockIntegration({
-      requestTemplates: { 'application/json': '{"statusCode": 200}' },
-      integrationResponses: [{ statusCode: '200', responseTemplates: { 'application/json': '{"status":"ok"}' } }],
-    }), { methodResponses: [{ statusCode: '200' }] });
-    Validations.of(health).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'GET /health is a public liveness check by design: a mock integration that returns a constant, reaches no backend and reveals no data or configuration.' });
+    const health = this.api.root.addResource('health').addMethod(
+      'GET',
+      new apigw.MockIntegration({
+        requestTemplates: { 'application/json': '{"statusCode": 200}' },
+        integrationResponses: [{ statusCode: '200', responseTemplates: { 'application/json': '{"status":"ok"}' } }],
+      }),
+      { methodResponses: [{ statusCode: '200' }] },
+    );
+    Validations.of(health).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'GET /health is a public liveness check by design: a mock integration that returns a constant, reaches no backend and reveals no data or configuration.',
+    });
     Validations.of(this.api).acknowledge(
-      { id: 'AwsSolutions-COG4', reason: 'Callers are Auth0 Log Streams and Actions, which can only send a static header: the ingest methods use an API key checked by the usage plan; listener endpoints verify Auth0 access tokens, not Cognito.' },
-      { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]', reason: 'The account-level role API Gateway uses to write execution logs; AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it and API Gateway needs nothing else.' },
-      { id: 'AwsSolutions-APIG3', reason: 'Every ingest method needs an API key and is throttled by a usage plan and stage limits; a WAF web ACL (about 6 USD a month and per-request charges) can be attached by operators that want IP allow-listing of Auth0 ranges.' },
+      {
+        id: 'AwsSolutions-COG4',
+        reason:
+          'Callers are Auth0 Log Streams and Actions, which can only send a static header: the ingest methods use an API key checked by the usage plan; listener endpoints verify Auth0 access tokens, not Cognito.',
+      },
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          'The account-level role API Gateway uses to write execution logs; AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it and API Gateway needs nothing else.',
+      },
+      {
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'Every ingest method needs an API key and is throttled by a usage plan and stage limits; a WAF web ACL (about 6 USD a month and per-request charges) can be attached by operators that want IP allow-listing of Auth0 ranges.',
+      },
     );
 
     // One key and one usage plan per tenant: a key leaked from one tenant's Auth0 configuration
@@ -201,7 +226,9 @@ export class IngestApi extends Construct {
       const scope = tenantScope(this, t.name);
       // Not api.addApiKey: its stage keys would make key -> stage -> methods -> authorizer -> key a cycle; the usage plan ties the key to the stage.
       const keys = tenantScope(this, t.name, 'TenantKeys');
-      const key = new apigw.ApiKey(keys, `TenantKey-${t.name}`, { description: `auth0-events: the key of Auth0 tenant ${t.name} (Log Stream and Actions); accepted only on /${t.name}/ paths` });
+      const key = new apigw.ApiKey(keys, `TenantKey-${t.name}`, {
+        description: `auth0-events: the key of Auth0 tenant ${t.name} (Log Stream and Actions); accepted only on /${t.name}/ paths`,
+      });
       const plan = new apigw.UsagePlan(scope, `TenantUsagePlan-${t.name}`, {
         description: `auth0-events: throttle and daily quota of tenant ${t.name}`,
         throttle: { rateLimit: props.throttle.rateLimit, burstLimit: props.throttle.burstLimit },
@@ -221,16 +248,23 @@ export class IngestApi extends Construct {
     this.usagePlans = usagePlans;
     // The authorizer reads exactly these keys' values (GetApiKey with includeValue is apigateway:GET on the key).
     this.authorizer.function.addEnvironment('TENANT_API_KEY_IDS', Stack.of(this).toJsonString(Object.fromEntries([...apiKeys].map(([t, k]) => [t, k.keyId]))));
-    this.authorizer.role.addToPolicy(new iam.PolicyStatement({
-      actions: ['apigateway:GET'],
-      resources: [...apiKeys.values()].map((k) => Stack.of(this).formatArn({ service: 'apigateway', account: '', resource: '/apikeys', resourceName: k.keyId })),
-    }));
+    this.authorizer.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['apigateway:GET'],
+        resources: [...apiKeys.values()].map((k) =>
+          Stack.of(this).formatArn({ service: 'apigateway', account: '', resource: '/apikeys', resourceName: k.keyId }),
+        ),
+      }),
+    );
 
     new CfnOutput(this, 'BaseUrl', { value: this.api.url, description: 'Ingest API base URL (stage included)' });
     props.tenants.forEach((t, i) => {
       const scope = tenantScope(this, t.name);
       new CfnOutput(scope, `LogStreamUrl${i}`, { value: `${this.api.url}${t.name}/log-stream`, description: `Log Stream Payload URL of tenant ${t.name}` });
-      new CfnOutput(scope, `EventStreamUrl${i}`, { value: `${this.api.url}${t.name}/event-stream`, description: `Event Streams webhook endpoint of tenant ${t.name} (authorization: bearer, the tenant's API key)` });
+      new CfnOutput(scope, `EventStreamUrl${i}`, {
+        value: `${this.api.url}${t.name}/event-stream`,
+        description: `Event Streams webhook endpoint of tenant ${t.name} (authorization: bearer, the tenant's API key)`,
+      });
       new CfnOutput(scope, `ActionUrl${i}`, {
         value: `${this.api.url}${t.name}/actions/post-user-registration`,
         description: `Action URL of tenant ${t.name} (post-user-registration; the Actions build it from EVENTS_API_URL = BaseUrl and EVENTS_TENANT = ${t.name})`,

@@ -90,7 +90,7 @@ export class LogPoller extends Construct {
     if (polled.length === 0) throw new Error('LogPoller needs at least one tenant with managementApi');
     const deletionProtection = props.deletionProtection ?? true;
 
-    this.key = customerManagedKey(this, 'Key', 'auth0-events: encrypts the log poller\'s checkpoints');
+    this.key = customerManagedKey(this, 'Key', "auth0-events: encrypts the log poller's checkpoints");
     this.table = new dynamodb.Table(this, 'Checkpoints', {
       partitionKey: { name: CHECKPOINT_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -103,7 +103,7 @@ export class LogPoller extends Construct {
 
     this.handler = new Handler(this, 'Function', {
       entry: 'lambda/ingest/poller/handler.ts',
-      description: 'Polls Auth0\'s Management API logs from each tenant\'s checkpoint and publishes them to the event topic',
+      description: "Polls Auth0's Management API logs from each tenant's checkpoint and publishes them to the event topic",
       logRetentionDays: props.logRetentionDays,
       timeout: POLLER_TIMEOUT,
       // No reserved concurrency: Lambda refuses any reservation that leaves an account fewer than 100
@@ -115,18 +115,24 @@ export class LogPoller extends Construct {
     useTenantsFile(this.handler, props.tenants);
     props.events.grantPublish(this.handler.function);
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [this.table.tableArn] }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], resources: [this.key.keyArn] }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['secretsmanager:GetSecretValue'],
-      resources: [...new Set(polled.map((t) => secretResource(stack, t.managementApi!.secret)))],
-    }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], resources: [this.key.keyArn] }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [...new Set(polled.map((t) => secretResource(stack, t.managementApi!.secret)))],
+      }),
+    );
     const secretKeys = [...new Set(polled.flatMap((t) => (t.managementApi!.secretKeyArn ? [t.managementApi!.secretKeyArn] : [])))];
     if (secretKeys.length) {
-      role.addToPrincipalPolicy(new iam.PolicyStatement({
-        actions: ['kms:Decrypt'],
-        resources: secretKeys,
-        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
-      }));
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: secretKeys,
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
+        }),
+      );
     }
     // A failed run is retried by the next scheduled one, from the checkpoint: no asynchronous retries.
     this.handler.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(2) });
@@ -134,48 +140,99 @@ export class LogPoller extends Construct {
     for (const tenant of polled) {
       // Ids from the tenant's name, never its position: removing a tenant replaces no other's rule.
       const n = createHash('sha256').update(tenant.name).digest('hex').slice(0, 8).toUpperCase();
-      this.rules.push(new events.Rule(this, `Schedule${n}`, {
-        description: `auth0-events: polls the Auth0 logs of tenant ${tenant.name}`,
-        schedule: events.Schedule.rate(props.interval ?? Duration.minutes(1)),
-        targets: [new targets.LambdaFunction(this.handler.function, { event: events.RuleTargetInput.fromObject({ tenant: tenant.name }), retryAttempts: 0 })],
-      }));
+      this.rules.push(
+        new events.Rule(this, `Schedule${n}`, {
+          description: `auth0-events: polls the Auth0 logs of tenant ${tenant.name}`,
+          schedule: events.Schedule.rate(props.interval ?? Duration.minutes(1)),
+          targets: [new targets.LambdaFunction(this.handler.function, { event: events.RuleTargetInput.fromObject({ tenant: tenant.name }), retryAttempts: 0 })],
+        }),
+      );
     }
 
     const fn = this.handler.function;
     const namespace = `auth0-events/${stack.stackName}`;
     fn.addEnvironment('METRICS_NAMESPACE', namespace);
     const five = Duration.minutes(5);
-    this.alarm('PollerErrors', fn.metricErrors({ period: five, statistic: 'Sum' }), 1, cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, 1, true,
-      'The log poller failed (Errors >= 1 in 5 minutes): Auth0 refused the token or the logs request, the secret is unreadable, or events could not be published. The checkpoint stays; every minute retries. The function\'s log names the tenant and the cause.');
+    this.alarm(
+      'PollerErrors',
+      fn.metricErrors({ period: five, statistic: 'Sum' }),
+      1,
+      cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      1,
+      true,
+      "The log poller failed (Errors >= 1 in 5 minutes): Auth0 refused the token or the logs request, the secret is unreadable, or events could not be published. The checkpoint stays; every minute retries. The function's log names the tenant and the cause.",
+    );
     const behind = props.behindSeconds ?? 900;
-    this.alarm('PollerBehind', new cloudwatch.Metric({ namespace, metricName: METRIC_POLLER_BEHIND, statistic: 'Maximum', period: five }), behind, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, 3, true,
-      `A polled tenant's runs end more than ${behind} s behind its newest Auth0 log for 15 minutes (PollerBehindSeconds): Auth0's rate limit or the run's time budget stops it before it catches up. Logs older than the tenant's retention would be lost: recover a window with npm run backfill.`);
-    this.alarm('PollerRefused', new cloudwatch.Metric({ namespace, metricName: METRIC_POLLER_REFUSED, statistic: 'Sum', period: five }), 1, cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, 1, false,
-      'The poller skipped Auth0 logs that fail validation (PollerRefused >= 1): their log_id and problems are in the function\'s log; read them in Auth0 by id.');
+    this.alarm(
+      'PollerBehind',
+      new cloudwatch.Metric({ namespace, metricName: METRIC_POLLER_BEHIND, statistic: 'Maximum', period: five }),
+      behind,
+      cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      3,
+      true,
+      `A polled tenant's runs end more than ${behind} s behind its newest Auth0 log for 15 minutes (PollerBehindSeconds): Auth0's rate limit or the run's time budget stops it before it catches up. Logs older than the tenant's retention would be lost: recover a window with npm run backfill.`,
+    );
+    this.alarm(
+      'PollerRefused',
+      new cloudwatch.Metric({ namespace, metricName: METRIC_POLLER_REFUSED, statistic: 'Sum', period: five }),
+      1,
+      cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      1,
+      false,
+      "The poller skipped Auth0 logs that fail validation (PollerRefused >= 1): their log_id and problems are in the function's log; read them in Auth0 by id.",
+    );
     // Not running: no invocation for 15 minutes although the schedule runs every minute whatever the
     // traffic. "No invocation" is also true of a fresh deploy before the first run, so it pages only
     // when the poller has run in the last 24 hours (a stopped poller pages once, within 15 minutes).
     const invocations = (period: Duration) => fn.metricInvocations({ period, statistic: 'Sum' });
-    const silent = conditionOnly(new cloudwatch.Alarm(this, 'PollerSilent', {
-      metric: invocations(five), threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      evaluationPeriods: 3, datapointsToAlarm: 3, treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      alarmDescription: 'Condition of PollerNotRunning (notifies nobody itself): the log poller was not invoked for 15 minutes.',
-    }));
-    const ranToday = conditionOnly(new cloudwatch.Alarm(this, 'PollerRanToday', {
-      metric: invocations(Duration.hours(1)), threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 24, datapointsToAlarm: 1, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: 'Condition of PollerNotRunning (notifies nobody itself; ALARM here means the poller ran): an invocation within the last 24 hours.',
-    }));
+    const silent = conditionOnly(
+      new cloudwatch.Alarm(this, 'PollerSilent', {
+        metric: invocations(five),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 3,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        alarmDescription: 'Condition of PollerNotRunning (notifies nobody itself): the log poller was not invoked for 15 minutes.',
+      }),
+    );
+    const ranToday = conditionOnly(
+      new cloudwatch.Alarm(this, 'PollerRanToday', {
+        metric: invocations(Duration.hours(1)),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 24,
+        datapointsToAlarm: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: 'Condition of PollerNotRunning (notifies nobody itself; ALARM here means the poller ran): an invocation within the last 24 hours.',
+      }),
+    );
     const notRunning = new cloudwatch.CompositeAlarm(this, 'PollerNotRunning', {
-      alarmRule: cloudwatch.AlarmRule.allOf(cloudwatch.AlarmRule.fromAlarm(silent, cloudwatch.AlarmState.ALARM), cloudwatch.AlarmRule.fromAlarm(ranToday, cloudwatch.AlarmState.ALARM)),
+      alarmRule: cloudwatch.AlarmRule.allOf(
+        cloudwatch.AlarmRule.fromAlarm(silent, cloudwatch.AlarmState.ALARM),
+        cloudwatch.AlarmRule.fromAlarm(ranToday, cloudwatch.AlarmState.ALARM),
+      ),
       alarmDescription: `The log poller was not invoked for 15 minutes although it ran in the last 24 hours and is scheduled every minute whatever the traffic: its rules are disabled or deleted, or the function is throttled. Runbook: ${RUNBOOK}#pollernotrunning`,
     });
     this.criticalAlarms.push(notRunning);
   }
 
-  private alarm(id: string, metric: cloudwatch.IMetric, threshold: number, comparisonOperator: cloudwatch.ComparisonOperator, evaluationPeriods: number, critical: boolean, description: string): void {
+  private alarm(
+    id: string,
+    metric: cloudwatch.IMetric,
+    threshold: number,
+    comparisonOperator: cloudwatch.ComparisonOperator,
+    evaluationPeriods: number,
+    critical: boolean,
+    description: string,
+  ): void {
     const alarm = new cloudwatch.Alarm(this, id, {
-      metric, threshold, comparisonOperator, evaluationPeriods, datapointsToAlarm: evaluationPeriods, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      metric,
+      threshold,
+      comparisonOperator,
+      evaluationPeriods,
+      datapointsToAlarm: evaluationPeriods,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: `${description} Runbook: ${RUNBOOK}#${id.toLowerCase()}`,
     });
     this.alarms.push(alarm);

@@ -56,7 +56,10 @@ const FIVE_MINUTES = Duration.minutes(5);
 
 /** Adds the alarm topic as alarm and OK action to every alarm it visits (except conditions), once. */
 class AlarmActions implements IAspect {
-  constructor(private readonly action: cloudwatch.IAlarmAction, private readonly topic: sns.ITopic) {}
+  constructor(
+    private readonly action: cloudwatch.IAlarmAction,
+    private readonly topic: sns.ITopic,
+  ) {}
 
   visit(node: IConstruct): void {
     if (!(node instanceof cloudwatch.Alarm || node instanceof cloudwatch.CompositeAlarm) || isConditionOnly(node)) return;
@@ -119,13 +122,15 @@ export class Monitoring extends Construct {
     // for which that page says source conditions are not supported in the key policy). The topic policy
     // below adds aws:SourceArn on this account's alarms, as AWS shows for alarm topics
     // (https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger). Checked, unchanged.
-    key.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'AllowCloudWatchAlarms',
-      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-      actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-      resources: ['*'],
-      conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-    }));
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarms',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    );
     return key;
   }
 
@@ -140,16 +145,18 @@ export class Monitoring extends Construct {
     });
     // The topic has its own access policy (TLS only), so CloudWatch's publish is allowed explicitly,
     // for alarms of this account.
-    topic.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'AllowCloudWatchAlarms',
-      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-      actions: ['sns:Publish'],
-      resources: [topic.topicArn],
-      conditions: {
-        StringEquals: { 'aws:SourceAccount': stack.account },
-        ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
-      },
-    }));
+    topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarms',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
+        },
+      }),
+    );
     if (alarmEmail) topic.addSubscription(new subscriptions.EmailSubscription(alarmEmail));
     return topic;
   }
@@ -158,43 +165,64 @@ export class Monitoring extends Construct {
   private ingestAlarms(ingest: IngestApi, a: AlarmConfig): void {
     const fn = ingest.ingest.function;
     this.alarm('IngestErrors', fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }), {
-      threshold: 1, comparison: 'GTE', critical: true,
-      description: 'The ingest Lambda crashed or timed out (Errors >= 1 in 5 minutes): Auth0 got a 5xx and retries; a paused Log Stream follows if it persists.',
+      threshold: 1,
+      comparison: 'GTE',
+      critical: true,
+      description:
+        'The ingest Lambda crashed or timed out (Errors >= 1 in 5 minutes): Auth0 got a 5xx and retries; a paused Log Stream follows if it persists.',
     });
     this.alarm('IngestThrottles', fn.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }), {
-      threshold: 1, comparison: 'GTE', critical: true,
+      threshold: 1,
+      comparison: 'GTE',
+      critical: true,
       description: 'The ingest Lambda was throttled (Throttles >= 1 in 5 minutes): account concurrency is exhausted; Auth0 got 5xx answers.',
     });
     const api = ingest.api;
     const stage = api.deploymentStage;
     this.alarm('Api5xxRate', stage.metricServerError({ period: FIVE_MINUTES, statistic: 'Average' }), {
-      threshold: a.api5xxPercent / 100, comparison: 'GT', evaluationPeriods: 2, critical: true,
+      threshold: a.api5xxPercent / 100,
+      comparison: 'GT',
+      evaluationPeriods: 2,
+      critical: true,
       description: `More than ${a.api5xxPercent} % of REST requests answered 5xx for 10 minutes (5XXError average per 5 minutes): nothing of those requests was accepted; Auth0 retries and pauses the stream after repeated failures.`,
     });
     this.alarm('ApiLatencyP99', stage.metricLatency({ period: FIVE_MINUTES, statistic: 'p99' }), {
-      threshold: a.apiLatencyP99Ms, comparison: 'GT', evaluationPeriods: 3,
+      threshold: a.apiLatencyP99Ms,
+      comparison: 'GT',
+      evaluationPeriods: 3,
       description: `REST latency p99 above ${a.apiLatencyP99Ms} ms for 15 minutes: publishing to SNS is slow or retried, or the catch-up queries are slow.`,
     });
     const ingestResources = ['/{tenant}/log-stream', '/{tenant}/actions/{trigger}', '/{tenant}/event-stream'];
-    const apiMetric = (metricName: string, resource: string) => new cloudwatch.Metric({
-      namespace: 'AWS/ApiGateway', metricName, statistic: 'Sum', period: FIVE_MINUTES,
-      dimensionsMap: { ApiName: api.restApiName, Stage: ingest.stageName, Method: 'POST', Resource: resource },
-    });
+    const apiMetric = (metricName: string, resource: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName,
+        statistic: 'Sum',
+        period: FIVE_MINUTES,
+        dimensionsMap: { ApiName: api.restApiName, Stage: ingest.stageName, Method: 'POST', Resource: resource },
+      });
     const usingMetrics: Record<string, cloudwatch.IMetric> = {};
     ingestResources.forEach((resource, i) => {
       usingMetrics[`r${i}`] = apiMetric('Count', resource);
       usingMetrics[`e${i}`] = apiMetric('4XXError', resource);
     });
     const sum = (p: string) => ingestResources.map((_, i) => `FILL(${p}${i}, 0)`).join(' + ');
-    this.alarm('Ingest4xxRate', new cloudwatch.MathExpression({
-      expression: `IF((${sum('r')}) >= 10, 100 * (${sum('e')}) / (${sum('r')}), 0)`,
-      usingMetrics,
-      period: FIVE_MINUTES,
-      label: 'Ingest 4xx rate (%)',
-    }), {
-      threshold: a.api4xxPercent, comparison: 'GT', evaluationPeriods: 2, critical: true,
-      description: `More than ${a.api4xxPercent} % of at least 10 ingest requests (POST log-stream, actions and event-stream) answered 4xx for 10 minutes: a wrong or rotated API key in Auth0 (403), an unknown tenant (404), a CloudEvent of another tenant (403 wrong_tenant) or throttling (429). Auth0 pauses a Log Stream, and disables an Event Stream, after repeated failures.`,
-    });
+    this.alarm(
+      'Ingest4xxRate',
+      new cloudwatch.MathExpression({
+        expression: `IF((${sum('r')}) >= 10, 100 * (${sum('e')}) / (${sum('r')}), 0)`,
+        usingMetrics,
+        period: FIVE_MINUTES,
+        label: 'Ingest 4xx rate (%)',
+      }),
+      {
+        threshold: a.api4xxPercent,
+        comparison: 'GT',
+        evaluationPeriods: 2,
+        critical: true,
+        description: `More than ${a.api4xxPercent} % of at least 10 ingest requests (POST log-stream, actions and event-stream) answered 4xx for 10 minutes: a wrong or rotated API key in Auth0 (403), an unknown tenant (404), a CloudEvent of another tenant (403 wrong_tenant) or throttling (429). Auth0 pauses a Log Stream, and disables an Event Stream, after repeated failures.`,
+      },
+    );
   }
 
   /** Ingest's EMF count of events published, by the given dimensions. */
@@ -209,22 +237,36 @@ export class Monitoring extends Construct {
 
   /** A metric of the event topic's deliveries. */
   private snsMetric(events: EventTopic, metricName: string): cloudwatch.Metric {
-    return new cloudwatch.Metric({ namespace: 'AWS/SNS', metricName, dimensionsMap: { TopicName: events.topic.topicName }, statistic: 'Sum', period: FIVE_MINUTES });
+    return new cloudwatch.Metric({
+      namespace: 'AWS/SNS',
+      metricName,
+      dimensionsMap: { TopicName: events.topic.topicName },
+      statistic: 'Sum',
+      period: FIVE_MINUTES,
+    });
   }
 
   /** Publishing to the event topic failed; the topic's deliveries failed, or were lost. */
   private topicAlarms(events: EventTopic): void {
     this.alarm('PublishFailures', this.publishFailed(), {
-      threshold: 1, comparison: 'GTE', critical: true,
-      description: 'Events could not be put on the event topic after every retry (PublishFailed >= 1 in 5 minutes): the requests were answered 503 and Auth0 retries them.',
+      threshold: 1,
+      comparison: 'GTE',
+      critical: true,
+      description:
+        'Events could not be put on the event topic after every retry (PublishFailed >= 1 in 5 minutes): the requests were answered 503 and Auth0 retries them.',
     });
     this.alarm('TopicDeliveryFailures', this.snsMetric(events, 'NumberOfNotificationsFailed'), {
-      threshold: 1, comparison: 'GTE',
-      description: 'SNS gave up delivering events to a subscriber queue (NumberOfNotificationsFailed >= 1 in 5 minutes): they went to that subscription\'s delivery DLQ (see the DeliveryDlqDepth alarms).',
+      threshold: 1,
+      comparison: 'GTE',
+      description:
+        "SNS gave up delivering events to a subscriber queue (NumberOfNotificationsFailed >= 1 in 5 minutes): they went to that subscription's delivery DLQ (see the DeliveryDlqDepth alarms).",
     });
     this.alarm('TopicRedriveFailures', this.snsMetric(events, 'NumberOfNotificationsFailedToRedriveToDlq'), {
-      threshold: 1, comparison: 'GTE', critical: true,
-      description: 'SNS could deliver events neither to a subscriber queue nor to its delivery DLQ (NumberOfNotificationsFailedToRedriveToDlq >= 1 in 5 minutes): those events are LOST for that subscriber.',
+      threshold: 1,
+      comparison: 'GTE',
+      critical: true,
+      description:
+        'SNS could deliver events neither to a subscriber queue nor to its delivery DLQ (NumberOfNotificationsFailedToRedriveToDlq >= 1 in 5 minutes): those events are LOST for that subscriber.',
     });
   }
 
@@ -241,7 +283,10 @@ export class Monitoring extends Construct {
     for (const tenant of a.noEventsTenants) {
       if (!tenants.includes(tenant)) throw new Error(`alarms.noEventsTenants names ${tenant}, which is not a tenant of this deployment`);
       this.alarm(`NoEvents-${tenant}`, this.published({ tenant, source: 'log-stream' }, Duration.hours(1)), {
-        threshold: 1, comparison: 'LT', evaluationPeriods: a.noEventsHours, critical: true,
+        threshold: 1,
+        comparison: 'LT',
+        evaluationPeriods: a.noEventsHours,
+        critical: true,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
         description: `No Log Stream event of tenant ${tenant} was published for ${a.noEventsHours} h: Auth0 paused the Log Stream (it does after repeated failures), the stream is misconfigured, or the tenant is idle.`,
       });
@@ -279,7 +324,10 @@ export class Monitoring extends Construct {
   /** Saved Logs Insights queries over every handler's log group (follow one event; errors and warnings); returns those groups. */
   private savedQueries(): logs.ILogGroup[] {
     const stack = Stack.of(this);
-    const handlerLogs = stack.node.findAll().filter((c): c is Handler => c instanceof Handler).map((h) => h.logGroup);
+    const handlerLogs = stack.node
+      .findAll()
+      .filter((c): c is Handler => c instanceof Handler)
+      .map((h) => h.logGroup);
     new logs.QueryDefinition(this, 'FollowEventQuery', {
       queryDefinitionName: `auth0-events/${stack.stackName}/follow-one-event`,
       queryString: new logs.QueryString({
@@ -312,8 +360,11 @@ export class Monitoring extends Construct {
     // GovCloud's console.amazonaws-us-gov.com (https://docs.aws.amazon.com/govcloud-us/latest/UserGuide/accessing-govcloud.html).
     // Conditions, not a mapping: an unknown partition gets the commercial form instead of failing the deploy.
     const inPartition = (id: string, partition: string) => new CfnCondition(this, id, { expression: Fn.conditionEquals(Aws.PARTITION, partition) });
-    const consoleHost = Fn.conditionIf(inPartition('InChina', 'aws-cn').logicalId, 'console.amazonaws.cn',
-      Fn.conditionIf(inPartition('InGovCloud', 'aws-us-gov').logicalId, 'console.amazonaws-us-gov.com', `${stack.region}.console.aws.amazon.com`)).toString();
+    const consoleHost = Fn.conditionIf(
+      inPartition('InChina', 'aws-cn').logicalId,
+      'console.amazonaws.cn',
+      Fn.conditionIf(inPartition('InGovCloud', 'aws-us-gov').logicalId, 'console.amazonaws-us-gov.com', `${stack.region}.console.aws.amazon.com`),
+    ).toString();
     new CfnOutput(this, 'DashboardUrl', {
       value: `https://${consoleHost}/cloudwatch/home?region=${stack.region}#dashboards:name=${this.dashboard.dashboardName}`,
       description: `The operations dashboard (runbook: ${RUNBOOK})`,
@@ -326,44 +377,68 @@ export class Monitoring extends Construct {
     door.handler.function.addEnvironment('METRICS_NAMESPACE', this.namespace);
     const oneMinute = { period: Duration.minutes(1), statistic: 'Maximum' };
     this.alarm('EventBridgeLag', door.queue.metricApproximateAgeOfOldestMessage(oneMinute), {
-      threshold: 300, comparison: 'GT', evaluationPeriods: 3, critical: true,
-      description: 'Auth0 EventBridge events wait longer than 300 s in the front door queue for 3 minutes: the eventbridge-ingest Lambda is failing, slow or throttled (they wait up to 14 days).',
+      threshold: 300,
+      comparison: 'GT',
+      evaluationPeriods: 3,
+      critical: true,
+      description:
+        'Auth0 EventBridge events wait longer than 300 s in the front door queue for 3 minutes: the eventbridge-ingest Lambda is failing, slow or throttled (they wait up to 14 days).',
     });
     this.alarm('EventBridgeDlqDepth', door.deadLetterQueue.metricApproximateNumberOfMessagesVisible(oneMinute), {
-      threshold: 1, comparison: 'GTE', critical: true,
-      description: 'Auth0 EventBridge events wait in the front door DLQ: refused (the message attribute "refused" says why: an unconfigured source, an invalid record) or not published after 5 receives. Fix the cause, then npm run redrive -- --subscriber eventbridge.',
+      threshold: 1,
+      comparison: 'GTE',
+      critical: true,
+      description:
+        'Auth0 EventBridge events wait in the front door DLQ: refused (the message attribute "refused" says why: an unconfigured source, an invalid record) or not published after 5 receives. Fix the cause, then npm run redrive -- --subscriber eventbridge.',
     });
     this.alarm('EventBridgeDeliveryDlqDepth', door.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible(oneMinute), {
-      threshold: 1, comparison: 'GTE', critical: true,
-      description: 'EventBridge could not deliver Auth0 events to the front door queue (queue or key policy, a disabled key) for 24 hours: they wait in the delivery DLQ for 14 days.',
+      threshold: 1,
+      comparison: 'GTE',
+      critical: true,
+      description:
+        'EventBridge could not deliver Auth0 events to the front door queue (queue or key policy, a disabled key) for 24 hours: they wait in the delivery DLQ for 14 days.',
     });
     this.alarm('EventBridgeIngestErrors', door.handler.function.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }), {
-      threshold: 1, comparison: 'GTE',
+      threshold: 1,
+      comparison: 'GTE',
       description: 'The eventbridge-ingest Lambda crashed or timed out (Errors >= 1 in 5 minutes): its batch is retried from the queue.',
     });
     // AWS/Events metrics of a rule on a custom (here: partner) bus carry EventBusName and RuleName
     // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html). Every rule of the
     // door has the same name, one per bus: one alarm per metric sums all of them with a Metrics
     // Insights query, however many sources there are (an alarm per rule was two alarms per tenant).
-    const rulesMetric = (metricName: string) => new cloudwatch.MathExpression({
-      expression: `SELECT SUM(${metricName}) FROM SCHEMA("AWS/Events", EventBusName, RuleName) WHERE RuleName = '${door.ruleName}'`,
-      period: FIVE_MINUTES,
-      label: `${metricName}, every partner bus`,
-    });
+    const rulesMetric = (metricName: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SELECT SUM(${metricName}) FROM SCHEMA("AWS/Events", EventBusName, RuleName) WHERE RuleName = '${door.ruleName}'`,
+        period: FIVE_MINUTES,
+        label: `${metricName}, every partner bus`,
+      });
     this.alarm('EventBridgeFailedInvocations', rulesMetric('FailedInvocations'), {
-      threshold: 1, comparison: 'GTE', critical: true,
+      threshold: 1,
+      comparison: 'GTE',
+      critical: true,
       description: `EventBridge failed to deliver events of a partner bus (rule ${door.ruleName}) to the front door queue (FailedInvocations >= 1 in 5 minutes): they go to the delivery DLQ; check the queue and key policies. The metric's EventBusName dimension names the bus.`,
     });
     this.alarm('EventBridgeDlqSendFailed', rulesMetric('InvocationsFailedToBeSentToDlq'), {
-      threshold: 1, comparison: 'GTE', critical: true,
+      threshold: 1,
+      comparison: 'GTE',
+      critical: true,
       description: `EventBridge could deliver events of a partner bus (rule ${door.ruleName}) neither to the front door queue nor to its delivery DLQ (InvocationsFailedToBeSentToDlq >= 1 in 5 minutes): those events are LOST; check the delivery DLQ's policy and key (its own key, not the queue's).`,
     });
   }
 
-  private alarm(id: string, metric: cloudwatch.IMetric, o: {
-    threshold: number; comparison: 'GT' | 'GTE' | 'LT'; description: string; evaluationPeriods?: number; critical?: boolean;
-    treatMissingData?: cloudwatch.TreatMissingData;
-  }): cloudwatch.Alarm {
+  private alarm(
+    id: string,
+    metric: cloudwatch.IMetric,
+    o: {
+      threshold: number;
+      comparison: 'GT' | 'GTE' | 'LT';
+      description: string;
+      evaluationPeriods?: number;
+      critical?: boolean;
+      treatMissingData?: cloudwatch.TreatMissingData;
+    },
+  ): cloudwatch.Alarm {
     const comparisonOperator = {
       GT: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       GTE: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -395,27 +470,47 @@ export class Monitoring extends Construct {
     const queued = subs.filter((s) => s.queue && s.deadLetterQueue);
     const graph = (title: string, left: cloudwatch.IMetric[], o: Partial<cloudwatch.GraphWidgetProps> = {}) =>
       new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, ...o });
-    const wsMetric = (metricName: string, statistic = 'Sum') => new cloudwatch.Metric({
-      namespace: 'AWS/ApiGateway', metricName, statistic, period: FIVE_MINUTES, dimensionsMap: { ApiId: realtime.api.apiId, Stage: WEBSOCKET_STAGE },
-    });
+    const wsMetric = (metricName: string, statistic = 'Sum') =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName,
+        statistic,
+        period: FIVE_MINUTES,
+        dimensionsMap: { ApiId: realtime.api.apiId, Stage: WEBSOCKET_STAGE },
+      });
     const allAlarms = stack.node.findAll().filter((c): c is cloudwatch.Alarm => c instanceof cloudwatch.Alarm);
 
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: `${stack.stackName}-operations`, defaultInterval: Duration.hours(6) });
     dashboard.addWidgets(
       new cloudwatch.TextWidget({
         markdown: `# auth0-events (${stack.stackName})\nAuth0 → REST API → ingest → SNS → subscriber queues → tables → stream → WebSocket push. Runbook: \`${RUNBOOK}\`. Follow one event: Logs Insights saved query *follow-one-event*.`,
-        width: 16, height: 3,
+        width: 16,
+        height: 3,
       }),
       new cloudwatch.AlarmStatusWidget({ title: 'Pipeline', alarms: [this.pipelineUnhealthy], width: 8, height: 3 }),
     );
-    dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Every alarm', alarms: allAlarms, width: 24, height: Math.min(12, 2 + Math.ceil(allAlarms.length / 4)) }));
     dashboard.addWidgets(
-      graph('Events in, per tenant and type', [new cloudwatch.MathExpression({
-        expression: `SEARCH('{"${this.namespace}",tenant,type} MetricName="${METRIC_EVENTS_PUBLISHED}"', 'Sum', 300)`,
-        label: '', period: FIVE_MINUTES,
-      })], { width: 12 }),
-      graph('Events in, per tenant and source', props.tenants.flatMap((tenant) => (['log-stream', 'action', 'event-stream'] as const).map((source) =>
-        this.published({ tenant, source }).with({ label: `${tenant} ${source}` }))), { width: 12 }),
+      new cloudwatch.AlarmStatusWidget({ title: 'Every alarm', alarms: allAlarms, width: 24, height: Math.min(12, 2 + Math.ceil(allAlarms.length / 4)) }),
+    );
+    dashboard.addWidgets(
+      graph(
+        'Events in, per tenant and type',
+        [
+          new cloudwatch.MathExpression({
+            expression: `SEARCH('{"${this.namespace}",tenant,type} MetricName="${METRIC_EVENTS_PUBLISHED}"', 'Sum', 300)`,
+            label: '',
+            period: FIVE_MINUTES,
+          }),
+        ],
+        { width: 12 },
+      ),
+      graph(
+        'Events in, per tenant and source',
+        props.tenants.flatMap((tenant) =>
+          (['log-stream', 'action', 'event-stream'] as const).map((source) => this.published({ tenant, source }).with({ label: `${tenant} ${source}` })),
+        ),
+        { width: 12 },
+      ),
     );
     dashboard.addWidgets(
       graph('Publish failures', [
@@ -423,11 +518,15 @@ export class Monitoring extends Construct {
         this.snsMetric(props.events, 'NumberOfNotificationsFailed').with({ label: 'SNS deliveries failed (to delivery DLQ)' }),
         this.snsMetric(props.events, 'NumberOfNotificationsFailedToRedriveToDlq').with({ label: 'SNS deliveries lost (no DLQ)' }),
       ]),
-      graph('Ingest API requests', [
-        stage.metricCount({ period: FIVE_MINUTES, label: 'requests' }),
-        stage.metricClientError({ period: FIVE_MINUTES, label: '4xx' }),
-        stage.metricServerError({ period: FIVE_MINUTES, label: '5xx' }),
-      ], { right: [stage.metricLatency({ period: FIVE_MINUTES, statistic: 'p99', label: 'latency p99 (ms)' })] }),
+      graph(
+        'Ingest API requests',
+        [
+          stage.metricCount({ period: FIVE_MINUTES, label: 'requests' }),
+          stage.metricClientError({ period: FIVE_MINUTES, label: '4xx' }),
+          stage.metricServerError({ period: FIVE_MINUTES, label: '5xx' }),
+        ],
+        { right: [stage.metricLatency({ period: FIVE_MINUTES, statistic: 'p99', label: 'latency p99 (ms)' })] },
+      ),
       graph('Ingest Lambda', [
         ingest.ingest.function.metricInvocations({ period: FIVE_MINUTES, label: 'invocations' }),
         ingest.ingest.function.metricErrors({ period: FIVE_MINUTES, label: 'errors' }),
@@ -435,25 +534,55 @@ export class Monitoring extends Construct {
       ]),
     );
     dashboard.addWidgets(
-      graph('Subscriber lag (age of oldest message, s)', queued.map((s) => s.queue!.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum', label: s.name }))),
-      graph('Subscriber queue depth', queued.map((s) => s.queue!.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: s.name }))),
+      graph(
+        'Subscriber lag (age of oldest message, s)',
+        queued.map((s) => s.queue!.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum', label: s.name })),
+      ),
+      graph(
+        'Subscriber queue depth',
+        queued.map((s) => s.queue!.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: s.name })),
+      ),
       graph('Subscriber DLQ depth', [
-        ...queued.map((s) => s.deadLetterQueue!.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: `${s.name} DLQ` })),
-        ...subs.map((s) => s.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: `${s.name} delivery DLQ` })),
+        ...queued.map((s) =>
+          s.deadLetterQueue!.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: `${s.name} DLQ` }),
+        ),
+        ...subs.map((s) =>
+          s.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+            period: Duration.minutes(1),
+            statistic: 'Maximum',
+            label: `${s.name} delivery DLQ`,
+          }),
+        ),
       ]),
     );
     dashboard.addWidgets(
-      graph('Stream iterator age (push, ms)', [realtime.push.function.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1), label: 'iterator age max' })], { width: 6 }),
-      graph('WebSocket connections and messages', [wsMetric('ConnectCount').with({ label: 'connects' }), wsMetric('MessageCount').with({ label: 'messages' })], { width: 6 }),
-      graph('WebSocket errors', [
-        wsMetric('IntegrationError').with({ label: 'integration errors' }),
-        wsMetric('ExecutionError').with({ label: 'execution errors' }),
-        wsMetric('ClientError').with({ label: 'client errors' }),
-      ], { width: 6 }),
-      graph('Push errors', [
-        realtime.push.function.metricErrors({ period: FIVE_MINUTES, label: 'push Lambda errors' }),
-        realtime.pushFailures.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum', label: 'push failures queue' }),
-      ], { width: 6 }),
+      graph(
+        'Stream iterator age (push, ms)',
+        [realtime.push.function.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1), label: 'iterator age max' })],
+        { width: 6 },
+      ),
+      graph(
+        'WebSocket connections and messages',
+        [wsMetric('ConnectCount').with({ label: 'connects' }), wsMetric('MessageCount').with({ label: 'messages' })],
+        { width: 6 },
+      ),
+      graph(
+        'WebSocket errors',
+        [
+          wsMetric('IntegrationError').with({ label: 'integration errors' }),
+          wsMetric('ExecutionError').with({ label: 'execution errors' }),
+          wsMetric('ClientError').with({ label: 'client errors' }),
+        ],
+        { width: 6 },
+      ),
+      graph(
+        'Push errors',
+        [
+          realtime.push.function.metricErrors({ period: FIVE_MINUTES, label: 'push Lambda errors' }),
+          realtime.pushFailures.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum', label: 'push failures queue' }),
+        ],
+        { width: 6 },
+      ),
     );
     const door = props.eventBridge;
     if (door) {
@@ -468,16 +597,30 @@ export class Monitoring extends Construct {
         graph('EventBridge front door: consumer', [
           door.handler.function.metricInvocations({ period: FIVE_MINUTES, label: 'invocations' }),
           door.handler.function.metricErrors({ period: FIVE_MINUTES, label: 'errors' }),
-          new cloudwatch.Metric({ namespace: this.namespace, metricName: METRIC_EVENTBRIDGE_REFUSED, statistic: 'Sum', period: FIVE_MINUTES, label: 'refused to the DLQ' }),
+          new cloudwatch.Metric({
+            namespace: this.namespace,
+            metricName: METRIC_EVENTBRIDGE_REFUSED,
+            statistic: 'Sum',
+            period: FIVE_MINUTES,
+            label: 'refused to the DLQ',
+          }),
         ]),
       );
     }
-    dashboard.addWidgets(new cloudwatch.LogQueryWidget({
-      title: 'Recent errors and warnings (every handler)',
-      logGroupNames: handlerLogs.map((g) => g.logGroupName),
-      queryLines: ['fields @timestamp, service, level, message, event_id, error, problem', 'filter level in ["ERROR", "WARN", "CRITICAL"]', 'sort @timestamp desc', 'limit 50'],
-      width: 24, height: 6,
-    }));
+    dashboard.addWidgets(
+      new cloudwatch.LogQueryWidget({
+        title: 'Recent errors and warnings (every handler)',
+        logGroupNames: handlerLogs.map((g) => g.logGroupName),
+        queryLines: [
+          'fields @timestamp, service, level, message, event_id, error, problem',
+          'filter level in ["ERROR", "WARN", "CRITICAL"]',
+          'sort @timestamp desc',
+          'limit 50',
+        ],
+        width: 24,
+        height: 6,
+      }),
+    );
     return dashboard;
   }
 }

@@ -70,8 +70,9 @@ export function handlerCode(entry: string, root: string = REPO_ROOT): HandlerCod
     return { entry: source, depsLockFilePath: path.join(root, 'package-lock.json'), projectRoot: root, bundling: BUNDLING };
   }
   if (fs.existsSync(path.join(prebuilt, 'index.js'))) return { code: lambda.Code.fromAsset(prebuilt), handler: 'index.handler' };
-  throw new Error(`handler entry ${entry}: neither its source (${source}) nor a prebuilt bundle (${prebuilt}/index.js) exists; `
-    + 'the package needs `npm run build`');
+  throw new Error(
+    `handler entry ${entry}: neither its source (${source}) nor a prebuilt bundle (${prebuilt}/index.js) exists; ` + 'the package needs `npm run build`',
+  );
 }
 
 /** A customer-managed KMS key with yearly rotation, kept when the stack is deleted. */
@@ -161,7 +162,8 @@ export function secureFunction(scope: Construct, props: SecureFunctionProps): Se
   });
   Validations.of(role).acknowledge({
     id: 'AwsSolutions-IAM5[Resource::*]',
-    reason: 'Only for X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords), which support no resource-level permissions; every other statement of this role names its resources.',
+    reason:
+      'Only for X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords), which support no resource-level permissions; every other statement of this role names its resources.',
   });
   return { function: fn, logGroup: group, role };
 }
@@ -195,7 +197,11 @@ export class Handler extends Construct {
   constructor(scope: Construct, id: string, props: HandlerProps) {
     super(scope, id);
     this.entry = props.entry;
-    ({ function: this.function, logGroup: this.logGroup, role: this.role } = secureFunction(this, {
+    ({
+      function: this.function,
+      logGroup: this.logGroup,
+      role: this.role,
+    } = secureFunction(this, {
       code: handlerCode(props.entry),
       roleDescription: `${id}: writes its own logs, plus the grants given to it explicitly`,
       logRetentionDays: props.logRetentionDays,
@@ -225,10 +231,12 @@ export function grantTable(role: iam.IRole, table: dynamodb.ITable, actions: rea
   if (indexArns.length) role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: indexArns }));
   if (table.encryptionKey) {
     const writes = actions.some((a) => /Put|Update|Delete|BatchWrite/.test(a));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: writes ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'] : ['kms:Decrypt', 'kms:DescribeKey'],
-      resources: [table.encryptionKey.keyArn],
-    }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: writes ? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'] : ['kms:Decrypt', 'kms:DescribeKey'],
+        resources: [table.encryptionKey.keyArn],
+      }),
+    );
   }
 }
 
@@ -243,13 +251,17 @@ export function grantTable(role: iam.IRole, table: dynamodb.ITable, actions: rea
 function dropRedundantRoleDependency(fn: lambda.Function, role: iam.Role): void {
   const cfnFunction = fn.node.defaultChild as CfnResource;
   const cfnRole = role.node.defaultChild as CfnResource;
-  cfnFunction.addOverride('DependsOn', Lazy.any({
-    produce: () => {
-      const ids = cfnFunction.obtainDependencies()
-        .filter((d): d is CfnResource => CfnResource.isCfnResource(d) && d !== cfnRole && Stack.of(d) === Stack.of(cfnFunction))
-        .sort((a, b) => a.node.path.localeCompare(b.node.path))
-        .map((d) => d.logicalId);
-      return ids.length > 0 ? ids : undefined;
-    },
-  }));
+  cfnFunction.addOverride(
+    'DependsOn',
+    Lazy.any({
+      produce: () => {
+        const ids = cfnFunction
+          .obtainDependencies()
+          .filter((d): d is CfnResource => CfnResource.isCfnResource(d) && d !== cfnRole && Stack.of(d) === Stack.of(cfnFunction))
+          .sort((a, b) => a.node.path.localeCompare(b.node.path))
+          .map((d) => d.logicalId);
+        return ids.length > 0 ? ids : undefined;
+      },
+    }),
+  );
 }

@@ -130,13 +130,18 @@ export const SOCKET_ROUTE_LOAD: Readonly<Record<string, { seconds: number; share
  * share itself (a full bucket spent at once holds that many executions), at least the rate and at
  * least 1. Exported for tests and the arithmetic of docs/realtime.md.
  */
-export function socketRouteThrottles(concurrency: number, load: Readonly<Record<string, { seconds: number; share: number }>> = SOCKET_ROUTE_LOAD): Record<string, RateLimit> {
+export function socketRouteThrottles(
+  concurrency: number,
+  load: Readonly<Record<string, { seconds: number; share: number }>> = SOCKET_ROUTE_LOAD,
+): Record<string, RateLimit> {
   const shares = Object.values(load).reduce((sum, l) => sum + l.share, 0);
   if (shares > 1 + 1e-9) throw new Error(`SOCKET_ROUTE_LOAD shares add up to ${shares}: at most 1 (the whole socket function)`);
-  return Object.fromEntries(Object.entries(load).map(([route, { seconds, share }]) => {
-    const rateLimit = Math.max(1, Math.floor((concurrency * share) / seconds));
-    return [route, { rateLimit, burstLimit: Math.max(rateLimit, Math.floor(concurrency * share)) }];
-  }));
+  return Object.fromEntries(
+    Object.entries(load).map(([route, { seconds, share }]) => {
+      const rateLimit = Math.max(1, Math.floor((concurrency * share) / seconds));
+      return [route, { rateLimit, burstLimit: Math.max(rateLimit, Math.floor(concurrency * share)) }];
+    }),
+  );
 }
 
 /** What API Gateway answers to `ping` and to an unknown message (mock integrations; the local runtime answers the same). */
@@ -211,18 +216,25 @@ export class SessionEventsSocket extends Construct {
 
   /** The queues: close checks (and their DLQ) and the push Lambda's on-failure destination. */
   private queues(): { closeChecksDlq: sqs.Queue; closeChecks: sqs.Queue; pushFailures: sqs.Queue } {
-    const queue = (qid: string, extra: Partial<sqs.QueueProps> = {}) => new sqs.Queue(this, qid, {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      ...extra,
-    });
+    const queue = (qid: string, extra: Partial<sqs.QueueProps> = {}) =>
+      new sqs.Queue(this, qid, {
+        encryption: sqs.QueueEncryption.KMS,
+        encryptionMasterKey: this.key,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+        ...extra,
+      });
     const closeChecksDlq = queue('CloseChecksDlq');
     const closeChecks = queue('CloseChecks', { visibilityTimeout: Duration.seconds(60), deadLetterQueue: { queue: closeChecksDlq, maxReceiveCount: 5 } });
     const pushFailures = queue('PushFailures');
-    for (const [q, what] of [[closeChecksDlq, 'close checks'], [pushFailures, 'stream batches the push Lambda gave up on (on-failure destination)']] as const) {
-      Validations.of(q).acknowledge({ id: 'AwsSolutions-SQS3', reason: `This queue is itself the dead-letter destination (${what}); a DLQ of a DLQ would only move the problem. Its depth is alarmed.` });
+    for (const [q, what] of [
+      [closeChecksDlq, 'close checks'],
+      [pushFailures, 'stream batches the push Lambda gave up on (on-failure destination)'],
+    ] as const) {
+      Validations.of(q).acknowledge({
+        id: 'AwsSolutions-SQS3',
+        reason: `This queue is itself the dead-letter destination (${what}); a DLQ of a DLQ would only move the problem. Its depth is alarmed.`,
+      });
     }
     return { closeChecksDlq, closeChecks, pushFailures };
   }
@@ -275,17 +287,19 @@ export class SessionEventsSocket extends Construct {
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(accessLogs),
         // No caller IP ($context.identity.sourceIp): for this API it is the end user's address (docs/security.md).
-        format: apigw.AccessLogFormat.custom(JSON.stringify({
-          requestId: '$context.requestId',
-          connectionId: '$context.connectionId',
-          eventType: '$context.eventType',
-          routeKey: '$context.routeKey',
-          status: '$context.status',
-          requestTime: '$context.requestTime',
-          integrationLatencyMs: '$context.integrationLatency',
-          error: '$context.error.message',
-          integrationError: '$context.integrationErrorMessage',
-        })),
+        format: apigw.AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            connectionId: '$context.connectionId',
+            eventType: '$context.eventType',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            requestTime: '$context.requestTime',
+            integrationLatencyMs: '$context.integrationLatency',
+            error: '$context.error.message',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
       },
     });
     // Execution logs at ERROR (never message bodies), through the account's API Gateway logging role.
@@ -304,15 +318,18 @@ export class SessionEventsSocket extends Construct {
   private manageConnections(): iam.PolicyStatement {
     const statement = new iam.PolicyStatement({
       actions: ['execute-api:ManageConnections'],
-      resources: ['POST', 'DELETE'].map((method) => Stack.of(this).formatArn({
-        service: 'execute-api',
-        resource: this.api.apiId,
-        resourceName: `${WEBSOCKET_STAGE}/${method}/@connections/*`,
-      })),
+      resources: ['POST', 'DELETE'].map((method) =>
+        Stack.of(this).formatArn({
+          service: 'execute-api',
+          resource: this.api.apiId,
+          resourceName: `${WEBSOCKET_STAGE}/${method}/@connections/*`,
+        }),
+      ),
     });
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG4',
-      reason: 'Browsers cannot send headers on a WebSocket handshake, so the contract authenticates in-band: the first message carries the Auth0 access token, verified by the socket Lambda. Unauthenticated connections receive nothing (they are not in the listener index) and are closed after 30 s; ping and $default are constant mock answers.',
+      reason:
+        'Browsers cannot send headers on a WebSocket handshake, so the contract authenticates in-band: the first message carries the Auth0 access token, verified by the socket Lambda. Unauthenticated connections receive nothing (they are not in the listener index) and are closed after 30 s; ping and $default are constant mock answers.',
     });
     return statement;
   }
@@ -322,12 +339,21 @@ export class SessionEventsSocket extends Construct {
     this.socket.function.addEnvironment('WS_ENDPOINT', this.wsEndpoint());
     const limits = props.listenerLimits ?? DEFAULT_LISTENER_LIMITS;
     for (const [k, v] of Object.entries({
-      ...this.commonEnvironment(), EVENTS_TABLE: props.eventsTable.tableName, CLOSE_QUEUE_URL: this.closeChecks.queueUrl,
-      LISTENERS_PER_SUB: String(limits.perSub), LISTENERS_PER_TENANT: String(limits.perTenant),
-    })) this.socket.function.addEnvironment(k, v);
+      ...this.commonEnvironment(),
+      EVENTS_TABLE: props.eventsTable.tableName,
+      CLOSE_QUEUE_URL: this.closeChecks.queueUrl,
+      LISTENERS_PER_SUB: String(limits.perSub),
+      LISTENERS_PER_TENANT: String(limits.perTenant),
+    }))
+      this.socket.function.addEnvironment(k, v);
     useTenantsFile(this.socket, props.tenants);
     // ConditionCheckItem: the first authenticate's transaction checks the previous window's counters (lambda/shared/listener-limits.ts).
-    grantTable(this.socket.role, this.connections, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'], []);
+    grantTable(
+      this.socket.role,
+      this.connections,
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+      [],
+    );
     grantTable(this.socket.role, props.eventsTable, ['dynamodb:GetItem'], [EVENTS_TABLE.byTenantIndex.name, EVENTS_TABLE.byUserIndex.name]);
     this.grantSend(this.socket.role, this.closeChecks);
     this.socket.role.addToPolicy(manageConnections);
@@ -355,32 +381,44 @@ export class SessionEventsSocket extends Construct {
     const concurrency = props.postConcurrency ?? 50;
     const push = new Handler(this, 'Push', {
       entry: 'lambda/push/handler.ts',
-      description: 'Pushes each new session event to the tenant\'s listeners over the WebSocket API',
+      description: "Pushes each new session event to the tenant's listeners over the WebSocket API",
       logRetentionDays: props.logRetentionDays,
       memorySize: 1024,
       timeout: Duration.seconds(120),
       // Without a reservation the stream bounds it: parallelizationFactor (4) invocations per shard.
       reservedConcurrentExecutions: props.reservedConcurrency?.push,
       // EVENTS_TABLE: where a listener that missed an event resumes; METRICS_NAMESPACE: as lib/monitoring.ts.
-      environment: { ...this.commonEnvironment(), WS_ENDPOINT: this.wsEndpoint(), POST_CONCURRENCY: String(concurrency), EVENTS_TABLE: props.eventsTable.tableName, METRICS_NAMESPACE: `auth0-events/${Stack.of(this).stackName}` },
+      environment: {
+        ...this.commonEnvironment(),
+        WS_ENDPOINT: this.wsEndpoint(),
+        POST_CONCURRENCY: String(concurrency),
+        EVENTS_TABLE: props.eventsTable.tableName,
+        METRICS_NAMESPACE: `auth0-events/${Stack.of(this).stackName}`,
+      },
     });
-    push.function.addEventSource(new DynamoEventSource(props.eventsTable, {
-      startingPosition: lambda.StartingPosition.LATEST,
-      // INSERTs of events only: an item without `id` is a revocation window's marker (lambda/shared/stores.ts), never pushed.
-      filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT'), dynamodb: { NewImage: { id: { S: lambda.FilterRule.exists() } } } })],
-      batchSize: PUSH_STREAM.batchSize,
-      maxBatchingWindow: Duration.seconds(0),
-      bisectBatchOnError: true,
-      retryAttempts: PUSH_STREAM.retryAttempts,
-      maxRecordAge: Duration.seconds(PUSH_STREAM.maxRecordAgeSeconds),
-      reportBatchItemFailures: true,
-      parallelizationFactor: 4,
-      // The on-failure destination with exact grants (SqsDlq would grant kms:ReEncrypt* and GenerateDataKey*).
-      onFailure: { bind: () => {
-        this.grantSend(push.role, this.pushFailures);
-        return { destination: this.pushFailures.queueArn };
-      } },
-    }));
+    push.function.addEventSource(
+      new DynamoEventSource(props.eventsTable, {
+        startingPosition: lambda.StartingPosition.LATEST,
+        // INSERTs of events only: an item without `id` is a revocation window's marker (lambda/shared/stores.ts), never pushed.
+        filters: [
+          lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT'), dynamodb: { NewImage: { id: { S: lambda.FilterRule.exists() } } } }),
+        ],
+        batchSize: PUSH_STREAM.batchSize,
+        maxBatchingWindow: Duration.seconds(0),
+        bisectBatchOnError: true,
+        retryAttempts: PUSH_STREAM.retryAttempts,
+        maxRecordAge: Duration.seconds(PUSH_STREAM.maxRecordAgeSeconds),
+        reportBatchItemFailures: true,
+        parallelizationFactor: 4,
+        // The on-failure destination with exact grants (SqsDlq would grant kms:ReEncrypt* and GenerateDataKey*).
+        onFailure: {
+          bind: () => {
+            this.grantSend(push.role, this.pushFailures);
+            return { destination: this.pushFailures.queueArn };
+          },
+        },
+      }),
+    );
     // GetItem + DeleteItem: a connection found gone (410) is read, then deleted with its count-out in one transaction (lambda/shared/listener-limits.ts).
     grantTable(push.role, this.connections, ['dynamodb:GetItem', 'dynamodb:DeleteItem'], [CONNECTIONS_TABLE.byListenerIndex.name]);
     this.grantCountOut(push.role);
@@ -393,14 +431,17 @@ export class SessionEventsSocket extends Construct {
   private acknowledgeManageConnections(): void {
     const stack = Stack.of(this);
     for (const handler of [this.socket, this.closer, this.push]) {
-      Validations.of(handler.role).acknowledge(...['POST', 'DELETE'].map((method) => ({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${stack.getLogicalId(this.api.node.defaultChild as apigwv2.CfnApi)}>/${WEBSOCKET_STAGE}/${method}/@connections/*]`,
-        reason: `execute-api:ManageConnections (${method} /@connections/{id}: ${method === 'POST' ? 'send' : 'close'}) on this WebSocket API's v1 stage only; connection ids exist only at run time, so the last path segment is a wildcard.`,
-      })));
+      Validations.of(handler.role).acknowledge(
+        ...['POST', 'DELETE'].map((method) => ({
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${stack.getLogicalId(this.api.node.defaultChild as apigwv2.CfnApi)}>/${WEBSOCKET_STAGE}/${method}/@connections/*]`,
+          reason: `execute-api:ManageConnections (${method} /@connections/{id}: ${method === 'POST' ? 'send' : 'close'}) on this WebSocket API's v1 stage only; connection ids exist only at run time, so the last path segment is a wildcard.`,
+        })),
+      );
     }
     Validations.of(this.push.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray (xray:PutTraceSegments, xray:PutTelemetryRecords) and dynamodb:ListStreams, which Lambda needs to poll the events table stream: none of them supports resource-level permissions. Reading the stream itself is granted on the stream ARN only.',
+      reason:
+        'X-Ray (xray:PutTraceSegments, xray:PutTelemetryRecords) and dynamodb:ListStreams, which Lambda needs to poll the events table stream: none of them supports resource-level permissions. Reading the stream itself is granted on the stream ARN only.',
     });
   }
 
@@ -438,7 +479,11 @@ export class SessionEventsSocket extends Construct {
     });
     const integration = new apigw.LambdaIntegration(query.function, { proxy: true, allowTestInvoke: false });
     const tenant = restApi.root.getResource('{tenant}') ?? restApi.root.addResource('{tenant}');
-    const method: apigw.MethodOptions = { authorizer, authorizationType: apigw.AuthorizationType.CUSTOM, requestParameters: { 'method.request.path.tenant': true } };
+    const method: apigw.MethodOptions = {
+      authorizer,
+      authorizationType: apigw.AuthorizationType.CUSTOM,
+      requestParameters: { 'method.request.path.tenant': true },
+    };
     tenant.addResource('events').addMethod('GET', integration, {
       ...method,
       requestParameters: { ...method.requestParameters, 'method.request.querystring.limit': false, 'method.request.querystring.since': false },
@@ -452,24 +497,64 @@ export class SessionEventsSocket extends Construct {
   private addAlarms(closeChecksDlq: sqs.Queue): void {
     const alarm = (aid: string, metric: cloudwatch.IMetric, threshold: number, description: string, evaluationPeriods = 1) => {
       const a = new cloudwatch.Alarm(this, aid, {
-        metric, threshold, evaluationPeriods, alarmDescription: description,
+        metric,
+        threshold,
+        evaluationPeriods,
+        alarmDescription: description,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
       this.alarms.push(a);
       return a;
     };
-    alarm('PushIteratorAge', this.push.function.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }), 60_000,
-      'Session events wait more than a minute on the events table stream before the push Lambda takes them: listeners get them late.', 5);
-    alarm('PushErrors', this.push.function.metricErrors({ period: Duration.minutes(5) }), 0, `The push Lambda failed: stream records are being retried, and after ${PUSH_STREAM.retryAttempts} retries (or an hour) go to the push failures queue.`);
-    alarm('PushFailuresDepth', this.pushFailures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }), 0,
-      'Stream batches the push Lambda gave up on: their events reached no listener live (clients resuming with since still get them).');
-    alarm('PushSendFailures', new cloudwatch.Metric({ namespace: `auth0-events/${Stack.of(this).stackName}`, metricName: METRIC_PUSH_SEND_FAILED, statistic: 'Sum', period: Duration.minutes(5) }), 0,
-      'Events could not be sent to some listeners after retries (PushSendFailed): those listeners were told "closing"/"missed_events" and closed, and resume with since; many of them means the management API fails or throttles.');
-    alarm('CloseChecksDlqDepth', closeChecksDlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }), 0,
-      'Close checks failed 5 times: some unauthenticated or expired connections may stay open (they receive nothing).');
-    alarm('SocketIntegrationErrors', new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName: 'IntegrationError', dimensionsMap: { ApiId: this.api.apiId, Stage: WEBSOCKET_STAGE }, statistic: 'Sum', period: Duration.minutes(5) }), 5,
-      'The WebSocket API\'s Lambda integrations fail (connect, authenticate).');
+    alarm(
+      'PushIteratorAge',
+      this.push.function.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }),
+      60_000,
+      'Session events wait more than a minute on the events table stream before the push Lambda takes them: listeners get them late.',
+      5,
+    );
+    alarm(
+      'PushErrors',
+      this.push.function.metricErrors({ period: Duration.minutes(5) }),
+      0,
+      `The push Lambda failed: stream records are being retried, and after ${PUSH_STREAM.retryAttempts} retries (or an hour) go to the push failures queue.`,
+    );
+    alarm(
+      'PushFailuresDepth',
+      this.pushFailures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+      0,
+      'Stream batches the push Lambda gave up on: their events reached no listener live (clients resuming with since still get them).',
+    );
+    alarm(
+      'PushSendFailures',
+      new cloudwatch.Metric({
+        namespace: `auth0-events/${Stack.of(this).stackName}`,
+        metricName: METRIC_PUSH_SEND_FAILED,
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }),
+      0,
+      'Events could not be sent to some listeners after retries (PushSendFailed): those listeners were told "closing"/"missed_events" and closed, and resume with since; many of them means the management API fails or throttles.',
+    );
+    alarm(
+      'CloseChecksDlqDepth',
+      closeChecksDlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+      0,
+      'Close checks failed 5 times: some unauthenticated or expired connections may stay open (they receive nothing).',
+    );
+    alarm(
+      'SocketIntegrationErrors',
+      new cloudwatch.Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName: 'IntegrationError',
+        dimensionsMap: { ApiId: this.api.apiId, Stage: WEBSOCKET_STAGE },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }),
+      5,
+      "The WebSocket API's Lambda integrations fail (connect, authenticate).",
+    );
   }
 
   /** The routes of this API that invoke the socket function (mock routes are not WebSocketRoutes). */
@@ -494,15 +579,28 @@ export class SessionEventsSocket extends Construct {
     const settings: Record<string, unknown> = {};
     for (const route of routes) {
       const throttle = throttles[route.routeKey];
-      if (!throttle) throw new Error(`WebSocket route ${route.routeKey} invokes the socket function but has no row in SOCKET_ROUTE_LOAD (its design duration and share of the function's concurrency)`);
-      settings[route.routeKey] = { ThrottlingRateLimit: throttle.rateLimit, ThrottlingBurstLimit: throttle.burstLimit, LoggingLevel: 'ERROR', DataTraceEnabled: false };
+      if (!throttle)
+        throw new Error(
+          `WebSocket route ${route.routeKey} invokes the socket function but has no row in SOCKET_ROUTE_LOAD (its design duration and share of the function's concurrency)`,
+        );
+      settings[route.routeKey] = {
+        ThrottlingRateLimit: throttle.rateLimit,
+        ThrottlingBurstLimit: throttle.burstLimit,
+        LoggingLevel: 'ERROR',
+        DataTraceEnabled: false,
+      };
       this.stage.node.addDependency(route);
     }
     (this.stage.node.defaultChild as apigwv2.CfnStage).routeSettings = settings;
     // A route added after this (api.addRoute on the finished construct) would have no throttle: refuse it at synth.
     this.node.addValidation({
-      validate: () => this.socketRoutes().filter((r) => r.routeKey !== '$disconnect' && !(r.routeKey in settings))
-        .map((r) => `WebSocket route ${r.routeKey} invokes the socket function but was added after its route throttles were set: add it (and its SOCKET_ROUTE_LOAD row) inside SessionEventsSocket`),
+      validate: () =>
+        this.socketRoutes()
+          .filter((r) => r.routeKey !== '$disconnect' && !(r.routeKey in settings))
+          .map(
+            (r) =>
+              `WebSocket route ${r.routeKey} invokes the socket function but was added after its route throttles were set: add it (and its SOCKET_ROUTE_LOAD row) inside SessionEventsSocket`,
+          ),
     });
   }
 
@@ -550,7 +648,10 @@ export class SessionEventsSocket extends Construct {
       target: `integrations/${integration.ref}`,
       routeResponseSelectionExpression: '$default',
     });
-    Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: `${routeKey} is answered by API Gateway with a constant message (mock integration): it reaches no backend and reveals no data. Listeners authenticate in-band with the authenticate message.` });
+    Validations.of(route).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: `${routeKey} is answered by API Gateway with a constant message (mock integration): it reaches no backend and reveals no data. Listeners authenticate in-band with the authenticate message.`,
+    });
     new apigwv2.CfnRouteResponse(this, `${id}RouteResponse`, { apiId: api.apiId, routeId: route.ref, routeResponseKey: '$default' });
   }
 
@@ -561,11 +662,13 @@ export class SessionEventsSocket extends Construct {
    * action (DeleteItem, UpdateItem), there is no separate transaction action to grant.
    */
   private grantCountOut(role: iam.IRole): void {
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['dynamodb:UpdateItem'],
-      resources: [this.connections.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['limit#*'] } },
-    }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:UpdateItem'],
+        resources: [this.connections.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['limit#*'] } },
+      }),
+    );
   }
 
   private grantSend(role: iam.IRole, queue: sqs.Queue): void {

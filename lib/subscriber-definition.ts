@@ -188,7 +188,8 @@ export function parseQueueArn(arn: string): { account: string; name: string } | 
 /** Throws unless `v` is undefined or a whole number min..max. */
 export function wholeIn(name: string, field: string, v: number | undefined, min: number, max: number): void {
   if (v === undefined) return;
-  if (!Number.isInteger(v) || v < min || v > max) throw new SubscriberDefinitionError(name, field, `must be a whole number ${min}..${max}, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new SubscriberDefinitionError(name, field, `must be a whole number ${min}..${max}, got ${JSON.stringify(v)}`);
 }
 
 /**
@@ -216,7 +217,11 @@ export interface SubscriberSettings {
 export function validateSubscriberSettings(name: string, s: SubscriberSettings, seconds: (field: string) => string = (f) => `${f} (seconds)`): void {
   wholeIn(name, 'maxReceiveCount', s.maxReceiveCount, 1, 1000);
   if (s.logRetentionDays !== undefined && !LOG_RETENTION_DAYS.includes(s.logRetentionDays)) {
-    throw new SubscriberDefinitionError(name, 'logRetentionDays', `must be a CloudWatch Logs retention, one of ${LOG_RETENTION_DAYS.join(', ')}; got ${JSON.stringify(s.logRetentionDays)}`);
+    throw new SubscriberDefinitionError(
+      name,
+      'logRetentionDays',
+      `must be a CloudWatch Logs retention, one of ${LOG_RETENTION_DAYS.join(', ')}; got ${JSON.stringify(s.logRetentionDays)}`,
+    );
   }
   // At least a minute (a 0 s threshold alarms on every message), at most a day: the Lag alarm must fire
   // long before a message can expire (queues keep 14 days).
@@ -231,9 +236,11 @@ export function validateSubscriberSettings(name: string, s: SubscriberSettings, 
   wholeIn(name, 'handler.batchSize', h.batchSize, 1, 10000);
   wholeIn(name, seconds('handler.maxBatchingWindow'), h.maxBatchingWindow, 0, 300);
   wholeIn(name, 'handler.maxConcurrency', h.maxConcurrency, 2, 1000);
-  if ((h.batchSize ?? 10) > 10 && !h.maxBatchingWindow) throw new SubscriberDefinitionError(name, 'handler.batchSize', `above 10 needs ${seconds('maxBatchingWindow')} of at least 1`);
+  if ((h.batchSize ?? 10) > 10 && !h.maxBatchingWindow)
+    throw new SubscriberDefinitionError(name, 'handler.batchSize', `above 10 needs ${seconds('maxBatchingWindow')} of at least 1`);
   // The visibility timeout is 6x the Lambda timeout plus the batching window; SQS allows at most 12 hours.
-  if (6 * (h.timeout ?? 30) + (h.maxBatchingWindow ?? 0) > 43_200) throw new SubscriberDefinitionError(name, seconds('handler.timeout'), 'x 6 plus the batching window exceeds the 12-hour SQS visibility timeout limit');
+  if (6 * (h.timeout ?? 30) + (h.maxBatchingWindow ?? 0) > 43_200)
+    throw new SubscriberDefinitionError(name, seconds('handler.timeout'), 'x 6 plus the batching window exceeds the 12-hour SQS visibility timeout limit');
 }
 
 /**
@@ -242,35 +249,55 @@ export function validateSubscriberSettings(name: string, s: SubscriberSettings, 
  */
 export function validateDefinition(d: SubscriberDefinition, tenants?: readonly string[]): FilterPolicy | undefined {
   const name = typeof d?.name === 'string' ? d.name : String(d?.name);
-  if (!SUBSCRIBER_NAME.test(name)) throw new SubscriberDefinitionError(name, 'name', 'must be 2-40 lower-case letters, digits and dashes, starting with a letter');
+  if (!SUBSCRIBER_NAME.test(name))
+    throw new SubscriberDefinitionError(name, 'name', 'must be 2-40 lower-case letters, digits and dashes, starting with a letter');
   const kinds = (['handler', 'webhook', 'queue'] as const).filter((k) => d[k] !== undefined);
-  if (kinds.length !== 1) throw new SubscriberDefinitionError(name, 'consumer', `needs exactly one of handler, webhook or queue, got ${kinds.length ? kinds.join(' and ') : 'none'}`);
+  if (kinds.length !== 1)
+    throw new SubscriberDefinitionError(name, 'consumer', `needs exactly one of handler, webhook or queue, got ${kinds.length ? kinds.join(' and ') : 'none'}`);
   const policy = renderFilterPolicy(name, d.filter);
   for (const t of d.filter?.tenants ?? []) {
-    if (tenants && !tenants.includes(t)) throw new SubscriberDefinitionError(name, 'filter.tenants', `names ${JSON.stringify(t)}, which this deployment does not serve (tenants: ${tenants.join(', ')})`);
+    if (tenants && !tenants.includes(t))
+      throw new SubscriberDefinitionError(
+        name,
+        'filter.tenants',
+        `names ${JSON.stringify(t)}, which this deployment does not serve (tenants: ${tenants.join(', ')})`,
+      );
   }
-  validateSubscriberSettings(name, {
-    maxReceiveCount: d.maxReceiveCount,
-    alarms: { maxAgeOfOldestMessage: d.alarms?.maxAgeOfOldestMessageSeconds, errors: d.alarms?.errors, throttles: d.alarms?.throttles },
-    handler: d.handler && {
-      timeout: d.handler.timeoutSeconds,
-      memorySize: d.handler.memorySize,
-      batchSize: d.handler.batchSize,
-      maxBatchingWindow: d.handler.maxBatchingWindowSeconds,
-      maxConcurrency: d.handler.maxConcurrency,
+  validateSubscriberSettings(
+    name,
+    {
+      maxReceiveCount: d.maxReceiveCount,
+      alarms: { maxAgeOfOldestMessage: d.alarms?.maxAgeOfOldestMessageSeconds, errors: d.alarms?.errors, throttles: d.alarms?.throttles },
+      handler: d.handler && {
+        timeout: d.handler.timeoutSeconds,
+        memorySize: d.handler.memorySize,
+        batchSize: d.handler.batchSize,
+        maxBatchingWindow: d.handler.maxBatchingWindowSeconds,
+        maxConcurrency: d.handler.maxConcurrency,
+      },
     },
-  }, (f) => `${f}Seconds`);
+    (f) => `${f}Seconds`,
+  );
   if (d.handler) {
     const h = d.handler;
     if (typeof h.entry !== 'string' || !/^lambda\/[A-Za-z0-9_./-]+\.ts$/.test(h.entry) || h.entry.includes('..')) {
-      throw new SubscriberDefinitionError(name, 'handler.entry', `must be a .ts file under lambda/ relative to the repository root, got ${JSON.stringify(h.entry)}`);
+      throw new SubscriberDefinitionError(
+        name,
+        'handler.entry',
+        `must be a .ts file under lambda/ relative to the repository root, got ${JSON.stringify(h.entry)}`,
+      );
     }
     for (const [table, access] of Object.entries(h.tables ?? {})) {
       if (!['users', 'events'].includes(table)) throw new SubscriberDefinitionError(name, `handler.tables.${table}`, 'is not a table; use users or events');
       const valid = Array.isArray(access)
         ? access.length > 0 && access.every((a) => (TABLE_ACTIONS as readonly string[]).includes(a))
         : ['read', 'write', 'read-write'].includes(access as string);
-      if (!valid) throw new SubscriberDefinitionError(name, `handler.tables.${table}`, `must be read, write, read-write, or a non-empty list of ${TABLE_ACTIONS.join(', ')}; got ${JSON.stringify(access)}`);
+      if (!valid)
+        throw new SubscriberDefinitionError(
+          name,
+          `handler.tables.${table}`,
+          `must be read, write, read-write, or a non-empty list of ${TABLE_ACTIONS.join(', ')}; got ${JSON.stringify(access)}`,
+        );
     }
   }
   if (d.webhook) {
@@ -282,18 +309,24 @@ export function validateDefinition(d: SubscriberDefinition, tenants?: readonly s
       url = undefined;
     }
     if (!url || url.protocol !== 'https:') throw new SubscriberDefinitionError(name, 'webhook.url', `must be an https:// URL, got ${JSON.stringify(w.url)}`);
-    if (url.username || url.password) throw new SubscriberDefinitionError(name, 'webhook.url', 'must not contain credentials: put the Authorization header value in the secret');
+    if (url.username || url.password)
+      throw new SubscriberDefinitionError(name, 'webhook.url', 'must not contain credentials: put the Authorization header value in the secret');
     if (typeof w.secretName !== 'string' || !/^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$/.test(w.secretName)) {
       throw new SubscriberDefinitionError(name, 'webhook.secretName', 'must be the name or ARN of a Secrets Manager secret');
     }
-    if (w.secretKeyArn !== undefined && !KEY_ARN.test(w.secretKeyArn)) throw new SubscriberDefinitionError(name, 'webhook.secretKeyArn', 'must be a KMS key ARN');
+    if (w.secretKeyArn !== undefined && !KEY_ARN.test(w.secretKeyArn))
+      throw new SubscriberDefinitionError(name, 'webhook.secretKeyArn', 'must be a KMS key ARN');
     wholeIn(name, 'webhook.concurrency', w.concurrency, 1, 100);
     wholeIn(name, 'webhook.requestTimeoutSeconds', w.requestTimeoutSeconds, 1, 60);
     wholeIn(name, 'webhook.batchSize', w.batchSize, 1, 10);
     wholeIn(name, 'webhook.maxConcurrency', w.maxConcurrency, 2, 1000);
   }
   if (d.queue && !parseQueueArn(d.queue.arn)) {
-    throw new SubscriberDefinitionError(name, 'queue.arn', `must be an SQS queue ARN (arn:aws:sqs:<region>:<account>:<name>), got ${JSON.stringify(d.queue.arn)}`);
+    throw new SubscriberDefinitionError(
+      name,
+      'queue.arn',
+      `must be an SQS queue ARN (arn:aws:sqs:<region>:<account>:<name>), got ${JSON.stringify(d.queue.arn)}`,
+    );
   }
   return policy;
 }

@@ -91,12 +91,14 @@ function level(subscriber: string, value: LevelRange): FilterCondition[] | undef
   const bound = (name: 'min' | 'max'): number | undefined => {
     const v = value[name];
     if (v === undefined) return undefined;
-    if (!Number.isInteger(v) || v < 0 || v > 4) throw new SubscriberDefinitionError(subscriber, `filter.level.${name}`, `must be a whole number 0 (debug) .. 4 (critical), got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(v) || v < 0 || v > 4)
+      throw new SubscriberDefinitionError(subscriber, `filter.level.${name}`, `must be a whole number 0 (debug) .. 4 (critical), got ${JSON.stringify(v)}`);
     return v;
   };
   const min = bound('min');
   const max = bound('max');
-  if (min === undefined && max === undefined) throw new SubscriberDefinitionError(subscriber, 'filter.level', 'needs min and/or max (leave it out to receive every level)');
+  if (min === undefined && max === undefined)
+    throw new SubscriberDefinitionError(subscriber, 'filter.level', 'needs min and/or max (leave it out to receive every level)');
   if (min !== undefined && max !== undefined) {
     if (min > max) throw new SubscriberDefinitionError(subscriber, 'filter.level', `min (${min}) must not be above max (${max})`);
     return [{ numeric: min === max ? ['=', min] : ['>=', min, '<=', max] }];
@@ -115,9 +117,13 @@ export function renderFilterPolicy(subscriber: string, filter: SubscriberFilter 
     if (!known.includes(key)) throw new SubscriberDefinitionError(subscriber, `filter.${key}`, `is not a filter field; use ${known.join(', ')}`);
   }
   const policy: FilterPolicy = {};
-  const tenants = list(subscriber, 'filter.tenants', filter.tenants, (t) => (typeof t === 'string' && TENANT_NAME_PATTERN.test(t) ? undefined : 'must be tenant names such as acme or acme@eu'));
+  const tenants = list(subscriber, 'filter.tenants', filter.tenants, (t) =>
+    typeof t === 'string' && TENANT_NAME_PATTERN.test(t) ? undefined : 'must be tenant names such as acme or acme@eu',
+  );
   if (tenants) policy.tenant = tenants;
-  const types = list(subscriber, 'filter.types', filter.types, (t) => ((EVENT_TYPES as readonly string[]).includes(t) ? undefined : `must be event types (${EVENT_TYPES.join(', ')})`));
+  const types = list(subscriber, 'filter.types', filter.types, (t) =>
+    (EVENT_TYPES as readonly string[]).includes(t) ? undefined : `must be event types (${EVENT_TYPES.join(', ')})`,
+  );
   if (types) policy.type = types;
   const logTypes = list(subscriber, 'filter.logTypes', filter.logTypes, (t) => {
     if (typeof t !== 'string') return 'must be log type codes';
@@ -132,7 +138,9 @@ export function renderFilterPolicy(subscriber: string, filter: SubscriberFilter 
     if (extra.length) throw new SubscriberDefinitionError(subscriber, `filter.level.${extra[0]}`, 'is not known; use min and/or max');
     policy.level = level(subscriber, filter.level);
   }
-  const sources = list(subscriber, 'filter.sources', filter.sources, (s) => (EVENT_SOURCES.includes(s) ? undefined : `must be one of ${EVENT_SOURCES.join(', ')}`));
+  const sources = list(subscriber, 'filter.sources', filter.sources, (s) =>
+    EVENT_SOURCES.includes(s) ? undefined : `must be one of ${EVENT_SOURCES.join(', ')}`,
+  );
   if (sources) policy.source = sources;
 
   const keys = Object.keys(policy) as MessageAttributeName[];
@@ -145,12 +153,20 @@ export function renderFilterPolicy(subscriber: string, filter: SubscriberFilter 
 export function checkLimits(subscriber: string, policy: FilterPolicy): void {
   const keys = Object.keys(policy) as MessageAttributeName[];
   if (keys.length > SNS_FILTER_LIMITS.maxKeys) {
-    throw new SubscriberDefinitionError(subscriber, 'filter', `uses ${keys.length} attributes; SNS allows at most ${SNS_FILTER_LIMITS.maxKeys} in one filter policy`);
+    throw new SubscriberDefinitionError(
+      subscriber,
+      'filter',
+      `uses ${keys.length} attributes; SNS allows at most ${SNS_FILTER_LIMITS.maxKeys} in one filter policy`,
+    );
   }
   const combinations = keys.reduce((n, k) => n * (policy[k]?.length ?? 1), 1);
   if (combinations > SNS_FILTER_LIMITS.maxCombinations) {
     const parts = keys.map((k) => `${policy[k]?.length} ${k}`).join(' x ');
-    throw new SubscriberDefinitionError(subscriber, 'filter', `has ${combinations} combinations (${parts}); SNS allows at most ${SNS_FILTER_LIMITS.maxCombinations}: use fewer values, a log type prefix (e.g. "limit_*") or a level range, or split the subscriber`);
+    throw new SubscriberDefinitionError(
+      subscriber,
+      'filter',
+      `has ${combinations} combinations (${parts}); SNS allows at most ${SNS_FILTER_LIMITS.maxCombinations}: use fewer values, a log type prefix (e.g. "limit_*") or a level range, or split the subscriber`,
+    );
   }
 }
 

@@ -42,13 +42,15 @@ export class SubscriberKey extends Construct {
     // SNS encrypts each delivery to a queue (and to a subscription's redrive DLQ) with the queue's key;
     // it may do so only for this topic. The statement AWS documents for an SSE-KMS queue subscribed to a
     // topic: https://docs.aws.amazon.com/sns/latest/dg/sns-enable-encryption-for-topic-sqs-queue-subscriptions.html
-    this.key.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'AllowEventTopicDeliveries',
-      principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
-      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-      resources: ['*'],
-      conditions: { ArnEquals: { 'aws:SourceArn': props.topic.topicArn } },
-    }));
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowEventTopicDeliveries',
+        principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: { ArnEquals: { 'aws:SourceArn': props.topic.topicArn } },
+      }),
+    );
   }
 }
 
@@ -219,17 +221,27 @@ const DEFAULTS = {
 /** Validates the props: their shape here, their numbers with the registry's one validator (validateSubscriberSettings). */
 function validateProps(props: Auth0EventsSubscriberProps): void {
   const { name } = props;
-  if (typeof name !== 'string' || !SUBSCRIBER_NAME.test(name)) throw new SubscriberDefinitionError(String(name), 'name', 'must be 2-40 lower-case letters, digits and dashes, starting with a letter');
-  if ((props.handler === undefined) === (props.queueArn === undefined)) throw new SubscriberDefinitionError(name, 'consumer', 'needs exactly one of handler or queueArn');
-  if (props.queueArn !== undefined && !parseQueueArn(props.queueArn)) throw new SubscriberDefinitionError(name, 'queueArn', `must be an SQS queue ARN, got ${JSON.stringify(props.queueArn)}`);
+  if (typeof name !== 'string' || !SUBSCRIBER_NAME.test(name))
+    throw new SubscriberDefinitionError(String(name), 'name', 'must be 2-40 lower-case letters, digits and dashes, starting with a letter');
+  if ((props.handler === undefined) === (props.queueArn === undefined))
+    throw new SubscriberDefinitionError(name, 'consumer', 'needs exactly one of handler or queueArn');
+  if (props.queueArn !== undefined && !parseQueueArn(props.queueArn))
+    throw new SubscriberDefinitionError(name, 'queueArn', `must be an SQS queue ARN, got ${JSON.stringify(props.queueArn)}`);
   const h = props.handler;
-  if (h && (h.entry === undefined) === (h.function === undefined)) throw new SubscriberDefinitionError(name, 'handler', 'needs exactly one of entry or function');
+  if (h && (h.entry === undefined) === (h.function === undefined))
+    throw new SubscriberDefinitionError(name, 'handler', 'needs exactly one of entry or function');
   const seconds = (d: Duration | undefined) => d?.toSeconds();
   validateSubscriberSettings(name, {
     maxReceiveCount: props.maxReceiveCount,
     logRetentionDays: props.logRetentionDays,
     alarms: { maxAgeOfOldestMessage: seconds(props.alarms?.maxAgeOfOldestMessage), errors: props.alarms?.errors, throttles: props.alarms?.throttles },
-    handler: h && { timeout: seconds(h.timeout), memorySize: h.memorySize, batchSize: h.batchSize, maxBatchingWindow: seconds(h.maxBatchingWindow), maxConcurrency: h.maxConcurrency },
+    handler: h && {
+      timeout: seconds(h.timeout),
+      memorySize: h.memorySize,
+      batchSize: h.batchSize,
+      maxBatchingWindow: seconds(h.maxBatchingWindow),
+      maxConcurrency: h.maxConcurrency,
+    },
   });
 }
 
@@ -277,9 +289,11 @@ export class Auth0EventsSubscriber extends Construct {
     validateProps(props);
     this.filterPolicy = renderFilterPolicy(name, props.filter);
     if (!props.alarmAction && !this.node.scopes.some((c) => ALARMED_SCOPES.has(c))) {
-      Annotations.of(this).addWarningV2('auth0-events:subscriber-alarms-without-action',
-        `Subscriber ${JSON.stringify(name)}: no alarmAction, so its alarms (lag, DLQ, delivery DLQ, errors, throttles) notify no one. `
-        + 'Pass alarmAction, e.g. new cloudwatch_actions.SnsAction(yourAlarmTopic), or pipeline.alarmAction in the pipeline\'s own app.');
+      Annotations.of(this).addWarningV2(
+        'auth0-events:subscriber-alarms-without-action',
+        `Subscriber ${JSON.stringify(name)}: no alarmAction, so its alarms (lag, DLQ, delivery DLQ, errors, throttles) notify no one. ` +
+          "Pass alarmAction, e.g. new cloudwatch_actions.SnsAction(yourAlarmTopic), or pipeline.alarmAction in the pipeline's own app.",
+      );
     }
     const retentionPeriod = props.deadLetterRetention ?? DEFAULTS.deadLetterRetention;
     const alarmProps = props.alarms ?? {};
@@ -288,60 +302,102 @@ export class Auth0EventsSubscriber extends Construct {
     this.deliveryDeadLetterQueue = this.encryptedQueue('DeliveryDlq', this.queueKey, { retentionPeriod }, 'delivery-dlq');
     Validations.of(this.deliveryDeadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the redrive DLQ of the SNS subscription (RedrivePolicy on AWS::SNS::Subscription), which cdk-nag does not recognise as a DLQ; it has no DLQ of its own by design.',
+      reason:
+        'This queue is the redrive DLQ of the SNS subscription (RedrivePolicy on AWS::SNS::Subscription), which cdk-nag does not recognise as a DLQ; it has no DLQ of its own by design.',
     });
-    this.alarm('DeliveryDlqDepth', this.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }), 1,
-      cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, 1,
-      `${name}: SNS could not deliver events to the subscriber queue (check its queue and key policies); they wait in the delivery DLQ for 14 days.`, props.alarmAction);
+    this.alarm(
+      'DeliveryDlqDepth',
+      this.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      1,
+      cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      1,
+      `${name}: SNS could not deliver events to the subscriber queue (check its queue and key policies); they wait in the delivery DLQ for 14 days.`,
+      props.alarmAction,
+    );
 
     if (props.handler) {
       const h = props.handler;
       const timeout = h.timeout ?? DEFAULTS.timeout;
       const window = h.maxBatchingWindow ?? Duration.seconds(0);
       this.deadLetterQueue = this.encryptedQueue('Dlq', this.queueKey, { retentionPeriod }, 'dlq');
-      this.queue = this.encryptedQueue('Queue', this.queueKey, {
-        // 14 days, not SQS's default 4: if the consumer stops (a disabled event source mapping, a broken
-        // deploy), messages wait here instead of expiring before they ever reach the DLQ. The Lag alarm
-        // fires within a day at most (validateDefinition), 13 days before any message could expire.
-        // A message moved to the DLQ keeps its original enqueue time, so its DLQ days count from then:
-        // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
-        retentionPeriod: QUEUE_RETENTION,
-        // AWS's guidance for Lambda consumers: at least 6x the function timeout, plus the batching window.
-        visibilityTimeout: Duration.seconds(6 * timeout.toSeconds() + window.toSeconds()),
-        deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? DEFAULTS.maxReceiveCount },
-      }, 'queue');
+      this.queue = this.encryptedQueue(
+        'Queue',
+        this.queueKey,
+        {
+          // 14 days, not SQS's default 4: if the consumer stops (a disabled event source mapping, a broken
+          // deploy), messages wait here instead of expiring before they ever reach the DLQ. The Lag alarm
+          // fires within a day at most (validateDefinition), 13 days before any message could expire.
+          // A message moved to the DLQ keeps its original enqueue time, so its DLQ days count from then:
+          // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
+          retentionPeriod: QUEUE_RETENTION,
+          // AWS's guidance for Lambda consumers: at least 6x the function timeout, plus the batching window.
+          visibilityTimeout: Duration.seconds(6 * timeout.toSeconds() + window.toSeconds()),
+          deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? DEFAULTS.maxReceiveCount },
+        },
+        'queue',
+      );
       this.subscription = this.subscribe(topic, this.queue.queueArn);
       // What SqsSubscription would add: SNS may send to the queue for this topic only.
-      const policy = this.queue.addToResourcePolicy(new iam.PolicyStatement({
-        sid: 'AllowEventTopic',
-        principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
-        actions: ['sqs:SendMessage'],
-        resources: [this.queue.queueArn],
-        conditions: { ArnEquals: { 'aws:SourceArn': topic.topic.topicArn } },
-      }));
+      const policy = this.queue.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowEventTopic',
+          principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
+          actions: ['sqs:SendMessage'],
+          resources: [this.queue.queueArn],
+          conditions: { ArnEquals: { 'aws:SourceArn': topic.topic.topicArn } },
+        }),
+      );
       if (policy.policyDependable) this.subscription.node.addDependency(policy.policyDependable);
 
-      this.handler = h.function ? { function: h.function, role: h.function.role } : this.createConsumer('Consumer', name, h, timeout, props.logRetentionDays ?? 90);
-      this.handler.function.addEventSource(new SqsEventSource(this.queue, {
-        batchSize: h.batchSize ?? DEFAULTS.batchSize,
-        maxBatchingWindow: h.maxBatchingWindow,
-        maxConcurrency: h.maxConcurrency ?? DEFAULTS.maxConcurrency,
-        reportBatchItemFailures: true,
-      }));
+      this.handler = h.function
+        ? { function: h.function, role: h.function.role }
+        : this.createConsumer('Consumer', name, h, timeout, props.logRetentionDays ?? 90);
+      this.handler.function.addEventSource(
+        new SqsEventSource(this.queue, {
+          batchSize: h.batchSize ?? DEFAULTS.batchSize,
+          maxBatchingWindow: h.maxBatchingWindow,
+          maxConcurrency: h.maxConcurrency ?? DEFAULTS.maxConcurrency,
+          reportBatchItemFailures: true,
+        }),
+      );
 
       const maxAge = alarmProps.maxAgeOfOldestMessage ?? DEFAULTS.maxAgeOfOldestMessage;
-      this.alarm('Lag', this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }), maxAge.toSeconds(),
-        cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, 3,
-        `${name}: events wait longer than ${maxAge.toSeconds()} s in the subscriber queue for 3 minutes (consumer slow, failing or at its concurrency limit).`, props.alarmAction);
-      this.alarm('DlqDepth', this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }), 1,
-        cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, 1,
-        `${name}: events failed ${props.maxReceiveCount ?? DEFAULTS.maxReceiveCount} times and wait in the DLQ (14 days): fix the cause, then redrive.`, props.alarmAction);
-      this.alarm('Errors', this.handler.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), alarmProps.errors ?? DEFAULTS.errors,
-        cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, 1,
-        `${name}: the consumer Lambda failed whole invocations (every record of a batch failed, a crash or a timeout).`, props.alarmAction);
-      this.alarm('Throttles', this.handler.function.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }), alarmProps.throttles ?? DEFAULTS.throttles,
-        cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, 1,
-        `${name}: the consumer Lambda was throttled (account concurrency exhausted?).`, props.alarmAction);
+      this.alarm(
+        'Lag',
+        this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        maxAge.toSeconds(),
+        cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        3,
+        `${name}: events wait longer than ${maxAge.toSeconds()} s in the subscriber queue for 3 minutes (consumer slow, failing or at its concurrency limit).`,
+        props.alarmAction,
+      );
+      this.alarm(
+        'DlqDepth',
+        this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        1,
+        cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        1,
+        `${name}: events failed ${props.maxReceiveCount ?? DEFAULTS.maxReceiveCount} times and wait in the DLQ (14 days): fix the cause, then redrive.`,
+        props.alarmAction,
+      );
+      this.alarm(
+        'Errors',
+        this.handler.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        alarmProps.errors ?? DEFAULTS.errors,
+        cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        1,
+        `${name}: the consumer Lambda failed whole invocations (every record of a batch failed, a crash or a timeout).`,
+        props.alarmAction,
+      );
+      this.alarm(
+        'Throttles',
+        this.handler.function.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
+        alarmProps.throttles ?? DEFAULTS.throttles,
+        cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        1,
+        `${name}: the consumer Lambda was throttled (account concurrency exhausted?).`,
+        props.alarmAction,
+      );
     } else {
       // This stack creates the subscription, so the registry's filter is the one that holds. The queue's
       // account gets no right on the topic: with sns:Subscribe it could subscribe any queue of its own
@@ -376,7 +432,11 @@ export class Auth0EventsSubscriber extends Construct {
     const stackRegion = Stack.of(this).region;
     const topicRegion = topic.topic.env.region;
     if (!Token.isUnresolved(stackRegion) && !Token.isUnresolved(topicRegion) && stackRegion !== topicRegion) {
-      throw new SubscriberDefinitionError(this.name, 'topic', `is in region ${topicRegion} and this stack in ${stackRegion}: SNS needs a subscription's dead-letter queue in the subscription's account and region, so deploy the subscriber's stack in ${topicRegion}`);
+      throw new SubscriberDefinitionError(
+        this.name,
+        'topic',
+        `is in region ${topicRegion} and this stack in ${stackRegion}: SNS needs a subscription's dead-letter queue in the subscription's account and region, so deploy the subscriber's stack in ${topicRegion}`,
+      );
     }
     return new sns.Subscription(this, 'Subscription', {
       topic: topic.topic,
@@ -392,8 +452,15 @@ export class Auth0EventsSubscriber extends Construct {
     return encryptedQueue(this, id, key, props, { [QUEUE_TAGS.subscriber]: this.name, [QUEUE_TAGS.role]: role });
   }
 
-  private alarm(id: string, metric: cloudwatch.IMetric, threshold: number, comparisonOperator: cloudwatch.ComparisonOperator,
-    evaluationPeriods: number, description: string, action?: cloudwatch.IAlarmAction): cloudwatch.Alarm {
+  private alarm(
+    id: string,
+    metric: cloudwatch.IMetric,
+    threshold: number,
+    comparisonOperator: cloudwatch.ComparisonOperator,
+    evaluationPeriods: number,
+    description: string,
+    action?: cloudwatch.IAlarmAction,
+  ): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
       metric,
       threshold,

@@ -28,7 +28,8 @@ export function tenantGroup(tenant: string): number {
 export function tenantScope(owner: Construct, tenant: string, kind: 'Tenants' | 'TenantKeys' = 'Tenants'): Construct {
   const stack = Stack.of(owner);
   const id = `${kind}${tenantGroup(tenant)}`;
-  const group = (stack.node.tryFindChild(id) as NestedStack | undefined)
-    ?? new NestedStack(stack, id, { description: `auth0-events: the resources of the tenants of group ${tenantGroup(tenant)} (lib/tenant-groups.ts)` });
-  return group.node.tryFindChild(owner.node.id) as Construct | undefined ?? new Construct(group, owner.node.id);
+  const group =
+    (stack.node.tryFindChild(id) as NestedStack | undefined) ??
+    new NestedStack(stack, id, { description: `auth0-events: the resources of the tenants of group ${tenantGroup(tenant)} (lib/tenant-groups.ts)` });
+  return (group.node.tryFindChild(owner.node.id) as Construct | undefined) ?? new Construct(group, owner.node.id);
 }

@@ -19,7 +19,12 @@ export const LOCAL_ARCHIVE_BUCKET = 'auth0-events-local-archive';
 
 /** An S3 client for fauxqs's S3: path-style (`http://127.0.0.1:<port>/<bucket>/<key>`), as its host names do not resolve here. */
 export function localS3Client(endpoint: string): S3Client {
-  return new S3Client({ endpoint, forcePathStyle: true, region: process.env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  return new S3Client({
+    endpoint,
+    forcePathStyle: true,
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
 }
 const NAME = 'auth0-events-local-archive';
 
@@ -75,7 +80,9 @@ export class LocalArchiver {
     }
     const { url, arn } = await createQueue(this.opts.sqs, NAME, { VisibilityTimeout: '30' });
     this.queueUrl = url;
-    await this.opts.sns.send(new SubscribeCommand({ TopicArn: this.opts.topicArn, Protocol: 'sqs', Endpoint: arn, Attributes: { RawMessageDelivery: 'true' } }));
+    await this.opts.sns.send(
+      new SubscribeCommand({ TopicArn: this.opts.topicArn, Protocol: 'sqs', Endpoint: arn, Attributes: { RawMessageDelivery: 'true' } }),
+    );
     this.running = true;
     this.loop = this.run();
   }
@@ -102,7 +109,7 @@ export class LocalArchiver {
       try {
         const batch: Message[] = [];
         const until = Date.now() + interval;
-        while (this.running && Date.now() < until && batch.length < 1000) batch.push(...await this.receive(1));
+        while (this.running && Date.now() < until && batch.length < 1000) batch.push(...(await this.receive(1)));
         if (batch.length) await this.write(batch);
       } catch (e) {
         this.opts.log?.(`archive: ${(e as Error).message} (retried)`);
@@ -127,14 +134,21 @@ export class LocalArchiver {
     }
     const now = new Date();
     for (const [prefix, lines] of byPrefix) {
-      await this.opts.s3.send(new PutObjectCommand({
-        Bucket: this.bucket, Key: `${prefix}${objectName(now)}`, Body: gzipSync(lines.map((l) => `${l}\n`).join('')), ContentType: 'application/x-ndjson',
-      }));
+      await this.opts.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: `${prefix}${objectName(now)}`,
+          Body: gzipSync(lines.map((l) => `${l}\n`).join('')),
+          ContentType: 'application/x-ndjson',
+        }),
+      );
       this.objects++;
     }
     for (let i = 0; i < batch.length; i += 10) {
       const part = batch.slice(i, i + 10);
-      await this.opts.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: part.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })) }));
+      await this.opts.sqs.send(
+        new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: part.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })) }),
+      );
     }
     this.archived += batch.length;
   }

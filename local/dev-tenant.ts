@@ -19,7 +19,11 @@ export const devIssuer = (port = Number(process.env.PORT ?? DEFAULT_PORT)) => `h
 export const devAudience = () => process.env.LOCAL_AUDIENCE ?? DEFAULT_AUDIENCE;
 export const devTenantConfig = (port?: number): TenantConfig => ({ name: DEV_TENANT, audience: devAudience(), issuer: devIssuer(port) });
 
-interface StoredKey { kid: string; privateJwk: JWK; publicJwk: JWK }
+interface StoredKey {
+  kid: string;
+  privateJwk: JWK;
+  publicJwk: JWK;
+}
 
 let cached: StoredKey | undefined;
 
@@ -48,7 +52,14 @@ export async function devJwks(): Promise<{ keys: JWK[] }> {
 }
 
 /** `scope`: the permissions to grant, space separated (they go in the `permissions` claim, as Auth0 RBAC puts them). */
-export interface DevTokenOptions { sub: string; scope: string; expiresInSeconds?: number; port?: number; audience?: string; extraClaims?: Record<string, unknown> }
+export interface DevTokenOptions {
+  sub: string;
+  scope: string;
+  expiresInSeconds?: number;
+  port?: number;
+  audience?: string;
+  extraClaims?: Record<string, unknown>;
+}
 
 /** An access token of the dev tenant, as Auth0 would issue it for the events API. */
 export async function devToken(opts: DevTokenOptions): Promise<string> {

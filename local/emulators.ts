@@ -65,15 +65,16 @@ export async function waitForPort(port: number, timeoutMs: number): Promise<void
 }
 
 function stopper(child: ChildProcess): () => Promise<void> {
-  return () => new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
+  return () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill('SIGTERM');
     });
-    child.kill('SIGTERM');
-  });
 }
 
 /**
@@ -131,20 +132,33 @@ export async function startDynamoDb(opts: { port?: number; dbPath?: string } = {
   const storage = opts.dbPath ? ['-dbPath', opts.dbPath] : ['-inMemory'];
   if (opts.dbPath) fs.mkdirSync(opts.dbPath, { recursive: true });
   const jarArgs = [...storage, '-port', String(port), '-disableTelemetry'];
-  if (jarArgs.some((a) => a.includes('\u001f'))) throw new Error(`DynamoDB Local: the data folder may not contain the character U+001F: ${JSON.stringify(opts.dbPath)}`);
+  if (jarArgs.some((a) => a.includes('\u001f')))
+    throw new Error(`DynamoDB Local: the data folder may not contain the character U+001F: ${JSON.stringify(opts.dbPath)}`);
   // Jetty's XmlConfiguration (on DynamoDBLocal.jar's manifest Class-Path) runs the jar's own start-up with
   // the connector's host set to loopback: see local/dynamodb-loopback.xml.
   const args = [
-    `-Djava.library.path=${path.join(DYNAMODB_LOCAL_DIR, 'DynamoDBLocal_lib')}`, '-Xmx512m', '-Dorg.eclipse.jetty.util.log.announce=false',
-    '-cp', path.join(DYNAMODB_LOCAL_DIR, 'DynamoDBLocal.jar'), 'org.eclipse.jetty.xml.XmlConfiguration', DYNAMODB_LOOPBACK_XML,
-    `ddb.args=${jarArgs.join('\u001f')}`, 'ddb.host=127.0.0.1',
+    `-Djava.library.path=${path.join(DYNAMODB_LOCAL_DIR, 'DynamoDBLocal_lib')}`,
+    '-Xmx512m',
+    '-Dorg.eclipse.jetty.util.log.announce=false',
+    '-cp',
+    path.join(DYNAMODB_LOCAL_DIR, 'DynamoDBLocal.jar'),
+    'org.eclipse.jetty.xml.XmlConfiguration',
+    DYNAMODB_LOOPBACK_XML,
+    `ddb.args=${jarArgs.join('\u001f')}`,
+    'ddb.host=127.0.0.1',
   ];
   const child = spawn('java', args, { cwd: DYNAMODB_LOCAL_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    child.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT'
-      ? new Error('Java is needed for DynamoDB Local and was not found: install Java 17 or newer (Debian/Ubuntu: sudo apt-get install -y openjdk-17-jre-headless)')
-      : e));
+    child.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'ENOENT'
+          ? new Error(
+              'Java is needed for DynamoDB Local and was not found: install Java 17 or newer (Debian/Ubuntu: sudo apt-get install -y openjdk-17-jre-headless)',
+            )
+          : e,
+      ),
+    );
     const onData = (d: Buffer) => {
       out += d.toString();
       if (out.includes('CorsParams')) resolve();

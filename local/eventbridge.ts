@@ -35,7 +35,10 @@ export interface LocalEventBridgeOptions {
   onBatch?: (outcome: { accepted: string[]; refused: number; failed: number }) => void;
 }
 
-export interface LocalAnswer { status: number; body: Record<string, unknown> }
+export interface LocalAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
 const problem = (status: number, error: string, message: string): LocalAnswer => ({ status, body: { error, message } });
 
 export class LocalEventBridge {
@@ -62,7 +65,10 @@ export class LocalEventBridge {
     Object.assign(process.env, { DLQ_URL: dlq.url, EVENTBRIDGE_SOURCES: JSON.stringify(Object.fromEntries(this.sources)) });
     const handler = this.opts.load();
     this.poller = new SqsPoller({
-      name: this.name, sqs, queueUrl: queue.url, queueArn: queue.arn,
+      name: this.name,
+      sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
       handler: async (event: SQSEvent, context) => {
         let failed = new Set(event.Records.map((r) => r.messageId));
         try {
@@ -99,21 +105,29 @@ export class LocalEventBridge {
     }
     const events = Array.isArray(parsed) ? parsed : [parsed];
     if (events.length === 0) return problem(400, 'empty_body', 'The array holds no events.');
-    if (events.length > MAX_EVENTS_PER_REQUEST) return problem(413, 'too_many_events', `Send at most ${MAX_EVENTS_PER_REQUEST} events per request (got ${events.length}).`);
+    if (events.length > MAX_EVENTS_PER_REQUEST)
+      return problem(413, 'too_many_events', `Send at most ${MAX_EVENTS_PER_REQUEST} events per request (got ${events.length}).`);
     for (const [i, e] of events.entries()) {
       const where = Array.isArray(parsed) ? `index ${i}` : 'the body';
       if (typeof e !== 'object' || e === null || Array.isArray(e)) return problem(400, 'invalid_event', `${where} is not an EventBridge event object.`);
       const source = (e as Record<string, unknown>).source;
       if (typeof source !== 'string' || !this.sources.has(source)) {
-        return problem(400, 'unknown_source', `${where}: "source" ${JSON.stringify(typeof source === 'string' ? source.slice(0, 200) : source)} is no configured partner event source, so no rule matches it; use ${DEV_EVENTBRIDGE_SOURCE} (tenant dev) or a source of cdk.json's tenants[].eventBridgeSources.`);
+        return problem(
+          400,
+          'unknown_source',
+          `${where}: "source" ${JSON.stringify(typeof source === 'string' ? source.slice(0, 200) : source)} is no configured partner event source, so no rule matches it; use ${DEV_EVENTBRIDGE_SOURCE} (tenant dev) or a source of cdk.json's tenants[].eventBridgeSources.`,
+        );
       }
       const size = Buffer.byteLength(JSON.stringify(e));
       if (size > MAX_EVENT_BYTES) return problem(413, 'event_too_large', `${where} is ${size} bytes; EventBridge events are at most ${MAX_EVENT_BYTES} bytes.`);
     }
     for (let i = 0; i < events.length; i += 10) {
       const chunk = events.slice(i, i + 10);
-      const out = await this.opts.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: chunk.map((e, j) => ({ Id: String(j), MessageBody: JSON.stringify(e) })) }));
-      if (out.Failed?.length) return problem(503, 'not_queued', `${out.Failed.length} of the events could not be queued; events before index ${i} were queued. Retry.`);
+      const out = await this.opts.sqs.send(
+        new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: chunk.map((e, j) => ({ Id: String(j), MessageBody: JSON.stringify(e) })) }),
+      );
+      if (out.Failed?.length)
+        return problem(503, 'not_queued', `${out.Failed.length} of the events could not be queued; events before index ${i} were queued. Retry.`);
     }
     return { status: 202, body: { queued: events.length } };
   }

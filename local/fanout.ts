@@ -52,13 +52,15 @@ export async function createFanOut(opts: {
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: definition.maxReceiveCount ?? 5 }),
     });
     const filterPolicy = policies.get(definition.name);
-    const { SubscriptionArn } = await opts.sns.send(new SubscribeCommand({
-      TopicArn: topicArn,
-      Protocol: 'sqs',
-      Endpoint: main.arn,
-      ReturnSubscriptionArn: true,
-      Attributes: { RawMessageDelivery: 'true', ...(filterPolicy ? { FilterPolicy: JSON.stringify(filterPolicy) } : {}) },
-    }));
+    const { SubscriptionArn } = await opts.sns.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: 'sqs',
+        Endpoint: main.arn,
+        ReturnSubscriptionArn: true,
+        Attributes: { RawMessageDelivery: 'true', ...(filterPolicy ? { FilterPolicy: JSON.stringify(filterPolicy) } : {}) },
+      }),
+    );
     subscribers.push({ definition, filterPolicy, queueUrl: main.url, queueArn: main.arn, dlqUrl: dlq.url, subscriptionArn: SubscriptionArn! });
   }
   return { topicArn, subscribers };

@@ -28,7 +28,10 @@ export interface RestRoute {
 export class TokenBucket {
   private tokens: number;
   private last = Date.now();
-  constructor(private readonly rate: number, private readonly burst: number) {
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+  ) {
     this.tokens = burst;
   }
   take(): boolean {
@@ -44,7 +47,16 @@ export class TokenBucket {
 const MAX_BODY = 10 * 1024 * 1024; // API Gateway REST payload limit
 
 function matchRoute(routes: RestRoute[], method: string, path: string): { route: RestRoute; params: Record<string, string> } | undefined {
-  const parts = path.split('/').filter(Boolean).map((p) => { try { return decodeURIComponent(p); } catch { return p; } });
+  const parts = path
+    .split('/')
+    .filter(Boolean)
+    .map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        return p;
+      }
+    });
   for (const route of routes) {
     if (route.method !== method) continue;
     const pattern = route.resource.split('/').filter(Boolean);
@@ -118,14 +130,26 @@ export function frontDoor(opts: FrontDoorOptions) {
       multiValueQueryStringParameters: null,
       pathParameters: Object.keys(match.params).length ? match.params : null,
       stageVariables: null,
-      requestContext: { requestId: randomUUID(), stage: opts.stage ?? 'v1', httpMethod: method, resourcePath: match.route.resource, path: url.pathname } as APIGatewayProxyEvent['requestContext'],
+      requestContext: {
+        requestId: randomUUID(),
+        stage: opts.stage ?? 'v1',
+        httpMethod: method,
+        resourcePath: match.route.resource,
+        path: url.pathname,
+      } as APIGatewayProxyEvent['requestContext'],
       body: body.length ? body.toString('utf8') : null,
       isBase64Encoded: false,
     };
     if (match.route.auth === 'apiKey') {
       let result: APIGatewayAuthorizerResult;
       try {
-        result = await authorizeKey({ type: 'REQUEST', methodArn: `arn:aws:execute-api:us-east-1:000000000000:local/${opts.stage ?? 'v1'}/${method}${url.pathname}`, path: url.pathname, headers, pathParameters: match.params } as never);
+        result = await authorizeKey({
+          type: 'REQUEST',
+          methodArn: `arn:aws:execute-api:us-east-1:000000000000:local/${opts.stage ?? 'v1'}/${method}${url.pathname}`,
+          path: url.pathname,
+          headers,
+          pathParameters: match.params,
+        } as never);
       } catch {
         return (gatewayError(res, 401, 'UNAUTHORIZED'), done(401), true);
       }

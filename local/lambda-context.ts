@@ -42,7 +42,11 @@ export class LambdaTimeoutError extends Error {
   }
 }
 
-interface Invocation { functionName: string; killed: boolean; requests: Set<ClientRequest> }
+interface Invocation {
+  functionName: string;
+  killed: boolean;
+  requests: Set<ClientRequest>;
+}
 const invocations = new AsyncLocalStorage<Invocation>();
 let watching = false;
 
@@ -64,7 +68,12 @@ function watchRequests(): void {
  * Runs `handler(event, context)` as one invocation of `functionName` with `timeoutMs`: its answer, or
  * a LambdaTimeoutError at the timeout (the handler is stopped, see the top of this file).
  */
-export async function invokeWithTimeout<E, R>(functionName: string, timeoutMs: number, handler: (event: E, context: Context) => Promise<R>, event: E): Promise<R> {
+export async function invokeWithTimeout<E, R>(
+  functionName: string,
+  timeoutMs: number,
+  handler: (event: E, context: Context) => Promise<R>,
+  event: E,
+): Promise<R> {
   watchRequests();
   const invocation: Invocation = { functionName, killed: false, requests: new Set() };
   const context = lambdaContext(functionName, timeoutMs);
@@ -86,6 +95,10 @@ export async function invokeWithTimeout<E, R>(functionName: string, timeoutMs: n
 }
 
 /** `handler` as a function that runs every call as an invocation with `timeoutMs` (its own context; a caller's is ignored). */
-export function withTimeout<E, R>(functionName: string, timeoutMs: number, handler: (event: E, context: Context) => Promise<R>): (event: E, context?: unknown) => Promise<R> {
+export function withTimeout<E, R>(
+  functionName: string,
+  timeoutMs: number,
+  handler: (event: E, context: Context) => Promise<R>,
+): (event: E, context?: unknown) => Promise<R> {
   return (event) => invokeWithTimeout(functionName, timeoutMs, handler, event);
 }

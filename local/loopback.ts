@@ -13,7 +13,10 @@
  *     SDK) never do, so any `Origin` there is refused.
  */
 
-export interface DoorRefusal { status: 403; body: { error: string; message: string } }
+export interface DoorRefusal {
+  status: 403;
+  body: { error: string; message: string };
+}
 
 /** The `Host` values a loopback server on `port` answers: 127.0.0.1, localhost and [::1], with the port. */
 export function loopbackHosts(port: number): string[] {

@@ -11,7 +11,16 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, DeleteMessageBatchCom
 import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import type { Context, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult, SQSEvent, SQSBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import type {
+  Context,
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  APIGatewayRequestAuthorizerEvent,
+  APIGatewayAuthorizerResult,
+  SQSEvent,
+  SQSBatchResponse,
+  DynamoDBStreamEvent,
+} from 'aws-lambda';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -86,7 +95,15 @@ export interface PipelineOptions {
 }
 
 /** An event on the page; `door` is the front door that accepted it (a door's tag, else the event's `source`). */
-export interface EventView { id: string; tenant?: string; type?: string; user_id?: string; door?: string; at: string; stages: Record<string, string | number> }
+export interface EventView {
+  id: string;
+  tenant?: string;
+  type?: string;
+  user_id?: string;
+  door?: string;
+  at: string;
+  stages: Record<string, string | number>;
+}
 export interface PipelineState {
   rest: string;
   ws: string;
@@ -119,10 +136,16 @@ export function synthesizedTemplate(config: Auth0EventsConfig): { Resources: Rec
 }
 
 /** Each function's timeout in the stack (ms), by handler entry and, for registry subscribers, by subscriber name. */
-export interface FunctionTimeouts { byEntry: Map<string, number>; bySubscriber: Map<string, number> }
+export interface FunctionTimeouts {
+  byEntry: Map<string, number>;
+  bySubscriber: Map<string, number>;
+}
 
 /** The real stack (no bundling): its template (for the local tables) and its functions' timeouts (to run handlers as Lambda does). */
-export function synthesized(config: Auth0EventsConfig, subscribers?: readonly SubscriberDefinition[]): { template: { Resources: Record<string, any> }; timeouts: FunctionTimeouts } {
+export function synthesized(
+  config: Auth0EventsConfig,
+  subscribers?: readonly SubscriberDefinition[],
+): { template: { Resources: Record<string, any> }; timeouts: FunctionTimeouts } {
   // Loaded lazily: aws-cdk-lib is large and only needed once at start.
   const { App } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
   const { Auth0EventsStack } = require('../lib/auth0-events-stack') as typeof import('../lib/auth0-events-stack');
@@ -188,7 +211,9 @@ export class LocalPipeline {
     this.wsPort = opts.wsPort ?? DEFAULT_WS_PORT;
     this.log = opts.log ?? (() => undefined);
     this.local = localConfig(this.port);
-    this.apiKeys = new Map(this.local.tenants.map((t) => [t.name, t.name === DEV_TENANT ? opts.apiKey : opts.apiKeys?.[t.name] ?? randomBytes(18).toString('base64url')]));
+    this.apiKeys = new Map(
+      this.local.tenants.map((t) => [t.name, t.name === DEV_TENANT ? opts.apiKey : (opts.apiKeys?.[t.name] ?? randomBytes(18).toString('base64url'))]),
+    );
   }
 
   /**
@@ -197,15 +222,22 @@ export class LocalPipeline {
    */
   private load<E, R>(entry: string, subscriber?: string): Handler<E, R> {
     const timeoutMs = (subscriber !== undefined ? this.timeouts.bySubscriber.get(subscriber) : undefined) ?? this.timeouts.byEntry.get(entry);
-    if (timeoutMs === undefined) throw new Error(`${entry}${subscriber ? ` (subscriber ${subscriber})` : ''} is no function of the synthesized stack: its timeout is unknown`);
+    if (timeoutMs === undefined)
+      throw new Error(`${entry}${subscriber ? ` (subscriber ${subscriber})` : ''} is no function of the synthesized stack: its timeout is unknown`);
     const name = subscriber ?? entry.replace(/^lambda\//, '').replace(/\/handler\.ts$/, '');
     return withTimeout(name, timeoutMs, loadHandler<E, R>(entry) as (e: E, c: Context) => Promise<R>);
   }
 
-  get restUrl(): string { return `http://127.0.0.1:${this.port}`; }
+  get restUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
   /** The emulators' endpoints (for `npm run redrive -- --local --endpoint`, the AWS CLI, ...). */
-  get emulatorEndpoints(): { snsSqs?: string; dynamodb?: string } { return { snsSqs: this.snsSqs?.endpoint, dynamodb: this.dynamo?.endpoint }; }
-  get wsUrl(): string { return `ws://127.0.0.1:${this.wsPort}`; }
+  get emulatorEndpoints(): { snsSqs?: string; dynamodb?: string } {
+    return { snsSqs: this.snsSqs?.endpoint, dynamodb: this.dynamo?.endpoint };
+  }
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${this.wsPort}`;
+  }
   /**
    * What the WebSocket API served since start: management calls (PostToConnection, GetConnection,
    * DeleteConnection: API Gateway bills and delays each), messages sent to listeners by `type`
@@ -299,10 +331,7 @@ export class LocalPipeline {
 
   /** Boots the emulators in their own processes while this one synthesizes the stack (and takes its timeouts). */
   private async emulatorsAndTemplate(): Promise<{ template: ReturnType<typeof synthesizedTemplate>; endpoints: { snsSqs: string; dynamodb: string } }> {
-    const emulators = Promise.allSettled([
-      startSnsSqs(),
-      startDynamoDb(this.opts.persistDir ? { dbPath: path.resolve(this.opts.persistDir) } : {}),
-    ]);
+    const emulators = Promise.allSettled([startSnsSqs(), startDynamoDb(this.opts.persistDir ? { dbPath: path.resolve(this.opts.persistDir) } : {})]);
     let template: ReturnType<typeof synthesizedTemplate> | undefined;
     let synthError: unknown;
     try {
@@ -334,7 +363,12 @@ export class LocalPipeline {
 
   /** The topic and every subscriber's queue (local/fanout.ts); the handlers' TOPIC_ARN and table names. */
   private async fanOut(sns: SNSClient): Promise<void> {
-    const fanOut = await createFanOut({ sns, sqs: this.sqs!, definitions: this.opts.subscribers ?? SUBSCRIBERS, visibilityTimeoutSeconds: this.opts.visibilityTimeoutSeconds ?? 5 });
+    const fanOut = await createFanOut({
+      sns,
+      sqs: this.sqs!,
+      definitions: this.opts.subscribers ?? SUBSCRIBERS,
+      visibilityTimeoutSeconds: this.opts.visibilityTimeoutSeconds ?? 5,
+    });
     this.topicArn = fanOut.topicArn;
     this.subscribers = fanOut.subscribers;
     for (const sub of this.subscribers) this.flow.declareSubscriber(sub.definition.name);
@@ -350,14 +384,19 @@ export class LocalPipeline {
     for (const sub of this.subscribers) {
       const entry = sub.definition.handler?.entry;
       if (!entry) {
-        this.log(`subscriber ${sub.definition.name}: ${sub.definition.webhook ? 'webhook forwarding needs Secrets Manager and is not run locally' : 'a team queue: messages wait in the local stand-in queue'}`);
+        this.log(
+          `subscriber ${sub.definition.name}: ${sub.definition.webhook ? 'webhook forwarding needs Secrets Manager and is not run locally' : 'a team queue: messages wait in the local stand-in queue'}`,
+        );
         continue;
       }
       const name = sub.definition.name;
       const loaded = this.load<SQSEvent, SQSBatchResponse | void>(entry, name) as SqsHandler;
       const handler = this.opts.wrapHandler ? this.opts.wrapHandler(name, loaded) : loaded;
       const poller = new SqsPoller({
-        name, sqs: this.sqs!, queueUrl: sub.queueUrl, queueArn: sub.queueArn,
+        name,
+        sqs: this.sqs!,
+        queueUrl: sub.queueUrl,
+        queueArn: sub.queueArn,
         // As the stack's event source (lib/subscriber.ts), batches of at most 10 (a batching window is not
         // emulated) and at most LOCAL_MAX_POLLERS pollers, so that a team's 1,000 does not open 1,000 long polls.
         batchSize: Math.min(10, sub.definition.handler?.batchSize ?? HANDLER_SOURCE_DEFAULTS.batchSize),
@@ -371,7 +410,10 @@ export class LocalPipeline {
             return result;
           } finally {
             for (const r of event.Records) this.track(idOf(r.body) ?? r.messageId, name, failed.has(r.messageId) ? 'failed' : 'ok');
-            const fresh = this.flow.delivered(name, event.Records.map((r) => ({ messageId: r.messageId, ok: !failed.has(r.messageId) })));
+            const fresh = this.flow.delivered(
+              name,
+              event.Records.map((r) => ({ messageId: r.messageId, ok: !failed.has(r.messageId) })),
+            );
             if (writes(sub.definition.handler?.tables?.users)) this.flow.stored('users', fresh);
           }
         },
@@ -384,7 +426,9 @@ export class LocalPipeline {
   /** POST /local/eventbridge: the EventBridge front door's queue, DLQ and consumer. */
   private async startEventBridge(tenants: TenantConfig[]): Promise<void> {
     this.eventBridge = new LocalEventBridge({
-      sqs: this.sqs!, tenants, visibilityTimeoutSeconds: this.opts.visibilityTimeoutSeconds ?? 5,
+      sqs: this.sqs!,
+      tenants,
+      visibilityTimeoutSeconds: this.opts.visibilityTimeoutSeconds ?? 5,
       load: () => this.load<SQSEvent, SQSBatchResponse>('lambda/ingest/eventbridge/handler.ts'),
       onBatch: ({ accepted }) => this.frontDoorAccepted(this.eventBridge!.name, accepted),
     });
@@ -397,9 +441,28 @@ export class LocalPipeline {
     // The stack's checkpoint table when the template has one (cdk.json polls a tenant), else one of the same key.
     const spec = specs.find((t) => /\/Poller\/Checkpoints\//.test(t.path));
     const table = spec?.create.TableName ?? 'auth0-events-poller-checkpoints';
-    if (!spec) await createTables(ddb, [{ path: 'poller', create: { TableName: table, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'tenant', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'tenant', KeyType: 'HASH' }] } }]);
+    if (!spec)
+      await createTables(ddb, [
+        {
+          path: 'poller',
+          create: {
+            TableName: table,
+            BillingMode: 'PAY_PER_REQUEST',
+            AttributeDefinitions: [{ AttributeName: 'tenant', AttributeType: 'S' }],
+            KeySchema: [{ AttributeName: 'tenant', KeyType: 'HASH' }],
+          },
+        },
+      ]);
     this.flow.declareDoor('poller');
-    this.logPoller = new LocalLogPoller({ sns, ddb, table, topicArn: this.topicArn, tenant: DEV_TENANT, log: this.log, onPublished: (n) => this.frontDoorAccepted('poller', n) });
+    this.logPoller = new LocalLogPoller({
+      sns,
+      ddb,
+      table,
+      topicArn: this.topicArn,
+      tenant: DEV_TENANT,
+      log: this.log,
+      onPublished: (n) => this.frontDoorAccepted('poller', n),
+    });
     this.logPoller.start();
     this.log(`poller: polling ${process.env.AUTH0_DOMAIN} every 5 s into tenant ${DEV_TENANT}`);
   }
@@ -407,10 +470,17 @@ export class LocalPipeline {
   /** The sign-out-everywhere example (local/sign-out-example.ts). */
   private async startExamples(): Promise<void> {
     this.signOutExample = new SignOutExample({
-      port: this.port, wsUrl: this.wsUrl, tenant: DEV_TENANT,
-      postLogStream: async (records) => (await fetch(`${this.restUrl}/${DEV_TENANT}/log-stream`, {
-        method: 'POST', headers: { 'x-api-key': this.opts.apiKey, 'content-type': 'application/json' }, body: JSON.stringify(records),
-      })).status,
+      port: this.port,
+      wsUrl: this.wsUrl,
+      tenant: DEV_TENANT,
+      postLogStream: async (records) =>
+        (
+          await fetch(`${this.restUrl}/${DEV_TENANT}/log-stream`, {
+            method: 'POST',
+            headers: { 'x-api-key': this.opts.apiKey, 'content-type': 'application/json' },
+            body: JSON.stringify(records),
+          })
+        ).status,
     });
     await this.signOutExample.start();
   }
@@ -432,9 +502,12 @@ export class LocalPipeline {
               this.flow.topic();
               const door = this.events.get(e.id)?.door ?? (typeof e.source === 'string' ? e.source : undefined);
               this.track(e.id, 'topic', 'ok', { tenant: e.tenant, type: e.type, user_id: e.user_id, door });
-            } catch { /* not an event */ }
+            } catch {
+              /* not an event */
+            }
           }
-          if (msgs.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+          if (msgs.length)
+            await sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: msgs.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
         } catch {
           if (this.tapRunning) await new Promise((r) => setTimeout(r, 500));
         }
@@ -475,31 +548,53 @@ export class LocalPipeline {
       ...(this.tables.connections ? { CONNECTIONS_TABLE: this.tables.connections } : {}),
     });
     const socket = this.load<Parameters<WsRouteHandler>[0], APIGatewayProxyResult>('lambda/socket/handler.ts');
-    const constant = (body: string): WsRouteHandler => async () => ({ statusCode: 200, body });
+    const constant =
+      (body: string): WsRouteHandler =>
+      async () => ({ statusCode: 200, body });
     // Every client message type of the protocol has its route (a type added there and not here fails to compile).
     Object.assign(this.gateway.routes, {
-      $connect: socket, $disconnect: socket, authenticate: socket, continue_catch_up: socket,
-      ping: constant(PONG_REPLY), $default: constant(UNKNOWN_MESSAGE),
+      $connect: socket,
+      $disconnect: socket,
+      authenticate: socket,
+      continue_catch_up: socket,
+      ping: constant(PONG_REPLY),
+      $default: constant(UNKNOWN_MESSAGE),
     } satisfies Record<ClientMessageType | '$connect' | '$disconnect' | '$default', WsRouteHandler>);
     await this.gateway.start();
 
     // As the stack's event source.
-    const closer = new SqsPoller({ name: 'closer', sqs, queueUrl: closeQueue.url, queueArn: closeQueue.arn, ...CLOSER_SOURCE, handler: this.load<SQSEvent, SQSBatchResponse>('lambda/closer/handler.ts') });
+    const closer = new SqsPoller({
+      name: 'closer',
+      sqs,
+      queueUrl: closeQueue.url,
+      queueArn: closeQueue.arn,
+      ...CLOSER_SOURCE,
+      handler: this.load<SQSEvent, SQSBatchResponse>('lambda/closer/handler.ts'),
+    });
     closer.start();
     this.pollers.push(closer);
 
     if (!this.tables.events) throw new Error('the synthesized stack has no events table');
     const push = this.load<DynamoDBStreamEvent, { batchItemFailures: { itemIdentifier: string }[] }>('lambda/push/handler.ts');
     this.streamPoller = new StreamPoller({
-      name: 'push', dynamodb: ddb, streams: new DynamoDBStreamsClient({}), tableName: this.tables.events,
-      batchSize: PUSH_STREAM.batchSize, retryAttempts: PUSH_STREAM.retryAttempts,
+      name: 'push',
+      dynamodb: ddb,
+      streams: new DynamoDBStreamsClient({}),
+      tableName: this.tables.events,
+      batchSize: PUSH_STREAM.batchSize,
+      retryAttempts: PUSH_STREAM.retryAttempts,
       handler: async (all, context) => {
         // As the deployed event source filter: INSERTs of events (an item without `id` is a revocation window's marker).
         const event = { Records: all.Records.filter((r) => r.dynamodb?.NewImage?.id?.S !== undefined) };
         if (!event.Records.length) return { batchItemFailures: [] };
         for (const r of event.Records) {
           const id = r.dynamodb?.NewImage?.id?.S;
-          if (id) this.track(id, 'stored', 'ok', { tenant: r.dynamodb?.NewImage?.tenant?.S, type: r.dynamodb?.NewImage?.type?.S, user_id: r.dynamodb?.NewImage?.user_id?.S });
+          if (id)
+            this.track(id, 'stored', 'ok', {
+              tenant: r.dynamodb?.NewImage?.tenant?.S,
+              type: r.dynamodb?.NewImage?.type?.S,
+              user_id: r.dynamodb?.NewImage?.user_id?.S,
+            });
         }
         const result = await push(event, context);
         // New items: the records before the first failure are done (a failed one is retried from there).
@@ -507,7 +602,9 @@ export class LocalPipeline {
         this.flow.stored('events', failedAt === -1 ? event.Records.length : failedAt);
         return result;
       },
-      onBatch: (b) => { if (b.error) this.log(`push: ${b.error}`); },
+      onBatch: (b) => {
+        if (b.error) this.log(`push: ${b.error}`);
+      },
       onFailure: (records, error) => this.log(`push gave up on ${records.length} stream record(s): ${error}`),
     });
     await this.streamPoller.start();
@@ -517,12 +614,21 @@ export class LocalPipeline {
   private queryRoutes(): RestRoute[] {
     const query = this.load<APIGatewayProxyEvent, APIGatewayProxyResult>('lambda/events-query/handler.ts');
     const authorizer = this.load<APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult>('lambda/token-authorizer/handler.ts');
-    const auth = (event: APIGatewayProxyEvent) => authorizer({
-      type: 'REQUEST', methodArn: `arn:aws:execute-api:us-east-1:000000000000:local/v1/GET${event.resource}`,
-      resource: event.resource, path: event.path, httpMethod: event.httpMethod, headers: event.headers, multiValueHeaders: {},
-      pathParameters: event.pathParameters, queryStringParameters: event.queryStringParameters, multiValueQueryStringParameters: null,
-      stageVariables: null, requestContext: event.requestContext,
-    } as APIGatewayRequestAuthorizerEvent);
+    const auth = (event: APIGatewayProxyEvent) =>
+      authorizer({
+        type: 'REQUEST',
+        methodArn: `arn:aws:execute-api:us-east-1:000000000000:local/v1/GET${event.resource}`,
+        resource: event.resource,
+        path: event.path,
+        httpMethod: event.httpMethod,
+        headers: event.headers,
+        multiValueHeaders: {},
+        pathParameters: event.pathParameters,
+        queryStringParameters: event.queryStringParameters,
+        multiValueQueryStringParameters: null,
+        stageVariables: null,
+        requestContext: event.requestContext,
+      } as APIGatewayRequestAuthorizerEvent);
     return [
       { method: 'GET', resource: '/{tenant}/events', handler: query, auth },
       { method: 'GET', resource: '/{tenant}/listeners', handler: query, auth },
@@ -538,7 +644,12 @@ export class LocalPipeline {
       { method: 'GET', resource: '/health', handler: async () => ({ statusCode: 200, body: JSON.stringify({ status: 'ok' }) }), auth: 'none' },
       ...this.queryRoutes(),
     ];
-    const rest = frontDoor({ routes, apiKeys: this.apiKeys, throttle: config.throttle, onRequest: (r) => this.log(`${r.method} ${r.path} ${r.status} ${r.ms}ms`) });
+    const rest = frontDoor({
+      routes,
+      apiKeys: this.apiKeys,
+      throttle: config.throttle,
+      onRequest: (r) => this.log(`${r.method} ${r.path} ${r.status} ${r.ms}ms`),
+    });
     const page = fs.readFileSync(path.join(__dirname, 'page', 'index.html'));
     this.server = createServer(async (req, res) => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -580,9 +691,10 @@ export class LocalPipeline {
         }
         if (req.method === 'POST' && url.pathname === '/local/eventbridge') {
           const text = (await readBody(req))?.toString('utf8');
-          const answer = text === undefined
-            ? { status: 413, body: { error: 'body_too_large', message: 'Send at most 10 MB per request.' } }
-            : await this.eventBridge!.post(text);
+          const answer =
+            text === undefined
+              ? { status: 413, body: { error: 'body_too_large', message: 'Send at most 10 MB per request.' } }
+              : await this.eventBridge!.post(text);
           this.log(`POST /local/eventbridge ${answer.status}`);
           res.writeHead(answer.status, { 'content-type': 'application/json' });
           return void res.end(JSON.stringify(answer.body));
@@ -618,17 +730,28 @@ export class LocalPipeline {
   /** Queue and DLQ depths of the subscribers and of the front doors with a queue (`eventbridge`). */
   async queueDepths(): Promise<Pick<PipelineState, 'subscribers' | 'frontDoors'>> {
     const depth = async (url: string) => {
-      const a = (await this.sqs!.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))).Attributes ?? {};
+      const a =
+        (
+          await this.sqs!.send(
+            new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+          )
+        ).Attributes ?? {};
       return { visible: Number(a.ApproximateNumberOfMessages ?? 0), inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) };
     };
-    const subscribers = await Promise.all(this.subscribers.map(async (s) => {
-      const [q, d] = await Promise.all([depth(s.queueUrl), depth(s.dlqUrl)]);
-      return { name: s.definition.name, visible: q.visible, inFlight: q.inFlight, dlq: d.visible + d.inFlight };
-    }));
-    const frontDoors = this.eventBridge ? [await (async (d: LocalEventBridge) => {
-      const [q, l] = await Promise.all([depth(d.queueUrl), depth(d.dlqUrl)]);
-      return { name: d.name, visible: q.visible, inFlight: q.inFlight, dlq: l.visible + l.inFlight };
-    })(this.eventBridge)] : [];
+    const subscribers = await Promise.all(
+      this.subscribers.map(async (s) => {
+        const [q, d] = await Promise.all([depth(s.queueUrl), depth(s.dlqUrl)]);
+        return { name: s.definition.name, visible: q.visible, inFlight: q.inFlight, dlq: d.visible + d.inFlight };
+      }),
+    );
+    const frontDoors = this.eventBridge
+      ? [
+          await (async (d: LocalEventBridge) => {
+            const [q, l] = await Promise.all([depth(d.queueUrl), depth(d.dlqUrl)]);
+            return { name: d.name, visible: q.visible, inFlight: q.inFlight, dlq: l.visible + l.inFlight };
+          })(this.eventBridge),
+        ]
+      : [];
     return { subscribers, frontDoors };
   }
 
@@ -714,7 +837,8 @@ function idOf(body: string): string | undefined {
 /** The WebSocket management latency: the option, else LOCAL_WS_LATENCY_MS, else 0; anything but a whole number of ms >= 0 is refused. */
 export function wsLatencyMs(option?: number, env = process.env.LOCAL_WS_LATENCY_MS): number {
   const value = option ?? (env === undefined || env === '' ? 0 : Number(env));
-  if (!Number.isInteger(value) || value < 0 || value > 60_000) throw new Error(`LOCAL_WS_LATENCY_MS must be a whole number of milliseconds from 0 to 60000, got ${JSON.stringify(option ?? env)}`);
+  if (!Number.isInteger(value) || value < 0 || value > 60_000)
+    throw new Error(`LOCAL_WS_LATENCY_MS must be a whole number of milliseconds from 0 to 60000, got ${JSON.stringify(option ?? env)}`);
   return value;
 }
 
@@ -752,18 +876,34 @@ export function loadHandler<E, R>(entry: string): Handler<E, R> {
 async function assertPortFree(port: number, variable: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const srv = createServer();
-    srv.once('error', (e: NodeJS.ErrnoException) => reject(new Error(e.code === 'EADDRINUSE'
-      ? `Port ${port} is in use: stop what runs there, or pick another port with ${variable}=<port> npm start`
-      : `Port ${port}: ${e.message}`)));
+    srv.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          e.code === 'EADDRINUSE'
+            ? `Port ${port} is in use: stop what runs there, or pick another port with ${variable}=<port> npm start`
+            : `Port ${port}: ${e.message}`,
+        ),
+      ),
+    );
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve()));
   });
 }
 
 /** Why a POST to /local/* or /examples/sign-out/* is refused (a foreign Origin; not JSON on /local/eventbridge), or undefined. */
-export function localPostRefusal(headers: { origin?: string; 'content-type'?: string }, pathname: string, port: number): { status: number; body: { error: string; message: string } } | undefined {
+export function localPostRefusal(
+  headers: { origin?: string; 'content-type'?: string },
+  pathname: string,
+  port: number,
+): { status: number; body: { error: string; message: string } } | undefined {
   const own = [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
   if (headers.origin !== undefined && !own.includes(headers.origin)) {
-    return { status: 403, body: { error: 'foreign_origin', message: `POST ${pathname} is refused from origin ${JSON.stringify(headers.origin.slice(0, 100))}: only the local page (${own.join(' or ')}) may call it.` } };
+    return {
+      status: 403,
+      body: {
+        error: 'foreign_origin',
+        message: `POST ${pathname} is refused from origin ${JSON.stringify(headers.origin.slice(0, 100))}: only the local page (${own.join(' or ')}) may call it.`,
+      },
+    };
   }
   if (pathname === '/local/eventbridge' && !/^application\/json\s*(;|$)/i.test(headers['content-type'] ?? '')) {
     return { status: 415, body: { error: 'unsupported_media_type', message: 'POST /local/eventbridge takes content-type: application/json.' } };

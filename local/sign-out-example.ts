@@ -73,8 +73,14 @@ export class SignOutExample {
     if (!this.bundle) {
       const { buildSync } = require('esbuild') as typeof import('esbuild');
       const out = buildSync({
-        entryPoints: [path.join(EXAMPLE_DIR, 'app.ts')], bundle: true, platform: 'browser', format: 'iife', target: 'es2020',
-        alias: { 'auth0-events/client': path.join(__dirname, '..', 'client', 'index.ts') }, write: false, logLevel: 'silent',
+        entryPoints: [path.join(EXAMPLE_DIR, 'app.ts')],
+        bundle: true,
+        platform: 'browser',
+        format: 'iife',
+        target: 'es2020',
+        alias: { 'auth0-events/client': path.join(__dirname, '..', 'client', 'index.ts') },
+        write: false,
+        logLevel: 'silent',
       });
       this.bundle = out.outputFiles[0].text;
     }
@@ -101,14 +107,19 @@ export class SignOutExample {
         return this.api.handle(req, res);
       case 'POST dev/sign-in':
       case 'POST dev/sign-out': {
-        if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) return json(res, 415, { error: 'unsupported_media_type', message: `${route} takes content-type: application/json.` });
+        if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? ''))
+          return json(res, 415, { error: 'unsupported_media_type', message: `${route} takes content-type: application/json.` });
         let user: unknown;
         try {
           user = JSON.parse((await readBody(req))?.toString('utf8') ?? '')?.user;
         } catch {
           user = undefined;
         }
-        if (typeof user !== 'string' || !USER_ID.test(user)) return json(res, 400, { error: 'invalid_user', message: 'Send {"user":"<user id>"}, e.g. {"user":"auth0|alice"} (letters, digits and . @ : | + - _ , at most 128).' });
+        if (typeof user !== 'string' || !USER_ID.test(user))
+          return json(res, 400, {
+            error: 'invalid_user',
+            message: 'Send {"user":"<user id>"}, e.g. {"user":"auth0|alice"} (letters, digits and . @ : | + - _ , at most 128).',
+          });
         if (route === 'POST dev/sign-in') {
           const [events_token, api_token] = await Promise.all([
             devToken({ sub: user, scope: 'listen:events:self', port: this.opts.port }),
@@ -117,8 +128,12 @@ export class SignOutExample {
           return json(res, 200, { events_token, api_token });
         }
         const id = `example-slo-${Date.now()}-${randomBytes(4).toString('hex')}`;
-        const status = await this.opts.postLogStream([{ log_id: id, data: { type: 'slo', date: new Date().toISOString(), user_id: user, description: 'User successfully logged out', log_id: id } }]);
-        return status === 200 ? json(res, 202, { logged: 'slo', log_id: id }) : json(res, 502, { error: 'logout_not_logged', message: `The ingest door answered ${status}.` });
+        const status = await this.opts.postLogStream([
+          { log_id: id, data: { type: 'slo', date: new Date().toISOString(), user_id: user, description: 'User successfully logged out', log_id: id } },
+        ]);
+        return status === 200
+          ? json(res, 202, { logged: 'slo', log_id: id })
+          : json(res, 502, { error: 'logout_not_logged', message: `The ingest door answered ${status}.` });
       }
       default:
         return json(res, 404, { error: 'not_found', message: `No ${req.method} ${url.pathname} in the sign-out example.` });

@@ -35,9 +35,17 @@ function toRecord(m: Message, queueArn: string): SQSRecord {
       SenderId: attrs.SenderId ?? 'local',
       ApproximateFirstReceiveTimestamp: attrs.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
     },
-    messageAttributes: Object.fromEntries(Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, {
-      stringValue: v.StringValue, dataType: v.DataType ?? 'String', stringListValues: [], binaryListValues: [],
-    }])),
+    messageAttributes: Object.fromEntries(
+      Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [
+        k,
+        {
+          stringValue: v.StringValue,
+          dataType: v.DataType ?? 'String',
+          stringListValues: [],
+          binaryListValues: [],
+        },
+      ]),
+    ),
     md5OfBody: m.MD5OfBody ?? '',
     eventSource: 'aws:sqs',
     eventSourceARN: queueArn,
@@ -64,10 +72,15 @@ export class SqsPoller {
   /** Receives one batch and runs it; resolves with how many messages it handled. */
   async pollOnce(waitSeconds = 1): Promise<number> {
     const { sqs, queueUrl, queueArn, handler, name } = this.opts;
-    const out = await sqs.send(new ReceiveMessageCommand({
-      QueueUrl: queueUrl, MaxNumberOfMessages: this.opts.batchSize ?? 10, WaitTimeSeconds: waitSeconds,
-      MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'],
-    }));
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: this.opts.batchSize ?? 10,
+        WaitTimeSeconds: waitSeconds,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
     const messages = out.Messages ?? [];
     if (messages.length === 0) return 0;
     const records = messages.map((m) => toRecord(m, queueArn));

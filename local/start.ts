@@ -13,23 +13,36 @@ import { removeRuntimeFile, writeRuntimeFile } from './runtime-file';
 import { SIGN_OUT_BASE } from './sign-out-example';
 
 async function main() {
-  const { values } = parseArgs({ options: { persist: { type: 'string' }, verbose: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({
+    options: { persist: { type: 'string' }, verbose: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+  });
   if (values.help) {
     console.log('usage: npm start [-- --persist <dir>] [--verbose]   env: PORT, WS_PORT, LOCAL_API_KEY, LOCAL_AUDIENCE, LOCAL_WS_LATENCY_MS');
     return;
   }
   const port = Number(process.env.PORT ?? DEFAULT_PORT);
   const wsPort = Number(process.env.WS_PORT ?? DEFAULT_WS_PORT);
-  for (const [name, p] of [['PORT', port], ['WS_PORT', wsPort]] as const) {
+  for (const [name, p] of [
+    ['PORT', port],
+    ['WS_PORT', wsPort],
+  ] as const) {
     if (!Number.isInteger(p) || p <= 0 || p > 65535) throw new Error(`${name} must be a port number, got ${JSON.stringify(process.env[name])}`);
   }
   const apiKey = process.env.LOCAL_API_KEY || randomBytes(18).toString('base64url');
   const started = Date.now();
   console.log('auth0-events: starting the local pipeline (SNS/SQS: fauxqs, DynamoDB Local on Java) ...');
   const pipeline = new LocalPipeline({
-    port, wsPort, apiKey, persistDir: values.persist, examples: true,
+    port,
+    wsPort,
+    apiKey,
+    persistDir: values.persist,
+    examples: true,
     logLevel: values.verbose ? 'INFO' : undefined,
-    log: values.verbose ? (l) => console.log(`  ${l}`) : (l) => { if (!/^(GET|POST) /.test(l)) console.log(`  ${l}`); },
+    log: values.verbose
+      ? (l) => console.log(`  ${l}`)
+      : (l) => {
+          if (!/^(GET|POST) /.test(l)) console.log(`  ${l}`);
+        },
   });
   let stopping = false;
   const stop = async (signal: string) => {
@@ -52,8 +65,12 @@ async function main() {
   const rest = pipeline.restUrl;
   // For npm run replay -- --local (and other operations scripts): where this run's emulators are.
   writeRuntimeFile({
-    pid: process.pid, rest, snsSqs: pipeline.emulatorEndpoints.snsSqs!, dynamodb: pipeline.emulatorEndpoints.dynamodb!,
-    topicArn: pipeline.topicArn, archiveBucket: pipeline.archiver!.bucket,
+    pid: process.pid,
+    rest,
+    snsSqs: pipeline.emulatorEndpoints.snsSqs!,
+    dynamodb: pipeline.emulatorEndpoints.dynamodb!,
+    topicArn: pipeline.topicArn,
+    archiveBucket: pipeline.archiver!.bucket,
   });
   // Tokens name the issuer http://127.0.0.1:<PORT>/: the token command needs the same PORT.
   const portEnv = port !== DEFAULT_PORT ? `PORT=${port} ` : '';
@@ -84,4 +101,7 @@ Try:
 Ctrl-C stops everything.`);
 }
 
-main().catch((e) => { console.error(`auth0-events: ${(e as Error).message}`); process.exit(1); });
+main().catch((e) => {
+  console.error(`auth0-events: ${(e as Error).message}`);
+  process.exit(1);
+});

@@ -57,7 +57,9 @@ export class StreamPoller {
     const desc = await this.opts.streams.send(new DescribeStreamCommand({ StreamArn: this.streamArn }));
     for (const shard of desc.StreamDescription?.Shards ?? []) {
       if (this.shards.has(shard.ShardId!)) continue;
-      const it = await this.opts.streams.send(new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }));
+      const it = await this.opts.streams.send(
+        new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }),
+      );
       this.shards.set(shard.ShardId!, { iterator: it.ShardIterator });
     }
   }
@@ -76,7 +78,8 @@ export class StreamPoller {
     let lastError = '';
     for (let i = 0; i < attempts; i++) {
       try {
-        const result = (await this.opts.handler({ Records: records }, lambdaContext(this.opts.name))) as { batchItemFailures?: { itemIdentifier: string }[] } | undefined;
+        const result = (await this.opts.handler({ Records: records }, lambdaContext(this.opts.name))) as
+          { batchItemFailures?: { itemIdentifier: string }[] } | undefined;
         const failed = result?.batchItemFailures?.[0]?.itemIdentifier;
         if (!failed) {
           this.opts.onBatch?.({ name: this.opts.name, records: records.length });
@@ -104,9 +107,15 @@ export class StreamPoller {
           if (!shard.iterator) {
             if (shard.closed) continue;
             // Resume right after the last delivered record (an expired iterator, a restarted emulator).
-            shard.iterator = (await this.opts.streams.send(new GetShardIteratorCommand(shard.lastSeq
-              ? { StreamArn: this.streamArn, ShardId: shardId, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: shard.lastSeq }
-              : { StreamArn: this.streamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+            shard.iterator = (
+              await this.opts.streams.send(
+                new GetShardIteratorCommand(
+                  shard.lastSeq
+                    ? { StreamArn: this.streamArn, ShardId: shardId, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: shard.lastSeq }
+                    : { StreamArn: this.streamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' },
+                ),
+              )
+            ).ShardIterator;
           }
           const out = await this.opts.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: this.opts.batchSize ?? 100 }));
           const all = out.Records ?? [];
@@ -120,7 +129,8 @@ export class StreamPoller {
           if (!shard.iterator) shard.closed = true; // the shard is closed and read to its end
         } catch (e) {
           if (!this.running) return;
-          if ((e as Error).name !== 'TrimmedDataAccessException') this.opts.onBatch?.({ name: this.opts.name, records: 0, error: `GetRecords failed: ${(e as Error).message}` });
+          if ((e as Error).name !== 'TrimmedDataAccessException')
+            this.opts.onBatch?.({ name: this.opts.name, records: 0, error: `GetRecords failed: ${(e as Error).message}` });
           shard.iterator = undefined;
           // DynamoDB Local answers TrimmedDataAccessException for an iterator taken on an empty shard:
           // take a new one at once. Anything else (the emulator restarting) waits a little.

@@ -27,7 +27,9 @@ export function tablesFromTemplate(template: { Resources: Record<string, CfnReso
         KeySchema: p.KeySchema,
         AttributeDefinitions: p.AttributeDefinitions,
         BillingMode: 'PAY_PER_REQUEST',
-        ...(p.GlobalSecondaryIndexes?.length ? { GlobalSecondaryIndexes: p.GlobalSecondaryIndexes.map((g: any) => ({ IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection })) } : {}),
+        ...(p.GlobalSecondaryIndexes?.length
+          ? { GlobalSecondaryIndexes: p.GlobalSecondaryIndexes.map((g: any) => ({ IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection })) }
+          : {}),
         ...(stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: stream } } : {}),
       };
       return { path, create, ...(p.TimeToLiveSpecification?.Enabled ? { ttlAttribute: p.TimeToLiveSpecification.AttributeName } : {}) };
@@ -45,7 +47,9 @@ export async function createTables(ddb: DynamoDBClient, specs: LocalTableSpec[])
     }
     await ddb.send(new CreateTableCommand(spec.create));
     if (spec.ttlAttribute) {
-      await ddb.send(new UpdateTimeToLiveCommand({ TableName: spec.create.TableName, TimeToLiveSpecification: { Enabled: true, AttributeName: spec.ttlAttribute } }));
+      await ddb.send(
+        new UpdateTimeToLiveCommand({ TableName: spec.create.TableName, TimeToLiveSpecification: { Enabled: true, AttributeName: spec.ttlAttribute } }),
+      );
     }
   }
 }

@@ -23,4 +23,7 @@ async function main() {
   process.stdout.write(`${await devToken({ sub: values.sub!, scope: values.scope!, expiresInSeconds: expires })}\n`);
 }
 
-main().catch((e) => { console.error(`token: ${(e as Error).message}`); process.exit(1); });
+main().catch((e) => {
+  console.error(`token: ${(e as Error).message}`);
+  process.exit(1);
+});

@@ -15,7 +15,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { WebSocket, WebSocketServer } from 'ws';
 import { hostRefusal, managementOriginRefusal } from './loopback';
 
-export type WsRouteHandler = (event: APIGatewayProxyWebsocketEventV2 & { queryStringParameters?: Record<string, string>; headers?: Record<string, string> }) => Promise<APIGatewayProxyResult | void>;
+export type WsRouteHandler = (
+  event: APIGatewayProxyWebsocketEventV2 & { queryStringParameters?: Record<string, string>; headers?: Record<string, string> },
+) => Promise<APIGatewayProxyResult | void>;
 
 export interface WebSocketGatewayOptions {
   port: number;
@@ -34,7 +36,13 @@ export interface WebSocketGatewayOptions {
   onEvent?: (info: { kind: 'connect' | 'disconnect' | 'message' | 'push' | 'error'; connectionId: string; detail?: string }) => void;
 }
 
-interface Conn { socket: WebSocket; connectedAt: number; lastActiveAt: number; sourceIp: string; idle?: NodeJS.Timeout }
+interface Conn {
+  socket: WebSocket;
+  connectedAt: number;
+  lastActiveAt: number;
+  sourceIp: string;
+  idle?: NodeJS.Timeout;
+}
 
 export class WebSocketGateway {
   readonly connections = new Map<string, Conn>();
@@ -50,22 +58,42 @@ export class WebSocketGateway {
     this.routes = opts.routes;
   }
 
-  get stage(): string { return this.opts.stage ?? 'v1'; }
-  get endpoint(): string { return `http://${this.opts.host ?? '127.0.0.1'}:${this.opts.port}/${this.stage}`; }
-  get url(): string { return `ws://${this.opts.host ?? '127.0.0.1'}:${this.opts.port}`; }
+  get stage(): string {
+    return this.opts.stage ?? 'v1';
+  }
+  get endpoint(): string {
+    return `http://${this.opts.host ?? '127.0.0.1'}:${this.opts.port}/${this.stage}`;
+  }
+  get url(): string {
+    return `ws://${this.opts.host ?? '127.0.0.1'}:${this.opts.port}`;
+  }
 
   private requestContext(connectionId: string, routeKey: string, eventType: 'CONNECT' | 'MESSAGE' | 'DISCONNECT', conn?: Conn) {
     return {
-      routeKey, eventType, connectionId, stage: this.stage, apiId: 'local',
+      routeKey,
+      eventType,
+      connectionId,
+      stage: this.stage,
+      apiId: 'local',
       domainName: `${this.opts.host ?? '127.0.0.1'}:${this.opts.port}`,
-      requestId: randomUUID(), extendedRequestId: randomUUID(), messageId: randomUUID(),
-      requestTimeEpoch: Date.now(), requestTime: new Date().toISOString(),
-      connectedAt: conn?.connectedAt ?? Date.now(), messageDirection: 'IN',
+      requestId: randomUUID(),
+      extendedRequestId: randomUUID(),
+      messageId: randomUUID(),
+      requestTimeEpoch: Date.now(),
+      requestTime: new Date().toISOString(),
+      connectedAt: conn?.connectedAt ?? Date.now(),
+      messageDirection: 'IN',
       identity: { sourceIp: conn?.sourceIp ?? '127.0.0.1' },
     } as unknown as APIGatewayProxyWebsocketEventV2['requestContext'];
   }
 
-  private async invoke(routeKey: string, connectionId: string, eventType: 'CONNECT' | 'MESSAGE' | 'DISCONNECT', extra: Record<string, unknown> = {}, conn?: Conn) {
+  private async invoke(
+    routeKey: string,
+    connectionId: string,
+    eventType: 'CONNECT' | 'MESSAGE' | 'DISCONNECT',
+    extra: Record<string, unknown> = {},
+    conn?: Conn,
+  ) {
     const handler = this.routes[routeKey];
     if (!handler) return undefined;
     return handler({ requestContext: this.requestContext(connectionId, routeKey, eventType, conn), isBase64Encoded: false, ...extra } as never);
@@ -86,7 +114,9 @@ export class WebSocketGateway {
       const foreign = hostRefusal(req.headers.host, this.opts.port);
       if (foreign) {
         const body = JSON.stringify(foreign.body);
-        socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+        socket.end(
+          `HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        );
         this.opts.onEvent?.({ kind: 'error', connectionId, detail: 'upgrade refused: foreign Host' });
         return;
       }
@@ -100,7 +130,9 @@ export class WebSocketGateway {
       }
       const status = result?.statusCode ?? 200;
       if (status < 200 || status >= 300) {
-        socket.end(`HTTP/1.1 ${status} Refused\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(result?.body ?? '')}\r\nconnection: close\r\n\r\n${result?.body ?? ''}`);
+        socket.end(
+          `HTTP/1.1 ${status} Refused\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(result?.body ?? '')}\r\nconnection: close\r\n\r\n${result?.body ?? ''}`,
+        );
         this.opts.onEvent?.({ kind: 'error', connectionId, detail: `$connect refused with ${status}` });
         return;
       }
@@ -152,7 +184,10 @@ export class WebSocketGateway {
   private async management(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.managementRequests++;
     const m = /^(?:\/[^/]+)?\/@connections\/([^/?]+)/.exec(req.url ?? '');
-    const reply = (status: number, body = '') => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(body); };
+    const reply = (status: number, body = '') => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(body);
+    };
     // Before anything is read or sent: a rebinding page (foreign Host) or any browser page (Origin).
     const refused = hostRefusal(req.headers.host, this.opts.port) ?? managementOriginRefusal(req.headers.origin);
     if (refused) {
@@ -180,7 +215,14 @@ export class WebSocketGateway {
       return reply(204);
     }
     if (req.method === 'GET') {
-      return reply(200, JSON.stringify({ ConnectedAt: new Date(conn.connectedAt).toISOString(), LastActiveAt: new Date(conn.lastActiveAt).toISOString(), Identity: { SourceIp: conn.sourceIp } }));
+      return reply(
+        200,
+        JSON.stringify({
+          ConnectedAt: new Date(conn.connectedAt).toISOString(),
+          LastActiveAt: new Date(conn.lastActiveAt).toISOString(),
+          Identity: { SourceIp: conn.sourceIp },
+        }),
+      );
     }
     return reply(405, JSON.stringify({ message: 'Method Not Allowed' }));
   }

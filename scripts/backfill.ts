@@ -40,12 +40,22 @@ export function startOf(from: string): PollStart {
     if (Number.isNaN(t)) throw new Error(`--from ${from} is not a valid date`);
     return { since: new Date(t).toISOString() };
   }
-  if (!/^[0-9A-Za-z_-]{1,128}$/.test(from)) throw new Error(`--from must be an Auth0 log_id or an ISO date (2026-12-01 or 2026-12-01T10:00:00Z), got ${JSON.stringify(from.slice(0, 60))}`);
+  if (!/^[0-9A-Za-z_-]{1,128}$/.test(from))
+    throw new Error(`--from must be an Auth0 log_id or an ISO date (2026-12-01 or 2026-12-01T10:00:00Z), got ${JSON.stringify(from.slice(0, 60))}`);
   return { after: from };
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { tenant: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, 'dry-run': { type: 'boolean', default: false }, local: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      tenant: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      local: { type: 'boolean', default: false },
+    },
+  });
   if (!values.from) throw new Error('usage: npm run backfill -- --tenant T --from <log_id | ISO date> [--to <ISO date>] [--dry-run] [--local]');
   const start = startOf(values.from);
   const until = values.to ? new Date(Date.parse(values.to)).toISOString() : undefined;
@@ -60,14 +70,19 @@ async function main(argv: string[]): Promise<void> {
     const info = readRuntimeFile();
     origin = managementApiOrigin({ name: 'dev', audience: 'local', managementApi: api })!;
     credentials = async () => ({ client_id: process.env.AUTH0_CLIENT_ID!, client_secret: process.env.AUTH0_CLIENT_SECRET! });
-    sns = new SNSClient({ endpoint: info.snsSqs, region: EMULATOR_CREDENTIALS.AWS_REGION, credentials: { accessKeyId: EMULATOR_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: EMULATOR_CREDENTIALS.AWS_SECRET_ACCESS_KEY } });
+    sns = new SNSClient({
+      endpoint: info.snsSqs,
+      region: EMULATOR_CREDENTIALS.AWS_REGION,
+      credentials: { accessKeyId: EMULATOR_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: EMULATOR_CREDENTIALS.AWS_SECRET_ACCESS_KEY },
+    });
     topicArn = info.topicArn;
   } else {
     const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8'));
     const config = parseConfig(cdkJson.context?.[CONTEXT_KEY]);
     const t = config.tenants.find((c) => c.name === tenant);
     if (!t) throw new Error(`--tenant ${JSON.stringify(tenant)} is not a tenant of cdk.json (${config.tenants.map((c) => c.name).join(', ')})`);
-    if (!t.managementApi) throw new Error(`tenant ${tenant} has no managementApi in cdk.json: add {"secret": "<Secrets Manager secret name>"} (README, "Polling Auth0's log API")`);
+    if (!t.managementApi)
+      throw new Error(`tenant ${tenant} has no managementApi in cdk.json: add {"secret": "<Secrets Manager secret name>"} (README, "Polling Auth0's log API")`);
     origin = managementApiOrigin(t)!;
     const secretId = t.managementApi.secret;
     const sm = new SecretsManagerClient({});
@@ -79,12 +94,21 @@ async function main(argv: string[]): Promise<void> {
   const api = new ManagementApi({ origin, credentials, deadline: Number.MAX_SAFE_INTEGER });
   let pages = 0;
   const summary = await poll({
-    tenant, api, start, until, dryRun: values['dry-run'], deadline: Number.MAX_SAFE_INTEGER,
+    tenant,
+    api,
+    start,
+    until,
+    dryRun: values['dry-run'],
+    deadline: Number.MAX_SAFE_INTEGER,
     publish: (events) => publishEvents(events, { client: sns, topicArn }),
-    onPage: async (last) => { if (++pages % 10 === 0) console.log(`  ... ${pages} pages, up to ${last.log_id} (${String(last.date ?? '')})`); },
+    onPage: async (last) => {
+      if (++pages % 10 === 0) console.log(`  ... ${pages} pages, up to ${last.log_id} (${String(last.date ?? '')})`);
+    },
     onRefused: (id, problems) => console.error(`  refused ${id}: ${problems.join('; ')}`),
   });
-  console.log(`${values['dry-run'] ? 'would publish' : 'published'} ${summary.published} event(s) of tenant ${tenant} from ${values.from}${until ? ` to ${until}` : ''}; last log_id ${summary.last ?? '(none)'}; ${summary.refused} refused; ${api.requests} Management API requests`);
+  console.log(
+    `${values['dry-run'] ? 'would publish' : 'published'} ${summary.published} event(s) of tenant ${tenant} from ${values.from}${until ? ` to ${until}` : ''}; last log_id ${summary.last ?? '(none)'}; ${summary.refused} refused; ${api.requests} Management API requests`,
+  );
 }
 
 if (require.main === module) {

@@ -48,12 +48,22 @@ export function esbuildOptionsOf(bundling: nodejs.BundlingOptions): BuildOptions
   const options: BuildOptions = {};
   for (const [key, value] of Object.entries(bundling)) {
     switch (key) {
-      case 'forceDockerBundling': break; // where NodejsFunction runs esbuild, not how
-      case 'minify': options.minify = value as boolean; break;
-      case 'sourceMap': options.sourcemap = value as boolean; break;
-      case 'target': options.target = value as string; break;
-      case 'externalModules': options.external = [...(value as string[])]; break;
-      default: throw new Error(`scripts/build.ts: BUNDLING.${key} has no esbuild mapping here; add it to esbuildOptionsOf`);
+      case 'forceDockerBundling':
+        break; // where NodejsFunction runs esbuild, not how
+      case 'minify':
+        options.minify = value as boolean;
+        break;
+      case 'sourceMap':
+        options.sourcemap = value as boolean;
+        break;
+      case 'target':
+        options.target = value as string;
+        break;
+      case 'externalModules':
+        options.external = [...(value as string[])];
+        break;
+      default:
+        throw new Error(`scripts/build.ts: BUNDLING.${key} has no esbuild mapping here; add it to esbuildOptionsOf`);
     }
   }
   return options;

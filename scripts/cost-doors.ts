@@ -44,7 +44,11 @@ function door(name: string, n: number, variable: CostLines, fixed: CostLines = {
 
 export function logStreamDoor(i: DoorInput): DoorCost {
   const requests = i.eventsPerMonth / i.logStreamBatch;
-  return door(`Log Stream webhook (batch ${i.logStreamBatch})`, i.eventsPerMonth, restDoorLines(requests, requests, i.eventsPerMonth, requests * Math.ceil(i.logStreamBatch / 10)));
+  return door(
+    `Log Stream webhook (batch ${i.logStreamBatch})`,
+    i.eventsPerMonth,
+    restDoorLines(requests, requests, i.eventsPerMonth, requests * Math.ceil(i.logStreamBatch / 10)),
+  );
 }
 
 export function eventStreamsDoor(i: DoorInput): DoorCost {
@@ -59,23 +63,35 @@ export function eventBridgeDoor(i: DoorInput): DoorCost {
   const receives = n / i.messagesPerReceive;
   const E = A.eventBridge;
   const queues = i.eventBridgeSources * E.polledQueuesPerSource;
-  return door(`EventBridge (${i.messagesPerReceive} per receive)`, n, {
-    'EventBridge partner events': (n / 1e6) * (P.eventBridge.partnerEventsPerMillion + P.eventBridge.sameAccountDeliveryPerMillion),
-    // EventBridge sends each event to the queue (SendMessage); the event source receives and deletes per batch.
-    'SQS requests': sqsCost(n + 2 * receives),
-    'Lambda ingest': lambdaCost(receives, gbs(receives, E.memoryMb, A.ingest.msPerCall) + gbs(n, E.memoryMb, A.ingest.msPerEvent)),
-    'SNS requests': snsCost(receives * Math.ceil(i.messagesPerReceive / 10)),
-    'CloudWatch Logs (front door)': logCost(receives * E.logBytesPerInvocation),
-  }, {
-    'SQS idle polls': sqsCost(queues * A.idleSqsPollsPerQueueMonth),
-    'KMS data keys (5 min reuse)': ((queues * A.kmsRequestsPerQueueMonth) / 1e4) * P.kms.requestsPer10k,
-    'KMS keys': i.eventBridgeSources * E.kmsKeysPerSource * P.kms.keyMonth,
-    'CloudWatch alarms': i.eventBridgeSources * E.alarmsPerSource * P.cloudwatch.standardAlarmMonth,
-  });
+  return door(
+    `EventBridge (${i.messagesPerReceive} per receive)`,
+    n,
+    {
+      'EventBridge partner events': (n / 1e6) * (P.eventBridge.partnerEventsPerMillion + P.eventBridge.sameAccountDeliveryPerMillion),
+      // EventBridge sends each event to the queue (SendMessage); the event source receives and deletes per batch.
+      'SQS requests': sqsCost(n + 2 * receives),
+      'Lambda ingest': lambdaCost(receives, gbs(receives, E.memoryMb, A.ingest.msPerCall) + gbs(n, E.memoryMb, A.ingest.msPerEvent)),
+      'SNS requests': snsCost(receives * Math.ceil(i.messagesPerReceive / 10)),
+      'CloudWatch Logs (front door)': logCost(receives * E.logBytesPerInvocation),
+    },
+    {
+      'SQS idle polls': sqsCost(queues * A.idleSqsPollsPerQueueMonth),
+      'KMS data keys (5 min reuse)': ((queues * A.kmsRequestsPerQueueMonth) / 1e4) * P.kms.requestsPer10k,
+      'KMS keys': i.eventBridgeSources * E.kmsKeysPerSource * P.kms.keyMonth,
+      'CloudWatch alarms': i.eventBridgeSources * E.alarmsPerSource * P.cloudwatch.standardAlarmMonth,
+    },
+  );
 }
 
 export function doorCosts(i: DoorInput): DoorCost[] {
-  if (!(i.eventsPerMonth >= 0) || !(i.logStreamBatch >= 1) || !(i.messagesPerReceive >= 1) || !(i.tenants >= 1) || !(i.authorizerCacheTtlSeconds >= 0) || !(i.eventBridgeSources >= 0)) {
+  if (
+    !(i.eventsPerMonth >= 0) ||
+    !(i.logStreamBatch >= 1) ||
+    !(i.messagesPerReceive >= 1) ||
+    !(i.tenants >= 1) ||
+    !(i.authorizerCacheTtlSeconds >= 0) ||
+    !(i.eventBridgeSources >= 0)
+  ) {
     throw new Error('need events >= 0, batch >= 1, messages per receive >= 1, tenants >= 1, cache TTL >= 0, sources >= 0');
   }
   return [logStreamDoor(i), eventStreamsDoor(i), eventBridgeDoor(i)];
@@ -95,23 +111,44 @@ export function formatDoors(i: DoorInput, doors: DoorCost[], shared: CostLines):
   return [
     `Front doors compared at ${i.eventsPerMonth.toLocaleString('en-US')} events/month, up to the SNS topic, USD per million events:`,
     ...legend,
-    row('line', doors.map((_, k) => `[${k + 1}]`)),
-    ...names.map((n) => row(n, doors.map((d) => (n in d.variable ? money(d.variable[n] / perM) : '-')))),
-    row('PER MILLION EVENTS', doors.map((d) => money(d.perMillion))),
-    ...fixedNames.map((n) => row(`fixed/month: ${n}`, doors.map((d) => (n in d.fixed ? money(d.fixed[n]) : '-')))),
-    row('FIXED PER MONTH', doors.map((d) => money(d.fixedMonthly))),
+    row(
+      'line',
+      doors.map((_, k) => `[${k + 1}]`),
+    ),
+    ...names.map((n) =>
+      row(
+        n,
+        doors.map((d) => (n in d.variable ? money(d.variable[n] / perM) : '-')),
+      ),
+    ),
+    row(
+      'PER MILLION EVENTS',
+      doors.map((d) => money(d.perMillion)),
+    ),
+    ...fixedNames.map((n) =>
+      row(
+        `fixed/month: ${n}`,
+        doors.map((d) => (n in d.fixed ? money(d.fixed[n]) : '-')),
+      ),
+    ),
+    row(
+      'FIXED PER MONTH',
+      doors.map((d) => money(d.fixedMonthly)),
+    ),
     `Shared after the topic (subscribers' queues, Lambdas, tables, push, WebSocket, keys, the stack's alarms), the same for every door:`,
     ...Object.entries(shared).map(([k, v]) => `  ${k.padEnd(58)}${money(v).padStart(w)}/month`),
     `  ${'TOTAL'.padEnd(58)}${money(sharedTotal).padStart(w)}/month (${money(sharedTotal / perM)} per million events at this volume)`,
-    'Assumptions (scripts/prices.ts): ' + [
-      `Log Stream batch ${i.logStreamBatch}`,
-      `${i.tenants} tenant(s) for the authorizer cache`,
-      `authorizer ${A.authorizer.memoryMb} MB ${A.authorizer.ms} ms, stack cache TTL ${A.authorizer.cacheTtlSeconds} s`,
-      `ingest ${A.ingest.memoryMb} MB, ${A.ingest.msPerCall} ms a call + ${A.ingest.msPerEvent} ms an event`,
-      `PublishBatch of 10`,
-      `log lines ${A.logBytesPerRequest} B per REST request, ${A.eventBridge.logBytesPerInvocation} B per EventBridge ingest invocation, kept ${A.logRetentionMonths} months`,
-      `EventBridge: ${P.eventBridge.partnerEventsPerMillion} USD per million partner events, same-account rule delivery free, ${i.eventBridgeSources} source(s), each ${A.eventBridge.alarmsPerSource} alarms, ${A.eventBridge.polledQueuesPerSource} polled queue (${A.idleSqsPollsPerQueueMonth.toLocaleString('en-US')} idle polls a month), KMS data key reused 5 min (${A.kmsRequestsPerQueueMonth.toLocaleString('en-US')} KMS requests a queue a month), ${A.eventBridge.kmsKeysPerSource} own key(s)`,
-      `every record under 64 KB (1 partner event, 1 SQS request, 1 SNS request each)`,
-    ].join('; ') + '.',
+    'Assumptions (scripts/prices.ts): ' +
+      [
+        `Log Stream batch ${i.logStreamBatch}`,
+        `${i.tenants} tenant(s) for the authorizer cache`,
+        `authorizer ${A.authorizer.memoryMb} MB ${A.authorizer.ms} ms, stack cache TTL ${A.authorizer.cacheTtlSeconds} s`,
+        `ingest ${A.ingest.memoryMb} MB, ${A.ingest.msPerCall} ms a call + ${A.ingest.msPerEvent} ms an event`,
+        `PublishBatch of 10`,
+        `log lines ${A.logBytesPerRequest} B per REST request, ${A.eventBridge.logBytesPerInvocation} B per EventBridge ingest invocation, kept ${A.logRetentionMonths} months`,
+        `EventBridge: ${P.eventBridge.partnerEventsPerMillion} USD per million partner events, same-account rule delivery free, ${i.eventBridgeSources} source(s), each ${A.eventBridge.alarmsPerSource} alarms, ${A.eventBridge.polledQueuesPerSource} polled queue (${A.idleSqsPollsPerQueueMonth.toLocaleString('en-US')} idle polls a month), KMS data key reused 5 min (${A.kmsRequestsPerQueueMonth.toLocaleString('en-US')} KMS requests a queue a month), ${A.eventBridge.kmsKeysPerSource} own key(s)`,
+        `every record under 64 KB (1 partner event, 1 SQS request, 1 SNS request each)`,
+      ].join('; ') +
+      '.',
   ].join('\n');
 }

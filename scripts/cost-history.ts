@@ -12,22 +12,29 @@
 import { ASSUMPTIONS as A, PRICES as P } from './prices';
 import { CostLines, gbs, lambdaCost, logCost, snsCost } from './cost-units';
 
-export interface HistoryInput { eventsPerMonth: number; tenants: number; polledTenants: number; polledEventsPerMonth: number }
+export interface HistoryInput {
+  eventsPerMonth: number;
+  tenants: number;
+  polledTenants: number;
+  polledEventsPerMonth: number;
+}
 
 export function archiveLines(i: HistoryInput): CostLines {
   const Ar = A.archive;
   const rawGb = (i.eventsPerMonth * Ar.eventBytes) / 1e9;
   // Every record is billed as at least 5 KB (Ar.eventBytes is below it).
-  const billedGb = (i.eventsPerMonth * Math.ceil(Ar.eventBytes / (P.firehose.recordBillingIncrementKb * 1024)) * P.firehose.recordBillingIncrementKb * 1024) / 1e9;
+  const billedGb =
+    (i.eventsPerMonth * Math.ceil(Ar.eventBytes / (P.firehose.recordBillingIncrementKb * 1024)) * P.firehose.recordBillingIncrementKb * 1024) / 1e9;
   // One object per tenant and buffer interval while events flow (at most).
-  const objects = i.eventsPerMonth > 0 ? Math.min(i.eventsPerMonth, i.tenants * (30 * 24 * 3600) / Ar.bufferSeconds) : 0;
+  const objects = i.eventsPerMonth > 0 ? Math.min(i.eventsPerMonth, (i.tenants * (30 * 24 * 3600)) / Ar.bufferSeconds) : 0;
   const storedGbPerMonth = rawGb / Ar.gzipRatio;
-  const scannedTb = Math.max((storedGbPerMonth / Math.max(1, i.tenants)) / 1e3, P.athena.minimumMbPerQuery / 1e6);
+  const scannedTb = Math.max(storedGbPerMonth / Math.max(1, i.tenants) / 1e3, P.athena.minimumMbPerQuery / 1e6);
   return {
     'Firehose ingestion (5 KB steps)': billedGb * P.firehose.ingestedPerGb,
     'Firehose dynamic partitioning': rawGb * P.firehose.dynamicPartitioningPerGb + (objects / 1e3) * P.firehose.perThousandObjects,
     'S3 PUTs and KMS per object': (objects / 1e3) * P.s3.putPerThousand + ((objects * Ar.kmsRequestsPerObject) / 1e4) * P.kms.requestsPer10k,
-    'S3 storage (steady state: Standard, then Glacier IR)': storedGbPerMonth * (Ar.standardMonths * P.s3.standardGbMonth + Ar.glacierMonths * P.s3.glacierInstantGbMonth),
+    'S3 storage (steady state: Standard, then Glacier IR)':
+      storedGbPerMonth * (Ar.standardMonths * P.s3.standardGbMonth + Ar.glacierMonths * P.s3.glacierInstantGbMonth),
     [`Athena (${Ar.queriesPerMonth} queries of one tenant-month)`]: Ar.queriesPerMonth * scannedTb * P.athena.perTbScanned,
   };
 }
@@ -37,7 +44,10 @@ export function pollerLines(i: HistoryInput): CostLines {
   const runs = i.polledTenants * Po.runsPerMonth;
   const pages = i.polledEventsPerMonth / 100;
   return {
-    'Poller Lambda (a run a minute per tenant)': lambdaCost(runs, gbs(runs, Po.memoryMb, Po.msPerRun) + gbs(i.polledEventsPerMonth, Po.memoryMb, Po.msPerEvent)),
+    'Poller Lambda (a run a minute per tenant)': lambdaCost(
+      runs,
+      gbs(runs, Po.memoryMb, Po.msPerRun) + gbs(i.polledEventsPerMonth, Po.memoryMb, Po.msPerEvent),
+    ),
     'Poller DynamoDB (lease and checkpoint)': ((2 * runs + pages) / 1e6) * P.dynamodb.writeRequestUnitsPerMillion,
     'Poller Secrets Manager (secret + reads)': i.polledTenants * (P.secretsManager.secretMonth + (Po.secretReadsPerMonth / 1e4) * P.secretsManager.per10kCalls),
     'Poller SNS PublishBatch': snsCost(i.polledEventsPerMonth / 10),

@@ -16,8 +16,21 @@ import { archiveLines, pollerLines, type HistoryInput } from './cost-history';
 
 export { tiered };
 export type { CostLines };
-export interface CostInput { eventsPerMonth: number; batchSize: number; actionShare: number; listeners: number; alarms: AlarmCount }
-export interface CostResult { design: CostLines; original: CostLines; designTotal: number; originalTotal: number; ratio: number; usage: Record<string, number> }
+export interface CostInput {
+  eventsPerMonth: number;
+  batchSize: number;
+  actionShare: number;
+  listeners: number;
+  alarms: AlarmCount;
+}
+export interface CostResult {
+  design: CostLines;
+  original: CostLines;
+  designTotal: number;
+  originalTotal: number;
+  ratio: number;
+  usage: Record<string, number>;
+}
 
 /** Session events per push stream batch at a monthly rate: per second / polls per second, from 1 to the batch size. */
 export function pushEventsPerBatch(sessionEventsPerMonth: number): number {
@@ -53,8 +66,9 @@ export function downstream(i: CostInput): { lines: CostLines; usage: Record<stri
       'DynamoDB writes and reads': (wru / 1e6) * P.dynamodb.writeRequestUnitsPerMillion + (rru / 1e6) * P.dynamodb.readRequestUnitsPerMillion,
       'WebSocket messages': tiered(wsMessages, P.apiGateway.wsMessagesPerMillionTiers),
       'WebSocket connection minutes': (connectionMinutes / 1e6) * P.apiGateway.wsConnectionMinutesPerMillion,
-      'KMS keys and requests': A.kmsKeys * P.kms.keyMonth + ((A.queues + 1) * A.kmsRequestsPerQueueMonth / 1e4) * P.kms.requestsPer10k,
-      'CloudWatch alarms (counted in the template)': i.alarms.alarmMetrics * P.cloudwatch.standardAlarmMonth + i.alarms.compositeAlarms * P.cloudwatch.compositeAlarmMonth,
+      'KMS keys and requests': A.kmsKeys * P.kms.keyMonth + (((A.queues + 1) * A.kmsRequestsPerQueueMonth) / 1e4) * P.kms.requestsPer10k,
+      'CloudWatch alarms (counted in the template)':
+        i.alarms.alarmMetrics * P.cloudwatch.standardAlarmMonth + i.alarms.compositeAlarms * P.cloudwatch.compositeAlarmMonth,
       'CloudWatch Logs (consumers)': logCost(logBytes),
     },
     usage: { sqsRequests, eventsPerPushBatch, pushFrames, wsMessages, connectionMinutes, wru, rru },
@@ -101,7 +115,13 @@ export function formatCost(i: CostInput, r: CostResult): string {
 
 /** Per single Action call: what this design pays on top of the original (authorizer + ingest Lambda). */
 export function perActionExtra(): number {
-  const one = monthlyCost({ eventsPerMonth: 1e6, batchSize: 1, actionShare: 1, listeners: 0, alarms: { metricAlarms: 0, alarmMetrics: 0, compositeAlarms: 0 } });
+  const one = monthlyCost({
+    eventsPerMonth: 1e6,
+    batchSize: 1,
+    actionShare: 1,
+    listeners: 0,
+    alarms: { metricAlarms: 0, alarmMetrics: 0, compositeAlarms: 0 },
+  });
   return (one.designTotal - one.originalTotal) / 1e6;
 }
 
@@ -113,14 +133,23 @@ function arg(argv: string[], name: string): string | undefined {
 /** The alarms to price: `--alarm-metrics N --composite-alarms K`, else those given, else counted in the synthesized stack. */
 function alarmsFor(argv: string[], given?: AlarmCount): { alarms: AlarmCount; from: string } {
   const metrics = arg(argv, 'alarm-metrics');
-  if (metrics !== undefined) return { alarms: { metricAlarms: NaN, alarmMetrics: Number(metrics), compositeAlarms: Number(arg(argv, 'composite-alarms') ?? 0) }, from: 'given on the command line' };
+  if (metrics !== undefined)
+    return {
+      alarms: { metricAlarms: NaN, alarmMetrics: Number(metrics), compositeAlarms: Number(arg(argv, 'composite-alarms') ?? 0) },
+      from: 'given on the command line',
+    };
   if (given) return { alarms: given, from: 'given' };
   return { alarms: shippedStackAlarms(), from: 'counted in the template synthesized from cdk.json' };
 }
 
 export function costReport(argv: string[], givenAlarms?: AlarmCount): string {
   const { alarms, from } = alarmsFor(argv, givenAlarms);
-  const base = { batchSize: Number(arg(argv, 'batch-size') ?? 50), actionShare: Number(arg(argv, 'action-share') ?? 0.02), listeners: Number(arg(argv, 'listeners') ?? 1000), alarms };
+  const base = {
+    batchSize: Number(arg(argv, 'batch-size') ?? 50),
+    actionShare: Number(arg(argv, 'action-share') ?? 0.02),
+    listeners: Number(arg(argv, 'listeners') ?? 1000),
+    alarms,
+  };
   const given = arg(argv, 'events-per-month');
   const volumes = given ? [Number(given)] : [1e6, 1e8, 1e9];
   const out = [
@@ -150,10 +179,18 @@ export function costReport(argv: string[], givenAlarms?: AlarmCount): string {
   const [logStream, eventStreams, eventBridge] = doorCosts(doors);
   const [, eventStreamsCached, eventBridgeSingles] = doorCosts({ ...doors, authorizerCacheTtlSeconds: 300, messagesPerReceive: 1 });
   out.push(formatDoors(doors, [logStream, eventStreams, eventStreamsCached, eventBridge, eventBridgeSingles], shared));
-  out.push('', formatHistory({
-    eventsPerMonth: doorN, tenants: doors.tenants,
-    polledTenants: Number(arg(argv, 'polled-tenants') ?? 1), polledEventsPerMonth: Number(arg(argv, 'polled-events-per-month') ?? 1e6),
-  }, sum(shared)));
+  out.push(
+    '',
+    formatHistory(
+      {
+        eventsPerMonth: doorN,
+        tenants: doors.tenants,
+        polledTenants: Number(arg(argv, 'polled-tenants') ?? 1),
+        polledEventsPerMonth: Number(arg(argv, 'polled-events-per-month') ?? 1e6),
+      },
+      sum(shared),
+    ),
+  );
   return out.join('\n');
 }
 

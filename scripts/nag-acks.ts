@@ -5,7 +5,11 @@
  */
 import { shippedStack } from './shipped-template';
 
-export interface NagAck { path: string; rule: string; reason: string }
+export interface NagAck {
+  path: string;
+  rule: string;
+  reason: string;
+}
 
 export function nagAcknowledgements(): NagAck[] {
   const { app } = shippedStack();

@@ -21,7 +21,11 @@ export interface ScaffoldOptions {
   minLevel?: Level;
 }
 
-export interface ScaffoldResult { handler: string; test: string; registry: string }
+export interface ScaffoldResult {
+  handler: string;
+  test: string;
+  registry: string;
+}
 
 const USAGE = 'usage: npm run new-subscriber -- <name> [--types type1,type2] [--min-level 0-4] [--root <dir>]';
 
@@ -39,11 +43,20 @@ export function parseArgs(argv: string[], cwd = process.cwd()): ScaffoldOptions 
   }
   for (const k of Object.keys(flags)) if (!['types', 'min-level', 'root'].includes(k)) throw new Error(`unknown option --${k}\n${USAGE}`);
   if (positional.length !== 1) throw new Error(USAGE);
-  const types = flags.types?.split(',').map((t) => t.trim()).filter(Boolean);
-  for (const t of types ?? []) if (!(EVENT_TYPES as readonly string[]).includes(t)) throw new Error(`--types: ${JSON.stringify(t)} is not an event type; use ${EVENT_TYPES.join(', ')}`);
+  const types = flags.types
+    ?.split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  for (const t of types ?? [])
+    if (!(EVENT_TYPES as readonly string[]).includes(t)) throw new Error(`--types: ${JSON.stringify(t)} is not an event type; use ${EVENT_TYPES.join(', ')}`);
   const minLevel = flags['min-level'] === undefined ? undefined : Number(flags['min-level']);
   if (minLevel !== undefined && (!Number.isInteger(minLevel) || minLevel < 0 || minLevel > 4)) throw new Error('--min-level must be 0..4');
-  return { name: positional[0], root: path.resolve(cwd, flags.root ?? path.join(__dirname, '..')), types: types as EventType[] | undefined, minLevel: minLevel as Level | undefined };
+  return {
+    name: positional[0],
+    root: path.resolve(cwd, flags.root ?? path.join(__dirname, '..')),
+    types: types as EventType[] | undefined,
+    minLevel: minLevel as Level | undefined,
+  };
 }
 
 function handlerSource(name: string): string {
@@ -111,7 +124,8 @@ function registryEntry(d: SubscriberDefinition): string {
 
 export function scaffold(opts: ScaffoldOptions): ScaffoldResult {
   const { name, root } = opts;
-  if (!SUBSCRIBER_NAME.test(name)) throw new Error(`name ${JSON.stringify(name)}: use 2-40 lower-case letters, digits and dashes, starting with a letter (e.g. billing-sync)`);
+  if (!SUBSCRIBER_NAME.test(name))
+    throw new Error(`name ${JSON.stringify(name)}: use 2-40 lower-case letters, digits and dashes, starting with a letter (e.g. billing-sync)`);
   const registry = path.join(root, 'lib', 'subscribers.ts');
   const handler = path.join(root, 'lambda', name, 'handler.ts');
   const test = path.join(root, 'test', 'subscribers', `${name}.test.ts`);
@@ -144,14 +158,16 @@ if (require.main === module) {
     const opts = parseArgs(process.argv.slice(2));
     const out = scaffold(opts);
     const rel = (f: string) => path.relative(process.cwd(), f) || f;
-    process.stdout.write([
-      `Subscriber ${opts.name} scaffolded:`,
-      `  ${rel(out.handler)}   the handler: put the work in handleEvent (idempotent on event.id)`,
-      `  ${rel(out.test)}   its test`,
-      `  ${rel(out.registry)}   the registry entry: adjust filter, description and options`,
-      'Next: npx jest ' + path.relative(opts.root, out.test) + ' && npx cdk synth --quiet',
-      '',
-    ].join('\n'));
+    process.stdout.write(
+      [
+        `Subscriber ${opts.name} scaffolded:`,
+        `  ${rel(out.handler)}   the handler: put the work in handleEvent (idempotent on event.id)`,
+        `  ${rel(out.test)}   its test`,
+        `  ${rel(out.registry)}   the registry entry: adjust filter, description and options`,
+        'Next: npx jest ' + path.relative(opts.root, out.test) + ' && npx cdk synth --quiet',
+        '',
+      ].join('\n'),
+    );
   } catch (e) {
     process.stderr.write(`new-subscriber: ${(e as Error).message}\n`);
     process.exit(1);

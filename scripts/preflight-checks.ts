@@ -73,7 +73,7 @@ export function stackNeeds(t: ShippedTemplates): StackNeeds {
   const isFunction = (id: string) => all.some(([rid, r]) => rid === id && r.Type === 'AWS::Lambda::Function');
   const byId = new Map(all);
 
-  const rule = (t.root.Rules?.CheckBootstrapVersion as { Assertions: { Assert: { 'Fn::Not': [{ 'Fn::Contains': [string[], unknown] }] } }[] } | undefined);
+  const rule = t.root.Rules?.CheckBootstrapVersion as { Assertions: { Assert: { 'Fn::Not': [{ 'Fn::Contains': [string[], unknown] }] } }[] } | undefined;
   const refused = rule?.Assertions[0].Assert['Fn::Not'][0]['Fn::Contains'][0].map(Number) ?? [];
   const minBootstrapVersion = refused.length ? Math.max(...refused) + 1 : 0;
 
@@ -89,7 +89,8 @@ export function stackNeeds(t: ShippedTemplates): StackNeeds {
 
   const reserved: Record<string, number> = {};
   for (const [id, r] of all) {
-    if (r.Type === 'AWS::Lambda::Function' && r.Properties?.ReservedConcurrentExecutions !== undefined) reserved[id] = r.Properties.ReservedConcurrentExecutions;
+    if (r.Type === 'AWS::Lambda::Function' && r.Properties?.ReservedConcurrentExecutions !== undefined)
+      reserved[id] = r.Properties.ReservedConcurrentExecutions;
   }
 
   const ingestFunctions = new Set<string>();
@@ -101,17 +102,24 @@ export function stackNeeds(t: ShippedTemplates): StackNeeds {
   }
   // Each tenant's usage plan lets its rate through; the stage's `/*/*` throttle caps their sum.
   const plans = all.filter(([, r]) => r.Type === 'AWS::ApiGateway::UsagePlan').reduce((sum, [, r]) => sum + (r.Properties?.Throttle?.RateLimit ?? 0), 0);
-  const stageCaps = all.filter(([, r]) => r.Type === 'AWS::ApiGateway::Stage')
+  const stageCaps = all
+    .filter(([, r]) => r.Type === 'AWS::ApiGateway::Stage')
     .flatMap(([, r]) => (r.Properties?.MethodSettings ?? []) as { HttpMethod: string; ResourcePath: string; ThrottlingRateLimit?: number }[])
     .filter((s) => s.HttpMethod === '*' && s.ResourcePath === '/*' && s.ThrottlingRateLimit !== undefined)
     .map((s) => s.ThrottlingRateLimit!);
   const rateLimit = stageCaps.length ? Math.min(plans, ...stageCaps) : plans;
 
-  const partnerSources = all.filter(([, r]) => r.Type === 'AWS::Events::EventBus' && r.Properties?.EventSourceName)
+  const partnerSources = all
+    .filter(([, r]) => r.Type === 'AWS::Events::EventBus' && r.Properties?.EventSourceName)
     .map(([, r]) => ({ name: r.Properties!.EventSourceName as string, example: r.Condition === 'ExampleSourceBuses' }));
 
-  const stageLogging = all.some(([, r]) => (r.Type === 'AWS::ApiGateway::Stage' && (r.Properties?.AccessLogSetting || (r.Properties?.MethodSettings ?? []).some((s: { LoggingLevel?: string }) => s.LoggingLevel && s.LoggingLevel !== 'OFF')))
-    || (r.Type === 'AWS::ApiGatewayV2::Stage' && (r.Properties?.AccessLogSettings || (r.Properties?.DefaultRouteSettings?.LoggingLevel ?? 'OFF') !== 'OFF')));
+  const stageLogging = all.some(
+    ([, r]) =>
+      (r.Type === 'AWS::ApiGateway::Stage' &&
+        (r.Properties?.AccessLogSetting ||
+          (r.Properties?.MethodSettings ?? []).some((s: { LoggingLevel?: string }) => s.LoggingLevel && s.LoggingLevel !== 'OFF'))) ||
+      (r.Type === 'AWS::ApiGatewayV2::Stage' && (r.Properties?.AccessLogSettings || (r.Properties?.DefaultRouteSettings?.LoggingLevel ?? 'OFF') !== 'OFF')),
+  );
 
   return {
     bootstrapParameter: t.root.Parameters?.BootstrapVersion?.Default ?? '/cdk-bootstrap/hnb659fds/version',
@@ -201,13 +209,23 @@ const cannotCheck = (check: Finding['check'], what: string, action: string, e: u
 export async function checkExampleConfiguration(needs: StackNeeds, opts: PreflightOptions): Promise<Finding[]> {
   if (!needs.exampleConfiguration) return [];
   if (opts.exampleConfiguration) {
-    return [{ check: 'example-configuration', severity: 'ok', message: 'the example configuration of cdk.json, deployed on purpose (--parameters ExampleConfiguration=deploy): its placeholder partner sources get no bus.' }];
+    return [
+      {
+        check: 'example-configuration',
+        severity: 'ok',
+        message:
+          'the example configuration of cdk.json, deployed on purpose (--parameters ExampleConfiguration=deploy): its placeholder partner sources get no bus.',
+      },
+    ];
   }
-  return [{
-    check: 'example-configuration',
-    severity: 'blocking',
-    message: 'cdk.json holds the example configuration: cdk deploy refuses it (rule RefuseExampleConfiguration). Edit cdk.json, context "auth0-events": tenants, alarmEmail and eventBridgeSources (README, Deploy step 2); or, to deploy the example anyway, run npx cdk deploy --parameters ExampleConfiguration=deploy and check it with npm run preflight -- --example.',
-  }];
+  return [
+    {
+      check: 'example-configuration',
+      severity: 'blocking',
+      message:
+        'cdk.json holds the example configuration: cdk deploy refuses it (rule RefuseExampleConfiguration). Edit cdk.json, context "auth0-events": tenants, alarmEmail and eventBridgeSources (README, Deploy step 2); or, to deploy the example anyway, run npx cdk deploy --parameters ExampleConfiguration=deploy and check it with npm run preflight -- --example.',
+    },
+  ];
 }
 
 export async function checkBootstrap(ssm: SSMClient, needs: StackNeeds, opts: PreflightOptions): Promise<Finding[]> {
@@ -218,17 +236,37 @@ export async function checkBootstrap(ssm: SSMClient, needs: StackNeeds, opts: Pr
     version = Number(out.Parameter?.Value);
   } catch (e) {
     if (errorName(e) === 'ParameterNotFound') {
-      return [{ check: 'bootstrap', severity: 'blocking', message: `${opts.region} is not bootstrapped for the CDK (no SSM parameter ${needs.bootstrapParameter}): run ${bootstrap} (README, Deploy step 3).` }];
+      return [
+        {
+          check: 'bootstrap',
+          severity: 'blocking',
+          message: `${opts.region} is not bootstrapped for the CDK (no SSM parameter ${needs.bootstrapParameter}): run ${bootstrap} (README, Deploy step 3).`,
+        },
+      ];
     }
     return [cannotCheck('bootstrap', `the CDK bootstrap version (${needs.bootstrapParameter})`, `ssm:GetParameter on ${needs.bootstrapParameter}`, e)];
   }
   if (!Number.isInteger(version) || version < needs.minBootstrapVersion) {
-    return [{ check: 'bootstrap', severity: 'blocking', message: `CDK bootstrap version ${Number.isNaN(version) ? 'unreadable' : version} in ${opts.region}; the template requires ${needs.minBootstrapVersion} or later (rule CheckBootstrapVersion): run ${bootstrap} to update it.` }];
+    return [
+      {
+        check: 'bootstrap',
+        severity: 'blocking',
+        message: `CDK bootstrap version ${Number.isNaN(version) ? 'unreadable' : version} in ${opts.region}; the template requires ${needs.minBootstrapVersion} or later (rule CheckBootstrapVersion): run ${bootstrap} to update it.`,
+      },
+    ];
   }
   if (version < EARLY_VALIDATION_BOOTSTRAP) {
-    return [{ check: 'bootstrap', severity: 'warning', message: `CDK bootstrap version ${version} in ${opts.region}: enough to deploy, but a failed early validation shows no reason before version ${EARLY_VALIDATION_BOOTSTRAP} (README, Deploy step 3): run ${bootstrap} to update it.` }];
+    return [
+      {
+        check: 'bootstrap',
+        severity: 'warning',
+        message: `CDK bootstrap version ${version} in ${opts.region}: enough to deploy, but a failed early validation shows no reason before version ${EARLY_VALIDATION_BOOTSTRAP} (README, Deploy step 3): run ${bootstrap} to update it.`,
+      },
+    ];
   }
-  return [{ check: 'bootstrap', severity: 'ok', message: `CDK bootstrap version ${version} in ${opts.region} (the template requires ${needs.minBootstrapVersion}).` }];
+  return [
+    { check: 'bootstrap', severity: 'ok', message: `CDK bootstrap version ${version} in ${opts.region} (the template requires ${needs.minBootstrapVersion}).` },
+  ];
 }
 
 export async function checkConcurrency(lambda: LambdaClient, needs: StackNeeds, opts: PreflightOptions): Promise<Finding[]> {
@@ -248,14 +286,31 @@ export async function checkConcurrency(lambda: LambdaClient, needs: StackNeeds, 
   // stack's own reservations are already out of the unreserved pool.
   const available = unreserved - UNRESERVED_MINIMUM;
   if (estimate.reserved > 0 && !opts.update && estimate.reserved > available) {
-    findings.push({ check: 'concurrency', severity: 'blocking', message: `the template reserves ${estimate.reserved} concurrent executions, but Lambda reserves at most the unreserved ${unreserved} minus ${UNRESERVED_MINIMUM} (${Math.max(available, 0)}) in ${opts.region}: the deploy would fail. Remove isolation.reservedConcurrency from cdk.json, or ${increase}.` });
+    findings.push({
+      check: 'concurrency',
+      severity: 'blocking',
+      message: `the template reserves ${estimate.reserved} concurrent executions, but Lambda reserves at most the unreserved ${unreserved} minus ${UNRESERVED_MINIMUM} (${Math.max(available, 0)}) in ${opts.region}: the deploy would fail. Remove isolation.reservedConcurrency from cdk.json, or ${increase}.`,
+    });
   }
   if (quota < estimate.total) {
-    findings.push({ check: 'concurrency', severity: 'blocking', message: `Lambda concurrency quota ${quota} in ${opts.region}, but the stack may use ${formula}. Below that, ingest, the subscribers and push throttle each other (Auth0's deliveries get 5xx and are retried): ${increase}.` });
+    findings.push({
+      check: 'concurrency',
+      severity: 'blocking',
+      message: `Lambda concurrency quota ${quota} in ${opts.region}, but the stack may use ${formula}. Below that, ingest, the subscribers and push throttle each other (Auth0's deliveries get 5xx and are retried): ${increase}.`,
+    });
   } else if (unreserved + (opts.update ? estimate.reserved : 0) < estimate.total) {
-    findings.push({ check: 'concurrency', severity: 'warning', message: `Lambda concurrency quota ${quota} in ${opts.region}, but other functions' reservations leave ${unreserved} unreserved, and the stack may use ${formula}: lower those reservations (aws lambda list-functions, then aws lambda delete-function-concurrency --function-name <name>), or ${increase}.` });
+    findings.push({
+      check: 'concurrency',
+      severity: 'warning',
+      message: `Lambda concurrency quota ${quota} in ${opts.region}, but other functions' reservations leave ${unreserved} unreserved, and the stack may use ${formula}: lower those reservations (aws lambda list-functions, then aws lambda delete-function-concurrency --function-name <name>), or ${increase}.`,
+    });
   }
-  if (!findings.length) findings.push({ check: 'concurrency', severity: 'ok', message: `Lambda concurrency quota ${quota} (${unreserved} unreserved) in ${opts.region}; the stack may use ${formula}.` });
+  if (!findings.length)
+    findings.push({
+      check: 'concurrency',
+      severity: 'ok',
+      message: `Lambda concurrency quota ${quota} (${unreserved} unreserved) in ${opts.region}; the stack may use ${formula}.`,
+    });
   return findings;
 }
 
@@ -263,7 +318,11 @@ export async function checkPartnerSources(events: EventBridgeClient, needs: Stac
   const findings: Finding[] = [];
   for (const source of needs.partnerSources) {
     if (source.example) {
-      findings.push({ check: 'partner-source', severity: 'ok', message: `${source.name} is the example's placeholder: not checked (with ExampleConfiguration=deploy it gets no bus).` });
+      findings.push({
+        check: 'partner-source',
+        severity: 'ok',
+        message: `${source.name} is the example's placeholder: not checked (with ExampleConfiguration=deploy it gets no bus).`,
+      });
       continue;
     }
     const create = `in Auth0 (Dashboard → Monitoring → Streams → Create Stream → Amazon EventBridge) with this account's id (aws sts get-caller-identity --query Account) and region ${opts.region}, put the stream's Event Source Name into cdk.json (eventBridgeSources), and check it is listed as Pending under EventBridge → Partner event sources (aws events describe-event-source --name <name> --region ${opts.region})`;
@@ -272,22 +331,44 @@ export async function checkPartnerSources(events: EventBridgeClient, needs: Stac
       state = (await events.send(new DescribeEventSourceCommand({ Name: source.name }))).State;
     } catch (e) {
       if (errorName(e) === 'ResourceNotFoundException') {
-        findings.push({ check: 'partner-source', severity: 'blocking', message: `partner event source ${source.name} does not exist in ${opts.region}: the deploy would fail ("Event source … does not exist") and leave the retained keys and tables behind. Create the stream ${create}.` });
+        findings.push({
+          check: 'partner-source',
+          severity: 'blocking',
+          message: `partner event source ${source.name} does not exist in ${opts.region}: the deploy would fail ("Event source … does not exist") and leave the retained keys and tables behind. Create the stream ${create}.`,
+        });
       } else {
         findings.push(cannotCheck('partner-source', `partner event source ${source.name}`, 'events:DescribeEventSource', e));
       }
       continue;
     }
     if (state === 'PENDING') {
-      findings.push({ check: 'partner-source', severity: opts.update ? 'warning' : 'ok', message: opts.update
-        ? `partner event source ${source.name} is PENDING: it has no active bus, although this is an update. If the stack's bus was deleted or deactivated, the deploy creates it again; see EventBridge → Event buses.`
-        : `partner event source ${source.name} is PENDING: the deploy creates its bus.` });
+      findings.push({
+        check: 'partner-source',
+        severity: opts.update ? 'warning' : 'ok',
+        message: opts.update
+          ? `partner event source ${source.name} is PENDING: it has no active bus, although this is an update. If the stack's bus was deleted or deactivated, the deploy creates it again; see EventBridge → Event buses.`
+          : `partner event source ${source.name} is PENDING: the deploy creates its bus.`,
+      });
     } else if (state === 'ACTIVE') {
-      findings.push(opts.update
-        ? { check: 'partner-source', severity: 'ok', message: `partner event source ${source.name} is ACTIVE: its bus exists (this stack's, from the earlier deploy).` }
-        : { check: 'partner-source', severity: 'blocking', message: `partner event source ${source.name} is ACTIVE: an event bus of that name already exists, and the deploy cannot create it again. If it is this stack's (an update), run npm run preflight -- --update; if it is left over or someone else's, remove its rules (aws events list-rules --event-bus-name ${source.name} --region ${opts.region}, then aws events remove-targets and aws events delete-rule) and delete it: aws events delete-event-bus --name ${source.name} --region ${opts.region}.` });
+      findings.push(
+        opts.update
+          ? {
+              check: 'partner-source',
+              severity: 'ok',
+              message: `partner event source ${source.name} is ACTIVE: its bus exists (this stack's, from the earlier deploy).`,
+            }
+          : {
+              check: 'partner-source',
+              severity: 'blocking',
+              message: `partner event source ${source.name} is ACTIVE: an event bus of that name already exists, and the deploy cannot create it again. If it is this stack's (an update), run npm run preflight -- --update; if it is left over or someone else's, remove its rules (aws events list-rules --event-bus-name ${source.name} --region ${opts.region}, then aws events remove-targets and aws events delete-rule) and delete it: aws events delete-event-bus --name ${source.name} --region ${opts.region}.`,
+            },
+      );
     } else {
-      findings.push({ check: 'partner-source', severity: 'blocking', message: `partner event source ${source.name} is ${state ?? 'in no state'}: Auth0 deleted the stream. Create a new one ${create}; delete the old bus if one is left: aws events delete-event-bus --name ${source.name} --region ${opts.region}.` });
+      findings.push({
+        check: 'partner-source',
+        severity: 'blocking',
+        message: `partner event source ${source.name} is ${state ?? 'in no state'}: Auth0 deleted the stream. Create a new one ${create}; delete the old bus if one is left: aws events delete-event-bus --name ${source.name} --region ${opts.region}.`,
+      });
     }
   }
   return findings;
@@ -302,13 +383,29 @@ export async function checkApiGatewayAccount(apigateway: APIGatewayClient, needs
     return [cannotCheck('apigateway-account', "API Gateway's account settings", 'apigateway:GET on arn:aws:apigateway:<region>::/account', e)];
   }
   if (needs.setsApiGatewayAccount) {
-    return [roleArn
-      ? { check: 'apigateway-account', severity: 'warning', message: `API Gateway's CloudWatch role in ${opts.region} is ${roleArn}: the deploy replaces it with the stack's own role (the same AWS-managed policy), which every API Gateway API of ${opts.region} then logs through, and which is kept on destroy. Nothing to do, unless another stack manages that setting (its next update would set it back).` }
-      : { check: 'apigateway-account', severity: 'ok', message: `API Gateway has no CloudWatch role in ${opts.region}: the deploy sets one (kept on destroy).` }];
+    return [
+      roleArn
+        ? {
+            check: 'apigateway-account',
+            severity: 'warning',
+            message: `API Gateway's CloudWatch role in ${opts.region} is ${roleArn}: the deploy replaces it with the stack's own role (the same AWS-managed policy), which every API Gateway API of ${opts.region} then logs through, and which is kept on destroy. Nothing to do, unless another stack manages that setting (its next update would set it back).`,
+          }
+        : {
+            check: 'apigateway-account',
+            severity: 'ok',
+            message: `API Gateway has no CloudWatch role in ${opts.region}: the deploy sets one (kept on destroy).`,
+          },
+    ];
   }
-  return [roleArn
-    ? { check: 'apigateway-account', severity: 'ok', message: `API Gateway's CloudWatch role in ${opts.region} is ${roleArn}.` }
-    : { check: 'apigateway-account', severity: 'blocking', message: `API Gateway has no CloudWatch role in ${opts.region}, and the stages log: the deploy would fail ("CloudWatch Logs role ARN must be set in account settings to enable logging"). Create a role API Gateway may assume with the policy AmazonAPIGatewayPushToCloudWatchLogs, then aws apigateway update-account --patch-operations op=replace,path=/cloudwatchRoleArn,value=<role ARN> --region ${opts.region} (console: API Gateway → Settings → Logging).` }];
+  return [
+    roleArn
+      ? { check: 'apigateway-account', severity: 'ok', message: `API Gateway's CloudWatch role in ${opts.region} is ${roleArn}.` }
+      : {
+          check: 'apigateway-account',
+          severity: 'blocking',
+          message: `API Gateway has no CloudWatch role in ${opts.region}, and the stages log: the deploy would fail ("CloudWatch Logs role ARN must be set in account settings to enable logging"). Create a role API Gateway may assume with the policy AmazonAPIGatewayPushToCloudWatchLogs, then aws apigateway update-account --patch-operations op=replace,path=/cloudwatchRoleArn,value=<role ARN> --region ${opts.region} (console: API Gateway → Settings → Logging).`,
+        },
+  ];
 }
 
 /** Every check, in the order of the README's Deploy steps. */

@@ -36,4 +36,12 @@ async function main(argv: string[]): Promise<number> {
   return failed ? 1 : 0;
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => { console.error(`preflight: ${(e as Error).message}`); process.exitCode = 2; });
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    console.error(`preflight: ${(e as Error).message}`);
+    process.exitCode = 2;
+  },
+);

@@ -140,7 +140,15 @@ export const ASSUMPTIONS = {
    * takes up to its batch size (default 10) per ReceiveMessage; a quiet queue gives fewer.
    */
   /** The archive (lib/event-archive.ts): bytes of one event as the topic delivers it, gzip ratio, Firehose buffer, queries. */
-  archive: { eventBytes: 1500, gzipRatio: 8, bufferSeconds: 300, standardMonths: 3, glacierMonths: 400 / 30 - 3, queriesPerMonth: 100, kmsRequestsPerObject: 2 },
+  archive: {
+    eventBytes: 1500,
+    gzipRatio: 8,
+    bufferSeconds: 300,
+    standardMonths: 3,
+    glacierMonths: 400 / 30 - 3,
+    queriesPerMonth: 100,
+    kmsRequestsPerObject: 2,
+  },
   /**
    * The log poller (lib/log-poller.ts), per polled tenant: a run a minute (43,200 a month), each
    * ~300 ms at 256 MB when idle plus 0.3 ms an event; 2 DynamoDB writes a run (lease) + 1 a page;

@@ -28,7 +28,9 @@ export async function resolveLocalQueues(sqs: SQSClient, subscriber: string): Pr
     try {
       return (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl!;
     } catch (e) {
-      throw new Error(`no queue ${name} in the local runtime (${(e as Error).name}); is npm start running and is ${subscriber} a subscriber in lib/subscribers.ts?`);
+      throw new Error(
+        `no queue ${name} in the local runtime (${(e as Error).name}); is npm start running and is ${subscriber} a subscriber in lib/subscribers.ts?`,
+      );
     }
   };
   return { queueUrl: await url(`auth0-events-${subscriber}`), dlqUrl: await url(`auth0-events-${subscriber}-dlq`) };
@@ -38,7 +40,10 @@ export const USAGE = `usage: npm run redrive -- --subscriber <name> [--dry-run] 
          [--stack <stack name, default ${DEFAULT_STACK}> | --local [--endpoint URL] | --queue-url URL --dlq-url URL]`;
 
 /** Resolves the queues from the command line's options. */
-export async function queuesFor(sqs: SQSClient, values: { subscriber?: string; local?: boolean; stack?: string; 'queue-url'?: string; 'dlq-url'?: string; 'delivery-dlq'?: boolean }): Promise<QueuePair> {
+export async function queuesFor(
+  sqs: SQSClient,
+  values: { subscriber?: string; local?: boolean; stack?: string; 'queue-url'?: string; 'dlq-url'?: string; 'delivery-dlq'?: boolean },
+): Promise<QueuePair> {
   if (values['queue-url'] || values['dlq-url']) {
     if (!values['queue-url'] || !values['dlq-url']) throw new Error(`--queue-url and --dlq-url go together\n${USAGE}`);
     return { queueUrl: values['queue-url'], dlqUrl: values['dlq-url'] };
@@ -53,17 +58,25 @@ export async function queuesFor(sqs: SQSClient, values: { subscriber?: string; l
 
 async function main() {
   const { parseArgs } = await import('node:util');
-  const { values } = parseArgs({ options: {
-    subscriber: { type: 'string' }, 'dry-run': { type: 'boolean', default: false }, max: { type: 'string' },
-    'queue-url': { type: 'string' }, 'dlq-url': { type: 'string' }, local: { type: 'boolean', default: false },
-    stack: { type: 'string' }, endpoint: { type: 'string' }, 'delivery-dlq': { type: 'boolean', default: false },
-  } });
+  const { values } = parseArgs({
+    options: {
+      subscriber: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      max: { type: 'string' },
+      'queue-url': { type: 'string' },
+      'dlq-url': { type: 'string' },
+      local: { type: 'boolean', default: false },
+      stack: { type: 'string' },
+      endpoint: { type: 'string' },
+      'delivery-dlq': { type: 'boolean', default: false },
+    },
+  });
   const max = values.max === undefined ? undefined : Number(values.max);
   if (max !== undefined && (!Number.isInteger(max) || max <= 0)) throw new Error('--max must be a positive whole number');
   let sqs: SQSClient;
   if (values.local) {
     const endpoint = values.endpoint ?? process.env.AWS_ENDPOINT_URL_SQS ?? process.env.AWS_ENDPOINT_URL;
-    if (!endpoint) throw new Error('--local needs the local runtime\'s SQS endpoint: pass --endpoint URL or set AWS_ENDPOINT_URL_SQS');
+    if (!endpoint) throw new Error("--local needs the local runtime's SQS endpoint: pass --endpoint URL or set AWS_ENDPOINT_URL_SQS");
     const credentials = process.env.AWS_ACCESS_KEY_ID ? undefined : { accessKeyId: 'local', secretAccessKey: 'local' };
     sqs = new SQSClient({ endpoint, region: process.env.AWS_REGION ?? 'us-east-1', ...(credentials ? { credentials } : {}) });
   } else {
@@ -74,8 +87,15 @@ async function main() {
   const result = await redrive(sqs, { queueUrl, dlqUrl, dryRun: values['dry-run'], max, useMoveTask: !values.local });
   for (const e of result.listed) console.log(`${e.type ?? '-'}\t${e.id ?? e.messageId}\treceived ${e.receiveCount ?? '?'}x\t${e.firstError ?? ''}`);
   if (result.mode === 'dry-run') console.log(`${result.listed.length} message(s) listed; --dry-run moved nothing`);
-  else if (result.mode === 'move-task') console.log(`move task ${result.taskHandle} started for about ${result.moved} message(s) (50 a second); follow it with: aws sqs list-message-move-tasks --source-arn <DLQ ARN>`);
+  else if (result.mode === 'move-task')
+    console.log(
+      `move task ${result.taskHandle} started for about ${result.moved} message(s) (50 a second); follow it with: aws sqs list-message-move-tasks --source-arn <DLQ ARN>`,
+    );
   else console.log(`moved ${result.moved} message(s) back (receive, send, delete)`);
 }
 
-if (require.main === module) main().catch((e) => { console.error(`redrive: ${(e as Error).message}`); process.exit(1); });
+if (require.main === module)
+  main().catch((e) => {
+    console.error(`redrive: ${(e as Error).message}`);
+    process.exit(1);
+  });

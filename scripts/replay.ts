@@ -35,15 +35,30 @@ export function parseInstant(value: string | undefined, flag: string): Date {
   return d;
 }
 
-export interface ReplayCliDeps { log: (line: string) => void; runtimeFile?: string }
+export interface ReplayCliDeps {
+  log: (line: string) => void;
+  runtimeFile?: string;
+}
 
 export async function main(argv: string[], deps: ReplayCliDeps = { log: console.log }): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: {
-    from: { type: 'string' }, to: { type: 'string' }, tenant: { type: 'string' }, type: { type: 'string' },
-    subscriber: { type: 'string' }, 'queue-url': { type: 'string' }, 'dry-run': { type: 'boolean', default: false },
-    local: { type: 'boolean', default: false }, bucket: { type: 'string' }, stack: { type: 'string' },
-    'publish-to-topic': { type: 'boolean', default: false }, 'topic-arn': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-  } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      tenant: { type: 'string' },
+      type: { type: 'string' },
+      subscriber: { type: 'string' },
+      'queue-url': { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      local: { type: 'boolean', default: false },
+      bucket: { type: 'string' },
+      stack: { type: 'string' },
+      'publish-to-topic': { type: 'boolean', default: false },
+      'topic-arn': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   if (values.help) {
     deps.log(USAGE);
     return 0;
@@ -87,19 +102,38 @@ export async function main(argv: string[], deps: ReplayCliDeps = { log: console.
   } else {
     const name = values.subscriber!;
     const policies = validateRegistry(SUBSCRIBERS);
-    const queueUrl = values.local ? (await resolveLocalQueues(sqs, name)).queueUrl : (await resolveStackQueues(sqs, { stack: values.stack ?? DEFAULT_STACK, subscriber: name })).queueUrl;
+    const queueUrl = values.local
+      ? (await resolveLocalQueues(sqs, name)).queueUrl
+      : (await resolveStackQueues(sqs, { stack: values.stack ?? DEFAULT_STACK, subscriber: name })).queueUrl;
     target = { queueUrl, sqs, filterPolicy: policies.get(name) };
     where = `subscriber ${name}'s queue ${queueUrl}${policies.has(name) ? ' (its filter policy applies)' : ' (not in the registry: no filter policy applies)'}`;
   }
-  deps.log(`replay ${from.toISOString()} .. ${to.toISOString()}${values.tenant ? ` tenant ${values.tenant}` : ''}${values.type ? ` type ${values.type}` : ''}\n  from s3://${bucket}/events/\n  to   ${where}${values['dry-run'] ? '\n  --dry-run: nothing is sent' : ''}`);
+  deps.log(
+    `replay ${from.toISOString()} .. ${to.toISOString()}${values.tenant ? ` tenant ${values.tenant}` : ''}${values.type ? ` type ${values.type}` : ''}\n  from s3://${bucket}/events/\n  to   ${where}${values['dry-run'] ? '\n  --dry-run: nothing is sent' : ''}`,
+  );
   const result = await replay({
-    s3, bucket, from, to, tenant: values.tenant, type: values.type, target, dryRun: values['dry-run'],
-    onProgress: (p) => { if (p.objects) deps.log(`  ${p.tenant} ${p.day}: ${p.objects} object(s), ${p.matched} selected so far, ${p.sent} sent`); },
+    s3,
+    bucket,
+    from,
+    to,
+    tenant: values.tenant,
+    type: values.type,
+    target,
+    dryRun: values['dry-run'],
+    onProgress: (p) => {
+      if (p.objects) deps.log(`  ${p.tenant} ${p.day}: ${p.objects} object(s), ${p.matched} selected so far, ${p.sent} sent`);
+    },
   });
-  deps.log(values['dry-run']
-    ? `${result.matched} event(s) would be sent (${result.lines} archived line(s) read from ${result.objects} object(s)${result.duplicates ? `, ${result.duplicates} duplicate(s) skipped` : ''})`
-    : `${result.sent} event(s) sent (${result.lines} archived line(s) read from ${result.objects} object(s)${result.duplicates ? `, ${result.duplicates} duplicate(s) skipped` : ''})`);
+  deps.log(
+    values['dry-run']
+      ? `${result.matched} event(s) would be sent (${result.lines} archived line(s) read from ${result.objects} object(s)${result.duplicates ? `, ${result.duplicates} duplicate(s) skipped` : ''})`
+      : `${result.sent} event(s) sent (${result.lines} archived line(s) read from ${result.objects} object(s)${result.duplicates ? `, ${result.duplicates} duplicate(s) skipped` : ''})`,
+  );
   return 0;
 }
 
-if (require.main === module) main(process.argv.slice(2)).catch((e) => { console.error(`replay: ${(e as Error).message}`); process.exit(1); });
+if (require.main === module)
+  main(process.argv.slice(2)).catch((e) => {
+    console.error(`replay: ${(e as Error).message}`);
+    process.exit(1);
+  });

@@ -17,7 +17,10 @@ export function cdkJsonContext(): Record<string, unknown> {
 }
 
 export interface CfnTemplate {
-  Resources: Record<string, { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string; Condition?: string; Metadata?: Record<string, unknown> }>;
+  Resources: Record<
+    string,
+    { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string; Condition?: string; Metadata?: Record<string, unknown> }
+  >;
   Outputs?: Record<string, { Value: unknown; Description?: string }>;
   Parameters?: Record<string, { Type: string; Default?: string }>;
   Conditions?: Record<string, unknown>;
@@ -28,7 +31,10 @@ export interface CfnTemplate {
  * The app and stack `cdk synth` builds from the shipped cdk.json (or `context` merged over it), bundling
  * skipped: the one place scripts/ synthesize the shipped stack (templates, nag acknowledgements).
  */
-export function shippedStack(context: Record<string, unknown> = {}, stackName = DEFAULT_STACK_NAME): { app: import('aws-cdk-lib').App; stack: import('../lib/auth0-events-stack').Auth0EventsStack } {
+export function shippedStack(
+  context: Record<string, unknown> = {},
+  stackName = DEFAULT_STACK_NAME,
+): { app: import('aws-cdk-lib').App; stack: import('../lib/auth0-events-stack').Auth0EventsStack } {
   const { App } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
   const { Auth0EventsStack } = require('../lib/auth0-events-stack') as typeof import('../lib/auth0-events-stack');
   const { CONTEXT_KEY, parseConfig } = require('../lib/config') as typeof import('../lib/config');

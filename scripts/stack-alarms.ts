@@ -7,9 +7,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export interface AlarmCount { metricAlarms: number; alarmMetrics: number; compositeAlarms: number }
+export interface AlarmCount {
+  metricAlarms: number;
+  alarmMetrics: number;
+  compositeAlarms: number;
+}
 
-interface TemplateResource { Type?: string; Properties?: { Metrics?: { MetricStat?: unknown }[]; [key: string]: unknown } }
+interface TemplateResource {
+  Type?: string;
+  Properties?: { Metrics?: { MetricStat?: unknown }[]; [key: string]: unknown };
+}
 
 /** Counts the alarms of a CloudFormation template (its `Resources`). */
 export function countAlarms(template: { Resources?: Record<string, TemplateResource> }): AlarmCount {

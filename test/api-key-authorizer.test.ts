@@ -10,7 +10,13 @@ import { sameSecret } from '../lambda/api-key-authorizer/tenant-keys';
 
 const ARN = (tenant: string) => `arn:aws:execute-api:eu-west-1:123456789012:abc123/v1/POST/${tenant}/log-stream`;
 const event = (headers: Record<string, string>, tenant = 'acme') =>
-  ({ type: 'REQUEST', methodArn: ARN(tenant), path: `/${tenant}/log-stream`, pathParameters: { tenant }, headers } as unknown as APIGatewayRequestAuthorizerEvent);
+  ({
+    type: 'REQUEST',
+    methodArn: ARN(tenant),
+    path: `/${tenant}/log-stream`,
+    pathParameters: { tenant },
+    headers,
+  }) as unknown as APIGatewayRequestAuthorizerEvent;
 
 // The served tenants and their keys, as API Gateway would hold them.
 const KEYS: Record<string, string> = { acme: 'acme-key-0f3c', 'acme@eu': 'acme-eu-key-9b21' };
@@ -23,7 +29,7 @@ test.each([
   [{ authorization: 'Bearer acme-key-0f3c' }, 'acme-key-0f3c'],
   [{ Authorization: 'bearer   acme-key-0f3c' }, 'acme-key-0f3c'],
   [{ 'x-api-key': 'acme-key-0f3c', Authorization: 'Bearer other' }, 'acme-key-0f3c'],
-])('%j on acme\'s path gives key %s', async (headers, key) => {
+])("%j on acme's path gives key %s", async (headers, key) => {
   expect(apiKeyOf(headers)).toBe(key);
   const result = await handler(event(headers));
   expect(result).toMatchObject({ principalId: 'auth0', usageIdentifierKey: key });
@@ -38,10 +44,10 @@ test.each([[{}], [{ Authorization: 'Bearer ' }], [{ 'x-api-key': '  ' }]])('no k
 
 describe('the hostile tenant: a key leaked from one tenant', () => {
   test.each([
-    ['acme\'s key on acme@eu\'s path', 'acme-key-0f3c', 'acme@eu'],
-    ['acme@eu\'s key on acme\'s path', 'acme-eu-key-9b21', 'acme'],
-    ['acme\'s key with a changed last character', 'acme-key-0f3d', 'acme'],
-    ['acme\'s key as a prefix', 'acme-key-0f3', 'acme'],
+    ["acme's key on acme@eu's path", 'acme-key-0f3c', 'acme@eu'],
+    ["acme@eu's key on acme's path", 'acme-eu-key-9b21', 'acme'],
+    ["acme's key with a changed last character", 'acme-key-0f3d', 'acme'],
+    ["acme's key as a prefix", 'acme-key-0f3', 'acme'],
   ])('%s is denied (403), with no usage identifier', async (_name, key, tenant) => {
     const result = await handler(event({ 'x-api-key': key }, tenant));
     expect(result.policyDocument.Statement[0].Effect).toBe('Deny');
@@ -66,7 +72,7 @@ describe('key values read from API Gateway', () => {
   const api = mockClient(APIGatewayClient);
   beforeEach(() => api.reset());
 
-  test('GetApiKey with includeValue for exactly the tenant\'s key id, cached for KEY_CACHE_MS', async () => {
+  test("GetApiKey with includeValue for exactly the tenant's key id, cached for KEY_CACHE_MS", async () => {
     api.on(GetApiKeyCommand, { apiKey: 'id-acme' }).resolves({ id: 'id-acme', value: 'acme-key-0f3c' });
     let now = 1_000_000;
     const keyOf = apiGatewayKeys({ acme: 'id-acme', 'acme@eu': 'id-eu' }, api as unknown as APIGatewayClient, () => now);

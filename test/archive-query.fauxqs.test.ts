@@ -30,7 +30,8 @@ const documented = /<!-- archive-query -->\s*```sql\n([\s\S]*?)```\s*<!-- \/arch
 const { template } = buildStack();
 const res = template.toJSON().Resources as Record<string, any>;
 const tableInput = Object.values(res).find((r: any) => r.Type === 'AWS::Glue::Table')!.Properties.TableInput;
-const withBucket = (v: any, bucket: string): string => (typeof v === 'string' ? v : v['Fn::Join'][1].map((p: any) => (typeof p === 'string' ? p : bucket)).join(''));
+const withBucket = (v: any, bucket: string): string =>
+  typeof v === 'string' ? v : v['Fn::Join'][1].map((p: any) => (typeof p === 'string' ? p : bucket)).join('');
 const glueTable = (bucket: string): GlueTable => ({
   name: tableInput.Name,
   columns: tableInput.StorageDescriptor.Columns,
@@ -40,7 +41,15 @@ const glueTable = (bucket: string): GlueTable => ({
 
 // Hand-written events around the query's edges: tenant, type and the month's first and last instant.
 const E = (id: string, tenant: string, type: CanonicalEvent['type'], date: string, user: string) =>
-  canonicalEvent({ id, tenant, type, date, user_id: user, log_type: type === 'user_blocked' ? 'sapi' : 'ublkdu', data: { type: 'sapi', description: 'Update a User', details: { body: { blocked: type === 'user_blocked' } } } });
+  canonicalEvent({
+    id,
+    tenant,
+    type,
+    date,
+    user_id: user,
+    log_type: type === 'user_blocked' ? 'sapi' : 'ublkdu',
+    data: { type: 'sapi', description: 'Update a User', details: { body: { blocked: type === 'user_blocked' } } },
+  });
 const EVENTS: CanonicalEvent[] = [
   E('blk-mar-01-first', 'acme', 'user_blocked', '2026-03-01T00:00:00.000Z', 'auth0|a1'),
   E('blk-mar-15', 'acme', 'user_blocked', '2026-03-15T12:30:00.000Z', 'auth0|a2'),
@@ -57,9 +66,14 @@ const EXPECTED_ROWS = [
   { id: 'blk-mar-31-last', user_id: 'auth0|a3', date: '2026-03-31T23:59:59.999Z', source: 'log-stream' },
 ];
 const EXPECTED_FOLDERS = [
-  'events/tenant=acme/dt=2026-02-28/', 'events/tenant=acme/dt=2026-03-01/', 'events/tenant=acme/dt=2026-03-02/',
-  'events/tenant=acme/dt=2026-03-15/', 'events/tenant=acme/dt=2026-03-31/', 'events/tenant=acme/dt=2026-04-01/',
-  'events/tenant=acme@eu/dt=2026-03-10/', 'events/tenant=acmecorp/dt=2026-03-10/',
+  'events/tenant=acme/dt=2026-02-28/',
+  'events/tenant=acme/dt=2026-03-01/',
+  'events/tenant=acme/dt=2026-03-02/',
+  'events/tenant=acme/dt=2026-03-15/',
+  'events/tenant=acme/dt=2026-03-31/',
+  'events/tenant=acme/dt=2026-04-01/',
+  'events/tenant=acme@eu/dt=2026-03-10/',
+  'events/tenant=acmecorp/dt=2026-03-10/',
 ];
 
 let emulator: Emulator;
@@ -128,7 +142,7 @@ test('the Glue table has the event schema: every field of an archived event is a
   expect(t.parameters['storage.location.template']).toBe(`s3://${archiver.bucket}/events/tenant=\${tenant}/dt=\${dt}/`);
 });
 
-test('the documented query names the stack\'s database and table, and only their columns', () => {
+test("the documented query names the stack's database and table, and only their columns", () => {
   const q = parseQuery(documented);
   expect(q.database).toBe(archiveDatabaseName('Auth0Events')); // the app's default stack name (bin/auth0-events.ts)
   expect(q.table).toBe(tableInput.Name);
@@ -149,6 +163,8 @@ test('the other side: the stand-in refuses what Athena would (no tenant with an 
   const t = glueTable('b');
   const noTenant = parseQuery("SELECT id FROM auth0events_archive.events WHERE dt BETWEEN '2026-03-01' AND '2026-03-31' AND type = 'user_blocked'");
   expect(() => projectedLocations(noTenant, t)).toThrow(/injected projection column tenant must have an equality predicate/);
-  expect(unknownColumns(parseQuery("SELECT id, tenant_name FROM auth0events_archive.events WHERE tenant = 'acme' AND dt = '2026-03-01'"), t)).toEqual(['tenant_name']);
+  expect(unknownColumns(parseQuery("SELECT id, tenant_name FROM auth0events_archive.events WHERE tenant = 'acme' AND dt = '2026-03-01'"), t)).toEqual([
+    'tenant_name',
+  ]);
   expect(() => parseQuery("SELECT id FROM auth0events_archive.events WHERE tenant LIKE 'acme%'")).toThrow(/predicate not supported/);
 });

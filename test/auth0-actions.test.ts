@@ -46,7 +46,8 @@ function validate(r: Received): string[] {
   const b = r.body;
   if (!b || typeof b !== 'object' || Array.isArray(b)) return [...p, 'body is not a JSON object'];
   for (const k of Object.keys(b)) if (!TOP_KEYS.includes(k)) p.push(`unexpected field ${k}`);
-  if (typeof b.occurred_at !== 'string' || !ISO.test(b.occurred_at) || new Date(b.occurred_at).toISOString() !== b.occurred_at) p.push('occurred_at not ISO 8601');
+  if (typeof b.occurred_at !== 'string' || !ISO.test(b.occurred_at) || new Date(b.occurred_at).toISOString() !== b.occurred_at)
+    p.push('occurred_at not ISO 8601');
   if (!b.user || typeof b.user.user_id !== 'string') p.push('user.user_id missing');
   for (const k of Object.keys(b.user ?? {})) if (!USER_KEYS.includes(k)) p.push(`unexpected user field ${k}`);
   if (b.connection && Object.keys(b.connection).some((k) => !['id', 'name', 'strategy'].includes(k))) p.push('connection fields');
@@ -73,7 +74,9 @@ beforeAll(async () => {
       received.push(r);
       const p = validate(r);
       problems.push(...p);
-      const reply: Reply = p.length ? { status: 400, body: { error: 'bad_request', message: p.join('; ') } } : (replies.shift() ?? { status: 202, body: { id: 'evt-1' } });
+      const reply: Reply = p.length
+        ? { status: 400, body: { error: 'bad_request', message: p.join('; ') } }
+        : (replies.shift() ?? { status: 202, body: { id: 'evt-1' } });
       if (reply === 'hang') return; // never answer: the Action must time out
       res.writeHead(reply.status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(reply.body ?? { error: 'x', message: 'y' }));

@@ -56,13 +56,16 @@ describe('Auth0Events inside an arbitrary stack', () => {
     expect(byName).toEqual({
       '/auth0-events/topic-arn': ['String', { Ref: stack.getLogicalId(pipeline.events.topic.node.defaultChild as never) }],
       '/auth0-events/topic-key-arn': ['String', { 'Fn::GetAtt': [stack.getLogicalId(pipeline.events.key.node.defaultChild as never), 'Arn'] }],
-      '/auth0-events/event-types': ['StringList', [
-        'user_registered,user_updated,password_changed,user_blocked,user_unblocked,logout,user_deleted,refresh_token_revoked,login_succeeded,login_failed,login_throttled,login_unthrottled',
-        'organization_created,organization_updated,organization_deleted,organization_member_added,organization_member_deleted',
-        'organization_member_role_assigned,organization_member_role_deleted,organization_connection_added,organization_connection_updated',
-        'organization_connection_removed,organization_group_role_assigned,organization_group_role_deleted',
-        'group_created,group_updated,group_deleted,group_member_added,group_member_deleted,group_role_assigned,group_role_deleted,log',
-      ].join(',')],
+      '/auth0-events/event-types': [
+        'StringList',
+        [
+          'user_registered,user_updated,password_changed,user_blocked,user_unblocked,logout,user_deleted,refresh_token_revoked,login_succeeded,login_failed,login_throttled,login_unthrottled',
+          'organization_created,organization_updated,organization_deleted,organization_member_added,organization_member_deleted',
+          'organization_member_role_assigned,organization_member_role_deleted,organization_connection_added,organization_connection_updated',
+          'organization_connection_removed,organization_group_role_assigned,organization_group_role_deleted',
+          'group_created,group_updated,group_deleted,group_member_added,group_member_deleted,group_role_assigned,group_role_deleted,log',
+        ].join(','),
+      ],
       '/auth0-events/filter-attributes': ['StringList', 'tenant,type,log_type,level,source'],
     });
   });
@@ -71,8 +74,9 @@ describe('Auth0Events inside an arbitrary stack', () => {
     const foreignAlarm = template.toJSON().Resources[stack.getLogicalId(foreign.node.defaultChild as never)];
     expect(foreignAlarm.Properties.AlarmActions).toBeUndefined();
     const lag = pipeline.subscribers.get('users').alarms.find((a) => a.node.id === 'Lag')!;
-    expect(template.toJSON().Resources[stack.getLogicalId(lag.node.defaultChild as never)].Properties.AlarmActions)
-      .toEqual([{ Ref: stack.getLogicalId(pipeline.monitoring.alarmTopic.node.defaultChild as never) }]);
+    expect(template.toJSON().Resources[stack.getLogicalId(lag.node.defaultChild as never)].Properties.AlarmActions).toEqual([
+      { Ref: stack.getLogicalId(pipeline.monitoring.alarmTopic.node.defaultChild as never) },
+    ]);
   });
 
   it('is cdk-nag clean (AwsSolutions) in a stack of its own', () => {
@@ -92,7 +96,9 @@ describe('Auth0Events inside an arbitrary stack', () => {
     expect(() => hostStack({ parameterPrefix: '/aws/mine' })).toThrow('Invalid configuration auth0-events.parameterPrefix: must be an SSM parameter path');
     expect(() => hostStack({ parameterPrefix: 'no-slash' })).toThrow('auth0-events.parameterPrefix');
     expect(() => hostStack({ parameterPrefix: '/trailing/' })).toThrow('auth0-events.parameterPrefix');
-    expect(() => hostStack({ subscriberAccounts: ['12345'] })).toThrow('Invalid configuration auth0-events.subscriberAccounts: must be a list of 12-digit AWS account ids, got ["12345"]');
+    expect(() => hostStack({ subscriberAccounts: ['12345'] })).toThrow(
+      'Invalid configuration auth0-events.subscriberAccounts: must be a list of 12-digit AWS account ids, got ["12345"]',
+    );
   });
 });
 
@@ -101,10 +107,15 @@ describe('the parameters a pipeline publishes are where fromParameters() looks b
   // /auth0-events/Auth0Events: they agreed only for the app's stack under its default name.
   const ENTRY = path.join(__dirname, 'support/team-handler.ts');
   type R = Record<string, { Type: string; Properties: Record<string, any> }>;
-  const published = (stack: Stack): string[] => Object.values(Template.fromStack(stack).toJSON().Resources as R)
-    .filter((x) => x.Type === 'AWS::SSM::Parameter').map((x) => x.Properties.Name as string).filter((n) => n.endsWith('/topic-arn'));
-  const read = (stack: Stack): string[] => Object.values(Template.fromStack(stack).toJSON().Parameters as Record<string, { Default: string }>)
-    .map((p) => p.Default).filter((d) => d?.endsWith('/topic-arn'));
+  const published = (stack: Stack): string[] =>
+    Object.values(Template.fromStack(stack).toJSON().Resources as R)
+      .filter((x) => x.Type === 'AWS::SSM::Parameter')
+      .map((x) => x.Properties.Name as string)
+      .filter((n) => n.endsWith('/topic-arn'));
+  const read = (stack: Stack): string[] =>
+    Object.values(Template.fromStack(stack).toJSON().Parameters as Record<string, { Default: string }>)
+      .map((p) => p.Default)
+      .filter((d) => d?.endsWith('/topic-arn'));
   const team = (app: App) => {
     const stack = new Stack(app, 'Team');
     new Auth0EventsSubscriber(stack, 'S', { name: 'team', topic: Auth0EventsTopic.fromParameters(stack, 'T'), handler: { entry: ENTRY } });
@@ -112,12 +123,18 @@ describe('the parameters a pipeline publishes are where fromParameters() looks b
   };
 
   it.each([
-    ['the app stack in a Stage (stack name Prod-Auth0Events)', (app: App) => new Auth0EventsStack(new Stage(app, 'Prod'), 'Auth0Events', { config: parseConfig(TEST_CONFIG) })],
-    ['Auth0Events inside a platform team\'s stack PlatformEvents', (app: App) => {
-      const host = new Stack(app, 'PlatformEvents');
-      new Auth0Events(host, 'Pipeline', TEST_CONFIG);
-      return host;
-    }],
+    [
+      'the app stack in a Stage (stack name Prod-Auth0Events)',
+      (app: App) => new Auth0EventsStack(new Stage(app, 'Prod'), 'Auth0Events', { config: parseConfig(TEST_CONFIG) }),
+    ],
+    [
+      "Auth0Events inside a platform team's stack PlatformEvents",
+      (app: App) => {
+        const host = new Stack(app, 'PlatformEvents');
+        new Auth0Events(host, 'Pipeline', TEST_CONFIG);
+        return host;
+      },
+    ],
   ])('%s', (_label, pipelineStack) => {
     const app = new App({ context: NO_BUNDLING });
     const host = pipelineStack(app);
@@ -142,10 +159,11 @@ describe('Auth0EventsProps.subscribers with a handler file of the consuming app 
     const cwd = process.cwd();
     process.chdir(dir);
     try {
-      const build = () => new Auth0Events(new Stack(new App({ context: NO_BUNDLING }), 'Host'), 'Pipeline', {
-        ...TEST_CONFIG,
-        subscribers: [...SUBSCRIBERS, { name: 'audit', filter: { types: ['user_blocked'] }, handler: { entry: 'lambda/audit/handler.ts' } }],
-      });
+      const build = () =>
+        new Auth0Events(new Stack(new App({ context: NO_BUNDLING }), 'Host'), 'Pipeline', {
+          ...TEST_CONFIG,
+          subscribers: [...SUBSCRIBERS, { name: 'audit', filter: { types: ['user_blocked'] }, handler: { entry: 'lambda/audit/handler.ts' } }],
+        });
       expect(build).toThrow('Subscriber "audit": handler.entry "lambda/audit/handler.ts" is not a handler of the auth0-events package');
       expect(build).toThrow('works only inside the auth0-events repository. For a handler of your own app, add an Auth0EventsSubscriber next to the pipeline');
       expect(build).not.toThrow('npm run build');
@@ -167,17 +185,19 @@ describe('subscriber accounts: the topic policy', () => {
 
   it('lets the listed account subscribe SQS queues of its own account only', () => {
     const subscribe = statements().filter((s) => [s.Action].flat().includes('sns:Subscribe'));
-    expect(subscribe).toEqual([{
-      Sid: `AllowSubscribe${ALLOWED}`,
-      Effect: 'Allow',
-      Action: 'sns:Subscribe',
-      Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${ALLOWED}:root`]] } },
-      Resource: topicRef,
-      Condition: {
-        StringEquals: { 'sns:Protocol': 'sqs' },
-        StringLike: { 'sns:Endpoint': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:sqs:*:${ALLOWED}:*`]] } },
+    expect(subscribe).toEqual([
+      {
+        Sid: `AllowSubscribe${ALLOWED}`,
+        Effect: 'Allow',
+        Action: 'sns:Subscribe',
+        Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${ALLOWED}:root`]] } },
+        Resource: topicRef,
+        Condition: {
+          StringEquals: { 'sns:Protocol': 'sqs' },
+          StringLike: { 'sns:Endpoint': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:sqs:*:${ALLOWED}:*`]] } },
+        },
       },
-    }]);
+    ]);
   });
 
   it('the hostile side: an account that is not listed, or anyone, gets no sns:Subscribe', () => {
@@ -187,7 +207,9 @@ describe('subscriber accounts: the topic policy', () => {
     const open = statements().filter((s) => JSON.stringify(s.Principal ?? '').includes('"*"'));
     expect(open.map((s) => [(s as { Effect?: string }).Effect, s.Action])).toEqual([['Deny', 'sns:Publish']]);
     // And the one Allow of sns:Subscribe names exactly the listed account.
-    const subscribers = statements().filter((s) => [s.Action].flat().includes('sns:Subscribe')).map((s) => JSON.stringify(s.Principal));
+    const subscribers = statements()
+      .filter((s) => [s.Action].flat().includes('sns:Subscribe'))
+      .map((s) => JSON.stringify(s.Principal));
     expect(subscribers).toEqual([JSON.stringify({ AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${ALLOWED}:root`]] } })]);
   });
 
@@ -210,13 +232,20 @@ describe('a team subscriber in the same app: topic from pipeline.topic', () => {
   const resources = Template.fromStack(stack).toJSON().Resources;
   const id = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as never);
 
-  it('subscribes to the pipeline\'s topic with its filter, under its own key, alarming to the pipeline\'s alarm topic', () => {
+  it("subscribes to the pipeline's topic with its filter, under its own key, alarming to the pipeline's alarm topic", () => {
     const topicRef = { Ref: id(pipeline.events.topic) };
-    expect(resources[id(billing.subscription)].Properties).toMatchObject({ TopicArn: topicRef, FilterPolicy: { source: ['action'] }, RawMessageDelivery: true });
+    expect(resources[id(billing.subscription)].Properties).toMatchObject({
+      TopicArn: topicRef,
+      FilterPolicy: { source: ['action'] },
+      RawMessageDelivery: true,
+    });
     expect(id(billing.queueKey)).not.toBe(id(pipeline.subscribers.queueKey.key));
-    expect(resources[id(billing.queueKey)].Properties.KeyPolicy.Statement).toContainEqual(expect.objectContaining({
-      Sid: 'AllowEventTopicDeliveries', Condition: { ArnEquals: { 'aws:SourceArn': topicRef } },
-    }));
+    expect(resources[id(billing.queueKey)].Properties.KeyPolicy.Statement).toContainEqual(
+      expect.objectContaining({
+        Sid: 'AllowEventTopicDeliveries',
+        Condition: { ArnEquals: { 'aws:SourceArn': topicRef } },
+      }),
+    );
     for (const a of billing.alarms) expect(resources[id(a)].Properties.AlarmActions).toEqual([{ Ref: id(pipeline.monitoring.alarmTopic) }]);
   });
 

@@ -47,7 +47,14 @@ beforeAll(async () => {
   for (const [name, policy] of Object.entries(filters)) {
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bf-${name}` }));
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
-    await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: Attributes!.QueueArn, Attributes: { RawMessageDelivery: 'true', FilterPolicy: JSON.stringify(policy) } }));
+    await sns.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: 'sqs',
+        Endpoint: Attributes!.QueueArn,
+        Attributes: { RawMessageDelivery: 'true', FilterPolicy: JSON.stringify(policy) },
+      }),
+    );
     queues[name] = QueueUrl!;
   }
 }, 60_000);
@@ -57,10 +64,14 @@ afterAll(async () => {
   await Promise.all([snsSqs?.stop(), ddb?.stop()]);
 });
 
-test('an attacker failing ten logins for a victim\'s name produces no revocation and no block; the throttle records reach who asked for them', async () => {
+test("an attacker failing ten logins for a victim's name produces no revocation and no block; the throttle records reach who asked for them", async () => {
   const sns = snsClient(snsSqs.endpoint);
   const sqs = sqsClient(snsSqs.endpoint);
-  const post = (batch: unknown[]) => handleIngest(apiEvent({ tenant: 'acme', body: JSON.stringify(batch) }), { publish: { client: sns, topicArn }, now: () => new Date('2026-11-22T10:00:05.000Z') });
+  const post = (batch: unknown[]) =>
+    handleIngest(apiEvent({ tenant: 'acme', body: JSON.stringify(batch) }), {
+      publish: { client: sns, topicArn },
+      now: () => new Date('2026-11-22T10:00:05.000Z'),
+    });
 
   // The victim exists (registered earlier), so the users item is there to be (wrongly) blocked.
   const signup = records.registered(VICTIM);
@@ -84,7 +95,9 @@ test('an attacker failing ten logins for a victim\'s name produces no revocation
   expect(usersMessages.map((m) => JSON.parse(m.Body!).log_type)).toEqual(['ss']);
   expect(sessionMessages).toEqual([]);
   expect(securityMessages.map((m) => [JSON.parse(m.Body!).log_type, m.MessageAttributes?.type?.StringValue]).sort()).toEqual([
-    ['limit_mu', 'login_throttled'], ['limit_sul', 'login_throttled'], ['limit_wc', 'login_throttled'],
+    ['limit_mu', 'login_throttled'],
+    ['limit_sul', 'login_throttled'],
+    ['limit_wc', 'login_throttled'],
   ]);
 
   // The writers run on what they were given, and also on the throttle records themselves (a subscriber

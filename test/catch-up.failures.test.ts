@@ -46,13 +46,18 @@ let tenantSeq = 0;
 let nextId = 0;
 const route = (routeKey: string, connectionId: string, extra: Record<string, unknown> = {}) => ({ requestContext: { routeKey, connectionId }, ...extra });
 const sent = (id: string) => (mgmt.messages.get(id) ?? []) as Record<string, any>[];
-const replayed = (id: string) => sent(id).flatMap((m) => (m.type === 'events' ? m.events : m.type === 'event' ? [m.event] : [])).map((e: { id: string }) => e.id);
+const replayed = (id: string) =>
+  sent(id)
+    .flatMap((m) => (m.type === 'events' ? m.events : m.type === 'event' ? [m.event] : []))
+    .map((e: { id: string }) => e.id);
 
 /** A tenant of its own with 250 stored events, ids `<tenant>-000000` .. `<tenant>-000249`. */
 async function tenantWithHistory(): Promise<string> {
   const tenant = `cuf${++tenantSeq}`;
   const t0 = Date.now() - 600_000;
-  const events = Array.from({ length: 250 }, (_, i) => storedEvent(tenant, `auth0|u${i % 3}`, new Date(t0 + i), 'logout', `${tenant}-${String(i).padStart(6, '0')}`));
+  const events = Array.from({ length: 250 }, (_, i) =>
+    storedEvent(tenant, `auth0|u${i % 3}`, new Date(t0 + i), 'logout', `${tenant}-${String(i).padStart(6, '0')}`),
+  );
   for (let i = 0; i < events.length; i += 25) {
     await db.ddb.send(new BatchWriteCommand({ RequestItems: { [tables.events]: events.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));
   }
@@ -64,7 +69,9 @@ function deps(tenant: string, opts: { failQuery?: boolean } = {}): SocketDeps {
   const ddb = {
     send: (command: unknown) => {
       if (opts.failQuery && command instanceof QueryCommand && command.input.TableName === tables.events) {
-        return Promise.reject(Object.assign(new Error('Throughput exceeds the current capacity of your table or index.'), { name: 'ProvisionedThroughputExceededException' }));
+        return Promise.reject(
+          Object.assign(new Error('Throughput exceeds the current capacity of your table or index.'), { name: 'ProvisionedThroughputExceededException' }),
+        );
       }
       return db.ddb.send(command as never);
     },
@@ -90,7 +97,10 @@ async function authenticated(tenant: string, since: string, d = deps(tenant)): P
   const id = `cuf-conn-${++nextId}`;
   await handleSocket(route('$connect', id, { queryStringParameters: { tenant } }), d);
   // A throw is what the Lambda entry (handler.ts) logs and answers 500 to API Gateway: the listener sees only what was sent.
-  await handleSocket(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|ops' }), since }) }), d).catch(() => undefined);
+  await handleSocket(
+    route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|ops' }), since }) }),
+    d,
+  ).catch(() => undefined);
   return id;
 }
 const continueCatchUp = (id: string, after: string, d: SocketDeps) =>
@@ -137,7 +147,7 @@ describe('an event stored before the seam that reaches the index late (within th
   function laggingIndex(hidden: Map<string, number>): SocketDeps['ddb'] {
     return {
       send: async (command: unknown) => {
-        const out = await db.ddb.send(command as never) as { Items?: { id: string }[] };
+        const out = (await db.ddb.send(command as never)) as { Items?: { id: string }[] };
         if (command instanceof QueryCommand && out.Items) out.Items = out.Items.filter((i) => !(Date.now() < (hidden.get(i.id) ?? 0)));
         return out;
       },
@@ -165,7 +175,12 @@ describe('an event stored before the seam that reaches the index late (within th
     const late = storedEvent(tenant, 'auth0|u', new Date(authAt + seamMs - 10), 'password_changed', `${tenant}-late`);
     hidden.set(late.id, authAt + seamMs - 10 + 4900);
     await db.ddb.send(new BatchWriteCommand({ RequestItems: { [tables.events]: [{ PutRequest: { Item: late } }] } }));
-    await handleSocket(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: token, since: old[0].id }) }), { ...d, ddb: laggingIndex(hidden), seamMs, settleMs: DEFAULT_SETTLE_MS });
+    await handleSocket(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: token, since: old[0].id }) }), {
+      ...d,
+      ddb: laggingIndex(hidden),
+      seamMs,
+      settleMs: DEFAULT_SETTLE_MS,
+    });
     const conn = (await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: id } }))).Item!;
     expect(late.stored_at <= conn.live_from).toBe(true);
     expect(replayed(id)).toEqual([`${tenant}-000001`, `${tenant}-000002`, `${tenant}-late`]);
@@ -188,20 +203,27 @@ describe('an event stored before the seam that reaches the index late (within th
     const next = storedEvent(tenant, 'auth0|u', new Date(authAt - 1500), 'logout', `${tenant}-next`);
     hidden.set(early.id, authAt - 2000 + 3500);
     await db.ddb.send(new BatchWriteCommand({ RequestItems: { [tables.events]: [early, next].map((Item) => ({ PutRequest: { Item } })) } }));
-    await handleSocket(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: token, since: old[0].id }) }), { ...d, ddb: laggingIndex(hidden), seamMs, settleMs: 5000 });
+    await handleSocket(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: token, since: old[0].id }) }), {
+      ...d,
+      ddb: laggingIndex(hidden),
+      seamMs,
+      settleMs: 5000,
+    });
     // Hand-written, in stored order, each once.
     expect(replayed(id)).toEqual([`${tenant}-000001`, `${tenant}-000002`, `${tenant}-early`, `${tenant}-next`]);
     expect(sent(id).at(-1)).toEqual({ type: 'caught_up', count: 4, last_id: `${tenant}-next` });
   }, 20_000);
 });
 
-describe('resume with seen after a burst (more than 1,000 events within the 10 s lookback): the replay looks back over the client\'s window only', () => {
+describe("resume with seen after a burst (more than 1,000 events within the 10 s lookback): the replay looks back over the client's window only", () => {
   it('a client that got every event up to since and sends its last 1,000 ids as seen is replayed nothing', async () => {
     // 1,200 events stored 1 ms apart (a burst: a mass sign-out); the client received all of them in order and
     // remembers the last 1,000 (its dedupe window, and MAX_SEEN). Hand-written: nothing is left to replay.
     const tenant = `cuf${++tenantSeq}`;
     const t0 = Date.now() - 600_000;
-    const events = Array.from({ length: 1200 }, (_, i) => storedEvent(tenant, `auth0|u${i % 3}`, new Date(t0 + i), 'logout', `${tenant}-${String(i).padStart(6, '0')}`));
+    const events = Array.from({ length: 1200 }, (_, i) =>
+      storedEvent(tenant, `auth0|u${i % 3}`, new Date(t0 + i), 'logout', `${tenant}-${String(i).padStart(6, '0')}`),
+    );
     for (let i = 0; i < events.length; i += 25) {
       await db.ddb.send(new BatchWriteCommand({ RequestItems: { [tables.events]: events.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));
     }
@@ -209,7 +231,12 @@ describe('resume with seen after a burst (more than 1,000 events within the 10 s
     const id = `cuf-conn-${++nextId}`;
     await handleSocket(route('$connect', id, { queryStringParameters: { tenant } }), d);
     const seen = events.slice(200).map((e) => e.id);
-    await handleSocket(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|ops' }), since: `${tenant}-001199`, seen }) }), d);
+    await handleSocket(
+      route('authenticate', id, {
+        body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|ops' }), since: `${tenant}-001199`, seen }),
+      }),
+      d,
+    );
     expect(replayed(id)).toEqual([]); // before the fix: events 000000..000199 again (stored within the 10 s lookback, older than seen)
     expect(sent(id).at(-1)).toEqual({ type: 'caught_up', count: 0 });
   });
@@ -217,7 +244,9 @@ describe('resume with seen after a burst (more than 1,000 events within the 10 s
   it('an event the client missed within its window (pushed after later ones, then the drop) is still replayed, once', async () => {
     const tenant = `cuf${++tenantSeq}`;
     const t0 = Date.now() - 600_000;
-    const events = Array.from({ length: 1200 }, (_, i) => storedEvent(tenant, `auth0|u${i % 3}`, new Date(t0 + i), 'logout', `${tenant}-${String(i).padStart(6, '0')}`));
+    const events = Array.from({ length: 1200 }, (_, i) =>
+      storedEvent(tenant, `auth0|u${i % 3}`, new Date(t0 + i), 'logout', `${tenant}-${String(i).padStart(6, '0')}`),
+    );
     for (let i = 0; i < events.length; i += 25) {
       await db.ddb.send(new BatchWriteCommand({ RequestItems: { [tables.events]: events.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));
     }
@@ -225,8 +254,16 @@ describe('resume with seen after a burst (more than 1,000 events within the 10 s
     const id = `cuf-conn-${++nextId}`;
     await handleSocket(route('$connect', id, { queryStringParameters: { tenant } }), d);
     // The client delivered 000201..001199 but not 001100 (its push was late, the connection dropped first).
-    const seen = events.slice(201).map((e) => e.id).filter((e) => e !== `${tenant}-001100`);
-    await handleSocket(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|ops' }), since: `${tenant}-001199`, seen }) }), d);
+    const seen = events
+      .slice(201)
+      .map((e) => e.id)
+      .filter((e) => e !== `${tenant}-001100`);
+    await handleSocket(
+      route('authenticate', id, {
+        body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|ops' }), since: `${tenant}-001199`, seen }),
+      }),
+      d,
+    );
     // Hand-written: 001100, and 000201's predecessors within the 1,000 events up to since (000200), which it never listed.
     expect(replayed(id)).toEqual([`${tenant}-000200`, `${tenant}-001100`]);
     expect(sent(id).at(-1)).toEqual({ type: 'caught_up', count: 2, last_id: `${tenant}-001100` });

@@ -29,7 +29,12 @@ let db: ReturnType<typeof clients>;
 let tables: Awaited<ReturnType<typeof createTables>>;
 
 beforeAll(async () => {
-  [dynamo, mgmt, fast, auth0] = await Promise.all([readyDynamoDb(), managementServer({ latencyMs: 15 }), managementServer(), fakeTenant(TENANT, 'https://events.test')]);
+  [dynamo, mgmt, fast, auth0] = await Promise.all([
+    readyDynamoDb(),
+    managementServer({ latencyMs: 15 }),
+    managementServer(),
+    fakeTenant(TENANT, 'https://events.test'),
+  ]);
   db = clients(dynamo.endpoint);
   tables = await createTables(db.raw, 'catchup');
 }, 60_000);
@@ -69,17 +74,27 @@ function invocationDeps(server: ManagementServer, overrides: Partial<SocketDeps>
 let nextId = 0;
 const conn = () => `cu-${++nextId}`;
 const route = (routeKey: string, connectionId: string, extra: Record<string, unknown> = {}) => ({ requestContext: { routeKey, connectionId }, ...extra });
-const item = async (id: string) => (await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as ConnectionItem | undefined;
+const item = async (id: string) =>
+  (await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as ConnectionItem | undefined;
 const sentTo = (server: ManagementServer, id: string) => (server.messages.get(id) ?? []) as Record<string, any>[];
 /** The events a connection received, in order, from `event` and `events` messages: `replay:` or `live:` + id. */
-const received = (server: ManagementServer, id: string) => sentTo(server, id).flatMap((m) =>
-  m.type === 'event' ? [`${m.replay ? 'replay' : 'live'}:${m.event.id}`] : m.type === 'events' ? m.events.map((e: { id: string }) => `${m.replay ? 'replay' : 'live'}:${e.id}`) : []);
+const received = (server: ManagementServer, id: string) =>
+  sentTo(server, id).flatMap((m) =>
+    m.type === 'event'
+      ? [`${m.replay ? 'replay' : 'live'}:${m.event.id}`]
+      : m.type === 'events'
+        ? m.events.map((e: { id: string }) => `${m.replay ? 'replay' : 'live'}:${e.id}`)
+        : [],
+  );
 const control = (server: ManagementServer, id: string) => sentTo(server, id).filter((m) => m.type !== 'event' && m.type !== 'events');
 
 async function putMany(events: StoredEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += 25 * 8) {
-    await Promise.all(Array.from({ length: 8 }, (_, j) => events.slice(i + j * 25, i + (j + 1) * 25)).filter((b) => b.length).map((batch) =>
-      db.ddb.send(new BatchWriteCommand({ RequestItems: { [tables.events]: batch.map((Item) => ({ PutRequest: { Item } })) } }))));
+    await Promise.all(
+      Array.from({ length: 8 }, (_, j) => events.slice(i + j * 25, i + (j + 1) * 25))
+        .filter((b) => b.length)
+        .map((batch) => db.ddb.send(new BatchWriteCommand({ RequestItems: { [tables.events]: batch.map((Item) => ({ PutRequest: { Item } })) } }))),
+    );
   }
 }
 
@@ -93,12 +108,23 @@ function history(tenant: string, n: number, t0 = Date.now() - 600_000): StoredEv
  * `continue_catch_up` (each continue is a new invocation with a fresh budget). Returns how long each
  * invocation took.
  */
-async function catchUpAll(server: ManagementServer, id: string, tenant: string, since: string, overrides: Partial<SocketDeps> = {}, timeoutMs = LAMBDA_TIMEOUT_MS, extra: Record<string, unknown> = {}): Promise<number[]> {
+async function catchUpAll(
+  server: ManagementServer,
+  id: string,
+  tenant: string,
+  since: string,
+  overrides: Partial<SocketDeps> = {},
+  timeoutMs = LAMBDA_TIMEOUT_MS,
+  extra: Record<string, unknown> = {},
+): Promise<number[]> {
   const durations: number[] = [];
   const tenantDeps = { tenants: () => new Map([[tenant, { ...auth0.tenant, name: tenant }]]), ...overrides };
   let deps = invocationDeps(server, tenantDeps, timeoutMs);
   await handleSocket(route('$connect', id, { queryStringParameters: { tenant } }), deps);
-  await handleSocket(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|ops' }), since, ...extra }) }), deps);
+  await handleSocket(
+    route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|ops' }), since, ...extra }) }),
+    deps,
+  );
   durations.push(Date.now() - deps.startedAt);
   for (let parts = 0; parts < 100; parts++) {
     const last = sentTo(server, id).at(-1);
@@ -158,14 +184,18 @@ describe('catch-up in parts', () => {
     for (const ms of durations) expect(ms).toBeLessThan(5_150);
   }, 60_000);
 
-  it('continues only the connection\'s own pending catch-up, with the matching after, once', async () => {
+  it("continues only the connection's own pending catch-up, with the matching after, once", async () => {
     const id = conn();
     const deps = invocationDeps(fast, { catchUpPartMax: 100, tenants: () => new Map([['parts', { ...auth0.tenant, name: 'parts' }]]) });
     await handleSocket(route('$connect', id, { queryStringParameters: { tenant: 'parts' } }), deps);
-    await handleSocket(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token(), since: events[0].id }) }), deps);
+    await handleSocket(
+      route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token(), since: events[0].id }) }),
+      deps,
+    );
     const paused = sentTo(fast, id).at(-1)!;
     expect(paused).toEqual({ type: 'catch_up_paused', count: 100, last_id: events[100].id, reason: 'size_cap' });
-    const cont = (cid: string, body: unknown) => handleSocket(route('continue_catch_up', cid, { body: typeof body === 'string' ? body : JSON.stringify(body) }), deps);
+    const cont = (cid: string, body: unknown) =>
+      handleSocket(route('continue_catch_up', cid, { body: typeof body === 'string' ? body : JSON.stringify(body) }), deps);
 
     // Attempts that must not send a single event (hand-written table: body -> error code).
     const other = conn();
@@ -225,10 +255,22 @@ describe('the seam across parts', () => {
       await new Promise((r) => setTimeout(r, ms));
     };
     await catchUpAll(fast, id, tenant, events[0].id, { catchUpPartMax: 3, seamMs: 300, sleep });
-    const push = { ddb: db.ddb, post: signedPoster({ endpoint: fast.endpoint, region: 'us-east-1' }), close: (c: string) => closeConnection(managementClient(fast.endpoint), c), connectionsTable: tables.connections, eventsTable: tables.events, concurrency: 5, now: () => new Date() };
+    const push = {
+      ddb: db.ddb,
+      post: signedPoster({ endpoint: fast.endpoint, region: 'us-east-1' }),
+      close: (c: string) => closeConnection(managementClient(fast.endpoint), c),
+      connectionsTable: tables.connections,
+      eventsTable: tables.events,
+      concurrency: 5,
+      now: () => new Date(),
+    };
     await pushEvent(beforeSeam!, push);
     await pushEvent(afterSeam!, push);
     expect(received(fast, id)).toEqual([...events.slice(1).map((e) => `replay:${e.id}`), `replay:${beforeSeam!.id}`, `live:${afterSeam!.id}`]);
-    expect(control(fast, id).filter((m) => m.type === 'catch_up_paused').map((m) => m.count)).toEqual([3, 6]);
+    expect(
+      control(fast, id)
+        .filter((m) => m.type === 'catch_up_paused')
+        .map((m) => m.count),
+    ).toEqual([3, 6]);
   });
 });

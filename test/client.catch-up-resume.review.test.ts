@@ -14,25 +14,39 @@ it('a replay cut before caught_up (continue refused, then closed): the next conn
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise((r) => wss.once('listening', r));
   const sinces: unknown[] = [];
-  wss.on('connection', (ws) => ws.on('message', (raw) => {
-    const m = JSON.parse(String(raw));
-    if (m.type === 'authenticate') {
-      sinces.push(m.since);
-      ws.send(JSON.stringify({ type: 'authenticated', sub: 'auth0|ops', filter: '*', expires_at: new Date(Date.now() + 3600e3).toISOString() }));
-      if (sinces.length > 1) return;
-      ws.send(JSON.stringify({ type: 'events', replay: true, events: [ev('r1'), ev('r2')] }));
-      ws.send(JSON.stringify({ type: 'event', event: ev('live9') })); // live, stored after the seam
-      ws.send(JSON.stringify({ type: 'catch_up_paused', count: 2, last_id: 'r2', reason: 'time_budget' }));
-    }
-    if (m.type === 'continue_catch_up') {
-      // The token expired between the parts: the server refuses, and the closer closes the connection.
-      ws.send(JSON.stringify({ type: 'error', error: 'no_catch_up_pending', message: 'No catch-up of this connection is paused at "r2" (... or the token expired).' }));
-      ws.send(JSON.stringify({ type: 'closing', reason: 'token_expired', message: 'The access token expired' }));
-      ws.close(1000);
-    }
-  }));
+  wss.on('connection', (ws) =>
+    ws.on('message', (raw) => {
+      const m = JSON.parse(String(raw));
+      if (m.type === 'authenticate') {
+        sinces.push(m.since);
+        ws.send(JSON.stringify({ type: 'authenticated', sub: 'auth0|ops', filter: '*', expires_at: new Date(Date.now() + 3600e3).toISOString() }));
+        if (sinces.length > 1) return;
+        ws.send(JSON.stringify({ type: 'events', replay: true, events: [ev('r1'), ev('r2')] }));
+        ws.send(JSON.stringify({ type: 'event', event: ev('live9') })); // live, stored after the seam
+        ws.send(JSON.stringify({ type: 'catch_up_paused', count: 2, last_id: 'r2', reason: 'time_budget' }));
+      }
+      if (m.type === 'continue_catch_up') {
+        // The token expired between the parts: the server refuses, and the closer closes the connection.
+        ws.send(
+          JSON.stringify({
+            type: 'error',
+            error: 'no_catch_up_pending',
+            message: 'No catch-up of this connection is paused at "r2" (... or the token expired).',
+          }),
+        );
+        ws.send(JSON.stringify({ type: 'closing', reason: 'token_expired', message: 'The access token expired' }));
+        ws.close(1000);
+      }
+    }),
+  );
   const port = (wss.address() as { port: number }).port;
-  const client = new SessionEventsClient({ url: `ws://127.0.0.1:${port}`, tenant: 'dev', token: async () => 'fresh', since: 'r0', backoff: { initialMs: 10, maxMs: 20 } });
+  const client = new SessionEventsClient({
+    url: `ws://127.0.0.1:${port}`,
+    tenant: 'dev',
+    token: async () => 'fresh',
+    since: 'r0',
+    backoff: { initialMs: 10, maxMs: 20 },
+  });
   const got: string[] = [];
   client.on('event', (e) => got.push(e.id));
   client.on('error', () => undefined);

@@ -14,16 +14,30 @@ it('after 1,000 events with 300-character ids, the resume authenticate is at mos
   await new Promise((r) => wss.once('listening', r));
   const id = (i: number) => `${String(i).padStart(6, '0')}-${'x'.repeat(293)}`; // 300 characters
   const auths: { size: number; msg: any }[] = [];
-  wss.on('connection', (ws) => ws.on('message', (raw) => {
-    const m = JSON.parse(String(raw));
-    if (m.type !== 'authenticate') return;
-    auths.push({ size: Buffer.byteLength(String(raw)), msg: m });
-    ws.send(JSON.stringify({ type: 'authenticated', sub: 'auth0|ops', filter: '*', expires_at: new Date(Date.now() + 3600e3).toISOString() }));
-    if (auths.length === 1) {
-      for (let i = 0; i < 1000; i += 100) ws.send(JSON.stringify({ type: 'events', events: Array.from({ length: 100 }, (_, j) => ({ id: id(i + j), type: 'logout', tenant: 'dev', date: '2026-01-01T00:00:00.000Z', log_type: 'slo' })) }));
-      setTimeout(() => ws.terminate(), 100);
-    }
-  }));
+  wss.on('connection', (ws) =>
+    ws.on('message', (raw) => {
+      const m = JSON.parse(String(raw));
+      if (m.type !== 'authenticate') return;
+      auths.push({ size: Buffer.byteLength(String(raw)), msg: m });
+      ws.send(JSON.stringify({ type: 'authenticated', sub: 'auth0|ops', filter: '*', expires_at: new Date(Date.now() + 3600e3).toISOString() }));
+      if (auths.length === 1) {
+        for (let i = 0; i < 1000; i += 100)
+          ws.send(
+            JSON.stringify({
+              type: 'events',
+              events: Array.from({ length: 100 }, (_, j) => ({
+                id: id(i + j),
+                type: 'logout',
+                tenant: 'dev',
+                date: '2026-01-01T00:00:00.000Z',
+                log_type: 'slo',
+              })),
+            }),
+          );
+        setTimeout(() => ws.terminate(), 100);
+      }
+    }),
+  );
   const port = (wss.address() as { port: number }).port;
   const client = new SessionEventsClient({ url: `ws://127.0.0.1:${port}`, tenant: 'dev', token: 'tok', backoff: { initialMs: 10, maxMs: 20 } });
   client.on('error', () => undefined);

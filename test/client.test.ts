@@ -86,7 +86,15 @@ class FakeServer {
 }
 
 let n = 0;
-const ev = (user = 'auth0|u', type: SessionEvent['type'] = 'logout'): SessionEvent => ({ id: `e${++n}`, type, tenant: 'dev', user_id: user, session_id: 's', date: new Date().toISOString(), log_type: 'slo' });
+const ev = (user = 'auth0|u', type: SessionEvent['type'] = 'logout'): SessionEvent => ({
+  id: `e${++n}`,
+  type,
+  tenant: 'dev',
+  user_id: user,
+  session_id: 's',
+  date: new Date().toISOString(),
+  log_type: 'slo',
+});
 const until = async (cond: () => boolean, ms = 5000) => {
   const end = Date.now() + ms;
   while (!cond()) {
@@ -171,7 +179,12 @@ describe('SessionEventsClient', () => {
     server.log.push(missed); // stored, but its send to this client failed
     server.publish(later); // sent fine (another stream shard)
     await until(() => got.length === 3);
-    server.sendAll({ type: 'closing', reason: 'missed_events', message: 'An event could not be sent to this connection: reconnect with since.', resume_from: b.id });
+    server.sendAll({
+      type: 'closing',
+      reason: 'missed_events',
+      message: 'An event could not be sent to this connection: reconnect with since.',
+      resume_from: b.id,
+    });
     await until(() => got.includes(missed.id));
     expect(got).toEqual([a.id, b.id, later.id, missed.id]);
     expect(server.authMessages.map((m) => m.since)).toEqual([undefined, b.id]);
@@ -245,7 +258,7 @@ describe('SessionEventsClient', () => {
     expect(calls).toBe(2);
   });
 
-  it('onSessionEnded fires for that user\'s session-ending events only', async () => {
+  it("onSessionEnded fires for that user's session-ending events only", async () => {
     client = newClient();
     const ended: string[] = [];
     client.onSessionEnded('auth0|alice', (e) => ended.push(e.type));
@@ -265,23 +278,41 @@ describe('SessionEventsClient', () => {
 
 describe('CLI arguments', () => {
   it('reads --key value, --key=value and flags', () => {
-    expect(parseArgs(['--url', 'wss://x/v1', '--tenant=acme', '--json', '--token', 't'])).toEqual({ url: 'wss://x/v1', tenant: 'acme', json: true, token: 't' });
+    expect(parseArgs(['--url', 'wss://x/v1', '--tenant=acme', '--json', '--token', 't'])).toEqual({
+      url: 'wss://x/v1',
+      tenant: 'acme',
+      json: true,
+      token: 't',
+    });
   });
 });
 
 describe('rejectRevokedTokens', () => {
   const token = (claims: Record<string, unknown>) => `h.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.s`;
   const run = async (mw: ReturnType<typeof rejectRevokedTokens>, req: RequestLike) => {
-    const res = { statusCode: 200, headers: {} as Record<string, string>, body: '', setHeader(k: string, v: string) { this.headers[k] = v; }, end(b?: string) { this.body = b ?? ''; } };
+    const res = {
+      statusCode: 200,
+      headers: {} as Record<string, string>,
+      body: '',
+      setHeader(k: string, v: string) {
+        this.headers[k] = v;
+      },
+      end(b?: string) {
+        this.body = b ?? '';
+      },
+    };
     const passed = await new Promise<boolean>((resolve) => {
-      res.end = function (b?: string) { this.body = b ?? ''; resolve(false); };
+      res.end = function (b?: string) {
+        this.body = b ?? '';
+        resolve(false);
+      };
       mw(req, res, () => resolve(true));
     });
     return { passed, res };
   };
   const iat = (d: Date) => Math.floor(d.getTime() / 1000);
 
-  it('rejects a token issued before the user\'s latest logout / password change / block / deletion', async () => {
+  it("rejects a token issued before the user's latest logout / password change / block / deletion", async () => {
     const store = new RevocationStore();
     const logoutAt = new Date('2030-01-01T12:00:00.500Z');
     store.record({ type: 'logout', user_id: 'auth0|a', date: logoutAt.toISOString() });
@@ -308,7 +339,11 @@ describe('rejectRevokedTokens', () => {
     expect((await run(mw, { headers: { authorization: `Bearer ${token({ sub: 'a' })}` } })).res.statusCode).toBe(401);
     // Another scheme (Basic, an API key) is no access token: passed on, as requests without one.
     expect((await run(mw, { headers: { authorization: 'Basic dXNlcjpwYXNz' } })).passed).toBe(true);
-    const broken = rejectRevokedTokens({ latestRevocation: async () => { throw new Error('db down'); } });
+    const broken = rejectRevokedTokens({
+      latestRevocation: async () => {
+        throw new Error('db down');
+      },
+    });
     const r = await run(broken, { headers: { authorization: `Bearer ${token({ sub: 'a', iat: 1 })}` } });
     expect(r.res.statusCode).toBe(503);
   });
@@ -332,21 +367,23 @@ describe('catch-up in parts and packed events messages (issue 18, item 2)', () =
     await new Promise((r) => wss.once('listening', r));
     const ev = (id: string) => ({ id, type: 'logout', tenant: 'dev', user_id: 'auth0|u', date: '2026-01-01T00:00:00.000Z', log_type: 'slo' });
     const continues: unknown[] = [];
-    wss.on('connection', (ws) => ws.on('message', (raw) => {
-      const m = JSON.parse(String(raw));
-      if (m.type === 'authenticate') {
-        ws.send(JSON.stringify({ type: 'authenticated', sub: 'auth0|ops', filter: '*', expires_at: new Date(Date.now() + 3600e3).toISOString() }));
-        ws.send(JSON.stringify({ type: 'events', replay: true, events: [ev('r1'), ev('r2')] }));
-        ws.send(JSON.stringify({ type: 'event', event: ev('live1') })); // live, during the replay
-        ws.send(JSON.stringify({ type: 'catch_up_paused', count: 2, last_id: 'r2', reason: 'size_cap' }));
-      }
-      if (m.type === 'continue_catch_up') {
-        continues.push(m);
-        ws.send(JSON.stringify({ type: 'events', events: [ev('live2'), ev('live1')] })); // live (live1 again: a duplicate)
-        ws.send(JSON.stringify({ type: 'events', replay: true, events: [ev('r3')] }));
-        ws.send(JSON.stringify({ type: 'caught_up', count: 3, last_id: 'r3' }));
-      }
-    }));
+    wss.on('connection', (ws) =>
+      ws.on('message', (raw) => {
+        const m = JSON.parse(String(raw));
+        if (m.type === 'authenticate') {
+          ws.send(JSON.stringify({ type: 'authenticated', sub: 'auth0|ops', filter: '*', expires_at: new Date(Date.now() + 3600e3).toISOString() }));
+          ws.send(JSON.stringify({ type: 'events', replay: true, events: [ev('r1'), ev('r2')] }));
+          ws.send(JSON.stringify({ type: 'event', event: ev('live1') })); // live, during the replay
+          ws.send(JSON.stringify({ type: 'catch_up_paused', count: 2, last_id: 'r2', reason: 'size_cap' }));
+        }
+        if (m.type === 'continue_catch_up') {
+          continues.push(m);
+          ws.send(JSON.stringify({ type: 'events', events: [ev('live2'), ev('live1')] })); // live (live1 again: a duplicate)
+          ws.send(JSON.stringify({ type: 'events', replay: true, events: [ev('r3')] }));
+          ws.send(JSON.stringify({ type: 'caught_up', count: 3, last_id: 'r3' }));
+        }
+      }),
+    );
     const port = (wss.address() as { port: number }).port;
     const client = new SessionEventsClient({ url: `ws://127.0.0.1:${port}`, tenant: 'dev', token: 't', since: 'r0' });
     const got: string[] = [];
@@ -397,14 +434,18 @@ describe('which WebSocket the client uses (issue 23: the package in browsers and
     ['Node 20 without ws', 'none', 'missing', 'an error naming npm install ws'],
   ];
   it.each(table)('%s (global WebSocket: %s, ws: %s) -> %s', (_where, global, ws, expected) => {
-    const FakeGlobal = function FakeGlobalWebSocket() { /* a browser's */ };
+    const FakeGlobal = function FakeGlobalWebSocket() {
+      /* a browser's */
+    };
     const mod = loadWith(ws);
     const pick = () => {
       try {
         const Ctor = mod.defaultWebSocket() as unknown;
         return Ctor === FakeGlobal ? 'the global WebSocket' : Ctor === require('ws') ? 'the ws package' : `something else: ${String(Ctor)}`;
       } catch (e) {
-        return /npm install ws/.test((e as Error).message) && /WebSocket. option/.test((e as Error).message) ? 'an error naming npm install ws' : `another error: ${(e as Error).message}`;
+        return /npm install ws/.test((e as Error).message) && /WebSocket. option/.test((e as Error).message)
+          ? 'an error naming npm install ws'
+          : `another error: ${(e as Error).message}`;
       }
     };
     expect(global === 'a global' ? withGlobalWebSocket(FakeGlobal, pick) : withGlobalWebSocket(undefined, pick)).toBe(expected);
@@ -413,7 +454,9 @@ describe('which WebSocket the client uses (issue 23: the package in browsers and
   it('start() throws that error at once (before: an unhandled rejection later, and the client sat in "connecting")', () => {
     const mod = loadWith('missing');
     const client = new mod.SessionEventsClient({ url: 'ws://127.0.0.1:9', tenant: 'dev', token: 't' });
-    withGlobalWebSocket(undefined, () => expect(() => client.start()).toThrow(/no global WebSocket here \(Node before 22\) and the `ws` package is not installed: run `npm install ws`/));
+    withGlobalWebSocket(undefined, () =>
+      expect(() => client.start()).toThrow(/no global WebSocket here \(Node before 22\) and the `ws` package is not installed: run `npm install ws`/),
+    );
     expect(client.state).toBe('idle');
   });
 });

@@ -30,12 +30,16 @@ describe('mapWithConcurrency', () => {
   ])('%i items, limit %i: never more than %i at once (a counter), and the limit is reached', async (count, limit, expectedPeak) => {
     let inFlight = 0;
     let peak = 0;
-    const out = await mapWithConcurrency(Array.from({ length: count }, (_, i) => i), limit, async (x) => {
-      peak = Math.max(peak, ++inFlight);
-      await sleep(x % 3);
-      inFlight--;
-      return x + 100;
-    });
+    const out = await mapWithConcurrency(
+      Array.from({ length: count }, (_, i) => i),
+      limit,
+      async (x) => {
+        peak = Math.max(peak, ++inFlight);
+        await sleep(x % 3);
+        inFlight--;
+        return x + 100;
+      },
+    );
     expect(peak).toBe(expectedPeak);
     expect(out).toHaveLength(count);
     expect(out[count - 1]).toBe(count - 1 + 100);
@@ -76,13 +80,15 @@ describe('mapWithConcurrency', () => {
   it('a task that throws: rejects with the first error, starts nothing after it, and waits for those in flight', async () => {
     const started: number[] = [];
     const settled: number[] = [];
-    await expect(mapWithConcurrency([1, 2, 3, 4, 5, 6], 2, async (x) => {
-      started.push(x);
-      if (x === 2) throw new Error('boom');
-      await sleep(20);
-      settled.push(x);
-      return x;
-    })).rejects.toThrow('boom');
+    await expect(
+      mapWithConcurrency([1, 2, 3, 4, 5, 6], 2, async (x) => {
+        started.push(x);
+        if (x === 2) throw new Error('boom');
+        await sleep(20);
+        settled.push(x);
+        return x;
+      }),
+    ).rejects.toThrow('boom');
     // 1 and 2 start; 2 fails at once; nothing more is taken. 1 settled before the rejection.
     expect(started).toEqual([1, 2]);
     expect(settled).toEqual([1]);
@@ -106,15 +112,21 @@ describe('mapWithConcurrency', () => {
       yield 2;
       throw new Error('page 2 could not be read');
     }
-    await expect(mapWithConcurrency(source(), 5, async (x) => {
-      await sleep(10);
-      settled.push(x);
-    })).rejects.toThrow('page 2 could not be read');
+    await expect(
+      mapWithConcurrency(source(), 5, async (x) => {
+        await sleep(10);
+        settled.push(x);
+      }),
+    ).rejects.toThrow('page 2 could not be read');
     expect(settled.sort()).toEqual([1, 2]);
   });
 
   it('nothing to do: resolves with an empty list and never calls fn', async () => {
-    expect(await mapWithConcurrency([], 3, async () => { throw new Error('called'); })).toEqual([]);
+    expect(
+      await mapWithConcurrency([], 3, async () => {
+        throw new Error('called');
+      }),
+    ).toEqual([]);
   });
 
   it.each([0, -1, 1.5, Number.NaN])('refuses a limit of %p with a clear error', async (limit) => {
@@ -128,13 +140,14 @@ describe('limiter', () => {
     const order: string[] = [];
     // Each task ends when the test opens its gate: no timers, the order is the test's.
     const gates = new Map<string, () => void>();
-    const task = (name: string, fail = false) => run(async () => {
-      order.push(`start ${name}`);
-      await new Promise<void>((open) => gates.set(name, open));
-      order.push(`end ${name}`);
-      if (fail) throw new Error(`${name} failed`);
-      return name;
-    });
+    const task = (name: string, fail = false) =>
+      run(async () => {
+        order.push(`start ${name}`);
+        await new Promise<void>((open) => gates.set(name, open));
+        order.push(`end ${name}`);
+        if (fail) throw new Error(`${name} failed`);
+        return name;
+      });
     const settle = () => new Promise((r) => setImmediate(r));
     const all = Promise.allSettled([task('a'), task('b', true), task('c'), task('d')]);
     await settle();
@@ -159,11 +172,15 @@ describe('limiter', () => {
     release();
     let inFlight = 0;
     let peak = 0;
-    await Promise.all([1, 2, 3].map(() => run(async () => {
-      peak = Math.max(peak, ++inFlight);
-      await sleep(2);
-      inFlight--;
-    })));
+    await Promise.all(
+      [1, 2, 3].map(() =>
+        run(async () => {
+          peak = Math.max(peak, ++inFlight);
+          await sleep(2);
+          inFlight--;
+        }),
+      ),
+    );
     expect(peak).toBe(1);
   });
 

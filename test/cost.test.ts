@@ -24,7 +24,10 @@ test('request counts: batches of 50 need 1/50 of the REST requests and 5 Publish
   expect(r.design['SNS requests']).toBeCloseTo(0.05, 6);
   // Everything after the topic is the same in both designs.
   for (const k of ['SQS requests', 'DynamoDB writes and reads', 'WebSocket messages', 'WebSocket connection minutes']) expect(r.design[k]).toBe(r.original[k]);
-  expect(r.designTotal).toBeCloseTo(Object.values(r.design).reduce((a, b) => a + b, 0), 9);
+  expect(r.designTotal).toBeCloseTo(
+    Object.values(r.design).reduce((a, b) => a + b, 0),
+    9,
+  );
 });
 
 test('alarms are priced per alarm metric ($0.10) and per composite alarm ($0.50)', () => {
@@ -38,7 +41,16 @@ test('countAlarms: a single-metric alarm is 1 alarm metric, a metric-math alarm 
     Resources: {
       A: { Type: 'AWS::CloudWatch::Alarm', Properties: { MetricName: 'Errors' } },
       B: { Type: 'AWS::CloudWatch::Alarm', Properties: { MetricName: 'ApproximateAgeOfOldestMessage' } },
-      C: { Type: 'AWS::CloudWatch::Alarm', Properties: { Metrics: [{ Id: 'e', Expression: 'm1/m2' }, { Id: 'm1', MetricStat: {} }, { Id: 'm2', MetricStat: {} }] } },
+      C: {
+        Type: 'AWS::CloudWatch::Alarm',
+        Properties: {
+          Metrics: [
+            { Id: 'e', Expression: 'm1/m2' },
+            { Id: 'm1', MetricStat: {} },
+            { Id: 'm2', MetricStat: {} },
+          ],
+        },
+      },
       D: { Type: 'AWS::CloudWatch::CompositeAlarm', Properties: {} },
       Q: { Type: 'AWS::SQS::Queue', Properties: {} },
     },
@@ -54,7 +66,9 @@ test('single Action calls cost more than the original (authorizer + ingest Lambd
   const batched = monthlyCost({ eventsPerMonth: 1e8, batchSize: 50, actionShare: 0.02, listeners: 100, alarms: ALARMS });
   expect(batched.ratio).toBeLessThan(0.5);
   // The ratio falls as batches grow.
-  expect(monthlyCost({ eventsPerMonth: 1e8, batchSize: 100, actionShare: 0, listeners: 100, alarms: ALARMS }).ratio).toBeLessThan(monthlyCost({ eventsPerMonth: 1e8, batchSize: 10, actionShare: 0, listeners: 100, alarms: ALARMS }).ratio);
+  expect(monthlyCost({ eventsPerMonth: 1e8, batchSize: 100, actionShare: 0, listeners: 100, alarms: ALARMS }).ratio).toBeLessThan(
+    monthlyCost({ eventsPerMonth: 1e8, batchSize: 10, actionShare: 0, listeners: 100, alarms: ALARMS }).ratio,
+  );
 });
 
 describe('front doors, hand-computed: 1,000,000 events in a month, Log Stream batch 50, 2 tenants, 10 messages per receive, 1 EventBridge source', () => {
@@ -113,7 +127,11 @@ describe('front doors, hand-computed: 1,000,000 events in a month, Log Stream ba
   });
 
   it('orders the doors Log Stream, Event Streams, EventBridge and rejects bad input', () => {
-    expect(doorCosts(input).map((d) => d.door)).toEqual(['Log Stream webhook (batch 50)', 'Event Streams webhook (authorizer cache 0 s)', 'EventBridge (10 per receive)']);
+    expect(doorCosts(input).map((d) => d.door)).toEqual([
+      'Log Stream webhook (batch 50)',
+      'Event Streams webhook (authorizer cache 0 s)',
+      'EventBridge (10 per receive)',
+    ]);
     expect(() => doorCosts({ ...input, messagesPerReceive: 0 })).toThrow(/per receive/);
     expect(() => doorCosts({ ...input, logStreamBatch: 0 })).toThrow(/batch/);
   });
@@ -121,7 +139,23 @@ describe('front doors, hand-computed: 1,000,000 events in a month, Log Stream ba
 
 test("the report prints 1 M, 100 M and 1 B a month, the doors and the prices' dates, and rejects bad arguments", () => {
   const text = costReport([], ALARMS);
-  for (const n of ['1,000,000 events', '100,000,000 events', '1,000,000,000 events', PRICES.asOf, PRICES.eventBridgeAsOf, 'ratio', 'Log Stream webhook', 'Event Streams webhook', 'EventBridge', 'PER MILLION EVENTS', 'FIXED PER MONTH', 'Shared after the topic', 'Assumptions', '4 alarm metrics, 1 composite']) expect(text).toContain(n);
+  for (const n of [
+    '1,000,000 events',
+    '100,000,000 events',
+    '1,000,000,000 events',
+    PRICES.asOf,
+    PRICES.eventBridgeAsOf,
+    'ratio',
+    'Log Stream webhook',
+    'Event Streams webhook',
+    'EventBridge',
+    'PER MILLION EVENTS',
+    'FIXED PER MONTH',
+    'Shared after the topic',
+    'Assumptions',
+    '4 alarm metrics, 1 composite',
+  ])
+    expect(text).toContain(n);
   expect(costReport(['--alarm-metrics', '7', '--composite-alarms', '2'])).toContain('7 alarm metrics, 2 composite');
   expect(() => monthlyCost({ eventsPerMonth: 1e6, batchSize: 0, actionShare: 0, listeners: 0, alarms: ALARMS })).toThrow(/batch-size/);
   expect(() => monthlyCost({ eventsPerMonth: 1e6, batchSize: 10, actionShare: 2, listeners: 0, alarms: ALARMS })).toThrow(/action-share/);
@@ -146,13 +180,12 @@ test('WebSocket messages are counted as frames: one per stream batch for * liste
   }
 });
 
-test('the push frame model uses the stack\'s stream batch size', () => {
+test("the push frame model uses the stack's stream batch size", () => {
   const { PUSH_STREAM } = require('../lib/session-events-socket') as typeof import('../lib/session-events-socket');
   expect(ASSUMPTIONS.pushFrames.maxEventsPerBatch).toBe(PUSH_STREAM.batchSize);
 });
 
 describe('history, hand-computed: 1,000,000 events a month over 2 tenants; 1 polled tenant bringing 1,000,000 events', () => {
-   
   const { archiveLines, pollerLines } = require('../scripts/cost-history') as typeof import('../scripts/cost-history');
   const h = { eventsPerMonth: 1e6, tenants: 2, polledTenants: 1, polledEventsPerMonth: 1e6 };
 
@@ -171,7 +204,7 @@ describe('history, hand-computed: 1,000,000 events a month over 2 tenants; 1 pol
     const p = pollerLines(h);
     expect(p['Poller Lambda (a run a minute per tenant)']).toBeCloseTo(0.00864 + 3315 * 0.0000133334, 8); // 43,200 x 0.25 GB x 0.3 s + 1e6 x 0.25 x 0.0003 s
     expect(p['Poller DynamoDB (lease and checkpoint)']).toBeCloseTo(((86_400 + 10_000) / 1e6) * 0.625, 9);
-    expect(p['Poller Secrets Manager (secret + reads)']).toBeCloseTo(0.4 + 0.8640 * 0.05, 9);
+    expect(p['Poller Secrets Manager (secret + reads)']).toBeCloseTo(0.4 + 0.864 * 0.05, 9);
     expect(p['Poller SNS PublishBatch']).toBeCloseTo(0.05, 9);
     expect(p['Poller CloudWatch Logs']).toBeCloseTo(0.02592 * 0.59, 9);
   });

@@ -10,26 +10,52 @@ import { shippedTemplates, type ShippedTemplates } from '../scripts/shipped-temp
 
 const README = readFileSync(join(__dirname, '..', 'docs', 'deploy.md'), 'utf8');
 let templates: ShippedTemplates;
-beforeAll(() => { templates = shippedTemplates(); });
+beforeAll(() => {
+  templates = shippedTemplates();
+});
 
 it('every resource type of the root and nested templates has a row in DEPLOYER_ACTIONS', () => {
   expect(uncoveredTypes(templates)).toEqual([]);
 });
 
 it('a type the table does not cover fails, naming it', () => {
-  const extra: ShippedTemplates = { root: templates.root, nested: { ...templates.nested, Extra: { Resources: { Fn: { Type: 'AWS::StepFunctions::StateMachine' } } } } };
+  const extra: ShippedTemplates = {
+    root: templates.root,
+    nested: { ...templates.nested, Extra: { Resources: { Fn: { Type: 'AWS::StepFunctions::StateMachine' } } } },
+  };
   expect(uncoveredTypes(extra)).toEqual(['AWS::StepFunctions::StateMachine']);
   expect(() => deployerActions(extra)).toThrow('DEPLOYER_ACTIONS (scripts/deploy-docs.ts) has no row for AWS::StepFunctions::StateMachine');
 });
 
 it('the policy holds what the old README missed: EventBridge, SSM, KMS CreateGrant/DescribeKey, the archive, nested stacks (hand-picked)', () => {
   const actions = deployerActions(templates);
-  for (const a of ['events:CreateEventBus', 'events:PutRule', 'events:PutTargets', 'ssm:PutParameter', 'ssm:GetParameters', 'kms:CreateGrant', 'kms:DescribeKey', 'kms:PutKeyPolicy', 'kms:EnableKeyRotation',
-    'firehose:CreateDeliveryStream', 's3:CreateBucket', 's3:PutBucketPolicy', 'glue:CreateTable', 'athena:CreateWorkGroup', 'cloudformation:CreateStack', 'iam:PassRole', 'lambda:PutFunctionConcurrency']) {
+  for (const a of [
+    'events:CreateEventBus',
+    'events:PutRule',
+    'events:PutTargets',
+    'ssm:PutParameter',
+    'ssm:GetParameters',
+    'kms:CreateGrant',
+    'kms:DescribeKey',
+    'kms:PutKeyPolicy',
+    'kms:EnableKeyRotation',
+    'firehose:CreateDeliveryStream',
+    's3:CreateBucket',
+    's3:PutBucketPolicy',
+    'glue:CreateTable',
+    'athena:CreateWorkGroup',
+    'cloudformation:CreateStack',
+    'iam:PassRole',
+    'lambda:PutFunctionConcurrency',
+  ]) {
     expect(actions).toContain(a);
   }
   expect(actions.filter((a) => a.includes('*'))).toEqual([]);
-  expect(Object.values(DEPLOYER_ACTIONS).flat().filter((a) => !/^[a-z0-9-]+:[A-Za-z]+$/.test(a))).toEqual([]);
+  expect(
+    Object.values(DEPLOYER_ACTIONS)
+      .flat()
+      .filter((a) => !/^[a-z0-9-]+:[A-Za-z]+$/.test(a)),
+  ).toEqual([]);
 });
 
 it('the template retains, root and nested (hand-listed): 9 KMS keys, 4 tables, 2 buckets, the API Gateway role and account setting', () => {

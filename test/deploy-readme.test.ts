@@ -10,7 +10,10 @@ import { shippedTemplates, type CfnTemplate, type ShippedTemplates } from '../sc
 const deploySection = readFileSync(join(__dirname, '..', 'docs', 'deploy.md'), 'utf8');
 let templates: ShippedTemplates;
 let template: CfnTemplate;
-beforeAll(() => { templates = shippedTemplates(); template = templates.root; });
+beforeAll(() => {
+  templates = shippedTemplates();
+  template = templates.root;
+});
 
 /**
  * The filter of a JMESPath `Outputs[?fn(OutputKey,'text')]` query, as the AWS CLI evaluates it: the
@@ -23,7 +26,7 @@ function outputFilter(query: string): (key: string) => boolean {
   return (key) => (fn === 'ends_with' ? key.endsWith(text) : fn === 'starts_with' ? key.startsWith(text) : key.includes(text));
 }
 
-describe('Deploy step 6: the query that lists each tenant\'s API key id', () => {
+describe("Deploy step 6: the query that lists each tenant's API key id", () => {
   const query = () => {
     const m = /aws cloudformation describe-stacks[^\n]*\\\n\s*--query "([^"]+)"/.exec(deploySection);
     if (!m) throw new Error('Deploy step 6 has no describe-stacks --query');
@@ -37,10 +40,19 @@ describe('Deploy step 6: the query that lists each tenant\'s API key id', () => 
   });
 
   it('lists the nested stacks that hold the keys (TenantKeysN), and no other', () => {
-    const m = /list-stack-resources[^\n]*\\\n\s*--query "StackResourceSummaries\[\?ResourceType=='AWS::CloudFormation::Stack' && starts_with\(LogicalResourceId,'([^']+)'\)\]/.exec(deploySection);
+    const m =
+      /list-stack-resources[^\n]*\\\n\s*--query "StackResourceSummaries\[\?ResourceType=='AWS::CloudFormation::Stack' && starts_with\(LogicalResourceId,'([^']+)'\)\]/.exec(
+        deploySection,
+      );
     if (!m) throw new Error('Deploy step 6 has no list-stack-resources query of the nested stacks');
-    const listed = Object.entries(template.Resources).filter(([id, r]) => r.Type === 'AWS::CloudFormation::Stack' && id.startsWith(m[1])).map(([id]) => id).sort();
-    const withKeys = Object.entries(templates.nested).filter(([, t]) => Object.values(t.Resources).some((r) => r.Type === 'AWS::ApiGateway::ApiKey')).map(([id]) => id).sort();
+    const listed = Object.entries(template.Resources)
+      .filter(([id, r]) => r.Type === 'AWS::CloudFormation::Stack' && id.startsWith(m[1]))
+      .map(([id]) => id)
+      .sort();
+    const withKeys = Object.entries(templates.nested)
+      .filter(([, t]) => Object.values(t.Resources).some((r) => r.Type === 'AWS::ApiGateway::ApiKey'))
+      .map(([id]) => id)
+      .sort();
     expect(listed).toEqual(withKeys);
     expect(listed.length).toBeGreaterThan(0);
   });
@@ -48,7 +60,11 @@ describe('Deploy step 6: the query that lists each tenant\'s API key id', () => 
   it('matches exactly one output per tenant of cdk.json (2), each the id of an API key', () => {
     const keep = outputFilter(query());
     // Each nested stack the loop describes (the keys live there: lib/tenant-groups.ts), and the root.
-    const matched = [template, ...Object.values(templates.nested)].flatMap((t) => Object.entries(t.Outputs ?? {}).filter(([key]) => keep(key)).map(([, output]) => ({ t, output })));
+    const matched = [template, ...Object.values(templates.nested)].flatMap((t) =>
+      Object.entries(t.Outputs ?? {})
+        .filter(([key]) => keep(key))
+        .map(([, output]) => ({ t, output })),
+    );
     expect(matched).toHaveLength(2);
     for (const { t, output } of matched) {
       const ref = (output.Value as { Ref?: string }).Ref!;

@@ -42,7 +42,10 @@ describe('GitHub heading slugs (hand-written from GitHub rendering)', () => {
 
 describe('the checker, against a broken tree (each case written by hand)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'docs-links-'));
-  writeFileSync(join(dir, 'a.md'), '# A\n## Here it is\n[ok](#here-it-is) [ok2](b.md#b-part) [bad anchor](#nowhere)\n[missing](gone.md) [bad other](b.md#nope) [web](https://example.com/x#y)\n');
+  writeFileSync(
+    join(dir, 'a.md'),
+    '# A\n## Here it is\n[ok](#here-it-is) [ok2](b.md#b-part) [bad anchor](#nowhere)\n[missing](gone.md) [bad other](b.md#nope) [web](https://example.com/x#y)\n',
+  );
   writeFileSync(join(dir, 'b.md'), '# B\n## B part\n');
   it('reports exactly the missing file and the two missing anchors', () => {
     expect(brokenLinks([join(dir, 'a.md')], dir)).toEqual([
@@ -82,13 +85,39 @@ describe('alarm runbook links', () => {
 
   it.each([
     // hand-written: the operations alarms (lib/monitoring.ts), the archive's (lib/event-archive.ts)
-    'ingesterrors', 'ingestthrottles', 'api5xxrate', 'apilatencyp99', 'ingest4xxrate', 'publishfailures',
-    'topicdeliveryfailures', 'topicredrivefailures', 'noevents', 'lag', 'dlqdepth', 'deliverydlqdepth', 'errors',
-    'throttles', 'pushiteratorage', 'pusherrors', 'pushfailuresdepth', 'pushsendfailures', 'closechecksdlqdepth',
-    'socketintegrationerrors', 'eventbridgelag', 'eventbridgedlqdepth', 'eventbridgedeliverydlqdepth',
-    'eventbridgeingesterrors', 'eventbridgefailedinvocations', 'eventbridgedlqsendfailed',
-    'archivefreshness', 'archivedeliveryfailures', 'archivedeliverydlqdepth',
-    'pollererrors', 'pollerbehind', 'pollerrefused', 'pollernotrunning', // lib/log-poller.ts
+    'ingesterrors',
+    'ingestthrottles',
+    'api5xxrate',
+    'apilatencyp99',
+    'ingest4xxrate',
+    'publishfailures',
+    'topicdeliveryfailures',
+    'topicredrivefailures',
+    'noevents',
+    'lag',
+    'dlqdepth',
+    'deliverydlqdepth',
+    'errors',
+    'throttles',
+    'pushiteratorage',
+    'pusherrors',
+    'pushfailuresdepth',
+    'pushsendfailures',
+    'closechecksdlqdepth',
+    'socketintegrationerrors',
+    'eventbridgelag',
+    'eventbridgedlqdepth',
+    'eventbridgedeliverydlqdepth',
+    'eventbridgeingesterrors',
+    'eventbridgefailedinvocations',
+    'eventbridgedlqsendfailed',
+    'archivefreshness',
+    'archivedeliveryfailures',
+    'archivedeliverydlqdepth',
+    'pollererrors',
+    'pollerbehind',
+    'pollerrefused',
+    'pollernotrunning', // lib/log-poller.ts
   ])('#%s is a heading of the runbook', (anchor) => {
     expect(runbook.has(anchor)).toBe(true);
   });

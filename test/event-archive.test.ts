@@ -24,7 +24,10 @@ test('cdk-nag AwsSolutions finds nothing unacknowledged in the stack with the ar
 test('one Firehose stream: direct put, encrypted with the archive key, gzip, partitioned by tenant and day, errors to errors/', () => {
   expect(ofType('AWS::KinesisFirehose::DeliveryStream')).toHaveLength(1);
   expect(stream.Properties.DeliveryStreamType).toBe('DirectPut');
-  expect(stream.Properties.DeliveryStreamEncryptionConfigurationInput).toEqual({ KeyType: 'CUSTOMER_MANAGED_CMK', KeyARN: { 'Fn::GetAtt': [archiveKeyId, 'Arn'] } });
+  expect(stream.Properties.DeliveryStreamEncryptionConfigurationInput).toEqual({
+    KeyType: 'CUSTOMER_MANAGED_CMK',
+    KeyARN: { 'Fn::GetAtt': [archiveKeyId, 'Arn'] },
+  });
   expect(s3dest.CompressionFormat).toBe('GZIP');
   expect(s3dest.Prefix).toBe('events/tenant=!{partitionKeyFromQuery:tenant}/dt=!{partitionKeyFromQuery:dt}/');
   expect(s3dest.ErrorOutputPrefix).toBe('errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/');
@@ -34,10 +37,13 @@ test('one Firehose stream: direct put, encrypted with the archive key, gzip, par
   expect(s3dest.CloudWatchLoggingOptions.Enabled).toBe(true);
   // The partition query and the newline after each record (SNS raw delivery adds none).
   expect(s3dest.ProcessingConfiguration.Processors).toEqual([
-    { Type: 'MetadataExtraction', Parameters: [
-      { ParameterName: 'MetadataExtractionQuery', ParameterValue: '{tenant: .tenant, dt: .date[0:10]}' },
-      { ParameterName: 'JsonParsingEngine', ParameterValue: 'JQ-1.6' },
-    ] },
+    {
+      Type: 'MetadataExtraction',
+      Parameters: [
+        { ParameterName: 'MetadataExtractionQuery', ParameterValue: '{tenant: .tenant, dt: .date[0:10]}' },
+        { ParameterName: 'JsonParsingEngine', ParameterValue: 'JQ-1.6' },
+      ],
+    },
     { Type: 'AppendDelimiterToRecord', Parameters: [] },
   ]);
 });
@@ -55,9 +61,11 @@ test('the topic subscribes the stream with raw delivery, a subscription role and
   expect(resources[dlqId].Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [archiveKeyId, 'Arn'] });
 });
 
-test('the roles hold exactly the documented actions, on the archive\'s own resources', () => {
-  const policiesOf = (roleId: string) => ofType('AWS::IAM::Policy').filter(([, p]) => p.Properties.Roles.some((r: any) => r.Ref === roleId))
-    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+test("the roles hold exactly the documented actions, on the archive's own resources", () => {
+  const policiesOf = (roleId: string) =>
+    ofType('AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties.Roles.some((r: any) => r.Ref === roleId))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
   const deliveryRoleId = s3dest.RoleARN['Fn::GetAtt'][0];
   const delivery = policiesOf(deliveryRoleId);
   expect(delivery.map((s: any) => [s.Action].flat().sort())).toEqual([
@@ -67,22 +75,39 @@ test('the roles hold exactly the documented actions, on the archive\'s own resou
   ]);
   expect(JSON.stringify(delivery[0].Resource)).toContain(bucketId);
   expect(delivery[1].Condition.StringEquals['kms:ViaService']).toEqual({ 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] });
-  expect(resources[deliveryRoleId].Properties.AssumeRolePolicyDocument.Statement[0].Condition).toEqual({ StringEquals: { 'sts:ExternalId': { Ref: 'AWS::AccountId' } } });
+  expect(resources[deliveryRoleId].Properties.AssumeRolePolicyDocument.Statement[0].Condition).toEqual({
+    StringEquals: { 'sts:ExternalId': { Ref: 'AWS::AccountId' } },
+  });
   const sub = ofType('AWS::SNS::Subscription').find(([, r]) => r.Properties.Protocol === 'firehose')![1].Properties;
   const subscription = policiesOf(sub.SubscriptionRoleArn['Fn::GetAtt'][0]);
-  expect(subscription).toEqual([{
-    Effect: 'Allow',
-    Action: ['firehose:DescribeDeliveryStream', 'firehose:ListDeliveryStreams', 'firehose:ListTagsForDeliveryStream', 'firehose:PutRecord', 'firehose:PutRecordBatch'],
-    Resource: { 'Fn::GetAtt': [streamId, 'Arn'] },
-  }]);
+  expect(subscription).toEqual([
+    {
+      Effect: 'Allow',
+      Action: [
+        'firehose:DescribeDeliveryStream',
+        'firehose:ListDeliveryStreams',
+        'firehose:ListTagsForDeliveryStream',
+        'firehose:PutRecord',
+        'firehose:PutRecordBatch',
+      ],
+      Resource: { 'Fn::GetAtt': [streamId, 'Arn'] },
+    },
+  ]);
 });
 
 test('the bucket: its own KMS key with a bucket key, Block Public Access, TLS only, versioned, access logs, lifecycle', () => {
-  expect(bucket.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([{
-    BucketKeyEnabled: true,
-    ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [archiveKeyId, 'Arn'] } },
-  }]);
-  expect(bucket.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+  expect(bucket.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
+    {
+      BucketKeyEnabled: true,
+      ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [archiveKeyId, 'Arn'] } },
+    },
+  ]);
+  expect(bucket.PublicAccessBlockConfiguration).toEqual({
+    BlockPublicAcls: true,
+    BlockPublicPolicy: true,
+    IgnorePublicAcls: true,
+    RestrictPublicBuckets: true,
+  });
   expect(bucket.VersioningConfiguration).toEqual({ Status: 'Enabled' });
   expect(bucket.LoggingConfiguration.LogFilePrefix).toBe('archive/');
   const rules = Object.fromEntries(bucket.LifecycleConfiguration.Rules.map((r: any) => [r.Id, r]));
@@ -91,10 +116,9 @@ test('the bucket: its own KMS key with a bucket key, Block Public Access, TLS on
   expect(rules['athena-results']).toMatchObject({ Prefix: 'athena-results/', ExpirationInDays: 30 });
   const policy = ofType('AWS::S3::BucketPolicy').find(([, p]) => p.Properties.Bucket.Ref === bucketId)![1].Properties.PolicyDocument.Statement;
   const denies = policy.filter((s: any) => s.Effect === 'Deny');
-  expect(denies.map((s: any) => s.Condition)).toEqual(expect.arrayContaining([
-    { Bool: { 'aws:SecureTransport': 'false' } },
-    { NumericLessThan: { 's3:TlsVersion': 1.2 } },
-  ]));
+  expect(denies.map((s: any) => s.Condition)).toEqual(
+    expect.arrayContaining([{ Bool: { 'aws:SecureTransport': 'false' } }, { NumericLessThan: { 's3:TlsVersion': 1.2 } }]),
+  );
 });
 
 test('retention comes from the configuration, and an expiry before the transition is refused', () => {
@@ -102,7 +126,9 @@ test('retention comes from the configuration, and an expiry before the transitio
   const b = Object.values(t).find((r: any) => r.Type === 'AWS::S3::Bucket' && r.Properties.VersioningConfiguration)!;
   const events = b.Properties.LifecycleConfiguration.Rules.find((r: any) => r.Id === 'events');
   expect(events).toMatchObject({ ExpirationInDays: 2555, Transitions: [{ TransitionInDays: 30 }] });
-  expect(() => buildStack({ archive: { transitionAfterDays: 400, expireAfterDays: 400 } })).toThrow(/archive\.expireAfterDays: must be after archive\.transitionAfterDays \(400\), got 400/);
+  expect(() => buildStack({ archive: { transitionAfterDays: 400, expireAfterDays: 400 } })).toThrow(
+    /archive\.expireAfterDays: must be after archive\.transitionAfterDays \(400\), got 400/,
+  );
   expect(() => buildStack({ archive: { expireAfterDays: 'forever' } })).toThrow(/archive\.expireAfterDays: must be a positive whole number/);
   expect(() => buildStack({ archive: { keepForever: true } })).toThrow(/archive\.keepForever: is not a known setting/);
 });
@@ -114,16 +140,32 @@ test('Glue table: partition keys tenant and dt, projection (tenant injected, dt 
   const input = table.Properties.TableInput;
   expect(table.Properties.DatabaseName).toBe('test_archive');
   expect(input.Name).toBe('events');
-  expect(input.PartitionKeys).toEqual([{ Name: 'tenant', Type: 'string' }, { Name: 'dt', Type: 'string' }]);
+  expect(input.PartitionKeys).toEqual([
+    { Name: 'tenant', Type: 'string' },
+    { Name: 'dt', Type: 'string' },
+  ]);
   expect(input.Parameters).toMatchObject({
-    'projection.enabled': 'true', 'projection.tenant.type': 'injected', 'projection.dt.type': 'date', 'projection.dt.format': 'yyyy-MM-dd',
-    'projection.dt.range': '2020-01-01,NOW', compressionType: 'gzip',
+    'projection.enabled': 'true',
+    'projection.tenant.type': 'injected',
+    'projection.dt.type': 'date',
+    'projection.dt.format': 'yyyy-MM-dd',
+    'projection.dt.range': '2020-01-01,NOW',
+    compressionType: 'gzip',
   });
   expect(input.Parameters['storage.location.template']).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: bucketId }, '/events/tenant=${tenant}/dt=${dt}/']] });
   expect(input.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe('org.openx.data.jsonserde.JsonSerDe');
   expect(input.StorageDescriptor.Columns.map((c: any) => `${c.Name}:${c.Type}`)).toEqual([
-    'id:string', 'type:string', 'source:string', 'log_type:string', 'level:int', 'user_id:string', 'session_id:string',
-    'date:string', 'received_at:string', 'data:string', 'truncated:boolean',
+    'id:string',
+    'type:string',
+    'source:string',
+    'log_type:string',
+    'level:int',
+    'user_id:string',
+    'session_id:string',
+    'date:string',
+    'received_at:string',
+    'data:string',
+    'truncated:boolean',
   ]);
 });
 
@@ -138,11 +180,23 @@ test('Athena workgroup: results encrypted with the archive key under athena-resu
 });
 
 test('alarms: freshness, delivery failures and the delivery DLQ, quiet with no traffic, critical, with runbook links', () => {
-  const alarms = ofType('AWS::CloudWatch::Alarm').filter(([id]) => /Archive/.test(id)).map(([, a]) => a.Properties);
+  const alarms = ofType('AWS::CloudWatch::Alarm')
+    .filter(([id]) => /Archive/.test(id))
+    .map(([, a]) => a.Properties);
   const byMetric = Object.fromEntries(alarms.map((a) => [a.MetricName, a]));
   expect(Object.keys(byMetric).sort()).toEqual(['ApproximateNumberOfMessagesVisible', 'DeliveryToS3.DataFreshness', 'DeliveryToS3.Success']);
-  expect(byMetric['DeliveryToS3.DataFreshness']).toMatchObject({ Namespace: 'AWS/Firehose', Statistic: 'Maximum', Threshold: 900, ComparisonOperator: 'GreaterThanThreshold' });
-  expect(byMetric['DeliveryToS3.Success']).toMatchObject({ Namespace: 'AWS/Firehose', Statistic: 'Minimum', Threshold: 1, ComparisonOperator: 'LessThanThreshold' });
+  expect(byMetric['DeliveryToS3.DataFreshness']).toMatchObject({
+    Namespace: 'AWS/Firehose',
+    Statistic: 'Maximum',
+    Threshold: 900,
+    ComparisonOperator: 'GreaterThanThreshold',
+  });
+  expect(byMetric['DeliveryToS3.Success']).toMatchObject({
+    Namespace: 'AWS/Firehose',
+    Statistic: 'Minimum',
+    Threshold: 1,
+    ComparisonOperator: 'LessThanThreshold',
+  });
   for (const a of alarms) {
     expect(a.TreatMissingData).toBe('notBreaching');
     expect(a.AlarmActions).toHaveLength(1);
@@ -173,4 +227,3 @@ test('the construct refuses settings Firehose or S3 would refuse at deploy time'
   t.resourceCountIs('AWS::S3::Bucket', 1);
   t.hasResourceProperties('AWS::S3::Bucket', { LoggingConfiguration: Match.absent() });
 });
-

@@ -23,7 +23,10 @@ const withSources = {
 describe('configuration: tenants[].eventBridgeSources', () => {
   const tenants = (sources: unknown, other?: unknown) => ({
     ...TEST_CONFIG,
-    tenants: [{ ...TEST_CONFIG.tenants[0], eventBridgeSources: sources }, { ...TEST_CONFIG.tenants[1], ...(other !== undefined ? { eventBridgeSources: other } : {}) }],
+    tenants: [
+      { ...TEST_CONFIG.tenants[0], eventBridgeSources: sources },
+      { ...TEST_CONFIG.tenants[1], ...(other !== undefined ? { eventBridgeSources: other } : {}) },
+    ],
   });
   test('kept as given', () => {
     expect(parseConfig(tenants([ACME, ACME_EVENTS])).tenants[0].eventBridgeSources).toEqual([ACME, ACME_EVENTS]);
@@ -58,9 +61,17 @@ describe('the stack', () => {
   const resources = withNestedResources(stack);
   const all = Template.fromJSON({ Resources: resources });
   const idOf = (type: string, pred: (p: any) => boolean) => Object.keys(resources).find((id) => resources[id].Type === type && pred(resources[id].Properties))!;
-  const queueId = (role: string) => idOf('AWS::SQS::Queue', (p) => (p.Tags ?? []).some((t: any) => t.Key === QUEUE_TAGS.role && t.Value === role) && p.Tags.some((t: any) => t.Key === QUEUE_TAGS.subscriber && t.Value === 'eventbridge'));
+  const queueId = (role: string) =>
+    idOf(
+      'AWS::SQS::Queue',
+      (p) =>
+        (p.Tags ?? []).some((t: any) => t.Key === QUEUE_TAGS.role && t.Value === role) &&
+        p.Tags.some((t: any) => t.Key === QUEUE_TAGS.subscriber && t.Value === 'eventbridge'),
+    );
   const [queue, dlq, deliveryDlq] = ['queue', 'dlq', 'delivery-dlq'].map(queueId);
-  const ruleArn = (source: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:rule/${source}/Test-ingest`]] });
+  const ruleArn = (source: string) => ({
+    'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:rule/${source}/Test-ingest`]],
+  });
 
   test('a partner event bus per source, named as the source', () => {
     template.resourceCountIs('AWS::Events::EventBus', 0);
@@ -77,12 +88,14 @@ describe('the stack', () => {
         EventBusName: { Ref: bus },
         EventPattern: { source: [s] },
         State: 'ENABLED',
-        Targets: [{
-          Arn: { 'Fn::GetAtt': [queue, 'Arn'] },
-          Id: Match.anyValue(),
-          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [deliveryDlq, 'Arn'] } },
-          RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
-        }],
+        Targets: [
+          {
+            Arn: { 'Fn::GetAtt': [queue, 'Arn'] },
+            Id: Match.anyValue(),
+            DeadLetterConfig: { Arn: { 'Fn::GetAtt': [deliveryDlq, 'Arn'] } },
+            RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
+          },
+        ],
       });
     }
   });
@@ -101,7 +114,9 @@ describe('the stack', () => {
     for (const q of [queue, dlq, deliveryDlq]) {
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: q }],
-        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        },
       });
     }
   });
@@ -111,48 +126,78 @@ describe('the stack', () => {
     for (const q of [queue, deliveryDlq]) {
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: q }],
-        PolicyDocument: { Statement: Match.arrayWith([{
-          Sid: 'AllowAuth0PartnerRules', Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage',
-          Resource: { 'Fn::GetAtt': [q, 'Arn'] }, Condition: { ArnEquals: { 'aws:SourceArn': arns } },
-        }]) },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            {
+              Sid: 'AllowAuth0PartnerRules',
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sqs:SendMessage',
+              Resource: { 'Fn::GetAtt': [q, 'Arn'] },
+              Condition: { ArnEquals: { 'aws:SourceArn': arns } },
+            },
+          ]),
+        },
       });
     }
     const dlqPolicy = Object.values(resources).find((r) => r.Type === 'AWS::SQS::QueuePolicy' && r.Properties.Queues[0].Ref === dlq)!;
     expect(dlqPolicy.Properties.PolicyDocument.Statement.filter((s: any) => s.Effect === 'Allow')).toEqual([]);
   });
 
-  test.each(['queue', 'delivery DLQ'])('the %s\'s key lets EventBridge encrypt for this account only (GenerateDataKey, Decrypt)', (which) => {
+  test.each(['queue', 'delivery DLQ'])("the %s's key lets EventBridge encrypt for this account only (GenerateDataKey, Decrypt)", (which) => {
     const key = resources[which === 'queue' ? queue : deliveryDlq].Properties.KmsMasterKeyId['Fn::GetAtt'][0];
     const statements = resources[key].Properties.KeyPolicy.Statement.filter((s: any) => s.Principal?.Service);
     for (const st of statements) st.Action = [st.Action].flat().sort();
-    expect(statements).toEqual([{
-      Sid: 'AllowEventBridgeToEncryptQueueMessages', Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' },
-      Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: '*', Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
-    }]);
+    expect(statements).toEqual([
+      {
+        Sid: 'AllowEventBridgeToEncryptQueueMessages',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      },
+    ]);
   });
 
-  test('the consumer reads the queue with partial batch responses and knows each source\'s tenant (from the tenants file)', () => {
+  test("the consumer reads the queue with partial batch responses and knows each source's tenant (from the tenants file)", () => {
     const fn = idOf('AWS::Lambda::Function', (p) => p.Environment?.Variables?.DLQ_URL !== undefined);
     expect(resources[fn].Properties.Environment.Variables).toMatchObject({ TENANTS_FILE: '/opt/auth0-events/tenants.json' });
     expect(resources[fn].Properties.Environment.Variables).not.toHaveProperty('EVENTBRIDGE_SOURCES');
     const layer = resources[fn].Properties.Layers[0].Ref;
     const file = stack.node.findAll().find((c) => c instanceof TenantsFile && stack.resolve(c.layer.layerVersionArn).Ref === layer) as TenantsFile;
-    expect(eventBridgeSourceTenants(JSON.parse(file.json))).toEqual(new Map([[ACME, 'acme'], [ACME_EVENTS, 'acme'], [EU, 'acme@eu']]));
+    expect(eventBridgeSourceTenants(JSON.parse(file.json))).toEqual(
+      new Map([
+        [ACME, 'acme'],
+        [ACME_EVENTS, 'acme'],
+        [EU, 'acme@eu'],
+      ]),
+    );
     expect(resources[fn].Properties.Environment.Variables.DLQ_URL).toEqual({ Ref: dlq });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      FunctionName: { Ref: fn }, EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] }, FunctionResponseTypes: ['ReportBatchItemFailures'], BatchSize: 10,
+      FunctionName: { Ref: fn },
+      EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 10,
     });
   });
 
   test('alarms: queue age, both DLQs, consumer errors, and FailedInvocations of every rule (one alarm over all of them)', () => {
-    const alarms = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').map((r) => r.Properties);
+    const alarms = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
+      .map((r) => r.Properties);
     const on = (metric: string, dims: (d: any[]) => boolean) => alarms.filter((a) => a.MetricName === metric && dims(a.Dimensions ?? []));
     const queueDim = (q: string) => (d: any[]) => JSON.stringify(d).includes(`"${q}","QueueName"`);
     expect(on('ApproximateAgeOfOldestMessage', queueDim(queue)).map((a) => [a.Threshold, a.EvaluationPeriods])).toEqual([[300, 3]]);
     expect(on('ApproximateNumberOfMessagesVisible', queueDim(dlq)).map((a) => a.Threshold)).toEqual([1]);
     expect(on('ApproximateNumberOfMessagesVisible', queueDim(deliveryDlq)).map((a) => a.Threshold)).toEqual([1]);
     // One alarm per rule metric over every partner bus (a Metrics Insights query on the rules' common name), not one per rule.
-    const query = (metric: string) => alarms.filter((a) => (a.Metrics ?? []).some((m: any) => m.Expression === `SELECT SUM(${metric}) FROM SCHEMA("AWS/Events", EventBusName, RuleName) WHERE RuleName = 'Test-ingest'`));
+    const query = (metric: string) =>
+      alarms.filter((a) =>
+        (a.Metrics ?? []).some(
+          (m: any) => m.Expression === `SELECT SUM(${metric}) FROM SCHEMA("AWS/Events", EventBusName, RuleName) WHERE RuleName = 'Test-ingest'`,
+        ),
+      );
     const failed = query('FailedInvocations');
     const lost = query('InvocationsFailedToBeSentToDlq');
     expect([...failed, ...lost].map((a) => [a.Threshold, a.ComparisonOperator, a.TreatMissingData, a.Metrics[0].Period])).toEqual([
@@ -162,10 +207,11 @@ describe('the stack', () => {
     for (const a of [...failed, ...lost, ...on('ApproximateAgeOfOldestMessage', queueDim(queue))]) expect(a.AlarmActions).toHaveLength(1);
   });
 
-  test('the dashboard has the front door\'s queue age, queues and consumer', () => {
+  test("the dashboard has the front door's queue age, queues and consumer", () => {
     const dashboard = Object.values(resources).find((r) => r.Type === 'AWS::CloudWatch::Dashboard')!;
     const body = JSON.stringify(dashboard.Properties.DashboardBody);
-    for (const title of ['EventBridge front door: queue age (s)', 'EventBridge front door: queues', 'EventBridge front door: consumer']) expect(body).toContain(title);
+    for (const title of ['EventBridge front door: queue age (s)', 'EventBridge front door: queues', 'EventBridge front door: consumer'])
+      expect(body).toContain(title);
     expect(body).toContain('EventBridgeRefused');
   });
 

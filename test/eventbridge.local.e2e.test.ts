@@ -26,21 +26,55 @@ beforeAll(async () => {
   await new SNSClient({}).send(new SubscribeCommand({ TopicArn: p.topicArn, Protocol: 'sqs', Endpoint: q.arn, Attributes: { RawMessageDelivery: 'true' } }));
   recorder = q.url;
 }, 120_000);
-afterAll(async () => { await p?.stop(); });
+afterAll(async () => {
+  await p?.stop();
+});
 
 const postEventBridge = async (body: unknown) => {
-  const res = await fetch(`${p.restUrl}/local/eventbridge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(`${p.restUrl}/local/eventbridge`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   return { status: res.status, body: await res.json() };
 };
 
 test('an EventBridge-shaped Log Stream record arrives at the subscribers like the same record posted to /log-stream', async () => {
-  const record = { log_id: `eb-e2e-logout-${Date.now()}`, data: { type: 'slo', date: '2026-11-22T10:00:00.000Z', user_id: 'auth0|eb-bob', description: 'Successful logout', details: { session_id: 'sess-eb-1' } } };
+  const record = {
+    log_id: `eb-e2e-logout-${Date.now()}`,
+    data: { type: 'slo', date: '2026-11-22T10:00:00.000Z', user_id: 'auth0|eb-bob', description: 'Successful logout', details: { session_id: 'sess-eb-1' } },
+  };
   expect(await postEventBridge(partnerEvent(record, DEV_EVENTBRIDGE_SOURCE))).toEqual({ status: 202, body: { queued: 1 } });
   accepted.push(record.log_id);
-  const [fromBus] = await until(async () => { const m = await drain(sqs, recorder, 1, 1); return m.length ? m : undefined; }, 10_000, 'the EventBridge event on the topic');
+  const [fromBus] = await until(
+    async () => {
+      const m = await drain(sqs, recorder, 1, 1);
+      return m.length ? m : undefined;
+    },
+    10_000,
+    'the EventBridge event on the topic',
+  );
   expect((await postLogStream(p, [record])).status).toBe(200);
-  const [fromHook] = await until(async () => { const m = await drain(sqs, recorder, 1, 1); return m.length ? m : undefined; }, 10_000, 'the webhook event on the topic');
-  const expected = { id: record.log_id, tenant: 'dev', type: 'logout', source: 'log-stream', log_type: 'slo', level: 1, user_id: 'auth0|eb-bob', session_id: 'sess-eb-1', date: '2026-11-22T10:00:00.000Z', data: record.data };
+  const [fromHook] = await until(
+    async () => {
+      const m = await drain(sqs, recorder, 1, 1);
+      return m.length ? m : undefined;
+    },
+    10_000,
+    'the webhook event on the topic',
+  );
+  const expected = {
+    id: record.log_id,
+    tenant: 'dev',
+    type: 'logout',
+    source: 'log-stream',
+    log_type: 'slo',
+    level: 1,
+    user_id: 'auth0|eb-bob',
+    session_id: 'sess-eb-1',
+    date: '2026-11-22T10:00:00.000Z',
+    data: record.data,
+  };
   const { received_at: atBus, ...bus } = JSON.parse(fromBus.Body!);
   const { received_at: atHook, ...hook } = JSON.parse(fromHook.Body!);
   expect(bus).toEqual(expected);
@@ -58,22 +92,33 @@ test('a logout through EventBridge is pushed to a listen:events listener once', 
   accepted.push(record.log_id);
   await listener.waitFor((events) => events.some((x) => x.id === record.log_id), 10_000);
   await new Promise((r) => setTimeout(r, 500));
-  expect(listener.events().filter((x) => x.id === record.log_id)).toEqual([{ id: record.log_id, type: 'logout', tenant: 'dev', user_id: 'auth0|eb-carol', date: record.data.date, log_type: 'slo' }]);
+  expect(listener.events().filter((x) => x.id === record.log_id)).toEqual([
+    { id: record.log_id, type: 'logout', tenant: 'dev', user_id: 'auth0|eb-carol', date: record.data.date, log_type: 'slo' },
+  ]);
   listener.close();
 });
 
 test('a malformed record of a configured source lands in the front door DLQ (shown in /local/state), not on the topic', async () => {
   expect((await postEventBridge(partnerEvent({ log_id: 'eb-bad', data: { date: 'yesterday' } }, DEV_EVENTBRIDGE_SOURCE))).status).toBe(202);
-  const door = await until(async () => {
-    const s = await (await fetch(`${p.restUrl}/local/state`)).json();
-    return s.frontDoors.find((d: { name: string; dlq: number }) => d.name === 'eventbridge' && d.dlq === 1);
-  }, 10_000, 'the refused event in the eventbridge DLQ');
+  const door = await until(
+    async () => {
+      const s = await (await fetch(`${p.restUrl}/local/state`)).json();
+      return s.frontDoors.find((d: { name: string; dlq: number }) => d.name === 'eventbridge' && d.dlq === 1);
+    },
+    10_000,
+    'the refused event in the eventbridge DLQ',
+  );
   expect(door).toEqual({ name: 'eventbridge', visible: 0, inFlight: 0, dlq: 1 });
   // The page's flow: the two events put on the topic by this door so far (the duplicate and the refused
   // one are not counted), each shown with the door that accepted it.
   const state = await (await fetch(`${p.restUrl}/local/state`)).json();
   expect(state.flow.doors.eventbridge).toBe(2);
-  expect(state.events.filter((e: { door?: string }) => e.door === 'eventbridge').map((e: { id: string }) => e.id).sort()).toEqual(accepted.sort());
+  expect(
+    state.events
+      .filter((e: { door?: string }) => e.door === 'eventbridge')
+      .map((e: { id: string }) => e.id)
+      .sort(),
+  ).toEqual(accepted.sort());
   expect((await drain(sqs, recorder, 10, 2)).map((m) => JSON.parse(m.Body!).id)).not.toContain('eb-bad');
 });
 
@@ -106,7 +151,10 @@ test.each([
   expect((await res.json()).error).toBe(error);
 });
 
-test('POST /local/redrive from the local page\'s own origin is served', async () => {
-  const res = await fetch(`${p.restUrl}/local/redrive?subscriber=eventbridge`, { method: 'POST', headers: { origin: p.restUrl.replace('localhost', '127.0.0.1') } });
+test("POST /local/redrive from the local page's own origin is served", async () => {
+  const res = await fetch(`${p.restUrl}/local/redrive?subscriber=eventbridge`, {
+    method: 'POST',
+    headers: { origin: p.restUrl.replace('localhost', '127.0.0.1') },
+  });
   expect(res.status).toBe(200);
 });

@@ -27,7 +27,11 @@ function conditionHolds(t: CfnTemplate, name: string, given: Record<string, stri
 }
 /** The logical ids CloudFormation creates with these parameters. */
 function created(t: CfnTemplate, given: Record<string, string>): Set<string> {
-  return new Set(Object.entries(t.Resources).filter(([, r]) => !r.Condition || conditionHolds(t, r.Condition, given)).map(([id]) => id));
+  return new Set(
+    Object.entries(t.Resources)
+      .filter(([, r]) => !r.Condition || conditionHolds(t, r.Condition, given))
+      .map(([id]) => id),
+  );
 }
 /** Logical ids a resource names: Ref, Fn::GetAtt, DependsOn (Fn::If branches included: they would need it too). */
 function named(r: unknown): Set<string> {
@@ -54,22 +58,30 @@ function deployedParts(ts: ShippedTemplates, given: Record<string, string>): { t
     if (!made.has(id)) continue;
     const params: Record<string, string> = {};
     for (const [k, v] of Object.entries((ts.root.Resources[id].Properties?.Parameters ?? {}) as Record<string, any>)) {
-      if (v && typeof v === 'object' && typeof v.Ref === 'string' && ts.root.Parameters?.[v.Ref]) params[k] = given[v.Ref] ?? ts.root.Parameters[v.Ref].Default!;
+      if (v && typeof v === 'object' && typeof v.Ref === 'string' && ts.root.Parameters?.[v.Ref])
+        params[k] = given[v.Ref] ?? ts.root.Parameters[v.Ref].Default!;
     }
     parts.push({ t, made: created(t, params) });
   }
   return parts;
 }
-const allBuses = (ts: ShippedTemplates, given: Record<string, string>) => deployedParts(ts, given).flatMap(({ t, made }) => busesOf(t, made)).sort();
-const busesOf = (t: CfnTemplate, ids: Set<string>) => [...ids].filter((id) => t.Resources[id].Type === 'AWS::Events::EventBus').map((id) => t.Resources[id].Properties!.EventSourceName);
+const allBuses = (ts: ShippedTemplates, given: Record<string, string>) =>
+  deployedParts(ts, given)
+    .flatMap(({ t, made }) => busesOf(t, made))
+    .sort();
+const busesOf = (t: CfnTemplate, ids: Set<string>) =>
+  [...ids].filter((id) => t.Resources[id].Type === 'AWS::Events::EventBus').map((id) => t.Resources[id].Properties!.EventSourceName);
 const ofType = (t: CfnTemplate, ids: Set<string>, type: string) => [...ids].filter((id) => t.Resources[id].Type === type).length;
 
 describe('the shipped example, deployed with --parameters ExampleConfiguration=deploy', () => {
   let ts: ShippedTemplates;
   let t: CfnTemplate;
-  beforeAll(() => { ts = shippedTemplates(); t = ts.root; });
+  beforeAll(() => {
+    ts = shippedTemplates();
+    t = ts.root;
+  });
 
-  it('creates the poller without its placeholder secret: the secret is only named in the role\'s policy (no resource, no dynamic reference), so creation cannot fail on it', () => {
+  it("creates the poller without its placeholder secret: the secret is only named in the role's policy (no resource, no dynamic reference), so creation cannot fail on it", () => {
     const text = JSON.stringify(t);
     expect(text).not.toContain('AWS::SecretsManager::Secret');
     expect(text).not.toContain('{{resolve:secretsmanager');
@@ -81,7 +93,9 @@ describe('the shipped example, deployed with --parameters ExampleConfiguration=d
     expect(parts.length).toBeGreaterThan(1);
     expect(parts.flatMap(({ t, made }) => busesOf(t, made))).toEqual([]);
     // No rule on a partner bus; the one rule left is the log poller's schedule for acme@eu (cdk.json's managementApi).
-    const rules = parts.flatMap(({ t, made }) => [...made].filter((id) => t.Resources[id].Type === 'AWS::Events::Rule').map((id) => t.Resources[id].Properties!));
+    const rules = parts.flatMap(({ t, made }) =>
+      [...made].filter((id) => t.Resources[id].Type === 'AWS::Events::Rule').map((id) => t.Resources[id].Properties!),
+    );
     expect(rules.map((r) => [r.EventBusName ?? null, r.ScheduleExpression, r.Targets?.[0]?.Input])).toEqual([[null, 'rate(1 minute)', '{"tenant":"acme@eu"}']]);
     expect(ofType(t, parts[0].made, 'AWS::Events::Rule')).toBe(1);
     // Without the opt-in (the Rule refuses that deploy) the template would create it: the condition is what leaves it out.
@@ -99,13 +113,21 @@ describe('the shipped example, deployed with --parameters ExampleConfiguration=d
   it('nothing that is created names a resource left out, in any stack (CloudFormation would refuse the template)', () => {
     const dangling = deployedParts(ts, { ExampleConfiguration: 'deploy' }).flatMap(({ t, made }) => [
       ...[...made].flatMap((id) => [...named(t.Resources[id])].filter((n) => t.Resources[n] && !made.has(n)).map((n) => `${id} -> ${n}`)),
-      ...Object.entries(t.Outputs ?? {}).flatMap(([k, o]) => [...named({ Properties: o })].filter((n) => t.Resources[n] && !made.has(n)).map((n) => `output ${k} -> ${n}`)),
+      ...Object.entries(t.Outputs ?? {}).flatMap(([k, o]) =>
+        [...named({ Properties: o })].filter((n) => t.Resources[n] && !made.has(n)).map((n) => `output ${k} -> ${n}`),
+      ),
     ]);
     expect(dangling).toEqual([]);
   });
 
-  it('the templates keep the placeholder\'s bus and rule, conditioned (cfn-lint and the tests still read them)', () => {
-    const conditioned = [ts.root, ...Object.values(ts.nested)].flatMap((t) => Object.entries(t.Resources).filter(([, r]) => r.Condition).map(([, r]) => `${r.Type} ${r.Condition}`)).sort();
+  it("the templates keep the placeholder's bus and rule, conditioned (cfn-lint and the tests still read them)", () => {
+    const conditioned = [ts.root, ...Object.values(ts.nested)]
+      .flatMap((t) =>
+        Object.entries(t.Resources)
+          .filter(([, r]) => r.Condition)
+          .map(([, r]) => `${r.Type} ${r.Condition}`),
+      )
+      .sort();
     expect(conditioned).toEqual(['AWS::Events::EventBus ExampleSourceBuses', 'AWS::Events::Rule ExampleSourceBuses']);
   });
 });
@@ -118,8 +140,12 @@ describe('a real source is not conditioned', () => {
     expect(allBuses(ts, {})).toEqual([REAL]);
   });
 
-  it('an example e-mail with a real source: the real source\'s bus is created on the opt-in, unconditioned', () => {
-    const config = { ...TEST_CONFIG, alarmEmail: 'oncall@acme.example', tenants: [{ ...TEST_CONFIG.tenants[0], eventBridgeSources: [REAL, ZERO] }, TEST_CONFIG.tenants[1]] };
+  it("an example e-mail with a real source: the real source's bus is created on the opt-in, unconditioned", () => {
+    const config = {
+      ...TEST_CONFIG,
+      alarmEmail: 'oncall@acme.example',
+      tenants: [{ ...TEST_CONFIG.tenants[0], eventBridgeSources: [REAL, ZERO] }, TEST_CONFIG.tenants[1]],
+    };
     expect(allBuses(shippedTemplates({ 'auth0-events': config }), { ExampleConfiguration: 'deploy' })).toEqual([REAL]);
   });
 });

@@ -46,10 +46,20 @@ const SHAPES: [EventType, string, Level, EventSource][] = [
   ['log', 'depnote', 4, 'log-stream'],
   ['log', 'seacft', 0, 'log-stream'],
 ];
-const EVENTS: CanonicalEvent[] = ['acme', 'acme@eu'].flatMap((tenant, t) => SHAPES.map(([type, log_type, level, source], i) => ({
-  id: `ev-${t}-${i}`, tenant, type, log_type, level, source, user_id: `auth0|${i}`,
-  date: '2024-05-01T10:00:00.000Z', received_at: '2024-05-01T10:00:01.000Z', data: { type: log_type },
-})));
+const EVENTS: CanonicalEvent[] = ['acme', 'acme@eu'].flatMap((tenant, t) =>
+  SHAPES.map(([type, log_type, level, source], i) => ({
+    id: `ev-${t}-${i}`,
+    tenant,
+    type,
+    log_type,
+    level,
+    source,
+    user_id: `auth0|${i}`,
+    date: '2024-05-01T10:00:00.000Z',
+    received_at: '2024-05-01T10:00:01.000Z',
+    data: { type: log_type },
+  })),
+);
 
 /** A plain reading of a filter: fields ANDed, values ORed, `x*` a prefix, level bounds inclusive. */
 function shouldReceive(filter: SubscriberFilter | undefined, e: CanonicalEvent): boolean {
@@ -77,10 +87,16 @@ beforeAll(async () => {
   subscribers = fanOut.subscribers;
   const { topicArn } = fanOut;
   for (let i = 0; i < EVENTS.length; i += 10) {
-    const out = await sns.send(new PublishBatchCommand({
-      TopicArn: topicArn,
-      PublishBatchRequestEntries: EVENTS.slice(i, i + 10).map((e, j) => ({ Id: `e${j}`, Message: JSON.stringify(e), MessageAttributes: messageAttributes(e) })),
-    }));
+    const out = await sns.send(
+      new PublishBatchCommand({
+        TopicArn: topicArn,
+        PublishBatchRequestEntries: EVENTS.slice(i, i + 10).map((e, j) => ({
+          Id: `e${j}`,
+          Message: JSON.stringify(e),
+          MessageAttributes: messageAttributes(e),
+        })),
+      }),
+    );
     expect(out.Failed ?? []).toEqual([]);
   }
 });
@@ -109,7 +125,9 @@ it('delivers every event to exactly the subscribers whose filters match (raw can
   const report: Record<string, { expected: string[]; received: string[] }> = {};
   for (const s of subscribers) {
     const received = (await drain(s.queueUrl)).map((e) => e.id).sort();
-    const expected = EVENTS.filter((e) => shouldReceive(s.definition.filter, e)).map((e) => e.id).sort();
+    const expected = EVENTS.filter((e) => shouldReceive(s.definition.filter, e))
+      .map((e) => e.id)
+      .sort();
     report[s.definition.name] = { expected, received };
   }
   for (const [, r] of Object.entries(report)) expect(r.received).toEqual(r.expected);

@@ -44,8 +44,13 @@ describe('fan-out in the stack (registry subscribers)', () => {
 
   it('encrypts every subscriber queue with one shared customer-managed key that is not the topic key', () => {
     // The subscribers' queues (the real-time construct has queues of its own, with its own key).
-    const subscriberQueueIds = SUBSCRIBERS.flatMap((d) => { const ids = subscriberIds(stack, d.name); return [ids.queue, ids.dlq, ids.deliveryDlq]; });
-    const queues = Object.entries(resources).filter(([id, r]) => r.Type === 'AWS::SQS::Queue' && subscriberQueueIds.includes(id)).map(([, r]) => r);
+    const subscriberQueueIds = SUBSCRIBERS.flatMap((d) => {
+      const ids = subscriberIds(stack, d.name);
+      return [ids.queue, ids.dlq, ids.deliveryDlq];
+    });
+    const queues = Object.entries(resources)
+      .filter(([id, r]) => r.Type === 'AWS::SQS::Queue' && subscriberQueueIds.includes(id))
+      .map(([, r]) => r);
     expect(queues.length).toBe(SUBSCRIBERS.length * 3);
     const keys = new Set(queues.map((q) => JSON.stringify(q.Properties.KmsMasterKeyId)));
     expect(keys.size).toBe(1);
@@ -54,14 +59,18 @@ describe('fan-out in the stack (registry subscribers)', () => {
     expect([...keys][0]).toBe(JSON.stringify(arn(queueKey)));
     template.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
-      KeyPolicy: { Statement: Match.arrayWith([{
-        Sid: 'AllowEventTopicDeliveries',
-        Effect: 'Allow',
-        Principal: { Service: 'sns.amazonaws.com' },
-        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        Resource: '*',
-        Condition: { ArnEquals: { 'aws:SourceArn': ref(topicId) } },
-      }]) },
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'AllowEventTopicDeliveries',
+            Effect: 'Allow',
+            Principal: { Service: 'sns.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            Resource: '*',
+            Condition: { ArnEquals: { 'aws:SourceArn': ref(topicId) } },
+          },
+        ]),
+      },
     });
   });
 
@@ -78,7 +87,9 @@ describe('fan-out in the stack (registry subscribers)', () => {
     });
 
     it('subscribes the queue with its filter policy, raw delivery and a redrive DLQ for undeliverable messages', () => {
-      const subs = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::SNS::Subscription' && JSON.stringify(r.Properties.Endpoint) === JSON.stringify(arn(ids.queue!)));
+      const subs = Object.entries(resources).filter(
+        ([, r]) => r.Type === 'AWS::SNS::Subscription' && JSON.stringify(r.Properties.Endpoint) === JSON.stringify(arn(ids.queue!)),
+      );
       expect(subs).toHaveLength(1);
       const [, sub] = subs[0];
       expect(sub.Properties).toEqual({
@@ -97,10 +108,17 @@ describe('fan-out in the stack (registry subscribers)', () => {
       for (const queue of [ids.queue!, ids.deliveryDlq]) {
         template.hasResourceProperties('AWS::SQS::QueuePolicy', {
           Queues: [ref(queue)],
-          PolicyDocument: { Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-            Match.objectLike({ Effect: 'Allow', Action: 'sqs:SendMessage', Principal: { Service: 'sns.amazonaws.com' }, Condition: { ArnEquals: { 'aws:SourceArn': ref(topicId) } } }),
-          ]) },
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+              Match.objectLike({
+                Effect: 'Allow',
+                Action: 'sqs:SendMessage',
+                Principal: { Service: 'sns.amazonaws.com' },
+                Condition: { ArnEquals: { 'aws:SourceArn': ref(topicId) } },
+              }),
+            ]),
+          },
         });
       }
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -120,28 +138,55 @@ describe('fan-out in the stack (registry subscribers)', () => {
     });
 
     it('has lag, DLQ depth, delivery-DLQ depth, errors and throttles alarms, missing data not breaching', () => {
-      const alarms = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm' && JSON.stringify(r.Properties.Dimensions ?? []).match(new RegExp(`"(${ids.queue}|${ids.dlq}|${ids.deliveryDlq}|${ids.fn})"`)));
+      const alarms = Object.values(resources).filter(
+        (r) =>
+          r.Type === 'AWS::CloudWatch::Alarm' &&
+          JSON.stringify(r.Properties.Dimensions ?? []).match(new RegExp(`"(${ids.queue}|${ids.dlq}|${ids.deliveryDlq}|${ids.fn})"`)),
+      );
       const summary = alarms.map((a) => {
         const p = a.Properties;
         const dim = p.Dimensions[0].Value;
-        const target = JSON.stringify(dim).includes(ids.fn!) ? 'fn' : JSON.stringify(dim).includes(`"${ids.deliveryDlq}"`) ? 'deliveryDlq' : JSON.stringify(dim).includes(`"${ids.dlq}"`) ? 'dlq' : 'queue';
+        const target = JSON.stringify(dim).includes(ids.fn!)
+          ? 'fn'
+          : JSON.stringify(dim).includes(`"${ids.deliveryDlq}"`)
+            ? 'deliveryDlq'
+            : JSON.stringify(dim).includes(`"${ids.dlq}"`)
+              ? 'dlq'
+              : 'queue';
         return { target, metric: p.MetricName, stat: p.Statistic, op: p.ComparisonOperator, threshold: p.Threshold, missing: p.TreatMissingData };
       });
-      expect(summary).toEqual(expect.arrayContaining([
-        { target: 'queue', metric: 'ApproximateAgeOfOldestMessage', stat: 'Maximum', op: 'GreaterThanThreshold', threshold: 300, missing: 'notBreaching' },
-        { target: 'dlq', metric: 'ApproximateNumberOfMessagesVisible', stat: 'Maximum', op: 'GreaterThanOrEqualToThreshold', threshold: 1, missing: 'notBreaching' },
-        { target: 'deliveryDlq', metric: 'ApproximateNumberOfMessagesVisible', stat: 'Maximum', op: 'GreaterThanOrEqualToThreshold', threshold: 1, missing: 'notBreaching' },
-        { target: 'fn', metric: 'Errors', stat: 'Sum', op: 'GreaterThanOrEqualToThreshold', threshold: 1, missing: 'notBreaching' },
-        { target: 'fn', metric: 'Throttles', stat: 'Sum', op: 'GreaterThanOrEqualToThreshold', threshold: 1, missing: 'notBreaching' },
-      ]));
+      expect(summary).toEqual(
+        expect.arrayContaining([
+          { target: 'queue', metric: 'ApproximateAgeOfOldestMessage', stat: 'Maximum', op: 'GreaterThanThreshold', threshold: 300, missing: 'notBreaching' },
+          {
+            target: 'dlq',
+            metric: 'ApproximateNumberOfMessagesVisible',
+            stat: 'Maximum',
+            op: 'GreaterThanOrEqualToThreshold',
+            threshold: 1,
+            missing: 'notBreaching',
+          },
+          {
+            target: 'deliveryDlq',
+            metric: 'ApproximateNumberOfMessagesVisible',
+            stat: 'Maximum',
+            op: 'GreaterThanOrEqualToThreshold',
+            threshold: 1,
+            missing: 'notBreaching',
+          },
+          { target: 'fn', metric: 'Errors', stat: 'Sum', op: 'GreaterThanOrEqualToThreshold', threshold: 1, missing: 'notBreaching' },
+          { target: 'fn', metric: 'Throttles', stat: 'Sum', op: 'GreaterThanOrEqualToThreshold', threshold: 1, missing: 'notBreaching' },
+        ]),
+      );
       expect(summary).toHaveLength(5);
     });
   });
 
-  it('gives each writer only its own table: users UpdateItem on users, session-events PutItem (and UpdateItem for a late write\'s cursor) on events', () => {
+  it("gives each writer only its own table: users UpdateItem on users, session-events PutItem (and UpdateItem for a late write's cursor) on events", () => {
     const policyOf = (name: string) => {
       const role = stack.getLogicalId(subscriberIds(stack, name).subscriber.handler!.role.node.defaultChild as never);
-      return Object.values(resources).find((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([ref(role)]))!.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[];
+      return Object.values(resources).find((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([ref(role)]))!
+        .Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[];
     };
     const stores = (stack as Auth0EventsStack).stores;
     const usersId = stack.getLogicalId(stores.usersTable.node.defaultChild as never);
@@ -149,7 +194,9 @@ describe('fan-out in the stack (registry subscribers)', () => {
     const dynamo = (name: string) => policyOf(name).filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));
     expect(dynamo('users')).toEqual([expect.objectContaining({ Action: 'dynamodb:UpdateItem', Resource: arn(usersId) })]);
     expect(dynamo('session-events')).toEqual([expect.objectContaining({ Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: arn(eventsId) })]);
-    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ USERS_TABLE: ref(usersId), POWERTOOLS_SERVICE_NAME: 'auth0-events-users' }) } });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ USERS_TABLE: ref(usersId), POWERTOOLS_SERVICE_NAME: 'auth0-events-users' }) },
+    });
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ EVENTS_TABLE: ref(eventsId) }) } });
   });
 
@@ -162,7 +209,13 @@ describe('fan-out in the stack (registry subscribers)', () => {
     };
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
-      Properties: { ...common, KeySchema: [{ AttributeName: 'tenant', KeyType: 'HASH' }, { AttributeName: 'user_id', KeyType: 'RANGE' }] },
+      Properties: {
+        ...common,
+        KeySchema: [
+          { AttributeName: 'tenant', KeyType: 'HASH' },
+          { AttributeName: 'user_id', KeyType: 'RANGE' },
+        ],
+      },
     });
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       ...common,
@@ -170,8 +223,22 @@ describe('fan-out in the stack (registry subscribers)', () => {
       TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
       StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
       GlobalSecondaryIndexes: [
-        { IndexName: 'by-tenant', KeySchema: [{ AttributeName: 'tenant', KeyType: 'HASH' }, { AttributeName: 'cursor', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } },
-        { IndexName: 'by-user', KeySchema: [{ AttributeName: 'tenant_user', KeyType: 'HASH' }, { AttributeName: 'cursor', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } },
+        {
+          IndexName: 'by-tenant',
+          KeySchema: [
+            { AttributeName: 'tenant', KeyType: 'HASH' },
+            { AttributeName: 'cursor', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: 'by-user',
+          KeySchema: [
+            { AttributeName: 'tenant_user', KeyType: 'HASH' },
+            { AttributeName: 'cursor', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
       ],
     });
   });
@@ -180,7 +247,11 @@ describe('fan-out in the stack (registry subscribers)', () => {
     const { template: t } = buildStack({ deletionProtection: false });
     const tables = Object.values(t.findResources('AWS::DynamoDB::Table')) as { DeletionPolicy: string; Properties: { DeletionProtectionEnabled: boolean } }[];
     // users, events and the real-time connections table
-    expect(tables.map((x) => [x.DeletionPolicy, x.Properties.DeletionProtectionEnabled])).toEqual([['Delete', false], ['Delete', false], ['Delete', false]]);
+    expect(tables.map((x) => [x.DeletionPolicy, x.Properties.DeletionProtectionEnabled])).toEqual([
+      ['Delete', false],
+      ['Delete', false],
+      ['Delete', false],
+    ]);
   });
 });
 
@@ -222,11 +293,20 @@ describe('fan-out with webhook, team-queue and tuned subscribers', () => {
     // 10 records in waves of 4 (3 waves) x 5 s + 5 s.
     expect(fn.Timeout).toBe(20);
     template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([{
-        Action: 'secretsmanager:GetSecretValue',
-        Effect: 'Allow',
-        Resource: { 'Fn::Join': ['', ['arn:', ref('AWS::Partition'), ':secretsmanager:', ref('AWS::Region'), ':', ref('AWS::AccountId'), ':secret:auth0-events/siem-??????']] },
-      }]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Action: 'secretsmanager:GetSecretValue',
+            Effect: 'Allow',
+            Resource: {
+              'Fn::Join': [
+                '',
+                ['arn:', ref('AWS::Partition'), ':secretsmanager:', ref('AWS::Region'), ':', ref('AWS::AccountId'), ':secret:auth0-events/siem-??????'],
+              ],
+            },
+          },
+        ]),
+      },
     });
     template.hasResourceProperties('AWS::SNS::Subscription', {
       FilterPolicy: { tenant: ['acme@eu'], level: [{ numeric: ['>=', 3] }] },
@@ -234,7 +314,7 @@ describe('fan-out with webhook, team-queue and tuned subscribers', () => {
     });
   });
 
-  it('team queue in another account: subscribed by this stack with the registry\'s filter and a delivery DLQ; that account gets no right on the topic', () => {
+  it("team queue in another account: subscribed by this stack with the registry's filter and a delivery DLQ; that account gets no right on the topic", () => {
     const s = stack.subscribers.get('billing');
     expect(s.queue).toBeUndefined();
     expect(s.handler).toBeUndefined();
@@ -276,10 +356,19 @@ describe('fan-out with webhook, team-queue and tuned subscribers', () => {
 
   it('fails synth with a clear message for an invalid filter', () => {
     const bad = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    expect(() => new Auth0EventsStack(bad, 'Bad', {
-      config: parseConfig(TEST_CONFIG),
-      subscribers: [{ name: 'noisy', filter: { types: ['user_blocked'], logTypes: ['f*'], level: { min: 9 as never } }, queue: { arn: 'arn:aws:sqs:us-east-1:111122223333:q' } }],
-    })).toThrow('Subscriber "noisy": filter.level.min must be a whole number 0 (debug) .. 4 (critical), got 9');
+    expect(
+      () =>
+        new Auth0EventsStack(bad, 'Bad', {
+          config: parseConfig(TEST_CONFIG),
+          subscribers: [
+            {
+              name: 'noisy',
+              filter: { types: ['user_blocked'], logTypes: ['f*'], level: { min: 9 as never } },
+              queue: { arn: 'arn:aws:sqs:us-east-1:111122223333:q' },
+            },
+          ],
+        }),
+    ).toThrow('Subscriber "noisy": filter.level.min must be a whole number 0 (debug) .. 4 (critical), got 9');
   });
 });
 
@@ -293,7 +382,9 @@ it('wires an optional alarm action to every subscriber alarm (ALARM and OK)', ()
   expect(alarms).toHaveLength(5);
   const t = Template.fromStack(stack);
   const topicRef = ref(stack.getLogicalId(alarmTopic.node.defaultChild as never));
-  const props = Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((r) => (r as { Properties: { AlarmActions: unknown; OKActions: unknown } }).Properties);
+  const props = Object.values(t.findResources('AWS::CloudWatch::Alarm')).map(
+    (r) => (r as { Properties: { AlarmActions: unknown; OKActions: unknown } }).Properties,
+  );
   expect(props.length).toBe(10);
   for (const p of props) expect([p.AlarmActions, p.OKActions]).toEqual([[topicRef], [topicRef]]);
   expect(alarms[0]).toBeInstanceOf(cloudwatch.Alarm);

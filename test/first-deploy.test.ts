@@ -21,7 +21,11 @@ import { TEST_CONFIG } from './support/stack';
 type Resource = { Type: string; Properties?: Record<string, any>; DependsOn?: string | string[] };
 
 const EXTRA: SubscriberDefinition[] = [
-  { name: 'billing-hook', filter: { types: ['user_registered'] }, webhook: { url: 'https://billing.example.test/hook', secretName: 'billing/hook' } } as SubscriberDefinition,
+  {
+    name: 'billing-hook',
+    filter: { types: ['user_registered'] },
+    webhook: { url: 'https://billing.example.test/hook', secretName: 'billing/hook' },
+  } as SubscriberDefinition,
   { name: 'team-queue', filter: { types: ['user_deleted'] }, queue: { arn: 'arn:aws:sqs:eu-west-1:222233334444:team-events' } },
   { name: 'slow-team', filter: { types: ['logout'] }, handler: { entry: 'lambda/users-writer/handler.ts' }, alarms: { maxAgeOfOldestMessageSeconds: 86_400 } },
 ];
@@ -55,7 +59,11 @@ function chain(from: string, to: string): string[] | undefined {
       for (let p = seen.get(id); p; p = seen.get(p)) path.unshift(p);
       return path;
     }
-    for (const d of directDependencies(resources[id])) if (!seen.has(d)) { seen.set(d, id); queue.push(d); }
+    for (const d of directDependencies(resources[id]))
+      if (!seen.has(d)) {
+        seen.set(d, id);
+        queue.push(d);
+      }
   }
   return undefined;
 }
@@ -134,7 +142,8 @@ describe('the shipped example configuration is refused at deploy, not at synth',
       if (v['Fn::Contains']) return (v['Fn::Contains'][0] as unknown[]).map(value).includes(value(v['Fn::Contains'][1]));
       throw new Error(`rule function ${Object.keys(v)[0]} not evaluated here`);
     };
-    return Object.entries(t.Rules ?? {}).filter(([id]) => id !== 'CheckBootstrapVersion')
+    return Object.entries(t.Rules ?? {})
+      .filter(([id]) => id !== 'CheckBootstrapVersion')
       .flatMap(([, rule]: [string, any]) => rule.Assertions.map((a: any) => ({ holds: value(a.Assert) as boolean, description: a.AssertDescription })));
   }
 
@@ -156,7 +165,7 @@ describe('the shipped example configuration is refused at deploy, not at synth',
     expect(assertionsHold(t, { ExampleConfiguration: 'deploy' }).map((r) => r.holds)).toEqual([true]);
   });
 
-  it('a configured deployment has no such rule or parameter (only CDK\'s own bootstrap check)', () => {
+  it("a configured deployment has no such rule or parameter (only CDK's own bootstrap check)", () => {
     const t = synth(TEST_CONFIG);
     expect(Object.keys(t.Rules)).toEqual(['CheckBootstrapVersion']);
     expect(Object.keys(t.Parameters)).toEqual(['BootstrapVersion']);
@@ -197,7 +206,13 @@ describe('Lambda architecture: arm64 by default, x86_64 for a region without arm
   const architectures = (config: Record<string, unknown>) => {
     const a = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const t = Template.fromStack(new Auth0EventsStack(a, 'Arch', { config: parseConfig(config) })).toJSON();
-    return [...new Set(Object.values(t.Resources as Record<string, Resource>).filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => JSON.stringify([r.Properties?.Architectures, r.Properties?.Runtime])))];
+    return [
+      ...new Set(
+        Object.values(t.Resources as Record<string, Resource>)
+          .filter((r) => r.Type === 'AWS::Lambda::Function')
+          .map((r) => JSON.stringify([r.Properties?.Architectures, r.Properties?.Runtime])),
+      ),
+    ];
   };
   it('every function: arm64 and nodejs24.x by default; x86_64 when configured', () => {
     expect(architectures(TEST_CONFIG)).toEqual([JSON.stringify([['arm64'], 'nodejs24.x'])]);

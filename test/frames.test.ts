@@ -61,7 +61,7 @@ describe('FramePacker', () => {
   });
 });
 
-describe('packFrames at the byte (push\'s figures)', () => {
+describe("packFrames at the byte (push's figures)", () => {
   /** An event whose JSON is {"id":"<id>"}: 9 bytes plus the id's UTF-8 bytes. */
   const ev = (id: string) => ({ id });
   const bytes = (s: string) => Buffer.byteLength(s, 'utf8');

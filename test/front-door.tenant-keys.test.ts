@@ -9,7 +9,11 @@ import { frontDoor, type RestRoute } from '../local/front-door';
 let server: Server;
 let base = '';
 const reached: string[] = [];
-const KEYS = new Map([['dev', 'dev-key-11aa'], ['acme', 'acme-key-22bb'], ['acme@eu', 'acme-eu-key-33cc']]);
+const KEYS = new Map([
+  ['dev', 'dev-key-11aa'],
+  ['acme', 'acme-key-22bb'],
+  ['acme@eu', 'acme-eu-key-33cc'],
+]);
 
 beforeAll(async () => {
   const handler: RestRoute['handler'] = async (e) => {
@@ -21,21 +25,28 @@ beforeAll(async () => {
     apiKeys: KEYS,
     throttle: { rateLimit: 1000, burstLimit: 1000 },
   });
-  server = createServer((req, res) => void door(req, res).then((handled) => { if (!handled) res.writeHead(404).end(); }));
+  server = createServer(
+    (req, res) =>
+      void door(req, res).then((handled) => {
+        if (!handled) res.writeHead(404).end();
+      }),
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
-beforeEach(() => { reached.length = 0; });
+beforeEach(() => {
+  reached.length = 0;
+});
 
 const post = (tenantPath: string, headers: Record<string, string>) =>
   fetch(`${base}/${tenantPath}/log-stream`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '[]' });
 
 test.each([
-  ['dev\'s key on acme\'s path', 'acme', { 'x-api-key': 'dev-key-11aa' }, 403, 'forbidden'],
-  ['acme\'s key on acme@eu\'s path', 'acme@eu', { authorization: 'Bearer acme-key-22bb' }, 403, 'forbidden'],
-  ['acme\'s key on acme@eu\'s path, @ encoded', 'acme%40eu', { 'x-api-key': 'acme-key-22bb' }, 403, 'forbidden'],
-  ['acme@eu\'s key on dev\'s path', 'dev', { authorization: 'acme-eu-key-33cc' }, 403, 'forbidden'],
+  ["dev's key on acme's path", 'acme', { 'x-api-key': 'dev-key-11aa' }, 403, 'forbidden'],
+  ["acme's key on acme@eu's path", 'acme@eu', { authorization: 'Bearer acme-key-22bb' }, 403, 'forbidden'],
+  ["acme's key on acme@eu's path, @ encoded", 'acme%40eu', { 'x-api-key': 'acme-key-22bb' }, 403, 'forbidden'],
+  ["acme@eu's key on dev's path", 'dev', { authorization: 'acme-eu-key-33cc' }, 403, 'forbidden'],
   ['a key of nobody', 'acme', { 'x-api-key': 'guess' }, 403, 'forbidden'],
   ['no key', 'acme', {}, 401, 'unauthorized'],
 ])('%s is refused and reaches no handler', async (_name, tenantPath, headers, status, code) => {
@@ -49,7 +60,7 @@ test.each([
   ['dev', { 'x-api-key': 'dev-key-11aa' }, 'dev'],
   ['acme', { authorization: 'acme-key-22bb' }, 'acme'],
   ['acme@eu', { authorization: 'Bearer acme-eu-key-33cc' }, 'acme@eu'],
-])('each tenant\'s own key works on its own path %s', async (tenantPath, headers, tenant) => {
+])("each tenant's own key works on its own path %s", async (tenantPath, headers, tenant) => {
   const res = await post(tenantPath, headers);
   expect(res.status).toBe(200);
   expect(reached).toEqual([tenant]);

@@ -20,7 +20,10 @@ function escapeJavaScript(s: string): string {
     const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
     if (c > 0xffff) {
       // Java strings are UTF-16: a supplementary character is two chars, each escaped.
-      out += ch.split('').map((u) => `\\u${hex(u.charCodeAt(0))}`).join('');
+      out += ch
+        .split('')
+        .map((u) => `\\u${hex(u.charCodeAt(0))}`)
+        .join('');
     } else if (c > 0x7f) out += `\\u${hex(c)}`;
     else if (c < 32) out += ({ 8: '\\b', 9: '\\t', 10: '\\n', 12: '\\f', 13: '\\r' } as Record<number, string>)[c] ?? `\\u${hex(c)}`;
     else out += ({ '"': '\\"', "'": "\\'", '\\': '\\\\', '/': '\\/' } as Record<string, string>)[ch] ?? ch;
@@ -31,7 +34,8 @@ function escapeJavaScript(s: string): string {
 type Context = Record<string, string>;
 /** Renders the VTL subset: `$context.x.y`, `$util.escapeJavaScript(<ref>)`, and `.replaceAll("a","b")` chains. */
 function renderVtl(template: string, context: Context): string {
-  const ref = /\$(?:!)?\{?(context(?:\.[A-Za-z]+)+|util\.escapeJavaScript\((\$context(?:\.[A-Za-z]+)+)\))\}?((?:\.replaceAll\("(?:[^"\\]|\\.)*","(?:[^"\\]|\\.)*"\))*)/g;
+  const ref =
+    /\$(?:!)?\{?(context(?:\.[A-Za-z]+)+|util\.escapeJavaScript\((\$context(?:\.[A-Za-z]+)+)\))\}?((?:\.replaceAll\("(?:[^"\\]|\\.)*","(?:[^"\\]|\\.)*"\))*)/g;
   const out = template.replace(ref, (_m, body: string, inner: string | undefined, calls: string) => {
     const lookup = (name: string) => {
       if (!(name in context)) throw new Error(`template uses ${name}, which the test does not provide`);
@@ -54,7 +58,7 @@ function renderVtl(template: string, context: Context): string {
 const HOSTILE = [
   'plain text',
   'object has missing required properties (["occurred_at","user"])',
-  "instance type (string) does not match any allowed primitive type (allowed: [\"object\"]) at user's \"user_id\"",
+  'instance type (string) does not match any allowed primitive type (allowed: ["object"]) at user\'s "user_id"',
   'a backslash \\ then \\" and \\\' and \\\\',
   'line one\nline two\r\n\ttabbed',
   'controls \u0000\u0001\u001f\u007f end',
@@ -70,7 +74,11 @@ const HOSTILE = [
 const { template } = buildStack();
 const responses = Object.values(template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>)
   .filter((r) => r.Type === 'AWS::ApiGateway::GatewayResponse')
-  .map((r) => ({ type: r.Properties.ResponseType as string, body: r.Properties.ResponseTemplates['application/json'] as string, headers: r.Properties.ResponseParameters }));
+  .map((r) => ({
+    type: r.Properties.ResponseType as string,
+    body: r.Properties.ResponseTemplates['application/json'] as string,
+    headers: r.Properties.ResponseParameters,
+  }));
 
 describe('gateway responses are valid JSON for any message', () => {
   it('the API has a JSON gateway response for every type the contract lists', () => {
@@ -78,7 +86,7 @@ describe('gateway responses are valid JSON for any message', () => {
     for (const r of responses) expect(r.headers).toEqual({ 'gatewayresponse.header.Content-Type': "'application/json'" });
   });
 
-  it('the interpreter is faithful: escapeJavaScript escapes single quotes as \\\' (invalid JSON), as API Gateway documents', () => {
+  it("the interpreter is faithful: escapeJavaScript escapes single quotes as \\' (invalid JSON), as API Gateway documents", () => {
     expect(escapeJavaScript('it\'s "x" \\ /\n')).toBe('it\\\'s \\"x\\" \\\\ \\/\\n');
     expect(() => JSON.parse(`"${escapeJavaScript("it's")}"`)).toThrow();
     expect(renderVtl('"$util.escapeJavaScript($context.v).replaceAll("\\\\\'","\'")"', { 'context.v': "it's" })).toBe('"it\'s"');

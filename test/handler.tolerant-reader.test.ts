@@ -20,13 +20,25 @@ import { canonicalEvent, failedIds, sqsEvent } from './support/events';
 import { snsClient, sqsClient } from '../harness/sns-sqs';
 
 let emulator: Emulator;
-beforeAll(async () => { emulator = await startSnsSqs(); }, 60_000);
-afterAll(async () => { await emulator?.stop(); });
+beforeAll(async () => {
+  emulator = await startSnsSqs();
+}, 60_000);
+afterAll(async () => {
+  await emulator?.stop();
+});
 
 /** What a newer pipeline may send: a type and a source this package has never heard of. */
 const FROM_THE_FUTURE = {
-  id: 'ev-future-1', tenant: 'acme', type: 'passkey_enrolled', source: 'scim', log_type: 'passkey_enrollment_succeeded', level: 1,
-  user_id: 'auth0|future', date: '2027-03-01T10:00:00.000Z', received_at: '2027-03-01T10:00:01.000Z', data: { anything: ['new'] },
+  id: 'ev-future-1',
+  tenant: 'acme',
+  type: 'passkey_enrolled',
+  source: 'scim',
+  log_type: 'passkey_enrollment_succeeded',
+  level: 1,
+  user_id: 'auth0|future',
+  date: '2027-03-01T10:00:00.000Z',
+  received_at: '2027-03-01T10:00:01.000Z',
+  data: { anything: ['new'] },
 };
 
 it('the simulated skew is real: the installed package knows neither name', () => {
@@ -52,11 +64,17 @@ it('the ingest stays strict: it publishes only names it knows', () => {
   expect(canonicalEventProblems(FROM_THE_FUTURE).map(([field]) => field)).toEqual(['type', 'source']);
 });
 
-it('a newer pipeline\'s type and door reach the team\'s handler; malformed messages, and only they, end in the DLQ', async () => {
+it("a newer pipeline's type and door reach the team's handler; malformed messages, and only they, end in the DLQ", async () => {
   const sns = snsClient(emulator.endpoint);
   const sqs = sqsClient(emulator.endpoint);
-  const { topicArn, subscribers: [team] } = await createFanOut({
-    sns, sqs, prefix: 'skew-', visibilityTimeoutSeconds: 1,
+  const {
+    topicArn,
+    subscribers: [team],
+  } = await createFanOut({
+    sns,
+    sqs,
+    prefix: 'skew-',
+    visibilityTimeoutSeconds: 1,
     definitions: [{ name: 'team', queue: { arn: 'arn:aws:sqs:us-east-1:111122223333:team' }, maxReceiveCount: 2 }],
   });
   const seen: CanonicalEvent[] = [];
@@ -66,7 +84,8 @@ it('a newer pipeline\'s type and door reach the team\'s handler; malformed messa
   });
   const known = canonicalEvent({ id: 'ev-known', type: 'logout', log_type: 'slo' });
   const publish = (body: string) => sns.send(new PublishCommand({ TopicArn: topicArn, Message: body }));
-  for (const body of [JSON.stringify(FROM_THE_FUTURE), JSON.stringify(known), 'not json {', JSON.stringify({ ...FROM_THE_FUTURE, id: undefined })]) await publish(body);
+  for (const body of [JSON.stringify(FROM_THE_FUTURE), JSON.stringify(known), 'not json {', JSON.stringify({ ...FROM_THE_FUTURE, id: undefined })])
+    await publish(body);
 
   const poller = new SqsPoller({ name: 'team', sqs, queueUrl: team.queueUrl, queueArn: team.queueArn, handler });
   poller.start();
@@ -77,13 +96,20 @@ it('a newer pipeline\'s type and door reach the team\'s handler; malformed messa
   }
   await poller.stop();
 
-  expect(seen.map((e) => [e.id, e.type, e.source]).sort()).toEqual([['ev-future-1', 'passkey_enrolled', 'scim'], ['ev-known', 'logout', 'log-stream']]);
+  expect(seen.map((e) => [e.id, e.type, e.source]).sort()).toEqual([
+    ['ev-future-1', 'passkey_enrolled', 'scim'],
+    ['ev-known', 'logout', 'log-stream'],
+  ]);
   expect(seen.find((e) => e.id === 'ev-future-1')).toEqual(FROM_THE_FUTURE);
   expect(dlq.sort()).toEqual([JSON.stringify({ ...FROM_THE_FUTURE, id: undefined }), 'not json {'].sort());
 }, 90_000);
 
 it('the built-in writers acknowledge an unknown type without touching their table (no retry, no DLQ)', async () => {
-  const untouchable = { send: () => { throw new Error('no write expected'); } } as never;
+  const untouchable = {
+    send: () => {
+      throw new Error('no write expected');
+    },
+  } as never;
   for (const create of [usersWriter, sessionEventsWriter]) {
     expect(failedIds(await create({ db: untouchable, table: 't' })(sqsEvent(JSON.stringify(FROM_THE_FUTURE))))).toEqual([]);
   }

@@ -15,27 +15,47 @@ const ROOT = path.join(__dirname, '..');
 
 /** SDK command (or signing module) -> the IAM action it needs. Hand-written from the AWS service authorization reference. */
 const ACTION_OF: Record<string, string | string[]> = {
-  GetCommand: 'dynamodb:GetItem', GetItemCommand: 'dynamodb:GetItem',
-  PutCommand: 'dynamodb:PutItem', PutItemCommand: 'dynamodb:PutItem',
-  UpdateCommand: 'dynamodb:UpdateItem', UpdateItemCommand: 'dynamodb:UpdateItem',
-  DeleteCommand: 'dynamodb:DeleteItem', DeleteItemCommand: 'dynamodb:DeleteItem',
-  QueryCommand: 'dynamodb:Query', ScanCommand: 'dynamodb:Scan',
+  GetCommand: 'dynamodb:GetItem',
+  GetItemCommand: 'dynamodb:GetItem',
+  PutCommand: 'dynamodb:PutItem',
+  PutItemCommand: 'dynamodb:PutItem',
+  UpdateCommand: 'dynamodb:UpdateItem',
+  UpdateItemCommand: 'dynamodb:UpdateItem',
+  DeleteCommand: 'dynamodb:DeleteItem',
+  DeleteItemCommand: 'dynamodb:DeleteItem',
+  QueryCommand: 'dynamodb:Query',
+  ScanCommand: 'dynamodb:Scan',
   // A transaction is authorized by its items' own actions ("Using IAM with DynamoDB transactions"): every one here
   // holds Update items; a ConditionCheck item adds its own action (see usedActions).
   TransactWriteCommand: 'dynamodb:UpdateItem',
-  BatchWriteCommand: 'dynamodb:BatchWriteItem', BatchGetCommand: 'dynamodb:BatchGetItem', DescribeTableCommand: 'dynamodb:DescribeTable',
-  PublishCommand: 'sns:Publish', PublishBatchCommand: 'sns:Publish',
-  SendMessageCommand: 'sqs:SendMessage', SendMessageBatchCommand: 'sqs:SendMessage',
+  BatchWriteCommand: 'dynamodb:BatchWriteItem',
+  BatchGetCommand: 'dynamodb:BatchGetItem',
+  DescribeTableCommand: 'dynamodb:DescribeTable',
+  PublishCommand: 'sns:Publish',
+  PublishBatchCommand: 'sns:Publish',
+  SendMessageCommand: 'sqs:SendMessage',
+  SendMessageBatchCommand: 'sqs:SendMessage',
   GetSecretValueCommand: 'secretsmanager:GetSecretValue',
   GetApiKeyCommand: 'apigateway:GET',
-  PostToConnectionCommand: 'execute-api:ManageConnections', DeleteConnectionCommand: 'execute-api:ManageConnections',
+  PostToConnectionCommand: 'execute-api:ManageConnections',
+  DeleteConnectionCommand: 'execute-api:ManageConnections',
   // The push Lambda signs its WebSocket management calls itself (lambda/shared/signed-poster.ts).
   'signed-poster': 'execute-api:ManageConnections',
 };
 
 /** The handler's bundle as esbuild builds it for Lambda (tree-shaken; the AWS SDK left as imports). */
 function bundleOf(entry: string): string {
-  const out = buildSync({ entryPoints: [path.join(ROOT, entry)], bundle: true, write: false, platform: 'node', format: 'esm', target: 'node22', treeShaking: true, external: ['@aws-sdk/*', '@smithy/*'], logLevel: 'silent' });
+  const out = buildSync({
+    entryPoints: [path.join(ROOT, entry)],
+    bundle: true,
+    write: false,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    treeShaking: true,
+    external: ['@aws-sdk/*', '@smithy/*'],
+    logLevel: 'silent',
+  });
   return out.outputFiles[0].text;
 }
 
@@ -62,13 +82,18 @@ const STREAM_SOURCE = new Set(['dynamodb:DescribeStream', 'dynamodb:GetRecords',
 
 // Every optional handler present: a tenant with an Auth0 partner event source adds the EventBridge front door's consumer.
 const { stack, template } = buildStack({
-  tenants: [{ name: 'acme', audience: 'https://events.acme.test', eventBridgeSources: ['aws.partner/auth0.com/acme-3f6b6c2e-8a51-4d2b-9c3e-2b7d1a9e4f10/auth0.logs'] }],
+  tenants: [
+    { name: 'acme', audience: 'https://events.acme.test', eventBridgeSources: ['aws.partner/auth0.com/acme-3f6b6c2e-8a51-4d2b-9c3e-2b7d1a9e4f10/auth0.logs'] },
+  ],
 });
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: any }>;
 const handlers = stack.node.findAll().filter((c): c is Handler => c instanceof Handler);
 const logicalId = (c: { node: { defaultChild?: unknown } }) => Stack.of(stack).getLogicalId(c.node.defaultChild as never);
 
-interface Grant { action: string; resources: unknown[] }
+interface Grant {
+  action: string;
+  resources: unknown[];
+}
 
 /** Every (action, resources) a role is allowed. */
 function grantsOf(roleId: string): Grant[] {
@@ -108,7 +133,9 @@ function excess(fnId: string, used: Set<string>, g: Grant): string | undefined {
   }
   if (STREAM_SOURCE.has(g.action)) {
     const tables = sources.filter(([id, attr]) => resources[id].Type === 'AWS::DynamoDB::Table' && attr === 'StreamArn').map(([id]) => id);
-    return tables.length && (g.action === 'dynamodb:ListStreams' || onResources(tables)) ? undefined : 'a stream action on a table that is not its event source';
+    return tables.length && (g.action === 'dynamodb:ListStreams' || onResources(tables))
+      ? undefined
+      : 'a stream action on a table that is not its event source';
   }
   if (g.action === 'sqs:SendMessage' && !used.has(g.action)) {
     const failures = mappings.flatMap((m) => referenced(m.Properties.DestinationConfig?.OnFailure ?? {}));
@@ -134,12 +161,21 @@ test('the derivation works on hand-checked handlers', () => {
 
 test('every handler was found', () => {
   expect(handlers.length).toBeGreaterThanOrEqual(8);
-  expect(handlers.map((h) => h.entry)).toEqual(expect.arrayContaining(['lambda/users-writer/handler.ts', 'lambda/session-events-writer/handler.ts', 'lambda/ingest/handler.ts', 'lambda/ingest/eventbridge/handler.ts']));
+  expect(handlers.map((h) => h.entry)).toEqual(
+    expect.arrayContaining([
+      'lambda/users-writer/handler.ts',
+      'lambda/session-events-writer/handler.ts',
+      'lambda/ingest/handler.ts',
+      'lambda/ingest/eventbridge/handler.ts',
+    ]),
+  );
 });
 
 test.each(handlers.map((h) => [h.entry, h] as const))('%s holds no action (or resource) its code does not use', (_entry, h) => {
   const used = usedActions(h.entry);
-  const extra = grantsOf(logicalId(h.role)).map((g) => [g.action, excess(logicalId(h.function), used, g)]).filter(([, why]) => why);
+  const extra = grantsOf(logicalId(h.role))
+    .map((g) => [g.action, excess(logicalId(h.function), used, g)])
+    .filter(([, why]) => why);
   expect(extra).toEqual([]);
 });
 
@@ -147,7 +183,9 @@ test('the check catches what a careless grant adds (a planted excess is reported
   const users = handlers.find((h) => h.entry === 'lambda/users-writer/handler.ts')!;
   const fnId = logicalId(users.function);
   const used = usedActions(users.entry);
-  const eventsTable = Object.keys(resources).find((id) => resources[id].Type === 'AWS::DynamoDB::Table' && JSON.stringify(resources[id].Properties).includes('StreamSpecification'))!;
+  const eventsTable = Object.keys(resources).find(
+    (id) => resources[id].Type === 'AWS::DynamoDB::Table' && JSON.stringify(resources[id].Properties).includes('StreamSpecification'),
+  )!;
   const usersKey = grantsOf(logicalId(users.role)).find((g) => g.action === 'kms:Decrypt')!.resources;
   expect(excess(fnId, used, { action: 'dynamodb:UpdateItem', resources: [{ 'Fn::GetAtt': [eventsTable, 'Arn'] }] })).toMatch(/not in its environment/);
   expect(excess(fnId, used, { action: 'dynamodb:DeleteItem', resources: [] })).toMatch(/never calls/);

@@ -10,13 +10,18 @@ import { buildStack } from './support/stack';
 const { template } = buildStack();
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties?: Record<string, any> }>;
 
-interface Found { resource: string; type: string; statement: any }
+interface Found {
+  resource: string;
+  type: string;
+  statement: any;
+}
 function statements(): Found[] {
   const out: Found[] = [];
   for (const [id, r] of Object.entries(resources)) {
     const p = r.Properties ?? {};
     const docs: any[] = [];
-    if (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy' || r.Type === 'AWS::SNS::TopicPolicy' || r.Type === 'AWS::SQS::QueuePolicy') docs.push(p.PolicyDocument);
+    if (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy' || r.Type === 'AWS::SNS::TopicPolicy' || r.Type === 'AWS::SQS::QueuePolicy')
+      docs.push(p.PolicyDocument);
     if (r.Type === 'AWS::IAM::Role') docs.push(...(p.Policies ?? []).map((x: any) => x.PolicyDocument));
     if (r.Type === 'AWS::KMS::Key') docs.push(p.KeyPolicy);
     for (const d of docs) for (const s of d?.Statement ?? []) out.push({ resource: id, type: r.Type, statement: s });
@@ -31,12 +36,16 @@ test('the template has policies of several kinds to check', () => {
 });
 
 test('no Allow statement grants every action or uses NotAction', () => {
-  const bad = statements().filter(({ statement: s }) => s.Effect === 'Allow' && (s.NotAction !== undefined || [s.Action].flat().some((a: unknown) => a === '*')));
+  const bad = statements().filter(
+    ({ statement: s }) => s.Effect === 'Allow' && (s.NotAction !== undefined || [s.Action].flat().some((a: unknown) => a === '*')),
+  );
   expect(bad.map((b) => `${b.type} ${b.resource}: ${JSON.stringify(b.statement).slice(0, 200)}`)).toEqual([]);
 });
 
 test('whole-service wildcards (svc:*) only in KMS key policies, for the account root', () => {
-  const wide = statements().filter(({ statement: s }) => s.Effect === 'Allow' && [s.Action].flat().some((a: unknown) => typeof a === 'string' && /^[a-z0-9-]+:\*$/.test(a)));
+  const wide = statements().filter(
+    ({ statement: s }) => s.Effect === 'Allow' && [s.Action].flat().some((a: unknown) => typeof a === 'string' && /^[a-z0-9-]+:\*$/.test(a)),
+  );
   for (const w of wide) {
     expect(w.type).toBe('AWS::KMS::Key');
     expect(JSON.stringify(w.statement.Principal)).toMatch(/:root/);

@@ -84,7 +84,11 @@ describe('identifier limits: the ingest refuses what a subscriber would refuse o
     ['a log type code with a control character', { type: 's\u0000', user_id: 'auth0|t' }, '"data.type"'],
     ['a 600-character session_id', { type: 'slo', user_id: 'auth0|s', session_id: 's'.repeat(600) }, '"data.session_id"'],
     ['a 600-character details.session_id', { type: 'slo', user_id: 'auth0|s', details: { session_id: 's'.repeat(600) } }, 'session_id'],
-    ['a Management API path naming a 2,000-character user', { type: 'sapi', details: { request: { method: 'delete', path: `/api/v2/users/${'u'.repeat(2000)}` } } }, 'user_id'],
+    [
+      'a Management API path naming a 2,000-character user',
+      { type: 'sapi', details: { request: { method: 'delete', path: `/api/v2/users/${'u'.repeat(2000)}` } } },
+      'user_id',
+    ],
   ])('%s is a 400 naming the field', async (_what, data, field) => {
     const r = await postLogs([rec('lim-1', data)]);
     expect(r.status).toBe(400);
@@ -101,8 +105,12 @@ describe('identifier limits: the ingest refuses what a subscriber would refuse o
   });
 
   test('an Action user_id or session_id over the limit is a 400 naming it', async () => {
-    expect((await postAction('post-login', { occurred_at: '2026-11-22T10:00:00Z', user: { user_id: 'u'.repeat(600) } })).body.message).toContain('"user.user_id"');
-    expect((await postAction('post-login', { occurred_at: '2026-11-22T10:00:00Z', user: { user_id: 'auth0|a' }, session_id: 's'.repeat(600) })).body.message).toContain('"session_id"');
+    expect((await postAction('post-login', { occurred_at: '2026-11-22T10:00:00Z', user: { user_id: 'u'.repeat(600) } })).body.message).toContain(
+      '"user.user_id"',
+    );
+    expect(
+      (await postAction('post-login', { occurred_at: '2026-11-22T10:00:00Z', user: { user_id: 'auth0|a' }, session_id: 's'.repeat(600) })).body.message,
+    ).toContain('"session_id"');
     expect(messages).toEqual([]);
   });
 
@@ -114,18 +122,43 @@ describe('identifier limits: the ingest refuses what a subscriber would refuse o
 });
 
 // ---- property: whatever the ingest accepts, every subscriber processes ----
-const text = (max: number) => fc.oneof(
-  fc.string({ unit: 'binary', maxLength: max }),
-  fc.string({ unit: 'grapheme', maxLength: max }),
-  fc.integer({ min: 0, max }).map((n) => '€'.repeat(n)),
-  fc.integer({ min: 0, max }).map((n) => 'a'.repeat(n)),
+const text = (max: number) =>
+  fc.oneof(
+    fc.string({ unit: 'binary', maxLength: max }),
+    fc.string({ unit: 'grapheme', maxLength: max }),
+    fc.integer({ min: 0, max }).map((n) => '€'.repeat(n)),
+    fc.integer({ min: 0, max }).map((n) => 'a'.repeat(n)),
+  );
+const offset = fc.oneof(
+  fc.constant('Z'),
+  fc
+    .tuple(fc.constantFrom('+', '-'), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }))
+    .map(([s, h, m]) => `${s}${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`),
 );
-const offset = fc.oneof(fc.constant('Z'), fc.tuple(fc.constantFrom('+', '-'), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 })).map(([s, h, m]) => `${s}${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`));
 const date = fc.oneof(
-  fc.tuple(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }), fc.integer({ min: 0, max: 25 }), fc.integer({ min: 0, max: 61 }), offset)
-    .map(([y, mo, d, h, mi, z]) => `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}T${String(h).padStart(2, '0')}:${String(mi).padStart(2, '0')}:00${z}`),
+  fc
+    .tuple(
+      fc.integer({ min: 0, max: 9999 }),
+      fc.integer({ min: 0, max: 13 }),
+      fc.integer({ min: 0, max: 32 }),
+      fc.integer({ min: 0, max: 25 }),
+      fc.integer({ min: 0, max: 61 }),
+      offset,
+    )
+    .map(
+      ([y, mo, d, h, mi, z]) =>
+        `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}T${String(h).padStart(2, '0')}:${String(mi).padStart(2, '0')}:00${z}`,
+    ),
   fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
-  fc.constantFrom('+010000-01-01T00:00:00Z', '-000001-01-01T00:00:00Z', '0000-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z', '2024-05-01T24:00:00Z', '2024-05-01', '1 May 2024'),
+  fc.constantFrom(
+    '+010000-01-01T00:00:00Z',
+    '-000001-01-01T00:00:00Z',
+    '0000-01-01T00:00:00Z',
+    '9999-12-31T23:59:59.999Z',
+    '2024-05-01T24:00:00Z',
+    '2024-05-01',
+    '1 May 2024',
+  ),
   fc.string({ maxLength: 30 }),
 );
 const logType = fc.oneof(fc.constantFrom('s', 'slo', 'ss', 'scp', 'sapi', 'srrt', 'sdu', 'limit_wc', 'fp', 'w'), text(120));
@@ -136,61 +169,75 @@ const safePath = (u: string) => {
     return `/api/v2/users/${u}`;
   }
 };
-const logRecord = fc.record({
-  log_id: text(700),
-  type: logType,
-  date: fc.option(date, { nil: undefined }),
-  user_id: fc.option(text(700), { nil: undefined }),
-  session_id: fc.option(text(700), { nil: undefined }),
-  detailsSession: fc.option(text(700), { nil: undefined }),
-  pathUser: fc.option(text(1200), { nil: undefined }),
-  method: fc.constantFrom('delete', 'patch'),
-  blocked: fc.boolean(),
-}).map((r) => ({
-  log_id: r.log_id,
-  data: {
-    type: r.type,
-    ...(r.date !== undefined ? { date: r.date } : {}),
-    ...(r.user_id !== undefined ? { user_id: r.user_id } : {}),
-    ...(r.session_id !== undefined ? { session_id: r.session_id } : {}),
-    details: {
-      ...(r.detailsSession !== undefined ? { session_id: r.detailsSession } : {}),
-      ...(r.pathUser !== undefined ? { request: { method: r.method, path: safePath(r.pathUser), body: { blocked: r.blocked } } } : {}),
+const logRecord = fc
+  .record({
+    log_id: text(700),
+    type: logType,
+    date: fc.option(date, { nil: undefined }),
+    user_id: fc.option(text(700), { nil: undefined }),
+    session_id: fc.option(text(700), { nil: undefined }),
+    detailsSession: fc.option(text(700), { nil: undefined }),
+    pathUser: fc.option(text(1200), { nil: undefined }),
+    method: fc.constantFrom('delete', 'patch'),
+    blocked: fc.boolean(),
+  })
+  .map((r) => ({
+    log_id: r.log_id,
+    data: {
+      type: r.type,
+      ...(r.date !== undefined ? { date: r.date } : {}),
+      ...(r.user_id !== undefined ? { user_id: r.user_id } : {}),
+      ...(r.session_id !== undefined ? { session_id: r.session_id } : {}),
+      details: {
+        ...(r.detailsSession !== undefined ? { session_id: r.detailsSession } : {}),
+        ...(r.pathUser !== undefined ? { request: { method: r.method, path: safePath(r.pathUser), body: { blocked: r.blocked } } } : {}),
+      },
     },
+  }));
+const actionBody = fc.record(
+  {
+    occurred_at: fc.option(date, { nil: undefined }),
+    user: fc.record(
+      { user_id: text(700), email: fc.option(text(300), { nil: undefined }), username: fc.option(text(300), { nil: undefined }) },
+      { requiredKeys: ['user_id'] },
+    ),
+    session_id: fc.option(text(700), { nil: undefined }),
   },
-}));
-const actionBody = fc.record({
-  occurred_at: fc.option(date, { nil: undefined }),
-  user: fc.record({ user_id: text(700), email: fc.option(text(300), { nil: undefined }), username: fc.option(text(300), { nil: undefined }) }, { requiredKeys: ['user_id'] }),
-  session_id: fc.option(text(700), { nil: undefined }),
-}, { requiredKeys: ['user'] });
+  { requiredKeys: ['user'] },
+);
 
 test('property: every message of a 2xx answer parses with parseCanonicalEvent, and the users and session-events writers can process it', async () => {
   let accepted = 0;
   let refused = 0;
-  await fc.assert(fc.asyncProperty(fc.array(logRecord, { minLength: 1, maxLength: 5 }), async (records) => {
-    messages.length = 0;
-    const r = await postLogs(records);
-    if (r.status === 200) {
-      accepted++;
-      for (const m of messages) processable(m);
-    } else {
-      refused++;
-      if (r.status !== 400) throw new Error(`${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
-    }
-  }), { numRuns: Number(process.env.FUZZ_RUNS ?? 400), endOnFailure: true });
-  await fc.assert(fc.asyncProperty(fc.constantFrom('post-user-registration', 'post-change-password', 'post-login'), actionBody, async (trigger, body) => {
-    messages.length = 0;
-    const r = await postAction(trigger, body);
-    if (r.status === 202) {
-      accepted++;
-      expect(messages).toHaveLength(1);
-      processable(messages[0]);
-    } else {
-      refused++;
-      if (r.status !== 400) throw new Error(`${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
-    }
-  }), { numRuns: Number(process.env.FUZZ_RUNS ?? 400), endOnFailure: true });
+  await fc.assert(
+    fc.asyncProperty(fc.array(logRecord, { minLength: 1, maxLength: 5 }), async (records) => {
+      messages.length = 0;
+      const r = await postLogs(records);
+      if (r.status === 200) {
+        accepted++;
+        for (const m of messages) processable(m);
+      } else {
+        refused++;
+        if (r.status !== 400) throw new Error(`${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+      }
+    }),
+    { numRuns: Number(process.env.FUZZ_RUNS ?? 400), endOnFailure: true },
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom('post-user-registration', 'post-change-password', 'post-login'), actionBody, async (trigger, body) => {
+      messages.length = 0;
+      const r = await postAction(trigger, body);
+      if (r.status === 202) {
+        accepted++;
+        expect(messages).toHaveLength(1);
+        processable(messages[0]);
+      } else {
+        refused++;
+        if (r.status !== 400) throw new Error(`${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+      }
+    }),
+    { numRuns: Number(process.env.FUZZ_RUNS ?? 400), endOnFailure: true },
+  );
   // Neither side vacuous.
   expect(accepted).toBeGreaterThan(50);
   expect(refused).toBeGreaterThan(50);
@@ -217,7 +264,11 @@ describe('the writers against DynamoDB Local, at the edges', () => {
     ['user_id of 511 bytes (170 three-byte characters)', rec('edge-1', { type: 'slo', user_id: `a${'€'.repeat(170)}`, session_id: 'sess_edge1' }), true],
     ['user_id of 1,200 bytes in 400 characters', rec('edge-2', { type: 'slo', user_id: '€'.repeat(400), session_id: 'sess_edge2' }), false],
     ['log_id of 512 bytes', rec('7'.repeat(512), { type: 'slo', user_id: 'auth0|edge3', session_id: 's'.repeat(512) }), true],
-    ['blocked through a Management API path with a 1,000-character user', rec('edge-4', { type: 'sapi', details: { request: { method: 'patch', path: `/api/v2/users/${'ü'.repeat(1000)}`, body: { blocked: true } } } }), false],
+    [
+      'blocked through a Management API path with a 1,000-character user',
+      rec('edge-4', { type: 'sapi', details: { request: { method: 'patch', path: `/api/v2/users/${'ü'.repeat(1000)}`, body: { blocked: true } } } }),
+      false,
+    ],
     ['a registration in year 0', rec('edge-5', { type: 'ss', user_id: 'auth0|edge5', user_name: 'e5@acme.test', date: '0000-01-01T00:00:00Z' }), true],
     ['a deletion on the last millisecond of year 9999', rec('edge-6', { type: 'sdu', user_id: 'auth0|edge6', date: '9999-12-31T23:59:59.999Z' }), true],
     ['a user_id with a lone surrogate', rec('edge-7', { type: 'slo', user_id: 'auth0|\ud800x', session_id: 'sess_edge7' }), false],
@@ -235,7 +286,9 @@ describe('the writers against DynamoDB Local, at the edges', () => {
 
   test('the simplest Action bodies are stored by the users writer', async () => {
     messages.length = 0;
-    expect((await postAction('post-user-registration', { user: { user_id: `auth0|${'é'.repeat(200)}`, email: 'x@acme.test', username: 'x' } })).status).toBe(202);
+    expect((await postAction('post-user-registration', { user: { user_id: `auth0|${'é'.repeat(200)}`, email: 'x@acme.test', username: 'x' } })).status).toBe(
+      202,
+    );
     expect((await postAction('post-change-password', { user: { user_id: 'auth0|edge8' } })).status).toBe(202);
     expect(messages).toHaveLength(2);
     for (const m of messages) expect(await users(sqsEvent(m))).toEqual({ batchItemFailures: [] });

@@ -19,11 +19,13 @@ const { messages } = recordingSns();
 /** Posts an Action body at a given receive time, with optional extra headers. */
 async function post(trigger: string, body: unknown, at: string, headers: Record<string, string> = {}, tenant = 'acme') {
   const event = apiEvent({ tenant, trigger, body: JSON.stringify(body) });
-  const res = await handleIngest({ ...event, headers: { ...event.headers, ...headers } } as never, { publish: { client, topicArn: TOPIC }, now: () => new Date(at) })
-    .catch((e: unknown) => {
-      if (e instanceof HttpError) return e.toResponse();
-      throw e;
-    });
+  const res = await handleIngest({ ...event, headers: { ...event.headers, ...headers } } as never, {
+    publish: { client, topicArn: TOPIC },
+    now: () => new Date(at),
+  }).catch((e: unknown) => {
+    if (e instanceof HttpError) return e.toResponse();
+    throw e;
+  });
   return { status: res.statusCode, body: JSON.parse(res.body) };
 }
 const simplest = (user_id = 'auth0|simple') => ({ user: { user_id, email: 'simple@acme.test', username: 'simple' } });
@@ -34,7 +36,13 @@ test('the simplest body (only the user) is a 202 on every trigger, published wit
     const r = await post(trigger, simplest(), '2026-11-22T10:00:00.000Z');
     expect(r.status).toBe(202);
     const e = parseCanonicalEvent(messages[0]);
-    expect(e).toMatchObject({ id: r.body.id, user_id: 'auth0|simple', date: '2026-11-22T10:00:00.000Z', received_at: '2026-11-22T10:00:00.000Z', source: 'action' });
+    expect(e).toMatchObject({
+      id: r.body.id,
+      user_id: 'auth0|simple',
+      date: '2026-11-22T10:00:00.000Z',
+      received_at: '2026-11-22T10:00:00.000Z',
+      source: 'action',
+    });
     expect(e.data).toMatchObject({ trigger, user: { user_id: 'auth0|simple', email: 'simple@acme.test', username: 'simple' } });
   }
 });
@@ -63,7 +71,7 @@ test('an Idempotency-Key header identifies the call: same key, same id at anothe
   expect(c.body.id).not.toBe(a.body.id);
 });
 
-test('the same Idempotency-Key for two different users gives two events (one user\'s event is never dropped as the other\'s duplicate)', async () => {
+test("the same Idempotency-Key for two different users gives two events (one user's event is never dropped as the other's duplicate)", async () => {
   const alice = await post('post-login', simplest('auth0|alice'), '2026-11-22T10:00:00.000Z', { 'Idempotency-Key': 'req-1' });
   const bob = await post('post-login', simplest('auth0|bob'), '2026-11-22T10:00:00.000Z', { 'Idempotency-Key': 'req-1' });
   expect(alice.status).toBe(202);
@@ -88,15 +96,27 @@ test('without a key or occurred_at, each receive time is another id (documented:
 
 test('the shipped Actions (with occurred_at, no key) keep the ids they had before this change', async () => {
   // Ids pinned from the code before the change (act_ + sha256 of tenant, trigger, user, date, session).
-  const reg = await post('post-user-registration', { occurred_at: '2026-11-22T10:00:00.000Z', user: { user_id: 'auth0|66a1b2c3d4e5f60718293a4b' } }, '2026-11-22T10:00:03.000Z');
+  const reg = await post(
+    'post-user-registration',
+    { occurred_at: '2026-11-22T10:00:00.000Z', user: { user_id: 'auth0|66a1b2c3d4e5f60718293a4b' } },
+    '2026-11-22T10:00:03.000Z',
+  );
   expect(reg.body.id).toBe('act_13dfd723fe5fa1cd73dd7bf7435056f143b25fac');
-  const pw = await post('post-change-password', { occurred_at: '2026-11-22T10:00:00.000Z', user: { user_id: 'auth0|66a1b2c3d4e5f60718293a4b' }, session_id: 'sess_1' }, '2026-11-22T10:00:03.000Z', {}, 'acme@eu');
+  const pw = await post(
+    'post-change-password',
+    { occurred_at: '2026-11-22T10:00:00.000Z', user: { user_id: 'auth0|66a1b2c3d4e5f60718293a4b' }, session_id: 'sess_1' },
+    '2026-11-22T10:00:03.000Z',
+    {},
+    'acme@eu',
+  );
   expect(pw.body.id).toBe('act_d35a5649eb3bcd8687bf38053bdba320d960eb1e');
 });
 
 test('the API Gateway model for Action bodies requires only the user (not occurred_at)', () => {
   const { template } = buildStack();
-  const models = Object.values(template.findResources('AWS::ApiGateway::Model')) as { Properties: { Name?: string; Schema: { required?: string[]; properties: Record<string, unknown> } } }[];
+  const models = Object.values(template.findResources('AWS::ApiGateway::Model')) as {
+    Properties: { Name?: string; Schema: { required?: string[]; properties: Record<string, unknown> } };
+  }[];
   const action = models.find((m) => m.Properties.Schema.properties?.user !== undefined)!;
   expect(action.Properties.Schema.required).toEqual(['user']);
   expect(action.Properties.Schema.properties.occurred_at).toBeDefined();

@@ -19,7 +19,10 @@ beforeAll(() => {
 });
 beforeEach(() => {
   sns.reset();
-  sns.on(PublishBatchCommand).callsFake((input: PublishBatchCommandInput) => ({ Successful: input.PublishBatchRequestEntries!.map((e) => ({ Id: e.Id!, MessageId: 'm' })), Failed: [] }));
+  sns.on(PublishBatchCommand).callsFake((input: PublishBatchCommandInput) => ({
+    Successful: input.PublishBatchRequestEntries!.map((e) => ({ Id: e.Id!, MessageId: 'm' })),
+    Failed: [],
+  }));
 });
 
 /** Calls the Lambda entry point (errors become responses there) with the mocked client. */
@@ -85,7 +88,11 @@ test('records missing log_id or data, or with wrong field types: 400 listing eac
     { at: 'index 3', problem: '"log_id" must be a non-empty string, not a number' },
     { at: 'index 4', problem: '"data" must be the Auth0 log event object, not a string' },
     { at: 'index 5', problem: '"data.type" must be the Auth0 log type code (a non-empty string), not a number' },
-    { at: 'index 6', problem: '"data.date" must be an ISO 8601 date-time with seconds and a time zone (e.g. 2026-11-22T10:00:00.000Z or 2026-11-22T11:00:00+01:00) whose UTC year is 0000 to 9999, not "yesterday"' },
+    {
+      at: 'index 6',
+      problem:
+        '"data.date" must be an ISO 8601 date-time with seconds and a time zone (e.g. 2026-11-22T10:00:00.000Z or 2026-11-22T11:00:00+01:00) whose UTC year is 0000 to 9999, not "yesterday"',
+    },
     { at: 'index 6', problem: '"data.user_id" must be a string, not an object' },
     { at: 'index 6', problem: '"data.details" must be an object, not an array' },
     { at: 'index 7', problem: 'must be an object {"log_id": "...", "data": {...}}, not a string' },
@@ -112,7 +119,12 @@ test(`${MAX_RECORDS} records are accepted and all published; one more is a 413`,
 });
 
 test('a 300 KB record is published with its data trimmed and flagged, never dropped', async () => {
-  const huge = logRecord({ type: 'sapi', user_id: 'auth0|big', description: 'Update a User', details: { request: { method: 'patch', path: '/api/v2/users/auth0%7Cbig', body: { blocked: true, app_metadata: { blob: 'x'.repeat(300 * 1024) } } } } });
+  const huge = logRecord({
+    type: 'sapi',
+    user_id: 'auth0|big',
+    description: 'Update a User',
+    details: { request: { method: 'patch', path: '/api/v2/users/auth0%7Cbig', body: { blocked: true, app_metadata: { blob: 'x'.repeat(300 * 1024) } } } },
+  });
   const r = await call(JSON.stringify([huge, records.login('auth0|small')]));
   expect(r).toEqual({ status: 200, body: { received: 2, published: 2 } });
   const entries = sns.commandCalls(PublishBatchCommand).flatMap((c) => c.args[0].input.PublishBatchRequestEntries!);
@@ -159,7 +171,10 @@ test('a record repeated within one delivery is published once', async () => {
 });
 
 test('Action calls: unknown trigger 404, bad bodies 400 naming the field', async () => {
-  expect((await call('{}', { trigger: 'pre-user-registration' })).body).toEqual({ error: 'unknown_trigger', message: expect.stringContaining('post-user-registration, post-change-password, post-login') });
+  expect((await call('{}', { trigger: 'pre-user-registration' })).body).toEqual({
+    error: 'unknown_trigger',
+    message: expect.stringContaining('post-user-registration, post-change-password, post-login'),
+  });
   const missing = await call(JSON.stringify({ user: {} }), { trigger: 'post-change-password' });
   expect(missing.status).toBe(400);
   expect(missing.body.problems).toEqual(['"user.user_id" must be a non-empty string']);
@@ -174,7 +189,10 @@ test('an Action call retried with the same body gets the same id; another time g
   const body = { occurred_at: '2026-11-22T10:00:00.000Z', user: { user_id: 'auth0|1', email: 'a@acme.test' } };
   const a = await handleIngest(apiEvent({ tenant: 'acme', trigger: 'post-change-password', body: JSON.stringify(body) }), deps());
   const b = await handleIngest(apiEvent({ tenant: 'acme', trigger: 'post-change-password', body: JSON.stringify(body) }), deps());
-  const c = await handleIngest(apiEvent({ tenant: 'acme', trigger: 'post-change-password', body: JSON.stringify({ ...body, occurred_at: '2026-11-22T10:00:01.000Z' }) }), deps());
+  const c = await handleIngest(
+    apiEvent({ tenant: 'acme', trigger: 'post-change-password', body: JSON.stringify({ ...body, occurred_at: '2026-11-22T10:00:01.000Z' }) }),
+    deps(),
+  );
   expect(a.statusCode).toBe(202);
   expect(JSON.parse(a.body).id).toBe(JSON.parse(b.body).id);
   expect(JSON.parse(c.body).id).not.toBe(JSON.parse(a.body).id);

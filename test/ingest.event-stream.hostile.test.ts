@@ -27,11 +27,12 @@ test('a test delivery (a0purpose "test", Auth0\'s "Test" button / test events) d
   expect(types).not.toContain('user_deleted');
 });
 
-test('a Log Stream record cannot take a CloudEvent\'s canonical id (ce_ is reserved for Event Streams)', () => {
+test("a Log Stream record cannot take a CloudEvent's canonical id (ce_ is reserved for Event Streams)", () => {
   // Auth0 log_ids are digits; the validator accepts any string, so a log record can pre-empt (dedupe away) the
   // CloudEvent evt_1234567890abcdef in the events table, and vice versa.
   const record = { log_id: 'ce_evt_1234567890abcdef', data: { type: 'sdu', date: '2025-02-01T12:34:56Z', user_id: 'auth0|x' } };
-  const accepted = recordProblems(record).length === 0 && classifyLogRecord(record as never, 'acme', '2025-02-01T12:35:00.000Z').id === 'ce_evt_1234567890abcdef';
+  const accepted =
+    recordProblems(record).length === 0 && classifyLogRecord(record as never, 'acme', '2025-02-01T12:35:00.000Z').id === 'ce_evt_1234567890abcdef';
   expect(accepted).toBe(false);
 });
 
@@ -46,7 +47,9 @@ test('an oversized junk extension attribute is what gets trimmed, not the user o
 });
 
 test('Log Stream door: apiEvent helper still works (sanity for this file)', async () => {
-  const res = await handler(apiEvent({ tenant: 'acme', body: JSON.stringify([{ log_id: '900201', data: { type: 's', date: '2025-02-01T12:34:56Z' } }]) }) as never);
+  const res = await handler(
+    apiEvent({ tenant: 'acme', body: JSON.stringify([{ log_id: '900201', data: { type: 's', date: '2025-02-01T12:34:56Z' } }]) }) as never,
+  );
   expect(res.statusCode).toBe(200);
 });
 
@@ -54,7 +57,15 @@ test.each([
   ['ce_evt_1', 'ce_'],
   ['act_0123456789abcdef0123456789abcdef01234567', 'act_'],
 ])('a Log Stream record with log_id %s is a 400 naming the record and the reserved prefix', async (logId, prefix) => {
-  const res = await handler(apiEvent({ tenant: 'acme', body: JSON.stringify([{ log_id: '900202', data: { type: 's', date: '2025-02-01T12:34:56Z' } }, { log_id: logId, data: { type: 's', date: '2025-02-01T12:34:56Z' } }]) }) as never);
+  const res = await handler(
+    apiEvent({
+      tenant: 'acme',
+      body: JSON.stringify([
+        { log_id: '900202', data: { type: 's', date: '2025-02-01T12:34:56Z' } },
+        { log_id: logId, data: { type: 's', date: '2025-02-01T12:34:56Z' } },
+      ]),
+    }) as never,
+  );
   expect(res.statusCode).toBe(400);
   expect(res.body).toContain(`must not start with \\"${prefix}\\"`);
   expect(res.body).toMatch(/\[1\]|record 1|#1|index 1/);

@@ -59,21 +59,33 @@ describe('CloudEvent type -> canonical type (the table in docs/auth0-setup.md, w
     const body = userCreated();
     const e = classifyCloudEvent(parseCloudEvent(body), 'acme', RECEIVED);
     expect(e).toEqual({
-      id: 'ce_evt_1234567890abcdef', tenant: 'acme', type: 'user_registered', source: 'event-stream', log_type: 'user.created', level: 1,
-      user_id: 'auth0|507f1f77bcf86cd799439020', date: '2025-02-01T12:34:56.000Z', received_at: RECEIVED, data: body,
+      id: 'ce_evt_1234567890abcdef',
+      tenant: 'acme',
+      type: 'user_registered',
+      source: 'event-stream',
+      log_type: 'user.created',
+      level: 1,
+      user_id: 'auth0|507f1f77bcf86cd799439020',
+      date: '2025-02-01T12:34:56.000Z',
+      received_at: RECEIVED,
+      data: body,
     });
   });
 
   test.each([
     ['organization.member.added', organizationMemberAdded({ userId: 'auth0|member' }), 'auth0|member'],
     ['group.member.added (a user member)', groupMemberAdded({ userId: 'auth0|grouped' }), 'auth0|grouped'],
-    ['group.member.added (a group member)', { ...groupMemberAdded(), data: { object: { group: { id: 'g' }, member: { member_type: 'group', id: 'grp_2' } } } }, undefined],
+    [
+      'group.member.added (a group member)',
+      { ...groupMemberAdded(), data: { object: { group: { id: 'g' }, member: { member_type: 'group', id: 'grp_2' } } } },
+      undefined,
+    ],
   ])('%s names its user', (_, body, user) => {
     expect(classifyCloudEvent(parseCloudEvent(body), 'acme', RECEIVED).user_id).toBe(user);
   });
 });
 
-describe('the source must name the path\'s tenant', () => {
+describe("the source must name the path's tenant", () => {
   const acme = { name: 'acme', audience: 'https://events.acme.test' };
   const acmeEu = { name: 'acme@eu', audience: 'https://events.acme.test', customDomain: 'login.acme.test' };
   test.each([
@@ -152,7 +164,11 @@ describe('the webhook door', () => {
 
 describe('what a broken or hostile sender gets: a 400 naming the problem, nothing published', () => {
   const good = () => userCreated({ domain: 'acme.auth0.com' });
-  const without = (k: string) => { const b: Record<string, unknown> = good(); delete b[k]; return b; };
+  const without = (k: string) => {
+    const b: Record<string, unknown> = good();
+    delete b[k];
+    return b;
+  };
   test.each([
     ['no id', without('id'), /no "id"/],
     ['no source', without('source'), /no "source"/],
@@ -175,7 +191,11 @@ describe('what a broken or hostile sender gets: a 400 naming the problem, nothin
     ['a0tenant an object', { ...good(), a0tenant: { name: 'acme' } }, /"a0tenant" must be/],
     ['user.created without data.object.user_id', { ...good(), data: { object: { email: 'x@y.test' } } }, /needs "data.object.user_id"/],
     ['user_id of 600 bytes', { ...good(), data: { object: { user_id: `auth0|${'u'.repeat(600)}` } } }, /user_id .*must be at most 512 bytes/],
-    ['nested 100 levels deep', { ...good(), data: { object: { user_id: 'auth0|1', deep: JSON.parse(`${'{"a":'.repeat(100)}1${'}'.repeat(100)}`) } } }, /nests deeper than 64/],
+    [
+      'nested 100 levels deep',
+      { ...good(), data: { object: { user_id: 'auth0|1', deep: JSON.parse(`${'{"a":'.repeat(100)}1${'}'.repeat(100)}`) } } },
+      /nests deeper than 64/,
+    ],
     ['a JSON array (a Log Stream batch sent here)', [good()], /must be one CloudEvent .* not an array/],
     ['JSON null', null, /not null/],
   ])('%s', async (_, body, message) => {
@@ -208,14 +228,30 @@ describe('what a broken or hostile sender gets: a 400 naming the problem, nothin
     const e = parseCanonicalEvent(messages[0]);
     expect(e).toMatchObject({ id: 'ce_evt_1234567890abcdef', type: 'user_registered', user_id: 'auth0|507f1f77bcf86cd799439020', truncated: true });
     const object = (e.data.data as { object: Record<string, unknown> }).object;
-    expect(object).toMatchObject({ user_id: 'auth0|507f1f77bcf86cd799439020', email: 'john.doe@gmail.com', name: 'John Doe', updated_at: '2025-02-01T12:34:56Z', truncated_fields: ['user_metadata'] });
-    expect(groupUpdates(e).filter((g) => g.marker === 'profile_event' || g.marker === 'email_event').reduce((all, g) => ({ ...all, ...g.set }), {})).toMatchObject({ email: 'john.doe@gmail.com', name: 'John Doe' });
+    expect(object).toMatchObject({
+      user_id: 'auth0|507f1f77bcf86cd799439020',
+      email: 'john.doe@gmail.com',
+      name: 'John Doe',
+      updated_at: '2025-02-01T12:34:56Z',
+      truncated_fields: ['user_metadata'],
+    });
+    expect(
+      groupUpdates(e)
+        .filter((g) => g.marker === 'profile_event' || g.marker === 'email_event')
+        .reduce((all, g) => ({ ...all, ...g.set }), {}),
+    ).toMatchObject({ email: 'john.doe@gmail.com', name: 'John Doe' });
   });
 });
 
 test('every documented fixture, once accepted, is processable by every built-in subscriber', async () => {
   const d = 'acme.auth0.com';
-  for (const body of [userCreated({ domain: d }), userUpdated({ domain: d }), userDeleted({ domain: d }), organizationMemberAdded({ domain: d }), groupMemberAdded({ domain: d })]) {
+  for (const body of [
+    userCreated({ domain: d }),
+    userUpdated({ domain: d }),
+    userDeleted({ domain: d }),
+    organizationMemberAdded({ domain: d }),
+    groupMemberAdded({ domain: d }),
+  ]) {
     messages.length = 0;
     expect((await post('acme', body)).status).toBe(202);
     const e = parseCanonicalEvent(messages[0]);

@@ -13,18 +13,34 @@ const client = new SNSClient({ region: 'us-east-1' });
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:events';
 let sleeps: number[];
 
-beforeAll(() => { process.env.TENANTS = TEST_TENANTS; });
-beforeEach(() => { sns.reset(); sleeps = []; });
+beforeAll(() => {
+  process.env.TENANTS = TEST_TENANTS;
+});
+beforeEach(() => {
+  sns.reset();
+  sleeps = [];
+});
 
 function deps(overrides: Partial<IngestDeps['publish']> = {}): IngestDeps {
   return {
-    publish: { client, topicArn: TOPIC, sleep: async (ms) => { sleeps.push(ms); }, random: () => 1, ...overrides },
+    publish: {
+      client,
+      topicArn: TOPIC,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+      random: () => 1,
+      ...overrides,
+    },
     now: () => new Date('2026-11-22T10:00:00Z'),
   };
 }
-const allOk = (input: PublishBatchCommandInput) => ({ Successful: input.PublishBatchRequestEntries!.map((e) => ({ Id: e.Id!, MessageId: `m-${e.Id}` })), Failed: [] });
+const allOk = (input: PublishBatchCommandInput) => ({
+  Successful: input.PublishBatchRequestEntries!.map((e) => ({ Id: e.Id!, MessageId: `m-${e.Id}` })),
+  Failed: [],
+});
 const post = (body: unknown, d = deps()) => handleIngest(apiEvent({ tenant: 'acme', body: JSON.stringify(body) }), d);
-const entriesOf = (call: number) => (sns.commandCalls(PublishBatchCommand)[call].args[0].input.PublishBatchRequestEntries ?? []);
+const entriesOf = (call: number) => sns.commandCalls(PublishBatchCommand)[call].args[0].input.PublishBatchRequestEntries ?? [];
 
 test('a partial PublishBatch failure is retried, only for the failed entries, and then succeeds', async () => {
   let call = 0;
@@ -85,7 +101,11 @@ test('backoff uses full jitter below the exponential ceiling, capped', async () 
 });
 
 test('a non-retryable error fails at once with 503 and is not retried', async () => {
-  sns.on(PublishBatchCommand).rejects(Object.assign(new Error('User is not authorized to perform SNS:Publish'), { name: 'AuthorizationErrorException', $metadata: { httpStatusCode: 403 } }));
+  sns
+    .on(PublishBatchCommand)
+    .rejects(
+      Object.assign(new Error('User is not authorized to perform SNS:Publish'), { name: 'AuthorizationErrorException', $metadata: { httpStatusCode: 403 } }),
+    );
   const res = await post(mixedBatch(3));
   expect(res.statusCode).toBe(503);
   expect(res.body).not.toMatch(/authorized|arn:/);
@@ -93,13 +113,16 @@ test('a non-retryable error fails at once with 503 and is not retried', async ()
 });
 
 test('a network error (no HTTP answer) is retried', async () => {
-  sns.on(PublishBatchCommand).rejectsOnce(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })).callsFake(allOk);
+  sns
+    .on(PublishBatchCommand)
+    .rejectsOnce(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))
+    .callsFake(allOk);
   const res = await post(mixedBatch(2));
   expect(res.statusCode).toBe(200);
   expect(sns).toHaveReceivedCommandTimes(PublishBatchCommand, 2);
 });
 
-test('an entry SNS rejects as the sender\'s fault is not retried, and the request answers 503', async () => {
+test("an entry SNS rejects as the sender's fault is not retried, and the request answers 503", async () => {
   sns.on(PublishBatchCommand).callsFake((input: PublishBatchCommandInput) => ({
     Successful: input.PublishBatchRequestEntries!.slice(1).map((e) => ({ Id: e.Id!, MessageId: 'm' })),
     Failed: [{ Id: input.PublishBatchRequestEntries![0].Id!, Code: 'InvalidParameter', SenderFault: true }],
@@ -122,7 +145,10 @@ test('an entry the response does not mention is retried, not assumed published',
 
 test('an action call whose publish fails answers 503', async () => {
   sns.on(PublishBatchCommand).rejects(Object.assign(new Error('down'), { name: 'InternalErrorException', $metadata: { httpStatusCode: 500 } }));
-  const res = await handleIngest(apiEvent({ tenant: 'acme', trigger: 'post-change-password', body: JSON.stringify({ occurred_at: '2026-11-22T10:00:00Z', user: { user_id: 'auth0|1' } }) }), deps({ maxAttempts: 2 }));
+  const res = await handleIngest(
+    apiEvent({ tenant: 'acme', trigger: 'post-change-password', body: JSON.stringify({ occurred_at: '2026-11-22T10:00:00Z', user: { user_id: 'auth0|1' } }) }),
+    deps({ maxAttempts: 2 }),
+  );
   expect(res.statusCode).toBe(503);
 });
 
@@ -134,7 +160,13 @@ test('large events are packed into calls of at most 256 KB and 10 entries', asyn
   expect(JSON.parse(res.body)).toEqual({ received: 19, published: 19 });
   for (const call of sns.commandCalls(PublishBatchCommand)) {
     const entries = call.args[0].input.PublishBatchRequestEntries!;
-    const bytes = entries.reduce((n, e) => n + Buffer.byteLength(e.Message!) + Object.entries(e.MessageAttributes!).reduce((m, [k, v]) => m + k.length + v.DataType!.length + v.StringValue!.length, 0), 0);
+    const bytes = entries.reduce(
+      (n, e) =>
+        n +
+        Buffer.byteLength(e.Message!) +
+        Object.entries(e.MessageAttributes!).reduce((m, [k, v]) => m + k.length + v.DataType!.length + v.StringValue!.length, 0),
+      0,
+    );
     expect(entries.length).toBeLessThanOrEqual(10);
     expect(bytes).toBeLessThanOrEqual(SNS_MAX_BYTES);
   }
@@ -151,7 +183,17 @@ test('publishEvents never runs more calls at once than its concurrency bound', a
     inFlight--;
     return allOk(input);
   });
-  const events = mixedBatch(300).map((r, i) => ({ id: r.log_id, tenant: 'acme', type: 'log' as const, source: 'log-stream' as const, log_type: 's', level: 1 as const, date: '2026-11-22T10:00:00Z', received_at: '2026-11-22T10:00:00Z', data: { i } }));
+  const events = mixedBatch(300).map((r, i) => ({
+    id: r.log_id,
+    tenant: 'acme',
+    type: 'log' as const,
+    source: 'log-stream' as const,
+    log_type: 's',
+    level: 1 as const,
+    date: '2026-11-22T10:00:00Z',
+    received_at: '2026-11-22T10:00:00Z',
+    data: { i },
+  }));
   const result = await publishEvents(events, { client, topicArn: TOPIC, concurrency: 4 });
   expect(result).toMatchObject({ published: 300, failed: [], calls: 30 });
   expect(peak).toBe(4);

@@ -27,6 +27,12 @@ test('regression (found by the fuzzing): a record nested thousands of levels dee
   const res = await handler(apiEvent({ tenant: 'acme', body: `[{"log_id":"x","data":{"type":"slo","details":${deep(6000)}}}]` }) as never);
   expect(res.statusCode).toBe(400);
   expect(JSON.parse(res.body)).toMatchObject({ error: 'invalid_record', message: expect.stringContaining('index 0: "data" nests deeper than 64 levels') });
-  const action = await handler(apiEvent({ tenant: 'acme', trigger: 'post-login', body: `{"occurred_at":"2026-11-22T10:00:00Z","user":{"user_id":"auth0|d","app_metadata":${deep(6000)}}}` }) as never);
+  const action = await handler(
+    apiEvent({
+      tenant: 'acme',
+      trigger: 'post-login',
+      body: `{"occurred_at":"2026-11-22T10:00:00Z","user":{"user_id":"auth0|d","app_metadata":${deep(6000)}}}`,
+    }) as never,
+  );
   expect(action.statusCode).toBe(400);
 });

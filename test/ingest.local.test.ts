@@ -50,7 +50,14 @@ test('a 100-record Log Stream batch arrives as 100 canonical events with their a
   for (const r of batch) {
     const m = byId.get(r.log_id)!;
     const e = JSON.parse(m.Body!) as CanonicalEvent;
-    expect(e).toMatchObject({ id: r.log_id, tenant: 'acme', source: 'log-stream', log_type: r.data.type, date: r.data.date, received_at: '2026-11-22T10:00:05.000Z' });
+    expect(e).toMatchObject({
+      id: r.log_id,
+      tenant: 'acme',
+      source: 'log-stream',
+      log_type: r.data.type,
+      date: r.data.date,
+      received_at: '2026-11-22T10:00:05.000Z',
+    });
     expect(e.data).toEqual(r.data);
     expect(m.MessageAttributes).toEqual({
       tenant: { DataType: 'String', StringValue: 'acme' },
@@ -80,30 +87,36 @@ test('each contract mapping produces the right type, user_id and session_id', as
   ];
   const res = await post(batch, 'acme@eu');
   expect(JSON.parse(res.body)).toEqual({ received: batch.length, published: batch.length });
-  const action = await handleIngest(apiEvent({
-    tenant: 'acme@eu', trigger: 'post-user-registration',
-    body: JSON.stringify({ occurred_at: '2026-11-22T09:59:59.000Z', user: { user_id: 'auth0|r2', email: 'r2@acme.test' } }),
-  }), deps());
+  const action = await handleIngest(
+    apiEvent({
+      tenant: 'acme@eu',
+      trigger: 'post-user-registration',
+      body: JSON.stringify({ occurred_at: '2026-11-22T09:59:59.000Z', user: { user_id: 'auth0|r2', email: 'r2@acme.test' } }),
+    }),
+    deps(),
+  );
   expect(action.statusCode).toBe(202);
   const messages = await drain(sqs, queueUrl, batch.length + 1);
   const events = messages.map((m) => JSON.parse(m.Body!) as CanonicalEvent);
   const summary = events.map((e) => [e.type, e.user_id, e.session_id ?? null, e.source]);
-  expect(summary).toEqual(expect.arrayContaining([
-    ['user_blocked', 'auth0|b1', null, 'log-stream'],
-    ['user_unblocked', 'auth0|b1', null, 'log-stream'],
-    ['password_changed', 'auth0|p1', null, 'log-stream'],
-    ['logout', 'auth0|l1', 'sess_l1', 'log-stream'],
-    ['user_deleted', 'auth0|d1', null, 'log-stream'],
-    ['user_registered', 'auth0|r1', null, 'log-stream'],
-    ['refresh_token_revoked', 'auth0|t1', null, 'log-stream'],
-    ['login_succeeded', 'auth0|s1', 'sess_login', 'log-stream'],
-    ['login_failed', 'auth0|f1', null, 'log-stream'],
-    ['password_changed', 'auth0|p2', null, 'log-stream'],
-    // Brute-force blocks released, not the administrator's (issue 18): login_unthrottled.
-    ['login_unthrottled', 'auth0|bf1', null, 'log-stream'],
-    ['log', undefined, null, 'log-stream'],
-    ['user_registered', 'auth0|r2', null, 'action'],
-  ]));
+  expect(summary).toEqual(
+    expect.arrayContaining([
+      ['user_blocked', 'auth0|b1', null, 'log-stream'],
+      ['user_unblocked', 'auth0|b1', null, 'log-stream'],
+      ['password_changed', 'auth0|p1', null, 'log-stream'],
+      ['logout', 'auth0|l1', 'sess_l1', 'log-stream'],
+      ['user_deleted', 'auth0|d1', null, 'log-stream'],
+      ['user_registered', 'auth0|r1', null, 'log-stream'],
+      ['refresh_token_revoked', 'auth0|t1', null, 'log-stream'],
+      ['login_succeeded', 'auth0|s1', 'sess_login', 'log-stream'],
+      ['login_failed', 'auth0|f1', null, 'log-stream'],
+      ['password_changed', 'auth0|p2', null, 'log-stream'],
+      // Brute-force blocks released, not the administrator's (issue 18): login_unthrottled.
+      ['login_unthrottled', 'auth0|bf1', null, 'log-stream'],
+      ['log', undefined, null, 'log-stream'],
+      ['user_registered', 'auth0|r2', null, 'action'],
+    ]),
+  );
   expect(events.find((e) => e.user_id === 'auth0|n1')?.type).toBe('log');
   expect(events.every((e) => e.tenant === 'acme@eu')).toBe(true);
   const registration = events.find((e) => e.source === 'action')!;
@@ -123,10 +136,18 @@ test('JSON Lines and JSON Object bodies are accepted like JSON Array', async () 
 
 test('the unchanged Lambda entry point reaches the emulator through AWS_ENDPOINT_URL_SNS', async () => {
   const saved = { ...process.env };
-  Object.assign(process.env, { AWS_ENDPOINT_URL_SNS: emulator.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', TOPIC_ARN: topicArn });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SNS: emulator.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    TOPIC_ARN: topicArn,
+  });
   try {
     let mod: typeof import('../lambda/ingest/handler') | undefined;
-    jest.isolateModules(() => { mod = require('../lambda/ingest/handler'); });
+    jest.isolateModules(() => {
+      mod = require('../lambda/ingest/handler');
+    });
     const res = await mod!.handler(apiEvent({ tenant: 'acme', body: JSON.stringify([records.blocked('auth0|env1')]) }));
     expect(res.statusCode).toBe(200);
     const [m] = await drain(sqs, queueUrl, 1);

@@ -21,7 +21,11 @@ const TOPIC = 'arn:aws:sns:us-east-1:123456789012:events';
 const SNS_LIMIT = 256 * 1024;
 /** What SNS counts of one entry: the body plus each attribute's name, data type and value. */
 const entryBytes = (e: { Message?: string; MessageAttributes?: Record<string, { DataType?: string; StringValue?: string }> }) =>
-  Buffer.byteLength(e.Message ?? '') + Object.entries(e.MessageAttributes ?? {}).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v.DataType ?? '') + Buffer.byteLength(v.StringValue ?? ''), 0);
+  Buffer.byteLength(e.Message ?? '') +
+  Object.entries(e.MessageAttributes ?? {}).reduce(
+    (n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v.DataType ?? '') + Buffer.byteLength(v.StringValue ?? ''),
+    0,
+  );
 
 /** 40,000 small top-level keys: a 1 MB record the parser accepts (the case from the issue). */
 function wideRecord(id: string) {
@@ -31,7 +35,10 @@ function wideRecord(id: string) {
 }
 /** One key name of 300 KB. */
 function longKeyRecord(id: string) {
-  return { log_id: id, data: { type: 'scp', date: '2026-11-22T10:00:00.000Z', user_id: 'auth0|longkey', session_id: 'sess_longkey', ['K'.repeat(300 * 1024)]: 1 } };
+  return {
+    log_id: id,
+    data: { type: 'scp', date: '2026-11-22T10:00:00.000Z', user_id: 'auth0|longkey', session_id: 'sess_longkey', ['K'.repeat(300 * 1024)]: 1 },
+  };
 }
 
 describe('with an SNS that refuses oversized entries', () => {
@@ -71,7 +78,15 @@ describe('with an SNS that refuses oversized entries', () => {
     expect(entries).toHaveLength(1);
     expect(entryBytes(entries[0])).toBeLessThanOrEqual(SNS_LIMIT);
     const event = parseCanonicalEvent(entries[0].Message!);
-    expect(event).toMatchObject({ id: 'wide-1', type: 'logout', log_type: 'slo', user_id: 'auth0|wide', session_id: 'sess_wide', date: '2026-11-22T10:00:00.000Z', truncated: true });
+    expect(event).toMatchObject({
+      id: 'wide-1',
+      type: 'logout',
+      log_type: 'slo',
+      user_id: 'auth0|wide',
+      session_id: 'sess_wide',
+      date: '2026-11-22T10:00:00.000Z',
+      truncated: true,
+    });
     // A note of what was dropped: how many fields, and (some of) their names.
     expect(event.data.truncated_fields_count).toBeGreaterThan(30_000);
     expect(Array.isArray(event.data.truncated_fields)).toBe(true);
@@ -82,7 +97,14 @@ describe('with an SNS that refuses oversized entries', () => {
     expect(r).toEqual({ status: 200, body: { received: 1, published: 1 } });
     expect(entryBytes(entries[0])).toBeLessThanOrEqual(SNS_LIMIT);
     const event = parseCanonicalEvent(entries[0].Message!);
-    expect(event).toMatchObject({ id: 'longkey-1', type: 'password_changed', user_id: 'auth0|longkey', session_id: 'sess_longkey', date: '2026-11-22T10:00:00.000Z', truncated: true });
+    expect(event).toMatchObject({
+      id: 'longkey-1',
+      type: 'password_changed',
+      user_id: 'auth0|longkey',
+      session_id: 'sess_longkey',
+      date: '2026-11-22T10:00:00.000Z',
+      truncated: true,
+    });
     expect(event.data).toMatchObject({ type: 'scp', user_id: 'auth0|longkey', truncated_fields_count: 1 });
     // The dropped key is named, cut short.
     expect((event.data.truncated_fields as string[])[0]).toMatch(/^K{20,}/);
@@ -90,7 +112,11 @@ describe('with an SNS that refuses oversized entries', () => {
   });
 
   test('the same records in one batch with ordinary ones: every record published, each within the limit', async () => {
-    const r = await post([wideRecord('wide-2'), longKeyRecord('longkey-2'), { log_id: 'plain-1', data: { type: 's', user_id: 'auth0|p', date: '2026-11-22T10:00:00.000Z' } }]);
+    const r = await post([
+      wideRecord('wide-2'),
+      longKeyRecord('longkey-2'),
+      { log_id: 'plain-1', data: { type: 's', user_id: 'auth0|p', date: '2026-11-22T10:00:00.000Z' } },
+    ]);
     expect(r).toEqual({ status: 200, body: { received: 3, published: 3 } });
     expect(entries.map((e) => parseCanonicalEvent(e.Message!).id).sort()).toEqual(['longkey-2', 'plain-1', 'wide-2']);
     for (const e of entries) expect(entryBytes(e)).toBeLessThanOrEqual(SNS_LIMIT);
@@ -139,10 +165,21 @@ describe('against fauxqs (which enforces the 256 KB limit)', () => {
   });
 
   test('the 40,000-key record and the 300 KB key name are accepted and arrive on a subscribed queue, parseable by every subscriber', async () => {
-    const res = await handleIngest(apiEvent({ tenant: 'acme', body: JSON.stringify([wideRecord('fx-wide'), longKeyRecord('fx-longkey')]) }) as never, { publish: { client: sns, topicArn }, now: () => new Date('2026-11-22T10:00:05.000Z') });
+    const res = await handleIngest(apiEvent({ tenant: 'acme', body: JSON.stringify([wideRecord('fx-wide'), longKeyRecord('fx-longkey')]) }) as never, {
+      publish: { client: sns, topicArn },
+      now: () => new Date('2026-11-22T10:00:05.000Z'),
+    });
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(res.body)).toEqual({ received: 2, published: 2 });
     const got = await drain(sqs, queueUrl, 2);
-    expect(got.map((m) => parseCanonicalEvent(m.Body!)).map((e) => [e.id, e.user_id, e.truncated]).sort()).toEqual([['fx-longkey', 'auth0|longkey', true], ['fx-wide', 'auth0|wide', true]]);
+    expect(
+      got
+        .map((m) => parseCanonicalEvent(m.Body!))
+        .map((e) => [e.id, e.user_id, e.truncated])
+        .sort(),
+    ).toEqual([
+      ['fx-longkey', 'auth0|longkey', true],
+      ['fx-wide', 'auth0|wide', true],
+    ]);
   });
 });

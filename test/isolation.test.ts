@@ -23,7 +23,7 @@ const restStageOf = (template: Template) => resources(template, 'AWS::ApiGateway
 const logical = (stack: typeof base.stack, construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
 const logging = { LoggingLevel: 'ERROR', DataTraceEnabled: false };
 
-describe('WebSocket route throttles (sized against the socket function\'s concurrency)', () => {
+describe("WebSocket route throttles (sized against the socket function's concurrency)", () => {
   test('default (100 executions): $connect 25 rps burst 25 (25 x 1 s), authenticate 22 rps burst 45 (22 x 2 s), continue_catch_up 5 rps burst 15 (5 x 3 s); logging kept per route', () => {
     expect(stageOf(base.template).Properties.RouteSettings).toEqual({
       $connect: { ThrottlingRateLimit: 25, ThrottlingBurstLimit: 25, ...logging },
@@ -35,9 +35,12 @@ describe('WebSocket route throttles (sized against the socket function\'s concur
   });
 
   test('every route that invokes the socket function but $disconnect has a throttle of its own, and the stage waits for those routes', () => {
-    const lambdaIntegrations = resources(base.template, 'AWS::ApiGatewayV2::Integration').filter(([, i]) => i.Properties.IntegrationType === 'AWS_PROXY').map(([id]) => id);
-    const lambdaRoutes = resources(base.template, 'AWS::ApiGatewayV2::Route')
-      .filter(([, r]) => lambdaIntegrations.some((id) => JSON.stringify(r.Properties.Target).includes(id)));
+    const lambdaIntegrations = resources(base.template, 'AWS::ApiGatewayV2::Integration')
+      .filter(([, i]) => i.Properties.IntegrationType === 'AWS_PROXY')
+      .map(([id]) => id);
+    const lambdaRoutes = resources(base.template, 'AWS::ApiGatewayV2::Route').filter(([, r]) =>
+      lambdaIntegrations.some((id) => JSON.stringify(r.Properties.Target).includes(id)),
+    );
     const throttled = lambdaRoutes.filter(([, r]) => r.Properties.RouteKey !== '$disconnect');
     const stage = stageOf(base.template);
     expect(Object.keys(stage.Properties.RouteSettings).sort()).toEqual(throttled.map(([, r]) => r.Properties.RouteKey).sort());
@@ -79,8 +82,9 @@ describe('WebSocket route throttles (sized against the socket function\'s concur
   });
 
   test('route shares that add up to more than the whole function are refused', () => {
-    expect(() => socketRouteThrottles(100, { $connect: { seconds: 1, share: 0.6 }, authenticate: { seconds: 2, share: 0.5 } }))
-      .toThrow('SOCKET_ROUTE_LOAD shares add up to 1.1: at most 1 (the whole socket function)');
+    expect(() => socketRouteThrottles(100, { $connect: { seconds: 1, share: 0.6 }, authenticate: { seconds: 2, share: 0.5 } })).toThrow(
+      'SOCKET_ROUTE_LOAD shares add up to 1.1: at most 1 (the whole socket function)',
+    );
   });
 });
 
@@ -116,20 +120,24 @@ describe('the token authorizer caches by token, path and method, for a short tim
   });
 
   test('isolation.tokenCacheSeconds sets the TTL (0 turns the cache off)', () => {
-    for (const [seconds, expected] of [[60, 60], [0, 0]]) {
+    for (const [seconds, expected] of [
+      [60, 60],
+      [0, 0],
+    ]) {
       const ttl = Object.values(authorizers(buildStack({ isolation: { tokenCacheSeconds: seconds } }).template)).map((a) => a.AuthorizerResultTtlInSeconds);
       expect(ttl.sort()).toEqual([0, expected].sort());
     }
   });
 
-  test('a cached answer never outlives the token: the query function refuses once the context\'s exp has passed', async () => {
+  test("a cached answer never outlives the token: the query function refuses once the context's exp has passed", async () => {
     const now = new Date('2026-12-05T10:00:00Z');
     const nowSeconds = Date.parse('2026-12-05T10:00:00Z') / 1000;
-    const query = (ctx: Record<string, string>, resource = '/{tenant}/events') => handleQuery(
-      { resource, pathParameters: { tenant: 'acme' }, queryStringParameters: null, requestContext: { authorizer: ctx } } as unknown as APIGatewayProxyEvent,
-      // No table is reached on these paths: any read would fail the test with a TypeError.
-      { ddb: undefined as never, eventsTable: '', connectionsTable: '', now: () => now },
-    );
+    const query = (ctx: Record<string, string>, resource = '/{tenant}/events') =>
+      handleQuery(
+        { resource, pathParameters: { tenant: 'acme' }, queryStringParameters: null, requestContext: { authorizer: ctx } } as unknown as APIGatewayProxyEvent,
+        // No table is reached on these paths: any read would fail the test with a TypeError.
+        { ddb: undefined as never, eventsTable: '', connectionsTable: '', now: () => now },
+      );
     const previous = process.env.TENANTS;
     process.env.TENANTS = JSON.stringify([{ name: 'acme', audience: 'https://events.acme.test' }]);
     try {
@@ -142,10 +150,14 @@ describe('the token authorizer caches by token, path and method, for a short tim
       ];
       for (const [name, ctx, resource] of cases) {
         const r = await query(ctx, resource);
-        expect([name, r.statusCode, JSON.parse(r.body)]).toEqual([name, 401, {
-          error: 'token_expired',
-          message: 'The access token has expired: get a new one from Auth0 and send it as Authorization: Bearer <token>.',
-        }]);
+        expect([name, r.statusCode, JSON.parse(r.body)]).toEqual([
+          name,
+          401,
+          {
+            error: 'token_expired',
+            message: 'The access token has expired: get a new one from Auth0 and send it as Authorization: Bearer <token>.',
+          },
+        ]);
       }
     } finally {
       process.env.TENANTS = previous;
@@ -160,7 +172,9 @@ describe('reserved concurrency: a setting, off by default', () => {
   });
 
   test('isolation.reservedConcurrency reserves it for the socket, push, both authorizers and the query function', () => {
-    const { stack, template } = buildStack({ isolation: { reservedConcurrency: { socket: 50, push: 8, apiKeyAuthorizer: 20, tokenAuthorizer: 10, query: 12 } } });
+    const { stack, template } = buildStack({
+      isolation: { reservedConcurrency: { socket: 50, push: 8, apiKeyAuthorizer: 20, tokenAuthorizer: 10, query: 12 } },
+    });
     const rt = stack.realtime;
     const byId = Object.fromEntries(resources(template, 'AWS::Lambda::Function').map(([id, f]) => [id, f.Properties.ReservedConcurrentExecutions]));
     expect({
@@ -186,13 +200,34 @@ describe('isolation settings are validated at synth', () => {
   });
 
   test.each([
-    [{ socketConcurrency: 0 }, 'Invalid configuration auth0-events.isolation.socketConcurrency: must be a positive whole number (concurrent executions), got 0'],
-    [{ socketConcurrency: 80, reservedConcurrency: { socket: 50 } }, 'Invalid configuration auth0-events.isolation.socketConcurrency: 80 is more than isolation.reservedConcurrency.socket (50): the routes would let through more than the function may run, and Lambda would refuse the rest with errors instead of API Gateway answering 429'],
-    [{ reservedConcurrency: { push: 0 } }, 'Invalid configuration auth0-events.isolation.reservedConcurrency.push: must be a positive whole number (concurrent executions reserved for the function; leave it out for none), got 0'],
-    [{ reservedConcurrency: { closer: 5 } }, 'Invalid configuration auth0-events.isolation.reservedConcurrency.closer: is not a known setting; known settings: socket, push, apiKeyAuthorizer, tokenAuthorizer, query'],
-    [{ queryThrottle: { events: { rateLimit: 50, burstLimit: 10 } } }, 'Invalid configuration auth0-events.isolation.queryThrottle.events.burstLimit: must be at least rateLimit (50), got 10'],
-    [{ tokenCacheSeconds: 7200 }, 'Invalid configuration auth0-events.isolation.tokenCacheSeconds: must be a whole number of seconds from 0 (no cache) to 3600 (API Gateway\'s maximum), got 7200'],
-    [{ socketconcurrency: 10 }, 'Invalid configuration auth0-events.isolation.socketconcurrency: is not a known setting; known settings: socketConcurrency, reservedConcurrency, queryThrottle, tokenCacheSeconds'],
+    [
+      { socketConcurrency: 0 },
+      'Invalid configuration auth0-events.isolation.socketConcurrency: must be a positive whole number (concurrent executions), got 0',
+    ],
+    [
+      { socketConcurrency: 80, reservedConcurrency: { socket: 50 } },
+      'Invalid configuration auth0-events.isolation.socketConcurrency: 80 is more than isolation.reservedConcurrency.socket (50): the routes would let through more than the function may run, and Lambda would refuse the rest with errors instead of API Gateway answering 429',
+    ],
+    [
+      { reservedConcurrency: { push: 0 } },
+      'Invalid configuration auth0-events.isolation.reservedConcurrency.push: must be a positive whole number (concurrent executions reserved for the function; leave it out for none), got 0',
+    ],
+    [
+      { reservedConcurrency: { closer: 5 } },
+      'Invalid configuration auth0-events.isolation.reservedConcurrency.closer: is not a known setting; known settings: socket, push, apiKeyAuthorizer, tokenAuthorizer, query',
+    ],
+    [
+      { queryThrottle: { events: { rateLimit: 50, burstLimit: 10 } } },
+      'Invalid configuration auth0-events.isolation.queryThrottle.events.burstLimit: must be at least rateLimit (50), got 10',
+    ],
+    [
+      { tokenCacheSeconds: 7200 },
+      "Invalid configuration auth0-events.isolation.tokenCacheSeconds: must be a whole number of seconds from 0 (no cache) to 3600 (API Gateway's maximum), got 7200",
+    ],
+    [
+      { socketconcurrency: 10 },
+      'Invalid configuration auth0-events.isolation.socketconcurrency: is not a known setting; known settings: socketConcurrency, reservedConcurrency, queryThrottle, tokenCacheSeconds',
+    ],
   ])('%j is refused', (isolation, message) => {
     expect(() => parseConfig({ tenants, isolation })).toThrow(new Error(message));
   });

@@ -45,12 +45,20 @@ describe('an authorizer change redeploys the REST stage', () => {
     expect(cdkJsonContext()[FLAG]).toBe(true);
   });
 
-  it('with cdk.json\'s flags: the change gives the deployment a new logical id (CloudFormation deploys the stage again)', () => {
+  it("with cdk.json's flags: the change gives the deployment a new logical id (CloudFormation deploys the stage again)", () => {
     const before = deployment(flags(), false);
     const after = deployment(flags(), true);
     // The change reaches the template: the token authorizer now caches for 120 s (300 s before).
-    expect(Object.values(after.authorizers).map((a) => a.Properties.AuthorizerResultTtlInSeconds).sort((a, b) => a - b)).toEqual([0, 120]);
-    expect(Object.values(before.authorizers).map((a) => a.Properties.AuthorizerResultTtlInSeconds).sort((a, b) => a - b)).toEqual([0, 300]);
+    expect(
+      Object.values(after.authorizers)
+        .map((a) => a.Properties.AuthorizerResultTtlInSeconds)
+        .sort((a, b) => a - b),
+    ).toEqual([0, 120]);
+    expect(
+      Object.values(before.authorizers)
+        .map((a) => a.Properties.AuthorizerResultTtlInSeconds)
+        .sort((a, b) => a - b),
+    ).toEqual([0, 300]);
     expect(after.id).not.toBe(before.id);
     // and the deployment waits for both authorizers.
     expect(before.dependsOn).toEqual(expect.arrayContaining(Object.keys(before.authorizers)));
@@ -90,7 +98,9 @@ describe('the EventBridge rule name for any stack name (CloudFormation allows 12
     const [[, topic]] = ofType(r, 'AWS::SNS::Topic').filter(([, v]) => /alarms/.test(v.Properties.DisplayName));
     expect(topic.Properties.DisplayName).toBe(`auth0-events alarms (Auth0Events-${'x'.repeat(63)}...)`);
     // The alarms sum every partner bus's rule of that name (a Metrics Insights query).
-    const queries = ofType(r, 'AWS::CloudWatch::Alarm').flatMap(([, v]) => (v.Properties.Metrics ?? []).map((m: any) => m.Expression ?? '')).filter((e: string) => e.includes('RuleName'));
+    const queries = ofType(r, 'AWS::CloudWatch::Alarm')
+      .flatMap(([, v]) => (v.Properties.Metrics ?? []).map((m: any) => m.Expression ?? ''))
+      .filter((e: string) => e.includes('RuleName'));
     expect(queries).toEqual([
       `SELECT SUM(FailedInvocations) FROM SCHEMA("AWS/Events", EventBusName, RuleName) WHERE RuleName = '${name}'`,
       `SELECT SUM(InvocationsFailedToBeSentToDlq) FROM SCHEMA("AWS/Events", EventBusName, RuleName) WHERE RuleName = '${name}'`,

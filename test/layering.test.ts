@@ -128,7 +128,8 @@ describe('the scan sees every way of importing (hand-written cases)', () => {
       [path.join(ROOT, 'lambda/ingest/eventbridge/handler.ts')]: `import { p } from '../publish';\nimport { e } from '../../shared/event';`,
       [path.join(ROOT, 'lambda/closer/x.ts')]: `import { q } from '../events-query/handler';`,
       [path.join(ROOT, 'lambda/shared/z.ts')]: `import { w } from '../users-writer/handler';`,
-      [path.join(ROOT, 'test/x.test.ts')]: `import { faultRun } from '../bench/stress/fault';\nimport { apiEvent } from '../harness/auth0-logs';\nimport { e } from './support/events';`,
+      [path.join(ROOT, 'test/x.test.ts')]:
+        `import { faultRun } from '../bench/stress/fault';\nimport { apiEvent } from '../harness/auth0-logs';\nimport { e } from './support/events';`,
       [path.join(ROOT, 'test/support/x.ts')]: `const { loadTest } = await import('../../bench/stress/load');`,
       [path.join(ROOT, 'bench/x.ts')]: `import { apiEvent } from '../test/support/auth0-logs';\nimport { faultRun } from '../harness/stress/fault';`,
       [path.join(ROOT, 'bench/stress/x.ts')]: `import { StressListener } from '../../harness/stress/listener';\nexport { e } from '../../test/support/events';`,
@@ -156,7 +157,9 @@ describe('the scan sees every way of importing (hand-written cases)', () => {
 
 test('no file under lambda/, lib/, local/, scripts/, harness/, bench/ or test/ imports a layer it must not (scripts/, bench/; lib/ not local/; lambda/ nothing; scripts/ not local/; test/ and bench/ not each other) nor a sibling handler folder', () => {
   // This file is left out: its hand-written cases above are import lines in strings, which the scan reads as imports.
-  const files = ['lambda', 'lib', 'local', 'scripts', 'harness', 'bench', 'test'].flatMap((d) => sourceFiles(path.join(ROOT, d))).filter((f) => f !== __filename);
+  const files = ['lambda', 'lib', 'local', 'scripts', 'harness', 'bench', 'test']
+    .flatMap((d) => sourceFiles(path.join(ROOT, d)))
+    .filter((f) => f !== __filename);
   expect(files.length).toBeGreaterThan(200);
   expect(files.filter((f) => /^(harness|bench|test)\//.test(path.relative(ROOT, f))).length).toBeGreaterThan(100);
   expect(violations(files)).toEqual(KNOWN_LEFT);
@@ -244,7 +247,11 @@ function resolveSource(from: string, spec: string): string {
   throw new Error(`${path.relative(ROOT, from)}: cannot resolve ${spec}`);
 }
 
-export function packagesLoadedFrom(entries: readonly string[], read: (f: string) => string = (f) => fs.readFileSync(f, 'utf8'), resolve = resolveSource): Map<string, string> {
+export function packagesLoadedFrom(
+  entries: readonly string[],
+  read: (f: string) => string = (f) => fs.readFileSync(f, 'utf8'),
+  resolve = resolveSource,
+): Map<string, string> {
   const seen = new Set<string>();
   const packages = new Map<string, string>(); // package -> first file that loads it
   const todo = [...entries];
@@ -255,7 +262,12 @@ export function packagesLoadedFrom(entries: readonly string[], read: (f: string)
     for (const spec of runtimeSpecifiers(read(file))) {
       if (spec.startsWith('.')) todo.push(resolve(file, spec));
       else {
-        const name = spec.startsWith('node:') ? 'node:' : spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+        const name = spec.startsWith('node:')
+          ? 'node:'
+          : spec
+              .split('/')
+              .slice(0, spec.startsWith('@') ? 2 : 1)
+              .join('/');
         if (!packages.has(name)) packages.set(name, path.relative(ROOT, file));
       }
     }
@@ -272,7 +284,11 @@ describe('the package loads only its dependencies, peers and Node at import time
       '/r/lambda/x/sdk-user.ts': `import { SQSClient } from '@aws-sdk/client-sqs';`,
       '/r/lib/u.ts': `import { S3Client } from '@aws-sdk/client-s3';`,
     };
-    const found = packagesLoadedFrom(['/r/lib/index.ts'], (f) => fake[f], (from, spec) => `${path.resolve(path.dirname(from), spec)}.ts`);
+    const found = packagesLoadedFrom(
+      ['/r/lib/index.ts'],
+      (f) => fake[f],
+      (from, spec) => `${path.resolve(path.dirname(from), spec)}.ts`,
+    );
     expect([...found.keys()].sort()).toEqual(['@aws-sdk/client-dynamodb', 'aws-cdk-lib', 'node:']);
   });
 

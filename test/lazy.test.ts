@@ -36,14 +36,21 @@ test('a build that throws is not kept: each call tries again until one succeeds,
 
 test('a value that is undefined or falsy is kept too (built once)', () => {
   let builds = 0;
-  const get = lazy(() => { builds++; return 0; });
+  const get = lazy(() => {
+    builds++;
+    return 0;
+  });
   expect([get(), get(), get()]).toEqual([0, 0, 0]);
   expect(builds).toBe(1);
 });
 
 test('every handler builds its default dependencies one way: lazy(...), no module-level `let` holding them', () => {
   const root = path.join(__dirname, '..', 'lambda');
-  const handlers = fs.readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('handler.ts')).map((f) => path.join('lambda', f)).sort();
+  const handlers = fs
+    .readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('handler.ts'))
+    .map((f) => path.join('lambda', f))
+    .sort();
   expect(handlers.length).toBeGreaterThanOrEqual(12);
   const offending = handlers.filter((f) => {
     const code = fs.readFileSync(path.join(root, '..', f), 'utf8');

@@ -56,7 +56,10 @@ describe('npm run listen -- --since <first id> over 3,000 stored events, at 15 m
   });
 
   it('prints the live events posted during the catch-up after the stored ones, each once', () => {
-    expect(r.liveAnswers).toEqual([{ received: 3, published: 3 }, { received: 3, published: 3 }]);
+    expect(r.liveAnswers).toEqual([
+      { received: 3, published: 3 },
+      { received: 3, published: 3 },
+    ]);
     // Both batches went in before the command said it had caught up.
     expect(r.caughtUpAtMs).toBeDefined();
     for (const ms of r.livePostedAtMs) expect(ms).toBeLessThan(r.caughtUpAtMs!);

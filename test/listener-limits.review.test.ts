@@ -66,7 +66,8 @@ let nextId = 0;
 const route = (routeKey: string, connectionId: string, extra: Record<string, unknown> = {}) => ({ requestContext: { routeKey, connectionId }, ...extra });
 const conn = () => `rl-conn-${++nextId}`;
 const sent = (id: string) => (mgmt.messages.get(id) ?? []) as Record<string, any>[];
-const item = async (id: string) => (await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as ConnectionItem | undefined;
+const item = async (id: string) =>
+  (await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as ConnectionItem | undefined;
 /** What the Lambda entry does: a throw is logged and answered 500 (the listener gets nothing). */
 const invoke = (event: unknown, deps: SocketDeps) => handleSocket(event as never, deps).catch(() => ({ statusCode: 500 }));
 
@@ -100,7 +101,15 @@ describe('a connection found gone by the push frees its place', () => {
     expect(sent(b)[0].type).toBe('authentication_failed');
     // Tab a vanished without $disconnect: the next push to it is answered 410.
     mgmt.gone.add(a);
-    const push = { ddb: db.ddb, post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1', maxAttempts: 1 }), close: (c: string) => closeConnection(managementClient(mgmt.endpoint), c), connectionsTable: tables.connections, eventsTable: tables.events, concurrency: 5, now: () => new Date() };
+    const push = {
+      ddb: db.ddb,
+      post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1', maxAttempts: 1 }),
+      close: (c: string) => closeConnection(managementClient(mgmt.endpoint), c),
+      connectionsTable: tables.connections,
+      eventsTable: tables.events,
+      concurrency: 5,
+      now: () => new Date(),
+    };
     const stats = await pushEvent(storedEvent(T, 'auth0|lost', new Date(Date.now() + 1000)), push);
     expect([stats.gone, stats.sent]).toEqual([1, 0]);
     expect(await item(a)).toBeUndefined();
@@ -114,15 +123,36 @@ describe('a refresh that comes after the token expired', () => {
     const deps = socketDeps();
     const id = conn();
     await invoke(route('$connect', id, { queryStringParameters: { tenant: T } }), deps);
-    await invoke(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|late', permissions: ['listen:events:self'] }, { expiresIn: '60s' }) }) }), deps);
+    await invoke(
+      route('authenticate', id, {
+        body: JSON.stringify({
+          type: 'authenticate',
+          access_token: await auth0.token({ sub: 'auth0|late', permissions: ['listen:events:self'] }, { expiresIn: '60s' }),
+        }),
+      }),
+      deps,
+    );
     const exp = Date.parse(sent(id)[0].expires_at);
     // 30 s after the token expired (the closer has not run yet): a revocation is stored and pushed; the push skips this listener.
-    const push = { ddb: db.ddb, post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1', maxAttempts: 1 }), close: (c: string) => closeConnection(managementClient(mgmt.endpoint), c), connectionsTable: tables.connections, eventsTable: tables.events, concurrency: 5, now: () => new Date(exp + 30_000) };
+    const push = {
+      ddb: db.ddb,
+      post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1', maxAttempts: 1 }),
+      close: (c: string) => closeConnection(managementClient(mgmt.endpoint), c),
+      connectionsTable: tables.connections,
+      eventsTable: tables.events,
+      concurrency: 5,
+      now: () => new Date(exp + 30_000),
+    };
     const missed = await pushEvent(storedEvent(T, 'auth0|late', new Date(exp + 29_000), 'password_changed'), push);
     expect([missed.skipped, missed.sent]).toEqual([1, 0]);
     // 40 s after expiry the client sends a fresh token of the same user on the same connection.
     const later = socketDeps({ now: () => new Date(exp + 40_000) });
-    await invoke(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|late', permissions: ['listen:events:self'] }) }) }), later);
+    await invoke(
+      route('authenticate', id, {
+        body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|late', permissions: ['listen:events:self'] }) }),
+      }),
+      later,
+    );
     // Hand-written: not a silent revival (the skipped password_changed would never reach it): refused, closed.
     expect(sent(id).slice(1)).toEqual([{ type: 'authentication_failed', message: expect.stringMatching(/expired/) }]);
     expect(mgmt.closed).toContain(id);
@@ -187,11 +217,18 @@ describe('refresh amplification', () => {
     expect(scheduled).toHaveLength(1);
     expect(sent(id).map((m) => m.type)).toEqual(Array(21).fill('authenticated'));
     // A token with another expiry does schedule its own check.
-    await invoke(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|spammer', permissions: ['listen:events:self'] }, { expiresIn: '23h' }) }) }), deps);
+    await invoke(
+      route('authenticate', id, {
+        body: JSON.stringify({
+          type: 'authenticate',
+          access_token: await auth0.token({ sub: 'auth0|spammer', permissions: ['listen:events:self'] }, { expiresIn: '23h' }),
+        }),
+      }),
+      deps,
+    );
     expect(scheduled).toHaveLength(2);
   });
 });
-
 
 describe('a $disconnect whose count-out fails (throttled after the SDK retries; API Gateway does not retry $disconnect)', () => {
   it('deletes nothing, hands the removal to the closer, which frees the place: perSub 1, the next tab is accepted', async () => {
@@ -209,14 +246,24 @@ describe('a $disconnect whose count-out fails (throttled after the SDK retries; 
     const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
     mock.on(TransactWriteCommand).rejects(throttled).on(UpdateCommand).rejects(throttled).on(DeleteCommand).rejects(throttled);
     const scheduled: { check: CloseCheck; delaySeconds: number }[] = [];
-    const failing = socketDeps({ listenerLimits: limits, ddb: doc, scheduleCheck: async (check, delaySeconds) => void scheduled.push({ check, delaySeconds }) });
+    const failing = socketDeps({
+      listenerLimits: limits,
+      ddb: doc,
+      scheduleCheck: async (check, delaySeconds) => void scheduled.push({ check, delaySeconds }),
+    });
     expect(await invoke(route('$disconnect', a), failing)).toEqual({ statusCode: 200 });
     expect(mock).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
     // Hand-written: the item stays (still counted, so never deleted without its count-out), and the closer is asked to remove it in 5 s.
     expect((await item(a))?.state).toBe('authenticated');
     expect(scheduled).toEqual([{ check: { connection_id: a, check: 'disconnected' }, delaySeconds: 5 }]);
     // The closer takes the check (DynamoDB Local): the item is removed and counted out.
-    const closer = { ddb: db.ddb, mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }), connectionsTable: tables.connections, scheduleCheck: async () => undefined, now: () => new Date() };
+    const closer = {
+      ddb: db.ddb,
+      mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }),
+      connectionsTable: tables.connections,
+      scheduleCheck: async () => undefined,
+      now: () => new Date(),
+    };
     expect(await runCheck(scheduled[0].check, closer)).toBe('removed');
     expect(await runCheck(scheduled[0].check, closer)).toBe('absent'); // SQS may deliver it twice: counted out once
     expect(await item(a)).toBeUndefined();
@@ -240,7 +287,13 @@ describe('a $disconnect whose count-out fails (throttled after the SDK retries; 
     await invoke(route('$connect', a, { queryStringParameters: { tenant: T } }), deps);
     await invoke(route('authenticate', a, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
     expect(sent(a)[0].type).toBe('authenticated');
-    const closer = { ddb: db.ddb, mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }), connectionsTable: tables.connections, scheduleCheck: async () => undefined, now: () => new Date() };
+    const closer = {
+      ddb: db.ddb,
+      mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }),
+      connectionsTable: tables.connections,
+      scheduleCheck: async () => undefined,
+      now: () => new Date(),
+    };
     const [disconnect, check] = await Promise.all([invoke(route('$disconnect', a), deps), runCheck({ connection_id: a, check: 'disconnected' }, closer)]);
     expect(disconnect).toEqual({ statusCode: 200 });
     expect(['removed', 'absent']).toContain(check);

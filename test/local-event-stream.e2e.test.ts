@@ -19,13 +19,20 @@ beforeAll(async () => {
   p = await startRuntime();
   ddb = new DynamoDBClient({});
 }, 120_000);
-afterAll(async () => { await p?.stop(); });
+afterAll(async () => {
+  await p?.stop();
+});
 
 async function deliver(ce: unknown, auth = `Bearer ${API_KEY}`): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${p.restUrl}/dev/event-stream`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(ce) });
+  const res = await fetch(`${p.restUrl}/dev/event-stream`, {
+    method: 'POST',
+    headers: { authorization: auth, 'content-type': 'application/json' },
+    body: JSON.stringify(ce),
+  });
   return { status: res.status, body: await res.json() };
 }
-const userItem = async (user: string) => (await ddb.send(new GetItemCommand({ TableName: p.tables.users, Key: { tenant: { S: 'dev' }, user_id: { S: user } }, ConsistentRead: true }))).Item;
+const userItem = async (user: string) =>
+  (await ddb.send(new GetItemCommand({ TableName: p.tables.users, Key: { tenant: { S: 'dev' }, user_id: { S: user } }, ConsistentRead: true }))).Item;
 
 test('user.created then user.updated, delivered in reverse order, end with the newer profile in the users table', async () => {
   const user = `auth0|es-${run}`;
@@ -36,10 +43,22 @@ test('user.created then user.updated, delivered in reverse order, end with the n
   await until(async () => (await userItem(user))?.name?.S === 'Johnny Doe', 10_000, 'the update in the users table');
   expect((await deliver(created)).status).toBe(202);
   // The creation's attribute groups are written one after the other; `blocked` is the last one.
-  const item = await until(async () => { const i = await userItem(user); return i?.blocked ? i : undefined; }, 10_000, 'the creation in the users table');
+  const item = await until(
+    async () => {
+      const i = await userItem(user);
+      return i?.blocked ? i : undefined;
+    },
+    10_000,
+    'the creation in the users table',
+  );
   expect(item).toMatchObject({
-    email: { S: 'john.doe@example.com' }, email_verified: { BOOL: true }, name: { S: 'Johnny Doe' },
-    created_at: { S: '2025-02-01T12:34:56.000Z' }, updated_at: { S: '2025-02-01T13:00:00.000Z' }, deleted: { BOOL: false }, blocked: { BOOL: false },
+    email: { S: 'john.doe@example.com' },
+    email_verified: { BOOL: true },
+    name: { S: 'Johnny Doe' },
+    created_at: { S: '2025-02-01T12:34:56.000Z' },
+    updated_at: { S: '2025-02-01T13:00:00.000Z' },
+    deleted: { BOOL: false },
+    blocked: { BOOL: false },
   });
 });
 
@@ -52,8 +71,12 @@ test('user.deleted reaches a listen:events listener; the same CloudEvent deliver
   expect(await deliver(deleted)).toEqual({ status: 202, body: { id: `ce_evt_del_${run}` } });
   await listener.waitFor((e) => e.length >= 1);
   await new Promise((r) => setTimeout(r, 2000)); // room for a second copy to show up
-  expect(listener.events()).toEqual([expect.objectContaining({ id: `ce_evt_del_${run}`, type: 'user_deleted', tenant: 'dev', user_id: user, log_type: 'user.deleted' })]);
-  const stored = await ddb.send(new ScanCommand({ TableName: p.tables.events, FilterExpression: 'id = :id', ExpressionAttributeValues: { ':id': { S: `ce_evt_del_${run}` } } }));
+  expect(listener.events()).toEqual([
+    expect.objectContaining({ id: `ce_evt_del_${run}`, type: 'user_deleted', tenant: 'dev', user_id: user, log_type: 'user.deleted' }),
+  ]);
+  const stored = await ddb.send(
+    new ScanCommand({ TableName: p.tables.events, FilterExpression: 'id = :id', ExpressionAttributeValues: { ':id': { S: `ce_evt_del_${run}` } } }),
+  );
   expect(stored.Count).toBe(1);
   expect(stored.Items![0].source).toEqual({ S: 'event-stream' });
   expect(await userItem(user)).toMatchObject({ deleted: { BOOL: true } });
@@ -68,11 +91,13 @@ test('a CloudEvent whose source names another tenant is refused (403), and nothi
   expect(r.body).toEqual({ error: 'wrong_tenant', message: expect.stringContaining('globex.auth0.com') });
   await new Promise((res) => setTimeout(res, 1500));
   expect(await userItem(user)).toBeUndefined();
-  const stored = await ddb.send(new ScanCommand({ TableName: p.tables.events, FilterExpression: 'id = :id', ExpressionAttributeValues: { ':id': { S: `ce_evt_foreign_${run}` } } }));
+  const stored = await ddb.send(
+    new ScanCommand({ TableName: p.tables.events, FilterExpression: 'id = :id', ExpressionAttributeValues: { ':id': { S: `ce_evt_foreign_${run}` } } }),
+  );
   expect(stored.Count).toBe(0);
 });
 
-test('the webhook needs the tenant\'s key: none is 401, a wrong bearer token 403', async () => {
+test("the webhook needs the tenant's key: none is 401, a wrong bearer token 403", async () => {
   const ce = userCreated({ domain: DEV, userId: `auth0|nokey-${run}`, id: `evt_nokey_${run}` });
   const res = await fetch(`${p.restUrl}/dev/event-stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ce) });
   expect(res.status).toBe(401);

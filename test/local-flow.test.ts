@@ -28,7 +28,12 @@ test('a message received again after its visibility timeout is one delivery; a f
   const flow = new FlowCounter({ stores: ['events', 'users'] });
   flow.declareSubscriber('users');
   flow.declareDoor('eventbridge');
-  expect(flow.delivered('users', [{ messageId: 'm1', ok: true }, { messageId: 'm2', ok: false }])).toBe(1);
+  expect(
+    flow.delivered('users', [
+      { messageId: 'm1', ok: true },
+      { messageId: 'm2', ok: false },
+    ]),
+  ).toBe(1);
   expect(flow.delivered('users', [{ messageId: 'm1', ok: true }])).toBe(0); // redelivered m1
   expect(flow.delivered('users', [{ messageId: 'm2', ok: true }])).toBe(1); // m2 retried and done
   flow.door('log-stream', 2);

@@ -16,14 +16,21 @@ const onLinux = process.platform === 'linux';
 const describeLinux = onLinux ? describe : describe.skip;
 
 /** The machine's own non-loopback addresses: what a neighbour on the network would connect to. */
-const networkAddresses = Object.values(networkInterfaces()).flat()
+const networkAddresses = Object.values(networkInterfaces())
+  .flat()
   .filter((a): a is NonNullable<typeof a> => !!a && !a.internal && !(a.family === 'IPv6' && a.scopeid));
 
 /** 'open' when a TCP connection to host:port succeeds, else the error code (ECONNREFUSED when nothing listens there). */
 function tryConnect(host: string, port: number): Promise<string> {
   return new Promise((resolve) => {
-    const s = connect({ host, port, timeout: 2000 }, () => { s.destroy(); resolve('open'); });
-    s.once('timeout', () => { s.destroy(); resolve('timeout'); });
+    const s = connect({ host, port, timeout: 2000 }, () => {
+      s.destroy();
+      resolve('open');
+    });
+    s.once('timeout', () => {
+      s.destroy();
+      resolve('timeout');
+    });
     s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
   });
 }
@@ -45,7 +52,10 @@ describe('reading /proc/net (hand-written rows)', () => {
       '   1: 0100007F:9F8F 0100007F:E632 06 00000000:00000000 03:000003A0 00000000     0        0 0 3 0000',
       '   2: 0100007F:0BB8 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 777 1 0000 100 0 0 10 0',
     ].join('\n');
-    expect(parseProcNet(tcp, 'tcp').map((s) => [s.address, s.port, s.inode])).toEqual([['0.0.0.0', 2024, '1045'], ['127.0.0.1', 3000, '777']]);
+    expect(parseProcNet(tcp, 'tcp').map((s) => [s.address, s.port, s.inode])).toEqual([
+      ['0.0.0.0', 2024, '1045'],
+      ['127.0.0.1', 3000, '777'],
+    ]);
     expect(['127.0.0.1', '127.1.2.3', '::ffff:127.0.0.1', '0:0:0:0:0:0:0:1'].every(isLoopback)).toBe(true);
     expect(['0.0.0.0', '0:0:0:0:0:0:0:0', '192.0.2.2', '::ffff:192.0.2.2', '::ffff:0.0.0.0', '128.0.0.1'].some(isLoopback)).toBe(false);
   });
@@ -53,11 +63,15 @@ describe('reading /proc/net (hand-written rows)', () => {
 
 describeLinux('the scan sees a wildcard listener (the check can fail)', () => {
   let child: ChildProcess;
-  afterAll(() => { child?.kill('SIGTERM'); });
+  afterAll(() => {
+    child?.kill('SIGTERM');
+  });
 
   test('a child process listening on 0.0.0.0 is reported as not loopback', async () => {
     const port = await freePort();
-    child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${port}, '0.0.0.0', () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${port}, '0.0.0.0', () => console.log('up'))`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     await new Promise((r) => child.stdout!.once('data', r));
     const mine = listeningSocketsOf(process.pid).filter((s) => s.port === port);
     expect(mine.map((s) => [s.address, isLoopback(s.address)])).toEqual([['0.0.0.0', false]]);
@@ -69,7 +83,11 @@ describeLinux('the scan sees a wildcard listener (the check can fail)', () => {
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
     const port = (srv.address() as { port: number }).port;
     try {
-      expect(listeningSocketsOf(process.pid).filter((s) => s.port === port).map((s) => s.address)).toEqual(['127.0.0.1']);
+      expect(
+        listeningSocketsOf(process.pid)
+          .filter((s) => s.port === port)
+          .map((s) => s.address),
+      ).toEqual(['127.0.0.1']);
     } finally {
       srv.close();
     }
@@ -85,16 +103,27 @@ describeLinux('npm start binds every port to loopback', () => {
   beforeAll(async () => {
     const [rest, ws] = [await freePort(), await freePort()];
     // A process group of its own, so that afterAll stops npm, tsx, the runtime and both emulators.
-    start = spawn('npm', ['start'], { cwd: REPO, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PORT: String(rest), WS_PORT: String(ws), LOCAL_API_KEY: 'loopback-test-key-0123456789' } });
+    start = spawn('npm', ['start'], {
+      cwd: REPO,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PORT: String(rest), WS_PORT: String(ws), LOCAL_API_KEY: 'loopback-test-key-0123456789' },
+    });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`npm start not ready after 150 s:\n${output}`)), 150_000);
       const onData = (d: Buffer) => {
         output += d.toString();
-        if (/Ready in/.test(output)) { clearTimeout(timer); resolve(); }
+        if (/Ready in/.test(output)) {
+          clearTimeout(timer);
+          resolve();
+        }
       };
       start.stdout!.on('data', onData);
       start.stderr!.on('data', onData);
-      start.once('exit', (code) => { clearTimeout(timer); reject(new Error(`npm start exited with ${code}:\n${output}`)); });
+      start.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`npm start exited with ${code}:\n${output}`));
+      });
     });
     const m = /SNS\/SQS http:\/\/127\.0\.0\.1:(\d+), DynamoDB http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
     if (!m) throw new Error(`npm start printed no emulator endpoints:\n${output}`);
@@ -106,7 +135,13 @@ describeLinux('npm start binds every port to loopback', () => {
     if (!start?.pid || start.exitCode !== null) return;
     const exited = new Promise((r) => start.once('exit', r));
     process.kill(-start.pid, 'SIGTERM');
-    const timer = setTimeout(() => { try { process.kill(-start.pid!, 'SIGKILL'); } catch { /* gone */ } }, 10_000);
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-start.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, 10_000);
     await exited;
     clearTimeout(timer);
   }, 20_000);
@@ -121,7 +156,7 @@ describeLinux('npm start binds every port to loopback', () => {
     expect(exposed).toEqual([]);
   });
 
-  test('from the machine\'s network addresses, every port refuses the connection', async () => {
+  test("from the machine's network addresses, every port refuses the connection", async () => {
     const tcpPorts = [...new Set(sockets.filter((s) => s.proto.startsWith('tcp')).map((s) => s.port))];
     const reached: string[] = [];
     for (const a of networkAddresses) {

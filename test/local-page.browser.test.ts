@@ -16,14 +16,38 @@ let p: LocalPipeline;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium is needed for the page test and was not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  if (!fs.existsSync(CHROMIUM))
+    throw new Error(`Chromium is needed for the page test and was not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   p = await startRuntime({
-    subscribers: [...SUBSCRIBERS, { name: 'always-fails', description: 'fails every message (test)', filter: { types: ['refresh_token_revoked'] }, handler: { entry: 'lambda/session-events-writer/handler.ts' }, maxReceiveCount: 1 }],
-    wrapHandler: (name, handler) => (name === 'always-fails' ? async () => { throw new Error('always-fails'); } : handler),
+    subscribers: [
+      ...SUBSCRIBERS,
+      {
+        name: 'always-fails',
+        description: 'fails every message (test)',
+        filter: { types: ['refresh_token_revoked'] },
+        handler: { entry: 'lambda/session-events-writer/handler.ts' },
+        maxReceiveCount: 1,
+      },
+    ],
+    wrapHandler: (name, handler) =>
+      name === 'always-fails'
+        ? async () => {
+            throw new Error('always-fails');
+          }
+        : handler,
   });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 120_000);
 afterAll(async () => {
@@ -54,7 +78,8 @@ test('the flow picture counts each stage live and each event shows its front doo
   const login = { log_id: `flow-s-${Date.now()}`, data: { type: 's', date, user_id: 'auth0|flow-user' } };
   expect((await postLogStream(p, [logout, login])).status).toBe(200);
   const action = await fetch(`${p.restUrl}/dev/actions/post-user-registration`, {
-    method: 'POST', headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
     body: JSON.stringify({ occurred_at: date, user: { user_id: 'auth0|flow-user', email: 'flow-user@example.com' } }),
   });
   expect(action.status).toBe(202);
@@ -89,7 +114,10 @@ test('the flow picture counts each stage live and each event shows its front doo
 test('the page loads, shows an event posted during the test, and its redrive button works', async () => {
   const { listener, page } = await listenerAndPage('auth0|support-desk');
   const date = new Date().toISOString();
-  const blocked = { log_id: `page-block-${Date.now()}`, data: { type: 'sapi', date, details: { request: { method: 'patch', path: '/api/v2/users/auth0%7Cpage-user', body: { blocked: true } } } } };
+  const blocked = {
+    log_id: `page-block-${Date.now()}`,
+    data: { type: 'sapi', date, details: { request: { method: 'patch', path: '/api/v2/users/auth0%7Cpage-user', body: { blocked: true } } } },
+  };
   const revoked = { log_id: `page-srrt-${Date.now()}`, data: { type: 'srrt', date, user_id: 'auth0|page-user' } };
   expect((await postLogStream(p, [blocked, revoked])).status).toBe(200);
 

@@ -14,13 +14,27 @@ describe('invokeWithTimeout', () => {
   let url = '';
   let hits = 0;
   beforeAll(async () => {
-    server = http.createServer((_, res) => { hits++; res.end('ok'); });
+    server = http.createServer((_, res) => {
+      hits++;
+      res.end('ok');
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   });
-  afterAll(async () => { server.closeAllConnections(); await new Promise((r) => server.close(r)); });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
 
-  const get = () => new Promise<void>((resolve, reject) => http.get(url, (r) => { r.resume(); r.on('end', resolve); }).on('error', reject));
+  const get = () =>
+    new Promise<void>((resolve, reject) =>
+      http
+        .get(url, (r) => {
+          r.resume();
+          r.on('end', resolve);
+        })
+        .on('error', reject),
+    );
 
   it('fails an invocation past its timeout like Lambda, and the handler reaches nothing afterwards', async () => {
     hits = 0;
@@ -33,7 +47,11 @@ describe('invokeWithTimeout', () => {
       handlerStarted = Date.now();
       remaining.push(ctx.getRemainingTimeInMillis());
       for (let i = 0; i < 40; i++) {
-        try { await get(); } catch { errorsAfterKill++; }
+        try {
+          await get();
+        } catch {
+          errorsAfterKill++;
+        }
         await new Promise((r) => setTimeout(r, 50));
       }
       return 'finished';
@@ -56,9 +74,27 @@ describe('invokeWithTimeout', () => {
   });
 
   it('returns the answer of an invocation within its timeout; a concurrent timed-out one does not affect it', async () => {
-    const quick = async () => { await get(); return 'ok'; };
-    const slow = async () => { await new Promise((r) => setTimeout(r, 300)); await get(); return 'late'; };
-    const [a, b] = await Promise.allSettled([invokeWithTimeout('a', 100, slow, {}), invokeWithTimeout('b', 1000, async () => { await new Promise((r) => setTimeout(r, 200)); return quick(); }, {})]);
+    const quick = async () => {
+      await get();
+      return 'ok';
+    };
+    const slow = async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      await get();
+      return 'late';
+    };
+    const [a, b] = await Promise.allSettled([
+      invokeWithTimeout('a', 100, slow, {}),
+      invokeWithTimeout(
+        'b',
+        1000,
+        async () => {
+          await new Promise((r) => setTimeout(r, 200));
+          return quick();
+        },
+        {},
+      ),
+    ]);
     expect(a.status).toBe('rejected');
     expect(b).toEqual({ status: 'fulfilled', value: 'ok' });
   });
@@ -84,7 +120,12 @@ describe('function timeouts from the synthesized stack', () => {
 });
 
 describe('LOCAL_WS_LATENCY_MS', () => {
-  it.each([[undefined, undefined, 0], [undefined, '', 0], [undefined, '15', 15], [5, '15', 5]] as const)('option %p, env %p -> %p ms', (option, env, ms) => {
+  it.each([
+    [undefined, undefined, 0],
+    [undefined, '', 0],
+    [undefined, '15', 15],
+    [5, '15', 5],
+  ] as const)('option %p, env %p -> %p ms', (option, env, ms) => {
     expect(wsLatencyMs(option, env)).toBe(ms);
   });
   it.each(['-1', 'abc', '1.5', '600000'])('refuses %p with the variable named', (env) => {

@@ -6,7 +6,7 @@ import { captureLogs, findIpAddresses, isLocalAddress } from '../harness/stress/
 
 describe('findIpAddresses', () => {
   test.each([
-    ['an Auth0 record\'s ip field', '{"level":"INFO","message":"x","ip":"203.0.113.9"}', ['203.0.113.9']],
+    ["an Auth0 record's ip field", '{"level":"INFO","message":"x","ip":"203.0.113.9"}', ['203.0.113.9']],
     ['IPv4 with a port', 'connect ETIMEDOUT 198.51.100.23:443', ['198.51.100.23']],
     ['IPv4 at the end of a sentence', 'request from 192.0.2.1.', ['192.0.2.1']],
     ['IPv4 edge octets', 'ips 255.255.255.255 and 1.0.0.1', ['255.255.255.255', '1.0.0.1']],
@@ -47,7 +47,8 @@ describe('findIpAddresses', () => {
   });
 
   test('loopback and unspecified, in every spelling, are local; others are not', () => {
-    for (const ip of ['127.0.0.1', '127.255.0.9', '0.0.0.0', '::1', '0:0:0:0:0:0:0:1', '::', '::ffff:127.0.0.1', '::ffff:7f00:1']) expect([ip, isLocalAddress(ip)]).toEqual([ip, true]);
+    for (const ip of ['127.0.0.1', '127.255.0.9', '0.0.0.0', '::1', '0:0:0:0:0:0:0:1', '::', '::ffff:127.0.0.1', '::ffff:7f00:1'])
+      expect([ip, isLocalAddress(ip)]).toEqual([ip, true]);
     for (const ip of ['128.0.0.1', '10.0.0.1', '::2', '::ffff:203.0.113.9', '2001:db8::1', 'fe80::1']) expect([ip, isLocalAddress(ip)]).toEqual([ip, false]);
   });
 });
@@ -62,7 +63,7 @@ test('the capture counts a line with an IP address as a finding', () => {
   expect(scan.samples).toHaveLength(2);
 });
 
-test('no API Gateway access log of the stack records the caller\'s IP address', () => {
+test("no API Gateway access log of the stack records the caller's IP address", () => {
   // Loaded here: the stack is large and the tests above need none of it.
   const { buildStack } = require('./support/stack') as typeof import('./support/stack');
   const { template } = buildStack();

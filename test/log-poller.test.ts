@@ -9,7 +9,14 @@ import { buildStack, nagViolations } from './support/stack';
 
 const tenants = [
   { name: 'acme', audience: 'https://events.acme.test', managementApi: { secret: 'auth0-events/acme/m2m' } },
-  { name: 'beta@eu', audience: 'https://events.beta.test', managementApi: { secret: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:beta-m2m-AbC123', secretKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-0000-4000-8000-000000000001' } },
+  {
+    name: 'beta@eu',
+    audience: 'https://events.beta.test',
+    managementApi: {
+      secret: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:beta-m2m-AbC123',
+      secretKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-0000-4000-8000-000000000001',
+    },
+  },
   { name: 'gamma', audience: 'https://events.gamma.test' },
 ];
 const { app, template } = buildStack({ tenants });
@@ -17,8 +24,12 @@ const resources = template.toJSON().Resources as Record<string, { Type: string; 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 const [fnId, fn] = ofType('AWS::Lambda::Function').find(([, r]) => /Polls Auth0/.test(r.Properties.Description))!;
 const roleId = fn.Properties.Role['Fn::GetAtt'][0];
-const statements = ofType('AWS::IAM::Policy').filter(([, p]) => p.Properties.Roles.some((r: any) => r.Ref === roleId)).flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
-const [tableId, table] = ofType('AWS::DynamoDB::Table').find(([, r]) => r.Properties.KeySchema.length === 1 && r.Properties.KeySchema[0].AttributeName === 'tenant')!;
+const statements = ofType('AWS::IAM::Policy')
+  .filter(([, p]) => p.Properties.Roles.some((r: any) => r.Ref === roleId))
+  .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+const [tableId, table] = ofType('AWS::DynamoDB::Table').find(
+  ([, r]) => r.Properties.KeySchema.length === 1 && r.Properties.KeySchema[0].AttributeName === 'tenant',
+)!;
 
 test('cdk-nag AwsSolutions finds nothing unacknowledged with the poller', () => {
   expect(nagViolations(app)).toEqual([]);
@@ -60,7 +71,9 @@ test('grants, exactly: GetSecretValue on the two named secrets, kms:Decrypt via 
   expect(dynamo.map((s) => s.Action)).toEqual(['dynamodb:UpdateItem']);
   expect(dynamo[0].Resource).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
   // Nothing else on Secrets Manager, no wildcard actions.
-  expect(statements.flatMap((s) => [s.Action].flat()).filter((a: string) => a.startsWith('secretsmanager:') || a.endsWith('*'))).toEqual(['secretsmanager:GetSecretValue']);
+  expect(statements.flatMap((s) => [s.Action].flat()).filter((a: string) => a.startsWith('secretsmanager:') || a.endsWith('*'))).toEqual([
+    'secretsmanager:GetSecretValue',
+  ]);
 });
 
 test('alarms: errors, behind, refused, not running; quiet with no traffic, "not running" only once the poller has run', () => {
@@ -74,11 +87,29 @@ test('alarms: errors, behind, refused, not running; quiet with no traffic, "not 
   for (const a of Object.values(byName)) expect(a.AlarmActions).toHaveLength(1);
 
   // "Not running" = silent for 15 minutes AND ran within 24 hours; the two conditions notify nobody.
-  const conditions = Object.fromEntries(ofType('AWS::CloudWatch::Alarm').filter(([, r]) => /^Condition of PollerNotRunning/.test(r.Properties.AlarmDescription)).map(([id, r]) => [id, r.Properties]));
+  const conditions = Object.fromEntries(
+    ofType('AWS::CloudWatch::Alarm')
+      .filter(([, r]) => /^Condition of PollerNotRunning/.test(r.Properties.AlarmDescription))
+      .map(([id, r]) => [id, r.Properties]),
+  );
   const [silentId] = Object.entries(conditions).find(([, p]) => p.ComparisonOperator === 'LessThanThreshold')!;
   const [ranId] = Object.entries(conditions).find(([, p]) => p.ComparisonOperator === 'GreaterThanOrEqualToThreshold')!;
-  expect(conditions[silentId]).toMatchObject({ MetricName: 'Invocations', Period: 300, EvaluationPeriods: 3, DatapointsToAlarm: 3, Threshold: 1, TreatMissingData: 'breaching' });
-  expect(conditions[ranId]).toMatchObject({ MetricName: 'Invocations', Period: 3600, EvaluationPeriods: 24, DatapointsToAlarm: 1, Threshold: 1, TreatMissingData: 'notBreaching' });
+  expect(conditions[silentId]).toMatchObject({
+    MetricName: 'Invocations',
+    Period: 300,
+    EvaluationPeriods: 3,
+    DatapointsToAlarm: 3,
+    Threshold: 1,
+    TreatMissingData: 'breaching',
+  });
+  expect(conditions[ranId]).toMatchObject({
+    MetricName: 'Invocations',
+    Period: 3600,
+    EvaluationPeriods: 24,
+    DatapointsToAlarm: 1,
+    Threshold: 1,
+    TreatMissingData: 'notBreaching',
+  });
   for (const c of Object.values(conditions)) expect(c.AlarmActions).toBeUndefined();
   const composite = ofType('AWS::CloudWatch::CompositeAlarm').find(([, r]) => /#pollernotrunning/.test(r.Properties.AlarmDescription))![1].Properties;
   expect(JSON.stringify(composite.AlarmRule)).toContain(silentId);
@@ -92,17 +123,30 @@ test('no tenant with managementApi: no poller resources', () => {
   expect(JSON.stringify(plain.toJSON())).not.toContain('Polls Auth0');
 });
 
-test('secretResource: a name gets the account\'s ARN and the 6-character suffix wildcard; a complete ARN is kept; a partial ARN gets the suffix', () => {
+test("secretResource: a name gets the account's ARN and the 6-character suffix wildcard; a complete ARN is kept; a partial ARN gets the suffix", () => {
   const stack = new Stack(new App(), 'S', { env: { account: '111122223333', region: 'us-east-1' } });
-  expect(stack.resolve(secretResource(stack, 'a/b'))).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:us-east-1:111122223333:secret:a/b-??????']] });
-  expect(secretResource(stack, 'arn:aws:secretsmanager:us-east-1:111122223333:secret:a-Xy12Z9')).toBe('arn:aws:secretsmanager:us-east-1:111122223333:secret:a-Xy12Z9');
-  expect(secretResource(stack, 'arn:aws:secretsmanager:us-east-1:111122223333:secret:plain')).toBe('arn:aws:secretsmanager:us-east-1:111122223333:secret:plain-??????');
+  expect(stack.resolve(secretResource(stack, 'a/b'))).toEqual({
+    'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:us-east-1:111122223333:secret:a/b-??????']],
+  });
+  expect(secretResource(stack, 'arn:aws:secretsmanager:us-east-1:111122223333:secret:a-Xy12Z9')).toBe(
+    'arn:aws:secretsmanager:us-east-1:111122223333:secret:a-Xy12Z9',
+  );
+  expect(secretResource(stack, 'arn:aws:secretsmanager:us-east-1:111122223333:secret:plain')).toBe(
+    'arn:aws:secretsmanager:us-east-1:111122223333:secret:plain-??????',
+  );
 });
 
 test('configuration: managementApi is validated and an http domain is refused for a deployment', () => {
   const base = { name: 'acme', audience: 'https://events.acme.test' };
-  expect(() => parseConfig({ tenants: [{ ...base, managementApi: { secret: '{"client_id":"x"}' } }] })).toThrow(/name or ARN of a Secrets Manager secret .*never the credentials/);
+  expect(() => parseConfig({ tenants: [{ ...base, managementApi: { secret: '{"client_id":"x"}' } }] })).toThrow(
+    /name or ARN of a Secrets Manager secret .*never the credentials/,
+  );
   expect(() => parseConfig({ tenants: [{ ...base, managementApi: { secret: 's', domain: 'http://127.0.0.1:9999' } }] })).toThrow(/https/);
-  expect(() => parseConfig({ tenants: [{ ...base, managementApi: { secret: 's', clientSecret: 'x' } }] })).toThrow(/managementApi.clientSecret is not a known setting/);
-  expect(parseConfig({ tenants: [{ ...base, managementApi: { secret: 's', domain: 'acme.auth0.com' } }] }).tenants[0].managementApi).toEqual({ secret: 's', domain: 'acme.auth0.com' });
+  expect(() => parseConfig({ tenants: [{ ...base, managementApi: { secret: 's', clientSecret: 'x' } }] })).toThrow(
+    /managementApi.clientSecret is not a known setting/,
+  );
+  expect(parseConfig({ tenants: [{ ...base, managementApi: { secret: 's', domain: 'acme.auth0.com' } }] }).tenants[0].managementApi).toEqual({
+    secret: 's',
+    domain: 'acme.auth0.com',
+  });
 });

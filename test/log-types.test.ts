@@ -6,9 +6,25 @@ import { isSessionEventType } from '../lambda/shared/event';
 import type { LogCategory } from '../lambda/shared/log-types';
 
 const CATEGORIES: readonly LogCategory[] = [
-  'login', 'session', 'logout', 'signup', 'password', 'passwordless', 'passkey', 'mfa', 'email',
-  'user_management', 'organization', 'management_api', 'token', 'rate_limit', 'security',
-  'extensibility', 'connector', 'system', 'other',
+  'login',
+  'session',
+  'logout',
+  'signup',
+  'password',
+  'passwordless',
+  'passkey',
+  'mfa',
+  'email',
+  'user_management',
+  'organization',
+  'management_api',
+  'token',
+  'rate_limit',
+  'security',
+  'extensibility',
+  'connector',
+  'system',
+  'other',
 ];
 
 const entries = Object.entries(LOG_TYPES);
@@ -53,13 +69,67 @@ describe('LOG_TYPES catalogue', () => {
 
   it('includes the codes named by the contract and the common families', () => {
     const required = [
-      's', 'f', 'fp', 'fu', 'ss', 'fs', 'scp', 'fcp', 'slo', 'flo', 'sapi', 'fapi', 'sdu', 'fdu', 'srrt',
-      'limit_wc', 'limit_sul', 'limit_mu', 'ublkdu', 'sce', 'fce', 'seacft', 'feacft', 'seccft', 'feccft',
-      'sertft', 'fertft', 'ssa', 'fsa', 'sv', 'fv', 'cls', 'cs', 'depnote', 'pwd_leak', 'signup_pwd_leak',
-      'reset_pwd_leak', 'oidc_backchannel_logout_succeeded', 'oidc_backchannel_logout_failed', 'w', 'du',
-      'fn', 'sens', 'fens', 'fc', 'fco', 'fcoa', 'scoa', 'api_limit', 'limit_ui', 'admin_update_launch',
-      'mgmt_api_read', 'sui', 'fui', 'gd_auth_succeed', 'gd_auth_failed', 'gd_enrollment_complete',
-      'gd_send_sms', 'gd_otp_rate_limit_exceed', 'gd_recovery_succeed', 'mfar',
+      's',
+      'f',
+      'fp',
+      'fu',
+      'ss',
+      'fs',
+      'scp',
+      'fcp',
+      'slo',
+      'flo',
+      'sapi',
+      'fapi',
+      'sdu',
+      'fdu',
+      'srrt',
+      'limit_wc',
+      'limit_sul',
+      'limit_mu',
+      'ublkdu',
+      'sce',
+      'fce',
+      'seacft',
+      'feacft',
+      'seccft',
+      'feccft',
+      'sertft',
+      'fertft',
+      'ssa',
+      'fsa',
+      'sv',
+      'fv',
+      'cls',
+      'cs',
+      'depnote',
+      'pwd_leak',
+      'signup_pwd_leak',
+      'reset_pwd_leak',
+      'oidc_backchannel_logout_succeeded',
+      'oidc_backchannel_logout_failed',
+      'w',
+      'du',
+      'fn',
+      'sens',
+      'fens',
+      'fc',
+      'fco',
+      'fcoa',
+      'scoa',
+      'api_limit',
+      'limit_ui',
+      'admin_update_launch',
+      'mgmt_api_read',
+      'sui',
+      'fui',
+      'gd_auth_succeed',
+      'gd_auth_failed',
+      'gd_enrollment_complete',
+      'gd_send_sms',
+      'gd_otp_rate_limit_exceed',
+      'gd_recovery_succeed',
+      'mfar',
     ];
     for (const code of required) expect(Object.keys(LOG_TYPES)).toContain(code);
     const guardian = Object.keys(LOG_TYPES).filter((c) => c.startsWith('gd_'));
@@ -97,7 +167,10 @@ describe('code-level event types (the contract)', () => {
   });
 
   it('maps no other code to an event type', () => {
-    const mapped = entries.filter(([, info]) => info.type !== undefined).map(([code]) => code).sort();
+    const mapped = entries
+      .filter(([, info]) => info.type !== undefined)
+      .map(([code]) => code)
+      .sort();
     expect(mapped).toEqual(Object.keys(expected).sort());
   });
 
@@ -107,7 +180,21 @@ describe('code-level event types (the contract)', () => {
   });
 
   it('keeps near-miss codes as plain logs', () => {
-    for (const code of ['fcp', 'scpr', 'flo', 'oidc_backchannel_logout_succeeded', 'oidc_backchannel_logout_failed', 'fdu', 'limit_phone', 'fs', 'ssa', 'fsa', 'fcoa', 'fens', 'mgmt_api_read']) {
+    for (const code of [
+      'fcp',
+      'scpr',
+      'flo',
+      'oidc_backchannel_logout_succeeded',
+      'oidc_backchannel_logout_failed',
+      'fdu',
+      'limit_phone',
+      'fs',
+      'ssa',
+      'fsa',
+      'fcoa',
+      'fens',
+      'mgmt_api_read',
+    ]) {
       expect(logTypeInfo(code).type).toBeUndefined();
     }
   });
@@ -115,11 +202,30 @@ describe('code-level event types (the contract)', () => {
 
 describe('levels', () => {
   it.each([
-    ['s', 1], ['ss', 1], ['scp', 1], ['sapi', 1], ['slo', 1],
-    ['f', 3], ['fp', 3], ['fu', 3], ['fs', 3], ['fcp', 3], ['fapi', 3], ['fdu', 3],
-    ['w', 2], ['depnote', 2],
-    ['limit_wc', 4], ['limit_sul', 4], ['limit_mu', 4], ['api_limit', 4], ['limit_ui', 4],
-    ['cs', 0], ['cls', 0], ['sv', 0], ['svr', 0], ['scpr', 0],
+    ['s', 1],
+    ['ss', 1],
+    ['scp', 1],
+    ['sapi', 1],
+    ['slo', 1],
+    ['f', 3],
+    ['fp', 3],
+    ['fu', 3],
+    ['fs', 3],
+    ['fcp', 3],
+    ['fapi', 3],
+    ['fdu', 3],
+    ['w', 2],
+    ['depnote', 2],
+    ['limit_wc', 4],
+    ['limit_sul', 4],
+    ['limit_mu', 4],
+    ['api_limit', 4],
+    ['limit_ui', 4],
+    ['cs', 0],
+    ['cls', 0],
+    ['sv', 0],
+    ['svr', 0],
+    ['scpr', 0],
   ] as const)('%s is level %d', (code, level) => {
     expect(logTypeInfo(code).level).toBe(level);
   });
@@ -180,7 +286,9 @@ resource_cleanup rich_consents_access_error s sapi sce scoa scp scpn scpr scu sc
 sede sens seoobft seotpft sepft sepkoobft sepkotpft sepkrcft sercft sertft seta si signup_pwd_leak slo srrt
 ss ss_sso_failure ss_sso_info ss_sso_success ssa sscim success_on_behalf_of_token_exchange sui sv svr
 too_many_records ublkdu universal_logout_failed universal_logout_succeeded w wn wum
-`.trim().split(/\s+/);
+`
+  .trim()
+  .split(/\s+/);
 
 /**
  * Codes in Auth0's Tenant Log Catalog (https://auth0.com/docs/tenant-logs, one schema per code) that the
@@ -194,8 +302,19 @@ const AUTH0_CATALOG_ONLY_CODES = ['fscim', 'limit_phone', 'sdel', 'sdelsa', 'fde
  * table, and the Log Stream event filters): kept so old or replayed logs still classify.
  */
 const LEGACY_CODES = [
-  'admin_update_launch', 'sys_update_start', 'sys_update_end', 'sys_os_update_start', 'sys_os_update_end',
-  'coff', 'con', 'du', 'fapi', 'limit_ui', 'scph', 'gd_module_switch', 'gd_user_delete',
+  'admin_update_launch',
+  'sys_update_start',
+  'sys_update_end',
+  'sys_os_update_start',
+  'sys_os_update_end',
+  'coff',
+  'con',
+  'du',
+  'fapi',
+  'limit_ui',
+  'scph',
+  'gd_module_switch',
+  'gd_user_delete',
 ];
 
 describe("the catalogue follows Auth0's published list", () => {
@@ -317,8 +436,7 @@ describe('hand-written (code, type, level) table', () => {
  */
 const isFailure = (c: string): boolean =>
   /^f[a-z]*$/.test(c) || c.startsWith('failed_') || /_(failed|failure|error|rejected)$/.test(c) || c.includes('_fail_') || c === 'coff';
-const isSuccess = (c: string): boolean =>
-  /^s[a-z]*$/.test(c) || c.startsWith('success_') || /_(succeeded|success|succeed|completed?|started)$/.test(c);
+const isSuccess = (c: string): boolean => /^s[a-z]*$/.test(c) || c.startsWith('success_') || /_(succeeded|success|succeed|completed?|started)$/.test(c);
 const isLimitReached = (c: string): boolean => c.startsWith('limit_') || c === 'api_limit' || c.endsWith('_rate_limit_exceed');
 const isWarning = (c: string): boolean => /^w[a-z]*$/.test(c) || c.endsWith('_warning') || c.endsWith('_notice') || c === 'depnote';
 /** Level 0: messages sent or links followed on the user's behalf in passwordless, verification and reset flows. */
@@ -329,11 +447,35 @@ const OTHER_WARNINGS = ['too_many_records', 'kms_key_state_changed'];
 const OTHER_ERRORS = ['pwd_leak', 'signup_pwd_leak', 'reset_pwd_leak'];
 /** Informational records whose names do not say success. */
 const INFO = [
-  'acls_summary', 'appi', 'con', 'du', 'mfar', 'mgmt_api_read', 'organization_member_added', 'pla', 'ublkdu',
-  'resource_cleanup', 'ss_sso_info', 'gd_send_sms', 'gd_send_voice', 'gd_send_pn', 'gd_send_email',
-  'gd_send_email_verification', 'gd_auth_email_verification', 'gd_unenroll', 'gd_update_device_account',
-  'gd_tenant_update', 'gd_module_switch', 'gd_user_delete', 'gd_enrollment_complete', 'gd_start_auth',
-  'gd_start_enroll', 'admin_update_launch', 'sys_update_start', 'sys_update_end', 'sys_os_update_start',
+  'acls_summary',
+  'appi',
+  'con',
+  'du',
+  'mfar',
+  'mgmt_api_read',
+  'organization_member_added',
+  'pla',
+  'ublkdu',
+  'resource_cleanup',
+  'ss_sso_info',
+  'gd_send_sms',
+  'gd_send_voice',
+  'gd_send_pn',
+  'gd_send_email',
+  'gd_send_email_verification',
+  'gd_auth_email_verification',
+  'gd_unenroll',
+  'gd_update_device_account',
+  'gd_tenant_update',
+  'gd_module_switch',
+  'gd_user_delete',
+  'gd_enrollment_complete',
+  'gd_start_auth',
+  'gd_start_enroll',
+  'admin_update_launch',
+  'sys_update_start',
+  'sys_update_end',
+  'sys_os_update_start',
   'sys_os_update_end',
 ];
 
@@ -388,7 +530,10 @@ describe('one logout is one logout event (back-channel records after an slo)', (
   const user = 'auth0|602e93db83fa6f00749a23e6';
   const slo = { type: 'slo', date: '2026-11-25T10:00:00.000Z', user_id: user, client_id: 'appA', details: { session_id: 'sid-1', initiated_by: 'rp' } };
   const backchannel = (client: string, uri: string) => ({
-    type: 'oidc_backchannel_logout_succeeded', date: '2026-11-25T10:00:01.000Z', user_id: user, client_id: client,
+    type: 'oidc_backchannel_logout_succeeded',
+    date: '2026-11-25T10:00:01.000Z',
+    user_id: user,
+    client_id: client,
     details: { initiator: 'rp-logout', request: { method: 'POST', backchannel_logout_uri: uri }, response: { statusCode: 200 } },
   });
   const records = [

@@ -34,18 +34,20 @@ let spies: jest.SpyInstance[] = [];
 beforeEach(() => {
   lines = [];
   raw = [];
-  spies = [process.stdout, process.stderr].map((stream) => jest.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array) => {
-    const text = chunk.toString();
-    for (const l of text.split('\n').filter(Boolean)) {
-      raw.push(l);
-      try {
-        lines.push(JSON.parse(l));
-      } catch {
-        // not a log line
+  spies = [process.stdout, process.stderr].map((stream) =>
+    jest.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+      const text = chunk.toString();
+      for (const l of text.split('\n').filter(Boolean)) {
+        raw.push(l);
+        try {
+          lines.push(JSON.parse(l));
+        } catch {
+          // not a log line
+        }
       }
-    }
-    return true;
-  }) as never));
+      return true;
+    }) as never),
+  );
 });
 afterEach(() => spies.forEach((s) => s.mockRestore()));
 
@@ -74,14 +76,22 @@ function request(body: unknown, tenant = 'acme') {
 /** The SQS event a subscriber queue delivers (raw message delivery) for published entries. */
 const sqsEvent = (entries: PublishBatchRequestEntry[]): SQSEvent => ({
   Records: entries.map((e, i) => ({
-    messageId: `msg-${i}`, receiptHandle: `rh-${i}`, body: e.Message!, attributes: {} as never, messageAttributes: {},
-    md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:q', awsRegion: 'us-east-1',
+    messageId: `msg-${i}`,
+    receiptHandle: `rh-${i}`,
+    body: e.Message!,
+    attributes: {} as never,
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:q',
+    awsRegion: 'us-east-1',
   })),
 });
 
-const infoLinesWith = (id: string) => lines.filter((l) => l.level === 'INFO' && (l.event_id === id || (Array.isArray(l.event_ids) && l.event_ids.includes(id))));
+const infoLinesWith = (id: string) =>
+  lines.filter((l) => l.level === 'INFO' && (l.event_id === id || (Array.isArray(l.event_ids) && l.event_ids.includes(id))));
 
-test('one event leaves an INFO line with its id at every hop, and no line carries the API key or the user\'s personal data', async () => {
+test("one event leaves an INFO line with its id at every hop, and no line carries the API key or the user's personal data", async () => {
   const record = records.passwordChanged('auth0|alice');
   record.data.user_name = 'alice@acme.test';
   (record.data as Record<string, unknown>).details = { email: 'alice@acme.test', phone_number: '+15555550100' };
@@ -109,15 +119,31 @@ test('one event leaves an INFO line with its id at every hop, and no line carrie
 
   // hop 3: events table stream -> push -> WebSocket listener
   const listener = {
-    connection_id: 'conn-1', tenant: 'acme', state: 'authenticated', sub: 'auth0|alice', filter: 'self', listen_key: listenKeyOf('acme', 'self', 'auth0|alice'),
-    live_from: new Date(Date.now() - 60_000).toISOString(), token_expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+    connection_id: 'conn-1',
+    tenant: 'acme',
+    state: 'authenticated',
+    sub: 'auth0|alice',
+    filter: 'self',
+    listen_key: listenKeyOf('acme', 'self', 'auth0|alice'),
+    live_from: new Date(Date.now() - 60_000).toISOString(),
+    token_expires_at: new Date(Date.now() + 3_600_000).toISOString(),
   };
   ddb.on(QueryCommand).resolves({ Items: [listener] });
   const posted: string[] = [];
-  const stream: DynamoDBStreamEvent = { Records: [{ eventName: 'INSERT', dynamodb: { SequenceNumber: '1', NewImage: marshall(stored!, { removeUndefinedValues: true }) as never } }] };
+  const stream: DynamoDBStreamEvent = {
+    Records: [{ eventName: 'INSERT', dynamodb: { SequenceNumber: '1', NewImage: marshall(stored!, { removeUndefinedValues: true }) as never } }],
+  };
   const out = await handlePushBatch(stream, {
-    ddb: db, connectionsTable: 'connections', eventsTable: 'events', concurrency: 5, now, close: async () => undefined,
-    post: async (connectionId: string, message: string | Uint8Array) => { posted.push(`${connectionId} ${Buffer.from(message).toString()}`); return 'sent'; },
+    ddb: db,
+    connectionsTable: 'connections',
+    eventsTable: 'events',
+    concurrency: 5,
+    now,
+    close: async () => undefined,
+    post: async (connectionId: string, message: string | Uint8Array) => {
+      posted.push(`${connectionId} ${Buffer.from(message).toString()}`);
+      return 'sent';
+    },
   });
   expect(out).toEqual({ batchItemFailures: [] });
   expect(posted.some((p) => p.includes(id))).toBe(true);
@@ -139,13 +165,24 @@ test('one event leaves an INFO line with its id at every hop, and no line carrie
 });
 
 test('an Action call logs its event id with the EventsPublished metric', async () => {
-  const e = apiEvent({ tenant: 'acme@eu', trigger: 'post-user-registration', body: JSON.stringify({ occurred_at: '2026-11-22T10:00:00.000Z', user: { user_id: 'auth0|bob', email: 'bob@acme.test' } }) });
+  const e = apiEvent({
+    tenant: 'acme@eu',
+    trigger: 'post-user-registration',
+    body: JSON.stringify({ occurred_at: '2026-11-22T10:00:00.000Z', user: { user_id: 'auth0|bob', email: 'bob@acme.test' } }),
+  });
   e.headers['x-api-key'] = API_KEY;
   const res = await handleIngest(e as never, ingestDeps());
   expect(res.statusCode).toBe(202);
   const { id } = JSON.parse(res.body);
   const line = infoLinesWith(id)[0];
-  expect(line).toMatchObject({ message: 'events published', tenant: 'acme@eu', source: 'action', type: 'user_registered', EventsPublished: 1, event_ids: [id] });
+  expect(line).toMatchObject({
+    message: 'events published',
+    tenant: 'acme@eu',
+    source: 'action',
+    type: 'user_registered',
+    EventsPublished: 1,
+    event_ids: [id],
+  });
   for (const l of raw) {
     expect(l).not.toContain(API_KEY);
     expect(l).not.toContain('bob@acme.test');
@@ -162,11 +199,13 @@ test('EMF: one metric line per type, counts add up, dimension sets per tenant/ty
   for (const l of metricLines) {
     expect(l._aws).toEqual({
       Timestamp: expect.any(Number),
-      CloudWatchMetrics: [{
-        Namespace: 'auth0-events/Test',
-        Dimensions: [['tenant', 'type'], ['tenant', 'source'], []],
-        Metrics: [{ Name: 'EventsPublished', Unit: 'Count' }],
-      }],
+      CloudWatchMetrics: [
+        {
+          Namespace: 'auth0-events/Test',
+          Dimensions: [['tenant', 'type'], ['tenant', 'source'], []],
+          Metrics: [{ Name: 'EventsPublished', Unit: 'Count' }],
+        },
+      ],
     });
     expect(l).toMatchObject({ level: 'INFO', tenant: 'acme', source: 'log-stream', type: expect.any(String) });
     expect(l.EventsPublished).toBe(l.event_ids.length);
@@ -187,12 +226,17 @@ test('every event id of a large batch is logged, in lines of at most IDS_PER_LOG
 
 test('events that could not be published are counted in PublishFailed (per tenant and total) and answered 503', async () => {
   sns.on(PublishBatchCommand).callsFake((input: { PublishBatchRequestEntries: PublishBatchRequestEntry[] }) => ({
-    Successful: [], Failed: input.PublishBatchRequestEntries.map((e) => ({ Id: e.Id, Code: 'KMSThrottling', SenderFault: false, Message: 'throttled' })),
+    Successful: [],
+    Failed: input.PublishBatchRequestEntries.map((e) => ({ Id: e.Id, Code: 'KMSThrottling', SenderFault: false, Message: 'throttled' })),
   }));
   const res = await handleIngest(request([records.logout('auth0|dave'), records.logout('auth0|erin')]) as never, ingestDeps());
   expect(res.statusCode).toBe(503);
   const failed = lines.find((l) => l.message === 'events not published')!;
   expect(failed).toMatchObject({ level: 'ERROR', tenant: 'acme', PublishFailed: 2 });
-  expect(failed._aws.CloudWatchMetrics[0]).toEqual({ Namespace: 'auth0-events/Test', Dimensions: [['tenant'], []], Metrics: [{ Name: 'PublishFailed', Unit: 'Count' }] });
+  expect(failed._aws.CloudWatchMetrics[0]).toEqual({
+    Namespace: 'auth0-events/Test',
+    Dimensions: [['tenant'], []],
+    Metrics: [{ Name: 'PublishFailed', Unit: 'Count' }],
+  });
   expect(lines.some((l) => l.EventsPublished)).toBe(false);
 });

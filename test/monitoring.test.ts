@@ -30,12 +30,27 @@ function alarmsByPath(s: Stack): Map<string, string> {
 }
 
 interface Expected {
-  metric: string; namespace: string; statistic: string; period: number; threshold: number;
+  metric: string;
+  namespace: string;
+  statistic: string;
+  period: number;
+  threshold: number;
   comparison: 'GreaterThanThreshold' | 'GreaterThanOrEqualToThreshold' | 'LessThanThreshold';
-  evaluationPeriods: number; missing: 'notBreaching' | 'breaching'; dimensions?: Record<string, unknown>;
+  evaluationPeriods: number;
+  missing: 'notBreaching' | 'breaching';
+  dimensions?: Record<string, unknown>;
 }
-const alarm = (metric: string, namespace: string, statistic: string, period: number, threshold: number, comparison: Expected['comparison'], evaluationPeriods = 1, missing: Expected['missing'] = 'notBreaching', dimensions?: Record<string, unknown>): Expected =>
-  ({ metric, namespace, statistic, period, threshold, comparison, evaluationPeriods, missing, dimensions });
+const alarm = (
+  metric: string,
+  namespace: string,
+  statistic: string,
+  period: number,
+  threshold: number,
+  comparison: Expected['comparison'],
+  evaluationPeriods = 1,
+  missing: Expected['missing'] = 'notBreaching',
+  dimensions?: Record<string, unknown>,
+): Expected => ({ metric, namespace, statistic, period, threshold, comparison, evaluationPeriods, missing, dimensions });
 
 const GT = 'GreaterThanThreshold';
 const GTE = 'GreaterThanOrEqualToThreshold';
@@ -47,34 +62,78 @@ function expectedAlarms(): Record<string, Expected> {
   const spec: Record<string, Expected> = {
     'Monitoring/IngestErrors': alarm('Errors', 'AWS/Lambda', 'Sum', 300, 1, GTE, 1, 'notBreaching', { FunctionName: fnRef(ingest.ingest) }),
     'Monitoring/IngestThrottles': alarm('Throttles', 'AWS/Lambda', 'Sum', 300, 1, GTE, 1, 'notBreaching', { FunctionName: fnRef(ingest.ingest) }),
-    'Monitoring/Api5xxRate': alarm('5XXError', 'AWS/ApiGateway', 'Average', 300, 0.05, GT, 2, 'notBreaching', { ApiName: 'Test-ingest', Stage: ref(ingest.api.deploymentStage) }),
-    'Monitoring/ApiLatencyP99': alarm('Latency', 'AWS/ApiGateway', 'p99', 300, 5000, GT, 3, 'notBreaching', { ApiName: 'Test-ingest', Stage: ref(ingest.api.deploymentStage) }),
+    'Monitoring/Api5xxRate': alarm('5XXError', 'AWS/ApiGateway', 'Average', 300, 0.05, GT, 2, 'notBreaching', {
+      ApiName: 'Test-ingest',
+      Stage: ref(ingest.api.deploymentStage),
+    }),
+    'Monitoring/ApiLatencyP99': alarm('Latency', 'AWS/ApiGateway', 'p99', 300, 5000, GT, 3, 'notBreaching', {
+      ApiName: 'Test-ingest',
+      Stage: ref(ingest.api.deploymentStage),
+    }),
     'Monitoring/Ingest4xxRate': alarm('(math)', 'AWS/ApiGateway', 'Sum', 300, 25, GT, 2),
     'Monitoring/PublishFailures': alarm('PublishFailed', NS, 'Sum', 300, 1, GTE, 1, 'notBreaching', {}),
-    'Monitoring/TopicDeliveryFailures': alarm('NumberOfNotificationsFailed', 'AWS/SNS', 'Sum', 300, 1, GTE, 1, 'notBreaching', { TopicName: { 'Fn::GetAtt': [idOf(stack.events.topic), 'TopicName'] } }),
-    'Monitoring/TopicRedriveFailures': alarm('NumberOfNotificationsFailedToRedriveToDlq', 'AWS/SNS', 'Sum', 300, 1, GTE, 1, 'notBreaching', { TopicName: { 'Fn::GetAtt': [idOf(stack.events.topic), 'TopicName'] } }),
+    'Monitoring/TopicDeliveryFailures': alarm('NumberOfNotificationsFailed', 'AWS/SNS', 'Sum', 300, 1, GTE, 1, 'notBreaching', {
+      TopicName: { 'Fn::GetAtt': [idOf(stack.events.topic), 'TopicName'] },
+    }),
+    'Monitoring/TopicRedriveFailures': alarm('NumberOfNotificationsFailedToRedriveToDlq', 'AWS/SNS', 'Sum', 300, 1, GTE, 1, 'notBreaching', {
+      TopicName: { 'Fn::GetAtt': [idOf(stack.events.topic), 'TopicName'] },
+    }),
     'Realtime/PushIteratorAge': alarm('IteratorAge', 'AWS/Lambda', 'Maximum', 60, 60_000, GT, 5, 'notBreaching', { FunctionName: fnRef(realtime.push) }),
     'Realtime/PushErrors': alarm('Errors', 'AWS/Lambda', 'Sum', 300, 0, GT, 1, 'notBreaching', { FunctionName: fnRef(realtime.push) }),
-    'Realtime/PushFailuresDepth': alarm('ApproximateNumberOfMessagesVisible', 'AWS/SQS', 'Maximum', 300, 0, GT, 1, 'notBreaching', { QueueName: { 'Fn::GetAtt': [idOf(realtime.pushFailures), 'QueueName'] } }),
+    'Realtime/PushFailuresDepth': alarm('ApproximateNumberOfMessagesVisible', 'AWS/SQS', 'Maximum', 300, 0, GT, 1, 'notBreaching', {
+      QueueName: { 'Fn::GetAtt': [idOf(realtime.pushFailures), 'QueueName'] },
+    }),
     'Realtime/PushSendFailures': alarm('PushSendFailed', NS, 'Sum', 300, 0, GT, 1, 'notBreaching', {}),
     'Realtime/CloseChecksDlqDepth': alarm('ApproximateNumberOfMessagesVisible', 'AWS/SQS', 'Maximum', 300, 0, GT),
-    'Realtime/SocketIntegrationErrors': alarm('IntegrationError', 'AWS/ApiGateway', 'Sum', 300, 5, GT, 1, 'notBreaching', { ApiId: ref(realtime.api), Stage: 'v1' }),
+    'Realtime/SocketIntegrationErrors': alarm('IntegrationError', 'AWS/ApiGateway', 'Sum', 300, 5, GT, 1, 'notBreaching', {
+      ApiId: ref(realtime.api),
+      Stage: 'v1',
+    }),
     // The event archive (issue 21): Firehose freshness (3 x the 300 s buffer) and write failures, the subscription's delivery DLQ.
-    'Archive/ArchiveFreshness': alarm('DeliveryToS3.DataFreshness', 'AWS/Firehose', 'Maximum', 300, 900, GT, 3, 'notBreaching', { DeliveryStreamName: { Ref: stack.getLogicalId(stack.pipeline.archive.deliveryStream) } }),
-    'Archive/ArchiveDeliveryFailures': alarm('DeliveryToS3.Success', 'AWS/Firehose', 'Minimum', 300, 1, 'LessThanThreshold', 3, 'notBreaching', { DeliveryStreamName: { Ref: stack.getLogicalId(stack.pipeline.archive.deliveryStream) } }),
-    'Archive/ArchiveDeliveryDlqDepth': alarm('ApproximateNumberOfMessagesVisible', 'AWS/SQS', 'Maximum', 60, 1, GTE, 1, 'notBreaching', { QueueName: { 'Fn::GetAtt': [idOf(stack.pipeline.archive.deliveryDeadLetterQueue), 'QueueName'] } }),
+    'Archive/ArchiveFreshness': alarm('DeliveryToS3.DataFreshness', 'AWS/Firehose', 'Maximum', 300, 900, GT, 3, 'notBreaching', {
+      DeliveryStreamName: { Ref: stack.getLogicalId(stack.pipeline.archive.deliveryStream) },
+    }),
+    'Archive/ArchiveDeliveryFailures': alarm('DeliveryToS3.Success', 'AWS/Firehose', 'Minimum', 300, 1, 'LessThanThreshold', 3, 'notBreaching', {
+      DeliveryStreamName: { Ref: stack.getLogicalId(stack.pipeline.archive.deliveryStream) },
+    }),
+    'Archive/ArchiveDeliveryDlqDepth': alarm('ApproximateNumberOfMessagesVisible', 'AWS/SQS', 'Maximum', 60, 1, GTE, 1, 'notBreaching', {
+      QueueName: { 'Fn::GetAtt': [idOf(stack.pipeline.archive.deliveryDeadLetterQueue), 'QueueName'] },
+    }),
   };
   for (const t of TEST_CONFIG.tenants) {
-    spec[`Monitoring/NoEvents-${t.name}`] = alarm('EventsPublished', NS, 'Sum', 3600, 1, 'LessThanThreshold', DEFAULT_ALARMS.noEventsHours, 'breaching', { tenant: t.name, source: 'log-stream' });
+    spec[`Monitoring/NoEvents-${t.name}`] = alarm('EventsPublished', NS, 'Sum', 3600, 1, 'LessThanThreshold', DEFAULT_ALARMS.noEventsHours, 'breaching', {
+      tenant: t.name,
+      source: 'log-stream',
+    });
   }
   for (const d of SUBSCRIBERS) {
     const s = stack.subscribers.get(d.name);
     const base = `Subscribers/${constructIdOf(d.name)}`;
     const queueName = (q: { node: { defaultChild?: unknown } }) => ({ QueueName: { 'Fn::GetAtt': [idOf(q), 'QueueName'] } });
-    spec[`${base}/DeliveryDlqDepth`] = alarm('ApproximateNumberOfMessagesVisible', 'AWS/SQS', 'Maximum', 60, 1, GTE, 1, 'notBreaching', queueName(s.deliveryDeadLetterQueue));
+    spec[`${base}/DeliveryDlqDepth`] = alarm(
+      'ApproximateNumberOfMessagesVisible',
+      'AWS/SQS',
+      'Maximum',
+      60,
+      1,
+      GTE,
+      1,
+      'notBreaching',
+      queueName(s.deliveryDeadLetterQueue),
+    );
     if (s.queue) {
       spec[`${base}/Lag`] = alarm('ApproximateAgeOfOldestMessage', 'AWS/SQS', 'Maximum', 60, 300, GT, 3, 'notBreaching', queueName(s.queue));
-      spec[`${base}/DlqDepth`] = alarm('ApproximateNumberOfMessagesVisible', 'AWS/SQS', 'Maximum', 60, 1, GTE, 1, 'notBreaching', queueName(s.deadLetterQueue!));
+      spec[`${base}/DlqDepth`] = alarm(
+        'ApproximateNumberOfMessagesVisible',
+        'AWS/SQS',
+        'Maximum',
+        60,
+        1,
+        GTE,
+        1,
+        'notBreaching',
+        queueName(s.deadLetterQueue!),
+      );
       spec[`${base}/Errors`] = alarm('Errors', 'AWS/Lambda', 'Sum', 300, 1, GTE, 1, 'notBreaching', { FunctionName: fnRef(s.handler!) });
       spec[`${base}/Throttles`] = alarm('Throttles', 'AWS/Lambda', 'Sum', 300, 1, GTE, 1, 'notBreaching', { FunctionName: fnRef(s.handler!) });
     }
@@ -96,33 +155,63 @@ describe('alarms', () => {
   it.each(Object.keys(expectedAlarms()))('%s: metric, statistic, period, threshold, comparison, missing data', (path) => {
     const e = spec[path];
     const p = resources[found.get(path)!].Properties;
-    expect({ threshold: p.Threshold, comparison: p.ComparisonOperator, evaluationPeriods: p.EvaluationPeriods, datapoints: p.DatapointsToAlarm ?? p.EvaluationPeriods, missing: p.TreatMissingData })
-      .toEqual({ threshold: e.threshold, comparison: e.comparison, evaluationPeriods: e.evaluationPeriods, datapoints: e.evaluationPeriods, missing: e.missing });
+    expect({
+      threshold: p.Threshold,
+      comparison: p.ComparisonOperator,
+      evaluationPeriods: p.EvaluationPeriods,
+      datapoints: p.DatapointsToAlarm ?? p.EvaluationPeriods,
+      missing: p.TreatMissingData,
+    }).toEqual({
+      threshold: e.threshold,
+      comparison: e.comparison,
+      evaluationPeriods: e.evaluationPeriods,
+      datapoints: e.evaluationPeriods,
+      missing: e.missing,
+    });
     expect(p.AlarmDescription).toEqual(expect.any(String));
     if (e.metric === '(math)') return; // Ingest4xxRate: its own test below
-    expect({ metric: p.MetricName, namespace: p.Namespace, statistic: p.Statistic ?? p.ExtendedStatistic, period: p.Period })
-      .toEqual({ metric: e.metric, namespace: e.namespace, statistic: e.statistic, period: e.period });
+    expect({ metric: p.MetricName, namespace: p.Namespace, statistic: p.Statistic ?? p.ExtendedStatistic, period: p.Period }).toEqual({
+      metric: e.metric,
+      namespace: e.namespace,
+      statistic: e.statistic,
+      period: e.period,
+    });
     if (e.dimensions) expect(dims(p)).toEqual(e.dimensions);
   });
 
   it('Ingest4xxRate: 4xx share of the three ingest methods (POST log-stream, POST actions, POST event-stream), only from 10 requests per 5 minutes', () => {
     const p = resources[found.get('Monitoring/Ingest4xxRate')!].Properties;
-    const metrics = p.Metrics as { Id: string; Expression?: string; ReturnData: boolean; MetricStat?: { Metric: Record<string, any>; Period: number; Stat: string } }[];
+    const metrics = p.Metrics as {
+      Id: string;
+      Expression?: string;
+      ReturnData: boolean;
+      MetricStat?: { Metric: Record<string, any>; Period: number; Stat: string };
+    }[];
     const expression = metrics.find((m) => m.Expression)!;
-    expect(expression).toMatchObject({ ReturnData: true, Expression: 'IF((FILL(r0, 0) + FILL(r1, 0) + FILL(r2, 0)) >= 10, 100 * (FILL(e0, 0) + FILL(e1, 0) + FILL(e2, 0)) / (FILL(r0, 0) + FILL(r1, 0) + FILL(r2, 0)), 0)' });
-    const stats = metrics.filter((m) => m.MetricStat).map((m) => ({ id: m.Id, name: m.MetricStat!.Metric.MetricName, stat: m.MetricStat!.Stat, period: m.MetricStat!.Period, ...dims(m.MetricStat!.Metric) }));
+    expect(expression).toMatchObject({
+      ReturnData: true,
+      Expression:
+        'IF((FILL(r0, 0) + FILL(r1, 0) + FILL(r2, 0)) >= 10, 100 * (FILL(e0, 0) + FILL(e1, 0) + FILL(e2, 0)) / (FILL(r0, 0) + FILL(r1, 0) + FILL(r2, 0)), 0)',
+    });
+    const stats = metrics
+      .filter((m) => m.MetricStat)
+      .map((m) => ({ id: m.Id, name: m.MetricStat!.Metric.MetricName, stat: m.MetricStat!.Stat, period: m.MetricStat!.Period, ...dims(m.MetricStat!.Metric) }));
     const common = { stat: 'Sum', period: 300, ApiName: 'Test-ingest', Stage: 'v1', Method: 'POST' };
-    expect(stats).toEqual(expect.arrayContaining([
-      { id: 'r0', name: 'Count', Resource: '/{tenant}/log-stream', ...common },
-      { id: 'e0', name: '4XXError', Resource: '/{tenant}/log-stream', ...common },
-      { id: 'r1', name: 'Count', Resource: '/{tenant}/actions/{trigger}', ...common },
-      { id: 'e1', name: '4XXError', Resource: '/{tenant}/actions/{trigger}', ...common },
-      { id: 'r2', name: 'Count', Resource: '/{tenant}/event-stream', ...common },
-      { id: 'e2', name: '4XXError', Resource: '/{tenant}/event-stream', ...common },
-    ]));
+    expect(stats).toEqual(
+      expect.arrayContaining([
+        { id: 'r0', name: 'Count', Resource: '/{tenant}/log-stream', ...common },
+        { id: 'e0', name: '4XXError', Resource: '/{tenant}/log-stream', ...common },
+        { id: 'r1', name: 'Count', Resource: '/{tenant}/actions/{trigger}', ...common },
+        { id: 'e1', name: '4XXError', Resource: '/{tenant}/actions/{trigger}', ...common },
+        { id: 'r2', name: 'Count', Resource: '/{tenant}/event-stream', ...common },
+        { id: 'e2', name: '4XXError', Resource: '/{tenant}/event-stream', ...common },
+      ]),
+    );
     expect(stats).toHaveLength(6);
     // The resources named in the alarm exist on the API.
-    const paths = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGateway::Resource').map((r) => r.Properties.PathPart);
+    const paths = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::ApiGateway::Resource')
+      .map((r) => r.Properties.PathPart);
     expect(paths).toEqual(expect.arrayContaining(['{tenant}', 'log-stream', 'actions', '{trigger}', 'event-stream']));
   });
 
@@ -135,7 +224,9 @@ describe('alarms', () => {
   });
 
   it('thresholds and the no-events window come from config', () => {
-    const { stack: s, template: t } = buildStack({ alarms: { noEventsHours: 12, apiLatencyP99Ms: 2000, api5xxPercent: 10, api4xxPercent: 50, noEventsTenants: ['acme'] } });
+    const { stack: s, template: t } = buildStack({
+      alarms: { noEventsHours: 12, apiLatencyP99Ms: 2000, api5xxPercent: 10, api4xxPercent: 50, noEventsTenants: ['acme'] },
+    });
     const r = t.toJSON().Resources as Record<string, Resource>;
     const props = (path: string) => r[alarmsByPath(s).get(path)!].Properties;
     expect(props('Monitoring/NoEvents-acme')).toMatchObject({ EvaluationPeriods: 12, DatapointsToAlarm: 12, Period: 3600 });
@@ -154,11 +245,19 @@ describe('alarms', () => {
 
 describe('composite alarm', () => {
   const critical = [
-    'Monitoring/IngestErrors', 'Monitoring/IngestThrottles', 'Monitoring/Api5xxRate', 'Monitoring/Ingest4xxRate', 'Monitoring/PublishFailures',
-    'Monitoring/TopicRedriveFailures', ...TEST_CONFIG.tenants.map((t) => `Monitoring/NoEvents-${t.name}`),
+    'Monitoring/IngestErrors',
+    'Monitoring/IngestThrottles',
+    'Monitoring/Api5xxRate',
+    'Monitoring/Ingest4xxRate',
+    'Monitoring/PublishFailures',
+    'Monitoring/TopicRedriveFailures',
+    ...TEST_CONFIG.tenants.map((t) => `Monitoring/NoEvents-${t.name}`),
     ...SUBSCRIBERS.flatMap((d) => ['Lag', 'DlqDepth', 'DeliveryDlqDepth'].map((a) => `Subscribers/${constructIdOf(d.name)}/${a}`)),
-    'Realtime/PushIteratorAge', 'Realtime/PushFailuresDepth',
-    'Archive/ArchiveFreshness', 'Archive/ArchiveDeliveryFailures', 'Archive/ArchiveDeliveryDlqDepth',
+    'Realtime/PushIteratorAge',
+    'Realtime/PushFailuresDepth',
+    'Archive/ArchiveFreshness',
+    'Archive/ArchiveDeliveryFailures',
+    'Archive/ArchiveDeliveryDlqDepth',
   ];
 
   it('"pipeline unhealthy" is ALARM when any critical alarm is, and watches nothing else', () => {
@@ -179,14 +278,18 @@ describe('alarm topic', () => {
   it('is encrypted with its own rotating customer-managed key that CloudWatch may use, for this account only', () => {
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
     expect(resources[keyId].Properties.EnableKeyRotation).toBe(true);
-    expect(resources[keyId].Properties.KeyPolicy.Statement).toEqual(expect.arrayContaining([{
-      Sid: 'AllowCloudWatchAlarms',
-      Effect: 'Allow',
-      Principal: { Service: 'cloudwatch.amazonaws.com' },
-      Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-      Resource: '*',
-      Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
-    }]));
+    expect(resources[keyId].Properties.KeyPolicy.Statement).toEqual(
+      expect.arrayContaining([
+        {
+          Sid: 'AllowCloudWatchAlarms',
+          Effect: 'Allow',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+          Resource: '*',
+          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+        },
+      ]),
+    );
     // Not the event topic's key, and no other principal gets it.
     expect(keyId).not.toBe(idOf(stack.events.key));
     const principals = (resources[keyId].Properties.KeyPolicy.Statement as { Principal: unknown }[]).map((s) => JSON.stringify(s.Principal));
@@ -196,13 +299,18 @@ describe('alarm topic', () => {
   it('refuses non-TLS publishing and lets CloudWatch alarms of this account publish', () => {
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       Topics: [topicRef],
-      PolicyDocument: { Statement: Match.arrayWith([
-        Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        Match.objectLike({
-          Sid: 'AllowCloudWatchAlarms', Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish',
-          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } }, ArnLike: { 'aws:SourceArn': Match.anyValue() } },
-        }),
-      ]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({
+            Sid: 'AllowCloudWatchAlarms',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } }, ArnLike: { 'aws:SourceArn': Match.anyValue() } },
+          }),
+        ]),
+      },
     });
   });
 
@@ -226,14 +334,25 @@ describe('dashboard', () => {
   it('exists with the operations widgets', () => {
     const widgets = body().widgets as { type: string; properties: Record<string, any> }[];
     const titles = widgets.map((w) => w.properties.title).filter(Boolean);
-    expect(titles).toEqual(expect.arrayContaining([
-      'Pipeline', 'Every alarm',
-      'Events in, per tenant and type', 'Events in, per tenant and source',
-      'Publish failures', 'Ingest API requests', 'Ingest Lambda',
-      'Subscriber lag (age of oldest message, s)', 'Subscriber queue depth', 'Subscriber DLQ depth',
-      'Stream iterator age (push, ms)', 'WebSocket connections and messages', 'WebSocket errors', 'Push errors',
-      'Recent errors and warnings (every handler)',
-    ]));
+    expect(titles).toEqual(
+      expect.arrayContaining([
+        'Pipeline',
+        'Every alarm',
+        'Events in, per tenant and type',
+        'Events in, per tenant and source',
+        'Publish failures',
+        'Ingest API requests',
+        'Ingest Lambda',
+        'Subscriber lag (age of oldest message, s)',
+        'Subscriber queue depth',
+        'Subscriber DLQ depth',
+        'Stream iterator age (push, ms)',
+        'WebSocket connections and messages',
+        'WebSocket errors',
+        'Push errors',
+        'Recent errors and warnings (every handler)',
+      ]),
+    );
     expect(widgets.some((w) => w.type === 'text' && /Runbook: `docs\/operations.md`/.test(w.properties.markdown))).toBe(true);
   });
 
@@ -285,7 +404,11 @@ describe('logs', () => {
     expect(fns.length).toBeGreaterThan(0);
     for (const [id, f] of fns) {
       const group = f.Properties.LoggingConfig?.LogGroup?.Ref;
-      expect({ id, format: f.Properties.LoggingConfig?.LogFormat, group: resources[group]?.Type }).toEqual({ id, format: 'JSON', group: 'AWS::Logs::LogGroup' });
+      expect({ id, format: f.Properties.LoggingConfig?.LogFormat, group: resources[group]?.Type }).toEqual({
+        id,
+        format: 'JSON',
+        group: 'AWS::Logs::LogGroup',
+      });
     }
   });
 
@@ -299,9 +422,15 @@ describe('logs', () => {
   });
 
   it('saved Logs Insights queries follow one event id, and list errors, over every handler log group', () => {
-    const handlers = stack.node.findAll().filter((c): c is Handler => c instanceof Handler).map((h) => ref(h.logGroup));
+    const handlers = stack.node
+      .findAll()
+      .filter((c): c is Handler => c instanceof Handler)
+      .map((h) => ref(h.logGroup));
     const queries = Object.values(resources).filter((r) => r.Type === 'AWS::Logs::QueryDefinition');
-    expect(queries.map((q) => q.Properties.Name).sort()).toEqual([`auth0-events/${stack.stackName}/errors-and-warnings`, `auth0-events/${stack.stackName}/follow-one-event`]);
+    expect(queries.map((q) => q.Properties.Name).sort()).toEqual([
+      `auth0-events/${stack.stackName}/errors-and-warnings`,
+      `auth0-events/${stack.stackName}/follow-one-event`,
+    ]);
     for (const q of queries) expect(q.Properties.LogGroupNames).toEqual(handlers);
     const follow = queries.find((q) => /follow/.test(q.Properties.Name))!.Properties.QueryString as string;
     expect(follow).toContain('filter @message like "REPLACE-WITH-EVENT-ID"');
@@ -310,7 +439,7 @@ describe('logs', () => {
 });
 
 describe('redrive support', () => {
-  it('outputs each subscriber\'s queue, DLQ and delivery DLQ URLs and tags the queues for lookup', () => {
+  it("outputs each subscriber's queue, DLQ and delivery DLQ URLs and tags the queues for lookup", () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     for (const d of SUBSCRIBERS) {
       const s = stack.subscribers.get(d.name);
@@ -318,8 +447,17 @@ describe('redrive support', () => {
       expect(outputs[`${id}QueueUrl`].Value).toEqual(ref(s.queue!));
       expect(outputs[`${id}DlqUrl`].Value).toEqual(ref(s.deadLetterQueue!));
       expect(outputs[`${id}DeliveryDlqUrl`].Value).toEqual(ref(s.deliveryDeadLetterQueue));
-      for (const [q, role] of [[s.queue!, 'queue'], [s.deadLetterQueue!, 'dlq'], [s.deliveryDeadLetterQueue, 'delivery-dlq']] as const) {
-        expect(resources[idOf(q)].Properties.Tags).toEqual(expect.arrayContaining([{ Key: QUEUE_TAGS.subscriber, Value: d.name }, { Key: QUEUE_TAGS.role, Value: role }]));
+      for (const [q, role] of [
+        [s.queue!, 'queue'],
+        [s.deadLetterQueue!, 'dlq'],
+        [s.deliveryDeadLetterQueue, 'delivery-dlq'],
+      ] as const) {
+        expect(resources[idOf(q)].Properties.Tags).toEqual(
+          expect.arrayContaining([
+            { Key: QUEUE_TAGS.subscriber, Value: d.name },
+            { Key: QUEUE_TAGS.role, Value: role },
+          ]),
+        );
       }
     }
   });

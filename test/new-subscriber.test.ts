@@ -18,7 +18,10 @@ let root: string;
 beforeAll(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'new-subscriber-'));
   for (const entry of ['bin', 'lib', 'lambda', 'test', 'scripts', 'tsconfig.json', 'package.json', 'package-lock.json', 'jest.config.js', 'cdk.json']) {
-    fs.cpSync(path.join(REPO, entry), path.join(root, entry), { recursive: true, filter: (src) => !src.includes(`${path.sep}test${path.sep}subscribers${path.sep}`) });
+    fs.cpSync(path.join(REPO, entry), path.join(root, entry), {
+      recursive: true,
+      filter: (src) => !src.includes(`${path.sep}test${path.sep}subscribers${path.sep}`),
+    });
   }
   fs.symlinkSync(fs.realpathSync(path.join(REPO, 'node_modules')), path.join(root, 'node_modules'));
 });
@@ -28,7 +31,12 @@ afterAll(() => {
 });
 
 it('parses its arguments and refuses bad names', () => {
-  expect(parseArgs(['x-team', '--types', 'user_blocked,logout', '--min-level=2', '--root', '/tmp/r'])).toEqual({ name: 'x-team', root: '/tmp/r', types: ['user_blocked', 'logout'], minLevel: 2 });
+  expect(parseArgs(['x-team', '--types', 'user_blocked,logout', '--min-level=2', '--root', '/tmp/r'])).toEqual({
+    name: 'x-team',
+    root: '/tmp/r',
+    types: ['user_blocked', 'logout'],
+    minLevel: 2,
+  });
   expect(() => parseArgs(['a', '--types', 'blocked'])).toThrow('--types: "blocked" is not an event type');
   expect(() => parseArgs([])).toThrow('usage: npm run new-subscriber -- <name>');
   expect(() => scaffold({ name: 'Bad Name', root: REPO })).toThrow('use 2-40 lower-case letters');
@@ -37,14 +45,31 @@ it('parses its arguments and refuses bad names', () => {
 });
 
 it('scaffolds a subscriber that compiles, synthesizes with cdk-nag clean and passes its generated test', async () => {
-  const out = await run(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'scripts/new-subscriber.ts'), NAME, '--types', 'user_registered,user_deleted', '--root', root]);
+  const out = await run(process.execPath, [
+    path.join(REPO, 'node_modules/tsx/dist/cli.mjs'),
+    path.join(REPO, 'scripts/new-subscriber.ts'),
+    NAME,
+    '--types',
+    'user_registered,user_deleted',
+    '--root',
+    root,
+  ]);
   expect(out.stdout).toContain(`Subscriber ${NAME} scaffolded`);
   for (const f of [`lambda/${NAME}/handler.ts`, `test/subscribers/${NAME}.test.ts`]) expect(fs.existsSync(path.join(root, f))).toBe(true);
   expect(fs.readFileSync(path.join(root, 'lib/subscribers.ts'), 'utf8')).toContain(`name: '${NAME}'`);
   // A second run refuses to overwrite.
-  await expect(run(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'scripts/new-subscriber.ts'), NAME, '--root', root])).rejects.toMatchObject({ stderr: expect.stringContaining('already') });
+  await expect(
+    run(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'scripts/new-subscriber.ts'), NAME, '--root', root]),
+  ).rejects.toMatchObject({ stderr: expect.stringContaining('already') });
 
-  fs.writeFileSync(path.join(root, 'tsconfig.scaffold.json'), JSON.stringify({ extends: './tsconfig.json', include: [], files: [`lambda/${NAME}/handler.ts`, `test/subscribers/${NAME}.test.ts`, 'bin/auth0-events.ts'] }));
+  fs.writeFileSync(
+    path.join(root, 'tsconfig.scaffold.json'),
+    JSON.stringify({
+      extends: './tsconfig.json',
+      include: [],
+      files: [`lambda/${NAME}/handler.ts`, `test/subscribers/${NAME}.test.ts`, 'bin/auth0-events.ts'],
+    }),
+  );
   const context = JSON.parse(fs.readFileSync(path.join(root, 'cdk.json'), 'utf8')).context;
   const outdir = path.join(root, 'cdk.out');
   const env = { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir };
@@ -54,10 +79,13 @@ it('scaffolds a subscriber that compiles, synthesizes with cdk-nag clean and pas
     run(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'bin/auth0-events.ts'], { cwd: root, env }),
     run(process.execPath, [path.join(root, 'node_modules/jest/bin/jest.js'), `test/subscribers/${NAME}.test.ts`], { cwd: root }),
   ]);
-  const show = (r: PromiseSettledResult<{ stdout: string; stderr: string }>) => (r.status === 'fulfilled' ? 'ok' : `${(r.reason as Error).message}`.slice(0, 3000));
+  const show = (r: PromiseSettledResult<{ stdout: string; stderr: string }>) =>
+    r.status === 'fulfilled' ? 'ok' : `${(r.reason as Error).message}`.slice(0, 3000);
   expect({ tsc: show(tsc), synth: show(synth), jest: show(jest) }).toEqual({ tsc: 'ok', synth: 'ok', jest: 'ok' });
 
-  const template = JSON.parse(fs.readFileSync(path.join(outdir, 'Auth0Events.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+  const template = JSON.parse(fs.readFileSync(path.join(outdir, 'Auth0Events.template.json'), 'utf8')) as {
+    Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+  };
   const resources = Object.entries(template.Resources);
   const subscription = resources.find(([id, r]) => r.Type === 'AWS::SNS::Subscription' && id.startsWith('SubscribersBillingSync'));
   expect(subscription?.[1].Properties).toMatchObject({ RawMessageDelivery: true, FilterPolicy: { type: ['user_registered', 'user_deleted'] } });

@@ -42,11 +42,28 @@ function evaluateExpression(expression: string, metricIds: Set<string>): Value {
     return tokens[i++];
   };
   const bin = (a: Value, b: Value, f: (x: number, y: number) => number): Value => (a === MISSING || b === MISSING ? MISSING : f(a, b));
-  const levels: string[][] = [['||', 'OR'], ['&&', 'AND'], ['==', '!=', '>=', '<=', '>', '<'], ['+', '-'], ['*', '/']];
+  const levels: string[][] = [
+    ['||', 'OR'],
+    ['&&', 'AND'],
+    ['==', '!=', '>=', '<=', '>', '<'],
+    ['+', '-'],
+    ['*', '/'],
+  ];
   const ops: Record<string, (x: number, y: number) => number> = {
-    '||': (x, y) => +(x !== 0 || y !== 0), OR: (x, y) => +(x !== 0 || y !== 0), '&&': (x, y) => +(x !== 0 && y !== 0), AND: (x, y) => +(x !== 0 && y !== 0),
-    '==': (x, y) => +(x === y), '!=': (x, y) => +(x !== y), '>=': (x, y) => +(x >= y), '<=': (x, y) => +(x <= y), '>': (x, y) => +(x > y), '<': (x, y) => +(x < y),
-    '+': (x, y) => x + y, '-': (x, y) => x - y, '*': (x, y) => x * y, '/': (x, y) => (y === 0 ? NaN : x / y),
+    '||': (x, y) => +(x !== 0 || y !== 0),
+    OR: (x, y) => +(x !== 0 || y !== 0),
+    '&&': (x, y) => +(x !== 0 && y !== 0),
+    AND: (x, y) => +(x !== 0 && y !== 0),
+    '==': (x, y) => +(x === y),
+    '!=': (x, y) => +(x !== y),
+    '>=': (x, y) => +(x >= y),
+    '<=': (x, y) => +(x <= y),
+    '>': (x, y) => +(x > y),
+    '<': (x, y) => +(x < y),
+    '+': (x, y) => x + y,
+    '-': (x, y) => x - y,
+    '*': (x, y) => x * y,
+    '/': (x, y) => (y === 0 ? NaN : x / y),
   };
   const level = (n: number): Value => {
     if (n === levels.length) return unary();
@@ -72,7 +89,9 @@ function evaluateExpression(expression: string, metricIds: Set<string>): Value {
     if (peek() === '(') {
       take('(');
       const args: Value[] = [];
-      if (peek() !== ')') do args.push(level(0)); while (peek() === ',' && take(','));
+      if (peek() !== ')')
+        do args.push(level(0));
+        while (peek() === ',' && take(','));
       take(')');
       if (t === 'FILL') return args[0] === MISSING ? args[1] : args[0];
       if (t === 'IF') return args[0] === MISSING ? MISSING : args[0] !== 0 ? args[1] : args[2];
@@ -86,12 +105,18 @@ function evaluateExpression(expression: string, metricIds: Set<string>): Value {
   return v;
 }
 
-const breaches = (value: number, op: string, threshold: number) => ({
-  GreaterThanThreshold: value > threshold,
-  GreaterThanOrEqualToThreshold: value >= threshold,
-  LessThanThreshold: value < threshold,
-  LessThanOrEqualToThreshold: value <= threshold,
-} as Record<string, boolean>)[op] ?? (() => { throw new Error(`comparison ${op}`); })();
+const breaches = (value: number, op: string, threshold: number) =>
+  (
+    ({
+      GreaterThanThreshold: value > threshold,
+      GreaterThanOrEqualToThreshold: value >= threshold,
+      LessThanThreshold: value < threshold,
+      LessThanOrEqualToThreshold: value <= threshold,
+    }) as Record<string, boolean>
+  )[op] ??
+  (() => {
+    throw new Error(`comparison ${op}`);
+  })();
 
 function metricAlarmState(p: Record<string, any>): State {
   let value: Value = MISSING;
@@ -103,7 +128,9 @@ function metricAlarmState(p: Record<string, any>): State {
     value = /^\s*SELECT\s/.test(returned[0].Expression) ? MISSING : evaluateExpression(returned[0].Expression, ids);
   }
   if (value !== MISSING) return breaches(value, p.ComparisonOperator, p.Threshold) ? 'ALARM' : 'OK';
-  return ({ breaching: 'ALARM', notBreaching: 'OK', ignore: 'INSUFFICIENT_DATA', missing: 'INSUFFICIENT_DATA' } as Record<string, State>)[p.TreatMissingData ?? 'missing'];
+  return ({ breaching: 'ALARM', notBreaching: 'OK', ignore: 'INSUFFICIENT_DATA', missing: 'INSUFFICIENT_DATA' } as Record<string, State>)[
+    p.TreatMissingData ?? 'missing'
+  ];
 }
 
 /** The AlarmRule string, with each alarm ARN written as its logical id. */
@@ -118,7 +145,11 @@ function compositeState(rule: string, states: Map<string, State>): State {
       if (!states.has(id)) throw new Error(`composite rule names ${id}, which is not an alarm of the template`);
       return String(states.get(id) === s);
     })
-    .replace(/\bAND\b/g, '&&').replace(/\bOR\b/g, '||').replace(/\bNOT\b/g, '!').replace(/\bTRUE\b/g, 'true').replace(/\bFALSE\b/g, 'false');
+    .replace(/\bAND\b/g, '&&')
+    .replace(/\bOR\b/g, '||')
+    .replace(/\bNOT\b/g, '!')
+    .replace(/\bTRUE\b/g, 'true')
+    .replace(/\bFALSE\b/g, 'false');
   if (!/^[\s()!&|truefals]*$/.test(expr)) throw new Error(`cannot evaluate composite rule ${rule}`);
   return new Function(`return (${expr});`)() ? 'ALARM' : 'OK';
 }
@@ -133,10 +164,12 @@ function noDataStates(config: unknown, given: Record<string, State> = {}): Recor
   const resources = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
   const pathOf = new Map<string, string>();
   for (const c of stack.node.findAll()) {
-    if (c instanceof cloudwatch.Alarm || c instanceof cloudwatch.CompositeAlarm) pathOf.set(stack.getLogicalId(c.node.defaultChild as cloudwatch.CfnAlarm), c.node.path.split('/').slice(2).join('/')); // below the pipeline (the stack's `Default` child)
+    if (c instanceof cloudwatch.Alarm || c instanceof cloudwatch.CompositeAlarm)
+      pathOf.set(stack.getLogicalId(c.node.defaultChild as cloudwatch.CfnAlarm), c.node.path.split('/').slice(2).join('/')); // below the pipeline (the stack's `Default` child)
   }
   const states = new Map<string, State>();
-  for (const [id, r] of Object.entries(resources)) if (r.Type === 'AWS::CloudWatch::Alarm') states.set(id, given[pathOf.get(id) ?? id] ?? metricAlarmState(r.Properties));
+  for (const [id, r] of Object.entries(resources))
+    if (r.Type === 'AWS::CloudWatch::Alarm') states.set(id, given[pathOf.get(id) ?? id] ?? metricAlarmState(r.Properties));
   // Composites may name composites: evaluate each once the alarms it names have a state.
   let composites = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::CompositeAlarm');
   while (composites.length) {
@@ -191,7 +224,10 @@ describe('a deploy with no traffic yet pages nobody', () => {
     expect(() => evaluateExpression('RUNNING_SUM(m)', ids)).toThrow(/does not know RUNNING_SUM/);
     expect(metricAlarmState({ MetricName: 'x', TreatMissingData: 'breaching', ComparisonOperator: 'LessThanThreshold', Threshold: 1 })).toBe('ALARM');
     expect(metricAlarmState({ MetricName: 'x', ComparisonOperator: 'LessThanThreshold', Threshold: 1 })).toBe('INSUFFICIENT_DATA');
-    const s = new Map<string, State>([['a', 'OK'], ['b', 'ALARM']]);
+    const s = new Map<string, State>([
+      ['a', 'OK'],
+      ['b', 'ALARM'],
+    ]);
     expect(compositeState('ALARM("a") OR ALARM("b")', s)).toBe('ALARM');
     expect(compositeState('ALARM("a") AND NOT OK("b")', s)).toBe('OK');
   });

@@ -11,7 +11,16 @@ import { classifyAction, classifyLogRecord } from '../lambda/ingest/classify';
 import { messageAttributes } from '../lambda/shared/event';
 import { matchesFilterPolicy, renderFilterPolicy } from '../lib/subscriber-filter';
 import { SUBSCRIBERS } from '../lib/subscribers';
-import { BUILT_IN_SUBSCRIBERS, ORACLE, expectedUsers, oracleRow, orderingKey, userDifferences, type OracleRowName, type UserStateEvent } from '../harness/stress/oracle';
+import {
+  BUILT_IN_SUBSCRIBERS,
+  ORACLE,
+  expectedUsers,
+  oracleRow,
+  orderingKey,
+  userDifferences,
+  type OracleRowName,
+  type UserStateEvent,
+} from '../harness/stress/oracle';
 
 const ROOT = path.join(__dirname, '..');
 const importsOf = (file: string) => {
@@ -57,10 +66,22 @@ describe('the table, spot-checked by hand', () => {
 
   it('builds the Auth0 shapes it names', () => {
     const p = { id: 'L1', user: 'auth0|a/b', date: '2026-01-01T00:00:00.000Z', email: 'a@example.org' };
-    expect(row('sapi PATCH blocked true').build(p)).toMatchObject({ via: 'log-stream', record: { log_id: 'L1', data: { type: 'sapi', date: p.date, details: { request: { method: 'patch', path: '/api/v2/users/auth0%7Ca%2Fb', body: { blocked: true } } } } } });
-    expect(row('sapi DELETE user-blocks').build(p)).toMatchObject({ record: { data: { details: { request: { method: 'delete', path: '/api/v2/user-blocks/auth0%7Ca%2Fb' } } } } });
+    expect(row('sapi PATCH blocked true').build(p)).toMatchObject({
+      via: 'log-stream',
+      record: {
+        log_id: 'L1',
+        data: { type: 'sapi', date: p.date, details: { request: { method: 'patch', path: '/api/v2/users/auth0%7Ca%2Fb', body: { blocked: true } } } },
+      },
+    });
+    expect(row('sapi DELETE user-blocks').build(p)).toMatchObject({
+      record: { data: { details: { request: { method: 'delete', path: '/api/v2/user-blocks/auth0%7Ca%2Fb' } } } },
+    });
     expect(row('ss signup').build(p)).toMatchObject({ record: { data: { type: 'ss', user_id: 'auth0|a/b', user_name: 'a@example.org' } } });
-    expect(row('action post-user-registration').build(p)).toEqual({ via: 'action', trigger: 'post-user-registration', payload: { occurred_at: p.date, user: { user_id: 'auth0|a/b', email: 'a@example.org', username: 'a' } } });
+    expect(row('action post-user-registration').build(p)).toEqual({
+      via: 'action',
+      trigger: 'post-user-registration',
+      payload: { occurred_at: p.date, user: { user_id: 'auth0|a/b', email: 'a@example.org', username: 'a' } },
+    });
   });
 });
 
@@ -68,7 +89,10 @@ describe('the production classifier and filters agree with the oracle (the fault
   it.each(Object.keys(ORACLE) as OracleRowName[])('%s', (name) => {
     const row = oracleRow(name);
     const input = row.build({ id: '900x1', user: 'auth0|agree', date: '2026-11-20T10:00:00.000Z', email: 'agree@example.org', session: 's1' });
-    const e = input.via === 'log-stream' ? classifyLogRecord(input.record as never, 'dev', '2026-11-20T10:00:01.000Z') : classifyAction(input.trigger, input.payload, 'dev', '2026-11-20T10:00:01.000Z');
+    const e =
+      input.via === 'log-stream'
+        ? classifyLogRecord(input.record as never, 'dev', '2026-11-20T10:00:01.000Z')
+        : classifyAction(input.trigger, input.payload, 'dev', '2026-11-20T10:00:01.000Z');
     expect({ type: e.type, log_type: e.log_type }).toEqual({ type: row.type, log_type: row.logType });
     if (row.effect || row.deliver['session-events']) expect(e.user_id).toBe('auth0|agree');
     const attrs = Object.fromEntries(Object.entries(messageAttributes(e)).map(([k, v]) => [k, v.StringValue])) as never;
@@ -82,29 +106,52 @@ describe('the production classifier and filters agree with the oracle (the fault
 describe('final user state, scenarios worked out by hand', () => {
   const T = '2026-11-20T10:00:00.000Z';
   const at = (min: number) => new Date(Date.parse(T) + min * 60_000).toISOString();
-  const ev = (id: string, effect: UserStateEvent['effect'], min: number, extra: Partial<UserStateEvent> = {}): UserStateEvent =>
-    ({ id, user: 'u', effect, date: at(min), receivedAt: at(60), ...extra });
+  const ev = (id: string, effect: UserStateEvent['effect'], min: number, extra: Partial<UserStateEvent> = {}): UserStateEvent => ({
+    id,
+    user: 'u',
+    effect,
+    date: at(min),
+    receivedAt: at(60),
+    ...extra,
+  });
   const state = (events: UserStateEvent[]) => expectedUsers(events).get('u');
 
   it('a lifecycle in date order ends registered again, unblocked, not deleted', () => {
-    expect(state([ev('1', 'register', 1, { email: 'one@x.org' }), ev('2', 'block', 2), ev('3', 'unblock', 3), ev('4', 'password', 4), ev('5', 'delete', 5), ev('6', 'register', 6, { email: 'two@x.org' })]))
-      .toEqual({ email: 'two@x.org', blocked: false, deleted: false, last_password_change: '2026-11-20T10:04:00.000Z' });
+    expect(
+      state([
+        ev('1', 'register', 1, { email: 'one@x.org' }),
+        ev('2', 'block', 2),
+        ev('3', 'unblock', 3),
+        ev('4', 'password', 4),
+        ev('5', 'delete', 5),
+        ev('6', 'register', 6, { email: 'two@x.org' }),
+      ]),
+    ).toEqual({ email: 'two@x.org', blocked: false, deleted: false, last_password_change: '2026-11-20T10:04:00.000Z' });
   });
 
   it('a newer registration un-deletes and un-blocks, whatever the arrival order', () => {
     const events = [ev('1', 'register', 1, { email: 'one@x.org' }), ev('2', 'block', 3), ev('3', 'delete', 4), ev('4', 'register', 5, { email: 'two@x.org' })];
     const want = { email: 'two@x.org', blocked: false, deleted: false };
-    for (const order of [[0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2], [2, 0, 3, 1]]) expect(state(order.map((i) => events[i]))).toEqual(want);
+    for (const order of [
+      [0, 1, 2, 3],
+      [3, 2, 1, 0],
+      [1, 3, 0, 2],
+      [2, 0, 3, 1],
+    ])
+      expect(state(order.map((i) => events[i]))).toEqual(want);
   });
 
-  it('an older registration never undoes a newer block or deletion (but its e-mail is the newest registration\'s)', () => {
-    expect(state([ev('1', 'register', 1, { email: 'one@x.org' }), ev('2', 'block', 4), ev('3', 'delete', 5), ev('4', 'register', 3, { email: 'late@x.org' })]))
-      .toEqual({ email: 'late@x.org', blocked: true, deleted: true });
+  it("an older registration never undoes a newer block or deletion (but its e-mail is the newest registration's)", () => {
+    expect(
+      state([ev('1', 'register', 1, { email: 'one@x.org' }), ev('2', 'block', 4), ev('3', 'delete', 5), ev('4', 'register', 3, { email: 'late@x.org' })]),
+    ).toEqual({ email: 'late@x.org', blocked: true, deleted: true });
   });
 
   it('an older unblock after a newer block leaves the user blocked; an older password change does not roll back', () => {
-    expect(state([ev('1', 'block', 9), ev('2', 'unblock', 2), ev('3', 'password', 7), ev('4', 'password', 3)]))
-      .toEqual({ blocked: true, last_password_change: '2026-11-20T10:07:00.000Z' });
+    expect(state([ev('1', 'block', 9), ev('2', 'unblock', 2), ev('3', 'password', 7), ev('4', 'password', 3)])).toEqual({
+      blocked: true,
+      last_password_change: '2026-11-20T10:07:00.000Z',
+    });
   });
 
   it('duplicates change nothing; two different events under one id are a planning error', () => {
@@ -172,11 +219,17 @@ describe('the fault plan', () => {
     plan.sends.forEach((s, i) => {
       if (s.duplicate) return; // whole batches posted again are counted apart
       for (const e of s.kind === 'batch' ? s.events : [s.event]) {
-        if (firstSend.has(e)) { expect(firstSend.get(e)).not.toBe(i); twice.add(e); } else firstSend.set(e, i);
+        if (firstSend.has(e)) {
+          expect(firstSend.get(e)).not.toBe(i);
+          twice.add(e);
+        } else firstSend.set(e, i);
       }
     });
     expect(twice.size).toBeGreaterThan(userState.length * 0.05);
-    const dates = userState.map((e) => sent.indexOf(e)).sort((a, b) => a - b).map((i) => sent[i].params.date);
+    const dates = userState
+      .map((e) => sent.indexOf(e))
+      .sort((a, b) => a - b)
+      .map((i) => sent[i].params.date);
     expect(dates).not.toEqual([...dates].sort());
     expect(plan.stats.duplicateBatches).toBeGreaterThan(0);
   });

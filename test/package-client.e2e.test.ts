@@ -35,10 +35,19 @@ beforeAll(async () => {
   const pack = await packTarballAsync(tmp);
   app = path.join(tmp, 'web-app');
   fs.mkdirSync(app);
-  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({
-    name: 'web-app', version: '1.0.0', private: true,
-    dependencies: { 'auth0-events': `file:${pack.tarball}`, ws: installed('ws') },
-  }, null, 2));
+  fs.writeFileSync(
+    path.join(app, 'package.json'),
+    JSON.stringify(
+      {
+        name: 'web-app',
+        version: '1.0.0',
+        private: true,
+        dependencies: { 'auth0-events': `file:${pack.tarball}`, ws: installed('ws') },
+      },
+      null,
+      2,
+    ),
+  );
   npm('npm install (web app)', ['install'], app);
   p = await runtime;
 }, 240_000);
@@ -52,31 +61,49 @@ afterAll(async () => {
 it('installs without aws-cdk-lib or constructs (optional peers: a web app needs neither)', () => {
   const modules = path.join(app, 'node_modules');
   expect(['auth0-events', 'ws', 'aws-cdk-lib', 'constructs'].map((m) => [m, fs.existsSync(path.join(modules, m))])).toEqual([
-    ['auth0-events', true], ['ws', true], ['aws-cdk-lib', false], ['constructs', false],
+    ['auth0-events', true],
+    ['ws', true],
+    ['aws-cdk-lib', false],
+    ['constructs', false],
   ]);
 });
 
 it('a browser bundle of auth0-events/client and /middleware builds from the installed package: the client files only, small', async () => {
-  fs.writeFileSync(path.join(app, 'browser.js'), [
-    "import { SessionEventsClient, RevocationStore } from 'auth0-events/client';",
-    "import { rejectRevokedTokens } from 'auth0-events/middleware';",
-    "const client = new SessionEventsClient({ url: 'wss://events.example/v1', tenant: 'acme', token: () => 'token' });",
-    "client.onSessionEnded('auth0|me', () => location.assign('/signed-out'));",
-    'new RevocationStore().attach(client);',
-    'window.revocation = rejectRevokedTokens;',
-    'client.start();',
-  ].join('\n'));
+  fs.writeFileSync(
+    path.join(app, 'browser.js'),
+    [
+      "import { SessionEventsClient, RevocationStore } from 'auth0-events/client';",
+      "import { rejectRevokedTokens } from 'auth0-events/middleware';",
+      "const client = new SessionEventsClient({ url: 'wss://events.example/v1', tenant: 'acme', token: () => 'token' });",
+      "client.onSessionEnded('auth0|me', () => location.assign('/signed-out'));",
+      'new RevocationStore().attach(client);',
+      'window.revocation = rejectRevokedTokens;',
+      'client.start();',
+    ].join('\n'),
+  );
   const started = Date.now();
   const result = await esbuild.build({
-    absWorkingDir: app, entryPoints: ['browser.js'], bundle: true, platform: 'browser', minify: true, format: 'iife',
-    write: false, metafile: true, logLevel: 'silent',
+    absWorkingDir: app,
+    entryPoints: ['browser.js'],
+    bundle: true,
+    platform: 'browser',
+    minify: true,
+    format: 'iife',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
   });
   timings['esbuild browser bundle'] = (Date.now() - started) / 1000;
-  const inputs = Object.keys(result.metafile.inputs).map((i) => (/^\(disabled\):(.*\/)?ws(\/|$)/.test(i) ? '(disabled):ws' : i)).sort();
+  const inputs = Object.keys(result.metafile.inputs)
+    .map((i) => (/^\(disabled\):(.*\/)?ws(\/|$)/.test(i) ? '(disabled):ws' : i))
+    .sort();
   expect(inputs).toEqual([
-    '(disabled):ws', 'browser.js',
-    'node_modules/auth0-events/dist/client/index.js', 'node_modules/auth0-events/dist/client/middleware.js',
-    'node_modules/auth0-events/dist/client/session-events-client.js', 'node_modules/auth0-events/dist/lambda/shared/event.js',
+    '(disabled):ws',
+    'browser.js',
+    'node_modules/auth0-events/dist/client/index.js',
+    'node_modules/auth0-events/dist/client/middleware.js',
+    'node_modules/auth0-events/dist/client/session-events-client.js',
+    'node_modules/auth0-events/dist/lambda/shared/event.js',
   ]);
   const code = result.outputFiles[0].contents;
   const size = { bytes: code.length, gzip: gzipSync(code).length };
@@ -86,23 +113,32 @@ it('a browser bundle of auth0-events/client and /middleware builds from the inst
 });
 
 it('a browser TypeScript app (DOM, no @types/node) type-checks against the installed .d.ts, with the exports map and with typesVersions', () => {
-  fs.writeFileSync(path.join(app, 'typed.ts'), [
-    "import { SessionEventsClient, SESSION_ENDING_TYPES, type SessionEvent, type ClientState } from 'auth0-events/client';",
-    "import { rejectRevokedTokens, RevocationStore, type TokenClaims } from 'auth0-events/middleware';",
-    "const client = new SessionEventsClient({ url: 'wss://events.example/v1', tenant: 'acme', token: async () => 'token', WebSocket });",
-    "client.onSessionEnded('auth0|me', (e: SessionEvent) => { document.title = `${e.type} ${e.date}`; });",
-    "client.on('state', (s: ClientState) => console.log(s));",
-    'const store = new RevocationStore();',
-    'store.attach(client);',
-    "const claims: TokenClaims = { sub: 'auth0|me', iat: 1 };",
-    'export const used = [SESSION_ENDING_TYPES.length, rejectRevokedTokens({ latestRevocation: store.lookup }), claims];',
-  ].join('\n'));
+  fs.writeFileSync(
+    path.join(app, 'typed.ts'),
+    [
+      "import { SessionEventsClient, SESSION_ENDING_TYPES, type SessionEvent, type ClientState } from 'auth0-events/client';",
+      "import { rejectRevokedTokens, RevocationStore, type TokenClaims } from 'auth0-events/middleware';",
+      "const client = new SessionEventsClient({ url: 'wss://events.example/v1', tenant: 'acme', token: async () => 'token', WebSocket });",
+      "client.onSessionEnded('auth0|me', (e: SessionEvent) => { document.title = `${e.type} ${e.date}`; });",
+      "client.on('state', (s: ClientState) => console.log(s));",
+      'const store = new RevocationStore();',
+      'store.attach(client);',
+      "const claims: TokenClaims = { sub: 'auth0|me', iat: 1 };",
+      'export const used = [SESSION_ENDING_TYPES.length, rejectRevokedTokens({ latestRevocation: store.lookup }), claims];',
+    ].join('\n'),
+  );
   const tsc = path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
-  for (const [moduleResolution, module] of [['bundler', 'esnext'], ['node', 'commonjs']]) {
-    fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { strict: true, noEmit: true, target: 'ES2022', lib: ['ES2022', 'DOM'], types: [], module, moduleResolution, skipLibCheck: false },
-      files: ['typed.ts'],
-    }));
+  for (const [moduleResolution, module] of [
+    ['bundler', 'esnext'],
+    ['node', 'commonjs'],
+  ]) {
+    fs.writeFileSync(
+      path.join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { strict: true, noEmit: true, target: 'ES2022', lib: ['ES2022', 'DOM'], types: [], module, moduleResolution, skipLibCheck: false },
+        files: ['typed.ts'],
+      }),
+    );
     run(`tsc (browser app, moduleResolution ${moduleResolution})`, process.execPath, [tsc, '-p', app], { cwd: app });
   }
 }, 60_000);
@@ -111,13 +147,15 @@ describe('a Node app imports auth0-events/client and connects to the local runti
   let child: ChildProcess | undefined;
   afterAll(() => child?.kill());
 
-  it('gets the user\'s block live, and its middleware then rejects the user\'s token from before the block (401 token_revoked)', async () => {
+  it("gets the user's block live, and its middleware then rejects the user's token from before the block (401 token_revoked)", async () => {
     const user = `auth0|pkg-${Date.now()}`;
     // A token of the user from a minute ago, as the API would get it (claims only: the API verified it).
     const iat = Math.floor(Date.now() / 1000) - 60;
     const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const olderToken = `${b64({ alg: 'RS256' })}.${b64({ sub: user, iat })}.sig`;
-    fs.writeFileSync(path.join(app, 'listen.js'), `
+    fs.writeFileSync(
+      path.join(app, 'listen.js'),
+      `
 const { SessionEventsClient, RevocationStore } = require('auth0-events/client');
 const { rejectRevokedTokens } = require('auth0-events/middleware');
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
@@ -139,7 +177,8 @@ client.on('event', (e) => {
   check({ headers: { authorization: 'Bearer ' + process.env.OLDER_TOKEN } }, res, () => out({ event: e.type, api: { status: 200 } }));
 });
 client.start();
-`);
+`,
+    );
     const lines: any[] = [];
     const waitFor = async (pred: (l: any) => boolean, what: string, ms = 10_000) => {
       const end = Date.now() + ms;
@@ -150,7 +189,8 @@ client.start();
       return lines.find(pred);
     };
     child = spawn(process.execPath, ['listen.js'], {
-      cwd: app, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: app,
+      stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, WS_URL: p.wsUrl, TOKEN: await tokenFor(p, user, 'listen:events:self'), OLDER_TOKEN: olderToken },
     });
     let buf = '';
@@ -165,13 +205,21 @@ client.start();
 
     // Node 20: no global WebSocket, so the client took the app's `ws`; and the client loaded no AWS code.
     expect(await waitFor((l) => l.authenticated || l.error || l.stderr, 'authenticated')).toEqual({
-      authenticated: user, filter: 'self', globalWebSocket: 'undefined', ws: true, loaded: 0,
+      authenticated: user,
+      filter: 'self',
+      globalWebSocket: 'undefined',
+      ws: true,
+      loaded: 0,
     });
     const sent = Date.now();
     const block = records.blocked(user);
     block.data.date = new Date().toISOString(); // an administrator blocks the user now: after the older token's iat
     expect((await postLogStream(p, [block])).status).toBe(200);
-    expect(await waitFor((l) => l.event || l.error || l.stderr, 'the event')).toEqual({ event: 'user_blocked', user, api: { status: 401, error: 'token_revoked' } });
+    expect(await waitFor((l) => l.event || l.error || l.stderr, 'the event')).toEqual({
+      event: 'user_blocked',
+      user,
+      api: { status: 401, error: 'token_revoked' },
+    });
     timings['block posted -> event in the Node app'] = (Date.now() - sent) / 1000;
   }, 60_000);
 });

@@ -37,7 +37,10 @@ beforeAll(() => {
   // The team's app: the example's own files (not its node_modules or build output), the tarball for
   // the package.
   app = path.join(tmp, 'team-app');
-  fs.cpSync(EXAMPLE, app, { recursive: true, filter: (src) => !/(^|\/)(node_modules|cdk\.out)(\/|$)/.test(path.relative(EXAMPLE, src)) && !/\.js$|\.d\.ts$/.test(src) });
+  fs.cpSync(EXAMPLE, app, {
+    recursive: true,
+    filter: (src) => !/(^|\/)(node_modules|cdk\.out)(\/|$)/.test(path.relative(EXAMPLE, src)) && !/\.js$|\.d\.ts$/.test(src),
+  });
   const manifest = JSON.parse(fs.readFileSync(path.join(app, 'package.json'), 'utf8'));
   manifest.dependencies['auth0-events'] = `file:${pack.tarball}`;
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify(manifest, null, 2));
@@ -51,21 +54,42 @@ afterAll(() => {
 
 describe('the tarball holds compiled JavaScript, .d.ts and the handler bundles, and nothing else', () => {
   it('has the entry points of the four exports and one bundle per built-in handler', () => {
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/handler.js', 'dist/lib/handler.d.ts',
-      'dist/client/index.js', 'dist/client/index.d.ts', 'dist/client/middleware.js', 'dist/client/middleware.d.ts']) {
+    for (const f of [
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'CHANGELOG.md',
+      'dist/lib/index.js',
+      'dist/lib/index.d.ts',
+      'dist/lib/handler.js',
+      'dist/lib/handler.d.ts',
+      'dist/client/index.js',
+      'dist/client/index.d.ts',
+      'dist/client/middleware.js',
+      'dist/client/middleware.d.ts',
+    ]) {
       expect(packedFiles).toContain(f);
     }
     const bundles = packedFiles.filter((f) => f.startsWith('dist/handlers/') && f.endsWith('/index.js'));
     expect(bundles).toEqual([
-      'dist/handlers/api-key-authorizer/index.js', 'dist/handlers/closer/index.js', 'dist/handlers/events-query/index.js', 'dist/handlers/ingest-eventbridge/index.js',
-      'dist/handlers/ingest-poller/index.js', 'dist/handlers/ingest/index.js', 'dist/handlers/push/index.js', 'dist/handlers/session-events-writer/index.js',
-      'dist/handlers/socket/index.js', 'dist/handlers/token-authorizer/index.js', 'dist/handlers/users-writer/index.js',
+      'dist/handlers/api-key-authorizer/index.js',
+      'dist/handlers/closer/index.js',
+      'dist/handlers/events-query/index.js',
+      'dist/handlers/ingest-eventbridge/index.js',
+      'dist/handlers/ingest-poller/index.js',
+      'dist/handlers/ingest/index.js',
+      'dist/handlers/push/index.js',
+      'dist/handlers/session-events-writer/index.js',
+      'dist/handlers/socket/index.js',
+      'dist/handlers/token-authorizer/index.js',
+      'dist/handlers/users-writer/index.js',
       'dist/handlers/webhook-forwarder/index.js',
     ]);
   });
 
   it('every file is on the allow-list: no tests, benchmarks, local runtime, scripts, app, sources or examples', () => {
-    const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/(lib|lambda|client)\/[\w/-]+\.(js|d\.ts)|dist\/handlers\/[a-z-]+\/index\.js(\.map)?)$/;
+    const allowed =
+      /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/(lib|lambda|client)\/[\w/-]+\.(js|d\.ts)|dist\/handlers\/[a-z-]+\/index\.js(\.map)?)$/;
     expect(packedFiles.filter((f) => !allowed.test(f))).toEqual([]);
     expect(packedFiles.filter((f) => /^(test|harness|bench|local|scripts|client|bin|docs|examples|auth0|lib|lambda|cdk\.out)\//.test(f))).toEqual([]);
     expect(packedFiles.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
@@ -84,7 +108,9 @@ describe('the tarball holds compiled JavaScript, .d.ts and the handler bundles, 
     const problems: string[] = [];
     for (const f of packedFiles.filter((x) => x.endsWith('.d.ts'))) {
       const text = fs.readFileSync(path.join(root, f), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, '');
-      const specifiers = [...text.matchAll(/\bfrom\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)|reference\s+(?:path|types)=['"]([^'"]+)['"]/g)].map((m) => m[1] ?? m[2] ?? m[3]);
+      const specifiers = [...text.matchAll(/\bfrom\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)|reference\s+(?:path|types)=['"]([^'"]+)['"]/g)].map(
+        (m) => m[1] ?? m[2] ?? m[3],
+      );
       for (const s of specifiers) {
         if (s.startsWith('.')) {
           const target = path.resolve(path.dirname(path.join(root, f)), s);
@@ -100,36 +126,61 @@ describe('the tarball holds compiled JavaScript, .d.ts and the handler bundles, 
 
   it('importing the package runs no app and synthesizes nothing; auth0-events/handler loads no aws-cdk-lib', () => {
     const outdir = fs.mkdtempSync(path.join(tmp, 'import-'));
-    const out = run('import', process.execPath, ['-e', [
-      "require('auth0-events/handler');",
-      "const cdk = Object.keys(require.cache).filter((k) => k.includes('/aws-cdk-lib/'));",
-      "require('auth0-events');",
-      "console.log(JSON.stringify({ cdkForHandler: cdk.length }));",
-    ].join('\n')], { cwd: app, env: { ...process.env, CDK_OUTDIR: outdir } });
+    const out = run(
+      'import',
+      process.execPath,
+      [
+        '-e',
+        [
+          "require('auth0-events/handler');",
+          "const cdk = Object.keys(require.cache).filter((k) => k.includes('/aws-cdk-lib/'));",
+          "require('auth0-events');",
+          'console.log(JSON.stringify({ cdkForHandler: cdk.length }));',
+        ].join('\n'),
+      ],
+      { cwd: app, env: { ...process.env, CDK_OUTDIR: outdir } },
+    );
     expect(JSON.parse(out.trim())).toEqual({ cdkForHandler: 0 });
     expect(fs.readdirSync(outdir)).toEqual([]);
   });
 });
 
 describe('the whole pipeline from the package deploys the prebuilt handler bundles', () => {
-  it('Auth0Events in a stack of the team app: every function\'s asset is a bundle of dist/handlers, as packed', () => {
+  it("Auth0Events in a stack of the team app: every function's asset is a bundle of dist/handlers, as packed", () => {
     const outdir = path.join(tmp, 'pipeline.out');
     const script = path.join(app, 'pipeline-synth.js');
-    fs.writeFileSync(script, [
-      "const { App, Stack } = require('aws-cdk-lib');",
-      "const { Auth0Events } = require('auth0-events');",
-      "const app = new App({ outdir: process.argv[2], context: { 'aws:cdk:enable-asset-metadata': true } });",
-      "new Auth0Events(new Stack(app, 'Pipeline'), 'Auth0Events', { tenants: [{ name: 'acme', audience: 'https://events.acme.test' }] });",
-      'app.synth();',
-    ].join('\n'));
+    fs.writeFileSync(
+      script,
+      [
+        "const { App, Stack } = require('aws-cdk-lib');",
+        "const { Auth0Events } = require('auth0-events');",
+        "const app = new App({ outdir: process.argv[2], context: { 'aws:cdk:enable-asset-metadata': true } });",
+        "new Auth0Events(new Stack(app, 'Pipeline'), 'Auth0Events', { tenants: [{ name: 'acme', audience: 'https://events.acme.test' }] });",
+        'app.synth();',
+      ].join('\n'),
+    );
     run('pipeline synth', process.execPath, [script, outdir], { cwd: app });
     const bundles = path.join(app, 'node_modules', 'auth0-events', 'dist', 'handlers');
     const byContent = new Map(fs.readdirSync(bundles).map((name) => [fs.readFileSync(path.join(bundles, name, 'index.js'), 'utf8'), name]));
-    const t = JSON.parse(fs.readFileSync(path.join(outdir, 'Pipeline.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> };
+    const t = JSON.parse(fs.readFileSync(path.join(outdir, 'Pipeline.template.json'), 'utf8')) as {
+      Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
+    };
     const functions = Object.values(t.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    const used = functions.map((f) => byContent.get(fs.readFileSync(path.join(outdir, f.Metadata!['aws:asset:path'], 'index.js'), 'utf8')) ?? `not a prebuilt bundle: ${f.Metadata!['aws:asset:path']}`);
+    const used = functions.map(
+      (f) =>
+        byContent.get(fs.readFileSync(path.join(outdir, f.Metadata!['aws:asset:path'], 'index.js'), 'utf8')) ??
+        `not a prebuilt bundle: ${f.Metadata!['aws:asset:path']}`,
+    );
     expect([...new Set(used)].sort()).toEqual([
-      'api-key-authorizer', 'closer', 'events-query', 'ingest', 'push', 'session-events-writer', 'socket', 'token-authorizer', 'users-writer',
+      'api-key-authorizer',
+      'closer',
+      'events-query',
+      'ingest',
+      'push',
+      'session-events-writer',
+      'socket',
+      'token-authorizer',
+      'users-writer',
     ]);
   }, 120_000);
 });
@@ -138,7 +189,7 @@ describe("a team's app outside the repository adds a subscriber in under 15 line
   let template: { Resources: Record<string, { Type: string; Properties: any; Metadata?: Record<string, string> }>; Parameters: Record<string, any> };
   let assetsDir: string;
 
-  it('the example pins this repository\'s aws-cdk-lib and constructs and depends on this version\'s tarball', () => {
+  it("the example pins this repository's aws-cdk-lib and constructs and depends on this version's tarball", () => {
     const example = JSON.parse(fs.readFileSync(path.join(EXAMPLE, 'package.json'), 'utf8'));
     expect(example.dependencies).toEqual({
       'auth0-events': `file:../../auth0-events-${repoPackage.version}.tgz`,
@@ -148,7 +199,10 @@ describe("a team's app outside the repository adds a subscriber in under 15 line
   });
 
   it('the stack is under 15 lines', () => {
-    const lines = fs.readFileSync(path.join(EXAMPLE, 'lib', 'account-sync-stack.ts'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+    const lines = fs
+      .readFileSync(path.join(EXAMPLE, 'lib', 'account-sync-stack.ts'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     expect(lines.length).toBeLessThan(15);
   });
 
@@ -221,12 +275,18 @@ describe("a team's app outside the repository adds a subscriber in under 15 line
     const bundle = fs.readFileSync(path.join(assetsDir, assetPath, 'index.js'), 'utf8');
     expect(bundle).toContain('account-sync');
     expect(bundle).not.toMatch(/aws-cdk-lib|constructs\/lib/);
-    const out = fs.readdirSync(assetsDir).filter((f) => f.endsWith('.json')).map((f) => fs.readFileSync(path.join(assetsDir, f), 'utf8')).join('\n');
+    const out = fs
+      .readdirSync(assetsDir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => fs.readFileSync(path.join(assetsDir, f), 'utf8'))
+      .join('\n');
     expect(out).not.toContain(REPO);
   });
 
   it('alarms on lag, DLQ depth, delivery DLQ depth, errors and throttles', () => {
-    const metrics = ofType('AWS::CloudWatch::Alarm').map(([, a]) => `${a.Properties.Namespace}/${a.Properties.MetricName}`).sort();
+    const metrics = ofType('AWS::CloudWatch::Alarm')
+      .map(([, a]) => `${a.Properties.Namespace}/${a.Properties.MetricName}`)
+      .sort();
     expect(metrics).toEqual([
       'AWS/Lambda/Errors',
       'AWS/Lambda/Throttles',

@@ -30,9 +30,12 @@ describe('prebuiltHandlerDir: one directory per built-in entry', () => {
     expect(prebuiltHandlerDir(entry, '/pkg')).toBe(`/pkg/${dir}`);
   });
 
-  it.each(['lib/index.ts', '/team/app/handler.ts', 'lambda/ingest/handler.js', '../lambda/x/handler.ts', 'lambda/../../etc/x.ts', 'lambda/a//handler.ts'])('refuses %s', (entry) => {
-    expect(() => prebuiltHandlerDir(entry, '/pkg')).toThrow(/a built-in entry is lambda\/<name>\/<file>\.ts/);
-  });
+  it.each(['lib/index.ts', '/team/app/handler.ts', 'lambda/ingest/handler.js', '../lambda/x/handler.ts', 'lambda/../../etc/x.ts', 'lambda/a//handler.ts'])(
+    'refuses %s',
+    (entry) => {
+      expect(() => prebuiltHandlerDir(entry, '/pkg')).toThrow(/a built-in entry is lambda\/<name>\/<file>\.ts/);
+    },
+  );
 });
 
 describe('handlerCode: source in the repository, bundle in the package', () => {
@@ -73,13 +76,13 @@ describe('handlerCode: source in the repository, bundle in the package', () => {
 
   it('a built-in entry with neither source nor bundle fails at synth, naming both paths and the fix', () => {
     expect(() => handlerCode('lambda/push/handler.ts', pkg)).toThrow(
-      `handler entry lambda/push/handler.ts: neither its source (${pkg}/lambda/push/handler.ts) nor a prebuilt bundle (${pkg}/handlers/push/index.js) exists`);
+      `handler entry lambda/push/handler.ts: neither its source (${pkg}/lambda/push/handler.ts) nor a prebuilt bundle (${pkg}/handlers/push/index.js) exists`,
+    );
   });
 
   it('an entry that is not a built-in one (lambda/...ts) is refused', () => {
     expect(() => handlerCode('src/handler.ts', pkg)).toThrow(/a built-in entry is lambda\/<name>\/<file>\.ts/);
   });
-
 });
 
 describe('every handler the stack builds has a prebuilt bundle in the package', () => {
@@ -106,9 +109,19 @@ describe('every handler the stack builds has a prebuilt bundle in the package', 
       { name: 'siem', webhook: { url: 'https://siem.example.com/auth0', secretName: 'auth0-events/siem' } },
     ];
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const tenants = [{ ...TEST_CONFIG.tenants[0], eventBridgeSources: ['aws.partner/auth0.com/acme-3f6b6c2e-8a51-4d2b-9c3e-2b7d1a9e4f10/auth0.logs'] }, TEST_CONFIG.tenants[1]];
+    const tenants = [
+      { ...TEST_CONFIG.tenants[0], eventBridgeSources: ['aws.partner/auth0.com/acme-3f6b6c2e-8a51-4d2b-9c3e-2b7d1a9e4f10/auth0.logs'] },
+      TEST_CONFIG.tenants[1],
+    ];
     const stack = new Auth0EventsStack(app, 'Pkg', { config: parseConfig({ ...TEST_CONFIG, tenants }), subscribers });
-    const used = [...new Set(stack.node.findAll().filter((c): c is Handler => c instanceof Handler).map((h) => h.entry))].sort();
+    const used = [
+      ...new Set(
+        stack.node
+          .findAll()
+          .filter((c): c is Handler => c instanceof Handler)
+          .map((h) => h.entry),
+      ),
+    ].sort();
     expect(used.length).toBeGreaterThanOrEqual(11);
     expect(used).toContain('lambda/ingest/eventbridge/handler.ts');
     const built = new Set(builtInHandlerEntries());
@@ -137,9 +150,13 @@ describe('the prebuilt bundles are what NodejsFunction bundles from source (issu
     }
   });
 
-  it('maps NodejsFunction\'s options to esbuild\'s, and stops on one it does not know', () => {
-    expect(esbuildOptionsOf({ forceDockerBundling: false, minify: true, sourceMap: true, target: 'node24', externalModules: ['@aws-sdk/*'] }))
-      .toEqual({ minify: true, sourcemap: true, target: 'node24', external: ['@aws-sdk/*'] });
+  it("maps NodejsFunction's options to esbuild's, and stops on one it does not know", () => {
+    expect(esbuildOptionsOf({ forceDockerBundling: false, minify: true, sourceMap: true, target: 'node24', externalModules: ['@aws-sdk/*'] })).toEqual({
+      minify: true,
+      sourcemap: true,
+      target: 'node24',
+      external: ['@aws-sdk/*'],
+    });
     expect(() => esbuildOptionsOf({ keepNames: true })).toThrow('scripts/build.ts: BUNDLING.keepNames has no esbuild mapping here');
   });
 });

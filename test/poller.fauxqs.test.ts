@@ -50,17 +50,28 @@ beforeEach(async () => {
   sleeps.length = 0;
   // A fresh checkpoint table per test.
   const TableName = `checkpoints-${++tableN}`;
-  await ddb.send(new CreateTableCommand({ TableName, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'tenant', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'tenant', KeyType: 'HASH' }] }));
+  await ddb.send(
+    new CreateTableCommand({
+      TableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'tenant', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'tenant', KeyType: 'HASH' }],
+    }),
+  );
   store = new DynamoCheckpointStore(ddb, TableName);
   await drain(sqs, queueUrl, 10_000, 1);
 });
 afterEach(async () => stub.stop());
 
 const deps = (over: Partial<PollerDeps> = {}): PollerDeps => ({
-  sns, topicArn, store,
+  sns,
+  topicArn,
+  store,
   credentials: async () => ({ client_id: 'stub-client', client_secret: 'stub-secret' }),
   now: Date.now,
-  sleep: async (ms) => { sleeps.push(ms); },
+  sleep: async (ms) => {
+    sleeps.push(ms);
+  },
   ...over,
 });
 const ids = (messages: Message[]) => messages.map((m) => JSON.parse(m.Body!).id).sort();
@@ -74,7 +85,12 @@ test('first run: finds the first log of the last hour by date search, then pages
   expect(summary).toMatchObject({ published: 250, caughtUp: true, last: '9002026120510000250', refused: 0 });
   // 1 search (date >= an hour ago: the 5 older logs are left to npm run backfill), 3 checkpoint pages.
   const reqs = logsRequests();
-  expect(reqs.map((r) => r.query.get('from') ?? `search ${r.query.get('sort')} ${r.query.get('per_page')}`)).toEqual(['search date:1 1', '9002026120510000001', '9002026120510000101', '9002026120510000201']);
+  expect(reqs.map((r) => r.query.get('from') ?? `search ${r.query.get('sort')} ${r.query.get('per_page')}`)).toEqual([
+    'search date:1 1',
+    '9002026120510000001',
+    '9002026120510000101',
+    '9002026120510000201',
+  ]);
   expect(reqs.slice(1).every((r) => r.query.get('take') === '100')).toBe(true);
   expect(reqs.every((r) => r.authorization === 'Bearer token-1')).toBe(true);
   const got = await drain(sqs, queueUrl, 250);
@@ -150,10 +166,13 @@ test('a publish failure on the second page: the run fails, the checkpoint stays 
   await store.acquire('acme', 'setup', 0, 0);
   await store.save('acme', 'setup', '9002026120510000000', undefined);
   // The real local SNS, refusing (as an authorization error would: not retryable) any batch holding log 150.
-  const failing = { send: async (cmd: { input: { PublishBatchRequestEntries?: { Message?: string }[] } }) => {
-    if (cmd.input.PublishBatchRequestEntries?.some((e) => e.Message?.includes('9002026120510000150'))) throw Object.assign(new Error('denied'), { name: 'AuthorizationError', $metadata: { httpStatusCode: 403 } });
-    return sns.send(cmd as never);
-  } } as unknown as SNSClient;
+  const failing = {
+    send: async (cmd: { input: { PublishBatchRequestEntries?: { Message?: string }[] } }) => {
+      if (cmd.input.PublishBatchRequestEntries?.some((e) => e.Message?.includes('9002026120510000150')))
+        throw Object.assign(new Error('denied'), { name: 'AuthorizationError', $metadata: { httpStatusCode: 403 } });
+      return sns.send(cmd as never);
+    },
+  } as unknown as SNSClient;
   await expect(runPoller({ tenant: 'acme' }, 60_000, deps({ sns: failing }))).rejects.toBeInstanceOf(PublishFailed);
   expect(await store.read('acme')).toEqual({ checkpoint: '9002026120510000100', checkpoint_date: stub.logs[99].date });
   // The first page and 9 of the second page's 10 batches got through; the lease was given back.
@@ -204,7 +223,10 @@ test('a log seen by both ways (Log Stream webhook and poller) is the same event:
   stub.logs = recent(1);
   const log = stub.logs[0];
   await runPoller({ tenant: 'acme' }, 60_000, deps());
-  const res = await handleIngest(apiEvent({ tenant: 'acme', body: JSON.stringify([{ log_id: log.log_id, data: log }]) }), { publish: { client: sns, topicArn }, now: () => new Date() });
+  const res = await handleIngest(apiEvent({ tenant: 'acme', body: JSON.stringify([{ log_id: log.log_id, data: log }]) }), {
+    publish: { client: sns, topicArn },
+    now: () => new Date(),
+  });
   expect(res.statusCode).toBe(200);
   const [a, b] = await drain(sqs, queueUrl, 2);
   const strip = (m: Message) => ({ ...JSON.parse(m.Body!), received_at: undefined });
@@ -217,20 +239,34 @@ test('unknown tenant, tenant without managementApi, non-loopback http origin: cl
   await expect(runPoller({ tenant: 'nope' }, 60_000, deps())).rejects.toThrow(/not a configured tenant/);
   process.env.TENANTS = JSON.stringify([{ name: 'acme', audience: 'https://events.acme.test' }]);
   await expect(runPoller({ tenant: 'acme' }, 60_000, deps())).rejects.toThrow(/no managementApi/);
-  expect(() => new ManagementApi({ origin: 'http://auth0.attacker.test', credentials: async () => ({ client_id: 'a', client_secret: 'b' }), deadline: Date.now() + 1000 })).toThrow(/https only/);
+  expect(
+    () =>
+      new ManagementApi({
+        origin: 'http://auth0.attacker.test',
+        credentials: async () => ({ client_id: 'a', client_secret: 'b' }),
+        deadline: Date.now() + 1000,
+      }),
+  ).toThrow(/https only/);
 });
 
 test('wrong credentials: the error names the cause, never the secret or a token', async () => {
   stub.logs = recent(1);
-  const err = await runPoller({ tenant: 'acme' }, 60_000, deps({ credentials: async () => ({ client_id: 'stub-client', client_secret: 'WRONG-s3cr3t' }) })).then(() => new Error('resolved'), (e) => e as Error);
+  const err = await runPoller(
+    { tenant: 'acme' },
+    60_000,
+    deps({ credentials: async () => ({ client_id: 'stub-client', client_secret: 'WRONG-s3cr3t' }) }),
+  ).then(
+    () => new Error('resolved'),
+    (e) => e as Error,
+  );
   expect(err.message).toMatch(/refused the client-credentials token.*HTTP 401/);
   expect(err.message).not.toContain('WRONG-s3cr3t');
 });
 
-describe('credentials from Secrets Manager (aws-sdk-client-mock: the names are the tenant configuration\'s)', () => {
+describe("credentials from Secrets Manager (aws-sdk-client-mock: the names are the tenant configuration's)", () => {
   const sm = mockClient(SecretsManagerClient);
   afterEach(() => sm.reset());
-  test('reads the tenant\'s secret by name, caches it, and refuses a secret that is not {client_id, client_secret} without echoing it', async () => {
+  test("reads the tenant's secret by name, caches it, and refuses a secret that is not {client_id, client_secret} without echoing it", async () => {
     process.env.TENANTS = JSON.stringify([
       { name: 'acme', audience: 'a', managementApi: { secret: 'acme-m2m' } },
       { name: 'beta', audience: 'b', managementApi: { secret: 'beta-m2m' } },
@@ -241,22 +277,42 @@ describe('credentials from Secrets Manager (aws-sdk-client-mock: the names are t
     expect(await creds('acme')).toEqual({ client_id: 'id1', client_secret: 's1' });
     expect(await creds('acme')).toEqual({ client_id: 'id1', client_secret: 's1' });
     expect(sm.commandCalls(GetSecretValueCommand, { SecretId: 'acme-m2m' })).toHaveLength(1);
-    const err = await creds('beta').then(() => new Error('resolved'), (e) => e as Error);
+    const err = await creds('beta').then(
+      () => new Error('resolved'),
+      (e) => e as Error,
+    );
     expect(err.message).toMatch(/secret beta-m2m is not JSON/);
     expect(err.message).not.toContain('hunter2');
   });
 });
 
-test('the local runtime\'s poller (npm start with AUTH0_DOMAIN): polls the stand-in every interval into tenant dev, credentials from the environment', async () => {
-   
+test("the local runtime's poller (npm start with AUTH0_DOMAIN): polls the stand-in every interval into tenant dev, credentials from the environment", async () => {
   const { LocalLogPoller, localManagementApi } = require('../local/log-poller') as typeof import('../local/log-poller');
   expect(() => localManagementApi({ AUTH0_DOMAIN: stub.origin })).toThrow(/AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET/);
-  expect(localManagementApi({ AUTH0_DOMAIN: 'https://acme.eu.auth0.com/', AUTH0_CLIENT_ID: 'a', AUTH0_CLIENT_SECRET: 'b' })).toEqual({ domain: 'acme.eu.auth0.com', secret: 'local-environment' });
+  expect(localManagementApi({ AUTH0_DOMAIN: 'https://acme.eu.auth0.com/', AUTH0_CLIENT_ID: 'a', AUTH0_CLIENT_SECRET: 'b' })).toEqual({
+    domain: 'acme.eu.auth0.com',
+    secret: 'local-environment',
+  });
   Object.assign(process.env, { AUTH0_CLIENT_ID: 'stub-client', AUTH0_CLIENT_SECRET: 'stub-secret' });
-  process.env.TENANTS = JSON.stringify([{ name: 'dev', audience: 'http://127.0.0.1/', issuer: 'http://127.0.0.1:3000/', managementApi: localManagementApi({ AUTH0_DOMAIN: stub.origin, AUTH0_CLIENT_ID: 'x', AUTH0_CLIENT_SECRET: 'y' }) }]);
+  process.env.TENANTS = JSON.stringify([
+    {
+      name: 'dev',
+      audience: 'http://127.0.0.1/',
+      issuer: 'http://127.0.0.1:3000/',
+      managementApi: localManagementApi({ AUTH0_DOMAIN: stub.origin, AUTH0_CLIENT_ID: 'x', AUTH0_CLIENT_SECRET: 'y' }),
+    },
+  ]);
   stub.logs = recent(2);
   const lines: string[] = [];
-  const poller = new LocalLogPoller({ sns, ddb, table: (store as unknown as { table: string }).table, topicArn, tenant: 'dev', log: (l) => lines.push(l), intervalMs: 50 });
+  const poller = new LocalLogPoller({
+    sns,
+    ddb,
+    table: (store as unknown as { table: string }).table,
+    topicArn,
+    tenant: 'dev',
+    log: (l) => lines.push(l),
+    intervalMs: 50,
+  });
   poller.start();
   try {
     expect(ids(await drain(sqs, queueUrl, 2, 40))).toEqual(['9002026120510000001', '9002026120510000002']);
@@ -272,20 +328,27 @@ test('the local runtime\'s poller (npm start with AUTH0_DOMAIN): polls the stand
 });
 
 test('backfill (npm run backfill): from an ISO date to another publishes exactly that window, by date search then checkpoint paging, and moves no checkpoint', async () => {
-   
   const { startOf } = require('../scripts/backfill') as typeof import('../scripts/backfill');
-   
+
   const { poll } = require('../lambda/ingest/poller/poll') as typeof import('../lambda/ingest/poller/poll');
-   
+
   const { publishEvents } = require('../lambda/ingest/publish') as typeof import('../lambda/ingest/publish');
   expect(startOf('2026-12-05T10:00:50Z')).toEqual({ since: '2026-12-05T10:00:50.000Z' });
   expect(startOf('2026-12-05')).toEqual({ since: '2026-12-05T00:00:00.000Z' });
   expect(startOf('90020261205100000000123')).toEqual({ after: '90020261205100000000123' });
   expect(() => startOf('x y')).toThrow(/log_id or an ISO date/);
   stub.logs = ManagementApiStub.logs(300, '2026-12-05T10:00:00.000Z'); // one a second: log n is dated 10:00:00 + (n-1) s
-  const api = new ManagementApi({ origin: stub.origin, credentials: async () => ({ client_id: 'stub-client', client_secret: 'stub-secret' }), deadline: Date.now() + 60_000 });
+  const api = new ManagementApi({
+    origin: stub.origin,
+    credentials: async () => ({ client_id: 'stub-client', client_secret: 'stub-secret' }),
+    deadline: Date.now() + 60_000,
+  });
   const summary = await poll({
-    tenant: 'acme', api, start: startOf('2026-12-05T10:00:50Z'), until: '2026-12-05T10:04:09.000Z', deadline: Date.now() + 60_000,
+    tenant: 'acme',
+    api,
+    start: startOf('2026-12-05T10:00:50Z'),
+    until: '2026-12-05T10:04:09.000Z',
+    deadline: Date.now() + 60_000,
     publish: (events) => publishEvents(events, { client: sns, topicArn }),
   });
   // Logs 51 (10:00:50) to 250 (10:04:09): 200 events.

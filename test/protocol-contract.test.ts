@@ -20,14 +20,23 @@ import { EVENT_SOURCES } from '../lambda/shared/event-rules';
 import { packFrames } from '../lambda/shared/frames';
 import { encodeMessage } from '../lambda/shared/management';
 import {
-  CLIENT_MESSAGE_TYPES, SERVER_MESSAGE_TYPES, UNKNOWN_MESSAGE_ERROR,
-  type ClientMessage, type ServerMessage, type SessionEvent,
+  CLIENT_MESSAGE_TYPES,
+  SERVER_MESSAGE_TYPES,
+  UNKNOWN_MESSAGE_ERROR,
+  type ClientMessage,
+  type ServerMessage,
+  type SessionEvent,
 } from '../lambda/shared/protocol';
 import { pushedEvent, toStoredEvent } from '../lambda/shared/stores';
 import { classifyLogRecord } from '../lambda/ingest/classify';
 import { parseLogStreamBody } from '../lambda/ingest/parse';
 import {
-  CANONICAL_EVENT_SCHEMA, WEBSOCKET_SCHEMA, canonicalEventProblems, clientMessageProblems, messageProblems, serverMessageProblems,
+  CANONICAL_EVENT_SCHEMA,
+  WEBSOCKET_SCHEMA,
+  canonicalEventProblems,
+  clientMessageProblems,
+  messageProblems,
+  serverMessageProblems,
   type JsonSchema,
 } from '../harness/protocol-schema';
 
@@ -42,12 +51,23 @@ type RequiredKeys<T> = Exclude<keyof T, OptionalKeys<T>>;
 
 const CLIENT_TYPES = ['authenticate', 'continue_catch_up', 'ping'] as const satisfies readonly ClientMessage['type'][];
 const SERVER_TYPES = [
-  'authenticated', 'authentication_failed', 'event', 'events', 'catch_up_paused', 'caught_up', 'pong', 'closing', 'error',
+  'authenticated',
+  'authentication_failed',
+  'event',
+  'events',
+  'catch_up_paused',
+  'caught_up',
+  'pong',
+  'closing',
+  'error',
 ] as const satisfies readonly ServerMessage['type'][];
 
 /** Each message's fields, `type` included: required, then optional. */
 const FIELDS = {
-  authenticate: [['type', 'access_token'], ['since', 'seen']],
+  authenticate: [
+    ['type', 'access_token'],
+    ['since', 'seen'],
+  ],
   continue_catch_up: [['type', 'after'], []],
   ping: [['type'], []],
   authenticated: [['type', 'sub', 'filter', 'expires_at'], []],
@@ -60,8 +80,14 @@ const FIELDS = {
   closing: [['type', 'reason', 'message'], ['resume_from']],
   error: [['type', 'error', 'message'], []],
 } as const;
-const SESSION_EVENT_FIELDS = [['id', 'type', 'tenant', 'date', 'log_type'], ['user_id', 'session_id']] as const;
-const CANONICAL_EVENT_FIELDS = [['id', 'tenant', 'type', 'source', 'log_type', 'level', 'date', 'received_at', 'data'], ['user_id', 'session_id', 'truncated']] as const;
+const SESSION_EVENT_FIELDS = [
+  ['id', 'type', 'tenant', 'date', 'log_type'],
+  ['user_id', 'session_id'],
+] as const;
+const CANONICAL_EVENT_FIELDS = [
+  ['id', 'tenant', 'type', 'source', 'log_type', 'level', 'date', 'received_at', 'data'],
+  ['user_id', 'session_id', 'truncated'],
+] as const;
 
 type FieldsAgree<T, F extends readonly [readonly string[], readonly string[]]> = Same<F[0][number], RequiredKeys<T>> | Same<F[1][number], OptionalKeys<T>>;
 type Checks =
@@ -74,7 +100,7 @@ type Checks =
 // Fails to compile when any check above is false: the hand-written lists and the types disagree.
 const typesAgree: false extends Checks ? never : true = true;
 
-const byType = <T,>(list: readonly T[]) => [...list].map(String).sort();
+const byType = <T>(list: readonly T[]) => [...list].map(String).sort();
 
 // ---------------------------------------------------------------- the schemas
 
@@ -122,7 +148,15 @@ describe('types, hand-written lists and schemas agree', () => {
 
 // ---------------------------------------------------------------- hand-written messages
 
-const EVENT = { id: '90020261205100000000000000000000000000000001', type: 'logout', tenant: 'acme', user_id: 'auth0|alice', session_id: 's-1', date: '2026-12-05T10:00:00.000Z', log_type: 'slo' };
+const EVENT = {
+  id: '90020261205100000000000000000000000000000001',
+  type: 'logout',
+  tenant: 'acme',
+  user_id: 'auth0|alice',
+  session_id: 's-1',
+  date: '2026-12-05T10:00:00.000Z',
+  log_type: 'slo',
+};
 /** One valid message of each type, written by hand. */
 const VALID: Record<Message['type'], Record<string, unknown>> = {
   authenticate: { type: 'authenticate', access_token: 'eyJ.a.b', since: 'evt-1', seen: ['evt-0', 'evt-1'] },
@@ -149,9 +183,13 @@ const INVALID: [string, 'client' | 'server', unknown][] = [
   ['authenticate with an empty token', 'client', { type: 'authenticate', access_token: '' }],
   ['authenticate with an empty since', 'client', { type: 'authenticate', access_token: 't', since: '' }],
   ['authenticate with since of 513 characters', 'client', { type: 'authenticate', access_token: 't', since: 'x'.repeat(513) }],
-  ['authenticate with 1,001 seen ids', 'client', { type: 'authenticate', access_token: 't', since: 'a', seen: Array.from({ length: 1001 }, (_, i) => `id-${i}`) }],
+  [
+    'authenticate with 1,001 seen ids',
+    'client',
+    { type: 'authenticate', access_token: 't', since: 'a', seen: Array.from({ length: 1001 }, (_, i) => `id-${i}`) },
+  ],
   ['authenticate with a seen id that is a number', 'client', { type: 'authenticate', access_token: 't', seen: [42] }],
-  ['authenticate naming a tenant (the tenant is the connection\'s)', 'client', { type: 'authenticate', access_token: 't', tenant: 'other' }],
+  ["authenticate naming a tenant (the tenant is the connection's)", 'client', { type: 'authenticate', access_token: 't', tenant: 'other' }],
   ['continue_catch_up without after', 'client', { type: 'continue_catch_up' }],
   ['continue_catch_up with a number', 'client', { type: 'continue_catch_up', after: 7 }],
   ['a JSON array', 'client', [{ type: 'ping' }]],
@@ -159,7 +197,11 @@ const INVALID: [string, 'client' | 'server', unknown][] = [
   ['null', 'server', null],
   ['authenticated with filter all', 'server', { type: 'authenticated', sub: 'x', filter: 'all', expires_at: '2026-12-05T11:00:00.000Z' }],
   ['authenticated with a date that is not ISO UTC', 'server', { type: 'authenticated', sub: 'x', filter: '*', expires_at: 'Sat, 05 Dec 2026 11:00:00 GMT' }],
-  ['authenticated leaking the token', 'server', { type: 'authenticated', sub: 'x', filter: '*', expires_at: '2026-12-05T11:00:00.000Z', access_token: 'eyJ.a.b' }],
+  [
+    'authenticated leaking the token',
+    'server',
+    { type: 'authenticated', sub: 'x', filter: '*', expires_at: '2026-12-05T11:00:00.000Z', access_token: 'eyJ.a.b' },
+  ],
   ['an event without an id', 'server', { type: 'event', event: { ...EVENT, id: undefined } }],
   ['an event of a type that is not a session event', 'server', { type: 'event', event: { ...EVENT, type: 'login_succeeded' } }],
   ['an event carrying the Auth0 log data', 'server', { type: 'event', event: { ...EVENT, data: { ip: '10.0.0.1' } } }],
@@ -173,7 +215,7 @@ const INVALID: [string, 'client' | 'server', unknown][] = [
   ['closing for an unknown reason', 'server', { type: 'closing', reason: 'bored', message: 'x' }],
   ['closing without a message', 'server', { type: 'closing', reason: 'token_expired' }],
   ['error with an unknown code', 'server', { type: 'error', error: 'internal', message: 'x' }],
-  ['API Gateway\'s internal error body (not a protocol message)', 'server', { message: 'Internal server error', connectionId: 'c', requestId: 'r' }],
+  ["API Gateway's internal error body (not a protocol message)", 'server', { message: 'Internal server error', connectionId: 'c', requestId: 'r' }],
 ];
 
 describe('hand-written messages', () => {
@@ -198,7 +240,13 @@ function section(heading: string): string {
   return CONTRACT.slice(start, end < 0 ? undefined : end);
 }
 
-interface ContractExample { direction: 'client' | 'server'; text: string; variants: Record<string, unknown>[]; partial: boolean; eventFields?: string[] }
+interface ContractExample {
+  direction: 'client' | 'server';
+  text: string;
+  variants: Record<string, unknown>[];
+  partial: boolean;
+  eventFields?: string[];
+}
 
 /** Expands the first `"a"\|"b"` of a text into one text per alternative (recursively). */
 function alternatives(text: string): string[] {
@@ -227,8 +275,13 @@ function contractMessages(): ContractExample[] {
         return JSON.stringify(EVENT);
       });
       const partial = /,\.\.\.\}$/.test(t);
-      t = t.replace(/,\.\.\.\}$/, '}').replace(/\{\.\.\.\}/g, JSON.stringify(EVENT)).replace(/\[\.\.\.\]/g, `[${JSON.stringify(EVENT)}]`)
-        .replace(/, …\]/g, ']').replace(/:N\b/g, ':1').replace(/"<ISO>"/g, '"2026-12-05T11:00:00.000Z"');
+      t = t
+        .replace(/,\.\.\.\}$/, '}')
+        .replace(/\{\.\.\.\}/g, JSON.stringify(EVENT))
+        .replace(/\[\.\.\.\]/g, `[${JSON.stringify(EVENT)}]`)
+        .replace(/, …\]/g, ']')
+        .replace(/:N\b/g, ':1')
+        .replace(/"<ISO>"/g, '"2026-12-05T11:00:00.000Z"');
       out.push({ direction, text, partial, eventFields, variants: alternatives(t).map((v) => JSON.parse(v) as Record<string, unknown>) });
     });
   }
@@ -237,7 +290,8 @@ function contractMessages(): ContractExample[] {
 
 describe('docs/contract.md, "WebSocket"', () => {
   const examples = contractMessages();
-  const typesIn = (d: 'client' | 'server') => [...new Set(examples.filter((e) => e.direction === d).flatMap((e) => e.variants.map((v) => String(v.type))))].sort();
+  const typesIn = (d: 'client' | 'server') =>
+    [...new Set(examples.filter((e) => e.direction === d).flatMap((e) => e.variants.map((v) => String(v.type))))].sort();
 
   it('the table is read (a parse that finds nothing would pass everything)', () => {
     expect(examples.length).toBeGreaterThanOrEqual(14);
@@ -254,15 +308,17 @@ describe('docs/contract.md, "WebSocket"', () => {
   });
 
   it('every example (each alternative) passes the schema; partial ones (",...") completed from the hand-written message', () => {
-    const failures = examples.flatMap((e) => e.variants.flatMap((v) => {
-      const message = e.partial ? { ...json(VALID[v.type as Message['type']]), ...v } : v;
-      const problems = (e.direction === 'client' ? clientMessageProblems : serverMessageProblems)(message);
-      return problems.length ? [`${e.text}: ${JSON.stringify(v)}: ${problems.join('; ')}`] : [];
-    }));
+    const failures = examples.flatMap((e) =>
+      e.variants.flatMap((v) => {
+        const message = e.partial ? { ...json(VALID[v.type as Message['type']]), ...v } : v;
+        const problems = (e.direction === 'client' ? clientMessageProblems : serverMessageProblems)(message);
+        return problems.length ? [`${e.text}: ${JSON.stringify(v)}: ${problems.join('; ')}`] : [];
+      }),
+    );
     expect(failures).toEqual([]);
   });
 
-  it('the pushed event\'s fields it lists are the session event\'s', () => {
+  it("the pushed event's fields it lists are the session event's", () => {
     const lists = examples.flatMap((e) => (e.eventFields ? [e.eventFields.sort()] : []));
     expect(lists).toEqual([Object.keys(defs.SessionEvent.properties!).sort()]);
   });
@@ -270,11 +326,19 @@ describe('docs/contract.md, "WebSocket"', () => {
   it('every value of an enumerated field appears in the contract, and no other', () => {
     // (message type, field) -> the values the contract's examples give it.
     const seen = new Map<string, Set<unknown>>();
-    for (const e of examples) for (const v of e.variants) for (const [field, value] of Object.entries(v)) {
-      const key = `${String(v.type)}.${field}`;
-      seen.set(key, (seen.get(key) ?? new Set()).add(value));
-    }
-    const enumerated = Object.entries(defs).filter(([name]) => name !== 'SessionEvent').flatMap(([type, d]) => Object.entries(d.properties ?? {}).filter(([, p]) => p.enum).map(([field, p]) => [`${type}.${field}`, [...p.enum!].sort()] as const));
+    for (const e of examples)
+      for (const v of e.variants)
+        for (const [field, value] of Object.entries(v)) {
+          const key = `${String(v.type)}.${field}`;
+          seen.set(key, (seen.get(key) ?? new Set()).add(value));
+        }
+    const enumerated = Object.entries(defs)
+      .filter(([name]) => name !== 'SessionEvent')
+      .flatMap(([type, d]) =>
+        Object.entries(d.properties ?? {})
+          .filter(([, p]) => p.enum)
+          .map(([field, p]) => [`${type}.${field}`, [...p.enum!].sort()] as const),
+      );
     expect(enumerated.map(([key]) => key).sort()).toEqual(['authenticated.filter', 'catch_up_paused.reason', 'closing.reason', 'error.error']);
     for (const [key, values] of enumerated) expect([key, [...(seen.get(key) ?? [])].sort()]).toEqual([key, values]);
   });
@@ -291,16 +355,20 @@ describe('docs/contract.md, "Events"', () => {
 
   it('its example event passes the schema and names every field but `truncated`, which the contract describes elsewhere', () => {
     expect(canonicalEventProblems(example)).toEqual([]);
-    expect(Object.keys(example).sort()).toEqual(Object.keys(CANONICAL_EVENT_SCHEMA.properties!).filter((k) => k !== 'truncated').sort());
+    expect(Object.keys(example).sort()).toEqual(
+      Object.keys(CANONICAL_EVENT_SCHEMA.properties!)
+        .filter((k) => k !== 'truncated')
+        .sort(),
+    );
     expect(CONTRACT).toContain('`truncated: true` is set');
   });
 
-  it('its sources are the schema\'s', () => {
+  it("its sources are the schema's", () => {
     const m = /`source` is the door's kind:\s+`([^`]+)`,\s+`([^`]+)`\s+or\s+`([^`]+)`/.exec(events);
     expect(m?.slice(1).sort()).toEqual([...CANONICAL_EVENT_SCHEMA.properties!.source.examples!].sort());
   });
 
-  it('its type table covers the schema\'s known types, and names none it lacks', () => {
+  it("its type table covers the schema's known types, and names none it lacks", () => {
     const names = [...events.matchAll(/^\| (`[^|]+`(?:, `[^|]+`)*) \|/gm)].flatMap((m) => [...m[1].matchAll(/`([a-z_*]+)`/g)].map((n) => n[1]));
     expect(names).toContain('user_blocked');
     const known = CANONICAL_EVENT_SCHEMA.properties!.type.examples as string[];
@@ -337,18 +405,49 @@ describe('docs/contract.md, "Events"', () => {
 
 /** Auth0 Log Stream records, written by hand, and the event type each must become. */
 const RECORDS: [string, Record<string, unknown>, string][] = [
-  ['slo', { log_id: '90020261205100000000000000000000000000000011', data: { type: 'slo', date: '2026-12-05T10:00:00Z', user_id: 'auth0|alice', session_id: 'sess-a', description: 'User successfully logged out' } }, 'logout'],
-  ['sapi block', { log_id: '90020261205100000000000000000000000000000012', data: { type: 'sapi', date: '2026-12-05T11:00:00+01:00', description: 'Update a User', details: { request: { method: 'patch', path: '/api/v2/users/auth0%7Cbob', body: { blocked: true } } } } }, 'user_blocked'],
-  ['sdu', { log_id: '90020261205100000000000000000000000000000013', data: { type: 'sdu', date: '2026-12-05T10:00:02.5Z', user_id: 'auth0|carol' } }, 'user_deleted'],
-  ['scp', { log_id: '90020261205100000000000000000000000000000014', data: { type: 'scp', date: '2026-12-05T10:00:03.000Z', user_id: 'auth0|dan' } }, 'password_changed'],
-  ['s (not a session event)', { log_id: '90020261205100000000000000000000000000000015', data: { type: 's', date: '2026-12-05T10:00:04.000Z', user_id: 'auth0|erin' } }, 'login_succeeded'],
+  [
+    'slo',
+    {
+      log_id: '90020261205100000000000000000000000000000011',
+      data: { type: 'slo', date: '2026-12-05T10:00:00Z', user_id: 'auth0|alice', session_id: 'sess-a', description: 'User successfully logged out' },
+    },
+    'logout',
+  ],
+  [
+    'sapi block',
+    {
+      log_id: '90020261205100000000000000000000000000000012',
+      data: {
+        type: 'sapi',
+        date: '2026-12-05T11:00:00+01:00',
+        description: 'Update a User',
+        details: { request: { method: 'patch', path: '/api/v2/users/auth0%7Cbob', body: { blocked: true } } },
+      },
+    },
+    'user_blocked',
+  ],
+  [
+    'sdu',
+    { log_id: '90020261205100000000000000000000000000000013', data: { type: 'sdu', date: '2026-12-05T10:00:02.5Z', user_id: 'auth0|carol' } },
+    'user_deleted',
+  ],
+  [
+    'scp',
+    { log_id: '90020261205100000000000000000000000000000014', data: { type: 'scp', date: '2026-12-05T10:00:03.000Z', user_id: 'auth0|dan' } },
+    'password_changed',
+  ],
+  [
+    's (not a session event)',
+    { log_id: '90020261205100000000000000000000000000000015', data: { type: 's', date: '2026-12-05T10:00:04.000Z', user_id: 'auth0|erin' } },
+    'login_succeeded',
+  ],
 ];
 
 describe('messages made by the running code pass the schemas', () => {
   const received = '2026-12-05T10:00:05.123Z';
   const { events } = parseLogStreamBody(JSON.stringify(RECORDS.map(([, r]) => r)), (r) => classifyLogRecord(r, 'acme', received));
 
-  it('the ingest\'s canonical events of hand-written Auth0 records', () => {
+  it("the ingest's canonical events of hand-written Auth0 records", () => {
     expect(events.map((e) => e.type)).toEqual(RECORDS.map(([, , type]) => type));
     for (const e of events) expect([e.id, canonicalEventProblems(json(e))]).toEqual([e.id, []]);
   });
@@ -360,7 +459,18 @@ describe('messages made by the running code pass the schemas', () => {
     const [first] = pushed();
     const message = JSON.parse(new TextDecoder().decode(encodeMessage({ type: 'event', event: first }))) as unknown;
     expect(serverMessageProblems(message)).toEqual([]);
-    expect(message).toEqual({ type: 'event', event: { id: RECORDS[0][1].log_id, type: 'logout', tenant: 'acme', user_id: 'auth0|alice', session_id: 'sess-a', date: '2026-12-05T10:00:00.000Z', log_type: 'slo' } });
+    expect(message).toEqual({
+      type: 'event',
+      event: {
+        id: RECORDS[0][1].log_id,
+        type: 'logout',
+        tenant: 'acme',
+        user_id: 'auth0|alice',
+        session_id: 'sess-a',
+        date: '2026-12-05T10:00:00.000Z',
+        log_type: 'slo',
+      },
+    });
   });
 
   it.each([[false], [true]])('frames packed by packFrames (replay %s), many events over several frames', (replay) => {
@@ -375,7 +485,7 @@ describe('messages made by the running code pass the schemas', () => {
     expect(frames.map((f) => (JSON.parse(f) as { events: unknown[] }).events.length).reduce((a, b) => a + b)).toBe(many.length);
   });
 
-  it('the unknown_message answer the socket function and API Gateway\'s $default route send', () => {
+  it("the unknown_message answer the socket function and API Gateway's $default route send", () => {
     expect(serverMessageProblems(json(UNKNOWN_MESSAGE_ERROR))).toEqual([]);
   });
 });

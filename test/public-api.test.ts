@@ -21,18 +21,42 @@ describe('exports', () => {
     // Teams: subscriber, topic, filter, event constants. Hosts: Auth0Events and its settings' defaults.
     // Not here (this repository's tooling, imported from its module): Auth0EventsStack, EXAMPLE_PARAMETER,
     // QUEUE_TAGS, CONTEXT_KEY, parseConfig, SUBSCRIBERS, validateDefinition, validateRegistry.
-    expect(Object.keys(api).sort()).toEqual([
-      'Auth0Events', 'Auth0EventsSubscriber', 'Auth0EventsTopic', 'ConfigError',
-      'DEFAULT_ALARMS', 'DEFAULT_ISOLATION', 'DEFAULT_PARAMETER_PREFIX', 'DEFAULT_THROTTLE', 'EVENT_TYPES', 'MESSAGE_ATTRIBUTES',
-      'SESSION_EVENT_TYPES', 'SNS_FILTER_LIMITS', 'SubscriberDefinitionError', 'USER_EVENT_TYPES',
-      'matchesFilterPolicy', 'parameterNames', 'renderFilterPolicy',
-    ].sort());
+    expect(Object.keys(api).sort()).toEqual(
+      [
+        'Auth0Events',
+        'Auth0EventsSubscriber',
+        'Auth0EventsTopic',
+        'ConfigError',
+        'DEFAULT_ALARMS',
+        'DEFAULT_ISOLATION',
+        'DEFAULT_PARAMETER_PREFIX',
+        'DEFAULT_THROTTLE',
+        'EVENT_TYPES',
+        'MESSAGE_ATTRIBUTES',
+        'SESSION_EVENT_TYPES',
+        'SNS_FILTER_LIMITS',
+        'SubscriberDefinitionError',
+        'USER_EVENT_TYPES',
+        'matchesFilterPolicy',
+        'parameterNames',
+        'renderFilterPolicy',
+      ].sort(),
+    );
   });
 
   it('each public field of Auth0Events has a type exported by name (a compile-time check: tsc fails on a field left out)', () => {
     type Named = {
-      config: api.Auth0EventsConfig; events: api.EventTopic; ingest: api.IngestApi; stores: api.Stores; subscribers: api.FanOut;
-      realtime: api.SessionEventsSocket; eventBridge?: api.EventBridgeFrontDoor; archive: api.EventArchive; poller?: api.LogPoller; monitoring: api.Monitoring; parameters: api.TopicParameters;
+      config: api.Auth0EventsConfig;
+      events: api.EventTopic;
+      ingest: api.IngestApi;
+      stores: api.Stores;
+      subscribers: api.FanOut;
+      realtime: api.SessionEventsSocket;
+      eventBridge?: api.EventBridgeFrontDoor;
+      archive: api.EventArchive;
+      poller?: api.LogPoller;
+      monitoring: api.Monitoring;
+      parameters: api.TopicParameters;
     };
     type Fields = Omit<api.Auth0Events, keyof import('constructs').Construct | 'topic' | 'alarmAction'>;
     const sameKeys: [keyof Fields] extends [keyof Named] ? ([keyof Named] extends [keyof Fields] ? true : false) : false = true;
@@ -41,15 +65,24 @@ describe('exports', () => {
   });
 
   it('auth0-events/handler exports the wrapper, the parser and the event constants', () => {
-    expect(Object.keys(runtime).sort()).toEqual([
-      'EVENT_TYPES', 'InvalidEventError', 'MESSAGE_ATTRIBUTES', 'SESSION_EVENT_TYPES', 'USER_EVENT_TYPES', 'auth0EventsHandler', 'parseCanonicalEvent',
-    ].sort());
+    expect(Object.keys(runtime).sort()).toEqual(
+      ['EVENT_TYPES', 'InvalidEventError', 'MESSAGE_ATTRIBUTES', 'SESSION_EVENT_TYPES', 'USER_EVENT_TYPES', 'auth0EventsHandler', 'parseCanonicalEvent'].sort(),
+    );
   });
 
   it('auth0-events/client exports the client, its helpers and the revocation store and middleware', () => {
-    expect(Object.keys(client).sort()).toEqual([
-      'REVOKING_TYPES', 'RevocationStore', 'SESSION_ENDING_TYPES', 'SESSION_EVENT_TYPES', 'SessionEventsClient', 'backoffDelay', 'defaultWebSocket', 'rejectRevokedTokens',
-    ].sort());
+    expect(Object.keys(client).sort()).toEqual(
+      [
+        'REVOKING_TYPES',
+        'RevocationStore',
+        'SESSION_ENDING_TYPES',
+        'SESSION_EVENT_TYPES',
+        'SessionEventsClient',
+        'backoffDelay',
+        'defaultWebSocket',
+        'rejectRevokedTokens',
+      ].sort(),
+    );
   });
 
   it('auth0-events/middleware exports the middleware and the revocation store only', () => {
@@ -74,19 +107,33 @@ describe('exports', () => {
   it('a browser bundle of auth0-events/client holds the client only: no ws, no Node built-ins, no AWS code, ~11 KB', async () => {
     // Node built-ins cannot resolve for the browser platform: esbuild would fail the build on one.
     const result = await esbuild.build({
-      entryPoints: [path.join(__dirname, '../client/index.ts')], bundle: true, platform: 'browser', format: 'esm', minify: true,
-      write: false, metafile: true, logLevel: 'silent',
+      entryPoints: [path.join(__dirname, '../client/index.ts')],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      minify: true,
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
     });
     // `ws` is disabled by the package's "browser" field (esbuild names it by the file it would have been).
-    const inputs = Object.keys(result.metafile.inputs).map((i) => (/^\(disabled\):(.*\/)?ws(\/|$)/.test(i) ? '(disabled):ws' : i)).sort();
+    const inputs = Object.keys(result.metafile.inputs)
+      .map((i) => (/^\(disabled\):(.*\/)?ws(\/|$)/.test(i) ? '(disabled):ws' : i))
+      .sort();
     expect(inputs).toEqual(['(disabled):ws', 'client/index.ts', 'client/middleware.ts', 'client/session-events-client.ts', 'lambda/shared/event.ts']);
     expect(result.outputFiles[0].contents.length).toBeLessThan(16_000);
   });
 
   it('a handler bundled from auth0-events/handler holds no aws-cdk-lib and no constructs', async () => {
     const result = await esbuild.build({
-      entryPoints: [path.join(__dirname, '../lib/handler.ts')], bundle: true, platform: 'node', target: 'node24',
-      external: ['@aws-sdk/*'], write: false, metafile: true, logLevel: 'silent',
+      entryPoints: [path.join(__dirname, '../lib/handler.ts')],
+      bundle: true,
+      platform: 'node',
+      target: 'node24',
+      external: ['@aws-sdk/*'],
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
     });
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.filter((i) => /aws-cdk-lib|node_modules\/constructs\//.test(i))).toEqual([]);
@@ -104,18 +151,20 @@ describe('auth0EventsHandler', () => {
       seen.push(`${event.type}:${event.id}`);
       if (event.type === 'user_blocked' && !event.user_id) throw new Error('a block without a user');
     });
-    const res = await handler(sqsEvent(
-      sqsRecord(good, 'm-good'),
-      sqsRecord('{not json', 'm-garbage'),
-      sqsRecord(JSON.stringify({ Type: 'Notification', Message: JSON.stringify(good) }), 'm-envelope'),
-      sqsRecord(failing, 'm-throws'),
-    ));
+    const res = await handler(
+      sqsEvent(
+        sqsRecord(good, 'm-good'),
+        sqsRecord('{not json', 'm-garbage'),
+        sqsRecord(JSON.stringify({ Type: 'Notification', Message: JSON.stringify(good) }), 'm-envelope'),
+        sqsRecord(failing, 'm-throws'),
+      ),
+    );
     expect(failedIds(res)).toEqual(['m-envelope', 'm-garbage', 'm-throws']);
     expect(seen.sort()).toEqual([`user_blocked:${failing.id}`, `user_registered:${good.id}`].sort());
   });
 });
 
-describe('a team\'s entry is bundled by NodejsFunction with the local esbuild', () => {
+describe("a team's entry is bundled by NodejsFunction with the local esbuild", () => {
   it('bundles test/support/team-handler.ts into the asset, without the CDK', () => {
     const outdir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'team-app-'));
     const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });

@@ -45,7 +45,10 @@ async function addListeners(items: ReturnType<typeof listener>[]) {
 }
 type Frame = { type: string; event?: { id: string }; events?: { id: string }[] };
 /** What a connection received, frame by frame: 'event:<id>' or 'events:<id>,<id>'. */
-const frames = (id: string) => ((mgmt.messages.get(id) ?? []) as Frame[]).map((m) => (m.type === 'event' ? `event:${m.event!.id}` : m.type === 'events' ? `events:${m.events!.map((e) => e.id).join(',')}` : m.type));
+const frames = (id: string) =>
+  ((mgmt.messages.get(id) ?? []) as Frame[]).map((m) =>
+    m.type === 'event' ? `event:${m.event!.id}` : m.type === 'events' ? `events:${m.events!.map((e) => e.id).join(',')}` : m.type,
+  );
 const received = (id: string) => (mgmt.messages.get(id) ?? []) as { type: string; event: { id: string; user_id?: string } }[];
 
 describe('pushEvent', () => {
@@ -55,7 +58,12 @@ describe('pushEvent', () => {
     const event = storedEvent(tenant, 'auth0|u1', new Date());
     let queries = 0;
     // The second query (the user's self listeners) fails, as during a DynamoDB outage.
-    const flaky = { send: (cmd: { constructor: { name: string } }) => (cmd.constructor.name === 'QueryCommand' && ++queries === 2 ? Promise.reject(Object.assign(new Error('down'), { name: 'ServiceUnavailable' })) : db.ddb.send(cmd as never)) };
+    const flaky = {
+      send: (cmd: { constructor: { name: string } }) =>
+        cmd.constructor.name === 'QueryCommand' && ++queries === 2
+          ? Promise.reject(Object.assign(new Error('down'), { name: 'ServiceUnavailable' }))
+          : db.ddb.send(cmd as never),
+    };
     await expect(pushEvent(event, { ...deps(), ddb: flaky as never })).rejects.toThrow('down');
     expect(received(`c-star-${n}`)).toEqual([]);
     // The retry then sends it once to each.
@@ -65,27 +73,31 @@ describe('pushEvent', () => {
   });
 
   const tenant = `acme-${++n}`;
-  beforeAll(() => addListeners([
-    listener('all-1', tenant, '*', 'auth0|ops1'),
-    listener('all-2', tenant, '*', 'auth0|ops2'),
-    listener('alice-1', tenant, 'self', 'auth0|alice'),
-    listener('alice-2', tenant, 'self', 'auth0|alice'),
-    listener('bob-1', tenant, 'self', 'auth0|bob'),
-    listener('other-tenant', `${tenant}-x`, '*', 'auth0|ops1'),
-    listener('other-tenant-alice', `${tenant}-x`, 'self', 'auth0|alice'),
-  ]));
+  beforeAll(() =>
+    addListeners([
+      listener('all-1', tenant, '*', 'auth0|ops1'),
+      listener('all-2', tenant, '*', 'auth0|ops2'),
+      listener('alice-1', tenant, 'self', 'auth0|alice'),
+      listener('alice-2', tenant, 'self', 'auth0|alice'),
+      listener('bob-1', tenant, 'self', 'auth0|bob'),
+      listener('other-tenant', `${tenant}-x`, '*', 'auth0|ops1'),
+      listener('other-tenant-alice', `${tenant}-x`, 'self', 'auth0|alice'),
+    ]),
+  );
 
-  it('sends an event to the tenant\'s * listeners and the user\'s self listeners only', async () => {
+  it("sends an event to the tenant's * listeners and the user's self listeners only", async () => {
     const e = storedEvent(tenant, 'auth0|alice', new Date());
     const stats = await pushEvent(e, deps());
     expect(stats).toEqual({ listeners: 4, sent: 4, frames: 4, gone: 0, failed: 0, skipped: 0, unclosed: 0 });
     expect([...mgmt.messages.keys()].sort()).toEqual(['alice-1', 'alice-2', 'all-1', 'all-2']);
     for (const id of mgmt.messages.keys()) {
-      expect(received(id)).toEqual([{ type: 'event', event: { id: e.id, type: 'logout', tenant, user_id: 'auth0|alice', session_id: e.session_id, date: e.date, log_type: 'slo' } }]);
+      expect(received(id)).toEqual([
+        { type: 'event', event: { id: e.id, type: 'logout', tenant, user_id: 'auth0|alice', session_id: e.session_id, date: e.date, log_type: 'slo' } },
+      ]);
     }
   });
 
-  it('never gives self listeners other users\' events', async () => {
+  it("never gives self listeners other users' events", async () => {
     for (const user of ['auth0|bob', 'auth0|carol', undefined]) await pushEvent(storedEvent(tenant, user, new Date()), deps());
     expect(received('alice-1')).toEqual([]);
     expect(received('alice-2')).toEqual([]);
@@ -95,7 +107,7 @@ describe('pushEvent', () => {
     expect(received('other-tenant-alice')).toEqual([]);
   });
 
-  it('skips listeners whose token expired and events at or before a listener\'s live_from (catch-up seam)', async () => {
+  it("skips listeners whose token expired and events at or before a listener's live_from (catch-up seam)", async () => {
     const t = `skip-${++n}`;
     const at = new Date();
     await addListeners([
@@ -119,7 +131,8 @@ describe('pushEvent', () => {
     } finally {
       mgmt.gone.delete('g-2');
     }
-    const exists = async (id: string) => Boolean((await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item);
+    const exists = async (id: string) =>
+      Boolean((await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item);
     expect(await exists('g-1')).toBe(true);
     expect(await exists('g-2')).toBe(false);
     expect(await exists('g-3')).toBe(true);
@@ -144,7 +157,9 @@ describe('pushEvent', () => {
     mgmt.failNext.set('m-bad', 1);
     mgmt.failNext.set('m-self', 1);
     const out: string[] = [];
-    const spies = [process.stdout, process.stderr].map((s) => jest.spyOn(s, 'write').mockImplementation(((c: string | Uint8Array) => out.push(c.toString())) as never));
+    const spies = [process.stdout, process.stderr].map((s) =>
+      jest.spyOn(s, 'write').mockImplementation(((c: string | Uint8Array) => out.push(c.toString())) as never),
+    );
     try {
       const res = await handlePushBatch({ Records: [{ eventName: 'INSERT', dynamodb: { SequenceNumber: '1', NewImage: marshall(missed) as never } }] }, deps());
       expect(res).toEqual({ batchItemFailures: [] });
@@ -152,12 +167,19 @@ describe('pushEvent', () => {
       spies.forEach((s) => s.mockRestore());
     }
     expect(received('m-ok').map((m) => m.event.id)).toEqual([missed.id]);
-    const closing = (resumeFrom: string) => [{ type: 'closing', reason: 'missed_events', message: expect.stringMatching(/reconnect/), resume_from: resumeFrom }];
+    const closing = (resumeFrom: string) => [
+      { type: 'closing', reason: 'missed_events', message: expect.stringMatching(/reconnect/), resume_from: resumeFrom },
+    ];
     // resume_from: the event before the missed one that this listener may see (a self listener: its own user's).
     expect(received('m-bad')).toEqual(closing(otherEarlier.id));
     expect(received('m-self')).toEqual(closing(ownEarlier.id));
     expect([...mgmt.closed].sort()).toEqual(['m-bad', 'm-self']);
-    const metric = out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l._aws);
+    const metric = out
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .find((l) => l._aws);
     expect(metric).toMatchObject({ PushSendFailed: 2, tenant: t });
     expect(metric._aws.CloudWatchMetrics[0]).toMatchObject({ Dimensions: [['tenant'], []], Metrics: [{ Name: 'PushSendFailed', Unit: 'Count' }] });
   });
@@ -165,7 +187,9 @@ describe('pushEvent', () => {
   it('serves 1,000 listeners (paginated query) with never more requests in flight than the bound', async () => {
     const t = `big-${++n}`;
     const bound = 25;
-    await addListeners(Array.from({ length: 1000 }, (_, i) => listener(`big-${String(i).padStart(4, '0')}`, t, i % 2 ? '*' : 'self', i % 2 ? `ops${i}` : 'auth0|target')));
+    await addListeners(
+      Array.from({ length: 1000 }, (_, i) => listener(`big-${String(i).padStart(4, '0')}`, t, i % 2 ? '*' : 'self', i % 2 ? `ops${i}` : 'auth0|target')),
+    );
     const slow = await managementServer({ latencyMs: 5 });
     try {
       const started = Date.now();
@@ -192,13 +216,27 @@ describe('handlePushBatch on the events table stream', () => {
     const e2 = storedEvent(t, 'u2', new Date());
     await putEvent(db.ddb, tables.events, e1);
     await putEvent(db.ddb, tables.events, e2);
-    await db.ddb.send(new UpdateCommand({ TableName: tables.events, Key: { pk: `${t}#${e1.id}` }, UpdateExpression: 'SET #d = :d', ExpressionAttributeNames: { '#d': 'level' }, ExpressionAttributeValues: { ':d': 4 } }));
+    await db.ddb.send(
+      new UpdateCommand({
+        TableName: tables.events,
+        Key: { pk: `${t}#${e1.id}` },
+        UpdateExpression: 'SET #d = :d',
+        ExpressionAttributeNames: { '#d': 'level' },
+        ExpressionAttributeValues: { ':d': 4 },
+      }),
+    );
 
-    const streams = new DynamoDBStreamsClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const streams = new DynamoDBStreamsClient({
+      endpoint: dynamo.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: tables.streamArn }));
     const records: DynamoDBStreamEvent['Records'] = [];
     for (const shard of StreamDescription?.Shards ?? []) {
-      const { ShardIterator } = await streams.send(new GetShardIteratorCommand({ StreamArn: tables.streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+      const { ShardIterator } = await streams.send(
+        new GetShardIteratorCommand({ StreamArn: tables.streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+      );
       const page = await streams.send(new GetRecordsCommand({ ShardIterator }));
       records.push(...((page.Records ?? []) as unknown as DynamoDBStreamEvent['Records']));
     }
@@ -220,12 +258,19 @@ describe('handlePushBatch on the events table stream', () => {
 describe('handlePushBatch: several events of one stream batch for one listener go in one frame', () => {
   /** Stream records (INSERT, NEW_IMAGE) for events, with sequence numbers 1, 2, ... */
   const recordsOf = (events: ReturnType<typeof storedEvent>[], first = 1): DynamoDBStreamEvent['Records'] =>
-    events.map((e, i) => ({ eventName: 'INSERT', dynamodb: { SequenceNumber: String(first + i), NewImage: marshall(e, { removeUndefinedValues: true }) as never } }));
+    events.map((e, i) => ({
+      eventName: 'INSERT',
+      dynamodb: { SequenceNumber: String(first + i), NewImage: marshall(e, { removeUndefinedValues: true }) as never },
+    }));
 
   it('sends a listener the 3 events of a batch in one frame, in order; a listener that may see 2 gets those 2; one that may see 1 gets an event message', async () => {
     const t = `frames-${++n}`;
     const at = Date.now() - 10_000;
-    const [e1, e2, e3] = [storedEvent(t, 'auth0|a', new Date(at)), storedEvent(t, 'auth0|b', new Date(at + 1000)), storedEvent(t, 'auth0|a', new Date(at + 2000))];
+    const [e1, e2, e3] = [
+      storedEvent(t, 'auth0|a', new Date(at)),
+      storedEvent(t, 'auth0|b', new Date(at + 1000)),
+      storedEvent(t, 'auth0|a', new Date(at + 2000)),
+    ];
     await addListeners([
       listener('f-all', t, '*', 'ops'),
       listener('f-seam', t, '*', 'ops2', { live_from: new Date(at + 500).toISOString() }), // after e1: sees e2, e3
@@ -242,7 +287,10 @@ describe('handlePushBatch: several events of one stream batch for one listener g
     expect(frames('f-late')).toEqual([]);
     // The frame carries exactly the pushed fields, as the event message does.
     const [frame] = mgmt.messages.get('f-self-b') as Frame[];
-    expect(frame).toEqual({ type: 'event', event: { id: e2.id, type: 'logout', tenant: t, user_id: 'auth0|b', session_id: e2.session_id, date: e2.date, log_type: 'slo' } });
+    expect(frame).toEqual({
+      type: 'event',
+      event: { id: e2.id, type: 'logout', tenant: t, user_id: 'auth0|b', session_id: e2.session_id, date: e2.date, log_type: 'slo' },
+    });
     const [many] = mgmt.messages.get('f-self-a') as { type: string; events: unknown[] }[];
     expect(Object.keys(many)).toEqual(['type', 'events']);
     expect(many.events[1]).toEqual({ id: e3.id, type: 'logout', tenant: t, user_id: 'auth0|a', session_id: e3.session_id, date: e3.date, log_type: 'slo' });
@@ -259,10 +307,12 @@ describe('handlePushBatch: several events of one stream batch for one listener g
     const records = recordsOf([e1, e2, e3]);
     // The query for tenant B's listeners fails once (a DynamoDB outage).
     let failures = 1;
-    const flaky = { send: (cmd: { constructor: { name: string }; input: { ExpressionAttributeValues?: Record<string, unknown> } }) =>
-      (cmd.constructor.name === 'QueryCommand' && String(cmd.input.ExpressionAttributeValues?.[':k']).startsWith(`${tb}#`) && failures-- > 0
-        ? Promise.reject(Object.assign(new Error('down'), { name: 'ServiceUnavailable' }))
-        : db.ddb.send(cmd as never)) };
+    const flaky = {
+      send: (cmd: { constructor: { name: string }; input: { ExpressionAttributeValues?: Record<string, unknown> } }) =>
+        cmd.constructor.name === 'QueryCommand' && String(cmd.input.ExpressionAttributeValues?.[':k']).startsWith(`${tb}#`) && failures-- > 0
+          ? Promise.reject(Object.assign(new Error('down'), { name: 'ServiceUnavailable' }))
+          : db.ddb.send(cmd as never),
+    };
     const first = await handlePushBatch({ Records: records }, { ...deps(), ddb: flaky as never });
     expect(first).toEqual({ batchItemFailures: [{ itemIdentifier: '2' }] });
     expect(frames('rf-a')).toEqual([`event:${e1.id}`]);
@@ -281,10 +331,12 @@ describe('handlePushBatch: several events of one stream batch for one listener g
     await addListeners([listener('o-all', t, '*', 'ops'), listener('o-self', t, 'self', 'auth0|a')]);
     const events = [0, 1, 2, 3].map((i) => storedEvent(t, i % 2 ? 'auth0|a' : 'auth0|b', new Date(Date.now() - 5000 + i)));
     const keys: string[] = [];
-    const counting = { send: (cmd: { constructor: { name: string }; input: { ExpressionAttributeValues?: Record<string, unknown> } }) => {
-      if (cmd.constructor.name === 'QueryCommand') keys.push(String(cmd.input.ExpressionAttributeValues?.[':k']));
-      return db.ddb.send(cmd as never);
-    } };
+    const counting = {
+      send: (cmd: { constructor: { name: string }; input: { ExpressionAttributeValues?: Record<string, unknown> } }) => {
+        if (cmd.constructor.name === 'QueryCommand') keys.push(String(cmd.input.ExpressionAttributeValues?.[':k']));
+        return db.ddb.send(cmd as never);
+      },
+    };
     expect(await handlePushBatch({ Records: recordsOf(events) }, { ...deps(), ddb: counting as never })).toEqual({ batchItemFailures: [] });
     expect(keys.sort()).toEqual([`${t}#*`, `${t}#self#auth0|a`, `${t}#self#auth0|b`]);
     expect(frames('o-all')).toEqual([`events:${events.map((e) => e.id).join(',')}`]);
@@ -306,9 +358,13 @@ describe('handlePushBatch: several events of one stream batch for one listener g
       mgmt.gone.delete('fm-gone');
     }
     expect(frames('fm-ok')).toEqual([`events:${batch.map((e) => e.id).join(',')}`]);
-    expect(mgmt.messages.get('fm-bad')).toEqual([{ type: 'closing', reason: 'missed_events', message: expect.stringMatching(/reconnect/), resume_from: before.id }]);
+    expect(mgmt.messages.get('fm-bad')).toEqual([
+      { type: 'closing', reason: 'missed_events', message: expect.stringMatching(/reconnect/), resume_from: before.id },
+    ]);
     expect(mgmt.closed).toEqual(['fm-bad']);
-    expect((await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: 'fm-gone' }, ConsistentRead: true }))).Item).toBeUndefined();
+    expect(
+      (await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: 'fm-gone' }, ConsistentRead: true }))).Item,
+    ).toBeUndefined();
     expect((await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: 'fm-ok' }, ConsistentRead: true }))).Item).toBeDefined();
   });
 });

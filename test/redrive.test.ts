@@ -16,15 +16,28 @@ afterAll(() => emulator?.stop());
 async function queues(name: string) {
   const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl!;
   const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-  const queue = (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 3 }) } }))).QueueUrl!;
+  const queue = (
+    await sqs.send(
+      new CreateQueueCommand({ QueueName: name, Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 3 }) } }),
+    )
+  ).QueueUrl!;
   return { queue, dlq };
 }
 async function fill(url: string, n: number) {
   for (let i = 0; i < n; i += 10) {
-    await sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: Array.from({ length: Math.min(10, n - i) }, (_, j) => ({ Id: String(j), MessageBody: JSON.stringify({ id: `ev-${i + j}`, type: 'logout' }) })) }));
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: Array.from({ length: Math.min(10, n - i) }, (_, j) => ({ Id: String(j), MessageBody: JSON.stringify({ id: `ev-${i + j}`, type: 'logout' }) })),
+      }),
+    );
   }
 }
-const depth = async (url: string) => Number((await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))).Attributes!.ApproximateNumberOfMessages);
+const depth = async (url: string) =>
+  Number(
+    (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] })))
+      .Attributes!.ApproximateNumberOfMessages,
+  );
 
 test('--dry-run lists the DLQ (type, id) and moves nothing', async () => {
   const { queue, dlq } = await queues('dry');
@@ -59,13 +72,13 @@ test('--max bounds how many are moved; the rest stay in the DLQ', async () => {
   expect((await drain(sqs, dlq, 15)).length).toBe(5);
 });
 
-test('--local finds a subscriber\'s queues by the local runtime\'s names; an unknown subscriber says so', async () => {
+test("--local finds a subscriber's queues by the local runtime's names; an unknown subscriber says so", async () => {
   const { queue, dlq } = await queues('auth0-events-audit');
   await expect(resolveLocalQueues(sqs, 'audit')).resolves.toEqual({ queueUrl: queue, dlqUrl: dlq });
   await expect(resolveLocalQueues(sqs, 'nope')).rejects.toThrow(/no queue auth0-events-nope in the local runtime/);
 });
 
-test('a delivery DLQ (no queue\'s DLQ) is moved back on the AWS path too: receive, send, delete, each message once', async () => {
+test("a delivery DLQ (no queue's DLQ) is moved back on the AWS path too: receive, send, delete, each message once", async () => {
   // Like an SNS subscription's delivery DLQ: a queue no redrive policy names.
   const deliveryDlq = (await sqs.send(new CreateQueueCommand({ QueueName: 'delivery-dlq' }))).QueueUrl!;
   const { queue } = await queues('delivery');
@@ -76,4 +89,3 @@ test('a delivery DLQ (no queue\'s DLQ) is moved back on the AWS path too: receiv
   expect(ids.sort()).toEqual(Array.from({ length: 23 }, (_, i) => `ev-${i}`).sort());
   expect(await depth(deliveryDlq)).toBe(0);
 });
-

@@ -43,10 +43,15 @@ function holding(ms: Record<string, number>): DynamoDBDocumentClient {
 }
 
 async function poll(since: string): Promise<{ ids: string[]; next: string }> {
-  const res = await handleQuery({
-    resource: '/{tenant}/events', pathParameters: { tenant: 'acme' }, queryStringParameters: { since, limit: '1000' },
-    requestContext: { authorizer: { sub: 'auth0|ops', filter: '*', tenant: 'acme', exp: String(Math.floor(Date.now() / 1000) + 3600) } },
-  } as unknown as APIGatewayProxyEvent, { ddb: db.ddb, eventsTable: tables.events, connectionsTable: tables.connections, settleMs: 3000 });
+  const res = await handleQuery(
+    {
+      resource: '/{tenant}/events',
+      pathParameters: { tenant: 'acme' },
+      queryStringParameters: { since, limit: '1000' },
+      requestContext: { authorizer: { sub: 'auth0|ops', filter: '*', tenant: 'acme', exp: String(Math.floor(Date.now() / 1000) + 3600) } },
+    } as unknown as APIGatewayProxyEvent,
+    { ddb: db.ddb, eventsTable: tables.events, connectionsTable: tables.connections, settleMs: 3000 },
+  );
   expect(res.statusCode).toBe(200);
   const body = JSON.parse(res.body);
   return { ids: body.events.map((e: { id: string }) => e.id), next: body.next };
@@ -79,12 +84,14 @@ it('returns every event exactly once to a poller, although a held writer makes o
     returned.push(...(await poll(since)).ids);
   })();
   const writes: Promise<unknown>[] = [];
-  await Promise.all([0, 1, 2].map(async (w) => {
-    for (let i = w; i < ids.length; i += 3) {
-      await sleep(40);
-      writes.push(storeSessionEvent(canonicalEvent({ id: ids[i], type: 'logout', log_type: 'slo', user_id: `auth0|u${i}` }), writer(delays)));
-    }
-  }));
+  await Promise.all(
+    [0, 1, 2].map(async (w) => {
+      for (let i = w; i < ids.length; i += 3) {
+        await sleep(40);
+        writes.push(storeSessionEvent(canonicalEvent({ id: ids[i], type: 'logout', log_type: 'slo', user_id: `auth0|u${i}` }), writer(delays)));
+      }
+    }),
+  );
   expect(await Promise.all(writes)).toEqual(ids.map(() => 'written'));
   polling = false;
   await poller;

@@ -33,7 +33,10 @@ function synthTemplates(n: number, withSource = true): Map<string, Template> {
   const app = new App({ context: NO_BUNDLING });
   new Auth0EventsStack(app, 'Auth0Events', { config: parseConfig({ ...TEST_CONFIG, tenants: tenants(n, withSource) }) });
   const dir = app.synth().directory;
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.template.json')).sort((a, b) => a.length - b.length);
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.template.json'))
+    .sort((a, b) => a.length - b.length);
   return new Map(files.map((f) => [f, JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Template]));
 }
 
@@ -67,7 +70,7 @@ describe('a hundred tenants, each with an EventBridge source', () => {
     }
   });
 
-  it('keeps every function\'s environment variables within Lambda\'s 4 KB', () => {
+  it("keeps every function's environment variables within Lambda's 4 KB", () => {
     let functions = 0;
     for (const t of templates.values()) {
       for (const [id, r] of Object.entries(t.Resources)) {
@@ -84,8 +87,13 @@ describe('a hundred tenants, each with an EventBridge source', () => {
 
   it('gives each tenant its own key, usage plan and partner bus', () => {
     const count = (type: string) => [...templates.values()].reduce((n, t) => n + Object.values(t.Resources).filter((r) => r.Type === type).length, 0);
-    expect([count('AWS::ApiGateway::ApiKey'), count('AWS::ApiGateway::UsagePlan'), count('AWS::ApiGateway::UsagePlanKey'), count('AWS::Events::EventBus'), count('AWS::Events::Rule')])
-      .toEqual([100, 100, 100, 100, 100]);
+    expect([
+      count('AWS::ApiGateway::ApiKey'),
+      count('AWS::ApiGateway::UsagePlan'),
+      count('AWS::ApiGateway::UsagePlanKey'),
+      count('AWS::Events::EventBus'),
+      count('AWS::Events::Rule'),
+    ]).toEqual([100, 100, 100, 100, 100]);
   });
 });
 
@@ -106,17 +114,21 @@ describe('a deploy over an existing stack keeps its tables and KMS keys', () => 
     ];
     const app = new App({ context: NO_BUNDLING });
     const [acme, eu] = TEST_CONFIG.tenants;
-    new Auth0EventsStack(app, 'Auth0Events', { config: parseConfig({ ...TEST_CONFIG, tenants: [{ ...acme, eventBridgeSources: ['aws.partner/auth0.com/acme-0123abcd/auth0.logs'] }, eu] }) });
+    new Auth0EventsStack(app, 'Auth0Events', {
+      config: parseConfig({ ...TEST_CONFIG, tenants: [{ ...acme, eventBridgeSources: ['aws.partner/auth0.com/acme-0123abcd/auth0.logs'] }, eu] }),
+    });
     const dir = app.synth().directory;
     const root = JSON.parse(fs.readFileSync(path.join(dir, 'Auth0Events.template.json'), 'utf8')) as Template;
-    const now = Object.entries(root.Resources).filter(([, r]) => ['AWS::KMS::Key', 'AWS::DynamoDB::Table'].includes(r.Type)).map(([id, r]) => [id, r.Type]);
+    const now = Object.entries(root.Resources)
+      .filter(([, r]) => ['AWS::KMS::Key', 'AWS::DynamoDB::Table'].includes(r.Type))
+      .map(([id, r]) => [id, r.Type]);
     // New in this release, in the root stack too: the archive's key (issue 21); nothing of before moved.
     const added = [['ArchiveKey3EF5EDE5', 'AWS::KMS::Key']];
     expect(now.sort()).toEqual([...before, ...added].sort());
   });
 });
 
-describe('Lambda\'s environment limit at synth', () => {
+describe("Lambda's environment limit at synth", () => {
   it('measures the variables as Lambda does: compact JSON, quotes and backslashes escaped', () => {
     expect(environmentSize({})).toBe(2); // {}
     expect(environmentSize({ A: 'b' })).toBe(9); // {"A":"b"}
@@ -130,7 +142,12 @@ describe('Lambda\'s environment limit at synth', () => {
     const stack = new Stack(app, 'Big');
     // 4,096 bytes exactly is allowed; one more is not. Counted: {"NODE_OPTIONS":...} plus the two below.
     new Handler(stack, 'Fits', { entry: 'lambda/push/handler.ts', logRetentionDays: 7, environment: { BIG: 'x'.repeat(100) } });
-    new Handler(stack, 'TooBig', { entry: 'lambda/push/handler.ts', logRetentionDays: 7, timeout: Duration.seconds(5), environment: { BIG: 'x'.repeat(4000) } });
+    new Handler(stack, 'TooBig', {
+      entry: 'lambda/push/handler.ts',
+      logRetentionDays: 7,
+      timeout: Duration.seconds(5),
+      environment: { BIG: 'x'.repeat(4000) },
+    });
     expect(() => app.synth()).toThrow(/Big\/TooBig: its environment variables take about 41\d\d bytes/);
   });
 });

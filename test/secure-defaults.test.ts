@@ -19,7 +19,11 @@ import { TEST_CONFIG, withNestedResources } from './support/stack';
 type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;
 
 const EXTRA: SubscriberDefinition[] = [
-  { name: 'billing-hook', filter: { types: ['user_registered'] }, webhook: { url: 'https://billing.example.test/hook', secretName: 'billing/hook' } } as SubscriberDefinition,
+  {
+    name: 'billing-hook',
+    filter: { types: ['user_registered'] },
+    webhook: { url: 'https://billing.example.test/hook', secretName: 'billing/hook' },
+  } as SubscriberDefinition,
   { name: 'slow-team', filter: { types: ['logout'] }, handler: { entry: 'lambda/users-writer/handler.ts' } },
 ];
 
@@ -28,7 +32,12 @@ function shipped(): Resources {
   const config = parseConfig({
     ...TEST_CONFIG,
     tenants: [
-      { name: 'acme', audience: 'https://events.acme.test', managementApi: { secret: 'auth0-events/acme/m2m' }, eventBridgeSources: ['aws.partner/auth0.com/acme-3f6b6c2e-8a51-4d2b-9c3e-2b7d1a9e4f10/auth0.logs'] },
+      {
+        name: 'acme',
+        audience: 'https://events.acme.test',
+        managementApi: { secret: 'auth0-events/acme/m2m' },
+        eventBridgeSources: ['aws.partner/auth0.com/acme-3f6b6c2e-8a51-4d2b-9c3e-2b7d1a9e4f10/auth0.logs'],
+      },
     ],
   });
   return withNestedResources(new Auth0EventsStack(app, 'Defaults', { config, subscribers: [...SUBSCRIBERS, ...EXTRA] }));
@@ -68,7 +77,10 @@ const EXPECTED_MEMORY: Record<string, Record<string, number>> = {
 
 const withoutHash = (id: string) => id.replace(/[0-9A-F]{8}$/, '');
 
-describe.each([['shipped', shipped], ['team', team]] as const)('every AWS::Lambda::Function of the %s stack', (name, build) => {
+describe.each([
+  ['shipped', shipped],
+  ['team', team],
+] as const)('every AWS::Lambda::Function of the %s stack', (name, build) => {
   const resources = build();
   const functions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
 
@@ -76,36 +88,39 @@ describe.each([['shipped', shipped], ['team', team]] as const)('every AWS::Lambd
     expect(functions.map(([id]) => withoutHash(id)).sort()).toEqual(Object.keys(EXPECTED_MEMORY[name]).sort());
   });
 
-  test.each(functions.map(([id, r]) => [withoutHash(id), r.Properties] as const))('%s: Node.js 24 on arm64, X-Ray, JSON logs to its own log group with retention, source maps, a role of its own that may write only that log group', (id, p) => {
-    expect({
-      Runtime: p.Runtime,
-      Architectures: p.Architectures,
-      TracingConfig: p.TracingConfig,
-      LogFormat: p.LoggingConfig?.LogFormat,
-      NODE_OPTIONS: p.Environment?.Variables?.NODE_OPTIONS,
-      MemorySize: p.MemorySize,
-    }).toEqual({
-      Runtime: 'nodejs24.x',
-      Architectures: ['arm64'],
-      TracingConfig: { Mode: 'Active' },
-      LogFormat: 'JSON',
-      NODE_OPTIONS: '--enable-source-maps',
-      MemorySize: EXPECTED_MEMORY[name][id],
-    });
-    // Its own log group, with a retention.
-    const group = p.LoggingConfig.LogGroup.Ref as string;
-    expect(resources[group].Type).toBe('AWS::Logs::LogGroup');
-    expect(typeof resources[group].Properties.RetentionInDays).toBe('number');
-    // Its own role, used by no other function; its log statement names exactly that log group.
-    const role = p.Role['Fn::GetAtt'][0] as string;
-    expect(resources[role].Type).toBe('AWS::IAM::Role');
-    expect(functions.filter(([, f]) => f.Properties.Role['Fn::GetAtt'][0] === role)).toHaveLength(1);
-    expect(functions.filter(([, f]) => f.Properties.LoggingConfig.LogGroup.Ref === group)).toHaveLength(1);
-    const statements = Object.values(resources)
-      .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: { Ref: string }) => x.Ref === role))
-      .flatMap((r) => r.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
-    expect(statements.filter((s) => [s.Action].flat().includes('logs:PutLogEvents'))).toEqual([
-      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [group, 'Arn'] } },
-    ]);
-  });
+  test.each(functions.map(([id, r]) => [withoutHash(id), r.Properties] as const))(
+    '%s: Node.js 24 on arm64, X-Ray, JSON logs to its own log group with retention, source maps, a role of its own that may write only that log group',
+    (id, p) => {
+      expect({
+        Runtime: p.Runtime,
+        Architectures: p.Architectures,
+        TracingConfig: p.TracingConfig,
+        LogFormat: p.LoggingConfig?.LogFormat,
+        NODE_OPTIONS: p.Environment?.Variables?.NODE_OPTIONS,
+        MemorySize: p.MemorySize,
+      }).toEqual({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        LogFormat: 'JSON',
+        NODE_OPTIONS: '--enable-source-maps',
+        MemorySize: EXPECTED_MEMORY[name][id],
+      });
+      // Its own log group, with a retention.
+      const group = p.LoggingConfig.LogGroup.Ref as string;
+      expect(resources[group].Type).toBe('AWS::Logs::LogGroup');
+      expect(typeof resources[group].Properties.RetentionInDays).toBe('number');
+      // Its own role, used by no other function; its log statement names exactly that log group.
+      const role = p.Role['Fn::GetAtt'][0] as string;
+      expect(resources[role].Type).toBe('AWS::IAM::Role');
+      expect(functions.filter(([, f]) => f.Properties.Role['Fn::GetAtt'][0] === role)).toHaveLength(1);
+      expect(functions.filter(([, f]) => f.Properties.LoggingConfig.LogGroup.Ref === group)).toHaveLength(1);
+      const statements = Object.values(resources)
+        .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: { Ref: string }) => x.Ref === role))
+        .flatMap((r) => r.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+      expect(statements.filter((s) => [s.Action].flat().includes('logs:PutLogEvents'))).toEqual([
+        { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [group, 'Arn'] } },
+      ]);
+    },
+  );
 });

@@ -17,7 +17,9 @@ describe('SessionEventsSocket', () => {
 
   it('builds a WebSocket API routed on the message type', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET', RouteSelectionExpression: '$request.body.type' });
-    const keys = resources('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey).sort();
+    const keys = resources('AWS::ApiGatewayV2::Route')
+      .map(([, r]) => r.Properties.RouteKey)
+      .sort();
     expect(keys).toEqual(['$connect', '$default', '$disconnect', 'authenticate', 'continue_catch_up', 'ping']);
   });
 
@@ -61,8 +63,20 @@ describe('SessionEventsSocket', () => {
       TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
       SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: Match.anyValue() },
       GlobalSecondaryIndexes: [
-        Match.objectLike({ IndexName: 'by-listener', KeySchema: [{ AttributeName: 'listen_key', KeyType: 'HASH' }, { AttributeName: 'connection_id', KeyType: 'RANGE' }] }),
-        Match.objectLike({ IndexName: 'by-tenant', KeySchema: [{ AttributeName: 'tenant', KeyType: 'HASH' }, { AttributeName: 'connected_at', KeyType: 'RANGE' }] }),
+        Match.objectLike({
+          IndexName: 'by-listener',
+          KeySchema: [
+            { AttributeName: 'listen_key', KeyType: 'HASH' },
+            { AttributeName: 'connection_id', KeyType: 'RANGE' },
+          ],
+        }),
+        Match.objectLike({
+          IndexName: 'by-tenant',
+          KeySchema: [
+            { AttributeName: 'tenant', KeyType: 'HASH' },
+            { AttributeName: 'connected_at', KeyType: 'RANGE' },
+          ],
+        }),
       ],
     });
   });
@@ -86,10 +100,15 @@ describe('SessionEventsSocket', () => {
   });
 
   it('alarms on the stream iterator age', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'IteratorAge', Statistic: 'Maximum', Threshold: 60000, ComparisonOperator: 'GreaterThanThreshold' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'IteratorAge',
+      Statistic: 'Maximum',
+      Threshold: 60000,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
   });
 
-  it('grants execute-api:ManageConnections only on this API\'s v1 stage, and only to socket, push and closer', () => {
+  it("grants execute-api:ManageConnections only on this API's v1 stage, and only to socket, push and closer", () => {
     const holders: string[] = [];
     for (const [id, policy] of resources('AWS::IAM::Policy')) {
       for (const statement of policy.Properties.PolicyDocument.Statement) {
@@ -105,11 +124,16 @@ describe('SessionEventsSocket', () => {
         }
       }
     }
-    expect(holders.sort()).toEqual(['RealtimeCloserRoleDefaultPolicy', 'RealtimePushRoleDefaultPolicy', 'RealtimeSocketRoleDefaultPolicy'].map((p) => expect.stringMatching(new RegExp(`^${p}`))));
+    expect(holders.sort()).toEqual(
+      ['RealtimeCloserRoleDefaultPolicy', 'RealtimePushRoleDefaultPolicy', 'RealtimeSocketRoleDefaultPolicy'].map((p) =>
+        expect.stringMatching(new RegExp(`^${p}`)),
+      ),
+    );
   });
 
   it('passes the listener limits to the socket Lambda (defaults 10 per user, 1,000 per tenant; a setting)', () => {
-    const envOf = (t: typeof template, s: typeof stack) => t.toJSON().Resources[s.getLogicalId(s.realtime.socket.function.node.defaultChild as never)].Properties.Environment.Variables;
+    const envOf = (t: typeof template, s: typeof stack) =>
+      t.toJSON().Resources[s.getLogicalId(s.realtime.socket.function.node.defaultChild as never)].Properties.Environment.Variables;
     expect(envOf(template, stack)).toMatchObject({ LISTENERS_PER_SUB: '10', LISTENERS_PER_TENANT: '1000' });
     const other = buildStack({ listenerLimits: { perSub: 3, perTenant: 50 } });
     expect(envOf(other.template, other.stack)).toMatchObject({ LISTENERS_PER_SUB: '3', LISTENERS_PER_TENANT: '50' });
@@ -122,7 +146,9 @@ describe('SessionEventsSocket', () => {
         .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId))
         .flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
         .filter((st: { Action: string | string[] }) => [st.Action].flat().includes('dynamodb:UpdateItem'));
-      expect(updates).toEqual([expect.objectContaining({ Action: 'dynamodb:UpdateItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['limit#*'] } } })]);
+      expect(updates).toEqual([
+        expect.objectContaining({ Action: 'dynamodb:UpdateItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['limit#*'] } } }),
+      ]);
     }
   });
 
@@ -130,7 +156,11 @@ describe('SessionEventsSocket', () => {
     const authorizerFn = stack.getLogicalId(stack.realtime.tokenAuthorizer!.function.node.defaultChild as never);
     const [[authorizerId]] = resources('AWS::ApiGateway::Authorizer').filter(([, a]) => JSON.stringify(a.Properties.AuthorizerUri).includes(authorizerFn));
     // Cached per token, path and method (test/isolation.test.ts has the why and the expiry check).
-    template.hasResourceProperties('AWS::ApiGateway::Authorizer', { Type: 'REQUEST', IdentitySource: 'method.request.header.Authorization,context.path,context.httpMethod', AuthorizerResultTtlInSeconds: 300 });
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'REQUEST',
+      IdentitySource: 'method.request.header.Authorization,context.path,context.httpMethod',
+      AuthorizerResultTtlInSeconds: 300,
+    });
     for (const part of ['events', 'listeners']) {
       const [[resourceId]] = resources('AWS::ApiGateway::Resource').filter(([, r]) => r.Properties.PathPart === part);
       template.hasResourceProperties('AWS::ApiGateway::Method', {

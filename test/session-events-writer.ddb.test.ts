@@ -40,7 +40,9 @@ async function streamRecords(): Promise<{ eventName?: string; id?: string }[]> {
   const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: Table!.LatestStreamArn }));
   const out: { eventName?: string; id?: string }[] = [];
   for (const shard of StreamDescription!.Shards ?? []) {
-    let { ShardIterator } = await streams.send(new GetShardIteratorCommand({ StreamArn: Table!.LatestStreamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+    let { ShardIterator } = await streams.send(
+      new GetShardIteratorCommand({ StreamArn: Table!.LatestStreamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+    );
     for (let i = 0; ShardIterator && i < 10; i++) {
       const page = await streams.send(new GetRecordsCommand({ ShardIterator }));
       out.push(...(page.Records ?? []).map((r) => ({ eventName: r.eventName, id: r.dynamodb?.NewImage?.id?.S })));
@@ -57,12 +59,25 @@ it('stores a session event once: a duplicate (same batch or later) succeeds and 
   expect(await handle(sqsEvent(logout))).toEqual({ batchItemFailures: [] });
   expect(await handle(sqsEvent(logout, logout))).toEqual({ batchItemFailures: [] });
   const items = (await clients.doc.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items!.filter((i) => i.id === logout.id);
-  expect(items).toEqual([{
-    pk: `acme#${logout.id}`, id: logout.id, tenant: 'acme', type: 'logout', user_id: 'auth0|dup', tenant_user: 'acme#auth0|dup', session_id: 'sess-1',
-    date: logout.date, log_type: 'slo', source: 'log-stream', level: 1, received_at: logout.received_at,
-    stored_at: NOW.toISOString(), cursor: `${NOW.toISOString()}#${logout.id}`,
-    expires_at: Math.floor(NOW.getTime() / 1000) + 30 * 86400,
-  }]);
+  expect(items).toEqual([
+    {
+      pk: `acme#${logout.id}`,
+      id: logout.id,
+      tenant: 'acme',
+      type: 'logout',
+      user_id: 'auth0|dup',
+      tenant_user: 'acme#auth0|dup',
+      session_id: 'sess-1',
+      date: logout.date,
+      log_type: 'slo',
+      source: 'log-stream',
+      level: 1,
+      received_at: logout.received_at,
+      stored_at: NOW.toISOString(),
+      cursor: `${NOW.toISOString()}#${logout.id}`,
+      expires_at: Math.floor(NOW.getTime() / 1000) + 30 * 86400,
+    },
+  ]);
   const records = (await streamRecords()).filter((r) => r.id === logout.id);
   expect(records).toEqual([{ eventName: 'INSERT', id: logout.id }]);
 });
@@ -74,13 +89,18 @@ it('serves "events of tenant T after cursor C" and "events of user U in tenant T
   const b1 = canonicalEvent({ tenant: 'idx', type: 'user_blocked', user_id: 'auth0|b' });
   const a2 = canonicalEvent({ tenant: 'idx', type: 'refresh_token_revoked', log_type: 'srrt', user_id: 'auth0|a' });
   for (const e of [a1, b1, a2]) await writer(sqsEvent(e));
-  const q = async (index: typeof EVENTS_TABLE.byTenantIndex | typeof EVENTS_TABLE.byUserIndex, pk: string, after?: string) => (await clients.doc.send(new QueryCommand({
-    TableName: table,
-    IndexName: index.name,
-    KeyConditionExpression: after ? '#pk = :pk AND #sk > :c' : '#pk = :pk',
-    ExpressionAttributeNames: { '#pk': index.partitionKey, ...(after ? { '#sk': index.sortKey } : {}) },
-    ExpressionAttributeValues: { ':pk': pk, ...(after ? { ':c': after } : {}) },
-  }))).Items!.map((i) => i.id);
+  const q = async (index: typeof EVENTS_TABLE.byTenantIndex | typeof EVENTS_TABLE.byUserIndex, pk: string, after?: string) =>
+    (
+      await clients.doc.send(
+        new QueryCommand({
+          TableName: table,
+          IndexName: index.name,
+          KeyConditionExpression: after ? '#pk = :pk AND #sk > :c' : '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': index.partitionKey, ...(after ? { '#sk': index.sortKey } : {}) },
+          ExpressionAttributeValues: { ':pk': pk, ...(after ? { ':c': after } : {}) },
+        }),
+      )
+    ).Items!.map((i) => i.id);
   expect(await q(EVENTS_TABLE.byTenantIndex, 'idx')).toEqual([a1.id, b1.id, a2.id]);
   const all = (await clients.doc.send(new ScanCommand({ TableName: table }))).Items!;
   const cursorOfA1 = all.find((i) => i.id === a1.id)!.cursor as string;
@@ -90,10 +110,12 @@ it('serves "events of tenant T after cursor C" and "events of user U in tenant T
 
 it('moves the cursor (not stored_at) forward when the PutItem answers after the write budget, and leaves a timely one alone', async () => {
   // A client whose PutItem waits 400 ms after the writer took stored_at; the budget is 100 ms.
-  const slow = { send: async (cmd: unknown) => {
-    if (cmd instanceof PutCommand) await new Promise((r) => setTimeout(r, 400));
-    return clients.doc.send(cmd as never);
-  } } as unknown as DynamoDBDocumentClient;
+  const slow = {
+    send: async (cmd: unknown) => {
+      if (cmd instanceof PutCommand) await new Promise((r) => setTimeout(r, 400));
+      return clients.doc.send(cmd as never);
+    },
+  } as unknown as DynamoDBDocumentClient;
   const late = canonicalEvent({ type: 'logout', log_type: 'slo', tenant: 'late' });
   const before = Date.now();
   expect(await storeSessionEvent(late, { db: slow, table, writeBudgetMs: 100 })).toBe('written');

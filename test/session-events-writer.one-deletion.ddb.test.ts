@@ -44,7 +44,9 @@ async function pushable(): Promise<string[]> {
   const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: Table!.LatestStreamArn }));
   const out: string[] = [];
   for (const shard of StreamDescription!.Shards ?? []) {
-    let { ShardIterator } = await streams.send(new GetShardIteratorCommand({ StreamArn: Table!.LatestStreamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+    let { ShardIterator } = await streams.send(
+      new GetShardIteratorCommand({ StreamArn: Table!.LatestStreamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+    );
     for (let i = 0; ShardIterator && i < 20; i++) {
       const page = await streams.send(new GetRecordsCommand({ ShardIterator }));
       out.push(...(page.Records ?? []).filter((r) => r.eventName === 'INSERT' && r.dynamodb?.NewImage?.id?.S).map((r) => r.dynamodb!.NewImage!.id!.S!));
@@ -56,7 +58,10 @@ async function pushable(): Promise<string[]> {
   return out;
 }
 const storedIds = async (user: string) =>
-  ((await clients.doc.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items ?? []).filter((i) => i.user_id === user && i.id).map((i) => i.id as string).sort();
+  ((await clients.doc.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items ?? [])
+    .filter((i) => i.user_id === user && i.id)
+    .map((i) => i.id as string)
+    .sort();
 
 /** The three inputs of one deletion at `time`, as the ingest classifies them. */
 function oneDeletion(user: string, time: string, suffix: string) {
@@ -67,7 +72,11 @@ function oneDeletion(user: string, time: string, suffix: string) {
   return [
     classifyLogRecord(sdu as never, 'acme', received),
     classifyLogRecord(sapi as never, 'acme', received),
-    classifyCloudEvent(parseCloudEvent(userDeleted({ userId: user, id: `evt_del_${suffix}`, time: new Date(Date.parse(time) + 300).toISOString() })), 'acme', received),
+    classifyCloudEvent(
+      parseCloudEvent(userDeleted({ userId: user, id: `evt_del_${suffix}`, time: new Date(Date.parse(time) + 300).toISOString() })),
+      'acme',
+      received,
+    ),
   ];
 }
 
@@ -122,24 +131,42 @@ test('only deletions are folded: two logouts a minute apart, a password change r
   expect(await storedIds(user)).toEqual([logout1.id, logout2.id, logout3.id, deleted.id, password.id, passwordAgain.id].sort());
 });
 
-test('another tenant\'s or another user\'s deletion at the same second is not folded into this one', async () => {
+test("another tenant's or another user's deletion at the same second is not folded into this one", async () => {
   const t = '2026-11-22T13:00:00.000Z';
   const a = canonicalEvent({ type: 'user_deleted', log_type: 'sdu', user_id: 'auth0|same', tenant: 'acme', date: t });
   const b = canonicalEvent({ type: 'user_deleted', log_type: 'sdu', user_id: 'auth0|same', tenant: 'acme@eu', date: t });
   const c = canonicalEvent({ type: 'user_deleted', log_type: 'sdu', user_id: 'auth0|other', tenant: 'acme', date: t });
   await handle(sqsEvent(a, b, c));
   const items = (await clients.doc.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items ?? [];
-  expect(items.filter((i) => [a.id, b.id, c.id].includes(i.id)).map((i) => `${i.tenant} ${i.user_id}`).sort()).toEqual(['acme auth0|other', 'acme auth0|same', 'acme@eu auth0|same']);
+  expect(
+    items
+      .filter((i) => [a.id, b.id, c.id].includes(i.id))
+      .map((i) => `${i.tenant} ${i.user_id}`)
+      .sort(),
+  ).toEqual(['acme auth0|other', 'acme auth0|same', 'acme@eu auth0|same']);
 });
 
-test('the push skips an events-table item that is not an event (the window\'s marker), even if its INSERT reaches it', async () => {
+test("the push skips an events-table item that is not an event (the window's marker), even if its INSERT reaches it", async () => {
   const posted: unknown[] = [];
   // Reading the listeners of a marker would be treating it as an event: the connections table must not be read.
   const deps = {
-    ddb: { send: async () => { throw new Error('listeners read for a marker'); } }, post: async (_c: string, data: unknown) => { posted.push(data); },
-    close: async () => undefined, connectionsTable: 'c', eventsTable: 'e', concurrency: 1, now: () => new Date(),
+    ddb: {
+      send: async () => {
+        throw new Error('listeners read for a marker');
+      },
+    },
+    post: async (_c: string, data: unknown) => {
+      posted.push(data);
+    },
+    close: async () => undefined,
+    connectionsTable: 'c',
+    eventsTable: 'e',
+    concurrency: 1,
+    now: () => new Date(),
   } as never;
   const marker = marshall({ pk: '~revocation#acme#auth0|x#user_deleted', date: '2026-11-22T10:00:00.000Z', event_id: 'e1', expires_at: 1 });
-  expect(await handlePushBatch({ Records: [{ eventName: 'INSERT', dynamodb: { SequenceNumber: '1', NewImage: marker as never } }] }, deps)).toEqual({ batchItemFailures: [] });
+  expect(await handlePushBatch({ Records: [{ eventName: 'INSERT', dynamodb: { SequenceNumber: '1', NewImage: marker as never } }] }, deps)).toEqual({
+    batchItemFailures: [],
+  });
   expect(posted).toEqual([]);
 });

@@ -23,12 +23,22 @@ let base: string;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium is needed for the browser tests and was not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  if (!fs.existsSync(CHROMIUM))
+    throw new Error(`Chromium is needed for the browser tests and was not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   p = await startRuntime({ examples: true });
   base = `${p.restUrl}${SIGN_OUT_BASE}`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 120_000);
 afterEach(() => expect(pageErrors.splice(0)).toEqual([]));
@@ -50,7 +60,8 @@ async function tab(context: Awaited<ReturnType<Browser['newContext']>>, user?: s
   await page.waitForSelector('body[data-state="signed-in"][data-socket="open"]', { timeout: 10_000 });
   return page;
 }
-const stateOf = (page: Page) => page.evaluate(() => ({ state: document.body.dataset.state, reason: document.body.dataset.reason ?? null, socket: document.body.dataset.socket }));
+const stateOf = (page: Page) =>
+  page.evaluate(() => ({ state: document.body.dataset.state, reason: document.body.dataset.reason ?? null, socket: document.body.dataset.socket }));
 const apiTokenOf = (page: Page) => page.evaluate((key) => JSON.parse(localStorage.getItem(key)!).apiToken as string, STORAGE_KEY);
 const callApi = async (token: string) => {
   const res = await fetch(`${base}api/me`, { headers: { authorization: `Bearer ${token}` } });
@@ -73,7 +84,8 @@ test('an administrator blocks alice: both of her tabs sign out, bob stays signed
   const posted = Date.now();
   expect((await postLogStream(p, [block])).status).toBe(200);
 
-  const signedOutAt = async (page: Page) => Number(await (await page.waitForSelector('body[data-state="signed-out"]', { timeout: 10_000 })).getAttribute('data-signed-out-at'));
+  const signedOutAt = async (page: Page) =>
+    Number(await (await page.waitForSelector('body[data-state="signed-out"]', { timeout: 10_000 })).getAttribute('data-signed-out-at'));
   const [at1, at2] = await Promise.all([signedOutAt(aliceTab1), signedOutAt(aliceTab2)]);
   const latency = [at1 - posted, at2 - posted];
   console.log(`block posted -> tabs signed out: ${latency.join(' ms, ')} ms (through ingest, SNS/SQS, the writer, the stream and the push)`);
@@ -86,7 +98,11 @@ test('an administrator blocks alice: both of her tabs sign out, bob stays signed
     ['alice, tab 2', { state: 'signed-out', reason: 'user_blocked', socket: 'closed' }],
     ['bob', { state: 'signed-in', reason: null, socket: 'open' }],
   ];
-  expect([['alice, tab 1', await stateOf(aliceTab1)], ['alice, tab 2', await stateOf(aliceTab2)], ['bob', await stateOf(bobTab)]]).toEqual(expected);
+  expect([
+    ['alice, tab 1', await stateOf(aliceTab1)],
+    ['alice, tab 2', await stateOf(aliceTab2)],
+    ['bob', await stateOf(bobTab)],
+  ]).toEqual(expected);
   expect(await aliceTab1.textContent('#status')).toContain(`Signed out: user_blocked for ${alice}`);
 
   // The API: alice's token from before the block is revoked; bob's is fine.
@@ -120,7 +136,8 @@ describe('the dev sign-in door refuses what a hostile page or a bad request send
   ];
   it.each(cases)('%s (%j) -> %i %s', async (_what, req, status, error) => {
     const res = await fetch(`${base}dev/sign-in`, {
-      method: 'POST', body: req.body,
+      method: 'POST',
+      body: req.body,
       headers: { ...(req.origin ? { origin: req.origin } : {}), ...(req.contentType ? { 'content-type': req.contentType } : {}) },
     });
     expect([res.status, ((await res.json()) as { error: string }).error]).toEqual([status, error]);

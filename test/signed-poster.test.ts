@@ -34,7 +34,15 @@ describe('signRequest', () => {
       const path = `/v1/@connections/${uriEncode(connectionId)}`;
       const sdk = new SignatureV4({ service: 'execute-api', region: 'eu-west-1', credentials, sha256: Sha256 as never });
       const signed = await sdk.sign({ method: 'POST', protocol: 'https:', hostname: host, path, headers: { host }, body } as never, { signingDate: date });
-      const ours = signRequest({ method: 'POST', host, path, region: 'eu-west-1', credentials, date, payloadHash: createHash('sha256').update(body).digest('hex') });
+      const ours = signRequest({
+        method: 'POST',
+        host,
+        path,
+        region: 'eu-west-1',
+        credentials,
+        date,
+        payloadHash: createHash('sha256').update(body).digest('hex'),
+      });
       expect(ours.authorization).toBe((signed as unknown as { headers: Record<string, string> }).headers.authorization);
       expect(ours['x-amz-date']).toBe('20260304T050607Z');
     }
@@ -62,7 +70,9 @@ describe('requestSigner (cached date strings and signing key)', () => {
       const date = new Date(iso);
       const path = `/v1/@connections/${uriEncode(id)}`;
       const sdk = new SignatureV4({ service: 'execute-api', region: 'eu-west-1', credentials, sha256: Sha256 as never });
-      const signed = (await sdk.sign({ method: 'POST', protocol: 'https:', hostname: host, path, headers: { host }, body } as never, { signingDate: date })) as unknown as { headers: Record<string, string> };
+      const signed = (await sdk.sign({ method: 'POST', protocol: 'https:', hostname: host, path, headers: { host }, body } as never, {
+        signingDate: date,
+      })) as unknown as { headers: Record<string, string> };
       const ours = sign(path, hash, credentials, date);
       expect([iso, ours.authorization]).toEqual([iso, signed.headers.authorization]);
       expect(ours['x-amz-date']).toBe(signed.headers['x-amz-date']);
@@ -88,17 +98,30 @@ describe('signedPoster', () => {
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const post = signedPoster({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, region: 'us-east-1', credentials: () => ({ accessKeyId: 'a', secretAccessKey: 'b' }), maxAttempts: 3 });
+    const post = signedPoster({
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+      region: 'us-east-1',
+      credentials: () => ({ accessKeyId: 'a', secretAccessKey: 'b' }),
+      maxAttempts: 3,
+    });
     const data = new TextEncoder().encode('{"type":"event"}');
     try {
       expect(await post('abc=', data)).toBe('sent');
       expect(seen[0]).toMatchObject({ url: '/v1/@connections/abc%3D', body: '{"type":"event"}' });
-      expect(seen[0].auth).toMatch(/^AWS4-HMAC-SHA256 Credential=a\/\d{8}\/us-east-1\/execute-api\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/);
+      expect(seen[0].auth).toMatch(
+        /^AWS4-HMAC-SHA256 Credential=a\/\d{8}\/us-east-1\/execute-api\/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/,
+      );
       expect(await post('gone', data)).toBe('gone');
       expect(await post('flaky', data)).toBe('sent');
       await expect(post('forbidden', data)).rejects.toThrow('HTTP 403');
       // A request with no answer fails after the timeout (set once on the socket), and the sender still works after it.
-      const quick = signedPoster({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, region: 'us-east-1', credentials: () => ({ accessKeyId: 'a', secretAccessKey: 'b' }), maxAttempts: 1, timeoutMs: 300 });
+      const quick = signedPoster({
+        endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+        region: 'us-east-1',
+        credentials: () => ({ accessKeyId: 'a', secretAccessKey: 'b' }),
+        maxAttempts: 1,
+        timeoutMs: 300,
+      });
       const t0 = Date.now();
       await expect(quick('hang', data)).rejects.toThrow('request timed out');
       expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
@@ -123,12 +146,19 @@ describe('signedPoster: a POST whose answer is lost', () => {
       req.on('data', (c) => (body += c));
       req.on('end', () => {
         bodies.push(body); // the frame is with the listener from here on, whatever the answer
-        if (bodies.length === 1) setTimeout(() => res.writeHead(200).end(), 600); // answered after the sender gave up
+        if (bodies.length === 1)
+          setTimeout(() => res.writeHead(200).end(), 600); // answered after the sender gave up
         else res.writeHead(200).end();
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const post = signedPoster({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, region: 'us-east-1', credentials: () => ({ accessKeyId: 'a', secretAccessKey: 'b' }), maxAttempts: 3, timeoutMs: 200 });
+    const post = signedPoster({
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+      region: 'us-east-1',
+      credentials: () => ({ accessKeyId: 'a', secretAccessKey: 'b' }),
+      maxAttempts: 3,
+      timeoutMs: 200,
+    });
     try {
       expect(await post('abc=', new TextEncoder().encode('{"type":"event","event":{"id":"e1"}}'))).toBe('sent');
       expect(bodies).toEqual(['{"type":"event","event":{"id":"e1"}}', '{"type":"event","event":{"id":"e1"}}']);
@@ -141,12 +171,17 @@ describe('signedPoster: a POST whose answer is lost', () => {
 
 describe('signedPoster requests, checked by the receiving side with the SDK signer', () => {
   /** What API Gateway does: recompute the signature of the request as received (method, path, headers, body). */
-  async function sdkSignatureOf(req: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }, credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) {
+  async function sdkSignatureOf(
+    req: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string },
+    credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
+  ) {
     const amz = String(req.headers['x-amz-date']);
     const date = new Date(`${amz.slice(0, 4)}-${amz.slice(4, 6)}-${amz.slice(6, 8)}T${amz.slice(9, 11)}:${amz.slice(11, 13)}:${amz.slice(13, 15)}Z`);
     const host = String(req.headers.host);
     const sdk = new SignatureV4({ service: 'execute-api', region: 'eu-west-1', credentials, sha256: Sha256 as never });
-    const signed = (await sdk.sign({ method: req.method, protocol: 'http:', hostname: host, path: req.url, headers: { host }, body: req.body } as never, { signingDate: date })) as unknown as { headers: Record<string, string> };
+    const signed = (await sdk.sign({ method: req.method, protocol: 'http:', hostname: host, path: req.url, headers: { host }, body: req.body } as never, {
+      signingDate: date,
+    })) as unknown as { headers: Record<string, string> };
     return signed.headers.authorization;
   }
 
@@ -158,7 +193,9 @@ describe('signedPoster requests, checked by the receiving side with the SDK sign
     ['stage with a space', '/my stage', 'abc', false],
   ];
   it.each(cases)('%s: the signature verifies, the wire path and headers are as sent', async (_name, stage, connectionId, withToken) => {
-    const credentials = withToken ? { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret/+=', sessionToken: 'IQoJb3JpZ2luX2VjE/token+=' } : { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
+    const credentials = withToken
+      ? { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret/+=', sessionToken: 'IQoJb3JpZ2luX2VjE/token+=' }
+      : { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
     const seen: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
     const server = http.createServer((req, res) => {
       let body = '';

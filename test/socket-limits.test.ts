@@ -71,7 +71,10 @@ function invocationDeps(overrides: Partial<SocketDeps> = {}): SocketDeps {
   let counted = false;
   const ddb = {
     send: (command: { input: { TableName?: string } }) => {
-      if (command.input.TableName === tables.events && !counted) { counted = true; replaysStarted++; }
+      if (command.input.TableName === tables.events && !counted) {
+        counted = true;
+        replaysStarted++;
+      }
       return db.ddb.send(command as never);
     },
   } as unknown as SocketDeps['ddb'];
@@ -83,11 +86,15 @@ const route = (routeKey: string, connectionId: string, extra: Record<string, unk
 const connect = (id: string, deps = socketDeps()) => handleSocket(route('$connect', id, { queryStringParameters: { tenant: T } }), deps);
 const disconnect = (id: string, deps = socketDeps()) => handleSocket(route('$disconnect', id), deps);
 const authenticate = (id: string, body: unknown, deps = invocationDeps()) => handleSocket(route('authenticate', id, { body: JSON.stringify(body) }), deps);
-const item = async (id: string) => (await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as ConnectionItem | undefined;
+const item = async (id: string) =>
+  (await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as ConnectionItem | undefined;
 const sent = (id: string) => (mgmt.messages.get(id) ?? []) as Record<string, any>[];
 const typesSent = (id: string) => sent(id).map((m) => m.type);
 /** The replayed events a connection got, one per event whether it came alone or packed in an `events` frame. */
-const replayedTo = (id: string) => sent(id).filter((m) => m.replay === true).flatMap((m) => (m.type === 'events' ? m.events : m.type === 'event' ? [m.event] : []));
+const replayedTo = (id: string) =>
+  sent(id)
+    .filter((m) => m.replay === true)
+    .flatMap((m) => (m.type === 'events' ? m.events : m.type === 'event' ? [m.event] : []));
 const conn = () => `lim-conn-${++nextId}`;
 const tokenOf = (sub: string, permissions = ['listen:events:self'], expiresIn: string | number = '1h') => auth0.token({ sub, permissions }, { expiresIn });
 
@@ -173,7 +180,13 @@ describe('refresh: a later authenticate on the same connection', () => {
     expect(after.live_from).toBe(before.live_from);
     expect(scheduled).toEqual([{ check: { connection_id: id, check: 'expiry', expires_at: second.expires_at }, delaySeconds: expect.any(Number) }]);
     // The check scheduled for the first token is now superseded: the closer keeps the connection.
-    const closerDeps = { ddb: db.ddb, mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }), connectionsTable: tables.connections, scheduleCheck: async () => undefined, now: () => new Date(Date.parse(first.expires_at) + 1000) };
+    const closerDeps = {
+      ddb: db.ddb,
+      mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }),
+      connectionsTable: tables.connections,
+      scheduleCheck: async () => undefined,
+      now: () => new Date(Date.parse(first.expires_at) + 1000),
+    };
     expect(await runCheck({ connection_id: id, check: 'expiry', expires_at: first.expires_at }, closerDeps)).toBe('superseded');
     expect(mgmt.closed).toEqual([]);
   });
@@ -189,7 +202,10 @@ describe('refresh: a later authenticate on the same connection', () => {
   });
 
   it('the same sub with other permissions (self -> *, or * -> self): authentication_failed, closed; the filter never changes on a connection', async () => {
-    for (const [from, to] of [[['listen:events:self'], ['listen:events']], [['listen:events'], ['listen:events:self']]]) {
+    for (const [from, to] of [
+      [['listen:events:self'], ['listen:events']],
+      [['listen:events'], ['listen:events:self']],
+    ]) {
       const id = conn();
       await connect(id);
       await authenticate(id, { type: 'authenticate', access_token: await tokenOf('auth0|alice', from) });
@@ -244,7 +260,13 @@ describe('live listeners per sub and per tenant', () => {
     await authenticate(ls[1].id, { type: 'authenticate', access_token: await tokenOf('auth0|other') });
     expect((await listen('auth0|churn')).answer.type).toBe('authenticated');
     // The closer closes an expired one.
-    const closerDeps = { ddb: db.ddb, mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }), connectionsTable: tables.connections, scheduleCheck: async () => undefined, now: () => new Date(Date.now() + 2 * 3600_000) };
+    const closerDeps = {
+      ddb: db.ddb,
+      mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }),
+      connectionsTable: tables.connections,
+      scheduleCheck: async () => undefined,
+      now: () => new Date(Date.now() + 2 * 3600_000),
+    };
     const exp = (await item(ls[2].id))!.token_expires_at!;
     expect(await runCheck({ connection_id: ls[2].id, check: 'expiry', expires_at: exp }, closerDeps)).toBe('closed');
     expect((await listen('auth0|churn')).answer.type).toBe('authenticated');
@@ -276,7 +298,10 @@ describe('live listeners per sub and per tenant', () => {
     const deps = socketDeps({ listenerLimits: { perSub: 2, perTenant: 100 } });
     expect((await listen('auth0|x', deps)).answer.type).toBe('authenticated');
     expect((await listen('auth0|x', deps)).answer.type).toBe('authenticated');
-    expect((await listen('auth0|x', deps)).answer).toEqual({ type: 'authentication_failed', message: expect.stringContaining('at most 2 live connections per user') });
+    expect((await listen('auth0|x', deps)).answer).toEqual({
+      type: 'authentication_failed',
+      message: expect.stringContaining('at most 2 live connections per user'),
+    });
   });
 
   it('counter items stay out of the listener indexes and of GET /listeners', async () => {

@@ -66,18 +66,25 @@ function socketDeps(overrides: Partial<SocketDeps> = {}): SocketDeps {
 
 let nextId = 0;
 const route = (routeKey: string, connectionId: string, extra: Record<string, unknown> = {}) => ({ requestContext: { routeKey, connectionId }, ...extra });
-const connect = (id: string, tenant: string | null = TENANT, deps = socketDeps()) => handleSocket(route('$connect', id, { queryStringParameters: tenant === null ? null : { tenant } }), deps);
-const authenticate = (id: string, body: unknown, deps = socketDeps()) => handleSocket(route('authenticate', id, { body: typeof body === 'string' ? body : JSON.stringify(body) }), deps);
-const item = async (id: string) => (await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as ConnectionItem | undefined;
+const connect = (id: string, tenant: string | null = TENANT, deps = socketDeps()) =>
+  handleSocket(route('$connect', id, { queryStringParameters: tenant === null ? null : { tenant } }), deps);
+const authenticate = (id: string, body: unknown, deps = socketDeps()) =>
+  handleSocket(route('authenticate', id, { body: typeof body === 'string' ? body : JSON.stringify(body) }), deps);
+const item = async (id: string) =>
+  (await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as ConnectionItem | undefined;
 const sent = (id: string) => (mgmt.messages.get(id) ?? []) as Record<string, any>[];
 /** Every event a connection received, from `event` and `events` messages, in order, as `replay:<id>` or `live:<id>`. */
-const eventsOf = (id: string) => sent(id).flatMap((m) => (m.type === 'event' ? [{ ...m.event, replay: !!m.replay }] : m.type === 'events' ? m.events.map((e: object) => ({ ...e, replay: !!m.replay })) : []));
+const eventsOf = (id: string) =>
+  sent(id).flatMap((m) =>
+    m.type === 'event' ? [{ ...m.event, replay: !!m.replay }] : m.type === 'events' ? m.events.map((e: object) => ({ ...e, replay: !!m.replay })) : [],
+  );
 const eventIds = (id: string) => eventsOf(id).map((e) => e.id);
 /** The messages as `replay:<id>` / `live:<id>` per event, and the type of every other message. */
-const timeline = (id: string): string[] => sent(id).flatMap((m) => {
-  if (m.type !== 'event' && m.type !== 'events') return [m.type];
-  return (m.type === 'event' ? [m.event] : m.events).map((e: { id: string }) => `${m.replay ? 'replay' : 'live'}:${e.id}`);
-});
+const timeline = (id: string): string[] =>
+  sent(id).flatMap((m) => {
+    if (m.type !== 'event' && m.type !== 'events') return [m.type];
+    return (m.type === 'event' ? [m.event] : m.events).map((e: { id: string }) => `${m.replay ? 'replay' : 'live'}:${e.id}`);
+  });
 const conn = () => `conn-${++nextId}`;
 
 describe('$connect and $disconnect', () => {
@@ -131,7 +138,13 @@ describe('authenticate', () => {
     const [msg] = sent(id);
     expect(msg).toMatchObject({ type: 'authenticated', sub: 'auth0|alice', filter: 'self' });
     expect(Date.parse(msg.expires_at)).toBeGreaterThan(Date.now() + 590_000);
-    expect(await item(id)).toMatchObject({ state: 'authenticated', sub: 'auth0|alice', filter: 'self', listen_key: `${TENANT}#self#auth0|alice`, token_expires_at: msg.expires_at });
+    expect(await item(id)).toMatchObject({
+      state: 'authenticated',
+      sub: 'auth0|alice',
+      filter: 'self',
+      listen_key: `${TENANT}#self#auth0|alice`,
+      token_expires_at: msg.expires_at,
+    });
     expect(scheduled).toHaveLength(1);
     expect(scheduled[0].check).toEqual({ connection_id: id, check: 'expiry', expires_at: msg.expires_at });
     expect(scheduled[0].delaySeconds).toBeGreaterThan(590);
@@ -171,14 +184,22 @@ describe('catch-up', () => {
   it('sends a self listener only its own later events', async () => {
     const id = conn();
     await connect(id);
-    await authenticate(id, { type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|alice', permissions: ['listen:events:self'] }), since: history[0].id });
+    await authenticate(id, {
+      type: 'authenticate',
+      access_token: await auth0.token({ sub: 'auth0|alice', permissions: ['listen:events:self'] }),
+      since: history[0].id,
+    });
     expect(eventIds(id)).toEqual([history[2].id, history[5].id]);
   });
 
-  it('treats another user\'s event as an unknown since for a self listener', async () => {
+  it("treats another user's event as an unknown since for a self listener", async () => {
     const id = conn();
     await connect(id);
-    await authenticate(id, { type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|alice', permissions: ['listen:events:self'] }), since: history[1].id });
+    await authenticate(id, {
+      type: 'authenticate',
+      access_token: await auth0.token({ sub: 'auth0|alice', permissions: ['listen:events:self'] }),
+      since: history[1].id,
+    });
     expect(sent(id).slice(1)).toEqual([
       { type: 'error', error: 'unknown_since', message: expect.stringMatching(/not a stored event you may see/) },
       { type: 'caught_up', count: 0 },
@@ -190,7 +211,16 @@ describe('catch-up', () => {
     // them) was pushed after it dropped: since = history[5], yet history[2] is older by cursor.
     const id = conn();
     await connect(id);
-    await authenticate(id, { type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|ops' }), since: history[5].id, seen: [history[0].id, history[1].id, history[4].id, history[5].id] }, socketDeps({ lookbackMs: 10_000 }));
+    await authenticate(
+      id,
+      {
+        type: 'authenticate',
+        access_token: await auth0.token({ sub: 'auth0|ops' }),
+        since: history[5].id,
+        seen: [history[0].id, history[1].id, history[4].id, history[5].id],
+      },
+      socketDeps({ lookbackMs: 10_000 }),
+    );
     expect(eventIds(id)).toEqual([history[2].id]);
     // Without seen, since alone: nothing after history[5], so history[2] would stay missed.
     const plain = conn();
@@ -236,7 +266,15 @@ describe('catch-up', () => {
     });
     await authenticate(id, { type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|ops' }), since: history[4].id }, deps);
     // The stream then delivers both new events to the push Lambda.
-    const push = { ddb: db.ddb, post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1' }), close: (c: string) => closeConnection(managementClient(mgmt.endpoint), c), connectionsTable: tables.connections, eventsTable: tables.events, concurrency: 5, now: () => new Date() };
+    const push = {
+      ddb: db.ddb,
+      post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1' }),
+      close: (c: string) => closeConnection(managementClient(mgmt.endpoint), c),
+      connectionsTable: tables.connections,
+      eventsTable: tables.events,
+      concurrency: 5,
+      now: () => new Date(),
+    };
     await pushEvent(beforeSeam!, push);
     await pushEvent(afterSeam!, push);
     const types = timeline(id);
@@ -263,7 +301,15 @@ describe('catch-up', () => {
       },
     });
     await authenticate(id, { type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|ops' }), since: history[5].id }, deps);
-    const push = { ddb: db.ddb, post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1' }), close: (c: string) => closeConnection(managementClient(mgmt.endpoint), c), connectionsTable: tables.connections, eventsTable: tables.events, concurrency: 5, now: () => new Date() };
+    const push = {
+      ddb: db.ddb,
+      post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1' }),
+      close: (c: string) => closeConnection(managementClient(mgmt.endpoint), c),
+      connectionsTable: tables.connections,
+      eventsTable: tables.events,
+      concurrency: 5,
+      now: () => new Date(),
+    };
     await pushEvent(moved!, push);
     await pushEvent(afterSeam!, push);
     const types = timeline(id);
@@ -305,7 +351,9 @@ describe('closer', () => {
     scheduled = [];
     expect(await runCheck({ connection_id: id, check: 'expiry', expires_at: expiresAt }, closerDeps())).toBe('rescheduled');
     expect(scheduled[0].delaySeconds).toBe(900);
-    expect(await runCheck({ connection_id: id, check: 'expiry', expires_at: '2000-01-01T00:00:00.000Z' }, closerDeps(new Date(Date.parse(expiresAt) + 1000)))).toBe('superseded');
+    expect(
+      await runCheck({ connection_id: id, check: 'expiry', expires_at: '2000-01-01T00:00:00.000Z' }, closerDeps(new Date(Date.parse(expiresAt) + 1000))),
+    ).toBe('superseded');
     expect(await item(id)).toBeDefined();
     expect(await runCheck({ connection_id: id, check: 'expiry', expires_at: expiresAt }, closerDeps(new Date(Date.parse(expiresAt) + 1000)))).toBe('closed');
     expect(sent(id).pop()).toMatchObject({ type: 'closing', reason: 'token_expired' });
@@ -325,7 +373,10 @@ describe('REST: GET /{tenant}/events and /{tenant}/listeners', () => {
   });
   const deps = () => ({ ddb: db.ddb, eventsTable: tables.events, connectionsTable: tables.connections });
   const request = (resource: string, ctx: Record<string, string>, query: Record<string, string> | null = null, tenant = T) =>
-    handleQuery({ resource, pathParameters: { tenant }, queryStringParameters: query, requestContext: { authorizer: ctx } } as unknown as APIGatewayProxyEvent, deps());
+    handleQuery(
+      { resource, pathParameters: { tenant }, queryStringParameters: query, requestContext: { authorizer: ctx } } as unknown as APIGatewayProxyEvent,
+      deps(),
+    );
   // The authorizer's context carries the token's exp (epoch seconds): an hour ahead here.
   const exp = String(Math.floor(Date.now() / 1000) + 3600);
   const all = { sub: 'auth0|ops', filter: '*', tenant: T, exp };
@@ -384,14 +435,20 @@ describe('REST: GET /{tenant}/events and /{tenant}/listeners', () => {
 });
 
 describe('token authorizer', () => {
-  const event = (authorization: string | undefined, tenant = TENANT) => ({
-    type: 'REQUEST', methodArn: 'arn:aws:execute-api:us-east-1:1:api/v1/GET/dev/events', headers: authorization ? { Authorization: authorization } : {}, pathParameters: { tenant },
-  }) as unknown as APIGatewayRequestAuthorizerEvent;
+  const event = (authorization: string | undefined, tenant = TENANT) =>
+    ({
+      type: 'REQUEST',
+      methodArn: 'arn:aws:execute-api:us-east-1:1:api/v1/GET/dev/events',
+      headers: authorization ? { Authorization: authorization } : {},
+      pathParameters: { tenant },
+    }) as unknown as APIGatewayRequestAuthorizerEvent;
 
-  it('allows a valid token for this method only, with sub, filter and the token\'s exp as context', async () => {
+  it("allows a valid token for this method only, with sub, filter and the token's exp as context", async () => {
     const r = await authorize(event(`Bearer ${await auth0.token({ sub: 'auth0|s', permissions: ['listen:events:self'] }, { expiresIn: 4102444800 })}`));
     expect(r.context).toEqual({ sub: 'auth0|s', filter: 'self', tenant: TENANT, exp: '4102444800' });
-    expect(r.policyDocument.Statement).toEqual([{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: 'arn:aws:execute-api:us-east-1:1:api/v1/GET/dev/events' }]);
+    expect(r.policyDocument.Statement).toEqual([
+      { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: 'arn:aws:execute-api:us-east-1:1:api/v1/GET/dev/events' },
+    ]);
   });
 
   it('answers Unauthorized (401) for a missing or invalid token', async () => {
@@ -401,7 +458,9 @@ describe('token authorizer', () => {
   });
 
   it('passes a missing scope and an unknown tenant to the query Lambda (403, 404)', async () => {
-    expect((await authorize(event(`Bearer ${await auth0.token({ scope: 'openid', permissions: [] })}`))).context).toMatchObject({ error: expect.stringMatching(/listen:events/) });
+    expect((await authorize(event(`Bearer ${await auth0.token({ scope: 'openid', permissions: [] })}`))).context).toMatchObject({
+      error: expect.stringMatching(/listen:events/),
+    });
     expect((await authorize(event(undefined, 'unknown'))).context).toEqual({ sub: '', filter: '' });
   });
 });

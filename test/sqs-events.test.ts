@@ -24,8 +24,16 @@ describe('parseCanonicalEvent', () => {
     // The shared validator (lambda/shared/event-rules.ts), as the ingest runs it.
     ['a six-digit year', JSON.stringify({ ...canonicalEvent(), date: '+010000-01-01T00:00:00Z' }), /^date must be an ISO 8601 date-time/],
     ['30 February', JSON.stringify({ ...canonicalEvent(), date: '2024-02-30T00:00:00Z' }), /^date must be an ISO 8601 date-time/],
-    ['a user_id of 1,200 bytes in 400 characters', JSON.stringify({ ...canonicalEvent(), user_id: '€'.repeat(400) }), /^user_id must be at most 512 bytes in UTF-8 \(it has 1200\)/],
-    ['a session_id with a control character', JSON.stringify({ ...canonicalEvent(), session_id: 'a\u0000b' }), /^session_id must not contain control characters/],
+    [
+      'a user_id of 1,200 bytes in 400 characters',
+      JSON.stringify({ ...canonicalEvent(), user_id: '€'.repeat(400) }),
+      /^user_id must be at most 512 bytes in UTF-8 \(it has 1200\)/,
+    ],
+    [
+      'a session_id with a control character',
+      JSON.stringify({ ...canonicalEvent(), session_id: 'a\u0000b' }),
+      /^session_id must not contain control characters/,
+    ],
     ['a log_type with a space', JSON.stringify({ ...canonicalEvent(), log_type: 's x' }), /^log_type must be printable ASCII/],
   ])('rejects %s', (_what, body, message) => {
     expect(() => parseCanonicalEvent(body)).toThrow(InvalidEventError);
@@ -35,7 +43,13 @@ describe('parseCanonicalEvent', () => {
 
 describe('dates', () => {
   it('accepts offsets and fractions (what an older ingest published) and the extreme four-digit years', () => {
-    for (const date of ['2024-05-01T12:00:00+02:00', '2024-05-01T10:00:00.123456Z', '0000-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z', '2024-02-29T00:00:00Z']) {
+    for (const date of [
+      '2024-05-01T12:00:00+02:00',
+      '2024-05-01T10:00:00.123456Z',
+      '0000-01-01T00:00:00Z',
+      '9999-12-31T23:59:59.999Z',
+      '2024-02-29T00:00:00Z',
+    ]) {
       expect(parseCanonicalEvent(JSON.stringify({ ...canonicalEvent(), date })).date).toBe(date);
     }
   });
@@ -53,10 +67,13 @@ describe('sqsEventHandler', () => {
     try {
       const logger = new Logger({ serviceName: 'test', logLevel: 'INFO' });
       const e = canonicalEvent();
-      const handle = sqsEventHandler(async (event, { logger: log }) => {
-        log.info('working');
-        if (event.id === e.id) throw new Error('downstream down');
-      }, { logger });
+      const handle = sqsEventHandler(
+        async (event, { logger: log }) => {
+          log.info('working');
+          if (event.id === e.id) throw new Error('downstream down');
+        },
+        { logger },
+      );
       const res = await handle(sqsEvent(e, canonicalEvent()));
       expect(failedIds(res)).toEqual([`msg-${e.id}`]);
       const mine = lines.map((l) => JSON.parse(l)).filter((l) => l.event_id === e.id);
@@ -70,11 +87,14 @@ describe('sqsEventHandler', () => {
   it('bounds the records handled at once', async () => {
     let active = 0;
     let peak = 0;
-    const handle = sqsEventHandler(async () => {
-      peak = Math.max(peak, ++active);
-      await new Promise((r) => setTimeout(r, 5));
-      active--;
-    }, { logger: new Logger({ logLevel: 'SILENT' }), concurrency: 2 });
+    const handle = sqsEventHandler(
+      async () => {
+        peak = Math.max(peak, ++active);
+        await new Promise((r) => setTimeout(r, 5));
+        active--;
+      },
+      { logger: new Logger({ logLevel: 'SILENT' }), concurrency: 2 },
+    );
     expect(await handle(sqsEvent(...Array.from({ length: 9 }, () => canonicalEvent())))).toEqual({ batchItemFailures: [] });
     expect(peak).toBe(2);
     expect(() => limiter(0)).toThrow('concurrency must be a whole number >= 1');

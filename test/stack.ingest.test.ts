@@ -17,7 +17,9 @@ const resourcesOf = (type: string) => Object.values(template.findResources(type)
 
 test('cdk-nag AwsSolutions: no unacknowledged finding, and every acknowledgement gives a specific reason', () => {
   expect(nagViolations(app)).toEqual([]);
-  const acks = app.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules').map((m) => m.data as Record<string, string>));
+  const acks = app.node
+    .findAll()
+    .flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules').map((m) => m.data as Record<string, string>));
   expect(acks.length).toBeGreaterThan(0);
   for (const ack of acks) for (const reason of Object.values(ack)) expect(String(reason).length).toBeGreaterThan(60);
 });
@@ -27,7 +29,9 @@ test('the event topic is encrypted with a rotating customer-managed key and refu
   expect(key[1].Properties.EnableKeyRotation).toBe(true);
   template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [key[0], 'Arn'] } });
   template.hasResourceProperties('AWS::SNS::TopicPolicy', {
-    PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    PolicyDocument: {
+      Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+    },
   });
 });
 
@@ -38,7 +42,11 @@ test('every ingest method requires an API key and the custom authorizer; the key
   // POST methods are the ingest methods; GET /{tenant}/events and /listeners use the token authorizer.
   expect(ingest).toHaveLength(3);
   for (const m of ingest) {
-    expect(m).toMatchObject({ ApiKeyRequired: true, AuthorizationType: 'CUSTOM', RequestParameters: expect.objectContaining({ 'method.request.path.tenant': true }) });
+    expect(m).toMatchObject({
+      ApiKeyRequired: true,
+      AuthorizationType: 'CUSTOM',
+      RequestParameters: expect.objectContaining({ 'method.request.path.tenant': true }),
+    });
     expect(m.RequestValidatorId).toBeDefined();
   }
   // The only method without authorization is GET /health, a mock integration.
@@ -51,8 +59,12 @@ test('every ingest method requires an API key and the custom authorizer; the key
 
 test('POST /{tenant}/event-stream (Auth0 Event Streams webhook) exists, needs the API key through the API key authorizer, and runs the ingest Lambda', () => {
   const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
-  const tenantIds = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::ApiGateway::Resource' && r.Properties.PathPart === '{tenant}').map(([id]) => id);
-  const streamIds = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::ApiGateway::Resource' && r.Properties.PathPart === 'event-stream').map(([id, r]) => ({ id, parent: r.Properties.ParentId }));
+  const tenantIds = Object.entries(resources)
+    .filter(([, r]) => r.Type === 'AWS::ApiGateway::Resource' && r.Properties.PathPart === '{tenant}')
+    .map(([id]) => id);
+  const streamIds = Object.entries(resources)
+    .filter(([, r]) => r.Type === 'AWS::ApiGateway::Resource' && r.Properties.PathPart === 'event-stream')
+    .map(([id, r]) => ({ id, parent: r.Properties.ParentId }));
   expect(streamIds).toHaveLength(1);
   expect(tenantIds).toContainEqual(streamIds[0].parent.Ref);
   const methods = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGateway::Method' && r.Properties.ResourceId?.Ref === streamIds[0].id);
@@ -70,7 +82,7 @@ test('POST /{tenant}/event-stream (Auth0 Event Streams webhook) exists, needs th
   expect(method.Properties.Integration.Uri).toEqual(logStreamMethod.Properties.Integration.Uri);
 });
 
-test('one API key and one usage plan (throttle and daily quota) per tenant; each plan holds exactly its tenant\'s key', () => {
+test("one API key and one usage plan (throttle and daily quota) per tenant; each plan holds exactly its tenant's key", () => {
   // TEST_CONFIG serves two tenants: acme and acme@eu.
   all.resourceCountIs('AWS::ApiGateway::ApiKey', 2);
   all.resourceCountIs('AWS::ApiGateway::UsagePlan', 2);
@@ -81,11 +93,14 @@ test('one API key and one usage plan (throttle and daily quota) per tenant; each
     expect(plan.Properties).toMatchObject({ Throttle: { RateLimit: 20, BurstLimit: 40 }, Quota: { Limit: 500000, Period: 'DAY' } });
   }
   const keys = Object.entries(all.findResources('AWS::ApiGateway::ApiKey')) as [string, { Properties: any }][];
-  expect(keys.map(([, k]) => k.Properties.Description).sort()).toEqual([
-    expect.stringContaining('tenant acme ('), expect.stringContaining('tenant acme@eu ('),
-  ].sort());
+  expect(keys.map(([, k]) => k.Properties.Description).sort()).toEqual(
+    [expect.stringContaining('tenant acme ('), expect.stringContaining('tenant acme@eu (')].sort(),
+  );
   // A key is passed to its plan's nested stack as a parameter: the main stack's GetAtt on the key's output.
-  const links = (Object.values(all.findResources('AWS::ApiGateway::UsagePlanKey')) as { Properties: any }[]).map((l) => [JSON.stringify(l.Properties.KeyId), l.Properties.UsagePlanId.Ref]);
+  const links = (Object.values(all.findResources('AWS::ApiGateway::UsagePlanKey')) as { Properties: any }[]).map((l) => [
+    JSON.stringify(l.Properties.KeyId),
+    l.Properties.UsagePlanId.Ref,
+  ]);
   // Two different keys in two different plans.
   expect(new Set(links.map(([k]) => k)).size).toBe(2);
   expect(new Set(links.map(([, p]) => p)).size).toBe(2);
@@ -93,11 +108,13 @@ test('one API key and one usage plan (throttle and daily quota) per tenant; each
   for (const [, k] of keys) expect(k.Properties.StageKeys).toBeUndefined();
 });
 
-test('the authorizer can read exactly the tenants\' keys (apigateway:GET on each key, nothing else) and knows which key is whose', () => {
-  const fn = (Object.values(template.findResources('AWS::Lambda::Function')) as { Properties: any }[]).find((f) => f.Properties.Environment?.Variables?.TENANT_API_KEY_IDS)!;
+test("the authorizer can read exactly the tenants' keys (apigateway:GET on each key, nothing else) and knows which key is whose", () => {
+  const fn = (Object.values(template.findResources('AWS::Lambda::Function')) as { Properties: any }[]).find(
+    (f) => f.Properties.Environment?.Variables?.TENANT_API_KEY_IDS,
+  )!;
   expect(fn).toBeDefined();
   // The map names each tenant's own key: resolve it and compare with the keys' descriptions.
-  const keyDescription = (getAtt: [string, string]) => (all.toJSON().Resources[(nestedOutput(getAtt) as { Ref: string }).Ref].Properties.Description as string);
+  const keyDescription = (getAtt: [string, string]) => all.toJSON().Resources[(nestedOutput(getAtt) as { Ref: string }).Ref].Properties.Description as string;
   const joined = fn.Properties.Environment.Variables.TENANT_API_KEY_IDS['Fn::Join'][1] as unknown[];
   const pairs: [string, string][] = [];
   joined.forEach((part, i) => {
@@ -124,13 +141,26 @@ test('stage v1: JSON access logs with retention, execution logs at ERROR without
     TracingEnabled: true,
     // The stage-wide entry (the Auth0 doors' limits); the listener endpoints' own method throttles follow it (test/isolation.test.ts).
     MethodSettings: [
-      expect.objectContaining({ ResourcePath: '/*', HttpMethod: '*', LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true, ThrottlingRateLimit: 40, ThrottlingBurstLimit: 80 }),
+      expect.objectContaining({
+        ResourcePath: '/*',
+        HttpMethod: '*',
+        LoggingLevel: 'ERROR',
+        DataTraceEnabled: false,
+        MetricsEnabled: true,
+        ThrottlingRateLimit: 40,
+        ThrottlingBurstLimit: 80,
+      }),
       expect.objectContaining({ ResourcePath: '/~1{tenant}~1events', LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true }),
       expect.objectContaining({ ResourcePath: '/~1{tenant}~1listeners', LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true }),
     ],
   });
   const format = JSON.parse(stage.AccessLogSetting.Format);
-  expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', resourcePath: '$context.resourcePath', apiKeyId: '$context.identity.apiKeyId' });
+  expect(format).toMatchObject({
+    requestId: '$context.requestId',
+    status: '$context.status',
+    resourcePath: '$context.resourcePath',
+    apiKeyId: '$context.identity.apiKeyId',
+  });
   expect(stage.AccessLogSetting.Format).not.toMatch(/authorization|x-api-key/i);
   for (const lg of resourcesOf('AWS::Logs::LogGroup')) expect(lg.Properties.RetentionInDays).toBe(90);
 });
@@ -152,7 +182,13 @@ test('API Gateway errors answer JSON {"error","message"}', () => {
 test('the ingest Lambda: Node 24 on ARM, tracing, JSON logs, its topic and tenants, may publish to that topic only', () => {
   const fns = resourcesOf('AWS::Lambda::Function').map((f) => f.Properties);
   const ingest = fns.find((f) => f.Environment?.Variables?.TOPIC_ARN)!;
-  expect(ingest).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, LoggingConfig: { LogFormat: 'JSON' }, Timeout: 28 });
+  expect(ingest).toMatchObject({
+    Runtime: 'nodejs24.x',
+    Architectures: ['arm64'],
+    TracingConfig: { Mode: 'Active' },
+    LoggingConfig: { LogFormat: 'JSON' },
+    Timeout: 28,
+  });
   // The tenants come from the tenants file (a layer: lib/tenants-file.ts), not the environment.
   expect(ingest.Environment.Variables).not.toHaveProperty('TENANTS');
   expect(ingest.Environment.Variables.TENANTS_FILE).toBe('/opt/auth0-events/tenants.json');
@@ -167,7 +203,11 @@ test('the ingest Lambda: Node 24 on ARM, tracing, JSON logs, its topic and tenan
   });
   // The ingest role may encrypt with the topic key, and only with it (no wildcard actions).
   template.hasResourceProperties('AWS::IAM::Policy', {
-    PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('EventsKey'), 'Arn'] } })]) },
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        Match.objectLike({ Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('EventsKey'), 'Arn'] } }),
+      ]),
+    },
   });
 });
 
@@ -181,21 +221,35 @@ test('no IAM policy grants every action, and Lambda roles carry no AWS-managed p
   for (const r of lambdaRoles) expect(r.Properties.ManagedPolicyArns).toBeUndefined();
 });
 
-test('reordering the tenants keeps each tenant\'s key and usage plan (ids come from names, not positions)', () => {
+test("reordering the tenants keeps each tenant's key and usage plan (ids come from names, not positions)", () => {
   const { template: reordered } = buildStack({ tenants: [...TEST_CONFIG.tenants].reverse() });
-  const keysOf = (t: typeof template) => Object.fromEntries((Object.entries(t.findResources('AWS::ApiGateway::ApiKey')) as [string, { Properties: any }][]).map(([id, k]) => [id, k.Properties.Description]));
+  const keysOf = (t: typeof template) =>
+    Object.fromEntries(
+      (Object.entries(t.findResources('AWS::ApiGateway::ApiKey')) as [string, { Properties: any }][]).map(([id, k]) => [id, k.Properties.Description]),
+    );
   expect(keysOf(reordered)).toEqual(keysOf(template));
-  expect(Object.keys(reordered.findResources('AWS::ApiGateway::UsagePlan')).sort()).toEqual(Object.keys(template.findResources('AWS::ApiGateway::UsagePlan')).sort());
+  expect(Object.keys(reordered.findResources('AWS::ApiGateway::UsagePlan')).sort()).toEqual(
+    Object.keys(template.findResources('AWS::ApiGateway::UsagePlan')).sort(),
+  );
 });
 
-test('outputs: base URL, each tenant\'s Log Stream, Action and Event Streams URL, each tenant\'s API key id and how to read it', () => {
+test("outputs: base URL, each tenant's Log Stream, Action and Event Streams URL, each tenant's API key id and how to read it", () => {
   // Per-tenant outputs are on the tenants' nested stacks (CloudFormation allows 200 outputs a stack).
-  const outputs: Record<string, { Value: unknown }> = Object.assign({}, template.findOutputs('*'), ...nestedStacks.map((n) => Template.fromStack(n).findOutputs('*')));
+  const outputs: Record<string, { Value: unknown }> = Object.assign(
+    {},
+    template.findOutputs('*'),
+    ...nestedStacks.map((n) => Template.fromStack(n).findOutputs('*')),
+  );
   const names = Object.keys(outputs);
   expect(names.filter((n) => n.includes('LogStreamUrl'))).toHaveLength(2);
   expect(names.filter((n) => n.includes('ActionUrl'))).toHaveLength(2);
   expect(JSON.stringify(Object.values(outputs).map((o) => o.Value))).toContain('acme@eu/log-stream');
-  expect(names.filter((n) => n.includes('EventStreamUrl')).map((n) => /EventStreamUrl\d/.exec(n)![0]).sort()).toEqual(['EventStreamUrl0', 'EventStreamUrl1']);
+  expect(
+    names
+      .filter((n) => n.includes('EventStreamUrl'))
+      .map((n) => /EventStreamUrl\d/.exec(n)![0])
+      .sort(),
+  ).toEqual(['EventStreamUrl0', 'EventStreamUrl1']);
   expect(JSON.stringify(Object.values(outputs).map((o) => o.Value))).toContain('acme@eu/event-stream');
   const cmds = Object.entries(outputs).filter(([n]) => n.includes('GetApiKeyCommand'));
   expect(cmds).toHaveLength(2);

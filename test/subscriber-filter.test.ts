@@ -6,13 +6,15 @@ const handler = { entry: 'lambda/users-writer/handler.ts' };
 
 describe('renderFilterPolicy', () => {
   it('renders every field on its message attribute', () => {
-    expect(renderFilterPolicy('s', {
-      tenants: ['acme', 'acme@eu'],
-      types: ['user_blocked'],
-      logTypes: ['sapi', 'limit_*'],
-      level: { min: 3 },
-      sources: ['log-stream'],
-    })).toEqual({
+    expect(
+      renderFilterPolicy('s', {
+        tenants: ['acme', 'acme@eu'],
+        types: ['user_blocked'],
+        logTypes: ['sapi', 'limit_*'],
+        level: { min: 3 },
+        sources: ['log-stream'],
+      }),
+    ).toEqual({
       tenant: ['acme', 'acme@eu'],
       type: ['user_blocked'],
       log_type: ['sapi', { prefix: 'limit_' }],
@@ -51,7 +53,18 @@ describe('renderFilterPolicy', () => {
 
   it('enforces the SNS limit of 150 combinations, naming the subscriber and the counts', () => {
     const logTypes = Array.from({ length: 16 }, (_, i) => `code${i}`);
-    const tenTypes = ['user_registered', 'user_updated', 'password_changed', 'user_blocked', 'user_unblocked', 'logout', 'user_deleted', 'refresh_token_revoked', 'login_succeeded', 'log'] as const;
+    const tenTypes = [
+      'user_registered',
+      'user_updated',
+      'password_changed',
+      'user_blocked',
+      'user_unblocked',
+      'logout',
+      'user_deleted',
+      'refresh_token_revoked',
+      'login_succeeded',
+      'log',
+    ] as const;
     // 10 types x 16 log types = 160
     expect(() => renderFilterPolicy('too-wide', { types: [...tenTypes], logTypes })).toThrow(
       'Subscriber "too-wide": filter has 160 combinations (10 type x 16 log_type); SNS allows at most 150',
@@ -61,7 +74,7 @@ describe('renderFilterPolicy', () => {
   });
 });
 
-describe('matchesFilterPolicy (the local runtime\'s SNS semantics)', () => {
+describe("matchesFilterPolicy (the local runtime's SNS semantics)", () => {
   const attrs = { tenant: 'acme', type: 'login_throttled', log_type: 'limit_wc', level: 3, source: 'log-stream' } as const;
   it('ANDs keys, ORs values, handles prefixes and numeric ranges', () => {
     expect(matchesFilterPolicy(undefined, attrs)).toBe(true);
@@ -87,20 +100,33 @@ describe('subscriber definitions', () => {
     ['entry', { name: 'x1', handler: { entry: '../etc/passwd.ts' } }, /handler.entry must be a .ts file under lambda\//],
     ['batch', { name: 'x1', handler: { ...handler, batchSize: 100 } }, /handler.batchSize above 10 needs maxBatchingWindowSeconds/],
     ['concurrency', { name: 'x1', handler: { ...handler, maxConcurrency: 1 } }, /handler.maxConcurrency must be a whole number 2..1000/],
-    ['table', { name: 'x1', handler: { ...handler, tables: { users: 'admin' as never } } }, /handler.tables.users must be read, write, read-write, or a non-empty list of GetItem/],
+    [
+      'table',
+      { name: 'x1', handler: { ...handler, tables: { users: 'admin' as never } } },
+      /handler.tables.users must be read, write, read-write, or a non-empty list of GetItem/,
+    ],
     ['table action', { name: 'x1', handler: { ...handler, tables: { users: ['Scan'] as never } } }, /handler.tables.users must be .*; got \["Scan"\]/],
     ['no table action', { name: 'x1', handler: { ...handler, tables: { events: [] } } }, /handler.tables.events must be .*; got \[\]/],
     ['http webhook', { name: 'x1', webhook: { url: 'http://example.com/hook', secretName: 's' } }, /webhook.url must be an https:\/\/ URL/],
     ['webhook creds', { name: 'x1', webhook: { url: 'https://u:p@example.com/hook', secretName: 's' } }, /must not contain credentials/],
     ['queue arn', { name: 'x1', queue: { arn: 'arn:aws:sns:eu-west-1:111122223333:t' } }, /queue.arn must be an SQS queue ARN/],
     ['receives', { name: 'x1', handler, maxReceiveCount: 0 }, /maxReceiveCount must be a whole number 1..1000/],
-    ['tenant', { name: 'x1', handler, filter: { tenants: ['globex'] } }, /filter.tenants names "globex", which this deployment does not serve \(tenants: acme\)/],
+    [
+      'tenant',
+      { name: 'x1', handler, filter: { tenants: ['globex'] } },
+      /filter.tenants names "globex", which this deployment does not serve \(tenants: acme\)/,
+    ],
   ];
   it.each(bad)('rejects a bad %s', (_what, d, message) => {
     expect(() => validateDefinition(d as SubscriberDefinition, ['acme'])).toThrow(message);
   });
 
   it('rejects duplicate names', () => {
-    expect(() => validateRegistry([{ name: 'a1', handler }, { name: 'a1', handler }])).toThrow('Subscriber "a1": name is used by two subscribers');
+    expect(() =>
+      validateRegistry([
+        { name: 'a1', handler },
+        { name: 'a1', handler },
+      ]),
+    ).toThrow('Subscriber "a1": name is used by two subscribers');
   });
 });

@@ -12,8 +12,12 @@ import { drain, topicWithQueue } from '../harness/sns-sqs';
 import { handler } from './support/team-handler';
 
 let emulator: Emulator;
-beforeAll(async () => { emulator = await startSnsSqs(); }, 60_000);
-afterAll(async () => { await emulator?.stop(); });
+beforeAll(async () => {
+  emulator = await startSnsSqs();
+}, 60_000);
+afterAll(async () => {
+  await emulator?.stop();
+});
 
 test('only acme registrations and blocks arrive; the block without a user fails alone', async () => {
   const policy = renderFilterPolicy('billing-sync', { types: ['user_registered', 'user_blocked'], tenants: ['acme'] });

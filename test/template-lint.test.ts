@@ -25,7 +25,7 @@ describe('template as cfn-lint reads it', () => {
     expect((fn as Resource).DependsOn ?? []).not.toContain(roleId);
   });
 
-  it.each(functions.map(([id, r]) => [id, r]))('%s still waits for its role\'s policy', (_id, fn) => {
+  it.each(functions.map(([id, r]) => [id, r]))("%s still waits for its role's policy", (_id, fn) => {
     const roleId = ((fn as Resource).Properties!.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     // The policy that grants the handler its permissions (logs, queues, tables) is attached to the
     // role by a separate AWS::IAM::Policy: the function must not start before it exists.

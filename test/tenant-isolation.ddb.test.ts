@@ -29,7 +29,10 @@ beforeAll(async () => {
   [dynamo, mgmt] = await Promise.all([readyDynamoDb(), managementServer()]);
   db = clients(dynamo.endpoint);
   tables = await createTables(db.raw, 'isolation');
-  process.env.TENANTS = JSON.stringify([{ name: 'acme', audience: 'https://events.test' }, { name: 'beta', audience: 'https://events.test' }]);
+  process.env.TENANTS = JSON.stringify([
+    { name: 'acme', audience: 'https://events.test' },
+    { name: 'beta', audience: 'https://events.test' },
+  ]);
 }, 60_000);
 afterAll(async () => {
   await mgmt?.close();
@@ -37,7 +40,10 @@ afterAll(async () => {
 });
 
 it('a hostile tenant storing an event with our id first pre-empts nothing: ours is stored, pushed to us and listed for us; theirs is never shown to us', async () => {
-  for (const [id, tenant, sub] of [['acme-ops', 'acme', 'auth0|ops'], ['beta-ops', 'beta', 'auth0|mallory']]) {
+  for (const [id, tenant, sub] of [
+    ['acme-ops', 'acme', 'auth0|ops'],
+    ['beta-ops', 'beta', 'auth0|mallory'],
+  ]) {
     await db.ddb.send(new PutCommand({ TableName: tables.connections, Item: listener(id, tenant, '*', sub) }));
   }
   // A minute ago (so that REST polling, which withholds the last seconds, lists them).
@@ -58,7 +64,15 @@ it('a hostile tenant storing an event with our id first pre-empts nothing: ours 
   // The push Lambda, fed the table's stream records: each tenant's listener gets its own tenant's event.
   const records = (await streamRecords(dynamo.endpoint, tables.streamArn!)).filter((r) => r.eventName === 'INSERT');
   expect(records).toHaveLength(3);
-  const push = { ddb: db.ddb, post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1', maxAttempts: 1 }), close: (id: string) => closeConnection(managementClient(mgmt.endpoint), id), connectionsTable: tables.connections, eventsTable: tables.events, concurrency: 2, now: () => new Date() };
+  const push = {
+    ddb: db.ddb,
+    post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1', maxAttempts: 1 }),
+    close: (id: string) => closeConnection(managementClient(mgmt.endpoint), id),
+    connectionsTable: tables.connections,
+    eventsTable: tables.events,
+    concurrency: 2,
+    now: () => new Date(),
+  };
   expect(await handlePushBatch({ Records: records }, push)).toEqual({ batchItemFailures: [] });
   // One frame per listener and batch: `events` holds both, in order (`event` when one).
   const got = (id: string) => (mgmt.messages.get(id) ?? []).flatMap((m) => eventsOf(m));
@@ -66,18 +80,38 @@ it('a hostile tenant storing an event with our id first pre-empts nothing: ours 
     expect.objectContaining({ id: 'acme-earlier', tenant: 'acme' }),
     { id: sharedId, tenant: 'acme', type: 'user_blocked', user_id: 'auth0|alice', session_id: 'real-session', date: real.date, log_type: 'sapi' },
   ]);
-  expect(got('beta-ops')).toEqual([{ id: sharedId, tenant: 'beta', type: 'logout', user_id: 'auth0|forged', session_id: 'forged-session', date: forged.date, log_type: 'slo' }]);
+  expect(got('beta-ops')).toEqual([
+    { id: sharedId, tenant: 'beta', type: 'logout', user_id: 'auth0|forged', session_id: 'forged-session', date: forged.date, log_type: 'slo' },
+  ]);
 
   // REST, as acme: since its earlier event, and "most recent"; and the id lookup behind since.
-  const rest = async (query: Record<string, string> | null) => JSON.parse((await handleQuery({
-    resource: '/{tenant}/events', pathParameters: { tenant: 'acme' }, queryStringParameters: query,
-    requestContext: { authorizer: { sub: 'auth0|ops', filter: '*', tenant: 'acme', exp: String(Math.floor(Date.now() / 1000) + 3600) } },
-  } as unknown as APIGatewayProxyEvent, { ddb: db.ddb, eventsTable: tables.events, connectionsTable: tables.connections })).body);
+  const rest = async (query: Record<string, string> | null) =>
+    JSON.parse(
+      (
+        await handleQuery(
+          {
+            resource: '/{tenant}/events',
+            pathParameters: { tenant: 'acme' },
+            queryStringParameters: query,
+            requestContext: { authorizer: { sub: 'auth0|ops', filter: '*', tenant: 'acme', exp: String(Math.floor(Date.now() / 1000) + 3600) } },
+          } as unknown as APIGatewayProxyEvent,
+          { ddb: db.ddb, eventsTable: tables.events, connectionsTable: tables.connections },
+        )
+      ).body,
+    );
   const since = await rest({ since: 'acme-earlier' });
-  expect(since.events).toEqual([{ id: sharedId, tenant: 'acme', type: 'user_blocked', user_id: 'auth0|alice', session_id: 'real-session', date: real.date, log_type: 'sapi' }]);
+  expect(since.events).toEqual([
+    { id: sharedId, tenant: 'acme', type: 'user_blocked', user_id: 'auth0|alice', session_id: 'real-session', date: real.date, log_type: 'sapi' },
+  ]);
   expect((await rest(null)).events.map((e: { id: string; tenant: string }) => `${e.tenant}/${e.id}`)).toEqual(['acme/acme-earlier', `acme/${sharedId}`]);
   // since = the shared id means acme's event (its cursor), not beta's: nothing after it for acme.
   expect((await rest({ since: sharedId })).events).toEqual([]);
-  expect(await visibleEvent(db.ddb, tables.events, { tenant: 'acme', sub: 'auth0|ops', filter: '*' }, sharedId)).toMatchObject({ tenant: 'acme', user_id: 'auth0|alice' });
-  expect(await visibleEvent(db.ddb, tables.events, { tenant: 'beta', sub: 'auth0|mallory', filter: '*' }, sharedId)).toMatchObject({ tenant: 'beta', user_id: 'auth0|forged' });
+  expect(await visibleEvent(db.ddb, tables.events, { tenant: 'acme', sub: 'auth0|ops', filter: '*' }, sharedId)).toMatchObject({
+    tenant: 'acme',
+    user_id: 'auth0|alice',
+  });
+  expect(await visibleEvent(db.ddb, tables.events, { tenant: 'beta', sub: 'auth0|mallory', filter: '*' }, sharedId)).toMatchObject({
+    tenant: 'beta',
+    user_id: 'auth0|forged',
+  });
 });

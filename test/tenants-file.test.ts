@@ -17,10 +17,13 @@ import { ACME_SOURCE, EU_SOURCE, partnerEvent, queueEvent } from './support/even
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenants-file-test-'));
 const file = path.join(dir, 'tenants.json');
 // acme has a source; acme@eu has none here, so EU_SOURCE is not configured.
-fs.writeFileSync(file, JSON.stringify([
-  { name: 'acme', audience: 'https://events.acme.test', eventBridgeSources: [ACME_SOURCE] },
-  { name: 'acme@eu', audience: 'https://events.acme.test' },
-]));
+fs.writeFileSync(
+  file,
+  JSON.stringify([
+    { name: 'acme', audience: 'https://events.acme.test', eventBridgeSources: [ACME_SOURCE] },
+    { name: 'acme@eu', audience: 'https://events.acme.test' },
+  ]),
+);
 const saved = { TENANTS: process.env.TENANTS, TENANTS_FILE: process.env.TENANTS_FILE, EVENTBRIDGE_SOURCES: process.env.EVENTBRIDGE_SOURCES };
 
 beforeEach(() => {
@@ -29,7 +32,9 @@ beforeEach(() => {
   process.env.TENANTS_FILE = file;
 });
 afterAll(() => {
-  for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  for (const [k, v] of Object.entries(saved))
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -53,19 +58,32 @@ test('neither set: the error says what to set', () => {
   expect(() => configuredTenants()).toThrow(/TENANTS must be a JSON array/);
 });
 
-test('the EventBridge consumer takes each source\'s tenant from the file: a configured source is published as its tenant, another is refused to the DLQ', async () => {
+test("the EventBridge consumer takes each source's tenant from the file: a configured source is published as its tenant, another is refused to the DLQ", async () => {
   const sns = new SNSClient({ region: 'us-east-1' });
   const published: string[] = [];
-  mockClient(sns).on(PublishBatchCommand).callsFake((input) => {
-    for (const e of input.PublishBatchRequestEntries) published.push(JSON.parse(e.Message).tenant);
-    return { Successful: input.PublishBatchRequestEntries.map((e: { Id: string }) => ({ Id: e.Id, MessageId: 'x' })), Failed: [] };
-  });
+  mockClient(sns)
+    .on(PublishBatchCommand)
+    .callsFake((input) => {
+      for (const e of input.PublishBatchRequestEntries) published.push(JSON.parse(e.Message).tenant);
+      return { Successful: input.PublishBatchRequestEntries.map((e: { Id: string }) => ({ Id: e.Id, MessageId: 'x' })), Failed: [] };
+    });
   const sqs = new SQSClient({ region: 'us-east-1' });
   const refused: string[] = [];
-  mockClient(sqs).on(SendMessageCommand).callsFake((input) => { refused.push(input.MessageAttributes.refused.StringValue); return {}; });
-  const record = (n: number) => ({ log_id: `9002026112210000000000000000000000000000000000000000000${n}`, data: { type: 'sdu', date: '2026-11-22T10:00:00Z', user_id: 'auth0|u' } });
+  mockClient(sqs)
+    .on(SendMessageCommand)
+    .callsFake((input) => {
+      refused.push(input.MessageAttributes.refused.StringValue);
+      return {};
+    });
+  const record = (n: number) => ({
+    log_id: `9002026112210000000000000000000000000000000000000000000${n}`,
+    data: { type: 'sdu', date: '2026-11-22T10:00:00Z', user_id: 'auth0|u' },
+  });
   const out = await handleEventBridgeBatch(queueEvent(partnerEvent(record(1), ACME_SOURCE), partnerEvent(record(2), EU_SOURCE)), {
-    publish: { client: sns, topicArn: 'arn:aws:sns:us-east-1:123456789012:t', sleep: async () => undefined }, sqs, dlqUrl: 'https://sqs/dlq', now: () => new Date('2026-11-22T10:00:05Z'),
+    publish: { client: sns, topicArn: 'arn:aws:sns:us-east-1:123456789012:t', sleep: async () => undefined },
+    sqs,
+    dlqUrl: 'https://sqs/dlq',
+    now: () => new Date('2026-11-22T10:00:05Z'),
   });
   expect(out).toEqual({ batchItemFailures: [] });
   expect(published).toEqual(['acme']);

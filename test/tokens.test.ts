@@ -72,16 +72,26 @@ describe('verifyListenerToken', () => {
   });
 
   it('refuses a wrong issuer (even when signed by a published key)', async () => {
-    const token = await new SignJWT({ scope: 'listen:events' }).setProtectedHeader({ alg: 'RS256', kid: 'key-1' })
-      .setIssuer('https://other-tenant.auth0.com/').setAudience(t.audience).setSubject('auth0|a').setExpirationTime('1h').sign(t.keys[0].privateKey);
+    const token = await new SignJWT({ scope: 'listen:events' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'key-1' })
+      .setIssuer('https://other-tenant.auth0.com/')
+      .setAudience(t.audience)
+      .setSubject('auth0|a')
+      .setExpirationTime('1h')
+      .sign(t.keys[0].privateKey);
     const err = await rejection(token);
     expect(err.message).toMatch(/not issued by tenant dev \(wrong iss\)/);
     expect(err.status).toBe(401);
   });
 
   it('refuses a wrong audience', async () => {
-    const token = await new SignJWT({ scope: 'listen:events' }).setProtectedHeader({ alg: 'RS256', kid: 'key-1' })
-      .setIssuer(t.tenant.issuer).setAudience('https://other.api').setSubject('auth0|a').setExpirationTime('1h').sign(t.keys[0].privateKey);
+    const token = await new SignJWT({ scope: 'listen:events' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'key-1' })
+      .setIssuer(t.tenant.issuer)
+      .setAudience('https://other.api')
+      .setSubject('auth0|a')
+      .setExpirationTime('1h')
+      .sign(t.keys[0].privateKey);
     expect((await rejection(token)).message).toMatch(/wrong aud/);
   });
 

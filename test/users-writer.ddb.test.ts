@@ -29,11 +29,19 @@ afterAll(async () => {
   await ddb?.stop();
 });
 
-const getUser = async (tenant: string, userId: string) => (await clients.doc.send(new GetCommand({ TableName: table, Key: { tenant, user_id: userId }, ConsistentRead: true }))).Item;
+const getUser = async (tenant: string, userId: string) =>
+  (await clients.doc.send(new GetCommand({ TableName: table, Key: { tenant, user_id: userId }, ConsistentRead: true }))).Item;
 const at = (minute: number) => `2024-05-01T10:${String(minute).padStart(2, '0')}:00.000Z`;
 
 it('creates the user from a registration (Action payload) and a duplicate changes nothing', async () => {
-  const reg = canonicalEvent({ type: 'user_registered', source: 'action', log_type: 'ss', user_id: 'auth0|reg', date: at(0), data: { user: { user_id: 'auth0|reg', email: 'ada@example.com', username: 'ada' } } });
+  const reg = canonicalEvent({
+    type: 'user_registered',
+    source: 'action',
+    log_type: 'ss',
+    user_id: 'auth0|reg',
+    date: at(0),
+    data: { user: { user_id: 'auth0|reg', email: 'ada@example.com', username: 'ada' } },
+  });
   expect(await handle(sqsEvent(reg))).toEqual({ batchItemFailures: [] });
   const first = await getUser('acme', 'auth0|reg');
   expect(first).toMatchObject({ tenant: 'acme', user_id: 'auth0|reg', email: 'ada@example.com', username: 'ada', created_at: at(0), updated_at: at(0) });
@@ -59,7 +67,13 @@ it('keeps attribute groups independent: an old registration fills registration f
   const user_id = 'auth0|groups';
   const pw = canonicalEvent({ type: 'password_changed', log_type: 'scp', user_id, date: at(30) });
   const deleted = canonicalEvent({ type: 'user_deleted', log_type: 'sdu', user_id, date: at(40) });
-  const newReg = canonicalEvent({ type: 'user_registered', log_type: 'ss', user_id, date: at(20), data: { user_name: 'new@example.com', details: { body: { username: 'newname' } } } });
+  const newReg = canonicalEvent({
+    type: 'user_registered',
+    log_type: 'ss',
+    user_id,
+    date: at(20),
+    data: { user_name: 'new@example.com', details: { body: { username: 'newname' } } },
+  });
   const oldReg = canonicalEvent({ type: 'user_registered', log_type: 'ss', user_id, date: at(10), data: { user_name: 'old@example.com' } });
   const olderPw = canonicalEvent({ type: 'password_changed', log_type: 'scp', user_id, date: at(25) });
   // Arrival order deliberately scrambled, in one batch and across batches.
@@ -89,7 +103,13 @@ describe('what a hostile or broken sender does with dates and ids', () => {
     await handle(sqsEvent(forgedBlock));
     expect((await getUser('acme', user_id))?.blocked).toBe(true);
     // The real unblock, an hour later.
-    const unblock = canonicalEvent({ type: 'user_unblocked', log_type: 'sapi', user_id, date: '2024-05-01T11:00:00.000Z', received_at: '2024-05-01T11:00:02.000Z' });
+    const unblock = canonicalEvent({
+      type: 'user_unblocked',
+      log_type: 'sapi',
+      user_id,
+      date: '2024-05-01T11:00:00.000Z',
+      received_at: '2024-05-01T11:00:02.000Z',
+    });
     await handle(sqsEvent(unblock));
     expect(await getUser('acme', user_id)).toMatchObject({ blocked: false, blocked_at: '2024-05-01T11:00:00.000Z' });
   });
@@ -128,7 +148,12 @@ describe('what a hostile or broken sender does with dates and ids', () => {
 });
 
 it('keeps tenants apart: the same user id in two tenants is two items', async () => {
-  await handle(sqsEvent(canonicalEvent({ type: 'user_blocked', user_id: 'auth0|same', tenant: 'acme', date: at(1) }), canonicalEvent({ type: 'user_unblocked', log_type: 'sapi', user_id: 'auth0|same', tenant: 'acme@eu', date: at(1) })));
+  await handle(
+    sqsEvent(
+      canonicalEvent({ type: 'user_blocked', user_id: 'auth0|same', tenant: 'acme', date: at(1) }),
+      canonicalEvent({ type: 'user_unblocked', log_type: 'sapi', user_id: 'auth0|same', tenant: 'acme@eu', date: at(1) }),
+    ),
+  );
   expect((await getUser('acme', 'auth0|same'))?.blocked).toBe(true);
   expect((await getUser('acme@eu', 'auth0|same'))?.blocked).toBe(false);
 });
@@ -157,7 +182,9 @@ it('fails only the throttled record when DynamoDB throttles one of a batch', asy
   const doc = DynamoDBDocumentClient.from(localClients(ddb.endpoint).client);
   const mock = mockClient(doc);
   mock.on(UpdateCommand).resolves({});
-  mock.on(UpdateCommand, { Key: { tenant: 'acme', user_id: 'auth0|throttled' } }).rejects(new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: {} }));
+  mock
+    .on(UpdateCommand, { Key: { tenant: 'acme', user_id: 'auth0|throttled' } })
+    .rejects(new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: {} }));
   const throttled = canonicalEvent({ type: 'user_blocked', user_id: 'auth0|throttled' });
   const ok1 = canonicalEvent({ type: 'user_blocked', user_id: 'auth0|ok1' });
   const ok2 = canonicalEvent({ type: 'password_changed', log_type: 'scp', user_id: 'auth0|ok2' });

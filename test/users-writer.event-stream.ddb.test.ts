@@ -16,12 +16,24 @@ import { userCreated, userDeleted, userUpdated } from './support/auth0-event-str
 const w = usersWriterOnDynamoDb('users-es-test');
 const handle: ReturnType<typeof createHandler> = (...args) => w.handle(...args);
 
-const getUser = async (userId: string) => (await w.clients.doc.send(new GetCommand({ TableName: w.table, Key: { tenant: 'acme', user_id: userId }, ConsistentRead: true }))).Item;
+const getUser = async (userId: string) =>
+  (await w.clients.doc.send(new GetCommand({ TableName: w.table, Key: { tenant: 'acme', user_id: userId }, ConsistentRead: true }))).Item;
 /** The canonical event of a CloudEvent, received `lagSeconds` after its time. */
-const fromStream = (ce: { time: string }, lagSeconds = 30) => classifyCloudEvent(parseCloudEvent(ce), 'acme', new Date(Date.parse(ce.time) + lagSeconds * 1000).toISOString());
+const fromStream = (ce: { time: string }, lagSeconds = 30) =>
+  classifyCloudEvent(parseCloudEvent(ce), 'acme', new Date(Date.parse(ce.time) + lagSeconds * 1000).toISOString());
 const D = 'acme.auth0.com';
 /** What Auth0 documents the created user to be (test/support/auth0-event-streams.ts), and the update. */
-const CREATED_PROFILE = { email: 'john.doe@gmail.com', email_verified: false, name: 'John Doe', given_name: 'John', family_name: 'Doe', nickname: 'john.doe', phone_number: '+14155552671', phone_verified: false, picture: 'https://s.gravatar.com/avatar/jd.png' };
+const CREATED_PROFILE = {
+  email: 'john.doe@gmail.com',
+  email_verified: false,
+  name: 'John Doe',
+  given_name: 'John',
+  family_name: 'Doe',
+  nickname: 'john.doe',
+  phone_number: '+14155552671',
+  phone_verified: false,
+  picture: 'https://s.gravatar.com/avatar/jd.png',
+};
 const UPDATED_PROFILE = { ...CREATED_PROFILE, email: 'john.doe@example.com', email_verified: true, name: 'Johnny Doe' };
 
 test('user.updated delivered before user.created ends with the newer profile, the same item as in order', async () => {
@@ -58,7 +70,7 @@ test('a profile is whole: a field the newer user object lacks is removed; a dupl
   expect(await getUser(user)).toEqual(item);
 });
 
-test('ordered by the user\'s updated_at: an update whose time is earlier but whose updated_at is later wins', async () => {
+test("ordered by the user's updated_at: an update whose time is earlier but whose updated_at is later wins", async () => {
   const user = 'auth0|updated-at';
   const later = userUpdated({ domain: D, userId: user, id: 'evt_later', time: '2025-02-01T13:00:00Z', updatedAt: '2025-02-01T13:10:00Z', name: 'Later' });
   const earlier = userUpdated({ domain: D, userId: user, id: 'evt_earlier', time: '2025-02-01T13:01:00Z', updatedAt: '2025-02-01T13:05:00Z', name: 'Earlier' });
@@ -73,7 +85,12 @@ describe('across front doors', () => {
     const block = canonicalEvent({ type: 'user_blocked', user_id: user, date: '2025-02-01T14:00:00.000Z' });
     await handle(sqsEvent(block));
     await handle(sqsEvent(fromStream(userUpdated({ domain: D, userId: user, blocked: false }))));
-    expect(await getUser(user)).toMatchObject({ blocked: true, blocked_at: '2025-02-01T14:00:00.000Z', email: 'john.doe@example.com', updated_at: '2025-02-01T14:00:00.000Z' });
+    expect(await getUser(user)).toMatchObject({
+      blocked: true,
+      blocked_at: '2025-02-01T14:00:00.000Z',
+      email: 'john.doe@example.com',
+      updated_at: '2025-02-01T14:00:00.000Z',
+    });
     const unblock = userUpdated({ domain: D, userId: user, id: 'evt_unblock', time: '2025-02-01T15:00:00Z', blocked: false });
     // An administrator's unblock: Auth0's user.updated carries the object before the change (data.previous_object).
     Object.assign(unblock.data, { previous_object: { ...unblock.data.object, blocked: true, updated_at: '2025-02-01T14:00:00Z' } });
@@ -84,17 +101,40 @@ describe('across front doors', () => {
   test('an older Action registration arriving after a user.updated fills created_at but never overwrites the newer email', async () => {
     const user = 'auth0|cross-action';
     await handle(sqsEvent(fromStream(userUpdated({ domain: D, userId: user }))));
-    const action = canonicalEvent({ type: 'user_registered', source: 'action', log_type: 'ss', user_id: user, date: '2025-02-01T12:00:00.000Z', data: { user: { user_id: user, email: 'old@example.com', username: 'olduser' } } });
+    const action = canonicalEvent({
+      type: 'user_registered',
+      source: 'action',
+      log_type: 'ss',
+      user_id: user,
+      date: '2025-02-01T12:00:00.000Z',
+      data: { user: { user_id: user, email: 'old@example.com', username: 'olduser' } },
+    });
     await handle(sqsEvent(action));
     const item = await getUser(user);
-    expect(item).toMatchObject({ email: 'john.doe@example.com', name: 'Johnny Doe', created_at: '2025-02-01T12:00:00.000Z', updated_at: '2025-02-01T13:00:00.000Z' });
+    expect(item).toMatchObject({
+      email: 'john.doe@example.com',
+      name: 'Johnny Doe',
+      created_at: '2025-02-01T12:00:00.000Z',
+      updated_at: '2025-02-01T13:00:00.000Z',
+    });
     expect(item?.username).toBeUndefined();
   });
 
   test('a newer Action registration (a reused social id) after a user.updated sets its email, keeping the other profile fields', async () => {
     const user = 'google-oauth2|cross-new';
     await handle(sqsEvent(fromStream(userUpdated({ domain: D, userId: user }))));
-    await handle(sqsEvent(canonicalEvent({ type: 'user_registered', source: 'action', log_type: 'ss', user_id: user, date: '2025-02-03T08:00:00.000Z', data: { user: { user_id: user, email: 'new@example.com' } } })));
+    await handle(
+      sqsEvent(
+        canonicalEvent({
+          type: 'user_registered',
+          source: 'action',
+          log_type: 'ss',
+          user_id: user,
+          date: '2025-02-03T08:00:00.000Z',
+          data: { user: { user_id: user, email: 'new@example.com' } },
+        }),
+      ),
+    );
     expect(await getUser(user)).toMatchObject({ email: 'new@example.com', name: 'Johnny Doe', created_at: '2025-02-03T08:00:00.000Z' });
   });
 });
@@ -116,7 +156,7 @@ describe('what a hostile or broken sender does', () => {
     expect(await getUser(user)).toMatchObject({ deleted: true, deleted_at: '2025-02-02T09:00:00.000Z', updated_at: '2025-02-02T09:00:00.000Z' });
   });
 
-  test('an event whose user object was trimmed away (over SNS\'s limit) removes nothing of the profile', async () => {
+  test("an event whose user object was trimmed away (over SNS's limit) removes nothing of the profile", async () => {
     const user = 'auth0|trimmed';
     await handle(sqsEvent(fromStream(userCreated({ domain: D, userId: user }))));
     const trimmed = { ...fromStream(userUpdated({ domain: D, userId: user })), truncated: true as const };
@@ -127,7 +167,7 @@ describe('what a hostile or broken sender does', () => {
 });
 
 describe('a user.updated without previous_object (optional in Auth0\'s schema, "when applicable")', () => {
-  test('blocked true applies the administrator\'s block', async () => {
+  test("blocked true applies the administrator's block", async () => {
     const user = 'auth0|admin-block-no-previous';
     await handle(sqsEvent(fromStream(userCreated({ domain: D, userId: user }))));
     await handle(sqsEvent(fromStream(userUpdated({ domain: D, userId: user, blocked: true }))));

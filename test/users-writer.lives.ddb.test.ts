@@ -11,7 +11,8 @@ import { canonicalEvent, sqsEvent } from './support/events';
 
 const w = usersWriterOnDynamoDb('users-lives');
 const handle: ReturnType<typeof createHandler> = (...args) => w.handle(...args);
-const getUser = async (userId: string) => (await w.clients.doc.send(new GetCommand({ TableName: w.table, Key: { tenant: 'acme', user_id: userId }, ConsistentRead: true }))).Item;
+const getUser = async (userId: string) =>
+  (await w.clients.doc.send(new GetCommand({ TableName: w.table, Key: { tenant: 'acme', user_id: userId }, ConsistentRead: true }))).Item;
 const at = (hour: number) => `2025-03-01T${String(hour).padStart(2, '0')}:00:00.000Z`;
 const registration = (user_id: string, hour: number, email: string, id?: string) =>
   canonicalEvent({ ...(id ? { id } : {}), type: 'user_registered', log_type: 'ss', user_id, date: at(hour), data: { user_name: email } });
@@ -37,10 +38,7 @@ test('no registration, block or deletion of the older life changes the new one, 
   expect(alive).toMatchObject({ created_at: at(4), deleted: false, blocked: false, last_deleted_at: at(3) });
   // Arriving late, all dated in the first life (before the 03:00 deletion). (A first-life password change
   // would still set last_password_change when none is newer: "the latest password change of this user_id".)
-  await handle(sqsEvent(
-    canonicalEvent({ type: 'user_blocked', user_id: user, date: at(1) }),
-    registration(user, 1, 'old@example.com'),
-  ));
+  await handle(sqsEvent(canonicalEvent({ type: 'user_blocked', user_id: user, date: at(1) }), registration(user, 1, 'old@example.com')));
   expect(await getUser(user)).toEqual(alive);
   // The second life ends too: the last deletion moves forward, and a third life starts after it.
   await handle(sqsEvent(canonicalEvent({ type: 'user_deleted', log_type: 'sdu', user_id: user, date: at(6) })));
@@ -57,7 +55,12 @@ test('events of the new life still apply after a deletion (a block, a password c
   await handle(sqsEvent(registration(user, 0, 'first@example.com')));
   await handle(sqsEvent(canonicalEvent({ type: 'user_deleted', log_type: 'sdu', user_id: user, date: at(1) })));
   await handle(sqsEvent(registration(user, 2, 'again@example.com')));
-  await handle(sqsEvent(canonicalEvent({ type: 'user_blocked', user_id: user, date: at(3) }), canonicalEvent({ type: 'password_changed', log_type: 'scp', user_id: user, date: at(4) })));
+  await handle(
+    sqsEvent(
+      canonicalEvent({ type: 'user_blocked', user_id: user, date: at(3) }),
+      canonicalEvent({ type: 'password_changed', log_type: 'scp', user_id: user, date: at(4) }),
+    ),
+  );
   expect(await getUser(user)).toMatchObject({ created_at: at(2), blocked: true, blocked_at: at(3), last_password_change: at(4), deleted: false });
 });
 

@@ -16,7 +16,13 @@ import { SqsPoller } from '../local/sqs-poller';
 import { canonicalEvent, failedIds, sqsEvent, sqsRecord } from './support/events';
 
 type Behaviour = { status?: number; delayMs?: number };
-interface Received { id: string; authorization?: string; contentType?: string; body: CanonicalEvent; status: number }
+interface Received {
+  id: string;
+  authorization?: string;
+  contentType?: string;
+  body: CanonicalEvent;
+  status: number;
+}
 
 let server: Server;
 let url: string;
@@ -137,7 +143,11 @@ describe('through a real local SQS queue (fauxqs): retried, then the DLQ, never 
   let sqs: SQSClient;
   beforeAll(async () => {
     emulator = await startSnsSqs();
-    sqs = new SQSClient({ endpoint: emulator.endpoint, region: EMULATOR_CREDENTIALS.AWS_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    sqs = new SQSClient({
+      endpoint: emulator.endpoint,
+      region: EMULATOR_CREDENTIALS.AWS_REGION,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
   });
   afterAll(async () => {
     sqs?.destroy();
@@ -147,10 +157,12 @@ describe('through a real local SQS queue (fauxqs): retried, then the DLQ, never 
   it('delivers a once-failing event on redelivery and moves an always-failing one to the DLQ after maxReceiveCount', async () => {
     const { QueueUrl: dlqUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'webhook-dlq' }));
     const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn;
-    const { QueueUrl: queueUrl } = await sqs.send(new CreateQueueCommand({
-      QueueName: 'webhook',
-      Attributes: { VisibilityTimeout: '1', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 3 }) },
-    }));
+    const { QueueUrl: queueUrl } = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: 'webhook',
+        Attributes: { VisibilityTimeout: '1', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 3 }) },
+      }),
+    );
     const flaky = canonicalEvent();
     const broken = canonicalEvent();
     const fine = canonicalEvent();
@@ -158,7 +170,13 @@ describe('through a real local SQS queue (fauxqs): retried, then the DLQ, never 
     behaviours.set(broken.id, [{ status: 500 }]);
     for (const e of [flaky, broken, fine]) await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(e) }));
 
-    const poller = new SqsPoller({ name: 'webhook', sqs, queueUrl: queueUrl!, queueArn: 'arn:aws:sqs:us-east-1:000000000000:webhook', handler: createHandler(deps()) });
+    const poller = new SqsPoller({
+      name: 'webhook',
+      sqs,
+      queueUrl: queueUrl!,
+      queueArn: 'arn:aws:sqs:us-east-1:000000000000:webhook',
+      handler: createHandler(deps()),
+    });
     const dead: CanonicalEvent[] = [];
     const deadline = Date.now() + 20_000;
     while (dead.length === 0 && Date.now() < deadline) {

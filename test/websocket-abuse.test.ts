@@ -8,10 +8,14 @@ import { postLogStream, startRuntime } from '../harness/local-runtime';
 import { wsAbuse } from '../harness/ws-abuse';
 
 let p: LocalPipeline;
-beforeAll(async () => { p = await startRuntime(); }, 120_000);
-afterAll(async () => { await p?.stop(); });
+beforeAll(async () => {
+  p = await startRuntime();
+}, 120_000);
+afterAll(async () => {
+  await p?.stop();
+});
 
-test('malformed, oversized, unknown, double authentication, other tenants\' tokens, a ping flood: each answered or closed cleanly', async () => {
+test("malformed, oversized, unknown, double authentication, other tenants' tokens, a ping flood: each answered or closed cleanly", async () => {
   let n = 0;
   const results = await wsAbuse(p, {
     pingFlood: 500,
@@ -28,6 +32,14 @@ test('malformed, oversized, unknown, double authentication, other tenants\' toke
   // Which checks reach the deployed handlers and which only the local gateway emulator (AbuseScope):
   // the figure `npm run prove` reports says so, and this pins the split (hand-counted).
   const emulatorOnly = results.filter((r) => r.scope === 'emulator').map((r) => r.name);
-  expect(emulatorOnly).toEqual(['malformed frame (not JSON)', 'binary frame', 'oversized frame (200 KB)', 'unknown message type', 'type is not a string', 'route key injection ($connect)', 'ping flood (500 pings)']);
+  expect(emulatorOnly).toEqual([
+    'malformed frame (not JSON)',
+    'binary frame',
+    'oversized frame (200 KB)',
+    'unknown message type',
+    'type is not a string',
+    'route key injection ($connect)',
+    'ping flood (500 pings)',
+  ]);
   expect(results.filter((r) => r.scope === 'deployed')).toHaveLength(results.length - 7);
 }, 120_000);

@@ -13,9 +13,14 @@ import { LocalPipeline } from '../../local/pipeline';
 import { StressListener } from '../../harness/stress/listener';
 
 export interface LoadRun {
-  targetRate: number; seconds: number; batchSize: number;
-  eventsIn: number; eventsPerSecond: number; sessionEvents: number;
-  deliveriesExpected: number; deliveriesReceived: number;
+  targetRate: number;
+  seconds: number;
+  batchSize: number;
+  eventsIn: number;
+  eventsPerSecond: number;
+  sessionEvents: number;
+  deliveriesExpected: number;
+  deliveriesReceived: number;
   latencyMs: { p50: number; p99: number; max: number };
   memoryMb: { start: Record<string, number>; end: Record<string, number> };
   /** CPU milliseconds per event in, by process, from the first post to the end of the drain. */
@@ -30,7 +35,18 @@ export interface LoadRun {
    * failure), `notSession` (a non-session event pushed), `notAccepted` (an event of a batch whose POST did
    * not answer 200), `unknown` (an id this test never sent: another tenant's or another run's).
    */
-  ids: { expected: number; received: number; missing: number; duplicates: number; earlierRun: number; wrongListener: number; notSession: number; notAccepted: number; unknown: number; samples: string[] };
+  ids: {
+    expected: number;
+    received: number;
+    missing: number;
+    duplicates: number;
+    earlierRun: number;
+    wrongListener: number;
+    notSession: number;
+    notAccepted: number;
+    unknown: number;
+    samples: string[];
+  };
   /** Lines the runtime logged (request lines left out), by their first words, e.g. `push: Task timed out ...`. */
   runtimeLog: Record<string, number>;
   /**
@@ -44,7 +60,11 @@ export interface LoadRun {
 
 const ADMINS = 10;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => { if (!xs.length) return NaN; const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
+const pct = (xs: number[], p: number) => {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
 
 /** Resident memory (MB) of this process (the runtime's handlers, pollers and gateway) and its emulator children. */
 function memory(): Record<string, number> {
@@ -57,7 +77,9 @@ function memory(): Record<string, number> {
       if (name === 'ps' || name === 'sh') continue;
       out[name] = (out[name] ?? 0) + Math.round(Number(rss) / 1000);
     }
-  } catch { /* ps missing: runtime only */ }
+  } catch {
+    /* ps missing: runtime only */
+  }
   return out;
 }
 
@@ -72,14 +94,27 @@ function cpuSeconds(): Record<string, number> {
       const name = comm === 'java' ? 'dynamodb-local' : comm === 'node' ? 'fauxqs' : comm;
       if (name === 'ps' || name === 'sh') continue;
       // /proc/<pid>/stat: utime and stime (fields 14 and 15) in clock ticks (100 a second).
-      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+      const fields = fs
+        .readFileSync(`/proc/${pid}/stat`, 'utf8')
+        .replace(/^.*\) /, '')
+        .split(' ');
       out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
     }
-  } catch { /* no ps or /proc: runtime only */ }
+  } catch {
+    /* no ps or /proc: runtime only */
+  }
   return out;
 }
 
-export async function loadTest(opts: { seconds: number; listeners: number; rate?: number; calibrate?: boolean; topicTap?: boolean; progress: (s: string) => void; apiKey?: string }): Promise<{ calibration: { rate: number; ok: boolean; p99: number; achieved: number }[]; runs: LoadRun[]; listeners: number; connectSeconds: number }> {
+export async function loadTest(opts: {
+  seconds: number;
+  listeners: number;
+  rate?: number;
+  calibrate?: boolean;
+  topicTap?: boolean;
+  progress: (s: string) => void;
+  apiKey?: string;
+}): Promise<{ calibration: { rate: number; ok: boolean; p99: number; achieved: number }[]; runs: LoadRun[]; listeners: number; connectSeconds: number }> {
   const apiKey = opts.apiKey ?? 'load-api-key-5e2c9d';
   // Every id this test posted: its user's listener index (-1: a user without one), its run, whether its
   // batch was accepted and whether it is a session event; and each run's deliveries per listener and id.
@@ -95,7 +130,15 @@ export async function loadTest(opts: { seconds: number; listeners: number; rate?
   const [port, wsPort] = [await freePort(), await freePort()];
   // All listeners are of the tenant dev: a ceiling above the default 1,000 when more are asked for.
   // Without the page's topic tap (an extra consumer of every event that nothing deployed has): opts.topicTap to keep it.
-  const p = new LocalPipeline({ port, wsPort, apiKey, logLevel: 'ERROR', listenerLimits: { perTenant: Math.max(1000, opts.listeners) }, topicTap: opts.topicTap ?? false, log: logLine });
+  const p = new LocalPipeline({
+    port,
+    wsPort,
+    apiKey,
+    logLevel: 'ERROR',
+    listenerLimits: { perTenant: Math.max(1000, opts.listeners) },
+    topicTap: opts.topicTap ?? false,
+    log: logLine,
+  });
   const users = Math.max(1, opts.listeners - ADMINS);
   const listeners: StressListener[] = [];
   let window: { latencies: number[]; received: number } = { latencies: [], received: 0 };
@@ -103,22 +146,30 @@ export async function loadTest(opts: { seconds: number; listeners: number; rate?
   try {
     await p.start();
     const t0 = Date.now();
-    const specs = Array.from({ length: opts.listeners }, (_, i) => (i < ADMINS ? { sub: `auth0|load-admin-${i}`, scope: 'listen:events' } : { sub: `auth0|load-${i - ADMINS}`, scope: 'listen:events:self' }));
+    const specs = Array.from({ length: opts.listeners }, (_, i) =>
+      i < ADMINS ? { sub: `auth0|load-admin-${i}`, scope: 'listen:events' } : { sub: `auth0|load-${i - ADMINS}`, scope: 'listen:events:self' },
+    );
     for (let i = 0; i < specs.length; i += 50) {
-      await Promise.all(specs.slice(i, i + 50).map(async (s, j) => {
-        const index = i + j;
-        const l = new StressListener({ url: p.wsUrl, token: () => devToken({ sub: s.sub, scope: s.scope, port }), onEvent: (e, replay, at) => {
-          window.received++;
-          window.latencies.push(at - Date.parse(e.date ?? ''));
-          const key = `${index}|${e.id}`;
-          const g = got.get(key) ?? { count: 0, arrivals: [] };
-          g.count++;
-          g.arrivals.push(`${replay ? 'replay' : 'live'}@${at}`);
-          got.set(key, g);
-        } });
-        if (!(await l.connect())) throw new Error(`listener ${s.sub} could not authenticate`);
-        listeners.push(l);
-      }));
+      await Promise.all(
+        specs.slice(i, i + 50).map(async (s, j) => {
+          const index = i + j;
+          const l = new StressListener({
+            url: p.wsUrl,
+            token: () => devToken({ sub: s.sub, scope: s.scope, port }),
+            onEvent: (e, replay, at) => {
+              window.received++;
+              window.latencies.push(at - Date.parse(e.date ?? ''));
+              const key = `${index}|${e.id}`;
+              const g = got.get(key) ?? { count: 0, arrivals: [] };
+              g.count++;
+              g.arrivals.push(`${replay ? 'replay' : 'live'}@${at}`);
+              got.set(key, g);
+            },
+          });
+          if (!(await l.connect())) throw new Error(`listener ${s.sub} could not authenticate`);
+          listeners.push(l);
+        }),
+      );
     }
     const connectSeconds = (Date.now() - t0) / 1000;
     opts.progress(`${listeners.length} listeners connected in ${connectSeconds.toFixed(1)} s`);
@@ -140,7 +191,10 @@ export async function loadTest(opts: { seconds: number; listeners: number; rate?
       const start = Date.now();
       let posting = 0;
       const backlog: LoadRun['backlog'] = {};
-      const note = (stage: string, n: number, at: number) => { const b = (backlog[stage] ??= { max: 0, atSecond: 0 }); if (n > b.max) Object.assign(b, { max: n, atSecond: Math.round(at) }); };
+      const note = (stage: string, n: number, at: number) => {
+        const b = (backlog[stage] ??= { max: 0, atSecond: 0 });
+        if (n > b.max) Object.assign(b, { max: n, atSecond: Math.round(at) });
+      };
       const flow0 = p.flowCounts();
       const unpushed = (f: typeof flow0) => (f.subscribers['session-events']?.delivered ?? 0) - (f.stored.events ?? 0);
       let sampling = true;
@@ -151,7 +205,9 @@ export async function loadTest(opts: { seconds: number; listeners: number; rate?
           note('stream+push', unpushed(p.flowCounts()) - unpushed(flow0), at);
           try {
             for (const q of (await p.queueDepths()).subscribers) note(`queue ${q.name}`, q.visible + q.inFlight, at);
-          } catch { /* a depth not read this second */ }
+          } catch {
+            /* a depth not read this second */
+          }
           await sleep(1000);
         }
       })();
@@ -167,21 +223,36 @@ export async function loadTest(opts: { seconds: number; listeners: number; rate?
           const user = `auth0|load-${k}`;
           const type = r < 0.7 ? 's' : r < 0.8 ? 'fp' : r < 0.95 ? 'slo' : 'scp';
           if (type === 'slo' || type === 'scp') session++;
-          posted.set(log_id, { owner: ADMINS + k < listeners.length ? ADMINS + k : -1, run: runId, accepted: false, session: type === 'slo' || type === 'scp' });
+          posted.set(log_id, {
+            owner: ADMINS + k < listeners.length ? ADMINS + k : -1,
+            run: runId,
+            accepted: false,
+            session: type === 'slo' || type === 'scp',
+          });
           return { log_id, data: { type, date: now, user_id: user, log_id, client_id: 'cl_load', ip: '203.0.113.7' } };
         });
         posting += batch.length;
-        inflight.push((async () => {
-          try {
-            const res = await fetch(`${p.restUrl}/dev/log-stream`, { method: 'POST', headers: { 'x-api-key': apiKey, 'content-type': 'application/json' }, body: JSON.stringify(batch) });
-            await res.arrayBuffer();
-            if (res.status === 200) {
-              eventsIn += batch.length;
-              sessionEvents += session;
-              for (const e of batch) posted.get(e.log_id)!.accepted = true;
-            } else httpErrors++;
-          } catch { httpErrors++; } finally { posting -= batch.length; }
-        })());
+        inflight.push(
+          (async () => {
+            try {
+              const res = await fetch(`${p.restUrl}/dev/log-stream`, {
+                method: 'POST',
+                headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+                body: JSON.stringify(batch),
+              });
+              await res.arrayBuffer();
+              if (res.status === 200) {
+                eventsIn += batch.length;
+                sessionEvents += session;
+                for (const e of batch) posted.get(e.log_id)!.accepted = true;
+              } else httpErrors++;
+            } catch {
+              httpErrors++;
+            } finally {
+              posting -= batch.length;
+            }
+          })(),
+        );
         if (inflight.length > 200) await Promise.race(inflight);
       }
       await Promise.all(inflight);
@@ -204,29 +275,64 @@ export async function loadTest(opts: { seconds: number; listeners: number; rate?
       await sampler;
       const memEnd = memory();
       const cpuEnd = cpuSeconds();
-      const cpuMsPerEvent = Object.fromEntries(Object.entries(cpuEnd).map(([k, v]) => [k, Math.round((1000 * (v - (cpuStart[k] ?? 0)) / Math.max(1, eventsIn)) * 100) / 100]));
+      const cpuMsPerEvent = Object.fromEntries(
+        Object.entries(cpuEnd).map(([k, v]) => [k, Math.round(((1000 * (v - (cpuStart[k] ?? 0))) / Math.max(1, eventsIn)) * 100) / 100]),
+      );
       const listenerErrors = listeners.reduce((n, l) => n + l.errors.length + l.unexpectedCloses, 0) - listenerErrorsBefore;
       const expectedSet = new Set(expectedPairs);
-      const ids: LoadRun['ids'] = { expected, received: 0, missing: 0, duplicates: 0, earlierRun: 0, wrongListener: 0, notSession: 0, notAccepted: 0, unknown: 0, samples: [] };
+      const ids: LoadRun['ids'] = {
+        expected,
+        received: 0,
+        missing: 0,
+        duplicates: 0,
+        earlierRun: 0,
+        wrongListener: 0,
+        notSession: 0,
+        notAccepted: 0,
+        unknown: 0,
+        samples: [],
+      };
       const sample = (kind: string, key: string, g: { count: number; arrivals: string[] }) => {
-        if (ids.samples.length < 10) ids.samples.push(`${kind} listener ${key.split('|')[0]} id ${key.slice(key.indexOf('|') + 1)}: ${g.arrivals.map((a) => a.replace(/@(\d+)/, (_, t) => `@+${Number(t) - start} ms`)).join(', ')}`);
+        if (ids.samples.length < 10)
+          ids.samples.push(
+            `${kind} listener ${key.split('|')[0]} id ${key.slice(key.indexOf('|') + 1)}: ${g.arrivals.map((a) => a.replace(/@(\d+)/, (_, t) => `@+${Number(t) - start} ms`)).join(', ')}`,
+          );
       };
       for (const [key, g] of got) {
         const [l, id] = [Number(key.split('|')[0]), key.slice(key.indexOf('|') + 1)];
         const s = posted.get(id);
         if (expectedSet.has(key)) {
           ids.received++;
-          if (g.count > 1) { ids.duplicates += g.count - 1; sample('duplicate', key, g); }
+          if (g.count > 1) {
+            ids.duplicates += g.count - 1;
+            sample('duplicate', key, g);
+          }
           continue;
         }
-        const kind: 'unknown' | 'notSession' | 'notAccepted' | 'wrongListener' | 'earlierRun' = !s ? 'unknown' : !s.session ? 'notSession' : !s.accepted ? 'notAccepted' : !(l < admins || l === s.owner) ? 'wrongListener' : s.run !== runId ? 'earlierRun' : 'unknown';
+        const kind: 'unknown' | 'notSession' | 'notAccepted' | 'wrongListener' | 'earlierRun' = !s
+          ? 'unknown'
+          : !s.session
+            ? 'notSession'
+            : !s.accepted
+              ? 'notAccepted'
+              : !(l < admins || l === s.owner)
+                ? 'wrongListener'
+                : s.run !== runId
+                  ? 'earlierRun'
+                  : 'unknown';
         ids[kind] += g.count;
         sample(kind, key, g);
       }
       ids.missing = expected - ids.received;
       return {
-        targetRate: rate, seconds: Math.round(sent * 10) / 10, batchSize, eventsIn, eventsPerSecond: Math.round(eventsIn / sent), sessionEvents,
-        deliveriesExpected: expected, deliveriesReceived: window.received,
+        targetRate: rate,
+        seconds: Math.round(sent * 10) / 10,
+        batchSize,
+        eventsIn,
+        eventsPerSecond: Math.round(eventsIn / sent),
+        sessionEvents,
+        deliveriesExpected: expected,
+        deliveriesReceived: window.received,
         latencyMs: { p50: pct(window.latencies, 50), p99: pct(window.latencies, 99), max: Math.max(0, ...window.latencies) },
         memoryMb: { start: memStart, end: memEnd },
         cpuMsPerEvent,
@@ -244,7 +350,9 @@ export async function loadTest(opts: { seconds: number; listeners: number; rate?
         const r = await run(rate, 8);
         const ok = r.errors.http === 0 && r.errors.missingDeliveries === 0 && r.latencyMs.p99 < 3000 && r.eventsPerSecond >= 0.9 * rate;
         calibration.push({ rate, ok, p99: r.latencyMs.p99, achieved: r.eventsPerSecond });
-        opts.progress(`calibration ${rate}/s: achieved ${r.eventsPerSecond}/s, p99 ${r.latencyMs.p99} ms, missing ${r.errors.missingDeliveries} -> ${ok ? 'holds' : 'does not hold'}`);
+        opts.progress(
+          `calibration ${rate}/s: achieved ${r.eventsPerSecond}/s, p99 ${r.latencyMs.p99} ms, missing ${r.errors.missingDeliveries} -> ${ok ? 'holds' : 'does not hold'}`,
+        );
         if (!ok) break;
         best = rate;
         await sleep(2000);
@@ -255,7 +363,9 @@ export async function loadTest(opts: { seconds: number; listeners: number; rate?
       opts.progress(`run: ${rate} events/s for ${opts.seconds} s`);
       runs.push(await run(rate, opts.seconds));
       const r = runs[runs.length - 1];
-      opts.progress(`  in ${r.eventsPerSecond}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, deliveries ${r.deliveriesReceived}/${r.deliveriesExpected}`);
+      opts.progress(
+        `  in ${r.eventsPerSecond}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, deliveries ${r.deliveriesReceived}/${r.deliveriesExpected}`,
+      );
       await sleep(2000);
     }
     return { calibration, runs, listeners: listeners.length, connectSeconds };

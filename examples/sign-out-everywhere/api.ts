@@ -47,16 +47,28 @@ export class ExampleApi {
     const jwks = createRemoteJWKSet(new URL('.well-known/jwks.json', opts.issuer));
     const verify: Middleware = async (req, res, next) => {
       const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-      if (!token) return json(res, 401, { error: 'invalid_request', message: 'Send the access token as Authorization: Bearer <token>.' }, { 'www-authenticate': 'Bearer' });
+      if (!token)
+        return json(
+          res,
+          401,
+          { error: 'invalid_request', message: 'Send the access token as Authorization: Bearer <token>.' },
+          { 'www-authenticate': 'Bearer' },
+        );
       try {
         const { payload } = await jwtVerify(token, jwks, { issuer: opts.issuer, audience: opts.audience, algorithms: ['RS256'] });
         req.auth = { payload };
         next();
       } catch {
-        json(res, 401, { error: 'invalid_token', message: 'The access token is not valid for this API (signature, issuer, audience or expiry).' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
+        json(
+          res,
+          401,
+          { error: 'invalid_token', message: 'The access token is not valid for this API (signature, issuer, audience or expiry).' },
+          { 'www-authenticate': 'Bearer error="invalid_token"' },
+        );
       }
     };
-    const me: Middleware = (req, res) => json(res, 200, { user: req.auth!.payload.sub, issued_at: new Date((req.auth!.payload.iat ?? 0) * 1000).toISOString() });
+    const me: Middleware = (req, res) =>
+      json(res, 200, { user: req.auth!.payload.sub, issued_at: new Date((req.auth!.payload.iat ?? 0) * 1000).toISOString() });
     this.chain = [verify, rejectRevokedTokens({ latestRevocation: this.store.lookup }) as Middleware, me];
   }
 
@@ -81,7 +93,9 @@ export class ExampleApi {
   handle(req: IncomingMessage, res: ServerResponse): void {
     const step = (i: number): void => {
       if (i >= this.chain.length) return;
-      void Promise.resolve(this.chain[i](req as Req, res, (err?: unknown) => (err ? json(res, 500, { error: 'internal_error', message: 'The API failed.' }) : step(i + 1))));
+      void Promise.resolve(
+        this.chain[i](req as Req, res, (err?: unknown) => (err ? json(res, 500, { error: 'internal_error', message: 'The API failed.' }) : step(i + 1))),
+      );
     };
     step(0);
   }

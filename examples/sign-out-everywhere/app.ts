@@ -15,8 +15,15 @@
  */
 import { SessionEventsClient, SESSION_ENDING_TYPES, type SessionEvent } from 'auth0-events/client';
 
-interface Session { user: string; eventsToken: string; apiToken: string }
-interface Config { wsUrl: string; tenant: string }
+interface Session {
+  user: string;
+  eventsToken: string;
+  apiToken: string;
+}
+interface Config {
+  wsUrl: string;
+  tenant: string;
+}
 
 const STORAGE_KEY = 'sign-out-example:session';
 const el = (id: string) => document.getElementById(id) as HTMLElement;

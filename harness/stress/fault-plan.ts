@@ -32,8 +32,7 @@ export interface PlannedEvent {
 }
 
 export type Send =
-  | { kind: 'batch'; events: PlannedEvent[]; lines: boolean; duplicate?: boolean }
-  | { kind: 'action'; event: PlannedEvent; duplicate?: boolean };
+  { kind: 'batch'; events: PlannedEvent[]; lines: boolean; duplicate?: boolean } | { kind: 'action'; event: PlannedEvent; duplicate?: boolean };
 
 export interface FaultPlan {
   /** Sent concurrently, in this order. */
@@ -68,8 +67,18 @@ const VARIANTS: Record<Effect, OracleRowName[]> = {
   delete: ['sapi DELETE user', 'sdu user deleted'],
 };
 const OTHER: [OracleRowName, number][] = [
-  ['s login', 40], ['fp wrong password', 8], ['f failed login', 3], ['slo logout', 14], ['srrt refresh token revoked', 6],
-  ['w warning', 5], ['unknown code', 2], ['limit_wc brute-force block', 2], ['ublkdu block released', 1], ['sapi DELETE user-blocks', 1], ['sapi PATCH other field', 2], ['action post-login', 1],
+  ['s login', 40],
+  ['fp wrong password', 8],
+  ['f failed login', 3],
+  ['slo logout', 14],
+  ['srrt refresh token revoked', 6],
+  ['w warning', 5],
+  ['unknown code', 2],
+  ['limit_wc brute-force block', 2],
+  ['ublkdu block released', 1],
+  ['sapi DELETE user-blocks', 1],
+  ['sapi PATCH other field', 2],
+  ['action post-login', 1],
 ];
 const LIFECYCLE: Effect[] = ['register', 'block', 'unblock', 'password', 'delete', 'register'];
 const EXTRA: Effect[] = ['register', 'block', 'unblock', 'password', 'delete'];
@@ -120,7 +129,8 @@ export function faultPlan(n: number, random: () => number, runId: string, now = 
   const far = `auth0|far-future-${runId}`;
   const near = `auth0|near-future-${runId}`;
   users.push(far, near);
-  for (const [i, user] of [far, near].entries()) events.push(plannedEvent('ss signup', { id: nextId(), user, date: new Date(base + i).toISOString(), email: `forge${i}.${runId}@example.org` }));
+  for (const [i, user] of [far, near].entries())
+    events.push(plannedEvent('ss signup', { id: nextId(), user, date: new Date(base + i).toISOString(), email: `forge${i}.${runId}@example.org` }));
 
   // Everything else, up to n.
   const total = OTHER.reduce((s, [, w]) => s + w, 0);
@@ -128,7 +138,11 @@ export function faultPlan(n: number, random: () => number, runId: string, now = 
     let r = random() * total;
     const [row] = OTHER.find(([, w]) => (r -= w) < 0) ?? OTHER[0];
     // Brute-force records name users with a state: they must leave it as it is (issue 18, item 1).
-    const user = ['sapi PATCH other field', 'limit_wc brute-force block', 'ublkdu block released', 'sapi DELETE user-blocks'].includes(row) ? pick(users.slice(0, userCount)) : ['fp wrong password', 'f failed login', 'unknown code'].includes(row) ? `auth0|u-${runId}-${i}` : pick(POOL);
+    const user = ['sapi PATCH other field', 'limit_wc brute-force block', 'ublkdu block released', 'sapi DELETE user-blocks'].includes(row)
+      ? pick(users.slice(0, userCount))
+      : ['fp wrong password', 'f failed login', 'unknown code'].includes(row)
+        ? `auth0|u-${runId}-${i}`
+        : pick(POOL);
     events.push(plannedEvent(row, { id: nextId(), user, date: new Date(base + 3600_000 + i * 10).toISOString(), session: `sess-${runId}-${i}` }));
   }
 
@@ -196,8 +210,18 @@ export function faultPlan(n: number, random: () => number, runId: string, now = 
   };
 
   return {
-    sends, sequenced, events, users, pool: POOL,
-    stats: { batches: batches.length, duplicateBatches, actionCalls: sends.filter((s) => s.kind === 'action').length, eventsSentTwice, userStateEvents, lifecycleInDateOrder: inOrder },
+    sends,
+    sequenced,
+    events,
+    users,
+    pool: POOL,
+    stats: {
+      batches: batches.length,
+      duplicateBatches,
+      actionCalls: sends.filter((s) => s.kind === 'action').length,
+      eventsSentTwice,
+      userStateEvents,
+      lifecycleInDateOrder: inOrder,
+    },
   };
 }
-

@@ -50,8 +50,14 @@ export interface FaultOptions {
 }
 
 export const FAULT_DEFAULTS: FaultOptions = {
-  events: 10_000, handlerFailure: 0.3, restartDynamoDb: true, dropListeners: true, seed: 7,
-  drainMs: 600_000, apiKey: 'stress-api-key-3f9a1c7e5b2d', progress: () => undefined,
+  events: 10_000,
+  handlerFailure: 0.3,
+  restartDynamoDb: true,
+  dropListeners: true,
+  seed: 7,
+  drainMs: 600_000,
+  apiKey: 'stress-api-key-3f9a1c7e5b2d',
+  progress: () => undefined,
 };
 
 export { rng } from './fault-plan';
@@ -68,8 +74,34 @@ export interface FaultReport {
   /** The users table against the oracle's final state, user by user. */
   users: UsersLedger & { unexplainedItems: number };
   tables: { usersItems: number; usersExpected: number; eventsItems: number; eventsExpected: number; extraItems: number };
-  listeners: { name: string; filter: string; resumed: boolean; expected: number; received: number; missing: number; missingByRow: Record<string, number>; pushedTwice: number; reconnects: number; replayed: number; caughtUp: number; errors: string[]; detail?: unknown }[];
-  totals: { processed: number; inDlq: number; lost: number; writtenTwice: number; unexpected: number; misclassified: number; userMismatches: number; pushedTwice: number; missedByListeners: number; missedByStayedConnected: number; missedByResumed: number };
+  listeners: {
+    name: string;
+    filter: string;
+    resumed: boolean;
+    expected: number;
+    received: number;
+    missing: number;
+    missingByRow: Record<string, number>;
+    pushedTwice: number;
+    reconnects: number;
+    replayed: number;
+    caughtUp: number;
+    errors: string[];
+    detail?: unknown;
+  }[];
+  totals: {
+    processed: number;
+    inDlq: number;
+    lost: number;
+    writtenTwice: number;
+    unexpected: number;
+    misclassified: number;
+    userMismatches: number;
+    pushedTwice: number;
+    missedByListeners: number;
+    missedByStayedConnected: number;
+    missedByResumed: number;
+  };
   drainSeconds: number;
   pushGaveUp: { batches: number; records: number; errors: string[] };
   logLines: number;
@@ -122,14 +154,24 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
     (db as unknown as { send: (c: unknown) => Promise<unknown> }).send = async (cmd: any) => {
       const out = await send(cmd);
       const name = cmd?.constructor?.name as string;
-      const key = name === 'PutCommand' && cmd.input.ConditionExpression ? `put ${JSON.stringify(cmd.input.Item?.id)}`
-        : (name === 'UpdateCommand' && cmd.input.ConditionExpression) || name === 'TransactWriteCommand' ? `${name} ${JSON.stringify(cmd.input)}` : undefined;
+      const key =
+        name === 'PutCommand' && cmd.input.ConditionExpression
+          ? `put ${JSON.stringify(cmd.input.Item?.id)}`
+          : (name === 'UpdateCommand' && cmd.input.ConditionExpression) || name === 'TransactWriteCommand'
+            ? `${name} ${JSON.stringify(cmd.input)}`
+            : undefined;
       if (key) writes.set(key, (writes.get(key) ?? 0) + 1);
       return out;
     };
     return db;
   };
-  const bodyOf = (body: string): { id?: string; type?: string; log_type?: string; user_id?: string } => { try { return JSON.parse(body); } catch { return {}; } };
+  const bodyOf = (body: string): { id?: string; type?: string; log_type?: string; user_id?: string } => {
+    try {
+      return JSON.parse(body);
+    } catch {
+      return {};
+    }
+  };
   const wrapHandler = (name: string, deployed: SqsHandler): SqsHandler => {
     const def = SUBSCRIBERS.find((s) => s.name === name);
     const obs = observed[name as BuiltInSubscriber];
@@ -144,7 +186,11 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
       const result = await handler(event, context);
       if (obs) {
         const failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-        for (const r of event.Records) if (!failed.has(r.messageId)) { const id = bodyOf(r.body).id; if (id) obs.completed.add(id); }
+        for (const r of event.Records)
+          if (!failed.has(r.messageId)) {
+            const id = bodyOf(r.body).id;
+            if (id) obs.completed.add(id);
+          }
       }
       return result;
     };
@@ -179,8 +225,16 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
 
   const [port, wsPort] = [await freePort(), await freePort()];
   const p = new LocalPipeline({
-    port, wsPort, apiKey: o.apiKey, persistDir, visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS, wrapHandler, logLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
-    log: (line) => { if (line.startsWith('push gave up')) pushGaveUp.push(line); },
+    port,
+    wsPort,
+    apiKey: o.apiKey,
+    persistDir,
+    visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS,
+    wrapHandler,
+    logLevel: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
+    log: (line) => {
+      if (line.startsWith('push gave up')) pushGaveUp.push(line);
+    },
   });
   const sqs = new SQSClient({});
   let proxy: SnsFaultProxy | undefined;
@@ -195,8 +249,12 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
     // Listeners: three see every event, three only their own (the pool users); 1 and 4 are dropped by
     // the server, 2 and 5 by the network; 3 and 6 stay connected throughout.
     const plan = [
-      { sub: 'auth0|ops-1', scope: 'listen:events', drop: 'server' }, { sub: 'auth0|ops-2', scope: 'listen:events', drop: 'client' }, { sub: 'auth0|ops-3', scope: 'listen:events', drop: '' },
-      { sub: POOL[0], scope: 'listen:events:self', drop: 'server' }, { sub: POOL[1], scope: 'listen:events:self', drop: 'client' }, { sub: POOL[2], scope: 'listen:events:self', drop: '' },
+      { sub: 'auth0|ops-1', scope: 'listen:events', drop: 'server' },
+      { sub: 'auth0|ops-2', scope: 'listen:events', drop: 'client' },
+      { sub: 'auth0|ops-3', scope: 'listen:events', drop: '' },
+      { sub: POOL[0], scope: 'listen:events:self', drop: 'server' },
+      { sub: POOL[1], scope: 'listen:events:self', drop: 'client' },
+      { sub: POOL[2], scope: 'listen:events:self', drop: '' },
     ];
     for (const x of plan) {
       const l = new StressListener({ url: p.wsUrl, token: () => devToken({ sub: x.sub, scope: x.scope, port }), resume: true });
@@ -211,20 +269,32 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
       const lines = s.kind === 'batch' && s.lines;
       const url = s.kind === 'batch' ? `${p.restUrl}/dev/log-stream` : `${p.restUrl}/dev/actions/${(s.event.input as { trigger: string }).trigger}`;
       const records = events.map((e) => (e.input.via === 'log-stream' ? e.input.record : undefined));
-      const body = s.kind === 'action' ? JSON.stringify((s.event.input as { payload: unknown }).payload) : lines ? records.map((r) => JSON.stringify(r)).join('\n') : JSON.stringify(records);
+      const body =
+        s.kind === 'action'
+          ? JSON.stringify((s.event.input as { payload: unknown }).payload)
+          : lines
+            ? records.map((r) => JSON.stringify(r)).join('\n')
+            : JSON.stringify(records);
       for (let attempt = 0; attempt < 40; attempt++) {
         requests++;
         let status = 0;
         let json: any;
         try {
-          const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${o.apiKey}`, 'content-type': lines ? 'application/x-ndjson' : 'application/json' }, body });
+          const res = await fetch(url, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${o.apiKey}`, 'content-type': lines ? 'application/x-ndjson' : 'application/json' },
+            body,
+          });
           status = res.status;
           json = await res.json().catch(() => undefined);
-        } catch { status = 0; }
+        } catch {
+          status = 0;
+        }
         answered[status] = (answered[status] ?? 0) + 1;
         if (status === 200 || status === 202) {
           const at = new Date().toISOString();
-          if (s.kind === 'batch' && (json?.received !== events.length || json?.published !== events.length)) throw new Error(`200 with wrong counts: ${JSON.stringify(json)} for ${events.length}`);
+          if (s.kind === 'batch' && (json?.received !== events.length || json?.published !== events.length))
+            throw new Error(`200 with wrong counts: ${JSON.stringify(json)} for ${events.length}`);
           if (s.kind === 'action') {
             if (typeof json?.id !== 'string') throw new Error(`Action answered ${status} without an id: ${JSON.stringify(json)}`);
             if (s.event.id && s.event.id !== json.id) throw new Error(`the same Action call got two ids: ${s.event.id} and ${json.id}`);
@@ -239,7 +309,9 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
     };
 
     // Warm-up: one session event per pool user, so that every listener has an event id to resume from.
-    const warmUp = POOL.map((user, i) => plannedEvent('slo logout', { id: `90020261122${runId}warm${i}`, user, date: new Date(Date.now() - 7 * 3600_000 + i).toISOString() }));
+    const warmUp = POOL.map((user, i) =>
+      plannedEvent('slo logout', { id: `90020261122${runId}warm${i}`, user, date: new Date(Date.now() - 7 * 3600_000 + i).toISOString() }),
+    );
     await post({ kind: 'batch', events: warmUp, lines: false });
     for (let i = 0; i < 100 && !listeners.every((x) => x.l.lastId); i++) await sleep(100);
     if (!listeners.every((x) => x.l.lastId)) throw new Error('the warm-up events did not reach every listener');
@@ -256,7 +328,9 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
 
     const fp = faultPlan(o.events, random, runId);
     const queue = fp.sends;
-    o.progress(`plan: ${fp.events.length} events (${fp.stats.userStateEvents} user-state for ${fp.users.length - 2} users, ${fp.stats.lifecycleInDateOrder} with the lifecycle in date order), ${fp.stats.batches} batches + ${fp.stats.duplicateBatches} posted twice, ${fp.stats.actionCalls} Action calls, ${fp.stats.eventsSentTwice} user-state events sent twice`);
+    o.progress(
+      `plan: ${fp.events.length} events (${fp.stats.userStateEvents} user-state for ${fp.users.length - 2} users, ${fp.stats.lifecycleInDateOrder} with the lifecycle in date order), ${fp.stats.batches} batches + ${fp.stats.duplicateBatches} posted twice, ${fp.stats.actionCalls} Action calls, ${fp.stats.eventsSentTwice} user-state events sent twice`,
+    );
 
     const t0 = Date.now();
     let next = 0;
@@ -267,14 +341,31 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
     const worker = async () => {
       while (next < queue.length) {
         const b = queue[next++];
-        if (o.dropListeners && at(0.2) && !milestones.has('drop1')) { milestones.add('drop1'); void dropAt('server').catch((e) => o.progress(`server drop failed: ${(e as Error).message}`)); void dropAt('client'); o.progress('listeners dropped (1st)'); }
+        if (o.dropListeners && at(0.2) && !milestones.has('drop1')) {
+          milestones.add('drop1');
+          void dropAt('server').catch((e) => o.progress(`server drop failed: ${(e as Error).message}`));
+          void dropAt('client');
+          o.progress('listeners dropped (1st)');
+        }
         if (o.restartDynamoDb && at(0.35) && !milestones.has('ddb')) {
           milestones.add('ddb');
           o.progress('stopping DynamoDB Local');
-          restart = p.restartDynamoDb(2000).then((r) => { dynamoDbRestartMs = r.downMs; o.progress(`DynamoDB Local back after ${r.downMs} ms`); });
+          restart = p.restartDynamoDb(2000).then((r) => {
+            dynamoDbRestartMs = r.downMs;
+            o.progress(`DynamoDB Local back after ${r.downMs} ms`);
+          });
         }
-        if (at(0.5) && !milestones.has('outage')) { milestones.add('outage'); proxy!.outage(4000); o.progress('SNS outage: 4 s'); }
-        if (o.dropListeners && at(0.8) && !milestones.has('drop2')) { milestones.add('drop2'); void dropAt('server').catch((e) => o.progress(`server drop failed: ${(e as Error).message}`)); void dropAt('client'); o.progress('listeners dropped (2nd)'); }
+        if (at(0.5) && !milestones.has('outage')) {
+          milestones.add('outage');
+          proxy!.outage(4000);
+          o.progress('SNS outage: 4 s');
+        }
+        if (o.dropListeners && at(0.8) && !milestones.has('drop2')) {
+          milestones.add('drop2');
+          void dropAt('server').catch((e) => o.progress(`server drop failed: ${(e as Error).message}`));
+          void dropAt('client');
+          o.progress('listeners dropped (2nd)');
+        }
         await post(b);
         if (next % 50 === 0) o.progress(`posted ${next}/${queue.length}`);
       }
@@ -299,7 +390,8 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
       const st = await p.state().catch(() => undefined);
       const busy = st ? st.subscribers.filter((s) => s.name === 'users' || s.name === 'session-events').reduce((n, s) => n + s.visible + s.inFlight, 0) : 1;
       const sig = listeners.map((x) => `${x.l.counts.size}/${x.l.open}`).join(',') + `|${busy}`;
-      if (Math.floor((Date.now() - drainStart) / 30_000) !== Math.floor((Date.now() - drainStart - 1000) / 30_000)) o.progress(`draining: ${busy} messages in the subscriber queues; listeners received ${listeners.map((x) => x.l.counts.size).join(', ')}`);
+      if (Math.floor((Date.now() - drainStart) / 30_000) !== Math.floor((Date.now() - drainStart - 1000) / 30_000))
+        o.progress(`draining: ${busy} messages in the subscriber queues; listeners received ${listeners.map((x) => x.l.counts.size).join(', ')}`);
       stable = busy === 0 && sig === lastSig ? stable + 1 : 0;
       lastSig = sig;
       if (stable >= 4) break;
@@ -321,7 +413,11 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
       if (!observed[name]) continue;
       subscribers[name] = subscriberLedger(name, accepted, observed[name], await peekAll(sqs, sub.dlqUrl), name === 'session-events' ? { ids: storedIds } : {});
     }
-    const users = usersLedger(accepted, usersItems.filter((i) => i.tenant === 'dev'), new Set(subscribers.users.inDlqIds));
+    const users = usersLedger(
+      accepted,
+      usersItems.filter((i) => i.tenant === 'dev'),
+      new Set(subscribers.users.inDlqIds),
+    );
     const duplicatesInUsers = usersItems.length - new Set(usersItems.map((i) => `${i.tenant}\n${i.user_id}`)).size;
     users.unexplainedItems += usersItems.length - usersItems.filter((i) => i.tenant === 'dev').length;
     subscribers.users.unexpected += users.unexplainedItems;
@@ -336,31 +432,86 @@ export async function faultRun(partial: Partial<FaultOptions> = {}): Promise<Fau
       const missingIds = expected.filter((id) => !x.l.counts.has(id));
       const missing = missingIds.length;
       const missingByRow: Record<string, number> = {};
-      for (const id of missingIds) { const row = byId.get(id)?.row ?? '?'; missingByRow[row] = (missingByRow[row] ?? 0) + 1; }
+      for (const id of missingIds) {
+        const row = byId.get(id)?.row ?? '?';
+        missingByRow[row] = (missingByRow[row] ?? 0) + 1;
+      }
       const twice = [...x.l.counts.values()].filter((n) => n > 1).length;
-      return { name: x.name, filter: x.filter, resumed: x.resumed, expected: expected.length, received: x.l.counts.size, missing, missingByRow, pushedTwice: twice, reconnects: x.l.connects - 1, replayed: x.l.replayed, caughtUp: x.l.caughtUp, errors: x.l.errors.slice(0, 3),
-        detail: process.env.FAULT_DEBUG ? { timeline: x.l.timeline, missing: missingIds.slice(0, 12).map((id) => `${id} ${byId.get(id)?.row} stored_at=${storedAt.get(id)}`), twice: [...x.l.arrivals].filter(([, a]) => a.length > 1).slice(0, 6).map(([id, a]) => `${id} ${a.join(' ')}`) } : undefined };
+      return {
+        name: x.name,
+        filter: x.filter,
+        resumed: x.resumed,
+        expected: expected.length,
+        received: x.l.counts.size,
+        missing,
+        missingByRow,
+        pushedTwice: twice,
+        reconnects: x.l.connects - 1,
+        replayed: x.l.replayed,
+        caughtUp: x.l.caughtUp,
+        errors: x.l.errors.slice(0, 3),
+        detail: process.env.FAULT_DEBUG
+          ? {
+              timeline: x.l.timeline,
+              missing: missingIds.slice(0, 12).map((id) => `${id} ${byId.get(id)?.row} stored_at=${storedAt.get(id)}`),
+              twice: [...x.l.arrivals]
+                .filter(([, a]) => a.length > 1)
+                .slice(0, 6)
+                .map(([id, a]) => `${id} ${a.join(' ')}`),
+            }
+          : undefined,
+      };
     });
     const sum = (f: (s: SubscriberLedger) => number) => Object.values(subscribers).reduce((n, s) => n + f(s), 0);
     const sent = all.length;
     return {
       seed: o.seed,
-      events: { sent, accepted: accepted.length, notAccepted: sent - accepted.length, userStateEvents: fp.stats.userStateEvents, users: fp.users.length, sentTwice: fp.stats.eventsSentTwice, actionCalls: fp.stats.actionCalls },
+      events: {
+        sent,
+        accepted: accepted.length,
+        notAccepted: sent - accepted.length,
+        userStateEvents: fp.stats.userStateEvents,
+        users: fp.users.length,
+        sentTwice: fp.stats.eventsSentTwice,
+        actionCalls: fp.stats.actionCalls,
+      },
       posts: { batches: fp.stats.batches, duplicatesPosted: fp.stats.duplicateBatches, requests, answered, seconds: postSeconds },
-      faults: { handlerInvocations, injected, sns: proxy.stats, dynamoDbRestartMs, listenerDrops: o.dropListeners ? 2 * listenerRows.filter((l) => l.resumed).length : 0 },
+      faults: {
+        handlerInvocations,
+        injected,
+        sns: proxy.stats,
+        dynamoDbRestartMs,
+        listenerDrops: o.dropListeners ? 2 * listenerRows.filter((l) => l.resumed).length : 0,
+      },
       subscribers,
       users,
-      tables: { usersItems: usersItems.length, usersExpected: users.users, eventsItems: eventsItems.length, eventsExpected: subscribers['session-events'].expected, extraItems: subscribers['session-events'].unexpected - subscribers['session-events'].unexpectedDeliveries + users.unexplainedItems + duplicatesInUsers },
+      tables: {
+        usersItems: usersItems.length,
+        usersExpected: users.users,
+        eventsItems: eventsItems.length,
+        eventsExpected: subscribers['session-events'].expected,
+        extraItems: subscribers['session-events'].unexpected - subscribers['session-events'].unexpectedDeliveries + users.unexplainedItems + duplicatesInUsers,
+      },
       listeners: listenerRows,
       totals: {
-        processed: sum((s) => s.processed), inDlq: sum((s) => s.inDlq), lost: sum((s) => s.lost), writtenTwice: sum((s) => s.writtenTwice),
-        unexpected: sum((s) => s.unexpected), misclassified: sum((s) => s.misclassified), userMismatches: users.mismatched,
-        pushedTwice: listenerRows.reduce((n, l) => n + l.pushedTwice, 0), missedByListeners: listenerRows.reduce((n, l) => n + l.missing, 0),
+        processed: sum((s) => s.processed),
+        inDlq: sum((s) => s.inDlq),
+        lost: sum((s) => s.lost),
+        writtenTwice: sum((s) => s.writtenTwice),
+        unexpected: sum((s) => s.unexpected),
+        misclassified: sum((s) => s.misclassified),
+        userMismatches: users.mismatched,
+        pushedTwice: listenerRows.reduce((n, l) => n + l.pushedTwice, 0),
+        missedByListeners: listenerRows.reduce((n, l) => n + l.missing, 0),
         missedByStayedConnected: listenerRows.filter((l) => !l.resumed).reduce((n, l) => n + l.missing, 0),
         missedByResumed: listenerRows.filter((l) => l.resumed).reduce((n, l) => n + l.missing, 0),
       },
       drainSeconds,
-      pushGaveUp: { batches: pushGaveUp.length, records: pushGaveUp.reduce((n, l) => n + Number(/on (\d+)/.exec(l)?.[1] ?? 0), 0), errors: [...new Set(pushGaveUp.map((l) => l.replace(/^.*: /, '').slice(0, 120)))] },
+      pushGaveUp: {
+        batches: pushGaveUp.length,
+        records: pushGaveUp.reduce((n, l) => n + Number(/on (\d+)/.exec(l)?.[1] ?? 0), 0),
+        errors: [...new Set(pushGaveUp.map((l) => l.replace(/^.*: /, '').slice(0, 120)))],
+      },
       logLines: 0,
     };
   } finally {

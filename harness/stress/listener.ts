@@ -36,13 +36,24 @@ export class StressListener {
     const token = await this.opts.token();
     return new Promise<boolean>((resolve) => {
       let settled = false;
-      const settle = (ok: boolean) => { if (!settled) { settled = true; resolve(ok); } };
+      const settle = (ok: boolean) => {
+        if (!settled) {
+          settled = true;
+          resolve(ok);
+        }
+      };
       const ws = new WebSocket(`${this.opts.url}/?tenant=${encodeURIComponent(this.opts.tenant ?? 'dev')}`);
       this.ws = ws;
-      const timer = setTimeout(() => { settle(false); ws.terminate(); }, 15_000);
+      const timer = setTimeout(() => {
+        settle(false);
+        ws.terminate();
+      }, 15_000);
       let live = false;
       ws.on('open', () => {
-        this.authenticated = (ok) => { clearTimeout(timer); settle(ok); };
+        this.authenticated = (ok) => {
+          clearTimeout(timer);
+          settle(ok);
+        };
         // Like the client in client/: `since` plus the ids received recently (`seen`).
         const seen = [...this.counts.keys()].slice(-1000);
         ws.send(JSON.stringify({ type: 'authenticate', access_token: token, ...(this.lastId ? { since: this.lastId, seen } : {}) }));
@@ -50,7 +61,12 @@ export class StressListener {
       ws.on('message', (data) => {
         const at = Date.now();
         let msg: any;
-        try { msg = JSON.parse(data.toString()); } catch { this.errors.push('non-JSON frame'); return; }
+        try {
+          msg = JSON.parse(data.toString());
+        } catch {
+          this.errors.push('non-JSON frame');
+          return;
+        }
         if (msg.type === 'event' || msg.type === 'events') {
           // {"type":"events"} carries several events in one frame: the same as that many event messages.
           for (const event of msg.type === 'event' ? [msg.event] : Array.isArray(msg.events) ? msg.events : []) {

@@ -62,10 +62,22 @@ export function captureLogs(secrets: { apiKey: string; extra?: string[] }): { st
     scan.lines++;
     scan.bytes += line.length;
     let hit = false;
-    if (line.includes(secrets.apiKey) || secrets.extra?.some((s) => line.includes(s))) { scan.findings.apiKey++; hit = true; }
-    if (JWT_PATTERN.test(line)) { scan.findings.jwt++; hit = true; }
-    if (EMAIL_PATTERN.test(line)) { scan.findings.email++; hit = true; }
-    if (findIpAddresses(line).length) { scan.findings.ip++; hit = true; }
+    if (line.includes(secrets.apiKey) || secrets.extra?.some((s) => line.includes(s))) {
+      scan.findings.apiKey++;
+      hit = true;
+    }
+    if (JWT_PATTERN.test(line)) {
+      scan.findings.jwt++;
+      hit = true;
+    }
+    if (EMAIL_PATTERN.test(line)) {
+      scan.findings.email++;
+      hit = true;
+    }
+    if (findIpAddresses(line).length) {
+      scan.findings.ip++;
+      hit = true;
+    }
     if (hit && scan.samples.length < 5) scan.samples.push(line.slice(0, 300));
   };
   const write = (chunk: unknown, encodingOrCb?: unknown, cb?: unknown): boolean => {
@@ -83,13 +95,20 @@ export function captureLogs(secrets: { apiKey: string; extra?: string[] }): { st
   // console.* too: under jest the global console is buffered and does not reach process.stdout.
   const methods = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
   const consoleOriginals = methods.map((m) => console[m]);
-  for (const m of methods) console[m] = (...args: unknown[]) => { write(`${format(...args)}\n`); };
+  for (const m of methods)
+    console[m] = (...args: unknown[]) => {
+      write(`${format(...args)}\n`);
+    };
   return {
-    passthrough: (s: string) => { realOut(s.endsWith('\n') ? s : `${s}\n`); },
+    passthrough: (s: string) => {
+      realOut(s.endsWith('\n') ? s : `${s}\n`);
+    },
     stop: () => {
       process.stdout.write = originals.out;
       process.stderr.write = originals.err;
-      methods.forEach((m, i) => { console[m] = consoleOriginals[i]; });
+      methods.forEach((m, i) => {
+        console[m] = consoleOriginals[i];
+      });
       if (pending) check(pending);
       pending = '';
       return scan;

@@ -15,8 +15,18 @@
 
 /** The canonical event types, as the contract names them. */
 export type OracleType =
-  | 'user_registered' | 'password_changed' | 'user_blocked' | 'user_unblocked' | 'logout'
-  | 'user_deleted' | 'refresh_token_revoked' | 'login_succeeded' | 'login_failed' | 'login_throttled' | 'login_unthrottled' | 'log';
+  | 'user_registered'
+  | 'password_changed'
+  | 'user_blocked'
+  | 'user_unblocked'
+  | 'logout'
+  | 'user_deleted'
+  | 'refresh_token_revoked'
+  | 'login_succeeded'
+  | 'login_failed'
+  | 'login_throttled'
+  | 'login_unthrottled'
+  | 'log';
 
 /** The built-in subscribers with a handler (lib/subscribers.ts). */
 export const BUILT_IN_SUBSCRIBERS = ['users', 'session-events'] as const;
@@ -55,13 +65,21 @@ export interface OracleRow {
 }
 
 const common = (p: InputParams, type: string) => ({ type, date: p.date, log_id: p.id, client_id: 'cl_abc', client_name: 'Acme Web', ip: '203.0.113.9' });
-const log = (p: InputParams, type: string, extra: Record<string, unknown> = {}): Auth0Input => ({ via: 'log-stream', record: { log_id: p.id, data: { ...common(p, type), ...extra } } });
+const log = (p: InputParams, type: string, extra: Record<string, unknown> = {}): Auth0Input => ({
+  via: 'log-stream',
+  record: { log_id: p.id, data: { ...common(p, type), ...extra } },
+});
 /** A Management API write (`sapi`) as Auth0 logs it: method, path and body of the request. */
 const sapi = (p: InputParams, method: string, path: string, body: Record<string, unknown>, description: string): Auth0Input =>
-  log(p, 'sapi', { description, details: { request: { method, path, body, auth: { strategy: 'jwt' } }, response: { statusCode: method === 'delete' ? 204 : 200 } } });
+  log(p, 'sapi', {
+    description,
+    details: { request: { method, path, body, auth: { strategy: 'jwt' } }, response: { statusCode: method === 'delete' ? 204 : 200 } },
+  });
 const userPath = (p: InputParams) => `/api/v2/users/${encodeURIComponent(p.user)}`;
 const action = (p: InputParams, trigger: string, extra: Record<string, unknown> = {}): Auth0Input => ({
-  via: 'action', trigger, payload: { occurred_at: p.date, user: { user_id: p.user, ...(p.email ? { email: p.email, username: p.email.split('@')[0] } : {}) }, ...extra },
+  via: 'action',
+  trigger,
+  payload: { occurred_at: p.date, user: { user_id: p.user, ...(p.email ? { email: p.email, username: p.email.split('@')[0] } : {}) }, ...extra },
 });
 
 const USERS = { users: true, 'session-events': false } as const;
@@ -75,33 +93,137 @@ const NONE = { users: false, 'session-events': false } as const;
  */
 export const ORACLE = {
   // Log Stream: codes that mean one thing by themselves
-  'ss signup': { type: 'user_registered', logType: 'ss', deliver: USERS, effect: 'register', build: (p) => log(p, 'ss', { user_id: p.user, user_name: p.email, connection: 'Username-Password-Authentication' }) },
-  'scp password change': { type: 'password_changed', logType: 'scp', deliver: BOTH, effect: 'password', build: (p) => log(p, 'scp', { user_id: p.user, description: 'Password changed successfully' }) },
-  'sdu user deleted': { type: 'user_deleted', logType: 'sdu', deliver: BOTH, effect: 'delete', build: (p) => log(p, 'sdu', { user_id: p.user, description: 'User deleted' }) },
+  'ss signup': {
+    type: 'user_registered',
+    logType: 'ss',
+    deliver: USERS,
+    effect: 'register',
+    build: (p) => log(p, 'ss', { user_id: p.user, user_name: p.email, connection: 'Username-Password-Authentication' }),
+  },
+  'scp password change': {
+    type: 'password_changed',
+    logType: 'scp',
+    deliver: BOTH,
+    effect: 'password',
+    build: (p) => log(p, 'scp', { user_id: p.user, description: 'Password changed successfully' }),
+  },
+  'sdu user deleted': {
+    type: 'user_deleted',
+    logType: 'sdu',
+    deliver: BOTH,
+    effect: 'delete',
+    build: (p) => log(p, 'sdu', { user_id: p.user, description: 'User deleted' }),
+  },
   // Brute-force protection blocks an IP address, not the account (Auth0: "An IP address is blocked because it
   // reached the maximum failed login attempts into a single account"), and ublkdu releases that block only:
   // no revocation, no user state (issue 18, item 1).
-  'limit_wc brute-force block': { type: 'login_throttled', logType: 'limit_wc', deliver: NONE, build: (p) => log(p, 'limit_wc', { user_id: p.user, description: 'Blocked account' }) },
-  'ublkdu block released': { type: 'login_unthrottled', logType: 'ublkdu', deliver: NONE, build: (p) => log(p, 'ublkdu', { user_id: p.user, description: 'User block released' }) },
-  'slo logout': { type: 'logout', logType: 'slo', deliver: SESSION, build: (p) => log(p, 'slo', { user_id: p.user, ...(p.session ? { details: { session_id: p.session } } : {}) }) },
-  'srrt refresh token revoked': { type: 'refresh_token_revoked', logType: 'srrt', deliver: SESSION, build: (p) => log(p, 'srrt', { user_id: p.user, description: 'Successfully revoked a Refresh Token' }) },
-  's login': { type: 'login_succeeded', logType: 's', deliver: NONE, build: (p) => log(p, 's', { user_id: p.user, ...(p.session ? { details: { session_id: p.session } } : {}) }) },
+  'limit_wc brute-force block': {
+    type: 'login_throttled',
+    logType: 'limit_wc',
+    deliver: NONE,
+    build: (p) => log(p, 'limit_wc', { user_id: p.user, description: 'Blocked account' }),
+  },
+  'ublkdu block released': {
+    type: 'login_unthrottled',
+    logType: 'ublkdu',
+    deliver: NONE,
+    build: (p) => log(p, 'ublkdu', { user_id: p.user, description: 'User block released' }),
+  },
+  'slo logout': {
+    type: 'logout',
+    logType: 'slo',
+    deliver: SESSION,
+    build: (p) => log(p, 'slo', { user_id: p.user, ...(p.session ? { details: { session_id: p.session } } : {}) }),
+  },
+  'srrt refresh token revoked': {
+    type: 'refresh_token_revoked',
+    logType: 'srrt',
+    deliver: SESSION,
+    build: (p) => log(p, 'srrt', { user_id: p.user, description: 'Successfully revoked a Refresh Token' }),
+  },
+  's login': {
+    type: 'login_succeeded',
+    logType: 's',
+    deliver: NONE,
+    build: (p) => log(p, 's', { user_id: p.user, ...(p.session ? { details: { session_id: p.session } } : {}) }),
+  },
   'f failed login': { type: 'login_failed', logType: 'f', deliver: NONE, build: (p) => log(p, 'f', { user_id: p.user, description: 'Failed login' }) },
-  'fp wrong password': { type: 'login_failed', logType: 'fp', deliver: NONE, build: (p) => log(p, 'fp', { user_id: p.user, description: 'Wrong email or password.' }) },
+  'fp wrong password': {
+    type: 'login_failed',
+    logType: 'fp',
+    deliver: NONE,
+    build: (p) => log(p, 'fp', { user_id: p.user, description: 'Wrong email or password.' }),
+  },
   'w warning': { type: 'log', logType: 'w', deliver: NONE, build: (p) => log(p, 'w', { description: 'Deprecation warning' }) },
-  'unknown code': { type: 'log', logType: 'zz_not_an_auth0_code', deliver: NONE, build: (p) => log(p, 'zz_not_an_auth0_code', { user_id: p.user, description: 'A code Auth0 may add one day' }) },
+  'unknown code': {
+    type: 'log',
+    logType: 'zz_not_an_auth0_code',
+    deliver: NONE,
+    build: (p) => log(p, 'zz_not_an_auth0_code', { user_id: p.user, description: 'A code Auth0 may add one day' }),
+  },
   // Log Stream: Management API writes (`sapi`), typed by method, path and body
-  'sapi PATCH blocked true': { type: 'user_blocked', logType: 'sapi', deliver: BOTH, effect: 'block', build: (p) => sapi(p, 'patch', userPath(p), { blocked: true }, 'Update a User') },
-  'sapi PATCH blocked false': { type: 'user_unblocked', logType: 'sapi', deliver: USERS, effect: 'unblock', build: (p) => sapi(p, 'patch', userPath(p), { blocked: false }, 'Update a User') },
-  'sapi PATCH password': { type: 'password_changed', logType: 'sapi', deliver: BOTH, effect: 'password', build: (p) => sapi(p, 'patch', userPath(p), { password: '[REDACTED]' }, 'Update a User') },
-  'sapi PATCH other field': { type: 'log', logType: 'sapi', deliver: NONE, build: (p) => sapi(p, 'patch', userPath(p), { user_metadata: { plan: 'gold' } }, 'Update a User') },
-  'sapi DELETE user': { type: 'user_deleted', logType: 'sapi', deliver: BOTH, effect: 'delete', build: (p) => sapi(p, 'delete', userPath(p), {}, 'Delete a User') },
+  'sapi PATCH blocked true': {
+    type: 'user_blocked',
+    logType: 'sapi',
+    deliver: BOTH,
+    effect: 'block',
+    build: (p) => sapi(p, 'patch', userPath(p), { blocked: true }, 'Update a User'),
+  },
+  'sapi PATCH blocked false': {
+    type: 'user_unblocked',
+    logType: 'sapi',
+    deliver: USERS,
+    effect: 'unblock',
+    build: (p) => sapi(p, 'patch', userPath(p), { blocked: false }, 'Update a User'),
+  },
+  'sapi PATCH password': {
+    type: 'password_changed',
+    logType: 'sapi',
+    deliver: BOTH,
+    effect: 'password',
+    build: (p) => sapi(p, 'patch', userPath(p), { password: '[REDACTED]' }, 'Update a User'),
+  },
+  'sapi PATCH other field': {
+    type: 'log',
+    logType: 'sapi',
+    deliver: NONE,
+    build: (p) => sapi(p, 'patch', userPath(p), { user_metadata: { plan: 'gold' } }, 'Update a User'),
+  },
+  'sapi DELETE user': {
+    type: 'user_deleted',
+    logType: 'sapi',
+    deliver: BOTH,
+    effect: 'delete',
+    build: (p) => sapi(p, 'delete', userPath(p), {}, 'Delete a User'),
+  },
   // Auth0: "Remove all Brute-force Protection blocks ... does not unblock users that were blocked by a tenant administrator".
-  'sapi DELETE user-blocks': { type: 'login_unthrottled', logType: 'sapi', deliver: NONE, build: (p) => sapi(p, 'delete', `/api/v2/user-blocks/${encodeURIComponent(p.user)}`, {}, 'Unblock a User') },
+  'sapi DELETE user-blocks': {
+    type: 'login_unthrottled',
+    logType: 'sapi',
+    deliver: NONE,
+    build: (p) => sapi(p, 'delete', `/api/v2/user-blocks/${encodeURIComponent(p.user)}`, {}, 'Unblock a User'),
+  },
   // Actions (POST /{tenant}/actions/{trigger})
-  'action post-user-registration': { type: 'user_registered', logType: 'ss', deliver: USERS, effect: 'register', build: (p) => action(p, 'post-user-registration') },
-  'action post-change-password': { type: 'password_changed', logType: 'scp', deliver: BOTH, effect: 'password', build: (p) => action(p, 'post-change-password') },
-  'action post-login': { type: 'login_succeeded', logType: 's', deliver: NONE, build: (p) => action(p, 'post-login', p.session ? { session_id: p.session } : {}) },
+  'action post-user-registration': {
+    type: 'user_registered',
+    logType: 'ss',
+    deliver: USERS,
+    effect: 'register',
+    build: (p) => action(p, 'post-user-registration'),
+  },
+  'action post-change-password': {
+    type: 'password_changed',
+    logType: 'scp',
+    deliver: BOTH,
+    effect: 'password',
+    build: (p) => action(p, 'post-change-password'),
+  },
+  'action post-login': {
+    type: 'login_succeeded',
+    logType: 's',
+    deliver: NONE,
+    build: (p) => action(p, 'post-login', p.session ? { session_id: p.session } : {}),
+  },
 } as const satisfies Record<string, OracleRow>;
 
 export type OracleRowName = keyof typeof ORACLE;
@@ -157,7 +279,8 @@ export function expectedUsers(events: readonly UserStateEvent[]): Map<string, Ex
   for (const e of events) {
     const first = seen.get(e.id);
     if (first) {
-      if (first.user !== e.user || first.effect !== e.effect || iso(first.date) !== iso(e.date)) throw new Error(`oracle: two different events share the id ${e.id}`);
+      if (first.user !== e.user || first.effect !== e.effect || iso(first.date) !== iso(e.date))
+        throw new Error(`oracle: two different events share the id ${e.id}`);
       continue;
     }
     seen.set(e.id, e);
@@ -170,10 +293,18 @@ export function expectedUsers(events: readonly UserStateEvent[]): Map<string, Ex
         g.blocked = newer(g.blocked, key, false);
         g.deleted = newer(g.deleted, key, false);
         break;
-      case 'block': g.blocked = newer(g.blocked, key, true); break;
-      case 'unblock': g.blocked = newer(g.blocked, key, false); break;
-      case 'delete': g.deleted = newer(g.deleted, key, true); break;
-      case 'password': g.password = newer(g.password, key, iso(e.date)); break;
+      case 'block':
+        g.blocked = newer(g.blocked, key, true);
+        break;
+      case 'unblock':
+        g.blocked = newer(g.blocked, key, false);
+        break;
+      case 'delete':
+        g.deleted = newer(g.deleted, key, true);
+        break;
+      case 'password':
+        g.password = newer(g.password, key, iso(e.date));
+        break;
     }
   }
   const out = new Map<string, ExpectedUser>();

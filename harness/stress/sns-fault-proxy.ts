@@ -33,7 +33,15 @@ export interface SnsFaultStats {
 const XMLNS = 'http://sns.amazonaws.com/doc/2010-03-31/';
 
 export class SnsFaultProxy {
-  readonly stats: SnsFaultStats = { publishBatchCalls: 0, failedCalls: 0, partialCalls: 0, failedEntries: 0, lostResponses: 0, outageCalls: 0, forwardedEntries: 0 };
+  readonly stats: SnsFaultStats = {
+    publishBatchCalls: 0,
+    failedCalls: 0,
+    partialCalls: 0,
+    failedEntries: 0,
+    lostResponses: 0,
+    outageCalls: 0,
+    forwardedEntries: 0,
+  };
   private server?: Server;
   private outageUntil = 0;
   enabled = true;
@@ -92,29 +100,40 @@ export class SnsFaultProxy {
       loseAnswer = random() < this.opts.lostResponse;
     }
     const target = new URL(this.opts.target);
-    const upstream = request({
-      host: target.hostname, port: target.port, method: req.method, path: req.url,
-      headers: { ...req.headers, host: target.host, 'content-length': String(Buffer.byteLength(body)) },
-    }, (up) => {
-      const parts: Buffer[] = [];
-      up.on('data', (d: Buffer) => parts.push(d));
-      up.on('end', () => {
-        if (loseAnswer) {
-          this.stats.lostResponses++;
-          return void req.socket.destroy();
-        }
-        let out = Buffer.concat(parts).toString('utf8');
-        if (failedIds.length) {
-          const failed = failedIds.map((id) => `<member><Id>${id}</Id><Code>InternalError</Code><Message>injected entry failure</Message><SenderFault>false</SenderFault></member>`).join('');
-          out = out.replace(/<Failed>/, `<Failed>${failed}`).replace(/<Failed\s*\/>/, `<Failed>${failed}</Failed>`);
-        }
-        const headers = { ...up.headers, 'content-length': String(Buffer.byteLength(out)) };
-        delete headers['transfer-encoding'];
-        res.writeHead(up.statusCode ?? 502, headers);
-        res.end(out);
-      });
+    const upstream = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: target.host, 'content-length': String(Buffer.byteLength(body)) },
+      },
+      (up) => {
+        const parts: Buffer[] = [];
+        up.on('data', (d: Buffer) => parts.push(d));
+        up.on('end', () => {
+          if (loseAnswer) {
+            this.stats.lostResponses++;
+            return void req.socket.destroy();
+          }
+          let out = Buffer.concat(parts).toString('utf8');
+          if (failedIds.length) {
+            const failed = failedIds
+              .map((id) => `<member><Id>${id}</Id><Code>InternalError</Code><Message>injected entry failure</Message><SenderFault>false</SenderFault></member>`)
+              .join('');
+            out = out.replace(/<Failed>/, `<Failed>${failed}`).replace(/<Failed\s*\/>/, `<Failed>${failed}</Failed>`);
+          }
+          const headers = { ...up.headers, 'content-length': String(Buffer.byteLength(out)) };
+          delete headers['transfer-encoding'];
+          res.writeHead(up.statusCode ?? 502, headers);
+          res.end(out);
+        });
+      },
+    );
+    upstream.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
     });
-    upstream.on('error', () => { if (!res.headersSent) res.writeHead(502); res.end(); });
     upstream.end(body);
   }
 }

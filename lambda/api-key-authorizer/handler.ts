@@ -63,23 +63,25 @@ function policy(effect: 'Allow' | 'Deny', resource: string) {
   return { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: resource }] };
 }
 
-export const createHandler = (deps?: AuthorizerDeps) => async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
-  const key = apiKeyOf(event.headers);
-  // API Gateway turns this error message into 401 (the UNAUTHORIZED gateway response).
-  if (!key) throw new Error('Unauthorized');
-  const tenant = event.pathParameters?.tenant ?? '';
-  // arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<method>/<path...>
-  const [arnPrefix, stage] = event.methodArn.split('/');
-  // A key read from API Gateway that fails (throttled, unavailable) throws: API Gateway answers 500, Auth0 retries.
-  if (!(await mayPostTo(key, tenant, (deps ?? defaultDeps()).keyOf))) {
-    logger.warn('API key of another tenant refused', { tenant, path: event.path });
-    // Deny: the ACCESS_DENIED gateway response (403 forbidden).
-    return { principalId: 'auth0', policyDocument: policy('Deny', event.methodArn) };
-  }
-  // Caching is off (no identity source), so this policy serves this one request: the tenant check
-  // above is what binds the key to the path (a path-scoped ARN would depend on how the caller
-  // encoded `@` in acme@eu).
-  return { principalId: 'auth0', usageIdentifierKey: key, policyDocument: policy('Allow', `${arnPrefix}/${stage}/POST/*`) };
-};
+export const createHandler =
+  (deps?: AuthorizerDeps) =>
+  async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
+    const key = apiKeyOf(event.headers);
+    // API Gateway turns this error message into 401 (the UNAUTHORIZED gateway response).
+    if (!key) throw new Error('Unauthorized');
+    const tenant = event.pathParameters?.tenant ?? '';
+    // arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<method>/<path...>
+    const [arnPrefix, stage] = event.methodArn.split('/');
+    // A key read from API Gateway that fails (throttled, unavailable) throws: API Gateway answers 500, Auth0 retries.
+    if (!(await mayPostTo(key, tenant, (deps ?? defaultDeps()).keyOf))) {
+      logger.warn('API key of another tenant refused', { tenant, path: event.path });
+      // Deny: the ACCESS_DENIED gateway response (403 forbidden).
+      return { principalId: 'auth0', policyDocument: policy('Deny', event.methodArn) };
+    }
+    // Caching is off (no identity source), so this policy serves this one request: the tenant check
+    // above is what binds the key to the path (a path-scoped ARN would depend on how the caller
+    // encoded `@` in acme@eu).
+    return { principalId: 'auth0', usageIdentifierKey: key, policyDocument: policy('Allow', `${arnPrefix}/${stage}/POST/*`) };
+  };
 
 export const handler = createHandler();

@@ -17,7 +17,11 @@ export function sameSecret(a: string, b: string): boolean {
  * names no served tenant (`keyOf` gives undefined: the usage plans then check the key and the ingest
  * answers 404); no for any other key.
  */
-export async function mayPostTo(presented: string, tenant: string, keyOf: (tenant: string) => Promise<string | undefined> | string | undefined): Promise<boolean> {
+export async function mayPostTo(
+  presented: string,
+  tenant: string,
+  keyOf: (tenant: string) => Promise<string | undefined> | string | undefined,
+): Promise<boolean> {
   const expected = await keyOf(tenant);
   return expected === undefined || sameSecret(presented, expected);
 }

@@ -38,7 +38,9 @@ export interface CloserDeps {
 export type CheckOutcome = 'closed' | 'kept' | 'rescheduled' | 'absent' | 'superseded' | 'removed';
 
 export async function runCheck(check: CloseCheck, deps: CloserDeps): Promise<CheckOutcome> {
-  const { Item } = await deps.ddb.send(new GetCommand({ TableName: deps.connectionsTable, Key: { [CONNECTIONS_TABLE.partitionKey]: check.connection_id }, ConsistentRead: true }));
+  const { Item } = await deps.ddb.send(
+    new GetCommand({ TableName: deps.connectionsTable, Key: { [CONNECTIONS_TABLE.partitionKey]: check.connection_id }, ConsistentRead: true }),
+  );
   const conn = Item as ConnectionItem | undefined;
   if (!conn) return 'absent';
   if (check.check === 'disconnected') {

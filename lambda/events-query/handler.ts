@@ -41,7 +41,8 @@ export interface QueryDeps {
 async function listEvents(event: APIGatewayProxyEvent, viewer: Viewer, deps: QueryDeps): Promise<APIGatewayProxyResult> {
   const rawLimit = event.queryStringParameters?.limit;
   const limit = rawLimit === undefined ? 100 : Number(rawLimit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) return error(400, 'bad_request', `limit must be a whole number from 1 to ${MAX_LIMIT}, got ${JSON.stringify(String(rawLimit).slice(0, 20))}.`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
+    return error(400, 'bad_request', `limit must be a whole number from 1 to ${MAX_LIMIT}, got ${JSON.stringify(String(rawLimit).slice(0, 20))}.`);
   const since = event.queryStringParameters?.since;
   const events: StoredEvent[] = [];
   // The settle horizon: events stored at or before now - settle are readable. Cursors are
@@ -49,7 +50,12 @@ async function listEvents(event: APIGatewayProxyEvent, viewer: Viewer, deps: Que
   const before = settledBefore((deps.now?.() ?? new Date()).getTime(), deps.settleMs ?? REST_SETTLE_MS);
   if (since !== undefined) {
     const start = since === '' ? undefined : await visibleEvent(deps.ddb, deps.eventsTable, viewer, since);
-    if (!start) return error(400, 'unknown_since', `since ${JSON.stringify(since.slice(0, 100))} is not a stored event you may see (unknown, or older than 30 days): leave since out to get the most recent events.`);
+    if (!start)
+      return error(
+        400,
+        'unknown_since',
+        `since ${JSON.stringify(since.slice(0, 100))} is not a stored event you may see (unknown, or older than 30 days): leave since out to get the most recent events.`,
+      );
     for await (const e of eventsAfter(deps.ddb, deps.eventsTable, viewer, start.cursor, { pageSize: limit, before })) {
       events.push(e);
       if (events.length >= limit) break;
@@ -61,7 +67,7 @@ async function listEvents(event: APIGatewayProxyEvent, viewer: Viewer, deps: Que
     }
     events.reverse();
   }
-  const next = events.length ? events[events.length - 1].id : since ?? null;
+  const next = events.length ? events[events.length - 1].id : (since ?? null);
   return json(200, { events: events.map(pushedEvent), next });
 }
 
@@ -76,12 +82,18 @@ async function listListeners(tenant: string, deps: QueryDeps): Promise<APIGatewa
 export async function handleQuery(event: APIGatewayProxyEvent, deps: QueryDeps): Promise<APIGatewayProxyResult> {
   const name = event.pathParameters?.tenant ?? '';
   const tenant = configuredTenants().get(name);
-  if (!tenant) return error(404, 'unknown_tenant', `Tenant ${JSON.stringify(name.slice(0, 100))} is not served by this deployment; check the URL's tenant segment (e.g. acme or acme@eu).`);
+  if (!tenant)
+    return error(
+      404,
+      'unknown_tenant',
+      `Tenant ${JSON.stringify(name.slice(0, 100))} is not served by this deployment; check the URL's tenant segment (e.g. acme or acme@eu).`,
+    );
   const ctx = (event.requestContext?.authorizer ?? {}) as Record<string, string | undefined>;
   if (ctx.error) return error(403, 'insufficient_scope', ctx.error);
   const filter = ctx.filter as ListenFilter | undefined;
   const sub = ctx.sub;
-  if (!sub || (filter !== '*' && filter !== 'self') || ctx.tenant !== tenant.name) return error(401, 'unauthorized', 'Send an Auth0 access token of this tenant for the events API: Authorization: Bearer <token>.');
+  if (!sub || (filter !== '*' && filter !== 'self') || ctx.tenant !== tenant.name)
+    return error(401, 'unauthorized', 'Send an Auth0 access token of this tenant for the events API: Authorization: Bearer <token>.');
   const exp = Number(ctx.exp);
   if (!Number.isFinite(exp) || exp * 1000 <= (deps.now?.() ?? new Date()).getTime()) {
     return error(401, 'token_expired', 'The access token has expired: get a new one from Auth0 and send it as Authorization: Bearer <token>.');

@@ -17,14 +17,16 @@ export interface ActionBody extends Record<string, unknown> {
 /** Parses and validates an Action call body (what auth0/actions/*.js send, or only `{"user":{"user_id":...}}`). */
 export function parseActionBody(body: string): ActionBody {
   const text = body.trim();
-  if (text === '') throw new HttpError(400, 'empty_body', 'The body is empty: send {"user": {"user_id": "..."}} (optionally with "occurred_at": "<ISO 8601>").');
+  if (text === '')
+    throw new HttpError(400, 'empty_body', 'The body is empty: send {"user": {"user_id": "..."}} (optionally with "occurred_at": "<ISO 8601>").');
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
     throw new HttpError(400, 'invalid_json', `The body is not valid JSON: ${jsonProblem(e)}.`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'invalid_body', `The body must be a JSON object, not ${describe(value)}.`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new HttpError(400, 'invalid_body', `The body must be a JSON object, not ${describe(value)}.`);
   const v = value as Record<string, unknown>;
   const problems: string[] = [];
   const user = v.user as Record<string, unknown> | undefined;

@@ -12,7 +12,11 @@ import type { Auth0Log, LogStreamRecord } from './parse';
 const USER_PATH = /^\/api\/v2\/users\/([^/?#]+)\/?(?:[?#].*)?$/;
 const USER_BLOCKS_PATH = /^\/api\/v2\/user-blocks\/([^/?#]+)\/?(?:[?#].*)?$/;
 
-interface ApiOperation { method: string; path: string; body: Record<string, unknown> }
+interface ApiOperation {
+  method: string;
+  path: string;
+  body: Record<string, unknown>;
+}
 
 function apiOperation(log: Auth0Log): ApiOperation | undefined {
   const request = (log.details as { request?: Record<string, unknown> } | undefined)?.request;
@@ -108,7 +112,13 @@ export type ActionIdentity = 'registration' | 'idempotency-key' | 'occurred_at' 
  * Parts are joined with newlines, which no validated identifier contains, and each scheme has its
  * own shape, so two schemes never give one id.
  */
-export function actionEventId(tenant: string, trigger: string, body: ActionBody, receivedAt: string, idempotencyKey?: string): { id: string; identity: ActionIdentity } {
+export function actionEventId(
+  tenant: string,
+  trigger: string,
+  body: ActionBody,
+  receivedAt: string,
+  idempotencyKey?: string,
+): { id: string; identity: ActionIdentity } {
   let identity: ActionIdentity;
   let parts: string[];
   if (body.occurred_at === undefined && trigger === 'post-user-registration') {

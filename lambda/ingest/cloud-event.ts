@@ -90,11 +90,16 @@ export function parseCloudEvent(value: unknown): CloudEvent {
   if (!isObject(value)) throw bad(`The body must be one CloudEvent (a JSON object with id, source, specversion, type, time and data), not ${describe(value)}.`);
   const v = value;
   const missing = ['id', 'source', 'specversion', 'type', 'time', 'data'].filter((k) => v[k] === undefined || v[k] === null);
-  if (missing.length) throw bad(`The CloudEvent has no ${missing.map((k) => `"${k}"`).join(', ')}: Auth0 Event Streams send id, source, specversion, type, time and data.`, missing[0]);
+  if (missing.length)
+    throw bad(
+      `The CloudEvent has no ${missing.map((k) => `"${k}"`).join(', ')}: Auth0 Event Streams send id, source, specversion, type, time and data.`,
+      missing[0],
+    );
   if (v.specversion !== '1.0') throw bad(`"specversion" must be "1.0" (CloudEvents 1.0), not ${JSON.stringify(v.specversion)?.slice(0, 40)}.`, 'specversion');
   const idProblem = identifierProblem(v.id, LIMITS.idBytes - CLOUD_EVENT_ID_PREFIX.length);
   if (idProblem) throw bad(`"id" ${idProblem}.`, 'id');
-  if (typeof v.source !== 'string' || v.source === '' || v.source.length > MAX_SOURCE_CHARS) throw bad(`"source" must be a non-empty string of at most ${MAX_SOURCE_CHARS} characters (urn:auth0:<tenant domain>).`, 'source');
+  if (typeof v.source !== 'string' || v.source === '' || v.source.length > MAX_SOURCE_CHARS)
+    throw bad(`"source" must be a non-empty string of at most ${MAX_SOURCE_CHARS} characters (urn:auth0:<tenant domain>).`, 'source');
   const typeProblem = codeProblem(v.type, LIMITS.logTypeBytes);
   if (typeProblem) throw bad(`"type" ${typeProblem} (e.g. user.created).`, 'type');
   if (canonicalDate(v.time) === undefined) throw bad(`"time" must be ${DATE_RULE}, not ${JSON.stringify(v.time)?.slice(0, 40)}.`, 'time');
@@ -142,11 +147,13 @@ export function cloudEventTenantProblem(ce: CloudEvent, tenant: TenantConfig, te
   const domains = [auth0Domain(tenant.name), ...(tenant.customDomain ? [tenant.customDomain.toLowerCase()] : [])];
   if (named === shortName) {
     const sharing = [...tenantNames].filter((n) => n !== tenant.name && n.split('@')[0] === shortName);
-    if (sharing.length) return `The CloudEvent's source ${JSON.stringify(ce.source.slice(0, 100))} names only ${JSON.stringify(shortName)}, which is also the name of ${sharing.join(', ')} served here; tenant ${tenant.name} accepts only ${domains.map((d) => `urn:auth0:${d}`).join(' or ')}.`;
+    if (sharing.length)
+      return `The CloudEvent's source ${JSON.stringify(ce.source.slice(0, 100))} names only ${JSON.stringify(shortName)}, which is also the name of ${sharing.join(', ')} served here; tenant ${tenant.name} accepts only ${domains.map((d) => `urn:auth0:${d}`).join(' or ')}.`;
   } else if (!domains.includes(named)) {
     return `The CloudEvent's source ${JSON.stringify(ce.source.slice(0, 100))} names another tenant than ${tenant.name} (expected ${expected}); send each tenant's stream to its own URL.`;
   }
-  if (ce.a0tenant !== undefined && ce.a0tenant !== shortName) return `The CloudEvent's a0tenant ${JSON.stringify(ce.a0tenant)} names another tenant than ${tenant.name} (expected ${JSON.stringify(shortName)}).`;
+  if (ce.a0tenant !== undefined && ce.a0tenant !== shortName)
+    return `The CloudEvent's a0tenant ${JSON.stringify(ce.a0tenant)} names another tenant than ${tenant.name} (expected ${JSON.stringify(shortName)}).`;
   return undefined;
 }
 
@@ -239,7 +246,12 @@ function keepObject(event: CanonicalEvent): CanonicalEvent {
  * the subscribers' validator (`problemsOf`). A test delivery of the tenant (isTestDelivery) gives
  * `{test: <canonical id>}`: acknowledged, never published.
  */
-export function cloudEventFromBody(body: string, tenant: TenantConfig, receivedAt: string, problemsOf: (e: CanonicalEvent) => string[]): CanonicalEvent | { test: string } {
+export function cloudEventFromBody(
+  body: string,
+  tenant: TenantConfig,
+  receivedAt: string,
+  problemsOf: (e: CanonicalEvent) => string[],
+): CanonicalEvent | { test: string } {
   const text = body.replace(/^\uFEFF/, '').trim();
   if (text === '') throw new HttpError(400, 'empty_body', 'The body is empty: send one CloudEvent as a JSON object.');
   let value: unknown;

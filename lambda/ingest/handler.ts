@@ -29,7 +29,10 @@ const logger = createLogger('auth0-events-ingest');
 export const MAX_BODY_BYTES = 6 * 1024 * 1024 - 64 * 1024;
 const JSON_CONTENT_TYPES = /^(application\/(json|x-ndjson|jsonl|json-lines|x-jsonlines)|text\/plain|application\/[\w.+-]+\+json)$/;
 
-export interface IngestDeps { publish: Omit<PublishOptions, 'topicArn'> & { topicArn?: string }; now: () => Date }
+export interface IngestDeps {
+  publish: Omit<PublishOptions, 'topicArn'> & { topicArn?: string };
+  now: () => Date;
+}
 const depsFromEnv = (): IngestDeps => ({ publish: { client: new SNSClient({}) }, now: () => new Date() });
 const defaultDeps = lazy(depsFromEnv);
 
@@ -38,14 +41,19 @@ function checkContentType(event: APIGatewayProxyEvent): void {
   if (raw === undefined) return;
   const type = raw.split(';')[0].trim().toLowerCase();
   if (!JSON_CONTENT_TYPES.test(type)) {
-    throw new HttpError(415, 'unsupported_media_type', `Content-Type ${JSON.stringify(type.slice(0, 100))} is not accepted: send application/json (JSON Array or Object) or application/x-ndjson (JSON Lines).`);
+    throw new HttpError(
+      415,
+      'unsupported_media_type',
+      `Content-Type ${JSON.stringify(type.slice(0, 100))} is not accepted: send application/json (JSON Array or Object) or application/x-ndjson (JSON Lines).`,
+    );
   }
 }
 
 function bodyText(event: APIGatewayProxyEvent): string {
   const raw = event.body ?? '';
   const size = event.isBase64Encoded ? Math.floor((raw.length * 3) / 4) : Buffer.byteLength(raw);
-  if (size > MAX_BODY_BYTES) throw new HttpError(413, 'body_too_large', `The body is ${size} bytes; send at most ${MAX_BODY_BYTES} bytes per request (split the batch).`);
+  if (size > MAX_BODY_BYTES)
+    throw new HttpError(413, 'body_too_large', `The body is ${size} bytes; send at most ${MAX_BODY_BYTES} bytes per request (split the batch).`);
   return event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
 }
 
@@ -57,7 +65,11 @@ function idempotencyKey(event: APIGatewayProxyEvent): string | undefined {
   const key = header(event.headers, 'idempotency-key');
   if (key === undefined) return undefined;
   if (key.length === 0 || key.length > LIMITS.idempotencyKeyChars || !/^[ -~]+$/.test(key)) {
-    throw new HttpError(400, 'invalid_idempotency_key', `The Idempotency-Key header must be 1 to ${LIMITS.idempotencyKeyChars} printable ASCII characters (it has ${key.length}); leave it out to identify the call by occurred_at.`);
+    throw new HttpError(
+      400,
+      'invalid_idempotency_key',
+      `The Idempotency-Key header must be 1 to ${LIMITS.idempotencyKeyChars} printable ASCII characters (it has ${key.length}); leave it out to identify the call by occurred_at.`,
+    );
   }
   return key;
 }
@@ -80,7 +92,8 @@ function logPublished(events: CanonicalEvent[], tenant: string, now: Date): void
   for (const group of groups.values()) {
     const { source, type } = group[0];
     for (let i = 0; i < group.length; i += IDS_PER_LOG_LINE) {
-      const metric = i === 0 ? emf({ [METRIC_EVENTS_PUBLISHED]: group.length }, { tenant, type, source }, [['tenant', 'type'], ['tenant', 'source'], []], { now }) : {};
+      const metric =
+        i === 0 ? emf({ [METRIC_EVENTS_PUBLISHED]: group.length }, { tenant, type, source }, [['tenant', 'type'], ['tenant', 'source'], []], { now }) : {};
       logger.info('events published', { ...metric, tenant, source, type, event_ids: group.slice(i, i + IDS_PER_LOG_LINE).map((e) => e.id) });
     }
   }
@@ -93,14 +106,24 @@ async function publish(events: CanonicalEvent[], tenant: string, deps: IngestDep
   if (result.failed.length > 0) {
     logger.error('events not published', {
       ...emf({ [METRIC_PUBLISH_FAILED]: result.failed.length }, { tenant }, [['tenant'], []], { now: deps.now() }),
-      failed: result.failed.length, of: events.length, calls: result.calls, retries: result.retries, failures: result.failed.slice(0, 20),
+      failed: result.failed.length,
+      of: events.length,
+      calls: result.calls,
+      retries: result.retries,
+      failures: result.failed.slice(0, 20),
     });
   }
   return result;
 }
 
 function retryLater(failed: number, total: number): APIGatewayProxyResult {
-  return error(503, 'publish_failed', `${failed} of ${total} events could not be published to the topic; retry the request (events already published are de-duplicated by id).`, {}, { 'retry-after': '1' });
+  return error(
+    503,
+    'publish_failed',
+    `${failed} of ${total} events could not be published to the topic; retry the request (events already published are de-duplicated by id).`,
+    {},
+    { 'retry-after': '1' },
+  );
 }
 
 /** Publishes one event (an Action call, a CloudEvent): 202 {"id"} when it is on the topic, else 503. */
@@ -114,7 +137,12 @@ async function publishOne(canonical: CanonicalEvent, tenant: string, deps: Inges
 export async function handleIngest(event: APIGatewayProxyEvent, deps: IngestDeps = defaultDeps()): Promise<APIGatewayProxyResult> {
   const tenantName = event.pathParameters?.tenant ?? '';
   const tenant = configuredTenants().get(tenantName);
-  if (!tenant) return error(404, 'unknown_tenant', `Tenant ${JSON.stringify(tenantName.slice(0, 100))} is not served by this deployment; check the URL's tenant segment (e.g. acme or acme@eu).`);
+  if (!tenant)
+    return error(
+      404,
+      'unknown_tenant',
+      `Tenant ${JSON.stringify(tenantName.slice(0, 100))} is not served by this deployment; check the URL's tenant segment (e.g. acme or acme@eu).`,
+    );
   const receivedAt = deps.now().toISOString();
   checkContentType(event);
   const body = bodyText(event);
@@ -130,7 +158,11 @@ export async function handleIngest(event: APIGatewayProxyEvent, deps: IngestDeps
   if (event.resource?.endsWith('/actions/{trigger}') || event.pathParameters?.trigger !== undefined) {
     const trigger = event.pathParameters?.trigger ?? '';
     if (!ACTION_TRIGGERS[trigger]) {
-      return error(404, 'unknown_trigger', `Trigger ${JSON.stringify(trigger.slice(0, 100))} is not supported; use one of ${Object.keys(ACTION_TRIGGERS).join(', ')}.`);
+      return error(
+        404,
+        'unknown_trigger',
+        `Trigger ${JSON.stringify(trigger.slice(0, 100))} is not supported; use one of ${Object.keys(ACTION_TRIGGERS).join(', ')}.`,
+      );
     }
     const canonical = classifyAction(trigger, parseActionBody(body), tenant.name, receivedAt, idempotencyKey(event));
     const problems = eventProblems(canonical);
@@ -146,7 +178,14 @@ export async function handleIngest(event: APIGatewayProxyEvent, deps: IngestDeps
   const result = await publish(events, tenant.name, deps);
   if (result.failed.length) return retryLater(result.failed.length, events.length);
   logPublished(events, tenant.name, deps.now());
-  logger.info('log stream batch published', { tenant: tenant.name, format, received: records.length, published: result.published, calls: result.calls, retries: result.retries });
+  logger.info('log stream batch published', {
+    tenant: tenant.name,
+    format,
+    received: records.length,
+    published: result.published,
+    calls: result.calls,
+    retries: result.retries,
+  });
   return json(200, { received: records.length, published: result.published });
 }
 

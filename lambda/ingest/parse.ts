@@ -48,7 +48,10 @@ export function depthOf(value: unknown, limit = MAX_DEPTH): number {
 
 export type BodyFormat = 'array' | 'lines' | 'object';
 
-interface Located { value: unknown; where: string }
+interface Located {
+  value: unknown;
+  where: string;
+}
 
 export function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -75,7 +78,11 @@ export function splitBody(body: string): { format: BodyFormat; items: Located[] 
     return { format: 'array', items: parsed.map((value, i) => ({ value, where: `index ${i}` })) };
   }
   if (!text.startsWith('{')) {
-    throw new HttpError(400, 'invalid_json', `The body is not JSON: it must be a JSON array, JSON Lines, or a JSON object (it starts with ${JSON.stringify(text.slice(0, 10))}).`);
+    throw new HttpError(
+      400,
+      'invalid_json',
+      `The body is not JSON: it must be a JSON array, JSON Lines, or a JSON object (it starts with ${JSON.stringify(text.slice(0, 10))}).`,
+    );
   }
   try {
     return { format: 'object', items: [{ value: JSON.parse(text), where: 'the body' }] };
@@ -90,7 +97,9 @@ export function splitBody(body: string): { format: BodyFormat; items: Located[] 
     try {
       items.push({ value: JSON.parse(line), where: `line ${i + 1}` });
     } catch (e) {
-      throw new HttpError(400, 'invalid_json', `Line ${i + 1} is not valid JSON (${jsonProblem(e)}); every line of a JSON Lines body must be one record.`, { line: i + 1 });
+      throw new HttpError(400, 'invalid_json', `Line ${i + 1} is not valid JSON (${jsonProblem(e)}); every line of a JSON Lines body must be one record.`, {
+        line: i + 1,
+      });
     }
   }
   return { format: 'lines', items };
@@ -101,28 +110,38 @@ export const RESERVED_ID_PREFIXES = ['ce_', 'act_'] as const;
 
 /** The problems of one record, empty when it is valid. */
 export function recordProblems(value: unknown): string[] {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`must be an object {"log_id": "...", "data": {...}}, not ${describe(value)}`];
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return [`must be an object {"log_id": "...", "data": {...}}, not ${describe(value)}`];
   const r = value as Record<string, unknown>;
   const problems: string[] = [];
-  if (typeof r.log_id !== 'string' || r.log_id.trim() === '') problems.push(`"log_id" must be a non-empty string${'log_id' in r ? `, not ${describe(r.log_id)}` : ' (missing)'}`);
+  if (typeof r.log_id !== 'string' || r.log_id.trim() === '')
+    problems.push(`"log_id" must be a non-empty string${'log_id' in r ? `, not ${describe(r.log_id)}` : ' (missing)'}`);
   else {
     const problem = identifierProblem(r.log_id, LIMITS.idBytes);
     if (problem) problems.push(`"log_id" ${problem}`);
     const reserved = RESERVED_ID_PREFIXES.find((p) => (r.log_id as string).startsWith(p));
-    if (reserved) problems.push(`"log_id" must not start with "${reserved}" (the canonical ids of ${reserved === 'ce_' ? 'Event Streams CloudEvents' : 'Actions'}; Auth0 log_ids never do)`);
+    if (reserved)
+      problems.push(
+        `"log_id" must not start with "${reserved}" (the canonical ids of ${reserved === 'ce_' ? 'Event Streams CloudEvents' : 'Actions'}; Auth0 log_ids never do)`,
+      );
   }
   if (typeof r.data !== 'object' || r.data === null || Array.isArray(r.data)) {
     problems.push(`"data" must be the Auth0 log event object${'data' in r ? `, not ${describe(r.data)}` : ' (missing)'}`);
     return problems;
   }
   const d = r.data as Record<string, unknown>;
-  if (typeof d.type !== 'string' || d.type.trim() === '') problems.push(`"data.type" must be the Auth0 log type code (a non-empty string)${'type' in d ? `, not ${describe(d.type)}` : ' (missing)'}`);
+  if (typeof d.type !== 'string' || d.type.trim() === '')
+    problems.push(`"data.type" must be the Auth0 log type code (a non-empty string)${'type' in d ? `, not ${describe(d.type)}` : ' (missing)'}`);
   else {
     const problem = codeProblem(d.type, LIMITS.logTypeBytes);
     if (problem) problems.push(`"data.type" must be an Auth0 log type code: it ${problem}`);
   }
-  if (d.date !== undefined && canonicalDate(d.date) === undefined) problems.push(`"data.date" must be ${DATE_RULE}, not ${JSON.stringify(d.date)?.slice(0, 40)}`);
-  for (const [field, max] of [['user_id', LIMITS.userIdBytes], ['session_id', LIMITS.sessionIdBytes]] as const) {
+  if (d.date !== undefined && canonicalDate(d.date) === undefined)
+    problems.push(`"data.date" must be ${DATE_RULE}, not ${JSON.stringify(d.date)?.slice(0, 40)}`);
+  for (const [field, max] of [
+    ['user_id', LIMITS.userIdBytes],
+    ['session_id', LIMITS.sessionIdBytes],
+  ] as const) {
     const v = d[field];
     if (v === undefined || v === null || v === '') continue;
     const problem = typeof v === 'string' ? identifierProblem(v, max) : `must be a string, not ${describe(v)}`;
@@ -133,7 +152,8 @@ export function recordProblems(value: unknown): string[] {
     if (v !== undefined && v !== null && typeof v !== 'string') problems.push(`"data.${field}" must be a string, not ${describe(v)}`);
     else if (typeof v === 'string' && v.length > MAX_FIELD_LENGTH) problems.push(`"data.${field}" must be at most ${MAX_FIELD_LENGTH} characters`);
   }
-  if (d.details !== undefined && d.details !== null && (typeof d.details !== 'object' || Array.isArray(d.details))) problems.push(`"data.details" must be an object, not ${describe(d.details)}`);
+  if (d.details !== undefined && d.details !== null && (typeof d.details !== 'object' || Array.isArray(d.details)))
+    problems.push(`"data.details" must be an object, not ${describe(d.details)}`);
   if (depthOf(d) > MAX_DEPTH) problems.push(`"data" nests deeper than ${MAX_DEPTH} levels`);
   return problems;
 }
@@ -150,15 +170,19 @@ const EVENT_FIELD_SOURCES: Record<string, string> = {
  * (lambda/shared/event-rules.ts), so that nothing is accepted that a subscriber would refuse.
  */
 export function eventProblems(event: CanonicalEvent): string[] {
-  return canonicalEventProblems(event as unknown as Record<string, unknown>)
-    .map(([field, problem]) => `the event's ${field}${EVENT_FIELD_SOURCES[field] ? ` (from ${EVENT_FIELD_SOURCES[field]})` : ''} ${problem}`);
+  return canonicalEventProblems(event as unknown as Record<string, unknown>).map(
+    ([field, problem]) => `the event's ${field}${EVENT_FIELD_SOURCES[field] ? ` (from ${EVENT_FIELD_SOURCES[field]})` : ''} ${problem}`,
+  );
 }
 
 /**
  * Parses, validates and classifies a Log Stream body (`toEvent` classifies one valid record); throws
  * HttpError 400/413 naming what was wrong. Every returned event passes the subscribers' validator.
  */
-export function parseLogStreamBody(body: string, toEvent: (record: LogStreamRecord) => CanonicalEvent): { format: BodyFormat; records: LogStreamRecord[]; events: CanonicalEvent[] } {
+export function parseLogStreamBody(
+  body: string,
+  toEvent: (record: LogStreamRecord) => CanonicalEvent,
+): { format: BodyFormat; records: LogStreamRecord[]; events: CanonicalEvent[] } {
   const { format, items } = splitBody(body);
   if (items.length === 0) throw new HttpError(400, 'empty_body', 'The body holds no records.');
   if (items.length > MAX_RECORDS) {
@@ -181,9 +205,12 @@ export function parseLogStreamBody(body: string, toEvent: (record: LogStreamReco
   }
   if (count > 0) {
     const first = problems[0];
-    throw new HttpError(400, 'invalid_record',
+    throw new HttpError(
+      400,
+      'invalid_record',
       `${count} problem${count === 1 ? '' : 's'} in the batch, nothing was accepted; first: ${first.at}: ${first.problem}.`,
-      { problems });
+      { problems },
+    );
   }
   return { format, records: items.map((i) => i.value as LogStreamRecord), events };
 }

@@ -25,10 +25,23 @@ export interface PublishOptions {
   random?: () => number;
 }
 
-export interface PublishFailure { id: string; code: string; message: string }
-export interface PublishResult { published: number; failed: PublishFailure[]; calls: number; retries: number }
+export interface PublishFailure {
+  id: string;
+  code: string;
+  message: string;
+}
+export interface PublishResult {
+  published: number;
+  failed: PublishFailure[];
+  calls: number;
+  retries: number;
+}
 
-interface Entry { event: CanonicalEvent; request: PublishBatchRequestEntry; bytes: number }
+interface Entry {
+  event: CanonicalEvent;
+  request: PublishBatchRequestEntry;
+  bytes: number;
+}
 
 function toEntry(event: CanonicalEvent, index: number): Entry {
   const { message } = fitEvent(event);
@@ -54,7 +67,17 @@ export function packBatches<T extends { bytes: number }>(entries: T[], maxBytes 
   return batches;
 }
 
-const RETRYABLE_CALL_ERRORS = new Set(['Throttling', 'ThrottlingException', 'ThrottledException', 'KMSThrottlingException', 'InternalError', 'InternalErrorException', 'ServiceUnavailable', 'RequestTimeout', 'TimeoutError']);
+const RETRYABLE_CALL_ERRORS = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'KMSThrottlingException',
+  'InternalError',
+  'InternalErrorException',
+  'ServiceUnavailable',
+  'RequestTimeout',
+  'TimeoutError',
+]);
 
 /** Whether a whole PublishBatch call that threw is worth retrying (throttling, 5xx, network). */
 export function isRetryableError(err: unknown): boolean {
@@ -111,7 +134,9 @@ export async function publishEvents(events: CanonicalEvent[], opts: PublishOptio
       }
       if (retry.length === 0) return;
       if (attempt >= maxAttempts) {
-        result.failed.push(...retry.map((p) => ({ id: p.event.id, code: lastError?.code ?? 'Unknown', message: lastError?.message ?? 'not confirmed by SNS' })));
+        result.failed.push(
+          ...retry.map((p) => ({ id: p.event.id, code: lastError?.code ?? 'Unknown', message: lastError?.message ?? 'not confirmed by SNS' })),
+        );
         return;
       }
       result.retries += retry.length;

@@ -185,7 +185,12 @@ async function deliver(events: StoredEvent[], lists: Listener[][], deps: PushDep
     } catch (e) {
       stats.failed++;
       missed.push({ listener, event: events[current] });
-      logger.warn('send failed: the listener is closed so that it resumes', { event_id: events[current].id, connectionId: listener.connection_id, error: (e as Error).name, detail: (e as Error).message });
+      logger.warn('send failed: the listener is closed so that it resumes', {
+        event_id: events[current].id,
+        connectionId: listener.connection_id,
+        error: (e as Error).name,
+        detail: (e as Error).message,
+      });
     }
   });
   if (missed.length) {
@@ -196,7 +201,12 @@ async function deliver(events: StoredEvent[], lists: Listener[][], deps: PushDep
     const failedByTenant = new Map<string, number>();
     for (const m of missed) failedByTenant.set(m.event.tenant, (failedByTenant.get(m.event.tenant) ?? 0) + 1);
     for (const [tenant, failed] of failedByTenant) {
-      logger.warn('listeners missed an event', { event_ids: [...new Set(missed.filter((m) => m.event.tenant === tenant).map((m) => m.event.id))], failed, unclosed: stats.unclosed, ...emf({ [METRIC_PUSH_SEND_FAILED]: failed }, { tenant }, [['tenant'], []]) });
+      logger.warn('listeners missed an event', {
+        event_ids: [...new Set(missed.filter((m) => m.event.tenant === tenant).map((m) => m.event.id))],
+        failed,
+        unclosed: stats.unclosed,
+        ...emf({ [METRIC_PUSH_SEND_FAILED]: failed }, { tenant }, [['tenant'], []]),
+      });
     }
   }
   return stats;
@@ -218,7 +228,12 @@ export async function handlePushBatch(batch: DynamoDBStreamEvent, deps: PushDeps
   const sending = events.slice(0, failedAt);
   if (sending.length) {
     const stats = await deliver(sending, lists, deps);
-    logger.info('events pushed', { events: sending.length, event_ids: sending.map((e) => e.id), tenants: [...new Set(sending.map((e) => e.tenant))], ...stats });
+    logger.info('events pushed', {
+      events: sending.length,
+      event_ids: sending.map((e) => e.id),
+      tenants: [...new Set(sending.map((e) => e.tenant))],
+      ...stats,
+    });
   }
   if (failedAt < events.length) {
     logger.error('push failed: listeners could not be read', { event_id: events[failedAt].id, error: (error as Error).name, detail: (error as Error).message });

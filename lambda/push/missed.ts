@@ -21,7 +21,8 @@ export interface MissedListener {
   filter: ListenFilter;
 }
 
-const MESSAGE = 'An event could not be delivered to this connection: reconnect and authenticate with "since" (resume_from, else the last event you got) to receive what you missed.';
+const MESSAGE =
+  'An event could not be delivered to this connection: reconnect and authenticate with "since" (resume_from, else the last event you got) to receive what you missed.';
 
 /** The id of the event before `event` that a listener with `filter` may see, or undefined. */
 async function predecessorOf(event: StoredEvent, filter: ListenFilter, deps: PushDeps): Promise<string | undefined> {
@@ -43,13 +44,19 @@ export async function closeMissed(event: StoredEvent, listeners: MissedListener[
   let unclosed = 0;
   await mapWithConcurrency(listeners, deps.concurrency, async (listener) => {
     const from = resumeFrom.get(listener.filter);
-    await deps.post(listener.connection_id, encodeMessage({ type: 'closing', reason: 'missed_events', message: MESSAGE, ...(from ? { resume_from: from } : {}) }))
+    await deps
+      .post(listener.connection_id, encodeMessage({ type: 'closing', reason: 'missed_events', message: MESSAGE, ...(from ? { resume_from: from } : {}) }))
       .catch(() => undefined); // the connection may be what failed: closing it is what matters
     try {
       await deps.close(listener.connection_id);
     } catch (e) {
       unclosed++;
-      logger.warn('could not close a listener that missed an event', { event_id: event.id, connectionId: listener.connection_id, error: (e as Error).name, detail: (e as Error).message });
+      logger.warn('could not close a listener that missed an event', {
+        event_id: event.id,
+        connectionId: listener.connection_id,
+        error: (e as Error).name,
+        detail: (e as Error).message,
+      });
     }
   });
   return unclosed;

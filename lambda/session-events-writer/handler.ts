@@ -16,7 +16,17 @@ import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand, UpdateCommand
 import { isSessionEventType, type CanonicalEvent } from '../shared/event';
 import { createLogger } from '../shared/logger';
 import { sqsEventHandler, type RecordContext } from '../shared/sqs-events';
-import { cursorOf, EVENTS_TABLE, eventKey, FOLDED_REVOCATION_TYPES, REVOCATION_WINDOW_MS, revocationMarkerKeys, toStoredEvent, WRITE_BUDGET_MS, type StoredEvent } from '../shared/stores';
+import {
+  cursorOf,
+  EVENTS_TABLE,
+  eventKey,
+  FOLDED_REVOCATION_TYPES,
+  REVOCATION_WINDOW_MS,
+  revocationMarkerKeys,
+  toStoredEvent,
+  WRITE_BUDGET_MS,
+  type StoredEvent,
+} from '../shared/stores';
 import { lazy } from '../shared/lazy';
 
 export interface SessionEventsWriterDeps {
@@ -29,7 +39,11 @@ export interface SessionEventsWriterDeps {
 
 const logger = createLogger('auth0-events-session-events');
 
-export async function storeSessionEvent(event: CanonicalEvent, deps: SessionEventsWriterDeps, log: RecordContext['logger'] = logger): Promise<'written' | 'duplicate' | 'folded' | 'skipped'> {
+export async function storeSessionEvent(
+  event: CanonicalEvent,
+  deps: SessionEventsWriterDeps,
+  log: RecordContext['logger'] = logger,
+): Promise<'written' | 'duplicate' | 'folded' | 'skipped'> {
   if (!isSessionEventType(event.type)) {
     log.warn('not a session event type: acknowledged without a write (check the subscriber filter)');
     return 'skipped';
@@ -42,12 +56,14 @@ export async function storeSessionEvent(event: CanonicalEvent, deps: SessionEven
   }
   const item = toStoredEvent(event, now());
   try {
-    await deps.db.send(new PutCommand({
-      TableName: deps.table,
-      Item: item,
-      ConditionExpression: 'attribute_not_exists(#pk)',
-      ExpressionAttributeNames: { '#pk': EVENTS_TABLE.partitionKey },
-    }));
+    await deps.db.send(
+      new PutCommand({
+        TableName: deps.table,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': EVENTS_TABLE.partitionKey },
+      }),
+    );
   } catch (e) {
     if (isConditionFailed(e)) {
       log.info('duplicate session event: already stored, not written again');
@@ -71,18 +87,25 @@ async function foldInto(event: CanonicalEvent, deps: SessionEventsWriterDeps, no
   if (!FOLDED_REVOCATION_TYPES.includes(event.type) || !event.user_id) return false;
   const keys = revocationMarkerKeys(event.tenant, event.type, event.user_id, Date.parse(event.date));
   try {
-    await deps.db.send(new TransactWriteCommand({
-      TransactItems: keys.map((Key) => ({
-        Update: {
-          TableName: deps.table, Key,
-          ConditionExpression: 'attribute_not_exists(#e) OR #e = :id',
-          UpdateExpression: 'SET #e = :id, #d = :d, #x = :x',
-          ExpressionAttributeNames: { '#e': 'event_id', '#d': 'date', '#x': EVENTS_TABLE.ttlAttribute },
-          // Kept a day past the window (TTL deletes lazily; a marker's bucket is in its key, not in the TTL).
-          ExpressionAttributeValues: { ':id': event.id, ':d': event.date, ':x': Math.floor(Math.max(now().getTime(), Date.parse(event.date)) / 1000) + 86_400 },
-        },
-      })),
-    }));
+    await deps.db.send(
+      new TransactWriteCommand({
+        TransactItems: keys.map((Key) => ({
+          Update: {
+            TableName: deps.table,
+            Key,
+            ConditionExpression: 'attribute_not_exists(#e) OR #e = :id',
+            UpdateExpression: 'SET #e = :id, #d = :d, #x = :x',
+            ExpressionAttributeNames: { '#e': 'event_id', '#d': 'date', '#x': EVENTS_TABLE.ttlAttribute },
+            // Kept a day past the window (TTL deletes lazily; a marker's bucket is in its key, not in the TTL).
+            ExpressionAttributeValues: {
+              ':id': event.id,
+              ':d': event.date,
+              ':x': Math.floor(Math.max(now().getTime(), Date.parse(event.date)) / 1000) + 86_400,
+            },
+          },
+        })),
+      }),
+    );
     return false;
   } catch (e) {
     const reasons = (e as { name?: string; CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
@@ -97,13 +120,16 @@ async function moveForward(item: StoredEvent, deps: SessionEventsWriterDeps, now
   // image and compares with a listener's live_from (the catch-up seam, lambda/socket/catch-up.ts).
   const cursor = cursorOf(now().toISOString(), item.id);
   try {
-    await deps.db.send(new UpdateCommand({
-      TableName: deps.table, Key: eventKey(item.tenant, item.id),
-      ConditionExpression: '#c = :old',
-      UpdateExpression: 'SET #c = :c',
-      ExpressionAttributeNames: { '#c': EVENTS_TABLE.byTenantIndex.sortKey },
-      ExpressionAttributeValues: { ':old': item.cursor, ':c': cursor },
-    }));
+    await deps.db.send(
+      new UpdateCommand({
+        TableName: deps.table,
+        Key: eventKey(item.tenant, item.id),
+        ConditionExpression: '#c = :old',
+        UpdateExpression: 'SET #c = :c',
+        ExpressionAttributeNames: { '#c': EVENTS_TABLE.byTenantIndex.sortKey },
+        ExpressionAttributeValues: { ':old': item.cursor, ':c': cursor },
+      }),
+    );
   } catch (e) {
     if (isConditionFailed(e)) return; // moved by a concurrent delivery of the same event
     throw e;
@@ -121,8 +147,11 @@ function depsFromEnv(): SessionEventsWriterDeps {
 const defaultDeps = lazy(depsFromEnv);
 
 export const createHandler = (deps?: SessionEventsWriterDeps) =>
-  sqsEventHandler(async (event, { logger: log }) => {
-    await storeSessionEvent(event, deps ?? defaultDeps(), log);
-  }, { logger });
+  sqsEventHandler(
+    async (event, { logger: log }) => {
+      await storeSessionEvent(event, deps ?? defaultDeps(), log);
+    },
+    { logger },
+  );
 
 export const handler = createHandler();

@@ -14,6 +14,12 @@ export type ScheduleCheck = (check: CloseCheck, delaySeconds: number) => Promise
 export function closeCheckScheduler(sqs: SQSClient, queueUrl: string | undefined): ScheduleCheck {
   return async (check, delaySeconds) => {
     if (!queueUrl) throw new Error('CLOSE_QUEUE_URL is not set');
-    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(check), DelaySeconds: Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.ceil(delaySeconds))) }));
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify(check),
+        DelaySeconds: Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.ceil(delaySeconds))),
+      }),
+    );
   };
 }

@@ -34,9 +34,8 @@ export function limiter(limit: number): Limiter {
     };
   };
   const tryAcquire = () => (active < limit && waiting.length === 0 ? take() : undefined);
-  const acquire = (): Promise<() => void> => (active < limit && waiting.length === 0
-    ? Promise.resolve(take())
-    : new Promise((resolve) => waiting.push(() => resolve(take()))));
+  const acquire = (): Promise<() => void> =>
+    active < limit && waiting.length === 0 ? Promise.resolve(take()) : new Promise((resolve) => waiting.push(() => resolve(take())));
   const run = async <T>(fn: () => Promise<T>): Promise<T> => {
     const done = await acquire();
     try {
@@ -53,21 +52,15 @@ export function limiter(limit: number): Limiter {
  * never called by two tasks together, and never read ahead of a free place). Results keep the input
  * order. The first rejection stops taking new items and rejects once the ones in flight have settled.
  */
-export async function mapWithConcurrency<T, R>(
-  items: Iterable<T> | AsyncIterable<T>,
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
+export async function mapWithConcurrency<T, R>(items: Iterable<T> | AsyncIterable<T>, limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const run = limiter(limit);
   const isAsync = Symbol.asyncIterator in Object(items);
-  const iterator: AsyncIterator<T> | Iterator<T> = isAsync
-    ? (items as AsyncIterable<T>)[Symbol.asyncIterator]()
-    : (items as Iterable<T>)[Symbol.iterator]();
+  const iterator: AsyncIterator<T> | Iterator<T> = isAsync ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
   const results: R[] = [];
   let failed: { error: unknown } | undefined;
   for (let index = 0; ; index++) {
     // No wait while a place is free, and none for an array's next item: a large fan-out pays no promise per pull.
-    const done = run.tryAcquire() ?? await run.acquire();
+    const done = run.tryAcquire() ?? (await run.acquire());
     let next: IteratorResult<T> | undefined;
     try {
       if (!failed) next = isAsync ? await iterator.next() : (iterator as Iterator<T>).next();

@@ -106,8 +106,7 @@ export interface CatchUpPosition {
  */
 export const SOCKET_TIMEOUT_SECONDS = 29;
 
-export const listenKeyOf = (tenant: string, filter: ListenFilter, sub: string): string =>
-  filter === '*' ? `${tenant}#*` : `${tenant}#self#${sub}`;
+export const listenKeyOf = (tenant: string, filter: ListenFilter, sub: string): string => (filter === '*' ? `${tenant}#*` : `${tenant}#self#${sub}`);
 
 /** The message the close-check queue carries (see lambda/closer/handler.ts). */
 export interface CloseCheck {

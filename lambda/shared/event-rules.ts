@@ -58,7 +58,8 @@ export function codeProblem(v: unknown, maxBytes: number): string | undefined {
 }
 
 /** What a date must look like, for error messages. */
-export const DATE_RULE = 'an ISO 8601 date-time with seconds and a time zone (e.g. 2026-11-22T10:00:00.000Z or 2026-11-22T11:00:00+01:00) whose UTC year is 0000 to 9999';
+export const DATE_RULE =
+  'an ISO 8601 date-time with seconds and a time zone (e.g. 2026-11-22T10:00:00.000Z or 2026-11-22T11:00:00+01:00) whose UTC year is 0000 to 9999';
 
 const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
 const isLeap = (y: number): boolean => y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);

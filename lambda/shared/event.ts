@@ -62,8 +62,7 @@ export type SessionEventType = (typeof SESSION_EVENT_TYPES)[number];
 /** The events that change a user's state: what the users subscriber takes. */
 export const USER_EVENT_TYPES: readonly EventType[] = ['user_registered', 'user_updated', 'user_blocked', 'user_unblocked', 'user_deleted', 'password_changed'];
 
-export const isSessionEventType = (type: string): boolean =>
-  (SESSION_EVENT_TYPES as readonly string[]).includes(type);
+export const isSessionEventType = (type: string): boolean => (SESSION_EVENT_TYPES as readonly string[]).includes(type);
 
 /** The front door an event came in by: a Log Stream record, an Action call, or an Event Streams CloudEvent. */
 export type EventSource = 'log-stream' | 'action' | 'event-stream';

@@ -7,7 +7,13 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
-export function error(statusCode: number, code: string, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): APIGatewayProxyResult {
+export function error(
+  statusCode: number,
+  code: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
   return json(statusCode, { error: code, message, ...extra }, headers);
 }
 
@@ -21,7 +27,12 @@ export function header(headers: Record<string, string | undefined> | null | unde
 
 /** An error whose message may be shown to the caller as is. */
 export class HttpError extends Error {
-  constructor(readonly statusCode: number, readonly code: string, message: string, readonly extra: Record<string, unknown> = {}) {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
     super(message);
   }
   toResponse(): APIGatewayProxyResult {

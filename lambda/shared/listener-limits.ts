@@ -65,19 +65,33 @@ function limitMessage(limit: 'perSub' | 'perTenant', value: number, tenant: stri
 }
 
 async function count(ddb: DynamoDBDocumentClient, table: string, key: string): Promise<number> {
-  const { Item } = await ddb.send(new GetCommand({ TableName: table, Key: { [CONNECTIONS_TABLE.partitionKey]: key }, ConsistentRead: true, ProjectionExpression: 'n' }));
+  const { Item } = await ddb.send(
+    new GetCommand({ TableName: table, Key: { [CONNECTIONS_TABLE.partitionKey]: key }, ConsistentRead: true, ProjectionExpression: 'n' }),
+  );
   return typeof Item?.n === 'number' ? Item.n : 0;
 }
 
-interface Cancellation { name?: string; CancellationReasons?: { Code?: string }[] }
+interface Cancellation {
+  name?: string;
+  CancellationReasons?: { Code?: string }[];
+}
 
 /**
  * Makes a pending connection authenticated and counts it in, atomically, when its user and its
  * tenant are under their limits (see the top of this file). `attributes` are set on the item.
  */
-export async function claimListener(ddb: DynamoDBDocumentClient, table: string, args: {
-  connectionId: string; tenant: string; sub: string; attributes: AuthenticatedAttributes; limits: ListenerLimits; now: Date;
-}): Promise<Claim> {
+export async function claimListener(
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  args: {
+    connectionId: string;
+    tenant: string;
+    sub: string;
+    attributes: AuthenticatedAttributes;
+    limits: ListenerLimits;
+    now: Date;
+  },
+): Promise<Claim> {
   const { connectionId, tenant, sub, limits } = args;
   const window = windowOf(args.now);
   const current = counterKeys(tenant, sub, window);
@@ -122,24 +136,26 @@ export async function claimListener(ddb: DynamoDBDocumentClient, table: string, 
       },
     });
     try {
-      await ddb.send(new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: table,
-              Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId },
-              ConditionExpression: 'attribute_exists(#id) AND #state = :pending',
-              UpdateExpression: `SET ${sets.join(', ')}, #window = :window`,
-              ExpressionAttributeNames: { ...names, '#id': CONNECTIONS_TABLE.partitionKey, '#state': 'state', '#window': 'limit_window' },
-              ExpressionAttributeValues: { ...values, ':pending': 'pending' },
+      await ddb.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: table,
+                Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId },
+                ConditionExpression: 'attribute_exists(#id) AND #state = :pending',
+                UpdateExpression: `SET ${sets.join(', ')}, #window = :window`,
+                ExpressionAttributeNames: { ...names, '#id': CONNECTIONS_TABLE.partitionKey, '#state': 'state', '#window': 'limit_window' },
+                ExpressionAttributeValues: { ...values, ':pending': 'pending' },
+              },
             },
-          },
-          increment(current.sub, subRoom),
-          increment(current.tenant, tenantRoom),
-          unchanged(previous.sub, prevSub),
-          unchanged(previous.tenant, prevTenant),
-        ],
-      }));
+            increment(current.sub, subRoom),
+            increment(current.tenant, tenantRoom),
+            unchanged(previous.sub, prevSub),
+            unchanged(previous.tenant, prevTenant),
+          ],
+        }),
+      );
       return { result: 'claimed' };
     } catch (e) {
       const err = e as Cancellation;
@@ -150,7 +166,8 @@ export async function claimListener(ddb: DynamoDBDocumentClient, table: string, 
       // A previous window grew (a clock at the window's edge) or a concurrent transaction: read again.
       const retry = failed(3) || failed(4) || codes.includes('TransactionConflict') || err.name === 'TransactionConflictException' || codes.length === 0;
       if (!retry && failed(1)) return { result: 'limit', limit: 'perSub', value: limits.perSub, message: limitMessage('perSub', limits.perSub, tenant) };
-      if (!retry && failed(2)) return { result: 'limit', limit: 'perTenant', value: limits.perTenant, message: limitMessage('perTenant', limits.perTenant, tenant) };
+      if (!retry && failed(2))
+        return { result: 'limit', limit: 'perTenant', value: limits.perTenant, message: limitMessage('perTenant', limits.perTenant, tenant) };
       if (attempt >= TRIES) throw e;
       await new Promise((r) => setTimeout(r, 10 + Math.random() * 40 * attempt));
     }

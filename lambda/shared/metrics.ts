@@ -47,11 +47,13 @@ export function emf(
   return {
     _aws: {
       Timestamp: (opts.now ?? new Date()).getTime(),
-      CloudWatchMetrics: [{
-        Namespace: opts.namespace ?? process.env.METRICS_NAMESPACE ?? DEFAULT_METRICS_NAMESPACE,
-        Dimensions: dimensionSets,
-        Metrics: Object.keys(metrics).map((Name) => ({ Name, Unit: 'Count' })),
-      }],
+      CloudWatchMetrics: [
+        {
+          Namespace: opts.namespace ?? process.env.METRICS_NAMESPACE ?? DEFAULT_METRICS_NAMESPACE,
+          Dimensions: dimensionSets,
+          Metrics: Object.keys(metrics).map((Name) => ({ Name, Unit: 'Count' })),
+        },
+      ],
     },
     ...dimensions,
     ...metrics,

@@ -118,7 +118,8 @@ export interface ErrorMessage {
 export const UNKNOWN_MESSAGE_ERROR: ErrorMessage = {
   type: 'error',
   error: 'unknown_message',
-  message: 'Unknown message type. Known types: {"type":"authenticate","access_token":"<Auth0 access token>","since":"<event id, optional>"}, {"type":"continue_catch_up","after":"<last_id of catch_up_paused>"} and {"type":"ping"}.',
+  message:
+    'Unknown message type. Known types: {"type":"authenticate","access_token":"<Auth0 access token>","since":"<event id, optional>"}, {"type":"continue_catch_up","after":"<last_id of catch_up_paused>"} and {"type":"ping"}.',
 };
 export type ServerMessage =
   | AuthenticatedMessage

@@ -38,7 +38,10 @@ export type PostResult = 'sent' | 'gone';
 export type Post = (connectionId: string, data: Uint8Array) => Promise<PostResult>;
 
 export class PostError extends Error {
-  constructor(readonly status: number | undefined, message: string) {
+  constructor(
+    readonly status: number | undefined,
+    message: string,
+  ) {
     super(message);
     this.name = 'PostError';
   }
@@ -69,7 +72,12 @@ interface Signed {
  * per access key). Per request: one SHA-256 of the canonical request and one HMAC. `canonicalUri` is
  * the path as SigV4 wants it (each segment encoded once more than on the wire).
  */
-function signerCore(opts: { method: string; host: string; region: string; service?: string }): (canonicalUri: string, payloadHash: string, credentials: Credentials, epochMs: number) => Signed {
+function signerCore(opts: {
+  method: string;
+  host: string;
+  region: string;
+  service?: string;
+}): (canonicalUri: string, payloadHash: string, credentials: Credentials, epochMs: number) => Signed {
   const service = opts.service ?? 'execute-api';
   const scopeTail = `/${opts.region}/${service}/aws4_request`;
   const methodLine = `${opts.method}\n`;
@@ -96,8 +104,13 @@ function signerCore(opts: { method: string; host: string; region: string; servic
       key = hmac(hmac(hmac(hmac(`AWS4${credentials.secretAccessKey}`, day), opts.region), service), 'aws4_request');
       keyFor = cacheKey;
     }
-    const signature = createHmac('sha256', key).update(`AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`).digest('hex');
-    return { amzDate, authorization: `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}` };
+    const signature = createHmac('sha256', key)
+      .update(`AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`)
+      .digest('hex');
+    return {
+      amzDate,
+      authorization: `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`,
+    };
   };
 }
 
@@ -108,7 +121,12 @@ const canonicalUriOf = (path: string) => path.split('/').map(uriEncode).join('/'
  * A SigV4 signer for one method, host, region and service (signerCore), giving the headers of one
  * request as an object.
  */
-export function requestSigner(opts: { method: string; host: string; region: string; service?: string }): (path: string, payloadHash: string, credentials: Credentials, date: Date) => Record<string, string> {
+export function requestSigner(opts: {
+  method: string;
+  host: string;
+  region: string;
+  service?: string;
+}): (path: string, payloadHash: string, credentials: Credentials, date: Date) => Record<string, string> {
   const core = signerCore(opts);
   return (path, payloadHash, credentials, date) => {
     const { amzDate, authorization } = core(canonicalUriOf(path), payloadHash, credentials, date.getTime());
@@ -120,7 +138,14 @@ export function requestSigner(opts: { method: string; host: string; region: stri
 
 /** SigV4 headers for one request (requestSigner for a single request). Exported for the reference test. */
 export function signRequest(opts: {
-  method: string; host: string; path: string; region: string; service?: string; credentials: Credentials; date: Date; payloadHash: string;
+  method: string;
+  host: string;
+  path: string;
+  region: string;
+  service?: string;
+  credentials: Credentials;
+  date: Date;
+  payloadHash: string;
 }): Record<string, string> {
   return requestSigner(opts)(opts.path, opts.payloadHash, opts.credentials, opts.date);
 }
@@ -154,7 +179,20 @@ export function signedPoster(options: PosterOptions): Post {
     const creds = credentials();
     const { amzDate, authorization } = sign(canonicalPrefix + uriEncode(id), body.hash, creds, Date.now());
     // Headers as a flat array: Node writes them as given, with no per-request header map.
-    const headers = ['host', host, 'x-amz-content-sha256', body.hash, 'x-amz-date', amzDate, 'authorization', authorization, 'content-type', 'application/json', 'content-length', body.length];
+    const headers = [
+      'host',
+      host,
+      'x-amz-content-sha256',
+      body.hash,
+      'x-amz-date',
+      amzDate,
+      'authorization',
+      authorization,
+      'content-type',
+      'application/json',
+      'content-length',
+      body.length,
+    ];
     if (creds.sessionToken) headers.push('x-amz-security-token', creds.sessionToken);
     return new Promise<number>((resolve, reject) => {
       const req = request({ ...requestOptions, path: pathPrefix + id, headers: headers as unknown as http.OutgoingHttpHeaders }, (res) => {

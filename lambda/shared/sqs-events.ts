@@ -20,7 +20,6 @@ export class InvalidEventError extends Error {
   }
 }
 
-
 /**
  * Validates a message body into a CanonicalEvent; throws InvalidEventError naming the first bad field.
  * A tolerant reader: a `type` or `source` this package does not know (added by a newer pipeline) is
@@ -35,7 +34,8 @@ export function parseCanonicalEvent(body: string): CanonicalEvent {
   }
   if (!isObject(value)) throw new InvalidEventError('body is not a JSON object');
   const v = value;
-  if (v.Type === 'Notification' && typeof v.Message === 'string') throw new InvalidEventError('body is an SNS envelope: turn on raw message delivery for this subscription');
+  if (v.Type === 'Notification' && typeof v.Message === 'string')
+    throw new InvalidEventError('body is an SNS envelope: turn on raw message delivery for this subscription');
   // The one validator the ingest also runs on every event it publishes (lambda/shared/event-rules.ts).
   const problem = canonicalEventProblems(v, { names: 'tolerant' })[0];
   if (problem) throw new InvalidEventError(`${problem[0]} ${problem[1]}, got ${JSON.stringify(v[problem[0]])?.slice(0, 80)}`);
@@ -87,7 +87,11 @@ export function sqsEventHandler(handle: EventHandler, options: SqsEventHandlerOp
       event = eventOf(record);
     } catch (e) {
       const id = /"id"\s*:\s*"([^"]{1,200})"/.exec(record.body)?.[1];
-      logger.error('invalid event: reported as a batch item failure (it will reach the DLQ)', { message_id: record.messageId, ...(id ? { event_id: id } : {}), problem: (e as Error).message });
+      logger.error('invalid event: reported as a batch item failure (it will reach the DLQ)', {
+        message_id: record.messageId,
+        ...(id ? { event_id: id } : {}),
+        problem: (e as Error).message,
+      });
       throw e;
     }
     const log = logger.createChild({ persistentKeys: { event_id: event.id, tenant: event.tenant, type: event.type, message_id: record.messageId } });

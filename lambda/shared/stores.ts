@@ -82,8 +82,9 @@ export const REVOCATION_WINDOW_MS = 5 * 60_000;
 export const FOLDED_REVOCATION_TYPES: readonly string[] = ['user_deleted'];
 /** The two window markers of a revocation of `type` dated `at` (epoch ms): its bucket in each grid. */
 export const revocationMarkerKeys = (tenant: string, type: string, userId: string, at: number): Record<string, string>[] =>
-  [0, REVOCATION_WINDOW_MS / 2].map((shift, grid) =>
-    ({ [EVENTS_TABLE.partitionKey]: `~revocation#${grid}#${Math.floor((at + shift) / REVOCATION_WINDOW_MS)}#${tenant}#${type}#${userId}` }));
+  [0, REVOCATION_WINDOW_MS / 2].map((shift, grid) => ({
+    [EVENTS_TABLE.partitionKey]: `~revocation#${grid}#${Math.floor((at + shift) / REVOCATION_WINDOW_MS)}#${tenant}#${type}#${userId}`,
+  }));
 /** Whether an events-table item (a stream NewImage, unmarshalled) is a stored event, not a marker. */
 export const isEventItem = (item: Record<string, unknown> | undefined): boolean => typeof item?.id === 'string' && typeof item?.tenant === 'string';
 

@@ -84,9 +84,11 @@ const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/;
 
 /** The problem with a `managementApi` setting, or undefined when it is valid. */
 export function managementApiProblem(v: unknown): string | undefined {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'managementApi must be an object {"secret": "<Secrets Manager secret name or ARN>", "domain"?: "<tenant>.auth0.com"}';
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    return 'managementApi must be an object {"secret": "<Secrets Manager secret name or ARN>", "domain"?: "<tenant>.auth0.com"}';
   const m = v as Record<string, unknown>;
-  for (const key of Object.keys(m)) if (!['domain', 'secret', 'secretKeyArn'].includes(key)) return `managementApi.${key} is not a known setting; known settings: domain, secret, secretKeyArn`;
+  for (const key of Object.keys(m))
+    if (!['domain', 'secret', 'secretKeyArn'].includes(key)) return `managementApi.${key} is not a known setting; known settings: domain, secret, secretKeyArn`;
   if (typeof m.secret !== 'string' || !(SECRET_NAME.test(m.secret) || SECRET_ARN.test(m.secret))) {
     return `managementApi.secret ${JSON.stringify(m.secret)} must be the name or ARN of a Secrets Manager secret holding {"client_id", "client_secret"} (never the credentials themselves)`;
   }
@@ -117,11 +119,13 @@ export function tenantConfigProblem(config: unknown): string | undefined {
   if (typeof c.name !== 'string' || !TENANT_NAME_PATTERN.test(c.name)) {
     return `name ${JSON.stringify(c.name)} is not a tenant name: use the Auth0 tenant name, with @<region> for regional tenants (acme, acme@eu, acme@us-3; regions eu, us, au, jp, uk, ca, optionally numbered)`;
   }
-  if (typeof c.audience !== 'string' || c.audience.trim() === '') return 'audience must be the events API identifier (a non-empty string, e.g. https://events.acme.com)';
+  if (typeof c.audience !== 'string' || c.audience.trim() === '')
+    return 'audience must be the events API identifier (a non-empty string, e.g. https://events.acme.com)';
   if (c.customDomain !== undefined && (typeof c.customDomain !== 'string' || !DOMAIN_PATTERN.test(c.customDomain))) {
     return `customDomain ${JSON.stringify(c.customDomain)} must be a host name such as login.acme.com (no scheme, no path)`;
   }
-  if (c.trustScopeClaim !== undefined && typeof c.trustScopeClaim !== 'boolean') return 'trustScopeClaim must be true or false (default false: only the permissions claim grants listen:events)';
+  if (c.trustScopeClaim !== undefined && typeof c.trustScopeClaim !== 'boolean')
+    return 'trustScopeClaim must be true or false (default false: only the permissions claim grants listen:events)';
   if (c.issuer !== undefined && (typeof c.issuer !== 'string' || !/^https?:\/\/[^/]+\/$/.test(c.issuer))) {
     return `issuer ${JSON.stringify(c.issuer)} must be an origin URL ending in a slash, such as http://127.0.0.1:3000/`;
   }
@@ -140,8 +144,10 @@ const EVENTBRIDGE_SOURCE_PATTERN = /^aws\.partner\/auth0\.com\/[A-Za-z0-9._-]+(\
 /** Why `v` is not an Auth0 partner event source name, or undefined when it is one. */
 export function eventBridgeSourceProblem(v: unknown): string | undefined {
   if (typeof v !== 'string') return `must be a partner event source name (a string), not ${JSON.stringify(v)}`;
-  if (!v.startsWith(EVENTBRIDGE_SOURCE_PREFIX)) return `${JSON.stringify(v.slice(0, 80))} is not an Auth0 partner event source: it must start with ${EVENTBRIDGE_SOURCE_PREFIX} (copy the Event Source Name from the stream's settings in the Auth0 Dashboard)`;
-  if (v.length > 256 || !EVENTBRIDGE_SOURCE_PATTERN.test(v)) return `${JSON.stringify(v.slice(0, 80))} must be ${EVENTBRIDGE_SOURCE_PREFIX}<tenant>-<id>/<stream>, at most 256 characters of letters, digits, ".", "_", "-" and "/"`;
+  if (!v.startsWith(EVENTBRIDGE_SOURCE_PREFIX))
+    return `${JSON.stringify(v.slice(0, 80))} is not an Auth0 partner event source: it must start with ${EVENTBRIDGE_SOURCE_PREFIX} (copy the Event Source Name from the stream's settings in the Auth0 Dashboard)`;
+  if (v.length > 256 || !EVENTBRIDGE_SOURCE_PATTERN.test(v))
+    return `${JSON.stringify(v.slice(0, 80))} must be ${EVENTBRIDGE_SOURCE_PREFIX}<tenant>-<id>/<stream>, at most 256 characters of letters, digits, ".", "_", "-" and "/"`;
   return undefined;
 }
 
@@ -199,7 +205,9 @@ function tenantsJson(): string | undefined {
     try {
       file = { path, json: readFileSync(path, 'utf8') };
     } catch (e) {
-      throw new Error(`TENANTS_FILE ${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): the function needs its tenants layer`);
+      throw new Error(
+        `TENANTS_FILE ${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): the function needs its tenants layer`,
+      );
     }
   }
   return file.json;

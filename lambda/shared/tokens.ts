@@ -36,7 +36,10 @@ export type TokenErrorCode = 'invalid_token' | 'insufficient_scope' | 'jwks_unav
 
 /** A rejected token. `message` is safe to show to the caller and to log. */
 export class TokenError extends Error {
-  constructor(readonly code: TokenErrorCode, message: string) {
+  constructor(
+    readonly code: TokenErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'TokenError';
   }
@@ -118,9 +121,13 @@ function explain(e: unknown, tenant: Tenant): TokenError {
   if (e instanceof errors.JWTClaimValidationFailed) {
     switch (e.claim) {
       case 'iss':
-        return invalid(`The access token was not issued by tenant ${tenant.name} (wrong iss): get a token from that tenant's domain${tenant.customDomain ? ' (its custom domain)' : ''}.`);
+        return invalid(
+          `The access token was not issued by tenant ${tenant.name} (wrong iss): get a token from that tenant's domain${tenant.customDomain ? ' (its custom domain)' : ''}.`,
+        );
       case 'aud':
-        return invalid(`The access token is not for this events API (wrong aud): request it with the events API identifier configured for tenant ${tenant.name} as audience.`);
+        return invalid(
+          `The access token is not for this events API (wrong aud): request it with the events API identifier configured for tenant ${tenant.name} as audience.`,
+        );
       case 'nbf':
         return invalid('The access token is not valid yet (nbf is in the future): check the clocks, or wait.');
       case 'sub':
@@ -128,13 +135,17 @@ function explain(e: unknown, tenant: Tenant): TokenError {
       case 'exp':
         return invalid('The access token has no valid exp claim: only expiring access tokens are accepted.');
       default:
-        return invalid(`The access token's ${String(e.claim).replace(/[^\w:-]/g, '').slice(0, 40)} claim is not valid.`);
+        return invalid(
+          `The access token's ${String(e.claim)
+            .replace(/[^\w:-]/g, '')
+            .slice(0, 40)} claim is not valid.`,
+        );
     }
   }
   if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys) {
     return invalid(`The access token's signing key (kid) is not among tenant ${tenant.name}'s published keys: get a new token from that tenant.`);
   }
-  if (e instanceof errors.JWSSignatureVerificationFailed) return invalid('The access token\'s signature is not valid.');
+  if (e instanceof errors.JWSSignatureVerificationFailed) return invalid("The access token's signature is not valid.");
   if (e instanceof errors.JWKSTimeout || e instanceof errors.JWKSInvalid) {
     return new TokenError('jwks_unavailable', `Tenant ${tenant.name}'s signing keys could not be fetched; retry in a moment.`);
   }
@@ -154,12 +165,13 @@ export async function verifyListenerToken(token: unknown, tenant: Tenant, option
   if (typeof token !== 'string' || token.trim() === '') throw invalid('No access token: send an Auth0 access token for the events API.');
   if (token.length > MAX_TOKEN_LENGTH) throw invalid(`The access token is longer than ${MAX_TOKEN_LENGTH} characters; it is not an Auth0 access token.`);
   const parts = token.split('.');
-  if (parts.length !== 3) throw invalid('The access token is not a JWT (three base64url parts separated by dots): send the access token, not an ID token or an opaque token.');
+  if (parts.length !== 3)
+    throw invalid('The access token is not a JWT (three base64url parts separated by dots): send the access token, not an ID token or an opaque token.');
   let alg: unknown;
   try {
     alg = decodeProtectedHeader(token).alg;
   } catch {
-    throw invalid('The access token\'s header cannot be read: it is not a JWT.');
+    throw invalid("The access token's header cannot be read: it is not a JWT.");
   }
   if (alg !== 'RS256') {
     const shown = typeof alg === 'string' ? alg.replace(/[^\w-]/g, '').slice(0, 20) : 'no algorithm';
@@ -182,7 +194,10 @@ export async function verifyListenerToken(token: unknown, tenant: Tenant, option
   const filter = filterOf(scopesOf(payload, tenant.trustScopeClaim === true));
   if (!filter) {
     const where = tenant.trustScopeClaim ? 'permissions or scope claim' : 'permissions claim; the scope claim is not trusted for this tenant';
-    throw new TokenError('insufficient_scope', `The access token has neither the ${SCOPE_ALL} nor the ${SCOPE_SELF} permission (${where}): in Auth0, turn on RBAC and "Add Permissions in the Access Token" for the events API, and assign the permission to the user or role.`);
+    throw new TokenError(
+      'insufficient_scope',
+      `The access token has neither the ${SCOPE_ALL} nor the ${SCOPE_SELF} permission (${where}): in Auth0, turn on RBAC and "Add Permissions in the Access Token" for the events API, and assign the permission to the user or role.`,
+    );
   }
   return {
     tenant: tenant.name,

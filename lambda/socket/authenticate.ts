@@ -21,7 +21,7 @@ export { MAX_SEEN } from './catch-up';
 
 export function parseBody(event: SocketEvent): Record<string, unknown> | undefined {
   try {
-    const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : event.body ?? '';
+    const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
     const v = JSON.parse(text);
     return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : undefined;
   } catch {
@@ -37,7 +37,8 @@ async function refuse(connectionId: string, message: string, deps: SocketDeps): 
 }
 
 const readConnection = async (connectionId: string, deps: SocketDeps): Promise<ConnectionItem | undefined> =>
-  (await deps.ddb.send(new GetCommand({ TableName: deps.connectionsTable, Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId }, ConsistentRead: true }))).Item as ConnectionItem | undefined;
+  (await deps.ddb.send(new GetCommand({ TableName: deps.connectionsTable, Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId }, ConsistentRead: true })))
+    .Item as ConnectionItem | undefined;
 
 /** A later authenticate on an authenticated connection: refresh the token expiry, no replay (refresh.ts). */
 async function onRefresh(conn: ConnectionItem, listener: VerifiedListener, tenant: string, deps: SocketDeps): Promise<SocketResult> {
@@ -49,10 +50,15 @@ async function onRefresh(conn: ConnectionItem, listener: VerifiedListener, tenan
     return refuse(connectionId, refresh.message, deps);
   }
   const expiresAt = listener.expiresAt.toISOString();
-  if ((await postJson(deps.mgmt, connectionId, { type: 'authenticated', sub: listener.sub, filter: listener.filter, expires_at: expiresAt })) === 'gone') return reply(200);
+  if ((await postJson(deps.mgmt, connectionId, { type: 'authenticated', sub: listener.sub, filter: listener.filter, expires_at: expiresAt })) === 'gone')
+    return reply(200);
   // A check per new expiry only: the same token sent again must not queue another check (each one
   // re-queues itself every 15 minutes until it is due or superseded: lambda/closer/handler.ts).
-  if (expiresAt !== conn.token_expires_at) await deps.scheduleCheck({ connection_id: connectionId, check: 'expiry', expires_at: expiresAt }, (listener.expiresAt.getTime() - deps.now().getTime()) / 1000);
+  if (expiresAt !== conn.token_expires_at)
+    await deps.scheduleCheck(
+      { connection_id: connectionId, check: 'expiry', expires_at: expiresAt },
+      (listener.expiresAt.getTime() - deps.now().getTime()) / 1000,
+    );
   logger.info('token refreshed', { connectionId, tenant, filter: listener.filter });
   return reply(200);
 }
@@ -63,13 +69,21 @@ export async function onAuthenticate(event: SocketEvent, deps: SocketDeps): Prom
   const conn = await readConnection(connectionId, deps);
   const tenant = conn && deps.tenants().get(conn.tenant);
   if (!conn || !tenant) return refuse(connectionId, 'This connection is not known (it may have been closed): reconnect with ?tenant=<tenant>.', deps);
-  if (!body) return refuse(connectionId, 'The message is not a JSON object: send {"type":"authenticate","access_token":"<Auth0 access token>","since":"<event id, optional>"}.', deps);
+  if (!body)
+    return refuse(
+      connectionId,
+      'The message is not a JSON object: send {"type":"authenticate","access_token":"<Auth0 access token>","since":"<event id, optional>"}.',
+      deps,
+    );
   const since = body.since;
   if (since !== undefined && since !== null && (typeof since !== 'string' || since.length === 0 || since.length > 512)) {
     return refuse(connectionId, '"since" must be the id of the last event you received (a non-empty string), or left out.', deps);
   }
   const seen = body.seen;
-  if (seen !== undefined && (!Array.isArray(seen) || seen.length > MAX_SEEN || !seen.every((id) => typeof id === 'string' && id.length > 0 && id.length <= 512))) {
+  if (
+    seen !== undefined &&
+    (!Array.isArray(seen) || seen.length > MAX_SEEN || !seen.every((id) => typeof id === 'string' && id.length > 0 && id.length <= 512))
+  ) {
     return refuse(connectionId, `"seen" must be a list of at most ${MAX_SEEN} event ids you received recently, or left out.`, deps);
   }
   let listener: VerifiedListener;
@@ -86,10 +100,19 @@ export async function onAuthenticate(event: SocketEvent, deps: SocketDeps): Prom
   const now = deps.now();
   const liveFrom = new Date(now.getTime() + (since ? deps.seamMs : 0)).toISOString();
   const claim = await claimListener(deps.ddb, deps.connectionsTable, {
-    connectionId, tenant: tenant.name, sub: listener.sub, limits: deps.listenerLimits ?? DEFAULT_LISTENER_LIMITS, now,
+    connectionId,
+    tenant: tenant.name,
+    sub: listener.sub,
+    limits: deps.listenerLimits ?? DEFAULT_LISTENER_LIMITS,
+    now,
     attributes: {
-      state: 'authenticated', sub: listener.sub, filter: listener.filter, token_expires_at: listener.expiresAt.toISOString(),
-      listen_key: listenKeyOf(tenant.name, listener.filter, listener.sub), live_from: liveFrom, authenticated_at: now.toISOString(),
+      state: 'authenticated',
+      sub: listener.sub,
+      filter: listener.filter,
+      token_expires_at: listener.expiresAt.toISOString(),
+      listen_key: listenKeyOf(tenant.name, listener.filter, listener.sub),
+      live_from: liveFrom,
+      authenticated_at: now.toISOString(),
     },
   });
   if (claim.result === 'not_pending') {
@@ -102,10 +125,11 @@ export async function onAuthenticate(event: SocketEvent, deps: SocketDeps): Prom
     return refuse(connectionId, claim.message, deps);
   }
   const expiresAt = listener.expiresAt.toISOString();
-  if ((await postJson(deps.mgmt, connectionId, { type: 'authenticated', sub: listener.sub, filter: listener.filter, expires_at: expiresAt })) === 'gone') return reply(200);
+  if ((await postJson(deps.mgmt, connectionId, { type: 'authenticated', sub: listener.sub, filter: listener.filter, expires_at: expiresAt })) === 'gone')
+    return reply(200);
   await deps.scheduleCheck({ connection_id: connectionId, check: 'expiry', expires_at: expiresAt }, (listener.expiresAt.getTime() - now.getTime()) / 1000);
   logger.info('authenticated', { connectionId, tenant: tenant.name, filter: listener.filter, since: since ?? undefined });
-  if (since) await catchUp(connectionId, { tenant: tenant.name, sub: listener.sub, filter: listener.filter }, since, liveFrom, deps, seen as string[] | undefined);
+  if (since)
+    await catchUp(connectionId, { tenant: tenant.name, sub: listener.sub, filter: listener.filter }, since, liveFrom, deps, seen as string[] | undefined);
   return reply(200);
 }
-

@@ -59,7 +59,14 @@ const digest = (id: string): string => createHash('sha256').update(id).digest('b
  * `catch_up_paused`). With `seen`, from `lookbackMs` before the `since` event, skipping the ids in
  * `seen` (see the top of this file). Returns the number of events sent by this part.
  */
-export async function catchUp(connectionId: string, viewer: Viewer, since: string, liveFrom: string, deps: SocketDeps, seen?: readonly string[]): Promise<number> {
+export async function catchUp(
+  connectionId: string,
+  viewer: Viewer,
+  since: string,
+  liveFrom: string,
+  deps: SocketDeps,
+  seen?: readonly string[],
+): Promise<number> {
   let start: Awaited<ReturnType<typeof visibleEvent>>;
   try {
     start = await visibleEvent(deps.ddb, deps.eventsTable, viewer, since);
@@ -68,7 +75,8 @@ export async function catchUp(connectionId: string, viewer: Viewer, since: strin
   }
   if (!start) {
     await postJson(deps.mgmt, connectionId, {
-      type: 'error', error: 'unknown_since',
+      type: 'error',
+      error: 'unknown_since',
       message: `Event ${JSON.stringify(since.slice(0, 100))} is not a stored event you may see (unknown, or older than 30 days): nothing was replayed; GET /${viewer.tenant}/events lists what is stored.`,
     });
     await postJson(deps.mgmt, connectionId, { type: 'caught_up', count: 0 });
@@ -82,7 +90,13 @@ export async function catchUp(connectionId: string, viewer: Viewer, since: strin
       return abandon(connectionId, viewer, since, deps, e);
     }
   }
-  return catchUpPart(connectionId, viewer, liveFrom, { since, after: since, cursor, count: 0, phase: 1, skip: [...new Set([since, ...(seen ?? [])])].map(digest) }, deps);
+  return catchUpPart(
+    connectionId,
+    viewer,
+    liveFrom,
+    { since, after: since, cursor, count: 0, phase: 1, skip: [...new Set([since, ...(seen ?? [])])].map(digest) },
+    deps,
+  );
 }
 
 /**
@@ -101,7 +115,8 @@ async function lookbackStart(viewer: Viewer, sinceCursor: string, byTime: string
 
 type Stop = 'gone' | 'time_budget' | 'size_cap';
 
-const RESUME_MESSAGE = 'The replay could not be continued (a read or a send failed): reconnect and authenticate with "since" = resume_from to receive the rest.';
+const RESUME_MESSAGE =
+  'The replay could not be continued (a read or a send failed): reconnect and authenticate with "since" = resume_from to receive the rest.';
 
 /**
  * A part that failed half-way (an events-table read, a send, the position write): no position is
@@ -112,8 +127,15 @@ const RESUME_MESSAGE = 'The replay could not be continued (a read or a send fail
  * `since`. The error is thrown again (handler.ts logs it).
  */
 async function abandon(connectionId: string, viewer: Viewer, resumeFrom: string, deps: SocketDeps, error: unknown): Promise<never> {
-  logger.warn('catch-up failed: the listener is closed so that it resumes', { connectionId, tenant: viewer.tenant, error: (error as Error).name, detail: (error as Error).message });
-  await postJson(deps.mgmt, connectionId, { type: 'closing', reason: 'missed_events', message: RESUME_MESSAGE, resume_from: resumeFrom }).catch(() => undefined);
+  logger.warn('catch-up failed: the listener is closed so that it resumes', {
+    connectionId,
+    tenant: viewer.tenant,
+    error: (error as Error).name,
+    detail: (error as Error).message,
+  });
+  await postJson(deps.mgmt, connectionId, { type: 'closing', reason: 'missed_events', message: RESUME_MESSAGE, resume_from: resumeFrom }).catch(
+    () => undefined,
+  );
   await closeConnection(deps.mgmt, connectionId).catch(() => undefined);
   throw error;
 }
@@ -164,14 +186,16 @@ export async function catchUpPart(connectionId: string, viewer: Viewer, liveFrom
   const pause = async (reason: Stop): Promise<number> => {
     if (reason === 'gone') return partCount;
     try {
-      await deps.ddb.send(new UpdateCommand({
-        TableName: deps.connectionsTable,
-        Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId },
-        ConditionExpression: 'attribute_exists(#id)',
-        UpdateExpression: 'SET #cu = :cu',
-        ExpressionAttributeNames: { '#id': CONNECTIONS_TABLE.partitionKey, '#cu': 'catch_up' },
-        ExpressionAttributeValues: { ':cu': pos },
-      }));
+      await deps.ddb.send(
+        new UpdateCommand({
+          TableName: deps.connectionsTable,
+          Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId },
+          ConditionExpression: 'attribute_exists(#id)',
+          UpdateExpression: 'SET #cu = :cu',
+          ExpressionAttributeNames: { '#id': CONNECTIONS_TABLE.partitionKey, '#cu': 'catch_up' },
+          ExpressionAttributeValues: { ':cu': pos },
+        }),
+      );
     } catch (e) {
       if (isConditionFailed(e)) return partCount; // disconnected meanwhile
       throw e;

@@ -19,7 +19,12 @@ export async function onConnect(event: SocketEvent, deps: SocketDeps): Promise<S
   const name = event.queryStringParameters?.tenant;
   if (!name) return reply(400, 'missing_tenant', 'Connect with ?tenant=<tenant> (e.g. ?tenant=acme or ?tenant=acme@eu).');
   const tenant = deps.tenants().get(name);
-  if (!tenant) return reply(404, 'unknown_tenant', `Tenant ${JSON.stringify(name.slice(0, 100))} is not served by this deployment; check ?tenant= (e.g. acme or acme@eu).`);
+  if (!tenant)
+    return reply(
+      404,
+      'unknown_tenant',
+      `Tenant ${JSON.stringify(name.slice(0, 100))} is not served by this deployment; check ?tenant= (e.g. acme or acme@eu).`,
+    );
   const now = deps.now();
   const item: ConnectionItem = {
     connection_id: connectionId,
@@ -47,4 +52,3 @@ export async function onDisconnect(event: SocketEvent, deps: SocketDeps): Promis
   logger.info('disconnected', { connectionId });
   return reply(200);
 }
-

@@ -18,24 +18,34 @@ export async function onContinueCatchUp(event: SocketEvent, deps: SocketDeps): P
   const connectionId = event.requestContext.connectionId;
   const after = parseBody(event)?.after;
   const refuse = async (why: string) => {
-    await postJson(deps.mgmt, connectionId, { type: 'error', error: 'no_catch_up_pending', message: `${why} Send {"type":"continue_catch_up","after":"<last_id>"} once, with the last_id of the catch_up_paused message this connection received.` });
+    await postJson(deps.mgmt, connectionId, {
+      type: 'error',
+      error: 'no_catch_up_pending',
+      message: `${why} Send {"type":"continue_catch_up","after":"<last_id>"} once, with the last_id of the catch_up_paused message this connection received.`,
+    });
     return reply(200);
   };
-  if (typeof after !== 'string' || after.length === 0 || after.length > 512) return refuse('"after" must be the last_id of a catch_up_paused message (a non-empty string).');
+  if (typeof after !== 'string' || after.length === 0 || after.length > 512)
+    return refuse('"after" must be the last_id of a catch_up_paused message (a non-empty string).');
   let item: ConnectionItem;
   try {
-    const out = await deps.ddb.send(new UpdateCommand({
-      TableName: deps.connectionsTable,
-      Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId },
-      ConditionExpression: '#cu.#after = :after AND #state = :authenticated AND #exp > :now',
-      UpdateExpression: 'REMOVE #cu',
-      ExpressionAttributeNames: { '#cu': 'catch_up', '#after': 'after', '#state': 'state', '#exp': 'token_expires_at' },
-      ExpressionAttributeValues: { ':after': after, ':authenticated': 'authenticated', ':now': deps.now().toISOString() },
-      ReturnValues: 'ALL_OLD',
-    }));
+    const out = await deps.ddb.send(
+      new UpdateCommand({
+        TableName: deps.connectionsTable,
+        Key: { [CONNECTIONS_TABLE.partitionKey]: connectionId },
+        ConditionExpression: '#cu.#after = :after AND #state = :authenticated AND #exp > :now',
+        UpdateExpression: 'REMOVE #cu',
+        ExpressionAttributeNames: { '#cu': 'catch_up', '#after': 'after', '#state': 'state', '#exp': 'token_expires_at' },
+        ExpressionAttributeValues: { ':after': after, ':authenticated': 'authenticated', ':now': deps.now().toISOString() },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
     item = out.Attributes as ConnectionItem;
   } catch (e) {
-    if (isConditionFailed(e)) return refuse(`No catch-up of this connection is paused at ${JSON.stringify(after.slice(0, 100))} (none is pending, it was continued already, or the token expired).`);
+    if (isConditionFailed(e))
+      return refuse(
+        `No catch-up of this connection is paused at ${JSON.stringify(after.slice(0, 100))} (none is pending, it was continued already, or the token expired).`,
+      );
     throw e;
   }
   await catchUpPart(connectionId, { tenant: item.tenant, sub: item.sub!, filter: item.filter! }, item.live_from!, item.catch_up!, deps);

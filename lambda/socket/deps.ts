@@ -110,4 +110,3 @@ function env(name: string): string {
 
 export const reply = (statusCode: number, error?: string, message?: string): SocketResult =>
   error ? { statusCode, body: JSON.stringify({ error, message }) } : { statusCode };
-

@@ -58,8 +58,12 @@ export const handler = async (event: SocketEvent, context?: Pick<Context, 'getRe
   try {
     return await handleSocket(event, { ...defaultDeps(), remainingMs });
   } catch (e) {
-    logger.error('socket route failed', { route: event.requestContext.routeKey, connectionId: event.requestContext.connectionId, error: (e as Error).name, detail: (e as Error).message });
+    logger.error('socket route failed', {
+      route: event.requestContext.routeKey,
+      connectionId: event.requestContext.connectionId,
+      error: (e as Error).name,
+      detail: (e as Error).message,
+    });
     return reply(500, 'internal_error', 'The request could not be processed; retry.');
   }
 };
-

@@ -25,7 +25,11 @@ export type Refresh = { outcome: 'refreshed' } | { outcome: 'refused'; message: 
 
 export async function refreshToken(conn: ConnectionItem, listener: VerifiedListener, deps: SocketDeps): Promise<Refresh> {
   if (listener.sub !== conn.sub) {
-    return { outcome: 'refused', message: 'This connection is authenticated as another user: a later authenticate may only refresh the token of the same user (sub). Open a new connection to listen as another user.' };
+    return {
+      outcome: 'refused',
+      message:
+        'This connection is authenticated as another user: a later authenticate may only refresh the token of the same user (sub). Open a new connection to listen as another user.',
+    };
   }
   if (listener.filter !== conn.filter) {
     return {
@@ -40,14 +44,23 @@ export async function refreshToken(conn: ConnectionItem, listener: VerifiedListe
   });
   if (conn.token_expires_at && conn.token_expires_at <= now) return expired();
   try {
-    await deps.ddb.send(new UpdateCommand({
-      TableName: deps.connectionsTable,
-      Key: { [CONNECTIONS_TABLE.partitionKey]: conn.connection_id },
-      ConditionExpression: '#state = :authenticated AND #sub = :sub AND #filter = :filter AND #exp > :now',
-      UpdateExpression: 'SET #exp = :exp, #at = :at',
-      ExpressionAttributeNames: { '#state': 'state', '#sub': 'sub', '#filter': 'filter', '#exp': 'token_expires_at', '#at': 'refreshed_at' },
-      ExpressionAttributeValues: { ':authenticated': 'authenticated', ':sub': listener.sub, ':filter': listener.filter, ':exp': listener.expiresAt.toISOString(), ':at': now, ':now': now },
-    }));
+    await deps.ddb.send(
+      new UpdateCommand({
+        TableName: deps.connectionsTable,
+        Key: { [CONNECTIONS_TABLE.partitionKey]: conn.connection_id },
+        ConditionExpression: '#state = :authenticated AND #sub = :sub AND #filter = :filter AND #exp > :now',
+        UpdateExpression: 'SET #exp = :exp, #at = :at',
+        ExpressionAttributeNames: { '#state': 'state', '#sub': 'sub', '#filter': 'filter', '#exp': 'token_expires_at', '#at': 'refreshed_at' },
+        ExpressionAttributeValues: {
+          ':authenticated': 'authenticated',
+          ':sub': listener.sub,
+          ':filter': listener.filter,
+          ':exp': listener.expiresAt.toISOString(),
+          ':at': now,
+          ':now': now,
+        },
+      }),
+    );
   } catch (e) {
     // Disconnected meanwhile (sub and filter never change), or its token expired since it was read.
     if (isConditionFailed(e)) return conn.token_expires_at && conn.token_expires_at <= deps.now().toISOString() ? expired() : { outcome: 'gone' };

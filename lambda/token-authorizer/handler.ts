@@ -32,7 +32,12 @@ export async function authorize(event: APIGatewayRequestAuthorizerEvent, options
   if (!token) throw new Error('Unauthorized');
   try {
     const listener = await verifyListenerToken(token, tenant, options);
-    return allow(listener.sub, { sub: listener.sub, filter: listener.filter, tenant: tenant.name, exp: String(Math.floor(listener.expiresAt.getTime() / 1000)) });
+    return allow(listener.sub, {
+      sub: listener.sub,
+      filter: listener.filter,
+      tenant: tenant.name,
+      exp: String(Math.floor(listener.expiresAt.getTime() / 1000)),
+    });
   } catch (e) {
     if (e instanceof TokenError) {
       logger.warn('token refused', { tenant: tenant.name, error: e.code, reason: e.message });

@@ -46,7 +46,13 @@ export const markerOf = (event: CanonicalEvent, at?: string): string => `${order
  * One attribute group's write; `at` is the date that orders it when not the event's date.
  * `earliest`: the smaller marker wins (created_at), or a registration newer than the last deletion replaces one older than it.
  */
-export interface GroupUpdate { marker: string; set: Record<string, unknown>; remove?: string[]; at?: string; earliest?: boolean }
+export interface GroupUpdate {
+  marker: string;
+  set: Record<string, unknown>;
+  remove?: string[];
+  at?: string;
+  earliest?: boolean;
+}
 
 /** Attributes a registration (Action, `ss`) may know, each ordered on its own marker `<name>_event`. */
 const OWN_MARKER = ['email', 'username'] as const;
@@ -66,7 +72,7 @@ function profileGroups(p: Profile, at: string | undefined): GroupUpdate[] {
 
 /** When the user changed: its own updated_at for an Event Streams user.created/updated, else the event's date (a deletion's `time`). */
 export const userChangedAt = (event: CanonicalEvent): string =>
-  ((event.type === 'user_registered' || event.type === 'user_updated') ? profileOf(event).updated_at : undefined) ?? new Date(event.date).toISOString();
+  (event.type === 'user_registered' || event.type === 'user_updated' ? profileOf(event).updated_at : undefined) ?? new Date(event.date).toISOString();
 
 /** The attribute groups an event writes (see the file comment); empty when the event is not about a user's state. */
 export function groupUpdates(event: CanonicalEvent): GroupUpdate[] {
@@ -100,7 +106,10 @@ export function groupUpdates(event: CanonicalEvent): GroupUpdate[] {
     case 'user_unblocked':
       return [{ marker: 'blocked_event', set: { blocked: event.type === 'user_blocked', blocked_at: date } }];
     case 'user_deleted':
-      return [{ marker: 'deleted_event', set: { deleted: true, deleted_at: date } }, { marker: LAST_DELETION_MARKER, set: { last_deleted_at: date } }];
+      return [
+        { marker: 'deleted_event', set: { deleted: true, deleted_at: date } },
+        { marker: LAST_DELETION_MARKER, set: { last_deleted_at: date } },
+      ];
     case 'password_changed':
       return [{ marker: 'password_event', set: { last_password_change: date } }];
     default:

@@ -42,7 +42,11 @@ const logger = createLogger('auth0-events-users');
  * SET (and REMOVE) the attributes and the marker if the marker attribute is absent or older (`earliest`: see below).
  * Returns false when the condition failed.
  */
-async function conditionalSet(deps: UsersWriterDeps, event: CanonicalEvent, { marker: markerAttr, set, remove = [], at, earliest }: GroupUpdate): Promise<boolean> {
+async function conditionalSet(
+  deps: UsersWriterDeps,
+  event: CanonicalEvent,
+  { marker: markerAttr, set, remove = [], at, earliest }: GroupUpdate,
+): Promise<boolean> {
   const names: Record<string, string> = { '#m': markerAttr };
   const values: Record<string, unknown> = { ':m': markerOf(event, at) };
   const assignments = ['#m = :m'];
@@ -51,7 +55,9 @@ async function conditionalSet(deps: UsersWriterDeps, event: CanonicalEvent, { ma
     values[`:a${i}`] = v;
     assignments.push(`#a${i} = :a${i}`);
   });
-  remove.forEach((k, i) => { names[`#r${i}`] = k; });
+  remove.forEach((k, i) => {
+    names[`#r${i}`] = k;
+  });
   if (earliest) {
     Object.assign(names, { '#deleted': 'deleted', '#deletedEvent': 'deleted_event', '#lastDeletion': LAST_DELETION_MARKER });
     values[':true'] = true;
@@ -61,18 +67,20 @@ async function conditionalSet(deps: UsersWriterDeps, event: CanonicalEvent, { ma
   // replaces one newer than it (a redelivered first registration never rolls created_at back, issue 18 item 4b).
   // Items whose deletion was written before last_deletion_event existed: `deleted` and `deleted_event` tell it.
   const condition = earliest
-    ? 'attribute_not_exists(#m) OR (#m < #lastDeletion AND :m > #lastDeletion) OR (#m > :m AND NOT (:m < #lastDeletion AND #m > #lastDeletion))'
-      + ' OR (attribute_not_exists(#lastDeletion) AND #deleted = :true AND #deletedEvent < :m)'
+    ? 'attribute_not_exists(#m) OR (#m < #lastDeletion AND :m > #lastDeletion) OR (#m > :m AND NOT (:m < #lastDeletion AND #m > #lastDeletion))' +
+      ' OR (attribute_not_exists(#lastDeletion) AND #deleted = :true AND #deletedEvent < :m)'
     : 'attribute_not_exists(#m) OR #m < :m';
   try {
-    await deps.db.send(new UpdateCommand({
-      TableName: deps.table,
-      Key: { [USERS_TABLE.partitionKey]: event.tenant, [USERS_TABLE.sortKey]: event.user_id },
-      UpdateExpression: `SET ${assignments.join(', ')}${remove.length ? ` REMOVE ${remove.map((_, i) => `#r${i}`).join(', ')}` : ''}`,
-      ConditionExpression: condition,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-    }));
+    await deps.db.send(
+      new UpdateCommand({
+        TableName: deps.table,
+        Key: { [USERS_TABLE.partitionKey]: event.tenant, [USERS_TABLE.sortKey]: event.user_id },
+        UpdateExpression: `SET ${assignments.join(', ')}${remove.length ? ` REMOVE ${remove.map((_, i) => `#r${i}`).join(', ')}` : ''}`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
     return true;
   } catch (e) {
     if (isConditionFailed(e)) return false;
@@ -81,7 +89,11 @@ async function conditionalSet(deps: UsersWriterDeps, event: CanonicalEvent, { ma
 }
 
 /** Applies one event to the users table (see the file comment). */
-export async function applyUserEvent(event: CanonicalEvent, deps: UsersWriterDeps, log: RecordContext['logger'] = logger): Promise<'written' | 'unchanged' | 'skipped'> {
+export async function applyUserEvent(
+  event: CanonicalEvent,
+  deps: UsersWriterDeps,
+  log: RecordContext['logger'] = logger,
+): Promise<'written' | 'unchanged' | 'skipped'> {
   const updates = groupUpdates(event);
   if (updates.length === 0) {
     log.warn('event type is not a user event: acknowledged without a write (check the subscriber filter)');
@@ -109,8 +121,11 @@ const defaultDeps = lazy(depsFromEnv);
 
 /** The handler with explicit dependencies (tests, local runtime). */
 export const createHandler = (deps?: UsersWriterDeps) =>
-  sqsEventHandler(async (event, { logger: log }) => {
-    await applyUserEvent(event, deps ?? defaultDeps(), log);
-  }, { logger });
+  sqsEventHandler(
+    async (event, { logger: log }) => {
+      await applyUserEvent(event, deps ?? defaultDeps(), log);
+    },
+    { logger },
+  );
 
 export const handler = createHandler();

@@ -22,8 +22,16 @@ export function registrationFields(event: CanonicalEvent): { email?: string; use
 
 /** The profile attributes the users table keeps from an Event Streams user object, with their JSON types. */
 export const PROFILE_FIELDS = {
-  email: 'string', username: 'string', name: 'string', given_name: 'string', family_name: 'string', nickname: 'string',
-  picture: 'string', phone_number: 'string', email_verified: 'boolean', phone_verified: 'boolean',
+  email: 'string',
+  username: 'string',
+  name: 'string',
+  given_name: 'string',
+  family_name: 'string',
+  nickname: 'string',
+  picture: 'string',
+  phone_number: 'string',
+  email_verified: 'boolean',
+  phone_verified: 'boolean',
 } as const;
 /** Longest profile string kept (Auth0 caps these far lower; a longer one is treated as absent). */
 export const MAX_PROFILE_CHARS = 2048;
@@ -33,7 +41,14 @@ export const MAX_PROFILE_CHARS = 2048;
  * administrator's block flag before the change, when the event carries `data.previous_object` (user.updated,
  * "the event content as it was prior to the change", Auth0 Management API EventStreamCloudEventUserUpdatedData).
  */
-export interface Profile { fields: Record<string, string | boolean>; full: boolean; blocked?: boolean; previous_blocked?: boolean; created_at?: string; updated_at?: string }
+export interface Profile {
+  fields: Record<string, string | boolean>;
+  full: boolean;
+  blocked?: boolean;
+  previous_blocked?: boolean;
+  created_at?: string;
+  updated_at?: string;
+}
 
 /** The profile of a user event: the Event Streams user object (`data.data.object`), else registrationFields. */
 export function profileOf(event: CanonicalEvent): Profile {
@@ -49,7 +64,12 @@ export function profileOf(event: CanonicalEvent): Profile {
   }
   const created_at = canonicalDate(object.created_at);
   const updated_at = canonicalDate(object.updated_at);
-  return { fields, full: true, ...(typeof object.blocked === 'boolean' ? { blocked: object.blocked } : {}),
-    ...(typeof previous.user_id === 'string' ? { previous_blocked: previous.blocked === true } : {}), ...(created_at ? { created_at } : {}), ...(updated_at ? { updated_at } : {}) };
+  return {
+    fields,
+    full: true,
+    ...(typeof object.blocked === 'boolean' ? { blocked: object.blocked } : {}),
+    ...(typeof previous.user_id === 'string' ? { previous_blocked: previous.blocked === true } : {}),
+    ...(created_at ? { created_at } : {}),
+    ...(updated_at ? { updated_at } : {}),
+  };
 }
-

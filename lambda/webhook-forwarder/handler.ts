@@ -24,7 +24,10 @@ import { lazy } from '../shared/lazy';
 const logger = createLogger('auth0-events-webhook');
 
 export class WebhookError extends Error {
-  constructor(message: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
     this.name = 'WebhookError';
   }
@@ -126,9 +129,12 @@ export function depsFromEnv(secrets = new SecretsManagerClient({})): WebhookDeps
 }
 
 export function createHandler(deps: WebhookDeps = depsFromEnv()) {
-  return sqsEventHandler(async (event, { logger: log }) => {
-    await postEvent(event, deps, log);
-  }, { logger, concurrency: deps.concurrency });
+  return sqsEventHandler(
+    async (event, { logger: log }) => {
+      await postEvent(event, deps, log);
+    },
+    { logger, concurrency: deps.concurrency },
+  );
 }
 
 // The handler itself is what is built once: its concurrency (sqsEventHandler's option) comes from the dependencies.

@@ -18,8 +18,17 @@
  *   construct puts on them (CloudFormation generates the names).
  */
 import {
-  ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ListMessageMoveTasksCommand, ListQueuesCommand,
-  ListQueueTagsCommand, ReceiveMessageCommand, SendMessageBatchCommand, StartMessageMoveTaskCommand, type Message, type SQSClient,
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ListMessageMoveTasksCommand,
+  ListQueuesCommand,
+  ListQueueTagsCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  StartMessageMoveTaskCommand,
+  type Message,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
 
 /**
@@ -29,8 +38,19 @@ import {
 export const SUBSCRIBER_TAG = 'auth0-events:subscriber';
 export const ROLE_TAG = 'auth0-events:queue';
 
-export interface DlqEntry { messageId: string; id?: string; type?: string; receiveCount?: string; firstError?: string }
-export interface RedriveResult { listed: DlqEntry[]; moved: number; mode: 'move-task' | 'receive-send-delete' | 'dry-run'; taskHandle?: string }
+export interface DlqEntry {
+  messageId: string;
+  id?: string;
+  type?: string;
+  receiveCount?: string;
+  firstError?: string;
+}
+export interface RedriveResult {
+  listed: DlqEntry[];
+  moved: number;
+  mode: 'move-task' | 'receive-send-delete' | 'dry-run';
+  taskHandle?: string;
+}
 
 function describe(m: Message): DlqEntry {
   let id: string | undefined;
@@ -75,7 +95,10 @@ async function visibleCount(sqs: SQSClient, url: string): Promise<number> {
   return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
 }
 
-export interface QueuePair { queueUrl: string; dlqUrl: string }
+export interface QueuePair {
+  queueUrl: string;
+  dlqUrl: string;
+}
 
 /**
  * A deployed stack's queues of a subscriber, by tag: the queue, and as `dlqUrl` its DLQ (or, with
@@ -102,9 +125,16 @@ export async function resolveStackQueues(sqs: SQSClient, opts: { stack: string; 
   const one = (role: string): string => {
     const found = byRole.get(role) ?? [];
     if (found.length === 1) return found[0];
-    if (found.length > 1) throw new Error(`${found.length} queues of stack ${opts.stack} are tagged ${SUBSCRIBER_TAG}=${opts.subscriber}, ${ROLE_TAG}=${role}: pass --queue-url and --dlq-url`);
-    const known = seen.size ? `subscribers found: ${[...seen].sort().join(', ')}` : `no subscriber queues found with the prefix ${opts.stack}- (wrong --stack, region or credentials?)`;
-    throw new Error(`no ${role} of subscriber ${JSON.stringify(opts.subscriber)} in stack ${opts.stack}; ${known}. Or pass --queue-url and --dlq-url (stack outputs <Name>QueueUrl, <Name>DlqUrl, <Name>DeliveryDlqUrl).`);
+    if (found.length > 1)
+      throw new Error(
+        `${found.length} queues of stack ${opts.stack} are tagged ${SUBSCRIBER_TAG}=${opts.subscriber}, ${ROLE_TAG}=${role}: pass --queue-url and --dlq-url`,
+      );
+    const known = seen.size
+      ? `subscribers found: ${[...seen].sort().join(', ')}`
+      : `no subscriber queues found with the prefix ${opts.stack}- (wrong --stack, region or credentials?)`;
+    throw new Error(
+      `no ${role} of subscriber ${JSON.stringify(opts.subscriber)} in stack ${opts.stack}; ${known}. Or pass --queue-url and --dlq-url (stack outputs <Name>QueueUrl, <Name>DlqUrl, <Name>DeliveryDlqUrl).`,
+    );
   };
   return { queueUrl: one('queue'), dlqUrl: one(opts.deliveryDlq ? 'delivery-dlq' : 'dlq') };
 }
@@ -117,19 +147,36 @@ async function peek(sqs: SQSClient, dlqUrl: string, max: number): Promise<DlqEnt
   const seen: Message[] = [];
   try {
     while (seen.length < max) {
-      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: Math.min(10, max - seen.length), VisibilityTimeout: 30, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }));
+      const out = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: dlqUrl,
+          MaxNumberOfMessages: Math.min(10, max - seen.length),
+          VisibilityTimeout: 30,
+          WaitTimeSeconds: 0,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+      );
       if (!out.Messages?.length) break;
       seen.push(...out.Messages);
     }
   } finally {
     for (let i = 0; i < seen.length; i += 10) {
-      await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: dlqUrl, Entries: seen.slice(i, i + 10).map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })) }));
+      await sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: dlqUrl,
+          Entries: seen.slice(i, i + 10).map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
+        }),
+      );
     }
   }
   return seen.map(describe);
 }
 
-export async function redrive(sqs: SQSClient, opts: { queueUrl: string; dlqUrl: string; dryRun?: boolean; max?: number; useMoveTask?: boolean }): Promise<RedriveResult> {
+export async function redrive(
+  sqs: SQSClient,
+  opts: { queueUrl: string; dlqUrl: string; dryRun?: boolean; max?: number; useMoveTask?: boolean },
+): Promise<RedriveResult> {
   // Listing is bounded (each listed message stays hidden while the rest are read); moving is not, unless asked.
   if (opts.dryRun) return { listed: await peek(sqs, opts.dlqUrl, opts.max ?? 1000), moved: 0, mode: 'dry-run' };
   const max = opts.max ?? Number.POSITIVE_INFINITY;
@@ -159,13 +206,24 @@ export async function redrive(sqs: SQSClient, opts: { queueUrl: string; dlqUrl: 
   const listed: DlqEntry[] = [];
   let moved = 0;
   while (moved < max) {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: opts.dlqUrl, MaxNumberOfMessages: Math.min(10, max - moved), VisibilityTimeout: 60, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }));
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: opts.dlqUrl,
+        MaxNumberOfMessages: Math.min(10, max - moved),
+        VisibilityTimeout: 60,
+        WaitTimeSeconds: 0,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
     const msgs = out.Messages ?? [];
     if (msgs.length === 0) break;
-    const sent = await sqs.send(new SendMessageBatchCommand({
-      QueueUrl: opts.queueUrl,
-      Entries: msgs.map((m, i) => ({ Id: String(i), MessageBody: m.Body!, MessageAttributes: m.MessageAttributes })),
-    }));
+    const sent = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: opts.queueUrl,
+        Entries: msgs.map((m, i) => ({ Id: String(i), MessageBody: m.Body!, MessageAttributes: m.MessageAttributes })),
+      }),
+    );
     const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
     const done = msgs.filter((_, i) => ok.has(String(i)));
     const notSent = msgs.filter((_, i) => !ok.has(String(i)));
@@ -176,10 +234,14 @@ export async function redrive(sqs: SQSClient, opts: { queueUrl: string; dlqUrl: 
     const problems: string[] = [];
     if (notSent.length) {
       const why = (sent.Failed ?? []).map((f) => `${f.Code}${f.Message ? `: ${f.Message}` : ''}`);
-      problems.push(`${notSent.length} message(s) could not be sent back (${[...new Set(why)].join('; ') || 'no answer'}): ${names(notSent)}; they stay in the DLQ (moved ${moved})`);
+      problems.push(
+        `${notSent.length} message(s) could not be sent back (${[...new Set(why)].join('; ') || 'no answer'}): ${names(notSent)}; they stay in the DLQ (moved ${moved})`,
+      );
     }
     if (stuck.failed.length) {
-      problems.push(`${stuck.failed.length} message(s) were sent back but could not be deleted from the DLQ (${stuck.reason}): ${names(stuck.failed)}. They are in both queues: delete them from the DLQ by hand, or let them be redriven again (the built-in subscribers write an event id once; a team's handler must be idempotent by event id)`);
+      problems.push(
+        `${stuck.failed.length} message(s) were sent back but could not be deleted from the DLQ (${stuck.reason}): ${names(stuck.failed)}. They are in both queues: delete them from the DLQ by hand, or let them be redriven again (the built-in subscribers write an event id once; a team's handler must be idempotent by event id)`,
+      );
     }
     if (problems.length) throw new Error(problems.join('. '));
   }
@@ -187,7 +249,13 @@ export async function redrive(sqs: SQSClient, opts: { queueUrl: string; dlqUrl: 
 }
 
 /** `m1 (event ev-1), m2` : message ids with the event id when the body has one. */
-const names = (msgs: Message[]): string => msgs.map((m) => { const e = describe(m); return e.id ? `${e.messageId} (event ${e.id})` : e.messageId; }).join(', ');
+const names = (msgs: Message[]): string =>
+  msgs
+    .map((m) => {
+      const e = describe(m);
+      return e.id ? `${e.messageId} (event ${e.id})` : e.messageId;
+    })
+    .join(', ');
 
 /**
  * Deletes `msgs` from the DLQ, retrying once those DeleteMessageBatch reports as failed (their receipt
@@ -197,7 +265,9 @@ async function deleteAll(sqs: SQSClient, dlqUrl: string, msgs: Message[]): Promi
   let left = msgs;
   let reason = '';
   for (let attempt = 0; attempt < 2 && left.length; attempt++) {
-    const out = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: dlqUrl, Entries: left.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    const out = await sqs.send(
+      new DeleteMessageBatchCommand({ QueueUrl: dlqUrl, Entries: left.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }),
+    );
     const failedIds = new Set((out.Failed ?? []).map((f) => f.Id));
     reason = [...new Set((out.Failed ?? []).map((f) => `${f.Code}${f.Message ? `: ${f.Message}` : ''}`))].join('; ');
     left = left.filter((_, i) => failedIds.has(String(i)));

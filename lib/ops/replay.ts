@@ -45,8 +45,20 @@ export interface ReplayOptions extends ReplaySelection {
   onProgress?: (p: ReplayProgress) => void;
 }
 
-export interface ReplayProgress { tenant: string; day: string; objects: number; matched: number; sent: number }
-export interface ReplayResult { objects: number; lines: number; matched: number; sent: number; duplicates: number }
+export interface ReplayProgress {
+  tenant: string;
+  day: string;
+  objects: number;
+  matched: number;
+  sent: number;
+}
+export interface ReplayResult {
+  objects: number;
+  lines: number;
+  matched: number;
+  sent: number;
+  duplicates: number;
+}
 
 /** A window must be real and not reversed; days are read in UTC. */
 export function validateSelection(s: ReplaySelection): void {
@@ -82,7 +94,10 @@ async function listKeys(s3: S3Client, bucket: string, prefix: string, delimiter?
 /** The tenants in the archive (its `events/tenant=<t>/` folders). */
 export async function archivedTenants(s3: S3Client, bucket: string): Promise<string[]> {
   const { prefixes } = await listKeys(s3, bucket, EVENTS_PREFIX, '/');
-  return prefixes.map((p) => /^events\/tenant=([^/]+)\/$/.exec(p)?.[1]).filter((t): t is string => !!t).sort();
+  return prefixes
+    .map((p) => /^events\/tenant=([^/]+)\/$/.exec(p)?.[1])
+    .filter((t): t is string => !!t)
+    .sort();
 }
 
 /** SQS SendMessageBatch of up to 10, retrying failed entries; throws if some still fail (what was sent stays sent). */
@@ -90,7 +105,9 @@ async function sendToQueue(sqs: SQSClient, queueUrl: string, lines: { body: stri
   let sent = 0;
   for (let i = 0; i < lines.length; i += 10) {
     let pending = lines.slice(i, i + 10).map((l, j) => ({
-      Id: String(j), MessageBody: l.body, MessageAttributes: messageAttributes(l.event),
+      Id: String(j),
+      MessageBody: l.body,
+      MessageAttributes: messageAttributes(l.event),
     }));
     for (let attempt = 1; pending.length; attempt++) {
       const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }));
@@ -98,7 +115,9 @@ async function sendToQueue(sqs: SQSClient, queueUrl: string, lines: { body: stri
       const failed = new Set((out.Failed ?? []).map((f) => f.Id));
       pending = pending.filter((p) => failed.has(p.Id));
       if (pending.length && attempt >= 5) {
-        throw new Error(`SQS refused ${pending.length} message(s) after ${attempt} attempts (${out.Failed?.[0]?.Code}: ${out.Failed?.[0]?.Message}); ${sent} of this run were sent: rerun from the last day shown`);
+        throw new Error(
+          `SQS refused ${pending.length} message(s) after ${attempt} attempts (${out.Failed?.[0]?.Code}: ${out.Failed?.[0]?.Message}); ${sent} of this run were sent: rerun from the last day shown`,
+        );
       }
       if (pending.length) await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
     }
@@ -137,7 +156,11 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
           }
           if (event.tenant !== tenant || typeof event.date !== 'string' || event.date < from || event.date >= to) continue;
           if (opts.type && event.type !== opts.type) continue;
-          if ('queueUrl' in target && !matchesFilterPolicy(target.filterPolicy, Object.fromEntries(Object.entries(messageAttributes(event)).map(([k, v]) => [k, v.StringValue])) as never)) continue;
+          if (
+            'queueUrl' in target &&
+            !matchesFilterPolicy(target.filterPolicy, Object.fromEntries(Object.entries(messageAttributes(event)).map(([k, v]) => [k, v.StringValue])) as never)
+          )
+            continue;
           if (seen.has(event.id)) {
             // Firehose delivers at least once: an event archived twice is sent once.
             result.duplicates++;
@@ -153,9 +176,15 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
         if ('queueUrl' in target) {
           result.sent += await sendToQueue(target.sqs, target.queueUrl, selected);
         } else {
-          const published = await publishEvents(selected.map((s) => s.event), { client: target.sns, topicArn: target.topicArn });
+          const published = await publishEvents(
+            selected.map((s) => s.event),
+            { client: target.sns, topicArn: target.topicArn },
+          );
           result.sent += published.published;
-          if (published.failed.length) throw new Error(`${published.failed.length} event(s) not published (${published.failed[0].code}); ${result.sent} of this run were: rerun from ${day}`);
+          if (published.failed.length)
+            throw new Error(
+              `${published.failed.length} event(s) not published (${published.failed[0].code}); ${result.sent} of this run were: rerun from ${day}`,
+            );
         }
       }
       opts.onProgress?.({ tenant, day, objects: keys.length, matched: result.matched, sent: result.sent });

@@ -69,7 +69,8 @@ export function projectedLocations(q: ParsedQuery, t: GlueTable): string[] {
       if (!p || p.op !== '=') throw new Error(`CONSTRAINT_VIOLATION: injected projection column ${key} must have an equality predicate`);
       values = [p.value];
     } else if (type === 'date') {
-      if (t.parameters[`projection.${key}.format`] !== 'yyyy-MM-dd' || t.parameters[`projection.${key}.interval.unit`] !== 'DAYS') throw new Error(`the stand-in reads only daily yyyy-MM-dd projections (${key})`);
+      if (t.parameters[`projection.${key}.format`] !== 'yyyy-MM-dd' || t.parameters[`projection.${key}.interval.unit`] !== 'DAYS')
+        throw new Error(`the stand-in reads only daily yyyy-MM-dd projections (${key})`);
       if (!p) throw new Error(`the stand-in needs a bound on ${key}`);
       values = p.op === '=' ? [p.value] : days(p.low, p.high);
     } else throw new Error(`projection type ${type} of ${key} not supported by the stand-in`);
@@ -83,10 +84,12 @@ export async function runQuery(q: ParsedQuery, t: GlueTable, read: (location: st
   const partitionKeys = new Set(t.partitionKeys.map((k) => k.Name));
   const rows: Record<string, unknown>[] = [];
   for (const location of projectedLocations(q, t)) {
-    const values = Object.fromEntries(t.partitionKeys.map((k) => {
-      const m = new RegExp(`${k.Name}=([^/]+)/`).exec(location);
-      return [k.Name, m?.[1]];
-    }));
+    const values = Object.fromEntries(
+      t.partitionKeys.map((k) => {
+        const m = new RegExp(`${k.Name}=([^/]+)/`).exec(location);
+        return [k.Name, m?.[1]];
+      }),
+    );
     for (const body of await read(location)) {
       for (const line of gunzipSync(body).toString('utf8').split('\n')) {
         if (!line) continue;
@@ -94,7 +97,7 @@ export async function runQuery(q: ParsedQuery, t: GlueTable, read: (location: st
         const row: Record<string, unknown> = { ...values };
         for (const c of t.columns) {
           const v = json[c.Name];
-          row[c.Name] = v === undefined ? null : (c.Type === 'string' && typeof v === 'object' && v !== null ? JSON.stringify(v) : v);
+          row[c.Name] = v === undefined ? null : c.Type === 'string' && typeof v === 'object' && v !== null ? JSON.stringify(v) : v;
         }
         const keep = q.where.every((w) => {
           if (partitionKeys.has(w.column)) return true; // chosen by location

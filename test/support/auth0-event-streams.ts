@@ -49,7 +49,20 @@ export function userCreated(opts: { id?: string; domain?: string; userId?: strin
 }
 
 /** `user.updated`: the same user object, with the changed fields and a later updated_at. */
-export function userUpdated(opts: { id?: string; domain?: string; userId?: string; time?: string; createdAt?: string; updatedAt?: string; email?: string; name?: string; emailVerified?: boolean; blocked?: boolean } = {}) {
+export function userUpdated(
+  opts: {
+    id?: string;
+    domain?: string;
+    userId?: string;
+    time?: string;
+    createdAt?: string;
+    updatedAt?: string;
+    email?: string;
+    name?: string;
+    emailVerified?: boolean;
+    blocked?: boolean;
+  } = {},
+) {
   const created = userCreated({ domain: opts.domain, userId: opts.userId, time: opts.createdAt ?? '2025-02-01T12:34:56Z' });
   const time = opts.time ?? '2025-02-01T13:00:00Z';
   return {
@@ -80,21 +93,31 @@ export function userDeleted(opts: { id?: string; domain?: string; userId?: strin
 /** A CloudEvent of `type` about `object`, with the documented attributes (reference pages above). */
 function envelope(type: string, id: string, domain: string, object: Record<string, unknown>) {
   return {
-    specversion: '1.0', type, source: `urn:auth0:${domain}`, id, time: '2025-02-01T12:34:56Z',
-    data: { object }, a0tenant: domain.split('.')[0], a0stream: 'est_vjFVP5pVdfvsfRKatshkVV',
+    specversion: '1.0',
+    type,
+    source: `urn:auth0:${domain}`,
+    id,
+    time: '2025-02-01T12:34:56Z',
+    data: { object },
+    a0tenant: domain.split('.')[0],
+    a0stream: 'est_vjFVP5pVdfvsfRKatshkVV',
   };
 }
 
 /** `organization.member.added`, as on its reference page. */
 export function organizationMemberAdded(opts: { id?: string; domain?: string; userId?: string } = {}) {
-  return envelope('organization.member.added', opts.id ?? 'evt_vjFVP5pVdfvsfRKatshkVV', opts.domain ?? 'example.auth0app.com',
-    { organization: { id: 'org_9ybsU1dN2dKfDkBi', name: 'acme-corp' }, user: { user_id: opts.userId ?? 'auth0|507f1f77bcf86cd799439020' } });
+  return envelope('organization.member.added', opts.id ?? 'evt_vjFVP5pVdfvsfRKatshkVV', opts.domain ?? 'example.auth0app.com', {
+    organization: { id: 'org_9ybsU1dN2dKfDkBi', name: 'acme-corp' },
+    user: { user_id: opts.userId ?? 'auth0|507f1f77bcf86cd799439020' },
+  });
 }
 
 /** `group.member.added`: a user added to a group. */
 export function groupMemberAdded(opts: { id?: string; domain?: string; userId?: string } = {}) {
-  return envelope('group.member.added', opts.id ?? 'evt_groupmember0000000000', opts.domain ?? 'example.auth0app.com',
-    { group: { id: 'grp_1', name: 'admins' }, member: { member_type: 'user', id: opts.userId ?? 'auth0|507f1f77bcf86cd799439020' } });
+  return envelope('group.member.added', opts.id ?? 'evt_groupmember0000000000', opts.domain ?? 'example.auth0app.com', {
+    group: { id: 'grp_1', name: 'admins' },
+    member: { member_type: 'user', id: opts.userId ?? 'auth0|507f1f77bcf86cd799439020' },
+  });
 }
 
 /** An API Gateway REST proxy event for POST /{tenant}/event-stream. */

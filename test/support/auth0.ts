@@ -49,10 +49,18 @@ export async function fakeTenant(name = 'dev', audience = 'https://events.test')
     tenant,
     audience,
     keys: [key],
-    get published() { return state.published; },
-    set published(v) { state.published = v; },
-    get jwksRequests() { return state.jwksRequests; },
-    set jwksRequests(v) { state.jwksRequests = v; },
+    get published() {
+      return state.published;
+    },
+    set published(v) {
+      state.published = v;
+    },
+    get jwksRequests() {
+      return state.jwksRequests;
+    },
+    set jwksRequests(v) {
+      state.jwksRequests = v;
+    },
     async token(claims = {}, opts = {}) {
       const k = opts.key ?? key;
       const { sub = 'auth0|alice', ...rest } = claims as { sub?: string };
@@ -65,10 +73,11 @@ export async function fakeTenant(name = 'dev', audience = 'https://events.test')
       if (sub) jwt = jwt.setSubject(sub);
       return jwt.sign(k.privateKey);
     },
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
   return fake;
 }

@@ -9,29 +9,45 @@ export function localClients(endpoint: string) {
 }
 
 export async function createUsersTable(client: DynamoDBClient, name: string): Promise<string> {
-  await client.send(new CreateTableCommand({
-    TableName: name,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [{ AttributeName: USERS_TABLE.partitionKey, AttributeType: 'S' }, { AttributeName: USERS_TABLE.sortKey, AttributeType: 'S' }],
-    KeySchema: [{ AttributeName: USERS_TABLE.partitionKey, KeyType: 'HASH' }, { AttributeName: USERS_TABLE.sortKey, KeyType: 'RANGE' }],
-  }));
+  await client.send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: USERS_TABLE.partitionKey, AttributeType: 'S' },
+        { AttributeName: USERS_TABLE.sortKey, AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: USERS_TABLE.partitionKey, KeyType: 'HASH' },
+        { AttributeName: USERS_TABLE.sortKey, KeyType: 'RANGE' },
+      ],
+    }),
+  );
   return name;
 }
 
 export async function createEventsTable(client: DynamoDBClient, name: string): Promise<string> {
   const { byTenantIndex: t, byUserIndex: u } = EVENTS_TABLE;
-  await client.send(new CreateTableCommand({
-    TableName: name,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [...new Set([EVENTS_TABLE.partitionKey, t.partitionKey, t.sortKey, u.partitionKey, u.sortKey])].map((a) => ({ AttributeName: a, AttributeType: 'S' })),
-    KeySchema: [{ AttributeName: EVENTS_TABLE.partitionKey, KeyType: 'HASH' }],
-    GlobalSecondaryIndexes: [t, u].map((i) => ({
-      IndexName: i.name,
-      KeySchema: [{ AttributeName: i.partitionKey, KeyType: 'HASH' }, { AttributeName: i.sortKey, KeyType: 'RANGE' }],
-      Projection: { ProjectionType: 'ALL' },
-    })),
-    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
-  }));
+  await client.send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [...new Set([EVENTS_TABLE.partitionKey, t.partitionKey, t.sortKey, u.partitionKey, u.sortKey])].map((a) => ({
+        AttributeName: a,
+        AttributeType: 'S',
+      })),
+      KeySchema: [{ AttributeName: EVENTS_TABLE.partitionKey, KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [t, u].map((i) => ({
+        IndexName: i.name,
+        KeySchema: [
+          { AttributeName: i.partitionKey, KeyType: 'HASH' },
+          { AttributeName: i.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
+    }),
+  );
   await client.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: EVENTS_TABLE.ttlAttribute, Enabled: true } }));
   return name;
 }
@@ -44,7 +60,12 @@ export function usersWriterOnDynamoDb(tableName: string) {
   // Loaded here so that tests of other tables do not load the users writer.
   const { createHandler } = require('../../lambda/users-writer/handler') as typeof import('../../lambda/users-writer/handler');
   const { startDynamoDb } = require('../../local/emulators') as typeof import('../../local/emulators');
-  const state = {} as { ddb: Awaited<ReturnType<typeof startDynamoDb>>; clients: ReturnType<typeof localClients>; table: string; handle: ReturnType<typeof createHandler> };
+  const state = {} as {
+    ddb: Awaited<ReturnType<typeof startDynamoDb>>;
+    clients: ReturnType<typeof localClients>;
+    table: string;
+    handle: ReturnType<typeof createHandler>;
+  };
   beforeAll(async () => {
     state.ddb = await startDynamoDb();
     state.clients = localClients(state.ddb.endpoint);

@@ -14,7 +14,10 @@ import { sqsRecord } from './events';
 
 export const ACME_SOURCE = 'aws.partner/auth0.com/acme-3f6b6c2e-8a51-4d2b-9c3e-2b7d1a9e4f10/auth0.logs';
 export const EU_SOURCE = 'aws.partner/auth0.com/acme-eu-5a1d0c7b-2e44-4b8e-a0f1-6c9d3e2b7a58/auth0.logs';
-export const SOURCES = new Map([[ACME_SOURCE, 'acme'], [EU_SOURCE, 'acme@eu']]);
+export const SOURCES = new Map([
+  [ACME_SOURCE, 'acme'],
+  [EU_SOURCE, 'acme@eu'],
+]);
 
 let n = 0;
 /** One EventBridge event of a partner source. */

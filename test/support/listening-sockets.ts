@@ -8,7 +8,14 @@
 import * as fs from 'node:fs';
 import { endianness } from 'node:os';
 
-export interface ListeningSocket { proto: 'tcp' | 'tcp6' | 'udp' | 'udp6'; address: string; port: number; inode: string; pid?: number; command?: string }
+export interface ListeningSocket {
+  proto: 'tcp' | 'tcp6' | 'udp' | 'udp6';
+  address: string;
+  port: number;
+  inode: string;
+  pid?: number;
+  command?: string;
+}
 
 /** One 32-bit word of /proc/net hex (kernel byte order) to its four bytes in network order. */
 function wordBytes(hex8: string): number[] {
@@ -58,12 +65,19 @@ function parentOf(pid: number): number | undefined {
 
 /** The root pid and all its descendants alive now. */
 export function processTree(root: number): number[] {
-  const pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  const pids = fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
   const parent = new Map(pids.map((p) => [p, parentOf(p)] as const));
   const tree = new Set([root]);
   for (let grew = true; grew;) {
     grew = false;
-    for (const [p, pp] of parent) if (pp !== undefined && tree.has(pp) && !tree.has(p)) { tree.add(p); grew = true; }
+    for (const [p, pp] of parent)
+      if (pp !== undefined && tree.has(pp) && !tree.has(p)) {
+        tree.add(p);
+        grew = true;
+      }
   }
   return [...tree];
 }
@@ -96,10 +110,16 @@ export function listeningSocketsOf(root: number): ListeningSocket[] {
       return []; // e.g. no IPv6 in this kernel
     }
   });
-  return all.filter((s) => owner.has(s.inode)).map((s) => {
-    const pid = owner.get(s.inode)!;
-    let command = '';
-    try { command = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 3).join(' '); } catch { /* gone */ }
-    return { ...s, pid, command };
-  });
+  return all
+    .filter((s) => owner.has(s.inode))
+    .map((s) => {
+      const pid = owner.get(s.inode)!;
+      let command = '';
+      try {
+        command = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 3).join(' ');
+      } catch {
+        /* gone */
+      }
+      return { ...s, pid, command };
+    });
 }

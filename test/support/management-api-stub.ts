@@ -11,7 +11,12 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface StubLog { log_id: string; type: string; date: string; [k: string]: unknown }
+export interface StubLog {
+  log_id: string;
+  type: string;
+  date: string;
+  [k: string]: unknown;
+}
 
 export class ManagementApiStub {
   logs: StubLog[] = [];
@@ -25,7 +30,10 @@ export class ManagementApiStub {
   private server?: http.Server;
   origin = '';
 
-  constructor(readonly clientId = 'stub-client', readonly clientSecret = 'stub-secret') {}
+  constructor(
+    readonly clientId = 'stub-client',
+    readonly clientSecret = 'stub-secret',
+  ) {}
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
@@ -42,8 +50,12 @@ export class ManagementApiStub {
   /** n logs with ids `<prefix>0001`... (ids sort as Auth0's do: fixed width), one a second from `start`. */
   static logs(n: number, start = '2026-12-05T10:00:00.000Z', prefix = '9002026120510', type = 's'): StubLog[] {
     return Array.from({ length: n }, (_, i) => ({
-      log_id: `${prefix}${String(i + 1).padStart(6, '0')}`, type, date: new Date(Date.parse(start) + i * 1000).toISOString(),
-      user_id: `auth0|u${i + 1}`, description: 'Success Login', client_id: 'app',
+      log_id: `${prefix}${String(i + 1).padStart(6, '0')}`,
+      type,
+      date: new Date(Date.parse(start) + i * 1000).toISOString(),
+      user_id: `auth0|u${i + 1}`,
+      description: 'Success Login',
+      client_id: 'app',
     }));
   }
 
@@ -59,31 +71,54 @@ export class ManagementApiStub {
     this.requests.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams, authorization: req.headers.authorization });
     if (this.rateLimit && this.rateLimit.count > 0 && (!this.rateLimit.path || this.rateLimit.path === url.pathname)) {
       this.rateLimit.count--;
-      return this.send(res, 429, { statusCode: 429, error: 'Too Many Requests', message: 'Global limit has been reached' }, {
-        'x-ratelimit-limit': '2', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(this.rateLimit.resetEpochSeconds),
-      });
+      return this.send(
+        res,
+        429,
+        { statusCode: 429, error: 'Too Many Requests', message: 'Global limit has been reached' },
+        {
+          'x-ratelimit-limit': '2',
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': String(this.rateLimit.resetEpochSeconds),
+        },
+      );
     }
     if (req.method === 'POST' && url.pathname === '/oauth/token') {
       const b = JSON.parse(body || '{}');
-      if (b.grant_type !== 'client_credentials' || b.client_id !== this.clientId || b.client_secret !== this.clientSecret || b.audience !== `${this.origin}/api/v2/`) {
+      if (
+        b.grant_type !== 'client_credentials' ||
+        b.client_id !== this.clientId ||
+        b.client_secret !== this.clientSecret ||
+        b.audience !== `${this.origin}/api/v2/`
+      ) {
         return this.send(res, 401, { error: 'access_denied', error_description: 'Unauthorized' });
       }
       this.tokensIssued++;
       return this.send(res, 200, { access_token: `token-${this.tokensIssued}`, token_type: 'Bearer', expires_in: this.expiresIn, scope: 'read:logs' });
     }
     if (req.method === 'GET' && url.pathname === '/api/v2/logs') {
-      if (!/^Bearer token-\d+$/.test(req.headers.authorization ?? '')) return this.send(res, 401, { statusCode: 401, error: 'Unauthorized', message: 'Invalid token' });
+      if (!/^Bearer token-\d+$/.test(req.headers.authorization ?? ''))
+        return this.send(res, 401, { statusCode: 401, error: 'Unauthorized', message: 'Invalid token' });
       const from = url.searchParams.get('from');
       if (from !== null) {
         const take = Math.min(100, Number(url.searchParams.get('take') ?? 50));
-        const page = this.logs.filter((l) => l.log_id > from).sort((a, b) => (a.log_id < b.log_id ? -1 : 1)).slice(0, take);
+        const page = this.logs
+          .filter((l) => l.log_id > from)
+          .sort((a, b) => (a.log_id < b.log_id ? -1 : 1))
+          .slice(0, take);
         const next = this.foreignNextLink ?? `${this.origin}/api/v2/logs?from=${page.length ? page[page.length - 1].log_id : from}&take=${take}`;
         return this.send(res, 200, page, { link: `<${next}>; rel="next"` });
       }
       const m = /^date:\[(\S+) TO \*\]$/.exec(url.searchParams.get('q') ?? '');
       if (m && url.searchParams.get('sort') === 'date:1') {
         const perPage = Number(url.searchParams.get('per_page') ?? 50);
-        return this.send(res, 200, this.logs.filter((l) => l.date >= m[1]).sort((a, b) => (a.date < b.date ? -1 : 1)).slice(0, perPage));
+        return this.send(
+          res,
+          200,
+          this.logs
+            .filter((l) => l.date >= m[1])
+            .sort((a, b) => (a.date < b.date ? -1 : 1))
+            .slice(0, perPage),
+        );
       }
       return this.send(res, 400, { statusCode: 400, error: 'Bad Request', message: 'unsupported query in this stub' });
     }

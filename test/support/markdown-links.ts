@@ -88,5 +88,11 @@ export function brokenLinks(files: string[], root: string): string[] {
 /** README.md and every docs/*.md of the repository at `root`. */
 export function documentationFiles(root: string): string[] {
   const docs = join(root, 'docs');
-  return [join(root, 'README.md'), ...readdirSync(docs).filter((f) => f.endsWith('.md')).sort().map((f) => join(docs, f))];
+  return [
+    join(root, 'README.md'),
+    ...readdirSync(docs)
+      .filter((f) => f.endsWith('.md'))
+      .sort()
+      .map((f) => join(docs, f)),
+  ];
 }

@@ -27,11 +27,17 @@ export function run(label: string, file: string, args: string[], opts: ExecFileS
 
 // npm with no audit, fund or update notices: nothing it does here needs the network when its cache is warm.
 export const npm = (label: string, args: string[], cwd: string) =>
-  run(label, 'npm', [...args, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd, env: { ...process.env, npm_config_update_notifier: 'false' } });
+  run(label, 'npm', [...args, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], {
+    cwd,
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+  });
 
 /** `npm pack` into `dir` (its prepack is `npm run build`: the tarball cannot be older than the sources). */
 export function packTarball(dir: string): { tarball: string; files: string[] } {
-  const [pack] = JSON.parse(npm('npm pack (prepack: npm run build)', ['pack', '--json', '--pack-destination', dir], REPO)) as { filename: string; files: { path: string }[] }[];
+  const [pack] = JSON.parse(npm('npm pack (prepack: npm run build)', ['pack', '--json', '--pack-destination', dir], REPO)) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
   return { tarball: path.join(dir, pack.filename), files: pack.files.map((f) => f.path).sort() };
 }
 
@@ -42,9 +48,14 @@ export function packTarball(dir: string): { tarball: string; files: string[] } {
 export async function packTarballAsync(dir: string): Promise<{ tarball: string; files: string[] }> {
   const label = 'npm pack (prepack: npm run build)';
   const started = Date.now();
-  const stdout = await new Promise<string>((resolve, reject) => execFile('npm', ['pack', '--json', '--pack-destination', dir, '--no-audit', '--no-fund', '--loglevel=error'],
-    { cwd: REPO, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false' } },
-    (err, out, errOut) => (err ? reject(new Error(`${label} failed: ${err.message}\n${out}\n${errOut}`)) : resolve(out))));
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(
+      'npm',
+      ['pack', '--json', '--pack-destination', dir, '--no-audit', '--no-fund', '--loglevel=error'],
+      { cwd: REPO, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false' } },
+      (err, out, errOut) => (err ? reject(new Error(`${label} failed: ${err.message}\n${out}\n${errOut}`)) : resolve(out)),
+    ),
+  );
   timings[label] = (Date.now() - started) / 1000;
   const [pack] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
   return { tarball: path.join(dir, pack.filename), files: pack.files.map((f) => f.path).sort() };

@@ -22,11 +22,22 @@ import type { CanonicalEvent } from '../../shared/event';
 import { isObject } from '../../shared/event-rules';
 import type { TenantConfig } from '../../shared/tenants';
 
-export interface Unwrapped { event: CanonicalEvent; tenant: string; source: string; door: 'log-stream' | 'event-stream' }
-export interface Refusal { refused: string; source?: string }
+export interface Unwrapped {
+  event: CanonicalEvent;
+  tenant: string;
+  source: string;
+  door: 'log-stream' | 'event-stream';
+}
+export interface Refusal {
+  refused: string;
+  source?: string;
+}
 /** An Auth0 test delivery (cloud-event.ts isTestDelivery): acknowledged, never published. */
-export interface TestDelivery { test: string; tenant: string; source: string }
-
+export interface TestDelivery {
+  test: string;
+  tenant: string;
+  source: string;
+}
 
 /** The tenant name of each configured partner event source, from EVENTBRIDGE_SOURCES (`{"<source>": "<tenant>"}`). */
 export function parseSources(json: string | undefined): Map<string, string> {
@@ -36,7 +47,8 @@ export function parseSources(json: string | undefined): Map<string, string> {
   } catch {
     throw new Error('EVENTBRIDGE_SOURCES must be a JSON object {"<partner event source>": "<tenant>"}');
   }
-  if (!isObject(value) || Object.values(value).some((t) => typeof t !== 'string')) throw new Error('EVENTBRIDGE_SOURCES must map partner event sources to tenant names');
+  if (!isObject(value) || Object.values(value).some((t) => typeof t !== 'string'))
+    throw new Error('EVENTBRIDGE_SOURCES must map partner event sources to tenant names');
   return new Map(Object.entries(value as Record<string, string>));
 }
 
@@ -63,7 +75,8 @@ export function unwrap(body: string, tenantOf: (source: string) => TenantConfig 
   const source = envelope.source;
   if (typeof source !== 'string') return { refused: 'the EventBridge event has no "source"' };
   const config = tenantOf(source);
-  if (config === undefined) return { refused: 'its source is not a partner event source of any configured tenant (tenants[].eventBridgeSources)', source: source.slice(0, 256) };
+  if (config === undefined)
+    return { refused: 'its source is not a partner event source of any configured tenant (tenants[].eventBridgeSources)', source: source.slice(0, 256) };
   const detail = envelope.detail;
   if (!isObject(detail)) return { refused: `"detail" must be an object, not ${describe(detail)}`, source };
 

@@ -42,18 +42,22 @@ const defaultDeps = lazy(depsFromEnv);
 /** Sends a refused message to the DLQ as it came, with the reason as a message attribute; false when that failed. */
 async function refuse(record: SQSRecord, reason: string, source: string | undefined, deps: EventBridgeIngestDeps, dlqUrl: string): Promise<boolean> {
   try {
-    await deps.sqs.send(new SendMessageCommand({
-      QueueUrl: dlqUrl,
-      MessageBody: record.body,
-      MessageAttributes: { refused: { DataType: 'String', StringValue: reason.slice(0, 1000) } },
-    }));
+    await deps.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: dlqUrl,
+        MessageBody: record.body,
+        MessageAttributes: { refused: { DataType: 'String', StringValue: reason.slice(0, 1000) } },
+      }),
+    );
   } catch (e) {
     logger.error('refused message not moved to the DLQ: reported as a batch item failure', { message_id: record.messageId, error: (e as Error).name });
     return false;
   }
   logger.warn('EventBridge event refused: moved to the DLQ', {
     ...emf({ [METRIC_EVENTBRIDGE_REFUSED]: 1 }, {}, [[]], { now: deps.now() }),
-    message_id: record.messageId, ...(source ? { source } : {}), problem: reason,
+    message_id: record.messageId,
+    ...(source ? { source } : {}),
+    problem: reason,
   });
   return true;
 }
@@ -63,7 +67,9 @@ export async function handleEventBridgeBatch(event: SQSEvent, deps: EventBridgeI
   const dlqUrl = deps.dlqUrl ?? process.env.DLQ_URL;
   if (!topicArn || !dlqUrl) throw new Error('TOPIC_ARN and DLQ_URL must be set');
   const tenants = configuredTenants();
-  const sources = deps.sources ?? (process.env.EVENTBRIDGE_SOURCES !== undefined ? parseSources(process.env.EVENTBRIDGE_SOURCES) : eventBridgeSourceTenants(tenants.values()));
+  const sources =
+    deps.sources ??
+    (process.env.EVENTBRIDGE_SOURCES !== undefined ? parseSources(process.env.EVENTBRIDGE_SOURCES) : eventBridgeSourceTenants(tenants.values()));
   const tenantOf = (source: string): TenantConfig | undefined => tenants.get(sources.get(source) ?? '');
   const receivedAt = deps.now().toISOString();
   const failures: SQSBatchItemFailure[] = [];
@@ -83,20 +89,33 @@ export async function handleEventBridgeBatch(event: SQSEvent, deps: EventBridgeI
   const unique = new Map<string, CanonicalEvent>();
   for (const { u } of accepted) if (!unique.has(keyOf(u.event))) unique.set(keyOf(u.event), u.event);
   // One publish per tenant (in parallel): publish.ts reports failures by id, unique within one tenant only.
-  const results = await Promise.all([...groupBy([...unique.values()], (e) => e.tenant)].map(async ([tenant, events]) =>
-    (await publishEvents(events, { ...deps.publish, topicArn })).failed.map((f) => ({ ...f, tenant }))));
+  const results = await Promise.all(
+    [...groupBy([...unique.values()], (e) => e.tenant)].map(async ([tenant, events]) =>
+      (await publishEvents(events, { ...deps.publish, topicArn })).failed.map((f) => ({ ...f, tenant })),
+    ),
+  );
   const publishFailures = results.flat();
   const failed = new Set(publishFailures.map((f) => `${f.tenant}#${f.id}`));
   for (const { record, u } of accepted) if (failed.has(keyOf(u.event))) failures.push({ itemIdentifier: record.messageId });
 
   const now = deps.now();
-  for (const events of groupBy([...unique.values()].filter((e) => !failed.has(keyOf(e))), (e) => `${e.tenant} ${e.source}`).values()) {
+  for (const events of groupBy(
+    [...unique.values()].filter((e) => !failed.has(keyOf(e))),
+    (e) => `${e.tenant} ${e.source}`,
+  ).values()) {
     const { tenant, source } = events[0];
-    logger.info('events published', { ...emf({ [METRIC_EVENTS_PUBLISHED]: events.length }, { tenant, source }, [['tenant', 'source'], []], { now }), door: 'eventbridge', event_ids: events.map((e) => e.id) });
+    logger.info('events published', {
+      ...emf({ [METRIC_EVENTS_PUBLISHED]: events.length }, { tenant, source }, [['tenant', 'source'], []], { now }),
+      door: 'eventbridge',
+      event_ids: events.map((e) => e.id),
+    });
   }
   if (failed.size) {
     logger.error('events not published: reported as batch item failures (retried, then the DLQ)', {
-      ...emf({ [METRIC_PUBLISH_FAILED]: failed.size }, {}, [[]], { now }), failed: failed.size, of: unique.size, failures: publishFailures.slice(0, 20),
+      ...emf({ [METRIC_PUBLISH_FAILED]: failed.size }, {}, [[]], { now }),
+      failed: failed.size,
+      of: unique.size,
+      failures: publishFailures.slice(0, 20),
     });
   }
   return { batchItemFailures: failures };

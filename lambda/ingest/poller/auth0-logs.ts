@@ -15,10 +15,17 @@
  */
 import { LOOPBACK_ORIGIN } from '../../shared/tenants';
 
-export interface Credentials { client_id: string; client_secret: string }
+export interface Credentials {
+  client_id: string;
+  client_secret: string;
+}
 
 /** One Auth0 log event, as `GET /api/v2/logs` returns it (`log_id` and the log's own fields). */
-export interface Auth0LogEvent extends Record<string, unknown> { log_id: string; type: string; date?: string }
+export interface Auth0LogEvent extends Record<string, unknown> {
+  log_id: string;
+  type: string;
+  date?: string;
+}
 
 export const PAGE_SIZE = 100;
 /** A token is renewed this long before it expires. */
@@ -34,7 +41,11 @@ export class RateLimited extends Error {
 
 /** Auth0 answered with an error (status and Auth0's error code; never the token or the credentials). */
 export class ManagementApiError extends Error {
-  constructor(readonly status: number, what: string, detail: string) {
+  constructor(
+    readonly status: number,
+    what: string,
+    detail: string,
+  ) {
     super(`${what}: HTTP ${status}${detail ? ` (${detail})` : ''}`);
     this.name = 'ManagementApiError';
   }
@@ -51,7 +62,10 @@ export interface ManagementApiOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-interface CachedToken { token: string; expiresAt: number }
+interface CachedToken {
+  token: string;
+  expiresAt: number;
+}
 const tokens = new Map<string, CachedToken>();
 
 /** Forgets every cached token (tests). */
@@ -62,8 +76,11 @@ export function clearTokenCache(): void {
 /** Auth0's error code and description of an error body, at most 200 characters, for messages. */
 async function errorDetail(res: Response): Promise<string> {
   try {
-    const body = await res.json() as Record<string, unknown>;
-    return [body.error, body.errorCode, body.error_description ?? body.message].filter((v) => typeof v === 'string').join(': ').slice(0, 200);
+    const body = (await res.json()) as Record<string, unknown>;
+    return [body.error, body.errorCode, body.error_description ?? body.message]
+      .filter((v) => typeof v === 'string')
+      .join(': ')
+      .slice(0, 200);
   } catch {
     return '';
   }
@@ -92,7 +109,11 @@ export class ManagementApi {
   private async request(url: string, init: RequestInit): Promise<Response> {
     for (;;) {
       this.requests++;
-      const res = await this.fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(Math.max(1_000, Math.min(20_000, this.opts.deadline - this.now()))) });
+      const res = await this.fetch(url, {
+        ...init,
+        redirect: 'error',
+        signal: AbortSignal.timeout(Math.max(1_000, Math.min(20_000, this.opts.deadline - this.now()))),
+      });
       if (res.status !== 429) return res;
       await res.body?.cancel();
       const reset = Number(res.headers.get('x-ratelimit-reset'));
@@ -112,11 +133,21 @@ export class ManagementApi {
     const res = await this.request(`${this.origin}/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ grant_type: 'client_credentials', client_id: creds.client_id, client_secret: creds.client_secret, audience: `${this.origin}/api/v2/` }),
+      body: JSON.stringify({
+        grant_type: 'client_credentials',
+        client_id: creds.client_id,
+        client_secret: creds.client_secret,
+        audience: `${this.origin}/api/v2/`,
+      }),
     });
-    if (!res.ok) throw new ManagementApiError(res.status, 'Auth0 refused the client-credentials token (check the secret\'s client_id and client_secret, and that the application is authorized for the Management API with read:logs)', await errorDetail(res));
-    const body = await res.json() as { access_token?: unknown; expires_in?: unknown };
-    if (typeof body.access_token !== 'string') throw new ManagementApiError(res.status, 'Auth0\'s token answer has no access_token', '');
+    if (!res.ok)
+      throw new ManagementApiError(
+        res.status,
+        "Auth0 refused the client-credentials token (check the secret's client_id and client_secret, and that the application is authorized for the Management API with read:logs)",
+        await errorDetail(res),
+      );
+    const body = (await res.json()) as { access_token?: unknown; expires_in?: unknown };
+    if (typeof body.access_token !== 'string') throw new ManagementApiError(res.status, "Auth0's token answer has no access_token", '');
     const expiresIn = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 3600;
     // Renewed a minute before it expires (half its life, for a token shorter than two minutes).
     tokens.set(key, { token: body.access_token, expiresAt: this.now() + expiresIn * 1000 - Math.min(TOKEN_MARGIN_MS, (expiresIn * 1000) / 2) });
@@ -140,7 +171,7 @@ export class ManagementApi {
   private async logs(url: string, what: string): Promise<{ logs: Auth0LogEvent[]; next?: string }> {
     const res = await this.get(url);
     if (!res.ok) throw new ManagementApiError(res.status, `${what} failed`, await errorDetail(res));
-    const body = await res.json() as unknown;
+    const body = (await res.json()) as unknown;
     if (!Array.isArray(body)) throw new ManagementApiError(res.status, `${what}: the answer is not a JSON array of logs`, '');
     return { logs: body as Auth0LogEvent[], next: this.nextLink(res.headers.get('link')) };
   }

@@ -16,7 +16,10 @@ import { CHECKPOINT_TABLE } from '../../shared/stores';
 
 const keyOf = (tenant: string) => ({ [CHECKPOINT_TABLE.partitionKey]: { S: tenant } });
 
-export interface Checkpoint { checkpoint?: string; checkpoint_date?: string }
+export interface Checkpoint {
+  checkpoint?: string;
+  checkpoint_date?: string;
+}
 
 export interface CheckpointStore {
   /** Takes the tenant's lease until `until` (epoch ms): the checkpoint, or undefined when another run holds it. */
@@ -34,20 +37,28 @@ export class LeaseLost extends Error {
 }
 
 export class DynamoCheckpointStore implements CheckpointStore {
-  constructor(private readonly ddb: Pick<DynamoDBClient, 'send'>, private readonly table: string) {}
+  constructor(
+    private readonly ddb: Pick<DynamoDBClient, 'send'>,
+    private readonly table: string,
+  ) {}
 
   async acquire(tenant: string, owner: string, until: number, now: number): Promise<Checkpoint | undefined> {
     try {
-      const out = await this.ddb.send(new UpdateItemCommand({
-        TableName: this.table,
-        Key: keyOf(tenant),
-        UpdateExpression: 'SET lease_owner = :owner, lease_until = :until',
-        ConditionExpression: 'attribute_not_exists(lease_until) OR lease_until < :now',
-        ExpressionAttributeValues: { ':owner': { S: owner }, ':until': { N: String(until) }, ':now': { N: String(now) } },
-        ReturnValues: 'ALL_NEW',
-      }));
+      const out = await this.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: keyOf(tenant),
+          UpdateExpression: 'SET lease_owner = :owner, lease_until = :until',
+          ConditionExpression: 'attribute_not_exists(lease_until) OR lease_until < :now',
+          ExpressionAttributeValues: { ':owner': { S: owner }, ':until': { N: String(until) }, ':now': { N: String(now) } },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
       const item = out.Attributes ?? {};
-      return { ...(item.checkpoint?.S ? { checkpoint: item.checkpoint.S } : {}), ...(item.checkpoint_date?.S ? { checkpoint_date: item.checkpoint_date.S } : {}) };
+      return {
+        ...(item.checkpoint?.S ? { checkpoint: item.checkpoint.S } : {}),
+        ...(item.checkpoint_date?.S ? { checkpoint_date: item.checkpoint_date.S } : {}),
+      };
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException') return undefined;
       throw e;
@@ -56,13 +67,20 @@ export class DynamoCheckpointStore implements CheckpointStore {
 
   async save(tenant: string, owner: string, logId: string, date: string | undefined): Promise<void> {
     try {
-      await this.ddb.send(new UpdateItemCommand({
-        TableName: this.table,
-        Key: keyOf(tenant),
-        UpdateExpression: date ? 'SET checkpoint = :id, checkpoint_date = :date, updated_at = :at' : 'SET checkpoint = :id, updated_at = :at',
-        ConditionExpression: 'lease_owner = :owner',
-        ExpressionAttributeValues: { ':id': { S: logId }, ':at': { S: new Date().toISOString() }, ':owner': { S: owner }, ...(date ? { ':date': { S: date } } : {}) },
-      }));
+      await this.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: keyOf(tenant),
+          UpdateExpression: date ? 'SET checkpoint = :id, checkpoint_date = :date, updated_at = :at' : 'SET checkpoint = :id, updated_at = :at',
+          ConditionExpression: 'lease_owner = :owner',
+          ExpressionAttributeValues: {
+            ':id': { S: logId },
+            ':at': { S: new Date().toISOString() },
+            ':owner': { S: owner },
+            ...(date ? { ':date': { S: date } } : {}),
+          },
+        }),
+      );
     } catch (e) {
       if ((e as Error).name === 'ConditionalCheckFailedException') throw new LeaseLost(tenant);
       throw e;
@@ -71,13 +89,15 @@ export class DynamoCheckpointStore implements CheckpointStore {
 
   async release(tenant: string, owner: string): Promise<void> {
     try {
-      await this.ddb.send(new UpdateItemCommand({
-        TableName: this.table,
-        Key: keyOf(tenant),
-        UpdateExpression: 'REMOVE lease_owner, lease_until',
-        ConditionExpression: 'lease_owner = :owner',
-        ExpressionAttributeValues: { ':owner': { S: owner } },
-      }));
+      await this.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: keyOf(tenant),
+          UpdateExpression: 'REMOVE lease_owner, lease_until',
+          ConditionExpression: 'lease_owner = :owner',
+          ExpressionAttributeValues: { ':owner': { S: owner } },
+        }),
+      );
     } catch (e) {
       if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
     }
@@ -87,6 +107,10 @@ export class DynamoCheckpointStore implements CheckpointStore {
   async read(tenant: string): Promise<Checkpoint & { lease_owner?: string }> {
     const out = await this.ddb.send(new GetItemCommand({ TableName: this.table, Key: keyOf(tenant), ConsistentRead: true }));
     const i = out.Item ?? {};
-    return { ...(i.checkpoint?.S ? { checkpoint: i.checkpoint.S } : {}), ...(i.checkpoint_date?.S ? { checkpoint_date: i.checkpoint_date.S } : {}), ...(i.lease_owner?.S ? { lease_owner: i.lease_owner.S } : {}) };
+    return {
+      ...(i.checkpoint?.S ? { checkpoint: i.checkpoint.S } : {}),
+      ...(i.checkpoint_date?.S ? { checkpoint_date: i.checkpoint_date.S } : {}),
+      ...(i.lease_owner?.S ? { lease_owner: i.lease_owner.S } : {}),
+    };
   }
 }

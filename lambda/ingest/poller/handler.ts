@@ -32,7 +32,9 @@ export const FIRST_RUN_LOOKBACK_MS = 60 * 60_000;
 export const SAFETY_MS = 15_000;
 const SECRET_TTL_MS = 5 * 60_000;
 
-export interface PollerEvent { tenant: string }
+export interface PollerEvent {
+  tenant: string;
+}
 
 export interface PollerDeps {
   sns: Pick<SNSClient, 'send'>;
@@ -81,8 +83,11 @@ function depsFromEnv(): PollerDeps {
   const table = process.env.CHECKPOINT_TABLE;
   if (!topicArn || !table) throw new Error('TOPIC_ARN and CHECKPOINT_TABLE must be set');
   return {
-    sns: new SNSClient({}), topicArn, store: new DynamoCheckpointStore(new DynamoDBClient({}), table),
-    credentials: secretsManagerCredentials(new SecretsManagerClient({})), now: Date.now,
+    sns: new SNSClient({}),
+    topicArn,
+    store: new DynamoCheckpointStore(new DynamoDBClient({}), table),
+    credentials: secretsManagerCredentials(new SecretsManagerClient({})),
+    now: Date.now,
   };
 }
 const defaultDeps = lazy(depsFromEnv);
@@ -114,14 +119,21 @@ export async function runPoller(event: PollerEvent, remainingMs: number, deps: P
       now: deps.now,
       publish: (events) => publishEvents(events, { client: deps.sns as SNSClient, topicArn: deps.topicArn }),
       onPage: (last) => deps.store.save(tenant.name, owner, last.log_id, typeof last.date === 'string' ? last.date : undefined),
-      onRefused: (logId, problems) => logger.error('log refused: it fails validation and is skipped (read it in Auth0 by its log_id)', {
-        ...emf({ [METRIC_POLLER_REFUSED]: 1 }, { tenant: tenant.name }, [['tenant'], []], { now: new Date(deps.now()) }), tenant: tenant.name, log_id: logId, problems,
-      }),
+      onRefused: (logId, problems) =>
+        logger.error('log refused: it fails validation and is skipped (read it in Auth0 by its log_id)', {
+          ...emf({ [METRIC_POLLER_REFUSED]: 1 }, { tenant: tenant.name }, [['tenant'], []], { now: new Date(deps.now()) }),
+          tenant: tenant.name,
+          log_id: logId,
+          problems,
+        }),
     });
   } catch (e) {
     if (e instanceof PublishFailed) {
       logger.error('events not published: the checkpoint stays before this page', {
-        ...emf({ [METRIC_PUBLISH_FAILED]: e.failed }, { tenant: tenant.name }, [['tenant'], []], { now: new Date(deps.now()) }), tenant: tenant.name, failed: e.failed, of: e.of,
+        ...emf({ [METRIC_PUBLISH_FAILED]: e.failed }, { tenant: tenant.name }, [['tenant'], []], { now: new Date(deps.now()) }),
+        tenant: tenant.name,
+        failed: e.failed,
+        of: e.of,
       });
     }
     await deps.store.release(tenant.name, owner).catch(() => undefined);
@@ -134,16 +146,31 @@ export async function runPoller(event: PollerEvent, remainingMs: number, deps: P
   const now = new Date(deps.now());
   logger.info('poll run', {
     ...emf({ [METRIC_POLLER_BEHIND]: summary.behindSeconds }, { tenant: tenant.name }, [['tenant'], []], { now }),
-    tenant: tenant.name, door: 'poller', published: summary.published, pages: summary.pages, refused: summary.refused,
-    caught_up: summary.caughtUp, ...(summary.stoppedBy ? { stopped_by: summary.stoppedBy } : {}), checkpoint: summary.last ?? held.checkpoint, requests: api.requests, ms: deps.now() - started,
+    tenant: tenant.name,
+    door: 'poller',
+    published: summary.published,
+    pages: summary.pages,
+    refused: summary.refused,
+    caught_up: summary.caughtUp,
+    ...(summary.stoppedBy ? { stopped_by: summary.stoppedBy } : {}),
+    checkpoint: summary.last ?? held.checkpoint,
+    requests: api.requests,
+    ms: deps.now() - started,
   });
   if (summary.published) {
-    logger.info('events published', { ...emf({ [METRIC_EVENTS_PUBLISHED]: summary.published }, { tenant: tenant.name, source: 'log-stream' }, [['tenant', 'source'], []], { now }), tenant: tenant.name, door: 'poller' });
+    logger.info('events published', {
+      ...emf({ [METRIC_EVENTS_PUBLISHED]: summary.published }, { tenant: tenant.name, source: 'log-stream' }, [['tenant', 'source'], []], { now }),
+      tenant: tenant.name,
+      door: 'poller',
+    });
   }
   return summary;
 }
 
-export const handler = async (event: PollerEvent, context: Context): Promise<{ tenant: string; published: number; caughtUp: boolean } | { tenant: string; skipped: true }> => {
+export const handler = async (
+  event: PollerEvent,
+  context: Context,
+): Promise<{ tenant: string; published: number; caughtUp: boolean } | { tenant: string; skipped: true }> => {
   const summary = await runPoller(event, context.getRemainingTimeInMillis());
   return summary ? { tenant: event.tenant, published: summary.published, caughtUp: summary.caughtUp } : { tenant: event.tenant, skipped: true };
 };

@@ -54,14 +54,22 @@ export interface PollSummary {
 }
 
 export class PublishFailed extends Error {
-  constructor(readonly failed: number, readonly of: number, readonly firstLogId: string | undefined) {
+  constructor(
+    readonly failed: number,
+    readonly of: number,
+    readonly firstLogId: string | undefined,
+  ) {
     super(`${failed} of ${of} events of a page could not be published to the topic: the checkpoint stays before that page (the next run publishes it again)`);
     this.name = 'PublishFailed';
   }
 }
 
 /** The canonical events of a page (one per valid log, each log_id once), and the ids refused. */
-export function eventsOf(logs: Auth0LogEvent[], tenant: string, receivedAt: string): { events: CanonicalEvent[]; refused: { id: string; problems: string[] }[] } {
+export function eventsOf(
+  logs: Auth0LogEvent[],
+  tenant: string,
+  receivedAt: string,
+): { events: CanonicalEvent[]; refused: { id: string; problems: string[] }[] } {
   const events = new Map<string, CanonicalEvent>();
   const refused: { id: string; problems: string[] }[] = [];
   for (const log of logs) {
