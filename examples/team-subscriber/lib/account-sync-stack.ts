@@ -6,8 +6,7 @@ export class AccountSyncStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
     new Auth0EventsSubscriber(this, 'AccountSync', {
-      name: 'account-sync',
-      filter: { types: ['user_blocked', 'user_deleted'] },
+      name: 'account-sync', filter: { types: ['user_blocked', 'user_deleted'] },
       topic: Auth0EventsTopic.fromParameters(this, 'Auth0Events'),
       handler: { entry: 'lambda/account-sync.ts' }, // relative to the app's directory, where cdk runs
       alarmAction: new actions.SnsAction(new sns.Topic(this, 'Alarms', { enforceSSL: true })), // subscribe your on-call
