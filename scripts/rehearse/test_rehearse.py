@@ -151,6 +151,23 @@ class NestedStackTest(unittest.TestCase):
         self.assertIn("Fn::GetAtt", json.dumps(template["Resources"]["Fn"]["Properties"]["Environment"]["Variables"]["KEYS"]))
 
 
+class UnmodelledArnTest(unittest.TestCase):
+    def test_a_firehose_stream_arn_is_built_where_moto_creates_the_reader(self):
+        template = {"Resources": {
+            "Stream": {"Type": "AWS::KinesisFirehose::DeliveryStream", "Properties": {"DeliveryStreamType": "DirectPut"}},
+            "Named": {"Type": "AWS::KinesisFirehose::DeliveryStream", "Properties": {"DeliveryStreamName": "archive"}},
+            "Sub": {"Type": "AWS::SNS::Subscription", "Properties": {"Protocol": "firehose", "Endpoint": {"Fn::GetAtt": ["Stream", "Arn"]}}},
+            "Policy": {"Type": "AWS::IAM::Policy", "Properties": {"Resource": [{"Fn::GetAtt": ["Named", "Arn"]}, {"Fn::GetAtt": ["Queue", "Arn"]}]}},
+            "Queue": {"Type": "AWS::SQS::Queue"},
+        }}
+        patched, applied = patch_for_moto(template)
+        arn = lambda name: {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":firehose:", {"Ref": "AWS::Region"}, ":",
+                                             {"Ref": "AWS::AccountId"}, ":deliverystream/", name]]}
+        self.assertEqual(patched["Resources"]["Sub"]["Properties"]["Endpoint"], arn("Stream"))
+        self.assertEqual(patched["Resources"]["Policy"]["Properties"]["Resource"], [arn("archive"), {"Fn::GetAtt": ["Queue", "Arn"]}])
+        self.assertEqual([a["count"] for a in applied if "Firehose" in a["what"]], [2])
+
+
 class ExitCodeTest(unittest.TestCase):
     def run_on(self, resources: dict) -> subprocess.CompletedProcess:
         with tempfile.TemporaryDirectory() as d:
