@@ -187,6 +187,33 @@ describe('an event stored before the seam that reaches the index late (within th
     expect(sent(id).at(-1)).toEqual({ type: 'caught_up', count: 3, last_id: `${tenant}-late` });
   }, 20_000);
 
+  it('a part paused for time between phase 1 and the settle wait: the continued part still waits before reading up to the seam', async () => {
+    const tenant = `cuf${++tenantSeq}`;
+    const t0 = Date.now() - 600_000;
+    const old = Array.from({ length: 3 }, (_, i) => storedEvent(tenant, 'auth0|u', new Date(t0 + i), 'logout', `${tenant}-${String(i).padStart(6, '0')}`));
+    for (const e of old) await db.ddb.send(new BatchWriteCommand({ RequestItems: { [tables.events]: [{ PutRequest: { Item: e } }] } }));
+    const d = deps(tenant);
+    const hidden = new Map<string, number>();
+    const id = `cuf-conn-${++nextId}`;
+    await handleSocket(route('$connect', id, { queryStringParameters: { tenant } }), d);
+    const token = await auth0.token({ sub: 'auth0|ops' });
+    const authAt = Date.now();
+    const late = storedEvent(tenant, 'auth0|u', new Date(authAt + seamMs - 10), 'user_blocked', `${tenant}-late`);
+    hidden.set(late.id, authAt + seamMs - 10 + 4900);
+    await db.ddb.send(new BatchWriteCommand({ RequestItems: { [tables.events]: [{ PutRequest: { Item: late } }] } }));
+    // 8 s left in the first invocation: 3 s of budget after the margin, less than the seam + settle wait (6 s).
+    const lagging = { ...d, ddb: laggingIndex(hidden), seamMs, settleMs: DEFAULT_SETTLE_MS };
+    await handleSocket(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: token, since: old[0].id }) }), {
+      ...lagging,
+      remainingMs: () => 8000,
+    });
+    expect(sent(id).at(-1)).toEqual({ type: 'catch_up_paused', count: 2, last_id: `${tenant}-000002`, reason: 'time_budget' });
+    // The client continues at once, in a fresh invocation.
+    await continueCatchUp(id, `${tenant}-000002`, lagging);
+    expect(replayed(id)).toEqual([`${tenant}-000001`, `${tenant}-000002`, `${tenant}-late`]);
+    expect(sent(id).at(-1)).toEqual({ type: 'caught_up', count: 3, last_id: `${tenant}-late` });
+  }, 20_000);
+
   it('phase 1 does not step past an event stored before authenticate that is not on the index yet', async () => {
     const tenant = `cuf${++tenantSeq}`;
     const t0 = Date.now() - 600_000;

@@ -212,11 +212,13 @@ export async function catchUpPart(connectionId: string, viewer: Viewer, liveFrom
       const stop = await pass(settledBefore(deps.now().getTime(), deps.settleMs));
       if (stop) return await pause(stop);
       pos.phase = 2;
-      const wait = Date.parse(liveFrom) + deps.settleMs - deps.now().getTime();
-      if (wait > 0) {
-        if (messages > 0 && deps.now().getTime() + wait >= budgetEnd) return await pause('time_budget');
-        await deps.sleep(wait);
-      }
+    }
+    // Phase 2 reads up to the seam only once everything stored up to it is readable: in every part, also
+    // one continued after a pause between phase 1 and this wait.
+    const wait = Date.parse(liveFrom) + deps.settleMs - deps.now().getTime();
+    if (wait > 0) {
+      if (messages > 0 && deps.now().getTime() + wait >= budgetEnd) return await pause('time_budget');
+      await deps.sleep(wait);
     }
     const stop = await pass();
     if (stop) return await pause(stop);
