@@ -39,7 +39,7 @@ import {
   PARTITION_KEYS,
   projectionParameters,
 } from './ops/archive-layout';
-import { RUNBOOK } from './config';
+import { runbookAlarm, type RunbookAlarmProps } from './alarms';
 import { customerManagedKey, encryptedQueue, logGroup } from './secure-defaults';
 
 export interface EventArchiveProps {
@@ -381,32 +381,31 @@ export class EventArchive extends Construct {
         dimensionsMap: { DeliveryStreamName: this.deliveryStream.ref },
       });
     const freshness = 3 * bufferSeconds;
-    this.alarm(
-      'ArchiveFreshness',
-      metric('DeliveryToS3.DataFreshness', 'Maximum'),
-      freshness,
-      cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      3,
-      true,
-      `The oldest event in the archive's Firehose stream is older than ${freshness} s for 15 minutes (DeliveryToS3.DataFreshness): Firehose cannot write the bucket (key or bucket policy, a disabled key) and retries for up to 24 hours before records are dropped.`,
-    );
-    this.alarm(
-      'ArchiveDeliveryFailures',
-      metric('DeliveryToS3.Success', 'Minimum'),
-      1,
-      cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      3,
-      true,
-      "Firehose's writes to the archive bucket failed for 15 minutes (DeliveryToS3.Success below 1): records wait in the stream (24 hours at most); records it could not partition are in errors/ of the bucket.",
-    );
+    this.alarm('ArchiveFreshness', metric('DeliveryToS3.DataFreshness', 'Maximum'), {
+      threshold: freshness,
+      comparison: 'GT',
+      evaluationPeriods: 3,
+      critical: true,
+      description: `The oldest event in the archive's Firehose stream is older than ${freshness} s for 15 minutes (DeliveryToS3.DataFreshness): Firehose cannot write the bucket (key or bucket policy, a disabled key) and retries for up to 24 hours before records are dropped.`,
+    });
+    this.alarm('ArchiveDeliveryFailures', metric('DeliveryToS3.Success', 'Minimum'), {
+      threshold: 1,
+      comparison: 'LT',
+      evaluationPeriods: 3,
+      critical: true,
+      description:
+        "Firehose's writes to the archive bucket failed for 15 minutes (DeliveryToS3.Success below 1): records wait in the stream (24 hours at most); records it could not partition are in errors/ of the bucket.",
+    });
     this.alarm(
       'ArchiveDeliveryDlqDepth',
       this.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
-      1,
-      cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      1,
-      true,
-      "SNS could not hand events to the archive's Firehose stream (subscription role, stream deleted or throttled): they wait in the archive's delivery DLQ for 14 days and are missing from the archive.",
+      {
+        threshold: 1,
+        comparison: 'GTE',
+        critical: true,
+        description:
+          "SNS could not hand events to the archive's Firehose stream (subscription role, stream deleted or throttled): they wait in the archive's delivery DLQ for 14 days and are missing from the archive.",
+      },
     );
   }
 
@@ -425,25 +424,9 @@ export class EventArchive extends Construct {
     grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [this.key.keyArn] }));
   }
 
-  private alarm(
-    id: string,
-    metric: cloudwatch.IMetric,
-    threshold: number,
-    comparisonOperator: cloudwatch.ComparisonOperator,
-    evaluationPeriods: number,
-    critical: boolean,
-    description: string,
-  ): void {
-    const alarm = new cloudwatch.Alarm(this, id, {
-      metric,
-      threshold,
-      comparisonOperator,
-      evaluationPeriods,
-      datapointsToAlarm: evaluationPeriods,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: `${description} Runbook: ${RUNBOOK}#${id.toLowerCase()}`,
-    });
+  private alarm(id: string, metric: cloudwatch.IMetric, o: RunbookAlarmProps & { critical?: boolean }): void {
+    const alarm = runbookAlarm(this, id, metric, o);
     this.alarms.push(alarm);
-    if (critical) this.criticalAlarms.push(alarm);
+    if (o.critical) this.criticalAlarms.push(alarm);
   }
 }

@@ -29,7 +29,7 @@ import { METRIC_POLLER_BEHIND, METRIC_POLLER_REFUSED } from '../lambda/shared/me
 import { CHECKPOINT_TABLE } from '../lambda/shared/stores';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import type { EventTopic } from './event-topic';
-import { conditionOnly } from './alarm-conditions';
+import { conditionOnly, runbookAlarm, type RunbookAlarmProps } from './alarms';
 import { RUNBOOK } from './config';
 import { customerManagedKey, Handler } from './secure-defaults';
 import { useTenantsFile } from './tenants-file';
@@ -153,34 +153,27 @@ export class LogPoller extends Construct {
     const namespace = `auth0-events/${stack.stackName}`;
     fn.addEnvironment('METRICS_NAMESPACE', namespace);
     const five = Duration.minutes(5);
-    this.alarm(
-      'PollerErrors',
-      fn.metricErrors({ period: five, statistic: 'Sum' }),
-      1,
-      cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      1,
-      true,
-      "The log poller failed (Errors >= 1 in 5 minutes): Auth0 refused the token or the logs request, the secret is unreadable, or events could not be published. The checkpoint stays; every minute retries. The function's log names the tenant and the cause.",
-    );
+    this.alarm('PollerErrors', fn.metricErrors({ period: five, statistic: 'Sum' }), {
+      threshold: 1,
+      comparison: 'GTE',
+      critical: true,
+      description:
+        "The log poller failed (Errors >= 1 in 5 minutes): Auth0 refused the token or the logs request, the secret is unreadable, or events could not be published. The checkpoint stays; every minute retries. The function's log names the tenant and the cause.",
+    });
     const behind = props.behindSeconds ?? 900;
-    this.alarm(
-      'PollerBehind',
-      new cloudwatch.Metric({ namespace, metricName: METRIC_POLLER_BEHIND, statistic: 'Maximum', period: five }),
-      behind,
-      cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      3,
-      true,
-      `A polled tenant's runs end more than ${behind} s behind its newest Auth0 log for 15 minutes (PollerBehindSeconds): Auth0's rate limit or the run's time budget stops it before it catches up. Logs older than the tenant's retention would be lost: recover a window with npm run backfill.`,
-    );
-    this.alarm(
-      'PollerRefused',
-      new cloudwatch.Metric({ namespace, metricName: METRIC_POLLER_REFUSED, statistic: 'Sum', period: five }),
-      1,
-      cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      1,
-      false,
-      "The poller skipped Auth0 logs that fail validation (PollerRefused >= 1): their log_id and problems are in the function's log; read them in Auth0 by id.",
-    );
+    this.alarm('PollerBehind', new cloudwatch.Metric({ namespace, metricName: METRIC_POLLER_BEHIND, statistic: 'Maximum', period: five }), {
+      threshold: behind,
+      comparison: 'GT',
+      evaluationPeriods: 3,
+      critical: true,
+      description: `A polled tenant's runs end more than ${behind} s behind its newest Auth0 log for 15 minutes (PollerBehindSeconds): Auth0's rate limit or the run's time budget stops it before it catches up. Logs older than the tenant's retention would be lost: recover a window with npm run backfill.`,
+    });
+    this.alarm('PollerRefused', new cloudwatch.Metric({ namespace, metricName: METRIC_POLLER_REFUSED, statistic: 'Sum', period: five }), {
+      threshold: 1,
+      comparison: 'GTE',
+      description:
+        "The poller skipped Auth0 logs that fail validation (PollerRefused >= 1): their log_id and problems are in the function's log; read them in Auth0 by id.",
+    });
     // Not running: no invocation for 15 minutes although the schedule runs every minute whatever the
     // traffic. "No invocation" is also true of a fresh deploy before the first run, so it pages only
     // when the poller has run in the last 24 hours (a stopped poller pages once, within 15 minutes).
@@ -217,25 +210,9 @@ export class LogPoller extends Construct {
     this.criticalAlarms.push(notRunning);
   }
 
-  private alarm(
-    id: string,
-    metric: cloudwatch.IMetric,
-    threshold: number,
-    comparisonOperator: cloudwatch.ComparisonOperator,
-    evaluationPeriods: number,
-    critical: boolean,
-    description: string,
-  ): void {
-    const alarm = new cloudwatch.Alarm(this, id, {
-      metric,
-      threshold,
-      comparisonOperator,
-      evaluationPeriods,
-      datapointsToAlarm: evaluationPeriods,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: `${description} Runbook: ${RUNBOOK}#${id.toLowerCase()}`,
-    });
+  private alarm(id: string, metric: cloudwatch.IMetric, o: RunbookAlarmProps & { critical?: boolean }): void {
+    const alarm = runbookAlarm(this, id, metric, o);
     this.alarms.push(alarm);
-    if (critical) this.criticalAlarms.push(alarm);
+    if (o.critical) this.criticalAlarms.push(alarm);
   }
 }

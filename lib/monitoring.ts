@@ -22,7 +22,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct, type IConstruct } from 'constructs';
 import { METRIC_EVENTBRIDGE_REFUSED, METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../lambda/shared/metrics';
-import { isConditionOnly } from './alarm-conditions';
+import { isConditionOnly, runbookAlarm, type RunbookAlarmProps } from './alarms';
 import { RUNBOOK, type AlarmConfig } from './config';
 import type { EventArchive } from './event-archive';
 import type { EventTopic } from './event-topic';
@@ -427,35 +427,8 @@ export class Monitoring extends Construct {
     });
   }
 
-  private alarm(
-    id: string,
-    metric: cloudwatch.IMetric,
-    o: {
-      threshold: number;
-      comparison: 'GT' | 'GTE' | 'LT';
-      description: string;
-      evaluationPeriods?: number;
-      critical?: boolean;
-      treatMissingData?: cloudwatch.TreatMissingData;
-    },
-  ): cloudwatch.Alarm {
-    const comparisonOperator = {
-      GT: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      GTE: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      LT: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-    }[o.comparison];
-    const evaluationPeriods = o.evaluationPeriods ?? 1;
-    const alarm = new cloudwatch.Alarm(this, id, {
-      metric,
-      threshold: o.threshold,
-      comparisonOperator,
-      evaluationPeriods,
-      datapointsToAlarm: evaluationPeriods,
-      // No requests, no invocations, no failures: CloudWatch reports no data, which is healthy,
-      // except where the absence itself is the problem ("no events received").
-      treatMissingData: o.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: `${o.description} Runbook: ${RUNBOOK}#${id.replace(/-.*$/, '').toLowerCase()}`,
-    });
+  private alarm(id: string, metric: cloudwatch.IMetric, o: RunbookAlarmProps & { critical?: boolean }): cloudwatch.Alarm {
+    const alarm = runbookAlarm(this, id, metric, o);
     this.alarms.push(alarm);
     if (o.critical) this.critical.push(alarm);
     return alarm;

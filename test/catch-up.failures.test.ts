@@ -155,21 +155,25 @@ describe('an event stored before the seam that reaches the index late (within th
   }
   const seamMs = 1000;
 
-  it('the default settle time covers WRITE_BUDGET_MS twice + the GSI allowance (2 x 1 s + 3 s, lambda/shared/stores.ts)', () => {
-    expect(DEFAULT_SETTLE_MS).toBe(5000);
-  });
-
-  it('stored 10 ms before the seam, readable on the index 4.9 s later: replayed (the push skips it: stored_at <= live_from)', async () => {
+  /** A tenant of its own with 3 old events (`<tenant>-000000`..`000002`), a connected listener, its token, and when it authenticates. */
+  async function connectedWithHistory() {
     const tenant = `cuf${++tenantSeq}`;
     const t0 = Date.now() - 600_000;
     const old = Array.from({ length: 3 }, (_, i) => storedEvent(tenant, 'auth0|u', new Date(t0 + i), 'logout', `${tenant}-${String(i).padStart(6, '0')}`));
     for (const e of old) await db.ddb.send(new BatchWriteCommand({ RequestItems: { [tables.events]: [{ PutRequest: { Item: e } }] } }));
     const d = deps(tenant);
-    const hidden = new Map<string, number>();
     const id = `cuf-conn-${++nextId}`;
     await handleSocket(route('$connect', id, { queryStringParameters: { tenant } }), d);
     const token = await auth0.token({ sub: 'auth0|ops' });
-    const authAt = Date.now();
+    return { tenant, old, d, hidden: new Map<string, number>(), id, token, authAt: Date.now() };
+  }
+
+  it('the default settle time covers WRITE_BUDGET_MS twice + the GSI allowance (2 x 1 s + 3 s, lambda/shared/stores.ts)', () => {
+    expect(DEFAULT_SETTLE_MS).toBe(5000);
+  });
+
+  it('stored 10 ms before the seam, readable on the index 4.9 s later: replayed (the push skips it: stored_at <= live_from)', async () => {
+    const { tenant, old, d, hidden, id, token, authAt } = await connectedWithHistory();
     // Stored 10 ms before the seam (stored_at is taken before the PutItem); its PutItem answered late and
     // the GSI took the rest: readable 4.9 s after stored_at (< 2 x 1 s + 3 s).
     const late = storedEvent(tenant, 'auth0|u', new Date(authAt + seamMs - 10), 'password_changed', `${tenant}-late`);
@@ -188,16 +192,7 @@ describe('an event stored before the seam that reaches the index late (within th
   }, 20_000);
 
   it('a part paused for time between phase 1 and the settle wait: the continued part still waits before reading up to the seam', async () => {
-    const tenant = `cuf${++tenantSeq}`;
-    const t0 = Date.now() - 600_000;
-    const old = Array.from({ length: 3 }, (_, i) => storedEvent(tenant, 'auth0|u', new Date(t0 + i), 'logout', `${tenant}-${String(i).padStart(6, '0')}`));
-    for (const e of old) await db.ddb.send(new BatchWriteCommand({ RequestItems: { [tables.events]: [{ PutRequest: { Item: e } }] } }));
-    const d = deps(tenant);
-    const hidden = new Map<string, number>();
-    const id = `cuf-conn-${++nextId}`;
-    await handleSocket(route('$connect', id, { queryStringParameters: { tenant } }), d);
-    const token = await auth0.token({ sub: 'auth0|ops' });
-    const authAt = Date.now();
+    const { tenant, old, d, hidden, id, token, authAt } = await connectedWithHistory();
     const late = storedEvent(tenant, 'auth0|u', new Date(authAt + seamMs - 10), 'user_blocked', `${tenant}-late`);
     hidden.set(late.id, authAt + seamMs - 10 + 4900);
     await db.ddb.send(new BatchWriteCommand({ RequestItems: { [tables.events]: [{ PutRequest: { Item: late } }] } }));
@@ -215,16 +210,7 @@ describe('an event stored before the seam that reaches the index late (within th
   }, 20_000);
 
   it('phase 1 does not step past an event stored before authenticate that is not on the index yet', async () => {
-    const tenant = `cuf${++tenantSeq}`;
-    const t0 = Date.now() - 600_000;
-    const old = Array.from({ length: 3 }, (_, i) => storedEvent(tenant, 'auth0|u', new Date(t0 + i), 'logout', `${tenant}-${String(i).padStart(6, '0')}`));
-    for (const e of old) await db.ddb.send(new BatchWriteCommand({ RequestItems: { [tables.events]: [{ PutRequest: { Item: e } }] } }));
-    const d = deps(tenant);
-    const hidden = new Map<string, number>();
-    const id = `cuf-conn-${++nextId}`;
-    await handleSocket(route('$connect', id, { queryStringParameters: { tenant } }), d);
-    const token = await auth0.token({ sub: 'auth0|ops' });
-    const authAt = Date.now();
+    const { tenant, old, d, hidden, id, token, authAt } = await connectedWithHistory();
     // `early` stored 2 s before authenticate, readable 3.5 s after its stored_at; `next` stored 1.5 s before, readable at once.
     const early = storedEvent(tenant, 'auth0|u', new Date(authAt - 2000), 'user_blocked', `${tenant}-early`);
     const next = storedEvent(tenant, 'auth0|u', new Date(authAt - 1500), 'logout', `${tenant}-next`);

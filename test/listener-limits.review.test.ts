@@ -70,6 +70,19 @@ const item = async (id: string) =>
   (await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as ConnectionItem | undefined;
 /** What the Lambda entry does: a throw is logged and answered 500 (the listener gets nothing). */
 const invoke = (event: unknown, deps: SocketDeps) => handleSocket(event as never, deps).catch(() => ({ statusCode: 500 }));
+/** A tab: $connect, then authenticate with `token`. */
+const openTab = async (id: string, token: string, deps: SocketDeps) => {
+  await invoke(route('$connect', id, { queryStringParameters: { tenant: T } }), deps);
+  await invoke(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
+};
+/** The closer's dependencies, on DynamoDB Local and the local management endpoint. */
+const closerDeps = () => ({
+  ddb: db.ddb,
+  mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }),
+  connectionsTable: tables.connections,
+  scheduleCheck: async () => undefined,
+  now: () => new Date(),
+});
 
 describe('listener limits under a crowd', () => {
   it('forty users of one tenant authenticating at once (a reconnect storm): all forty answered authenticated', async () => {
@@ -91,8 +104,7 @@ describe('a connection found gone by the push frees its place', () => {
     const token = await auth0.token({ sub: 'auth0|lost', permissions: ['listen:events:self'] });
     const open = async () => {
       const id = conn();
-      await invoke(route('$connect', id, { queryStringParameters: { tenant: T } }), deps);
-      await invoke(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
+      await openTab(id, token, deps);
       return id;
     };
     const a = await open();
@@ -180,8 +192,7 @@ describe('a connection that disconnects in the middle of its authenticate', () =
     await invoke(route('authenticate', a, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), racing);
     expect(await item(a)).toBeUndefined();
     const b = conn();
-    await invoke(route('$connect', b, { queryStringParameters: { tenant: T } }), deps);
-    await invoke(route('authenticate', b, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
+    await openTab(b, token, deps);
     expect(sent(b)[0]).toMatchObject({ type: 'authenticated' });
   });
 
@@ -196,8 +207,7 @@ describe('a connection that disconnects in the middle of its authenticate', () =
     await invoke(route('authenticate', a, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
     await invoke(route('$disconnect', a), deps);
     const b = conn();
-    await invoke(route('$connect', b, { queryStringParameters: { tenant: T } }), deps);
-    await invoke(route('authenticate', b, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
+    await openTab(b, token, deps);
     expect(sent(b)[0]).toMatchObject({ type: 'authenticated' });
   });
 });
@@ -257,25 +267,17 @@ describe('a $disconnect whose count-out fails (throttled after the SDK retries; 
     expect((await item(a))?.state).toBe('authenticated');
     expect(scheduled).toEqual([{ check: { connection_id: a, check: 'disconnected' }, delaySeconds: 5 }]);
     // The closer takes the check (DynamoDB Local): the item is removed and counted out.
-    const closer = {
-      ddb: db.ddb,
-      mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }),
-      connectionsTable: tables.connections,
-      scheduleCheck: async () => undefined,
-      now: () => new Date(),
-    };
+    const closer = closerDeps();
     expect(await runCheck(scheduled[0].check, closer)).toBe('removed');
     expect(await runCheck(scheduled[0].check, closer)).toBe('absent'); // SQS may deliver it twice: counted out once
     expect(await item(a)).toBeUndefined();
     // The same user opens a new tab: 0 live connections, limit 1 -> accepted (before: refused for up to 4 h).
     const b = conn();
-    await invoke(route('$connect', b, { queryStringParameters: { tenant: T } }), deps);
-    await invoke(route('authenticate', b, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
+    await openTab(b, token, deps);
     expect(sent(b)[0]).toMatchObject({ type: 'authenticated' });
     // And a second tab of the same user is still refused: the place was freed once, not twice.
     const c = conn();
-    await invoke(route('$connect', c, { queryStringParameters: { tenant: T } }), deps);
-    await invoke(route('authenticate', c, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
+    await openTab(c, token, deps);
     expect(sent(c)[0]).toMatchObject({ type: 'authentication_failed', message: expect.stringMatching(/perSub = 1/) });
   });
 
@@ -284,24 +286,16 @@ describe('a $disconnect whose count-out fails (throttled after the SDK retries; 
     const deps = socketDeps({ listenerLimits: limits });
     const token = await auth0.token({ sub: 'auth0|happy', permissions: ['listen:events:self'] });
     const a = conn();
-    await invoke(route('$connect', a, { queryStringParameters: { tenant: T } }), deps);
-    await invoke(route('authenticate', a, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
+    await openTab(a, token, deps);
     expect(sent(a)[0].type).toBe('authenticated');
-    const closer = {
-      ddb: db.ddb,
-      mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }),
-      connectionsTable: tables.connections,
-      scheduleCheck: async () => undefined,
-      now: () => new Date(),
-    };
+    const closer = closerDeps();
     const [disconnect, check] = await Promise.all([invoke(route('$disconnect', a), deps), runCheck({ connection_id: a, check: 'disconnected' }, closer)]);
     expect(disconnect).toEqual({ statusCode: 200 });
     expect(['removed', 'absent']).toContain(check);
     expect(await item(a)).toBeUndefined();
     const [b, c] = [conn(), conn()];
     for (const id of [b, c]) {
-      await invoke(route('$connect', id, { queryStringParameters: { tenant: T } }), deps);
-      await invoke(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
+      await openTab(id, token, deps);
     }
     expect([sent(b)[0].type, sent(c)[0].type]).toEqual(['authenticated', 'authentication_failed']);
   });

@@ -5,6 +5,15 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { requestSigner, signedPoster, signRequest, uriEncode } from '../lambda/shared/signed-poster';
 
+/** A sender to a local server standing in for API Gateway's /v1 management endpoint, with fixed test credentials. */
+const posterTo = (server: http.Server, opts: { maxAttempts: number; timeoutMs?: number }) =>
+  signedPoster({
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    region: 'us-east-1',
+    credentials: () => ({ accessKeyId: 'a', secretAccessKey: 'b' }),
+    ...opts,
+  });
+
 /** A Node-crypto Sha256 for the SDK signer (the SDK's own implementation, in the SDK's interface). */
 class Sha256 {
   private h: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
@@ -98,12 +107,7 @@ describe('signedPoster', () => {
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const post = signedPoster({
-      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-      region: 'us-east-1',
-      credentials: () => ({ accessKeyId: 'a', secretAccessKey: 'b' }),
-      maxAttempts: 3,
-    });
+    const post = posterTo(server, { maxAttempts: 3 });
     const data = new TextEncoder().encode('{"type":"event"}');
     try {
       expect(await post('abc=', data)).toBe('sent');
@@ -115,13 +119,7 @@ describe('signedPoster', () => {
       expect(await post('flaky', data)).toBe('sent');
       await expect(post('forbidden', data)).rejects.toThrow('HTTP 403');
       // A request with no answer fails after the timeout (set once on the socket), and the sender still works after it.
-      const quick = signedPoster({
-        endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-        region: 'us-east-1',
-        credentials: () => ({ accessKeyId: 'a', secretAccessKey: 'b' }),
-        maxAttempts: 1,
-        timeoutMs: 300,
-      });
+      const quick = posterTo(server, { maxAttempts: 1, timeoutMs: 300 });
       const t0 = Date.now();
       await expect(quick('hang', data)).rejects.toThrow('request timed out');
       expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
@@ -152,13 +150,7 @@ describe('signedPoster: a POST whose answer is lost', () => {
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const post = signedPoster({
-      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-      region: 'us-east-1',
-      credentials: () => ({ accessKeyId: 'a', secretAccessKey: 'b' }),
-      maxAttempts: 3,
-      timeoutMs: 200,
-    });
+    const post = posterTo(server, { maxAttempts: 3, timeoutMs: 200 });
     try {
       expect(await post('abc=', new TextEncoder().encode('{"type":"event","event":{"id":"e1"}}'))).toBe('sent');
       expect(bodies).toEqual(['{"type":"event","event":{"id":"e1"}}', '{"type":"event","event":{"id":"e1"}}']);

@@ -190,7 +190,8 @@ export async function removeConnection(ddb: DynamoDBDocumentClient, table: strin
     if (!Item) return false;
     const item = Item as Partial<ConnectionItem> & { limit_window?: number };
     const counted = typeof item.limit_window === 'number' && item.tenant && item.sub;
-    let counters = counted ? [counterKeys(item.tenant!, item.sub!, item.limit_window!)].flatMap((k) => [k.sub, k.tenant]) : [];
+    const keys = counted ? counterKeys(item.tenant!, item.sub!, item.limit_window!) : undefined;
+    let counters = keys ? [keys.sub, keys.tenant] : [];
     const remove = {
       Delete: {
         TableName: table,

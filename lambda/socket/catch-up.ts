@@ -7,8 +7,9 @@
  * (so that every event stored up to the seam is readable), then sends the rest up to the seam (phase
  * 2), and ends with {"type":"caught_up","count","last_id"}. SETTLE_MS defaults to REST_SETTLE_MS
  * (5 s, lambda/shared/stores.ts): the writer's budget, its cursor move and the GSI allowance, the
- * bound within which a stored event is readable on the index at its final cursor. Catch-up messages carry "replay": true, so that a client can
- * hold live events until `caught_up` and deliver strictly in order (the client in client/ does).
+ * bound within which a stored event is readable on the index at its final cursor. Catch-up messages
+ * carry "replay": true, so that a client can hold live events until `caught_up` and deliver strictly
+ * in order (the client in client/ does).
  *
  * Many events per message: {"type":"events","events":[...],"replay":true}, packed up to 32 KB
  * (lambda/shared/frames.ts): about 150 session events per management call instead of one.

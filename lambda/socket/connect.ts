@@ -8,11 +8,11 @@
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { AUTHENTICATE_WITHIN_SECONDS, MAX_CONNECTION_SECONDS, type ConnectionItem } from '../shared/connections';
+import { removeConnection } from '../shared/listener-limits';
+import { logger, reply, type SocketDeps, type SocketEvent, type SocketResult } from './deps';
 
 /** How long after a failed $disconnect removal the closer tries it (s): past a short throttling. */
 export const DISCONNECT_RETRY_SECONDS = 5;
-import { removeConnection } from '../shared/listener-limits';
-import { logger, reply, type SocketDeps, type SocketEvent, type SocketResult } from './deps';
 
 export async function onConnect(event: SocketEvent, deps: SocketDeps): Promise<SocketResult> {
   const connectionId = event.requestContext.connectionId;

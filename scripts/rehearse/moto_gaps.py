@@ -24,38 +24,68 @@ def _mock_integration_method(template: dict[str, Any]) -> int:
     return changed
 
 
-def _alarm_arn_getatt(template: dict[str, Any]) -> int:
-    """moto has no CloudFormation model for CloudWatch alarms (it skips them), so a Fn::GetAtt on an
+# Fn::GetAtt <x>.Arn of types moto has no CloudFormation model for (it skips the resource, so the
+# reference fails: "references undefined resource"): the ARN CloudFormation returns, as
+# (service, resource part before the name, the property that names the resource; else the logical id).
+# Formats: AWS docs, "Actions, resources, and condition keys" of CloudWatch and of Amazon Data Firehose.
+ALARM_ARN = ("cloudwatch", "alarm:", "AlarmName")
+UNMODELLED_ARNS = {
+    "AWS::CloudWatch::Alarm": ALARM_ARN,
+    "AWS::CloudWatch::CompositeAlarm": ALARM_ARN,
+    "AWS::KinesisFirehose::DeliveryStream": ("firehose", "deliverystream/", "DeliveryStreamName"),
+}
+
+
+def _getatt_arn_patch(types: set[str]) -> Callable[[dict[str, Any]], int]:
+    """A patch that replaces every Fn::GetAtt <x>.Arn of a resource of `types` by the ARN
+    CloudFormation returns, built from x's name property expression
+    when it has one (so that expression must still resolve), else from its logical id."""
+
+    def patch(template: dict[str, Any]) -> int:
+        resources = template["Resources"]
+        changed = 0
+
+        def arn(logical_id: str) -> dict[str, Any]:
+            service, prefix, name_prop = UNMODELLED_ARNS[resources[logical_id]["Type"]]
+            name = resources[logical_id].get("Properties", {}).get(name_prop, logical_id)
+            return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":{service}:", {"Ref": "AWS::Region"}, ":",
+                                      {"Ref": "AWS::AccountId"}, f":{prefix}", copy.deepcopy(name)]]}
+
+        def walk(node: Any) -> Any:
+            nonlocal changed
+            if isinstance(node, dict):
+                target = node.get("Fn::GetAtt")
+                if (len(node) == 1 and isinstance(target, list) and len(target) == 2 and target[1] == "Arn"
+                        and resources.get(target[0], {}).get("Type") in types):
+                    changed += 1
+                    return arn(target[0])
+                return {k: walk(v) for k, v in node.items()}
+            if isinstance(node, list):
+                return [walk(v) for v in node]
+            return node
+
+        for logical_id, res in resources.items():
+            resources[logical_id] = walk(res)
+        for key in ("Outputs", "Conditions"):
+            if key in template:
+                template[key] = walk(template[key])
+        return changed
+
+    return patch
+
+
+_alarm_arn_getatt = _getatt_arn_patch(ALARM_TYPES)
+_alarm_arn_getatt.__doc__ = """moto has no CloudFormation model for CloudWatch alarms (it skips them), so a Fn::GetAtt on an
     alarm's Arn fails ("references undefined resource"). Replaced by the ARN CloudFormation returns,
     built from the alarm's own AlarmName expression when it has one (so that expression must still
     resolve), else from its logical id."""
-    resources = template["Resources"]
-    changed = 0
 
-    def arn(logical_id: str) -> dict[str, Any]:
-        name = resources[logical_id].get("Properties", {}).get("AlarmName", logical_id)
-        return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":cloudwatch:", {"Ref": "AWS::Region"}, ":",
-                                  {"Ref": "AWS::AccountId"}, ":alarm:", copy.deepcopy(name)]]}
-
-    def walk(node: Any) -> Any:
-        nonlocal changed
-        if isinstance(node, dict):
-            target = node.get("Fn::GetAtt")
-            if (len(node) == 1 and isinstance(target, list) and len(target) == 2 and target[1] == "Arn"
-                    and resources.get(target[0], {}).get("Type") in ALARM_TYPES):
-                changed += 1
-                return arn(target[0])
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    for logical_id, res in resources.items():
-        resources[logical_id] = walk(res)
-    for key in ("Outputs", "Conditions"):
-        if key in template:
-            template[key] = walk(template[key])
-    return changed
+_firehose_arn_getatt = _getatt_arn_patch({"AWS::KinesisFirehose::DeliveryStream"})
+_firehose_arn_getatt.__doc__ = """moto has no CloudFormation model for some types (AWS::KinesisFirehose::DeliveryStream: it skips
+    the resource), so a resource moto does create that reads such a resource's Arn (the archive's SNS
+    subscription and its role's policy) fails ("references undefined resource"). Replaced by the ARN
+    CloudFormation returns, built from the resource's name property when set, else its logical id. The
+    stream itself is proven by test/event-archive.test.ts and cfn-lint only."""
 
 
 def _partner_bus_rules(template: dict[str, Any]) -> int:
@@ -107,55 +137,12 @@ def _nested_stack_outputs(template: dict[str, Any]) -> int:
     return changed
 
 
-# ARN formats CloudFormation returns for Fn::GetAtt <x>.Arn of types moto does not model (AWS docs,
-# "Amazon Data Firehose: resource types": arn:${Partition}:firehose:${Region}:${Account}:deliverystream/${Name}).
-UNMODELLED_ARNS = {
-    "AWS::KinesisFirehose::DeliveryStream": ("firehose", "deliverystream/", "DeliveryStreamName"),
-}
-
-
-def _unmodelled_getatt_arn(template: dict[str, Any]) -> int:
-    """moto has no CloudFormation model for some types (AWS::KinesisFirehose::DeliveryStream: it skips
-    the resource), so a resource moto does create that reads such a resource's Arn (the archive's SNS
-    subscription and its role's policy) fails ("references undefined resource"). Replaced by the ARN
-    CloudFormation returns, built from the resource's name property when set, else its logical id. The
-    stream itself is proven by test/event-archive.test.ts and cfn-lint only."""
-    resources = template["Resources"]
-    changed = 0
-
-    def arn(logical_id: str) -> dict[str, Any]:
-        service, prefix, name_prop = UNMODELLED_ARNS[resources[logical_id]["Type"]]
-        name = resources[logical_id].get("Properties", {}).get(name_prop, logical_id)
-        return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":{service}:", {"Ref": "AWS::Region"}, ":",
-                                  {"Ref": "AWS::AccountId"}, f":{prefix}", copy.deepcopy(name)]]}
-
-    def walk(node: Any) -> Any:
-        nonlocal changed
-        if isinstance(node, dict):
-            target = node.get("Fn::GetAtt")
-            if (len(node) == 1 and isinstance(target, list) and len(target) == 2 and target[1] == "Arn"
-                    and resources.get(target[0], {}).get("Type") in UNMODELLED_ARNS):
-                changed += 1
-                return arn(target[0])
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    for logical_id, res in resources.items():
-        if res["Type"] not in UNMODELLED_ARNS:
-            resources[logical_id] = walk(res)
-    if "Outputs" in template:
-        template["Outputs"] = walk(template["Outputs"])
-    return changed
-
-
 PATCHES: list[tuple[str, Callable[[dict[str, Any]], int]]] = [
     ("MOCK integrations of REST methods get IntegrationHttpMethod POST and an empty Uri", _mock_integration_method),
     ("Fn::GetAtt <alarm>.Arn replaced by the ARN CloudFormation would return", _alarm_arn_getatt),
     ("rules on partner event buses left out (SKIPPED, not proven on moto)", _partner_bus_rules),
     ("Fn::GetAtt <nested stack>.Outputs.<name> replaced by a literal", _nested_stack_outputs),
-    ("Fn::GetAtt <Firehose delivery stream>.Arn replaced by the ARN CloudFormation would return", _unmodelled_getatt_arn),
+    ("Fn::GetAtt <Firehose delivery stream>.Arn replaced by the ARN CloudFormation would return", _firehose_arn_getatt),
 ]
 
 
