@@ -173,6 +173,10 @@ describe('a malformed connection item (a poison close check)', () => {
     await db.ddb.send(new PutCommand({ TableName: tables.connections, Item }));
     const outcome = await within(removeConnection(db.ddb, tables.connections, id), 10_000);
     expect(outcome.settled).toBe(true);
+    // And the closer's check for it is a batch item failure (retried by SQS, then its DLQ), not a hang.
+    const record = { messageId: 'm-poison', body: JSON.stringify({ connection_id: id, check: 'disconnected' }) } as SQSEvent['Records'][number];
+    const check = await within(handleChecks({ Records: [record] }, closerDeps()), 10_000);
+    expect(check).toEqual({ settled: true, value: { batchItemFailures: [{ itemIdentifier: 'm-poison' }] } });
     await db.ddb.send(new DeleteCommand({ TableName: tables.connections, Key: { connection_id: id } }));
   }, 20_000);
 });
