@@ -90,7 +90,12 @@ const got = (id: string) => sent(id).flatMap((m) => eventsOf(m).map((e: { tenant
 const item = async (id: string) =>
   (await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as ConnectionItem | undefined;
 
-async function listen(tenant: string, body: Record<string, unknown>, claims: Record<string, unknown> = { sub: 'auth0|ops' }, deps = socketDeps()): Promise<string> {
+async function listen(
+  tenant: string,
+  body: Record<string, unknown>,
+  claims: Record<string, unknown> = { sub: 'auth0|ops' },
+  deps = socketDeps(),
+): Promise<string> {
   const id = conn();
   await handleSocket(route('$connect', id, { queryStringParameters: { tenant } }) as never, deps);
   await handleSocket(

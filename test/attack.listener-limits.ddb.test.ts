@@ -105,7 +105,11 @@ describe('a hostile client opening and closing at once on one sub (perSub 1)', (
     await Promise.all(ids.map((id) => connect(id, deps)));
     // Authenticate, $disconnect and the closer's `disconnected` check of every tab all at once.
     await Promise.all(
-      ids.flatMap((id) => [authenticate(id, token, deps), invoke(route('$disconnect', id), deps), runCheck({ connection_id: id, check: 'disconnected' }, closerDeps())]),
+      ids.flatMap((id) => [
+        authenticate(id, token, deps),
+        invoke(route('$disconnect', id), deps),
+        runCheck({ connection_id: id, check: 'disconnected' }, closerDeps()),
+      ]),
     );
     // Whatever authenticated after its $disconnect ran: its own $disconnect already came, so close what is left as API Gateway would.
     await Promise.all(ids.map((id) => invoke(route('$disconnect', id), deps)));
@@ -166,19 +170,23 @@ describe('a malformed connection item (a poison close check)', () => {
     ['limit_window a string', { limit_window: '9' }],
     ['counted (limit_window) but no sub', { limit_window: 9, sub: undefined }],
   ];
-  it.each(malformed)('%s: removeConnection settles within 10 s', async (_, extra) => {
-    const id = conn();
-    const base = listener(id, T, 'self', 'auth0|odd') as unknown as Record<string, unknown>;
-    const Item = Object.fromEntries(Object.entries({ ...base, ...extra }).filter(([, v]) => v !== undefined));
-    await db.ddb.send(new PutCommand({ TableName: tables.connections, Item }));
-    const outcome = await within(removeConnection(db.ddb, tables.connections, id), 10_000);
-    expect(outcome.settled).toBe(true);
-    // And the closer's check for it is a batch item failure (retried by SQS, then its DLQ), not a hang.
-    const record = { messageId: 'm-poison', body: JSON.stringify({ connection_id: id, check: 'disconnected' }) } as SQSEvent['Records'][number];
-    const check = await within(handleChecks({ Records: [record] }, closerDeps()), 10_000);
-    expect(check).toEqual({ settled: true, value: { batchItemFailures: [{ itemIdentifier: 'm-poison' }] } });
-    await db.ddb.send(new DeleteCommand({ TableName: tables.connections, Key: { connection_id: id } }));
-  }, 20_000);
+  it.each(malformed)(
+    '%s: removeConnection settles within 10 s',
+    async (_, extra) => {
+      const id = conn();
+      const base = listener(id, T, 'self', 'auth0|odd') as unknown as Record<string, unknown>;
+      const Item = Object.fromEntries(Object.entries({ ...base, ...extra }).filter(([, v]) => v !== undefined));
+      await db.ddb.send(new PutCommand({ TableName: tables.connections, Item }));
+      const outcome = await within(removeConnection(db.ddb, tables.connections, id), 10_000);
+      expect(outcome.settled).toBe(true);
+      // And the closer's check for it is a batch item failure (retried by SQS, then its DLQ), not a hang.
+      const record = { messageId: 'm-poison', body: JSON.stringify({ connection_id: id, check: 'disconnected' }) } as SQSEvent['Records'][number];
+      const check = await within(handleChecks({ Records: [record] }, closerDeps()), 10_000);
+      expect(check).toEqual({ settled: true, value: { batchItemFailures: [{ itemIdentifier: 'm-poison' }] } });
+      await db.ddb.send(new DeleteCommand({ TableName: tables.connections, Key: { connection_id: id } }));
+    },
+    20_000,
+  );
 });
 
 describe('the closer: what it does with a check it cannot process', () => {
