@@ -5,9 +5,9 @@
  * the handler's answer are written by hand. The handler runs against DynamoDB Local.
  */
 import { managementClient } from '../lambda/shared/management';
-import { clearKeySets, verifyListenerToken } from '../lambda/shared/tokens';
+import { clearKeySets, MAX_TOKEN_LENGTH, verifyListenerToken } from '../lambda/shared/tokens';
 import { handleSocket, type SocketDeps } from '../lambda/socket/handler';
-import { messageProblems } from '../harness/protocol-schema';
+import { messageProblems, WEBSOCKET_SCHEMA } from '../harness/protocol-schema';
 import { clients, createTables, managementServer, readyDynamoDb, type ManagementServer } from '../harness/realtime';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { fakeTenant, type FakeTenant } from './support/auth0';
@@ -108,6 +108,9 @@ describe('messages the schema forbids', () => {
     expect(await answer(JSON.stringify(message))).toEqual(['authentication_failed']);
     expect(sent(`proto-${nextId}`)[0].message).toMatch(/longer than 16384 characters/);
     expect(messageProblems('authenticate', message)).not.toEqual([]);
+    // One limit, one value: the schema's and the handler's (16,384, written here by hand).
+    expect(WEBSOCKET_SCHEMA.definitions?.authenticate.properties?.access_token.maxLength).toBe(16_384);
+    expect(MAX_TOKEN_LENGTH).toBe(16_384);
   });
 
   it('__proto__ carrying since and seen: no replay is smuggled in (JSON.parse makes it an own key), no prototype polluted; the schema refuses the extra key', async () => {
