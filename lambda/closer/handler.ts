@@ -9,6 +9,7 @@
  *   - `disconnected` checks (sent by a $disconnect whose removal failed, lambda/socket/connect.ts): the
  *     connection is gone; its item is removed and counted out of the listener limits (a failure is
  *     retried by SQS, then lands in the queue's DLQ).
+ *   - a malformed check (not JSON, no connection_id) is a batch item failure too: it ends in the DLQ.
  * Closing = DeleteConnection (API Gateway then runs $disconnect) and deleting the item (counted out of
  * the listener limits once, whichever of the closer and $disconnect deletes it: listener-limits.ts). Meanwhile
  * the push Lambda already skips a connection whose token has expired, so lateness never leaks events.
@@ -84,7 +85,9 @@ export async function handleChecks(event: SQSEvent, deps: CloserDeps): Promise<S
       check = JSON.parse(record.body) as CloseCheck;
       if (typeof check.connection_id !== 'string') throw new Error('no connection_id');
     } catch {
-      logger.error('malformed close check dropped', { messageId: record.messageId });
+      // Only a defect writes one: kept (retried, then the queue's DLQ) for someone to look at, never deleted unseen.
+      logger.error('malformed close check: left to the DLQ', { messageId: record.messageId });
+      failures.push({ itemIdentifier: record.messageId });
       continue;
     }
     try {

@@ -220,8 +220,12 @@ export async function removeConnection(ddb: DynamoDBDocumentClient, table: strin
         const err = e as Cancellation;
         if (err.name !== 'TransactionCanceledException' && err.name !== 'TransactionConflictException') throw e;
         const codes = (err.CancellationReasons ?? []).map((r) => r.Code);
-        // The item went (another remover) or changed (authenticated meanwhile: it changes once): read again.
-        if (codes[0] === 'ConditionalCheckFailed') break;
+        // The item went (another remover) or changed (authenticated meanwhile: it changes once): read again,
+        // a few times (an item that never matches what was read, e.g. a malformed limit_window, would loop forever).
+        if (codes[0] === 'ConditionalCheckFailed') {
+          if (attempt >= TRIES) throw e;
+          break;
+        }
         const zero = counters.filter((_, i) => codes[i + 1] === 'ConditionalCheckFailed');
         if (zero.length) {
           // Nothing to count out of a counter at zero or gone: delete with the others.

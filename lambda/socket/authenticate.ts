@@ -19,6 +19,9 @@ import { refreshToken } from './refresh';
 
 export { MAX_SEEN } from './catch-up';
 
+/** An id longer than the contract allows: 512 characters, counted as its JSON Schema counts them (code points, not UTF-16 units). */
+export const idTooLong = (id: string): boolean => id.length > 512 && [...id].length > 512;
+
 export function parseBody(event: SocketEvent): Record<string, unknown> | undefined {
   try {
     const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
@@ -76,13 +79,13 @@ export async function onAuthenticate(event: SocketEvent, deps: SocketDeps): Prom
       deps,
     );
   const since = body.since;
-  if (since !== undefined && since !== null && (typeof since !== 'string' || since.length === 0 || since.length > 512)) {
+  if (since !== undefined && since !== null && (typeof since !== 'string' || since.length === 0 || idTooLong(since))) {
     return refuse(connectionId, '"since" must be the id of the last event you received (a non-empty string), or left out.', deps);
   }
   const seen = body.seen;
   if (
     seen !== undefined &&
-    (!Array.isArray(seen) || seen.length > MAX_SEEN || !seen.every((id) => typeof id === 'string' && id.length > 0 && id.length <= 512))
+    (!Array.isArray(seen) || seen.length > MAX_SEEN || !seen.every((id) => typeof id === 'string' && id.length > 0 && !idTooLong(id)))
   ) {
     return refuse(connectionId, `"seen" must be a list of at most ${MAX_SEEN} event ids you received recently, or left out.`, deps);
   }
