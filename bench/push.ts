@@ -16,6 +16,9 @@
  * that only the fan-out is measured. Printed: wall time, ratio to the ideal
  * listeners x latency / concurrency, peak requests in flight at the endpoint, errors, CPU time and
  * memory (peak RSS and heap growth during the run).
+ * Options (environment): BENCH_ONLY, BENCH_ROUNDS (below), BENCH_ENDPOINT=raw|http (the stand-in, see
+ * SERVER), BENCH_CPU_SHARE=0.58 (the sender at Lambda's CPU share, see cpuShare), LISTENERS, LATENCY_MS,
+ * POST_CONCURRENCY.
  */
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -39,17 +42,77 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const PAGE = 1000;
 const PAGE_MS = 10;
 
+/**
+ * The endpoint stand-in, in a child process. BENCH_ENDPOINT=raw (default): a loopback TCP server that
+ * reads each request's head and body (content-length) and writes one pre-encoded `200` answer exactly
+ * LATENCY_MS after the request's last byte: answers due are kept in arrival order (one latency for all,
+ * so arrival order is due order), a timer wakes the process up to 1 ms early and the rest is waited
+ * with setImmediate, so the stand-in's own lateness and CPU stay out of what is measured (API Gateway
+ * does not run on the sender's cores). BENCH_ENDPOINT=http: Node's HTTP server with a setTimeout per
+ * request (the stand-in before 2026-12-06, whose timers were 0.2-0.5 ms late and whose answers came in
+ * waves; kept for comparison).
+ */
 const SERVER = `
-const http = require('node:http');
 const latencyMs = Number(process.env.LATENCY_MS);
 let inFlight = 0, peak = 0, requests = 0, late = 0, cpu0 = process.cpuUsage();
-const server = http.createServer((req, res) => {
-  requests++; inFlight++; if (inFlight > peak) peak = inFlight;
-  req.resume();
-  req.on('end', () => { const due = performance.now() + latencyMs; setTimeout(() => { late += performance.now() - due; inFlight--; res.writeHead(200, { 'content-length': '0' }); res.end(); }, latencyMs); });
-  req.on('error', () => { inFlight--; });
-});
-server.keepAliveTimeout = 60000;
+let server;
+if (process.env.BENCH_ENDPOINT === 'http') {
+  const http = require('node:http');
+  server = http.createServer((req, res) => {
+    requests++; inFlight++; if (inFlight > peak) peak = inFlight;
+    req.resume();
+    req.on('end', () => { const due = performance.now() + latencyMs; setTimeout(() => { late += performance.now() - due; inFlight--; res.writeHead(200, { 'content-length': '0' }); res.end(); }, latencyMs); });
+    req.on('error', () => { inFlight--; });
+  });
+  server.keepAliveTimeout = 60000;
+} else {
+  const net = require('node:net');
+  const OK = Buffer.from('HTTP/1.1 200 OK\\r\\ncontent-length: 0\\r\\n\\r\\n');
+  const BAD = Buffer.from('HTTP/1.1 400 Bad Request\\r\\ncontent-length: 0\\r\\nconnection: close\\r\\n\\r\\n');
+  const due = [], sockets = [];
+  let head = 0, armed = false;
+  const answer = () => {
+    armed = false;
+    const now = performance.now();
+    while (head < due.length && due[head] <= now) {
+      late += now - due[head];
+      inFlight--;
+      const s = sockets[head];
+      due[head] = 0; sockets[head] = undefined; head++;
+      if (!s.destroyed) s.write(OK);
+    }
+    if (head === due.length) { due.length = 0; sockets.length = 0; head = 0; return; }
+    if (head > 4096) { due.splice(0, head); sockets.splice(0, head); head = 0; }
+    arm(now);
+  };
+  const arm = (now) => {
+    if (armed) return;
+    armed = true;
+    const wait = due[head] - now;
+    if (wait > 1.5) setTimeout(answer, Math.floor(wait - 1)); else setImmediate(answer);
+  };
+  server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    let buffered = Buffer.alloc(0);
+    socket.on('data', (chunk) => {
+      buffered = buffered.length ? Buffer.concat([buffered, chunk]) : chunk;
+      for (;;) {
+        const end = buffered.indexOf('\\r\\n\\r\\n');
+        if (end === -1) return;
+        const lengthMatch = /\\r\\ncontent-length:\\s*(\\d+)/i.exec(buffered.toString('latin1', 0, end));
+        if (!lengthMatch) { socket.end(BAD); return; }
+        const total = end + 4 + Number(lengthMatch[1]);
+        if (buffered.length < total) return;
+        buffered = buffered.subarray(total);
+        requests++; inFlight++; if (inFlight > peak) peak = inFlight;
+        const now = performance.now();
+        due.push(now + latencyMs); sockets.push(socket);
+        arm(now);
+      }
+    });
+    socket.on('error', () => {});
+  });
+}
 server.listen(0, '127.0.0.1', 65535, () => process.send({ port: server.address().port }));
 process.on('message', (m) => {
   if (m === 'reset') { peak = 0; requests = 0; late = 0; cpu0 = process.cpuUsage(); }
@@ -85,8 +148,9 @@ function startServer(): Promise<{
   });
 }
 
-/** Stand-in for the document client: answers the by-listener Query with pages of listeners. */
-function fakeListenerStore(count: number): DynamoDBDocumentClient {
+/** Stand-in for the document client: answers the by-listener Query with pages of listeners; `lastPageAt` is when it answered the last page (performance.now()). */
+function fakeListenerStore(count: number): DynamoDBDocumentClient & { lastPageAt: number } {
+  const store = { lastPageAt: 0 } as DynamoDBDocumentClient & { lastPageAt: number };
   const send = async (command: { input: { ExpressionAttributeValues?: Record<string, string>; ExclusiveStartKey?: { n: number } } }) => {
     await new Promise((r) => setTimeout(r, PAGE_MS));
     const key = command.input.ExpressionAttributeValues?.[':k'] ?? '';
@@ -98,9 +162,10 @@ function fakeListenerStore(count: number): DynamoDBDocumentClient {
       live_from: '2000-01-01T00:00:00.000Z',
       token_expires_at: '2999-01-01T00:00:00.000Z',
     }));
+    if (end >= count) store.lastPageAt = performance.now();
     return { Items, ...(end < count ? { LastEvaluatedKey: { n: end } } : {}) };
   };
-  return { send } as unknown as DynamoDBDocumentClient;
+  return Object.assign(store, { send });
 }
 
 interface Result {
@@ -119,13 +184,15 @@ interface Result {
   endpointLateMs: number;
   heapGrowthMb: number;
   firstError?: string;
+  /** bounded rows: from the start to the last listener page (the listeners are all read before the first send). */
+  readMs?: number;
 }
 
 async function measure(
   name: string,
   listeners: number,
   concurrency: number,
-  run: () => Promise<{ errors: number; firstError?: string }>,
+  run: () => Promise<{ errors: number; firstError?: string; lastPageAt?: number }>,
   server: Awaited<ReturnType<typeof startServer>>,
 ): Promise<Result> {
   (globalThis as { gc?: () => void }).gc?.();
@@ -143,7 +210,7 @@ async function measure(
   }, 5);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const { errors, firstError } = await run();
+  const { errors, firstError, lastPageAt } = await run();
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);
@@ -165,6 +232,7 @@ async function measure(
     rssPeakMb: rssPeak / 2 ** 20,
     heapGrowthMb: (heapPeak - heap0) / 2 ** 20,
     firstError,
+    ...(lastPageAt ? { readMs: lastPageAt - t0 } : {}),
   };
 }
 
@@ -186,9 +254,10 @@ const event = toStoredEvent(
 
 async function viaPushEvent(listeners: number, concurrency: number, endpoint: string, sdk = false) {
   const client = managementClient(endpoint, { maxSockets: concurrency });
+  const store = fakeListenerStore(listeners);
   const post = sdk ? (id: string, data: Uint8Array) => postJson(client, id, data) : signedPoster({ endpoint, region: 'us-east-1', maxSockets: concurrency });
   const deps: PushDeps = {
-    ddb: fakeListenerStore(listeners),
+    ddb: store,
     post,
     close: (id) => closeConnection(client, id),
     connectionsTable: 'bench',
@@ -198,7 +267,7 @@ async function viaPushEvent(listeners: number, concurrency: number, endpoint: st
   };
   const stats = await pushEvent(event, deps);
   if (stats.sent + stats.failed !== listeners) throw new Error(`expected ${listeners} listeners, saw ${stats.listeners}`);
-  return { errors: stats.failed + stats.gone };
+  return { errors: stats.failed + stats.gone, lastPageAt: store.lastPageAt };
 }
 
 /** The AWS chat sample: scan all connections, then Promise.all(postToConnection) with no bound. */
@@ -271,6 +340,9 @@ async function floor(listeners: number, concurrency: number, endpoint: string) {
   return { errors, firstError };
 }
 
+/** The time after the last listener page, as a multiple of the ideal: the sender's share, to hold against the floor (which reads no listeners). */
+const sendPhase = (r: Result) => (r.ms - (r.readMs ?? 0)) / ((r.listeners * LATENCY_MS) / r.concurrency);
+
 function row(r: Result): string {
   const idealMs = (r.listeners * LATENCY_MS) / r.concurrency;
   const time =
@@ -284,6 +356,7 @@ function row(r: Result): string {
       `ideal ${((r.extrapolatedMs !== undefined ? idealMs * (LISTENERS / r.listeners) : idealMs) / 1000).toFixed(2)} s, x${((r.extrapolatedMs ?? r.ms) / (r.extrapolatedMs !== undefined ? idealMs * (LISTENERS / r.listeners) : idealMs)).toFixed(2)}`.padEnd(
         24,
       ),
+      ...(r.readMs !== undefined ? [`listeners read ${r.readMs.toFixed(0)} ms, sends x${sendPhase(r).toFixed(2)} the ideal`] : []),
       `peak in flight ${String(r.peak).padStart(5)}`,
       `errors ${r.errors}`,
       `cpu ${(r.cpuMs / 1000).toFixed(2)} s (${((r.cpuMs / r.listeners) * 1000).toFixed(0)} us/req; endpoint ${((r.endpointCpuMs / Math.max(1, r.requests)) * 1000).toFixed(0)} us/req, its timers ${r.endpointLateMs.toFixed(1)} ms late)`,
@@ -304,13 +377,47 @@ function openFileLimit(): string {
   }
 }
 
+/**
+ * BENCH_CPU_SHARE=0.58: run the sender (this process; the endpoint was started before and is not
+ * limited) at that share of one CPU, as Lambda gives a function CPU in proportion to its memory (1,769
+ * MB = 1 vCPU, so the push function's 1,024 MB is 0.58). Needs root and the cgroup v1 cpu controller
+ * (cpu.cfs_quota_us); says so and runs unlimited otherwise.
+ */
+function cpuShare(): string {
+  const share = Number(process.env.BENCH_CPU_SHARE ?? 0);
+  if (!share) return 'one full CPU';
+  const fs = require('node:fs') as typeof import('node:fs');
+  const group = `/sys/fs/cgroup/cpu/auth0-events-bench-${process.pid}`;
+  try {
+    fs.mkdirSync(group);
+    fs.writeFileSync(`${group}/cpu.cfs_period_us`, '100000');
+    fs.writeFileSync(`${group}/cpu.cfs_quota_us`, String(Math.round(share * 100000)));
+    fs.writeFileSync(`${group}/cgroup.procs`, String(process.pid));
+    process.on('exit', () => {
+      try {
+        fs.writeFileSync('/sys/fs/cgroup/cpu/cgroup.procs', String(process.pid));
+        fs.rmdirSync(group);
+      } catch {
+        // left for the next boot
+      }
+    });
+    return `${share} of one CPU (cgroup cpu.cfs_quota_us)`;
+  } catch (e) {
+    return `one full CPU (BENCH_CPU_SHARE=${share} not applied: ${(e as Error).message})`;
+  }
+}
+
 async function main() {
   const server = await startServer();
+  const share = cpuShare();
   console.log(
-    `push benchmark: 1 event -> ${LISTENERS} listeners, endpoint latency ${LATENCY_MS} ms, bound ${CONCURRENCY}, node ${process.version}, sender's open-file limit ${openFileLimit()} (AWS Lambda: 1,024)`,
+    `push benchmark: 1 event -> ${LISTENERS} listeners, endpoint latency ${LATENCY_MS} ms, bound ${CONCURRENCY}, node ${process.version}, sender's open-file limit ${openFileLimit()} (AWS Lambda: 1,024), sender at ${share}`,
   );
-  // Warm up the client code paths (not measured).
-  await viaPushEvent(200, CONCURRENCY, server.endpoint);
+  // Warm up the client code paths with one full fan-out, so that the rounds measure the sender warm (a
+  // push Lambda that has pushed before); this first, cold fan-out is printed for what a fresh one costs.
+  if (ONLY.has('bounded'))
+    console.log(row({ ...(await measure('cold', LISTENERS, CONCURRENCY, () => viaPushEvent(LISTENERS, CONCURRENCY, server.endpoint), server)) }));
+  else await viaPushEvent(200, CONCURRENCY, server.endpoint);
   if (ONLY.has('sdk') || ONLY.has('unbounded')) await viaPushEvent(200, CONCURRENCY, server.endpoint, true);
 
   const rounds: Result[][] = [];
@@ -354,7 +461,7 @@ async function main() {
       const rs = rounds.map((rr) => rr.find((r) => r.name === name)!);
       const ideal = (r: Result) => (LISTENERS * LATENCY_MS) / r.concurrency;
       console.log(
-        `  ${name.padEnd(11)} x${median(rs.map((r) => (r.extrapolatedMs ?? r.ms) / ideal(r))).toFixed(2)} the ideal (rounds: ${rs.map((r) => ((r.extrapolatedMs ?? r.ms) / ideal(r)).toFixed(2)).join(', ')}) | cpu ${median(rs.map((r) => (r.cpuMs / r.listeners) * 1000)).toFixed(0)} us/req (endpoint ${median(rs.map((r) => (r.endpointCpuMs / Math.max(1, r.requests)) * 1000)).toFixed(0)} us/req, timers ${median(rs.map((r) => r.endpointLateMs)).toFixed(1)} ms late) | errors ${rs.reduce((n, r) => n + r.errors, 0)} | rss peak ${median(rs.map((r) => r.rssPeakMb)).toFixed(0)} MB, heap +${median(rs.map((r) => r.heapGrowthMb)).toFixed(0)} MB`,
+        `  ${name.padEnd(11)} x${median(rs.map((r) => (r.extrapolatedMs ?? r.ms) / ideal(r))).toFixed(2)} the ideal (rounds: ${rs.map((r) => ((r.extrapolatedMs ?? r.ms) / ideal(r)).toFixed(2)).join(', ')})${rs[0].readMs !== undefined ? `, listeners read ${median(rs.map((r) => r.readMs!)).toFixed(0)} ms, sends x${median(rs.map(sendPhase)).toFixed(2)}` : ''} | cpu ${median(rs.map((r) => (r.cpuMs / r.listeners) * 1000)).toFixed(0)} us/req (endpoint ${median(rs.map((r) => (r.endpointCpuMs / Math.max(1, r.requests)) * 1000)).toFixed(0)} us/req, timers ${median(rs.map((r) => r.endpointLateMs)).toFixed(1)} ms late) | errors ${rs.reduce((n, r) => n + r.errors, 0)} | rss peak ${median(rs.map((r) => r.rssPeakMb)).toFixed(0)} MB, heap +${median(rs.map((r) => r.heapGrowthMb)).toFixed(0)} MB`,
       );
     }
   }

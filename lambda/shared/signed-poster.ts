@@ -5,15 +5,18 @@
  *
  * Why not the SDK's PostToConnectionCommand: its middleware stack costs about 0.8 ms of CPU per
  * request (measured in bench/push.ts), so one event to 10,000 listeners took ~8 s of CPU whatever
- * the concurrency. This sender signs with a cached signing key, a payload hash and content length
- * computed once per frame and the canonical path's fixed part computed once (signing: about 6 us per
- * request), and hands Node the headers as a flat array (no per-request header map); the rest of its
- * CPU per request is Node's HTTP client and the socket write. The socket and closer Lambdas (a few messages per connection)
- * keep the SDK client. The signature is checked against the SDK's own signer in test/signed-poster.test.ts.
+ * the concurrency. This sender signs with a cached signing key, a payload hash computed once per frame
+ * and the canonical path's fixed part computed once (signing: about 6 us per request), and sends through
+ * undici's connection pool at its lowest level (`dispatch` with a handler: no response stream, no
+ * header object per request). Why undici and not Node's `http.request`: on the push function's CPU
+ * share (1,024 MB is 0.58 vCPU) the sender is CPU-bound, and undici's client costs about a third less
+ * CPU per request (bench/push.ts with BENCH_CPU_SHARE=0.58: 66 us against 88-96 us per request,
+ * 10,000 sends in 1.38x the ideal against 1.59-1.70x). The socket and closer Lambdas (a few messages
+ * per connection) keep the SDK client. The signature is checked against the SDK's own signer in
+ * test/signed-poster.test.ts.
  */
 import { createHash, createHmac } from 'node:crypto';
-import * as http from 'node:http';
-import * as https from 'node:https';
+import { Pool, type Dispatcher } from 'undici';
 
 export interface Credentials {
   accessKeyId: string;
@@ -30,7 +33,7 @@ export interface PosterOptions {
   maxSockets?: number;
   /** Attempts for throttling (429) and 5xx answers and network errors. Default 3. */
   maxAttempts?: number;
-  /** Per-request timeout, ms. Default 5000. */
+  /** Per-request timeout, ms: to connect, to the answer's headers, between its body's chunks. Default 5000. */
   timeoutMs?: number;
 }
 
@@ -150,59 +153,56 @@ export function signRequest(opts: {
   return requestSigner(opts)(opts.path, opts.payloadHash, opts.credentials, opts.date);
 }
 
+/** undici's timeout errors, reported as one failure ("request timed out"). */
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
 /** Creates the sender. Payload hashes are cached per data buffer (one event, many listeners). */
 export function signedPoster(options: PosterOptions): Post {
   const url = new URL(options.endpoint);
-  const secure = url.protocol === 'https:';
-  // The timeout is set once per socket (the agent's), not per request; a request that waits longer fails ('timeout' below).
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 50, timeout: options.timeoutMs ?? 5000 };
-  const agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
-  const request = secure ? https.request : http.request;
+  const timeout = options.timeoutMs ?? 5000;
+  // As many keep-alive connections as the push concurrency, one request at a time on each (POST is not
+  // pipelined); each request fails when it waits longer than the timeout ('timed out' below).
+  const pool = new Pool(url.origin, {
+    connections: options.maxSockets ?? 50,
+    pipelining: 1,
+    connectTimeout: timeout,
+    headersTimeout: timeout,
+    bodyTimeout: timeout,
+  });
   const basePath = url.pathname.replace(/\/$/, '');
   const credentials = options.credentials ?? envCredentials;
   const sign = signerCore({ method: 'POST', host: url.host, region: options.region });
-  const host = url.host;
   const pathPrefix = `${basePath}/@connections/`;
   const canonicalPrefix = canonicalUriOf(pathPrefix);
-  // Per data buffer (one frame, many listeners): its payload hash and content length, computed once.
-  const bodies = new WeakMap<Uint8Array, { hash: string; length: string }>();
+  // Per data buffer (one frame, many listeners): its payload hash, computed once. undici sends the
+  // host (url.host, as signed) and the content length of the buffer.
+  const hashes = new WeakMap<Uint8Array, string>();
   const maxAttempts = options.maxAttempts ?? 3;
-  const requestOptions = { host: url.hostname, port: url.port, method: 'POST', agent };
 
   const once = (connectionId: string, data: Uint8Array): Promise<number> => {
-    let body = bodies.get(data);
-    if (!body) {
-      body = { hash: sha256Hex(data), length: String(data.byteLength) };
-      bodies.set(data, body);
-    }
+    let hash = hashes.get(data);
+    if (!hash) hashes.set(data, (hash = sha256Hex(data)));
     const id = uriEncode(connectionId);
     const creds = credentials();
-    const { amzDate, authorization } = sign(canonicalPrefix + uriEncode(id), body.hash, creds, Date.now());
-    // Headers as a flat array: Node writes them as given, with no per-request header map.
-    const headers = [
-      'host',
-      host,
-      'x-amz-content-sha256',
-      body.hash,
-      'x-amz-date',
-      amzDate,
-      'authorization',
-      authorization,
-      'content-type',
-      'application/json',
-      'content-length',
-      body.length,
-    ];
+    const { amzDate, authorization } = sign(canonicalPrefix + uriEncode(id), hash, creds, Date.now());
+    // Headers as a flat array: undici writes them as given.
+    const headers = ['x-amz-content-sha256', hash, 'x-amz-date', amzDate, 'authorization', authorization, 'content-type', 'application/json'];
     if (creds.sessionToken) headers.push('x-amz-security-token', creds.sessionToken);
     return new Promise<number>((resolve, reject) => {
-      const req = request({ ...requestOptions, path: pathPrefix + id, headers: headers as unknown as http.OutgoingHttpHeaders }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new PostError(undefined, 'request timed out')));
-      req.on('error', reject);
-      req.end(data);
+      let status = 0;
+      const handler: Dispatcher.DispatchHandler = {
+        // undici takes a handler of this (its current) interface when it has onRequestStart.
+        onRequestStart: () => undefined,
+        onResponseStart: (_controller, statusCode) => {
+          status = statusCode;
+        },
+        // The answer's body (an error's JSON message at most) is read and dropped: the status says it all.
+        onResponseData: () => undefined,
+        onResponseEnd: () => resolve(status),
+        onResponseError: (_controller, error) =>
+          reject(TIMEOUT_CODES.has((error as { code?: string }).code ?? '') ? new PostError(undefined, 'request timed out') : error),
+      };
+      pool.dispatch({ path: pathPrefix + id, method: 'POST', headers, body: data }, handler);
     });
   };
 
