@@ -340,11 +340,14 @@ async function floor(listeners: number, concurrency: number, endpoint: string) {
   return { errors, firstError };
 }
 
+/** listeners x latency / concurrency: the time of a sender with no cost of its own against this endpoint. */
+const idealMs = (r: Result) => (r.listeners * LATENCY_MS) / r.concurrency;
+
 /** The time after the last listener page, as a multiple of the ideal: the sender's share, to hold against the floor (which reads no listeners). */
-const sendPhase = (r: Result) => (r.ms - (r.readMs ?? 0)) / ((r.listeners * LATENCY_MS) / r.concurrency);
+const sendPhase = (r: Result) => (r.ms - (r.readMs ?? 0)) / idealMs(r);
 
 function row(r: Result): string {
-  const idealMs = (r.listeners * LATENCY_MS) / r.concurrency;
+  const ideal = idealMs(r) * (r.extrapolatedMs !== undefined ? LISTENERS / r.listeners : 1);
   const time =
     r.extrapolatedMs !== undefined
       ? `${(r.extrapolatedMs / 1000).toFixed(1)} s (extrapolated from ${r.listeners}: ${r.ms.toFixed(0)} ms)`
@@ -353,9 +356,7 @@ function row(r: Result): string {
     [
       r.name.padEnd(11),
       time.padEnd(44),
-      `ideal ${((r.extrapolatedMs !== undefined ? idealMs * (LISTENERS / r.listeners) : idealMs) / 1000).toFixed(2)} s, x${((r.extrapolatedMs ?? r.ms) / (r.extrapolatedMs !== undefined ? idealMs * (LISTENERS / r.listeners) : idealMs)).toFixed(2)}`.padEnd(
-        24,
-      ),
+      `ideal ${(ideal / 1000).toFixed(2)} s, x${((r.extrapolatedMs ?? r.ms) / ideal).toFixed(2)}`.padEnd(24),
       ...(r.readMs !== undefined ? [`listeners read ${r.readMs.toFixed(0)} ms, sends x${sendPhase(r).toFixed(2)} the ideal`] : []),
       `peak in flight ${String(r.peak).padStart(5)}`,
       `errors ${r.errors}`,
@@ -415,8 +416,7 @@ async function main() {
   );
   // Warm up the client code paths with one full fan-out, so that the rounds measure the sender warm (a
   // push Lambda that has pushed before); this first, cold fan-out is printed for what a fresh one costs.
-  if (ONLY.has('bounded'))
-    console.log(row({ ...(await measure('cold', LISTENERS, CONCURRENCY, () => viaPushEvent(LISTENERS, CONCURRENCY, server.endpoint), server)) }));
+  if (ONLY.has('bounded')) console.log(row(await measure('cold', LISTENERS, CONCURRENCY, () => viaPushEvent(LISTENERS, CONCURRENCY, server.endpoint), server)));
   else await viaPushEvent(200, CONCURRENCY, server.endpoint);
   if (ONLY.has('sdk') || ONLY.has('unbounded')) await viaPushEvent(200, CONCURRENCY, server.endpoint, true);
 
@@ -440,7 +440,7 @@ async function main() {
     const [bf, f] = [by('bounded'), by('floor')];
     if (bf && f)
       console.log(
-        `bounded vs floor: ${(bf.ms / f.ms).toFixed(2)}x the floor's time (the sender's own overhead); floor x${(f.ms / ((LISTENERS * LATENCY_MS) / CONCURRENCY)).toFixed(2)} the ideal`,
+        `bounded vs floor: ${(bf.ms / f.ms).toFixed(2)}x the floor's time (the sender's own overhead); floor x${(f.ms / idealMs(f)).toFixed(2)} the ideal`,
       );
     const [b, s, u] = [by('bounded'), by('sequential'), by('unbounded')];
     if (b && s && u)

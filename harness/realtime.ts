@@ -9,6 +9,10 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CONNECTIONS_TABLE, listenKeyOf, type ConnectionItem, type ListenFilter } from '../lambda/shared/connections';
 import { EVENTS_TABLE, toStoredEvent, type StoredEvent } from '../lambda/shared/stores';
+import { managementClient } from '../lambda/shared/management';
+import type { Tenant } from '../lambda/shared/tenants';
+import { verifyListenerToken } from '../lambda/shared/tokens';
+import type { SocketDeps } from '../lambda/socket/deps';
 import type { CanonicalEvent } from '../lambda/shared/event';
 import { EMULATOR_CREDENTIALS, startDynamoDb, type Emulator } from '../local/emulators';
 import { serverMessageProblems } from './protocol-schema';
@@ -259,3 +263,30 @@ export async function streamRecords(endpoint: string, streamArn: string): Promis
 
 /** The events a WebSocket message carries: `{"type":"event","event"}` or `{"type":"events","events":[…]}` (same meaning, in order). */
 export const eventsOf = (msg: any): any[] => (msg?.type === 'event' ? [msg.event] : msg?.type === 'events' && Array.isArray(msg.events) ? msg.events : []);
+
+/**
+ * The socket handler's dependencies against DynamoDB Local and a local management endpoint (one attempt
+ * per call), with test timings (seam 50 ms, settle 20 ms, 29 s left), real token verification and no
+ * close checks scheduled; `overrides` for anything else.
+ */
+export function localSocketDeps(
+  local: { ddb: DynamoDBDocumentClient; managementEndpoint: string; tables: { events: string; connections: string }; tenants: () => Map<string, Tenant> },
+  overrides: Partial<SocketDeps> = {},
+): SocketDeps {
+  return {
+    ddb: local.ddb,
+    mgmt: managementClient(local.managementEndpoint, { maxAttempts: 1 }),
+    connectionsTable: local.tables.connections,
+    eventsTable: local.tables.events,
+    tenants: local.tenants,
+    verify: (token, tenant) => verifyListenerToken(token, tenant),
+    scheduleCheck: async () => undefined,
+    now: () => new Date(),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    seamMs: 50,
+    settleMs: 20,
+    catchUpPartMax: 1000,
+    remainingMs: () => 29_000,
+    ...overrides,
+  };
+}

@@ -6,10 +6,19 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConnectionItem } from '../lambda/shared/connections';
-import { managementClient } from '../lambda/shared/management';
-import { clearKeySets, verifyListenerToken } from '../lambda/shared/tokens';
+import { clearKeySets } from '../lambda/shared/tokens';
 import { handleSocket, type SocketDeps } from '../lambda/socket/handler';
-import { clients, createTables, eventsOf, managementServer, putEvent, readyDynamoDb, storedEvent, type ManagementServer } from '../harness/realtime';
+import {
+  clients,
+  createTables,
+  localSocketDeps,
+  managementServer,
+  type ManagementServer,
+  readyDynamoDb,
+  storedEvent,
+  putEvent,
+  eventsOf,
+} from '../harness/realtime';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { fakeTenant, type FakeTenant } from './support/auth0';
 
@@ -56,30 +65,21 @@ beforeEach(() => {
   clearKeySets();
 });
 
-function socketDeps(overrides: Partial<SocketDeps> = {}): SocketDeps {
-  return {
-    ddb: db.ddb,
-    mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }),
-    connectionsTable: tables.connections,
-    eventsTable: tables.events,
-    // Both tenants trust the same test issuer: the attacker holds a valid token for its own tenant B.
-    tenants: () =>
-      new Map([
-        [A, { ...auth0.tenant, name: A }],
-        [B, { ...auth0.tenant, name: B }],
-      ]),
-    verify: (token, tenant) => verifyListenerToken(token, tenant),
-    scheduleCheck: async () => undefined,
-    now: () => new Date(),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    seamMs: 50,
-    settleMs: 20,
-    catchUpPartMax: 1000,
-    remainingMs: () => 29_000,
-    lookbackMs: 60_000,
-    ...overrides,
-  };
-}
+// Both tenants trust the same test issuer: the attacker holds a valid token for its own tenant B.
+const socketDeps = (overrides: Partial<SocketDeps> = {}): SocketDeps =>
+  localSocketDeps(
+    {
+      ddb: db.ddb,
+      managementEndpoint: mgmt.endpoint,
+      tables,
+      tenants: () =>
+        new Map([
+          [A, { ...auth0.tenant, name: A }],
+          [B, { ...auth0.tenant, name: B }],
+        ]),
+    },
+    { lookbackMs: 60_000, ...overrides },
+  );
 
 let nextId = 0;
 const conn = () => `atkcu-${++nextId}`;

@@ -9,9 +9,9 @@ import { handleChecks, runCheck, type CloserDeps } from '../lambda/closer/handle
 import type { ConnectionItem } from '../lambda/shared/connections';
 import { counterKeys, removeConnection, windowOf } from '../lambda/shared/listener-limits';
 import { managementClient } from '../lambda/shared/management';
-import { clearKeySets, verifyListenerToken } from '../lambda/shared/tokens';
+import { clearKeySets } from '../lambda/shared/tokens';
 import { handleSocket, type SocketDeps } from '../lambda/socket/handler';
-import { clients, createTables, listener, managementServer, readyDynamoDb, type ManagementServer } from '../harness/realtime';
+import { clients, createTables, listener, localSocketDeps, managementServer, type ManagementServer, readyDynamoDb } from '../harness/realtime';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { fakeTenant, type FakeTenant } from './support/auth0';
 
@@ -43,29 +43,20 @@ beforeEach(() => {
 
 const LIMITS = { perSub: 1, perTenant: 100 };
 
-function socketDeps(overrides: Partial<SocketDeps> = {}): SocketDeps {
-  return {
-    ddb: db.ddb,
-    mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }),
-    connectionsTable: tables.connections,
-    eventsTable: tables.events,
-    tenants: () =>
-      new Map([
-        [T, { ...auth0.tenant, name: T }],
-        [`${T}b`, { ...auth0.tenant, name: `${T}b` }],
-      ]),
-    verify: (token, tenant) => verifyListenerToken(token, tenant),
-    scheduleCheck: async () => undefined,
-    now: () => new Date(),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    seamMs: 50,
-    settleMs: 20,
-    catchUpPartMax: 1000,
-    remainingMs: () => 29_000,
-    listenerLimits: LIMITS,
-    ...overrides,
-  };
-}
+const socketDeps = (overrides: Partial<SocketDeps> = {}): SocketDeps =>
+  localSocketDeps(
+    {
+      ddb: db.ddb,
+      managementEndpoint: mgmt.endpoint,
+      tables,
+      tenants: () =>
+        new Map([
+          [T, { ...auth0.tenant, name: T }],
+          [`${T}b`, { ...auth0.tenant, name: `${T}b` }],
+        ]),
+    },
+    { listenerLimits: LIMITS, ...overrides },
+  );
 const closerDeps = (): CloserDeps => ({
   ddb: db.ddb,
   mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }),

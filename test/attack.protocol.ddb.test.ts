@@ -4,11 +4,10 @@
  * messages the handler accepts that the schema forbids. For each message, the schema's verdict and
  * the handler's answer are written by hand. The handler runs against DynamoDB Local.
  */
-import { managementClient } from '../lambda/shared/management';
-import { clearKeySets, MAX_TOKEN_LENGTH, verifyListenerToken } from '../lambda/shared/tokens';
+import { clearKeySets, MAX_TOKEN_LENGTH } from '../lambda/shared/tokens';
 import { handleSocket, type SocketDeps } from '../lambda/socket/handler';
 import { messageProblems, WEBSOCKET_SCHEMA } from '../harness/protocol-schema';
-import { clients, createTables, managementServer, readyDynamoDb, type ManagementServer } from '../harness/realtime';
+import { clients, createTables, localSocketDeps, managementServer, type ManagementServer, readyDynamoDb } from '../harness/realtime';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { fakeTenant, type FakeTenant } from './support/auth0';
 
@@ -38,23 +37,8 @@ beforeEach(() => {
   clearKeySets();
 });
 
-function socketDeps(): SocketDeps {
-  return {
-    ddb: db.ddb,
-    mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }),
-    connectionsTable: tables.connections,
-    eventsTable: tables.events,
-    tenants: () => new Map([[TENANT, auth0.tenant]]),
-    verify: (t, tenant) => verifyListenerToken(t, tenant),
-    scheduleCheck: async () => undefined,
-    now: () => new Date(),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    seamMs: 20,
-    settleMs: 10,
-    catchUpPartMax: 1000,
-    remainingMs: () => 29_000,
-  };
-}
+const socketDeps = (): SocketDeps =>
+  localSocketDeps({ ddb: db.ddb, managementEndpoint: mgmt.endpoint, tables, tenants: () => new Map([[TENANT, auth0.tenant]]) }, { seamMs: 20, settleMs: 10 });
 
 let nextId = 0;
 const route = (routeKey: string, connectionId: string, extra: Record<string, unknown> = {}) => ({ requestContext: { routeKey, connectionId }, ...extra });

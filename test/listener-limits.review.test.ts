@@ -12,7 +12,7 @@ import { handleSocket, type SocketDeps } from '../lambda/socket/handler';
 import { closeConnection, managementClient } from '../lambda/shared/management';
 import { pushEvent } from '../lambda/push/handler';
 import { signedPoster } from '../lambda/shared/signed-poster';
-import { storedEvent } from '../harness/realtime';
+import { localSocketDeps, storedEvent } from '../harness/realtime';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { fakeTenant, type FakeTenant } from './support/auth0';
 import { clients, createTables, managementServer, readyDynamoDb, type ManagementServer } from '../harness/realtime';
@@ -43,24 +43,8 @@ beforeEach(() => {
   T = `rl${++tenantSeq}`;
 });
 
-function socketDeps(overrides: Partial<SocketDeps> = {}): SocketDeps {
-  return {
-    ddb: db.ddb,
-    mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }),
-    connectionsTable: tables.connections,
-    eventsTable: tables.events,
-    tenants: () => new Map([[T, { ...auth0.tenant, name: T }]]),
-    verify: (token, tenant) => verifyListenerToken(token, tenant),
-    scheduleCheck: async () => undefined,
-    now: () => new Date(),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    seamMs: 50,
-    settleMs: 20,
-    catchUpPartMax: 1000,
-    remainingMs: () => 29_000,
-    ...overrides,
-  };
-}
+const socketDeps = (overrides: Partial<SocketDeps> = {}): SocketDeps =>
+  localSocketDeps({ ddb: db.ddb, managementEndpoint: mgmt.endpoint, tables, tenants: () => new Map([[T, { ...auth0.tenant, name: T }]]) }, overrides);
 
 let nextId = 0;
 const route = (routeKey: string, connectionId: string, extra: Record<string, unknown> = {}) => ({ requestContext: { routeKey, connectionId }, ...extra });

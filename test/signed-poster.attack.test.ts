@@ -78,6 +78,17 @@ function rawServer(answer: (n: number, socket: net.Socket) => string | null) {
   };
 }
 
+/** Runs `run` against a rawServer listening on 127.0.0.1, and closes the server whatever happens. */
+async function withRawServer(answer: Parameters<typeof rawServer>[0], run: (s: ReturnType<typeof rawServer>) => Promise<void>) {
+  const s = rawServer(answer);
+  await listen(s.server);
+  try {
+    await run(s);
+  } finally {
+    s.close();
+  }
+}
+
 describe('signedPoster attack: status lines and bodies', () => {
   // RFC 9110 15.2: "A client MUST be able to parse one or more 1xx responses received prior to a final
   // response, even if the client does not expect one." Node's http client (the sender before ba9e9da)
@@ -87,159 +98,148 @@ describe('signedPoster attack: status lines and bodies', () => {
   // sends): nothing is lost (the failure closes the listener with missed_events, push.test.ts) and the
   // copies are the at-least-once case listeners already drop by id (docs/realtime.md).
   it('an unsolicited "100 Continue" before the final 200: undici refuses the answer; the frame goes 3 times, then the send fails', async () => {
-    const s = rawServer(() => 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
-    await listen(s.server);
-    try {
-      const result = await within(posterAt(portOf(s.server))('abc', frame()), 5000);
-      expect({ result, deliveries: s.bodies.length }).toEqual({ result: { error: 'PostError: POST /@connections failed: bad response' }, deliveries: 3 });
-    } finally {
-      s.close();
-    }
+    await withRawServer(
+      () => 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n',
+      async (s) => {
+        const result = await within(posterAt(portOf(s.server))('abc', frame()), 5000);
+        expect({ result, deliveries: s.bodies.length }).toEqual({ result: { error: 'PostError: POST /@connections failed: bad response' }, deliveries: 3 });
+      },
+    );
   });
 
   it('"103 Early Hints" then 200: sent once', async () => {
-    const s = rawServer(() => 'HTTP/1.1 103 Early Hints\r\nlink: </x>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
-    await listen(s.server);
-    try {
-      const result = await within(posterAt(portOf(s.server))('abc', frame()), 5000);
-      expect({ result, deliveries: s.bodies.length }).toEqual({ result: { ok: 'sent' }, deliveries: 1 });
-    } finally {
-      s.close();
-    }
+    await withRawServer(
+      () => 'HTTP/1.1 103 Early Hints\r\nlink: </x>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n',
+      async (s) => {
+        const result = await within(posterAt(portOf(s.server))('abc', frame()), 5000);
+        expect({ result, deliveries: s.bodies.length }).toEqual({ result: { ok: 'sent' }, deliveries: 1 });
+      },
+    );
   });
 
   it('"102 Processing" then 410 with a JSON body: gone, not retried', async () => {
     const body = '{"message":"Gone"}';
-    const s = rawServer(() => `HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 410 Gone\r\ncontent-type: application/json\r\ncontent-length: 18\r\n\r\n${body}`);
-    await listen(s.server);
-    try {
-      const result = await within(posterAt(portOf(s.server))('abc', frame()), 5000);
-      expect({ result, deliveries: s.bodies.length }).toEqual({ result: { ok: 'gone' }, deliveries: 1 });
-    } finally {
-      s.close();
-    }
+    await withRawServer(
+      () => `HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 410 Gone\r\ncontent-type: application/json\r\ncontent-length: 18\r\n\r\n${body}`,
+      async (s) => {
+        const result = await within(posterAt(portOf(s.server))('abc', frame()), 5000);
+        expect({ result, deliveries: s.bodies.length }).toEqual({ result: { ok: 'gone' }, deliveries: 1 });
+      },
+    );
   });
 
   it('204 No Content (and a 204 that wrongly claims a content-length) : sent, the connection reused', async () => {
-    const s = rawServer((n) => (n === 1 ? 'HTTP/1.1 204 No Content\r\n\r\n' : 'HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n'));
-    await listen(s.server);
-    try {
-      const post = posterAt(portOf(s.server), { maxAttempts: 1 });
-      expect(await within(post('a', frame()), 5000)).toEqual({ ok: 'sent' });
-      expect(await within(post('b', frame()), 5000)).toEqual({ ok: 'sent' });
-      expect(s.bodies).toEqual([FRAME, FRAME]);
-    } finally {
-      s.close();
-    }
+    await withRawServer(
+      (n) => (n === 1 ? 'HTTP/1.1 204 No Content\r\n\r\n' : 'HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n'),
+      async (s) => {
+        const post = posterAt(portOf(s.server), { maxAttempts: 1 });
+        expect(await within(post('a', frame()), 5000)).toEqual({ ok: 'sent' });
+        expect(await within(post('b', frame()), 5000)).toEqual({ ok: 'sent' });
+        expect(s.bodies).toEqual([FRAME, FRAME]);
+      },
+    );
   });
 
   it('410 with a 1 MB chunked body: gone (the body is drained, not kept), and the connection serves the next send', async () => {
     const chunk = 'x'.repeat(64 * 1024);
-    const s = rawServer((n) => {
-      if (n === 1) {
-        let out = 'HTTP/1.1 410 Gone\r\ntransfer-encoding: chunked\r\n\r\n';
-        for (let i = 0; i < 16; i++) out += `${(64 * 1024).toString(16)}\r\n${chunk}\r\n`;
-        return `${out}0\r\n\r\n`;
-      }
-      return 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok';
-    });
-    await listen(s.server);
-    try {
-      const post = posterAt(portOf(s.server), { maxAttempts: 1 });
-      expect(await within(post('a', frame()), 5000)).toEqual({ ok: 'gone' });
-      expect(await within(post('b', frame()), 5000)).toEqual({ ok: 'sent' });
-      expect(s.bodies).toEqual([FRAME, FRAME]);
-    } finally {
-      s.close();
-    }
+    await withRawServer(
+      (n) => {
+        if (n === 1) {
+          let out = 'HTTP/1.1 410 Gone\r\ntransfer-encoding: chunked\r\n\r\n';
+          for (let i = 0; i < 16; i++) out += `${(64 * 1024).toString(16)}\r\n${chunk}\r\n`;
+          return `${out}0\r\n\r\n`;
+        }
+        return 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok';
+      },
+      async (s) => {
+        const post = posterAt(portOf(s.server), { maxAttempts: 1 });
+        expect(await within(post('a', frame()), 5000)).toEqual({ ok: 'gone' });
+        expect(await within(post('b', frame()), 5000)).toEqual({ ok: 'sent' });
+        expect(s.bodies).toEqual([FRAME, FRAME]);
+      },
+    );
   });
 
   it('200 delimited by the connection closing (no content-length): sent, not retried', async () => {
-    const s = rawServer((_n, socket) => {
-      socket.end('HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n{"partial":');
-      return null;
-    });
-    await listen(s.server);
-    try {
-      const result = await within(posterAt(portOf(s.server))('abc', frame()), 5000);
-      expect({ result, deliveries: s.bodies.length }).toEqual({ result: { ok: 'sent' }, deliveries: 1 });
-    } finally {
-      s.close();
-    }
+    await withRawServer(
+      (_n, socket) => {
+        socket.end('HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n{"partial":');
+        return null;
+      },
+      async (s) => {
+        const result = await within(posterAt(portOf(s.server))('abc', frame()), 5000);
+        expect({ result, deliveries: s.bodies.length }).toEqual({ result: { ok: 'sent' }, deliveries: 1 });
+      },
+    );
   });
 
   it('a 200 followed by stray bytes on the same connection: the next send goes out once on a fresh connection', async () => {
-    const s = rawServer((n) => (n === 1 ? 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\nGARBAGE' : 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'));
-    await listen(s.server);
-    try {
-      const post = posterAt(portOf(s.server), { maxAttempts: 1 });
-      expect(await within(post('a', frame()), 5000)).toEqual({ ok: 'sent' });
-      await new Promise((r) => setTimeout(r, 50));
-      expect(await within(post('b', frame()), 5000)).toEqual({ ok: 'sent' });
-      expect(s.bodies).toEqual([FRAME, FRAME]);
-    } finally {
-      s.close();
-    }
+    await withRawServer(
+      (n) => (n === 1 ? 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\nGARBAGE' : 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'),
+      async (s) => {
+        const post = posterAt(portOf(s.server), { maxAttempts: 1 });
+        expect(await within(post('a', frame()), 5000)).toEqual({ ok: 'sent' });
+        await new Promise((r) => setTimeout(r, 50));
+        expect(await within(post('b', frame()), 5000)).toEqual({ ok: 'sent' });
+        expect(s.bodies).toEqual([FRAME, FRAME]);
+      },
+    );
   });
 
   it('403 with a body: PostError "HTTP 403", not retried', async () => {
-    const s = rawServer(() => 'HTTP/1.1 403 Forbidden\r\ncontent-length: 24\r\n\r\n{"message":"Forbidden"}\n');
-    await listen(s.server);
-    try {
-      const result = await within(posterAt(portOf(s.server), { maxAttempts: 3 })('abc', frame()), 5000);
-      expect(result).toEqual({ error: 'PostError: POST /@connections failed: HTTP 403' });
-      expect(s.bodies.length).toBe(1);
-    } finally {
-      s.close();
-    }
+    await withRawServer(
+      () => 'HTTP/1.1 403 Forbidden\r\ncontent-length: 24\r\n\r\n{"message":"Forbidden"}\n',
+      async (s) => {
+        const result = await within(posterAt(portOf(s.server), { maxAttempts: 3 })('abc', frame()), 5000);
+        expect(result).toEqual({ error: 'PostError: POST /@connections failed: HTTP 403' });
+        expect(s.bodies.length).toBe(1);
+      },
+    );
   });
 });
 
 describe('signedPoster attack: broken connections settle', () => {
   it('the server closes the connection after reading the request, without an answer: fails (1 attempt), does not hang', async () => {
-    const s = rawServer((_n, socket) => {
-      socket.destroy();
-      return null;
-    });
-    await listen(s.server);
-    try {
-      const result = await within(posterAt(portOf(s.server), { maxAttempts: 1, timeoutMs: 5000 })('abc', frame()), 3000);
-      expect(result).toEqual({ error: 'PostError: POST /@connections failed: other side closed' });
-    } finally {
-      s.close();
-    }
+    await withRawServer(
+      (_n, socket) => {
+        socket.destroy();
+        return null;
+      },
+      async (s) => {
+        const result = await within(posterAt(portOf(s.server), { maxAttempts: 1, timeoutMs: 5000 })('abc', frame()), 3000);
+        expect(result).toEqual({ error: 'PostError: POST /@connections failed: other side closed' });
+      },
+    );
   });
 
   it('the server closes mid-body (content-length 100, 10 bytes sent): fails (1 attempt), does not hang', async () => {
-    const s = rawServer((_n, socket) => {
-      socket.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789', () => socket.destroy());
-      return null;
-    });
-    await listen(s.server);
-    try {
-      const result = await within(posterAt(portOf(s.server), { maxAttempts: 1, timeoutMs: 5000 })('abc', frame()), 3000);
-      expect('error' in result).toBe(true);
-      expect((result as { error: string }).error).toMatch(/^PostError: POST \/@connections failed: /);
-    } finally {
-      s.close();
-    }
+    await withRawServer(
+      (_n, socket) => {
+        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789', () => socket.destroy());
+        return null;
+      },
+      async (s) => {
+        const result = await within(posterAt(portOf(s.server), { maxAttempts: 1, timeoutMs: 5000 })('abc', frame()), 3000);
+        expect('error' in result).toBe(true);
+        expect((result as { error: string }).error).toMatch(/^PostError: POST \/@connections failed: /);
+      },
+    );
   });
 
   it('headers then a stalled body: "request timed out" (bodyTimeout), within about a second of a 300 ms timeout', async () => {
-    const s = rawServer((_n, socket) => {
-      socket.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123');
-      return null;
-    });
-    await listen(s.server);
-    try {
-      const t0 = Date.now();
-      const result = await within(posterAt(portOf(s.server), { maxAttempts: 1, timeoutMs: 300 })('abc', frame()), 4000);
-      expect(result).toEqual({ error: 'PostError: POST /@connections failed: request timed out' });
-      expect(Date.now() - t0).toBeGreaterThanOrEqual(280);
-      expect(Date.now() - t0).toBeLessThan(5000);
-    } finally {
-      s.close();
-    }
+    await withRawServer(
+      (_n, socket) => {
+        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123');
+        return null;
+      },
+      async (s) => {
+        const t0 = Date.now();
+        const result = await within(posterAt(portOf(s.server), { maxAttempts: 1, timeoutMs: 300 })('abc', frame()), 4000);
+        expect(result).toEqual({ error: 'PostError: POST /@connections failed: request timed out' });
+        expect(Date.now() - t0).toBeGreaterThanOrEqual(280);
+        expect(Date.now() - t0).toBeLessThan(5000);
+      },
+    );
   });
 
   it('connection refused: PostError after maxAttempts, settles quickly', async () => {
@@ -252,42 +252,41 @@ describe('signedPoster attack: broken connections settle', () => {
   });
 
   it('a session token with a newline (undici refuses the header synchronously): rejects with PostError, does not hang or throw out of dispatch', async () => {
-    const s = rawServer(() => 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
-    await listen(s.server);
-    try {
-      const post = signedPoster({
-        endpoint: `http://127.0.0.1:${portOf(s.server)}/v1`,
-        region: 'us-east-1',
-        credentials: () => ({ ...creds, sessionToken: 'tok\r\nx-injected: 1' }),
-        maxAttempts: 2,
-      });
-      const result = await within(post('abc', frame()), 3000);
-      expect(result).toEqual({ error: expect.stringMatching(/^PostError: POST \/@connections failed: invalid x-amz-security-token header/) });
-      expect(s.bodies).toEqual([]);
-    } finally {
-      s.close();
-    }
+    await withRawServer(
+      () => 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n',
+      async (s) => {
+        const post = signedPoster({
+          endpoint: `http://127.0.0.1:${portOf(s.server)}/v1`,
+          region: 'us-east-1',
+          credentials: () => ({ ...creds, sessionToken: 'tok\r\nx-injected: 1' }),
+          maxAttempts: 2,
+        });
+        const result = await within(post('abc', frame()), 3000);
+        expect(result).toEqual({ error: expect.stringMatching(/^PostError: POST \/@connections failed: invalid x-amz-security-token header/) });
+        expect(s.bodies).toEqual([]);
+      },
+    );
   });
 
   it('a connection id that is not a string-safe value (lone surrogate): rejects, does not hang', async () => {
-    const s = rawServer(() => 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
-    await listen(s.server);
-    try {
-      const result = await within(posterAt(portOf(s.server), { maxAttempts: 1 })('a\uD800b', frame()), 3000);
-      expect('pending' in result).toBe(false);
-    } finally {
-      s.close();
-    }
+    await withRawServer(
+      () => 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n',
+      async (s) => {
+        const result = await within(posterAt(portOf(s.server), { maxAttempts: 1 })('a\uD800b', frame()), 3000);
+        expect('pending' in result).toBe(false);
+      },
+    );
   });
 });
 
 describe('signedPoster attack: keep-alive across a freeze (Lambda thaw)', () => {
   it('the gateway closed the idle connection while the process was frozen: the next send goes out once, without a failed attempt', async () => {
-    const s = rawServer(() => 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
-    const serverSockets: net.Socket[] = [];
-    s.server.on('connection', (c) => serverSockets.push(c));
-    await listen(s.server);
-    try {
+    const serverSockets = new Set<net.Socket>();
+    const answer = (_n: number, socket: net.Socket) => {
+      serverSockets.add(socket);
+      return 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n';
+    };
+    await withRawServer(answer, async (s) => {
       // maxAttempts 1: a write to the dead socket would fail the send ('other side closed' / ECONNRESET).
       const post = posterAt(portOf(s.server), { maxAttempts: 1 });
       expect(await post('a', frame())).toBe('sent');
@@ -298,9 +297,7 @@ describe('signedPoster attack: keep-alive across a freeze (Lambda thaw)', () => 
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
       const result = await within(post('b', frame()), 5000);
       expect({ result, bodies: s.bodies, connections: s.connections() }).toEqual({ result: { ok: 'sent' }, bodies: [FRAME, FRAME], connections: 2 });
-    } finally {
-      s.close();
-    }
+    });
   });
 });
 
@@ -379,34 +376,32 @@ describe('signedPoster attack: wire path and host against the signature', () => 
 
 describe('signedPoster attack: no per-request growth', () => {
   it('300 sequential sends on maxSockets 1 reuse one keep-alive connection', async () => {
-    const s = rawServer(() => 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
-    await listen(s.server);
-    try {
-      const post = posterAt(portOf(s.server), { maxAttempts: 1, maxSockets: 1 });
-      for (let i = 0; i < 300; i++) expect(await post(`c${i}`, frame())).toBe('sent');
-      expect(s.connections()).toBe(1);
-      expect(s.bodies.length).toBe(300);
-    } finally {
-      s.close();
-    }
+    await withRawServer(
+      () => 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n',
+      async (s) => {
+        const post = posterAt(portOf(s.server), { maxAttempts: 1, maxSockets: 1 });
+        for (let i = 0; i < 300; i++) expect(await post(`c${i}`, frame())).toBe('sent');
+        expect(s.connections()).toBe(1);
+        expect(s.bodies.length).toBe(300);
+      },
+    );
   });
 
   // Observed: with maxSockets > 1, a send started as soon as the previous one resolves finds that
   // connection not yet drained (undici re-arms it on setImmediate) and the pool opens a second one.
   // Bounded by maxSockets, so not a leak; recorded here as at most maxSockets.
   it('300 sequential then 20 concurrent sends on maxSockets 4: at most 4 connections, every frame once', async () => {
-    const s = rawServer(() => 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
-    await listen(s.server);
-    try {
-      const post = posterAt(portOf(s.server), { maxAttempts: 1, maxSockets: 4 });
-      for (let i = 0; i < 300; i++) expect(await post(`c${i}`, frame())).toBe('sent');
-      expect(s.connections()).toBeLessThanOrEqual(4);
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => post(`d${i}`, frame())));
-      expect(results).toEqual(Array(20).fill('sent'));
-      expect(s.connections()).toBeLessThanOrEqual(4);
-      expect(s.bodies.length).toBe(320);
-    } finally {
-      s.close();
-    }
+    await withRawServer(
+      () => 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n',
+      async (s) => {
+        const post = posterAt(portOf(s.server), { maxAttempts: 1, maxSockets: 4 });
+        for (let i = 0; i < 300; i++) expect(await post(`c${i}`, frame())).toBe('sent');
+        expect(s.connections()).toBeLessThanOrEqual(4);
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => post(`d${i}`, frame())));
+        expect(results).toEqual(Array(20).fill('sent'));
+        expect(s.connections()).toBeLessThanOrEqual(4);
+        expect(s.bodies.length).toBe(320);
+      },
+    );
   });
 });

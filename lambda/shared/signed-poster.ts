@@ -10,8 +10,8 @@
  * undici's connection pool at its lowest level (`dispatch` with a handler: no response stream, no
  * header object per request). Why undici and not Node's `http.request`: on the push function's CPU
  * share (1,024 MB is 0.58 vCPU) the sender is CPU-bound, and undici's client costs about a third less
- * CPU per request (bench/push.ts with BENCH_CPU_SHARE=0.58: 66 us against 88-96 us per request,
- * 10,000 sends in 1.38x the ideal against 1.59-1.70x). The socket and closer Lambdas (a few messages
+ * CPU per request (bench/push.ts with BENCH_CPU_SHARE=0.58: 67-80 us against 91-133 us per request,
+ * 10,000 sends in 1.40-1.41x the ideal against 1.68-2.31x; docs/testing.md, third pass). The socket and closer Lambdas (a few messages
  * per connection) keep the SDK client. The signature is checked against the SDK's own signer in
  * test/signed-poster.test.ts.
  */

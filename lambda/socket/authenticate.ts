@@ -19,8 +19,8 @@ import { refreshToken } from './refresh';
 
 export { MAX_SEEN } from './catch-up';
 
-/** An id longer than the contract allows: 512 characters, counted as its JSON Schema counts them (code points, not UTF-16 units). */
-export const idTooLong = (id: string): boolean => id.length > 512 && [...id].length > 512;
+/** An event id as the contract takes one from a client: a non-empty string of at most 512 characters, counted as its JSON Schema counts them (code points, not UTF-16 units). */
+export const isEventId = (id: unknown): id is string => typeof id === 'string' && id.length > 0 && (id.length <= 512 || [...id].length <= 512);
 
 export function parseBody(event: SocketEvent): Record<string, unknown> | undefined {
   try {
@@ -79,14 +79,11 @@ export async function onAuthenticate(event: SocketEvent, deps: SocketDeps): Prom
       deps,
     );
   const since = body.since;
-  if (since !== undefined && since !== null && (typeof since !== 'string' || since.length === 0 || idTooLong(since))) {
+  if (since !== undefined && since !== null && !isEventId(since)) {
     return refuse(connectionId, '"since" must be the id of the last event you received (a non-empty string), or left out.', deps);
   }
   const seen = body.seen;
-  if (
-    seen !== undefined &&
-    (!Array.isArray(seen) || seen.length > MAX_SEEN || !seen.every((id) => typeof id === 'string' && id.length > 0 && !idTooLong(id)))
-  ) {
+  if (seen !== undefined && (!Array.isArray(seen) || seen.length > MAX_SEEN || !seen.every(isEventId))) {
     return refuse(connectionId, `"seen" must be a list of at most ${MAX_SEEN} event ids you received recently, or left out.`, deps);
   }
   let listener: VerifiedListener;

@@ -10,7 +10,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CONNECTIONS_TABLE, type ConnectionItem } from '../shared/connections';
 import { isConditionFailed } from '../shared/dynamodb';
 import { postJson } from '../shared/management';
-import { idTooLong, parseBody } from './authenticate';
+import { isEventId, parseBody } from './authenticate';
 import { catchUpPart } from './catch-up';
 import { reply, type SocketDeps, type SocketEvent, type SocketResult } from './deps';
 
@@ -25,8 +25,7 @@ export async function onContinueCatchUp(event: SocketEvent, deps: SocketDeps): P
     });
     return reply(200);
   };
-  if (typeof after !== 'string' || after.length === 0 || idTooLong(after))
-    return refuse('"after" must be the last_id of a catch_up_paused message (a non-empty string).');
+  if (!isEventId(after)) return refuse('"after" must be the last_id of a catch_up_paused message (a non-empty string).');
   let item: ConnectionItem;
   try {
     const out = await deps.ddb.send(
