@@ -103,10 +103,11 @@ test('a malformed record of a configured source lands in the front door DLQ (sho
   const door = await until(
     async () => {
       const s = await (await fetch(`${p.restUrl}/local/state`)).json();
-      return s.frontDoors.find((d: { name: string; dlq: number }) => d.name === 'eventbridge' && d.dlq === 1);
+      // Settled: moved to the DLQ and deleted from the door's queue (read between the two, it is still in flight).
+      return s.frontDoors.find((d: { name: string; dlq: number; inFlight: number }) => d.name === 'eventbridge' && d.dlq === 1 && d.inFlight === 0);
     },
     10_000,
-    'the refused event in the eventbridge DLQ',
+    'the refused event in the eventbridge DLQ and out of the door queue',
   );
   expect(door).toEqual({ name: 'eventbridge', visible: 0, inFlight: 0, dlq: 1 });
   // The page's flow: the two events put on the topic by this door so far (the duplicate and the refused
