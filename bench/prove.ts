@@ -7,7 +7,7 @@
  *   catch-up  LOCAL_WS_LATENCY_MS=15 (unless set): `npm run listen -- --since <id>` over --catch-up-events (default 10,000) stored events prints each once, live events after
  *   security  the log scan of the fault run (key, tokens, e-mails, IPs), and every acknowledged cdk-nag finding with its reason
  *   cost      the cost model at 1 M, 100 M and 1 B events a month
- * Options: --only fault,fuzz,...  --catch-up-events N  --seconds N --rate N --topic-tap (load: keep the page's topic tap)  --events N --drain-seconds N (fault, default 600)  --fuzz-runs N  --fuzz-fauxqs-runs N  --listeners N
+ * Options: --only fault,fuzz,...  --catch-up-events N  --seconds N --rate N --topic-tap --archive (load: keep the page's topic tap, the archive's stand-in)  --warmup N (load with --rate: seconds at a tenth of it first, default 5)  --events N --drain-seconds N (fault, default 600)  --fuzz-runs N  --fuzz-fauxqs-runs N  --listeners N
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -167,11 +167,14 @@ async function load(): Promise<void> {
     listeners: Number(arg('listeners') ?? 1000),
     rate: arg('rate') ? Number(arg('rate')) : undefined,
     topicTap: argv.includes('--topic-tap'),
+    archive: argv.includes('--archive'),
+    ...(arg('warmup') !== undefined ? { warmupSeconds: Number(arg('warmup')) } : {}),
     progress: (s) => print(`  ${s}`),
   });
   print(`listeners ${r.listeners} (10 listen:events, the rest listen:events:self), connected in ${r.connectSeconds.toFixed(1)} s`);
   for (const c of r.calibration) print(`  calibration ${c.rate}/s: achieved ${c.achieved}/s, p99 ${c.p99} ms -> ${c.ok ? 'holds' : 'does not hold'}`);
-  for (const x of r.runs) {
+  for (const x of [...(r.warmup ? [r.warmup] : []), ...r.runs]) {
+    if (x === r.warmup) print('  warm-up (checked, not a figure):');
     print(
       `  rate ${x.targetRate}/s for ${x.seconds} s (batches of ${x.batchSize}): in ${x.eventsPerSecond} events/s (${x.eventsIn} events, ${x.sessionEvents} session events), deliveries ${x.deliveriesReceived}/${x.deliveriesExpected}, latency p50 ${x.latencyMs.p50} ms p99 ${x.latencyMs.p99} ms max ${x.latencyMs.max} ms`,
     );

@@ -100,7 +100,7 @@ export const WEBSOCKET_STAGE = 'v1';
  * retries are bounded, but enough to ride out a short DynamoDB or management API outage (with bisect
  * and Lambda's backoff, about a minute), and a record older than an hour goes to the on-failure queue.
  */
-export const PUSH_STREAM = { batchSize: 20, retryAttempts: 10, maxRecordAgeSeconds: 3600 } as const;
+export const PUSH_STREAM = { batchSize: 20, parallelizationFactor: 4, retryAttempts: 10, maxRecordAgeSeconds: 3600 } as const;
 
 /** The closer's event source on the close-check queue (the local runtime polls with the same). */
 export const CLOSER_SOURCE = { batchSize: 10, maxConcurrency: 5 } as const;
@@ -385,7 +385,7 @@ export class SessionEventsSocket extends Construct {
       logRetentionDays: props.logRetentionDays,
       memorySize: 1024,
       timeout: Duration.seconds(120),
-      // Without a reservation the stream bounds it: parallelizationFactor (4) invocations per shard.
+      // Without a reservation the stream bounds it: parallelizationFactor (PUSH_STREAM, 4) invocations per shard.
       reservedConcurrentExecutions: props.reservedConcurrency?.push,
       // EVENTS_TABLE: where a listener that missed an event resumes; METRICS_NAMESPACE: as lib/monitoring.ts.
       environment: {
@@ -409,7 +409,7 @@ export class SessionEventsSocket extends Construct {
         retryAttempts: PUSH_STREAM.retryAttempts,
         maxRecordAge: Duration.seconds(PUSH_STREAM.maxRecordAgeSeconds),
         reportBatchItemFailures: true,
-        parallelizationFactor: 4,
+        parallelizationFactor: PUSH_STREAM.parallelizationFactor,
         // The on-failure destination with exact grants (SqsDlq would grant kms:ReEncrypt* and GenerateDataKey*).
         onFailure: {
           bind: () => {

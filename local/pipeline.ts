@@ -85,6 +85,12 @@ export interface PipelineOptions {
    * Default true.
    */
   topicTap?: boolean;
+  /**
+   * The archive's stand-in (local/archiver.ts): deployed, SNS hands every event to Firehose, which
+   * runs nothing of ours; here a queue and a loop in this process read every event (a receive and a
+   * delete per 10). The load run turns it off, as the topic tap. Default true.
+   */
+  archive?: boolean;
   /** Live WebSocket listeners per user and per tenant (the load run raises the tenant ceiling). Default: cdk.json's `listenerLimits`. */
   listenerLimits?: Partial<Auth0EventsConfig['listenerLimits']>;
   /**
@@ -319,8 +325,10 @@ export class LocalPipeline {
     const specs = await this.stores(ddb, template);
     await this.fanOut(sns);
     if (this.opts.topicTap !== false) await this.startTap(sns);
-    this.archiver = new LocalArchiver({ sns, sqs: this.sqs, s3: localS3Client(endpoints.snsSqs), topicArn: this.topicArn, log: this.log });
-    await this.archiver.start();
+    if (this.opts.archive !== false) {
+      this.archiver = new LocalArchiver({ sns, sqs: this.sqs, s3: localS3Client(endpoints.snsSqs), topicArn: this.topicArn, log: this.log });
+      await this.archiver.start();
+    }
     this.startSubscriberConsumers();
     await this.startEventBridge(tenants);
     if (localManagementApi()) await this.startLogPoller(sns, ddb, specs);
@@ -582,6 +590,7 @@ export class LocalPipeline {
       streams: new DynamoDBStreamsClient({}),
       tableName: this.tables.events,
       batchSize: PUSH_STREAM.batchSize,
+      parallelizationFactor: PUSH_STREAM.parallelizationFactor,
       retryAttempts: PUSH_STREAM.retryAttempts,
       handler: async (all, context) => {
         // As the deployed event source filter: INSERTs of events (an item without `id` is a revocation window's marker).

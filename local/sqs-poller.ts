@@ -55,34 +55,43 @@ function toRecord(m: Message, queueArn: string): SQSRecord {
 
 export class SqsPoller {
   private running = false;
-  private workers: Promise<void>[] = [];
+  private done: Promise<void> = Promise.resolve();
   constructor(private readonly opts: SqsPollerOptions) {}
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.workers = Array.from({ length: this.opts.maxConcurrency ?? 2 }, () => this.loop());
+    this.done = this.loop();
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    await Promise.allSettled(this.workers);
+    await this.done;
   }
 
   /** Receives one batch and runs it; resolves with how many messages it handled. */
   async pollOnce(waitSeconds = 1): Promise<number> {
-    const { sqs, queueUrl, queueArn, handler, name } = this.opts;
-    const out = await sqs.send(
+    const messages = await this.receive(waitSeconds);
+    if (messages.length) await this.run(messages);
+    return messages.length;
+  }
+
+  private async receive(waitSeconds: number): Promise<Message[]> {
+    const out = await this.opts.sqs.send(
       new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
+        QueueUrl: this.opts.queueUrl,
         MaxNumberOfMessages: this.opts.batchSize ?? 10,
         WaitTimeSeconds: waitSeconds,
         MessageSystemAttributeNames: ['All'],
         MessageAttributeNames: ['All'],
       }),
     );
-    const messages = out.Messages ?? [];
-    if (messages.length === 0) return 0;
+    return out.Messages ?? [];
+  }
+
+  /** One invocation with these messages; deletes what succeeded (the rest come back after the visibility timeout). */
+  private async run(messages: Message[]): Promise<void> {
+    const { sqs, queueUrl, queueArn, handler, name } = this.opts;
     const records = messages.map((m) => toRecord(m, queueArn));
     let failedIds: Set<string>;
     let error: string | undefined;
@@ -99,18 +108,39 @@ export class SqsPoller {
       await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })) }));
     }
     this.opts.onBatch?.({ name, received: records.length, failed: failedIds.size, ...(error ? { error } : {}) });
-    return records.length;
   }
 
+  /**
+   * One long poll at a time, and up to maxConcurrency invocations at once: a receive is made only when an
+   * invocation slot is free. (Several long polls on one queue answer empty whenever a message wakes them
+   * all and one takes it, fauxqs's way, each an SQS request for nothing: 7 in 10 at 80 events/s.)
+   */
   private async loop(): Promise<void> {
+    const slots = this.opts.maxConcurrency ?? 2;
+    const inFlight = new Set<Promise<void>>();
     while (this.running) {
+      if (inFlight.size >= slots) {
+        await Promise.race(inFlight);
+        continue;
+      }
+      let messages: Message[];
       try {
-        await this.pollOnce();
+        messages = await this.receive(1);
       } catch (e) {
-        if (!this.running) return;
+        if (!this.running) break;
         this.opts.onBatch?.({ name: this.opts.name, received: 0, failed: 0, error: `poll failed: ${(e as Error).message}` });
         await new Promise((r) => setTimeout(r, 500));
+        continue;
       }
+      if (!messages.length) continue;
+      const invocation: Promise<void> = this.run(messages)
+        .catch((e: Error) => {
+          // The delete failed: the messages come back after the visibility timeout (at least once, as in Lambda).
+          this.opts.onBatch?.({ name: this.opts.name, received: messages.length, failed: 0, error: `delete failed: ${e.message}` });
+        })
+        .finally(() => inFlight.delete(invocation));
+      inFlight.add(invocation);
     }
+    await Promise.allSettled(inFlight);
   }
 }

@@ -21,6 +21,8 @@ export interface StreamPollerOptions {
   /** Event names passed to the handler (the filter). Default INSERT only. */
   eventNames?: string[];
   batchSize?: number;
+  /** Batches of one shard processed at once (as the mapping's ParallelizationFactor). Default 1. */
+  parallelizationFactor?: number;
   retryAttempts?: number;
   pollIntervalMs?: number;
   onBatch?: (info: { name: string; records: number; error?: string }) => void;
@@ -36,7 +38,10 @@ export class StreamPoller {
   /** Epoch seconds: records created before this are history, not news. */
   private startedAt = 0;
 
-  constructor(private readonly opts: StreamPollerOptions) {}
+  constructor(private readonly opts: StreamPollerOptions) {
+    const factor = opts.parallelizationFactor ?? 1;
+    if (!Number.isInteger(factor) || factor < 1 || factor > 10) throw new Error(`parallelizationFactor must be an integer from 1 to 10, not ${factor}`);
+  }
 
   async start(): Promise<void> {
     const table = await this.opts.dynamodb.send(new DescribeTableCommand({ TableName: this.opts.tableName }));
@@ -97,8 +102,15 @@ export class StreamPoller {
     this.opts.onFailure?.(records, lastError);
   }
 
+  /** One lane's records, in batches of batchSize, one batch after the other. */
+  private async deliverLane(records: DynamoDBRecord[], batchSize: number): Promise<void> {
+    for (let i = 0; i < records.length; i += batchSize) await this.deliver(records.slice(i, i + batchSize));
+  }
+
   private async loop(): Promise<void> {
     const wanted = new Set(this.opts.eventNames ?? ['INSERT']);
+    const batchSize = this.opts.batchSize ?? 100;
+    const factor = this.opts.parallelizationFactor ?? 1;
     let sinceDiscover = 0;
     while (this.running) {
       let got = 0;
@@ -117,13 +129,13 @@ export class StreamPoller {
               )
             ).ShardIterator;
           }
-          const out = await this.opts.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: this.opts.batchSize ?? 100 }));
+          const out = await this.opts.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: Math.min(1000, batchSize * factor) }));
           const all = out.Records ?? [];
           const records = all
             .filter((r) => wanted.has(r.eventName ?? '') && Math.floor(Number(r.dynamodb?.ApproximateCreationDateTime ?? Infinity) / 1) >= this.startedAt)
             .map((r) => this.toLambdaRecord(r));
           got += all.length;
-          if (records.length) await this.deliver(records);
+          if (records.length) await Promise.all(lanesOf(records, factor).map((lane) => this.deliverLane(lane, batchSize)));
           if (all.length) shard.lastSeq = all[all.length - 1].dynamodb?.SequenceNumber;
           shard.iterator = out.NextShardIterator;
           if (!shard.iterator) shard.closed = true; // the shard is closed and read to its end
@@ -144,4 +156,22 @@ export class StreamPoller {
       if (got === 0) await new Promise((r) => setTimeout(r, this.opts.pollIntervalMs ?? 100));
     }
   }
+}
+
+/**
+ * Records split into `factor` lanes by item key (partition and sort key), each lane in stream order: the
+ * same item always lands in the same lane, so its changes are processed in order, as Lambda keeps them.
+ */
+export function lanesOf(records: DynamoDBRecord[], factor: number): DynamoDBRecord[][] {
+  if (factor <= 1) return [records];
+  const lanes: DynamoDBRecord[][] = Array.from({ length: factor }, () => []);
+  for (const r of records) lanes[laneOf(JSON.stringify(r.dynamodb?.Keys ?? {}), factor)].push(r);
+  return lanes.filter((l) => l.length > 0);
+}
+
+/** FNV-1a of the key's text, modulo the lanes. */
+function laneOf(key: string, lanes: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % lanes;
 }

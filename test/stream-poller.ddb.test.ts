@@ -1,0 +1,211 @@
+/**
+ * The local stream poller (local/stream-poller.ts) as the deployed push mapping reads the events table:
+ * batches of at most 20, up to 4 of one shard at once (PUSH_STREAM.parallelizationFactor), each item's
+ * changes in stream order (Lambda's guarantee at the item level), every record handed over once, and a
+ * batch that keeps failing handed to onFailure without holding the other lanes back. On DynamoDB Local's
+ * real stream; expected results written by hand, not computed by the poller's own code.
+ * Before this test the poller ignored the factor: the push ran one batch at a time locally and four deployed.
+ */
+import './support/quiet-logs';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { PUSH_STREAM } from '../lib/session-events-socket';
+import { startDynamoDb, type Emulator } from '../local/emulators';
+import { lanesOf, StreamPoller } from '../local/stream-poller';
+import { localClients } from './support/dynamodb';
+
+let ddb: Emulator;
+let clients: ReturnType<typeof localClients>;
+let streams: DynamoDBStreamsClient;
+let tableNo = 0;
+
+beforeAll(async () => {
+  ddb = await startDynamoDb();
+  clients = localClients(ddb.endpoint);
+  streams = new DynamoDBStreamsClient({ endpoint: ddb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+}, 60_000);
+afterAll(async () => {
+  streams?.destroy();
+  clients?.client.destroy();
+  await ddb?.stop();
+});
+
+async function streamTable(): Promise<string> {
+  const name = `stream-poller-${++tableNo}`;
+  await clients.client.send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
+    }),
+  );
+  return name;
+}
+
+const until = async (what: string, ok: () => boolean, ms = 30_000) => {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+/** A handler that records every batch and how many run at once (each holds for `holdMs`). */
+function recorder(holdMs: number, fail?: (r: DynamoDBRecord) => boolean) {
+  const seen = { batches: [] as string[][], inFlight: 0, maxInFlight: 0, calls: 0 };
+  const handler = async (event: { Records: DynamoDBRecord[] }) => {
+    seen.calls++;
+    seen.inFlight++;
+    seen.maxInFlight = Math.max(seen.maxInFlight, seen.inFlight);
+    try {
+      await new Promise((r) => setTimeout(r, holdMs));
+      if (fail && event.Records.some(fail)) throw new Error('this batch always fails');
+      seen.batches.push(event.Records.map((r) => `${r.dynamodb?.NewImage?.pk?.S}:${r.dynamodb?.NewImage?.v?.N}`));
+      return { batchItemFailures: [] };
+    } finally {
+      seen.inFlight--;
+    }
+  };
+  return { seen, handler };
+}
+
+it('the deployed push mapping and the local runtime read the stream alike: batches of 20, 4 at once per shard', () => {
+  // Written out: what lib/session-events-socket.ts gives the stack's DynamoEventSource.
+  expect(PUSH_STREAM).toMatchObject({ batchSize: 20, parallelizationFactor: 4 });
+});
+
+it('lanes: an item always in one lane, its changes in stream order; every record in exactly one lane', () => {
+  const rec = (pk: string, seq: number): DynamoDBRecord => ({ dynamodb: { Keys: { pk: { S: pk } }, SequenceNumber: String(seq) } });
+  // a, b, c, a, d, b, a: seven records of four items.
+  const records = [rec('a', 1), rec('b', 2), rec('c', 3), rec('a', 4), rec('d', 5), rec('b', 6), rec('a', 7)];
+  const lanes = lanesOf(records, 4);
+  expect(lanes.length).toBeGreaterThanOrEqual(1);
+  expect(lanes.length).toBeLessThanOrEqual(4);
+  expect(
+    lanes
+      .flat()
+      .map((r) => r.dynamodb!.SequenceNumber)
+      .sort(),
+  ).toEqual(['1', '2', '3', '4', '5', '6', '7']);
+  const laneOfItem = new Map<string, number>();
+  lanes.forEach((lane, i) => {
+    for (const r of lane) {
+      const pk = r.dynamodb!.Keys!.pk.S!;
+      expect(laneOfItem.get(pk) ?? i).toBe(i);
+      laneOfItem.set(pk, i);
+    }
+    const seqs = lane.map((r) => Number(r.dynamodb!.SequenceNumber));
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+  });
+  expect(lanesOf(records, 1)).toEqual([records]);
+});
+
+it('refuses a parallelization factor outside Lambda 1-10', () => {
+  const base = { name: 'x', dynamodb: clients.client, streams, tableName: 't', handler: async () => undefined };
+  for (const bad of [0, 11, 1.5])
+    expect(() => new StreamPoller({ ...base, parallelizationFactor: bad })).toThrow(`parallelizationFactor must be an integer from 1 to 10, not ${bad}`);
+});
+
+it('factor 4: up to four batches of at most 20 at once, each of 200 new items handed over once', async () => {
+  const table = await streamTable();
+  const { seen, handler } = recorder(150);
+  const poller = new StreamPoller({ name: 'push', dynamodb: clients.client, streams, tableName: table, handler, batchSize: 20, parallelizationFactor: 4 });
+  await poller.start();
+  try {
+    const ids = Array.from({ length: 200 }, (_, i) => `item-${String(i).padStart(3, '0')}`);
+    // Written while the poller waits, so that its reads find many records at once.
+    await Promise.all(ids.map((pk) => clients.doc.send(new PutCommand({ TableName: table, Item: { pk, v: 1 } }))));
+    await until('200 records', () => seen.batches.flat().length >= 200);
+    await new Promise((r) => setTimeout(r, 500)); // nothing more comes
+    expect(seen.batches.flat().sort()).toEqual(ids.map((pk) => `${pk}:1`));
+    expect(Math.max(...seen.batches.map((b) => b.length))).toBeLessThanOrEqual(20);
+    expect(seen.maxInFlight).toBe(4);
+  } finally {
+    await poller.stop();
+  }
+});
+
+it('factor 1: one batch at a time', async () => {
+  const table = await streamTable();
+  const { seen, handler } = recorder(50);
+  const poller = new StreamPoller({ name: 'push', dynamodb: clients.client, streams, tableName: table, handler, batchSize: 20 });
+  await poller.start();
+  try {
+    await Promise.all(Array.from({ length: 100 }, (_, i) => clients.doc.send(new PutCommand({ TableName: table, Item: { pk: `p${i}`, v: 1 } }))));
+    await until('100 records', () => seen.batches.flat().length >= 100);
+    expect(seen.maxInFlight).toBe(1);
+  } finally {
+    await poller.stop();
+  }
+});
+
+it("an item's changes arrive in the order they were made, with four lanes at once", async () => {
+  const table = await streamTable();
+  const { seen, handler } = recorder(20);
+  const poller = new StreamPoller({
+    name: 'ordered',
+    dynamodb: clients.client,
+    streams,
+    tableName: table,
+    handler,
+    eventNames: ['INSERT', 'MODIFY'],
+    batchSize: 5,
+    parallelizationFactor: 4,
+  });
+  await poller.start();
+  try {
+    // Eight items, each written then changed four times (v 1..5), the items interleaved.
+    for (let v = 1; v <= 5; v++)
+      await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          v === 1
+            ? clients.doc.send(new PutCommand({ TableName: table, Item: { pk: `k${i}`, v } }))
+            : clients.doc.send(
+                new UpdateCommand({ TableName: table, Key: { pk: `k${i}` }, UpdateExpression: 'SET v = :v', ExpressionAttributeValues: { ':v': v } }),
+              ),
+        ),
+      );
+    await until('40 records', () => seen.batches.flat().length >= 40);
+    for (let i = 0; i < 8; i++) {
+      const versions = seen.batches.flat().filter((s) => s.startsWith(`k${i}:`));
+      expect(versions).toEqual([`k${i}:1`, `k${i}:2`, `k${i}:3`, `k${i}:4`, `k${i}:5`]);
+    }
+  } finally {
+    await poller.stop();
+  }
+});
+
+it('a batch that keeps failing goes to onFailure after its retries; the other lanes are delivered', async () => {
+  const table = await streamTable();
+  const poison = (r: DynamoDBRecord) => r.dynamodb?.NewImage?.pk?.S === 'poison';
+  const { seen, handler } = recorder(10, poison);
+  const failed: string[][] = [];
+  const poller = new StreamPoller({
+    name: 'push',
+    dynamodb: clients.client,
+    streams,
+    tableName: table,
+    handler,
+    batchSize: 20,
+    parallelizationFactor: 4,
+    retryAttempts: 1,
+    onFailure: (records) => failed.push(records.map((r) => r.dynamodb!.NewImage!.pk.S!)),
+  });
+  await poller.start();
+  try {
+    const ids = ['poison', ...Array.from({ length: 39 }, (_, i) => `ok-${i}`)];
+    await Promise.all(ids.map((pk) => clients.doc.send(new PutCommand({ TableName: table, Item: { pk, v: 1 } }))));
+    await until('the failure and the rest', () => failed.length === 1 && seen.batches.flat().length + failed[0].length >= 40);
+    // The failed batch holds the poison record (and whatever else shared its batch); the rest is delivered once.
+    expect(failed[0]).toContain('poison');
+    const delivered = seen.batches.flat().map((s) => s.split(':')[0]);
+    expect([...delivered, ...failed[0]].sort()).toEqual([...ids].sort());
+    expect(new Set(delivered).size).toBe(delivered.length);
+  } finally {
+    await poller.stop();
+  }
+});
