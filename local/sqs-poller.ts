@@ -56,7 +56,20 @@ function toRecord(m: Message, queueArn: string): SQSRecord {
 export class SqsPoller {
   private running = false;
   private done: Promise<void> = Promise.resolve();
-  constructor(private readonly opts: SqsPollerOptions) {}
+  constructor(private readonly opts: SqsPollerOptions) {
+    const { batchSize = 10, maxConcurrency = 2 } = opts;
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) throw new Error(`batchSize must be an integer from 1 to 10, not ${batchSize}`);
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) throw new Error(`maxConcurrency must be an integer of at least 1, not ${maxConcurrency}`);
+  }
+
+  /** onBatch, whose own failure never stops the polling (it is a report, not part of the delivery). */
+  private report(info: Parameters<NonNullable<SqsPollerOptions['onBatch']>>[0]): void {
+    try {
+      this.opts.onBatch?.(info);
+    } catch {
+      /* a reporter that throws loses its report, not the queue */
+    }
+  }
 
   start(): void {
     if (this.running) return;
@@ -107,7 +120,7 @@ export class SqsPoller {
     if (done.length) {
       await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })) }));
     }
-    this.opts.onBatch?.({ name, received: records.length, failed: failedIds.size, ...(error ? { error } : {}) });
+    this.report({ name, received: records.length, failed: failedIds.size, ...(error ? { error } : {}) });
   }
 
   /**
@@ -128,7 +141,7 @@ export class SqsPoller {
         messages = await this.receive(1);
       } catch (e) {
         if (!this.running) break;
-        this.opts.onBatch?.({ name: this.opts.name, received: 0, failed: 0, error: `poll failed: ${(e as Error).message}` });
+        this.report({ name: this.opts.name, received: 0, failed: 0, error: `poll failed: ${(e as Error).message}` });
         await new Promise((r) => setTimeout(r, 500));
         continue;
       }
@@ -136,7 +149,7 @@ export class SqsPoller {
       const invocation: Promise<void> = this.run(messages)
         .catch((e: Error) => {
           // The delete failed: the messages come back after the visibility timeout (at least once, as in Lambda).
-          this.opts.onBatch?.({ name: this.opts.name, received: messages.length, failed: 0, error: `delete failed: ${e.message}` });
+          this.report({ name: this.opts.name, received: messages.length, failed: 0, error: `delete failed: ${e.message}` });
         })
         .finally(() => inFlight.delete(invocation));
       inFlight.add(invocation);

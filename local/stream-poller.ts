@@ -135,7 +135,13 @@ export class StreamPoller {
             .filter((r) => wanted.has(r.eventName ?? '') && Math.floor(Number(r.dynamodb?.ApproximateCreationDateTime ?? Infinity) / 1) >= this.startedAt)
             .map((r) => this.toLambdaRecord(r));
           got += all.length;
-          if (records.length) await Promise.all(lanesOf(records, factor).map((lane) => this.deliverLane(lane, batchSize)));
+          if (records.length) {
+            // Every lane ends before anything else happens (a lane that throws must not leave the others
+            // running while the shard is read again from its checkpoint).
+            const lanes = await Promise.allSettled(lanesOf(records, factor).map((lane) => this.deliverLane(lane, batchSize)));
+            const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+            if (failed) throw failed.reason;
+          }
           if (all.length) shard.lastSeq = all[all.length - 1].dynamodb?.SequenceNumber;
           shard.iterator = out.NextShardIterator;
           if (!shard.iterator) shard.closed = true; // the shard is closed and read to its end

@@ -70,7 +70,8 @@ it('50 messages, batches of 2, 5 slots: 5 invocations at once, one receive at a 
     maxConcurrency: 5,
     handler: async (event) => {
       invocations.max = Math.max(invocations.max, ++invocations.inFlight);
-      await new Promise((r) => setTimeout(r, 200));
+      // Long enough for the other four receives to be made while it runs, on a loaded machine too.
+      await new Promise((r) => setTimeout(r, 1_000));
       bodies.push(...event.Records.map((r) => r.body));
       invocations.inFlight--;
     },
@@ -98,6 +99,14 @@ it('an idle queue with 5 slots: about one receive a second (5 or more before)', 
   // Long polls of 1 s for 3 s: 3, and a 4th the stop waits for.
   expect(receives.total).toBeLessThanOrEqual(4);
   expect(receives.max).toBe(1);
+});
+
+it('refuses a batch size or a concurrency it cannot run (0 slots would never poll, and never stop)', () => {
+  const base = { name: 'x', sqs, queueUrl: 'http://127.0.0.1:1/q', queueArn: 'arn:aws:sqs:us-east-1:000000000000:q', handler: async () => undefined };
+  for (const maxConcurrency of [0, -1, 1.5, NaN])
+    expect(() => new SqsPoller({ ...base, maxConcurrency })).toThrow(`maxConcurrency must be an integer of at least 1, not ${maxConcurrency}`);
+  for (const batchSize of [0, 11, 2.5])
+    expect(() => new SqsPoller({ ...base, batchSize })).toThrow(`batchSize must be an integer from 1 to 10, not ${batchSize}`);
 });
 
 it('a handler that throws leaves its batch on the queue (back after the visibility timeout), the other batches are deleted', async () => {
