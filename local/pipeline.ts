@@ -124,8 +124,8 @@ export interface PipelineState {
 
 type Handler<E, R> = (event: E, context?: unknown) => Promise<R>;
 const MAX_EVENTS_SHOWN = 200;
-/** Pollers per subscriber queue at most (the stack's maxConcurrency, up to this). */
-export const LOCAL_MAX_POLLERS = 10;
+/** Invocations at once per subscriber queue at most (the stack's maxConcurrency, up to this). */
+export const LOCAL_MAX_CONCURRENCY = 10;
 
 /** Reads the deployment configuration of cdk.json (the local tenant `dev` is added to its tenants). */
 export function localConfig(port: number): { config: Auth0EventsConfig; tenants: TenantConfig[] } {
@@ -406,9 +406,10 @@ export class LocalPipeline {
         queueUrl: sub.queueUrl,
         queueArn: sub.queueArn,
         // As the stack's event source (lib/subscriber.ts), batches of at most 10 (a batching window is not
-        // emulated) and at most LOCAL_MAX_POLLERS pollers, so that a team's 1,000 does not open 1,000 long polls.
+        // emulated), one long poll at a time and at most LOCAL_MAX_CONCURRENCY invocations at once (a team's
+        // maxConcurrency of 1,000 runs 10 at once here).
         batchSize: Math.min(10, sub.definition.handler?.batchSize ?? HANDLER_SOURCE_DEFAULTS.batchSize),
-        maxConcurrency: Math.min(LOCAL_MAX_POLLERS, sub.definition.handler?.maxConcurrency ?? HANDLER_SOURCE_DEFAULTS.maxConcurrency),
+        maxConcurrency: Math.min(LOCAL_MAX_CONCURRENCY, sub.definition.handler?.maxConcurrency ?? HANDLER_SOURCE_DEFAULTS.maxConcurrency),
         handler: async (event, context) => {
           // A handler that throws fails the whole batch, as in Lambda; the page shows each record's outcome.
           let failed = new Set(event.Records.map((r) => r.messageId));
