@@ -6,31 +6,15 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConnectionItem } from '../lambda/shared/connections';
-import { clearKeySets } from '../lambda/shared/tokens';
 import { handleSocket, type SocketDeps } from '../lambda/socket/handler';
-import {
-  clients,
-  createTables,
-  localSocketDeps,
-  managementServer,
-  type ManagementServer,
-  readyDynamoDb,
-  storedEvent,
-  putEvent,
-  eventsOf,
-} from '../harness/realtime';
-import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
-import { fakeTenant, type FakeTenant } from './support/auth0';
+import { storedEvent, putEvent, eventsOf } from '../harness/realtime';
+import { EMULATOR_CREDENTIALS } from '../local/emulators';
+import { socketTestBed } from './support/socket-bed';
 
 Object.assign(process.env, EMULATOR_CREDENTIALS);
 
 const A = 'victim';
 const B = 'hostile';
-let dynamo: Emulator;
-let mgmt: ManagementServer;
-let auth0: FakeTenant;
-let db: ReturnType<typeof clients>;
-let tables: Awaited<ReturnType<typeof createTables>>;
 
 const t0 = Date.now() - 120_000;
 const at = (s: number) => new Date(t0 + s * 1000);
@@ -49,46 +33,23 @@ const fixture = [
   storedEvent(A, 'auth0|bob', at(11), 'logout', 'a6'),
 ];
 
+const bed = socketTestBed('atkcu', 'atkcatchup');
 beforeAll(async () => {
-  [dynamo, mgmt, auth0] = await Promise.all([readyDynamoDb(), managementServer(), fakeTenant('atkcu', 'https://events.test')]);
-  db = clients(dynamo.endpoint);
-  tables = await createTables(db.raw, 'atkcatchup');
-  for (const e of fixture) await putEvent(db.ddb, tables.events, e);
-}, 60_000);
-afterAll(async () => {
-  await mgmt?.close();
-  await auth0?.close();
-  await dynamo?.stop();
-});
-beforeEach(() => {
-  mgmt.reset();
-  clearKeySets();
+  for (const e of fixture) await putEvent(bed.db.ddb, bed.tables.events, e);
 });
 
 // Both tenants trust the same test issuer: the attacker holds a valid token for its own tenant B.
-const socketDeps = (overrides: Partial<SocketDeps> = {}): SocketDeps =>
-  localSocketDeps(
-    {
-      ddb: db.ddb,
-      managementEndpoint: mgmt.endpoint,
-      tables,
-      tenants: () =>
-        new Map([
-          [A, { ...auth0.tenant, name: A }],
-          [B, { ...auth0.tenant, name: B }],
-        ]),
-    },
-    { lookbackMs: 60_000, ...overrides },
-  );
+const socketDeps = (overrides: Partial<SocketDeps> = {}): SocketDeps => bed.socketDeps(() => [A, B], { lookbackMs: 60_000, ...overrides });
 
 let nextId = 0;
 const conn = () => `atkcu-${++nextId}`;
 const route = (routeKey: string, connectionId: string, extra: Record<string, unknown> = {}) => ({ requestContext: { routeKey, connectionId }, ...extra });
-const sent = (id: string) => (mgmt.messages.get(id) ?? []) as Record<string, any>[];
+const sent = (id: string) => (bed.mgmt.messages.get(id) ?? []) as Record<string, any>[];
 /** Every replayed or pushed event a connection received, as `tenant/id`. */
 const got = (id: string) => sent(id).flatMap((m) => eventsOf(m).map((e: { tenant: string; id: string }) => `${e.tenant}/${e.id}`));
 const item = async (id: string) =>
-  (await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as ConnectionItem | undefined;
+  (await bed.db.ddb.send(new GetCommand({ TableName: bed.tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as
+    ConnectionItem | undefined;
 
 async function listen(
   tenant: string,
@@ -99,7 +60,7 @@ async function listen(
   const id = conn();
   await handleSocket(route('$connect', id, { queryStringParameters: { tenant } }) as never, deps);
   await handleSocket(
-    route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token(claims), ...body }) }) as never,
+    route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: await bed.auth0.token(claims), ...body }) }) as never,
     deps,
   );
   return id;

@@ -9,58 +9,28 @@ import { handleChecks, runCheck, type CloserDeps } from '../lambda/closer/handle
 import type { ConnectionItem } from '../lambda/shared/connections';
 import { counterKeys, removeConnection, windowOf } from '../lambda/shared/listener-limits';
 import { managementClient } from '../lambda/shared/management';
-import { clearKeySets } from '../lambda/shared/tokens';
 import { handleSocket, type SocketDeps } from '../lambda/socket/handler';
-import { clients, createTables, listener, localSocketDeps, managementServer, type ManagementServer, readyDynamoDb } from '../harness/realtime';
-import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
-import { fakeTenant, type FakeTenant } from './support/auth0';
+import { listener } from '../harness/realtime';
+import { EMULATOR_CREDENTIALS } from '../local/emulators';
+import { socketTestBed } from './support/socket-bed';
 
 Object.assign(process.env, EMULATOR_CREDENTIALS);
 
-let dynamo: Emulator;
-let mgmt: ManagementServer;
-let auth0: FakeTenant;
-let db: ReturnType<typeof clients>;
-let tables: Awaited<ReturnType<typeof createTables>>;
 let seq = 0;
 let T = 'atk0';
 
-beforeAll(async () => {
-  [dynamo, mgmt, auth0] = await Promise.all([readyDynamoDb(), managementServer(), fakeTenant('atk', 'https://events.test')]);
-  db = clients(dynamo.endpoint);
-  tables = await createTables(db.raw, 'atklimits');
-}, 60_000);
-afterAll(async () => {
-  await mgmt?.close();
-  await auth0?.close();
-  await dynamo?.stop();
-});
+const bed = socketTestBed('atk', 'atklimits');
 beforeEach(() => {
-  mgmt.reset();
-  clearKeySets();
   T = `atk${++seq}`;
 });
 
 const LIMITS = { perSub: 1, perTenant: 100 };
 
-const socketDeps = (overrides: Partial<SocketDeps> = {}): SocketDeps =>
-  localSocketDeps(
-    {
-      ddb: db.ddb,
-      managementEndpoint: mgmt.endpoint,
-      tables,
-      tenants: () =>
-        new Map([
-          [T, { ...auth0.tenant, name: T }],
-          [`${T}b`, { ...auth0.tenant, name: `${T}b` }],
-        ]),
-    },
-    { listenerLimits: LIMITS, ...overrides },
-  );
+const socketDeps = (overrides: Partial<SocketDeps> = {}): SocketDeps => bed.socketDeps(() => [T, `${T}b`], { listenerLimits: LIMITS, ...overrides });
 const closerDeps = (): CloserDeps => ({
-  ddb: db.ddb,
-  mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }),
-  connectionsTable: tables.connections,
+  ddb: bed.db.ddb,
+  mgmt: managementClient(bed.mgmt.endpoint, { maxAttempts: 1 }),
+  connectionsTable: bed.tables.connections,
   scheduleCheck: async () => undefined,
   now: () => new Date(),
 });
@@ -69,11 +39,13 @@ let nextId = 0;
 const conn = () => `atk-conn-${++nextId}`;
 const route = (routeKey: string, connectionId: string, extra: Record<string, unknown> = {}) => ({ requestContext: { routeKey, connectionId }, ...extra });
 const invoke = (event: unknown, deps: SocketDeps) => handleSocket(event as never, deps).catch(() => ({ statusCode: 500 }));
-const sent = (id: string) => (mgmt.messages.get(id) ?? []) as Record<string, any>[];
+const sent = (id: string) => (bed.mgmt.messages.get(id) ?? []) as Record<string, any>[];
 const item = async (id: string) =>
-  (await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as ConnectionItem | undefined;
+  (await bed.db.ddb.send(new GetCommand({ TableName: bed.tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as
+    ConnectionItem | undefined;
 const counter = async (key: string) =>
-  (await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: key }, ConsistentRead: true }))).Item?.n as number | undefined;
+  (await bed.db.ddb.send(new GetCommand({ TableName: bed.tables.connections, Key: { connection_id: key }, ConsistentRead: true }))).Item?.n as
+    number | undefined;
 const connect = (id: string, deps: SocketDeps, tenant = T) => invoke(route('$connect', id, { queryStringParameters: { tenant } }), deps);
 const authenticate = (id: string, token: string, deps: SocketDeps) =>
   invoke(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
@@ -91,7 +63,7 @@ describe('a hostile client opening and closing at once on one sub (perSub 1)', (
   it('twenty tabs that connect, authenticate and disconnect at once, each racing the closer: no counter below 0, none leaked, the next tab accepted and only one', async () => {
     const deps = socketDeps();
     const sub = 'auth0|storm';
-    const token = await auth0.token({ sub, permissions: ['listen:events:self'] });
+    const token = await bed.auth0.token({ sub, permissions: ['listen:events:self'] });
     const ids = Array.from({ length: 20 }, conn);
     await Promise.all(ids.map((id) => connect(id, deps)));
     // Authenticate, $disconnect and the closer's `disconnected` check of every tab all at once.
@@ -120,7 +92,7 @@ describe('a hostile client opening and closing at once on one sub (perSub 1)', (
   it('a $disconnect repeated ten times and ten closer checks for one counted tab count it out once (a second tab of the user stays counted)', async () => {
     const deps = socketDeps({ listenerLimits: { perSub: 2, perTenant: 100 } });
     const sub = 'auth0|twice';
-    const token = await auth0.token({ sub, permissions: ['listen:events:self'] });
+    const token = await bed.auth0.token({ sub, permissions: ['listen:events:self'] });
     const [a, b] = [conn(), conn()];
     for (const id of [a, b]) {
       await connect(id, deps);
@@ -137,7 +109,7 @@ describe('a hostile client opening and closing at once on one sub (perSub 1)', (
 
   it('a connection id used again after a clean close (a replayed $connect) is a new, pending, uncounted connection: the user is not locked out', async () => {
     const deps = socketDeps();
-    const token = await auth0.token({ sub: 'auth0|again', permissions: ['listen:events:self'] });
+    const token = await bed.auth0.token({ sub: 'auth0|again', permissions: ['listen:events:self'] });
     const a = conn();
     await connect(a, deps);
     await authenticate(a, token, deps);
@@ -145,7 +117,7 @@ describe('a hostile client opening and closing at once on one sub (perSub 1)', (
     await connect(a, deps);
     expect(await item(a)).toMatchObject({ state: 'pending' });
     expect((await item(a))?.limit_window).toBeUndefined();
-    mgmt.reset();
+    bed.mgmt.reset();
     await authenticate(a, token, deps);
     expect(sent(a)[0]?.type).toBe('authenticated');
     await invoke(route('$disconnect', a), deps);
@@ -167,14 +139,14 @@ describe('a malformed connection item (a poison close check)', () => {
       const id = conn();
       const base = listener(id, T, 'self', 'auth0|odd') as unknown as Record<string, unknown>;
       const Item = Object.fromEntries(Object.entries({ ...base, ...extra }).filter(([, v]) => v !== undefined));
-      await db.ddb.send(new PutCommand({ TableName: tables.connections, Item }));
-      const outcome = await within(removeConnection(db.ddb, tables.connections, id), 10_000);
+      await bed.db.ddb.send(new PutCommand({ TableName: bed.tables.connections, Item }));
+      const outcome = await within(removeConnection(bed.db.ddb, bed.tables.connections, id), 10_000);
       expect(outcome.settled).toBe(true);
       // And the closer's check for it is a batch item failure (retried by SQS, then its DLQ), not a hang.
       const record = { messageId: 'm-poison', body: JSON.stringify({ connection_id: id, check: 'disconnected' }) } as SQSEvent['Records'][number];
       const check = await within(handleChecks({ Records: [record] }, closerDeps()), 10_000);
       expect(check).toEqual({ settled: true, value: { batchItemFailures: [{ itemIdentifier: 'm-poison' }] } });
-      await db.ddb.send(new DeleteCommand({ TableName: tables.connections, Key: { connection_id: id } }));
+      await bed.db.ddb.send(new DeleteCommand({ TableName: bed.tables.connections, Key: { connection_id: id } }));
     },
     20_000,
   );
@@ -185,12 +157,12 @@ describe('the closer: what it does with a check it cannot process', () => {
 
   it('a check whose removal fails is reported as a batch item failure (SQS retries it, then its DLQ): never deleted', async () => {
     const id = conn();
-    await db.ddb.send(new PutCommand({ TableName: tables.connections, Item: listener(id, T, 'self', 'auth0|x', { limit_window: 1 } as never) }));
+    await bed.db.ddb.send(new PutCommand({ TableName: bed.tables.connections, Item: listener(id, T, 'self', 'auth0|x', { limit_window: 1 } as never) }));
     const failing: CloserDeps = {
       ...closerDeps(),
       ddb: {
         send: async (cmd: { constructor: { name: string } }) => {
-          if (cmd.constructor.name === 'GetCommand') return db.ddb.send(cmd as never);
+          if (cmd.constructor.name === 'GetCommand') return bed.db.ddb.send(cmd as never);
           throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
         },
       } as never,
@@ -210,7 +182,7 @@ describe('another tenant', () => {
   it("the closer's `disconnected` check of tenant A's connection removes that item only: tenant B's user, same sub, keeps its item and its count", async () => {
     const deps = socketDeps();
     const sub = 'auth0|same-sub-both-tenants';
-    const tokenA = await auth0.token({ sub, permissions: ['listen:events:self'] });
+    const tokenA = await bed.auth0.token({ sub, permissions: ['listen:events:self'] });
     const [a, b] = [conn(), conn()];
     await connect(a, deps);
     await authenticate(a, tokenA, deps);

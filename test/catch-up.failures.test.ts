@@ -11,13 +11,12 @@
  * ids are written by hand from the fixture (event i has id `<tenant>-00000i`).
  */
 import { BatchWriteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { clearKeySets, verifyListenerToken } from '../lambda/shared/tokens';
+import { clearKeySets } from '../lambda/shared/tokens';
 import { handleSocket, type SocketDeps } from '../lambda/socket/handler';
 import { DEFAULT_SETTLE_MS } from '../lambda/socket/deps';
-import { managementClient } from '../lambda/shared/management';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { fakeTenant, type FakeTenant } from './support/auth0';
-import { clients, createTables, managementServer, readyDynamoDb, storedEvent, type ManagementServer } from '../harness/realtime';
+import { clients, createTables, localSocketDeps, managementServer, readyDynamoDb, storedEvent, type ManagementServer } from '../harness/realtime';
 
 Object.assign(process.env, EMULATOR_CREDENTIALS);
 
@@ -76,21 +75,10 @@ function deps(tenant: string, opts: { failQuery?: boolean } = {}): SocketDeps {
       return db.ddb.send(command as never);
     },
   } as unknown as SocketDeps['ddb'];
-  return {
-    ddb,
-    mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }),
-    connectionsTable: tables.connections,
-    eventsTable: tables.events,
-    tenants: () => new Map([[tenant, { ...auth0.tenant, name: tenant }]]),
-    verify: (token, t) => verifyListenerToken(token, t),
-    scheduleCheck: async () => undefined,
-    now: () => new Date(),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    seamMs: 50,
-    settleMs: 20,
-    catchUpPartMax: 100,
-    remainingMs: () => 29_000,
-  };
+  return localSocketDeps(
+    { ddb, managementEndpoint: mgmt.endpoint, tables, tenants: () => new Map([[tenant, { ...auth0.tenant, name: tenant }]]) },
+    { catchUpPartMax: 100 },
+  );
 }
 
 async function authenticated(tenant: string, since: string, d = deps(tenant)): Promise<string> {

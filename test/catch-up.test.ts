@@ -6,7 +6,7 @@
  */
 import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConnectionItem } from '../lambda/shared/connections';
-import { clearKeySets, verifyListenerToken } from '../lambda/shared/tokens';
+import { clearKeySets } from '../lambda/shared/tokens';
 import type { StoredEvent } from '../lambda/shared/stores';
 import { handleSocket, type SocketDeps } from '../lambda/socket/handler';
 import { pushEvent } from '../lambda/push/handler';
@@ -14,7 +14,7 @@ import { closeConnection, managementClient } from '../lambda/shared/management';
 import { signedPoster } from '../lambda/shared/signed-poster';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { fakeTenant, type FakeTenant } from './support/auth0';
-import { clients, createTables, managementServer, putEvent, readyDynamoDb, storedEvent, type ManagementServer } from '../harness/realtime';
+import { clients, createTables, localSocketDeps, managementServer, putEvent, readyDynamoDb, storedEvent, type ManagementServer } from '../harness/realtime';
 
 Object.assign(process.env, EMULATOR_CREDENTIALS);
 
@@ -50,25 +50,17 @@ beforeEach(() => {
   clearKeySets();
 });
 
-/** Deps of one invocation: `remainingMs` counts down from the function's timeout, as Lambda's context does. */
+/**
+ * Deps of one invocation: `remainingMs` counts down from the function's timeout, as Lambda's context does;
+ * no per-part cap (catchUpPartMax) unless a test sets one.
+ */
 function invocationDeps(server: ManagementServer, overrides: Partial<SocketDeps> = {}, timeoutMs = LAMBDA_TIMEOUT_MS): SocketDeps & { startedAt: number } {
   const startedAt = Date.now();
-  return {
-    startedAt,
-    ddb: db.ddb,
-    mgmt: managementClient(server.endpoint, { maxAttempts: 1 }),
-    connectionsTable: tables.connections,
-    eventsTable: tables.events,
-    tenants: () => new Map([[TENANT, auth0.tenant]]),
-    verify: (token, tenant) => verifyListenerToken(token, tenant),
-    scheduleCheck: async () => undefined,
-    now: () => new Date(),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    seamMs: 200,
-    settleMs: 100,
-    remainingMs: () => startedAt + timeoutMs - Date.now(),
-    ...overrides,
-  } as SocketDeps & { startedAt: number };
+  const deps = localSocketDeps(
+    { ddb: db.ddb, managementEndpoint: server.endpoint, tables, tenants: () => new Map([[TENANT, auth0.tenant]]) },
+    { seamMs: 200, settleMs: 100, catchUpPartMax: Infinity, remainingMs: () => startedAt + timeoutMs - Date.now(), ...overrides },
+  );
+  return { startedAt, ...deps };
 }
 
 let nextId = 0;

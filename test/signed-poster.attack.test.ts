@@ -5,11 +5,12 @@
  * Servers are local (127.0.0.1); expected values are written by hand.
  */
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { signedPoster } from '../lambda/shared/signed-poster';
+import { Sha256 } from './support/sha256';
 
 const creds = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 const frame = () => new TextEncoder().encode('{"type":"event","event":{"id":"e1"}}');
@@ -302,18 +303,6 @@ describe('signedPoster attack: keep-alive across a freeze (Lambda thaw)', () => 
 });
 
 describe('signedPoster attack: wire path and host against the signature', () => {
-  class Sha256 {
-    private h: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-    constructor(secret?: string | Uint8Array) {
-      this.h = secret ? createHmac('sha256', secret) : createHash('sha256');
-    }
-    update(data: string | Uint8Array) {
-      this.h.update(data);
-    }
-    async digest() {
-      return new Uint8Array(this.h.digest());
-    }
-  }
   const cases: [string, string, string][] = [
     ['stage with a trailing slash', '/v1/', '/v1/@connections/abc%3D'],
     ['only a slash', '/', '/@connections/abc%3D'],

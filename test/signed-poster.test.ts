@@ -1,9 +1,10 @@
 /** The push Lambda's SigV4 sender: signatures identical to the AWS SDK's signer; status handling. */
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { requestSigner, signedPoster, signRequest, uriEncode } from '../lambda/shared/signed-poster';
+import { Sha256 } from './support/sha256';
 
 /** A sender to a local server standing in for API Gateway's /v1 management endpoint, with fixed test credentials. */
 const posterTo = (server: http.Server, opts: { maxAttempts: number; timeoutMs?: number }) =>
@@ -13,20 +14,6 @@ const posterTo = (server: http.Server, opts: { maxAttempts: number; timeoutMs?: 
     credentials: () => ({ accessKeyId: 'a', secretAccessKey: 'b' }),
     ...opts,
   });
-
-/** A Node-crypto Sha256 for the SDK signer (the SDK's own implementation, in the SDK's interface). */
-class Sha256 {
-  private h: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-  constructor(secret?: string | Uint8Array) {
-    this.h = secret ? createHmac('sha256', secret) : createHash('sha256');
-  }
-  update(data: string | Uint8Array) {
-    this.h.update(data);
-  }
-  async digest() {
-    return new Uint8Array(this.h.digest());
-  }
-}
 
 describe('signRequest', () => {
   it.each([

@@ -7,13 +7,13 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { CloseCheck, ConnectionItem } from '../lambda/shared/connections';
-import { clearKeySets, verifyListenerToken } from '../lambda/shared/tokens';
+import { clearKeySets } from '../lambda/shared/tokens';
 import { handleSocket, type SocketDeps } from '../lambda/socket/handler';
 import { runCheck } from '../lambda/closer/handler';
 import { managementClient } from '../lambda/shared/management';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { fakeTenant, type FakeTenant } from './support/auth0';
-import { clients, createTables, managementServer, putEvent, readyDynamoDb, storedEvent, type ManagementServer } from '../harness/realtime';
+import { clients, createTables, localSocketDeps, managementServer, putEvent, readyDynamoDb, storedEvent, type ManagementServer } from '../harness/realtime';
 
 Object.assign(process.env, EMULATOR_CREDENTIALS);
 
@@ -47,23 +47,16 @@ beforeEach(() => {
 /** Authenticate invocations that read the events table, i.e. ran a catch-up (each holds its Lambda for the seam and the replay). */
 let replaysStarted = 0;
 function socketDeps(overrides: Partial<SocketDeps> = {}): SocketDeps {
-  return {
-    ddb: db.ddb,
-    mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }),
-    connectionsTable: tables.connections,
-    eventsTable: tables.events,
-    // Every tenant name of this file is the fake tenant (same issuer and keys).
-    tenants: () => new Map([[T, { ...auth0.tenant, name: T }]]),
-    verify: (token, tenant) => verifyListenerToken(token, tenant),
-    scheduleCheck: async (check, delaySeconds) => void scheduled.push({ check, delaySeconds }),
-    now: () => new Date(),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    seamMs: 50,
-    settleMs: 20,
-    catchUpPartMax: 1000,
-    remainingMs: () => 29_000,
-    ...overrides,
-  };
+  return localSocketDeps(
+    {
+      ddb: db.ddb,
+      managementEndpoint: mgmt.endpoint,
+      tables,
+      // Every tenant name of this file is the fake tenant (same issuer and keys).
+      tenants: () => new Map([[T, { ...auth0.tenant, name: T }]]),
+    },
+    { scheduleCheck: async (check, delaySeconds) => void scheduled.push({ check, delaySeconds }), ...overrides },
+  );
 }
 
 /** The deps of one invocation, counting it in replaysStarted when it reads the events table. */

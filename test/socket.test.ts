@@ -5,7 +5,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import type { CloseCheck, ConnectionItem } from '../lambda/shared/connections';
-import { clearKeySets, verifyListenerToken } from '../lambda/shared/tokens';
+import { clearKeySets } from '../lambda/shared/tokens';
 import { cursorOf, type StoredEvent } from '../lambda/shared/stores';
 import { handleSocket, type SocketDeps } from '../lambda/socket/handler';
 import { runCheck, type CloserDeps } from '../lambda/closer/handler';
@@ -16,7 +16,7 @@ import { closeConnection, managementClient } from '../lambda/shared/management';
 import { signedPoster } from '../lambda/shared/signed-poster';
 import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
 import { fakeTenant, type FakeTenant } from './support/auth0';
-import { clients, createTables, managementServer, putEvent, readyDynamoDb, storedEvent, type ManagementServer } from '../harness/realtime';
+import { clients, createTables, localSocketDeps, managementServer, putEvent, readyDynamoDb, storedEvent, type ManagementServer } from '../harness/realtime';
 
 Object.assign(process.env, EMULATOR_CREDENTIALS);
 
@@ -46,22 +46,10 @@ beforeEach(() => {
 });
 
 function socketDeps(overrides: Partial<SocketDeps> = {}): SocketDeps {
-  return {
-    ddb: db.ddb,
-    mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }),
-    connectionsTable: tables.connections,
-    eventsTable: tables.events,
-    tenants: () => new Map([[TENANT, auth0.tenant]]),
-    verify: (token, tenant) => verifyListenerToken(token, tenant),
-    scheduleCheck: async (check, delaySeconds) => void scheduled.push({ check, delaySeconds }),
-    now: () => new Date(),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    seamMs: 200,
-    settleMs: 100,
-    catchUpPartMax: 1000,
-    remainingMs: () => 29_000,
-    ...overrides,
-  };
+  return localSocketDeps(
+    { ddb: db.ddb, managementEndpoint: mgmt.endpoint, tables, tenants: () => new Map([[TENANT, auth0.tenant]]) },
+    { scheduleCheck: async (check, delaySeconds) => void scheduled.push({ check, delaySeconds }), seamMs: 200, settleMs: 100, ...overrides },
+  );
 }
 
 let nextId = 0;
