@@ -130,8 +130,12 @@ export const ASSUMPTIONS = {
   logBytesPerRecord: 300,
   logRetentionMonths: 3,
   /* The stack's alarms are not assumed: scripts/stack-alarms.ts counts them in the synthesized template. */
-  /** DynamoDB: 2 conditional writes per user event (1 WRU each); 1 write per session event plus 2 GSIs (3 WRU); the push reads listeners (0.5 RRU per event per 4 KB page). */
-  wruPerUserEvent: 2,
+  /**
+   * DynamoDB: 1 conditional write per user event (1 WRU, an item under 1 KB) when it is newer than what is
+   * stored, the usual case (a duplicate or an older event: 1 refused write, then 1 per attribute group, 2-8);
+   * 1 write per session event plus 2 GSIs (3 WRU); the push reads listeners (0.5 RRU per event per 4 KB page).
+   */
+  wruPerUserEvent: 1,
   wruPerSessionEvent: 3,
   rruPerPush: 0.5,
   /**

@@ -4,14 +4,16 @@
  *   user_registered           created_at, the earliest               (registered_event, earliest wins)
  *                             the profile (below)
  *                             deleted = false, no deleted_at         (deleted_event)
- *                             blocked (false unless the profile says) (blocked_event)
+ *                             blocked (false unless the profile says), no blocked_at (blocked_event)
  *   user_updated              the profile (below)
  *                             deleted = false, no deleted_at         (deleted_event)
- *                             blocked, only when the event changes the administrator's flag (blocked_event)
+ *                             blocked, no blocked_at, only when the event changes the administrator's flag (blocked_event)
  *   user_blocked/_unblocked   blocked, blocked_at                    (blocked_event)
  *   user_deleted              deleted, deleted_at                    (deleted_event)
  *                             last_deleted_at, never removed          (last_deletion_event)
  *   password_changed          last_password_change                   (password_event)
+ * A group's attributes all come from the event its marker names: a registration or update carries no
+ * block date, so it removes an older block's blocked_at (else the item would depend on arrival order).
  * The profile: `email` (email_event) and `username` (username_event) each on its own marker, the
  * other PROFILE_FIELDS together (profile_event). An Event Streams user object is the whole profile:
  * it writes all three groups and removes what it lacks. An Action or `ss` registration knows only
@@ -90,7 +92,11 @@ export function groupUpdates(event: CanonicalEvent): GroupUpdate[] {
         // limit_mu, are `login_throttled`: an IP address throttled, never `blocked` here.) Without previous_object
         // (optional, "when applicable") a block is still applied; an unblock is unknown and left to sapi/ublkdu.
         const adminChange = p.previous_blocked !== undefined ? (p.blocked ?? false) !== p.previous_blocked : p.blocked === true;
-        return [...profile, alive, ...(adminChange ? [{ marker: 'blocked_event', set: { blocked: p.blocked ?? false }, ...when }] : [])];
+        return [
+          ...profile,
+          alive,
+          ...(adminChange ? [{ marker: 'blocked_event', set: { blocked: p.blocked ?? false }, remove: ['blocked_at'], ...when }] : []),
+        ];
       }
       // The profile first: a new user's item appears with its email (a reader polling for the item sees it whole sooner).
       // created_at before `alive`: a registration newer than the deletion of a deleted user replaces it (a reused user_id).
@@ -99,7 +105,7 @@ export function groupUpdates(event: CanonicalEvent): GroupUpdate[] {
         ...profile,
         { marker: 'registered_event', set: { created_at: createdAt }, at: createdAt, earliest: true },
         alive,
-        { marker: 'blocked_event', set: { blocked: p.blocked ?? false }, ...when },
+        { marker: 'blocked_event', set: { blocked: p.blocked ?? false }, remove: ['blocked_at'], ...when },
       ];
     }
     case 'user_blocked':

@@ -14,9 +14,12 @@
  * more than MAX_CLOCK_SKEW_MS after the time ingest received it: a forged or skewed far-future date
  * cannot freeze a user's state, and is not stored either (the capped date is). One rule for every
  * front door, so a Log Stream block and an Event Streams update order by time whichever arrives first.
- * A second conditional UpdateItem moves `updated_at` forward only (updated_event). A duplicate has
- * the same marker (no change); an older event has a smaller one (no rollback). A failed condition is
- * success; any other error fails only that record (retried, then the DLQ).
+ * `updated_at` moves forward only, on its own marker (updated_event). A duplicate has the same marker
+ * (no change); an older event has a smaller one (no rollback). A failed condition is success; any
+ * other error fails only that record (retried, then the DLQ).
+ * Requests: an event newer than all it touches (the usual case) is one UpdateItem for every group and
+ * updated_at, on all their conditions; when that is refused, nothing was written and each group is
+ * written on its own condition (see applyUserEvent).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { isConditionFailed } from '../shared/dynamodb';
@@ -38,47 +41,69 @@ export interface UsersWriterDeps {
 
 const logger = createLogger('auth0-events-users');
 
-/**
- * SET (and REMOVE) the attributes and the marker if the marker attribute is absent or older (`earliest`: see below).
- * Returns false when the condition failed.
- */
-async function conditionalSet(
-  deps: UsersWriterDeps,
-  event: CanonicalEvent,
-  { marker: markerAttr, set, remove = [], at, earliest }: GroupUpdate,
-): Promise<boolean> {
-  const names: Record<string, string> = { '#m': markerAttr };
-  const values: Record<string, unknown> = { ':m': markerOf(event, at) };
-  const assignments = ['#m = :m'];
+/** One group's part of an UpdateItem: its SET and REMOVE clauses and its condition, with placeholders prefixed `p`. */
+interface GroupExpression {
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+  assignments: string[];
+  removals: string[];
+  condition: string;
+}
+
+/** The UpdateItem parts of one group: SET (and REMOVE) its attributes and marker if the marker is absent or older (`earliest`: see below). */
+function groupExpression(event: CanonicalEvent, { marker: markerAttr, set, remove = [], at, earliest }: GroupUpdate, p: string): GroupExpression {
+  const m = `#${p}m`;
+  const names: Record<string, string> = { [m]: markerAttr };
+  const values: Record<string, unknown> = { [`:${p}m`]: markerOf(event, at) };
+  const assignments = [`${m} = :${p}m`];
   Object.entries(set).forEach(([k, v], i) => {
-    names[`#a${i}`] = k;
-    values[`:a${i}`] = v;
-    assignments.push(`#a${i} = :a${i}`);
+    names[`#${p}a${i}`] = k;
+    values[`:${p}a${i}`] = v;
+    assignments.push(`#${p}a${i} = :${p}a${i}`);
   });
-  remove.forEach((k, i) => {
-    names[`#r${i}`] = k;
+  const removals = remove.map((k, i) => {
+    names[`#${p}r${i}`] = k;
+    return `#${p}r${i}`;
   });
-  if (earliest) {
-    Object.assign(names, { '#deleted': 'deleted', '#deletedEvent': 'deleted_event', '#lastDeletion': LAST_DELETION_MARKER });
-    values[':true'] = true;
-  }
+  if (!earliest) return { names, values, assignments, removals, condition: `attribute_not_exists(${m}) OR ${m} < :${p}m` };
   // created_at: the earliest registration of the user's current life. A registration newer than the last deletion
   // replaces one older than it (a new life); within a life the earlier wins; one older than the last deletion never
   // replaces one newer than it (a redelivered first registration never rolls created_at back, issue 18 item 4b).
   // Items whose deletion was written before last_deletion_event existed: `deleted` and `deleted_event` tell it.
-  const condition = earliest
-    ? 'attribute_not_exists(#m) OR (#m < #lastDeletion AND :m > #lastDeletion) OR (#m > :m AND NOT (:m < #lastDeletion AND #m > #lastDeletion))' +
-      ' OR (attribute_not_exists(#lastDeletion) AND #deleted = :true AND #deletedEvent < :m)'
-    : 'attribute_not_exists(#m) OR #m < :m';
+  Object.assign(names, { '#deleted': 'deleted', '#deletedEvent': 'deleted_event', '#lastDeletion': LAST_DELETION_MARKER });
+  values[':true'] = true;
+  const v = `:${p}m`;
+  return {
+    names,
+    values,
+    assignments,
+    removals,
+    condition:
+      `attribute_not_exists(${m}) OR (${m} < #lastDeletion AND ${v} > #lastDeletion) OR (${m} > ${v} AND NOT (${v} < #lastDeletion AND ${m} > #lastDeletion))` +
+      ` OR (attribute_not_exists(#lastDeletion) AND #deleted = :true AND #deletedEvent < ${v})`,
+  };
+}
+
+/**
+ * One conditional UpdateItem of the groups: every group's SET and REMOVE, on the condition that each
+ * group's own condition holds. Returns false when the condition failed (then nothing was written).
+ * The largest (a whole profile's registration, 7 groups) is under 1 KB of expressions; AWS allows 4 KB.
+ */
+async function conditionalSet(deps: UsersWriterDeps, event: CanonicalEvent, groups: GroupUpdate[]): Promise<boolean> {
+  const parts = groups.map((g, i) => groupExpression(event, g, `g${i}`));
+  const assignments = parts.flatMap((x) => x.assignments);
+  const removals = parts.flatMap((x) => x.removals);
+  const update = `SET ${assignments.join(', ')}${removals.length ? ` REMOVE ${removals.join(', ')}` : ''}`;
+  const condition = parts.length === 1 ? parts[0].condition : parts.map((x) => `(${x.condition})`).join(' AND ');
   try {
     await deps.db.send(
       new UpdateCommand({
         TableName: deps.table,
         Key: { [USERS_TABLE.partitionKey]: event.tenant, [USERS_TABLE.sortKey]: event.user_id },
-        UpdateExpression: `SET ${assignments.join(', ')}${remove.length ? ` REMOVE ${remove.map((_, i) => `#r${i}`).join(', ')}` : ''}`,
+        UpdateExpression: update,
         ConditionExpression: condition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
+        ExpressionAttributeNames: Object.assign({}, ...parts.map((x) => x.names)),
+        ExpressionAttributeValues: Object.assign({}, ...parts.map((x) => x.values)),
       }),
     );
     return true;
@@ -103,11 +128,23 @@ export async function applyUserEvent(
     log.warn('user event without user_id: acknowledged without a write');
     return 'skipped';
   }
-  let written = false;
-  for (const update of updates) if (await conditionalSet(deps, event, update)) written = true;
-  // Always attempted, also after a failed condition: a retry after a crash between the two writes completes it.
   const changedAt = orderingDate(event, userChangedAt(event));
-  await conditionalSet(deps, event, { marker: 'updated_event', set: { updated_at: changedAt }, at: changedAt });
+  const updated: GroupUpdate = { marker: 'updated_event', set: { updated_at: changedAt }, at: changedAt };
+  // The usual case, an event newer than everything stored: one UpdateItem writes every group and updated_at.
+  // Equivalent to the writes one by one below: the groups' attributes and markers are disjoint, and no
+  // group's condition reads what a group before it writes (created_at's condition reads `deleted`,
+  // deleted_event and last_deletion_event: a registration writes the first two only after it, in `alive`),
+  // so each condition sees the same values as it would one by one. If any fails, nothing is written and
+  // the groups are written one by one.
+  if (await conditionalSet(deps, event, [...updates, updated])) {
+    log.info('user updated');
+    return 'written';
+  }
+  // A duplicate, an older event or a partly newer one: each group on its own condition.
+  let written = false;
+  for (const update of updates) if (await conditionalSet(deps, event, [update])) written = true;
+  // Always attempted, also after a failed condition: a retry after a crash half-way completes it.
+  await conditionalSet(deps, event, [updated]);
   log.info(written ? 'user updated' : 'user unchanged: duplicate or older than the stored state');
   return written ? 'written' : 'unchanged';
 }
