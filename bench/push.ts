@@ -185,14 +185,17 @@ interface Result {
   heapGrowthMb: number;
   firstError?: string;
   /** bounded rows: from the start to the last listener page (the listeners are all read before the first send). */
+  /** From the start to the last listener page's answer (the sends overlap the later pages). */
   readMs?: number;
+  /** From the start to the first POST: what the listener read delays the fan-out by. */
+  firstSendMs?: number;
 }
 
 async function measure(
   name: string,
   listeners: number,
   concurrency: number,
-  run: () => Promise<{ errors: number; firstError?: string; lastPageAt?: number }>,
+  run: () => Promise<{ errors: number; firstError?: string; lastPageAt?: number; firstSendAt?: number }>,
   server: Awaited<ReturnType<typeof startServer>>,
 ): Promise<Result> {
   (globalThis as { gc?: () => void }).gc?.();
@@ -210,7 +213,7 @@ async function measure(
   }, 5);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const { errors, firstError, lastPageAt } = await run();
+  const { errors, firstError, lastPageAt, firstSendAt } = await run();
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);
@@ -233,6 +236,7 @@ async function measure(
     heapGrowthMb: (heapPeak - heap0) / 2 ** 20,
     firstError,
     ...(lastPageAt ? { readMs: lastPageAt - t0 } : {}),
+    ...(firstSendAt ? { firstSendMs: firstSendAt - t0 } : {}),
   };
 }
 
@@ -255,7 +259,9 @@ const event = toStoredEvent(
 async function viaPushEvent(listeners: number, concurrency: number, endpoint: string, sdk = false) {
   const client = managementClient(endpoint, { maxSockets: concurrency });
   const store = fakeListenerStore(listeners);
-  const post = sdk ? (id: string, data: Uint8Array) => postJson(client, id, data) : signedPoster({ endpoint, region: 'us-east-1', maxSockets: concurrency });
+  const send = sdk ? (id: string, data: Uint8Array) => postJson(client, id, data) : signedPoster({ endpoint, region: 'us-east-1', maxSockets: concurrency });
+  let firstSendAt: number | undefined;
+  const post: PushDeps['post'] = (id, data) => ((firstSendAt ??= performance.now()), send(id, data));
   const deps: PushDeps = {
     ddb: store,
     post,
@@ -267,7 +273,7 @@ async function viaPushEvent(listeners: number, concurrency: number, endpoint: st
   };
   const stats = await pushEvent(event, deps);
   if (stats.sent + stats.failed !== listeners) throw new Error(`expected ${listeners} listeners, saw ${stats.listeners}`);
-  return { errors: stats.failed + stats.gone, lastPageAt: store.lastPageAt };
+  return { errors: stats.failed + stats.gone, lastPageAt: store.lastPageAt, firstSendAt };
 }
 
 /** The AWS chat sample: scan all connections, then Promise.all(postToConnection) with no bound. */
@@ -343,8 +349,8 @@ async function floor(listeners: number, concurrency: number, endpoint: string) {
 /** listeners x latency / concurrency: the time of a sender with no cost of its own against this endpoint. */
 const idealMs = (r: Result) => (r.listeners * LATENCY_MS) / r.concurrency;
 
-/** The time after the last listener page, as a multiple of the ideal: the sender's share, to hold against the floor (which reads no listeners). */
-const sendPhase = (r: Result) => (r.ms - (r.readMs ?? 0)) / idealMs(r);
+/** The time from the first POST, as a multiple of the ideal: the sender's share, to hold against the floor (which reads no listeners). */
+const sendPhase = (r: Result) => (r.ms - (r.firstSendMs ?? 0)) / idealMs(r);
 
 function row(r: Result): string {
   const ideal = idealMs(r) * (r.extrapolatedMs !== undefined ? LISTENERS / r.listeners : 1);
@@ -357,7 +363,9 @@ function row(r: Result): string {
       r.name.padEnd(11),
       time.padEnd(44),
       `ideal ${(ideal / 1000).toFixed(2)} s, x${((r.extrapolatedMs ?? r.ms) / ideal).toFixed(2)}`.padEnd(24),
-      ...(r.readMs !== undefined ? [`listeners read ${r.readMs.toFixed(0)} ms, sends x${sendPhase(r).toFixed(2)} the ideal`] : []),
+      ...(r.readMs !== undefined
+        ? [`first send at ${(r.firstSendMs ?? 0).toFixed(0)} ms, last listener page at ${r.readMs.toFixed(0)} ms, sends x${sendPhase(r).toFixed(2)} the ideal`]
+        : []),
       `peak in flight ${String(r.peak).padStart(5)}`,
       `errors ${r.errors}`,
       `cpu ${(r.cpuMs / 1000).toFixed(2)} s (${((r.cpuMs / r.listeners) * 1000).toFixed(0)} us/req; endpoint ${((r.endpointCpuMs / Math.max(1, r.requests)) * 1000).toFixed(0)} us/req, its timers ${r.endpointLateMs.toFixed(1)} ms late)`,
@@ -461,7 +469,7 @@ async function main() {
       const rs = rounds.map((rr) => rr.find((r) => r.name === name)!);
       const ideal = (r: Result) => (LISTENERS * LATENCY_MS) / r.concurrency;
       console.log(
-        `  ${name.padEnd(11)} x${median(rs.map((r) => (r.extrapolatedMs ?? r.ms) / ideal(r))).toFixed(2)} the ideal (rounds: ${rs.map((r) => ((r.extrapolatedMs ?? r.ms) / ideal(r)).toFixed(2)).join(', ')})${rs[0].readMs !== undefined ? `, listeners read ${median(rs.map((r) => r.readMs!)).toFixed(0)} ms, sends x${median(rs.map(sendPhase)).toFixed(2)}` : ''} | cpu ${median(rs.map((r) => (r.cpuMs / r.listeners) * 1000)).toFixed(0)} us/req (endpoint ${median(rs.map((r) => (r.endpointCpuMs / Math.max(1, r.requests)) * 1000)).toFixed(0)} us/req, timers ${median(rs.map((r) => r.endpointLateMs)).toFixed(1)} ms late) | errors ${rs.reduce((n, r) => n + r.errors, 0)} | rss peak ${median(rs.map((r) => r.rssPeakMb)).toFixed(0)} MB, heap +${median(rs.map((r) => r.heapGrowthMb)).toFixed(0)} MB`,
+        `  ${name.padEnd(11)} x${median(rs.map((r) => (r.extrapolatedMs ?? r.ms) / ideal(r))).toFixed(2)} the ideal (rounds: ${rs.map((r) => ((r.extrapolatedMs ?? r.ms) / ideal(r)).toFixed(2)).join(', ')})${rs[0].readMs !== undefined ? `, first send at ${median(rs.map((r) => r.firstSendMs ?? 0)).toFixed(0)} ms, last page at ${median(rs.map((r) => r.readMs!)).toFixed(0)} ms, sends x${median(rs.map(sendPhase)).toFixed(2)}` : ''} | cpu ${median(rs.map((r) => (r.cpuMs / r.listeners) * 1000)).toFixed(0)} us/req (endpoint ${median(rs.map((r) => (r.endpointCpuMs / Math.max(1, r.requests)) * 1000)).toFixed(0)} us/req, timers ${median(rs.map((r) => r.endpointLateMs)).toFixed(1)} ms late) | errors ${rs.reduce((n, r) => n + r.errors, 0)} | rss peak ${median(rs.map((r) => r.rssPeakMb)).toFixed(0)} MB, heap +${median(rs.map((r) => r.heapGrowthMb)).toFixed(0)} MB`,
       );
     }
   }

@@ -368,3 +368,79 @@ describe('handlePushBatch: several events of one stream batch for one listener g
     expect((await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: 'fm-ok' }, ConsistentRead: true }))).Item).toBeDefined();
   });
 });
+
+describe('handlePushBatch: a partition of many pages is sent while its later pages are read', () => {
+  const recordsOf = (events: ReturnType<typeof storedEvent>[]): DynamoDBStreamEvent['Records'] =>
+    events.map((e, i) => ({
+      eventName: 'INSERT',
+      dynamodb: { SequenceNumber: String(i + 1), NewImage: marshall(e, { removeUndefinedValues: true }) as never },
+    }));
+  const ids = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(2, '0')}`);
+  type Cmd = { constructor: { name: string }; input: { ExpressionAttributeValues?: Record<string, unknown> } };
+  const queryKey = (cmd: Cmd) => (cmd.constructor.name === 'QueryCommand' ? String(cmd.input.ExpressionAttributeValues?.[':k']) : undefined);
+
+  it('posts the first frame before the last page is read, and every listener of 6 pages gets its 2 events once, in one frame', async () => {
+    const t = `pages-${++n}`;
+    const listeners = ids(`pg${n}`, 60);
+    await addListeners(listeners.map((id) => listener(id, t, '*', 'ops')));
+    const [e1, e2] = [storedEvent(t, 'auth0|a', new Date(Date.now() - 2000)), storedEvent(t, 'auth0|b', new Date(Date.now() - 1000))];
+    let queries = 0;
+    let queriesAtFirstPost: number | undefined;
+    const counting = { send: (cmd: Cmd) => (queryKey(cmd) === `${t}#*` && queries++, db.ddb.send(cmd as never)) };
+    const base = deps();
+    const post: PushDeps['post'] = (id, data) => ((queriesAtFirstPost ??= queries), base.post(id, data));
+    const res = await handlePushBatch({ Records: recordsOf([e1, e2]) }, { ...base, ddb: counting as never, post, listenerPageSize: 10 });
+    expect(res).toEqual({ batchItemFailures: [] });
+    // 60 listeners, 10 a page: at least 6 queries; the first POST waited for the first page and at most the read ahead of the second.
+    expect(queries).toBeGreaterThanOrEqual(6);
+    expect(queriesAtFirstPost).toBeLessThanOrEqual(2);
+    for (const id of listeners) expect(frames(id)).toEqual([`events:${e1.id},${e2.id}`]);
+    expect(mgmt.requests).toBe(60);
+  });
+
+  it('a later page that cannot be read: the record is reported, the listeners read before it were sent to, and the retry reaches every listener (those read before, twice)', async () => {
+    const [ta, tb] = [`lp-a-${++n}`, `lp-b-${n}`];
+    const many = ids(`lp${n}`, 30); // tenant A's * partition: 3 pages of 10
+    await addListeners([...many.map((id) => listener(id, ta, '*', 'ops')), listener(`lp-b-${n}`, tb, '*', 'ops')]);
+    const e1 = storedEvent(tb, 'auth0|x', new Date(Date.now() - 3000));
+    const e2 = storedEvent(ta, 'auth0|y', new Date(Date.now() - 2000));
+    const e3 = storedEvent(tb, 'auth0|z', new Date(Date.now() - 1000));
+    const records = recordsOf([e1, e2, e3]);
+    // Tenant A's third page fails once (a DynamoDB outage that outlasts the SDK's retries).
+    let queriesA = 0;
+    const flaky = {
+      send: (cmd: Cmd) =>
+        queryKey(cmd) === `${ta}#*` && ++queriesA === 3
+          ? Promise.reject(Object.assign(new Error('down'), { name: 'ServiceUnavailable' }))
+          : db.ddb.send(cmd as never),
+    };
+    const first = await handlePushBatch({ Records: records }, { ...deps(), ddb: flaky as never, listenerPageSize: 10 });
+    // Record 2 (e2, tenant A) is retried; e1 and e3 reached tenant B's listener; A's first two pages got e2.
+    expect(first).toEqual({ batchItemFailures: [{ itemIdentifier: '2' }] });
+    expect(frames(`lp-b-${n}`)).toEqual([`events:${e1.id},${e3.id}`]);
+    for (const id of many.slice(0, 20)) expect(frames(id)).toEqual([`event:${e2.id}`]);
+    for (const id of many.slice(20)) expect(frames(id)).toEqual([]);
+    // Lambda retries from record 2: nobody misses an event; duplicates only where a frame went before the failure.
+    const retry = await handlePushBatch({ Records: records.slice(1) }, { ...deps(), ddb: flaky as never, listenerPageSize: 10 });
+    expect(retry).toEqual({ batchItemFailures: [] });
+    expect(frames(`lp-b-${n}`)).toEqual([`events:${e1.id},${e3.id}`, `event:${e3.id}`]);
+    for (const id of many.slice(0, 20)) expect(frames(id)).toEqual([`event:${e2.id}`, `event:${e2.id}`]);
+    for (const id of many.slice(20)) expect(frames(id)).toEqual([`event:${e2.id}`]);
+  });
+
+  it('pushEvent throws on a later page that cannot be read, after sending to the listeners read before it', async () => {
+    const t = `lp-one-${++n}`;
+    const many = ids(`lq${n}`, 25);
+    await addListeners(many.map((id) => listener(id, t, '*', 'ops')));
+    const e = storedEvent(t, 'auth0|y', new Date());
+    let queries = 0;
+    const flaky = {
+      send: (cmd: Cmd) =>
+        queryKey(cmd) === `${t}#*` && ++queries === 2
+          ? Promise.reject(Object.assign(new Error('down'), { name: 'ServiceUnavailable' }))
+          : db.ddb.send(cmd as never),
+    };
+    await expect(pushEvent(e, { ...deps(), ddb: flaky as never, listenerPageSize: 10 })).rejects.toThrow('down');
+    expect(many.filter((id) => frames(id).length)).toEqual(many.slice(0, 10));
+  });
+});

@@ -17,6 +17,11 @@ export interface PushDeps {
   eventsTable: string;
   concurrency: number;
   now: () => Date;
+  /**
+   * Listeners per page of the listener query (DynamoDB's `Limit`).
+   * @default undefined: pages of up to 1 MB, DynamoDB's own bound (tests set a few to read many pages)
+   */
+  listenerPageSize?: number;
 }
 
 /** From WS_ENDPOINT, CONNECTIONS_TABLE, EVENTS_TABLE and POST_CONCURRENCY (default DEFAULT_POST_CONCURRENCY). */

@@ -1,9 +1,12 @@
 /**
  * The push Lambda, on the events table's stream (INSERT records only, filtered at the event source).
  * For the new session events of a stream batch: the tenant's `*` listeners and the `self` listeners
- * whose sub is the event's user_id (index by-listener, paginated, each partition read once per batch,
- * all read before the first send, so a failed read retries the record without having sent it to
- * anyone). Each listener gets its events of the batch in order in one frame: {"type":"event","event":{...}}
+ * whose sub is the event's user_id (index by-listener, each partition read once per batch). The first
+ * page of every partition is read before the first send (a page holds up to 1 MB: thousands of
+ * listeners, so almost every partition ends there, and a failed read retries the record without having
+ * sent it to anyone); a larger partition's later pages are read one page ahead while the pool sends
+ * (a failure there retries the record, and the listeners read before it may get it twice: the
+ * contract's at-least-once, clients drop duplicates by id). Each listener gets its events of the batch in order in one frame: {"type":"event","event":{...}}
  * for one, {"type":"events","events":[...]} for several (packed up to 32 KB, lambda/shared/frames.ts),
  * with at most POST_CONCURRENCY requests in flight.
  *   - A listener is skipped when the event was stored at or before its `live_from` (catch-up sends
@@ -22,7 +25,7 @@
  * Files: deps.ts (the dependencies and how they are built), missed.ts (closing a listener that missed an event).
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { partitionItems } from '../shared/dynamodb';
+import { partitionPagesAhead } from '../shared/dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { mapWithConcurrency } from '../shared/concurrency';
@@ -64,59 +67,89 @@ interface Listener extends MissedListener {
   token_expires_at?: string;
 }
 
-/** Every listener of one partition of the by-listener index, page by page. */
-async function listenersOf(deps: PushDeps, listenKey: string, filter: ListenFilter): Promise<Listener[]> {
-  const out: Listener[] = [];
-  for await (const l of partitionItems<Listener>(deps.ddb, deps.connectionsTable, CONNECTIONS_TABLE.byListenerIndex, listenKey)) {
-    l.filter = filter;
-    out.push(l);
-  }
-  return out;
+/**
+ * One partition of the by-listener index that a batch reaches (the tenant's `*` listeners, or one
+ * user's `self` listeners): its listeners may see `events` (indexes into the batch, in order). Each
+ * connection is in one partition only, so a listener's events of the batch are its partition's.
+ */
+interface Partition {
+  filter: ListenFilter;
+  events: number[];
+  /** Its pages, each read as soon as the one before arrived (queryPagesAhead). */
+  pages: AsyncGenerator<Listener[]>;
+  /** The first page's read, started with every other partition's at once. */
+  first: Promise<IteratorResult<Listener[]>>;
+}
+
+/** The partitions the events reach, in the order of their first event; every first page's read starts at once. */
+function partitionsOf(events: StoredEvent[], deps: PushDeps): Partition[] {
+  const byKey = new Map<string, Partition>();
+  const reach = (key: string, filter: ListenFilter, i: number) => {
+    let p = byKey.get(key);
+    if (!p) {
+      const pages = partitionPagesAhead<Listener>(deps.ddb, deps.connectionsTable, CONNECTIONS_TABLE.byListenerIndex, key, deps.listenerPageSize);
+      const first = pages.next();
+      first.catch(() => undefined); // awaited in readFirstPages; settled there before anything else is done
+      byKey.set(key, (p = { filter, events: [], pages, first }));
+    }
+    p.events.push(i);
+  };
+  events.forEach((e, i) => {
+    reach(listenKeyOf(e.tenant, '*', ''), '*', i);
+    if (e.user_id) reach(listenKeyOf(e.tenant, 'self', e.user_id), 'self', i);
+  });
+  return [...byKey.values()];
+}
+
+/** A partition whose first page was read: its listeners so far and, when it has more pages, the rest to read. */
+interface ReadPartition {
+  filter: ListenFilter;
+  events: number[];
+  listeners: Listener[];
+  pages: AsyncGenerator<Listener[]>;
+  more: boolean;
 }
 
 /**
- * The listeners who may see each event, in order: the tenant's `*` listeners, then the user's `self`
- * listeners, each partition read once per batch. Stops at the first event whose listeners cannot be
- * read: `failedAt` is its index (events.length when every read succeeded).
+ * Every partition's first page (where almost every partition ends: a page holds up to 1 MB), all read
+ * at once. `failedAt` is the first event that reaches a partition whose first page could not be read
+ * (events.length when none): nothing from it on is sent, so its retry sends nothing twice.
  */
-async function listenersOfEvents(events: StoredEvent[], deps: PushDeps): Promise<{ lists: Listener[][]; failedAt: number; error?: unknown }> {
-  const partitions = new Map<string, Promise<Listener[]>>();
-  const partition = (key: string, filter: ListenFilter) => {
-    let p = partitions.get(key);
-    if (!p) partitions.set(key, (p = listenersOf(deps, key, filter)));
-    return p;
-  };
-  // Every partition's read starts at once (at most two per event); they are awaited in event order, so
-  // the first event whose listeners cannot be read is the failure point whatever order the reads end in.
-  const reads = events.map((e) => {
-    const all = partition(listenKeyOf(e.tenant, '*', ''), '*');
-    const own = e.user_id ? partition(listenKeyOf(e.tenant, 'self', e.user_id), 'self') : undefined;
-    return Promise.all([all, own]);
+async function readFirstPages(events: StoredEvent[], deps: PushDeps): Promise<{ partitions: ReadPartition[]; failedAt: number; error?: unknown }> {
+  const partitions = partitionsOf(events, deps);
+  const firsts = await Promise.allSettled(partitions.map((p) => p.first));
+  let failedAt = events.length;
+  let error: unknown;
+  const read: ReadPartition[] = [];
+  partitions.forEach((p, k) => {
+    const first = firsts[k];
+    if (first.status === 'rejected') {
+      if (p.events[0] < failedAt) [failedAt, error] = [p.events[0], first.reason];
+    } else read.push({ filter: p.filter, events: p.events, listeners: first.value.value ?? [], pages: p.pages, more: !first.value.done });
   });
-  for (const r of reads) r.catch(() => undefined); // awaited below, in order; later failures are not unhandled
-  const lists: Listener[][] = [];
-  for (let i = 0; i < events.length; i++) {
-    try {
-      const [all, own] = await reads[i];
-      lists.push(own ? all.concat(own) : all);
-    } catch (error) {
-      return { lists, failedAt: i, error };
-    }
+  // Only the events before the failure are sent: a partition keeps those, and one left with none is not read on.
+  const kept: ReadPartition[] = [];
+  for (const p of read) {
+    p.events = p.events.filter((i) => i < failedAt);
+    if (p.events.length) kept.push(p);
+    else void p.pages.return(undefined);
   }
-  return { lists, failedAt: events.length };
+  return { partitions: kept, failedAt, error };
 }
 
 /**
  * Sends stored events (one stream batch, in order) to every listener that may see them: each listener
  * gets its events in order, in one frame ({"type":"event"} for one event, {"type":"events"} for
- * several, packed up to 32 KB a frame). Every listener is read before the first send, so a retried
- * batch never sends an event twice to one listener. Send errors are per listener. Throws when
- * listeners cannot be read (nothing is sent then); handlePushBatch sends what comes before.
+ * several, packed up to 32 KB a frame). Send errors are per listener. Throws when listeners cannot be
+ * read: when a first page fails nothing is sent; when a later page of a large partition fails, the
+ * listeners read before it have been sent to (the record's retry may send them the events again).
  */
 export async function pushEvents(events: StoredEvent[], deps: PushDeps): Promise<PushStats> {
-  const { lists, failedAt, error } = await listenersOfEvents(events, deps);
+  const { partitions, failedAt, error } = await readFirstPages(events, deps);
   if (failedAt < events.length) throw error;
-  return deliver(events, lists, deps);
+  const { stats, failure } = await deliver(events, partitions, deps);
+  if (failure) throw failure.error;
+  return stats;
 }
 
 /** One event: pushEvents([event]). */
@@ -128,23 +161,58 @@ interface Recipient {
   events: number[];
 }
 
-async function deliver(events: StoredEvent[], lists: Listener[][], deps: PushDeps): Promise<PushStats> {
-  const stats: PushStats = { listeners: 0, sent: 0, frames: 0, gone: 0, failed: 0, skipped: 0, unclosed: 0 };
-  const now = deps.now().toISOString();
-  const recipients = new Map<string, Recipient>();
-  for (let i = 0; i < lists.length; i++) {
-    const event = events[i];
-    for (const listener of lists[i]) {
-      stats.listeners++;
-      if ((listener.live_from && event.stored_at <= listener.live_from) || (listener.token_expires_at && listener.token_expires_at <= now)) {
-        stats.skipped++;
+/** A later page of a partition that could not be read: `at` is the partition's first event. */
+interface PageFailure {
+  at: number;
+  error: unknown;
+}
+
+/**
+ * The recipients of the partitions' listeners, first pages first, then the later pages of the large
+ * partitions as they arrive (so the sender pool is busy while they are read). A listener skips the
+ * events stored at or before its live_from, and all of them when its token has expired. A later page
+ * that cannot be read ends that partition: recorded in `failures`, the others go on.
+ */
+async function* recipientsOf(
+  events: StoredEvent[],
+  partitions: ReadPartition[],
+  stats: PushStats,
+  now: string,
+  failures: PageFailure[],
+): AsyncGenerator<Recipient> {
+  function* of(p: ReadPartition, listeners: Listener[]): Generator<Recipient> {
+    for (const listener of listeners) {
+      listener.filter = p.filter;
+      stats.listeners += p.events.length;
+      if (listener.token_expires_at && listener.token_expires_at <= now) {
+        stats.skipped += p.events.length;
         continue;
       }
-      const r = recipients.get(listener.connection_id);
-      if (!r) recipients.set(listener.connection_id, { listener, events: [i] });
-      else if (r.events[r.events.length - 1] !== i) r.events.push(i);
+      const live = listener.live_from ? p.events.filter((i) => events[i].stored_at > listener.live_from!) : p.events;
+      stats.skipped += p.events.length - live.length;
+      if (live.length) yield { listener, events: live };
     }
   }
+  for (const p of partitions) yield* of(p, p.listeners);
+  for (const p of partitions) {
+    if (!p.more) continue;
+    try {
+      for await (const page of p.pages) yield* of(p, page);
+    } catch (error) {
+      failures.push({ at: p.events[0], error });
+    }
+  }
+}
+
+/**
+ * Sends the events to the partitions' listeners, at most deps.concurrency requests in flight.
+ * `failure`: the earliest partition whose later page could not be read (its listeners read before it
+ * were sent to; the events from its first on are to be retried).
+ */
+async function deliver(events: StoredEvent[], partitions: ReadPartition[], deps: PushDeps): Promise<{ stats: PushStats; failure?: PageFailure }> {
+  const stats: PushStats = { listeners: 0, sent: 0, frames: 0, gone: 0, failed: 0, skipped: 0, unclosed: 0 };
+  const now = deps.now().toISOString();
+  const failures: PageFailure[] = [];
   // Encoded once per distinct list of events (one event, many listeners: one buffer, one payload hash).
   const pushed = events.map(pushedEvent);
   const encoded = new Map<string, { data: Uint8Array; first: number; count: number }[]>();
@@ -167,7 +235,7 @@ async function deliver(events: StoredEvent[], lists: Listener[][], deps: PushDep
     return frames;
   };
   const missed: { listener: Listener; event: StoredEvent }[] = [];
-  await mapWithConcurrency([...recipients.values()], deps.concurrency, async ({ listener, events: indexes }) => {
+  await mapWithConcurrency(recipientsOf(events, partitions, stats, now, failures), deps.concurrency, async ({ listener, events: indexes }) => {
     let current = indexes[0];
     try {
       for (const frame of framesOf(indexes)) {
@@ -209,13 +277,16 @@ async function deliver(events: StoredEvent[], lists: Listener[][], deps: PushDep
       });
     }
   }
-  return stats;
+  const failure = failures.reduce<PageFailure | undefined>((a, f) => (!a || f.at < a.at ? f : a), undefined);
+  return { stats, failure };
 }
 
 /**
- * Processes a stream batch: reads the listeners of each record in order, then sends every record
- * before the first whose listeners could not be read (grouped per listener), and reports that record
- * as the batch item failure (Lambda retries from it; nothing from it on was sent, so nothing is sent twice).
+ * Processes a stream batch: reads the first page of every listener partition its records reach, then
+ * sends every record before the first whose listeners could not be read (grouped per listener; the
+ * later pages of a large partition are read while the first are sent), and reports the first record
+ * not fully sent as the batch item failure (Lambda retries from it: nothing from it on was sent when a
+ * first page failed; when a later page failed, the listeners read before it may get it twice).
  */
 export async function handlePushBatch(batch: DynamoDBStreamEvent, deps: PushDeps): Promise<DynamoDBBatchResponse> {
   // An events-table item that is not an event (a revocation window's marker, stores.ts) is never pushed.
@@ -224,10 +295,12 @@ export async function handlePushBatch(batch: DynamoDBStreamEvent, deps: PushDeps
     .filter(({ event }) => isEventItem(event as unknown as Record<string, unknown>));
   const records = inserts.map((i) => i.record);
   const events = inserts.map((i) => i.event);
-  const { lists, failedAt, error } = await listenersOfEvents(events, deps);
+  const read = await readFirstPages(events, deps);
+  let { failedAt, error } = read;
   const sending = events.slice(0, failedAt);
   if (sending.length) {
-    const stats = await deliver(sending, lists, deps);
+    const { stats, failure } = await deliver(sending, read.partitions, deps);
+    if (failure) [failedAt, error] = [failure.at, failure.error];
     logger.info('events pushed', {
       events: sending.length,
       event_ids: sending.map((e) => e.id),
