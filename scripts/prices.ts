@@ -132,7 +132,9 @@ export const ASSUMPTIONS = {
   /* The stack's alarms are not assumed: scripts/stack-alarms.ts counts them in the synthesized template. */
   /**
    * DynamoDB: 1 conditional write per user event (1 WRU, an item under 1 KB) when it is newer than what is
-   * stored, the usual case (a duplicate or an older event: 1 refused write, then 1 per attribute group, 2-8);
+   * stored, the usual case (a duplicate or an older event: 1 refused write, then 1 per attribute group, 2-8).
+   * A lower bound: a signup seen by several front doors (Action, `ss`, user.created) is 1 + 6-8 writes
+   * for the later ones, and a whole profile with long ids and URLs may pass 1 KB (2 WRU a write);
    * 1 write per session event plus 2 GSIs (3 WRU); the push reads listeners (0.5 RRU per event per 4 KB page).
    */
   wruPerUserEvent: 1,

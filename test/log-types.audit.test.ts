@@ -49,7 +49,8 @@ interface AuditRow {
   users: string[];
 }
 
-const REGISTER = ['blocked', 'created_at', 'deleted', 'deleted_at', 'email', 'username'];
+// A registration writes blocked and removes blocked_at (it says not blocked): lambda/users-writer/groups.ts.
+const REGISTER = ['blocked', 'blocked_at', 'created_at', 'deleted', 'deleted_at', 'email', 'username'];
 
 const AUDIT: AuditRow[] = [
   // Brute-force protection and its release (FIXED)

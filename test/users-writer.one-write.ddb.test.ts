@@ -13,7 +13,8 @@ import { classifyCloudEvent, parseCloudEvent } from '../lambda/ingest/cloud-even
 import type { CanonicalEvent } from '../lambda/shared/event';
 import { usersWriterOnDynamoDb } from './support/dynamodb';
 import { canonicalEvent, sqsEvent } from './support/events';
-import { userCreated, userUpdated } from './support/auth0-event-streams';
+import { userCreated, userDeleted, userUpdated } from './support/auth0-event-streams';
+import { groupUpdates } from '../lambda/users-writer/groups';
 
 const w = usersWriterOnDynamoDb('users-one-write-test');
 
@@ -108,6 +109,25 @@ test('an unblock then a newer registration: the same item in either order (the r
   }
 });
 
+test('a blocked user keeps a blocked_at through a later profile update that still says blocked (no previous_object)', async () => {
+  // Review of the one-write change: the update's blocked group removed blocked_at, so a blocked user had none.
+  const user = 'auth0|kept-block';
+  await w.handle(sqsEvent(fromStream(userCreated({ domain: 'acme.auth0.com', userId: user }))));
+  await w.handle(sqsEvent(canonicalEvent({ type: 'user_blocked', log_type: 'sapi', user_id: user, date: '2025-02-01T14:00:00.000Z' })));
+  expect(await getUser(user)).toMatchObject({ blocked: true, blocked_at: '2025-02-01T14:00:00.000Z' });
+  const rename = userUpdated({
+    domain: 'acme.auth0.com',
+    userId: user,
+    id: 'evt_rename_blocked',
+    time: '2025-02-01T15:00:00Z',
+    updatedAt: '2025-02-01T15:00:00Z',
+    name: 'Renamed',
+    blocked: true,
+  });
+  await w.handle(sqsEvent(fromStream(rename)));
+  expect(await getUser(user)).toMatchObject({ name: 'Renamed', blocked: true, blocked_at: '2025-02-01T15:00:00.000Z' });
+});
+
 /** One event of the property test: its kind and its minute (distinct minutes: markers never tie on the date). */
 type Step = { kind: 'register' | 'block' | 'unblock' | 'password' | 'email'; minute: number; email: number };
 
@@ -161,3 +181,26 @@ test('the same events in time order and shuffled with duplicates end in the same
     { numRuns: 30 },
   );
 }, 120_000);
+
+test('no two groups of one event touch the same attribute (else the one write is refused as overlapping paths, every time: a poison message)', () => {
+  // DynamoDB refuses an UpdateExpression where two paths overlap (a ValidationException, not a failed
+  // condition, so no fallback): the groups must stay disjoint as fields are added. `updated_event` and
+  // `updated_at` are the handler's own group, written with them.
+  const events: [string, CanonicalEvent][] = [
+    ['ss registration', canonicalEvent({ type: 'user_registered', source: 'action', log_type: 'ss', user_id: 'auth0|p', data: { user_name: 'p@acme.test' } })],
+    ['user.created', fromStream(userCreated({ domain: 'acme.auth0.com', userId: 'auth0|p' }))],
+    ['user.updated blocked', fromStream(userUpdated({ domain: 'acme.auth0.com', userId: 'auth0|p', blocked: true }))],
+    ['user.updated not blocked', fromStream(userUpdated({ domain: 'acme.auth0.com', userId: 'auth0|p', blocked: false }))],
+    ['user.deleted', fromStream(userDeleted({ domain: 'acme.auth0.com', userId: 'auth0|p' }))],
+    ['block', canonicalEvent({ type: 'user_blocked', user_id: 'auth0|p' })],
+    ['unblock', canonicalEvent({ type: 'user_unblocked', user_id: 'auth0|p' })],
+    ['deletion', canonicalEvent({ type: 'user_deleted', user_id: 'auth0|p' })],
+    ['password', canonicalEvent({ type: 'password_changed', user_id: 'auth0|p' })],
+  ];
+  for (const [name, event] of events) {
+    const paths = [...groupUpdates(event).flatMap((g) => [g.marker, ...Object.keys(g.set), ...(g.remove ?? [])]), 'updated_event', 'updated_at'];
+    const repeated = paths.filter((p, i) => paths.indexOf(p) !== i);
+    expect({ name, repeated }).toEqual({ name, repeated: [] });
+    expect(groupUpdates(event).length).toBeGreaterThan(0);
+  }
+});

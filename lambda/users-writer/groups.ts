@@ -4,16 +4,18 @@
  *   user_registered           created_at, the earliest               (registered_event, earliest wins)
  *                             the profile (below)
  *                             deleted = false, no deleted_at         (deleted_event)
- *                             blocked (false unless the profile says), no blocked_at (blocked_event)
+ *                             blocked (false unless the profile says), blocked_at (below) (blocked_event)
  *   user_updated              the profile (below)
  *                             deleted = false, no deleted_at         (deleted_event)
- *                             blocked, no blocked_at, only when the event changes the administrator's flag (blocked_event)
+ *                             blocked, blocked_at (below), only when the event changes the administrator's flag (blocked_event)
  *   user_blocked/_unblocked   blocked, blocked_at                    (blocked_event)
  *   user_deleted              deleted, deleted_at                    (deleted_event)
  *                             last_deleted_at, never removed          (last_deletion_event)
  *   password_changed          last_password_change                   (password_event)
- * A group's attributes all come from the event its marker names: a registration or update carries no
- * block date, so it removes an older block's blocked_at (else the item would depend on arrival order).
+ * A group's attributes all come from the event its marker names (else the item would depend on arrival
+ * order). A registration or update that sets `blocked` writes blocked_at too: its own date when it says
+ * blocked (a blocked user always has a blocked_at), none when it says not blocked (it removes an older
+ * block's or unblock's).
  * The profile: `email` (email_event) and `username` (username_event) each on its own marker, the
  * other PROFILE_FIELDS together (profile_event). An Event Streams user object is the whole profile:
  * it writes all three groups and removes what it lacks. An Action or `ss` registration knows only
@@ -86,27 +88,21 @@ export function groupUpdates(event: CanonicalEvent): GroupUpdate[] {
       const when = p.updated_at ? { at: p.updated_at } : {};
       const profile = profileGroups(p, p.updated_at);
       const alive: GroupUpdate = { marker: 'deleted_event', set: { deleted: false }, remove: ['deleted_at'], ...when };
+      const blockedGroup: GroupUpdate = p.blocked
+        ? { marker: 'blocked_event', set: { blocked: true, blocked_at: orderingDate(event, p.updated_at) }, ...when }
+        : { marker: 'blocked_event', set: { blocked: false }, remove: ['blocked_at'], ...when };
       if (event.type === 'user_updated') {
         // `blocked` is the administrator's flag (Auth0's user object); written only when this update changed it,
         // so an unrelated update never lifts the administrator's block. (Brute-force blocks, limit_wc, limit_sul and
         // limit_mu, are `login_throttled`: an IP address throttled, never `blocked` here.) Without previous_object
         // (optional, "when applicable") a block is still applied; an unblock is unknown and left to sapi/ublkdu.
         const adminChange = p.previous_blocked !== undefined ? (p.blocked ?? false) !== p.previous_blocked : p.blocked === true;
-        return [
-          ...profile,
-          alive,
-          ...(adminChange ? [{ marker: 'blocked_event', set: { blocked: p.blocked ?? false }, remove: ['blocked_at'], ...when }] : []),
-        ];
+        return [...profile, alive, ...(adminChange ? [blockedGroup] : [])];
       }
       // The profile first: a new user's item appears with its email (a reader polling for the item sees it whole sooner).
       // created_at before `alive`: a registration newer than the deletion of a deleted user replaces it (a reused user_id).
       const createdAt = orderingDate(event, p.created_at ?? date);
-      return [
-        ...profile,
-        { marker: 'registered_event', set: { created_at: createdAt }, at: createdAt, earliest: true },
-        alive,
-        { marker: 'blocked_event', set: { blocked: p.blocked ?? false }, remove: ['blocked_at'], ...when },
-      ];
+      return [...profile, { marker: 'registered_event', set: { created_at: createdAt }, at: createdAt, earliest: true }, alive, blockedGroup];
     }
     case 'user_blocked':
     case 'user_unblocked':

@@ -87,7 +87,7 @@ function groupExpression(event: CanonicalEvent, { marker: markerAttr, set, remov
 /**
  * One conditional UpdateItem of the groups: every group's SET and REMOVE, on the condition that each
  * group's own condition holds. Returns false when the condition failed (then nothing was written).
- * The largest (a whole profile's registration, 7 groups) is under 1 KB of expressions; AWS allows 4 KB.
+ * The largest (a whole profile's registration, 6 groups and updated_at) is under 1 KB of expressions; AWS allows 4 KB.
  */
 async function conditionalSet(deps: UsersWriterDeps, event: CanonicalEvent, groups: GroupUpdate[]): Promise<boolean> {
   const parts = groups.map((g, i) => groupExpression(event, g, `g${i}`));
