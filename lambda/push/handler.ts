@@ -180,10 +180,15 @@ async function* recipientsOf(
   now: string,
   failures: PageFailure[],
 ): AsyncGenerator<Recipient> {
+  // A connection is in one partition (its listen_key never changes); one found again (a stale index
+  // entry) is sent to once: the tenant's `*` partition comes first and holds all its events of the batch.
+  const seen = new Set<string>();
   function* of(p: ReadPartition, listeners: Listener[]): Generator<Recipient> {
     for (const listener of listeners) {
-      listener.filter = p.filter;
       stats.listeners += p.events.length;
+      if (seen.has(listener.connection_id)) continue;
+      seen.add(listener.connection_id);
+      listener.filter = p.filter;
       if (listener.token_expires_at && listener.token_expires_at <= now) {
         stats.skipped += p.events.length;
         continue;
