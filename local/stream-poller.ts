@@ -4,11 +4,23 @@
  * history; DynamoDB Local's LATEST iterators fail on quiet shards), keeps only the event names asked
  * for (the mapping's filter), invokes the unchanged handler in order, retries a failed batch a
  * bounded number of times and then hands it to `onFailure` (the on-failure destination).
+ *
+ * Cadence, as Lambda's: "Lambda polls shards in your DynamoDB stream for records at a base rate of 4
+ * times per second" (Lambda developer guide, Using AWS Lambda with Amazon DynamoDB). Each round reads
+ * every shard once, and the next round starts at least `pollIntervalMs` (250 ms) after this one started.
+ * A read takes up to 1,000 records (GetRecords' most), which the round hands over in batches of
+ * `batchSize`, up to `parallelizationFactor` at once. So a backlog drains in large rounds instead of
+ * one batch per lane per read, and a busy stream gives the handler full batches as Lambda's does.
  */
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
 import type { Context, DynamoDBStreamEvent, DynamoDBRecord } from 'aws-lambda';
 import { lambdaContext } from './lambda-context';
+
+/** Lambda reads a stream shard 4 times a second. */
+export const DEFAULT_POLL_INTERVAL_MS = 250;
+/** GetRecords' most records in one read. */
+const GET_RECORDS_LIMIT = 1000;
 
 export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<unknown>;
 
@@ -24,6 +36,7 @@ export interface StreamPollerOptions {
   /** Batches of one shard processed at once (as the mapping's ParallelizationFactor). Default 1. */
   parallelizationFactor?: number;
   retryAttempts?: number;
+  /** The least time from the start of one read of the shards to the next (Lambda: 4 a second). Default 250. */
   pollIntervalMs?: number;
   onBatch?: (info: { name: string; records: number; error?: string }) => void;
   onFailure?: (records: DynamoDBRecord[], error: string) => void;
@@ -113,7 +126,7 @@ export class StreamPoller {
     const factor = this.opts.parallelizationFactor ?? 1;
     let sinceDiscover = 0;
     while (this.running) {
-      let got = 0;
+      const roundStart = Date.now();
       for (const [shardId, shard] of this.shards) {
         try {
           if (!shard.iterator) {
@@ -129,12 +142,11 @@ export class StreamPoller {
               )
             ).ShardIterator;
           }
-          const out = await this.opts.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: Math.min(1000, batchSize * factor) }));
+          const out = await this.opts.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: GET_RECORDS_LIMIT }));
           const all = out.Records ?? [];
           const records = all
             .filter((r) => wanted.has(r.eventName ?? '') && Math.floor(Number(r.dynamodb?.ApproximateCreationDateTime ?? Infinity) / 1) >= this.startedAt)
             .map((r) => this.toLambdaRecord(r));
-          got += all.length;
           if (records.length) {
             // Every lane ends before anything else happens (a lane that throws must not leave the others
             // running while the shard is read again from its checkpoint).
@@ -159,7 +171,8 @@ export class StreamPoller {
         sinceDiscover = 0;
         await this.discoverShards().catch(() => undefined);
       }
-      if (got === 0) await new Promise((r) => setTimeout(r, this.opts.pollIntervalMs ?? 100));
+      const wait = (this.opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS) - (Date.now() - roundStart);
+      if (wait > 0 && this.running) await new Promise((r) => setTimeout(r, wait));
     }
   }
 }

@@ -213,3 +213,87 @@ it('a batch that keeps failing goes to onFailure after its retries; the other la
     await poller.stop();
   }
 });
+
+/** The stream client's GetRecords calls: when each started and how many records it returned. */
+function countingStreams() {
+  const reads: { at: number; records: number }[] = [];
+  const counted = new DynamoDBStreamsClient({ endpoint: ddb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  counted.middlewareStack.add(
+    (next, context) => async (args) => {
+      const at = Date.now();
+      const out = await next(args);
+      if (context.commandName === 'GetRecordsCommand') reads.push({ at, records: (out.output as { Records?: unknown[] }).Records?.length ?? 0 });
+      return out;
+    },
+    { step: 'initialize', name: 'countGetRecords' },
+  );
+  return { counted, reads };
+}
+
+it("cadence: a shard is read at most 4 times a second (Lambda's base rate), idle or busy", async () => {
+  const table = await streamTable();
+  const { counted, reads } = countingStreams();
+  const { seen, handler } = recorder(5);
+  const poller = new StreamPoller({
+    name: 'push',
+    dynamodb: clients.client,
+    streams: counted,
+    tableName: table,
+    handler,
+    batchSize: 20,
+    parallelizationFactor: 4,
+  });
+  await poller.start();
+  try {
+    await new Promise((r) => setTimeout(r, 2_000)); // idle
+    const idle = reads.length;
+    // Busy: a record every 20 ms for 2 s, each read finds some.
+    for (let i = 0; i < 100; i++) {
+      await clients.doc.send(new PutCommand({ TableName: table, Item: { pk: `busy-${i}`, v: 1 } }));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await until('100 records', () => seen.batches.flat().length >= 100);
+    const gaps = reads.slice(1).map((r, i) => r.at - reads[i].at);
+    // Hand-written bounds: 2 s at 4 a second is 8 reads (one more for the first, at 0 ms); no two reads closer than 250 ms
+    // (a few ms of timer slack); before this test the poller read again at once after a read that found records.
+    expect(idle).toBeLessThanOrEqual(9);
+    expect(idle).toBeGreaterThanOrEqual(6);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(245);
+    expect(reads.filter((r) => r.records > 0).length).toBeGreaterThan(1);
+  } finally {
+    await poller.stop();
+    counted.destroy();
+  }
+});
+
+it('a backlog is read in one GetRecords of up to 1,000 records, and handed over in batches of 20, 4 at once', async () => {
+  const table = await streamTable();
+  const { counted, reads } = countingStreams();
+  const { seen, handler } = recorder(20);
+  // 300 records in the stream before the poller's first read (it starts from TRIM_HORIZON, skipping
+  // records older than its start by the second: so the records are written in the same second, after start()).
+  const poller = new StreamPoller({
+    name: 'push',
+    dynamodb: clients.client,
+    streams: counted,
+    tableName: table,
+    handler,
+    batchSize: 20,
+    parallelizationFactor: 4,
+    pollIntervalMs: 3_000,
+  });
+  await poller.start();
+  try {
+    await Promise.all(Array.from({ length: 300 }, (_, i) => clients.doc.send(new PutCommand({ TableName: table, Item: { pk: `backlog-${i}`, v: 1 } }))));
+    await until('300 records', () => seen.batches.flat().length >= 300, 20_000);
+    // Before this test a read took at most batchSize x factor = 80 records: 4 reads of records, 3 s apart here.
+    const withRecords = reads.filter((r) => r.records > 0);
+    expect(withRecords.length).toBeLessThanOrEqual(2);
+    expect(Math.max(...withRecords.map((r) => r.records))).toBeGreaterThan(80);
+    expect(Math.max(...seen.batches.map((b) => b.length))).toBeLessThanOrEqual(20);
+    expect(seen.maxInFlight).toBeLessThanOrEqual(4);
+  } finally {
+    await poller.stop();
+    counted.destroy();
+  }
+});
