@@ -84,6 +84,56 @@ describe('sqsEventHandler', () => {
     }
   });
 
+  it("a record's logger: its keys on its lines only, a line's own attribute wins, no Logger made per record unless asked for", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const capture = (chunk: string | Uint8Array) => {
+      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+      return true;
+    };
+    const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
+    try {
+      const logger = new Logger({ serviceName: 'test', logLevel: 'INFO' });
+      const children = jest.spyOn(logger, 'createChild');
+      const [a, b] = [canonicalEvent(), canonicalEvent()];
+      const handle = sqsEventHandler(
+        async (event, { logger: log }) => {
+          log.info('one', { step: 1 });
+          log.warn('two', { tenant: 'overridden-by-the-line' });
+          log.error('three', new Error('boom'));
+          if (event.id === b.id) {
+            log.appendKeys({ extra_key: 'only-b' }); // the rest of the Logger API: a child, then
+            log.info('four');
+          }
+          logger.info('parent line');
+        },
+        { logger },
+      );
+      await handle(sqsEvent(a, b));
+      const of = (id: string) => lines.filter((l) => l.event_id === id);
+      // Hand-written: what each line must carry.
+      expect(of(a.id).map((l) => [l.message, l.tenant, l.type, l.message_id, l.step ?? null, l.extra_key ?? null])).toEqual([
+        ['one', 'acme', a.type, `msg-${a.id}`, 1, null],
+        ['two', 'overridden-by-the-line', a.type, `msg-${a.id}`, null, null],
+        ['three', 'acme', a.type, `msg-${a.id}`, null, null],
+      ]);
+      expect(of(b.id).map((l) => [l.message, l.extra_key ?? null])).toEqual([
+        ['one', null],
+        ['two', null],
+        ['three', null],
+        ['four', 'only-b'],
+      ]);
+      expect(of(a.id)[2].error).toMatchObject({ name: 'Error', message: 'boom' });
+      // The handler's own logger never carries a record's keys.
+      const parent = lines.filter((l) => l.message === 'parent line');
+      expect(parent).toHaveLength(2);
+      for (const l of parent) expect([l.event_id, l.message_id, l.extra_key]).toEqual([undefined, undefined, undefined]);
+      // One child: b's, for appendKeys (before, one per record: 2).
+      expect(children).toHaveBeenCalledTimes(1);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+
   it('bounds the records handled at once', async () => {
     let active = 0;
     let peak = 0;
