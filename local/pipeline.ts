@@ -48,6 +48,7 @@ import { redrive } from '../lib/ops/redrive';
 import { CLOSER_SOURCE, PONG_REPLY, PUSH_STREAM, UNKNOWN_MESSAGE } from '../lib/session-events-socket';
 import type { ClientMessageType, ServerMessage } from '../lambda/shared/protocol';
 import { gatewayErrorBody } from '../lib/gateway-responses';
+import { reuseSigner } from '../lambda/shared/sdk';
 
 export const REPO_ROOT = path.join(__dirname, '..');
 
@@ -318,9 +319,9 @@ export class LocalPipeline {
       TENANTS: JSON.stringify(tenants),
       POWERTOOLS_LOG_LEVEL: this.opts.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
     });
-    const sns = new SNSClient({});
-    this.sqs = new SQSClient({});
-    const ddb = new DynamoDBClient({});
+    const sns = reuseSigner(new SNSClient({}));
+    this.sqs = reuseSigner(new SQSClient({}));
+    const ddb = reuseSigner(new DynamoDBClient({}));
     this.ddb = ddb;
     const specs = await this.stores(ddb, template);
     await this.fanOut(sns);
@@ -588,7 +589,7 @@ export class LocalPipeline {
     this.streamPoller = new StreamPoller({
       name: 'push',
       dynamodb: ddb,
-      streams: new DynamoDBStreamsClient({}),
+      streams: reuseSigner(new DynamoDBStreamsClient({})),
       tableName: this.tables.events,
       batchSize: PUSH_STREAM.batchSize,
       parallelizationFactor: PUSH_STREAM.parallelizationFactor,

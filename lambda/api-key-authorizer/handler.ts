@@ -17,6 +17,7 @@ import { header } from '../shared/http';
 import { createLogger } from '../shared/logger';
 import { mayPostTo } from './tenant-keys';
 import { lazy } from '../shared/lazy';
+import { reuseSigner } from '../shared/sdk';
 
 const logger = createLogger('auth0-events-api-key-authorizer');
 
@@ -39,7 +40,11 @@ export interface AuthorizerDeps {
 }
 
 /** Reads tenants' key values from API Gateway (GetApiKey with includeValue), cached per container. */
-export function apiGatewayKeys(keyIds: Record<string, string>, client = new APIGatewayClient({}), now = () => Date.now()): AuthorizerDeps['keyOf'] {
+export function apiGatewayKeys(
+  keyIds: Record<string, string>,
+  client = reuseSigner(new APIGatewayClient({})),
+  now = () => Date.now(),
+): AuthorizerDeps['keyOf'] {
   const cache = new Map<string, { value: string; at: number }>();
   return async (tenant) => {
     if (!Object.prototype.hasOwnProperty.call(keyIds, tenant)) return undefined;

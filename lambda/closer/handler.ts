@@ -25,6 +25,7 @@ import { createLogger } from '../shared/logger';
 import { closeConnection, managementClient, postJson } from '../shared/management';
 import { closeCheckScheduler, MAX_DELAY_SECONDS, type ScheduleCheck } from '../shared/close-checks';
 import { lazy } from '../shared/lazy';
+import { reuseSigner } from '../shared/sdk';
 
 const logger = createLogger('auth0-events-closer');
 
@@ -106,10 +107,10 @@ function depsFromEnv(): CloserDeps {
   const table = process.env.CONNECTIONS_TABLE;
   if (!queueUrl || !endpoint || !table) throw new Error('CLOSE_QUEUE_URL, WS_ENDPOINT and CONNECTIONS_TABLE must be set');
   return {
-    ddb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+    ddb: DynamoDBDocumentClient.from(reuseSigner(new DynamoDBClient({}))),
     mgmt: managementClient(endpoint),
     connectionsTable: table,
-    scheduleCheck: closeCheckScheduler(new SQSClient({}), queueUrl),
+    scheduleCheck: closeCheckScheduler(reuseSigner(new SQSClient({})), queueUrl),
     now: () => new Date(),
   };
 }

@@ -24,6 +24,7 @@ import { configuredTenants } from '../shared/tenants';
 import { SCOPE_ALL } from '../shared/tokens';
 import { eventsAfter, visibleEvent, type Viewer } from '../shared/history';
 import { lazy } from '../shared/lazy';
+import { reuseSigner } from '../shared/sdk';
 
 const logger = createLogger('auth0-events-query');
 
@@ -107,7 +108,7 @@ export async function handleQuery(event: APIGatewayProxyEvent, deps: QueryDeps):
 
 function depsFromEnv(): QueryDeps {
   return {
-    ddb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+    ddb: DynamoDBDocumentClient.from(reuseSigner(new DynamoDBClient({}))),
     eventsTable: process.env.EVENTS_TABLE ?? '',
     connectionsTable: process.env.CONNECTIONS_TABLE ?? '',
   };

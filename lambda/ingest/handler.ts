@@ -22,6 +22,7 @@ import { eventProblems, parseLogStreamBody } from './parse';
 import { LIMITS } from '../shared/event-rules';
 import { publishEvents, type PublishOptions } from './publish';
 import { lazy } from '../shared/lazy';
+import { reuseSigner } from '../shared/sdk';
 
 const logger = createLogger('auth0-events-ingest');
 
@@ -33,7 +34,7 @@ export interface IngestDeps {
   publish: Omit<PublishOptions, 'topicArn'> & { topicArn?: string };
   now: () => Date;
 }
-const depsFromEnv = (): IngestDeps => ({ publish: { client: new SNSClient({}) }, now: () => new Date() });
+const depsFromEnv = (): IngestDeps => ({ publish: { client: reuseSigner(new SNSClient({})) }, now: () => new Date() });
 const defaultDeps = lazy(depsFromEnv);
 
 function checkContentType(event: APIGatewayProxyEvent): void {

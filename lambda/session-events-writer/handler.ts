@@ -28,6 +28,7 @@ import {
   type StoredEvent,
 } from '../shared/stores';
 import { lazy } from '../shared/lazy';
+import { reuseSigner } from '../shared/sdk';
 
 export interface SessionEventsWriterDeps {
   db: DynamoDBDocumentClient;
@@ -142,7 +143,7 @@ async function moveForward(item: StoredEvent, deps: SessionEventsWriterDeps, now
 function depsFromEnv(): SessionEventsWriterDeps {
   const table = process.env.EVENTS_TABLE;
   if (!table) throw new Error('EVENTS_TABLE is not set');
-  return { db: DynamoDBDocumentClient.from(new DynamoDBClient({})), table };
+  return { db: DynamoDBDocumentClient.from(reuseSigner(new DynamoDBClient({}))), table };
 }
 const defaultDeps = lazy(depsFromEnv);
 

@@ -8,19 +8,22 @@ import { ApiGatewayManagementApiClient, DeleteConnectionCommand, PostToConnectio
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { ServerMessage } from './protocol';
+import { reuseSigner } from './sdk';
 
 export function managementClient(endpoint: string, opts: { maxSockets?: number; maxAttempts?: number } = {}): ApiGatewayManagementApiClient {
   const maxSockets = opts.maxSockets ?? 50;
-  return new ApiGatewayManagementApiClient({
-    endpoint,
-    maxAttempts: opts.maxAttempts ?? 3,
-    requestHandler: {
-      httpAgent: new http.Agent({ keepAlive: true, maxSockets }),
-      httpsAgent: new https.Agent({ keepAlive: true, maxSockets }),
-      connectionTimeout: 3_000,
-      requestTimeout: 5_000,
-    },
-  });
+  return reuseSigner(
+    new ApiGatewayManagementApiClient({
+      endpoint,
+      maxAttempts: opts.maxAttempts ?? 3,
+      requestHandler: {
+        httpAgent: new http.Agent({ keepAlive: true, maxSockets }),
+        httpsAgent: new https.Agent({ keepAlive: true, maxSockets }),
+        connectionTimeout: 3_000,
+        requestTimeout: 5_000,
+      },
+    }),
+  );
 }
 
 /** True when API Gateway says the connection no longer exists (410 GoneException). */

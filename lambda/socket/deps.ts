@@ -11,6 +11,7 @@ import { REST_SETTLE_MS } from '../shared/stores';
 import { managementClient } from '../shared/management';
 import { configuredTenants, type Tenant } from '../shared/tenants';
 import { verifyListenerToken, type VerifiedListener } from '../shared/tokens';
+import { reuseSigner } from '../shared/sdk';
 
 export const logger = createLogger('auth0-events-socket');
 
@@ -70,13 +71,13 @@ export interface SocketDeps {
 /** From the environment (WS_ENDPOINT, CONNECTIONS_TABLE, EVENTS_TABLE, CLOSE_QUEUE_URL and the tuning variables). */
 export function depsFromEnv(): SocketDeps {
   return {
-    ddb: DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }),
+    ddb: DynamoDBDocumentClient.from(reuseSigner(new DynamoDBClient({})), { marshallOptions: { removeUndefinedValues: true } }),
     mgmt: managementClient(env('WS_ENDPOINT')),
     connectionsTable: env('CONNECTIONS_TABLE'),
     eventsTable: env('EVENTS_TABLE'),
     tenants: configuredTenants,
     verify: (token, tenant) => verifyListenerToken(token, tenant),
-    scheduleCheck: closeCheckScheduler(new SQSClient({}), process.env.CLOSE_QUEUE_URL),
+    scheduleCheck: closeCheckScheduler(reuseSigner(new SQSClient({})), process.env.CLOSE_QUEUE_URL),
     now: () => new Date(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     seamMs: Number(process.env.SEAM_MS ?? 1000),

@@ -30,6 +30,7 @@ import { sqsEventHandler, type RecordContext } from '../shared/sqs-events';
 import { USERS_TABLE } from '../shared/stores';
 import { groupUpdates, LAST_DELETION_MARKER, markerOf, orderingDate, userChangedAt, type GroupUpdate } from './groups';
 import { lazy } from '../shared/lazy';
+import { reuseSigner } from '../shared/sdk';
 
 export { PROFILE_FIELDS, profileOf, registrationFields } from './profile';
 export { MAX_CLOCK_SKEW_MS, groupUpdates, markerOf, orderingDate, userChangedAt, type GroupUpdate } from './groups';
@@ -152,7 +153,7 @@ export async function applyUserEvent(
 function depsFromEnv(): UsersWriterDeps {
   const table = process.env.USERS_TABLE;
   if (!table) throw new Error('USERS_TABLE is not set');
-  return { db: DynamoDBDocumentClient.from(new DynamoDBClient({})), table };
+  return { db: DynamoDBDocumentClient.from(reuseSigner(new DynamoDBClient({}))), table };
 }
 const defaultDeps = lazy(depsFromEnv);
 

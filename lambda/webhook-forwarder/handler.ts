@@ -20,6 +20,7 @@ import type { CanonicalEvent } from '../shared/event';
 import { createLogger } from '../shared/logger';
 import { sqsEventHandler, type RecordContext } from '../shared/sqs-events';
 import { lazy } from '../shared/lazy';
+import { reuseSigner } from '../shared/sdk';
 
 const logger = createLogger('auth0-events-webhook');
 
@@ -115,7 +116,7 @@ function positive(name: string, fallback: number): number {
 }
 
 /** Dependencies from the environment (read once per container: the handler below is built lazily). */
-export function depsFromEnv(secrets = new SecretsManagerClient({})): WebhookDeps {
+export function depsFromEnv(secrets = reuseSigner(new SecretsManagerClient({}))): WebhookDeps {
   const url = process.env.WEBHOOK_URL;
   const secretId = process.env.WEBHOOK_SECRET_ID;
   if (!url) throw new Error('WEBHOOK_URL is not set');

@@ -22,6 +22,7 @@ import { configuredTenants, eventBridgeSourceTenants, type TenantConfig } from '
 import { emf, METRIC_EVENTBRIDGE_REFUSED, METRIC_EVENTS_PUBLISHED, METRIC_PUBLISH_FAILED } from '../../shared/metrics';
 import { parseSources, unwrap, type Unwrapped } from './envelope';
 import { lazy } from '../../shared/lazy';
+import { reuseSigner } from '../../shared/sdk';
 
 const logger = createLogger('auth0-events-eventbridge-ingest');
 
@@ -36,7 +37,11 @@ export interface EventBridgeIngestDeps {
   sources?: ReadonlyMap<string, string>;
   now: () => Date;
 }
-const depsFromEnv = (): EventBridgeIngestDeps => ({ publish: { client: new SNSClient({}) }, sqs: new SQSClient({}), now: () => new Date() });
+const depsFromEnv = (): EventBridgeIngestDeps => ({
+  publish: { client: reuseSigner(new SNSClient({})) },
+  sqs: reuseSigner(new SQSClient({})),
+  now: () => new Date(),
+});
 const defaultDeps = lazy(depsFromEnv);
 
 /** Sends a refused message to the DLQ as it came, with the reason as a message attribute; false when that failed. */

@@ -23,6 +23,7 @@ import { ManagementApi, type Credentials } from './auth0-logs';
 import { DynamoCheckpointStore, type CheckpointStore } from './checkpoint';
 import { poll, PublishFailed, type PollSummary } from './poll';
 import { lazy } from '../../shared/lazy';
+import { reuseSigner } from '../../shared/sdk';
 
 const logger = createLogger('auth0-events-poller');
 
@@ -83,10 +84,10 @@ function depsFromEnv(): PollerDeps {
   const table = process.env.CHECKPOINT_TABLE;
   if (!topicArn || !table) throw new Error('TOPIC_ARN and CHECKPOINT_TABLE must be set');
   return {
-    sns: new SNSClient({}),
+    sns: reuseSigner(new SNSClient({})),
     topicArn,
-    store: new DynamoCheckpointStore(new DynamoDBClient({}), table),
-    credentials: secretsManagerCredentials(new SecretsManagerClient({})),
+    store: new DynamoCheckpointStore(reuseSigner(new DynamoDBClient({})), table),
+    credentials: secretsManagerCredentials(reuseSigner(new SecretsManagerClient({}))),
     now: Date.now,
   };
 }
