@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { createLogger } from '../lambda/shared/logger';
 import { limiter } from '../lambda/shared/concurrency';
 import { InvalidEventError, parseCanonicalEvent, sqsEventHandler } from '../lambda/shared/sqs-events';
 import { canonicalEvent, failedIds, sqsEvent, sqsRecord } from './support/events';
@@ -92,14 +93,17 @@ describe('sqsEventHandler', () => {
     };
     const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
     try {
-      const logger = new Logger({ serviceName: 'test', logLevel: 'INFO' });
+      const logger = createLogger('test');
+      logger.setLogLevel('INFO');
       const children = jest.spyOn(logger, 'createChild');
       const [a, b] = [canonicalEvent(), canonicalEvent()];
       const handle = sqsEventHandler(
         async (event, { logger: log }) => {
+          if (log.getLevelName() !== 'INFO') throw new Error('level');
           log.info('one', { step: 1 });
           log.warn('two', { tenant: 'overridden-by-the-line' });
           log.error('three', new Error('boom'));
+          log.info({ message: 'object', type: 'own-type', step: 5 });
           if (event.id === b.id) {
             log.appendKeys({ extra_key: 'only-b' }); // the rest of the Logger API: a child, then
             log.info('four');
@@ -115,11 +119,13 @@ describe('sqsEventHandler', () => {
         ['one', 'acme', a.type, `msg-${a.id}`, 1, null],
         ['two', 'overridden-by-the-line', a.type, `msg-${a.id}`, null, null],
         ['three', 'acme', a.type, `msg-${a.id}`, null, null],
+        ['object', 'acme', 'own-type', `msg-${a.id}`, 5, null],
       ]);
       expect(of(b.id).map((l) => [l.message, l.extra_key ?? null])).toEqual([
         ['one', null],
         ['two', null],
         ['three', null],
+        ['object', null],
         ['four', 'only-b'],
       ]);
       expect(of(a.id)[2].error).toMatchObject({ name: 'Error', message: 'boom' });
@@ -127,11 +133,19 @@ describe('sqsEventHandler', () => {
       const parent = lines.filter((l) => l.message === 'parent line');
       expect(parent).toHaveLength(2);
       for (const l of parent) expect([l.event_id, l.message_id, l.extra_key]).toEqual([undefined, undefined, undefined]);
-      // One child: b's, for appendKeys (before, one per record: 2).
+      // One child: b's, for appendKeys (before, one per record: 2); reading the level made none.
       expect(children).toHaveBeenCalledTimes(1);
     } finally {
       for (const spy of spies) spy.mockRestore();
     }
+  });
+
+  it("a team's own logger (log buffer, sampling) still gets a child per record: its buffer is the record's", async () => {
+    const logger = new Logger({ serviceName: 'team', logLevel: 'SILENT', logBufferOptions: { enabled: true } });
+    const children = jest.spyOn(logger, 'createChild');
+    const handle = sqsEventHandler(async (_event, { logger: log }) => void log.debug('buffered'), { logger });
+    await handle(sqsEvent(canonicalEvent(), canonicalEvent(), canonicalEvent()));
+    expect(children).toHaveBeenCalledTimes(3);
   });
 
   it('bounds the records handled at once', async () => {

@@ -10,6 +10,7 @@ import { BatchProcessor, EventType as BatchEventType, processPartialResponse } f
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { limiter } from './concurrency';
+import { isPlainLogger } from './logger';
 import type { CanonicalEvent, Level } from './event';
 import { canonicalEventProblems, isObject } from './event-rules';
 
@@ -57,22 +58,31 @@ export function parseCanonicalEvent(body: string): CanonicalEvent {
 
 /** The Logger methods that write a line. */
 const LINE_METHODS = new Set<string | symbol>(['trace', 'debug', 'info', 'warn', 'error', 'critical']);
+/** What reads the level: answered by the parent (the same level a child would have), no child made. */
+const LEVEL_READS = new Set<string | symbol>(['getLevelName', 'level']);
 
 /**
  * The record's logger: `parent` with `keys` on every line, as `parent.createChild({ persistentKeys: keys })`
- * would log them, without making a child per record. A child Logger costs about 80 us to make (Powertools
- * reads its settings from the environment again): 3% of the local runtime's CPU at 800 events/s
- * (profiled), and Lambda CPU on every record deployed. The line methods pass the keys with the line
- * (a line's own attribute of the same name still wins, as over a persistent key); anything else
- * (appendKeys, createChild, ...) makes the child then, and every later call goes to it.
+ * logs them, without making a child per record. Only for a logger made by createLogger (no log buffer,
+ * no debug sampling: isPlainLogger); any other logger gets a child per record, as before.
+ *
+ * Why: a child Logger costs about 80 us to make (Powertools reads its settings from the environment
+ * again), 3% of the local runtime's CPU at 800 events/s (profiled), and Lambda CPU on every record
+ * deployed. The line methods pass the keys with the line, and a line's own attribute of the same name
+ * still wins, as over a persistent key (an object message's fields are passed again after the keys).
+ * Anything else (appendKeys, createChild, ...) makes the child then, and every later call goes to it.
  */
 export function recordLogger(parent: Logger, keys: Record<string, string>): Logger {
   let child: Logger | undefined;
   return new Proxy(parent, {
     get(target, prop) {
-      if (!child && LINE_METHODS.has(prop)) {
+      if (!child && (LINE_METHODS.has(prop) || LEVEL_READS.has(prop))) {
+        if (LEVEL_READS.has(prop)) {
+          const value: unknown = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+        }
         const line = target[prop as 'info'].bind(target) as (input: unknown, ...extra: unknown[]) => void;
-        return (input: unknown, ...extra: unknown[]) => line(input, keys, ...extra);
+        return (input: unknown, ...extra: unknown[]) => line(input, keys, ...ownFields(input), ...extra);
       }
       child ??= target.createChild({ persistentKeys: keys });
       const value: unknown = Reflect.get(child, prop, child);
@@ -81,12 +91,19 @@ export function recordLogger(parent: Logger, keys: Record<string, string>): Logg
   });
 }
 
+/** An object message's own fields but `message` (Powertools reads them before the extra arguments). */
+function ownFields(input: unknown): Record<string, unknown>[] {
+  if (!isObject(input) || input instanceof Error) return [];
+  const { message: _message, ...own } = input;
+  return Object.keys(own).length ? [own] : [];
+}
+
 /** The canonical event of an SQS record. */
 export const eventOf = (record: SQSRecord): CanonicalEvent => parseCanonicalEvent(record.body);
 
 export interface RecordContext {
   record: SQSRecord;
-  /** A child logger whose every line has `event_id`, `tenant`, `type` and `message_id`. */
+  /** The handler's logger with `event_id`, `tenant`, `type` and `message_id` on every line (a child, or recordLogger for a logger made by createLogger). */
   logger: Logger;
 }
 
@@ -120,7 +137,8 @@ export function sqsEventHandler(handle: EventHandler, options: SqsEventHandlerOp
       });
       throw e;
     }
-    const log = recordLogger(logger, { event_id: event.id, tenant: event.tenant, type: event.type, message_id: record.messageId });
+    const keys = { event_id: event.id, tenant: event.tenant, type: event.type, message_id: record.messageId };
+    const log = isPlainLogger(logger) ? recordLogger(logger, keys) : logger.createChild({ persistentKeys: keys });
     await run(async () => {
       try {
         await handle(event, { record, logger: log });
