@@ -117,7 +117,8 @@ export class StreamPoller {
 
   /** One lane's records, in batches of batchSize, one batch after the other. */
   private async deliverLane(records: DynamoDBRecord[], batchSize: number): Promise<void> {
-    for (let i = 0; i < records.length; i += batchSize) await this.deliver(records.slice(i, i + batchSize));
+    // stop() ends the lane between batches: a read of up to 1,000 records is not delivered to a pipeline shutting down.
+    for (let i = 0; i < records.length && this.running; i += batchSize) await this.deliver(records.slice(i, i + batchSize));
   }
 
   private async loop(): Promise<void> {
@@ -128,6 +129,7 @@ export class StreamPoller {
     while (this.running) {
       const roundStart = Date.now();
       for (const [shardId, shard] of this.shards) {
+        if (!this.running) return;
         try {
           if (!shard.iterator) {
             if (shard.closed) continue;
@@ -153,6 +155,7 @@ export class StreamPoller {
             const lanes = await Promise.allSettled(lanesOf(records, factor).map((lane) => this.deliverLane(lane, batchSize)));
             const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
             if (failed) throw failed.reason;
+            if (!this.running) return; // stopped mid-read: the rest of it is not checkpointed
           }
           if (all.length) shard.lastSeq = all[all.length - 1].dynamodb?.SequenceNumber;
           shard.iterator = out.NextShardIterator;
