@@ -107,3 +107,24 @@ it('a rotated credential signs the very next request: the reused signer keeps no
     client.destroy();
   }
 });
+
+it("the reused signer signs at each request's own date, clock-skew correction included", async () => {
+  const key = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' };
+  const { client, sent } = recordedClient(key, true);
+  try {
+    await client.send(new ListTablesCommand({}));
+    // As the SDK sets it after a RequestTimeTooSkewed answer: the local clock is an hour behind.
+    client.config.systemClockOffset = 3_600_000;
+    await client.send(new ListTablesCommand({}));
+    const dates = sent.map((r) => {
+      const d = r.headers['x-amz-date'];
+      return Date.parse(`${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${d.slice(9, 11)}:${d.slice(11, 13)}:${d.slice(13, 15)}Z`);
+    });
+    // Hand-written: the first at about now, the second about an hour later (a frozen date would repeat the first).
+    expect(Math.abs(dates[0] - Date.now())).toBeLessThan(60_000);
+    expect(Math.abs(dates[1] - (Date.now() + 3_600_000))).toBeLessThan(60_000);
+    expect(sent[1].headers.authorization).toBe(await expectedAuthorization(sent[1], key, client.config.sha256));
+  } finally {
+    client.destroy();
+  }
+});
