@@ -45,6 +45,8 @@ export interface StreamPollerOptions {
 export class StreamPoller {
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
+  /** Ends the wait between two rounds at once (stop()). */
+  private wake?: () => void;
   /** Per shard: the iterator to read next, and the last sequence number delivered (to resume after errors). */
   private shards = new Map<string, { iterator?: string; lastSeq?: string; closed?: boolean }>();
   private streamArn = '';
@@ -68,6 +70,7 @@ export class StreamPoller {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.wake?.();
     await this.loopDone;
   }
 
@@ -175,7 +178,15 @@ export class StreamPoller {
         await this.discoverShards().catch(() => undefined);
       }
       const wait = (this.opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS) - (Date.now() - roundStart);
-      if (wait > 0 && this.running) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0 && this.running)
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, wait);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      this.wake = undefined;
     }
   }
 }
