@@ -4,45 +4,27 @@
  * messages the handler accepts that the schema forbids. For each message, the schema's verdict and
  * the handler's answer are written by hand. The handler runs against DynamoDB Local.
  */
-import { clearKeySets, MAX_TOKEN_LENGTH } from '../lambda/shared/tokens';
+import { MAX_TOKEN_LENGTH } from '../lambda/shared/tokens';
 import { handleSocket, type SocketDeps } from '../lambda/socket/handler';
 import { messageProblems, WEBSOCKET_SCHEMA } from '../harness/protocol-schema';
-import { clients, createTables, localSocketDeps, managementServer, type ManagementServer, readyDynamoDb } from '../harness/realtime';
-import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
-import { fakeTenant, type FakeTenant } from './support/auth0';
+import { EMULATOR_CREDENTIALS } from '../local/emulators';
+import { socketTestBed } from './support/socket-bed';
 
 Object.assign(process.env, EMULATOR_CREDENTIALS);
 
 const TENANT = 'proto';
-let dynamo: Emulator;
-let mgmt: ManagementServer;
-let auth0: FakeTenant;
-let db: ReturnType<typeof clients>;
-let tables: Awaited<ReturnType<typeof createTables>>;
+const bed = socketTestBed(TENANT, 'atkproto');
 let token = '';
 
 beforeAll(async () => {
-  [dynamo, mgmt, auth0] = await Promise.all([readyDynamoDb(), managementServer(), fakeTenant(TENANT, 'https://events.test')]);
-  db = clients(dynamo.endpoint);
-  tables = await createTables(db.raw, 'atkproto');
-  token = await auth0.token({ sub: 'auth0|ops', permissions: ['listen:events'] });
-}, 60_000);
-afterAll(async () => {
-  await mgmt?.close();
-  await auth0?.close();
-  await dynamo?.stop();
-});
-beforeEach(() => {
-  mgmt.reset();
-  clearKeySets();
+  token = await bed.auth0.token({ sub: 'auth0|ops', permissions: ['listen:events'] });
 });
 
-const socketDeps = (): SocketDeps =>
-  localSocketDeps({ ddb: db.ddb, managementEndpoint: mgmt.endpoint, tables, tenants: () => new Map([[TENANT, auth0.tenant]]) }, { seamMs: 20, settleMs: 10 });
+const socketDeps = (): SocketDeps => bed.socketDeps(() => [TENANT], { seamMs: 20, settleMs: 10 });
 
 let nextId = 0;
 const route = (routeKey: string, connectionId: string, extra: Record<string, unknown> = {}) => ({ requestContext: { routeKey, connectionId }, ...extra });
-const sent = (id: string) => (mgmt.messages.get(id) ?? []) as Record<string, any>[];
+const sent = (id: string) => (bed.mgmt.messages.get(id) ?? []) as Record<string, any>[];
 
 /** Connects, sends `body` (raw JSON) on the authenticate route, returns the types of what the server sent. */
 async function answer(body: string): Promise<string[]> {

@@ -7,51 +7,33 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, TransactWriteCommand
 import { mockClient } from 'aws-sdk-client-mock';
 import { runCheck } from '../lambda/closer/handler';
 import type { CloseCheck, ConnectionItem } from '../lambda/shared/connections';
-import { clearKeySets, verifyListenerToken } from '../lambda/shared/tokens';
+import { verifyListenerToken } from '../lambda/shared/tokens';
 import { handleSocket, type SocketDeps } from '../lambda/socket/handler';
 import { closeConnection, managementClient } from '../lambda/shared/management';
 import { pushEvent } from '../lambda/push/handler';
 import { signedPoster } from '../lambda/shared/signed-poster';
-import { localSocketDeps, storedEvent } from '../harness/realtime';
-import { EMULATOR_CREDENTIALS, type Emulator } from '../local/emulators';
-import { fakeTenant, type FakeTenant } from './support/auth0';
-import { clients, createTables, managementServer, readyDynamoDb, type ManagementServer } from '../harness/realtime';
+import { storedEvent } from '../harness/realtime';
+import { EMULATOR_CREDENTIALS } from '../local/emulators';
+import { socketTestBed } from './support/socket-bed';
 
 Object.assign(process.env, EMULATOR_CREDENTIALS);
 
-let dynamo: Emulator;
-let mgmt: ManagementServer;
-let auth0: FakeTenant;
-let db: ReturnType<typeof clients>;
-let tables: Awaited<ReturnType<typeof createTables>>;
+const bed = socketTestBed('rl', 'rlimits');
 let tenantSeq = 0;
 let T = 'rl0';
 
-beforeAll(async () => {
-  [dynamo, mgmt, auth0] = await Promise.all([readyDynamoDb(), managementServer(), fakeTenant('rl', 'https://events.test')]);
-  db = clients(dynamo.endpoint);
-  tables = await createTables(db.raw, 'rlimits');
-}, 60_000);
-afterAll(async () => {
-  await mgmt?.close();
-  await auth0?.close();
-  await dynamo?.stop();
-});
 beforeEach(() => {
-  mgmt.reset();
-  clearKeySets();
   T = `rl${++tenantSeq}`;
 });
 
-const socketDeps = (overrides: Partial<SocketDeps> = {}): SocketDeps =>
-  localSocketDeps({ ddb: db.ddb, managementEndpoint: mgmt.endpoint, tables, tenants: () => new Map([[T, { ...auth0.tenant, name: T }]]) }, overrides);
+const socketDeps = (overrides: Partial<SocketDeps> = {}): SocketDeps => bed.socketDeps(() => [T], overrides);
 
 let nextId = 0;
 const route = (routeKey: string, connectionId: string, extra: Record<string, unknown> = {}) => ({ requestContext: { routeKey, connectionId }, ...extra });
 const conn = () => `rl-conn-${++nextId}`;
-const sent = (id: string) => (mgmt.messages.get(id) ?? []) as Record<string, any>[];
+const sent = (id: string) => (bed.mgmt.messages.get(id) ?? []) as Record<string, any>[];
 const item = async (id: string) =>
-  (await db.ddb.send(new GetCommand({ TableName: tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as ConnectionItem | undefined;
+  (await bed.db.ddb.send(new GetCommand({ TableName: bed.tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as ConnectionItem | undefined;
 /** What the Lambda entry does: a throw is logged and answered 500 (the listener gets nothing). */
 const invoke = (event: unknown, deps: SocketDeps) => handleSocket(event as never, deps).catch(() => ({ statusCode: 500 }));
 /** A tab: $connect, then authenticate with `token`. */
@@ -61,9 +43,9 @@ const openTab = async (id: string, token: string, deps: SocketDeps) => {
 };
 /** The closer's dependencies, on DynamoDB Local and the local management endpoint. */
 const closerDeps = () => ({
-  ddb: db.ddb,
-  mgmt: managementClient(mgmt.endpoint, { maxAttempts: 1 }),
-  connectionsTable: tables.connections,
+  ddb: bed.db.ddb,
+  mgmt: managementClient(bed.mgmt.endpoint, { maxAttempts: 1 }),
+  connectionsTable: bed.tables.connections,
   scheduleCheck: async () => undefined,
   now: () => new Date(),
 });
@@ -73,7 +55,7 @@ describe('listener limits under a crowd', () => {
     const deps = socketDeps();
     const ids = Array.from({ length: 40 }, conn);
     await Promise.all(ids.map((id) => invoke(route('$connect', id, { queryStringParameters: { tenant: T } }), deps)));
-    const tokens = await Promise.all(ids.map((_, i) => auth0.token({ sub: `auth0|storm${i}`, permissions: ['listen:events:self'] })));
+    const tokens = await Promise.all(ids.map((_, i) => bed.auth0.token({ sub: `auth0|storm${i}`, permissions: ['listen:events:self'] })));
     await Promise.all(ids.map((id, i) => invoke(route('authenticate', id, { body: JSON.stringify({ type: 'authenticate', access_token: tokens[i] }) }), deps)));
     const answers = ids.map((id) => sent(id)[0]?.type ?? 'nothing');
     expect(answers).toEqual(Array(40).fill('authenticated'));
@@ -85,7 +67,7 @@ describe('a connection found gone by the push frees its place', () => {
   it('perSub 1: the push gets 410 for the first tab (its $disconnect was lost), then a new tab of the same user is accepted', async () => {
     const limits = { perSub: 1, perTenant: 100 };
     const deps = socketDeps({ listenerLimits: limits });
-    const token = await auth0.token({ sub: 'auth0|lost', permissions: ['listen:events:self'] });
+    const token = await bed.auth0.token({ sub: 'auth0|lost', permissions: ['listen:events:self'] });
     const open = async () => {
       const id = conn();
       await openTab(id, token, deps);
@@ -96,13 +78,13 @@ describe('a connection found gone by the push frees its place', () => {
     const b = await open();
     expect(sent(b)[0].type).toBe('authentication_failed');
     // Tab a vanished without $disconnect: the next push to it is answered 410.
-    mgmt.gone.add(a);
+    bed.mgmt.gone.add(a);
     const push = {
-      ddb: db.ddb,
-      post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1', maxAttempts: 1 }),
-      close: (c: string) => closeConnection(managementClient(mgmt.endpoint), c),
-      connectionsTable: tables.connections,
-      eventsTable: tables.events,
+      ddb: bed.db.ddb,
+      post: signedPoster({ endpoint: bed.mgmt.endpoint, region: 'us-east-1', maxAttempts: 1 }),
+      close: (c: string) => closeConnection(managementClient(bed.mgmt.endpoint), c),
+      connectionsTable: bed.tables.connections,
+      eventsTable: bed.tables.events,
       concurrency: 5,
       now: () => new Date(),
     };
@@ -123,7 +105,7 @@ describe('a refresh that comes after the token expired', () => {
       route('authenticate', id, {
         body: JSON.stringify({
           type: 'authenticate',
-          access_token: await auth0.token({ sub: 'auth0|late', permissions: ['listen:events:self'] }, { expiresIn: '60s' }),
+          access_token: await bed.auth0.token({ sub: 'auth0|late', permissions: ['listen:events:self'] }, { expiresIn: '60s' }),
         }),
       }),
       deps,
@@ -131,11 +113,11 @@ describe('a refresh that comes after the token expired', () => {
     const exp = Date.parse(sent(id)[0].expires_at);
     // 30 s after the token expired (the closer has not run yet): a revocation is stored and pushed; the push skips this listener.
     const push = {
-      ddb: db.ddb,
-      post: signedPoster({ endpoint: mgmt.endpoint, region: 'us-east-1', maxAttempts: 1 }),
-      close: (c: string) => closeConnection(managementClient(mgmt.endpoint), c),
-      connectionsTable: tables.connections,
-      eventsTable: tables.events,
+      ddb: bed.db.ddb,
+      post: signedPoster({ endpoint: bed.mgmt.endpoint, region: 'us-east-1', maxAttempts: 1 }),
+      close: (c: string) => closeConnection(managementClient(bed.mgmt.endpoint), c),
+      connectionsTable: bed.tables.connections,
+      eventsTable: bed.tables.events,
       concurrency: 5,
       now: () => new Date(exp + 30_000),
     };
@@ -145,13 +127,13 @@ describe('a refresh that comes after the token expired', () => {
     const later = socketDeps({ now: () => new Date(exp + 40_000) });
     await invoke(
       route('authenticate', id, {
-        body: JSON.stringify({ type: 'authenticate', access_token: await auth0.token({ sub: 'auth0|late', permissions: ['listen:events:self'] }) }),
+        body: JSON.stringify({ type: 'authenticate', access_token: await bed.auth0.token({ sub: 'auth0|late', permissions: ['listen:events:self'] }) }),
       }),
       later,
     );
     // Hand-written: not a silent revival (the skipped password_changed would never reach it): refused, closed.
     expect(sent(id).slice(1)).toEqual([{ type: 'authentication_failed', message: expect.stringMatching(/expired/) }]);
-    expect(mgmt.closed).toContain(id);
+    expect(bed.mgmt.closed).toContain(id);
     expect(await item(id)).toBeUndefined();
   });
 });
@@ -160,7 +142,7 @@ describe('a connection that disconnects in the middle of its authenticate', () =
   it('is not counted: the same user (perSub 1) is accepted on the next connection', async () => {
     const limits = { perSub: 1, perTenant: 100 };
     const deps = socketDeps({ listenerLimits: limits });
-    const token = await auth0.token({ sub: 'auth0|flaky', permissions: ['listen:events:self'] });
+    const token = await bed.auth0.token({ sub: 'auth0|flaky', permissions: ['listen:events:self'] });
     const a = conn();
     await invoke(route('$connect', a, { queryStringParameters: { tenant: T } }), deps);
     // The $disconnect of a runs while its authenticate verifies the token (a JWKS fetch, say).
@@ -168,7 +150,7 @@ describe('a connection that disconnects in the middle of its authenticate', () =
       listenerLimits: limits,
       verify: async (t, tenant) => {
         const listener = await verifyListenerToken(t, tenant);
-        mgmt.gone.add(a);
+        bed.mgmt.gone.add(a);
         await invoke(route('$disconnect', a), deps);
         return listener;
       },
@@ -183,11 +165,11 @@ describe('a connection that disconnects in the middle of its authenticate', () =
   it('disconnecting right after it was counted (before the answer) frees the place too', async () => {
     const limits = { perSub: 1, perTenant: 100 };
     const deps = socketDeps({ listenerLimits: limits });
-    const token = await auth0.token({ sub: 'auth0|flaky2', permissions: ['listen:events:self'] });
+    const token = await bed.auth0.token({ sub: 'auth0|flaky2', permissions: ['listen:events:self'] });
     const a = conn();
     await invoke(route('$connect', a, { queryStringParameters: { tenant: T } }), deps);
     // The connection is gone when the socket answers `authenticated` (410); its $disconnect comes after.
-    mgmt.gone.add(a);
+    bed.mgmt.gone.add(a);
     await invoke(route('authenticate', a, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
     await invoke(route('$disconnect', a), deps);
     const b = conn();
@@ -203,7 +185,7 @@ describe('refresh amplification', () => {
     const id = conn();
     await invoke(route('$connect', id, { queryStringParameters: { tenant: T } }), deps);
     scheduled.length = 0;
-    const token = await auth0.token({ sub: 'auth0|spammer', permissions: ['listen:events:self'] }, { expiresIn: '24h' });
+    const token = await bed.auth0.token({ sub: 'auth0|spammer', permissions: ['listen:events:self'] }, { expiresIn: '24h' });
     const body = JSON.stringify({ type: 'authenticate', access_token: token });
     await invoke(route('authenticate', id, { body }), deps);
     for (let i = 0; i < 20; i++) await invoke(route('authenticate', id, { body }), deps);
@@ -215,7 +197,7 @@ describe('refresh amplification', () => {
       route('authenticate', id, {
         body: JSON.stringify({
           type: 'authenticate',
-          access_token: await auth0.token({ sub: 'auth0|spammer', permissions: ['listen:events:self'] }, { expiresIn: '23h' }),
+          access_token: await bed.auth0.token({ sub: 'auth0|spammer', permissions: ['listen:events:self'] }, { expiresIn: '23h' }),
         }),
       }),
       deps,
@@ -230,13 +212,13 @@ describe('a $disconnect whose count-out fails (throttled after the SDK retries; 
     const deps = socketDeps({ listenerLimits: limits });
     const a = conn();
     await invoke(route('$connect', a, { queryStringParameters: { tenant: T } }), deps);
-    const token = await auth0.token({ sub: 'auth0|tab', permissions: ['listen:events:self'] });
+    const token = await bed.auth0.token({ sub: 'auth0|tab', permissions: ['listen:events:self'] });
     await invoke(route('authenticate', a, { body: JSON.stringify({ type: 'authenticate', access_token: token }) }), deps);
     expect(sent(a)[0].type).toBe('authenticated');
     // The user closes the tab; every write of the $disconnect is throttled (aws-sdk-client-mock); reads reach DynamoDB Local.
     const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: 'http://127.0.0.1:1', region: 'us-east-1' }));
     const mock = mockClient(doc);
-    mock.on(GetCommand).callsFake((input) => db.ddb.send(new GetCommand(input)));
+    mock.on(GetCommand).callsFake((input) => bed.db.ddb.send(new GetCommand(input)));
     const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
     mock.on(TransactWriteCommand).rejects(throttled).on(UpdateCommand).rejects(throttled).on(DeleteCommand).rejects(throttled);
     const scheduled: { check: CloseCheck; delaySeconds: number }[] = [];
@@ -268,7 +250,7 @@ describe('a $disconnect whose count-out fails (throttled after the SDK retries; 
   it('the happy path (DynamoDB Local): $disconnect removes the item and frees the place at once, counted out once when the closer races it', async () => {
     const limits = { perSub: 1, perTenant: 100 };
     const deps = socketDeps({ listenerLimits: limits });
-    const token = await auth0.token({ sub: 'auth0|happy', permissions: ['listen:events:self'] });
+    const token = await bed.auth0.token({ sub: 'auth0|happy', permissions: ['listen:events:self'] });
     const a = conn();
     await openTab(a, token, deps);
     expect(sent(a)[0].type).toBe('authenticated');
