@@ -33,7 +33,8 @@ const route = (routeKey: string, connectionId: string, extra: Record<string, unk
 const conn = () => `rl-conn-${++nextId}`;
 const sent = (id: string) => (bed.mgmt.messages.get(id) ?? []) as Record<string, any>[];
 const item = async (id: string) =>
-  (await bed.db.ddb.send(new GetCommand({ TableName: bed.tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as ConnectionItem | undefined;
+  (await bed.db.ddb.send(new GetCommand({ TableName: bed.tables.connections, Key: { connection_id: id }, ConsistentRead: true }))).Item as
+    ConnectionItem | undefined;
 /** What the Lambda entry does: a throw is logged and answered 500 (the listener gets nothing). */
 const invoke = (event: unknown, deps: SocketDeps) => handleSocket(event as never, deps).catch(() => ({ statusCode: 500 }));
 /** A tab: $connect, then authenticate with `token`. */
