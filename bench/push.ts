@@ -184,8 +184,7 @@ interface Result {
   endpointLateMs: number;
   heapGrowthMb: number;
   firstError?: string;
-  /** bounded rows: from the start to the last listener page (the listeners are all read before the first send). */
-  /** From the start to the last listener page's answer (the sends overlap the later pages). */
+  /** bounded rows: from the start to the last listener page's answer (the sends overlap the later pages). */
   readMs?: number;
   /** From the start to the first POST: what the listener read delays the fan-out by. */
   firstSendMs?: number;

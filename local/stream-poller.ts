@@ -10,7 +10,8 @@
  * every shard once, and the next round starts at least `pollIntervalMs` (250 ms) after this one started.
  * A read takes up to 1,000 records (GetRecords' most), which the round hands over in batches of
  * `batchSize`, up to `parallelizationFactor` at once. So a backlog drains in large rounds instead of
- * one batch per lane per read, and a busy stream gives the handler full batches as Lambda's does.
+ * one batch per lane per read, and a busy stream gives the handler larger batches, as Lambda's does (800 events/s
+ * in the load run: 23-58 session events a read, about 10 a lane).
  */
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';

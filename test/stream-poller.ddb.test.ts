@@ -25,7 +25,7 @@ let tableNo = 0;
 beforeAll(async () => {
   ddb = await startDynamoDb();
   clients = localClients(ddb.endpoint);
-  streams = new DynamoDBStreamsClient({ endpoint: ddb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  streams = streamsClient();
 }, 60_000);
 afterAll(async () => {
   streams?.destroy();
@@ -214,10 +214,16 @@ it('a batch that keeps failing goes to onFailure after its retries; the other la
   }
 });
 
-/** The stream client's GetRecords calls: when each started and how many records it returned. */
-function countingStreams() {
+const streamsClient = () =>
+  new DynamoDBStreamsClient({ endpoint: ddb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+
+/**
+ * A poller as the push's (batches of 20, 4 at once) on a stream client of its own whose GetRecords
+ * calls are recorded: when each started and how many records it returned. `stop` ends both.
+ */
+function countedPoller(table: string, handler: ReturnType<typeof recorder>['handler'], pollIntervalMs?: number) {
   const reads: { at: number; records: number }[] = [];
-  const counted = new DynamoDBStreamsClient({ endpoint: ddb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const counted = streamsClient();
   counted.middlewareStack.add(
     (next, context) => async (args) => {
       const at = Date.now();
@@ -227,13 +233,6 @@ function countingStreams() {
     },
     { step: 'initialize', name: 'countGetRecords' },
   );
-  return { counted, reads };
-}
-
-it("cadence: a shard is read at most 4 times a second (Lambda's base rate), idle or busy", async () => {
-  const table = await streamTable();
-  const { counted, reads } = countingStreams();
-  const { seen, handler } = recorder(5);
   const poller = new StreamPoller({
     name: 'push',
     dynamodb: clients.client,
@@ -242,7 +241,19 @@ it("cadence: a shard is read at most 4 times a second (Lambda's base rate), idle
     handler,
     batchSize: 20,
     parallelizationFactor: 4,
+    ...(pollIntervalMs ? { pollIntervalMs } : {}),
   });
+  const stop = async () => {
+    await poller.stop();
+    counted.destroy();
+  };
+  return { poller, reads, stop };
+}
+
+it("cadence: a shard is read at most 4 times a second (Lambda's base rate), idle or busy", async () => {
+  const table = await streamTable();
+  const { seen, handler } = recorder(5);
+  const { poller, reads, stop } = countedPoller(table, handler);
   await poller.start();
   try {
     await new Promise((r) => setTimeout(r, 2_000)); // idle
@@ -262,27 +273,16 @@ it("cadence: a shard is read at most 4 times a second (Lambda's base rate), idle
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(200);
     expect(reads.filter((r) => r.records > 0).length).toBeGreaterThan(1);
   } finally {
-    await poller.stop();
-    counted.destroy();
+    await stop();
   }
 });
 
 it('a backlog is read in one GetRecords of up to 1,000 records, and handed over in batches of 20, 4 at once', async () => {
   const table = await streamTable();
-  const { counted, reads } = countingStreams();
   const { seen, handler } = recorder(20);
   // 300 records in the stream before the poller's first read (it starts from TRIM_HORIZON, skipping
   // records older than its start by the second: so the records are written in the same second, after start()).
-  const poller = new StreamPoller({
-    name: 'push',
-    dynamodb: clients.client,
-    streams: counted,
-    tableName: table,
-    handler,
-    batchSize: 20,
-    parallelizationFactor: 4,
-    pollIntervalMs: 3_000,
-  });
+  const { poller, reads, stop } = countedPoller(table, handler, 3_000);
   await poller.start();
   try {
     await Promise.all(Array.from({ length: 300 }, (_, i) => clients.doc.send(new PutCommand({ TableName: table, Item: { pk: `backlog-${i}`, v: 1 } }))));
@@ -294,8 +294,7 @@ it('a backlog is read in one GetRecords of up to 1,000 records, and handed over 
     expect(Math.max(...seen.batches.map((b) => b.length))).toBeLessThanOrEqual(20);
     expect(seen.maxInFlight).toBeLessThanOrEqual(4);
   } finally {
-    await poller.stop();
-    counted.destroy();
+    await stop();
   }
 });
 

@@ -15,7 +15,6 @@
  * the push Lambda already skips a connection whose token has expired, so lateness never leaks events.
  */
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -25,7 +24,7 @@ import { createLogger } from '../shared/logger';
 import { closeConnection, managementClient, postJson } from '../shared/management';
 import { closeCheckScheduler, MAX_DELAY_SECONDS, type ScheduleCheck } from '../shared/close-checks';
 import { lazy } from '../shared/lazy';
-import { reuseSigner } from '../shared/sdk';
+import { documentClient, reuseSigner } from '../shared/sdk';
 
 const logger = createLogger('auth0-events-closer');
 
@@ -107,7 +106,7 @@ function depsFromEnv(): CloserDeps {
   const table = process.env.CONNECTIONS_TABLE;
   if (!queueUrl || !endpoint || !table) throw new Error('CLOSE_QUEUE_URL, WS_ENDPOINT and CONNECTIONS_TABLE must be set');
   return {
-    ddb: DynamoDBDocumentClient.from(reuseSigner(new DynamoDBClient({}))),
+    ddb: documentClient(),
     mgmt: managementClient(endpoint),
     connectionsTable: table,
     scheduleCheck: closeCheckScheduler(reuseSigner(new SQSClient({})), queueUrl),

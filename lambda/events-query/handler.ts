@@ -12,7 +12,6 @@
  *     that bound holds): polling with `since` = `next` misses nothing and gets nothing twice.
  *   listeners: needs listen:events (filter `*`): the tenant's authenticated connections.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { partitionItems } from '../shared/dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
@@ -24,7 +23,7 @@ import { configuredTenants } from '../shared/tenants';
 import { SCOPE_ALL } from '../shared/tokens';
 import { eventsAfter, visibleEvent, type Viewer } from '../shared/history';
 import { lazy } from '../shared/lazy';
-import { reuseSigner } from '../shared/sdk';
+import { documentClient } from '../shared/sdk';
 
 const logger = createLogger('auth0-events-query');
 
@@ -108,7 +107,7 @@ export async function handleQuery(event: APIGatewayProxyEvent, deps: QueryDeps):
 
 function depsFromEnv(): QueryDeps {
   return {
-    ddb: DynamoDBDocumentClient.from(reuseSigner(new DynamoDBClient({}))),
+    ddb: documentClient(),
     eventsTable: process.env.EVENTS_TABLE ?? '',
     connectionsTable: process.env.CONNECTIONS_TABLE ?? '',
   };

@@ -1,9 +1,8 @@
 /** The push Lambda's dependencies (injectable for tests: handlePushBatch and pushEvents take them) and how they are built from the environment. */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { closeConnection, managementClient } from '../shared/management';
 import { signedPoster, type Post } from '../shared/signed-poster';
-import { reuseSigner } from '../shared/sdk';
+import { documentClient } from '../shared/sdk';
 
 export const DEFAULT_POST_CONCURRENCY = 50;
 
@@ -34,7 +33,7 @@ export function depsFromEnv(): PushDeps {
   if (!endpoint || !table || !eventsTable) throw new Error('WS_ENDPOINT, CONNECTIONS_TABLE and EVENTS_TABLE must be set');
   const mgmt = managementClient(endpoint);
   return {
-    ddb: DynamoDBDocumentClient.from(reuseSigner(new DynamoDBClient({}))),
+    ddb: documentClient(),
     post: signedPoster({ endpoint, region: process.env.AWS_REGION ?? '', maxSockets: concurrency }),
     close: (id) => closeConnection(mgmt, id),
     connectionsTable: table,

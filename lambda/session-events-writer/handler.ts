@@ -10,7 +10,6 @@
  * close to it in time was (two marker items claimed in one transaction before the PutItem; lambda/shared/stores.ts
  * gives the window's guarantees, the markers and why only deletions are folded).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { isConditionFailed } from '../shared/dynamodb';
 import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isSessionEventType, type CanonicalEvent } from '../shared/event';
@@ -28,7 +27,7 @@ import {
   type StoredEvent,
 } from '../shared/stores';
 import { lazy } from '../shared/lazy';
-import { reuseSigner } from '../shared/sdk';
+import { documentClient } from '../shared/sdk';
 
 export interface SessionEventsWriterDeps {
   db: DynamoDBDocumentClient;
@@ -143,7 +142,7 @@ async function moveForward(item: StoredEvent, deps: SessionEventsWriterDeps, now
 function depsFromEnv(): SessionEventsWriterDeps {
   const table = process.env.EVENTS_TABLE;
   if (!table) throw new Error('EVENTS_TABLE is not set');
-  return { db: DynamoDBDocumentClient.from(reuseSigner(new DynamoDBClient({}))), table };
+  return { db: documentClient(), table };
 }
 const defaultDeps = lazy(depsFromEnv);
 

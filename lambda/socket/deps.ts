@@ -1,6 +1,5 @@
 /** The socket Lambda's event and result shapes, its dependencies (injectable for tests) and the shared reply. */
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SOCKET_TIMEOUT_SECONDS } from '../shared/connections';
@@ -11,7 +10,7 @@ import { REST_SETTLE_MS } from '../shared/stores';
 import { managementClient } from '../shared/management';
 import { configuredTenants, type Tenant } from '../shared/tenants';
 import { verifyListenerToken, type VerifiedListener } from '../shared/tokens';
-import { reuseSigner } from '../shared/sdk';
+import { documentClient, reuseSigner } from '../shared/sdk';
 
 export const logger = createLogger('auth0-events-socket');
 
@@ -71,7 +70,7 @@ export interface SocketDeps {
 /** From the environment (WS_ENDPOINT, CONNECTIONS_TABLE, EVENTS_TABLE, CLOSE_QUEUE_URL and the tuning variables). */
 export function depsFromEnv(): SocketDeps {
   return {
-    ddb: DynamoDBDocumentClient.from(reuseSigner(new DynamoDBClient({})), { marshallOptions: { removeUndefinedValues: true } }),
+    ddb: documentClient({ marshallOptions: { removeUndefinedValues: true } }),
     mgmt: managementClient(env('WS_ENDPOINT')),
     connectionsTable: env('CONNECTIONS_TABLE'),
     eventsTable: env('EVENTS_TABLE'),

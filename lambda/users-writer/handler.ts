@@ -21,7 +21,6 @@
  * updated_at, on all their conditions; when that is refused, nothing was written and each group is
  * written on its own condition (see applyUserEvent).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { isConditionFailed } from '../shared/dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CanonicalEvent } from '../shared/event';
@@ -30,7 +29,7 @@ import { sqsEventHandler, type RecordContext } from '../shared/sqs-events';
 import { USERS_TABLE } from '../shared/stores';
 import { groupUpdates, LAST_DELETION_MARKER, markerOf, orderingDate, userChangedAt, type GroupUpdate } from './groups';
 import { lazy } from '../shared/lazy';
-import { reuseSigner } from '../shared/sdk';
+import { documentClient } from '../shared/sdk';
 
 export { PROFILE_FIELDS, profileOf, registrationFields } from './profile';
 export { MAX_CLOCK_SKEW_MS, groupUpdates, markerOf, orderingDate, userChangedAt, type GroupUpdate } from './groups';
@@ -153,7 +152,7 @@ export async function applyUserEvent(
 function depsFromEnv(): UsersWriterDeps {
   const table = process.env.USERS_TABLE;
   if (!table) throw new Error('USERS_TABLE is not set');
-  return { db: DynamoDBDocumentClient.from(reuseSigner(new DynamoDBClient({}))), table };
+  return { db: documentClient(), table };
 }
 const defaultDeps = lazy(depsFromEnv);
 
