@@ -19,6 +19,54 @@ export interface Emulator {
   port: number;
   process: ChildProcess;
   stop(): Promise<void>;
+  /**
+   * Resolves when the process ends without stop() being called (a crash, the kernel's OOM killer, a
+   * kill from outside), with a line that names the emulator, its exit code or signal and its last lines
+   * of output; never resolves after stop(). Callers log it: every request to the emulator fails from
+   * then on, and without this line the only trace is the requests' ECONNRESET / ECONNREFUSED.
+   */
+  died: Promise<string>;
+}
+
+/** Lines kept of an emulator's output (stdout and stderr together) for its exit report. */
+const TAIL_LINES = 8;
+
+/** The last TAIL_LINES lines a child wrote, each at most 300 characters (a Java stack trace's lines are long). */
+function outputTail(child: ChildProcess): () => string[] {
+  const lines: string[] = [];
+  let partial = '';
+  const onData = (d: Buffer) => {
+    const parts = (partial + d.toString()).split('\n');
+    partial = parts.pop()!.slice(-300);
+    for (const line of parts) if (line.trim()) lines.push(line.trimEnd().slice(0, 300));
+    if (lines.length > TAIL_LINES) lines.splice(0, lines.length - TAIL_LINES);
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  return () => [...lines, ...(partial.trim() ? [partial.trimEnd()] : [])].slice(-TAIL_LINES);
+}
+
+/** stop() and died for a started emulator: see Emulator. */
+function lifecycle(name: string, child: ChildProcess): Pick<Emulator, 'stop' | 'died'> {
+  const tail = outputTail(child);
+  let stopping = false;
+  const died = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      const last = tail();
+      resolve(
+        `${name} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); ${last.length ? `its last output: ${last.join(' | ')}` : 'it wrote nothing'}`,
+      );
+    }),
+  );
+  const stop = stopper(child);
+  return {
+    died,
+    stop: () => {
+      stopping = true;
+      return stop();
+    },
+  };
 }
 
 const REPO_ROOT = path.join(__dirname, '..');
@@ -101,18 +149,22 @@ export async function startSnsSqs(port = 0): Promise<Emulator> {
     })
     .catch((e) => { process.stderr.write(String(e && e.message || e) + '\\n'); process.exit(1); });`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const life = lifecycle('SNS/SQS emulator (fauxqs)', child);
   const actual = await new Promise<number>((resolve, reject) => {
     let out = '';
     let err = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    const onOut = (d: Buffer) => {
       out += d.toString();
       const m = /FAUXQS_PORT=(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
+      if (!m) return;
+      child.stdout!.off('data', onOut);
+      resolve(Number(m[1]));
+    };
+    child.stdout!.on('data', onOut);
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     child.once('exit', (code) => reject(new Error(`SNS/SQS emulator (fauxqs) exited with ${code}: ${err.trim().split('\n').slice(-3).join(' ')}`)));
   });
-  return { endpoint: `http://127.0.0.1:${actual}`, port: actual, process: child, stop: stopper(child) };
+  return { endpoint: `http://127.0.0.1:${actual}`, port: actual, process: child, ...life };
 }
 
 export const DYNAMODB_LOCAL_DIR = path.join(REPO_ROOT, 'node_modules', 'amplify-dynamodb-simulator', 'emulator');
@@ -148,6 +200,7 @@ export async function startDynamoDb(opts: { port?: number; dbPath?: string } = {
     'ddb.host=127.0.0.1',
   ];
   const child = spawn('java', args, { cwd: DYNAMODB_LOCAL_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+  const life = lifecycle('DynamoDB Local', child);
   await new Promise<void>((resolve, reject) => {
     let out = '';
     child.once('error', (e: NodeJS.ErrnoException) =>
@@ -161,7 +214,10 @@ export async function startDynamoDb(opts: { port?: number; dbPath?: string } = {
     );
     const onData = (d: Buffer) => {
       out += d.toString();
-      if (out.includes('CorsParams')) resolve();
+      if (!out.includes('CorsParams')) return;
+      child.stdout!.off('data', onData);
+      child.stderr!.off('data', onData);
+      resolve();
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
@@ -169,5 +225,5 @@ export async function startDynamoDb(opts: { port?: number; dbPath?: string } = {
   });
   // DynamoDB Local prints its banner seconds before it accepts connections: wait for the port.
   await waitForPort(port, 60_000);
-  return { endpoint: `http://127.0.0.1:${port}`, port, process: child, stop: stopper(child) };
+  return { endpoint: `http://127.0.0.1:${port}`, port, process: child, ...life };
 }

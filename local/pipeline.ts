@@ -350,8 +350,8 @@ export class LocalPipeline {
       synthError = e;
     }
     const [snsSqs, dynamo] = await emulators;
-    if (snsSqs.status === 'fulfilled') this.snsSqs = snsSqs.value;
-    if (dynamo.status === 'fulfilled') this.dynamo = dynamo.value;
+    if (snsSqs.status === 'fulfilled') this.snsSqs = this.watched(snsSqs.value);
+    if (dynamo.status === 'fulfilled') this.dynamo = this.watched(dynamo.value);
     // Whatever failed, stop() ends what did start; the caller sees the reason.
     if (!template) throw synthError;
     if (snsSqs.status === 'rejected') throw snsSqs.reason;
@@ -813,8 +813,14 @@ export class LocalPipeline {
     const port = this.dynamo.port;
     await this.dynamo.stop();
     if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
-    this.dynamo = await startDynamoDb({ port, dbPath: path.resolve(this.opts.persistDir) });
+    this.dynamo = this.watched(await startDynamoDb({ port, dbPath: path.resolve(this.opts.persistDir) }));
     return { downMs: Date.now() - t0 };
+  }
+
+  /** An emulator whose unexpected exit is logged (its code or signal and last output: Emulator.died). */
+  private watched(emulator: Emulator): Emulator {
+    void emulator.died.then((line) => this.log(line));
+    return emulator;
   }
 
   async stop(): Promise<void> {

@@ -136,8 +136,11 @@ export async function loadTest(opts: {
   let runNo = 0;
   let got = new Map<string, { count: number; arrivals: string[] }>();
   let runtimeLog: Record<string, number> = {};
+  // An emulator that died (Emulator.died): named in a set-up failure, whose requests it would explain.
+  const deaths: string[] = [];
   const logLine = (line: string) => {
     if (/^(GET|POST|PUT|DELETE) \//.test(line)) return;
+    if (line.includes(' exited unexpectedly ')) deaths.push(line);
     const key = line.replace(/\d[\d.,]*/g, 'N').slice(0, 120);
     runtimeLog[key] = (runtimeLog[key] ?? 0) + 1;
   };
@@ -182,7 +185,7 @@ export async function loadTest(opts: {
               got.set(key, g);
             },
           });
-          if (!(await l.connect())) throw new Error(`listener ${s.sub} could not authenticate`);
+          if (!(await l.connect())) throw new Error(`listener ${s.sub} could not authenticate${deaths.length ? `: ${deaths.join('; ')}` : ''}`);
           listeners.push(l);
         }),
       );
