@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { pathToFileURL } from 'node:url';
 
 export interface Emulator {
@@ -26,6 +27,12 @@ export interface Emulator {
    * then on, and without this line the only trace is the requests' ECONNRESET / ECONNREFUSED.
    */
   died: Promise<string>;
+  /**
+   * Marks the coming exit as a stop, without ending the process: for a host that is stopping when the
+   * emulators may end on their own first (a terminal's Ctrl-C sends SIGINT to the whole process group,
+   * so an emulator can exit before the host's stop() reaches it). LocalPipeline.stop() calls it first.
+   */
+  expectExit(): void;
 }
 
 /** Lines kept of an emulator's output (stdout and stderr together) for its exit report. */
@@ -34,25 +41,31 @@ const TAIL_LINES = 8;
 /** The last TAIL_LINES lines a child wrote, each at most 300 characters (a Java stack trace's lines are long). */
 function outputTail(child: ChildProcess): () => string[] {
   const lines: string[] = [];
-  let partial = '';
-  const onData = (d: Buffer) => {
-    const parts = (partial + d.toString()).split('\n');
-    partial = parts.pop()!.slice(-300);
-    for (const line of parts) if (line.trim()) lines.push(line.trimEnd().slice(0, 300));
-    if (lines.length > TAIL_LINES) lines.splice(0, lines.length - TAIL_LINES);
+  const partials: string[] = [];
+  const tailOf = (stream: NodeJS.ReadableStream | null, k: number) => {
+    // Per stream: its unfinished line, and a decoder (a character split between two chunks is not garbled).
+    const decoder = new StringDecoder('utf8');
+    partials[k] = '';
+    stream?.on('data', (d: Buffer) => {
+      const parts = (partials[k] + decoder.write(d)).split('\n');
+      partials[k] = parts.pop()!.slice(-300);
+      for (const line of parts) if (line.trim()) lines.push(line.trimEnd().slice(0, 300));
+      if (lines.length > TAIL_LINES) lines.splice(0, lines.length - TAIL_LINES);
+    });
   };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  return () => [...lines, ...(partial.trim() ? [partial.trimEnd()] : [])].slice(-TAIL_LINES);
+  tailOf(child.stdout, 0);
+  tailOf(child.stderr, 1);
+  return () => [...lines, ...partials.filter((p) => p.trim()).map((p) => p.trimEnd())].slice(-TAIL_LINES);
 }
 
-/** stop() and died for a started emulator: see Emulator. */
-function lifecycle(name: string, child: ChildProcess): Pick<Emulator, 'stop' | 'died'> {
+/** stop(), died and expectExit for a started emulator: see Emulator. */
+function lifecycle(name: string, child: ChildProcess): Pick<Emulator, 'stop' | 'died' | 'expectExit'> {
   const tail = outputTail(child);
-  let stopping = false;
+  let expected = false;
+  // 'close', not 'exit': the process has ended and its output has been read to the end.
   const died = new Promise<string>((resolve) =>
-    child.once('exit', (code, signal) => {
-      if (stopping) return;
+    child.once('close', (code, signal) => {
+      if (expected) return;
       const last = tail();
       resolve(
         `${name} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); ${last.length ? `its last output: ${last.join(' | ')}` : 'it wrote nothing'}`,
@@ -60,10 +73,14 @@ function lifecycle(name: string, child: ChildProcess): Pick<Emulator, 'stop' | '
     }),
   );
   const stop = stopper(child);
+  const expectExit = () => {
+    expected = true;
+  };
   return {
     died,
+    expectExit,
     stop: () => {
-      stopping = true;
+      expectExit();
       return stop();
     },
   };
@@ -112,6 +129,32 @@ export async function waitForPort(port: number, timeoutMs: number): Promise<void
   }
 }
 
+/** Whether 127.0.0.1:port accepts a TCP connection now (one attempt, at most `timeoutMs`). */
+export function portAccepts(port: number, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.setTimeout(timeoutMs, () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * One line on an emulator for a failure's report: its endpoint, whether its process still runs (or how
+ * it ended) and whether its port accepts a connection.
+ */
+export async function emulatorStatus(name: string, emulator: Emulator): Promise<string> {
+  const { exitCode, signalCode, pid } = emulator.process;
+  const ended = exitCode !== null || signalCode !== null;
+  const state = ended ? `ended (${signalCode ? `signal ${signalCode}` : `exit code ${exitCode}`})` : `running (pid ${pid})`;
+  return `${name} ${emulator.endpoint}: process ${state}, port ${(await portAccepts(emulator.port)) ? 'accepts connections' : 'refuses connections'}`;
+}
+
 function stopper(child: ChildProcess): () => Promise<void> {
   return () =>
     new Promise<void>((resolve) => {
@@ -158,10 +201,12 @@ export async function startSnsSqs(port = 0): Promise<Emulator> {
       const m = /FAUXQS_PORT=(\d+)/.exec(out);
       if (!m) return;
       child.stdout!.off('data', onOut);
+      child.stderr!.off('data', onErr); // from here on the exit report keeps its last lines
       resolve(Number(m[1]));
     };
+    const onErr = (d: Buffer) => (err += d.toString());
     child.stdout!.on('data', onOut);
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr!.on('data', onErr);
     child.once('exit', (code) => reject(new Error(`SNS/SQS emulator (fauxqs) exited with ${code}: ${err.trim().split('\n').slice(-3).join(' ')}`)));
   });
   return { endpoint: `http://127.0.0.1:${actual}`, port: actual, process: child, ...life };

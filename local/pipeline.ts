@@ -30,7 +30,7 @@ import { HANDLER_SOURCE_DEFAULTS, type SubscriberDefinition, type TableAccess } 
 import { SUBSCRIBERS } from '../lib/subscribers';
 import type { TenantConfig } from '../lambda/shared/tenants';
 import { devJwks, devTenantConfig, DEFAULT_PORT, DEFAULT_WS_PORT, DEV_TENANT } from './dev-tenant';
-import { emulatorEnv, startDynamoDb, startSnsSqs, type Emulator } from './emulators';
+import { emulatorEnv, emulatorStatus, startDynamoDb, startSnsSqs, type Emulator } from './emulators';
 import { LocalArchiver, localS3Client } from './archiver';
 import { LocalLogPoller, localManagementApi } from './log-poller';
 import { LocalEventBridge } from './eventbridge';
@@ -245,6 +245,14 @@ export class LocalPipeline {
   get wsUrl(): string {
     return `ws://127.0.0.1:${this.wsPort}`;
   }
+  /** Each emulator's endpoint, process state and whether its port accepts a connection: for a failure's report (bench/stress/load.ts). */
+  async emulatorStatus(): Promise<string[]> {
+    const named: [string, Emulator | undefined][] = [
+      ['SNS/SQS emulator (fauxqs)', this.snsSqs],
+      ['DynamoDB Local', this.dynamo],
+    ];
+    return Promise.all(named.filter((e): e is [string, Emulator] => !!e[1]).map(([name, e]) => emulatorStatus(name, e)));
+  }
   /**
    * What the WebSocket API served since start: management calls (PostToConnection, GetConnection,
    * DeleteConnection: API Gateway bills and delays each), messages sent to listeners by `type`
@@ -407,7 +415,8 @@ export class LocalPipeline {
         queueUrl: sub.queueUrl,
         queueArn: sub.queueArn,
         // As the stack's event source (lib/subscriber.ts), batches of at most 10 (a batching window is not
-        // emulated), one long poll at a time and at most LOCAL_MAX_CONCURRENCY invocations at once (a team's
+        // emulated), one long poll while the queue is idle and up to five receives while it has a backlog
+        // (local/sqs-poller.ts), and at most LOCAL_MAX_CONCURRENCY invocations at once (a team's
         // maxConcurrency of 1,000 runs 10 at once here).
         batchSize: Math.min(10, sub.definition.handler?.batchSize ?? HANDLER_SOURCE_DEFAULTS.batchSize),
         maxConcurrency: Math.min(LOCAL_MAX_CONCURRENCY, sub.definition.handler?.maxConcurrency ?? HANDLER_SOURCE_DEFAULTS.maxConcurrency),
@@ -819,11 +828,15 @@ export class LocalPipeline {
 
   /** An emulator whose unexpected exit is logged (its code or signal and last output: Emulator.died). */
   private watched(emulator: Emulator): Emulator {
-    void emulator.died.then((line) => this.log(line));
+    emulator.died.then((line) => this.log(line)).catch(() => undefined); // a log that throws loses the line, nothing else
     return emulator;
   }
 
   async stop(): Promise<void> {
+    // First, before any wait: an emulator that ends from here on is being stopped (by this, or by the
+    // terminal's Ctrl-C that reached its process group too), not dying.
+    this.snsSqs?.expectExit();
+    this.dynamo?.expectExit();
     this.tapRunning = false;
     this.signOutExample?.stop();
     await Promise.allSettled([

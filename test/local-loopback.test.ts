@@ -167,4 +167,16 @@ describeLinux('npm start binds every port to loopback', () => {
     }
     expect(reached).toEqual([]);
   });
+
+  // Last: it ends npm start. A terminal's Ctrl-C sends SIGINT to the whole group, so the emulators end
+  // by it too, often before the runtime's own stop() reaches them: that is a stop, not a death to report.
+  test('Ctrl-C (SIGINT to the process group, as a terminal sends it) stops npm start without reporting an emulator death', async () => {
+    const exited = new Promise((r) => start.once('exit', r));
+    process.kill(-start.pid!, 'SIGINT');
+    await exited;
+    // The runtime's last lines arrive with its exit, npm's a moment later.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(output).toMatch(/SIGINT: stopping the emulators and servers/);
+    expect(output.split('\n').filter((l) => l.includes('exited unexpectedly'))).toEqual([]);
+  }, 20_000);
 });

@@ -185,7 +185,12 @@ export async function loadTest(opts: {
               got.set(key, g);
             },
           });
-          if (!(await l.connect())) throw new Error(`listener ${s.sub} could not authenticate${deaths.length ? `: ${deaths.join('; ')}` : ''}`);
+          if (!(await l.connect())) {
+            // An emulator's exit is seen a moment after the requests it broke: wait for it before the report (and before stop()).
+            await sleep(1_000);
+            const status = await p.emulatorStatus();
+            throw new Error(`listener ${s.sub} could not authenticate; ${[...deaths, ...status].join('; ')}`);
+          }
           listeners.push(l);
         }),
       );
