@@ -56,6 +56,8 @@ function toRecord(m: Message, queueArn: string): SQSRecord {
 export class SqsPoller {
   private running = false;
   private done: Promise<void> = Promise.resolve();
+  /** Wakes the loop waiting for a change (a receive or an invocation ended, or stop()). */
+  private wake: () => void = () => undefined;
   constructor(private readonly opts: SqsPollerOptions) {
     const { batchSize = 10, maxConcurrency = 2 } = opts;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) throw new Error(`batchSize must be an integer from 1 to 10, not ${batchSize}`);
@@ -79,6 +81,7 @@ export class SqsPoller {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.wake();
     await this.done;
   }
 
@@ -124,36 +127,68 @@ export class SqsPoller {
   }
 
   /**
-   * One long poll at a time, and up to maxConcurrency invocations at once: a receive is made only when an
-   * invocation slot is free. (Several long polls on one queue answer empty whenever a message wakes them
-   * all and one takes it, fauxqs's way, each an SQS request for nothing: 7 in 10 at 80 events/s.)
+   * Receives in flight scale with the backlog, as Lambda's pollers do ("When messages are available,
+   * Lambda starts processing five batches at a time", services-sqs-scaling): one long poll while the
+   * queue is idle or trickling, one more for each receive that comes back full (batchSize messages: more
+   * are waiting), up to BACKLOG_RECEIVES, and back to one as soon as a receive comes back short. A receive
+   * is made only when an invocation slot is free for its messages (receives in flight + invocations <=
+   * maxConcurrency).
+   *   - Why not always several: fauxqs wakes every long poll waiting on a queue when a message arrives
+   *     and all but one answer empty, each an SQS request for nothing (7 in 10 at 80 events/s).
+   *   - Why not always one: one receive at a time takes at most batchSize messages a round trip; under
+   *     load (the runtime's loop busy, 80-120 ms a receive) that is 80-120 messages a second, below the
+   *     160 session events a second of `npm run prove -- --only load --rate 800`, whose session-events
+   *     queue then grew by about 40 messages a second (1,271 waiting after 30 s: 8 s of latency).
    */
   private async loop(): Promise<void> {
     const slots = this.opts.maxConcurrency ?? 2;
-    const inFlight = new Set<Promise<void>>();
-    while (this.running) {
-      if (inFlight.size >= slots) {
-        await Promise.race(inFlight);
-        continue;
-      }
+    const batchSize = this.opts.batchSize ?? 10;
+    const invocations = new Set<Promise<void>>();
+    const receiving = new Set<Promise<void>>();
+    let wanted = 1;
+    let changed: () => void = () => undefined;
+    this.wake = () => changed();
+    const receiveOne = async (): Promise<void> => {
       let messages: Message[];
       try {
         messages = await this.receive(1);
       } catch (e) {
-        if (!this.running) break;
+        wanted = 1;
+        if (!this.running) return;
         this.report({ name: this.opts.name, received: 0, failed: 0, error: `poll failed: ${(e as Error).message}` });
+        // This receive's place stays taken for the pause, so a failing queue is not polled in a loop.
         await new Promise((r) => setTimeout(r, 500));
-        continue;
+        return;
       }
-      if (!messages.length) continue;
+      wanted = messages.length >= batchSize ? Math.min(wanted + 1, BACKLOG_RECEIVES) : 1;
+      if (!messages.length) return;
       const invocation: Promise<void> = this.run(messages)
         .catch((e: Error) => {
           // The delete failed: the messages come back after the visibility timeout (at least once, as in Lambda).
           this.report({ name: this.opts.name, received: messages.length, failed: 0, error: `delete failed: ${e.message}` });
         })
-        .finally(() => inFlight.delete(invocation));
-      inFlight.add(invocation);
+        .finally(() => {
+          invocations.delete(invocation);
+          changed();
+        });
+      // Added before this receive leaves `receiving`: the slot passes from the one to the other.
+      invocations.add(invocation);
+    };
+    while (this.running) {
+      if (receiving.size < wanted && receiving.size + invocations.size < slots) {
+        const receipt: Promise<void> = receiveOne().finally(() => {
+          receiving.delete(receipt);
+          changed();
+        });
+        receiving.add(receipt);
+        continue;
+      }
+      await new Promise<void>((resolve) => (changed = resolve));
     }
-    await Promise.allSettled(inFlight);
+    await Promise.allSettled(receiving);
+    await Promise.allSettled(invocations);
   }
 }
+
+/** Receives in flight at most on a queue with a backlog: Lambda's five batches at a time (see SqsPoller's loop). */
+export const BACKLOG_RECEIVES = 5;

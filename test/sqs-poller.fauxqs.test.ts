@@ -1,14 +1,17 @@
 /**
- * The local SQS event source (local/sqs-poller.ts) on fauxqs: one long poll on a queue at a time, up to
+ * The local SQS event source (local/sqs-poller.ts) on fauxqs: one long poll on an idle or trickling queue,
+ * up to five receives at once on a queue with a backlog (Lambda's "five batches at a time"), up to
  * maxConcurrency invocations at once, every message handled once and deleted, and an idle queue polled
- * once a second, not once a second per invocation slot. Before: one long poll per slot (5 for a
- * subscriber), and when a message came every waiting poll woke and all but one answered empty: at 80
- * events/s 7 in 10 receives found nothing, each an SQS request for the runtime and fauxqs to serve.
+ * once a second, not once a second per invocation slot.
+ *   - Before 2026-12 (session 8): one long poll per slot (5 for a subscriber), and when a message came every waiting poll
+ *     woke and all but one answered empty: at 80 events/s 7 in 10 receives found nothing.
+ *   - Before 2026-12-07: one receive at a time whatever the backlog: at most batchSize messages a round
+ *     trip, below what the load run's session-events queue received (it grew by ~40 messages a second).
  * Expected results written by hand.
  */
 import './support/quiet-logs';
-import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { startSnsSqs, type Emulator } from '../local/emulators';
+import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { freePort, startSnsSqs, type Emulator } from '../local/emulators';
 import { SqsPoller } from '../local/sqs-poller';
 import { sqsClient } from '../harness/sns-sqs';
 
@@ -56,7 +59,7 @@ const depth = async (url: string) => {
   return Number(Attributes!.ApproximateNumberOfMessages) + Number(Attributes!.ApproximateNumberOfMessagesNotVisible);
 };
 
-it('50 messages, batches of 2, 5 slots: 5 invocations at once, one receive at a time, each message once, the queue emptied', async () => {
+it('a backlog of 50 messages, batches of 2, 5 slots: several receives at once (full batches), 5 invocations at once, each message once, the queue emptied', async () => {
   const q = await queueWith('poller-busy', 50);
   const bodies: string[] = [];
   const invocations = { inFlight: 0, max: 0 };
@@ -82,7 +85,10 @@ it('50 messages, batches of 2, 5 slots: 5 invocations at once, one receive at a 
     while (bodies.length < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(bodies.sort()).toEqual(Array.from({ length: 50 }, (_, i) => `m-${i}`).sort());
     expect(invocations.max).toBe(5);
-    expect(receives.max).toBe(1);
+    // Every receive of this backlog comes back full (2 of 2): a second receive is made while the first
+    // batch runs (one at a time before), never more than Lambda's five, never more than the free slots.
+    expect(receives.max).toBeGreaterThanOrEqual(2);
+    expect(receives.max).toBeLessThanOrEqual(5);
   } finally {
     await poller.stop();
   }
@@ -99,6 +105,68 @@ it('an idle queue with 5 slots: about one receive a second (5 or more before)', 
   // Long polls of 1 s for 3 s: 3, and a 4th the stop waits for.
   expect(receives.total).toBeLessThanOrEqual(4);
   expect(receives.max).toBe(1);
+});
+
+it('a trickle (one message every 100 ms, batches of 10, 5 slots): one receive at a time, few empty ones', async () => {
+  const q = await queueWith('poller-trickle', 0);
+  const bodies: string[] = [];
+  const poller = new SqsPoller({
+    name: 'trickle',
+    sqs,
+    queueUrl: q.url,
+    queueArn: q.arn,
+    maxConcurrency: 5,
+    handler: async (event) => void bodies.push(...event.Records.map((r) => r.body)),
+  });
+  Object.assign(receives, { inFlight: 0, max: 0, total: 0 });
+  poller.start();
+  try {
+    for (let i = 0; i < 30; i++) {
+      await sqs.send(new SendMessageBatchCommand({ QueueUrl: q.url, Entries: [{ Id: '0', MessageBody: `t-${i}` }] }));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const deadline = Date.now() + 10_000;
+    while (bodies.length < 30 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  } finally {
+    await poller.stop();
+  }
+  expect(bodies.sort()).toEqual(Array.from({ length: 30 }, (_, i) => `t-${i}`).sort());
+  // No receive came back full (at most a few messages each), so no second one was made.
+  expect(receives.max).toBe(1);
+  // 30 messages in about 3 s: at most one receive per message, plus the idle ones (1 s each) and the one stop waits for.
+  expect(receives.total).toBeLessThanOrEqual(36);
+});
+
+it('a queue whose endpoint refuses (fauxqs gone): each failed receive pauses 500 ms, so 2 s make a handful of receives, each reported', async () => {
+  const gone = new SQSClient({
+    region: 'us-east-1',
+    endpoint: `http://127.0.0.1:${await freePort()}`,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  let attempts = 0;
+  const send = gone.send.bind(gone) as (command: unknown) => Promise<unknown>;
+  gone.send = ((command: unknown) => (attempts++, send(command))) as typeof gone.send;
+  const errors: string[] = [];
+  const poller = new SqsPoller({
+    name: 'gone',
+    sqs: gone,
+    queueUrl: 'http://127.0.0.1:1/000000000000/gone',
+    queueArn: 'arn:aws:sqs:us-east-1:000000000000:gone',
+    maxConcurrency: 5,
+    handler: async () => undefined,
+    onBatch: (b) => void (b.error && errors.push(b.error)),
+  });
+  poller.start();
+  await new Promise((r) => setTimeout(r, 2_000));
+  await poller.stop();
+  gone.destroy();
+  // One receive at a time (a failure is not a full batch), then 500 ms of pause: 4 in 2 s, 5 with the
+  // one stop() waits for. Without the pause: hundreds (each refused at once).
+  expect(attempts).toBeGreaterThanOrEqual(3);
+  expect(attempts).toBeLessThanOrEqual(6);
+  expect(errors.length).toBe(attempts);
+  expect(errors.every((e) => e.startsWith('poll failed: '))).toBe(true);
 });
 
 it('refuses a batch size or a concurrency it cannot run (0 slots would never poll, and never stop)', () => {
