@@ -43,7 +43,7 @@ const PAGE = 1000;
 const PAGE_MS = 10;
 /**
  * How often measure() samples memory, ms. Each sample reads /proc (rss) and the V8 heap statistics:
- * 0.2-0.3 ms of the sender's own thread. At 5 ms (before 2026-12-07) that was 4% of the sender's CPU in
+ * 0.2-0.3 ms of the sender's own thread. At 5 ms (before 2026-12-07) that was about 5% of the sender's CPU in
  * a `--cpu-prof` of the bounded row, charged to the row it measured; at 25 ms it is under 1%, and a
  * 1-2 s fan-out still gets 40-80 samples.
  */

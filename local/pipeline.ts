@@ -187,6 +187,8 @@ export class LocalPipeline {
   private pollers: SqsPoller[] = [];
   private streamPoller?: StreamPoller;
   private tapRunning = false;
+  /** Set first thing by stop(): an emulator that ends from then on is not reported (see watched). */
+  private stopping = false;
   private tapLoop?: Promise<void>;
   private sqs?: SQSClient;
   private ddb?: DynamoDBClient;
@@ -828,13 +830,19 @@ export class LocalPipeline {
 
   /** An emulator whose unexpected exit is logged (its code or signal and last output: Emulator.died). */
   private watched(emulator: Emulator): Emulator {
-    emulator.died.then((line) => this.log(line)).catch(() => undefined); // a log that throws loses the line, nothing else
+    emulator.died
+      .then((line) => {
+        if (!this.stopping) this.log(line);
+      })
+      .catch(() => undefined); // a log that throws loses the line, nothing else
     return emulator;
   }
 
   async stop(): Promise<void> {
     // First, before any wait: an emulator that ends from here on is being stopped (by this, or by the
-    // terminal's Ctrl-C that reached its process group too), not dying.
+    // terminal's Ctrl-C that reached its process group too), not dying. `stopping` covers one that is
+    // still starting (Ctrl-C during start-up), which is watched only once it is up.
+    this.stopping = true;
     this.snsSqs?.expectExit();
     this.dynamo?.expectExit();
     this.tapRunning = false;

@@ -39,9 +39,11 @@ describe('an emulator that exits unexpectedly', () => {
 
   test('stop() is not reported', async () => {
     const sqs = await startSnsSqs();
+    const closed = new Promise((r) => sqs.process.once('close', r));
     await sqs.stop();
-    expect(sqs.process.exitCode !== null || sqs.process.signalCode !== null).toBe(true);
-    expect(await diedWithin(sqs, 1_000)).toBeUndefined();
+    // 'close' is what `died` waits for: once it has fired, a report would already be there.
+    await closed;
+    expect(await diedWithin(sqs, 100)).toBeUndefined();
   });
 });
 
@@ -49,11 +51,13 @@ test('the local runtime logs the death of its DynamoDB Local (found and killed a
   const lines: string[] = [];
   const p = await startRuntime({ log: (line) => lines.push(line) });
   try {
+    // This runtime's DynamoDB Local: a java child of this process with the jar and this runtime's port.
+    const port = new URL(p.emulatorEndpoints.dynamodb!).port;
     const children = execFileSync('ps', ['--ppid', String(process.pid), '-o', 'pid=,args='], { encoding: 'utf8' });
     const java = children
       .split('\n')
       .map((l) => l.trim().split(/\s+/))
-      .filter(([, cmd, ...args]) => cmd?.endsWith('java') && args.some((a) => a.includes('DynamoDBLocal.jar')));
+      .filter(([, cmd, ...args]) => cmd?.endsWith('java') && args.some((a) => a.includes('DynamoDBLocal.jar')) && args.join(' ').includes(port));
     expect(java).toHaveLength(1);
     process.kill(Number(java[0][0]), 'SIGKILL');
     const deadline = Date.now() + 10_000;
@@ -64,7 +68,10 @@ test('the local runtime logs the death of its DynamoDB Local (found and killed a
   } finally {
     await p.stop();
   }
-  // stop() ended fauxqs as planned: nothing more is reported.
-  await new Promise((r) => setTimeout(r, 200));
+  // stop() ended fauxqs as planned: nothing more is reported, once its process has closed (what `died` waits for).
+  const deadline = Date.now() + 10_000;
+  while (/fauxqs/.test(execFileSync('ps', ['--ppid', String(process.pid), '-o', 'args='], { encoding: 'utf8' })) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 100));
   expect(lines.filter((l) => l.includes('exited unexpectedly'))).toHaveLength(1);
 });

@@ -132,9 +132,14 @@ describeLinux('npm start binds every port to loopback', () => {
   }, 180_000);
 
   afterAll(async () => {
-    if (!start?.pid || start.exitCode !== null) return;
+    // Already ended (the Ctrl-C test stops it; npm may end by the signal itself: signalCode, no exitCode).
+    if (!start?.pid || start.exitCode !== null || start.signalCode !== null) return;
     const exited = new Promise((r) => start.once('exit', r));
-    process.kill(-start.pid, 'SIGTERM');
+    try {
+      process.kill(-start.pid, 'SIGTERM');
+    } catch {
+      return; // the group is gone
+    }
     const timer = setTimeout(() => {
       try {
         process.kill(-start.pid!, 'SIGKILL');
@@ -171,11 +176,10 @@ describeLinux('npm start binds every port to loopback', () => {
   // Last: it ends npm start. A terminal's Ctrl-C sends SIGINT to the whole group, so the emulators end
   // by it too, often before the runtime's own stop() reaches them: that is a stop, not a death to report.
   test('Ctrl-C (SIGINT to the process group, as a terminal sends it) stops npm start without reporting an emulator death', async () => {
-    const exited = new Promise((r) => start.once('exit', r));
+    // 'close': npm has exited and its output (the runtime's with it) has been read to the end.
+    const closed = new Promise((r) => start.once('close', r));
     process.kill(-start.pid!, 'SIGINT');
-    await exited;
-    // The runtime's last lines arrive with its exit, npm's a moment later.
-    await new Promise((r) => setTimeout(r, 200));
+    await closed;
     expect(output).toMatch(/SIGINT: stopping the emulators and servers/);
     expect(output.split('\n').filter((l) => l.includes('exited unexpectedly'))).toEqual([]);
   }, 20_000);
