@@ -6,14 +6,10 @@
 import { createLogger } from '../lambda/shared/logger';
 import { sqsEventHandler } from '../lambda/shared/sqs-events';
 import { canonicalEvent, sqsEvent } from './support/events';
+import { captureLogLines } from './support/log-lines';
 
 test("recordLogger under concurrency: 40 records interleaving awaits never log another record's keys", async () => {
-  const lines: Record<string, unknown>[] = [];
-  const capture = (chunk: string | Uint8Array) => {
-    lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
-    return true;
-  };
-  const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
+  const { lines, restore } = captureLogLines();
   try {
     const logger = createLogger('attack');
     logger.setLogLevel('INFO');
@@ -45,6 +41,6 @@ test("recordLogger under concurrency: 40 records interleaving awaits never log a
       if (l.marked !== undefined) expect(l.marked).toBe(events[i!].id);
     }
   } finally {
-    for (const spy of spies) spy.mockRestore();
+    restore();
   }
 });

@@ -3,6 +3,7 @@ import { createLogger } from '../lambda/shared/logger';
 import { limiter } from '../lambda/shared/concurrency';
 import { InvalidEventError, parseCanonicalEvent, sqsEventHandler } from '../lambda/shared/sqs-events';
 import { canonicalEvent, failedIds, sqsEvent, sqsRecord } from './support/events';
+import { captureLogLines } from './support/log-lines';
 
 describe('parseCanonicalEvent', () => {
   it('accepts a canonical event and keeps only its fields', () => {
@@ -86,12 +87,7 @@ describe('sqsEventHandler', () => {
   });
 
   it("a record's logger: its keys on its lines only, a line's own attribute wins, no Logger made per record unless asked for", async () => {
-    const lines: Record<string, unknown>[] = [];
-    const capture = (chunk: string | Uint8Array) => {
-      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
-      return true;
-    };
-    const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
+    const { lines, restore } = captureLogLines();
     try {
       const logger = createLogger('test');
       logger.setLogLevel('INFO');
@@ -136,7 +132,7 @@ describe('sqsEventHandler', () => {
       // One child: b's, for appendKeys (before, one per record: 2); reading the level made none.
       expect(children).toHaveBeenCalledTimes(1);
     } finally {
-      for (const spy of spies) spy.mockRestore();
+      restore();
     }
   });
 
