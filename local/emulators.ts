@@ -27,12 +27,6 @@ export interface Emulator {
    * then on, and without this line the only trace is the requests' ECONNRESET / ECONNREFUSED.
    */
   died: Promise<string>;
-  /**
-   * Marks the coming exit as a stop, without ending the process: for a host that is stopping when the
-   * emulators may end on their own first (a terminal's Ctrl-C sends SIGINT to the whole process group,
-   * so an emulator can exit before the host's stop() reaches it). LocalPipeline.stop() calls it first.
-   */
-  expectExit(): void;
 }
 
 /** Lines kept of an emulator's output (stdout and stderr together) for its exit report. */
@@ -58,8 +52,8 @@ function outputTail(child: ChildProcess): () => string[] {
   return () => [...lines, ...partials.filter((p) => p.trim()).map((p) => p.trimEnd())].slice(-TAIL_LINES);
 }
 
-/** stop(), died and expectExit for a started emulator: see Emulator. */
-function lifecycle(name: string, child: ChildProcess): Pick<Emulator, 'stop' | 'died' | 'expectExit'> {
+/** stop() and died for a started emulator: see Emulator. */
+function lifecycle(name: string, child: ChildProcess): Pick<Emulator, 'stop' | 'died'> {
   const tail = outputTail(child);
   let expected = false;
   // 'close', not 'exit': the process has ended and its output has been read to the end.
@@ -73,14 +67,10 @@ function lifecycle(name: string, child: ChildProcess): Pick<Emulator, 'stop' | '
     }),
   );
   const stop = stopper(child);
-  const expectExit = () => {
-    expected = true;
-  };
   return {
     died,
-    expectExit,
     stop: () => {
-      expectExit();
+      expected = true;
       return stop();
     },
   };

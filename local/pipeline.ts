@@ -840,11 +840,8 @@ export class LocalPipeline {
 
   async stop(): Promise<void> {
     // First, before any wait: an emulator that ends from here on is being stopped (by this, or by the
-    // terminal's Ctrl-C that reached its process group too), not dying. `stopping` covers one that is
-    // still starting (Ctrl-C during start-up), which is watched only once it is up.
+    // terminal's Ctrl-C that reached its process group too, often before this reaches it), not dying.
     this.stopping = true;
-    this.snsSqs?.expectExit();
-    this.dynamo?.expectExit();
     this.tapRunning = false;
     this.signOutExample?.stop();
     await Promise.allSettled([

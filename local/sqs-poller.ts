@@ -56,8 +56,6 @@ function toRecord(m: Message, queueArn: string): SQSRecord {
 export class SqsPoller {
   private running = false;
   private done: Promise<void> = Promise.resolve();
-  /** Wakes the loop waiting for a change (a receive or an invocation ended, or stop()). */
-  private wake: () => void = () => undefined;
   constructor(private readonly opts: SqsPollerOptions) {
     const { batchSize = 10, maxConcurrency = 2 } = opts;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) throw new Error(`batchSize must be an integer from 1 to 10, not ${batchSize}`);
@@ -81,7 +79,6 @@ export class SqsPoller {
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wake();
     await this.done;
   }
 
@@ -146,8 +143,8 @@ export class SqsPoller {
     const invocations = new Set<Promise<void>>();
     const receiving = new Set<Promise<void>>();
     let wanted = 1;
+    // The loop waits only while a receive or an invocation is in flight; each wakes it when it ends.
     let changed: () => void = () => undefined;
-    this.wake = () => changed();
     const receiveOne = async (): Promise<void> => {
       let messages: Message[];
       try {
